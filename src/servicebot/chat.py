@@ -1,0 +1,109 @@
+"""The same conversation as the Telegram bot, in a terminal: buttons become numbered
+choices the user picks by typing the number. Works interactively and with piped input
+(one question per line), so anyone can try the bot without Telegram."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from servicebot import replies
+from servicebot.replies import Button, Reply
+from servicebot.service import Service
+
+CHANNEL = "chat"
+
+
+def render(reply: Reply) -> str:
+    """A reply as terminal text; buttons (except feedback) numbered from 1."""
+    lines = [reply.plain]
+    for n, button in enumerate(choices(reply), 1):
+        suffix = f"  {button.value}" if button.kind == replies.URL else ""
+        lines.append(f"  [{n}] {button.label}{suffix}")
+    feedback = [b for b in reply.buttons if b.kind == replies.FEEDBACK]
+    if feedback:
+        lines.append("  （输入 + 或 - 评价这个回答）")
+    return "\n".join(lines)
+
+
+def choices(reply: Reply) -> list[Button]:
+    return [b for b in reply.buttons if b.kind != replies.FEEDBACK]
+
+
+class ChatSession:
+    """One terminal conversation; `handle(line)` returns what the bot says back."""
+
+    def __init__(self, service: Service):
+        self.service = service
+        self.last: Reply | None = None
+        self.last_ref: str | None = None
+
+    def handle(self, line: str) -> str | None:
+        text = line.strip()
+        if not text:
+            return None
+        reply = self._reply(text)
+        if reply is None:
+            return None
+        self.last = reply
+        return render(reply)
+
+    def _reply(self, text: str) -> Reply | None:
+        faq = self.service.snapshot.faq
+        if text in ("/start",):
+            return replies.greeting_reply(faq)
+        if text == "/help":
+            return Reply(replies.HELP_TEXT)
+        if text == "/topics":
+            return replies.topics_reply(faq)
+        if text == "/privacy":
+            return Reply(replies.PRIVACY_TEXT.format(days=self.service.settings.retention_days))
+        if text in ("+", "-") and self.last_ref:
+            self.service.feedback(self.last_ref, text == "+")
+            return Reply(replies.FEEDBACK_THANKS[text])
+        if text.isdigit() and self.last is not None:
+            options = choices(self.last)
+            if 1 <= int(text) <= len(options):
+                return self._press(options[int(text) - 1])
+        outcome = self.service.answer(text, channel=CHANNEL, chat_type="terminal")
+        self.last_ref = outcome.ref
+        return outcome.reply
+
+    def _press(self, button: Button) -> Reply:
+        faq = self.service.snapshot.faq
+        if button.kind == replies.ENTRY:
+            via = "suggestion" if self.last and self.last.body == "您是不是想问：" else "topic"
+            outcome = self.service.answer_entry(button.value, via=via, channel=CHANNEL, chat_type="terminal", origin_ref=self.last_ref)
+            if outcome is None:
+                return Reply(replies.STALE_BUTTON_TEXT)
+            self.last_ref = outcome.ref
+            return outcome.reply
+        if button.kind == replies.TOPIC:
+            topic = next((t for t in faq.topics if t.name == button.value), None)
+            return replies.topic_reply(topic, faq) if topic else Reply(replies.STALE_BUTTON_TEXT)
+        if button.kind == replies.TOPICS:
+            return replies.topics_reply(faq)
+        if button.kind == replies.NONE_OF_THESE:
+            return self.service.none_of_these(self.last_ref, channel=CHANNEL, chat_type="terminal")
+        return Reply(f"请在浏览器中打开：{button.value}")
+
+
+def run_chat(service: Service, stdin: IO[str], stdout: IO[str], interactive: bool) -> int:
+    session = ChatSession(service)
+    if interactive:
+        stdout.write(render(replies.greeting_reply(service.snapshot.faq)) + "\n（输入问题回车；输入数字选择；Ctrl-D 退出）\n")
+    while True:
+        if interactive:
+            stdout.write("\n您：")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        if line.strip() in ("/quit", "/exit"):
+            break
+        out = session.handle(line)
+        if out:
+            stdout.write(("机器人：" if interactive else "") + out + "\n")
+            if not interactive:
+                stdout.write("\n")
+            stdout.flush()
+    return 0

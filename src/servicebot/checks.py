@@ -1,0 +1,144 @@
+"""Checks that need the matcher, on top of the loader's validation.
+
+`faq check`, `/reload` and the live reloader all pass a FAQ through `check_directory`, so
+what one accepts the others accept: a FAQ is refused when it doesn't validate, when one of
+its own phrasings would reach another entry, or when it breaks a staff regression question.
+Lint that only advises (look-alike entries, a synonym that moved a question) is reported
+as warnings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from servicebot.config import Settings
+from servicebot.errors import FaqError, Problem
+from servicebot.faq import UNANSWERED, Faq, RegressionCase, check_faq
+from servicebot.matching import ANSWERED, Index, Thresholds
+from servicebot.text import Normalizer
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    return Thresholds(answer=settings.answer_threshold, suggest=settings.suggest_threshold)
+
+
+def build_index(faq: Faq, settings: Settings, synonyms=None) -> Index:
+    groups = faq.synonyms if synonyms is None else synonyms
+    return Index(faq, Normalizer(groups), thresholds(settings))
+
+
+def outcome_label(index: Index, question: str) -> str:
+    """The entry id a question reaches when answered, else its status."""
+    match = index.match(question)
+    return match.entry_id if match.status == ANSWERED else match.status
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: RegressionCase
+    got: str
+
+    @property
+    def passed(self) -> bool:
+        return self.got == self.case.expect
+
+
+def run_regression(index: Index) -> list[CaseResult]:
+    return [CaseResult(case, outcome_label(index, case.question)) for case in index.faq.tests]
+
+
+def regression_problems(results: list[CaseResult]) -> list[Problem]:
+    return [
+        Problem(r.case.file, r.case.line, f"测试问题“{r.case.question}”应得到 {r.case.expect}，实际得到 {r.got}")
+        for r in results
+        if not r.passed
+    ]
+
+
+def consistency_problems(index: Index) -> list[Problem]:
+    """Every phrasing must reach its own entry; near-identical entries are flagged."""
+    problems = []
+    for entry in index.faq.entries:
+        for text in entry.phrasings:
+            match = index.match(text)
+            if match.status == ANSWERED and match.entry_id == entry.id:
+                continue
+            rival = next((c.entry_id for c in match.candidates if c.entry_id != entry.id), None)
+            if match.status == ANSWERED:
+                what = f"却匹配到了条目 {match.entry_id}（{index.faq.by_id[match.entry_id].file}）"
+                fix = f"请把这个问法改得更具体，或从 {match.entry_id} 中删除相近的问法"
+            elif rival:
+                what = f"和条目 {rival}（{index.faq.by_id[rival].file}）难分高下，机器人只能让居民自己选"
+                fix = "请把两个条目的问法写得更有区别，或合并这两个条目"
+            else:
+                what = "匹配不到任何条目（可能全是标点或常用词）"
+                fix = "请写得更具体一些"
+            problems.append(Problem(entry.file, entry.line, f"条目 {entry.id} 的问法“{text}”{what}。{fix}"))
+        match = index.match(entry.question)
+        if len(match.candidates) > 1 and match.candidates[1].score >= index.thresholds.answer:
+            twin = match.candidates[1].entry_id
+            problems.append(Problem(
+                entry.file, entry.line,
+                f"条目 {entry.id} 和 {twin} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别",
+                "warning",
+            ))
+    return problems
+
+
+def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]:
+    """For each synonym group: which existing questions it moves from one entry to another."""
+    questions = [p for e in faq.entries for p in e.phrasings] + [c.question for c in faq.tests]
+    with_all = {q: outcome_label(base, q) for q in questions}
+    problems = []
+    for i, group in enumerate(faq.synonyms):
+        without = build_index(faq, settings, faq.synonyms[:i] + faq.synonyms[i + 1 :])
+        for q in questions:
+            before, after = outcome_label(without, q), with_all[q]
+            if before != after and before in faq.by_id and after in faq.by_id:
+                problems.append(Problem(
+                    "settings.yaml", 0,
+                    f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} 改为匹配 {after}；如果这不是想要的，请调整这组同义词",
+                    "warning",
+                ))
+    return problems
+
+
+@dataclass
+class Report:
+    faq: Faq | None
+    index: Index | None
+    problems: list[Problem] = field(default_factory=list)
+    regression: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def check_directory(directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None) -> Report:
+    faq, problems = check_faq(directory, today=today, stale_days=settings.stale_days)
+    if faq is None:
+        return Report(None, None, problems)
+    index = build_index(faq, settings)
+    regression = run_regression(index)
+    problems += consistency_problems(index) + regression_problems(regression)
+    if lint_synonyms:
+        problems += synonym_problems(faq, settings, index)
+    return Report(faq, index, sorted(problems), regression)
+
+
+def build_snapshot(settings: Settings) -> tuple[Faq, Index]:
+    """The FAQ the bot may serve, or FaqError listing why not."""
+    report = check_directory(settings.faq_dir, settings)
+    if report.errors or report.faq is None or report.index is None:
+        raise FaqError(report.errors)
+    return report.faq, report.index
+
+
+__all__ = ["UNANSWERED", "Report", "check_directory", "build_snapshot", "build_index", "run_regression"]

@@ -1,0 +1,234 @@
+"""The body of each CLI command: thin glue from parsed arguments to the domain modules.
+
+`cli.py` owns the argument parser and exit-code mapping; this module owns what each
+command does, and registers it with `cli.command`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from servicebot import chat, checks, evaluate
+from servicebot.cli import command
+from servicebot.config import Settings
+from servicebot.errors import ConfigError
+from servicebot.service import Service
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _open_sink(settings: Settings):
+    """The interaction log and the pseudonym secret for a command that records."""
+    from servicebot.privacy import load_or_create_secret
+    from servicebot.storage import InteractionLog
+
+    secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
+    return InteractionLog(settings.db_path, retention_days=settings.retention_days), secret
+
+
+# --- faq ---------------------------------------------------------------------------------
+
+
+@command("faq check")
+def faq_check(args: argparse.Namespace, settings: Settings) -> int:
+    report = checks.check_directory(settings.faq_dir, settings, lint_synonyms=True)
+    for problem in report.problems:
+        _out(str(problem))
+    if report.errors or report.faq is None:
+        _out(f"发现 {len(report.errors)} 个错误、{len(report.warnings)} 个警告，请修改后再检查。")
+        return 1
+    faq = report.faq
+    passed = sum(r.passed for r in report.regression)
+    _out(
+        f"检查通过：{len(faq.files)} 个文件，{len(faq.entries)} 个条目，{faq.question_count} 个问法，"
+        f"回归测试 {passed}/{len(report.regression)} 通过，{len(report.warnings)} 个警告。"
+    )
+    return 0
+
+
+@command("faq test")
+def faq_test(args: argparse.Namespace, settings: Settings) -> int:
+    report = checks.check_directory(settings.faq_dir, settings)
+    if report.index is None:
+        for problem in report.errors:
+            _out(str(problem))
+        return 1
+    results = report.regression
+    for r in results:
+        mark = "通过" if r.passed else "失败"
+        detail = "" if r.passed else f"（应得到 {r.case.expect}，实际 {r.got}）"
+        _out(f"[{mark}] {r.case.question} → {r.got}{detail}")
+    failed = sum(not r.passed for r in results)
+    _out(f"共 {len(results)} 个测试问题：{len(results) - failed} 个通过，{failed} 个失败。")
+    return 1 if failed else 0
+
+
+@command("faq stale")
+def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.staff import stale_entries
+
+    faq = checks.build_snapshot(settings)[0]
+    groups = stale_entries(faq, settings.stale_days)
+    if not groups:
+        _out(f"所有条目都在 {settings.stale_days} 天内核对过。")
+        return 0
+    for topic, entries in groups:
+        _out(f"【{topic}】")
+        for entry, age in entries:
+            _out(f"  {entry.id}  {entry.question}  上次核对 {entry.reviewed}（{age} 天前）  {entry.file}:{entry.line}")
+    _out(f"共 {sum(len(e) for _, e in groups)} 个条目需要重新核对。")
+    return 0
+
+
+@command("faq diff")
+def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.staff import diff_outcomes, labelled_questions
+
+    questions = labelled_questions(args.labelled)
+    changes, old_n, new_n = diff_outcomes(args.old, args.new, settings, questions)
+    _out(f"比较 {len(questions)} 个标注问题和两边的回归测试问题（旧 {old_n} 条目，新 {new_n} 条目）：")
+    for question, before, after in changes:
+        _out(f"  {question}: {before} → {after}")
+    _out(f"{len(changes)} 个问题的结果会改变。" if changes else "没有问题的结果改变。")
+    return 0
+
+
+# --- answering ---------------------------------------------------------------------------
+
+
+def _ask_json(outcome, question: str, snapshot) -> str:
+    m = outcome.match
+    entry = snapshot.faq.by_id.get(outcome.entry_id) if outcome.entry_id else None
+    return json.dumps({
+        "question": question,
+        "status": outcome.status,
+        "entry_id": outcome.entry_id,
+        "score": m.score,
+        "answer": entry.answer if entry else None,
+        "links": [{"title": l.title, "url": l.url} for l in entry.links] if entry else [],
+        "suggestions": [
+            {"entry_id": c.entry_id, "question": snapshot.faq.by_id[c.entry_id].question, "score": c.score}
+            for c in m.suggestions
+        ],
+    }, ensure_ascii=False)
+
+
+def _explain(service: Service, question: str) -> str:
+    snap = service.snapshot
+    lines = [f"问题：{question}"]
+    for name, text in snap.index.normalize.explain(question):
+        lines.append(f"  {name:<12} {text}")
+    m = snap.index.match(question)
+    t = snap.index.thresholds
+    lines.append(f"结果：{m.status}（回答 ≥ {t.answer:g}，建议 ≥ {t.suggest:g}，与第二名至少相差 {t.margin:g}）")
+    for c in m.candidates[:5]:
+        lines.append(f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  接近 {c.closeness:.2f}  最近的问法：{c.phrasing}")
+    return "\n".join(lines)
+
+
+@command("ask")
+def ask(args: argparse.Namespace, settings: Settings) -> int:
+    sink, secret = _open_sink(settings) if args.log else (None, "")
+    service = Service.from_settings(settings, sink, secret)
+    questions = [" ".join(args.question)] if args.question else (line.rstrip("\n") for line in sys.stdin)
+    try:
+        for question in questions:
+            if not question.strip():
+                continue
+            outcome = service.answer(question, channel="ask", chat_type="cli")
+            if args.explain:
+                _out(_explain(service, question))
+            elif args.json:
+                _out(_ask_json(outcome, question, service.snapshot))
+            else:
+                _out(chat.render(outcome.reply))
+                if not args.question:
+                    _out()
+    finally:
+        if sink is not None:
+            sink.close()
+    return 0
+
+
+@command("eval")
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    faq, index = checks.build_snapshot(settings)
+    labelled = evaluate.load_labelled(args.file, faq)
+    ours, misses = evaluate.evaluate(index, labelled)
+    cutoff, naive = evaluate.NaiveBaseline(faq).best_cutoff(labelled)
+    _out(f"{args.file}: {len(labelled)} questions, FAQ {len(faq.entries)} entries")
+    for line in evaluate.report_lines(ours, naive, cutoff):
+        _out(line)
+    if args.misses:
+        for m in misses:
+            _out(f"  [{m.status}] {m.question}  expected {m.expected}  got {m.got}  ({m.score:.1f})")
+    return 0
+
+
+@command("chat")
+def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.staff import FaqWatcher
+
+    sink, secret = _open_sink(settings)
+    service = Service.from_settings(settings, sink, secret)
+    watcher = FaqWatcher(service, settings.reload_interval)
+    watcher.start()
+    try:
+        return chat.run_chat(service, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    finally:
+        watcher.stop()
+        sink.close()
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+NO_TOKEN = (
+    "servicebot: no Telegram bot token is set.\n"
+    "  Set it in the environment (SERVICEBOT_TOKEN, from @BotFather) or in a config file\n"
+    "  (SERVICEBOT_CONFIG=/path/to/servicebot.toml with token = \"...\"), then run `servicebot run` again.\n"
+    "  To try the bot without Telegram, run `servicebot chat`."
+)
+
+
+@command("run")
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    if settings.webhook_url and not settings.webhook_secret:
+        raise ConfigError("webhook mode needs SERVICEBOT_WEBHOOK_SECRET (letters, digits, _ and -)")
+    from servicebot.bot import run_bot
+
+    return run_bot(settings)
+
+
+@command("review")
+def review(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.review import run_review
+
+    return run_review(settings, since=args.since, fmt=args.format, suggest_yaml=args.suggest_yaml, output=args.output)
+
+
+@command("stats")
+def stats(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.review import run_stats
+
+    return run_stats(settings, since=args.since, as_json=args.json)
+
+
+@command("health")
+def health(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.health import check_health
+
+    problems = check_health(settings)
+    for problem in problems:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+    if not problems:
+        _out("ok")
+    return 1 if problems else 0

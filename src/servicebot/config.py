@@ -1,0 +1,200 @@
+"""Settings: the one place that reads the environment and the optional config file.
+
+Precedence, lowest to highest: built-in defaults, the TOML file named by
+``SERVICEBOT_CONFIG`` (or ``--config``), ``SERVICEBOT_*`` environment variables, command
+line flags. Every value is validated here so that a bad setting stops startup with one
+readable line instead of failing later inside the bot.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+from servicebot.errors import ConfigError
+
+ENV_PREFIX = "SERVICEBOT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the bot. Field docs double as the README's reference table."""
+
+    token: str = field(default="", repr=False)
+    """Telegram bot token from @BotFather. Secret: never logged or printed."""
+    base_url: str = ""
+    """Bot API endpoint, e.g. http://127.0.0.1:8081/bot for a self-hosted server."""
+    faq_dir: Path = Path("faq")
+    """Directory of FAQ YAML files."""
+    data_dir: Path = Path("data")
+    """Directory the bot writes to (interaction log, pseudonym secret)."""
+    admin_ids: frozenset[int] = frozenset()
+    """Telegram user ids allowed to use /reload and /stats (comma separated)."""
+    admin_chat_id: int | None = None
+    """Chat that receives FAQ reload problems; empty to skip notifications."""
+    answer_threshold: float = 60.0
+    """Score (0-100) at or above which the bot answers outright."""
+    suggest_threshold: float = 40.0
+    """Score (0-100) at or above which the bot offers "did you mean" choices."""
+    webhook_url: str = ""
+    """Public HTTPS URL for webhook mode; empty means long polling."""
+    webhook_listen: str = "0.0.0.0"
+    """Address the webhook server binds."""
+    webhook_port: int = 8443
+    """Port the webhook server binds."""
+    webhook_secret: str = field(default="", repr=False)
+    """secret_token Telegram must send with each webhook call (required in webhook mode)."""
+    pseudonym_secret: str = field(default="", repr=False)
+    """Key for hashing resident ids; empty means generate one in the data directory."""
+    retention_days: int = 180
+    """Interactions older than this many days are purged."""
+    stale_days: int = 365
+    """An entry whose `reviewed` date is older than this is reported as stale."""
+    reload_interval: float = 2.0
+    """Seconds between checks of the FAQ directory for edits; 0 disables watching."""
+    flood_messages: int = 12
+    """Questions one resident may send per flood window before being throttled."""
+    flood_window: float = 60.0
+    """Length of the flood window in seconds."""
+    log_format: str = "text"
+    """Log line format: text or json."""
+    log_level: str = "INFO"
+    """Minimum log level: DEBUG, INFO, WARNING or ERROR."""
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite interaction log."""
+        return self.data_dir / "interactions.sqlite3"
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.webhook_url)
+
+
+FIELD_NAMES = tuple(f.name for f in fields(Settings))
+
+
+def _convert(name: str, raw: Any, kind: str) -> Any:
+    """Convert one raw value (from env, file or flag) to the field's type."""
+    try:
+        if kind == "path":
+            return Path(str(raw))
+        if kind == "int":
+            return int(str(raw).strip())
+        if kind == "float":
+            return float(str(raw).strip())
+        if kind == "optint":
+            text = str(raw).strip()
+            return int(text) if text else None
+        if kind == "ids":
+            if isinstance(raw, (list, tuple, set, frozenset)):
+                return frozenset(int(x) for x in raw)
+            return frozenset(int(x) for x in str(raw).replace(" ", "").split(",") if x)
+        return str(raw).strip()
+    except ValueError:
+        raise ConfigError(f"invalid {name}: {_shown(name, raw)!s} is not a valid {kind}") from None
+
+
+_KINDS = {
+    "faq_dir": "path",
+    "data_dir": "path",
+    "admin_ids": "ids",
+    "admin_chat_id": "optint",
+    "answer_threshold": "float",
+    "suggest_threshold": "float",
+    "webhook_port": "int",
+    "retention_days": "int",
+    "stale_days": "int",
+    "reload_interval": "float",
+    "flood_messages": "int",
+    "flood_window": "float",
+}
+_SECRETS = {"token", "webhook_secret", "pseudonym_secret"}
+
+
+def _shown(name: str, raw: Any) -> str:
+    return "<hidden>" if name in _SECRETS else repr(raw)
+
+
+def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        wanted = " or ".join(schemes)
+        raise ConfigError(f"invalid {name}: {value!r} is not an absolute {wanted} URL")
+
+
+def _validate(s: Settings) -> Settings:
+    if s.base_url:
+        _check_url("base_url", s.base_url, ("http", "https"))
+    if s.webhook_url:
+        _check_url("webhook_url", s.webhook_url, ("https", "http"))
+    for name in ("answer_threshold", "suggest_threshold"):
+        value = getattr(s, name)
+        if not 0 <= value <= 100:
+            raise ConfigError(f"invalid {name}: {value} is outside 0-100")
+    if s.suggest_threshold > s.answer_threshold:
+        raise ConfigError("invalid suggest_threshold: it must not exceed answer_threshold")
+    if not 1 <= s.webhook_port <= 65535:
+        raise ConfigError(f"invalid webhook_port: {s.webhook_port} is not a TCP port")
+    for name in ("retention_days", "stale_days", "flood_messages"):
+        if getattr(s, name) < 1:
+            raise ConfigError(f"invalid {name}: must be at least 1")
+    if s.reload_interval < 0 or s.flood_window <= 0:
+        raise ConfigError("invalid reload_interval/flood_window: must be positive")
+    if s.log_format not in ("text", "json"):
+        raise ConfigError(f"invalid log_format: {s.log_format!r} (use text or json)")
+    if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"invalid log_level: {s.log_level!r}")
+    if s.token and (":" not in s.token or any(c.isspace() for c in s.token)):
+        raise ConfigError("invalid token: a Telegram token looks like 123456:ABC-DEF (value hidden)")
+    return s
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(FIELD_NAMES))
+    if unknown:
+        raise ConfigError(f"unknown option in {path}: {', '.join(unknown)}")
+    return data
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    config_file: str | Path | None = None,
+) -> Settings:
+    """Build validated Settings from defaults, config file, environment and flags."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if config_file:
+        raw.update(_read_file(Path(config_file)))
+    unknown_env = sorted(
+        key for key in env
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):].lower() not in FIELD_NAMES + ("config",)
+    )
+    if unknown_env:
+        raise ConfigError(f"unknown setting: {', '.join(unknown_env)}")
+    for name in FIELD_NAMES:
+        value = env.get(ENV_PREFIX + name.upper())
+        if value is not None and value != "":
+            raw[name] = value
+    for name, value in (overrides or {}).items():
+        if name not in FIELD_NAMES:
+            raise ConfigError(f"unknown option: {name}")
+        if value is not None:
+            raw[name] = value
+    values = {name: _convert(name, value, _KINDS.get(name, "str")) for name, value in raw.items()}
+    if "log_level" in values:
+        values["log_level"] = values["log_level"].upper()
+    return _validate(Settings(**values))

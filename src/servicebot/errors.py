@@ -1,0 +1,39 @@
+"""The project's exceptions, in one place, so the CLI can map each to an exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ServicebotError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigError(ServicebotError):
+    """A setting is missing or invalid; startup stops with a one-line message (exit 2)."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong in a FAQ directory, located by file and line for staff."""
+
+    file: str
+    line: int
+    message: str
+    severity: str = "error"  # "error" blocks loading; "warning" is only reported
+
+    def __str__(self) -> str:
+        prefix = "警告：" if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}: {prefix}{self.message}"
+
+
+class FaqError(ServicebotError):
+    """The FAQ files have problems; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class StorageError(ServicebotError):
+    """The interaction log could not be read or written."""

@@ -1,0 +1,528 @@
+"""FAQ files → validated, frozen entries.
+
+Staff edit these YAML files by hand, so the loader is strict and talkative: it collects
+*every* problem (with file and line) before failing, and its messages are in Chinese,
+addressed to the staff who will read them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from servicebot.errors import FaqError, Problem
+
+SETTINGS_FILE = "settings.yaml"
+TESTS_FILE = "tests.yaml"
+RESERVED_FILES = (SETTINGS_FILE, TESTS_FILE)
+UNANSWERED = "unanswered"
+TELEGRAM_LIMIT = 4096
+
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#][^\s]*)?$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+ENTRY_KEYS = {
+    "id": "唯一编号",
+    "question": "标准问题",
+    "alternates": "其他问法",
+    "keywords": "关键词",
+    "answer": "回答",
+    "links": "链接",
+    "related": "相关条目",
+    "source": "资料来源",
+    "reviewed": "核对日期",
+}
+REQUIRED_ENTRY_KEYS = ("id", "question", "alternates", "answer", "source", "reviewed")
+TOPIC_KEYS = ("topic", "entries")
+SETTINGS_KEYS = ("contact", "synonyms")
+LINK_KEYS = ("title", "url")
+TEST_KEYS = ("question", "expect")
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One question/answer pair as residents will see it."""
+
+    id: str
+    question: str
+    alternates: tuple[str, ...]
+    answer: str
+    source: str
+    reviewed: dt.date
+    topic: str
+    keywords: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    related: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The canonical question followed by every alternate."""
+        return (self.question, *self.alternates)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    file: str
+    entry_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RegressionCase:
+    """A staff-written question that must reach `expect` (an entry id or 'unanswered')."""
+
+    question: str
+    expect: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Faq:
+    """A whole validated FAQ directory."""
+
+    entries: tuple[Entry, ...]
+    topics: tuple[Topic, ...]
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    contact: str = ""
+    tests: tuple[RegressionCase, ...] = ()
+    files: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.by_id.update({e.id: e for e in self.entries})
+
+    @property
+    def question_count(self) -> int:
+        return sum(len(e.phrasings) for e in self.entries)
+
+
+# --- YAML with line numbers -------------------------------------------------------------
+
+
+class _LocDict(dict):
+    """A mapping that remembers the line of each key (1-based) and its own line."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class _LocList(list):
+    """A sequence that remembers the line of each item and its own line."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LocLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """SafeLoader (libyaml when available) that keeps line numbers and flags duplicate keys."""
+
+    duplicate_keys: list[tuple[Any, int]]
+
+
+def _construct_mapping(loader: _LocLoader, node: yaml.MappingNode) -> _LocDict:
+    result = _LocDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            key = str(key)
+        if key in result:
+            loader.duplicate_keys.append((key, key_node.start_mark.line + 1))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = value_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _LocLoader, node: yaml.SequenceNode) -> _LocList:
+    result = _LocList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LocLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LocLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+class _Collector:
+    """Accumulates problems for one load so every mistake is reported in one run."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def error(self, file: str, line: int, message: str) -> None:
+        self.problems.append(Problem(file, line, message))
+
+    def warning(self, file: str, line: int, message: str) -> None:
+        self.problems.append(Problem(file, line, message, "warning"))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def _read_yaml(path: Path, label: str, out: _Collector) -> Any:
+    """Parse one file; on failure record a located problem and return None."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        out.error(label, line, "文件不是 UTF-8 编码，请用 UTF-8 另存（记事本：另存为 → 编码选 UTF-8）")
+        return None
+    loader = _LocLoader(text)
+    loader.duplicate_keys = []
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        out.error(label, line, f"YAML 格式错误：{exc.problem or exc}（常见原因：缩进不齐、冒号后缺空格、引号没配对）")
+        return None
+    except yaml.YAMLError as exc:
+        out.error(label, 1, f"YAML 格式错误：{exc}")
+        return None
+    finally:
+        loader.dispose()
+    for key, line in loader.duplicate_keys:
+        out.error(label, line, f"字段“{key}”在同一处写了两次，只保留一个")
+    return data
+
+
+# --- field checks -----------------------------------------------------------------------
+
+
+def _line_of(container: Any, key: Any, default: int) -> int:
+    lines = getattr(container, "key_lines", None)
+    return lines.get(key, default) if lines else default
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string (numbers staff typed bare are accepted as text)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _text_list(value: Any, name: str, file: str, line: int, out: _Collector) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        out.error(file, line, f"“{name}”应该是列表（每行以“- ”开头）")
+        return ()
+    items: list[str] = []
+    item_lines = getattr(value, "item_lines", [line] * len(value))
+    for item, item_line in zip(value, item_lines):
+        text = _text(item)
+        if text is None:
+            out.error(file, item_line, f"“{name}”里有一项是空的或不是文字")
+        else:
+            items.append(text)
+    return tuple(items)
+
+
+def _date(value: Any, file: str, line: int, out: _Collector) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = _text(value)
+    if text and DATE_RE.match(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    out.error(file, line, f"“reviewed”日期写错了：{value!r}，应写成 YYYY-MM-DD，例如 2026-11-28")
+    return None
+
+
+def _links(value: Any, file: str, line: int, out: _Collector) -> tuple[Link, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        out.error(file, line, "“links”应该是列表，每项包含 title 和 url")
+        return ()
+    links = []
+    for item, item_line in zip(value, getattr(value, "item_lines", [line] * len(value))):
+        if not isinstance(item, dict):
+            out.error(file, item_line, "“links”里的每一项都要写 title 和 url 两行")
+            continue
+        for key in item:
+            if key not in LINK_KEYS:
+                out.error(file, _line_of(item, key, item_line), f"链接里有不认识的字段“{key}”，只能写 title 和 url")
+        title, url = _text(item.get("title")), _text(item.get("url"))
+        if title is None:
+            out.error(file, item_line, "链接缺少 title（显示给居民的文字）")
+        if url is None or not URL_RE.match(url):
+            out.error(file, _line_of(item, "url", item_line), f"链接地址无效：{item.get('url')!r}，必须是以 http:// 或 https:// 开头的完整网址")
+        if title and url and URL_RE.match(url):
+            links.append(Link(title, url))
+    return tuple(links)
+
+
+def question_key(text: str) -> str:
+    """How two phrasings are compared for duplicates: width, case, punctuation and space folded."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+
+
+def rendered_length(entry: Entry) -> int:
+    """Characters the answer takes in Telegram once rendered (escapes count as one)."""
+    from servicebot.replies import answer_text
+
+    return len(answer_text(entry))
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def _check_unknown(mapping: dict, allowed: Iterable[str], file: str, where: str, out: _Collector) -> None:
+    allowed = tuple(allowed)
+    for key in mapping:
+        if key not in allowed:
+            hint = "、".join(allowed)
+            out.error(file, _line_of(mapping, key, mapping_line(mapping)), f"{where}里有不认识的字段“{key}”（可用的字段：{hint}）")
+
+
+def mapping_line(mapping: Any) -> int:
+    return getattr(mapping, "line", 1)
+
+
+def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry | None:
+    if not isinstance(raw, dict):
+        out.error(file, line, "每个条目都应该是“字段: 值”的形式，以“- id: …”开头")
+        return None
+    line = mapping_line(raw)
+    _check_unknown(raw, ENTRY_KEYS, file, "条目", out)
+    missing = [k for k in REQUIRED_ENTRY_KEYS if k not in raw]
+    for key in missing:
+        out.error(file, line, f"条目 {raw.get('id', '(没有 id)')} 缺少“{key}”（{ENTRY_KEYS[key]}）")
+    values: dict[str, Any] = {}
+    for key in ("id", "question", "answer", "source"):
+        if key in raw:
+            text = _text(raw[key])
+            if text is None:
+                out.error(file, _line_of(raw, key, line), f"“{key}”（{ENTRY_KEYS[key]}）不能为空，必须是文字")
+            values[key] = text
+    if values.get("id") and not ID_RE.match(values["id"]):
+        out.error(file, _line_of(raw, "id", line), f"id“{values['id']}”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply")
+    if "answer" in raw and isinstance(raw["answer"], str):
+        values["answer"] = raw["answer"].strip("\n").rstrip()
+    for key in ("alternates", "keywords", "related"):
+        values[key] = _text_list(raw.get(key), key, file, _line_of(raw, key, line), out)
+    values["links"] = _links(raw.get("links"), file, _line_of(raw, "links", line), out)
+    values["reviewed"] = _date(raw["reviewed"], file, _line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
+    if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
+        return None
+    return Entry(topic=topic, file=file, line=line, **values)
+
+
+def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, list[Entry]]:
+    if not isinstance(data, dict):
+        out.error(file, 1, "文件开头应该是“topic: 主题名”，接着是“entries:”条目列表")
+        return None, []
+    _check_unknown(data, TOPIC_KEYS, file, "文件顶层", out)
+    topic = _text(data.get("topic"))
+    if topic is None:
+        out.error(file, _line_of(data, "topic", 1), "缺少“topic”（显示给居民的主题名），或它是空的")
+    raw_entries = data.get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        out.error(file, _line_of(data, "entries", 1), "缺少“entries”条目列表，或列表是空的")
+        return None, []
+    entries = []
+    for raw, line in zip(raw_entries, raw_entries.item_lines):
+        entry = _entry(raw, topic or "", file, line, out)
+        if entry:
+            entries.append(entry)
+    if topic is None:
+        return None, entries
+    return Topic(topic, file, tuple(e.id for e in entries)), entries
+
+
+def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tuple[str, ...], ...]]:
+    if data is None:
+        return "", ()
+    if not isinstance(data, dict):
+        out.error(file, 1, "settings.yaml 应该包含 contact 和 synonyms 两个字段")
+        return "", ()
+    _check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
+    contact = data.get("contact") or ""
+    if not isinstance(contact, str):
+        out.error(file, _line_of(data, "contact", 1), "“contact”必须是文字（可以留空：\"\"）")
+        contact = ""
+    groups: list[tuple[str, ...]] = []
+    raw_groups = data.get("synonyms") or []
+    if not isinstance(raw_groups, list):
+        out.error(file, _line_of(data, "synonyms", 1), "“synonyms”应该是列表，每行一组，例如 - [书屋, 图书室]")
+        return contact.strip(), ()
+    seen: dict[str, int] = {}
+    for group, line in zip(raw_groups, raw_groups.item_lines):
+        words = _text_list(group, "synonyms", file, line, out) if isinstance(group, list) else ()
+        if len(words) < 2:
+            out.error(file, line, "每组同义词至少要有两个词，例如 [书屋, 图书室]")
+            continue
+        for word in words:
+            key = question_key(word)
+            if key in seen and seen[key] != line:
+                out.error(file, line, f"同义词“{word}”同时出现在第 {seen[key]} 行和第 {line} 行的两组里，只能属于一组")
+            seen[key] = line
+        groups.append(words)
+    return contact.strip(), tuple(groups)
+
+
+def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        out.error(file, 1, "tests.yaml 应该是列表，每项写 question 和 expect")
+        return []
+    cases = []
+    for item, line in zip(data, data.item_lines):
+        if not isinstance(item, dict):
+            out.error(file, line, "每个测试问题都要写 question 和 expect 两行")
+            continue
+        _check_unknown(item, TEST_KEYS, file, "测试问题", out)
+        question, expect = _text(item.get("question")), _text(item.get("expect"))
+        if question is None or expect is None:
+            out.error(file, line, "测试问题必须同时写 question（问题）和 expect（应得到的条目 id，或 unanswered）")
+            continue
+        cases.append(RegressionCase(question, expect, file, line))
+    return cases
+
+
+def _cross_checks(entries: list[Entry], cases: list[RegressionCase], out: _Collector) -> None:
+    first_by_id: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in first_by_id:
+            other = first_by_id[entry.id]
+            out.error(entry.file, entry.line, f"id“{entry.id}”重复了：{other.file} 第 {other.line} 行已经用过，每个 id 必须唯一")
+        else:
+            first_by_id[entry.id] = entry
+    owner: dict[str, Entry] = {}
+    for entry in entries:
+        seen_here: set[str] = set()
+        for text in entry.phrasings:
+            key = question_key(text)
+            if not key:
+                out.error(entry.file, entry.line, f"条目 {entry.id} 有一个问法只有标点或表情：{text!r}")
+                continue
+            if key in seen_here:
+                out.warning(entry.file, entry.line, f"条目 {entry.id} 里“{text}”写了两遍，可以删掉一个")
+                continue
+            seen_here.add(key)
+            other = owner.setdefault(key, entry)
+            if other is not entry:
+                out.error(entry.file, entry.line, f"问法“{text}”在条目 {entry.id} 和 {other.id}（{other.file}）里都出现了，同一个问题只能属于一个条目")
+        for rel in entry.related:
+            if rel not in first_by_id:
+                out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 里写了不存在的 id“{rel}”")
+            elif rel == entry.id:
+                out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 不能写它自己")
+        length = rendered_length(entry)
+        if length > TELEGRAM_LIMIT:
+            out.error(entry.file, entry.line, f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目")
+    for case in cases:
+        if case.expect != UNANSWERED and case.expect not in first_by_id:
+            out.error(case.file, case.line, f"测试问题的 expect 写了不存在的 id“{case.expect}”（或写 unanswered 表示应该答不上来）")
+
+
+def _stale_warnings(entries: list[Entry], today: dt.date, stale_days: int, out: _Collector) -> None:
+    for entry in entries:
+        age = (today - entry.reviewed).days
+        if age > stale_days:
+            out.warning(entry.file, entry.line, f"条目 {entry.id} 已经 {age} 天没有核对（reviewed: {entry.reviewed}），请核对内容后更新 reviewed 日期")
+
+
+def faq_files(directory: Path) -> list[Path]:
+    """Topic files in a stable order (reserved files excluded)."""
+    return sorted(p for p in directory.glob("*.yaml") if p.name not in RESERVED_FILES)
+
+
+def check_faq(
+    directory: str | Path,
+    *,
+    today: dt.date | None = None,
+    stale_days: int = 365,
+) -> tuple[Faq | None, list[Problem]]:
+    """Load and validate a FAQ directory; return the Faq (None if any error) and all problems."""
+    directory = Path(directory)
+    out = _Collector()
+    if not directory.is_dir():
+        out.error(str(directory), 0, "找不到这个目录")
+        return None, out.problems
+    files = faq_files(directory)
+    if not files:
+        out.error(str(directory), 0, "目录里没有任何 .yaml 问答文件")
+    topics: list[Topic] = []
+    entries: list[Entry] = []
+    for path in files:
+        label = path.name
+        data = _read_yaml(path, label, out)
+        if data is None:
+            continue
+        topic, topic_entries = _topic_file(data, label, out)
+        entries.extend(topic_entries)
+        if topic:
+            topics.append(topic)
+    contact, synonyms = "", ()
+    settings_path = directory / SETTINGS_FILE
+    if settings_path.exists():
+        contact, synonyms = _settings_file(_read_yaml(settings_path, SETTINGS_FILE, out), SETTINGS_FILE, out)
+    cases: list[RegressionCase] = []
+    tests_path = directory / TESTS_FILE
+    if tests_path.exists():
+        cases = _tests_file(_read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
+    _cross_checks(entries, cases, out)
+    _stale_warnings(entries, today or dt.date.today(), stale_days, out)
+    if out.errors:
+        return None, out.problems
+    faq = Faq(
+        entries=tuple(entries),
+        topics=tuple(topics),
+        synonyms=synonyms,
+        contact=contact,
+        tests=tuple(cases),
+        files=tuple(p.name for p in files),
+        warnings=tuple(out.warnings),
+    )
+    return faq, out.problems
+
+
+def load_faq(directory: str | Path, **kwargs: Any) -> Faq:
+    """Load a FAQ directory or raise FaqError with every problem found."""
+    faq, problems = check_faq(directory, **kwargs)
+    if faq is None:
+        raise FaqError([p for p in problems if p.severity == "error"])
+    return faq

@@ -1,0 +1,224 @@
+"""The FAQ index and the scoring: which entry does a resident's question mean, and how sure
+are we?
+
+Pure and synchronous: no Telegram, no I/O. Chinese has no spaces, so a text is described by
+its characters, adjacent-character pairs, and the *sound* of those pairs (folded pinyin, so
+地保 meets 低保 and 垃圾分内 meets 垃圾分类). Each feature is weighted by how rare it is
+across entries (BM25 idf), so 低保 and 秸秆 count for more than 怎么 and 申请.
+
+An entry's score (0-100) blends two signals, each measured on the labelled set:
+- *coverage*: how much of the question's weight the entry explains. Words the FAQ has
+  never seen weigh heavily, which is what turns away 今天天气怎么样;
+- *closeness*: rapidfuzz similarity to the entry's nearest phrasing, which settles short
+  questions ("低保") between entries that share their words.
+The top score decides the outcome against two thresholds, and a near tie between two
+different entries is never answered outright: the resident picks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from rapidfuzz import fuzz, process
+
+from servicebot.faq import Entry, Faq
+from servicebot.text import Normalizer, sound_of
+
+ANSWERED = "answered"
+SUGGEST = "suggest"
+UNANSWERED = "unanswered"
+
+MAX_QUERY_CHARS = 120  # after normalization; longer rambling adds no signal
+MAX_SUGGESTIONS = 3
+SOUND_CREDIT = 0.8  # a homophone pair counts for most, not all, of an exact pair
+UNIGRAM_FACTOR = 0.4  # single characters carry less meaning than pairs
+COVERAGE_WEIGHT = 0.7  # the rest is closeness to the nearest phrasing
+TIE_MARGIN = 6.0  # points; a closer runner-up from another entry makes it a coin toss
+RESCORE = 12  # candidates scored in full after the cheap postings pass
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    answer: float = 60.0
+    suggest: float = 40.0
+    margin: float = TIE_MARGIN
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry_id: str
+    score: float
+    coverage: float
+    closeness: float
+    phrasing: str  # the entry's phrasing nearest to the question
+
+
+@dataclass(frozen=True)
+class Match:
+    status: str
+    entry_id: str | None
+    score: float
+    candidates: tuple[Candidate, ...]
+    normalized: str
+
+    @property
+    def suggestions(self) -> tuple[Candidate, ...]:
+        return self.candidates[:MAX_SUGGESTIONS] if self.status == SUGGEST else ()
+
+
+def tokens(text: str) -> list[str]:
+    """Chinese characters one by one; runs of Latin letters or digits as one token."""
+    out: list[str] = []
+    run = ""
+    for ch in text:
+        if ch.isascii():
+            run += ch
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(ch)
+    if run:
+        out.append(run)
+    return out
+
+
+def _pairs(toks: list[str]) -> list[str]:
+    return [a + "\x00" + b for a, b in zip(toks, toks[1:])]
+
+
+def _sound_pairs(toks: list[str]) -> list[str]:
+    sounds = [sound_of(t) if len(t) == 1 else t for t in toks]
+    return ["~" + a + " " + b for a, b in zip(sounds, sounds[1:])]
+
+
+def _sounds(toks: list[str]) -> list[str]:
+    return ["~" + sound_of(t) if len(t) == 1 else t for t in toks]
+
+
+def features(text: str) -> frozenset[str]:
+    """Every feature of a normalized text: characters, their sounds, pairs and sound pairs."""
+    toks = tokens(text)
+    return frozenset((*toks, *_sounds(toks), *_pairs(toks), *_sound_pairs(toks)))
+
+
+class Index:
+    """Everything needed to score questions against one FAQ, built once per FAQ load."""
+
+    def __init__(self, faq: Faq, normalizer: Normalizer | None = None, thresholds: Thresholds = Thresholds()):
+        self.faq = faq
+        self.thresholds = thresholds
+        self.normalize = normalizer or Normalizer(faq.synonyms)
+        self.entries: list[Entry] = list(faq.entries)
+        self.phrasings: list[list[str]] = []  # normalized, per entry
+        self.originals: list[list[str]] = []
+        self.entry_features: list[frozenset[str]] = []
+        postings: dict[str, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            normalized, originals, feats = [], [], set()
+            for text in (*entry.phrasings, *entry.keywords):
+                norm = self.normalize(text)[:MAX_QUERY_CHARS]
+                if norm and norm not in normalized:
+                    normalized.append(norm)
+                    originals.append(text)
+                    feats |= features(norm)
+            self.phrasings.append(normalized)
+            self.originals.append(originals)
+            frozen = frozenset(feats)
+            self.entry_features.append(frozen)
+            for feat in frozen:
+                postings.setdefault(feat, []).append(i)
+        n = max(len(self.entries), 1)
+        self.postings = postings
+        self.idf = {f: math.log((n - len(p) + 0.5) / (len(p) + 0.5) + 1.0) for f, p in postings.items()}
+        self.unseen_idf = math.log((n + 0.5) / 0.5 + 1.0)
+        # Features in more than this many entries are too common to nominate candidates.
+        self.common_df = max(30, n // 50)
+
+    # -- weights -------------------------------------------------------------------------
+
+    def _char_weight(self, tok: str) -> float:
+        return self.idf.get(tok, self.unseen_idf)
+
+    def query_terms(self, text: str) -> list[tuple[float, tuple[tuple[str, float], ...]]]:
+        """(weight, ((feature, credit), ...)) per query position, alternatives best first.
+
+        A pair the FAQ has never seen weighs what its characters weigh: the seam between two
+        known words (家里|也) is cheap, a truly new word (天气) is not. A misspelled pair
+        takes the weight of the pair it sounds like.
+        """
+        toks = tokens(text)
+        terms = []
+        for tok, sound in zip(toks, _sounds(toks)):
+            weight = self.idf.get(tok) or self.idf.get(sound) or self.unseen_idf
+            terms.append((weight * UNIGRAM_FACTOR, ((tok, 1.0), (sound, SOUND_CREDIT))))
+        for pair, sound in zip(_pairs(toks), _sound_pairs(toks)):
+            if pair in self.idf:
+                weight = self.idf[pair]
+            elif sound in self.idf:
+                weight = self.idf[sound]
+            else:
+                a, b = pair.split("\x00")
+                weight = (self._char_weight(a) + self._char_weight(b)) / 2
+            terms.append((weight, ((pair, 1.0), (sound, SOUND_CREDIT))))
+        return terms
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def _coverage(self, terms, feats: frozenset[str], total: float) -> float:
+        got = 0.0
+        for weight, alternatives in terms:
+            for feat, credit in alternatives:
+                if feat in feats:
+                    got += weight * credit
+                    break
+        return got / total
+
+    def _nominate(self, terms) -> dict[int, float]:
+        """Cheap first pass: entries sharing a not-too-common feature with the question."""
+        rough: dict[int, float] = {}
+        for weight, alternatives in terms:
+            for feat, credit in alternatives:
+                posting = self.postings.get(feat)
+                if posting and len(posting) <= self.common_df:
+                    gain = weight * credit
+                    for i in posting:
+                        rough[i] = rough.get(i, 0.0) + gain
+                    break
+        return rough
+
+    def candidates(self, normalized: str) -> list[Candidate]:
+        if not normalized:
+            return []
+        terms = self.query_terms(normalized)
+        total = sum(w for w, _ in terms)
+        rough = self._nominate(terms)
+        if not rough:
+            return []
+        shortlist = sorted(rough, key=rough.__getitem__, reverse=True)[:RESCORE]
+        scored = []
+        for i in shortlist:
+            coverage = self._coverage(terms, self.entry_features[i], total)
+            best = process.extractOne(normalized, self.phrasings[i], scorer=fuzz.ratio)
+            closeness = best[1] / 100.0
+            score = 100.0 * (COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * closeness)
+            scored.append(Candidate(self.entries[i].id, round(score, 1), coverage, closeness, self.originals[i][best[2]]))
+        scored.sort(key=lambda c: (-c.score, c.entry_id))
+        return scored
+
+    def decide(self, candidates: list[Candidate]) -> tuple[str, str | None, float]:
+        t = self.thresholds
+        if not candidates or candidates[0].score < t.suggest:
+            return UNANSWERED, None, candidates[0].score if candidates else 0.0
+        top = candidates[0]
+        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+        if top.score >= t.answer and top.score - runner_up >= t.margin:
+            return ANSWERED, top.entry_id, top.score
+        return SUGGEST, None, top.score
+
+    def match(self, question: str) -> Match:
+        normalized = self.normalize(question)[:MAX_QUERY_CHARS]
+        candidates = self.candidates(normalized)
+        status, entry_id, score = self.decide(candidates)
+        shown = [c for c in candidates if c.score >= self.thresholds.suggest] if status == SUGGEST else candidates
+        return Match(status, entry_id, score, tuple(shown[: max(MAX_SUGGESTIONS, 5)]), normalized)

@@ -1,0 +1,127 @@
+"""A match → a channel-neutral reply: plain text plus buttons.
+
+Telegram renders a Reply as escaped HTML with inline keyboards; the terminal chat prints
+it with numbered choices. Wording lives here only, so both channels say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from servicebot.faq import Entry, Faq, Topic
+from servicebot.matching import Candidate
+
+# Button kinds. The channel decides how a tap comes back (callback data, a typed number).
+URL = "url"  # value: the address
+ENTRY = "entry"  # value: entry id; tapping answers it
+TOPIC = "topic"  # value: topic name; tapping lists its questions
+TOPICS = "topics"  # show the topic menu
+FEEDBACK = "feedback"  # value: "+" or "-"
+NONE_OF_THESE = "none"  # the resident rejected every suggestion
+
+DEFAULT_CONTACT = "请到您所在的社区居委会或凤凰办事处咨询。"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    kind: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says. `title` is emphasised where the channel can; `footer` is quiet."""
+
+    body: str
+    title: str = ""
+    footer: str = ""
+    rows: tuple[tuple[Button, ...], ...] = field(default=())
+
+    @property
+    def buttons(self) -> list[Button]:
+        return [b for row in self.rows for b in row]
+
+    @property
+    def plain(self) -> str:
+        return "\n\n".join(part for part in (self.title, self.body, self.footer) if part)
+
+
+def source_line(entry: Entry) -> str:
+    return f"资料来源：{entry.source}（{entry.reviewed:%Y-%m-%d} 核对）"
+
+
+def answer_text(entry: Entry) -> str:
+    """The answer exactly as residents read it (used for the 4096-character check)."""
+    return answer_reply(entry, None).plain
+
+
+def answer_reply(entry: Entry, faq: Faq | None, *, feedback: bool = True) -> Reply:
+    rows: list[tuple[Button, ...]] = [(Button(f"🔗 {link.title}", URL, link.url),) for link in entry.links]
+    if faq is not None:
+        for rel in entry.related[:3]:
+            if rel in faq.by_id:
+                rows.append((Button(f"❓ {faq.by_id[rel].question}", ENTRY, rel),))
+    if feedback:
+        rows.append((Button("👍 有帮助", FEEDBACK, "+"), Button("👎 没帮助", FEEDBACK, "-")))
+    return Reply(body=entry.answer, title=entry.question, footer=source_line(entry), rows=tuple(rows))
+
+
+def suggest_reply(candidates: tuple[Candidate, ...], faq: Faq) -> Reply:
+    rows = [(Button(faq.by_id[c.entry_id].question, ENTRY, c.entry_id),) for c in candidates if c.entry_id in faq.by_id]
+    rows.append((Button("都不是", NONE_OF_THESE),))
+    return Reply(body="您是不是想问：", rows=tuple(rows))
+
+
+def unanswered_reply(contact: str) -> Reply:
+    where = f"您可以联系：{contact}" if contact else DEFAULT_CONTACT
+    body = f"抱歉，这个问题我暂时答不上来。\n{where}\n您的问题已转给工作人员，我们会据此补充问答。"
+    return Reply(body=body, rows=((Button("📋 看看我能回答哪些问题", TOPICS),),))
+
+
+def topics_reply(faq: Faq, intro: str = "请选择您想了解的主题：") -> Reply:
+    rows = [(Button(t.name, TOPIC, t.name),) for t in faq.topics]
+    return Reply(body=intro, rows=tuple(rows))
+
+
+def topic_reply(topic: Topic, faq: Faq) -> Reply:
+    rows = [(Button(faq.by_id[i].question, ENTRY, i),) for i in topic.entry_ids]
+    rows.append((Button("⬅️ 返回主题列表", TOPICS),))
+    return Reply(body=f"「{topic.name}」常见问题：", rows=tuple(rows))
+
+
+def greeting_reply(faq: Faq) -> Reply:
+    names = "、".join(t.name for t in faq.topics)
+    body = (
+        "您好！我是凤凰办事处的问答机器人。\n"
+        f"我可以回答这些方面的问题：{names}。\n"
+        "直接打字提问就行，比如“低保怎么申请”“电池是什么垃圾”，也可以点下面的主题看看。"
+    )
+    return topics_reply(faq, body)
+
+
+HELP_TEXT = (
+    "使用说明：\n"
+    "• 直接发送您的问题，例如“梧桐书屋在哪”“养老保险怎么交”。\n"
+    "• /topics 按主题浏览常见问题\n"
+    "• /privacy 我们记录哪些信息\n"
+    "• 回答下面的 👍/👎 能帮我们改进。\n"
+    "我只能回答公开的政策和服务信息，个人的具体业务请到社区或办事处办理。"
+)
+
+PRIVACY_TEXT = (
+    "隐私说明：\n"
+    "为了改进问答，我们会记录：提问时间、您的问题（手机号、身份证号会被自动遮盖）、"
+    "机器人给出的回答和您点的按钮、👍/👎 评价。\n"
+    "我们不保存您的 Telegram 账号、用户名或昵称，只保存一个无法还原的匿名编号，用来统计有多少人问过同一个问题。\n"
+    "记录保存 {days} 天后自动删除，只有办事处工作人员用于完善问答。\n"
+    "请不要在这里发送身份证号、银行卡号等个人信息。"
+)
+
+SLOW_DOWN_TEXT = "您发得有点快，请稍等一会儿再问，我会继续为您解答。"
+NON_TEXT_TEXT = "我目前只能看懂文字问题，请直接打字提问，例如“低保怎么申请”。"
+TOO_LONG_TEXT = "您的消息有点长，我只看了开头部分。简短地问一个问题，我能回答得更准确。"
+STALE_BUTTON_TEXT = "这个按钮已经过期了，请重新提问或发送 /topics 浏览。"
+ERROR_TEXT = "抱歉，刚才出了点问题，请稍后再试。"
+FEEDBACK_THANKS = {"+": "谢谢您的评价！", "-": "谢谢反馈，我们会改进这个回答。"}
+NONE_OF_THESE_TEXT = "好的，您的问题已转给工作人员。"

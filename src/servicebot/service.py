@@ -1,0 +1,181 @@
+"""`answer(question)`: the one path shared by Telegram, the terminal chat and `ask`.
+
+The service owns the current FAQ snapshot (FAQ + index), swaps it atomically on reload —
+a request that already took the old snapshot finishes on it — and records every
+interaction in the log, masked and pseudonymous.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Protocol
+
+from servicebot import replies
+from servicebot.checks import build_snapshot
+from servicebot.config import Settings
+from servicebot.errors import FaqError, Problem
+from servicebot.faq import Faq
+from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index, Match
+from servicebot.privacy import mask_personal, pseudonym
+from servicebot.replies import Reply
+
+log = logging.getLogger(__name__)
+
+TAP = "tap"  # status of an interaction that came from a button, not typed text
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One loaded FAQ and its index; never mutated, only replaced."""
+
+    faq: Faq
+    index: Index
+    loaded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One row of the interaction log. Holds no raw personal data by construction."""
+
+    ref: str
+    at: dt.datetime
+    channel: str
+    chat_type: str
+    resident: str | None
+    question: str
+    normalized: str
+    status: str
+    entry_id: str | None
+    score: float
+    suggestions: tuple[str, ...] = ()
+    via: str = "question"  # question | suggestion | topic | related
+    origin_ref: str | None = None
+
+
+class InteractionSink(Protocol):
+    def record(self, interaction: Interaction) -> None: ...
+    def feedback(self, ref: str, positive: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ref: str
+    status: str
+    entry_id: str | None
+    reply: Reply
+    match: Match | None = None
+
+
+def new_ref() -> str:
+    """A short random id linking a reply's buttons back to its interaction."""
+    return secrets.token_hex(6)
+
+
+class Service:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        settings: Settings,
+        sink: InteractionSink | None = None,
+        secret: str = "",
+    ):
+        self._snapshot = snapshot
+        self.settings = settings
+        self.sink = sink
+        self._secret = secret or secrets.token_hex(16)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, sink: InteractionSink | None = None, secret: str = "") -> "Service":
+        """Load the FAQ named by the settings; raises FaqError if it is broken."""
+        return cls(load_snapshot(settings), settings, sink, secret)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def reload(self) -> tuple[bool, list[Problem]]:
+        """Re-read the FAQ; swap it in only if it passes every check. Returns (swapped, problems)."""
+        try:
+            snapshot = load_snapshot(self.settings)
+        except FaqError as exc:
+            return False, exc.problems
+        self._snapshot = snapshot
+        return True, list(snapshot.faq.warnings)
+
+    # -- answering -----------------------------------------------------------------------
+
+    def resident_key(self, raw_id: int | str | None) -> str | None:
+        return None if raw_id is None else pseudonym(self._secret, raw_id)
+
+    def answer(self, question: str, *, channel: str, chat_type: str = "private", resident: int | str | None = None) -> Outcome:
+        snap = self._snapshot
+        question = mask_personal(question)
+        match = snap.index.match(question)
+        if match.status == ANSWERED:
+            reply = replies.answer_reply(snap.faq.by_id[match.entry_id], snap.faq)
+        elif match.status == SUGGEST:
+            reply = replies.suggest_reply(match.suggestions, snap.faq)
+        else:
+            reply = replies.unanswered_reply(snap.faq.contact)
+        ref = new_ref()
+        self._record(Interaction(
+            ref=ref, at=_now(), channel=channel, chat_type=chat_type, resident=self.resident_key(resident),
+            question=question, normalized=match.normalized, status=match.status, entry_id=match.entry_id,
+            score=match.score, suggestions=tuple(c.entry_id for c in match.suggestions),
+        ))
+        return Outcome(ref, match.status, match.entry_id, reply, match)
+
+    def answer_entry(
+        self, entry_id: str, *, via: str, channel: str, chat_type: str = "private",
+        resident: int | str | None = None, origin_ref: str | None = None,
+    ) -> Outcome | None:
+        """Answer a tapped question button; None if the entry no longer exists."""
+        snap = self._snapshot
+        entry = snap.faq.by_id.get(entry_id)
+        if entry is None:
+            return None
+        ref = new_ref()
+        self._record(Interaction(
+            ref=ref, at=_now(), channel=channel, chat_type=chat_type, resident=self.resident_key(resident),
+            question=entry.question, normalized="", status=TAP, entry_id=entry_id, score=100.0,
+            via=via, origin_ref=origin_ref,
+        ))
+        return Outcome(ref, ANSWERED, entry_id, replies.answer_reply(entry, snap.faq))
+
+    def none_of_these(self, origin_ref: str | None, *, channel: str, chat_type: str = "private", resident: int | str | None = None) -> Reply:
+        """The resident rejected every suggestion: record it so reviewers see the miss."""
+        self._record(Interaction(
+            ref=new_ref(), at=_now(), channel=channel, chat_type=chat_type, resident=self.resident_key(resident),
+            question="", normalized="", status=UNANSWERED, entry_id=None, score=0.0, via="none", origin_ref=origin_ref,
+        ))
+        return replies.unanswered_reply(self._snapshot.faq.contact)
+
+    def feedback(self, ref: str, positive: bool) -> None:
+        if self.sink is not None:
+            try:
+                self.sink.feedback(ref, positive)
+            except Exception:  # the log must never stop an answer
+                log.exception("could not record feedback")
+
+    def _record(self, interaction: Interaction) -> None:
+        if self.sink is not None:
+            try:
+                self.sink.record(interaction)
+            except Exception:
+                log.exception("could not record interaction")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def load_snapshot(settings: Settings) -> Snapshot:
+    """FAQ directory → validated, checked, indexed snapshot, or FaqError."""
+    faq, index = build_snapshot(settings)
+    return Snapshot(faq, index, _now())
+
+
+__all__ = ["ANSWERED", "SUGGEST", "UNANSWERED", "TAP", "Interaction", "Outcome", "Service", "Snapshot", "load_snapshot"]

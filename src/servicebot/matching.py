@@ -18,11 +18,13 @@ different entries is never answered outright: the resident picks.
 from __future__ import annotations
 
 import math
+import re
+from collections import defaultdict
 from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from servicebot.faq import Entry, Faq
-from servicebot.text import Normalizer, sound_of
+from servicebot.text import Normalizer, sounds
 
 ANSWERED = "answered"
 SUGGEST = "suggest"
@@ -66,40 +68,28 @@ class Match:
         return self.candidates[:MAX_SUGGESTIONS] if self.status == SUGGEST else ()
 
 
+_TOKEN_RE = re.compile(r"[0-9a-z]+|.", re.S)
+
+
 def tokens(text: str) -> list[str]:
     """Chinese characters one by one; runs of Latin letters or digits as one token."""
-    out: list[str] = []
-    run = ""
-    for ch in text:
-        if ch.isascii():
-            run += ch
-            continue
-        if run:
-            out.append(run)
-            run = ""
-        out.append(ch)
-    if run:
-        out.append(run)
-    return out
+    return _TOKEN_RE.findall(text)
 
 
 def _pairs(toks: list[str]) -> list[str]:
-    return [a + "\x00" + b for a, b in zip(toks, toks[1:])]
+    # Plain concatenation is unambiguous: adjacent ASCII runs are always one token.
+    return [a + b for a, b in zip(toks, toks[1:])]
 
 
-def _sound_pairs(toks: list[str]) -> list[str]:
-    sounds = [sound_of(t) if len(t) == 1 else t for t in toks]
-    return ["~" + a + " " + b for a, b in zip(sounds, sounds[1:])]
-
-
-def _sounds(toks: list[str]) -> list[str]:
-    return ["~" + sound_of(t) if len(t) == 1 else t for t in toks]
+def _sound_pairs(sound_keys: list[str]) -> list[str]:
+    return [a + " " + b for a, b in zip(sound_keys, sound_keys[1:])]
 
 
 def features(text: str) -> frozenset[str]:
     """Every feature of a normalized text: characters, their sounds, pairs and sound pairs."""
     toks = tokens(text)
-    return frozenset((*toks, *_sounds(toks), *_pairs(toks), *_sound_pairs(toks)))
+    keys = sounds(toks)
+    return frozenset((*toks, *keys, *_pairs(toks), *_sound_pairs(keys)))
 
 
 class Index:
@@ -113,11 +103,14 @@ class Index:
         self.phrasings: list[list[str]] = []  # normalized, per entry
         self.originals: list[list[str]] = []
         self.entry_features: list[frozenset[str]] = []
-        postings: dict[str, list[int]] = {}
-        for i, entry in enumerate(self.entries):
+        postings: dict[str, list[int]] = defaultdict(list)
+        texts = [(*e.phrasings, *e.keywords) for e in self.entries]
+        flat = self.normalize.many([t for group in texts for t in group])
+        at = 0
+        for i, group in enumerate(texts):
             normalized, originals, feats = [], [], set()
-            for text in (*entry.phrasings, *entry.keywords):
-                norm = self.normalize(text)[:MAX_QUERY_CHARS]
+            for text, norm in zip(group, flat[at : at + len(group)]):
+                norm = norm[:MAX_QUERY_CHARS]
                 if norm and norm not in normalized:
                     normalized.append(norm)
                     originals.append(text)
@@ -127,9 +120,10 @@ class Index:
             frozen = frozenset(feats)
             self.entry_features.append(frozen)
             for feat in frozen:
-                postings.setdefault(feat, []).append(i)
+                postings[feat].append(i)
+            at += len(group)
         n = max(len(self.entries), 1)
-        self.postings = postings
+        self.postings = dict(postings)
         self.idf = {f: math.log((n - len(p) + 0.5) / (len(p) + 0.5) + 1.0) for f, p in postings.items()}
         self.unseen_idf = math.log((n + 0.5) / 0.5 + 1.0)
         # Features in more than this many entries are too common to nominate candidates.
@@ -148,18 +142,18 @@ class Index:
         takes the weight of the pair it sounds like.
         """
         toks = tokens(text)
+        keys = sounds(toks)
         terms = []
-        for tok, sound in zip(toks, _sounds(toks)):
+        for tok, sound in zip(toks, keys):
             weight = self.idf.get(tok) or self.idf.get(sound) or self.unseen_idf
             terms.append((weight * UNIGRAM_FACTOR, ((tok, 1.0), (sound, SOUND_CREDIT))))
-        for pair, sound in zip(_pairs(toks), _sound_pairs(toks)):
+        for k, (pair, sound) in enumerate(zip(_pairs(toks), _sound_pairs(keys))):
             if pair in self.idf:
                 weight = self.idf[pair]
             elif sound in self.idf:
                 weight = self.idf[sound]
             else:
-                a, b = pair.split("\x00")
-                weight = (self._char_weight(a) + self._char_weight(b)) / 2
+                weight = (self._char_weight(toks[k]) + self._char_weight(toks[k + 1])) / 2
             terms.append((weight, ((pair, 1.0), (sound, SOUND_CREDIT))))
         return terms
 

@@ -1,0 +1,87 @@
+"""`servicebot ask`, `servicebot eval` and the terminal chat, driven through the real CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from servicebot.chat import ChatSession, run_chat
+from servicebot.cli import main
+from servicebot.service import Service
+
+ASK_KEYS = {"question", "status", "entry_id", "score", "answer", "links", "suggestions"}
+
+
+def test_ask_prints_the_reply_a_resident_would_see(mini_faq, capsys):
+    assert main(["ask", "--faq", str(mini_faq), "養老保險怎麼辦理"]) == 0
+    out = capsys.readouterr().out
+    assert "城乡居民养老保险怎么参保？" in out
+    assert "请到社区咨询参保办法。" in out
+    assert "国家政务服务平台  https://gjzwfw.www.gov.cn" in out
+
+
+def test_ask_json_has_exactly_the_documented_keys(mini_faq, capsys):
+    assert main(["ask", "--json", "--faq", str(mini_faq), "养老保险怎么交"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == ASK_KEYS
+    assert doc["status"] == "answered" and doc["entry_id"] == "pension-insurance"
+    assert doc["links"] == [{"title": "国家政务服务平台", "url": "https://gjzwfw.www.gov.cn"}]
+    assert 0 <= doc["score"] <= 100 and doc["suggestions"] == []
+
+
+def test_ask_reads_one_question_per_line_from_stdin(mini_faq, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("低保\n\n今天天气怎么样\n梧桐书屋\n"))
+    assert main(["ask", "--json", "--faq", str(mini_faq)]) == 0
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(d["question"], d["status"], d["entry_id"]) for d in docs] == [
+        ("低保", "answered", "dibao-apply"),
+        ("今天天气怎么样", "unanswered", None),
+        ("梧桐书屋", "answered", "bookhouse-wutong"),
+    ]
+    assert all(set(d) == ASK_KEYS and d["answer"] is None for d in docs if d["status"] != "answered")
+
+
+def test_ask_explain_shows_steps_and_candidates(mini_faq, capsys):
+    assert main(["ask", "--explain", "--faq", str(mini_faq), "請問圖書室？"]) == 0
+    out = capsys.readouterr().out
+    for step in ("width", "simplified", "fillers", "punctuation", "synonyms"):
+        assert step in out
+    assert "bookhouse-wutong" in out and "answered" in out
+
+
+def test_ask_with_a_broken_faq_exits_1_with_located_problems(mini_faq, capsys):
+    (mini_faq / "books.yaml").write_text("topic: x\nentries: [\n", encoding="utf-8")
+    assert main(["ask", "--faq", str(mini_faq), "低保"]) == 1
+    assert "books.yaml:" in capsys.readouterr().err
+
+
+def test_eval_reports_both_matchers_side_by_side(mini_faq, tmp_path, capsys):
+    labelled = tmp_path / "set.yaml"
+    labelled.write_text("地保咋申请: dibao-apply\n梧桐書屋在哪: bookhouse-wutong\n今天天气怎么样: null\n", encoding="utf-8")
+    assert main(["eval", "--faq", str(mini_faq), str(labelled)]) == 0
+    out = capsys.readouterr().out
+    assert "servicebot" in out and "naive WRatio" in out
+    assert "2 / 1" in out
+
+
+def test_chat_numbers_buttons_and_follows_a_pick(make_settings, mini_faq):
+    service = Service.from_settings(make_settings(mini_faq))
+    session = ChatSession(service)
+    menu = session.handle("/topics")
+    assert "[1] 共享书屋" in menu and "[2] 民生保障" in menu
+    listing = session.handle("2")
+    assert "[1] 低保怎么申请？" in listing
+    answer = session.handle("1")
+    assert "低保申请请到户籍所在社区居委会咨询。" in answer
+    assert "[1] ❓ 为什么我家的低保被取消了？" in answer
+    assert "不符合条件的低保对象会被清退。" in session.handle("1")
+
+
+def test_chat_works_with_piped_input(make_settings, mini_faq):
+    service = Service.from_settings(make_settings(mini_faq))
+    out = io.StringIO()
+    run_chat(service, io.StringIO("低保\n+\n今天天气怎么样\n"), out, interactive=False)
+    text = out.getvalue()
+    assert "低保申请请到户籍所在社区居委会咨询。" in text
+    assert "谢谢您的评价！" in text
+    assert "抱歉，这个问题我暂时答不上来。" in text

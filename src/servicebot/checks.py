@@ -16,7 +16,7 @@ from pathlib import Path
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
 from servicebot.faq import UNANSWERED, Faq, RegressionCase, check_faq
-from servicebot.matching import ANSWERED, Index, Thresholds
+from servicebot.matching import ANSWERED, Candidate, Index, Match, Thresholds
 from servicebot.text import Normalizer
 
 
@@ -57,34 +57,50 @@ def regression_problems(results: list[CaseResult]) -> list[Problem]:
     ]
 
 
+LOOKALIKE_CLOSENESS = 0.75  # a rival phrasing this close in wording is the same question
+
+
+def _rival(match: Match, entry_id: str) -> Candidate | None:
+    """The best candidate that is not the entry itself."""
+    return next((c for c in match.candidates if c.entry_id != entry_id), None)
+
+
 def consistency_problems(index: Index) -> list[Problem]:
     """Every phrasing must reach its own entry; near-identical entries are flagged."""
     problems = []
     for entry in index.faq.entries:
+        lookalike: tuple[Candidate, str] | None = None
         for text in entry.phrasings:
             match = index.match(text)
+            rival = _rival(match, entry.id)
             if match.status == ANSWERED and match.entry_id == entry.id:
+                if rival and rival.score >= index.thresholds.answer and lookalike is None and (
+                    text == entry.question or rival.closeness >= LOOKALIKE_CLOSENESS
+                ):
+                    lookalike = (rival, text)
                 continue
-            rival = next((c.entry_id for c in match.candidates if c.entry_id != entry.id), None)
             if match.status == ANSWERED:
                 what = f"却匹配到了条目 {match.entry_id}（{index.faq.by_id[match.entry_id].file}）"
                 fix = f"请把这个问法改得更具体，或从 {match.entry_id} 中删除相近的问法"
             elif rival:
-                what = f"和条目 {rival}（{index.faq.by_id[rival].file}）难分高下，机器人只能让居民自己选"
+                what = f"和条目 {rival.entry_id}（{index.faq.by_id[rival.entry_id].file}）难分高下，机器人只能让居民自己选"
                 fix = "请把两个条目的问法写得更有区别，或合并这两个条目"
             else:
                 what = "匹配不到任何条目（可能全是标点或常用词）"
                 fix = "请写得更具体一些"
             problems.append(Problem(entry.file, entry.line, f"条目 {entry.id} 的问法“{text}”{what}。{fix}"))
-        match = index.match(entry.question)
-        if len(match.candidates) > 1 and match.candidates[1].score >= index.thresholds.answer:
-            twin = match.candidates[1].entry_id
+        if lookalike:
+            rival, text = lookalike
             problems.append(Problem(
                 entry.file, entry.line,
-                f"条目 {entry.id} 和 {twin} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别",
+                f"条目 {entry.id} 和 {rival.entry_id} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别"
+                f"（例如“{text}”和 {rival.entry_id} 的“{rival.phrasing}”几乎一样）",
                 "warning",
             ))
     return problems
+
+
+_LOST = {"suggest": "变成了难分高下（要居民自己选）", "unanswered": "变成了答不上来"}
 
 
 def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]:
@@ -96,10 +112,11 @@ def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]
         without = build_index(faq, settings, faq.synonyms[:i] + faq.synonyms[i + 1 :])
         for q in questions:
             before, after = outcome_label(without, q), with_all[q]
-            if before != after and before in faq.by_id and after in faq.by_id:
+            if before != after and before in faq.by_id:
+                now = f"改为匹配 {after}" if after in faq.by_id else _LOST.get(after, after)
                 problems.append(Problem(
                     "settings.yaml", 0,
-                    f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} 改为匹配 {after}；如果这不是想要的，请调整这组同义词",
+                    f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词",
                     "warning",
                 ))
     return problems
@@ -124,7 +141,7 @@ class Report:
 def check_directory(directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None) -> Report:
     faq, problems = check_faq(directory, today=today, stale_days=settings.stale_days)
     if faq is None:
-        return Report(None, None, problems)
+        return Report(None, None, sorted(problems))
     index = build_index(faq, settings)
     regression = run_regression(index)
     problems += consistency_problems(index) + regression_problems(regression)

@@ -8,11 +8,14 @@ addressed to the staff who will read them.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import hashlib
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -168,6 +171,17 @@ _LocLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _cons
 _LocLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+def _construct_timestamp(loader: _LocLoader, node: yaml.ScalarNode) -> Any:
+    """A date YAML recognises but cannot build (2026-13-45) stays text, for `_date` to report."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_LocLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
 class _Collector:
     """Accumulates problems for one load so every mistake is reported in one run."""
 
@@ -189,9 +203,21 @@ class _Collector:
         return [p for p in self.problems if p.severity == "warning"]
 
 
+def _read_bytes(path: Path, label: str, out: _Collector) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # deleted or renamed while an editor saves it
+        out.error(label, 0, f"无法读取这个文件：{exc.strerror or exc}")
+        return None
+
+
 def _read_yaml(path: Path, label: str, out: _Collector) -> Any:
+    raw = _read_bytes(path, label, out)
+    return None if raw is None else _parse_yaml(raw, label, out)
+
+
+def _parse_yaml(raw: bytes, label: str, out: _Collector) -> Any:
     """Parse one file; on failure record a located problem and return None."""
-    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -292,10 +318,12 @@ def _links(value: Any, file: str, line: int, out: _Collector) -> tuple[Link, ...
     return tuple(links)
 
 
+_NOT_LETTER_OR_NUMBER_RE = re.compile(r"[\W_]+")  # \w minus "_" is exactly Unicode L* and N*
+
+
 def question_key(text: str) -> str:
     """How two phrasings are compared for duplicates: width, case, punctuation and space folded."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+    return _NOT_LETTER_OR_NUMBER_RE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def rendered_length(entry: Entry) -> int:
@@ -388,7 +416,7 @@ def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tu
         out.error(file, _line_of(data, "synonyms", 1), "“synonyms”应该是列表，每行一组，例如 - [书屋, 图书室]")
         return contact.strip(), ()
     seen: dict[str, int] = {}
-    for group, line in zip(raw_groups, raw_groups.item_lines):
+    for group, line in zip(raw_groups, getattr(raw_groups, "item_lines", ())):
         words = _text_list(group, "synonyms", file, line, out) if isinstance(group, list) else ()
         if len(words) < 2:
             out.error(file, line, "每组同义词至少要有两个词，例如 [书屋, 图书室]")
@@ -470,6 +498,46 @@ def faq_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in RESERVED_FILES)
 
 
+@dataclass(frozen=True)
+class _FileResult:
+    topic: Topic | None
+    entries: tuple[Entry, ...]
+    problems: tuple[Problem, ...]
+
+
+# File path → (content digest, what that content yields), the last version only. A reload
+# after one edit re-parses only the edited file; parsing is most of the cost of a large FAQ.
+_FILE_CACHE: dict[Path, tuple[bytes, _FileResult]] = {}
+
+
+def _topic_result(path: Path) -> _FileResult:
+    out = _Collector()
+    raw = _read_bytes(path, path.name, out)
+    if raw is None:
+        return _FileResult(None, (), tuple(out.problems))
+    digest = hashlib.blake2b(raw, digest_size=16).digest()
+    cached = _FILE_CACHE.get(path.absolute())
+    if cached is not None and cached[0] == digest:
+        return cached[1]
+    data = _parse_yaml(raw, path.name, out)
+    topic, entries = _topic_file(data, path.name, out) if data is not None else (None, [])
+    result = _FileResult(topic, tuple(entries), tuple(out.problems))
+    _FILE_CACHE[path.absolute()] = (digest, result)
+    return result
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading allocates ~10 objects per YAML node and frees none: collections would only rescan them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check_faq(
     directory: str | Path,
     *,
@@ -477,7 +545,11 @@ def check_faq(
     stale_days: int = 365,
 ) -> tuple[Faq | None, list[Problem]]:
     """Load and validate a FAQ directory; return the Faq (None if any error) and all problems."""
-    directory = Path(directory)
+    with _gc_paused():
+        return _check_faq(Path(directory), today or dt.date.today(), stale_days)
+
+
+def _check_faq(directory: Path, today: dt.date, stale_days: int) -> tuple[Faq | None, list[Problem]]:
     out = _Collector()
     if not directory.is_dir():
         out.error(str(directory), 0, "找不到这个目录")
@@ -488,14 +560,11 @@ def check_faq(
     topics: list[Topic] = []
     entries: list[Entry] = []
     for path in files:
-        label = path.name
-        data = _read_yaml(path, label, out)
-        if data is None:
-            continue
-        topic, topic_entries = _topic_file(data, label, out)
-        entries.extend(topic_entries)
-        if topic:
-            topics.append(topic)
+        result = _topic_result(path)
+        out.problems.extend(result.problems)
+        entries.extend(result.entries)
+        if result.topic:
+            topics.append(result.topic)
     contact, synonyms = "", ()
     settings_path = directory / SETTINGS_FILE
     if settings_path.exists():
@@ -505,7 +574,7 @@ def check_faq(
     if tests_path.exists():
         cases = _tests_file(_read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
     _cross_checks(entries, cases, out)
-    _stale_warnings(entries, today or dt.date.today(), stale_days, out)
+    _stale_warnings(entries, today, stale_days, out)
     if out.errors:
         return None, out.problems
     faq = Faq(

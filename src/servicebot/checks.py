@@ -15,9 +15,9 @@ from pathlib import Path
 
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
-from servicebot.faq import UNANSWERED, Faq, RegressionCase, check_faq
+from servicebot.faq import UNANSWERED, Faq, RegressionCase, check_faq, load_faq
 from servicebot.matching import ANSWERED, Candidate, Index, Match, Thresholds
-from servicebot.text import Normalizer
+from servicebot.text import Normalizer, base_normalize
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -106,12 +106,17 @@ _LOST = {"suggest": "变成了难分高下（要居民自己选）", "unanswered
 def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]:
     """For each synonym group: which existing questions it moves from one entry to another."""
     questions = [p for e in faq.entries for p in e.phrasings] + [c.question for c in faq.tests]
-    with_all = {q: outcome_label(base, q) for q in questions}
+    plain = [base_normalize(q) for q in questions]
     problems = []
     for i, group in enumerate(faq.synonyms):
+        # Only questions that contain one of the group's words can move because of it.
+        words = [w for w in map(base_normalize, group) if w]
+        touched = [q for q, text in zip(questions, plain) if any(w in text for w in words)]
+        if not touched:
+            continue
         without = build_index(faq, settings, faq.synonyms[:i] + faq.synonyms[i + 1 :])
-        for q in questions:
-            before, after = outcome_label(without, q), with_all[q]
+        for q in touched:
+            before, after = outcome_label(without, q), outcome_label(base, q)
             if before != after and before in faq.by_id:
                 now = f"改为匹配 {after}" if after in faq.by_id else _LOST.get(after, after)
                 problems.append(Problem(
@@ -148,6 +153,16 @@ def check_directory(directory: Path, settings: Settings, *, lint_synonyms: bool 
     if lint_synonyms:
         problems += synonym_problems(faq, settings, index)
     return Report(faq, index, sorted(problems), regression)
+
+
+def load_validated(settings: Settings) -> tuple[Faq, Index]:
+    """A FAQ that validates, indexed, without the regression and lint gate.
+
+    For staff tools (`ask --explain`, `eval`) that must work exactly when a regression
+    question fails, to show why.
+    """
+    faq = load_faq(settings.faq_dir, stale_days=settings.stale_days)
+    return faq, build_index(faq, settings)
 
 
 def build_snapshot(settings: Settings) -> tuple[Faq, Index]:

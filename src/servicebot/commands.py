@@ -7,6 +7,7 @@ command does, and registers it with `cli.command`.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from servicebot import chat, checks, evaluate
 from servicebot.cli import command
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
-from servicebot.service import Service
+from servicebot.service import Service, Snapshot
 
 
 def _out(text: str = "") -> None:
@@ -134,7 +135,8 @@ def _explain(service: Service, question: str) -> str:
 @command("ask")
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     sink, secret = _open_sink(settings) if args.log else (None, "")
-    service = Service.from_settings(settings, sink, secret)
+    faq, index = checks.load_validated(settings)
+    service = Service(Snapshot(faq, index, dt.datetime.now(dt.timezone.utc)), settings, sink, secret)
     questions = [" ".join(args.question)] if args.question else (line.rstrip("\n") for line in sys.stdin)
     try:
         for question in questions:
@@ -157,7 +159,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("eval")
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    faq, index = checks.build_snapshot(settings)
+    faq, index = checks.load_validated(settings)
     labelled = evaluate.load_labelled(args.file, faq)
     ours, misses = evaluate.evaluate(index, labelled)
     cutoff, naive = evaluate.NaiveBaseline(faq).best_cutoff(labelled)

@@ -36,7 +36,7 @@ class Settings:
     """Telegram user ids allowed to use /reload and /stats (comma separated)."""
     admin_chat_id: int | None = None
     """Chat that receives FAQ reload problems; empty to skip notifications."""
-    answer_threshold: float = 60.0
+    answer_threshold: float = 52.0
     """Score (0-100) at or above which the bot answers outright."""
     suggest_threshold: float = 40.0
     """Score (0-100) at or above which the bot offers "did you mean" choices."""

@@ -37,13 +37,16 @@ MAX_SUGGESTIONS = 3
 SOUND_CREDIT = 0.8  # a homophone pair counts for most, not all, of an exact pair
 UNIGRAM_FACTOR = 0.4  # single characters carry less meaning than pairs
 COVERAGE_WEIGHT = 0.7  # the rest is closeness to the nearest phrasing
-TIE_MARGIN = 6.0  # points; a closer runner-up from another entry makes it a coin toss
+TIE_MARGIN = 4.0  # points; a closer runner-up from another entry makes it a coin toss
+UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to the rarest one
+PARTIAL_CREDIT = 0.9  # closeness credit for a phrasing found inside a longer question
+MIN_INSIDE = 4  # shorter phrasings are found inside too many questions by chance
 RESCORE = 12  # candidates scored in full after the cheap postings pass
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 60.0
+    answer: float = 52.0
     suggest: float = 40.0
     margin: float = TIE_MARGIN
 
@@ -147,7 +150,7 @@ class Index:
         n = max(len(self.entries), 1)
         self.postings = dict(postings)
         self.idf = {f: math.log((n - len(p) + 0.5) / (len(p) + 0.5) + 1.0) for f, p in postings.items()}
-        self.unseen_idf = math.log((n + 0.5) / 0.5 + 1.0)
+        self.unseen_idf = UNSEEN_FACTOR * math.log((n + 0.5) / 0.5 + 1.0)
         # Features in more than this many entries are too common to nominate candidates.
         self.common_df = max(30, n // 50)
 
@@ -203,6 +206,16 @@ class Index:
                     break
         return rough
 
+    def _inside(self, normalized: str, i: int) -> tuple[str, float, int]:
+        """A phrasing found (nearly) whole inside a longer, rambling question."""
+        best = ("", 0.0, 0)
+        for k, phrasing in enumerate(self.phrasings[i]):
+            if MIN_INSIDE <= len(phrasing) < len(normalized):
+                score = fuzz.partial_ratio(phrasing, normalized) * PARTIAL_CREDIT
+                if score > best[1]:
+                    best = (phrasing, score, k)
+        return best
+
     def candidates(self, normalized: str) -> list[Candidate]:
         if not normalized:
             return []
@@ -217,6 +230,8 @@ class Index:
         for i in shortlist:
             coverage = self._coverage(terms, self.entry_features[i], total)
             best = process.extractOne(normalized, self.phrasings[i], scorer=fuzz.ratio)
+            if PARTIAL_CREDIT:
+                best = max(best, self._inside(normalized, i), key=lambda b: b[1])
             heard = process.extractOne(query_sounds, self.phrasing_sounds[i], scorer=fuzz.ratio)
             if heard[1] * SOUND_CREDIT > best[1]:
                 best = (best[0], heard[1] * SOUND_CREDIT, heard[2])

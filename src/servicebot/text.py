@@ -38,6 +38,11 @@ _LONE_DIGIT_RE = re.compile(r"(?<![0-9])[0-9](?![0-9])")
 _DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 
 
+# Everyday spoken forms → the written forms FAQ phrasings use. Only unambiguous ones.
+COLLOQUIAL = {"咋样": "怎么样", "咋办": "怎么办", "咋": "怎么", "啥": "什么", "哪儿": "哪里", "俺": "我", "木有": "没有", "肿么": "怎么"}
+_COLLOQUIAL_RE = re.compile("|".join(map(re.escape, sorted(COLLOQUIAL, key=len, reverse=True))))
+
+
 def fold_width(text: str) -> str:
     """Full-width letters, digits and punctuation → their ordinary forms (NFKC)."""
     return unicodedata.normalize("NFKC", text)
@@ -61,6 +66,11 @@ def drop_fillers(text: str) -> str:
 _NON_WORD_RE = re.compile(r"[^\w\n]+|_+")
 
 
+def written_forms(text: str) -> str:
+    """咋办 → 怎么办, 啥 → 什么: spoken shortcuts meet the FAQ's written phrasing."""
+    return _COLLOQUIAL_RE.sub(lambda m: COLLOQUIAL[m.group()], text)
+
+
 def keep_word_chars(text: str) -> str:
     """Drop punctuation, emoji, symbols, control characters and whitespace."""
     return _NON_WORD_RE.sub("", text)
@@ -76,6 +86,7 @@ BASE_STEPS: tuple[tuple[str, Step], ...] = (
     ("simplified", to_simplified),
     ("case", fold_case),
     ("fillers", drop_fillers),
+    ("colloquial", written_forms),
     ("punctuation", keep_word_chars),
     ("numerals", spell_lone_digits),
 )

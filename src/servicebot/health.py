@@ -1,0 +1,90 @@
+"""Is this installation able to serve? For `servicebot health` and the container HEALTHCHECK.
+
+Each check answers one question an operator would otherwise find out from a silent bot:
+would the bot accept the FAQ on disk (the same full check `/reload` and live reload use, so
+a FAQ the bot would refuse is unhealthy), can it write its data directory, and does the
+interaction log open. Problems are one line each, in English, for operators' logs.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from servicebot import checks
+from servicebot.config import Settings
+from servicebot.errors import FaqError
+from servicebot.migrations import MIGRATIONS, schema_version
+from servicebot.storage import connect
+
+PROBE_PREFIX = ".health-probe-"
+
+
+def check_health(settings: Settings) -> list[str]:
+    """Every problem found, one line each; empty when healthy."""
+    return [
+        *faq_problems(settings),
+        *data_dir_problems(settings.data_dir),
+        *database_problems(settings.db_path),
+    ]
+
+
+def faq_problems(settings: Settings) -> list[str]:
+    """The FAQ the bot would serve must pass validation, self-consistency and regression."""
+    try:
+        checks.build_snapshot(settings)
+    except FaqError as exc:
+        count = len(exc.problems)
+        first = f"; first: {exc.problems[0]}" if exc.problems else ""
+        return [
+            f"FAQ in {settings.faq_dir} would be refused ({count} problem(s){first}); "
+            "run `servicebot faq check` for all of them"
+        ]
+    except OSError as exc:
+        return [f"FAQ in {settings.faq_dir} cannot be read: {_reason(exc)}"]
+    return []
+
+
+def data_dir_problems(data_dir: Path) -> list[str]:
+    """The data directory exists (created if missing) and a file can be written and removed."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=PROBE_PREFIX) as probe:
+            probe.write(b"ok")
+            probe.flush()
+            os.fsync(probe.fileno())  # a full disk shows up here, not at the first write
+    except OSError as exc:
+        return [f"data directory {data_dir} is not writable: {_reason(exc)}"]
+    return []
+
+
+def database_problems(db_path: Path) -> list[str]:
+    """An existing interaction log must open and have a schema this program understands.
+
+    A missing log is fine: the bot creates it on first use.
+    """
+    if not db_path.exists():
+        return []
+    try:
+        conn = connect(db_path, create=False)
+    except sqlite3.Error as exc:
+        return [f"interaction log {db_path} does not open: {exc}"]
+    try:
+        version = schema_version(conn)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        return [f"interaction log {db_path} cannot be read: {exc}"]
+    finally:
+        conn.close()
+    if version > len(MIGRATIONS):
+        return [
+            f"interaction log {db_path} has schema version {version}, newer than this program "
+            f"({len(MIGRATIONS)}); upgrade servicebot"
+        ]
+    return []
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)

@@ -1,0 +1,78 @@
+"""The interaction log's schema, as numbered migrations.
+
+A database remembers how many migrations it has run (``PRAGMA user_version``); opening it
+runs the rest, in one transaction. Append new steps at the end; never edit a shipped one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+from servicebot.errors import StorageError
+
+
+def _m001_interactions(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE interactions (
+            id INTEGER PRIMARY KEY,
+            ref TEXT NOT NULL UNIQUE,      -- links buttons and feedback to this row
+            at TEXT NOT NULL,              -- UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'
+            channel TEXT NOT NULL,         -- telegram | chat | ask
+            chat_type TEXT NOT NULL,
+            resident TEXT,                 -- keyed hash of the user id, never the id itself
+            question TEXT NOT NULL,        -- phone and ID-card numbers masked
+            normalized TEXT NOT NULL,
+            status TEXT NOT NULL,          -- answered | suggest | unanswered | tap
+            entry_id TEXT,
+            score REAL NOT NULL,
+            suggestions TEXT NOT NULL,     -- JSON list of the entry ids offered
+            via TEXT NOT NULL,             -- question | suggestion | topic | related | none
+            origin_ref TEXT                -- the interaction whose button led here
+        )
+        """
+    )
+    conn.execute("CREATE INDEX interactions_at ON interactions (at)")
+
+
+def _m002_feedback(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE feedback (
+            ref TEXT PRIMARY KEY,          -- interactions.ref of the rated answer
+            positive INTEGER NOT NULL,     -- 1 = 👍, 0 = 👎; a second tap replaces the first
+            at TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX feedback_at ON feedback (at)")
+
+
+# Numbered by position: MIGRATIONS[0] is migration 1.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m001_interactions, _m002_feedback)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Run the migrations this database has not run yet, in one transaction; the new version."""
+    if schema_version(conn) == len(MIGRATIONS):
+        return len(MIGRATIONS)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)  # again, under the write lock: another process may have migrated
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"互动记录数据库的版本（{version}）比这个程序新（{len(MIGRATIONS)}），请升级 servicebot"
+            )
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            MIGRATIONS[number - 1](conn)
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(MIGRATIONS)

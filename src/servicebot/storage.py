@@ -1,0 +1,619 @@
+"""The interaction log: every question, its outcome, the buttons tapped and the 👍/👎, kept in
+SQLite for the review, without ever slowing the bot down or stopping it.
+
+Writing happens on one background thread. `record()` and `feedback()` only append to an
+in-memory queue; the writer inserts in batches. When the database cannot be written
+(locked, read-only, disk full, file or directory deleted) the writer logs one error, keeps
+the records in memory (at most `max_pending`; beyond that the oldest are dropped and
+counted), retries with backoff, re-creates a deleted file, and logs one line when writing
+works again. Rows older than the retention period are purged when the log opens and then
+daily.
+
+Nothing personal is stored: questions are masked again here (phone and ID-card numbers),
+and the resident column only ever holds the keyed hash the service computed.
+
+Times are stored as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts as text and which
+SQLite's date functions read; "days" in summaries are China days (UTC+8).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from servicebot.errors import StorageError
+from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
+from servicebot.migrations import migrate
+from servicebot.privacy import mask_personal
+from servicebot.service import TAP, Interaction
+
+log = logging.getLogger(__name__)
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+UTC = dt.timezone.utc
+
+MAX_PENDING = 50_000  # records held in memory while the database is unavailable
+BATCH = 1_000  # rows per write transaction
+BUSY_TIMEOUT = 1.0  # seconds to wait for another connection's lock before counting a failure
+RETRY_MIN = 0.1  # first backoff after a failed write, doubled up to retry_max
+RETRY_MAX = 30.0
+RETRY_CLOSING = 0.25  # backoff cap while close() waits, so the last seconds are used
+CLOSE_TIMEOUT = 5.0
+PURGE_EVERY = 24 * 3600.0
+
+QUESTION = "question"  # Interaction.via of a typed question
+NONE_OF_THESE = "none"  # Interaction.via when the resident rejected every suggestion
+
+# A resident key is the service's keyed hash: 16+ hex digits. Anything else is not stored;
+# that catches a bare Telegram user id passed by mistake (today ids have about 10 digits).
+_PSEUDONYM_RE = re.compile(r"[0-9a-f]{16,64}")
+_REF_RE = re.compile(r"[0-9a-f]{1,64}")
+
+
+def connect(path: Path, *, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL journal."""
+    mode = "rwc" if create else "rw"
+    conn = sqlite3.connect(
+        f"{Path(path).resolve().as_uri()}?mode={mode}", uri=True, timeout=busy_timeout,
+        isolation_level=None, check_same_thread=False,
+    )
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # durable across app crashes in WAL mode
+        conn.execute("PRAGMA secure_delete = ON")  # purged rows are overwritten, not left in free pages
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+# --- rows --------------------------------------------------------------------------------
+
+
+def utc_text(moment: dt.datetime) -> str:
+    """How a time is stored (naive times are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def from_utc_text(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def china_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(), CHINA_TZ)
+    return start, start + dt.timedelta(days=1)
+
+
+def _resident(key: str | None) -> str | None:
+    if key is not None and _PSEUDONYM_RE.fullmatch(key):
+        return key
+    return None
+
+
+def interaction_row(i: Interaction) -> tuple:
+    """The stored form: masked again, resident kept only if it is a pseudonym."""
+    return (
+        i.ref, utc_text(i.at), i.channel, i.chat_type, _resident(i.resident), mask_personal(i.question),
+        mask_personal(i.normalized), i.status, i.entry_id, float(i.score), json.dumps(list(i.suggestions)),
+        i.via, i.origin_ref,
+    )
+
+
+_INSERT = (
+    "INSERT OR IGNORE INTO interactions (ref, at, channel, chat_type, resident, question, normalized,"
+    " status, entry_id, score, suggestions, via, origin_ref) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_VOTE = (
+    "INSERT INTO feedback (ref, positive, at) VALUES (?,?,?)"
+    " ON CONFLICT (ref) DO UPDATE SET positive = excluded.positive, at = excluded.at"
+)
+
+
+def purge(conn: sqlite3.Connection, before: dt.datetime) -> int:
+    """Delete rows older than `before`; the number of interactions deleted."""
+    cutoff = utc_text(before)
+    deleted = conn.execute("DELETE FROM interactions WHERE at < ?", (cutoff,)).rowcount
+    conn.execute("DELETE FROM feedback WHERE at < ?", (cutoff,))
+    return deleted
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """A typed question as the review sees it."""
+
+    ref: str
+    at: dt.datetime
+    resident: str | None
+    question: str
+    status: str
+
+
+@dataclass(frozen=True)
+class RatedRow:
+    """One 👍/👎 with the answer it rates and the question that led to that answer."""
+
+    entry_id: str | None
+    positive: bool
+    question: str  # what the resident typed, or the entry's question when they tapped it
+    via: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    day: dt.date  # China day
+    total: int  # typed questions
+    answered: int
+    suggest: int
+    unanswered: int
+    taps: int
+    helpful: int
+    unhelpful: int
+
+
+def _range(since: dt.datetime, until: dt.datetime | None) -> tuple[str, str]:
+    return utc_text(since), utc_text(until) if until else "9999"
+
+
+class LogReader:
+    """Queries for `review` and `stats`. Opens a connection per query, never creates the file."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        if not self.path.is_file():
+            raise StorageError(f"找不到互动记录数据库 {self.path}（请检查 --data-dir 或 SERVICEBOT_DATA_DIR）")
+        try:
+            conn = connect(self.path, create=False)
+        except sqlite3.Error as exc:
+            raise StorageError(f"打不开互动记录数据库 {self.path}：{exc}") from exc
+        try:
+            migrate(conn)
+            yield conn
+        except sqlite3.Error as exc:
+            raise StorageError(f"读取互动记录数据库 {self.path} 失败：{exc}") from exc
+        finally:
+            conn.close()
+
+    def question_rows(self, since: dt.datetime, until: dt.datetime | None = None,
+                      statuses: tuple[str, ...] = (UNANSWERED, SUGGEST)) -> list[QuestionRow]:
+        """Typed, non-empty questions with one of `statuses`, oldest first."""
+        marks = ",".join("?" * len(statuses))
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT ref, at, resident, question, status FROM interactions WHERE at >= ? AND at < ?"
+                f" AND via = ? AND question != '' AND status IN ({marks}) ORDER BY at",
+                (*_range(since, until), QUESTION, *statuses),
+            ).fetchall()
+        return [QuestionRow(ref, from_utc_text(at), resident, question, status) for ref, at, resident, question, status in rows]
+
+    def followups(self, since: dt.datetime, until: dt.datetime | None = None) -> list[tuple[str, str, str | None]]:
+        """(origin_ref, via, entry_id) for each suggestion tapped or "none of these" pressed."""
+        with self._reading() as conn:
+            return conn.execute(
+                "SELECT origin_ref, via, entry_id FROM interactions WHERE at >= ? AND at < ?"
+                " AND origin_ref IS NOT NULL AND via IN ('suggestion', ?)",
+                (*_range(since, until), NONE_OF_THESE),
+            ).fetchall()
+
+    def rated(self, since: dt.datetime, until: dt.datetime | None = None) -> list[RatedRow]:
+        """Every 👍/👎 given in the period, with the question behind the rated answer."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT i.entry_id, f.positive, i.question, i.via, o.question, f.at FROM feedback f"
+                " JOIN interactions i ON i.ref = f.ref LEFT JOIN interactions o ON o.ref = i.origin_ref"
+                " WHERE f.at >= ? AND f.at < ? ORDER BY f.at",
+                _range(since, until),
+            ).fetchall()
+        return [
+            RatedRow(entry_id, bool(positive), origin if via != QUESTION and origin else question, via, from_utc_text(at))
+            for entry_id, positive, question, via, origin, at in rows
+        ]
+
+    def daily(self, since: dt.datetime, until: dt.datetime | None = None) -> list[DayCounts]:
+        """Counts per China day that has any activity, oldest first."""
+        bounds = _range(since, until)
+        with self._reading() as conn:
+            asked = conn.execute(
+                "SELECT date(at, '+8 hours') AS day, sum(via = ?), sum(via = ? AND status = ?),"
+                " sum(via = ? AND status = ?), sum(via = ? AND status = ?), sum(status = ?)"
+                " FROM interactions WHERE at >= ? AND at < ? GROUP BY day",
+                (QUESTION, QUESTION, ANSWERED, QUESTION, SUGGEST, QUESTION, UNANSWERED, TAP, *bounds),
+            ).fetchall()
+            votes = conn.execute(
+                "SELECT date(at, '+8 hours') AS day, sum(positive), sum(NOT positive) FROM feedback"
+                " WHERE at >= ? AND at < ? GROUP BY day",
+                bounds,
+            ).fetchall()
+        days: dict[str, list[int]] = {day: [*counts, 0, 0] for day, *counts in asked}
+        for day, up, down in votes:
+            days.setdefault(day, [0] * 7)[5:7] = [up, down]
+        return [DayCounts(dt.date.fromisoformat(day), *counts) for day, counts in sorted(days.items())]
+
+    def totals(self, since: dt.datetime, until: dt.datetime | None = None) -> dict[str, int]:
+        """Questions by outcome, taps, rejections and distinct residents over the period."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT count(*) FILTER (WHERE via = ?), count(*) FILTER (WHERE via = ? AND status = ?),"
+                " count(*) FILTER (WHERE via = ? AND status = ?), count(*) FILTER (WHERE via = ? AND status = ?),"
+                " count(*) FILTER (WHERE status = ?), count(*) FILTER (WHERE via = ?), count(DISTINCT resident)"
+                " FROM interactions WHERE at >= ? AND at < ?",
+                (QUESTION, QUESTION, ANSWERED, QUESTION, SUGGEST, QUESTION, UNANSWERED, TAP, NONE_OF_THESE,
+                 *_range(since, until)),
+            ).fetchone()
+        keys = ("questions", "answered", "suggest", "unanswered", "taps", "none_of_these", "residents")
+        return dict(zip(keys, row))
+
+    def entry_counts(self, since: dt.datetime, until: dt.datetime | None = None, limit: int = 10) -> list[tuple[str, int, int]]:
+        """(entry_id, answered typed questions, button taps), most used first."""
+        with self._reading() as conn:
+            return conn.execute(
+                "SELECT entry_id, sum(status = ?), sum(status = ?) FROM interactions"
+                " WHERE at >= ? AND at < ? AND entry_id IS NOT NULL GROUP BY entry_id"
+                " ORDER BY count(*) DESC, entry_id LIMIT ?",
+                (ANSWERED, TAP, *_range(since, until), limit),
+            ).fetchall()
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    """How the writer is doing, for health checks and the admin /stats reply."""
+
+    healthy: bool
+    pending: int
+    dropped: int
+    last_error: str | None
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _remove_orphans(path: Path) -> None:
+    """A new database must not pick up the -wal/-shm of a deleted one."""
+    if path.exists():
+        return
+    for suffix in ("-wal", "-shm"):
+        try:
+            os.unlink(f"{path}{suffix}")
+        except OSError:
+            pass
+
+
+class InteractionLog(LogReader):
+    """The `InteractionSink` the service records into; see the module docstring.
+
+    `record()` and `feedback()` never block on the database. `flush()` waits (bounded) until
+    what was recorded before the call is written; `close()` flushes (bounded) and stops.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        retention_days: int = 180,
+        max_pending: int = MAX_PENDING,
+        retry_max: float = RETRY_MAX,
+        busy_timeout: float = BUSY_TIMEOUT,
+        purge_every: float = PURGE_EVERY,
+    ):
+        super().__init__(path)
+        self.retention_days = retention_days
+        self.max_pending = max_pending
+        self._retry_max = retry_max
+        self._busy_timeout = busy_timeout
+        self._purge_every = purge_every
+        self._cond = threading.Condition()
+        self._commit_lock = threading.Lock()  # a commit and the emptying of `_inflight` are one step
+        # -- guarded by _cond
+        self._queue: deque[tuple[int, str, tuple]] = deque()
+        self._inflight: list[tuple[int, str, tuple]] = []
+        self._seq = 0  # number of the latest item queued
+        self._done = 0  # every item numbered up to this is written (or dropped)
+        self._attempts = 0
+        self._failed_attempt = 0  # number of the latest failed attempt
+        self._nudged = False
+        self._closing = False
+        self._abandoned = False
+        self._drop_warned = False
+        self.dropped = 0
+        self._last_error: str | None = None
+        # -- writer thread only (and __init__, before the thread starts)
+        self._conn: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None
+        self._failing = False
+        self._dropped_written = 0  # self.dropped at the last successful write
+        self._next_purge = 0.0
+        self._warned_resident = False
+        try:
+            self._open()  # schema and purge now, so queries work as soon as the log exists
+        except (sqlite3.Error, OSError, StorageError) as exc:
+            self._note_failure(exc)
+        self._thread = threading.Thread(target=self._run, name="interaction-log", daemon=True)
+        self._thread.start()
+
+    # -- the sink ----------------------------------------------------------------------
+
+    def record(self, interaction: Interaction) -> None:
+        self._enqueue("i", (interaction,))
+
+    def feedback(self, ref: str, positive: bool) -> None:
+        """👍 (positive) or 👎 for the answer whose Interaction.ref is `ref`; the latest counts."""
+        if not _REF_RE.fullmatch(ref):
+            log.warning("ignored feedback for a malformed reference")
+            return
+        self._enqueue("f", (ref, bool(positive), dt.datetime.now(UTC)))
+
+    def _enqueue(self, kind: str, payload: tuple) -> None:
+        warn = False
+        with self._cond:
+            if self._closing:
+                raise StorageError("the interaction log is closed")
+            self._seq += 1
+            self._queue.append((self._seq, kind, payload))
+            if len(self._queue) + len(self._inflight) > self.max_pending:
+                self._queue.popleft()
+                self.dropped += 1
+                warn, self._drop_warned = not self._drop_warned, True
+            self._cond.notify_all()
+        if warn:
+            log.warning("interaction log: more than %d records waiting; dropping the oldest until the database is back",
+                        self.max_pending)
+
+    # -- waiting -----------------------------------------------------------------------
+
+    def flush(self, timeout: float = CLOSE_TIMEOUT) -> bool:
+        """Write now what was recorded before this call. True once written; False as soon as
+        a write attempt made after this call fails, or when `timeout` seconds pass."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            target, started = self._seq, self._attempts
+            self._nudged = True
+            self._cond.notify_all()
+            while self._done < target:
+                left = deadline - time.monotonic()
+                if self._failed_attempt > started or left <= 0 or not self._thread.is_alive():
+                    return False
+                self._cond.wait(left)
+            return True
+
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Write what is pending (retrying for up to `timeout` seconds), then stop."""
+        with self._cond:
+            if self._closing:
+                return
+            self._closing = True
+            self._nudged = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            with self._cond:
+                self._abandoned = True
+                lost = len(self._queue) + len(self._inflight)
+                self._cond.notify_all()
+            log.error("interaction log: gave up after %.1f s; %d records were not written", timeout, lost)
+
+    def status(self) -> LogStatus:
+        with self._cond:
+            return LogStatus(self._last_error is None, len(self._queue) + len(self._inflight), self.dropped,
+                             self._last_error)
+
+    # -- summaries ---------------------------------------------------------------------
+
+    def day_summary(self, day: dt.date | None = None) -> dict[str, int]:
+        """Counts for one China day (UTC+8; default today there): total typed questions,
+        answered, suggest, unanswered, helpful (👍) and unhelpful (👎).
+
+        Records still waiting in memory count too, so the numbers are current even while
+        the database is unavailable (then only the pending records can be counted)."""
+        day = day or dt.datetime.now(CHINA_TZ).date()
+        start, end = (utc_text(t) for t in china_day_bounds(day))
+        counts = dict.fromkeys(("total", ANSWERED, SUGGEST, UNANSWERED), 0)
+        votes: dict[str, bool] = {}
+        with self._commit_lock:  # nothing moves from memory to the database meanwhile
+            with self._cond:
+                pending = [*self._inflight, *self._queue]
+            try:
+                with self._reading() as conn:
+                    for status, n in conn.execute(
+                        "SELECT status, count(*) FROM interactions WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
+                        (start, end, QUESTION),
+                    ):
+                        counts["total"] += n
+                        if status in counts:
+                            counts[status] += n
+                    votes.update(conn.execute(
+                        "SELECT ref, positive FROM feedback WHERE at >= ? AND at < ?", (start, end)
+                    ).fetchall())
+            except StorageError as exc:
+                log.warning("day summary from memory only: %s", exc)
+        for _, kind, payload in pending:
+            if kind == "i":
+                i = payload[0]
+                if i.via == QUESTION and start <= utc_text(i.at) < end:
+                    counts["total"] += 1
+                    if i.status in counts:
+                        counts[i.status] += 1
+            else:
+                ref, positive, at = payload
+                if start <= utc_text(at) < end:
+                    votes[ref] = positive
+                else:
+                    votes.pop(ref, None)  # re-rated on another day: the latest rating moves there
+        helpful = sum(votes.values())
+        return {**counts, "helpful": helpful, "unhelpful": len(votes) - helpful}
+
+    # -- the writer thread -------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = 0.0
+        try:
+            while True:
+                with self._cond:
+                    self._wait_for_work(delay)
+                    if self._abandoned or (self._closing and not self._queue):
+                        return
+                    batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                    self._inflight = batch
+                    self._attempts += 1
+                    attempt = self._attempts
+                if self._write(batch):
+                    delay = 0.0
+                    continue
+                with self._cond:
+                    self._queue.extendleft(reversed(self._inflight))
+                    self._inflight = []
+                    self._failed_attempt = attempt
+                    self._cond.notify_all()
+                cap = RETRY_CLOSING if self._closing else self._retry_max
+                delay = min(max(delay * 2, RETRY_MIN), cap)
+        finally:
+            self._disconnect()
+
+    def _wait_for_work(self, delay: float) -> None:
+        """Until there is something to write (after the backoff `delay`), or a purge is due."""
+        wake = time.monotonic() + delay
+        while not self._abandoned:
+            now = time.monotonic()
+            if self._nudged or now >= wake:
+                self._nudged, wake = False, now  # a flush() or close() cuts the backoff short
+                if self._queue or self._closing or now >= self._next_purge:
+                    return
+                self._cond.wait(self._next_purge - now)
+            else:
+                self._cond.wait(wake - now)
+
+    def _rows(self, batch: list[tuple[int, str, tuple]]) -> tuple[list[tuple], list[tuple]]:
+        """The batch as rows; an item that cannot be converted is logged and skipped."""
+        records, votes = [], []
+        for _, kind, payload in batch:
+            try:
+                if kind == "i":
+                    records.append(interaction_row(self._checked(payload[0])))
+                else:
+                    votes.append((payload[0], int(payload[1]), utc_text(payload[2])))
+            except Exception:
+                log.exception("interaction log: skipped a record that could not be stored")
+        return records, votes
+
+    def _write(self, batch: list[tuple[int, str, tuple]]) -> bool:
+        records, votes = self._rows(batch)
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if time.monotonic() >= self._next_purge:
+                    self._purge(conn)
+                conn.executemany(_INSERT, records)
+                conn.executemany(_VOTE, votes)
+                with self._commit_lock:
+                    conn.execute("COMMIT")
+                    self._note_recovery(len(batch))  # logged before any flush() returns
+                    with self._cond:
+                        self._inflight = []
+                        if batch:
+                            self._done = batch[-1][0]
+                        self._last_error = None
+                        self._drop_warned = False
+                        self._cond.notify_all()
+            except BaseException:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise
+        except Exception as exc:  # whatever it is, the bot goes on; the records wait in memory
+            self._disconnect()
+            self._note_failure(exc)
+            return False
+        return True
+
+    def _checked(self, interaction: Interaction) -> Interaction:
+        if interaction.resident is not None and _resident(interaction.resident) is None and not self._warned_resident:
+            self._warned_resident = True
+            log.warning("interaction log: a resident key that is not a pseudonym was not stored")
+        return interaction
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None and _file_id(self.path) != self._file:
+            self._disconnect()
+            self._note_failure(StorageError("the database file was deleted or replaced; creating a new one"))
+        if self._conn is None:
+            self._open()
+        assert self._conn is not None
+        return self._conn
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(self.path)
+        conn = connect(self.path, create=True, busy_timeout=self._busy_timeout)
+        try:
+            migrate(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            self._purge(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._file = conn, _file_id(self.path)
+
+    def _purge(self, conn: sqlite3.Connection) -> None:
+        deleted = purge(conn, dt.datetime.now(UTC) - dt.timedelta(days=self.retention_days))
+        self._next_purge = time.monotonic() + self._purge_every
+        if deleted:
+            log.info("interaction log: purged %d interactions older than %d days", deleted, self.retention_days)
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+
+    def _note_failure(self, exc: Exception) -> None:
+        reason = str(exc) or type(exc).__name__
+        with self._cond:
+            self._last_error = reason
+            pending = len(self._queue) + len(self._inflight)
+        if not self._failing:
+            self._failing = True
+            log.error("interaction log %s cannot be written (%s); keeping %d records in memory and retrying",
+                      self.path, reason, pending)
+
+    def _note_recovery(self, written: int) -> None:
+        dropped, self._dropped_written = self.dropped - self._dropped_written, self.dropped
+        if self._failing:
+            self._failing = False
+            with self._cond:
+                pending = len(self._queue) + len(self._inflight) - written
+            log.info("interaction log %s is writable again: wrote %d records, %d still pending, %d dropped meanwhile",
+                     self.path, written, pending, dropped)
+        elif dropped:
+            log.warning("interaction log: %d records were dropped while writing lagged behind", dropped)

@@ -1,0 +1,298 @@
+"""Telegram's side of a channel-neutral `Reply`, as pure functions the bot and tests share.
+
+- HTML text (escaped; title bold, footer italic), split at line boundaries into messages
+  under Telegram's 4096-character limit.
+- Inline keyboards whose callback data fits Telegram's 64 bytes whatever the entry ids or
+  topic names are: ids are replaced by short hashes, looked up again in the *current* FAQ
+  snapshot when a button comes back, so a button from an older FAQ or a forged one decodes
+  to None instead of raising.
+- Whether a group message is addressed to the bot, and the question without the @mention.
+- What staff read after a reload or /stats, and errors described for the log without
+  personal data.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+
+from servicebot import replies
+from servicebot.errors import Problem
+from servicebot.faq import Faq
+from servicebot.replies import Button, Reply
+from servicebot.service import Snapshot
+
+MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units after entity parsing
+MAX_CALLBACK_DATA = 64  # bytes
+
+# How a tapped question was reached; stored with the interaction (Interaction.via).
+VIA_CODES = {"suggestion": "s", "related": "r", "topic": "t"}
+_VIA_NAMES = {code: name for name, code in VIA_CODES.items()}
+_REF_RE = re.compile(r"[0-9a-f]{0,24}")
+_HASH_LEN = 10
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _hard_split(line: str, limit: int) -> list[str]:
+    """Pieces of one over-long line, each at most `limit` UTF-16 units, never splitting a character."""
+    pieces, current, size = [], [], 0
+    for char in line:
+        width = 2 if ord(char) > 0xFFFF else 1
+        if size + width > limit:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    pieces.append("".join(current))
+    return pieces
+
+
+def group_lines(lengths: Sequence[int], limit: int) -> list[range]:
+    """Consecutive lines packed greedily into groups whose joined length (with one newline
+    between lines) is at most `limit`. Every length must already be ≤ limit."""
+    groups, start, size = [], 0, -1
+    for i, length in enumerate(lengths):
+        if i > start and size + 1 + length > limit:
+            groups.append(range(start, i))
+            start, size = i, -1
+        size += 1 + length
+    if lengths:
+        groups.append(range(start, len(lengths)))
+    return groups
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Text as messages of at most `limit` UTF-16 units, split at line breaks (a line longer
+    than `limit` is cut); blank lines at the edges of a message are dropped."""
+    lines = [piece for line in text.split("\n") for piece in _hard_split(line, limit)]
+    chunks = ["\n".join(lines[g.start:g.stop]).strip("\n") for g in group_lines([utf16_len(l) for l in lines], limit)]
+    return [c for c in chunks if c.strip()]
+
+
+def _styled_lines(reply: Reply, notice: str) -> list[tuple[str, str]]:
+    """(tag, visible line) pairs; a blank line between the parts, as in Reply.plain."""
+    parts = [(tag, text) for tag, text in (("i", notice), ("b", reply.title), ("", reply.body), ("i", reply.footer)) if text]
+    lines: list[tuple[str, str]] = []
+    for n, (tag, text) in enumerate(parts):
+        if n:
+            lines.append(("", ""))
+        lines.extend((tag, line) for line in text.split("\n"))
+    return lines
+
+
+def render_html(reply: Reply, notice: str = "", limit: int = MAX_MESSAGE) -> list[str]:
+    """The reply as HTML messages; each line is tagged on its own so a split never breaks markup."""
+    lines = [(tag, piece) for tag, line in _styled_lines(reply, notice) for piece in _hard_split(line, limit)]
+    messages = []
+    for group in group_lines([utf16_len(text) for _, text in lines], limit):
+        chunk = lines[group.start:group.stop]
+        while chunk and not chunk[0][1].strip():
+            chunk = chunk[1:]
+        while chunk and not chunk[-1][1].strip():
+            chunk = chunk[:-1]
+        if chunk:
+            messages.append("\n".join(_tagged(tag, text) for tag, text in chunk))
+    return messages
+
+
+def _tagged(tag: str, text: str) -> str:
+    escaped = html.escape(text, quote=False)
+    return f"<{tag}>{escaped}</{tag}>" if tag and text.strip() else escaped
+
+
+# --- buttons -------------------------------------------------------------------------------
+
+
+def short_hash(value: str) -> str:
+    digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:_HASH_LEN]
+
+
+def encode_button(button: Button, ref: str, via: str) -> str:
+    """Callback data for a button (not for URL buttons). At most 27 bytes."""
+    if button.kind == replies.ENTRY:
+        return f"e:{VIA_CODES.get(via, 't')}:{short_hash(button.value)}:{ref}"
+    if button.kind == replies.TOPIC:
+        return f"t:{short_hash(button.value)}"
+    if button.kind == replies.FEEDBACK:
+        return f"f:{'+' if button.value == '+' else '-'}:{ref}"
+    if button.kind == replies.NONE_OF_THESE:
+        return f"n:{ref}"
+    return "m"
+
+
+def keyboard(reply: Reply, ref: str = "", via: str = "topic") -> InlineKeyboardMarkup | None:
+    """Inline keyboard of a reply. `ref` links feedback and follow-up taps to its interaction;
+    `via` says how the reply's question buttons were reached."""
+    rows = []
+    for row in reply.rows:
+        buttons = []
+        for b in row:
+            if b.kind == replies.URL:
+                buttons.append(InlineKeyboardButton(b.label, url=b.value))
+            elif b.kind != replies.FEEDBACK or ref:
+                buttons.append(InlineKeyboardButton(b.label, callback_data=encode_button(b, ref, via)))
+        if buttons:
+            rows.append(buttons)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A decoded button press. `value`: entry id, topic name or "+"/"-"; `ref`: origin interaction."""
+
+    kind: str
+    value: str = ""
+    ref: str | None = None
+    via: str = ""
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Hash → entry id and hash → topic name for one snapshot."""
+
+    entries: dict[str, str]
+    topics: dict[str, str]
+
+
+_last: tuple[Snapshot, _Tables] | None = None  # built once per snapshot; the loop is single-threaded
+
+
+def _lookup(snapshot: Snapshot) -> _Tables:
+    global _last
+    if _last is None or _last[0] is not snapshot:
+        tables = _Tables(
+            entries={short_hash(e.id): e.id for e in snapshot.faq.entries},
+            topics={short_hash(t.name): t.name for t in snapshot.faq.topics},
+        )
+        _last = (snapshot, tables)
+    return _last[1]
+
+
+def decode_button(data: str | None, snapshot: Snapshot) -> Tap | None:
+    """The press behind callback data, resolved in the current snapshot; None if it is
+    stale (the entry or topic is gone), malformed, or forged."""
+    if not data or len(data.encode("utf-8", "replace")) > MAX_CALLBACK_DATA:
+        return None
+    if data == "m":
+        return Tap(replies.TOPICS)
+    kind, _, rest = data.partition(":")
+    parts = rest.split(":")
+    if kind == "t" and len(parts) == 1:
+        name = _lookup(snapshot).topics.get(parts[0])
+        return Tap(replies.TOPIC, name) if name else None
+    if kind == "e" and len(parts) == 3 and parts[0] in _VIA_NAMES and _valid_ref(parts[2]):
+        entry_id = _lookup(snapshot).entries.get(parts[1])
+        return Tap(replies.ENTRY, entry_id, parts[2] or None, _VIA_NAMES[parts[0]]) if entry_id else None
+    if kind == "f" and len(parts) == 2 and parts[0] in ("+", "-") and parts[1] and _valid_ref(parts[1]):
+        return Tap(replies.FEEDBACK, parts[0], parts[1])
+    if kind == "n" and len(parts) == 1 and _valid_ref(parts[0]):
+        return Tap(replies.NONE_OF_THESE, ref=parts[0] or None)
+    return None
+
+
+def _valid_ref(ref: str) -> bool:
+    return _REF_RE.fullmatch(ref) is not None
+
+
+# --- groups --------------------------------------------------------------------------------
+
+
+def strip_mention(text: str, username: str) -> str:
+    """The question without "@botname" (any case), with whitespace tidied."""
+    if username:
+        text = re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
+    return " ".join(text.split())
+
+
+def is_addressed(message: Message, username: str, bot_id: int) -> bool:
+    """Whether a group message is for the bot: a command (not for another bot), an @mention
+    of the bot, or a reply to one of the bot's messages. Private messages always are."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    if message.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return False
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    handle = f"@{username}".lower()
+    for entity, text in message.parse_entities().items():
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            _, at, target = text.partition("@")
+            if not at or target.lower() == username.lower():
+                return True
+        elif entity.type == MessageEntity.MENTION and text.lower() == handle:
+            return True
+        elif entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id:
+            return True
+    return False
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+# Staff-facing wording (admins only); residents' wording lives in replies.py.
+ADMIN_ONLY_TEXT = "抱歉，这个命令只有办事处工作人员可以使用。"
+STATS_UNAVAILABLE_TEXT = "统计暂时不可用：没有打开问答记录。"
+WATCH_PREFIX = "检测到问答文件有修改。\n"
+MAX_PROBLEMS_SHOWN = 20
+
+
+def reload_text(swapped: bool, problems: list[Problem], faq: Faq) -> str:
+    """What an admin reads after a reload: counts, or every blocking problem with file:line."""
+    errors = [p for p in problems if p.severity == "error"]
+    if swapped:
+        text = f"问答已重新加载：{len(faq.files)} 个文件，{len(faq.entries)} 个条目。"
+        shown, more = problems[:MAX_PROBLEMS_SHOWN], len(problems) - MAX_PROBLEMS_SHOWN
+        if problems:
+            text += f"\n有 {len(problems)} 个警告：\n" + "\n".join(str(p) for p in shown)
+    else:
+        text = f"问答文件有 {len(errors)} 个问题，没有加载，机器人仍在使用原来的问答。请修改：\n"
+        shown, more = errors[:MAX_PROBLEMS_SHOWN], len(errors) - MAX_PROBLEMS_SHOWN
+        text += "\n".join(str(p) for p in shown)
+    if more > 0:
+        text += f"\n……还有 {more} 个"
+    return text
+
+
+def stats_text(summary: dict[str, int]) -> str:
+    total = summary["total"]
+    if not total:
+        return "今天还没有收到问题。"
+    rate = summary["answered"] / total
+    return (
+        f"今天共收到 {total} 个问题：直接回答 {summary['answered']} 个（回答率 {rate:.0%}），"
+        f"给出建议 {summary['suggest']} 个，未能回答 {summary['unanswered']} 个。\n"
+        f"评价：👍 {summary['helpful']}，👎 {summary['unhelpful']}。"
+    )
+
+
+def describe_error(error: BaseException | None) -> str:
+    """An error for the log, without personal data: Telegram's own description, or for any
+    other exception its type and stack, but not its message (it might quote a resident)."""
+    if error is None:
+        return "unknown error"
+    if isinstance(error, TelegramError):
+        return f"{type(error).__name__}: {error.message}"
+    stack = "".join(traceback.format_tb(error.__traceback__))
+    return f"{type(error).__name__} (message withheld)\n{stack}".rstrip()
+
+
+__all__ = [
+    "ADMIN_ONLY_TEXT", "MAX_MESSAGE", "STATS_UNAVAILABLE_TEXT", "WATCH_PREFIX", "Tap", "decode_button", "describe_error",
+    "encode_button", "group_lines", "is_addressed", "keyboard", "reload_text", "render_html", "short_hash", "split_text",
+    "stats_text", "strip_mention", "utf16_len",
+]

@@ -1,0 +1,1826 @@
+"""A local fake Telegram Bot API server for end-to-end tests (python-telegram-bot 22.x).
+
+The bot under test talks to it over real HTTP on 127.0.0.1::
+
+    async with FakeBotApi() as api:
+        app = (
+            ApplicationBuilder()
+            .token(TOKEN)
+            .base_url(api.base_url)
+            .base_file_url(api.base_file_url)
+            .build()
+        )
+        ...
+        api.mark()
+        api.user_message("低保怎么申请", user_id=42)
+        reply = await api.wait_for_reply(42)
+        assert "低保" in reply.params["text"]
+
+Wire format (checked against PTB 22.8 ``HTTPXRequest.do_request``): every method is
+``POST /bot<token>/<method>``.  Without uploads the body is
+``application/x-www-form-urlencoded``; with uploads it is ``multipart/form-data``.  String
+values are sent raw, everything else (ints, bools, lists, ``reply_markup`` ...) as JSON text,
+so ``chat_id=42`` arrives as ``"42"`` and ``reply_markup`` as a JSON string.  This server
+decodes them back (free-text fields such as ``text`` are never JSON-decoded, so a message
+"123" stays a string).  ``application/json`` bodies and query strings are accepted too.
+
+Everything runs on the test's event loop; call the injection helpers from that loop (they are
+plain synchronous methods).  Waiting is event driven (``asyncio.Event``), never sleep-polling.
+
+Deliberately realistic behaviour the bot must cope with (real Telegram does the same):
+
+* ``parse_mode`` ``HTML`` / ``MarkdownV2`` / ``Markdown`` text is parsed; malformed markup
+  gives HTTP 400 "Bad Request: can't parse entities: ..." (PTB: ``telegram.error.BadRequest``).
+  An unescaped reserved MarkdownV2 character such as ``.`` is an error, as on Telegram.
+* Texts longer than 4096 UTF-16 code units -> 400 "Bad Request: message is too long";
+  empty text -> 400 "Bad Request: message text is empty".
+* Editing a message to identical content -> 400 "Bad Request: message is not modified: ...".
+* Editing/deleting an unknown message, answering an unknown or already answered callback
+  query -> 400.
+* Only an ``InlineKeyboardMarkup`` is echoed in the returned Message (Telegram never echoes
+  reply keyboards); the recorded call always has the full ``reply_markup`` parameter.
+* A second concurrent ``getUpdates`` terminates the first with 409 Conflict.
+
+All 4xx answers produced this way are recorded in :attr:`FakeBotApi.errors` (not in
+:attr:`FakeBotApi.sent`), unknown methods in :attr:`FakeBotApi.unknown`, injected faults in
+:attr:`FakeBotApi.faults`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientSession, ClientTimeout, web
+
+__all__ = [
+    "BOT_ID",
+    "BOT_USERNAME",
+    "DEFAULT_CHANNEL_ID",
+    "DEFAULT_GROUP_ID",
+    "DEFAULT_USER_ID",
+    "TOKEN",
+    "ApiError",
+    "Call",
+    "FakeBotApi",
+    "Fault",
+    "UpdateRecord",
+    "utf16_len",
+]
+
+BOT_ID = 7000000001
+BOT_USERNAME = "fenghuang_test_bot"
+#: A syntactically valid token whose numeric prefix is :data:`BOT_ID`.
+TOKEN = f"{BOT_ID}:AAFakeTokenForLocalTestsOnly_fenghuang00"
+DEFAULT_USER_ID = 100001
+DEFAULT_GROUP_ID = -1001000000001
+DEFAULT_CHANNEL_ID = -1001000000002
+
+FAULT_KINDS = ("429", "502", "drop", "drop_after")
+
+# Parameters that carry free text / identifiers and must never be JSON-decoded.
+STRING_FIELDS = frozenset(
+    {
+        "text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "url",
+        "title", "description", "short_description", "name", "query", "emoji", "action",
+        "language_code", "question", "explanation", "explanation_parse_mode", "address",
+        "first_name", "last_name", "phone_number", "vcard", "business_connection_id",
+        "message_effect_id", "secret_token", "ip_address", "file_id", "sticker", "photo",
+        "voice", "audio", "video", "animation", "document", "video_note", "thumbnail",
+        "foursquare_id", "foursquare_type", "google_place_id", "google_place_type",
+        "custom_title", "invite_link", "sticker_set_name", "png_sticker", "certificate",
+        "switch_pm_text", "switch_pm_parameter", "next_offset", "game_short_name", "payload",
+        "provider_token", "currency", "start_parameter", "cache_time_text",
+    }
+)
+
+INLINE_BUTTON_ACTIONS = frozenset(
+    {
+        "url", "callback_data", "web_app", "login_url", "switch_inline_query",
+        "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
+        "callback_game", "pay",
+    }
+)
+
+CHAT_ACTIONS = frozenset(
+    {
+        "typing", "upload_photo", "record_video", "upload_video", "record_voice",
+        "upload_voice", "upload_document", "choose_sticker", "find_location",
+        "record_video_note", "upload_video_note",
+    }
+)
+
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = (
+    "Bad Request: query is too old and response timeout expired or query ID is invalid"
+)
+BAD_GATEWAY_HTML = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units (the unit of Telegram entity offsets)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One request the bot made.
+
+    ``t`` is :func:`time.monotonic` when the request arrived, ``wall`` the Unix time.
+    ``status`` is the HTTP status answered; ``result`` the ``result`` (2xx) or the
+    ``description`` (errors).
+    """
+
+    method: str
+    params: dict[str, Any]
+    t: float
+    wall: float
+    status: int = 200
+    result: Any = None
+    index: int = -1
+
+    @property
+    def chat_id(self) -> Any:
+        return self.params.get("chat_id")
+
+    @property
+    def text(self) -> str | None:
+        return self.params.get("text")
+
+    def __repr__(self) -> str:  # compact, used in assertion messages
+        params = {k: v for k, v in self.params.items() if k != "reply_markup"}
+        if "reply_markup" in self.params:
+            params["reply_markup"] = "..."
+        return f"<{self.method} {self.status} {params!r}>"
+
+
+@dataclass
+class Fault:
+    """An injected fault that was actually triggered by a request."""
+
+    method: str
+    kind: str
+    params: dict[str, Any]
+    t: float
+
+
+@dataclass
+class UpdateRecord:
+    """An injected update.  ``handed_out_at`` is the monotonic time it was first returned by
+    ``getUpdates`` (or successfully POSTed to the webhook); ``confirmed_at`` when the bot
+    confirmed it with a higher ``offset``."""
+
+    update_id: int
+    update: dict[str, Any]
+    injected_at: float
+    handed_out_at: float | None = None
+    confirmed_at: float | None = None
+    delivery_count: int = 0
+
+
+class ApiError(Exception):
+    """Raised inside method handlers to produce a Telegram error answer."""
+
+    def __init__(self, code: int, description: str, parameters: dict | None = None):
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+
+class _ParseError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# parse_mode handling (a faithful-enough subset of Telegram's parsers)
+# --------------------------------------------------------------------------------------------
+
+_HTML_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[^<>]*?)?)\s*(/?)>")
+_HTML_ENTITY_RE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|lt|gt|amp|quot);")
+_HTML_ATTR_RE = re.compile(r"""([A-Za-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"']+))""")
+_HTML_TYPES = {
+    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
+    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
+    "del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link",
+    "code": "code", "pre": "pre", "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+}
+_HTML_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def _byte_offset(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-8"))
+
+
+def _parse_html(text: str) -> tuple[str, list[dict]]:
+    out: list[str] = []
+    out_len = 0  # UTF-16 length of out
+    stack: list[tuple[str, int, dict]] = []
+    entities: list[dict] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "<":
+            m = _HTML_TAG_RE.match(text, i)
+            if not m:
+                end = text.find(">", i)
+                tag = text[i + 1 : end if end != -1 else min(n, i + 10)]
+                raise _ParseError(
+                    f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, i)}'
+                )
+            closing, name, attr_text = m.group(1), m.group(2).lower(), m.group(3)
+            if not closing:
+                if name not in _HTML_TYPES:
+                    raise _ParseError(
+                        f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, i)}'
+                    )
+                attrs = {
+                    a.group(1).lower(): next(g for g in a.groups()[1:] if g is not None)
+                    for a in _HTML_ATTR_RE.finditer(attr_text)
+                }
+                if name == "span" and attrs.get("class") != "tg-spoiler":
+                    raise _ParseError('Tag "span" must have class "tg-spoiler"')
+                if name == "tg-emoji" and "emoji-id" not in attrs:
+                    raise _ParseError('Tag "tg-emoji" must have attribute "emoji-id"')
+                if "expandable" in attr_text.split():
+                    attrs["expandable"] = ""
+                stack.append((name, out_len, attrs))
+            else:
+                if not stack:
+                    raise _ParseError(
+                        f"Unexpected end tag at byte offset {_byte_offset(text, i)}"
+                    )
+                open_name, start, attrs = stack.pop()
+                if open_name != name:
+                    raise _ParseError(
+                        f"Unmatched end tag at byte offset {_byte_offset(text, i)}, "
+                        f'expected "</{open_name}>", found "</{name}>"'
+                    )
+                if out_len > start:
+                    ent: dict[str, Any] = {
+                        "type": _HTML_TYPES[name], "offset": start, "length": out_len - start
+                    }
+                    if name == "a":
+                        href = attrs.get("href", "")
+                        user = re.fullmatch(r"tg://user\?id=(\d+)", href)
+                        if user:
+                            ent["type"] = "text_mention"
+                            ent["user"] = {"id": int(user.group(1)), "is_bot": False,
+                                           "first_name": "User"}
+                        elif href:
+                            ent["url"] = href
+                        else:
+                            ent = {}
+                    elif name == "pre":
+                        lang = next(
+                            (
+                                e.pop("_language")
+                                for e in entities
+                                if e.get("_language") and e["offset"] >= start
+                            ),
+                            None,
+                        )
+                        if lang:
+                            ent["language"] = lang
+                    elif name == "code":
+                        cls = attrs.get("class", "")
+                        if cls.startswith("language-") and any(s[0] == "pre" for s in stack):
+                            ent["_language"] = cls[len("language-"):]
+                    elif name == "blockquote" and "expandable" in attrs:
+                        ent["type"] = "expandable_blockquote"
+                    elif name == "tg-emoji":
+                        ent["custom_emoji_id"] = attrs["emoji-id"]
+                    if ent:
+                        entities.append(ent)
+            i = m.end()
+            continue
+        if c == "&":
+            m = _HTML_ENTITY_RE.match(text, i)
+            if m:
+                body = m.group(1)
+                if body.startswith("#x") or body.startswith("#X"):
+                    ch = chr(int(body[2:], 16))
+                elif body.startswith("#"):
+                    ch = chr(int(body[1:]))
+                else:
+                    ch = _HTML_NAMED[body]
+                out.append(ch)
+                out_len += utf16_len(ch)
+                i = m.end()
+                continue
+        out.append(c)
+        out_len += utf16_len(c)
+        i += 1
+    if stack:
+        raise _ParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    for e in entities:
+        e.pop("_language", None)
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+_MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
+_MDV2_MARKERS = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough",
+                 "||": "spoiler"}
+
+
+def _parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
+    out: list[str] = []
+    out_len = 0
+    stack: list[tuple[str, int, int]] = []  # (marker, utf16 start, text index)
+    entities: list[dict] = []
+    i, n = 0, len(text)
+
+    def emit(s: str) -> None:
+        nonlocal out_len
+        out.append(s)
+        out_len += utf16_len(s)
+
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) < 127:
+            emit(text[i + 1])
+            i += 2
+            continue
+        if c == "`":
+            fence = text.startswith("```", i)
+            delim = "```" if fence else "`"
+            j = i + len(delim)
+            body: list[str] = []
+            while j < n and not text.startswith(delim, j):
+                if text[j] == "\\" and j + 1 < n and text[j + 1] in "`\\":
+                    body.append(text[j + 1])
+                    j += 2
+                else:
+                    body.append(text[j])
+                    j += 1
+            if j >= n:
+                kind = "Pre" if fence else "Code"
+                raise _ParseError(
+                    f"Can't find end of {kind} entity at byte offset {_byte_offset(text, i)}"
+                )
+            content = "".join(body)
+            ent: dict[str, Any] = {"type": "pre" if fence else "code"}
+            if fence:
+                first, sep, rest = content.partition("\n")
+                if sep and first and " " not in first:
+                    ent["language"] = first
+                    content = rest
+                elif sep and not first:
+                    content = rest
+            start = out_len
+            emit(content)
+            if out_len > start:
+                ent.update(offset=start, length=out_len - start)
+                entities.append(ent)
+            i = j + len(delim)
+            continue
+        marker = None
+        if text.startswith("__", i):
+            marker = "__"
+        elif text.startswith("||", i):
+            marker = "||"
+        elif c in "*_~":
+            marker = c
+        if marker is not None:
+            if stack and stack[-1][0] == marker:
+                _m, start, _ = stack.pop()
+                if out_len > start:
+                    entities.append(
+                        {"type": _MDV2_MARKERS[marker], "offset": start,
+                         "length": out_len - start}
+                    )
+            elif any(s[0] == marker for s in stack):
+                raise _ParseError(
+                    f"Can't find end of {_MDV2_MARKERS[stack[-1][0]].title()} entity at byte "
+                    f"offset {_byte_offset(text, stack[-1][2])}"
+                )
+            else:
+                stack.append((marker, out_len, i))
+            i += len(marker)
+            continue
+        if c == "[":
+            stack.append(("[", out_len, i))
+            i += 1
+            continue
+        if c == "]" and stack and stack[-1][0] == "[":
+            _m, start, _ = stack.pop()
+            if not text.startswith("(", i + 1):
+                raise _ParseError(
+                    "Character ']' is reserved and must be escaped with the preceding '\\'"
+                )
+            end = text.find(")", i + 2)
+            if end == -1:
+                raise _ParseError(
+                    f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}"
+                )
+            url = text[i + 2 : end].replace("\\)", ")").replace("\\\\", "\\")
+            if out_len > start:
+                entities.append(
+                    {"type": "text_link", "offset": start, "length": out_len - start,
+                     "url": url}
+                )
+            i = end + 1
+            continue
+        if c == ">" and (i == 0 or text[i - 1] == "\n"):
+            # Block quotation marker at line start: accepted, not turned into an entity here.
+            i += 1
+            continue
+        if c in _MDV2_RESERVED:
+            raise _ParseError(
+                f"Character '{c}' is reserved and must be escaped with the preceding '\\'"
+            )
+        emit(c)
+        i += 1
+    if stack:
+        marker, _start, idx = stack[-1]
+        kind = "TextUrl" if marker == "[" else _MDV2_MARKERS[marker].title()
+        raise _ParseError(
+            f"Can't find end of {kind} entity at byte offset {_byte_offset(text, idx)}"
+        )
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+def _parse_markdown_legacy(text: str) -> tuple[str, list[dict]]:
+    out: list[str] = []
+    out_len = 0
+    entities: list[dict] = []
+    i, n = 0, len(text)
+    kinds = {"*": "bold", "_": "italic", "`": "code"}
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n and text[i + 1] in "_*`[":
+            out.append(text[i + 1])
+            out_len += 1
+            i += 2
+            continue
+        if c in kinds or c == "[":
+            close = "]" if c == "[" else ("```" if text.startswith("```", i) else c)
+            start_i = i + len(close) if close == "```" else i + 1
+            end = text.find(close, start_i)
+            if end == -1:
+                raise _ParseError(
+                    "Can't find end of the entity starting at byte offset "
+                    f"{_byte_offset(text, i)}"
+                )
+            content = text[start_i:end]
+            start = out_len
+            out.append(content)
+            out_len += utf16_len(content)
+            ent: dict[str, Any] = {
+                "type": "pre" if close == "```" else kinds.get(c, "text_link"),
+                "offset": start, "length": out_len - start,
+            }
+            i = end + len(close)
+            if c == "[":
+                if text.startswith("(", i):
+                    url_end = text.find(")", i)
+                    if url_end == -1:
+                        raise _ParseError(
+                            "Can't find end of the entity starting at byte offset "
+                            f"{_byte_offset(text, i)}"
+                        )
+                    ent["url"] = text[i + 1 : url_end]
+                    i = url_end + 1
+                else:
+                    ent = {}
+            if ent and ent["length"]:
+                entities.append(ent)
+            continue
+        out.append(c)
+        out_len += utf16_len(c)
+        i += 1
+    return "".join(out), entities
+
+
+def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[dict]]:
+    """Return ``(plain_text, entities)`` as Telegram would; raise :class:`ApiError` (400)."""
+    mode = (parse_mode or "").strip().lower()
+    try:
+        if mode == "":
+            return text, []
+        if mode == "html":
+            return _parse_html(text)
+        if mode == "markdownv2":
+            return _parse_markdown_v2(text)
+        if mode == "markdown":
+            return _parse_markdown_legacy(text)
+    except _ParseError as exc:
+        raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+    raise ApiError(400, "Bad Request: unsupported parse_mode")
+
+
+# --------------------------------------------------------------------------------------------
+# Server-side entity detection for injected user messages (like Telegram does)
+# --------------------------------------------------------------------------------------------
+
+_AUTO_ENTITY_PATTERNS = [
+    # Telegram (tdlib) requires that a mention/command is not preceded by a word character;
+    # that includes CJK characters, so "你好@bot" is NOT a mention on real Telegram.
+    ("bot_command", re.compile(r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?!\w)")),
+    ("mention", re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}(?![\w@])")),
+    ("url", re.compile(r"(?<![\w@/])https?://[^\s<>\"]+[^\s<>\".,;:!?)]")),
+    ("email", re.compile(r"(?<![\w.])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]")),
+    ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
+]
+
+
+def detect_entities(text: str) -> list[dict]:
+    """Entities Telegram would attach to a user's plain text (offsets in UTF-16 units)."""
+    found: list[tuple[int, int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _AUTO_ENTITY_PATTERNS:
+        for m in pattern.finditer(text):
+            s, e = m.span()
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            taken.append((s, e))
+            found.append((s, e, kind))
+    found.sort()
+    return [
+        {"offset": utf16_len(text[:s]), "length": utf16_len(text[s:e]), "type": kind}
+        for s, e, kind in found
+    ]
+
+
+def _decode_value(key: str, value: Any) -> Any:
+    if not isinstance(value, str) or key in STRING_FIELDS:
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    if isinstance(decoded, float) and decoded != decoded:  # NaN
+        return value
+    return decoded
+
+
+# --------------------------------------------------------------------------------------------
+# The server
+# --------------------------------------------------------------------------------------------
+
+
+class FakeBotApi:
+    """In-process fake of ``https://api.telegram.org`` for one bot.
+
+    Args:
+        token: if given, requests with any other token get 401 Unauthorized (PTB:
+            ``InvalidToken``).  ``None`` (default) accepts any token.
+        username / first_name / bot_id: identity returned by ``getMe``.
+        host: interface to bind; always 127.0.0.1 in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        username: str = BOT_USERNAME,
+        first_name: str = "凤凰办事处测试机器人",
+        bot_id: int = BOT_ID,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.token = token
+        self.host = host
+        self.port: int | None = None
+        self.bot_user: dict[str, Any] = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": first_name,
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+        # observation
+        self.sent: list[Call] = []
+        self.errors: list[Call] = []
+        self.unknown: list[Call] = []
+        self.faults: list[Fault] = []
+        self.update_records: list[UpdateRecord] = []
+        self.poll_count = 0
+        self._waiting_polls = 0
+        self.webhook_deliveries: list[tuple[int, int | str, float]] = []
+        # state
+        self.my_commands: dict[tuple[str, str], list[dict]] = {}
+        self.webhook: dict[str, Any] | None = None
+        self._pending: deque[UpdateRecord] = deque()
+        self._records_by_id: dict[int, UpdateRecord] = {}
+        self._update_ids = itertools.count(1)
+        self._msg_counters: dict[Any, int] = {}
+        self._messages: dict[tuple[Any, int], dict] = {}
+        self._chats: dict[Any, dict] = {}
+        self._callback_ids = itertools.count(4395000000000000001)
+        self._open_callbacks: set[str] = set()
+        self._file_seq = itertools.count(1)
+        self._files: dict[str, dict] = {}
+        self._faults_pending: dict[str, deque[tuple[str, dict]]] = {}
+        self._mark = 0
+        self._reply_cursor: dict[Any, int] = {}
+        self._poll_generation = 0
+        self._stopping = False
+        self._updates_changed = asyncio.Event()
+        self._sent_changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._webhook_task: asyncio.Task | None = None
+        self._session: ClientSession | None = None
+        self._handlers: dict[str, Callable[[dict], Any]] = {
+            name[len("_m_"):].lower(): getattr(self, name)
+            for name in dir(self)
+            if name.startswith("_m_")
+        }
+        self._canonical = {
+            name[len("_m_"):].lower(): name[len("_m_"):]
+            for name in dir(self)
+            if name.startswith("_m_")
+        }
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def username(self) -> str:
+        return self.bot_user["username"]
+
+    @property
+    def bot_id(self) -> int:
+        return self.bot_user["id"]
+
+    @property
+    def base_url(self) -> str:
+        """For ``ApplicationBuilder().base_url(...)`` / ``Bot(base_url=...)``."""
+        self._require_started()
+        return f"http://{self.host}:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """For ``ApplicationBuilder().base_file_url(...)`` / ``Bot(base_file_url=...)``."""
+        self._require_started()
+        return f"http://{self.host}:{self.port}/file/bot"
+
+    def _require_started(self) -> None:
+        if self.port is None:
+            raise RuntimeError("FakeBotApi is not started; await api.start() first")
+
+    async def start(self) -> FakeBotApi:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, 0))
+        self.port = sock.getsockname()[1]
+        site = web.SockSite(self._runner, sock)
+        await site.start()
+        self._stopping = False
+        return self
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._notify_updates()  # long polls answer [] right away
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._webhook_task
+            self._webhook_task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeBotApi:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ---------------------------------------------------------------- notification helpers
+
+    def _notify_updates(self) -> None:
+        ev, self._updates_changed = self._updates_changed, asyncio.Event()
+        ev.set()
+
+    def _notify_sent(self) -> None:
+        ev, self._sent_changed = self._sent_changed, asyncio.Event()
+        ev.set()
+
+    # ---------------------------------------------------------------- HTTP layer
+
+    async def _read_params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for k, v in request.query.items():
+            params[k] = v
+        ctype = request.content_type
+        if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, web.FileField):
+                    data = value.file.read()
+                    params[key] = {
+                        "filename": value.filename,
+                        "content_type": value.content_type,
+                        "size": len(data),
+                    }
+                else:
+                    params[key] = value
+        else:
+            body = await request.read()
+            if body.strip():
+                try:
+                    data = json.loads(body)
+                except ValueError:
+                    raise ApiError(400, "Bad Request: invalid JSON body") from None
+                if not isinstance(data, dict):
+                    raise ApiError(400, "Bad Request: parameters must be a JSON object")
+                params.update(data)
+        return {k: _decode_value(k, v) for k, v in params.items()}
+
+    @staticmethod
+    def _json(payload: dict, status: int = 200) -> web.Response:
+        return web.Response(
+            status=status,
+            body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            content_type="application/json",
+        )
+
+    def _error_response(self, exc: ApiError) -> web.Response:
+        payload: dict[str, Any] = {
+            "ok": False, "error_code": exc.code, "description": exc.description
+        }
+        if exc.parameters:
+            payload["parameters"] = exc.parameters
+        return self._json(payload, exc.code)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        t, wall = time.monotonic(), time.time()
+        raw_method = request.match_info["method"]
+        key = raw_method.lower()
+        method = self._canonical.get(key, raw_method)
+        try:
+            params = await self._read_params(request)
+        except ApiError as exc:
+            self.errors.append(Call(method, {}, t, wall, exc.code, exc.description))
+            return self._error_response(exc)
+
+        if self.token is not None and request.match_info["token"] != self.token:
+            exc = ApiError(401, "Unauthorized")
+            self.errors.append(Call(method, params, t, wall, 401, exc.description))
+            return self._error_response(exc)
+
+        fault = self._take_fault(key)
+        drop_after = False
+        if fault is not None and fault[0] == "drop_after":
+            drop_after = True
+            self.faults.append(Fault(method, "drop_after", params, t))
+        elif fault is not None:
+            kind, opts = fault
+            self.faults.append(Fault(method, kind, params, t))
+            self._notify_sent()
+            if kind == "429":
+                retry_after = opts.get("retry_after", 1)
+                return self._error_response(
+                    ApiError(
+                        429,
+                        f"Too Many Requests: retry after {retry_after}",
+                        {"retry_after": retry_after},
+                    )
+                )
+            if kind == "502":
+                return web.Response(
+                    status=502, text=BAD_GATEWAY_HTML, content_type="text/html"
+                )
+            self._drop(request)  # "drop": no response at all
+
+        handler = self._handlers.get(key)
+        if handler is None:
+            call = Call(method, params, t, wall, 404, "Not Found: method not found")
+            call.index = len(self.unknown)
+            self.unknown.append(call)
+            self._notify_sent()
+            return self._json(
+                {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
+                404,
+            )
+
+        if key == "getupdates":
+            try:
+                result = await self._get_updates(params, request)
+            except ApiError as exc:
+                return self._error_response(exc)
+            if drop_after:
+                self._drop(request)
+            return self._json({"ok": True, "result": result})
+
+        try:
+            result = handler(params)
+        except ApiError as exc:
+            self.errors.append(Call(method, params, t, wall, exc.code, exc.description))
+            self._notify_sent()
+            return self._error_response(exc)
+        call = Call(method, params, t, wall, 200, result, len(self.sent))
+        self.sent.append(call)
+        self._notify_sent()
+        if drop_after:
+            self._drop(request)
+        return self._json({"ok": True, "result": result})
+
+    @staticmethod
+    def _drop(request: web.Request) -> None:
+        """Close the TCP connection without writing a response (client sees the server
+        disconnect: httpx ``RemoteProtocolError`` -> PTB ``NetworkError``)."""
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
+        raise asyncio.CancelledError  # aiohttp treats this as "peer gone" and writes nothing
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        path = request.match_info["path"]
+        for info in self._files.values():
+            if info["file_path"] == path:
+                return web.Response(body=info["content"], content_type="application/octet-stream")
+        return self._json({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
+
+    # ---------------------------------------------------------------- fault injection
+
+    def fail_next(self, method: str, kind: str = "429", times: int = 1, *,
+                  retry_after: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` fail.
+
+        kind ``"429"``: HTTP 429 ``{"ok":false,"error_code":429,"description":"Too Many
+        Requests: retry after N","parameters":{"retry_after":N}}``; ``"502"``: HTTP 502 with an
+        nginx HTML body; ``"drop"``: the TCP connection is closed without any response.  For
+        these three the request body is read (so the fault record has the params) but the
+        call is NOT processed or recorded in :attr:`sent`.
+
+        ``"drop_after"``: the call IS processed and recorded as delivered (Telegram got it),
+        then the connection is closed before the response: the client sees the same
+        ``NetworkError`` as for ``"drop"``, so a client-side retry produces a duplicate.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {FAULT_KINDS}, not {kind!r}")
+        queue = self._faults_pending.setdefault(method.lower(), deque())
+        for _ in range(times):
+            queue.append((kind, {"retry_after": retry_after}))
+
+    def _take_fault(self, key: str) -> tuple[str, dict] | None:
+        queue = self._faults_pending.get(key)
+        if queue:
+            return queue.popleft()
+        return None
+
+    def pending_faults(self) -> dict[str, list[str]]:
+        """Faults armed but not yet triggered, by lower-cased method name."""
+        return {m: [k for k, _ in q] for m, q in self._faults_pending.items() if q}
+
+    # ---------------------------------------------------------------- observation
+
+    def calls(self, method: str | None = None, *, chat_id: Any = None) -> list[Call]:
+        """Successful (2xx) calls, optionally filtered by method (case-insensitive) and chat."""
+        return [
+            c
+            for c in self.sent
+            if (method is None or c.method.lower() == method.lower())
+            and (chat_id is None or c.chat_id == chat_id)
+        ]
+
+    def mark(self) -> int:
+        """Remember the current end of :attr:`sent`; :meth:`wait_for_reply` looks after it."""
+        self._mark = len(self.sent)
+        return self._mark
+
+    def clear(self) -> None:
+        """Forget recorded calls, errors, unknown calls and faults (state is kept)."""
+        self.sent.clear()
+        self.errors.clear()
+        self.unknown.clear()
+        self.faults.clear()
+        self._mark = 0
+        self._reply_cursor.clear()
+
+    @staticmethod
+    def _as_predicate(predicate: Callable[[Call], bool] | str) -> Callable[[Call], bool]:
+        if isinstance(predicate, str):
+            name = predicate.lower()
+            return lambda c: c.method.lower() == name
+        return predicate
+
+    def _describe(self) -> str:
+        lines = [f"  sent ({len(self.sent)}):"]
+        lines += [f"    [{c.index}] {c!r}" for c in self.sent[-30:]]
+        if self.errors:
+            lines.append(f"  errors ({len(self.errors)}):")
+            lines += [f"    {c!r} -> {c.result}" for c in self.errors[-10:]]
+        if self.unknown:
+            lines.append(f"  unknown methods: {[c.method for c in self.unknown]}")
+        if self.faults:
+            lines.append(f"  faults: {[(f.method, f.kind) for f in self.faults]}")
+        pending = [r.update_id for r in self._pending]
+        lines.append(f"  unconfirmed updates: {pending}; getUpdates calls: {self.poll_count}")
+        return "\n".join(lines)
+
+    async def _wait_until(self, check: Callable[[], Any], timeout: float, what: str) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            ev = self._sent_changed
+            found = check()
+            if found is not None:
+                return found
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"timed out after {timeout:.1f}s waiting for {what}; recorded:\n"
+                    + self._describe()
+                )
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ev.wait(), remaining)
+
+    async def wait_for(
+        self, predicate: Callable[[Call], bool] | str, timeout: float = 5.0, *, since: int = 0
+    ) -> Call:
+        """Wait until a recorded successful call ``sent[since:]`` matches; return it.
+
+        ``predicate`` is a function of :class:`Call` or a method name.  Raises
+        ``AssertionError`` listing what was recorded on timeout.
+        """
+        new_matches = self._scanner(since, self._as_predicate(predicate))
+
+        def check() -> Call | None:
+            return next(iter(new_matches()), None)
+
+        return await self._wait_until(check, timeout, f"a call matching {predicate!r}")
+
+    def _scanner(self, since: int, pred: Callable[[Call], bool]) -> Callable[[], list[Call]]:
+        """Incremental matcher over :attr:`sent` (each call is tested once, so waiting for
+        the 10 000th reply of a load test stays linear)."""
+        pos = since
+
+        def new_matches() -> list[Call]:
+            nonlocal pos
+            sent = self.sent
+            if pos > len(sent):  # clear() was called meanwhile
+                pos = 0
+            start, pos = pos, len(sent)
+            return [c for c in sent[start:] if pred(c)]
+
+        return new_matches
+
+    async def wait_for_count(
+        self, predicate: Callable[[Call], bool] | str, count: int, timeout: float = 5.0,
+        *, since: int = 0,
+    ) -> list[Call]:
+        """Wait until ``count`` recorded calls in ``sent[since:]`` match; return them."""
+        new_matches = self._scanner(since, self._as_predicate(predicate))
+        found: list[Call] = []
+
+        def check() -> list[Call] | None:
+            found.extend(new_matches())
+            return found if len(found) >= count else None
+
+        return await self._wait_until(check, timeout, f"{count} calls matching {predicate!r}")
+
+    async def wait_for_reply(
+        self, chat_id: Any, timeout: float = 5.0, *, since: int | None = None,
+        methods: Iterable[str] = ("sendMessage",),
+    ) -> Call:
+        """Next ``sendMessage`` (or other ``methods``) to ``chat_id``.
+
+        Looks at calls after :meth:`mark` (or ``since``) *and* after the reply returned by the
+        previous ``wait_for_reply`` for the same chat, so consecutive calls return consecutive
+        replies.
+        """
+        names = {m.lower() for m in methods}
+        start = max(self._mark if since is None else since, self._reply_cursor.get(chat_id, 0))
+
+        new_matches = self._scanner(
+            start, lambda c: c.method.lower() in names and c.chat_id == chat_id
+        )
+
+        def check() -> Call | None:
+            return next(iter(new_matches()), None)
+
+        call = await self._wait_until(check, timeout, f"a reply ({'/'.join(methods)}) to chat "
+                                      f"{chat_id!r} after index {start}")
+        self._reply_cursor[chat_id] = call.index + 1
+        return call
+
+    async def expect_no_call(
+        self, predicate: Callable[[Call], bool] | str, within: float = 0.3, *, since: int = 0
+    ) -> None:
+        """Assert that no matching call shows up in ``sent[since:]`` within ``within`` s."""
+        try:
+            call = await self.wait_for(predicate, within, since=since)
+        except AssertionError:
+            return
+        raise AssertionError(f"unexpected call {call!r}; recorded:\n{self._describe()}")
+
+    async def wait_for_fault(self, method: str, timeout: float = 5.0) -> Fault:
+        """Wait until an injected fault on ``method`` was triggered; return the first one."""
+
+        def check() -> Fault | None:
+            return next((f for f in self.faults if f.method.lower() == method.lower()), None)
+
+        return await self._wait_until(check, timeout, f"a fault on {method}")
+
+    async def wait_confirmed(self, update_id: int, timeout: float = 5.0) -> UpdateRecord:
+        """Wait until the bot confirmed ``update_id`` (next getUpdates offset / webhook 200)."""
+        record = self._records_by_id[update_id]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while record.confirmed_at is None:
+            ev = self._updates_changed
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"update {update_id} not confirmed within {timeout}s:\n" + self._describe()
+                )
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ev.wait(), remaining)
+        return record
+
+    async def wait_polling(self, timeout: float = 5.0) -> None:
+        """Wait until a ``getUpdates`` long poll is parked on the server (the bot is idle and
+        listening)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._waiting_polls:
+            ev = self._updates_changed
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"no getUpdates long poll within {timeout}s:\n" + self._describe()
+                )
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(ev.wait(), remaining)
+
+    def update_record(self, update_id: int) -> UpdateRecord:
+        return self._records_by_id[update_id]
+
+    def assert_clean(self) -> None:
+        """Fail if any unknown method was called or any 4xx was produced."""
+        if self.unknown or self.errors:
+            raise AssertionError("bot made failing calls:\n" + self._describe())
+
+    # ---------------------------------------------------------------- chats / messages store
+
+    def _user(self, user_id: int, first_name: str, last_name: str | None,
+              username: str | None, language_code: str | None) -> dict:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if last_name:
+            user["last_name"] = last_name
+        if username:
+            user["username"] = username
+        if language_code:
+            user["language_code"] = language_code
+        return user
+
+    def _chat_for(self, chat_id: Any) -> dict:
+        chat = self._chats.get(chat_id)
+        if chat is not None:
+            return chat
+        if isinstance(chat_id, str):
+            chat = {"id": DEFAULT_CHANNEL_ID, "title": chat_id.lstrip("@"), "type": "channel",
+                    "username": chat_id.lstrip("@")}
+        elif isinstance(chat_id, int) and chat_id < 0:
+            chat = {"id": chat_id, "title": "Test group", "type": "supergroup"}
+        else:
+            chat = {"id": chat_id, "type": "private", "first_name": "User"}
+        self._chats[chat_id] = chat
+        return chat
+
+    def _next_message_id(self, chat_id: Any) -> int:
+        n = self._msg_counters.get(chat_id, 0) + 1
+        self._msg_counters[chat_id] = n
+        return n
+
+    def messages(self, chat_id: Any) -> list[dict]:
+        """Current (not deleted) messages of a chat, both directions, in id order."""
+        return [m for (c, _i), m in sorted(self._messages.items(), key=lambda kv: kv[0][1])
+                if c == chat_id]
+
+    def _store(self, message: dict) -> dict:
+        self._messages[(message["chat"]["id"], message["message_id"])] = message
+        return message
+
+    def _find_message(self, chat_id: Any, message_id: Any) -> dict | None:
+        return self._messages.get((chat_id, message_id))
+
+    def _last_bot_message(self, chat_id: Any) -> dict | None:
+        for msg in reversed(self.messages(chat_id)):
+            if msg.get("from", {}).get("id") == self.bot_id:
+                return msg
+        return None
+
+    def _bot_message(self, chat_id: Any, text: str, *, message_id: int | None = None,
+                     reply_markup: dict | None = None) -> dict:
+        if message_id is None:
+            message_id = self._next_message_id(chat_id)
+        else:
+            self._msg_counters[chat_id] = max(self._msg_counters.get(chat_id, 0), message_id)
+        msg: dict[str, Any] = {
+            "message_id": message_id,
+            "from": dict(self.bot_user),
+            "chat": self._chat_for(chat_id),
+            "date": int(time.time()),
+            "text": text,
+        }
+        if reply_markup and "inline_keyboard" in reply_markup:
+            msg["reply_markup"] = reply_markup
+        return self._store(msg)
+
+    # ---------------------------------------------------------------- update injection
+
+    def inject(self, update: dict) -> dict:
+        """Queue a raw update (``update_id`` is assigned if missing); returns it."""
+        if "update_id" not in update:
+            update = {"update_id": next(self._update_ids), **update}
+        record = UpdateRecord(update["update_id"], update, time.monotonic())
+        self.update_records.append(record)
+        self._records_by_id[record.update_id] = record
+        self._pending.append(record)
+        self._notify_updates()
+        return update
+
+    def _incoming_message(
+        self, *, user_id: int, chat_id: Any, chat_type: str, first_name: str,
+        last_name: str | None, username: str | None, language_code: str | None,
+        title: str | None, reply_to_bot: bool, reply_to_message_id: int | None,
+        **content: Any,
+    ) -> dict:
+        if chat_type == "private":
+            chat_id = user_id if chat_id is None else chat_id
+            if chat_id != user_id:
+                raise ValueError("a private chat's id equals the user's id")
+            chat = {"id": chat_id, "type": "private", "first_name": first_name}
+            if last_name:
+                chat["last_name"] = last_name
+            if username:
+                chat["username"] = username
+        elif chat_type in ("group", "supergroup"):
+            chat_id = DEFAULT_GROUP_ID if chat_id is None else chat_id
+            chat = {"id": chat_id, "title": title or "凤凰社区居民群", "type": chat_type}
+            if chat_type == "supergroup":
+                chat["is_forum"] = False
+        else:
+            raise ValueError(f"unsupported chat_type {chat_type!r} (use channel_post)")
+        self._chats[chat_id] = chat
+        msg: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "from": self._user(user_id, first_name, last_name, username, language_code),
+            "chat": chat,
+            "date": int(time.time()),
+        }
+        reply_to = None
+        if reply_to_message_id is not None:
+            reply_to = self._find_message(chat_id, reply_to_message_id)
+            if reply_to is None:
+                raise ValueError(f"no message {reply_to_message_id} in chat {chat_id}")
+        elif reply_to_bot:
+            reply_to = self._last_bot_message(chat_id) or self._bot_message(chat_id, "……")
+        if reply_to is not None:
+            msg["reply_to_message"] = {k: v for k, v in reply_to.items()
+                                       if k != "reply_to_message"}
+        msg.update({k: v for k, v in content.items() if v is not None})
+        return self._store(msg)
+
+    def user_message(
+        self,
+        text: str,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "测试用户",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "zh-hans",
+        title: str | None = None,
+        reply_to_bot: bool = False,
+        reply_to_message_id: int | None = None,
+        entities: list[dict] | None = None,
+    ) -> dict:
+        """Inject a text message from a user.
+
+        ``chat_id`` defaults to ``user_id`` (private) or :data:`DEFAULT_GROUP_ID` (groups).
+        ``entities=None`` auto-detects bot_command/mention/url/email/hashtag entities like
+        Telegram's servers do; pass ``[]`` for none.  ``reply_to_bot`` makes it a reply to the
+        bot's latest message in that chat.  Returns the update dict.
+        """
+        if entities is None:
+            entities = detect_entities(text)
+        msg = self._incoming_message(
+            user_id=user_id, chat_id=chat_id, chat_type=chat_type, first_name=first_name,
+            last_name=last_name, username=username, language_code=language_code, title=title,
+            reply_to_bot=reply_to_bot, reply_to_message_id=reply_to_message_id,
+            text=text, entities=entities or None,
+        )
+        return self.inject({"message": msg})
+
+    def group_message(
+        self, text: str, mention: bool = False, *, chat_id: int = DEFAULT_GROUP_ID,
+        chat_type: str = "supergroup", **kwargs: Any,
+    ) -> dict:
+        """Inject a group message; ``mention=True`` prefixes ``@<bot username>`` (unless the
+        text already contains it) with a proper ``mention`` entity (UTF-16 offsets)."""
+        handle = f"@{self.username}"
+        if mention and handle.lower() not in text.lower():
+            text = f"{handle} {text}"
+        entities = kwargs.pop("entities", None)
+        if entities is None:
+            entities = detect_entities(text)
+        if mention and not any(e["type"] == "mention" for e in entities):
+            pos = text.lower().index(handle.lower())
+            entities.append({"offset": utf16_len(text[:pos]), "length": utf16_len(handle),
+                             "type": "mention"})
+            entities.sort(key=lambda e: e["offset"])
+        return self.user_message(text, chat_id=chat_id, chat_type=chat_type,
+                                 entities=entities, **kwargs)
+
+    def command(self, cmd: str, args: str = "", *, at_bot: bool = False, **kwargs: Any) -> dict:
+        """Inject ``/cmd[@bot] args`` with a ``bot_command`` entity (private chat by default;
+        pass ``chat_type="supergroup"`` etc. for groups)."""
+        text = "/" + cmd.lstrip("/") + (f"@{self.username}" if at_bot else "")
+        command_len = utf16_len(text)
+        if args:
+            text += " " + args
+        entities = [{"offset": 0, "length": command_len, "type": "bot_command"}]
+        entities += [e for e in detect_entities(text) if e["offset"] >= command_len]
+        return self.user_message(text, entities=entities, **kwargs)
+
+    def callback_query(
+        self,
+        data: str,
+        *,
+        message_id: int | None = None,
+        chat_id: int = DEFAULT_USER_ID,
+        user_id: int = DEFAULT_USER_ID,
+        first_name: str = "测试用户",
+        username: str | None = None,
+        language_code: str | None = "zh-hans",
+    ) -> dict:
+        """Inject a press on an inline button.
+
+        The attached message is the stored bot message ``message_id`` (default: the bot's
+        latest message in ``chat_id``); if unknown, a bot message with that id is fabricated
+        (and stored, so editing it works).  The query id is accepted once by
+        ``answerCallbackQuery``.
+        """
+        msg = (self._last_bot_message(chat_id) if message_id is None
+               else self._find_message(chat_id, message_id))
+        if msg is None:
+            msg = self._bot_message(
+                chat_id, "请选择：", message_id=message_id,
+                reply_markup={"inline_keyboard": [[{"text": "选项", "callback_data": data}]]},
+            )
+        query_id = str(next(self._callback_ids))
+        self._open_callbacks.add(query_id)
+        return self.inject(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self._user(user_id, first_name, None, username, language_code),
+                    "message": msg,
+                    "chat_instance": str(-7000000000000000000 - abs(hash(chat_id)) % 10**9),
+                    "data": data,
+                }
+            }
+        )
+
+    def _new_file(self, prefix: str, size: int, name: str) -> dict:
+        n = next(self._file_seq)
+        file_id = f"{prefix}ACAgUAAxkBAAIB{n:06d}FakeFileId"
+        info = {
+            "file_id": file_id,
+            "file_unique_id": f"AQAD{n:06d}",
+            "file_size": size,
+            "file_path": f"{name}/file_{n}",
+            "content": bytes((n + i) % 256 for i in range(size)),
+        }
+        self._files[file_id] = info
+        return info
+
+    def sticker(self, emoji: str = "👍", *, set_name: str = "HotCherry", **kwargs: Any) -> dict:
+        """Inject a sticker message (``kwargs`` as for :meth:`user_message` minus ``text``)."""
+        f = self._new_file("CAAC", 24_000, "stickers")
+        sticker = {
+            "file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
+            "type": "regular", "width": 512, "height": 512, "is_animated": False,
+            "is_video": False, "emoji": emoji, "set_name": set_name,
+            "file_size": f["file_size"],
+        }
+        return self._media_update(kwargs, sticker=sticker)
+
+    def photo(self, caption: str | None = None, **kwargs: Any) -> dict:
+        """Inject a photo (three sizes, like Telegram) with an optional caption."""
+        sizes = []
+        for w, h, size in ((90, 67, 1_200), (320, 240, 14_000), (1280, 960, 120_000)):
+            f = self._new_file("AgAC", size, "photos")
+            sizes.append({"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
+                          "file_size": size, "width": w, "height": h})
+        extra: dict[str, Any] = {"photo": sizes}
+        if caption is not None:
+            extra["caption"] = caption
+            extra["caption_entities"] = detect_entities(caption) or None
+        return self._media_update(kwargs, **extra)
+
+    def voice(self, duration: int = 3, **kwargs: Any) -> dict:
+        """Inject a voice note (OGG/Opus metadata; downloadable through ``getFile``)."""
+        f = self._new_file("AwAC", 6_000 * duration, "voice")
+        voice = {"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
+                 "duration": duration, "mime_type": "audio/ogg", "file_size": f["file_size"]}
+        return self._media_update(kwargs, voice=voice)
+
+    def document(self, file_name: str = "申请表.pdf", *, mime_type: str = "application/pdf",
+                 caption: str | None = None, **kwargs: Any) -> dict:
+        f = self._new_file("BQAC", 50_000, "documents")
+        doc = {"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
+               "file_name": file_name, "mime_type": mime_type, "file_size": f["file_size"]}
+        return self._media_update(kwargs, document=doc, caption=caption)
+
+    def location(self, latitude: float = 22.5431, longitude: float = 114.0579,
+                 **kwargs: Any) -> dict:
+        return self._media_update(kwargs, location={"latitude": latitude,
+                                                    "longitude": longitude})
+
+    def _media_update(self, kwargs: dict, **content: Any) -> dict:
+        opts = {
+            "user_id": DEFAULT_USER_ID, "chat_id": None, "chat_type": "private",
+            "first_name": "测试用户", "last_name": None, "username": None,
+            "language_code": "zh-hans", "title": None, "reply_to_bot": False,
+            "reply_to_message_id": None,
+        }
+        unknown = set(kwargs) - set(opts)
+        if unknown:
+            raise TypeError(f"unexpected arguments {sorted(unknown)}")
+        opts.update(kwargs)
+        msg = self._incoming_message(**opts, **content)
+        return self.inject({"message": msg})
+
+    def edited_message(
+        self, text: str, *, message_id: int | None = None, user_id: int = DEFAULT_USER_ID,
+        chat_id: int | None = None, entities: list[dict] | None = None,
+    ) -> dict:
+        """Inject an ``edited_message`` for the user's message ``message_id`` (default: that
+        user's latest message in the chat; ``chat_id`` defaults to ``user_id``)."""
+        chat_id = user_id if chat_id is None else chat_id
+        if message_id is None:
+            mine = [m for m in self.messages(chat_id) if m.get("from", {}).get("id") == user_id]
+            if not mine:
+                raise ValueError(f"user {user_id} has no message in chat {chat_id} to edit")
+            original = mine[-1]
+        else:
+            original = self._find_message(chat_id, message_id)
+            if original is None:
+                raise ValueError(f"no message {message_id} in chat {chat_id}")
+        msg = {k: v for k, v in original.items() if k not in ("text", "entities")}
+        msg["text"] = text
+        ents = detect_entities(text) if entities is None else entities
+        if ents:
+            msg["entities"] = ents
+        msg["edit_date"] = max(int(time.time()), original["date"] + 1)
+        self._store(msg)
+        return self.inject({"edited_message": msg})
+
+    def channel_post(self, text: str, *, chat_id: int = DEFAULT_CHANNEL_ID,
+                     title: str = "凤凰办事处通知", username: str | None = None) -> dict:
+        chat: dict[str, Any] = {"id": chat_id, "title": title, "type": "channel"}
+        if username:
+            chat["username"] = username
+        self._chats[chat_id] = chat
+        msg: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "sender_chat": chat,
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
+        ents = detect_entities(text)
+        if ents:
+            msg["entities"] = ents
+        self._store(msg)
+        return self.inject({"channel_post": msg})
+
+    # ---------------------------------------------------------------- getUpdates / webhook
+
+    def _confirm(self, offset: int) -> None:
+        now = time.monotonic()
+        if offset < 0:
+            keep = -offset
+            while len(self._pending) > keep:
+                self._pending.popleft().confirmed_at = now
+            self._notify_updates()
+            return
+        while self._pending and self._pending[0].update_id < offset:
+            self._pending.popleft().confirmed_at = now
+        self._notify_updates()
+
+    async def _get_updates(self, params: dict, request: web.Request) -> list[dict]:
+        self.poll_count += 1
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = params.get("offset")
+        if isinstance(offset, int) and offset != 0:
+            self._confirm(offset)
+        limit = params.get("limit", 100)
+        limit = max(1, min(100, limit if isinstance(limit, int) else 100))
+        timeout = params.get("timeout", 0)
+        timeout = float(timeout) if isinstance(timeout, (int, float)) else 0.0
+
+        # A newer getUpdates terminates an older one still waiting (as on Telegram).
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._notify_updates()
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            ev = self._updates_changed
+            if generation != self._poll_generation:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only "
+                    "one bot instance is running",
+                )
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return []  # client went away; do not count anything as handed out
+            if self._pending:
+                break
+            if self._stopping:
+                return []
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            self._waiting_polls += 1
+            try:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(ev.wait(), remaining)
+            finally:
+                self._waiting_polls -= 1
+
+        batch = list(itertools.islice(self._pending, limit))
+        now = time.monotonic()
+        for record in batch:
+            record.delivery_count += 1
+            if record.handed_out_at is None:
+                record.handed_out_at = now
+        return [r.update for r in batch]
+
+    async def _webhook_loop(self) -> None:
+        if self._session is None:
+            self._session = ClientSession(timeout=ClientTimeout(total=10))
+        while self.webhook is not None:
+            ev = self._updates_changed
+            if not self._pending:
+                await ev.wait()
+                continue
+            hook = self.webhook
+            record = self._pending[0]
+            headers = {}
+            if hook.get("secret_token"):
+                headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+            status: int | str
+            try:
+                async with self._session.post(hook["url"], json=record.update,
+                                              headers=headers) as resp:
+                    status = resp.status
+            except Exception as exc:  # connection refused etc.
+                status = type(exc).__name__
+            now = time.monotonic()
+            self.webhook_deliveries.append((record.update_id, status, now))
+            record.delivery_count += 1
+            if isinstance(status, int) and 200 <= status < 300:
+                if record.handed_out_at is None:
+                    record.handed_out_at = now
+                record.confirmed_at = now
+                if self._pending and self._pending[0] is record:
+                    self._pending.popleft()
+                self._notify_updates()
+            else:
+                hook["last_error_date"] = int(time.time())
+                hook["last_error_message"] = f"Wrong response from the webhook: {status}"
+                await asyncio.sleep(0.2)  # retry back-off, like Telegram's redelivery
+
+    # ---------------------------------------------------------------- Bot API methods
+
+    @staticmethod
+    def _required(params: dict, name: str) -> Any:
+        value = params.get(name)
+        if value is None or value == "":
+            raise ApiError(400, f"Bad Request: {name} is empty")
+        return value
+
+    def _m_getMe(self, params: dict) -> dict:
+        return dict(self.bot_user)
+
+    def _m_logOut(self, params: dict) -> bool:
+        return True
+
+    def _m_close(self, params: dict) -> bool:
+        return True
+
+    def _m_getUpdates(self, params: dict) -> list:  # handled in _dispatch (async)
+        raise AssertionError("unreachable")
+
+    def _m_setWebhook(self, params: dict) -> bool:
+        url = params.get("url") or ""
+        if not url:
+            return self._m_deleteWebhook(params)
+        if params.get("drop_pending_updates"):
+            self._confirm(10**12)
+        self.webhook = {"url": url, "secret_token": params.get("secret_token"),
+                        "max_connections": params.get("max_connections", 40),
+                        "allowed_updates": params.get("allowed_updates")}
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.get_running_loop().create_task(self._webhook_loop())
+        self._notify_updates()
+        return True
+
+    def _m_deleteWebhook(self, params: dict) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates"):
+            self._confirm(10**12)
+        self._notify_updates()  # lets the webhook loop exit
+        return True
+
+    def _m_getWebhookInfo(self, params: dict) -> dict:
+        info: dict[str, Any] = {
+            "url": self.webhook["url"] if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
+        if self.webhook:
+            info["max_connections"] = self.webhook.get("max_connections") or 40
+            info["ip_address"] = "127.0.0.1"
+            for k in ("last_error_date", "last_error_message", "allowed_updates"):
+                if self.webhook.get(k):
+                    info[k] = self.webhook[k]
+        return info
+
+    @staticmethod
+    def _commands_key(params: dict) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), params.get("language_code") or ""
+
+    def _m_setMyCommands(self, params: dict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise ApiError(400, "Bad Request: can't parse commands JSON object")
+        if len(commands) > 100:
+            raise ApiError(400, "Bad Request: too many commands")
+        for c in commands:
+            if not isinstance(c, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}",
+                                                           str(c.get("command", ""))):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(c.get("description", ""))) <= 256:
+                raise ApiError(400, "Bad Request: command description is empty or too long")
+        self.my_commands[self._commands_key(params)] = [
+            {"command": c["command"], "description": c["description"]} for c in commands
+        ]
+        return True
+
+    def _m_getMyCommands(self, params: dict) -> list:
+        return list(self.my_commands.get(self._commands_key(params), []))
+
+    def _m_deleteMyCommands(self, params: dict) -> bool:
+        self.my_commands.pop(self._commands_key(params), None)
+        return True
+
+    def commands(self, scope: dict | None = None, language_code: str = "") -> list[dict]:
+        """The bot's command list as last set for ``scope``/``language_code``."""
+        return self._m_getMyCommands({"scope": scope, "language_code": language_code})
+
+    def _text_and_entities(self, params: dict, field_name: str = "text") -> tuple[str, list]:
+        text = params.get(field_name)
+        if text is None or (isinstance(text, str) and not text.strip()):
+            raise ApiError(400, "Bad Request: message text is empty")
+        text = str(text)
+        if isinstance(params.get("entities"), list):
+            plain, entities = text, params["entities"]
+        else:
+            plain, entities = parse_formatted(text, params.get("parse_mode"))
+        if not plain.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if utf16_len(plain) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        return plain, entities
+
+    def _reply_target(self, params: dict, chat_id: Any) -> dict | None:
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict):
+            target_id, allow = reply.get("message_id"), reply.get("allow_sending_without_reply")
+            target_chat = reply.get("chat_id", chat_id)
+        else:
+            target_id = params.get("reply_to_message_id")
+            allow = params.get("allow_sending_without_reply")
+            target_chat = chat_id
+        if target_id is None:
+            return None
+        target = self._find_message(target_chat, target_id)
+        if target is None and not allow:
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        return target
+
+    @staticmethod
+    def _check_markup(markup: Any) -> dict | None:
+        """Validate ``reply_markup`` like Telegram; return it if it is an inline keyboard."""
+        if markup is None:
+            return None
+        if not isinstance(markup, dict):
+            raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        if "inline_keyboard" not in markup:
+            return None
+        rows = markup["inline_keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+            raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
+                                "field \"inline_keyboard\" must be an Array of Arrays")
+        for row in rows:
+            for button in row:
+                if not isinstance(button, dict) or not button.get("text"):
+                    raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
+                                        "Text must be non-empty")
+                actions = set(button) & INLINE_BUTTON_ACTIONS
+                if len(actions) != 1:
+                    raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
+                                        "Text buttons are unallowed in the inline keyboard")
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode("utf-8")) <= 64:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                url = button.get("url")
+                if url is not None and not re.match(r"(https?|tg)://\S+$", str(url)):
+                    raise ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is "
+                                        "invalid: Wrong HTTP URL")
+        return markup
+
+    def _m_sendMessage(self, params: dict) -> dict:
+        chat_id = self._required(params, "chat_id")
+        text, entities = self._text_and_entities(params)
+        self._check_markup(params.get("reply_markup"))
+        target = self._reply_target(params, chat_id)
+        markup = params.get("reply_markup")
+        msg = self._bot_message(chat_id, text, reply_markup=markup if isinstance(markup, dict)
+                                else None)
+        if entities:
+            msg["entities"] = entities
+        if isinstance(params.get("link_preview_options"), dict):
+            msg["link_preview_options"] = params["link_preview_options"]
+        if target is not None:
+            msg["reply_to_message"] = {k: v for k, v in target.items()
+                                       if k != "reply_to_message"}
+        return msg
+
+    def _editable(self, params: dict) -> dict | None:
+        if params.get("inline_message_id"):
+            return None
+        chat_id = self._required(params, "chat_id")
+        message_id = self._required(params, "message_id")
+        msg = self._find_message(chat_id, message_id)
+        if msg is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if msg.get("from", {}).get("id") != self.bot_id:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        return msg
+
+    def _m_editMessageText(self, params: dict) -> dict | bool:
+        text, entities = self._text_and_entities(params)
+        self._check_markup(params.get("reply_markup"))
+        msg = self._editable(params)
+        if msg is None:
+            return True
+        markup = params.get("reply_markup")
+        markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
+        if (msg.get("text") == text and (msg.get("entities") or []) == entities
+                and msg.get("reply_markup") == markup):
+            raise ApiError(400, NOT_MODIFIED)
+        new = {k: v for k, v in msg.items() if k not in ("text", "entities", "reply_markup")}
+        new.update(text=text, edit_date=int(time.time()))
+        if entities:
+            new["entities"] = entities
+        if markup:
+            new["reply_markup"] = markup
+        return self._store(new)
+
+    def _m_editMessageReplyMarkup(self, params: dict) -> dict | bool:
+        self._check_markup(params.get("reply_markup"))
+        msg = self._editable(params)
+        if msg is None:
+            return True
+        markup = params.get("reply_markup")
+        markup = markup if isinstance(markup, dict) and markup.get("inline_keyboard") else None
+        if msg.get("reply_markup") == markup:
+            raise ApiError(400, NOT_MODIFIED)
+        new = {k: v for k, v in msg.items() if k != "reply_markup"}
+        new["edit_date"] = int(time.time())
+        if markup:
+            new["reply_markup"] = markup
+        return self._store(new)
+
+    def _m_answerCallbackQuery(self, params: dict) -> bool:
+        query_id = str(self._required(params, "callback_query_id"))
+        if query_id not in self._open_callbacks:
+            raise ApiError(400, QUERY_TOO_OLD)
+        self._open_callbacks.discard(query_id)
+        if len(str(params.get("text") or "")) > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        return True
+
+    def _m_sendChatAction(self, params: dict) -> bool:
+        self._required(params, "chat_id")
+        if params.get("action") not in CHAT_ACTIONS:
+            raise ApiError(400, "Bad Request: wrong parameter action in request")
+        return True
+
+    def _m_deleteMessage(self, params: dict) -> bool:
+        chat_id = self._required(params, "chat_id")
+        message_id = self._required(params, "message_id")
+        if self._messages.pop((chat_id, message_id), None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        return True
+
+    def _m_deleteMessages(self, params: dict) -> bool:
+        chat_id = self._required(params, "chat_id")
+        for message_id in self._required(params, "message_ids"):
+            self._messages.pop((chat_id, message_id), None)
+        return True
+
+    def _m_getFile(self, params: dict) -> dict:
+        info = self._files.get(str(self._required(params, "file_id")))
+        if info is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {k: info[k] for k in ("file_id", "file_unique_id", "file_size", "file_path")}
+
+    def _media_message(self, params: dict, **content: Any) -> dict:
+        chat_id = self._required(params, "chat_id")
+        markup = self._check_markup(params.get("reply_markup"))
+        target = self._reply_target(params, chat_id)
+        caption = params.get("caption")
+        if caption:
+            plain, entities = parse_formatted(str(caption), params.get("parse_mode"))
+            if utf16_len(plain) > 1024:
+                raise ApiError(400, "Bad Request: message caption is too long")
+            content["caption"] = plain
+            if entities:
+                content["caption_entities"] = entities
+        msg = self._bot_message(chat_id, "", reply_markup=markup)
+        del msg["text"]
+        msg.update(content)
+        if target is not None:
+            msg["reply_to_message"] = {k: v for k, v in target.items()
+                                       if k != "reply_to_message"}
+        return self._store(msg)
+
+    def _m_sendPhoto(self, params: dict) -> dict:
+        photo = self._required(params, "photo")
+        size = photo.get("size", 50_000) if isinstance(photo, dict) else 50_000
+        f = self._new_file("AgAC", size, "photos")
+        sizes = [{"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
+                  "file_size": size, "width": 1280, "height": 960}]
+        return self._media_message(params, photo=sizes)
+
+    def _m_sendDocument(self, params: dict) -> dict:
+        document = self._required(params, "document")
+        upload = document if isinstance(document, dict) else {}
+        f = self._new_file("BQAC", upload.get("size", 50_000), "documents")
+        doc = {"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
+               "file_name": upload.get("filename") or "file",
+               "mime_type": upload.get("content_type") or "application/octet-stream",
+               "file_size": f["file_size"]}
+        return self._media_message(params, document=doc)
+
+    def _m_sendLocation(self, params: dict) -> dict:
+        lat, lon = params.get("latitude"), params.get("longitude")
+        if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
+            raise ApiError(400, "Bad Request: wrong latitude or longitude")
+        return self._media_message(params, location={"latitude": lat, "longitude": lon})

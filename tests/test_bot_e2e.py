@@ -1,0 +1,556 @@
+"""End-to-end tests of the Telegram bot: the real PTB Application built by
+`bot.build_application`, run by `bot.serve`, polling the fake Bot API server (tests/botapi.py)
+over HTTP on 127.0.0.1. Nothing inside PTB or the project is mocked; the interaction log is a
+real SQLite file under tmp_path. Every wait is event driven and bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from servicebot import replies
+from servicebot.bot import build_application, resources, serve
+from servicebot.cli import main as cli_main
+from servicebot.service import Service
+from servicebot.tg_render import utf16_len
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+ADMIN = 900001
+ADMIN_CHAT = -1002000000009
+OTHER_USER = 100002
+SUGGEST_QUESTION = "低保申请取消"  # two mini-FAQ entries are equally close: "did you mean"
+WELFARE_BROKEN = "  - id: broken-entry\n    question: 这个条目缺少回答\n"
+
+
+def run(coro, timeout: float = 20.0):
+    """Run one test body with a hard upper bound."""
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+@pytest.fixture
+def settings(mini_faq, make_settings):
+    return make_settings(mini_faq, token=TOKEN, admin_ids=[ADMIN], admin_chat_id=ADMIN_CHAT, reload_interval=0)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(settings, *, handle_signals: bool = False):
+    """The bot polling a fresh fake Bot API; yields (api, application) once it listens."""
+    async with FakeBotApi() as api:
+        settings = dataclasses.replace(settings, base_url=api.base_url)
+        application = build_application(settings, Service.from_settings(settings, secret="e2e-secret"))
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(application, stop, handle_signals=handle_signals))
+        try:
+            if settings.webhook_mode:
+                await api.wait_for("setWebhook")
+            else:
+                await api.wait_polling()
+            yield api, application
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+
+
+def buttons(call) -> list[dict]:
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(call, label_part: str) -> dict:
+    return next(b for b in buttons(call) if label_part in b["text"])
+
+
+async def ask(api: FakeBotApi, text: str, user_id: int = DEFAULT_USER_ID):
+    api.user_message(text, user_id=user_id)
+    return await api.wait_for_reply(user_id)
+
+
+async def tap(api: FakeBotApi, data: str, chat_id: int = DEFAULT_USER_ID, user_id: int = DEFAULT_USER_ID):
+    """Press a button; returns the answerCallbackQuery call (every press must be answered)."""
+    query = api.callback_query(data, chat_id=chat_id, user_id=user_id)["callback_query"]
+    return await api.wait_for(lambda c: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query["id"])
+
+
+def write_answer(faq_dir: Path, new_answer: str) -> None:
+    path = faq_dir / "books.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("    answer: ") + len("    answer: ")
+    end = text.index("\n", start)
+    path.write_text(text[:start] + new_answer + text[end:], encoding="utf-8")
+
+
+# --- conversation ----------------------------------------------------------------------------
+
+
+def test_start_greets_with_topic_menu_and_commands_are_registered(settings):
+    async def body():
+        async with running_bot(settings) as (api, app):
+            commands = {c["command"]: c["description"] for c in api.commands()}
+            assert set(commands) == {"start", "help", "topics", "privacy"}
+            assert all("\u4e00" <= ch <= "\u9fff" for ch in commands["help"][:2])  # Chinese descriptions
+
+            api.command("start")
+            greeting = await api.wait_for_reply(DEFAULT_USER_ID)
+            assert "凤凰办事处" in greeting.text
+            topics = [t.name for t in resources(app).service.snapshot.faq.topics]
+            assert [b["text"] for b in buttons(greeting)] == topics
+
+            api.command("privacy")
+            privacy = await api.wait_for_reply(DEFAULT_USER_ID)
+            assert f"{settings.retention_days} 天" in privacy.text
+            api.command("help")
+            assert "/topics" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+            api.assert_clean()
+
+    run(body())
+
+
+def test_question_is_answered_in_html_with_link_related_and_feedback_buttons(settings):
+    async def body():
+        async with running_bot(settings) as (api, app):
+            faq = resources(app).service.snapshot.faq
+            reply = await ask(api, "养老保险怎么交")
+            entry = faq.by_id["pension-insurance"]
+            assert reply.params["parse_mode"] == "HTML"
+            assert reply.text.startswith(f"<b>{entry.question}</b>")
+            assert "<i>资料来源：" in reply.text
+            link = button(reply, entry.links[0].title)
+            assert link["url"] == entry.links[0].url
+            assert {"👍 有帮助", "👎 没帮助"} <= {b["text"] for b in buttons(reply)}
+
+            reply = await ask(api, "低保怎么申请")
+            related = button(reply, faq.by_id["dibao-removal"].question)
+            await tap(api, related["callback_data"])
+            answer = await api.wait_for_reply(DEFAULT_USER_ID)
+            assert faq.by_id["dibao-removal"].answer in answer.text
+            api.assert_clean()
+
+    run(body())
+
+
+def test_answer_text_is_html_escaped(settings, mini_faq):
+    path = mini_faq / "books.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "梧桐书屋是滁州首家公益共享书屋。", "梧桐书屋 <开放> & 免费 </b>"), encoding="utf-8")
+
+    async def body():
+        async with running_bot(settings) as (api, _):
+            reply = await ask(api, "梧桐书屋是什么")
+            assert "梧桐书屋 &lt;开放&gt; &amp; 免费 &lt;/b&gt;" in reply.text
+            api.assert_clean()  # the fake parses the HTML like Telegram: no "can't parse entities"
+
+    run(body())
+
+
+def test_topic_is_browsed_and_a_question_tapped(settings):
+    async def body():
+        async with running_bot(settings) as (api, app):
+            faq = resources(app).service.snapshot.faq
+            topic = faq.topics[1]
+            api.command("topics")
+            menu = await api.wait_for_reply(DEFAULT_USER_ID)
+            ack = await tap(api, button(menu, topic.name)["callback_data"])
+            assert ack.params.get("text") is None
+            listing = await api.wait_for_reply(DEFAULT_USER_ID)
+            questions = [faq.by_id[i].question for i in topic.entry_ids]
+            assert [b["text"] for b in buttons(listing)][:len(questions)] == questions
+
+            await tap(api, button(listing, questions[-1])["callback_data"])
+            answer = await api.wait_for_reply(DEFAULT_USER_ID)
+            assert faq.by_id[topic.entry_ids[-1]].answer.strip() in answer.text
+
+            await tap(api, button(listing, "返回")["callback_data"])
+            again = await api.wait_for_reply(DEFAULT_USER_ID)
+            assert [b["text"] for b in buttons(again)] == [t.name for t in faq.topics]
+            api.assert_clean()
+
+    run(body())
+
+
+def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
+    async def body():
+        async with running_bot(settings) as (api, app):
+            res = resources(app)
+            offer = await ask(api, SUGGEST_QUESTION)
+            assert offer.text == "您是不是想问："
+            first = buttons(offer)[0]
+            assert buttons(offer)[-1]["text"] == "都不是"
+            await tap(api, first["callback_data"])
+            answer = await api.wait_for_reply(DEFAULT_USER_ID)
+            entry = next(e for e in res.service.snapshot.faq.entries if e.question == first["text"])
+            assert entry.answer.strip() in answer.text
+            assert res.log.flush()
+            follow = res.log.followups(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+            assert [(via, entry_id) for _, via, entry_id in follow] == [("suggestion", entry.id)]
+            api.assert_clean()
+
+    run(body())
+
+
+def test_unanswered_question_and_none_of_these_offer_the_topic_menu(settings):
+    async def body():
+        async with running_bot(settings) as (api, app):
+            reply = await ask(api, "今天天气怎么样")
+            assert reply.text == replies.unanswered_reply("").body
+            await tap(api, buttons(reply)[0]["callback_data"])
+            menu = await api.wait_for_reply(DEFAULT_USER_ID)
+            assert [b["text"] for b in buttons(menu)] == [t.name for t in resources(app).service.snapshot.faq.topics]
+
+            offer = await ask(api, SUGGEST_QUESTION)
+            await tap(api, button(offer, "都不是")["callback_data"])
+            assert "答不上来" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+            api.assert_clean()
+
+    run(body())
+
+
+def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings):
+    async def body():
+        async with running_bot(settings) as (api, app):
+            log = resources(app).log
+            reply = await ask(api, "低保怎么申请")
+            ack = await tap(api, button(reply, "👍")["callback_data"])
+            assert ack.params["text"] == replies.FEEDBACK_THANKS["+"]
+            reply = await ask(api, "书屋在哪")
+            await tap(api, button(reply, "👎")["callback_data"])
+            assert log.flush()
+            rated = log.rated(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+            assert sorted((r.entry_id, r.positive) for r in rated) == [("bookhouse-wutong", False), ("dibao-apply", True)]
+
+            api.command("stats", user_id=ADMIN)
+            stats = await api.wait_for_reply(ADMIN)
+            assert "2 个问题" in stats.text and "👍 1" in stats.text and "👎 1" in stats.text
+            api.command("stats")
+            assert "只有办事处工作人员" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+            api.assert_clean()
+
+    run(body())
+
+
+# --- groups, odd updates ----------------------------------------------------------------------
+
+
+def test_group_messages_are_answered_only_when_addressed(settings):
+    async def body():
+        async with running_bot(settings) as (api, app):
+            chat = DEFAULT_GROUP_ID
+            api.mark()
+            api.group_message("低保怎么申请")  # chatting among residents
+            api.command("start", at_bot=False, chat_type="supergroup", chat_id=chat, user_id=OTHER_USER)
+            greeting = await api.wait_for_reply(chat)
+            assert "凤凰办事处" in greeting.text
+            api.user_message("/help@some_other_bot", chat_type="supergroup", chat_id=chat)
+            api.group_message("书屋在哪", mention=True)
+            reply = await api.wait_for_reply(chat)
+            assert "梧桐书屋" in reply.text
+            assert reply.params["reply_parameters"]["message_id"] > 0  # quotes the resident
+
+            api.group_message("养老保险怎么交", reply_to_bot=True)
+            reply = await api.wait_for_reply(chat)
+            assert "养老保险" in reply.text
+            api.sticker(chat_type="supergroup", chat_id=chat)
+            await api.expect_no_call(lambda c: c.method == "sendMessage" and c.chat_id == chat, since=reply.index + 1)
+            sent = [c.text for c in api.calls("sendMessage", chat_id=chat)]
+            assert len(sent) == 3 and "低保申请" not in "".join(sent)  # the unaddressed question got nothing
+            api.assert_clean()
+
+    run(body())
+
+
+def test_stickers_media_edits_and_channel_posts_never_crash(settings, caplog):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            for inject in (api.sticker, api.photo, api.voice, api.location):
+                inject()
+                reply = await api.wait_for_reply(DEFAULT_USER_ID)
+                assert reply.text == replies.NON_TEXT_TEXT
+            api.user_message("低保怎么申请")
+            answer = await api.wait_for_reply(DEFAULT_USER_ID)
+            api.edited_message("养老保险怎么交")
+            api.channel_post("低保怎么申请")
+            api.user_message("/nosuchcommand")
+            help_reply = await api.wait_for_reply(DEFAULT_USER_ID)
+            assert help_reply.text.startswith("使用说明")
+            # The edit and the channel post are ignored quietly: the help is the only reply.
+            await api.expect_no_call(lambda c: c.method == "sendMessage" and c.index != help_reply.index,
+                                     since=answer.index + 1)
+            api.assert_clean()
+
+    with caplog.at_level(logging.WARNING):
+        run(body())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_very_long_message_gets_a_note_and_the_answer_to_its_start(settings):
+    text = "低保怎么申请\n" + "我家里的情况比较复杂，" * 5000
+    assert len(text) > 50_000
+
+    async def body():
+        async with running_bot(settings) as (api, app):
+            reply = await ask(api, text)
+            expected = Service(resources(app).service.snapshot, settings).answer(text[:500], channel="check").reply
+            assert reply.text.startswith(f"<i>{replies.TOO_LONG_TEXT}</i>")
+            assert (expected.title or expected.body) in reply.text
+            assert utf16_len(reply.text) <= 4096
+            api.assert_clean()
+
+    run(body())
+
+
+def test_reply_over_the_limit_is_split_at_line_boundaries(settings, mini_faq):
+    # An answer just under Telegram's limit (the FAQ check allows it); the note about a long
+    # question pushes the reply over it.
+    line = "第000条：请携带身份证、户口簿和相关证明材料到社区居委会办理。"
+    frame = len("梧桐书屋是什么？") + len("资料来源：测试资料（2026-11-01 核对）") + 4  # title, footer, blank lines
+    lines = [f"第{i:03d}条" + line[5:] for i in range((4096 - frame) // (len(line) + 1))]  # as many as fit
+    assert len(replies.TOO_LONG_TEXT) + 2 > len(line) + 1  # ...so the note cannot fit as well
+    path = mini_faq / "books.yaml"
+    answer_yaml = "|\n" + "".join(f"      {line}\n" for line in lines)
+    path.write_text(path.read_text(encoding="utf-8").replace("梧桐书屋是滁州首家公益共享书屋。\n", answer_yaml), encoding="utf-8")
+
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.user_message("梧桐书屋是什么？" + "。" * 50_000)
+            first = await api.wait_for_reply(DEFAULT_USER_ID)
+            second = await api.wait_for_reply(DEFAULT_USER_ID)
+            assert first.text.startswith(f"<i>{replies.TOO_LONG_TEXT}</i>")
+            assert not buttons(first) and buttons(second)  # buttons under the last part only
+            shown = [line for call in (first, second) for line in call.text.split("\n")]
+            assert [line for line in shown if line.startswith("第")] == lines  # nothing lost or cut
+            await api.expect_no_call("sendMessage", since=second.index + 1)
+            api.assert_clean()
+
+    run(body())
+
+
+def test_forged_and_stale_buttons_get_a_polite_answer(settings, mini_faq):
+    forged = ["garbage", "e:s:AAAAAAAAAA:0123456789ab", "t:", "f:*:abc", "e:r:" + "x" * 70, "", "m:extra", "n:ZZZ"]
+
+    async def body():
+        async with running_bot(settings) as (api, app):
+            reply = await ask(api, "书屋在哪")
+            related_free = button(reply, "👍")["callback_data"]
+            api.command("topics")
+            menu = await api.wait_for_reply(DEFAULT_USER_ID)
+            old_topic = button(menu, "共享书屋")["callback_data"]
+            before = len(api.calls("sendMessage"))
+            for data in forged:
+                ack = await tap(api, data)
+                assert ack.params["text"] == replies.STALE_BUTTON_TEXT
+
+            (mini_faq / "books.yaml").unlink()  # the topic disappears in the next FAQ
+            assert resources(app).service.reload()[0]
+            ack = await tap(api, old_topic)
+            assert ack.params["text"] == replies.STALE_BUTTON_TEXT
+            assert (await tap(api, related_free)).params["text"] == replies.FEEDBACK_THANKS["+"]
+            assert len(api.calls("sendMessage")) == before
+            api.assert_clean()
+
+    run(body())
+
+
+def test_flooding_resident_gets_one_warning_and_others_are_unaffected(settings):
+    flood = dataclasses.replace(settings, flood_messages=3, flood_window=600.0)
+
+    async def body():
+        async with running_bot(flood) as (api, _):
+            for _ in range(6):
+                api.user_message("低保怎么申请")
+            api.user_message("书屋在哪", user_id=OTHER_USER)
+            other = await api.wait_for_reply(OTHER_USER)
+            assert "梧桐书屋" in other.text
+            replies_to_flooder = await api.wait_for_count(lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID, 4)
+            await api.expect_no_call(lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID,
+                                     since=replies_to_flooder[-1].index + 1)
+            texts = [c.text for c in replies_to_flooder]
+            assert texts[3] == replies.SLOW_DOWN_TEXT and replies.SLOW_DOWN_TEXT not in texts[:3]
+            api.assert_clean()
+
+    run(body())
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+def test_reload_with_a_broken_faq_reports_file_and_line_and_keeps_answering(settings, mini_faq):
+    async def body():
+        async with running_bot(settings) as (api, app):
+            old = (await ask(api, "梧桐书屋是什么")).text
+            with (mini_faq / "welfare.yaml").open("a", encoding="utf-8") as fh:
+                fh.write(WELFARE_BROKEN)
+            write_answer(mini_faq, "梧桐书屋周一闭馆。")
+            api.command("reload")
+            assert "只有办事处工作人员" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+
+            api.command("reload", user_id=ADMIN)
+            report = await api.wait_for_reply(ADMIN)
+            assert "原来的问答" in report.text and "welfare.yaml:34" in report.text
+            assert (await ask(api, "梧桐书屋是什么")).text == old
+
+            welfare = mini_faq / "welfare.yaml"
+            welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
+            api.command("reload", user_id=ADMIN)
+            done = await api.wait_for_reply(ADMIN)
+            faq = resources(app).service.snapshot.faq
+            assert f"问答已重新加载：{len(faq.files)} 个文件，{len(faq.entries)} 个条目" in done.text
+            assert "梧桐书屋周一闭馆。" in (await ask(api, "梧桐书屋是什么")).text
+            api.assert_clean()
+
+    run(body())
+
+
+def test_live_reload_through_the_watcher(settings, mini_faq):
+    live = dataclasses.replace(settings, reload_interval=0.05)
+
+    async def staff_notice(api, since, part):
+        # An editor's save can be seen half-way; wait for the notice about the finished state.
+        return await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT and part in c.text,
+                                  since=since)
+
+    async def body():
+        async with running_bot(live) as (api, _):
+            mark = api.mark()
+            write_answer(mini_faq, "梧桐书屋今天起延长开放时间。")
+            await staff_notice(api, mark, "问答已重新加载")
+            assert "延长开放时间" in (await ask(api, "梧桐书屋是什么")).text
+
+            mark = api.mark()
+            with (mini_faq / "welfare.yaml").open("a", encoding="utf-8") as fh:
+                fh.write(WELFARE_BROKEN)
+            notice = await staff_notice(api, mark, "welfare.yaml:34")
+            assert "原来的问答" in notice.text
+            assert "延长开放时间" in (await ask(api, "梧桐书屋是什么")).text
+
+            mark = api.mark()
+            write_answer(mini_faq, "梧桐书屋暂停开放。")  # still refused: welfare.yaml is broken
+            welfare = mini_faq / "welfare.yaml"
+            welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
+            await staff_notice(api, mark, "问答已重新加载")
+            assert "暂停开放" in (await ask(api, "梧桐书屋是什么")).text
+            api.assert_clean()
+
+    run(body())
+
+
+def test_sighup_reloads_the_faq(settings, mini_faq):
+    async def body():
+        async with running_bot(settings, handle_signals=True) as (api, _):
+            write_answer(mini_faq, "梧桐书屋搬到了新地址。")
+            mark = api.mark()
+            os.kill(os.getpid(), signal.SIGHUP)
+            notice = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT, since=mark)
+            assert "问答已重新加载" in notice.text
+            assert "新地址" in (await ask(api, "梧桐书屋是什么")).text
+
+    run(body())
+
+
+# --- faults ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["429", "502", "drop"])
+def test_failed_send_is_retried_and_delivered_exactly_once(settings, kind):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.fail_next("sendMessage", kind, retry_after=1)
+            api.user_message("低保怎么申请")
+            fault = await api.wait_for_fault("sendMessage")
+            assert fault.kind == kind
+            reply = await api.wait_for_reply(DEFAULT_USER_ID, timeout=8)
+            assert "低保" in reply.text
+            await api.expect_no_call(lambda c: c.method == "sendMessage", since=reply.index + 1)
+            assert len(api.calls("sendMessage")) == 1
+            assert "梧桐书屋" in (await ask(api, "书屋在哪")).text  # still polling
+            api.assert_clean()
+
+    run(body())
+
+
+def test_error_handler_tells_the_resident_and_logs_no_personal_data(settings, caplog):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.fail_next("sendMessage", "502", times=3)  # every attempt of the answer fails
+            api.user_message("我的手机号是13912345678，低保怎么申请")
+            reply = await api.wait_for_reply(DEFAULT_USER_ID, timeout=8)
+            assert reply.text == replies.ERROR_TEXT
+            assert "梧桐书屋" in (await ask(api, "书屋在哪")).text
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    errors = [r for r in caplog.records if r.name.startswith("servicebot") and r.levelno >= logging.ERROR]
+    assert errors and "NetworkError" in errors[0].getMessage()
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("servicebot"))
+    assert str(DEFAULT_USER_ID) not in logged and "13912345678" not in logged and "低保怎么申请" not in logged
+
+
+# --- webhook ---------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_webhook_mode_checks_the_secret_and_serves_health(settings):
+    port = _free_port()
+    hooked = dataclasses.replace(
+        settings, webhook_url=f"http://127.0.0.1:{port}/telegram-hook", webhook_listen="127.0.0.1",
+        webhook_port=port, webhook_secret="s3cret-token_A",
+    )
+    update = {"update_id": 99000001, "message": {
+        "message_id": 1, "date": 1700000000, "chat": {"id": OTHER_USER, "type": "private"},
+        "from": {"id": OTHER_USER, "is_bot": False, "first_name": "居民"}, "text": "书屋在哪"}}
+
+    async def body():
+        async with running_bot(hooked) as (api, _), aiohttp.ClientSession() as http:
+            hook = api.webhook
+            assert hook["url"] == hooked.webhook_url and hook["secret_token"] == "s3cret-token_A"
+            api.user_message("低保怎么申请")  # delivered by the fake through the webhook
+            assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+
+            url = hooked.webhook_url
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with http.post(url, json=update, headers=headers) as resp:
+                    assert resp.status == 403
+            async with http.post(url, data=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}) as resp:
+                assert resp.status == 400
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}) as resp:
+                assert resp.status == 200
+            reply = await api.wait_for_reply(OTHER_USER)
+            assert "梧桐书屋" in reply.text
+            assert len(api.calls("sendMessage", chat_id=OTHER_USER)) == 1  # the forged posts did nothing
+
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert resp.status == 200 and await resp.text() == "ok"
+            api.assert_clean()
+
+    run(body())
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def test_run_without_token_exits_2_with_a_hint(capsys, mini_faq, tmp_path):
+    code = cli_main(["run", "--faq", str(mini_faq), "--data-dir", str(tmp_path / "data")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "SERVICEBOT_TOKEN" in err and "servicebot chat" in err

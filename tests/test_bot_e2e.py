@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from telegram.error import InvalidToken
 
 from servicebot import replies
 from servicebot.bot import build_application, resources, serve
@@ -542,6 +543,18 @@ def test_webhook_mode_checks_the_secret_and_serves_health(settings):
             async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 assert resp.status == 200 and await resp.text() == "ok"
             api.assert_clean()
+
+    run(body())
+
+
+def test_a_token_the_server_rejects_stops_startup_cleanly(settings):
+    async def body():
+        async with FakeBotApi(token=TOKEN) as api:
+            wrong = dataclasses.replace(settings, token="123456:" + "x" * 35, base_url=api.base_url)
+            application = build_application(wrong, Service.from_settings(wrong, secret="e2e-secret"))
+            with pytest.raises(InvalidToken):
+                await serve(application, asyncio.Event())
+            assert resources(application).log is None and not api.sent
 
     run(body())
 

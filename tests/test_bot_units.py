@@ -36,8 +36,8 @@ LINES = st.text(alphabet=st.sampled_from("低保申请a b😀\n<&>"), max_size=3
 def test_split_text_respects_the_limit_and_keeps_every_line(text, limit):
     chunks = split_text(text, limit)
     assert all(0 < utf16_len(c) <= limit and c.strip() for c in chunks)
-    visible = re.compile(r"\s")
-    assert visible.sub("", "".join(chunks)) == visible.sub("", text)  # nothing but blank space dropped
+    blank = re.compile(r"\s")
+    assert blank.sub("", "".join(chunks)) == blank.sub("", text)  # nothing but blank space dropped
 
 
 def test_split_text_breaks_at_line_boundaries():

@@ -272,6 +272,19 @@ def test_every_setting_is_documented_with_its_variable():
     assert missing == []
 
 
+def test_env_example_lists_every_variable_and_sets_none():
+    """servicebot.env.example: every variable, commented out, so a copy never carries a real value."""
+    lines = (REPO / "servicebot.env.example").read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if line.strip() and not line.lstrip().startswith("#")] == []
+    listed = {line.lstrip("# ").split("=", 1)[0] for line in lines if "=" in line and line.lstrip("# ").startswith("SERVICEBOT_")}
+    expected = {f"SERVICEBOT_{f.name.upper()}" for f in dataclasses.fields(Settings)} | {"SERVICEBOT_CONFIG"}
+    assert listed == expected
+    # The example values it shows are themselves valid settings.
+    values = dict(line.lstrip("# ").split("=", 1) for line in lines if line.lstrip("# ").startswith("SERVICEBOT_"))
+    shown = {k: v for k, v in values.items() if v and k != "SERVICEBOT_CONFIG"}
+    load_settings(env=shown)
+
+
 def test_load_settings_rejects_unknown_override():
     with pytest.raises(ConfigError, match="unknown option: colour"):
         load_settings(env={}, overrides={"colour": "red"})

@@ -170,13 +170,6 @@ def test_a_synonym_that_moves_nothing_is_not_reported(tmp_path, capsys):
     assert "回归测试 2/2 通过" in out
 
 
-def test_a_synonym_that_turns_an_answer_into_a_coin_toss_is_explained(tmp_path, capsys):
-    faq = make_faq(tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("图书室借书要钱吗", "reading-room")])
-    code, out = check(faq, capsys)
-    assert code == 1  # the regression question fails either way
-    assert "同义词组 [书屋, 图书室] 让问题“图书室借书要钱吗”从条目 reading-room" in out
-
-
 def test_the_synonym_lint_runs_in_faq_check_only(tmp_path, capsys, make_settings):
     from servicebot.service import Service
 

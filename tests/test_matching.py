@@ -49,7 +49,7 @@ def test_near_tie_between_entries_becomes_a_suggestion():
 def test_thresholds_come_from_the_caller():
     strict = Index(load_faq(FIXTURES / "mini"), thresholds=Thresholds(answer=99.5, suggest=99.0))
     assert strict.match("养老保险怎么交吗").status == ANSWERED
-    assert strict.match("养老保险咋交").status == UNANSWERED
+    assert strict.match("养老保险要交多久").status == UNANSWERED
 
 
 def test_rare_terms_outweigh_common_ones(index):

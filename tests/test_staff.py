@@ -173,10 +173,11 @@ def test_an_unchanged_broken_state_is_not_reloaded_again_and_a_fix_is(watcher, s
 def test_an_edit_that_breaks_a_regression_question_is_refused(watcher, service, mini_faq):
     before = service.snapshot
     path = mini_faq / "welfare.yaml"
-    edit(path, path.read_text(encoding="utf-8").replace("      - 低保被停了\n", "      - 低保被停了\n      - 低保怎么申请不下来\n"))
+    # An alternate that hijacks the staff's regression question for another entry.
+    edit(path, path.read_text(encoding="utf-8").replace("      - 低保被停了\n", "      - 低保被停了\n      - 地保怎么申请\n"))
     swapped, problems = watcher.check_now()
     assert not swapped and service.snapshot is before
-    assert "tests.yaml:1: 测试问题“地保怎么申请”应得到 dibao-apply，实际得到 suggest" in [str(p) for p in problems]
+    assert "tests.yaml:1: 测试问题“地保怎么申请”应得到 dibao-apply，实际得到 dibao-removal" in [str(p) for p in problems]
     assert answer_id(service, "地保怎么申请") == "dibao-apply"
 
 

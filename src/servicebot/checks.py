@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rapidfuzz import fuzz
+
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
 from servicebot.faq import UNANSWERED, Faq, RegressionCase, check_faq, load_faq
@@ -57,7 +59,10 @@ def regression_problems(results: list[CaseResult]) -> list[Problem]:
     ]
 
 
-LOOKALIKE_CLOSENESS = 0.75  # a rival phrasing this close in wording is the same question
+# A rival phrasing this close in plain wording (rapidfuzz ratio of the normalized texts) is
+# the same question asked twice. Short forms like 低保 are covered by longer rivals but are
+# not look-alikes: their own entry wins them on closeness.
+LOOKALIKE_WORDING = 80
 
 
 def _rival(match: Match, entry_id: str) -> Candidate | None:
@@ -75,7 +80,7 @@ def consistency_problems(index: Index) -> list[Problem]:
             rival = _rival(match, entry.id)
             if match.status == ANSWERED and match.entry_id == entry.id:
                 if rival and rival.score >= index.thresholds.answer and lookalike is None and (
-                    text == entry.question or rival.closeness >= LOOKALIKE_CLOSENESS
+                    fuzz.ratio(index.normalize(text), index.normalize(rival.phrasing)) >= LOOKALIKE_WORDING
                 ):
                     lookalike = (rival, text)
                 continue

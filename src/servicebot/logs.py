@@ -10,7 +10,7 @@ import sys
 
 from servicebot.privacy import mask_personal
 
-_TOKEN_RE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+_TOKEN_RE = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{20,}")
 
 
 def redact(text: str) -> str:

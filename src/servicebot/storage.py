@@ -4,10 +4,10 @@ SQLite for the review, without ever slowing the bot down or stopping it.
 Writing happens on one background thread. `record()` and `feedback()` only append to an
 in-memory queue; the writer inserts in batches. When the database cannot be written
 (locked, read-only, disk full, file or directory deleted) the writer logs one error, keeps
-the records in memory (at most `max_pending`; beyond that the oldest are dropped and
-counted), retries with backoff, re-creates a deleted file, and logs one line when writing
-works again. Rows older than the retention period are purged when the log opens and then
-daily.
+the records in memory (at most `max_pending` besides the batch being written; beyond that
+the oldest are dropped and counted), retries with backoff, re-creates a deleted file, and
+logs one line when writing works again. Rows older than the retention period are purged
+when the log opens and then daily.
 
 Nothing personal is stored: questions are masked again here (phone and ID-card numbers),
 and the resident column only ever holds the keyed hash the service computed.
@@ -334,7 +334,7 @@ class InteractionLog(LogReader):
         self._queue: deque[tuple[int, str, tuple]] = deque()
         self._inflight: list[tuple[int, str, tuple]] = []
         self._seq = 0  # number of the latest item queued
-        self._done = 0  # every item numbered up to this is written (or dropped)
+        self._done = 0  # the latest item written; every older one is written or dropped
         self._attempts = 0
         self._failed_attempt = 0  # number of the latest failed attempt
         self._nudged = False
@@ -370,20 +370,31 @@ class InteractionLog(LogReader):
         self._enqueue("f", (ref, bool(positive), dt.datetime.now(UTC)))
 
     def _enqueue(self, kind: str, payload: tuple) -> None:
-        warn = False
         with self._cond:
             if self._closing:
                 raise StorageError("the interaction log is closed")
             self._seq += 1
             self._queue.append((self._seq, kind, payload))
-            if len(self._queue) + len(self._inflight) > self.max_pending:
-                self._queue.popleft()
-                self.dropped += 1
-                warn, self._drop_warned = not self._drop_warned, True
+            warn = self._trim()
             self._cond.notify_all()
         if warn:
-            log.warning("interaction log: more than %d records waiting; dropping the oldest until the database is back",
-                        self.max_pending)
+            self._warn_dropping()
+
+    def _trim(self) -> bool:
+        """Drop the oldest waiting records beyond `max_pending` (call with `_cond` held);
+        True when this is the first drop since the last successful write."""
+        excess = len(self._queue) - self.max_pending
+        if excess <= 0:
+            return False
+        for _ in range(excess):
+            self._queue.popleft()
+        self.dropped += excess
+        warn, self._drop_warned = not self._drop_warned, True
+        return warn
+
+    def _warn_dropping(self) -> None:
+        log.warning("interaction log: more than %d records waiting; dropping the oldest until the database is back",
+                    self.max_pending)
 
     # -- waiting -----------------------------------------------------------------------
 
@@ -486,10 +497,13 @@ class InteractionLog(LogReader):
                     delay = 0.0
                     continue
                 with self._cond:
-                    self._queue.extendleft(reversed(self._inflight))
+                    self._queue.extendleft(reversed(self._inflight))  # oldest first again
                     self._inflight = []
+                    warn = self._trim()
                     self._failed_attempt = attempt
                     self._cond.notify_all()
+                if warn:
+                    self._warn_dropping()
                 cap = RETRY_CLOSING if self._closing else self._retry_max
                 delay = min(max(delay * 2, RETRY_MIN), cap)
         finally:

@@ -49,6 +49,8 @@ def utf16_len(text: str) -> int:
 
 def _hard_split(line: str, limit: int) -> list[str]:
     """Pieces of one over-long line, each at most `limit` UTF-16 units, never splitting a character."""
+    if len(line) * 2 <= limit or utf16_len(line) <= limit:
+        return [line]
     pieces, current, size = [], [], 0
     for char in line:
         width = 2 if ord(char) > 0xFFFF else 1

@@ -8,7 +8,7 @@ from pathlib import Path
 from servicebot import cli
 from servicebot.health import check_health
 from servicebot.migrations import MIGRATIONS
-from servicebot.storage import InteractionLog
+from servicebot.storage import InteractionLog, connect
 
 
 def test_valid_faq_and_missing_data_dir_is_healthy_and_creates_the_dir(mini_faq, make_settings, tmp_path):
@@ -23,6 +23,21 @@ def test_existing_interaction_log_is_healthy(mini_faq, make_settings):
     InteractionLog(settings.db_path).close()
     assert settings.db_path.is_file()
     assert check_health(settings) == []
+
+
+def test_log_being_written_by_the_bot_is_healthy(mini_faq, make_settings):
+    # The HEALTHCHECK runs beside the running bot: a write in progress must not read as a fault.
+    settings = make_settings(mini_faq)
+    log = InteractionLog(settings.db_path)
+    writer = connect(settings.db_path, create=False)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO feedback (ref, positive, at) VALUES ('ab12', 1, '2026-11-28 00:00:00')")
+        assert check_health(settings) == []
+        writer.execute("ROLLBACK")
+    finally:
+        writer.close()
+        log.close()
 
 
 def test_faq_that_does_not_validate_is_unhealthy(mini_faq, make_settings):

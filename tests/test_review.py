@@ -181,7 +181,7 @@ def test_table_is_the_default_and_reads_in_chinese(settings, traffic, capsys):
     lines = out.splitlines()
     head = next(n for n, line in enumerate(lines) if line.startswith("排名"))
     rule = lines[head + 1]
-    starts = [n for n, ch in enumerate(rule) if ch == "─" and (n == 0 or rule[n - 1] == " ")]
+    starts = [n for n, ch in enumerate(rule) if ch == "-" and (n == 0 or rule[n - 1] == " ")]
     header_cols = [text_width(lines[head][: lines[head].index(h)]) for h in ("人数", "次数", "问法示例")]
     assert header_cols == [text_width(rule[:s]) for s in starts[1:3]] + [text_width(rule[: starts[4]])]
     row = next(line for line in lines[head + 2:] if CLINIC[0] in line)
@@ -306,8 +306,10 @@ def test_grouping_joins_rewordings_and_keeps_topics_apart():
     groups = group_questions(_rows([
         ("居住证怎么办", "a"), ("居住证在哪里办理", "b"), ("请问居住证怎么办？", "c"),
         ("火车票怎么买", "a"), ("火车票在哪买", "a"), ("火车票怎么买", "a"),
+        ("出生证明归谁管", "d"), ("残疾证归谁管", "d"),  # the same question about two things
     ]), normalizer.many)
-    assert [(len(g.residents), g.count) for g in groups] == [(3, 3), (1, 3)]
+    assert [(len(g.residents), g.count) for g in groups] == [(3, 3), (1, 3), (1, 1), (1, 1)]
+    assert {groups[2].examples(), groups[3].examples()} == {("出生证明归谁管",), ("残疾证归谁管",)}
     # 请问居住证怎么办？ and 居住证怎么办 are one phrasing once normalized: shown once, counted twice
     assert groups[0].examples() == ("居住证怎么办", "居住证在哪里办理")
     assert groups[1].examples() == ("火车票怎么买", "火车票在哪买")

@@ -10,6 +10,7 @@ import sys
 
 from servicebot.privacy import mask_personal
 
+# No \b: in a Bot API URL the token follows "bot" with no word boundary.
 _TOKEN_RE = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{20,}")
 
 

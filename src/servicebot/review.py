@@ -41,7 +41,7 @@ from servicebot.faq import UNANSWERED as EXPECT_UNANSWERED, Faq, check_faq, ques
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index, Match
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, QuestionRow, RatedRow
 
-CLUSTER_THRESHOLD = 60.0  # rapidfuzz ratio between content keys to share a group
+CLUSTER_THRESHOLD = 70.0  # rapidfuzz ratio between content keys to share a group (60 merged 出生证明 with 残疾证)
 MAX_EXAMPLES = 3
 MAX_YAML_CHARS = 60  # a longer message is a story, not a phrasing worth adding to the FAQ
 TABLE_CLUSTERS = 50  # the terminal table lists this many groups; csv/json/html list all
@@ -49,11 +49,11 @@ TOP_ENTRIES = 10
 
 # Words that ask rather than say what about; removed only to compare questions.
 QUESTION_WORDS = (
-    "怎么样", "怎么办", "怎么", "怎样", "如何", "为什么", "为啥", "什么时候", "什么", "啥", "哪里", "哪儿",
-    "在哪", "哪个", "哪些", "哪", "多少", "几点", "是不是", "能不能", "可不可以", "可以", "有没有", "需要",
-    "请问", "我想", "我们", "我",
+    "怎么样", "怎么办", "怎么", "怎样", "如何", "为什么", "为啥", "什么时候", "什么", "啥", "在哪里", "在哪儿",
+    "在哪", "哪里", "哪儿", "哪个", "哪些", "哪", "多少", "几点", "是不是", "能不能", "可不可以", "可以",
+    "有没有", "需要", "请问", "我想", "我们", "我",
 )
-_QUESTION_WORDS_RE = re.compile("|".join(map(re.escape, QUESTION_WORDS)))
+_QUESTION_WORDS_RE = re.compile("|".join(map(re.escape, sorted(QUESTION_WORDS, key=len, reverse=True))))
 # What privacy.mask_personal leaves behind: such a message is one resident's own case.
 _MASKED_RE = re.compile(r"\[(?:身份证号|手机号|电话|数字)\]")
 
@@ -531,7 +531,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], limits: Sequen
              for cell, limit in zip(row, limits)] for row in rows]
     widths = [max([text_width(h)] + [text_width(line) for row in body for line in row[i]]) for i, h in enumerate(headers)]
     out = ["  ".join(pad(h, w, r) for h, w, r in zip(headers, widths, numeric)).rstrip()]
-    out.append("  ".join("─" * w for w in widths))
+    out.append("  ".join("-" * w for w in widths))  # ASCII: box drawing is double width in some CJK terminals
     for row in body:
         for n in range(max(len(cell) for cell in row)):
             parts = [pad(cell[n] if n < len(cell) else "", w, r) for cell, w, r in zip(row, widths, numeric)]

@@ -118,7 +118,8 @@ def main() -> int:
     report = build_review(log, index, period, suggest_threshold=40.0, suggest_yaml=True, today=dt.date.today())
     seconds("review: query + group + nearest + YAML", t)
     asked = sum(c.count for c in report.clusters)
-    print(f"  {asked} questions → {len(report.clusters)} groups; top: {report.clusters[0].examples if report.clusters else None}")
+    top = report.clusters[0].examples if report.clusters else None
+    print(f"  {asked} questions → {len(report.clusters)} groups; top: {top}")
     for fmt, render in RENDERERS.items():
         t = time.perf_counter()
         size = len(render(report))

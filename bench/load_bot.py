@@ -16,7 +16,7 @@ enough not to trip, and outgoing rate limiting is off (Telegram's 30 messages/s 
 otherwise set the pace); the fake server, the simulated residents and the bot share one
 event loop and one core, so end-to-end latency includes the harness's own work.
 
-Usage: python bench/load_bot.py [--questions 2000] [--residents 100] [--rate 400] [--faq DIR]
+Usage: python bench/load_bot.py [--questions 2000] [--residents 100] [--rate 50] [--concurrency 64] [--faq DIR]
 Exits 1 if any answer is lost, duplicated or wrong, or the run exceeds --timeout seconds.
 """
 
@@ -138,7 +138,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=int, default=2000)
     parser.add_argument("--residents", type=int, default=100)
-    parser.add_argument("--rate", type=float, default=400.0, help="questions per second (0: all at once)")
+    parser.add_argument("--rate", type=float, default=50.0, help="questions per second (0: all at once)")
     parser.add_argument("--faq", type=Path, default=REPO / "faq")
     parser.add_argument("--concurrency", type=int, default=MAX_CONCURRENT_UPDATES, help="updates the bot processes at once")
     parser.add_argument("--seed", type=int, default=1)

@@ -481,6 +481,8 @@ def _cross_checks(entries: list[Entry], cases: list[RegressionCase], out: _Colle
         length = rendered_length(entry)
         if length > TELEGRAM_LIMIT:
             out.error(entry.file, entry.line, f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目")
+        if entry.id.startswith("todo-") or any("待填写" in t for t in (entry.answer, entry.source)):
+            out.warning(entry.file, entry.line, f"条目 {entry.id} 还有“待填写”的地方（编号、回答或资料来源），改好之前居民会看到这些占位文字")
     for case in cases:
         if case.expect != UNANSWERED and case.expect not in first_by_id:
             out.error(case.file, case.line, f"测试问题的 expect 写了不存在的 id“{case.expect}”（或写 unanswered 表示应该答不上来）")

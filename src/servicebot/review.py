@@ -660,7 +660,8 @@ def render_json(report: ReviewReport) -> str:
 _CSS = """
 body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2em;color:#222;max-width:1200px}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:2px solid #c33;padding-bottom:.2em}
-table{border-collapse:collapse;width:100%;font-size:.95em}th,td{border:1px solid #ccc;padding:.35em .5em;vertical-align:top;text-align:left}
+table{border-collapse:collapse;width:100%;font-size:.95em}
+th,td{border:1px solid #ccc;padding:.35em .5em;vertical-align:top;text-align:left}
 th{background:#f3f3f3}td.n{text-align:right;white-space:nowrap}ul{margin:0;padding-left:1.2em}
 .muted{color:#777;font-size:.9em}.ok{color:#080}pre{background:#f7f7f7;padding:.5em;margin:.3em 0 0;white-space:pre-wrap}
 svg{width:100%;height:auto;border:1px solid #eee}
@@ -700,7 +701,8 @@ def chart_svg(days: list[DayCounts]) -> str:
         if rate is not None:
             points.append(f"{x + step / 2:.1f},{top + plot_h * (1 - rate):.1f}")
         if n % label_every == 0:
-            parts.append(f'<text x="{x + step / 2:.1f}" y="{height - bottom + 16}" font-size="11" text-anchor="middle">{d.day:%m-%d}</text>')
+            parts.append(f'<text x="{x + step / 2:.1f}" y="{height - bottom + 16}" font-size="11" '
+                         f'text-anchor="middle">{d.day:%m-%d}</text>')
     if points:
         parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#c33" stroke-width="2"/>')
     parts.append(f'<text x="{left}" y="{height - 6}" font-size="12" fill="#7aa6d6">■ 每日提问次数（左）</text>')

@@ -15,7 +15,7 @@ def test_valid_faq_and_missing_data_dir_is_healthy_and_creates_the_dir(mini_faq,
     settings = make_settings(mini_faq, data_dir=tmp_path / "new" / "data")
     assert check_health(settings) == []
     assert settings.data_dir.is_dir()
-    assert list(settings.data_dir.iterdir()) == []  # the probe file is removed
+    assert [p.name for p in settings.data_dir.iterdir()] == ["cache"]  # the probe file is removed
 
 
 def test_existing_interaction_log_is_healthy(mini_faq, make_settings):

@@ -149,7 +149,7 @@ class Report:
 
 
 def check_directory(directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None) -> Report:
-    faq, problems = check_faq(directory, today=today, stale_days=settings.stale_days)
+    faq, problems = check_faq(directory, today=today, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
     if faq is None:
         return Report(None, None, sorted(problems))
     index = build_index(faq, settings)
@@ -166,7 +166,7 @@ def load_validated(settings: Settings) -> tuple[Faq, Index]:
     For staff tools (`ask --explain`, `eval`) that must work exactly when a regression
     question fails, to show why.
     """
-    faq = load_faq(settings.faq_dir, stale_days=settings.stale_days)
+    faq = load_faq(settings.faq_dir, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
     return faq, build_index(faq, settings)
 
 

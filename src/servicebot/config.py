@@ -31,7 +31,7 @@ class Settings:
     faq_dir: Path = Path("faq")
     """Directory of FAQ YAML files."""
     data_dir: Path = Path("data")
-    """Directory the bot writes to (interaction log, pseudonym secret)."""
+    """Directory the bot writes to (interaction log, pseudonym secret, FAQ parse cache)."""
     admin_ids: frozenset[int] = frozenset()
     """Telegram user ids allowed to use /reload and /stats (comma separated)."""
     admin_chat_id: int | None = None
@@ -69,6 +69,11 @@ class Settings:
     def db_path(self) -> Path:
         """The SQLite interaction log."""
         return self.data_dir / "interactions.sqlite3"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Parsed FAQ files, so that unchanged files are not parsed again after a restart."""
+        return self.data_dir / "cache"
 
     @property
     def webhook_mode(self) -> bool:

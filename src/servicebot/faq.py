@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import marshal
+import os
 import re
+import time
 import unicodedata
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -450,7 +453,29 @@ def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
     return cases
 
 
-def _cross_checks(entries: list[Entry], cases: list[RegressionCase], out: _Collector) -> None:
+def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
+    """Problems an entry has on its own; returns the question keys of its distinct phrasings."""
+    keys: list[str] = []
+    for text in entry.phrasings:
+        key = question_key(text)
+        if not key:
+            out.error(entry.file, entry.line, f"条目 {entry.id} 有一个问法只有标点或表情：{text!r}")
+        elif key in keys:
+            out.warning(entry.file, entry.line, f"条目 {entry.id} 里“{text}”写了两遍，可以删掉一个")
+        else:
+            keys.append(key)
+    length = rendered_length(entry)
+    if length > TELEGRAM_LIMIT:
+        out.error(entry.file, entry.line, f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目")
+    if entry.id.startswith("todo-") or any("待填写" in t for t in (entry.answer, entry.source)):
+        out.warning(entry.file, entry.line, f"条目 {entry.id} 还有“待填写”的地方（编号、回答或资料来源），改好之前居民会看到这些占位文字")
+    return tuple(keys)
+
+
+def _cross_checks(
+    entries: list[Entry], keys: list[tuple[str, ...]], cases: list[RegressionCase], out: _Collector
+) -> None:
+    """Problems between entries of different files: ids, shared phrasings, references."""
     first_by_id: dict[str, Entry] = {}
     for entry in entries:
         if entry.id in first_by_id:
@@ -459,30 +484,17 @@ def _cross_checks(entries: list[Entry], cases: list[RegressionCase], out: _Colle
         else:
             first_by_id[entry.id] = entry
     owner: dict[str, Entry] = {}
-    for entry in entries:
-        seen_here: set[str] = set()
-        for text in entry.phrasings:
-            key = question_key(text)
-            if not key:
-                out.error(entry.file, entry.line, f"条目 {entry.id} 有一个问法只有标点或表情：{text!r}")
-                continue
-            if key in seen_here:
-                out.warning(entry.file, entry.line, f"条目 {entry.id} 里“{text}”写了两遍，可以删掉一个")
-                continue
-            seen_here.add(key)
+    for entry, entry_keys in zip(entries, keys):
+        for key in entry_keys:
             other = owner.setdefault(key, entry)
             if other is not entry:
+                text = next(t for t in entry.phrasings if question_key(t) == key)
                 out.error(entry.file, entry.line, f"问法“{text}”在条目 {entry.id} 和 {other.id}（{other.file}）里都出现了，同一个问题只能属于一个条目")
         for rel in entry.related:
             if rel not in first_by_id:
                 out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 里写了不存在的 id“{rel}”")
             elif rel == entry.id:
                 out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 不能写它自己")
-        length = rendered_length(entry)
-        if length > TELEGRAM_LIMIT:
-            out.error(entry.file, entry.line, f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目")
-        if entry.id.startswith("todo-") or any("待填写" in t for t in (entry.answer, entry.source)):
-            out.warning(entry.file, entry.line, f"条目 {entry.id} 还有“待填写”的地方（编号、回答或资料来源），改好之前居民会看到这些占位文字")
     for case in cases:
         if case.expect != UNANSWERED and case.expect not in first_by_id:
             out.error(case.file, case.line, f"测试问题的 expect 写了不存在的 id“{case.expect}”（或写 unanswered 表示应该答不上来）")
@@ -505,6 +517,7 @@ class _FileResult:
     topic: Topic | None
     entries: tuple[Entry, ...]
     problems: tuple[Problem, ...]
+    keys: tuple[tuple[str, ...], ...] = ()  # each entry's distinct question keys
 
 
 # File path → (content digest, what that content yields), the last version only. A reload
@@ -512,7 +525,7 @@ class _FileResult:
 _FILE_CACHE: dict[Path, tuple[bytes, _FileResult]] = {}
 
 
-def _topic_result(path: Path) -> _FileResult:
+def _topic_result(path: Path, disk: _DiskCache | None = None) -> _FileResult:
     out = _Collector()
     raw = _read_bytes(path, path.name, out)
     if raw is None:
@@ -521,11 +534,94 @@ def _topic_result(path: Path) -> _FileResult:
     cached = _FILE_CACHE.get(path.absolute())
     if cached is not None and cached[0] == digest:
         return cached[1]
-    data = _parse_yaml(raw, path.name, out)
-    topic, entries = _topic_file(data, path.name, out) if data is not None else (None, [])
-    result = _FileResult(topic, tuple(entries), tuple(out.problems))
+    result = disk.get(path.name, digest) if disk else None
+    if result is None:
+        data = _parse_yaml(raw, path.name, out)
+        topic, entries = _topic_file(data, path.name, out) if data is not None else (None, [])
+        keys = tuple(_entry_checks(entry, out) for entry in entries)
+        result = _FileResult(topic, tuple(entries), tuple(out.problems), keys)
+        if disk:
+            disk.put(path.name, digest, result)
     _FILE_CACHE[path.absolute()] = (digest, result)
     return result
+
+
+# --- Parse cache on disk ------------------------------------------------------------------
+# libyaml alone needs ~2 s to compose 10 MB of YAML (a 10,000-entry FAQ), so a restart or a
+# one-shot command would pay seconds for files that have not changed. Each topic file's
+# validated result is kept as a marshal file (plain tuples, no pickle: nothing in it can run
+# code), named by the file's name and content digest and by this module's own source, so an
+# upgrade that changes validation never reuses old verdicts. The cache is only an
+# accelerator: any failure to read or write it is ignored.
+
+_CACHE_FORMAT = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).hexdigest()
+
+
+def _encode(result: _FileResult) -> tuple:
+    topic = (result.topic.name, result.topic.file, result.topic.entry_ids) if result.topic else None
+    entries = tuple(
+        (e.id, e.question, e.alternates, e.answer, e.source, e.reviewed.toordinal(), e.topic,
+         e.keywords, tuple((link.title, link.url) for link in e.links), e.related, e.file, e.line)
+        for e in result.entries
+    )
+    problems = tuple((p.file, p.line, p.message, p.severity) for p in result.problems)
+    return topic, entries, problems, result.keys
+
+
+def _decode(data: tuple) -> _FileResult:
+    topic, entries, problems, keys = data
+    return _FileResult(
+        Topic(*topic) if topic else None,
+        tuple(
+            Entry(eid, question, alternates, answer, source, dt.date.fromordinal(reviewed), topic_name,
+                  keywords, tuple(Link(*link) for link in links), related, file, line)
+            for eid, question, alternates, answer, source, reviewed, topic_name, keywords, links, related, file, line
+            in entries
+        ),
+        tuple(Problem(*p) for p in problems),
+        keys,
+    )
+
+
+class _DiskCache:
+    """Validated results of topic files, one small file per file content, in `directory`."""
+
+    UNUSED_DAYS = 30  # a cache file not used for this long is removed when another is written
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def _path(self, name: str, digest: bytes) -> Path:
+        key = hashlib.blake2b(f"{_CACHE_FORMAT}/{name}".encode() + digest, digest_size=16).hexdigest()
+        return self.directory / f"{key}.faqcache"
+
+    def get(self, name: str, digest: bytes) -> _FileResult | None:
+        path = self._path(name, digest)
+        try:
+            result = _decode(marshal.loads(path.read_bytes()))
+            os.utime(path)  # recently used: not pruned
+        except (OSError, EOFError, ValueError, TypeError, IndexError):  # absent, or written by a broken run
+            return None
+        return result
+
+    def put(self, name: str, digest: bytes, result: _FileResult) -> None:
+        path = self._path(name, digest)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(marshal.dumps(_encode(result)))
+            os.replace(tmp, path)
+            self._prune()
+        except OSError:
+            with suppress(OSError):
+                tmp.unlink(missing_ok=True)
+
+    def _prune(self) -> None:
+        cutoff = time.time() - self.UNUSED_DAYS * 86400
+        for old in self.directory.glob("*.faqcache"):
+            with suppress(OSError):
+                if old.stat().st_mtime < cutoff:
+                    old.unlink()
 
 
 @contextmanager
@@ -545,13 +641,19 @@ def check_faq(
     *,
     today: dt.date | None = None,
     stale_days: int = 365,
+    cache_dir: Path | None = None,
 ) -> tuple[Faq | None, list[Problem]]:
-    """Load and validate a FAQ directory; return the Faq (None if any error) and all problems."""
+    """Load and validate a FAQ directory; return the Faq (None if any error) and all problems.
+
+    With `cache_dir`, unchanged files are taken from the parse cache kept there.
+    """
     with _gc_paused():
-        return _check_faq(Path(directory), today or dt.date.today(), stale_days)
+        return _check_faq(Path(directory), today or dt.date.today(), stale_days, cache_dir)
 
 
-def _check_faq(directory: Path, today: dt.date, stale_days: int) -> tuple[Faq | None, list[Problem]]:
+def _check_faq(
+    directory: Path, today: dt.date, stale_days: int, cache_dir: Path | None
+) -> tuple[Faq | None, list[Problem]]:
     out = _Collector()
     if not directory.is_dir():
         out.error(str(directory), 0, "找不到这个目录")
@@ -561,10 +663,13 @@ def _check_faq(directory: Path, today: dt.date, stale_days: int) -> tuple[Faq | 
         out.error(str(directory), 0, "目录里没有任何 .yaml 问答文件")
     topics: list[Topic] = []
     entries: list[Entry] = []
+    keys: list[tuple[str, ...]] = []
+    disk = _DiskCache(cache_dir) if cache_dir is not None else None
     for path in files:
-        result = _topic_result(path)
+        result = _topic_result(path, disk)
         out.problems.extend(result.problems)
         entries.extend(result.entries)
+        keys.extend(result.keys)
         if result.topic:
             topics.append(result.topic)
     contact, synonyms = "", ()
@@ -575,7 +680,7 @@ def _check_faq(directory: Path, today: dt.date, stale_days: int) -> tuple[Faq | 
     tests_path = directory / TESTS_FILE
     if tests_path.exists():
         cases = _tests_file(_read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
-    _cross_checks(entries, cases, out)
+    _cross_checks(entries, keys, cases, out)
     _stale_warnings(entries, today, stale_days, out)
     if out.errors:
         return None, out.problems

@@ -857,7 +857,7 @@ def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, 
 def run_stats(settings: Settings, *, since: str, as_json: bool) -> int:
     """`servicebot stats`: usage numbers; entry questions are shown when the FAQ loads."""
     period = parse_period(since)
-    faq, _ = check_faq(settings.faq_dir, stale_days=settings.stale_days)
+    faq, _ = check_faq(settings.faq_dir, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
     report = build_stats(LogReader(settings.db_path), period, faq)
     _emit(json.dumps(stats_dict(report), ensure_ascii=False, indent=2) + "\n" if as_json else render_stats(report), None)
     return 0

@@ -1,0 +1,132 @@
+"""The on-disk FAQ parse cache: a restart takes unchanged files from it, an edited file is
+parsed again, and a cache that is corrupt or cannot be written never changes a verdict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from servicebot import faq as faq_module
+from servicebot.faq import check_faq
+
+TODAY = dt.date(2026, 11, 28)
+BROKEN = """\
+topic: 出错的文件
+entries:
+  - id: broken-one
+    question: 这个条目链接写错了
+    alternates: [链接写错]
+    answer: 回答
+    links:
+      - title: 网站
+        url: www.example.org
+    source: 测试资料
+    reviewed: 2026-11-01
+"""
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[str]:
+    """Topic files the loader really parses (settings.yaml and tests.yaml, small, always are)."""
+    seen: list[str] = []
+    real = faq_module._parse_yaml
+
+    def spy(raw, label, out):
+        if label not in faq_module.RESERVED_FILES:
+            seen.append(label)
+        return real(raw, label, out)
+
+    monkeypatch.setattr(faq_module, "_parse_yaml", spy)
+    return seen
+
+
+def restart_and_load(directory: Path, cache_dir: Path | None):
+    faq_module._FILE_CACHE.clear()
+    return check_faq(directory, today=TODAY, cache_dir=cache_dir)
+
+
+def test_a_restart_takes_unchanged_files_from_the_cache(mini_faq, tmp_path, parses):
+    cache = tmp_path / "cache"
+    first, first_problems = restart_and_load(mini_faq, cache)
+    assert sorted(parses) == ["books.yaml", "welfare.yaml"]
+    parses.clear()
+    again, again_problems = restart_and_load(mini_faq, cache)
+    assert parses == []
+    assert again == first and again.entries == first.entries and again_problems == first_problems
+
+
+def test_an_edited_file_is_parsed_again_and_its_new_content_served(mini_faq, tmp_path, parses):
+    cache = tmp_path / "cache"
+    restart_and_load(mini_faq, cache)
+    path = mini_faq / "books.yaml"
+    old = check_faq(mini_faq, today=TODAY)[0].entries[0].answer
+    path.write_text(path.read_text(encoding="utf-8").replace(old, "改过的回答"), encoding="utf-8")
+    parses.clear()
+    faq, _ = restart_and_load(mini_faq, cache)
+    assert parses == ["books.yaml"]
+    assert "改过的回答" in [e.answer for e in faq.entries]
+
+
+def test_problems_from_the_cache_keep_their_file_and_line(mini_faq, tmp_path, parses):
+    (mini_faq / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    cache = tmp_path / "cache"
+    fresh = restart_and_load(mini_faq, None)
+    restart_and_load(mini_faq, cache)
+    parses.clear()
+    cached = restart_and_load(mini_faq, cache)
+    assert parses == []
+    assert cached[0] is None and cached[1] == fresh[1]
+    assert any(p.file == "broken.yaml" and p.line == 9 and "www.example.org" in p.message for p in cached[1])
+
+
+def test_a_corrupt_cache_file_is_ignored_and_rewritten(mini_faq, tmp_path, parses):
+    cache = tmp_path / "cache"
+    expected, _ = restart_and_load(mini_faq, cache)
+    for cache_file in cache.iterdir():
+        cache_file.write_bytes(cache_file.read_bytes()[:40])
+    parses.clear()
+    faq, _ = restart_and_load(mini_faq, cache)
+    assert faq == expected and sorted(parses) == ["books.yaml", "welfare.yaml"]
+    parses.clear()
+    restart_and_load(mini_faq, cache)
+    assert parses == []
+
+
+def test_a_cache_directory_that_cannot_be_written_changes_nothing(mini_faq, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the cache directory should be", encoding="utf-8")
+    expected, _ = restart_and_load(mini_faq, None)
+    faq, problems = restart_and_load(mini_faq, blocked / "cache")
+    assert faq == expected and not [p for p in problems if p.severity == "error"]
+
+
+def test_cache_files_unused_for_a_month_are_removed_when_one_is_written(mini_faq, tmp_path):
+    cache = tmp_path / "cache"
+    restart_and_load(mini_faq, cache)
+    before = set(cache.iterdir())
+    month_ago = time.time() - 31 * 86400
+    for path in before:
+        os.utime(path, (month_ago, month_ago))
+    books = mini_faq / "books.yaml"
+    books.write_text(books.read_text(encoding="utf-8") + "# 改过\n", encoding="utf-8")
+    restart_and_load(mini_faq, cache)  # welfare.yaml's cache file is used, books.yaml's replaced
+    after = set(cache.iterdir())
+    assert len(after) == 2 and len(after & before) == 1
+    (kept,) = after & before
+    assert kept.stat().st_mtime > month_ago + 86400
+
+
+def test_a_copy_of_the_faq_elsewhere_reuses_the_cache(mini_faq, tmp_path, parses):
+    cache = tmp_path / "cache"
+    other = tmp_path / "other"
+    other.mkdir()
+    for path in mini_faq.iterdir():
+        (other / path.name).write_bytes(path.read_bytes())
+    expected, _ = restart_and_load(mini_faq, cache)
+    parses.clear()
+    faq, _ = restart_and_load(other, cache)
+    assert parses == [] and faq == expected and len(list(cache.iterdir())) == 2

@@ -74,11 +74,12 @@ class Match:
 
 
 _TOKEN_RE = re.compile(r"[0-9a-z]+|.", re.S)
+_LATIN_RE = re.compile(r"[0-9a-z]")
 
 
 def tokens(text: str) -> list[str]:
     """Chinese characters one by one; runs of Latin letters or digits as one token."""
-    return _TOKEN_RE.findall(text)
+    return _TOKEN_RE.findall(text) if _LATIN_RE.search(text) else list(text)
 
 
 def _pairs(toks: list[str]) -> list[str]:

@@ -185,4 +185,4 @@ def _load_sounds() -> dict[str, str]:
 def sounds(tokens: list[str]) -> list[str]:
     """The sound key of each token; tokens without a reading (Latin, digits) stay themselves."""
     table = _SOUNDS or _load_sounds()
-    return [table.get(tok, tok) for tok in tokens]
+    return list(map(table.get, tokens, tokens))

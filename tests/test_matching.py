@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -35,6 +37,23 @@ def test_off_topic_questions_are_not_answered(index, question):
     match = index.match(question)
     assert match.status == UNANSWERED
     assert match.entry_id is None
+
+
+@pytest.mark.parametrize("question", ["书", "保", "馆", "4", "二"])
+def test_a_single_character_is_too_little_to_match_on(index, question):
+    match = index.match(question)
+    assert (match.status, match.candidates) == (UNANSWERED, ())
+
+
+def test_a_single_token_equal_to_a_phrasing_still_matches():
+    faq = load_faq(FIXTURES / "mini")
+    entry = faq.entries[0]
+    short = dataclasses.replace(entry, alternates=(*entry.alternates, "馆", "12388"))
+    index = Index(dataclasses.replace(faq, entries=(short, *faq.entries[1:])))
+    for question in ("馆", "１２３８８"):
+        match = index.match(question)
+        assert (match.status, match.entry_id) == (ANSWERED, entry.id)
+    assert index.match("书").status == UNANSWERED
 
 
 def test_near_tie_between_entries_becomes_a_suggestion():

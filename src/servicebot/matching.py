@@ -42,6 +42,7 @@ UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to th
 PARTIAL_CREDIT = 0.9  # closeness credit for a phrasing found inside a longer question
 MIN_INSIDE = 4  # shorter phrasings are found inside too many questions by chance
 RESCORE = 12  # candidates scored in full after the cheap postings pass
+MIN_TOKENS = 2  # a shorter question ("二", "火", "4") only matches a phrasing it equals
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,9 @@ class Index:
     def match(self, question: str) -> Match:
         normalized = self.normalize(question)[:MAX_QUERY_CHARS]
         candidates = self.candidates(normalized)
+        if len(tokens(normalized)) < MIN_TOKENS:
+            # One character shares its only feature with too many phrasings to mean anything.
+            candidates = [c for c in candidates if c.closeness >= 1.0]
         status, entry_id, score = self.decide(candidates)
         shown = [c for c in candidates if c.score >= self.thresholds.suggest] if status == SUGGEST else candidates
         return Match(status, entry_id, score, tuple(shown[: max(MAX_SUGGESTIONS, 5)]), normalized)

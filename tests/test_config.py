@@ -75,7 +75,7 @@ def test_the_valid_baseline_succeeds(run_cli):
         ({"SERVICEBOT_ANSWER_THRESHOLD": "high"}, ["answer_threshold"]),
         ({"SERVICEBOT_RETENTION_DAYS": "1.5"}, ["retention_days"]),
         ({"SERVICEBOT_FLOOD_WINDOW": "1min"}, ["flood_window"]),
-        ({"SERVICEBOT_ADMIN_IDS": "12345,bob"}, ["admin_ids"]),
+        ({"SERVICEBOT_ADMIN_IDS": "12345,bob"}, ["admin_ids", "comma-separated list of numeric Telegram ids"]),
         ({"SERVICEBOT_ADMIN_CHAT_ID": "@staffchat"}, ["admin_chat_id"]),
         # numbers out of range
         ({"SERVICEBOT_WEBHOOK_PORT": "70000"}, ["webhook_port"]),
@@ -83,10 +83,11 @@ def test_the_valid_baseline_succeeds(run_cli):
         ({"SERVICEBOT_SUGGEST_THRESHOLD": "70", "SERVICEBOT_ANSWER_THRESHOLD": "60"}, ["suggest_threshold"]),
         ({"SERVICEBOT_STALE_DAYS": "0"}, ["stale_days"]),
         ({"SERVICEBOT_FLOOD_MESSAGES": "0"}, ["flood_messages"]),
-        ({"SERVICEBOT_RELOAD_INTERVAL": "-1"}, ["reload_interval"]),
+        ({"SERVICEBOT_RELOAD_INTERVAL": "-1"}, ["reload_interval", "0 turns watching off"]),
+        ({"SERVICEBOT_FLOOD_WINDOW": "0"}, ["flood_window", "more than 0"]),
         # choices
         ({"SERVICEBOT_LOG_FORMAT": "xml"}, ["log_format"]),
-        ({"SERVICEBOT_LOG_LEVEL": "LOUD"}, ["log_level"]),
+        ({"SERVICEBOT_LOG_LEVEL": "LOUD"}, ["log_level", "DEBUG, INFO, WARNING or ERROR"]),
         # a misspelt variable is an error, not silently ignored
         ({"SERVICEBOT_TOKNE": "x"}, ["SERVICEBOT_TOKNE"]),
         ({"SERVICEBOT_FAQDIR": "/srv/faq"}, ["SERVICEBOT_FAQDIR"]),
@@ -117,6 +118,17 @@ def test_invalid_config_file_exits_2_with_one_line(run_cli, toml, names):
     code, err = run_cli(toml=toml)
     assert code == 2
     assert_one_line_naming(err, *names)
+
+
+def test_a_config_file_that_is_not_utf8_or_is_a_directory_exits_2(run_cli, tmp_path):
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe" + "faq_dir = 'faq'".encode("utf-16-le"))
+    code, err = run_cli(env={"SERVICEBOT_CONFIG": str(binary)})
+    assert code == 2
+    assert_one_line_naming(err, "not valid TOML", str(binary))
+    code, err = run_cli(env={"SERVICEBOT_CONFIG": str(tmp_path)})
+    assert code == 2
+    assert_one_line_naming(err, "cannot be read", str(tmp_path))
 
 
 @pytest.mark.parametrize(

@@ -262,8 +262,11 @@ def test_since_understands_days_hours_and_dates():
     assert parse_period("7d", now).since == now - dt.timedelta(days=7)
     assert parse_period("24h", now).since == now - dt.timedelta(hours=24)
     assert parse_period("2026-11-01", now).since == dt.datetime(2026, 11, 1, tzinfo=CHINA_TZ)
-    with pytest.raises(ConfigError, match="7d"):
-        parse_period("last week", now)
+    for unreadable in ("last week", "99999999d", "0001-01-01"):
+        with pytest.raises(ConfigError, match="7d"):
+            parse_period(unreadable, now)
+    with pytest.raises(ConfigError, match="将来"):
+        parse_period("2026-11-29", now)
 
 
 def test_unreadable_since_is_a_usage_error(settings, capsys):

@@ -101,7 +101,7 @@ def _convert(name: str, raw: Any, kind: str) -> Any:
             return frozenset(int(x) for x in str(raw).replace(" ", "").split(",") if x)
         return str(raw).strip()
     except ValueError:
-        raise ConfigError(f"invalid {name}: {_shown(name, raw)!s} is not a valid {kind}") from None
+        raise ConfigError(f"invalid {name}: {_shown(name, raw)!s} is not {_KIND_WORDS.get(kind, 'a valid ' + kind)}") from None
 
 
 _KINDS = {
@@ -117,6 +117,12 @@ _KINDS = {
     "reload_interval": "float",
     "flood_messages": "int",
     "flood_window": "float",
+}
+_KIND_WORDS = {
+    "ids": "a comma-separated list of numeric Telegram ids",
+    "optint": "a number (a Telegram chat id)",
+    "int": "a whole number",
+    "float": "a number",
 }
 _SECRETS = {"token", "webhook_secret", "pseudonym_secret"}
 
@@ -148,12 +154,14 @@ def _validate(s: Settings) -> Settings:
     for name in ("retention_days", "stale_days", "flood_messages"):
         if getattr(s, name) < 1:
             raise ConfigError(f"invalid {name}: must be at least 1")
-    if s.reload_interval < 0 or s.flood_window <= 0:
-        raise ConfigError("invalid reload_interval/flood_window: must be positive")
+    if s.reload_interval < 0:
+        raise ConfigError(f"invalid reload_interval: {s.reload_interval} is negative (0 turns watching off)")
+    if s.flood_window <= 0:
+        raise ConfigError(f"invalid flood_window: {s.flood_window} must be more than 0 seconds")
     if s.log_format not in ("text", "json"):
         raise ConfigError(f"invalid log_format: {s.log_format!r} (use text or json)")
     if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"invalid log_level: {s.log_level!r}")
+        raise ConfigError(f"invalid log_level: {s.log_level!r} (use DEBUG, INFO, WARNING or ERROR)")
     if s.token and (":" not in s.token or any(c.isspace() for c in s.token)):
         raise ConfigError("invalid token: a Telegram token looks like 123456:ABC-DEF (value hidden)")
     return s
@@ -165,8 +173,10 @@ def _read_file(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
     unknown = sorted(set(data) - set(FIELD_NAMES))
     if unknown:
         raise ConfigError(f"unknown option in {path}: {', '.join(unknown)}")

@@ -84,15 +84,20 @@ class Period:
 def parse_period(since: str, now: dt.datetime | None = None) -> Period:
     """`7d`, `24h` back from now, or a date (`2026-11-01`, from its start in China time)."""
     now = now or dt.datetime.now(CHINA_TZ)
+    unreadable = ConfigError(f"--since {since!r} 看不懂：请写成 7d（7 天）、24h（24 小时）或 2026-11-01 这样的日期")
     span = _SPAN_RE.match(since)
-    if span:
-        amount, unit = int(span.group(1)), span.group(2).lower()
-        return Period(now - dt.timedelta(**{"days" if unit == "d" else "hours": amount}), now)
     try:
-        day = dt.date.fromisoformat(since.strip())
-    except ValueError:
-        raise ConfigError(f"--since {since!r} 看不懂：请写成 7d（7 天）、24h（24 小时）或 2026-11-01 这样的日期") from None
-    return Period(dt.datetime.combine(day, dt.time(), CHINA_TZ), now)
+        if span:
+            amount, unit = int(span.group(1)), span.group(2).lower()
+            start = now - dt.timedelta(**{"days" if unit == "d" else "hours": amount})
+        else:
+            start = dt.datetime.combine(dt.date.fromisoformat(since.strip()), dt.time(), CHINA_TZ)
+            start.astimezone(dt.timezone.utc)  # 0001-01-01 in China time is before year 1 in UTC
+    except (ValueError, OverflowError):
+        raise unreadable from None
+    if start > now:
+        raise ConfigError(f"--since {since!r} 在将来：请写今天或以前的日期")
+    return Period(start, now)
 
 
 def _clock(moment: dt.datetime, fmt: str = "%m-%d %H:%M") -> str:

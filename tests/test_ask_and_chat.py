@@ -85,3 +85,61 @@ def test_chat_works_with_piped_input(make_settings, mini_faq):
     assert "低保申请请到户籍所在社区居委会咨询。" in text
     assert "谢谢您的评价！" in text
     assert "抱歉，这个问题我暂时答不上来。" in text
+
+
+class Recorded:
+    """A hand-written interaction sink: keeps what the service records, in order."""
+
+    def __init__(self):
+        self.interactions = []
+        self.feedback_given = []
+
+    def record(self, interaction):
+        self.interactions.append(interaction)
+
+    def feedback(self, ref, positive):
+        self.feedback_given.append((ref, positive))
+
+
+def test_chat_choices_survive_feedback_and_a_wrong_number_is_not_a_question(make_settings, mini_faq):
+    log = Recorded()
+    session = ChatSession(Service.from_settings(make_settings(mini_faq), sink=log, secret="k"))
+    assert "[1] ❓ 为什么我家的低保被取消了？" in session.handle("低保")
+    assert "谢谢您的评价！" in session.handle("+")
+    assert "不符合条件的低保对象会被清退。" in session.handle("1")
+    assert log.feedback_given == [(log.interactions[0].ref, True)]
+    session.handle("/topics")
+    assert session.handle("7") == "请输入 1 到 2 之间的数字来选择，或者直接打字提问。"
+    assert [i.question for i in log.interactions] == ["低保", "为什么我家的低保被取消了？"]
+
+
+def test_chat_logs_how_each_tap_was_reached_and_one_resident_per_session(make_settings, mini_faq):
+    log = Recorded()
+    service = Service.from_settings(make_settings(mini_faq), sink=log, secret="k")
+    session = ChatSession(service)
+    session.handle("低保")
+    session.handle("1")  # a related question under the answer
+    session.handle("/topics")
+    session.handle("2")
+    session.handle("1")  # a question from the topic list
+    taps = [i.via for i in log.interactions if i.status == "tap"]
+    assert taps == ["related", "topic"]
+    residents = {i.resident for i in log.interactions}
+    assert len(residents) == 1 and None not in residents
+    other = ChatSession(service)
+    other.handle("低保")
+    assert log.interactions[-1].resident not in residents
+
+
+def test_greetings_and_thanks_get_a_welcome_not_an_apology(make_settings, mini_faq):
+    service = Service.from_settings(make_settings(mini_faq))
+    for text in ("你好", "谢谢", "🙏🙏"):
+        outcome = service.answer(text, channel="check")
+        assert outcome.reply.body.startswith("您好！有什么想问的")
+        assert "共享书屋" in [b.label for b in outcome.reply.buttons]
+    assert service.answer("今天天气怎么样", channel="check").reply.body.startswith("抱歉")
+
+
+def test_ask_with_an_empty_question_says_what_to_type(mini_faq, capsys):
+    assert main(["ask", "--faq", str(mini_faq), "  "]) == 2
+    assert "servicebot ask" in capsys.readouterr().err

@@ -51,7 +51,6 @@ from telegram.ext import (
 from servicebot import replies
 from servicebot.config import Settings
 from servicebot.errors import ConfigError, Problem, ServicebotError
-from servicebot.matching import ANSWERED, SUGGEST
 from servicebot.replies import Reply
 from servicebot.service import Service
 from servicebot.staff import FaqWatcher
@@ -203,11 +202,6 @@ async def on_other(update: Update, context: BotContext) -> None:
     await _respond(update, context, Reply(replies.NON_TEXT_TEXT))
 
 
-def _via(status: str) -> str:
-    """How the question buttons under a reply of this status are reached."""
-    return {ANSWERED: "related", SUGGEST: "suggestion"}.get(status, "topic")
-
-
 async def on_question(update: Update, context: BotContext) -> None:
     service = context.res.service
     text = strip_mention(update.effective_message.text or "", context.bot.username)
@@ -216,7 +210,7 @@ async def on_question(update: Update, context: BotContext) -> None:
         return
     notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
     outcome = service.answer(text[:MAX_QUESTION], channel=CHANNEL, chat_type=_chat_type(update), resident=_resident(update))
-    await _respond(update, context, outcome.reply, ref=outcome.ref, via=_via(outcome.status), notice=notice)
+    await _respond(update, context, outcome.reply, ref=outcome.ref, via=replies.buttons_via(outcome.status), notice=notice)
 
 
 async def on_button(update: Update, context: BotContext) -> None:

@@ -4,6 +4,7 @@ choices the user picks by typing the number. Works interactively and with piped 
 
 from __future__ import annotations
 
+import secrets
 from typing import IO
 
 from servicebot import replies
@@ -30,12 +31,17 @@ def choices(reply: Reply) -> list[Button]:
 
 
 class ChatSession:
-    """One terminal conversation; `handle(line)` returns what the bot says back."""
+    """One terminal conversation; `handle(line)` returns what the bot says back.
+
+    The session counts as one resident in the log and in `stats`.
+    """
 
     def __init__(self, service: Service):
         self.service = service
-        self.last: Reply | None = None
+        self.last: Reply | None = None  # the latest reply with numbered choices on screen
         self.last_ref: str | None = None
+        self.last_via = "topic"
+        self.who = {"channel": CHANNEL, "chat_type": "terminal", "resident": f"terminal-{secrets.token_hex(8)}"}
 
     def handle(self, line: str) -> str | None:
         text = line.strip()
@@ -44,46 +50,51 @@ class ChatSession:
         reply = self._reply(text)
         if reply is None:
             return None
-        self.last = reply
+        if reply.buttons or reply.body not in replies.FEEDBACK_THANKS.values():
+            self.last = reply  # a thank-you for feedback leaves the choices above it usable
         return render(reply)
 
     def _reply(self, text: str) -> Reply | None:
         faq = self.service.snapshot.faq
         if text in ("/start",):
-            return replies.greeting_reply(faq)
+            return self._shown(replies.greeting_reply(faq), "topic")
         if text == "/help":
             return Reply(replies.HELP_TEXT)
         if text == "/topics":
-            return replies.topics_reply(faq)
+            return self._shown(replies.topics_reply(faq), "topic")
         if text == "/privacy":
             return Reply(replies.PRIVACY_TEXT.format(days=self.service.settings.retention_days))
         if text in ("+", "-") and self.last_ref:
             self.service.feedback(self.last_ref, text == "+")
             return Reply(replies.FEEDBACK_THANKS[text])
-        if text.isdigit() and self.last is not None:
-            options = choices(self.last)
+        options = choices(self.last) if self.last is not None else []
+        if text.isdigit() and len(text) <= 2 and options:
             if 1 <= int(text) <= len(options):
                 return self._press(options[int(text) - 1])
-        outcome = self.service.answer(text, channel=CHANNEL, chat_type="terminal")
+            return Reply(f"请输入 1 到 {len(options)} 之间的数字来选择，或者直接打字提问。")
+        outcome = self.service.answer(text, **self.who)
         self.last_ref = outcome.ref
-        return outcome.reply
+        return self._shown(outcome.reply, replies.buttons_via(outcome.status))
+
+    def _shown(self, reply: Reply, via: str) -> Reply:
+        self.last_via = via
+        return reply
 
     def _press(self, button: Button) -> Reply:
         faq = self.service.snapshot.faq
         if button.kind == replies.ENTRY:
-            via = "suggestion" if self.last and self.last.body == "您是不是想问：" else "topic"
-            outcome = self.service.answer_entry(button.value, via=via, channel=CHANNEL, chat_type="terminal", origin_ref=self.last_ref)
+            outcome = self.service.answer_entry(button.value, via=self.last_via, origin_ref=self.last_ref, **self.who)
             if outcome is None:
                 return Reply(replies.STALE_BUTTON_TEXT)
             self.last_ref = outcome.ref
-            return outcome.reply
+            return self._shown(outcome.reply, "related")
         if button.kind == replies.TOPIC:
             topic = next((t for t in faq.topics if t.name == button.value), None)
-            return replies.topic_reply(topic, faq) if topic else Reply(replies.STALE_BUTTON_TEXT)
+            return self._shown(replies.topic_reply(topic, faq) if topic else Reply(replies.STALE_BUTTON_TEXT), "topic")
         if button.kind == replies.TOPICS:
-            return replies.topics_reply(faq)
+            return self._shown(replies.topics_reply(faq), "topic")
         if button.kind == replies.NONE_OF_THESE:
-            return self.service.none_of_these(self.last_ref, channel=CHANNEL, chat_type="terminal")
+            return self._shown(self.service.none_of_these(self.last_ref, **self.who), "topic")
         return Reply(f"请在浏览器中打开：{button.value}")
 
 

@@ -134,6 +134,8 @@ def _explain(service: Service, question: str) -> str:
 
 @command("ask")
 def ask(args: argparse.Namespace, settings: Settings) -> int:
+    if args.question and not " ".join(args.question).strip():
+        raise ConfigError('问题是空的：请写上要问的问题，例如 servicebot ask "低保怎么申请"')
     sink, secret = _open_sink(settings) if args.log else (None, "")
     faq, index = checks.load_validated(settings)
     service = Service(Snapshot(faq, index, dt.datetime.now(dt.timezone.utc)), settings, sink, secret)

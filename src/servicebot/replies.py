@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from servicebot.faq import Entry, Faq, Topic
-from servicebot.matching import Candidate
+from servicebot.matching import ANSWERED, SUGGEST, Candidate
 
 # Button kinds. The channel decides how a tap comes back (callback data, a typed number).
 URL = "url"  # value: the address
@@ -67,6 +67,11 @@ def answer_reply(entry: Entry, faq: Faq | None, *, feedback: bool = True) -> Rep
     return Reply(body=entry.answer, title=entry.question, footer=source_line(entry), rows=tuple(rows))
 
 
+def buttons_via(status: str) -> str:
+    """How the question buttons under a reply of this status are reached (Interaction.via)."""
+    return {ANSWERED: "related", SUGGEST: "suggestion"}.get(status, "topic")
+
+
 def suggest_reply(candidates: tuple[Candidate, ...], faq: Faq) -> Reply:
     rows = [(Button(faq.by_id[c.entry_id].question, ENTRY, c.entry_id),) for c in candidates if c.entry_id in faq.by_id]
     rows.append((Button("都不是", NONE_OF_THESE),))
@@ -77,6 +82,10 @@ def unanswered_reply(contact: str) -> Reply:
     where = f"您可以联系：{contact}" if contact else DEFAULT_CONTACT
     body = f"抱歉，这个问题我暂时答不上来。\n{where}\n您的问题已转给工作人员，我们会据此补充问答。"
     return Reply(body=body, rows=((Button("📋 看看我能回答哪些问题", TOPICS),),))
+
+
+def nothing_asked_reply(faq: Faq) -> Reply:
+    return topics_reply(faq, "您好！有什么想问的，直接打字就行，比如“低保怎么申请”。也可以点下面的主题看看：")
 
 
 def topics_reply(faq: Faq, intro: str = "请选择您想了解的主题：") -> Reply:

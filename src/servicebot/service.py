@@ -118,6 +118,8 @@ class Service:
             reply = replies.answer_reply(snap.faq.by_id[match.entry_id], snap.faq)
         elif match.status == SUGGEST:
             reply = replies.suggest_reply(match.suggestions, snap.faq)
+        elif not match.normalized:  # greetings, thanks, emoji: nothing was asked
+            reply = replies.nothing_asked_reply(snap.faq)
         else:
             reply = replies.unanswered_reply(snap.faq.contact)
         ref = new_ref()

@@ -208,6 +208,41 @@ def test_a_directory_without_faq_files_is_an_error(tmp_path, capsys):
     assert "目录里没有任何 .yaml 问答文件" in capsys.readouterr().out
 
 
+def test_a_file_with_another_yaml_extension_is_named_not_silently_skipped(mini_faq, capsys):
+    (mini_faq / "extra.yml").write_bytes((mini_faq / "books.yaml").read_bytes())
+    (mini_faq / "more.YAML").write_text("topic: 其他\n", encoding="utf-8")
+    assert main(["faq", "check", str(mini_faq)]) == 0
+    out = capsys.readouterr().out
+    assert "extra.yml:1: 警告：这个文件不会被读取" in out and "请改名为 extra.yaml" in out
+    assert "more.YAML:1: 警告：" in out
+
+
+DRAFT = """\
+  - id: {id}
+    question: 社区诊所几点开门
+    alternates: []
+    answer: {answer}
+    source: 居民提问
+    reviewed: 2026-11-01
+"""
+
+
+def test_placeholder_text_residents_would_see_is_an_error(mini_faq, capsys):
+    books = mini_faq / "books.yaml"
+    text = books.read_text(encoding="utf-8")
+    books.write_text(text + DRAFT.format(id="clinic-hours", answer="待填写：回答内容"), encoding="utf-8")
+    assert main(["faq", "check", str(mini_faq)]) == 1
+    assert "条目 clinic-hours 的问题、回答或资料来源里还有“待填写”" in capsys.readouterr().out
+
+
+def test_a_pasted_draft_with_an_honest_answer_is_only_a_warning(mini_faq, capsys):
+    books = mini_faq / "books.yaml"
+    text = books.read_text(encoding="utf-8")
+    books.write_text(text + DRAFT.format(id="todo-clinic", answer="请到社区咨询。  # 待填写：换成真正的回答"), encoding="utf-8")
+    assert main(["faq", "check", str(mini_faq)]) == 0
+    assert "警告：条目 todo-clinic 是从未答问题汇总粘贴来的草稿" in capsys.readouterr().out
+
+
 def test_fixing_the_mistakes_makes_the_check_pass(broken, capsys):
     for name in ("a_syntax.yaml", "b_main.yaml", "c_more.yaml", "d_gbk.yaml", "e_no_topic.yaml", "tests.yaml"):
         (broken / name).unlink()

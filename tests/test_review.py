@@ -20,7 +20,7 @@ from servicebot.cli import main
 from servicebot.errors import ConfigError
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
 from servicebot.review import (
-    clip, content_key, group_questions, parse_period, run_review, run_stats, table, text_width, yaml_scalar,
+    NEW_ENTRY_ANSWER, clip, content_key, group_questions, parse_period, run_review, run_stats, table, text_width, yaml_scalar,
 )
 from servicebot.service import Interaction, Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
@@ -149,7 +149,8 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_que
 
     skeleton = yaml.safe_load(new_entry["yaml"])[0]
     assert skeleton["question"] == CLINIC[0] and skeleton["alternates"] == [CLINIC[3], CLINIC[2]]
-    assert "待填写" in skeleton["answer"] and "待填写" in skeleton["source"]
+    assert skeleton["answer"] == NEW_ENTRY_ANSWER and "待填写" not in skeleton["source"]
+    assert "# 待填写" in new_entry["yaml"]  # the reminders are YAML comments residents never see
     assert skeleton["reviewed"] == dt.datetime.now(CHINA_TZ).date()
     assert yaml.safe_load(alternates["yaml"]) == ["养老保险交多少", "养老保险一年交多少钱"]
 

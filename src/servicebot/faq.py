@@ -28,6 +28,7 @@ SETTINGS_FILE = "settings.yaml"
 TESTS_FILE = "tests.yaml"
 RESERVED_FILES = (SETTINGS_FILE, TESTS_FILE)
 UNANSWERED = "unanswered"
+PLACEHOLDER = "待填写"  # marks what staff must still write in a drafted entry
 TELEGRAM_LIMIT = 4096
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -467,8 +468,10 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
     length = rendered_length(entry)
     if length > TELEGRAM_LIMIT:
         out.error(entry.file, entry.line, f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目")
-    if entry.id.startswith("todo-") or any("待填写" in t for t in (entry.answer, entry.source)):
-        out.warning(entry.file, entry.line, f"条目 {entry.id} 还有“待填写”的地方（编号、回答或资料来源），改好之前居民会看到这些占位文字")
+    if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
+        out.error(entry.file, entry.line, f"条目 {entry.id} 的问题、回答或资料来源里还有“{PLACEHOLDER}”：居民会看到这些占位文字，请先写好")
+    elif entry.id.startswith("todo-"):
+        out.warning(entry.file, entry.line, f"条目 {entry.id} 是从未答问题汇总粘贴来的草稿：请把编号、回答和资料来源改好（标着“{PLACEHOLDER}”的注释）")
     return tuple(keys)
 
 
@@ -661,6 +664,9 @@ def _check_faq(
     files = faq_files(directory)
     if not files:
         out.error(str(directory), 0, "目录里没有任何 .yaml 问答文件")
+    for ignored in sorted(directory.iterdir()):
+        if ignored.suffix.lower() in (".yaml", ".yml") and ignored.suffix != ".yaml":
+            out.warning(ignored.name, 1, f"这个文件不会被读取：问答文件的扩展名必须是小写的 .yaml，请改名为 {ignored.stem}.yaml")
     topics: list[Topic] = []
     entries: list[Entry] = []
     keys: list[tuple[str, ...]] = []

@@ -356,6 +356,10 @@ def yaml_scalar(text: str) -> str:
     return dumped.rstrip("\n")
 
 
+# What a pasted, not yet edited new entry tells residents: honest, and true whatever they asked.
+NEW_ENTRY_ANSWER = "这个问题本问答还没有收录详细答复，请到所在社区居委会或凤凰办事处咨询。"
+
+
 def placeholder_id(text: str, taken: set[str]) -> str:
     """todo-<pinyin of the first words>, unique: an id that passes the check but asks to be renamed."""
     parts = [re.sub(r"[^a-z0-9]", "", p.lower()) for p in lazy_pinyin(text, style=Style.NORMAL, errors="default")]
@@ -489,14 +493,14 @@ class SnippetWriter:
             f"{key}question: {yaml_scalar(phrasings[0])}",
             f"{key}alternates:" + ("" if others else " []"),
             *(f"{key}  - {yaml_scalar(p)}" for p in others),
-            f"{key}answer: 待填写：回答内容（写好后删掉“待填写”）",
-            f"{key}source: 待填写：资料来源",
+            f"{key}answer: {NEW_ENTRY_ANSWER}  # 待填写：换成真正的回答",
+            f"{key}source: 居民提问（{self.today:%Y-%m-%d} 未答问题汇总）  # 待填写：写上回答依据的资料",
             f"{key}reviewed: {self.today:%Y-%m-%d}",
         ]
         where = f"FAQ 里没有合适的条目：把下面的新条目加到 {file} 的 entries 列表末尾"
         if spot:
             where += f"（第 {spot.after_line} 行之后）"
-        where += "，再改好标着“待填写”的地方"
+        where += "，再改好标着“待填写”的地方（改好之前，居民会得到“请到社区或办事处咨询”的回答）"
         return Suggestion("new-entry", entry_id, file, spot.after_line if spot else None, where,
                           "\n".join(lines) + "\n", tuple(phrasings))
 

@@ -115,7 +115,7 @@ def main() -> int:
 
     period = parse_period("60d")
     t = time.perf_counter()
-    report = build_review(log, index, period, suggest_threshold=40.0, suggest_yaml=True, today=dt.date.today())
+    report = build_review(log, index, period, answer_threshold=52.0, suggest_yaml=True, today=dt.date.today())
     seconds("review: query + group + nearest + YAML", t)
     asked = sum(c.count for c in report.clusters)
     top = report.clusters[0].examples if report.clusters else None

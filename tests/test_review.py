@@ -31,6 +31,7 @@ WAIT = 10.0
 CLINIC = ["社区卫生服务中心几点开门", "社区卫生服务中心几点开门？", "社区卫生服务中心什么时候开门", "社区卫生服务中心开门时间"]
 PENSION = ["养老保险交多少", "养老保险交多少", "养老保险一年交多少钱"]
 BOOKS = "梧桐书屋周末开吗"
+NEAR_MISS = "体验馆周末开吗"
 WEATHER = "今天天气怎么样"  # tests.yaml says it must stay unanswered
 PERSONAL = "我的电话13812345678 怎么改"
 
@@ -60,7 +61,10 @@ def traffic(settings):
     assert pension[0].status == SUGGEST  # the resident taps a suggestion, the next rejects them all
     service.answer_entry("pension-insurance", via="suggestion", channel="telegram", resident=4, origin_ref=pension[0].ref)
     service.none_of_these(pension[1].ref, channel="telegram", resident=5)
-    ask(BOOKS, 7)
+    books = ask(BOOKS, 7)
+    assert books.status == SUGGEST  # and the resident taps the right one
+    service.answer_entry("bookhouse-wutong", via="suggestion", channel="telegram", resident=7, origin_ref=books.ref)
+    assert ask(NEAR_MISS, 6).status == SUGGEST  # nobody taps: it shares words with an entry, not meaning
     ask(WEATHER, 8)
     ask(PERSONAL, 9)
     helped = ask("养老保险怎么交", 2)
@@ -74,7 +78,7 @@ def traffic(settings):
     assert log.flush(WAIT)
     log.close()
     # What the tests below rely on: these reach the review, the last two are answered outright.
-    assert all(o.status in (SUGGEST, UNANSWERED) for q in CLINIC + PENSION + [BOOKS, WEATHER, PERSONAL] for o in asked[q])
+    assert all(o.status in (SUGGEST, UNANSWERED) for q in CLINIC + PENSION + [BOOKS, NEAR_MISS, WEATHER, PERSONAL] for o in asked[q])
     assert (helped.status, missed.status) == (ANSWERED, ANSWERED)
     return asked
 
@@ -118,14 +122,14 @@ def test_clusters_are_grouped_ranked_and_described(settings, traffic, tmp_path):
     assert second["nearest_id"] == "pension-insurance" and second["nearest_score"] >= settings.suggest_threshold
     assert second["chosen"] == [{"entry_id": "pension-insurance", "count": 1}] and second["rejected"] == 1
     singles = {c["examples"][0]: c for c in clusters[2:]}
-    assert set(singles) == {BOOKS, WEATHER, "我的电话[手机号] 怎么改", "低保申请材料"}
+    assert set(singles) == {BOOKS, NEAR_MISS, WEATHER, "我的电话[手机号] 怎么改", "低保申请材料"}
     assert all((c["residents"], c["count"]) == (1, 1) for c in singles.values())
-    assert [c["rank"] for c in clusters] == list(range(1, 7))
+    assert [c["rank"] for c in clusters] == list(range(1, 8))
     for c in clusters:
         first_seen, last_seen = dt.datetime.fromisoformat(c["first"]), dt.datetime.fromisoformat(c["last"])
         assert first_seen <= last_seen and first_seen.utcoffset() == dt.timedelta(hours=8)
     every = outcomes(traffic, list(traffic))
-    assert doc["totals"]["questions"] == 13 == sum(every.values())
+    assert doc["totals"]["questions"] == 14 == sum(every.values())
     assert [doc["totals"][k] for k in (ANSWERED, SUGGEST, UNANSWERED)] == [every[k] for k in (ANSWERED, SUGGEST, UNANSWERED)]
 
 
@@ -145,6 +149,7 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_que
     assert alternates["action"] == "alternates" and alternates["entry_id"] == "pension-insurance"
     assert books["action"] == "alternates" and books["entry_id"] == "bookhouse-wutong"
     assert by_first[WEATHER] is None  # tests.yaml keeps it unanswered
+    assert by_first[NEAR_MISS]["action"] == "new-entry"  # a near miss nobody confirmed
     assert by_first["我的电话[手机号] 怎么改"] is None  # one resident's own case
 
     skeleton = yaml.safe_load(new_entry["yaml"])[0]
@@ -197,7 +202,7 @@ def test_csv_has_a_bom_chinese_headers_and_one_row_per_cluster(settings, traffic
     assert raw.startswith(b"\xef\xbb\xbf")
     table_rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert table_rows[0][:3] == ["排名", "居民人数", "提问次数"] and "建议的YAML" in table_rows[0]
-    assert len(table_rows) == 1 + 6
+    assert len(table_rows) == 1 + 7
     first = dict(zip(table_rows[0], table_rows[1]))
     assert (first["居民人数"], first["提问次数"], first["问法示例1"]) == ("3", "4", CLINIC[0])
     assert yaml.safe_load(first["建议的YAML"])[0]["question"] == CLINIC[0]
@@ -283,14 +288,14 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
     doc = json.loads(capsys.readouterr().out)
     totals = doc["totals"]
     every = outcomes(traffic, list(traffic))
-    assert totals["questions"] == 13 and every[ANSWERED] == 2
+    assert totals["questions"] == 14 and every[ANSWERED] == 2
     assert [totals[k] for k in (ANSWERED, SUGGEST, UNANSWERED)] == [every[k] for k in (ANSWERED, SUGGEST, UNANSWERED)]
-    assert (totals["taps"], totals["none_of_these"]) == (3, 1)
-    assert doc["rates"] == {k: round(every[k] / 13, 4) for k in (ANSWERED, SUGGEST, UNANSWERED)}
+    assert (totals["taps"], totals["none_of_these"]) == (4, 1)
+    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in (ANSWERED, SUGGEST, UNANSWERED)}
     assert doc["feedback"] == {"helpful": 1, "unhelpful": 3, "helpful_ratio": 0.25}
     assert doc["top_entries"][0] == {"entry_id": "dibao-apply", "question": "低保怎么申请？", "answered": 1, "tapped": 2}
     today = dt.datetime.now(CHINA_TZ).date().isoformat()
-    assert [d["day"] for d in doc["daily"]] == [today] and doc["daily"][0]["total"] == 13
+    assert [d["day"] for d in doc["daily"]] == [today] and doc["daily"][0]["total"] == 14
 
     assert main(["stats", "--faq", str(settings.faq_dir), "--data-dir", str(settings.data_dir)]) == 0
     out = capsys.readouterr().out

@@ -37,7 +37,7 @@ from rapidfuzz import fuzz, process
 from servicebot import checks
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
-from servicebot.faq import UNANSWERED as EXPECT_UNANSWERED, Faq, check_faq, question_key
+from servicebot.faq import UNANSWERED as EXPECT_UNANSWERED, Entry, Faq, check_faq, question_key
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index, Match
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, QuestionRow, RatedRow
 
@@ -311,7 +311,7 @@ def build_review(
     index: Index,
     period: Period,
     *,
-    suggest_threshold: float,
+    answer_threshold: float,
     suggest_yaml: bool = False,
     faq_dir: Path | None = None,
     today: dt.date | None = None,
@@ -323,7 +323,7 @@ def build_review(
     clusters = [_cluster(rank, tally, index, match_text, after) for rank, tally in enumerate(groups, 1)]
     if suggest_yaml:
         today = today or dt.datetime.now(CHINA_TZ).date()
-        writer = SnippetWriter(index, suggest_threshold, faq_dir, today, match_text)
+        writer = SnippetWriter(index, answer_threshold, faq_dir, today, match_text)
         clusters = [replace(c, suggestion=writer.suggest(c)) for c in clusters]
     return ReviewReport(
         period=period, generated=dt.datetime.now(CHINA_TZ), totals=reader.totals(period.since, period.until),
@@ -466,11 +466,24 @@ class SnippetWriter:
         phrasings = self._phrasings(cluster)
         if not phrasings:
             return None  # already answered now, already in the FAQ, or not a phrasing
-        target = self.faq.by_id.get(cluster.nearest_id or "")
-        if target is not None and cluster.nearest_score >= self.threshold:
+        target = self._owner(cluster)
+        if target is not None:
             return self._alternates(target.id, target.file, phrasings)
-        file = target.file if target is not None else self.faq.topics[0].file
-        return self._new_entry(file, phrasings)
+        nearest = self.faq.by_id.get(cluster.nearest_id or "")
+        return self._new_entry(nearest.file if nearest is not None else self.faq.topics[0].file, phrasings)
+
+    def _owner(self, cluster: Cluster) -> Entry | None:
+        """The entry these questions belong to, when the log or the matcher gives evidence.
+
+        Residents tapping one of the suggestions is the best evidence. Without a tap, only a
+        nearest entry the matcher would answer with (it lost on margin) qualifies: a "did you
+        mean" near miss shares words, not meaning, as often as not (驾照怎么考 → 物业考核).
+        """
+        if cluster.chosen:
+            return self.faq.by_id.get(cluster.chosen[0][0])
+        if cluster.rejected == 0 and cluster.nearest_score >= self.threshold:
+            return self.faq.by_id.get(cluster.nearest_id or "")
+        return None
 
     def _alternates(self, entry_id: str, file: str, phrasings: list[str]) -> Suggestion:
         spot = self.layout.alternates(file, entry_id)
@@ -854,7 +867,7 @@ def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, 
     period = parse_period(since)
     _, index = checks.build_snapshot(settings)
     report = build_review(
-        LogReader(settings.db_path), index, period, suggest_threshold=settings.suggest_threshold,
+        LogReader(settings.db_path), index, period, answer_threshold=settings.answer_threshold,
         suggest_yaml=suggest_yaml, faq_dir=settings.faq_dir,
     )
     _emit(RENDERERS[fmt](report), output, bom=fmt == "csv")

@@ -257,7 +257,14 @@ def test_an_impossible_calendar_date_is_a_located_problem(mini_faq, capsys):
     path.write_text(path.read_text(encoding="utf-8").replace("reviewed: 2026-11-01", "reviewed: 2026-13-45", 1), encoding="utf-8")
     assert main(["faq", "check", str(mini_faq)]) == 1
     line = line_of(path, "2026-13-45")
-    assert f"books.yaml:{line}: “reviewed”日期写错了：'2026-13-45'" in capsys.readouterr().out
+    assert f"books.yaml:{line}: “reviewed”日期 2026-13-45 不存在" in capsys.readouterr().out
+
+
+def test_a_review_date_in_the_future_is_a_warning(mini_faq, capsys):
+    path = mini_faq / "books.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("reviewed: 2026-11-01", "reviewed: 2099-01-01", 1), encoding="utf-8")
+    assert main(["faq", "check", str(mini_faq)]) == 0
+    assert "警告：条目 bookhouse-wutong 的核对日期 2099-01-01 在将来" in capsys.readouterr().out
 
 
 def test_settings_without_synonyms_are_valid(mini_faq, capsys):

@@ -293,7 +293,8 @@ def _date(value: Any, file: str, line: int, out: _Collector) -> dt.date | None:
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            pass
+            out.error(file, line, f"“reviewed”日期 {text} 不存在：月份是 01 到 12，日子不能超过这个月的天数")
+            return None
     out.error(file, line, f"“reviewed”日期写错了：{value!r}，应写成 YYYY-MM-DD，例如 2026-11-28")
     return None
 
@@ -506,7 +507,9 @@ def _cross_checks(
 def _stale_warnings(entries: list[Entry], today: dt.date, stale_days: int, out: _Collector) -> None:
     for entry in entries:
         age = (today - entry.reviewed).days
-        if age > stale_days:
+        if age < 0:
+            out.warning(entry.file, entry.line, f"条目 {entry.id} 的核对日期 {entry.reviewed} 在将来：请写实际核对内容的那一天，否则它永远不会被提醒重新核对")
+        elif age > stale_days:
             out.warning(entry.file, entry.line, f"条目 {entry.id} 已经 {age} 天没有核对（reviewed: {entry.reviewed}），请核对内容后更新 reviewed 日期")
 
 

@@ -58,8 +58,10 @@ HOURS = [
 def test_alternates_made_identical_by_a_synonym_are_an_error(tmp_path, capsys):
     code, out = check(make_faq(tmp_path / "faq", FILLER + HOURS, synonyms=[["图书室", "阅览室"]]), capsys)
     assert code == 1
-    assert "条目 room-hours 的问法“图书室开放时间”和条目 reading-hours（topic.yaml）难分高下" in out
-    assert "条目 reading-hours 的问法“阅览室开放时间”和条目 room-hours（topic.yaml）难分高下" in out
+    topic = tmp_path / "faq" / "topic.yaml"
+    at = {text: n for n, text in enumerate(topic.read_text(encoding="utf-8").splitlines(), 1)}
+    assert f"topic.yaml:{at['      - 图书室开放时间']}: 条目 room-hours 的问法“图书室开放时间”和条目 reading-hours（topic.yaml）难分高下" in out
+    assert f"topic.yaml:{at['      - 阅览室开放时间']}: 条目 reading-hours 的问法“阅览室开放时间”和条目 room-hours（topic.yaml）难分高下" in out
     assert "请把两个条目的问法写得更有区别，或合并这两个条目" in out
 
 

@@ -75,7 +75,7 @@ def consistency_problems(index: Index) -> list[Problem]:
     problems = []
     for entry in index.faq.entries:
         lookalike: tuple[Candidate, str] | None = None
-        for text in entry.phrasings:
+        for k, text in enumerate(entry.phrasings):
             match = index.match(text)
             rival = _rival(match, entry.id)
             if match.status == ANSWERED and match.entry_id == entry.id:
@@ -93,7 +93,7 @@ def consistency_problems(index: Index) -> list[Problem]:
             else:
                 what = "匹配不到任何条目（可能全是标点或常用词）"
                 fix = "请写得更具体一些"
-            problems.append(Problem(entry.file, entry.line, f"条目 {entry.id} 的问法“{text}”{what}。{fix}"))
+            problems.append(Problem(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 的问法“{text}”{what}。{fix}"))
         if lookalike:
             rival, text = lookalike
             problems.append(Problem(

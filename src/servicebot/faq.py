@@ -75,11 +75,16 @@ class Entry:
     related: tuple[str, ...] = ()
     file: str = ""
     line: int = 0
+    phrasing_lines: tuple[int, ...] = ()  # the line of each phrasing, for staff messages
 
     @property
     def phrasings(self) -> tuple[str, ...]:
         """The canonical question followed by every alternate."""
         return (self.question, *self.alternates)
+
+    def phrasing_line(self, k: int) -> int:
+        """The line of phrasings[k] in its file (the entry's own line if unknown)."""
+        return self.phrasing_lines[k] if k < len(self.phrasing_lines) else self.line
 
 
 @dataclass(frozen=True)
@@ -267,20 +272,25 @@ def _text(value: Any) -> str | None:
 
 
 def _text_list(value: Any, name: str, file: str, line: int, out: _Collector) -> tuple[str, ...]:
+    return tuple(text for text, _ in _located_texts(value, name, file, line, out))
+
+
+def _located_texts(value: Any, name: str, file: str, line: int, out: _Collector) -> list[tuple[str, int]]:
+    """The texts of a list field, each with its line."""
     if value is None:
-        return ()
+        return []
     if not isinstance(value, list):
         out.error(file, line, f"“{name}”应该是列表（每行以“- ”开头）")
-        return ()
-    items: list[str] = []
+        return []
+    items: list[tuple[str, int]] = []
     item_lines = getattr(value, "item_lines", [line] * len(value))
     for item, item_line in zip(value, item_lines):
         text = _text(item)
         if text is None:
             out.error(file, item_line, f"“{name}”里有一项是空的或不是文字")
         else:
-            items.append(text)
-    return tuple(items)
+            items.append((text, item_line))
+    return items
 
 
 def _date(value: Any, file: str, line: int, out: _Collector) -> dt.date | None:
@@ -373,7 +383,10 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
         out.error(file, _line_of(raw, "id", line), f"id“{values['id']}”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply")
     if "answer" in raw and isinstance(raw["answer"], str):
         values["answer"] = raw["answer"].strip("\n").rstrip()
-    for key in ("alternates", "keywords", "related"):
+    alternates = _located_texts(raw.get("alternates"), "alternates", file, _line_of(raw, "alternates", line), out)
+    values["alternates"] = tuple(text for text, _ in alternates)
+    values["phrasing_lines"] = (_line_of(raw, "question", line), *(item_line for _, item_line in alternates))
+    for key in ("keywords", "related"):
         values[key] = _text_list(raw.get(key), key, file, _line_of(raw, key, line), out)
     values["links"] = _links(raw.get("links"), file, _line_of(raw, "links", line), out)
     values["reviewed"] = _date(raw["reviewed"], file, _line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
@@ -456,16 +469,16 @@ def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
 
 
 def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
-    """Problems an entry has on its own; returns the question keys of its distinct phrasings."""
+    """Problems an entry has on its own; returns each phrasing's question key ("" if repeated)."""
     keys: list[str] = []
-    for text in entry.phrasings:
+    for k, text in enumerate(entry.phrasings):
         key = question_key(text)
         if not key:
-            out.error(entry.file, entry.line, f"条目 {entry.id} 有一个问法只有标点或表情：{text!r}")
+            out.error(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 有一个问法只有标点或表情：{text!r}")
         elif key in keys:
-            out.warning(entry.file, entry.line, f"条目 {entry.id} 里“{text}”写了两遍，可以删掉一个")
-        else:
-            keys.append(key)
+            out.warning(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 里“{text}”写了两遍，可以删掉一个")
+            key = ""
+        keys.append(key)
     length = rendered_length(entry)
     if length > TELEGRAM_LIMIT:
         out.error(entry.file, entry.line, f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目")
@@ -487,13 +500,18 @@ def _cross_checks(
             out.error(entry.file, entry.line, f"id“{entry.id}”重复了：{other.file} 第 {other.line} 行已经用过，每个 id 必须唯一")
         else:
             first_by_id[entry.id] = entry
-    owner: dict[str, Entry] = {}
+    owner: dict[str, tuple[Entry, int]] = {}
     for entry, entry_keys in zip(entries, keys):
-        for key in entry_keys:
-            other = owner.setdefault(key, entry)
+        for k, key in enumerate(entry_keys):
+            if not key:
+                continue
+            other, at = owner.setdefault(key, (entry, k))
             if other is not entry:
-                text = next(t for t in entry.phrasings if question_key(t) == key)
-                out.error(entry.file, entry.line, f"问法“{text}”在条目 {entry.id} 和 {other.id}（{other.file}）里都出现了，同一个问题只能属于一个条目")
+                out.error(
+                    entry.file, entry.phrasing_line(k),
+                    f"问法“{entry.phrasings[k]}”（条目 {entry.id}）在条目 {other.id} 里已经有了"
+                    f"（{other.file} 第 {other.phrasing_line(at)} 行）。同一个问题只能属于一个条目，请删掉其中一个",
+                )
         for rel in entry.related:
             if rel not in first_by_id:
                 out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 里写了不存在的 id“{rel}”")
@@ -567,7 +585,7 @@ def _encode(result: _FileResult) -> tuple:
     topic = (result.topic.name, result.topic.file, result.topic.entry_ids) if result.topic else None
     entries = tuple(
         (e.id, e.question, e.alternates, e.answer, e.source, e.reviewed.toordinal(), e.topic,
-         e.keywords, tuple((link.title, link.url) for link in e.links), e.related, e.file, e.line)
+         e.keywords, tuple((link.title, link.url) for link in e.links), e.related, e.file, e.line, e.phrasing_lines)
         for e in result.entries
     )
     problems = tuple((p.file, p.line, p.message, p.severity) for p in result.problems)
@@ -580,8 +598,8 @@ def _decode(data: tuple) -> _FileResult:
         Topic(*topic) if topic else None,
         tuple(
             Entry(eid, question, alternates, answer, source, dt.date.fromordinal(reviewed), topic_name,
-                  keywords, tuple(Link(*link) for link in links), related, file, line)
-            for eid, question, alternates, answer, source, reviewed, topic_name, keywords, links, related, file, line
+                  keywords, tuple(Link(*link) for link in links), related, file, line, lines)
+            for eid, question, alternates, answer, source, reviewed, topic_name, keywords, links, related, file, line, lines
             in entries
         ),
         tuple(Problem(*p) for p in problems),

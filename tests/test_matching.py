@@ -56,6 +56,15 @@ def test_a_single_token_equal_to_a_phrasing_still_matches():
     assert index.match("书").status == UNANSWERED
 
 
+def test_homophones_alone_are_not_enough_to_answer(index):
+    # 地保: one character as written, one a homophone typo of 低保. 地宝: both homophones,
+    # the same sounds as 低保 but nothing as written: offered, not asserted.
+    assert (index.match("地保").status, index.match("地保").entry_id) == (ANSWERED, "dibao-apply")
+    guess = index.match("地宝")
+    assert guess.status == SUGGEST and guess.candidates[0].entry_id == "dibao-apply"
+    assert guess.candidates[0].literal == 0.0
+
+
 def test_near_tie_between_entries_becomes_a_suggestion():
     # Both 低保 entries cover "低保" fully; with a wide margin neither is confident enough.
     wide = Index(load_faq(FIXTURES / "mini"), thresholds=Thresholds(margin=50))

@@ -42,6 +42,7 @@ UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to th
 PARTIAL_CREDIT = 0.9  # closeness credit for a phrasing found inside a longer question
 MIN_INSIDE = 4  # shorter phrasings are found inside too many questions by chance
 RESCORE = 12  # candidates scored in full after the cheap postings pass
+MIN_LITERAL = 0.5  # an answer needs half its characters as written: 地保 is 低保, 驾照 is not 家找
 MIN_TOKENS = 2  # a shorter question ("二", "火", "4") only matches a phrasing it equals
 
 
@@ -59,6 +60,7 @@ class Candidate:
     coverage: float
     closeness: float
     phrasing: str  # the entry's phrasing nearest to the question
+    literal: float = 1.0  # share of the matched characters matched as written, not as homophones
 
 
 @dataclass(frozen=True)
@@ -186,14 +188,20 @@ class Index:
 
     # -- scoring -------------------------------------------------------------------------
 
-    def _coverage(self, terms, feats: frozenset[str], total: float) -> float:
+    def _coverage(self, terms, feats: frozenset[str], total: float, chars: int) -> tuple[float, float]:
+        """(share of the question's weight the entry covers, share of the characters it covers
+        that it has as written rather than as homophones). The first `chars` terms are characters."""
         got = 0.0
-        for weight, alternatives in terms:
-            for feat, credit in alternatives:
+        heard = written = 0
+        for n, (weight, alternatives) in enumerate(terms):
+            for k, (feat, credit) in enumerate(alternatives):
                 if feat in feats:
                     got += weight * credit
+                    if n < chars:
+                        heard += 1
+                        written += k == 0
                     break
-        return got / total
+        return got / total, written / heard if heard else 0.0
 
     def _nominate(self, terms) -> dict[int, float]:
         """Cheap first pass: entries sharing a not-too-common feature with the question."""
@@ -230,7 +238,7 @@ class Index:
         query_sounds = sounds(tokens(normalized))
         scored = []
         for i in shortlist:
-            coverage = self._coverage(terms, self.entry_features[i], total)
+            coverage, literal = self._coverage(terms, self.entry_features[i], total, len(query_sounds))
             best = process.extractOne(normalized, self.phrasings[i], scorer=fuzz.ratio)
             if PARTIAL_CREDIT:
                 best = max(best, self._inside(normalized, i), key=lambda b: b[1])
@@ -239,7 +247,7 @@ class Index:
                 best = (best[0], heard[1] * SOUND_CREDIT, heard[2])
             closeness = best[1] / 100.0
             score = 100.0 * (COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * closeness)
-            scored.append(Candidate(self.entries[i].id, round(score, 1), coverage, closeness, self.originals[i][best[2]]))
+            scored.append(Candidate(self.entries[i].id, round(score, 1), coverage, closeness, self.originals[i][best[2]], literal))
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
@@ -249,7 +257,7 @@ class Index:
             return UNANSWERED, None, candidates[0].score if candidates else 0.0
         top = candidates[0]
         runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        if top.score >= t.answer and top.score - runner_up >= t.margin:
+        if top.score >= t.answer and top.score - runner_up >= t.margin and top.literal >= MIN_LITERAL:
             return ANSWERED, top.entry_id, top.score
         return SUGGEST, None, top.score
 

@@ -193,14 +193,19 @@ class Index:
         that it has as written rather than as homophones). The first `chars` terms are characters."""
         got = 0.0
         heard = written = 0
-        for n, (weight, alternatives) in enumerate(terms):
-            for k, (feat, credit) in enumerate(alternatives):
-                if feat in feats:
-                    got += weight * credit
-                    if n < chars:
-                        heard += 1
-                        written += k == 0
-                    break
+        for weight, ((feat, _), (sound, credit)) in terms[:chars]:
+            if feat in feats:
+                got += weight
+                written += 1
+            elif sound in feats:
+                got += weight * credit
+                heard += 1
+        for weight, ((feat, _), (sound, credit)) in terms[chars:]:
+            if feat in feats:
+                got += weight
+            elif sound in feats:
+                got += weight * credit
+        heard += written
         return got / total, written / heard if heard else 0.0
 
     def _nominate(self, terms) -> dict[int, float]:
@@ -219,8 +224,9 @@ class Index:
     def _inside(self, normalized: str, i: int) -> tuple[str, float, int]:
         """A phrasing found (nearly) whole inside a longer, rambling question."""
         best = ("", 0.0, 0)
+        size = len(normalized)
         for k, phrasing in enumerate(self.phrasings[i]):
-            if MIN_INSIDE <= len(phrasing) < len(normalized):
+            if MIN_INSIDE <= len(phrasing) < size:
                 score = fuzz.partial_ratio(phrasing, normalized) * PARTIAL_CREDIT
                 if score > best[1]:
                     best = (phrasing, score, k)
@@ -240,7 +246,7 @@ class Index:
         for i in shortlist:
             coverage, literal = self._coverage(terms, self.entry_features[i], total, len(query_sounds))
             best = process.extractOne(normalized, self.phrasings[i], scorer=fuzz.ratio)
-            if PARTIAL_CREDIT:
+            if PARTIAL_CREDIT and best[1] < 100 * PARTIAL_CREDIT and len(normalized) > MIN_INSIDE:
                 best = max(best, self._inside(normalized, i), key=lambda b: b[1])
             heard = process.extractOne(query_sounds, self.phrasing_sounds[i], scorer=fuzz.ratio)
             if heard[1] * SOUND_CREDIT > best[1]:

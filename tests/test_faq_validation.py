@@ -228,20 +228,15 @@ DRAFT = """\
 """
 
 
-def test_placeholder_text_residents_would_see_is_an_error(mini_faq, capsys):
+@pytest.mark.parametrize(("entry_id", "answer", "code", "message"), [
+    ("clinic-hours", "待填写：回答内容", 1, "条目 clinic-hours 的问题、回答或资料来源里还有“待填写”"),
+    ("todo-clinic", "请到社区咨询。  # 待填写：换成真正的回答", 0, "警告：条目 todo-clinic 是从未答问题汇总粘贴来的草稿"),
+], ids=["placeholder-residents-would-see-is-an-error", "draft-with-honest-answer-is-a-warning"])
+def test_drafted_entries(mini_faq, capsys, entry_id, answer, code, message):
     books = mini_faq / "books.yaml"
-    text = books.read_text(encoding="utf-8")
-    books.write_text(text + DRAFT.format(id="clinic-hours", answer="待填写：回答内容"), encoding="utf-8")
-    assert main(["faq", "check", str(mini_faq)]) == 1
-    assert "条目 clinic-hours 的问题、回答或资料来源里还有“待填写”" in capsys.readouterr().out
-
-
-def test_a_pasted_draft_with_an_honest_answer_is_only_a_warning(mini_faq, capsys):
-    books = mini_faq / "books.yaml"
-    text = books.read_text(encoding="utf-8")
-    books.write_text(text + DRAFT.format(id="todo-clinic", answer="请到社区咨询。  # 待填写：换成真正的回答"), encoding="utf-8")
-    assert main(["faq", "check", str(mini_faq)]) == 0
-    assert "警告：条目 todo-clinic 是从未答问题汇总粘贴来的草稿" in capsys.readouterr().out
+    books.write_text(books.read_text(encoding="utf-8") + DRAFT.format(id=entry_id, answer=answer), encoding="utf-8")
+    assert main(["faq", "check", str(mini_faq)]) == code
+    assert message in capsys.readouterr().out
 
 
 def test_fixing_the_mistakes_makes_the_check_pass(broken, capsys):

@@ -47,14 +47,14 @@ class ChatSession:
         text = line.strip()
         if not text:
             return None
-        reply = self._reply(text)
-        if reply is None:
-            return None
-        if reply.buttons or reply.body not in replies.FEEDBACK_THANKS.values():
-            self.last = reply  # a thank-you for feedback leaves the choices above it usable
-        return render(reply)
+        if text in ("+", "-") and self.last_ref:
+            # Rating the last answer leaves the choices shown under it usable.
+            self.service.feedback(self.last_ref, text == "+")
+            return render(Reply(replies.FEEDBACK_THANKS[text]))
+        self.last = self._reply(text)
+        return render(self.last)
 
-    def _reply(self, text: str) -> Reply | None:
+    def _reply(self, text: str) -> Reply:
         faq = self.service.snapshot.faq
         if text in ("/start",):
             return self._shown(replies.greeting_reply(faq), "topic")
@@ -64,9 +64,6 @@ class ChatSession:
             return self._shown(replies.topics_reply(faq), "topic")
         if text == "/privacy":
             return Reply(replies.PRIVACY_TEXT.format(days=self.service.settings.retention_days))
-        if text in ("+", "-") and self.last_ref:
-            self.service.feedback(self.last_ref, text == "+")
-            return Reply(replies.FEEDBACK_THANKS[text])
         options = choices(self.last) if self.last is not None else []
         if text.isdigit() and len(text) <= 2 and options:
             if 1 <= int(text) <= len(options):

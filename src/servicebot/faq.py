@@ -541,7 +541,7 @@ class _FileResult:
     topic: Topic | None
     entries: tuple[Entry, ...]
     problems: tuple[Problem, ...]
-    keys: tuple[tuple[str, ...], ...] = ()  # each entry's distinct question keys
+    keys: tuple[tuple[str, ...], ...] = ()  # per entry, each phrasing's question key ("" if repeated)
 
 
 # File path → (content digest, what that content yields), the last version only. A reload

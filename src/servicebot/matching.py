@@ -254,6 +254,9 @@ class Index:
             closeness = best[1] / 100.0
             score = 100.0 * (COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * closeness)
             scored.append(Candidate(self.entries[i].id, round(score, 1), coverage, closeness, self.originals[i][best[2]], literal))
+        if len(query_sounds) < MIN_TOKENS:
+            # One character shares its only feature with too many phrasings to mean anything.
+            scored = [c for c in scored if c.closeness >= 1.0]
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
@@ -270,9 +273,6 @@ class Index:
     def match(self, question: str) -> Match:
         normalized = self.normalize(question)[:MAX_QUERY_CHARS]
         candidates = self.candidates(normalized)
-        if len(tokens(normalized)) < MIN_TOKENS:
-            # One character shares its only feature with too many phrasings to mean anything.
-            candidates = [c for c in candidates if c.closeness >= 1.0]
         status, entry_id, score = self.decide(candidates)
         shown = [c for c in candidates if c.score >= self.thresholds.suggest] if status == SUGGEST else candidates
         return Match(status, entry_id, score, tuple(shown[: max(MAX_SUGGESTIONS, 5)]), normalized)

@@ -68,8 +68,8 @@ class ChatSession:
         if text.isdigit() and len(text) <= 2 and options:
             if 1 <= int(text) <= len(options):
                 return self._press(options[int(text) - 1])
-            pick = "1" if len(options) == 1 else f"1 到 {len(options)} 之间的数字"
-            return Reply(f"请输入 {pick} 来选择，或者直接打字提问。")
+            pick = " 1 " if len(options) == 1 else f" 1 到 {len(options)} 之间的数字"
+            return Reply(f"请输入{pick}来选择，或者直接打字提问。")
         outcome = self.service.answer(text, **self.who)
         self.last_ref = outcome.ref
         return self._shown(outcome.reply, replies.buttons_via(outcome.status))

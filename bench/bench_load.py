@@ -38,15 +38,78 @@ ALTERNATES = 6
 # Subjects and question endings residents use; phrasings are drawn from them so that their
 # lengths and characters look like the real FAQ's.
 SUBJECTS = (
-    "低保", "养老保险", "医疗保险", "垃圾分类", "体验馆", "书屋", "社区", "居委会", "办事处", "残疾人",
-    "老年人", "高龄津贴", "临时救助", "廉租房", "公租房", "户口", "居住证", "身份证", "计划生育", "独生子女",
-    "退役军人", "优抚", "志愿服务", "物业", "老旧小区", "加装电梯", "停车位", "门前三包", "占道经营", "广告牌",
-    "秸秆", "防汛", "疫苗", "核酸", "健康码", "就业", "创业贷款", "技能培训", "失业登记", "灵活就业",
-    "医保卡", "社保卡", "电费", "水费", "燃气", "供暖", "公交卡", "图书室", "文化站", "健身器材",
+    "低保",
+    "养老保险",
+    "医疗保险",
+    "垃圾分类",
+    "体验馆",
+    "书屋",
+    "社区",
+    "居委会",
+    "办事处",
+    "残疾人",
+    "老年人",
+    "高龄津贴",
+    "临时救助",
+    "廉租房",
+    "公租房",
+    "户口",
+    "居住证",
+    "身份证",
+    "计划生育",
+    "独生子女",
+    "退役军人",
+    "优抚",
+    "志愿服务",
+    "物业",
+    "老旧小区",
+    "加装电梯",
+    "停车位",
+    "门前三包",
+    "占道经营",
+    "广告牌",
+    "秸秆",
+    "防汛",
+    "疫苗",
+    "核酸",
+    "健康码",
+    "就业",
+    "创业贷款",
+    "技能培训",
+    "失业登记",
+    "灵活就业",
+    "医保卡",
+    "社保卡",
+    "电费",
+    "水费",
+    "燃气",
+    "供暖",
+    "公交卡",
+    "图书室",
+    "文化站",
+    "健身器材",
 )
 ACTIONS = (
-    "怎么办理", "在哪里办", "要什么材料", "多少钱", "找谁", "什么时候", "能不能", "有哪些", "怎么申请", "怎么查",
-    "需要多久", "可以网上办吗", "在哪交", "有补贴吗", "怎么取消", "过期了怎么办", "丢了怎么补", "谁能申请", "电话多少", "几点上班",
+    "怎么办理",
+    "在哪里办",
+    "要什么材料",
+    "多少钱",
+    "找谁",
+    "什么时候",
+    "能不能",
+    "有哪些",
+    "怎么申请",
+    "怎么查",
+    "需要多久",
+    "可以网上办吗",
+    "在哪交",
+    "有补贴吗",
+    "怎么取消",
+    "过期了怎么办",
+    "丢了怎么补",
+    "谁能申请",
+    "电话多少",
+    "几点上班",
 )
 ANSWER_LINES = (
     "请携带本人身份证、户口簿到户籍所在社区居委会提出申请。",
@@ -61,7 +124,12 @@ ANSWER_LINES = (
 def phrasing(rng: random.Random, seen: set[str], subject: str, serial: int) -> str:
     """A unique, realistic phrasing about `subject` (a serial number breaks rare collisions)."""
     for _ in range(20):
-        text = rng.choice(("", "请问", "我想问一下", "")) + subject + rng.choice(ACTIONS) + rng.choice(("", "？", "呀", "啊"))
+        text = (
+            rng.choice(("", "请问", "我想问一下", ""))
+            + subject
+            + rng.choice(ACTIONS)
+            + rng.choice(("", "？", "呀", "啊"))
+        )
         if question_key(text) not in seen:
             break
     else:
@@ -101,10 +169,13 @@ def write_faq(directory: Path, entries: int, seed: int = 7) -> None:
             break
         body = "".join(entry_yaml(rng, seen, n, entries) for n in numbers)
         (directory / f"topic{f:02d}.yaml").write_text(f"topic: 主题{f}\nentries:\n{body}", encoding="utf-8")
-    (directory / "settings.yaml").write_text('contact: "0550-1234567"\nsynonyms:\n  - [低保, 最低生活保障]\n', encoding="utf-8")
-    (directory / "tests.yaml").write_text("".join(
-        f"- question: 测试问题{n}\n  expect: entry-{n}\n" for n in range(0, entries, max(1, entries // 100))
-    ), encoding="utf-8")
+    (directory / "settings.yaml").write_text(
+        'contact: "0550-1234567"\nsynonyms:\n  - [低保, 最低生活保障]\n', encoding="utf-8"
+    )
+    (directory / "tests.yaml").write_text(
+        "".join(f"- question: 测试问题{n}\n  expect: entry-{n}\n" for n in range(0, entries, max(1, entries // 100))),
+        encoding="utf-8",
+    )
 
 
 def main() -> int:
@@ -123,18 +194,27 @@ def main() -> int:
         faq, _ = timed_load(directory, forget=True)
         if faq is None:
             return 1
-        print(f"check_faq: {len(faq.entries)} entries, {faq.question_count} phrasings, {len(faq.files)} files, {size:.1f} MiB")
+        print(
+            f"check_faq: {len(faq.entries)} entries, {faq.question_count} phrasings, {len(faq.files)} files, {size:.1f} MiB"
+        )
         del faq  # keep one FAQ alive at a time, as the bot does
         report("cold load", [timed_load(directory, forget=True)[1] for _ in range(args.runs)])
         timed_load(directory, forget=True, cache_dir=cache_dir)  # fills the parse cache
-        report("restart, parse cache warm", [timed_load(directory, forget=True, cache_dir=cache_dir)[1] for _ in range(args.runs)])
-        report("reload after editing one file",
-               [timed_load(directory, forget=False, edit=n, cache_dir=cache_dir)[1] for n in range(args.runs)])
+        report(
+            "restart, parse cache warm",
+            [timed_load(directory, forget=True, cache_dir=cache_dir)[1] for _ in range(args.runs)],
+        )
+        report(
+            "reload after editing one file",
+            [timed_load(directory, forget=False, edit=n, cache_dir=cache_dir)[1] for n in range(args.runs)],
+        )
         if args.full:
             start = time.perf_counter()
             result = check_directory(directory, load_settings(env={}, overrides={"faq_dir": directory}))
-            print(f"check_directory (what a reload runs): {time.perf_counter() - start:.2f} s, "
-                  f"{len(result.errors)} errors / {len(result.warnings)} warnings on this synthetic FAQ")
+            print(
+                f"check_directory (what a reload runs): {time.perf_counter() - start:.2f} s, "
+                f"{len(result.errors)} errors / {len(result.warnings)} warnings on this synthetic FAQ"
+            )
     return 0
 
 
@@ -145,7 +225,9 @@ def timed_load(directory: Path, *, forget: bool, edit: int | None = None, cache_
         cache.clear()
     if edit is not None:
         path = directory / "topic00.yaml"
-        path.write_text(path.read_text(encoding="utf-8").replace("entries:\n", f"entries:\n# 修改 {edit}\n", 1), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("entries:\n", f"entries:\n# 修改 {edit}\n", 1), encoding="utf-8"
+        )
     start = time.perf_counter()
     faq, problems = check_faq(directory, today=dt.date(2026, 11, 28), cache_dir=cache_dir)
     elapsed = time.perf_counter() - start
@@ -157,8 +239,10 @@ def timed_load(directory: Path, *, forget: bool, edit: int | None = None, cache_
 def report(what: str, times: list[float]) -> None:
     median = statistics.median(times)
     verdict = "ok" if median < TARGET_S else "SLOW"
-    print(f"{what}: median {median:.3f} s over {len(times)} runs (target < {TARGET_S:g} s, {verdict}): "
-          + ", ".join(f"{t:.3f}" for t in times))
+    print(
+        f"{what}: median {median:.3f} s over {len(times)} runs (target < {TARGET_S:g} s, {verdict}): "
+        + ", ".join(f"{t:.3f}" for t in times)
+    )
 
 
 if __name__ == "__main__":

@@ -49,10 +49,17 @@ def synthetic_faq(size: int, seed: int = 7) -> Faq:
             if text not in seen:
                 seen.add(text)
                 phrasings.append(text)
-        entries.append(Entry(
-            id=f"e{i}", question=phrasings[0], alternates=tuple(phrasings[1:]), answer="答案" * 40,
-            source="bench", reviewed=dt.date(2026, 1, 1), topic=f"t{i % 10}",
-        ))
+        entries.append(
+            Entry(
+                id=f"e{i}",
+                question=phrasings[0],
+                alternates=tuple(phrasings[1:]),
+                answer="答案" * 40,
+                source="bench",
+                reviewed=dt.date(2026, 1, 1),
+                topic=f"t{i % 10}",
+            )
+        )
     topics = tuple(Topic(f"t{t}", "bench.yaml", tuple(e.id for e in entries if e.topic == f"t{t}")) for t in range(10))
     return Faq(entries=tuple(entries), topics=topics)
 
@@ -67,7 +74,12 @@ def questions(faq: Faq, n: int, seed: int = 11) -> list[str]:
             pos = rng.randrange(len(text))
             out.append("请问" + text[:pos] + rng.choice("的了在是我") + text[pos + 1 :] + "？")
         else:
-            out.append(rng.choice(("今天天气怎么样", "火车票怎么买", "电动车电池在哪里换", "附近哪里有好吃的", "公积金怎么提取")) + str(i))
+            out.append(
+                rng.choice(
+                    ("今天天气怎么样", "火车票怎么买", "电动车电池在哪里换", "附近哪里有好吃的", "公积金怎么提取")
+                )
+                + str(i)
+            )
     return out
 
 
@@ -107,9 +119,14 @@ def run(size: int, n_questions: int) -> dict[str, float]:
     naive_build = time.perf_counter() - t
     naive_lat = timed(naive.best, qs[: max(200, n_questions // 10)])
     return {
-        "entries": size, "build_s": build, "mem_mib": memory,
-        "median_ms": statistics.median(ours), "p99_ms": p99(ours),
-        "naive_build_s": naive_build, "naive_median_ms": statistics.median(naive_lat), "naive_p99_ms": p99(naive_lat),
+        "entries": size,
+        "build_s": build,
+        "mem_mib": memory,
+        "median_ms": statistics.median(ours),
+        "p99_ms": p99(ours),
+        "naive_build_s": naive_build,
+        "naive_median_ms": statistics.median(naive_lat),
+        "naive_p99_ms": p99(naive_lat),
     }
 
 
@@ -123,8 +140,10 @@ def main() -> int:
     for size in (int(s) for s in args.sizes.split(",")):
         r = run(size, args.questions)
         ratio = r["naive_median_ms"] / r["median_ms"]
-        print(f"{r['entries']:>8} {r['build_s']:>8.2f} {r['mem_mib']:>9.1f} {r['median_ms']:>10.3f} {r['p99_ms']:>8.3f} | "
-              f"{r['naive_build_s']:>13.3f} {r['naive_median_ms']:>15.3f} {r['naive_p99_ms']:>12.3f} {ratio:>11.1f}x")
+        print(
+            f"{r['entries']:>8} {r['build_s']:>8.2f} {r['mem_mib']:>9.1f} {r['median_ms']:>10.3f} {r['p99_ms']:>8.3f} | "
+            f"{r['naive_build_s']:>13.3f} {r['naive_median_ms']:>15.3f} {r['naive_p99_ms']:>12.3f} {ratio:>11.1f}x"
+        )
         sys.stdout.flush()
     return 0
 

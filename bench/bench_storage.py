@@ -30,10 +30,50 @@ from servicebot.review import RENDERERS, build_review, build_stats, parse_period
 from servicebot.service import TAP, Interaction  # noqa: E402
 from servicebot.storage import InteractionLog  # noqa: E402
 
-PLACES = ("社区卫生服务中心", "派出所", "菜市场", "公交站", "居住证", "公积金", "医保卡", "电动车充电桩", "老年食堂",
-          "幼儿园", "停车位", "快递柜", "健身器材", "燃气公司", "自来水", "路灯", "垃圾桶", "核酸检测点", "疫苗接种点",
-          "社保卡", "残疾证", "结婚登记", "出生证明", "户口迁移", "房产证", "护照", "驾驶证", "学区划分", "物业费", "消防通道")
-ASKS = ("在哪里", "几点开门", "什么时候上班", "怎么办理", "要什么材料", "电话多少", "周末开吗", "收费吗", "怎么去", "归谁管")
+PLACES = (
+    "社区卫生服务中心",
+    "派出所",
+    "菜市场",
+    "公交站",
+    "居住证",
+    "公积金",
+    "医保卡",
+    "电动车充电桩",
+    "老年食堂",
+    "幼儿园",
+    "停车位",
+    "快递柜",
+    "健身器材",
+    "燃气公司",
+    "自来水",
+    "路灯",
+    "垃圾桶",
+    "核酸检测点",
+    "疫苗接种点",
+    "社保卡",
+    "残疾证",
+    "结婚登记",
+    "出生证明",
+    "户口迁移",
+    "房产证",
+    "护照",
+    "驾驶证",
+    "学区划分",
+    "物业费",
+    "消防通道",
+)
+ASKS = (
+    "在哪里",
+    "几点开门",
+    "什么时候上班",
+    "怎么办理",
+    "要什么材料",
+    "电话多少",
+    "周末开吗",
+    "收费吗",
+    "怎么去",
+    "归谁管",
+)
 FILLERS = ("", "", "请问", "你好，", "我想问一下", "麻烦问下")
 ENDS = ("", "", "？", "?", "呀", "啊？", "。")
 
@@ -68,8 +108,20 @@ def traffic(faq, n: int, seed: int = 5):
             i = Interaction(ref, at, "telegram", "private", who, text, text, UNANSWERED, None, 20.0)
         elif last_suggest is not None:
             target = last_suggest.suggestions[0]
-            i = Interaction(ref, at, "telegram", "private", last_suggest.resident, "", "", TAP, target, 100.0,
-                            via="suggestion", origin_ref=last_suggest.ref)
+            i = Interaction(
+                ref,
+                at,
+                "telegram",
+                "private",
+                last_suggest.resident,
+                "",
+                "",
+                TAP,
+                target,
+                100.0,
+                via="suggestion",
+                origin_ref=last_suggest.ref,
+            )
         else:
             continue
         vote = (ref, rng.random() < 0.8) if i.status in (ANSWERED, TAP) and rng.random() < 0.1 else None

@@ -45,7 +45,14 @@ from servicebot.throttle import RetryingRateLimiter  # noqa: E402
 
 TARGET_OWN_MEDIAN_MS = 10.0
 FIRST_USER = 500_000
-OFF_TOPIC = ("今天天气怎么样", "你是机器人吗", "附近有什么好吃的", "我想投诉邻居装修太吵", "快递站几点关门", "怎么办护照")
+OFF_TOPIC = (
+    "今天天气怎么样",
+    "你是机器人吗",
+    "附近有什么好吃的",
+    "我想投诉邻居装修太吵",
+    "快递站几点关门",
+    "怎么办护照",
+)
 
 
 def question_pool(service: Service, seed: int = 3) -> list[str]:
@@ -69,10 +76,18 @@ def summary(name: str, seconds: list[float]) -> str:
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     async with FakeBotApi() as api:
-        settings = load_settings(env={}, overrides={
-            "faq_dir": args.faq, "data_dir": workdir / "data", "token": TOKEN, "base_url": api.base_url,
-            "reload_interval": 0, "flood_messages": args.questions, "flood_window": 60,
-        })
+        settings = load_settings(
+            env={},
+            overrides={
+                "faq_dir": args.faq,
+                "data_dir": workdir / "data",
+                "token": TOKEN,
+                "base_url": api.base_url,
+                "reload_interval": 0,
+                "flood_messages": args.questions,
+                "flood_window": 60,
+            },
+        )
         service = Service.from_settings(settings, secret="bench")
         checker = Service(service.snapshot, settings)  # the same FAQ, no log: what each reply should say
         rng = random.Random(args.seed)
@@ -110,17 +125,21 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         got = replies_by_user.get(user, [])
         if [c.text for c in got] != expected:
             problems += 1
-            print(f"resident {user - FIRST_USER}: expected {len(expected)} replies in order, got {len(got)}"
-                  f"{'' if len(got) != len(expected) else ' (different texts or order)'}")
+            print(
+                f"resident {user - FIRST_USER}: expected {len(expected)} replies in order, got {len(got)}"
+                f"{'' if len(got) != len(expected) else ' (different texts or order)'}"
+            )
             continue
         for update_id, call in zip(update_ids[user], got):
             latencies.append(call.t - api.update_record(update_id).handed_out_at)
 
     timings = resources(app).timings
     sent = len(api.calls("sendMessage"))
-    print(f"{args.questions} questions from {args.residents} residents, FAQ {args.faq} "
-          f"({len(service.snapshot.faq.entries)} entries), arrival rate {args.rate or 'all at once'}/s, "
-          f"bot concurrency {args.concurrency}")
+    print(
+        f"{args.questions} questions from {args.residents} residents, FAQ {args.faq} "
+        f"({len(service.snapshot.faq.entries)} entries), arrival rate {args.rate or 'all at once'}/s, "
+        f"bot concurrency {args.concurrency}"
+    )
     print(f"replies: {sent} (expected {len(plan)}); residents with lost, duplicated or wrong replies: {problems}")
     print(f"all replies in {elapsed:.2f} s ({sent / elapsed:.0f} replies/s); getUpdates calls: {api.poll_count}")
     if latencies:
@@ -140,7 +159,9 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50.0, help="questions per second (0: all at once)")
     parser.add_argument("--faq", type=Path, default=REPO / "faq")
-    parser.add_argument("--concurrency", type=int, default=MAX_CONCURRENT_UPDATES, help="updates the bot processes at once")
+    parser.add_argument(
+        "--concurrency", type=int, default=MAX_CONCURRENT_UPDATES, help="updates the bot processes at once"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=120.0, help="upper bound for the whole run, seconds")
     args = parser.parse_args()

@@ -67,9 +67,23 @@ def main() -> int:
             c, w, s, r = outcomes(index, cached, answer, suggest, margin)
             fp = n_out - r
             cost = 2 * (w + fp) + s + (n_in - c - w - s)
-            results.append((cost, f"{weight}/{unseen}/{partial}", answer, suggest, margin, 100 * c / n_in, 100 * w / n_in, 100 * s / n_in, 100 * r / n_out))
+            results.append(
+                (
+                    cost,
+                    f"{weight}/{unseen}/{partial}",
+                    answer,
+                    suggest,
+                    margin,
+                    100 * c / n_in,
+                    100 * w / n_in,
+                    100 * s / n_in,
+                    100 * r / n_out,
+                )
+            )
     results.sort()
-    print(f"{'cost':>5} {'cov/unseen/partial':>18} {'answer':>6} {'suggest':>7} {'margin':>6} {'acc%':>6} {'wrong%':>6} {'sugg%':>6} {'rej%':>6}")
+    print(
+        f"{'cost':>5} {'cov/unseen/partial':>18} {'answer':>6} {'suggest':>7} {'margin':>6} {'acc%':>6} {'wrong%':>6} {'sugg%':>6} {'rej%':>6}"
+    )
     for row in results[: args.top]:
         print("{:>5} {:>18} {:>6} {:>7} {:>6} {:>6.1f} {:>6.1f} {:>6.1f} {:>6.1f}".format(*row))
     return 0

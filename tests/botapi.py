@@ -90,32 +90,91 @@ FAULT_KINDS = ("429", "502", "drop", "drop_after")
 # Parameters that carry free text / identifiers and must never be JSON-decoded.
 STRING_FIELDS = frozenset(
     {
-        "text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "url",
-        "title", "description", "short_description", "name", "query", "emoji", "action",
-        "language_code", "question", "explanation", "explanation_parse_mode", "address",
-        "first_name", "last_name", "phone_number", "vcard", "business_connection_id",
-        "message_effect_id", "secret_token", "ip_address", "file_id", "sticker", "photo",
-        "voice", "audio", "video", "animation", "document", "video_note", "thumbnail",
-        "foursquare_id", "foursquare_type", "google_place_id", "google_place_type",
-        "custom_title", "invite_link", "sticker_set_name", "png_sticker", "certificate",
-        "switch_pm_text", "switch_pm_parameter", "next_offset", "game_short_name", "payload",
-        "provider_token", "currency", "start_parameter", "cache_time_text",
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "inline_message_id",
+        "url",
+        "title",
+        "description",
+        "short_description",
+        "name",
+        "query",
+        "emoji",
+        "action",
+        "language_code",
+        "question",
+        "explanation",
+        "explanation_parse_mode",
+        "address",
+        "first_name",
+        "last_name",
+        "phone_number",
+        "vcard",
+        "business_connection_id",
+        "message_effect_id",
+        "secret_token",
+        "ip_address",
+        "file_id",
+        "sticker",
+        "photo",
+        "voice",
+        "audio",
+        "video",
+        "animation",
+        "document",
+        "video_note",
+        "thumbnail",
+        "foursquare_id",
+        "foursquare_type",
+        "google_place_id",
+        "google_place_type",
+        "custom_title",
+        "invite_link",
+        "sticker_set_name",
+        "png_sticker",
+        "certificate",
+        "switch_pm_text",
+        "switch_pm_parameter",
+        "next_offset",
+        "game_short_name",
+        "payload",
+        "provider_token",
+        "currency",
+        "start_parameter",
+        "cache_time_text",
     }
 )
 
 INLINE_BUTTON_ACTIONS = frozenset(
     {
-        "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-        "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-        "callback_game", "pay",
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
     }
 )
 
 CHAT_ACTIONS = frozenset(
     {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice",
-        "upload_voice", "upload_document", "choose_sticker", "find_location",
-        "record_video_note", "upload_video_note",
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
     }
 )
 
@@ -123,9 +182,7 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
-QUERY_TOO_OLD = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 BAD_GATEWAY_HTML = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
@@ -221,10 +278,22 @@ _HTML_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[^<>]*?)?)\s*(/?)
 _HTML_ENTITY_RE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|lt|gt|amp|quot);")
 _HTML_ATTR_RE = re.compile(r"""([A-Za-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"']+))""")
 _HTML_TYPES = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link",
-    "code": "code", "pre": "pre", "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
 _HTML_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
@@ -246,15 +315,11 @@ def _parse_html(text: str) -> tuple[str, list[dict]]:
             if not m:
                 end = text.find(">", i)
                 tag = text[i + 1 : end if end != -1 else min(n, i + 10)]
-                raise _ParseError(
-                    f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, i)}'
-                )
+                raise _ParseError(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, i)}')
             closing, name, attr_text = m.group(1), m.group(2).lower(), m.group(3)
             if not closing:
                 if name not in _HTML_TYPES:
-                    raise _ParseError(
-                        f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, i)}'
-                    )
+                    raise _ParseError(f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, i)}')
                 attrs = {
                     a.group(1).lower(): next(g for g in a.groups()[1:] if g is not None)
                     for a in _HTML_ATTR_RE.finditer(attr_text)
@@ -268,9 +333,7 @@ def _parse_html(text: str) -> tuple[str, list[dict]]:
                 stack.append((name, out_len, attrs))
             else:
                 if not stack:
-                    raise _ParseError(
-                        f"Unexpected end tag at byte offset {_byte_offset(text, i)}"
-                    )
+                    raise _ParseError(f"Unexpected end tag at byte offset {_byte_offset(text, i)}")
                 open_name, start, attrs = stack.pop()
                 if open_name != name:
                     raise _ParseError(
@@ -278,27 +341,20 @@ def _parse_html(text: str) -> tuple[str, list[dict]]:
                         f'expected "</{open_name}>", found "</{name}>"'
                     )
                 if out_len > start:
-                    ent: dict[str, Any] = {
-                        "type": _HTML_TYPES[name], "offset": start, "length": out_len - start
-                    }
+                    ent: dict[str, Any] = {"type": _HTML_TYPES[name], "offset": start, "length": out_len - start}
                     if name == "a":
                         href = attrs.get("href", "")
                         user = re.fullmatch(r"tg://user\?id=(\d+)", href)
                         if user:
                             ent["type"] = "text_mention"
-                            ent["user"] = {"id": int(user.group(1)), "is_bot": False,
-                                           "first_name": "User"}
+                            ent["user"] = {"id": int(user.group(1)), "is_bot": False, "first_name": "User"}
                         elif href:
                             ent["url"] = href
                         else:
                             ent = {}
                     elif name == "pre":
                         lang = next(
-                            (
-                                e.pop("_language")
-                                for e in entities
-                                if e.get("_language") and e["offset"] >= start
-                            ),
+                            (e.pop("_language") for e in entities if e.get("_language") and e["offset"] >= start),
                             None,
                         )
                         if lang:
@@ -306,7 +362,7 @@ def _parse_html(text: str) -> tuple[str, list[dict]]:
                     elif name == "code":
                         cls = attrs.get("class", "")
                         if cls.startswith("language-") and any(s[0] == "pre" for s in stack):
-                            ent["_language"] = cls[len("language-"):]
+                            ent["_language"] = cls[len("language-") :]
                     elif name == "blockquote" and "expandable" in attrs:
                         ent["type"] = "expandable_blockquote"
                     elif name == "tg-emoji":
@@ -341,8 +397,7 @@ def _parse_html(text: str) -> tuple[str, list[dict]]:
 
 
 _MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
-_MDV2_MARKERS = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough",
-                 "||": "spoiler"}
+_MDV2_MARKERS = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough", "||": "spoiler"}
 
 
 def _parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
@@ -377,9 +432,7 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
                     j += 1
             if j >= n:
                 kind = "Pre" if fence else "Code"
-                raise _ParseError(
-                    f"Can't find end of {kind} entity at byte offset {_byte_offset(text, i)}"
-                )
+                raise _ParseError(f"Can't find end of {kind} entity at byte offset {_byte_offset(text, i)}")
             content = "".join(body)
             ent: dict[str, Any] = {"type": "pre" if fence else "code"}
             if fence:
@@ -407,10 +460,7 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
             if stack and stack[-1][0] == marker:
                 _m, start, _ = stack.pop()
                 if out_len > start:
-                    entities.append(
-                        {"type": _MDV2_MARKERS[marker], "offset": start,
-                         "length": out_len - start}
-                    )
+                    entities.append({"type": _MDV2_MARKERS[marker], "offset": start, "length": out_len - start})
             elif any(s[0] == marker for s in stack):
                 raise _ParseError(
                     f"Can't find end of {_MDV2_MARKERS[stack[-1][0]].title()} entity at byte "
@@ -427,20 +477,13 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
         if c == "]" and stack and stack[-1][0] == "[":
             _m, start, _ = stack.pop()
             if not text.startswith("(", i + 1):
-                raise _ParseError(
-                    "Character ']' is reserved and must be escaped with the preceding '\\'"
-                )
+                raise _ParseError("Character ']' is reserved and must be escaped with the preceding '\\'")
             end = text.find(")", i + 2)
             if end == -1:
-                raise _ParseError(
-                    f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}"
-                )
+                raise _ParseError(f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}")
             url = text[i + 2 : end].replace("\\)", ")").replace("\\\\", "\\")
             if out_len > start:
-                entities.append(
-                    {"type": "text_link", "offset": start, "length": out_len - start,
-                     "url": url}
-                )
+                entities.append({"type": "text_link", "offset": start, "length": out_len - start, "url": url})
             i = end + 1
             continue
         if c == ">" and (i == 0 or text[i - 1] == "\n"):
@@ -448,17 +491,13 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
             i += 1
             continue
         if c in _MDV2_RESERVED:
-            raise _ParseError(
-                f"Character '{c}' is reserved and must be escaped with the preceding '\\'"
-            )
+            raise _ParseError(f"Character '{c}' is reserved and must be escaped with the preceding '\\'")
         emit(c)
         i += 1
     if stack:
         marker, _start, idx = stack[-1]
         kind = "TextUrl" if marker == "[" else _MDV2_MARKERS[marker].title()
-        raise _ParseError(
-            f"Can't find end of {kind} entity at byte offset {_byte_offset(text, idx)}"
-        )
+        raise _ParseError(f"Can't find end of {kind} entity at byte offset {_byte_offset(text, idx)}")
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 
@@ -481,17 +520,15 @@ def _parse_markdown_legacy(text: str) -> tuple[str, list[dict]]:
             start_i = i + len(close) if close == "```" else i + 1
             end = text.find(close, start_i)
             if end == -1:
-                raise _ParseError(
-                    "Can't find end of the entity starting at byte offset "
-                    f"{_byte_offset(text, i)}"
-                )
+                raise _ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
             content = text[start_i:end]
             start = out_len
             out.append(content)
             out_len += utf16_len(content)
             ent: dict[str, Any] = {
                 "type": "pre" if close == "```" else kinds.get(c, "text_link"),
-                "offset": start, "length": out_len - start,
+                "offset": start,
+                "length": out_len - start,
             }
             i = end + len(close)
             if c == "[":
@@ -499,8 +536,7 @@ def _parse_markdown_legacy(text: str) -> tuple[str, list[dict]]:
                     url_end = text.find(")", i)
                     if url_end == -1:
                         raise _ParseError(
-                            "Can't find end of the entity starting at byte offset "
-                            f"{_byte_offset(text, i)}"
+                            f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
                         )
                     ent["url"] = text[i + 1 : url_end]
                     i = url_end + 1
@@ -559,10 +595,7 @@ def detect_entities(text: str) -> list[dict]:
             taken.append((s, e))
             found.append((s, e, kind))
     found.sort()
-    return [
-        {"offset": utf16_len(text[:s]), "length": utf16_len(text[s:e]), "type": kind}
-        for s, e, kind in found
-    ]
+    return [{"offset": utf16_len(text[:s]), "length": utf16_len(text[s:e]), "type": kind} for s, e, kind in found]
 
 
 def _decode_value(key: str, value: Any) -> Any:
@@ -648,14 +681,10 @@ class FakeBotApi:
         self._webhook_task: asyncio.Task | None = None
         self._session: ClientSession | None = None
         self._handlers: dict[str, Callable[[dict], Any]] = {
-            name[len("_m_"):].lower(): getattr(self, name)
-            for name in dir(self)
-            if name.startswith("_m_")
+            name[len("_m_") :].lower(): getattr(self, name) for name in dir(self) if name.startswith("_m_")
         }
         self._canonical = {
-            name[len("_m_"):].lower(): name[len("_m_"):]
-            for name in dir(self)
-            if name.startswith("_m_")
+            name[len("_m_") :].lower(): name[len("_m_") :] for name in dir(self) if name.startswith("_m_")
         }
 
     # ---------------------------------------------------------------- lifecycle
@@ -688,9 +717,7 @@ class FakeBotApi:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
-        self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
-        )
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -772,9 +799,7 @@ class FakeBotApi:
         )
 
     def _error_response(self, exc: ApiError) -> web.Response:
-        payload: dict[str, Any] = {
-            "ok": False, "error_code": exc.code, "description": exc.description
-        }
+        payload: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
         if exc.parameters:
             payload["parameters"] = exc.parameters
         return self._json(payload, exc.code)
@@ -814,9 +839,7 @@ class FakeBotApi:
                     )
                 )
             if kind == "502":
-                return web.Response(
-                    status=502, text=BAD_GATEWAY_HTML, content_type="text/html"
-                )
+                return web.Response(status=502, text=BAD_GATEWAY_HTML, content_type="text/html")
             self._drop(request)  # "drop": no response at all
 
         handler = self._handlers.get(key)
@@ -870,8 +893,7 @@ class FakeBotApi:
 
     # ---------------------------------------------------------------- fault injection
 
-    def fail_next(self, method: str, kind: str = "429", times: int = 1, *,
-                  retry_after: int = 1) -> None:
+    def fail_next(self, method: str, kind: str = "429", times: int = 1, *, retry_after: int = 1) -> None:
         """Make the next ``times`` calls of ``method`` fail.
 
         kind ``"429"``: HTTP 429 ``{"ok":false,"error_code":429,"description":"Too Many
@@ -907,8 +929,7 @@ class FakeBotApi:
         return [
             c
             for c in self.sent
-            if (method is None or c.method.lower() == method.lower())
-            and (chat_id is None or c.chat_id == chat_id)
+            if (method is None or c.method.lower() == method.lower()) and (chat_id is None or c.chat_id == chat_id)
         ]
 
     def mark(self) -> int:
@@ -957,15 +978,12 @@ class FakeBotApi:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(
-                    f"timed out after {timeout:.1f}s waiting for {what}; recorded:\n"
-                    + self._describe()
+                    f"timed out after {timeout:.1f}s waiting for {what}; recorded:\n" + self._describe()
                 )
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(ev.wait(), remaining)
 
-    async def wait_for(
-        self, predicate: Callable[[Call], bool] | str, timeout: float = 5.0, *, since: int = 0
-    ) -> Call:
+    async def wait_for(self, predicate: Callable[[Call], bool] | str, timeout: float = 5.0, *, since: int = 0) -> Call:
         """Wait until a recorded successful call ``sent[since:]`` matches; return it.
 
         ``predicate`` is a function of :class:`Call` or a method name.  Raises
@@ -994,8 +1012,12 @@ class FakeBotApi:
         return new_matches
 
     async def wait_for_count(
-        self, predicate: Callable[[Call], bool] | str, count: int, timeout: float = 5.0,
-        *, since: int = 0,
+        self,
+        predicate: Callable[[Call], bool] | str,
+        count: int,
+        timeout: float = 5.0,
+        *,
+        since: int = 0,
     ) -> list[Call]:
         """Wait until ``count`` recorded calls in ``sent[since:]`` match; return them."""
         new_matches = self._scanner(since, self._as_predicate(predicate))
@@ -1008,7 +1030,11 @@ class FakeBotApi:
         return await self._wait_until(check, timeout, f"{count} calls matching {predicate!r}")
 
     async def wait_for_reply(
-        self, chat_id: Any, timeout: float = 5.0, *, since: int | None = None,
+        self,
+        chat_id: Any,
+        timeout: float = 5.0,
+        *,
+        since: int | None = None,
         methods: Iterable[str] = ("sendMessage",),
     ) -> Call:
         """Next ``sendMessage`` (or other ``methods``) to ``chat_id``.
@@ -1020,15 +1046,14 @@ class FakeBotApi:
         names = {m.lower() for m in methods}
         start = max(self._mark if since is None else since, self._reply_cursor.get(chat_id, 0))
 
-        new_matches = self._scanner(
-            start, lambda c: c.method.lower() in names and c.chat_id == chat_id
-        )
+        new_matches = self._scanner(start, lambda c: c.method.lower() in names and c.chat_id == chat_id)
 
         def check() -> Call | None:
             return next(iter(new_matches()), None)
 
-        call = await self._wait_until(check, timeout, f"a reply ({'/'.join(methods)}) to chat "
-                                      f"{chat_id!r} after index {start}")
+        call = await self._wait_until(
+            check, timeout, f"a reply ({'/'.join(methods)}) to chat {chat_id!r} after index {start}"
+        )
         self._reply_cursor[chat_id] = call.index + 1
         return call
 
@@ -1059,9 +1084,7 @@ class FakeBotApi:
             ev = self._updates_changed
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError(
-                    f"update {update_id} not confirmed within {timeout}s:\n" + self._describe()
-                )
+                raise AssertionError(f"update {update_id} not confirmed within {timeout}s:\n" + self._describe())
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(ev.wait(), remaining)
         return record
@@ -1075,9 +1098,7 @@ class FakeBotApi:
             ev = self._updates_changed
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError(
-                    f"no getUpdates long poll within {timeout}s:\n" + self._describe()
-                )
+                raise AssertionError(f"no getUpdates long poll within {timeout}s:\n" + self._describe())
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(ev.wait(), remaining)
 
@@ -1091,8 +1112,9 @@ class FakeBotApi:
 
     # ---------------------------------------------------------------- chats / messages store
 
-    def _user(self, user_id: int, first_name: str, last_name: str | None,
-              username: str | None, language_code: str | None) -> dict:
+    def _user(
+        self, user_id: int, first_name: str, last_name: str | None, username: str | None, language_code: str | None
+    ) -> dict:
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if last_name:
             user["last_name"] = last_name
@@ -1107,8 +1129,12 @@ class FakeBotApi:
         if chat is not None:
             return chat
         if isinstance(chat_id, str):
-            chat = {"id": DEFAULT_CHANNEL_ID, "title": chat_id.lstrip("@"), "type": "channel",
-                    "username": chat_id.lstrip("@")}
+            chat = {
+                "id": DEFAULT_CHANNEL_ID,
+                "title": chat_id.lstrip("@"),
+                "type": "channel",
+                "username": chat_id.lstrip("@"),
+            }
         elif isinstance(chat_id, int) and chat_id < 0:
             chat = {"id": chat_id, "title": "Test group", "type": "supergroup"}
         else:
@@ -1123,8 +1149,7 @@ class FakeBotApi:
 
     def messages(self, chat_id: Any) -> list[dict]:
         """Current (not deleted) messages of a chat, both directions, in id order."""
-        return [m for (c, _i), m in sorted(self._messages.items(), key=lambda kv: kv[0][1])
-                if c == chat_id]
+        return [m for (c, _i), m in sorted(self._messages.items(), key=lambda kv: kv[0][1]) if c == chat_id]
 
     def _store(self, message: dict) -> dict:
         self._messages[(message["chat"]["id"], message["message_id"])] = message
@@ -1139,8 +1164,9 @@ class FakeBotApi:
                 return msg
         return None
 
-    def _bot_message(self, chat_id: Any, text: str, *, message_id: int | None = None,
-                     reply_markup: dict | None = None) -> dict:
+    def _bot_message(
+        self, chat_id: Any, text: str, *, message_id: int | None = None, reply_markup: dict | None = None
+    ) -> dict:
         if message_id is None:
             message_id = self._next_message_id(chat_id)
         else:
@@ -1170,9 +1196,18 @@ class FakeBotApi:
         return update
 
     def _incoming_message(
-        self, *, user_id: int, chat_id: Any, chat_type: str, first_name: str,
-        last_name: str | None, username: str | None, language_code: str | None,
-        title: str | None, reply_to_bot: bool, reply_to_message_id: int | None,
+        self,
+        *,
+        user_id: int,
+        chat_id: Any,
+        chat_type: str,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str | None,
+        title: str | None,
+        reply_to_bot: bool,
+        reply_to_message_id: int | None,
         **content: Any,
     ) -> dict:
         if chat_type == "private":
@@ -1206,8 +1241,7 @@ class FakeBotApi:
         elif reply_to_bot:
             reply_to = self._last_bot_message(chat_id) or self._bot_message(chat_id, "……")
         if reply_to is not None:
-            msg["reply_to_message"] = {k: v for k, v in reply_to.items()
-                                       if k != "reply_to_message"}
+            msg["reply_to_message"] = {k: v for k, v in reply_to.items() if k != "reply_to_message"}
         msg.update({k: v for k, v in content.items() if v is not None})
         return self._store(msg)
 
@@ -1237,16 +1271,29 @@ class FakeBotApi:
         if entities is None:
             entities = detect_entities(text)
         msg = self._incoming_message(
-            user_id=user_id, chat_id=chat_id, chat_type=chat_type, first_name=first_name,
-            last_name=last_name, username=username, language_code=language_code, title=title,
-            reply_to_bot=reply_to_bot, reply_to_message_id=reply_to_message_id,
-            text=text, entities=entities or None,
+            user_id=user_id,
+            chat_id=chat_id,
+            chat_type=chat_type,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+            title=title,
+            reply_to_bot=reply_to_bot,
+            reply_to_message_id=reply_to_message_id,
+            text=text,
+            entities=entities or None,
         )
         return self.inject({"message": msg})
 
     def group_message(
-        self, text: str, mention: bool = False, *, chat_id: int = DEFAULT_GROUP_ID,
-        chat_type: str = "supergroup", **kwargs: Any,
+        self,
+        text: str,
+        mention: bool = False,
+        *,
+        chat_id: int = DEFAULT_GROUP_ID,
+        chat_type: str = "supergroup",
+        **kwargs: Any,
     ) -> dict:
         """Inject a group message; ``mention=True`` prefixes ``@<bot username>`` (unless the
         text already contains it) with a proper ``mention`` entity (UTF-16 offsets)."""
@@ -1258,11 +1305,9 @@ class FakeBotApi:
             entities = detect_entities(text)
         if mention and not any(e["type"] == "mention" for e in entities):
             pos = text.lower().index(handle.lower())
-            entities.append({"offset": utf16_len(text[:pos]), "length": utf16_len(handle),
-                             "type": "mention"})
+            entities.append({"offset": utf16_len(text[:pos]), "length": utf16_len(handle), "type": "mention"})
             entities.sort(key=lambda e: e["offset"])
-        return self.user_message(text, chat_id=chat_id, chat_type=chat_type,
-                                 entities=entities, **kwargs)
+        return self.user_message(text, chat_id=chat_id, chat_type=chat_type, entities=entities, **kwargs)
 
     def command(self, cmd: str, args: str = "", *, at_bot: bool = False, **kwargs: Any) -> dict:
         """Inject ``/cmd[@bot] args`` with a ``bot_command`` entity (private chat by default;
@@ -1293,11 +1338,12 @@ class FakeBotApi:
         (and stored, so editing it works).  The query id is accepted once by
         ``answerCallbackQuery``.
         """
-        msg = (self._last_bot_message(chat_id) if message_id is None
-               else self._find_message(chat_id, message_id))
+        msg = self._last_bot_message(chat_id) if message_id is None else self._find_message(chat_id, message_id)
         if msg is None:
             msg = self._bot_message(
-                chat_id, "请选择：", message_id=message_id,
+                chat_id,
+                "请选择：",
+                message_id=message_id,
                 reply_markup={"inline_keyboard": [[{"text": "选项", "callback_data": data}]]},
             )
         query_id = str(next(self._callback_ids))
@@ -1331,9 +1377,15 @@ class FakeBotApi:
         """Inject a sticker message (``kwargs`` as for :meth:`user_message` minus ``text``)."""
         f = self._new_file("CAAC", 24_000, "stickers")
         sticker = {
-            "file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
-            "type": "regular", "width": 512, "height": 512, "is_animated": False,
-            "is_video": False, "emoji": emoji, "set_name": set_name,
+            "file_id": f["file_id"],
+            "file_unique_id": f["file_unique_id"],
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+            "set_name": set_name,
             "file_size": f["file_size"],
         }
         return self._media_update(kwargs, sticker=sticker)
@@ -1343,8 +1395,15 @@ class FakeBotApi:
         sizes = []
         for w, h, size in ((90, 67, 1_200), (320, 240, 14_000), (1280, 960, 120_000)):
             f = self._new_file("AgAC", size, "photos")
-            sizes.append({"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
-                          "file_size": size, "width": w, "height": h})
+            sizes.append(
+                {
+                    "file_id": f["file_id"],
+                    "file_unique_id": f["file_unique_id"],
+                    "file_size": size,
+                    "width": w,
+                    "height": h,
+                }
+            )
         extra: dict[str, Any] = {"photo": sizes}
         if caption is not None:
             extra["caption"] = caption
@@ -1354,27 +1413,47 @@ class FakeBotApi:
     def voice(self, duration: int = 3, **kwargs: Any) -> dict:
         """Inject a voice note (OGG/Opus metadata; downloadable through ``getFile``)."""
         f = self._new_file("AwAC", 6_000 * duration, "voice")
-        voice = {"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
-                 "duration": duration, "mime_type": "audio/ogg", "file_size": f["file_size"]}
+        voice = {
+            "file_id": f["file_id"],
+            "file_unique_id": f["file_unique_id"],
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": f["file_size"],
+        }
         return self._media_update(kwargs, voice=voice)
 
-    def document(self, file_name: str = "申请表.pdf", *, mime_type: str = "application/pdf",
-                 caption: str | None = None, **kwargs: Any) -> dict:
+    def document(
+        self,
+        file_name: str = "申请表.pdf",
+        *,
+        mime_type: str = "application/pdf",
+        caption: str | None = None,
+        **kwargs: Any,
+    ) -> dict:
         f = self._new_file("BQAC", 50_000, "documents")
-        doc = {"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
-               "file_name": file_name, "mime_type": mime_type, "file_size": f["file_size"]}
+        doc = {
+            "file_id": f["file_id"],
+            "file_unique_id": f["file_unique_id"],
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": f["file_size"],
+        }
         return self._media_update(kwargs, document=doc, caption=caption)
 
-    def location(self, latitude: float = 22.5431, longitude: float = 114.0579,
-                 **kwargs: Any) -> dict:
-        return self._media_update(kwargs, location={"latitude": latitude,
-                                                    "longitude": longitude})
+    def location(self, latitude: float = 22.5431, longitude: float = 114.0579, **kwargs: Any) -> dict:
+        return self._media_update(kwargs, location={"latitude": latitude, "longitude": longitude})
 
     def _media_update(self, kwargs: dict, **content: Any) -> dict:
         opts = {
-            "user_id": DEFAULT_USER_ID, "chat_id": None, "chat_type": "private",
-            "first_name": "测试用户", "last_name": None, "username": None,
-            "language_code": "zh-hans", "title": None, "reply_to_bot": False,
+            "user_id": DEFAULT_USER_ID,
+            "chat_id": None,
+            "chat_type": "private",
+            "first_name": "测试用户",
+            "last_name": None,
+            "username": None,
+            "language_code": "zh-hans",
+            "title": None,
+            "reply_to_bot": False,
             "reply_to_message_id": None,
         }
         unknown = set(kwargs) - set(opts)
@@ -1385,8 +1464,13 @@ class FakeBotApi:
         return self.inject({"message": msg})
 
     def edited_message(
-        self, text: str, *, message_id: int | None = None, user_id: int = DEFAULT_USER_ID,
-        chat_id: int | None = None, entities: list[dict] | None = None,
+        self,
+        text: str,
+        *,
+        message_id: int | None = None,
+        user_id: int = DEFAULT_USER_ID,
+        chat_id: int | None = None,
+        entities: list[dict] | None = None,
     ) -> dict:
         """Inject an ``edited_message`` for the user's message ``message_id`` (default: that
         user's latest message in the chat; ``chat_id`` defaults to ``user_id``)."""
@@ -1409,8 +1493,14 @@ class FakeBotApi:
         self._store(msg)
         return self.inject({"edited_message": msg})
 
-    def channel_post(self, text: str, *, chat_id: int = DEFAULT_CHANNEL_ID,
-                     title: str = "凤凰办事处通知", username: str | None = None) -> dict:
+    def channel_post(
+        self,
+        text: str,
+        *,
+        chat_id: int = DEFAULT_CHANNEL_ID,
+        title: str = "凤凰办事处通知",
+        username: str | None = None,
+    ) -> dict:
         chat: dict[str, Any] = {"id": chat_id, "title": title, "type": "channel"}
         if username:
             chat["username"] = username
@@ -1470,8 +1560,7 @@ class FakeBotApi:
             if generation != self._poll_generation:
                 raise ApiError(
                     409,
-                    "Conflict: terminated by other getUpdates request; make sure that only "
-                    "one bot instance is running",
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
             transport = request.transport
             if transport is None or transport.is_closing():
@@ -1513,8 +1602,7 @@ class FakeBotApi:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
             status: int | str
             try:
-                async with self._session.post(hook["url"], json=record.update,
-                                              headers=headers) as resp:
+                async with self._session.post(hook["url"], json=record.update, headers=headers) as resp:
                     status = resp.status
             except Exception as exc:  # connection refused etc.
                 status = type(exc).__name__
@@ -1560,9 +1648,12 @@ class FakeBotApi:
             return self._m_deleteWebhook(params)
         if params.get("drop_pending_updates"):
             self._confirm(10**12)
-        self.webhook = {"url": url, "secret_token": params.get("secret_token"),
-                        "max_connections": params.get("max_connections", 40),
-                        "allowed_updates": params.get("allowed_updates")}
+        self.webhook = {
+            "url": url,
+            "secret_token": params.get("secret_token"),
+            "max_connections": params.get("max_connections", 40),
+            "allowed_updates": params.get("allowed_updates"),
+        }
         if self._webhook_task is None or self._webhook_task.done():
             self._webhook_task = asyncio.get_running_loop().create_task(self._webhook_loop())
         self._notify_updates()
@@ -1601,8 +1692,7 @@ class FakeBotApi:
         if len(commands) > 100:
             raise ApiError(400, "Bad Request: too many commands")
         for c in commands:
-            if not isinstance(c, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}",
-                                                           str(c.get("command", ""))):
+            if not isinstance(c, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}", str(c.get("command", ""))):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(c.get("description", ""))) <= 256:
                 raise ApiError(400, "Bad Request: command description is empty or too long")
@@ -1664,24 +1754,27 @@ class FakeBotApi:
             return None
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
-                                "field \"inline_keyboard\" must be an Array of Arrays")
+            raise ApiError(
+                400,
+                'Bad Request: can\'t parse inline keyboard button: field "inline_keyboard" must be an Array of Arrays',
+            )
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not button.get("text"):
-                    raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
-                                        "Text must be non-empty")
+                    raise ApiError(400, "Bad Request: can't parse inline keyboard button: Text must be non-empty")
                 actions = set(button) & INLINE_BUTTON_ACTIONS
                 if len(actions) != 1:
-                    raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
-                                        "Text buttons are unallowed in the inline keyboard")
+                    raise ApiError(
+                        400,
+                        "Bad Request: can't parse inline keyboard button: "
+                        "Text buttons are unallowed in the inline keyboard",
+                    )
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(str(data).encode("utf-8")) <= 64:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
                 url = button.get("url")
                 if url is not None and not re.match(r"(https?|tg)://\S+$", str(url)):
-                    raise ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is "
-                                        "invalid: Wrong HTTP URL")
+                    raise ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
         return markup
 
     def _m_sendMessage(self, params: dict) -> dict:
@@ -1690,15 +1783,13 @@ class FakeBotApi:
         self._check_markup(params.get("reply_markup"))
         target = self._reply_target(params, chat_id)
         markup = params.get("reply_markup")
-        msg = self._bot_message(chat_id, text, reply_markup=markup if isinstance(markup, dict)
-                                else None)
+        msg = self._bot_message(chat_id, text, reply_markup=markup if isinstance(markup, dict) else None)
         if entities:
             msg["entities"] = entities
         if isinstance(params.get("link_preview_options"), dict):
             msg["link_preview_options"] = params["link_preview_options"]
         if target is not None:
-            msg["reply_to_message"] = {k: v for k, v in target.items()
-                                       if k != "reply_to_message"}
+            msg["reply_to_message"] = {k: v for k, v in target.items() if k != "reply_to_message"}
         return msg
 
     def _editable(self, params: dict) -> dict | None:
@@ -1721,8 +1812,7 @@ class FakeBotApi:
             return True
         markup = params.get("reply_markup")
         markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
-        if (msg.get("text") == text and (msg.get("entities") or []) == entities
-                and msg.get("reply_markup") == markup):
+        if msg.get("text") == text and (msg.get("entities") or []) == entities and msg.get("reply_markup") == markup:
             raise ApiError(400, NOT_MODIFIED)
         new = {k: v for k, v in msg.items() if k not in ("text", "entities", "reply_markup")}
         new.update(text=text, edit_date=int(time.time()))
@@ -1797,26 +1887,35 @@ class FakeBotApi:
         del msg["text"]
         msg.update(content)
         if target is not None:
-            msg["reply_to_message"] = {k: v for k, v in target.items()
-                                       if k != "reply_to_message"}
+            msg["reply_to_message"] = {k: v for k, v in target.items() if k != "reply_to_message"}
         return self._store(msg)
 
     def _m_sendPhoto(self, params: dict) -> dict:
         photo = self._required(params, "photo")
         size = photo.get("size", 50_000) if isinstance(photo, dict) else 50_000
         f = self._new_file("AgAC", size, "photos")
-        sizes = [{"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
-                  "file_size": size, "width": 1280, "height": 960}]
+        sizes = [
+            {
+                "file_id": f["file_id"],
+                "file_unique_id": f["file_unique_id"],
+                "file_size": size,
+                "width": 1280,
+                "height": 960,
+            }
+        ]
         return self._media_message(params, photo=sizes)
 
     def _m_sendDocument(self, params: dict) -> dict:
         document = self._required(params, "document")
         upload = document if isinstance(document, dict) else {}
         f = self._new_file("BQAC", upload.get("size", 50_000), "documents")
-        doc = {"file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
-               "file_name": upload.get("filename") or "file",
-               "mime_type": upload.get("content_type") or "application/octet-stream",
-               "file_size": f["file_size"]}
+        doc = {
+            "file_id": f["file_id"],
+            "file_unique_id": f["file_unique_id"],
+            "file_name": upload.get("filename") or "file",
+            "mime_type": upload.get("content_type") or "application/octet-stream",
+            "file_size": f["file_size"],
+        }
         return self._media_message(params, document=doc)
 
     def _m_sendLocation(self, params: dict) -> dict:

@@ -57,7 +57,9 @@ def test_ask_with_a_broken_faq_exits_1_with_located_problems(mini_faq, capsys):
 
 def test_eval_reports_both_matchers_side_by_side(mini_faq, tmp_path, capsys):
     labelled = tmp_path / "set.yaml"
-    labelled.write_text("地保咋申请: dibao-apply\n梧桐書屋在哪: bookhouse-wutong\n今天天气怎么样: null\n", encoding="utf-8")
+    labelled.write_text(
+        "地保咋申请: dibao-apply\n梧桐書屋在哪: bookhouse-wutong\n今天天气怎么样: null\n", encoding="utf-8"
+    )
     assert main(["eval", "--faq", str(mini_faq), str(labelled)]) == 0
     out = capsys.readouterr().out
     assert "servicebot" in out and "naive WRatio" in out

@@ -87,7 +87,9 @@ async def ask(api: FakeBotApi, text: str, user_id: int = DEFAULT_USER_ID):
 async def tap(api: FakeBotApi, data: str, chat_id: int = DEFAULT_USER_ID, user_id: int = DEFAULT_USER_ID):
     """Press a button; returns the answerCallbackQuery call (every press must be answered)."""
     query = api.callback_query(data, chat_id=chat_id, user_id=user_id)["callback_query"]
-    return await api.wait_for(lambda c: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query["id"])
+    return await api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query["id"]
+    )
 
 
 def write_answer(faq_dir: Path, new_answer: str) -> None:
@@ -149,8 +151,10 @@ def test_question_is_answered_in_html_with_link_related_and_feedback_buttons(set
 
 def test_answer_text_is_html_escaped(settings, mini_faq):
     path = mini_faq / "books.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "梧桐书屋是滁州首家公益共享书屋。", "梧桐书屋 <开放> & 免费 </b>"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("梧桐书屋是滁州首家公益共享书屋。", "梧桐书屋 <开放> & 免费 </b>"),
+        encoding="utf-8",
+    )
 
     async def body():
         async with running_bot(settings) as (api, _):
@@ -172,7 +176,7 @@ def test_topic_is_browsed_and_a_question_tapped(settings):
             assert ack.params.get("text") is None
             listing = await api.wait_for_reply(DEFAULT_USER_ID)
             questions = [faq.by_id[i].question for i in topic.entry_ids]
-            assert [b["text"] for b in buttons(listing)][:len(questions)] == questions
+            assert [b["text"] for b in buttons(listing)][: len(questions)] == questions
 
             await tap(api, button(listing, questions[-1])["callback_data"])
             answer = await api.wait_for_reply(DEFAULT_USER_ID)
@@ -234,7 +238,10 @@ def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings
             await tap(api, button(reply, "👎")["callback_data"])
             assert log.flush()
             rated = log.rated(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
-            assert sorted((r.entry_id, r.positive) for r in rated) == [("bookhouse-wutong", False), ("dibao-apply", True)]
+            assert sorted((r.entry_id, r.positive) for r in rated) == [
+                ("bookhouse-wutong", False),
+                ("dibao-apply", True),
+            ]
 
             api.command("stats", user_id=ADMIN)
             stats = await api.wait_for_reply(ADMIN)
@@ -291,8 +298,9 @@ def test_stickers_media_edits_and_channel_posts_never_crash(settings, caplog):
             help_reply = await api.wait_for_reply(DEFAULT_USER_ID)
             assert help_reply.text.startswith("使用说明")
             # The edit and the channel post are ignored quietly: the help is the only reply.
-            await api.expect_no_call(lambda c: c.method == "sendMessage" and c.index != help_reply.index,
-                                     since=answer.index + 1)
+            await api.expect_no_call(
+                lambda c: c.method == "sendMessage" and c.index != help_reply.index, since=answer.index + 1
+            )
             api.assert_clean()
 
     with caplog.at_level(logging.WARNING):
@@ -325,7 +333,9 @@ def test_reply_over_the_limit_is_split_at_line_boundaries(settings, mini_faq):
     assert len(replies.TOO_LONG_TEXT) + 2 > len(line) + 1  # ...so the note cannot fit as well
     path = mini_faq / "books.yaml"
     answer_yaml = "|\n" + "".join(f"      {line}\n" for line in lines)
-    path.write_text(path.read_text(encoding="utf-8").replace("梧桐书屋是滁州首家公益共享书屋。\n", answer_yaml), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("梧桐书屋是滁州首家公益共享书屋。\n", answer_yaml), encoding="utf-8"
+    )
 
     async def body():
         async with running_bot(settings) as (api, _):
@@ -378,9 +388,13 @@ def test_flooding_resident_gets_one_warning_and_others_are_unaffected(settings):
             api.user_message("书屋在哪", user_id=OTHER_USER)
             other = await api.wait_for_reply(OTHER_USER)
             assert "梧桐书屋" in other.text
-            replies_to_flooder = await api.wait_for_count(lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID, 4)
-            await api.expect_no_call(lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID,
-                                     since=replies_to_flooder[-1].index + 1)
+            replies_to_flooder = await api.wait_for_count(
+                lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID, 4
+            )
+            await api.expect_no_call(
+                lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID,
+                since=replies_to_flooder[-1].index + 1,
+            )
             texts = [c.text for c in replies_to_flooder]
             assert texts[3] == replies.SLOW_DOWN_TEXT and replies.SLOW_DOWN_TEXT not in texts[:3]
             api.assert_clean()
@@ -423,8 +437,9 @@ def test_live_reload_through_the_watcher(settings, mini_faq):
 
     async def staff_notice(api, since, part):
         # An editor's save can be seen half-way; wait for the notice about the finished state.
-        return await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT and part in c.text,
-                                  since=since)
+        return await api.wait_for(
+            lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT and part in c.text, since=since
+        )
 
     async def body():
         async with running_bot(live) as (api, _):
@@ -514,12 +529,22 @@ def _free_port() -> int:
 def test_webhook_mode_checks_the_secret_and_serves_health(settings):
     port = _free_port()
     hooked = dataclasses.replace(
-        settings, webhook_url=f"http://127.0.0.1:{port}/telegram-hook", webhook_listen="127.0.0.1",
-        webhook_port=port, webhook_secret="s3cret-token_A",
+        settings,
+        webhook_url=f"http://127.0.0.1:{port}/telegram-hook",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        webhook_secret="s3cret-token_A",
     )
-    update = {"update_id": 99000001, "message": {
-        "message_id": 1, "date": 1700000000, "chat": {"id": OTHER_USER, "type": "private"},
-        "from": {"id": OTHER_USER, "is_bot": False, "first_name": "居民"}, "text": "书屋在哪"}}
+    update = {
+        "update_id": 99000001,
+        "message": {
+            "message_id": 1,
+            "date": 1700000000,
+            "chat": {"id": OTHER_USER, "type": "private"},
+            "from": {"id": OTHER_USER, "is_bot": False, "first_name": "居民"},
+            "text": "书屋在哪",
+        },
+    }
 
     async def body():
         async with running_bot(hooked) as (api, _), aiohttp.ClientSession() as http:
@@ -532,9 +557,13 @@ def test_webhook_mode_checks_the_secret_and_serves_health(settings):
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
                 async with http.post(url, json=update, headers=headers) as resp:
                     assert resp.status == 403
-            async with http.post(url, data=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}) as resp:
+            async with http.post(
+                url, data=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
+            ) as resp:
                 assert resp.status == 400
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}) as resp:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
+            ) as resp:
                 assert resp.status == 200
             reply = await api.wait_for_reply(OTHER_USER)
             assert "梧桐书屋" in reply.text

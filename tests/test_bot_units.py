@@ -19,8 +19,19 @@ from servicebot.errors import Problem
 from servicebot.replies import Button, Reply
 from servicebot.service import load_snapshot
 from servicebot.tg_render import (
-    MAX_CALLBACK_DATA, decode_button, describe_error, encode_button, group_lines, is_addressed, keyboard,
-    reload_text, render_html, split_text, stats_text, strip_mention, utf16_len,
+    MAX_CALLBACK_DATA,
+    decode_button,
+    describe_error,
+    encode_button,
+    group_lines,
+    is_addressed,
+    keyboard,
+    reload_text,
+    render_html,
+    split_text,
+    stats_text,
+    strip_mention,
+    utf16_len,
 )
 from servicebot.throttle import ALLOW, DROP, WARN, ChatOrderedProcessor, FloodGate, RetryingRateLimiter, Timings
 
@@ -62,8 +73,10 @@ def test_render_html_escapes_and_styles_each_part():
     assert render_html(reply, notice="注意")[0].startswith("<i>注意</i>\n\n<b>")
 
 
-@given(st.lists(st.text(alphabet=st.sampled_from("问答<&😀 "), min_size=1, max_size=30), min_size=1, max_size=30),
-       st.integers(min_value=40, max_value=120))
+@given(
+    st.lists(st.text(alphabet=st.sampled_from("问答<&😀 "), min_size=1, max_size=30), min_size=1, max_size=30),
+    st.integers(min_value=40, max_value=120),
+)
 def test_render_html_parts_fit_and_keep_tags_balanced(body_lines, limit):
     reply = Reply(body="\n".join(body_lines), title="标题" * 5, footer="资料来源")
     parts = render_html(reply, limit=limit)
@@ -100,16 +113,35 @@ def test_every_entry_and_topic_button_decodes_in_the_current_snapshot(snapshot):
             tap = decode_button(encode_button(Button("x", replies.ENTRY, entry.id), "ab12", via), snapshot)
             assert (tap.kind, tap.value, tap.ref, tap.via) == (replies.ENTRY, entry.id, "ab12", via)
     for topic in snapshot.faq.topics:
-        assert decode_button(encode_button(Button("x", replies.TOPIC, topic.name), "", "topic"), snapshot).value == topic.name
+        assert (
+            decode_button(encode_button(Button("x", replies.TOPIC, topic.name), "", "topic"), snapshot).value
+            == topic.name
+        )
     assert decode_button("f:-:ab12", snapshot).value == "-"
     assert decode_button("n:", snapshot).ref is None
     assert decode_button("m", snapshot).kind == replies.TOPICS
 
 
-@pytest.mark.parametrize("data", [
-    None, "", "m:", "x", "e:s:AAAAAAAAAA:ab", "e:q:{h}:ab", "e:s:{h}:NOTHEX", "e:s:{h}", "t:{h}:extra",
-    "f:+:", "f:?:ab", "n:xyz", "e:s:{h}:" + "a" * 60, "\x00\xff", "t:" + "好" * 30,
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "",
+        "m:",
+        "x",
+        "e:s:AAAAAAAAAA:ab",
+        "e:q:{h}:ab",
+        "e:s:{h}:NOTHEX",
+        "e:s:{h}",
+        "t:{h}:extra",
+        "f:+:",
+        "f:?:ab",
+        "n:xyz",
+        "e:s:{h}:" + "a" * 60,
+        "\x00\xff",
+        "t:" + "好" * 30,
+    ],
+)
 def test_forged_or_malformed_callback_data_decodes_to_none(snapshot, data):
     entry_hash = encode_button(Button("x", replies.ENTRY, snapshot.faq.entries[0].id), "", "topic").split(":")[2]
     assert decode_button(data.replace("{h}", entry_hash) if data else data, snapshot) is None
@@ -135,8 +167,13 @@ def test_buttons_of_a_removed_topic_are_stale_after_reload(snapshot, tmp_path):
 
 
 def test_keyboard_renders_urls_and_hides_feedback_without_a_reference():
-    reply = Reply("答", rows=((Button("🔗 网站", replies.URL, "https://example.org"),),
-                             (Button("👍", replies.FEEDBACK, "+"), Button("👎", replies.FEEDBACK, "-"))))
+    reply = Reply(
+        "答",
+        rows=(
+            (Button("🔗 网站", replies.URL, "https://example.org"),),
+            (Button("👍", replies.FEEDBACK, "+"), Button("👎", replies.FEEDBACK, "-")),
+        ),
+    )
     rows = keyboard(reply, "ab12").inline_keyboard
     assert rows[0][0].url == "https://example.org"
     assert [b.callback_data for b in rows[1]] == ["f:+:ab12", "f:-:ab12"]
@@ -149,11 +186,22 @@ def test_keyboard_renders_urls_and_hides_feedback_without_a_reference():
 
 def _message(text: str, chat_type: str = "supergroup", entities=None, reply_to_user: int | None = None) -> Message:
     chat = {"id": -100 if chat_type != "private" else 5, "type": chat_type}
-    data = {"message_id": 7, "date": 0, "chat": chat, "from": {"id": 5, "is_bot": False, "first_name": "居民"},
-            "text": text, "entities": entities or []}
+    data = {
+        "message_id": 7,
+        "date": 0,
+        "chat": chat,
+        "from": {"id": 5, "is_bot": False, "first_name": "居民"},
+        "text": text,
+        "entities": entities or [],
+    }
     if reply_to_user is not None:
-        data["reply_to_message"] = {"message_id": 6, "date": 0, "chat": chat, "text": "……",
-                                    "from": {"id": reply_to_user, "is_bot": True, "first_name": "bot"}}
+        data["reply_to_message"] = {
+            "message_id": 6,
+            "date": 0,
+            "chat": chat,
+            "text": "……",
+            "from": {"id": reply_to_user, "is_bot": True, "first_name": "bot"},
+        }
     return Message.de_json(data, None)
 
 
@@ -162,15 +210,18 @@ def _entity(text: str, part: str, kind: str) -> dict:
     return {"type": kind, "offset": utf16_len(text[:start]), "length": utf16_len(part)}
 
 
-@pytest.mark.parametrize("text, kind, part, expected", [
-    ("低保怎么申请", None, None, False),
-    (f"😀 @{BOT} 低保怎么申请", "mention", f"@{BOT}", True),
-    (f"@{BOT.upper()} 低保", "mention", f"@{BOT.upper()}", True),
-    ("@someone_else 低保", "mention", "@someone_else", False),
-    ("/start", "bot_command", "/start", True),
-    (f"/help@{BOT}", "bot_command", f"/help@{BOT}", True),
-    ("/help@other_bot", "bot_command", "/help@other_bot", False),
-])
+@pytest.mark.parametrize(
+    "text, kind, part, expected",
+    [
+        ("低保怎么申请", None, None, False),
+        (f"😀 @{BOT} 低保怎么申请", "mention", f"@{BOT}", True),
+        (f"@{BOT.upper()} 低保", "mention", f"@{BOT.upper()}", True),
+        ("@someone_else 低保", "mention", "@someone_else", False),
+        ("/start", "bot_command", "/start", True),
+        (f"/help@{BOT}", "bot_command", f"/help@{BOT}", True),
+        ("/help@other_bot", "bot_command", "/help@other_bot", False),
+    ],
+)
 def test_group_message_is_addressed_only_by_command_or_mention(text, kind, part, expected):
     entities = [_entity(text, part, kind)] if kind else []
     assert is_addressed(_message(text, entities=entities), BOT, BOT_ID) is expected
@@ -180,8 +231,11 @@ def test_replies_to_the_bot_and_private_messages_are_addressed():
     assert is_addressed(_message("那低保呢", reply_to_user=BOT_ID), BOT, BOT_ID)
     assert not is_addressed(_message("那低保呢", reply_to_user=12345), BOT, BOT_ID)
     assert is_addressed(_message("低保", chat_type="private"), BOT, BOT_ID)
-    assert not is_addressed(_message(f"@{BOT} 低保", chat_type="channel",
-                                     entities=[_entity(f"@{BOT} 低保", f"@{BOT}", "mention")]), BOT, BOT_ID)
+    assert not is_addressed(
+        _message(f"@{BOT} 低保", chat_type="channel", entities=[_entity(f"@{BOT} 低保", f"@{BOT}", "mention")]),
+        BOT,
+        BOT_ID,
+    )
 
 
 def test_strip_mention_removes_only_the_bot_handle():
@@ -267,8 +321,13 @@ def test_describe_error_withholds_messages_that_may_quote_residents():
 
 
 def _update(update_id: int, chat_id: int) -> Update:
-    return Update.de_json({"update_id": update_id, "message": {
-        "message_id": update_id, "date": 0, "chat": {"id": chat_id, "type": "private"}, "text": "x"}}, None)
+    return Update.de_json(
+        {
+            "update_id": update_id,
+            "message": {"message_id": update_id, "date": 0, "chat": {"id": chat_id, "type": "private"}, "text": "x"},
+        },
+        None,
+    )
 
 
 def test_updates_of_one_chat_run_in_order_while_other_chats_proceed():
@@ -285,8 +344,10 @@ def test_updates_of_one_chat_run_in_order_while_other_chats_proceed():
             if n == 3:
                 other_chat_done.set()
 
-        tasks = [asyncio.create_task(processor.process_update(_update(n, chat), work(n, n == 1)))
-                 for n, chat in ((1, 10), (2, 10), (3, 20), (4, 10))]
+        tasks = [
+            asyncio.create_task(processor.process_update(_update(n, chat), work(n, n == 1)))
+            for n, chat in ((1, 10), (2, 10), (3, 20), (4, 10))
+        ]
         await other_chat_done.wait()  # chat 20 is not held up by chat 10's slow update
         assert order == [3]
         release.set()
@@ -308,9 +369,12 @@ def test_transport_failures_are_retried_a_bounded_number_of_times():
                 if errors:
                     raise errors.pop(0)
                 return {"ok": True}
+
             return call
 
-        assert await limiter.process_request(failing([NetworkError("Bad Gateway"), TimedOut()]), (), {}, "sendMessage", {}, None) == {"ok": True}
+        assert await limiter.process_request(
+            failing([NetworkError("Bad Gateway"), TimedOut()]), (), {}, "sendMessage", {}, None
+        ) == {"ok": True}
         assert len(calls) == 3
         calls.clear()
         with pytest.raises(NetworkError):
@@ -318,7 +382,9 @@ def test_transport_failures_are_retried_a_bounded_number_of_times():
         assert len(calls) == 3
         calls.clear()
         with pytest.raises(BadRequest):  # Telegram refused the request: retrying cannot help
-            await limiter.process_request(failing([BadRequest("can't parse entities")]), (), {}, "sendMessage", {}, None)
+            await limiter.process_request(
+                failing([BadRequest("can't parse entities")]), (), {}, "sendMessage", {}, None
+            )
         assert len(calls) == 1
 
     asyncio.run(asyncio.wait_for(body(), 5))

@@ -77,12 +77,7 @@ def make_bot(api: FakeBotApi) -> Bot:
 
 def build_echo_app(api: FakeBotApi, *, rate_limiter=None):
     """A tiny echo bot; errors from handlers are collected in ``app.bot_data['errors']``."""
-    builder = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(api.base_url)
-        .base_file_url(api.base_file_url)
-    )
+    builder = ApplicationBuilder().token(TOKEN).base_url(api.base_url).base_file_url(api.base_file_url)
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)
     app = builder.build()
@@ -97,8 +92,12 @@ def build_echo_app(api: FakeBotApi, *, rate_limiter=None):
 
     async def menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         keyboard = InlineKeyboardMarkup(
-            [[InlineKeyboardButton("低保", callback_data="topic:dibao"),
-              InlineKeyboardButton("社保", callback_data="topic:shebao")]]
+            [
+                [
+                    InlineKeyboardButton("低保", callback_data="topic:dibao"),
+                    InlineKeyboardButton("社保", callback_data="topic:shebao"),
+                ]
+            ]
         )
         await update.effective_message.reply_text("请选择主题：", reply_markup=keyboard)
 
@@ -155,8 +154,7 @@ def test_get_me_commands_and_unknown_method():
                     {"command": "help", "description": "帮助"},
                 ]
                 set_call = api.calls("setMyCommands")[0]
-                assert set_call.params["commands"][0] == {"command": "start",
-                                                          "description": "开始"}
+                assert set_call.params["commands"][0] == {"command": "start", "description": "开始"}
                 with pytest.raises(BadRequest):
                     await bot.set_my_commands([("Bad-Command", "x")])
 
@@ -185,9 +183,7 @@ def test_send_message_params_are_decoded_and_result_is_realistic():
             call = api.calls("sendMessage")[0]
             assert call.params["chat_id"] == 42  # form field "42" decoded
             assert call.params["text"] == "123"  # free text is never JSON-decoded
-            assert call.params["reply_markup"] == {
-                "inline_keyboard": [[{"text": "是", "callback_data": "y"}]]
-            }
+            assert call.params["reply_markup"] == {"inline_keyboard": [[{"text": "是", "callback_data": "y"}]]}
             assert [c.chat_id for c in api.calls("sendMessage")] == [42, 42, 43]
             assert len(api.calls("sendMessage", chat_id=42)) == 2
             assert call.t <= api.calls("sendMessage")[1].t  # monotonic receive times
@@ -207,7 +203,9 @@ def test_send_message_params_are_decoded_and_result_is_realistic():
             with pytest.raises(BadRequest, match="to delete not found"):
                 await bot.delete_message(42, 2)
             assert [(c.method, c.status) for c in api.errors] == [
-                ("sendChatAction", 400), ("editMessageText", 400), ("editMessageText", 400),
+                ("sendChatAction", 400),
+                ("editMessageText", 400),
+                ("editMessageText", 400),
                 ("deleteMessage", 400),
             ]
             assert api.errors[1].result.startswith("Bad Request: message is not modified")
@@ -231,7 +229,8 @@ def test_parse_mode_is_validated_like_telegram():
             ok = await bot.send_message(1, "*补贴* 1\\.5 元 😀 __注意__", parse_mode="MarkdownV2")
             assert ok.text == "补贴 1.5 元 😀 注意"
             assert [(e.type, e.offset) for e in ok.entities] == [
-                ("bold", 0), ("underline", utf16_len("补贴 1.5 元 😀 "))
+                ("bold", 0),
+                ("underline", utf16_len("补贴 1.5 元 😀 ")),
             ]
             assert ok.parse_entities()[ok.entities[1]] == "注意"
 
@@ -309,13 +308,12 @@ def test_injected_updates_parse_in_ptb():
 
             sent = await bot.send_message(DEFAULT_GROUP_ID, "回复我")
             reply = Update.de_json(
-                api.user_message("好的", chat_id=DEFAULT_GROUP_ID, chat_type="supergroup",
-                                 reply_to_bot=True), bot).message
+                api.user_message("好的", chat_id=DEFAULT_GROUP_ID, chat_type="supergroup", reply_to_bot=True), bot
+            ).message
             assert reply.reply_to_message.message_id == sent.message_id
             assert reply.reply_to_message.from_user.id == bot.id
 
-            cq = Update.de_json(api.callback_query("topic:x", chat_id=DEFAULT_GROUP_ID,
-                                                   user_id=7), bot).callback_query
+            cq = Update.de_json(api.callback_query("topic:x", chat_id=DEFAULT_GROUP_ID, user_id=7), bot).callback_query
             assert cq.data == "topic:x" and cq.message.message_id == sent.message_id
             assert cq.from_user.id == 7
 
@@ -350,8 +348,7 @@ def test_wait_for_times_out_with_clear_message():
             await bot.send_message(5, "有记录")
             t0 = time.monotonic()
             with pytest.raises(AssertionError) as info:
-                await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 6,
-                                   timeout=0.3)
+                await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 6, timeout=0.3)
             assert time.monotonic() - t0 < 1
             assert "有记录" in str(info.value) and "timed out" in str(info.value)
             with pytest.raises(AssertionError):
@@ -408,8 +405,9 @@ def test_uploads_keyboards_and_media_sends():
     async def body():
         async with FakeBotApi() as api, make_bot(api) as bot:
             # multipart/form-data upload (PTB switches to multipart when a file is attached)
-            photo = await bot.send_photo(9, b"\x89PNG fake bytes", caption="<b>地图</b>",
-                                         parse_mode="HTML", filename="map.png")
+            photo = await bot.send_photo(
+                9, b"\x89PNG fake bytes", caption="<b>地图</b>", parse_mode="HTML", filename="map.png"
+            )
             assert photo.caption == "地图" and photo.caption_entities[0].type == "bold"
             upload = api.calls("sendPhoto")[0].params
             assert upload["photo"]["size"] == len(b"\x89PNG fake bytes")
@@ -453,16 +451,13 @@ def test_echo_application_end_to_end():
                 g = api.group_message("群里问一下", mention=True, user_id=502)
                 group_reply = await api.wait_for_reply(DEFAULT_GROUP_ID)
                 assert group_reply.text == f"@{BOT_USERNAME} 群里问一下"
-                assert group_reply.params["reply_parameters"]["message_id"] == (
-                    g["message"]["message_id"]
-                )
+                assert group_reply.params["reply_parameters"]["message_id"] == (g["message"]["message_id"])
 
                 # Inline keyboard + callback query: answer and edit.
                 api.command("menu", user_id=501)
                 menu = await api.wait_for_reply(501)
                 assert menu.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "低保"
-                api.callback_query("topic:dibao", chat_id=501, user_id=501,
-                                   message_id=menu.result["message_id"])
+                api.callback_query("topic:dibao", chat_id=501, user_id=501, message_id=menu.result["message_id"])
                 edit = await api.wait_for("editMessageText")
                 assert edit.params["text"] == "你选择了 topic:dibao"
                 assert edit.params["message_id"] == menu.result["message_id"]
@@ -562,8 +557,11 @@ def test_webhook_mode_delivers_updates():
             await app.initialize()
             await app.start()
             await app.updater.start_webhook(
-                listen="127.0.0.1", port=port, url_path="hook",
-                webhook_url=f"http://127.0.0.1:{port}/hook", secret_token="s3cret",
+                listen="127.0.0.1",
+                port=port,
+                url_path="hook",
+                webhook_url=f"http://127.0.0.1:{port}/hook",
+                secret_token="s3cret",
             )
             try:
                 hook = await api.wait_for("setWebhook")

@@ -30,7 +30,9 @@ def run_cli(mini_faq, tmp_path, monkeypatch, capsys):
     from the settings.
     """
 
-    def run(*argv: str, env: dict[str, str] | None = None, toml: str | None = None, secrets: bool = True) -> tuple[int, str]:
+    def run(
+        *argv: str, env: dict[str, str] | None = None, toml: str | None = None, secrets: bool = True
+    ) -> tuple[int, str]:
         for key, value in {**(SECRETS if secrets else {}), **(env or {})}.items():
             monkeypatch.setenv(key, value)
         if toml is not None:
@@ -168,8 +170,13 @@ def test_config_file_flag_pointing_nowhere_exits_2(run_cli, tmp_path):
 
 def test_webhook_mode_without_secret_exits_2_with_one_line(run_cli, monkeypatch):
     monkeypatch.delenv("SERVICEBOT_WEBHOOK_SECRET", raising=False)
-    code, err = run_cli("run", "--webhook-url", "https://bot.example.org/hook",
-                        env={"SERVICEBOT_TOKEN": TOKEN, "SERVICEBOT_PSEUDONYM_SECRET": "p"}, secrets=False)
+    code, err = run_cli(
+        "run",
+        "--webhook-url",
+        "https://bot.example.org/hook",
+        env={"SERVICEBOT_TOKEN": TOKEN, "SERVICEBOT_PSEUDONYM_SECRET": "p"},
+        secrets=False,
+    )
     assert code == 2
     assert_one_line_naming(err, "SERVICEBOT_WEBHOOK_SECRET")
 
@@ -278,7 +285,9 @@ def test_every_setting_is_documented_with_its_variable():
     """The configuration reference lists every Settings field's environment variable."""
     text = (REPO / "README.md").read_text(encoding="utf-8")
     missing = [
-        f"SERVICEBOT_{f.name.upper()}" for f in dataclasses.fields(Settings) if f"SERVICEBOT_{f.name.upper()}" not in text
+        f"SERVICEBOT_{f.name.upper()}"
+        for f in dataclasses.fields(Settings)
+        if f"SERVICEBOT_{f.name.upper()}" not in text
     ]
     assert missing == []
 
@@ -287,7 +296,11 @@ def test_env_example_lists_every_variable_and_sets_none():
     """servicebot.env.example: every variable, commented out, so a copy never carries a real value."""
     lines = (REPO / "servicebot.env.example").read_text(encoding="utf-8").splitlines()
     assert [line for line in lines if line.strip() and not line.lstrip().startswith("#")] == []
-    listed = {line.lstrip("# ").split("=", 1)[0] for line in lines if "=" in line and line.lstrip("# ").startswith("SERVICEBOT_")}
+    listed = {
+        line.lstrip("# ").split("=", 1)[0]
+        for line in lines
+        if "=" in line and line.lstrip("# ").startswith("SERVICEBOT_")
+    }
     expected = {f"SERVICEBOT_{f.name.upper()}" for f in dataclasses.fields(Settings)} | {"SERVICEBOT_CONFIG"}
     assert listed == expected
     # The example values it shows are themselves valid settings.

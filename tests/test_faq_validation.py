@@ -119,8 +119,12 @@ def broken(tmp_path) -> Path:
     faq = tmp_path / "faq"
     faq.mkdir()
     files = {
-        "a_syntax.yaml": SYNTAX, "b_main.yaml": MAIN, "c_more.yaml": MORE.replace("LONG", "很" * 4200),
-        "e_no_topic.yaml": NO_TOPIC, "settings.yaml": SETTINGS, "tests.yaml": TESTS,
+        "a_syntax.yaml": SYNTAX,
+        "b_main.yaml": MAIN,
+        "c_more.yaml": MORE.replace("LONG", "很" * 4200),
+        "e_no_topic.yaml": NO_TOPIC,
+        "settings.yaml": SETTINGS,
+        "tests.yaml": TESTS,
     }
     for name, text in files.items():
         (faq / name).write_text(text, encoding="utf-8")
@@ -138,23 +142,46 @@ def expected(faq: Path) -> list[tuple[str, int, str]]:
     """(file, line, message fragment) for every mistake planted in `broken`."""
     main_ = faq / "b_main.yaml"
     return [
-        ("a_syntax.yaml", 6, "YAML 格式错误：did not find expected ',' or ']'（常见原因：缩进不齐、冒号后缺空格、引号没配对）"),
-        ("b_main.yaml", line_of(main_, "note:"), "条目里有不认识的字段“note”（可用的字段：id、question、alternates、keywords、answer、links、related、source、reviewed）"),
-        ("b_main.yaml", line_of(main_, "url: www.gov.cn"), "链接地址无效：'www.gov.cn'，必须是以 http:// 或 https:// 开头的完整网址"),
+        (
+            "a_syntax.yaml",
+            6,
+            "YAML 格式错误：did not find expected ',' or ']'（常见原因：缩进不齐、冒号后缺空格、引号没配对）",
+        ),
+        (
+            "b_main.yaml",
+            line_of(main_, "note:"),
+            "条目里有不认识的字段“note”（可用的字段：id、question、alternates、keywords、answer、links、related、source、reviewed）",
+        ),
+        (
+            "b_main.yaml",
+            line_of(main_, "url: www.gov.cn"),
+            "链接地址无效：'www.gov.cn'，必须是以 http:// 或 https:// 开头的完整网址",
+        ),
         ("b_main.yaml", line_of(main_, "- id: pension"), "条目 pension 的 related 里写了不存在的 id“no-such-entry”"),
-        ("b_main.yaml", line_of(main_, "- 低保申请", 2),
-         f"问法“低保申请”（条目 pension）在条目 dibao-apply 里已经有了（b_main.yaml 第 {line_of(main_, '- 低保申请')} 行）。同一个问题只能属于一个条目，请删掉其中一个"),
+        (
+            "b_main.yaml",
+            line_of(main_, "- 低保申请", 2),
+            f"问法“低保申请”（条目 pension）在条目 dibao-apply 里已经有了（b_main.yaml 第 {line_of(main_, '- 低保申请')} 行）。同一个问题只能属于一个条目，请删掉其中一个",
+        ),
         ("b_main.yaml", line_of(main_, "- id: no-answer"), "条目 no-answer 缺少“answer”（回答）"),
-        ("b_main.yaml", line_of(main_, "- id: Bad_ID"), "id“Bad_ID”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply"),
+        (
+            "b_main.yaml",
+            line_of(main_, "- id: Bad_ID"),
+            "id“Bad_ID”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply",
+        ),
         ("b_main.yaml", line_of(main_, "question: [不是文字]"), "“question”（标准问题）不能为空，必须是文字"),
         ("b_main.yaml", line_of(main_, "alternates: 不是列表"), "“alternates”应该是列表（每行以“- ”开头）"),
-        ("b_main.yaml", line_of(main_, "reviewed: 2026/11/01"), "“reviewed”日期写错了：'2026/11/01'，应写成 YYYY-MM-DD，例如 2026-11-28"),
+        (
+            "b_main.yaml",
+            line_of(main_, "reviewed: 2026/11/01"),
+            "“reviewed”日期写错了：'2026/11/01'，应写成 YYYY-MM-DD，例如 2026-11-28",
+        ),
         ("b_main.yaml", line_of(main_, "source: 另一个来源"), "字段“source”在同一处写了两次，只保留一个"),
         ("c_more.yaml", 3, "id“dibao-apply”重复了：b_main.yaml 第 3 行已经用过，每个 id 必须唯一"),
         ("c_more.yaml", line_of(faq / "c_more.yaml", "- id: long-answer"), "条目 long-answer 的回答太长：显示出来有"),
         ("d_gbk.yaml", 1, "文件不是 UTF-8 编码，请用 UTF-8 另存（记事本：另存为 → 编码选 UTF-8）"),
         ("e_no_topic.yaml", 1, "缺少“topic”（显示给居民的主题名），或它是空的"),
-        ("settings.yaml", 1, "“contact”必须是文字（可以留空：\"\"）"),
+        ("settings.yaml", 1, '“contact”必须是文字（可以留空：""）'),
         ("settings.yaml", 3, "每组同义词至少要有两个词，例如 [书屋, 图书室]"),
         ("settings.yaml", 5, "同义词“最低生活保障”同时出现在第 4 行和第 5 行的两组里，只能属于一组"),
         ("settings.yaml", 6, "settings.yaml里有不认识的字段“color”（可用的字段：contact、synonyms）"),
@@ -170,7 +197,8 @@ def test_every_mistake_is_named_with_file_and_line_in_one_run(broken, capsys):
     assert captured.err == ""
     lines = captured.out.splitlines()
     missing = [
-        f"{file}:{line}: {fragment}" for file, line, fragment in expected(broken)
+        f"{file}:{line}: {fragment}"
+        for file, line, fragment in expected(broken)
         if not any(out.startswith(f"{file}:{line}: {fragment}") for out in lines)
     ]
     assert not missing, "\n".join(["not reported:", *missing, "output:", *lines])
@@ -228,10 +256,19 @@ DRAFT = """\
 """
 
 
-@pytest.mark.parametrize(("entry_id", "answer", "code", "message"), [
-    ("clinic-hours", "待填写：回答内容", 1, "条目 clinic-hours 的问题、回答或资料来源里还有“待填写”"),
-    ("todo-clinic", "请到社区咨询。  # 待填写：换成真正的回答", 0, "警告：条目 todo-clinic 是从未答问题汇总粘贴来的草稿"),
-], ids=["placeholder-residents-would-see-is-an-error", "draft-with-honest-answer-is-a-warning"])
+@pytest.mark.parametrize(
+    ("entry_id", "answer", "code", "message"),
+    [
+        ("clinic-hours", "待填写：回答内容", 1, "条目 clinic-hours 的问题、回答或资料来源里还有“待填写”"),
+        (
+            "todo-clinic",
+            "请到社区咨询。  # 待填写：换成真正的回答",
+            0,
+            "警告：条目 todo-clinic 是从未答问题汇总粘贴来的草稿",
+        ),
+    ],
+    ids=["placeholder-residents-would-see-is-an-error", "draft-with-honest-answer-is-a-warning"],
+)
 def test_drafted_entries(mini_faq, capsys, entry_id, answer, code, message):
     books = mini_faq / "books.yaml"
     books.write_text(books.read_text(encoding="utf-8") + DRAFT.format(id=entry_id, answer=answer), encoding="utf-8")
@@ -250,7 +287,9 @@ def test_fixing_the_mistakes_makes_the_check_pass(broken, capsys):
 
 def test_an_impossible_calendar_date_is_a_located_problem(mini_faq, capsys):
     path = mini_faq / "books.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("reviewed: 2026-11-01", "reviewed: 2026-13-45", 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("reviewed: 2026-11-01", "reviewed: 2026-13-45", 1), encoding="utf-8"
+    )
     assert main(["faq", "check", str(mini_faq)]) == 1
     line = line_of(path, "2026-13-45")
     assert f"books.yaml:{line}: “reviewed”日期 2026-13-45 不存在" in capsys.readouterr().out
@@ -258,7 +297,9 @@ def test_an_impossible_calendar_date_is_a_located_problem(mini_faq, capsys):
 
 def test_a_review_date_in_the_future_is_a_warning(mini_faq, capsys):
     path = mini_faq / "books.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("reviewed: 2026-11-01", "reviewed: 2099-01-01", 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("reviewed: 2026-11-01", "reviewed: 2099-01-01", 1), encoding="utf-8"
+    )
     assert main(["faq", "check", str(mini_faq)]) == 0
     assert "警告：条目 bookhouse-wutong 的核对日期 2099-01-01 在将来" in capsys.readouterr().out
 

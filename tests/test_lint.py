@@ -38,7 +38,9 @@ def make_faq(root: Path, entries, synonyms=(), tests=()) -> Path:
     groups = "".join(f"  - [{', '.join(g)}]\n" for g in synonyms) or "  - [低保, 最低生活保障]\n"
     (root / "settings.yaml").write_text(f'contact: ""\nsynonyms:\n{groups}', encoding="utf-8")
     if tests:
-        (root / "tests.yaml").write_text("".join(f"- question: {q}\n  expect: {e}\n" for q, e in tests), encoding="utf-8")
+        (root / "tests.yaml").write_text(
+            "".join(f"- question: {q}\n  expect: {e}\n" for q, e in tests), encoding="utf-8"
+        )
     return root
 
 
@@ -60,8 +62,14 @@ def test_alternates_made_identical_by_a_synonym_are_an_error(tmp_path, capsys):
     assert code == 1
     topic = tmp_path / "faq" / "topic.yaml"
     at = {text: n for n, text in enumerate(topic.read_text(encoding="utf-8").splitlines(), 1)}
-    assert f"topic.yaml:{at['      - 图书室开放时间']}: 条目 room-hours 的问法“图书室开放时间”和条目 reading-hours（topic.yaml）难分高下" in out
-    assert f"topic.yaml:{at['      - 阅览室开放时间']}: 条目 reading-hours 的问法“阅览室开放时间”和条目 room-hours（topic.yaml）难分高下" in out
+    assert (
+        f"topic.yaml:{at['      - 图书室开放时间']}: 条目 room-hours 的问法“图书室开放时间”和条目 reading-hours（topic.yaml）难分高下"
+        in out
+    )
+    assert (
+        f"topic.yaml:{at['      - 阅览室开放时间']}: 条目 reading-hours 的问法“阅览室开放时间”和条目 room-hours（topic.yaml）难分高下"
+        in out
+    )
     assert "请把两个条目的问法写得更有区别，或合并这两个条目" in out
 
 
@@ -149,7 +157,9 @@ LIBRARY = [
 
 
 def test_a_synonym_that_moves_a_question_to_another_entry_is_a_warning(tmp_path, capsys):
-    faq = make_faq(tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("社区图书室要办卡吗", "bookhouse")])
+    faq = make_faq(
+        tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("社区图书室要办卡吗", "bookhouse")]
+    )
     code, out = check(faq, capsys)
     assert code == 0, out
     assert (
@@ -165,8 +175,12 @@ def test_without_that_synonym_the_question_stays_put_and_nothing_is_reported(tmp
 
 
 def test_a_synonym_that_moves_nothing_is_not_reported(tmp_path, capsys):
-    faq = make_faq(tmp_path / "faq", LIBRARY, synonyms=[["低保", "最低生活保障"]],
-                   tests=[("社区图书室要办卡吗", "reading-room"), ("最低生活保障怎么申请", "dibao")])
+    faq = make_faq(
+        tmp_path / "faq",
+        LIBRARY,
+        synonyms=[["低保", "最低生活保障"]],
+        tests=[("社区图书室要办卡吗", "reading-room"), ("最低生活保障怎么申请", "dibao")],
+    )
     code, out = check(faq, capsys)
     assert code == 0 and "同义词组" not in out, out
     assert "回归测试 2/2 通过" in out
@@ -175,6 +189,8 @@ def test_a_synonym_that_moves_nothing_is_not_reported(tmp_path, capsys):
 def test_the_synonym_lint_runs_in_faq_check_only(tmp_path, capsys, make_settings):
     from servicebot.service import Service
 
-    faq = make_faq(tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("社区图书室要办卡吗", "bookhouse")])
+    faq = make_faq(
+        tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("社区图书室要办卡吗", "bookhouse")]
+    )
     swapped, problems = Service.from_settings(make_settings(faq)).reload()
     assert swapped and not any("同义词组" in p.message for p in problems)

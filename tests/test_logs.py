@@ -80,8 +80,15 @@ def log_in_chained_traceback(log: logging.Logger) -> None:
         log.error("update failed", exc_info=exc)
 
 
-WAYS = [log_in_message, log_in_args, log_in_mapping_args, log_in_repr, log_in_bot_api_url,
-        log_in_traceback, log_in_chained_traceback]
+WAYS = [
+    log_in_message,
+    log_in_args,
+    log_in_mapping_args,
+    log_in_repr,
+    log_in_bot_api_url,
+    log_in_traceback,
+    log_in_chained_traceback,
+]
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -18,15 +18,18 @@ def index() -> Index:
     return Index(load_faq(FIXTURES / "mini"))
 
 
-@pytest.mark.parametrize("question, entry_id", [
-    ("低保", "dibao-apply"),
-    ("地保怎么申请", "dibao-apply"),  # homophone typo
-    ("养老保险怎么交", "pension-insurance"),
-    ("養老保險怎麼辦理？", "pension-insurance"),  # traditional characters
-    ("请问一下图书室在哪啊？🙏", "bookhouse-wutong"),  # filler, synonym, emoji
-    ("垃圾分内体验馆", "garbage-hall"),  # n/l typo
-    ("ＷＴ梧桐书屋！！", "bookhouse-wutong"),
-])
+@pytest.mark.parametrize(
+    "question, entry_id",
+    [
+        ("低保", "dibao-apply"),
+        ("地保怎么申请", "dibao-apply"),  # homophone typo
+        ("养老保险怎么交", "pension-insurance"),
+        ("養老保險怎麼辦理？", "pension-insurance"),  # traditional characters
+        ("请问一下图书室在哪啊？🙏", "bookhouse-wutong"),  # filler, synonym, emoji
+        ("垃圾分内体验馆", "garbage-hall"),  # n/l typo
+        ("ＷＴ梧桐书屋！！", "bookhouse-wutong"),
+    ],
+)
 def test_resident_questions_reach_the_right_entry(index, question, entry_id):
     match = index.match(question)
     assert (match.status, match.entry_id) == (ANSWERED, entry_id)

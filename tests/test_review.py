@@ -20,7 +20,16 @@ from servicebot.cli import main
 from servicebot.errors import ConfigError
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
 from servicebot.review import (
-    NEW_ENTRY_ANSWER, clip, content_key, group_questions, parse_period, run_review, run_stats, table, text_width, yaml_scalar,
+    NEW_ENTRY_ANSWER,
+    clip,
+    content_key,
+    group_questions,
+    parse_period,
+    run_review,
+    run_stats,
+    table,
+    text_width,
+    yaml_scalar,
 )
 from servicebot.service import Interaction, Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
@@ -28,7 +37,12 @@ from servicebot.text import Normalizer
 
 WAIT = 10.0
 
-CLINIC = ["社区卫生服务中心几点开门", "社区卫生服务中心几点开门？", "社区卫生服务中心什么时候开门", "社区卫生服务中心开门时间"]
+CLINIC = [
+    "社区卫生服务中心几点开门",
+    "社区卫生服务中心几点开门？",
+    "社区卫生服务中心什么时候开门",
+    "社区卫生服务中心开门时间",
+]
 PENSION = ["养老保险交多少", "养老保险交多少", "养老保险一年交多少钱"]
 BOOKS = "梧桐书屋周末开吗"
 NEAR_MISS = "体验馆周末开吗"
@@ -59,7 +73,9 @@ def traffic(settings):
         ask(question, resident)
     pension = [ask(q, r) for q, r in zip(PENSION, (4, 5, 6))]
     assert pension[0].status == SUGGEST  # the resident taps a suggestion, the next rejects them all
-    service.answer_entry("pension-insurance", via="suggestion", channel="telegram", resident=4, origin_ref=pension[0].ref)
+    service.answer_entry(
+        "pension-insurance", via="suggestion", channel="telegram", resident=4, origin_ref=pension[0].ref
+    )
     service.none_of_these(pension[1].ref, channel="telegram", resident=5)
     books = ask(BOOKS, 7)
     assert books.status == SUGGEST  # and the resident taps the right one
@@ -69,8 +85,9 @@ def traffic(settings):
     ask(PERSONAL, 9)
     helped = ask("养老保险怎么交", 2)
     missed = ask("低保", 1)
-    tapped = service.answer_entry("dibao-apply", via="suggestion", channel="telegram", resident=3,
-                                  origin_ref=ask("低保申请材料", 3).ref)
+    tapped = service.answer_entry(
+        "dibao-apply", via="suggestion", channel="telegram", resident=3, origin_ref=ask("低保申请材料", 3).ref
+    )
     topic = service.answer_entry("dibao-apply", via="topic", channel="telegram", resident=4)
     service.feedback(helped.ref, True)
     for outcome in (missed, tapped, topic):
@@ -78,7 +95,11 @@ def traffic(settings):
     assert log.flush(WAIT)
     log.close()
     # What the tests below rely on: these reach the review, the last two are answered outright.
-    assert all(o.status in (SUGGEST, UNANSWERED) for q in CLINIC + PENSION + [BOOKS, NEAR_MISS, WEATHER, PERSONAL] for o in asked[q])
+    assert all(
+        o.status in (SUGGEST, UNANSWERED)
+        for q in CLINIC + PENSION + [BOOKS, NEAR_MISS, WEATHER, PERSONAL]
+        for o in asked[q]
+    )
     assert (helped.status, missed.status) == (ANSWERED, ANSWERED)
     return asked
 
@@ -98,7 +119,7 @@ def paste(faq_dir: Path, suggestions: list[dict]) -> None:
     for suggestion in sorted(suggestions, key=lambda s: (s["file"], -s["after_line"])):
         path = faq_dir / suggestion["file"]
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        lines[suggestion["after_line"]:suggestion["after_line"]] = [suggestion["yaml"]]
+        lines[suggestion["after_line"] : suggestion["after_line"]] = [suggestion["yaml"]]
         path.write_text("".join(lines), encoding="utf-8")
 
 
@@ -130,7 +151,9 @@ def test_clusters_are_grouped_ranked_and_described(settings, traffic, tmp_path):
         assert first_seen <= last_seen and first_seen.utcoffset() == dt.timedelta(hours=8)
     every = outcomes(traffic, list(traffic))
     assert doc["totals"]["questions"] == 14 == sum(every.values())
-    assert [doc["totals"][k] for k in (ANSWERED, SUGGEST, UNANSWERED)] == [every[k] for k in (ANSWERED, SUGGEST, UNANSWERED)]
+    assert [doc["totals"][k] for k in (ANSWERED, SUGGEST, UNANSWERED)] == [
+        every[k] for k in (ANSWERED, SUGGEST, UNANSWERED)
+    ]
 
 
 def test_thumbs_down_answers_show_the_questions_behind_them(settings, traffic, tmp_path):
@@ -141,7 +164,9 @@ def test_thumbs_down_answers_show_the_questions_behind_them(settings, traffic, t
     assert unhelpful[0]["entry_question"] == "低保怎么申请？"
 
 
-def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_questions(settings, traffic, tmp_path, capsys):
+def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_questions(
+    settings, traffic, tmp_path, capsys
+):
     doc = review_json(settings, tmp_path)
     by_first = {c["examples"][0]: c["suggestion"] for c in doc["clusters"]}
     new_entry, alternates, books = by_first[CLINIC[0]], by_first[PENSION[0]], by_first[BOOKS]
@@ -181,7 +206,16 @@ def test_table_is_the_default_and_reads_in_chinese(settings, traffic, capsys):
     args = ["review", "--faq", str(settings.faq_dir), "--data-dir", str(settings.data_dir), "--suggest-yaml"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    for label in ("未答问题汇总", "排名", "人数", "问法示例", "最接近的条目", "居民点了 👎 的回答", "建议的 YAML", "待填写"):
+    for label in (
+        "未答问题汇总",
+        "排名",
+        "人数",
+        "问法示例",
+        "最接近的条目",
+        "居民点了 👎 的回答",
+        "建议的 YAML",
+        "待填写",
+    ):
         assert label in out
     assert CLINIC[0] in out and "pension-insurance" in out
     # Every row of the cluster table lines up with its header, whatever the characters' widths.
@@ -191,7 +225,7 @@ def test_table_is_the_default_and_reads_in_chinese(settings, traffic, capsys):
     starts = [n for n, ch in enumerate(rule) if ch == "-" and (n == 0 or rule[n - 1] == " ")]
     header_cols = [text_width(lines[head][: lines[head].index(h)]) for h in ("人数", "次数", "问法示例")]
     assert header_cols == [text_width(rule[:s]) for s in starts[1:3]] + [text_width(rule[: starts[4]])]
-    row = next(line for line in lines[head + 2:] if CLINIC[0] in line)
+    row = next(line for line in lines[head + 2 :] if CLINIC[0] in line)
     assert text_width(row[: row.index(CLINIC[0])]) == header_cols[2]
 
 
@@ -211,7 +245,7 @@ def test_csv_has_a_bom_chinese_headers_and_one_row_per_cluster(settings, traffic
 def test_csv_cells_cannot_become_spreadsheet_formulas(settings, tmp_path):
     log = InteractionLog(settings.db_path)
     service = Service.from_settings(settings, log, secret="s")
-    service.answer("=HYPERLINK(\"x\")怎么办", channel="chat")
+    service.answer('=HYPERLINK("x")怎么办', channel="chat")
     log.close()
     out = tmp_path / "f.csv"
     run_review(settings, since="1d", fmt="csv", suggest_yaml=False, output=out)
@@ -251,7 +285,9 @@ def test_html_is_one_self_contained_page_with_escaped_resident_text(settings, tr
 def test_period_excludes_older_questions(settings, tmp_path):
     log = InteractionLog(settings.db_path)
     old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
-    log.record(Interaction("0ld0", old, "telegram", "private", None, "火车票怎么买", "火车票怎么买", UNANSWERED, None, 0.0))
+    log.record(
+        Interaction("0ld0", old, "telegram", "private", None, "火车票怎么买", "火车票怎么买", UNANSWERED, None, 0.0)
+    )
     log.close()
     assert review_json(settings, tmp_path, since="7d")["clusters"] == []
     since = (old.astimezone(CHINA_TZ) - dt.timedelta(days=1)).date().isoformat()
@@ -293,7 +329,12 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
     assert (totals["taps"], totals["none_of_these"]) == (4, 1)
     assert doc["rates"] == {k: round(every[k] / 14, 4) for k in (ANSWERED, SUGGEST, UNANSWERED)}
     assert doc["feedback"] == {"helpful": 1, "unhelpful": 3, "helpful_ratio": 0.25}
-    assert doc["top_entries"][0] == {"entry_id": "dibao-apply", "question": "低保怎么申请？", "answered": 1, "tapped": 2}
+    assert doc["top_entries"][0] == {
+        "entry_id": "dibao-apply",
+        "question": "低保怎么申请？",
+        "answered": 1,
+        "tapped": 2,
+    }
     today = dt.datetime.now(CHINA_TZ).date().isoformat()
     assert [d["day"] for d in doc["daily"]] == [today] and doc["daily"][0]["total"] == 14
 
@@ -308,16 +349,28 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
 
 def _rows(pairs: list[tuple[str, str | None]]) -> list[QuestionRow]:
     at = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
-    return [QuestionRow(f"r{n}", at + dt.timedelta(minutes=n), who, text, UNANSWERED) for n, (text, who) in enumerate(pairs)]
+    return [
+        QuestionRow(f"r{n}", at + dt.timedelta(minutes=n), who, text, UNANSWERED) for n, (text, who) in enumerate(pairs)
+    ]
 
 
 def test_grouping_joins_rewordings_and_keeps_topics_apart():
     normalizer = Normalizer()
-    groups = group_questions(_rows([
-        ("居住证怎么办", "a"), ("居住证在哪里办理", "b"), ("请问居住证怎么办？", "c"),
-        ("火车票怎么买", "a"), ("火车票在哪买", "a"), ("火车票怎么买", "a"),
-        ("出生证明归谁管", "d"), ("残疾证归谁管", "d"),  # the same question about two things
-    ]), normalizer.many)
+    groups = group_questions(
+        _rows(
+            [
+                ("居住证怎么办", "a"),
+                ("居住证在哪里办理", "b"),
+                ("请问居住证怎么办？", "c"),
+                ("火车票怎么买", "a"),
+                ("火车票在哪买", "a"),
+                ("火车票怎么买", "a"),
+                ("出生证明归谁管", "d"),
+                ("残疾证归谁管", "d"),  # the same question about two things
+            ]
+        ),
+        normalizer.many,
+    )
     assert [(len(g.residents), g.count) for g in groups] == [(3, 3), (1, 3), (1, 1), (1, 1)]
     assert {groups[2].examples(), groups[3].examples()} == {("出生证明归谁管",), ("残疾证归谁管",)}
     # 请问居住证怎么办？ and 居住证怎么办 are one phrasing once normalized: shown once, counted twice

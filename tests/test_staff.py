@@ -174,10 +174,15 @@ def test_an_edit_that_breaks_a_regression_question_is_refused(watcher, service, 
     before = service.snapshot
     path = mini_faq / "welfare.yaml"
     # An alternate that hijacks the staff's regression question for another entry.
-    edit(path, path.read_text(encoding="utf-8").replace("      - 低保被停了\n", "      - 低保被停了\n      - 地保怎么申请\n"))
+    edit(
+        path,
+        path.read_text(encoding="utf-8").replace("      - 低保被停了\n", "      - 低保被停了\n      - 地保怎么申请\n"),
+    )
     swapped, problems = watcher.check_now()
     assert not swapped and service.snapshot is before
-    assert "tests.yaml:1: 测试问题“地保怎么申请”应得到 dibao-apply，实际得到 dibao-removal" in [str(p) for p in problems]
+    assert "tests.yaml:1: 测试问题“地保怎么申请”应得到 dibao-apply，实际得到 dibao-removal" in [
+        str(p) for p in problems
+    ]
     assert answer_id(service, "地保怎么申请") == "dibao-apply"
 
 
@@ -295,7 +300,10 @@ def test_faq_test_prints_each_question_and_passes(mini_faq, capsys):
 
 
 def test_faq_test_fails_on_a_wrong_expectation(mini_faq, capsys):
-    edit(mini_faq / "tests.yaml", "- question: 地保怎么申请\n  expect: pension-insurance\n- question: 今天天气怎么样\n  expect: unanswered\n")
+    edit(
+        mini_faq / "tests.yaml",
+        "- question: 地保怎么申请\n  expect: pension-insurance\n- question: 今天天气怎么样\n  expect: unanswered\n",
+    )
     assert main(["faq", "test", str(mini_faq)]) == 1
     out = capsys.readouterr().out
     assert "[失败] 地保怎么申请 → dibao-apply（应得到 pension-insurance，实际 dibao-apply）" in out
@@ -348,7 +356,10 @@ def test_stale_entries_are_grouped_by_topic_oldest_first(mini_faq):
     groups = stale_entries(faq, 365, today=today)
     assert [(topic, [(e.id, age) for e, age in entries]) for topic, entries in groups] == [
         ("共享书屋", [("garbage-hall", (today - OLD).days)]),
-        ("民生保障", [("dibao-removal", (today - OLD).days), ("pension-insurance", (today - dt.date(2021, 6, 1)).days)]),
+        (
+            "民生保障",
+            [("dibao-removal", (today - OLD).days), ("pension-insurance", (today - dt.date(2021, 6, 1)).days)],
+        ),
     ]
 
 
@@ -371,16 +382,27 @@ def test_faq_check_warns_about_stale_entries_with_file_and_line(mini_faq, capsys
 def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
     monkeypatch.setenv("SERVICEBOT_STALE_DAYS", "1000")
     today = dt.date.today()
-    date_faq(mini_faq, {
-        "dibao-removal": OLD, "bookhouse-wutong": today - dt.timedelta(days=1001),
-        "garbage-hall": today - dt.timedelta(days=1000), "dibao-apply": today, "pension-insurance": today,
-    })
+    date_faq(
+        mini_faq,
+        {
+            "dibao-removal": OLD,
+            "bookhouse-wutong": today - dt.timedelta(days=1001),
+            "garbage-hall": today - dt.timedelta(days=1000),
+            "dibao-apply": today,
+            "pension-insurance": today,
+        },
+    )
     assert main(["faq", "stale", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "【共享书屋】"
     line = line_of(mini_faq / "books.yaml", "- id: bookhouse-wutong")
     assert out[1].split() == [
-        "bookhouse-wutong", "梧桐书屋是什么？", "上次核对", f"{today - dt.timedelta(days=1001)}（1001", "天前）", f"books.yaml:{line}",
+        "bookhouse-wutong",
+        "梧桐书屋是什么？",
+        "上次核对",
+        f"{today - dt.timedelta(days=1001)}（1001",
+        "天前）",
+        f"books.yaml:{line}",
     ]
     assert out[2] == "【民生保障】" and out[3].split()[0] == "dibao-removal"
     assert out[-1] == "共 2 个条目需要重新核对。"
@@ -389,7 +411,10 @@ def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
 
 def test_faq_stale_says_so_when_everything_is_fresh(mini_faq, capsys):
     today = dt.date.today()
-    date_faq(mini_faq, {i: today for i in ("bookhouse-wutong", "garbage-hall", "dibao-apply", "dibao-removal", "pension-insurance")})
+    date_faq(
+        mini_faq,
+        {i: today for i in ("bookhouse-wutong", "garbage-hall", "dibao-apply", "dibao-removal", "pension-insurance")},
+    )
     assert main(["faq", "stale", str(mini_faq)]) == 0
     assert capsys.readouterr().out.strip() == "所有条目都在 365 天内核对过。"
 
@@ -447,7 +472,10 @@ def test_diff_includes_both_sides_regression_questions(mini_faq, tmp_path, make_
     new = tmp_path / "new"
     shutil.copytree(mini_faq, new)
     append_entry(new)
-    edit(new / "tests.yaml", (new / "tests.yaml").read_text(encoding="utf-8") + "- question: 借书要办证吗\n  expect: bookhouse-borrow\n")
+    edit(
+        new / "tests.yaml",
+        (new / "tests.yaml").read_text(encoding="utf-8") + "- question: 借书要办证吗\n  expect: bookhouse-borrow\n",
+    )
     changes, _, _ = diff_outcomes(str(mini_faq), str(new), make_settings(mini_faq), [])
     assert [(q, after) for q, _, after in changes] == [("借书要办证吗", "bookhouse-borrow")]
 
@@ -474,7 +502,11 @@ def test_faq_diff_with_a_broken_side_names_it(mini_faq, tmp_path, capsys):
 def git(repo: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo, capture_output=True, text=True, check=True, timeout=60,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return done.stdout
 

@@ -57,11 +57,28 @@ def refs_in(path: Path) -> list[str]:
     return [r["ref"] for r in rows(path)]
 
 
-def interaction(ref: str, at: dt.datetime, *, status: str = UNANSWERED, question: str = "问题", via: str = "question",
-                resident: str | None = PSEUDONYM) -> Interaction:
-    return Interaction(ref=ref, at=at, channel="chat", chat_type="terminal", resident=resident, question=question,
-                       normalized=question, status=status, entry_id="dibao-apply" if status == ANSWERED else None,
-                       score=70.0 if status == ANSWERED else 10.0, via=via)
+def interaction(
+    ref: str,
+    at: dt.datetime,
+    *,
+    status: str = UNANSWERED,
+    question: str = "问题",
+    via: str = "question",
+    resident: str | None = PSEUDONYM,
+) -> Interaction:
+    return Interaction(
+        ref=ref,
+        at=at,
+        channel="chat",
+        chat_type="terminal",
+        resident=resident,
+        question=question,
+        normalized=question,
+        status=status,
+        entry_id="dibao-apply" if status == ANSWERED else None,
+        score=70.0 if status == ANSWERED else 10.0,
+        via=via,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -140,8 +157,9 @@ def test_every_kind_of_interaction_is_stored_with_its_links(service, log, settin
     typed = service.answer("低保", channel="telegram", chat_type="private", resident=RAW_ID)
     offered = service.answer("梧桐书屋周末开吗", channel="telegram", chat_type="group", resident=RAW_ID)
     assert (typed.status, offered.status) == (ANSWERED, SUGGEST)
-    tapped = service.answer_entry("bookhouse-wutong", via="suggestion", channel="telegram", resident=RAW_ID,
-                                  origin_ref=offered.ref)
+    tapped = service.answer_entry(
+        "bookhouse-wutong", via="suggestion", channel="telegram", resident=RAW_ID, origin_ref=offered.ref
+    )
     service.none_of_these(offered.ref, channel="telegram", resident=RAW_ID)
     missed = service.answer("今天天气怎么样", channel="chat", chat_type="terminal")
     service.feedback(typed.ref, False)
@@ -152,7 +170,12 @@ def test_every_kind_of_interaction_is_stored_with_its_links(service, log, settin
     assert len(stored) == 5
     first = stored[typed.ref]
     assert (first["channel"], first["chat_type"], first["status"], first["entry_id"], first["via"]) == (
-        "telegram", "private", ANSWERED, "dibao-apply", "question")
+        "telegram",
+        "private",
+        ANSWERED,
+        "dibao-apply",
+        "question",
+    )
     assert first["question"] == "低保" and first["normalized"] == "低保" and first["score"] == typed.match.score
     assert first["resident"] == service.resident_key(RAW_ID)
     assert json.loads(stored[offered.ref]["suggestions"]) == [c.entry_id for c in offered.match.suggestions]
@@ -187,8 +210,20 @@ def test_no_raw_id_phone_or_id_card_number_reaches_the_database_files(service, l
     service.answer(text, channel="telegram", resident=RAW_ID)
     service.answer(f"{ID_CARD.lower()} 办证", channel="telegram", resident=RAW_ID)
     # A careless caller that skips the service's masking and hashing is caught here too.
-    log.record(Interaction(ref="feed01", at=NOW, channel="ask", chat_type="cli", resident=str(RAW_ID),
-                           question=f"电话 {PHONE}", normalized=f"电话{PHONE}", status=UNANSWERED, entry_id=None, score=0.0))
+    log.record(
+        Interaction(
+            ref="feed01",
+            at=NOW,
+            channel="ask",
+            chat_type="cli",
+            resident=str(RAW_ID),
+            question=f"电话 {PHONE}",
+            normalized=f"电话{PHONE}",
+            status=UNANSWERED,
+            entry_id=None,
+            score=0.0,
+        )
+    )
     assert log.flush(WAIT)
     stored = rows(settings.db_path)
     assert len(stored) == 3
@@ -217,7 +252,9 @@ def test_locked_database_logs_once_keeps_answering_and_catches_up(service, log, 
     blocker = sqlite3.connect(settings.db_path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
-        during = [service.answer(q, channel="chat", resident=n) for n, q in enumerate(["低保", "养老保险怎么交", "体验馆"])]
+        during = [
+            service.answer(q, channel="chat", resident=n) for n, q in enumerate(["低保", "养老保险怎么交", "体验馆"])
+        ]
         assert [o.status for o in during] == [ANSWERED] * 3  # residents still get answers
         assert not log.flush(WAIT)  # returns when the write attempt fails, not after WAIT
         during += [service.answer("今天天气怎么样", channel="chat", resident=9) for _ in range(3)]

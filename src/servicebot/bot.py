@@ -56,8 +56,17 @@ from servicebot.service import Service
 from servicebot.staff import FaqWatcher
 from servicebot.storage import InteractionLog
 from servicebot.tg_render import (
-    ADMIN_ONLY_TEXT, STATS_UNAVAILABLE_TEXT, WATCH_PREFIX, decode_button, describe_error, is_addressed, keyboard,
-    reload_text, render_html, stats_text, strip_mention,
+    ADMIN_ONLY_TEXT,
+    STATS_UNAVAILABLE_TEXT,
+    WATCH_PREFIX,
+    decode_button,
+    describe_error,
+    is_addressed,
+    keyboard,
+    reload_text,
+    render_html,
+    stats_text,
+    strip_mention,
 )
 from servicebot.throttle import ALLOW, WARN, ChatOrderedProcessor, FloodGate, RetryingRateLimiter, Timings
 
@@ -112,7 +121,13 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
 
 
 async def send_reply(
-    bot: ExtBot, chat_id: int, reply: Reply, *, ref: str = "", via: str = "topic", notice: str = "",
+    bot: ExtBot,
+    chat_id: int,
+    reply: Reply,
+    *,
+    ref: str = "",
+    via: str = "topic",
+    notice: str = "",
     quote: Message | None = None,
 ) -> None:
     """Send a reply as one or more HTML messages; the buttons go with the last one."""
@@ -120,9 +135,14 @@ async def send_reply(
     markup = keyboard(reply, ref, via)
     for n, text in enumerate(texts):
         await bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
             reply_markup=markup if n == len(texts) - 1 else None,
-            reply_parameters=ReplyParameters(quote.message_id, allow_sending_without_reply=True) if quote and n == 0 else None,
+            reply_parameters=ReplyParameters(quote.message_id, allow_sending_without_reply=True)
+            if quote and n == 0
+            else None,
         )
 
 
@@ -209,8 +229,12 @@ async def on_question(update: Update, context: BotContext) -> None:
         await on_start(update, context)
         return
     notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
-    outcome = service.answer(text[:MAX_QUESTION], channel=CHANNEL, chat_type=_chat_type(update), resident=_resident(update))
-    await _respond(update, context, outcome.reply, ref=outcome.ref, via=replies.buttons_via(outcome.status), notice=notice)
+    outcome = service.answer(
+        text[:MAX_QUESTION], channel=CHANNEL, chat_type=_chat_type(update), resident=_resident(update)
+    )
+    await _respond(
+        update, context, outcome.reply, ref=outcome.ref, via=replies.buttons_via(outcome.status), notice=notice
+    )
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -314,7 +338,10 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 def build_application(
-    settings: Settings, service: Service, *, rate_limiter: BaseRateLimiter | None = None,
+    settings: Settings,
+    service: Service,
+    *,
+    rate_limiter: BaseRateLimiter | None = None,
     max_concurrent: int = MAX_CONCURRENT_UPDATES,
 ) -> Application:
     """The Application with every handler; run it with `serve` (or `run_bot`)."""
@@ -325,8 +352,13 @@ def build_application(
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(rate_limiter or RetryingRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(ChatOrderedProcessor(max_concurrent, timings))
-        .connect_timeout(5).read_timeout(15).write_timeout(15).pool_timeout(5)
-        .get_updates_connect_timeout(5).get_updates_read_timeout(10).get_updates_pool_timeout(5)
+        .connect_timeout(5)
+        .read_timeout(15)
+        .write_timeout(15)
+        .pool_timeout(5)
+        .get_updates_connect_timeout(5)
+        .get_updates_read_timeout(10)
+        .get_updates_pool_timeout(5)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -361,7 +393,9 @@ async def _post_init(application: Application) -> None:
             InteractionLog, res.settings.db_path, retention_days=res.settings.retention_days
         )
         res.service.sink = res.log
-    res.watcher = FaqWatcher(res.service, res.settings.reload_interval, functools.partial(_on_watch_result, application))
+    res.watcher = FaqWatcher(
+        res.service, res.settings.reload_interval, functools.partial(_on_watch_result, application)
+    )
     res.watcher.start()
     try:
         await application.bot.set_my_commands(COMMANDS)
@@ -421,10 +455,12 @@ class _HealthHandler(tornado.web.RequestHandler):
 
 def webhook_app(application: Application, settings: Settings) -> tornado.web.Application:
     path = urlparse(settings.webhook_url).path or "/"
-    return tornado.web.Application([
-        ("/healthz", _HealthHandler, {"bot_app": application}),
-        (re.escape(path), _WebhookHandler, {"bot_app": application, "secret": settings.webhook_secret}),
-    ])
+    return tornado.web.Application(
+        [
+            ("/healthz", _HealthHandler, {"bot_app": application}),
+            (re.escape(path), _WebhookHandler, {"bot_app": application, "secret": settings.webhook_secret}),
+        ]
+    )
 
 
 async def _start_webhook(application: Application) -> tornado.httpserver.HTTPServer:
@@ -432,11 +468,16 @@ async def _start_webhook(application: Application) -> tornado.httpserver.HTTPSer
     settings = res.settings
     if not settings.webhook_secret:
         raise ConfigError("webhook mode needs SERVICEBOT_WEBHOOK_SECRET")
-    server = tornado.httpserver.HTTPServer(webhook_app(application, settings), max_body_size=MAX_WEBHOOK_BODY, xheaders=True)
+    server = tornado.httpserver.HTTPServer(
+        webhook_app(application, settings), max_body_size=MAX_WEBHOOK_BODY, xheaders=True
+    )
     server.add_sockets(tornado.netutil.bind_sockets(settings.webhook_port, settings.webhook_listen))
     await application.bot.set_webhook(
-        settings.webhook_url, secret_token=settings.webhook_secret, allowed_updates=ALLOWED_UPDATES,
-        drop_pending_updates=False, max_connections=40,
+        settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        allowed_updates=ALLOWED_UPDATES,
+        drop_pending_updates=False,
+        max_connections=40,
     )
     return server
 
@@ -453,7 +494,11 @@ def request_reload(application: Application) -> None:
 
 
 def _signals(loop: asyncio.AbstractEventLoop, application: Application, stop: asyncio.Event, install: bool) -> None:
-    handlers = {signal.SIGINT: stop.set, signal.SIGTERM: stop.set, signal.SIGHUP: functools.partial(request_reload, application)}
+    handlers = {
+        signal.SIGINT: stop.set,
+        signal.SIGTERM: stop.set,
+        signal.SIGHUP: functools.partial(request_reload, application),
+    }
     for sig, handler in handlers.items():
         if install:
             loop.add_signal_handler(sig, handler)
@@ -478,8 +523,11 @@ async def serve(application: Application, stop: asyncio.Event, *, handle_signals
             server = await _start_webhook(application)
         else:
             await application.updater.start_polling(
-                timeout=LONG_POLL, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False,
-                bootstrap_retries=5, error_callback=_polling_failed,
+                timeout=LONG_POLL,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+                bootstrap_retries=5,
+                error_callback=_polling_failed,
             )
             await application.start()
         log.info("bot @%s answering (%s)", application.bot.username, "webhook" if server else "polling")

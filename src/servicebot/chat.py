@@ -99,7 +99,9 @@ class ChatSession:
 def run_chat(service: Service, stdin: IO[str], stdout: IO[str], interactive: bool) -> int:
     session = ChatSession(service)
     if interactive:
-        stdout.write(render(replies.greeting_reply(service.snapshot.faq)) + "\n（输入问题回车；输入数字选择；Ctrl-D 退出）\n")
+        stdout.write(
+            render(replies.greeting_reply(service.snapshot.faq)) + "\n（输入问题回车；输入数字选择；Ctrl-D 退出）\n"
+        )
     while True:
         if interactive:
             stdout.write("\n您：")

@@ -79,8 +79,11 @@ def consistency_problems(index: Index) -> list[Problem]:
             match = index.match(text)
             rival = _rival(match, entry.id)
             if match.status == ANSWERED and match.entry_id == entry.id:
-                if rival and rival.score >= index.thresholds.answer and lookalike is None and (
-                    fuzz.ratio(index.normalize(text), index.normalize(rival.phrasing)) >= LOOKALIKE_WORDING
+                if (
+                    rival
+                    and rival.score >= index.thresholds.answer
+                    and lookalike is None
+                    and (fuzz.ratio(index.normalize(text), index.normalize(rival.phrasing)) >= LOOKALIKE_WORDING)
                 ):
                     lookalike = (rival, text)
                 continue
@@ -88,7 +91,9 @@ def consistency_problems(index: Index) -> list[Problem]:
                 what = f"却匹配到了条目 {match.entry_id}（{index.faq.by_id[match.entry_id].file}）"
                 fix = f"请把这个问法改得更具体，或从 {match.entry_id} 中删除相近的问法"
             elif rival:
-                what = f"和条目 {rival.entry_id}（{index.faq.by_id[rival.entry_id].file}）难分高下，机器人只能让居民自己选"
+                what = (
+                    f"和条目 {rival.entry_id}（{index.faq.by_id[rival.entry_id].file}）难分高下，机器人只能让居民自己选"
+                )
                 fix = "请把两个条目的问法写得更有区别，或合并这两个条目"
             else:
                 what = "匹配不到任何条目（可能全是标点或常用词）"
@@ -96,12 +101,15 @@ def consistency_problems(index: Index) -> list[Problem]:
             problems.append(Problem(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 的问法“{text}”{what}。{fix}"))
         if lookalike:
             rival, text = lookalike
-            problems.append(Problem(
-                entry.file, entry.line,
-                f"条目 {entry.id} 和 {rival.entry_id} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别"
-                f"（例如“{text}”和 {rival.entry_id} 的“{rival.phrasing}”几乎一样）",
-                "warning",
-            ))
+            problems.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    f"条目 {entry.id} 和 {rival.entry_id} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别"
+                    f"（例如“{text}”和 {rival.entry_id} 的“{rival.phrasing}”几乎一样）",
+                    "warning",
+                )
+            )
     return problems
 
 
@@ -124,11 +132,14 @@ def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]
             before, after = outcome_label(without, q), outcome_label(base, q)
             if before != after and before in faq.by_id:
                 now = f"改为匹配 {after}" if after in faq.by_id else _LOST.get(after, after)
-                problems.append(Problem(
-                    "settings.yaml", 0,
-                    f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词",
-                    "warning",
-                ))
+                problems.append(
+                    Problem(
+                        "settings.yaml",
+                        0,
+                        f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词",
+                        "warning",
+                    )
+                )
     return problems
 
 
@@ -148,7 +159,9 @@ class Report:
         return [p for p in self.problems if p.severity == "warning"]
 
 
-def check_directory(directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None) -> Report:
+def check_directory(
+    directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None
+) -> Report:
     faq, problems = check_faq(directory, today=today, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
     if faq is None:
         return Report(None, None, sorted(problems))

@@ -34,7 +34,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (also SERVICEBOT_* environment variables)")
     s = argparse.SUPPRESS
     group.add_argument("--faq", dest="faq_dir", metavar="DIR", default=s, help="FAQ directory (default: ./faq)")
-    group.add_argument("--data-dir", dest="data_dir", metavar="DIR", default=s, help="where data is written (default: ./data)")
+    group.add_argument(
+        "--data-dir", dest="data_dir", metavar="DIR", default=s, help="where data is written (default: ./data)"
+    )
     group.add_argument("--config", dest="config_file", metavar="FILE", default=s, help="TOML config file")
     group.add_argument("--log-format", choices=("text", "json"), default=s)
     group.add_argument("--log-level", default=s)
@@ -51,66 +53,130 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, help: str, description: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=description, parents=[common],
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+        return sub.add_parser(
+            name,
+            help=help,
+            description=description,
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
 
-    p = add("run", "run the Telegram bot", "Run the Telegram bot (token from SERVICEBOT_TOKEN).\n\n"
-            "example: SERVICEBOT_TOKEN=... servicebot run --base-url http://127.0.0.1:8081/bot")
-    p.add_argument("--base-url", dest="base_url", default=argparse.SUPPRESS, help="Bot API URL, e.g. http://127.0.0.1:8081/bot")
-    p.add_argument("--webhook-url", dest="webhook_url", default=argparse.SUPPRESS, help="public HTTPS URL; enables webhook mode")
-    p.add_argument("--webhook-listen", dest="webhook_listen", default=argparse.SUPPRESS, help="address to bind in webhook mode")
-    p.add_argument("--webhook-port", dest="webhook_port", default=argparse.SUPPRESS, type=int, help="port to bind in webhook mode")
+    p = add(
+        "run",
+        "run the Telegram bot",
+        "Run the Telegram bot (token from SERVICEBOT_TOKEN).\n\n"
+        "example: SERVICEBOT_TOKEN=... servicebot run --base-url http://127.0.0.1:8081/bot",
+    )
+    p.add_argument(
+        "--base-url", dest="base_url", default=argparse.SUPPRESS, help="Bot API URL, e.g. http://127.0.0.1:8081/bot"
+    )
+    p.add_argument(
+        "--webhook-url", dest="webhook_url", default=argparse.SUPPRESS, help="public HTTPS URL; enables webhook mode"
+    )
+    p.add_argument(
+        "--webhook-listen", dest="webhook_listen", default=argparse.SUPPRESS, help="address to bind in webhook mode"
+    )
+    p.add_argument(
+        "--webhook-port", dest="webhook_port", default=argparse.SUPPRESS, type=int, help="port to bind in webhook mode"
+    )
 
-    add("chat", "talk to the bot in this terminal", "Hold the bot's conversation in the terminal; buttons are numbered.\n\n"
-        "example: echo 低保怎么申请 | servicebot chat")
+    add(
+        "chat",
+        "talk to the bot in this terminal",
+        "Hold the bot's conversation in the terminal; buttons are numbered.\n\n"
+        "example: echo 低保怎么申请 | servicebot chat",
+    )
 
-    p = add("ask", "answer questions as the bot would", "Answer one question, or one per line from stdin.\n\n"
-            "examples:\n  servicebot ask \"垃圾分类体验馆在哪\"\n  servicebot ask --explain 地保\n"
-            "  servicebot ask --json < questions.txt")
+    p = add(
+        "ask",
+        "answer questions as the bot would",
+        "Answer one question, or one per line from stdin.\n\n"
+        'examples:\n  servicebot ask "垃圾分类体验馆在哪"\n  servicebot ask --explain 地保\n'
+        "  servicebot ask --json < questions.txt",
+    )
     p.add_argument("question", nargs="*", help="the question (read from stdin when omitted)")
     p.add_argument("--json", action="store_true", help="one JSON object per question")
     p.add_argument("--explain", action="store_true", help="show normalization steps and scored candidates")
     p.add_argument("--log", action="store_true", help="record the questions in the interaction log")
 
-    p = add("eval", "measure accuracy on a labelled set", "Run a labelled set (YAML: question: entry-id or null) and\n"
-            "compare with the naive rapidfuzz baseline.\n\nexample: servicebot eval tests/data/labelled.yaml")
+    p = add(
+        "eval",
+        "measure accuracy on a labelled set",
+        "Run a labelled set (YAML: question: entry-id or null) and\n"
+        "compare with the naive rapidfuzz baseline.\n\nexample: servicebot eval tests/data/labelled.yaml",
+    )
     p.add_argument("file", type=Path)
     p.add_argument("--misses", action="store_true", help="list every question not handled as labelled")
 
     faq = add("faq", "check and inspect the FAQ files", "FAQ tools for staff.")
     fsub = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True)
-    p = fsub.add_parser("check", parents=[common], help="validate the FAQ (exit 1 on problems)",
-                        description="Validate every FAQ file, run the regression questions and the conflict lint.\n\n"
-                        "example: servicebot faq check faq/", formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = fsub.add_parser(
+        "check",
+        parents=[common],
+        help="validate the FAQ (exit 1 on problems)",
+        description="Validate every FAQ file, run the regression questions and the conflict lint.\n\n"
+        "example: servicebot faq check faq/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("dir", nargs="?", type=Path, help="FAQ directory (default: --faq or ./faq)")
     p = fsub.add_parser("test", parents=[common], help="run the regression questions in tests.yaml")
     p.add_argument("dir", nargs="?", type=Path)
     p = fsub.add_parser("stale", parents=[common], help="list entries whose reviewed date is too old")
     p.add_argument("dir", nargs="?", type=Path)
-    p = fsub.add_parser("diff", parents=[common], help="which questions an edit changes",
-                        description="Compare two FAQ versions (directories or git revisions) on the labelled and\n"
-                        "regression questions.\n\nexamples:\n  servicebot faq diff old-faq/ faq/\n  servicebot faq diff HEAD faq/",
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = fsub.add_parser(
+        "diff",
+        parents=[common],
+        help="which questions an edit changes",
+        description="Compare two FAQ versions (directories or git revisions) on the labelled and\n"
+        "regression questions.\n\nexamples:\n  servicebot faq diff old-faq/ faq/\n  servicebot faq diff HEAD faq/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("old")
     p.add_argument("new")
-    p.add_argument("--labelled", type=Path, action="append", help="labelled set(s) to compare on (default: tests/data/*.yaml if present)")
+    p.add_argument(
+        "--labelled",
+        type=Path,
+        action="append",
+        help="labelled set(s) to compare on (default: tests/data/*.yaml if present)",
+    )
 
-    p = add("review", "unanswered questions, grouped, for reviewers", "Group unanswered and suggested questions for review.\n\n"
-            "examples:\n  servicebot review --since 7d\n  servicebot review --since 2026-11-01 --format html > review.html")
+    p = add(
+        "review",
+        "unanswered questions, grouped, for reviewers",
+        "Group unanswered and suggested questions for review.\n\n"
+        "examples:\n  servicebot review --since 7d\n  servicebot review --since 2026-11-01 --format html > review.html",
+    )
     p.add_argument("--since", default="7d", help="period: 7d, 24h or a date YYYY-MM-DD (default 7d)")
     p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
     p.add_argument("--suggest-yaml", action="store_true", help="print ready-to-paste YAML for each cluster")
     p.add_argument("--output", "-o", type=Path, help="write to a file instead of stdout")
 
-    p = add("stats", "questions per day, answer rate, top entries", "Usage statistics over a period.\n\nexample: servicebot stats --since 30d")
+    p = add(
+        "stats",
+        "questions per day, answer rate, top entries",
+        "Usage statistics over a period.\n\nexample: servicebot stats --since 30d",
+    )
     p.add_argument("--since", default="30d")
     p.add_argument("--json", action="store_true")
 
-    add("health", "check the FAQ loads and the data dir is writable", "Exit 0 when healthy (used by the container HEALTHCHECK).")
+    add(
+        "health",
+        "check the FAQ loads and the data dir is writable",
+        "Exit 0 when healthy (used by the container HEALTHCHECK).",
+    )
     return parser
 
 
-SETTING_ARGS = ("faq_dir", "data_dir", "log_format", "log_level", "base_url", "webhook_url", "webhook_listen", "webhook_port")
+SETTING_ARGS = (
+    "faq_dir",
+    "data_dir",
+    "log_format",
+    "log_level",
+    "base_url",
+    "webhook_url",
+    "webhook_listen",
+    "webhook_port",
+)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

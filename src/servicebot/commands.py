@@ -105,18 +105,21 @@ def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
 def _ask_json(outcome, question: str, snapshot) -> str:
     m = outcome.match
     entry = snapshot.faq.by_id.get(outcome.entry_id) if outcome.entry_id else None
-    return json.dumps({
-        "question": question,
-        "status": outcome.status,
-        "entry_id": outcome.entry_id,
-        "score": m.score,
-        "answer": entry.answer if entry else None,
-        "links": [{"title": l.title, "url": l.url} for l in entry.links] if entry else [],
-        "suggestions": [
-            {"entry_id": c.entry_id, "question": snapshot.faq.by_id[c.entry_id].question, "score": c.score}
-            for c in m.suggestions
-        ],
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "question": question,
+            "status": outcome.status,
+            "entry_id": outcome.entry_id,
+            "score": m.score,
+            "answer": entry.answer if entry else None,
+            "links": [{"title": l.title, "url": l.url} for l in entry.links] if entry else [],
+            "suggestions": [
+                {"entry_id": c.entry_id, "question": snapshot.faq.by_id[c.entry_id].question, "score": c.score}
+                for c in m.suggestions
+            ],
+        },
+        ensure_ascii=False,
+    )
 
 
 def _explain(service: Service, question: str) -> str:
@@ -128,7 +131,9 @@ def _explain(service: Service, question: str) -> str:
     t = snap.index.thresholds
     lines.append(f"结果：{m.status}（回答 ≥ {t.answer:g}，建议 ≥ {t.suggest:g}，与第二名至少相差 {t.margin:g}）")
     for c in m.candidates[:5]:
-        lines.append(f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  接近 {c.closeness:.2f}  最近的问法：{c.phrasing}")
+        lines.append(
+            f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  接近 {c.closeness:.2f}  最近的问法：{c.phrasing}"
+        )
     return "\n".join(lines)
 
 
@@ -195,7 +200,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
 NO_TOKEN = (
     "servicebot: no Telegram bot token is set.\n"
     "  Set it in the environment (SERVICEBOT_TOKEN, from @BotFather) or in a config file\n"
-    "  (SERVICEBOT_CONFIG=/path/to/servicebot.toml with token = \"...\"), then run `servicebot run` again.\n"
+    '  (SERVICEBOT_CONFIG=/path/to/servicebot.toml with token = "..."), then run `servicebot run` again.\n'
     "  To try the bot without Telegram, run `servicebot chat`."
 )
 

@@ -101,7 +101,9 @@ def _convert(name: str, raw: Any, kind: str) -> Any:
             return frozenset(int(x) for x in str(raw).replace(" ", "").split(",") if x)
         return str(raw).strip()
     except ValueError:
-        raise ConfigError(f"invalid {name}: {_shown(name, raw)!s} is not {_KIND_WORDS.get(kind, 'a valid ' + kind)}") from None
+        raise ConfigError(
+            f"invalid {name}: {_shown(name, raw)!s} is not {_KIND_WORDS.get(kind, 'a valid ' + kind)}"
+        ) from None
 
 
 _KINDS = {
@@ -195,8 +197,9 @@ def load_settings(
     if config_file:
         raw.update(_read_file(Path(config_file)))
     unknown_env = sorted(
-        key for key in env
-        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):].lower() not in FIELD_NAMES + ("config",)
+        key
+        for key in env
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() not in FIELD_NAMES + ("config",)
     )
     if unknown_env:
         raise ConfigError(f"unknown setting: {', '.join(unknown_env)}")

@@ -92,7 +92,15 @@ def evaluate(index: Index, labelled: Labelled) -> tuple[Figures, list[Miss]]:
         elif m.status == SUGGEST:
             counts["suggested"] += 1
             counts["suggest_hit"] += expected in {c.entry_id for c in m.suggestions}
-        misses.append(Miss(question, expected, m.status, m.entry_id or (m.candidates[0].entry_id if m.candidates else None), m.score))
+        misses.append(
+            Miss(
+                question,
+                expected,
+                m.status,
+                m.entry_id or (m.candidates[0].entry_id if m.candidates else None),
+                m.score,
+            )
+        )
     in_scope = sum(1 for _, e in labelled if e is not None)
     return Figures(in_scope, len(labelled) - in_scope, **counts), misses
 
@@ -130,7 +138,11 @@ class NaiveBaseline:
 
 def report_lines(ours: Figures, naive: Figures, cutoff: float) -> list[str]:
     rows = [
-        ("questions (in-scope / out-of-scope)", f"{ours.in_scope} / {ours.out_of_scope}", f"{naive.in_scope} / {naive.out_of_scope}"),
+        (
+            "questions (in-scope / out-of-scope)",
+            f"{ours.in_scope} / {ours.out_of_scope}",
+            f"{naive.in_scope} / {naive.out_of_scope}",
+        ),
         ("in-scope answered correctly", f"{ours.accuracy:.1f}%", f"{naive.accuracy:.1f}%"),
         ("in-scope answered wrongly", f"{ours.wrong_rate:.1f}%", f"{naive.wrong_rate:.1f}%"),
         ("in-scope sent to suggestions", f"{ours.suggest_rate:.1f}%", f"{naive.suggest_rate:.1f}%"),

@@ -327,7 +327,11 @@ def _links(value: Any, file: str, line: int, out: _Collector) -> tuple[Link, ...
         if title is None:
             out.error(file, item_line, "链接缺少 title（显示给居民的文字）")
         if url is None or not URL_RE.match(url):
-            out.error(file, _line_of(item, "url", item_line), f"链接地址无效：{item.get('url')!r}，必须是以 http:// 或 https:// 开头的完整网址")
+            out.error(
+                file,
+                _line_of(item, "url", item_line),
+                f"链接地址无效：{item.get('url')!r}，必须是以 http:// 或 https:// 开头的完整网址",
+            )
         if title and url and URL_RE.match(url):
             links.append(Link(title, url))
     return tuple(links)
@@ -356,7 +360,11 @@ def _check_unknown(mapping: dict, allowed: Iterable[str], file: str, where: str,
     for key in mapping:
         if key not in allowed:
             hint = "、".join(allowed)
-            out.error(file, _line_of(mapping, key, mapping_line(mapping)), f"{where}里有不认识的字段“{key}”（可用的字段：{hint}）")
+            out.error(
+                file,
+                _line_of(mapping, key, mapping_line(mapping)),
+                f"{where}里有不认识的字段“{key}”（可用的字段：{hint}）",
+            )
 
 
 def mapping_line(mapping: Any) -> int:
@@ -380,7 +388,11 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
                 out.error(file, _line_of(raw, key, line), f"“{key}”（{ENTRY_KEYS[key]}）不能为空，必须是文字")
             values[key] = text
     if values.get("id") and not ID_RE.match(values["id"]):
-        out.error(file, _line_of(raw, "id", line), f"id“{values['id']}”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply")
+        out.error(
+            file,
+            _line_of(raw, "id", line),
+            f"id“{values['id']}”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply",
+        )
     if "answer" in raw and isinstance(raw["answer"], str):
         values["answer"] = raw["answer"].strip("\n").rstrip()
     alternates = _located_texts(raw.get("alternates"), "alternates", file, _line_of(raw, "alternates", line), out)
@@ -389,7 +401,9 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
     for key in ("keywords", "related"):
         values[key] = _text_list(raw.get(key), key, file, _line_of(raw, key, line), out)
     values["links"] = _links(raw.get("links"), file, _line_of(raw, "links", line), out)
-    values["reviewed"] = _date(raw["reviewed"], file, _line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
+    values["reviewed"] = (
+        _date(raw["reviewed"], file, _line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
+    )
     if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
         return None
     return Entry(topic=topic, file=file, line=line, **values)
@@ -426,7 +440,7 @@ def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tu
     _check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
     contact = data.get("contact") or ""
     if not isinstance(contact, str):
-        out.error(file, _line_of(data, "contact", 1), "“contact”必须是文字（可以留空：\"\"）")
+        out.error(file, _line_of(data, "contact", 1), '“contact”必须是文字（可以留空：""）')
         contact = ""
     groups: list[tuple[str, ...]] = []
     raw_groups = data.get("synonyms") or []
@@ -481,11 +495,23 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
         keys.append(key)
     length = rendered_length(entry)
     if length > TELEGRAM_LIMIT:
-        out.error(entry.file, entry.line, f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目")
+        out.error(
+            entry.file,
+            entry.line,
+            f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目",
+        )
     if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
-        out.error(entry.file, entry.line, f"条目 {entry.id} 的问题、回答或资料来源里还有“{PLACEHOLDER}”：居民会看到这些占位文字，请先写好")
+        out.error(
+            entry.file,
+            entry.line,
+            f"条目 {entry.id} 的问题、回答或资料来源里还有“{PLACEHOLDER}”：居民会看到这些占位文字，请先写好",
+        )
     elif entry.id.startswith("todo-"):
-        out.warning(entry.file, entry.line, f"条目 {entry.id} 是从未答问题汇总粘贴来的草稿：请把编号、回答和资料来源改好（标着“{PLACEHOLDER}”的注释）")
+        out.warning(
+            entry.file,
+            entry.line,
+            f"条目 {entry.id} 是从未答问题汇总粘贴来的草稿：请把编号、回答和资料来源改好（标着“{PLACEHOLDER}”的注释）",
+        )
     return tuple(keys)
 
 
@@ -497,7 +523,11 @@ def _cross_checks(
     for entry in entries:
         if entry.id in first_by_id:
             other = first_by_id[entry.id]
-            out.error(entry.file, entry.line, f"id“{entry.id}”重复了：{other.file} 第 {other.line} 行已经用过，每个 id 必须唯一")
+            out.error(
+                entry.file,
+                entry.line,
+                f"id“{entry.id}”重复了：{other.file} 第 {other.line} 行已经用过，每个 id 必须唯一",
+            )
         else:
             first_by_id[entry.id] = entry
     owner: dict[str, tuple[Entry, int]] = {}
@@ -508,7 +538,8 @@ def _cross_checks(
             other, at = owner.setdefault(key, (entry, k))
             if other is not entry:
                 out.error(
-                    entry.file, entry.phrasing_line(k),
+                    entry.file,
+                    entry.phrasing_line(k),
                     f"问法“{entry.phrasings[k]}”（条目 {entry.id}）在条目 {other.id} 里已经有了"
                     f"（{other.file} 第 {other.phrasing_line(at)} 行）。同一个问题只能属于一个条目，请删掉其中一个",
                 )
@@ -519,16 +550,28 @@ def _cross_checks(
                 out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 不能写它自己")
     for case in cases:
         if case.expect != UNANSWERED and case.expect not in first_by_id:
-            out.error(case.file, case.line, f"测试问题的 expect 写了不存在的 id“{case.expect}”（或写 unanswered 表示应该答不上来）")
+            out.error(
+                case.file,
+                case.line,
+                f"测试问题的 expect 写了不存在的 id“{case.expect}”（或写 unanswered 表示应该答不上来）",
+            )
 
 
 def _stale_warnings(entries: list[Entry], today: dt.date, stale_days: int, out: _Collector) -> None:
     for entry in entries:
         age = (today - entry.reviewed).days
         if age < 0:
-            out.warning(entry.file, entry.line, f"条目 {entry.id} 的核对日期 {entry.reviewed} 在将来：请写实际核对内容的那一天，否则它永远不会被提醒重新核对")
+            out.warning(
+                entry.file,
+                entry.line,
+                f"条目 {entry.id} 的核对日期 {entry.reviewed} 在将来：请写实际核对内容的那一天，否则它永远不会被提醒重新核对",
+            )
         elif age > stale_days:
-            out.warning(entry.file, entry.line, f"条目 {entry.id} 已经 {age} 天没有核对（reviewed: {entry.reviewed}），请核对内容后更新 reviewed 日期")
+            out.warning(
+                entry.file,
+                entry.line,
+                f"条目 {entry.id} 已经 {age} 天没有核对（reviewed: {entry.reviewed}），请核对内容后更新 reviewed 日期",
+            )
 
 
 def faq_files(directory: Path) -> list[Path]:
@@ -584,8 +627,21 @@ _CACHE_FORMAT = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).hex
 def _encode(result: _FileResult) -> tuple:
     topic = (result.topic.name, result.topic.file, result.topic.entry_ids) if result.topic else None
     entries = tuple(
-        (e.id, e.question, e.alternates, e.answer, e.source, e.reviewed.toordinal(), e.topic,
-         e.keywords, tuple((link.title, link.url) for link in e.links), e.related, e.file, e.line, e.phrasing_lines)
+        (
+            e.id,
+            e.question,
+            e.alternates,
+            e.answer,
+            e.source,
+            e.reviewed.toordinal(),
+            e.topic,
+            e.keywords,
+            tuple((link.title, link.url) for link in e.links),
+            e.related,
+            e.file,
+            e.line,
+            e.phrasing_lines,
+        )
         for e in result.entries
     )
     problems = tuple((p.file, p.line, p.message, p.severity) for p in result.problems)
@@ -597,10 +653,22 @@ def _decode(data: tuple) -> _FileResult:
     return _FileResult(
         Topic(*topic) if topic else None,
         tuple(
-            Entry(eid, question, alternates, answer, source, dt.date.fromordinal(reviewed), topic_name,
-                  keywords, tuple(Link(*link) for link in links), related, file, line, lines)
-            for eid, question, alternates, answer, source, reviewed, topic_name, keywords, links, related, file, line, lines
-            in entries
+            Entry(
+                eid,
+                question,
+                alternates,
+                answer,
+                source,
+                dt.date.fromordinal(reviewed),
+                topic_name,
+                keywords,
+                tuple(Link(*link) for link in links),
+                related,
+                file,
+                line,
+                lines,
+            )
+            for eid, question, alternates, answer, source, reviewed, topic_name, keywords, links, related, file, line, lines in entries
         ),
         tuple(Problem(*p) for p in problems),
         keys,
@@ -687,7 +755,9 @@ def _check_faq(
         out.error(str(directory), 0, "目录里没有任何 .yaml 问答文件")
     for ignored in sorted(directory.iterdir()):
         if ignored.suffix.lower() in (".yaml", ".yml") and ignored.suffix != ".yaml":
-            out.warning(ignored.name, 1, f"这个文件不会被读取：问答文件的扩展名必须是小写的 .yaml，请改名为 {ignored.stem}.yaml")
+            out.warning(
+                ignored.name, 1, f"这个文件不会被读取：问答文件的扩展名必须是小写的 .yaml，请改名为 {ignored.stem}.yaml"
+            )
     topics: list[Topic] = []
     entries: list[Entry] = []
     keys: list[tuple[str, ...]] = []

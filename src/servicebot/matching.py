@@ -253,7 +253,9 @@ class Index:
                 best = (best[0], heard[1] * SOUND_CREDIT, heard[2])
             closeness = best[1] / 100.0
             score = 100.0 * (COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * closeness)
-            scored.append(Candidate(self.entries[i].id, round(score, 1), coverage, closeness, self.originals[i][best[2]], literal))
+            scored.append(
+                Candidate(self.entries[i].id, round(score, 1), coverage, closeness, self.originals[i][best[2]], literal)
+            )
         if len(query_sounds) < MIN_TOKENS:
             # One character shares its only feature with too many phrasings to mean anything.
             scored = [c for c in scored if c.closeness >= 1.0]

@@ -65,9 +65,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     try:
         version = schema_version(conn)  # again, under the write lock: another process may have migrated
         if version > len(MIGRATIONS):
-            raise StorageError(
-                f"互动记录数据库的版本（{version}）比这个程序新（{len(MIGRATIONS)}），请升级 servicebot"
-            )
+            raise StorageError(f"互动记录数据库的版本（{version}）比这个程序新（{len(MIGRATIONS)}），请升级 servicebot")
         for number in range(version + 1, len(MIGRATIONS) + 1):
             MIGRATIONS[number - 1](conn)
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")

@@ -49,9 +49,36 @@ TOP_ENTRIES = 10
 
 # Words that ask rather than say what about; removed only to compare questions.
 QUESTION_WORDS = (
-    "怎么样", "怎么办", "怎么", "怎样", "如何", "为什么", "为啥", "什么时候", "什么", "啥", "在哪里", "在哪儿",
-    "在哪", "哪里", "哪儿", "哪个", "哪些", "哪", "多少", "几点", "是不是", "能不能", "可不可以", "可以",
-    "有没有", "需要", "请问", "我想", "我们", "我",
+    "怎么样",
+    "怎么办",
+    "怎么",
+    "怎样",
+    "如何",
+    "为什么",
+    "为啥",
+    "什么时候",
+    "什么",
+    "啥",
+    "在哪里",
+    "在哪儿",
+    "在哪",
+    "哪里",
+    "哪儿",
+    "哪个",
+    "哪些",
+    "哪",
+    "多少",
+    "几点",
+    "是不是",
+    "能不能",
+    "可不可以",
+    "可以",
+    "有没有",
+    "需要",
+    "请问",
+    "我想",
+    "我们",
+    "我",
 )
 _QUESTION_WORDS_RE = re.compile("|".join(map(re.escape, sorted(QUESTION_WORDS, key=len, reverse=True))))
 # What privacy.mask_personal leaves behind: such a message is one resident's own case.
@@ -263,7 +290,9 @@ def _followups(reader: LogReader, period: Period) -> dict[str, Counter]:
     return after
 
 
-def _cluster(rank: int, tally: _Tally, index: Index, match_text: Callable[[str], Match], after: dict[str, Counter]) -> Cluster:
+def _cluster(
+    rank: int, tally: _Tally, index: Index, match_text: Callable[[str], Match], after: dict[str, Counter]
+) -> Cluster:
     examples = tally.examples()
     match = match_text(examples[0])
     top = match.candidates[0] if match.candidates else None
@@ -273,12 +302,20 @@ def _cluster(rank: int, tally: _Tally, index: Index, match_text: Callable[[str],
     rejected = next_steps.pop("none", 0)
     assert tally.first is not None and tally.last is not None
     return Cluster(
-        rank=rank, residents=len(tally.residents), count=tally.count, unanswered=tally.statuses[UNANSWERED],
-        suggest=tally.statuses[SUGGEST], first=tally.first, last=tally.last, examples=examples,
+        rank=rank,
+        residents=len(tally.residents),
+        count=tally.count,
+        unanswered=tally.statuses[UNANSWERED],
+        suggest=tally.statuses[SUGGEST],
+        first=tally.first,
+        last=tally.last,
+        examples=examples,
         nearest_id=top.entry_id if top else None,
         nearest_question=index.faq.by_id[top.entry_id].question if top else None,
-        nearest_score=top.score if top else 0.0, now=match.status,
-        chosen=tuple(sorted(next_steps.items(), key=lambda kv: (-kv[1], kv[0]))), rejected=rejected,
+        nearest_score=top.score if top else 0.0,
+        now=match.status,
+        chosen=tuple(sorted(next_steps.items(), key=lambda kv: (-kv[1], kv[0]))),
+        rejected=rejected,
     )
 
 
@@ -292,14 +329,21 @@ def unhelpful_answers(rated: Iterable[RatedRow], faq: Faq) -> list[Unhelpful]:
         if row.positive:
             up[entry_id] += 1
             continue
-        asked = display_text(row.question) if row.via in ("question", "suggestion") else VIA_LABELS.get(row.via, row.question)
+        asked = (
+            display_text(row.question)
+            if row.via in ("question", "suggestion")
+            else VIA_LABELS.get(row.via, row.question)
+        )
         down[entry_id][asked] += 1
         last[entry_id] = max(last.get(entry_id, row.at), row.at)
     rows = [
         Unhelpful(
-            entry_id, faq.by_id[entry_id].question if entry_id in faq.by_id else "（条目已删除）",
-            sum(asked.values()), up[entry_id],
-            tuple(sorted(asked.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_EXAMPLES]), last[entry_id],
+            entry_id,
+            faq.by_id[entry_id].question if entry_id in faq.by_id else "（条目已删除）",
+            sum(asked.values()),
+            up[entry_id],
+            tuple(sorted(asked.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_EXAMPLES]),
+            last[entry_id],
         )
         for entry_id, asked in down.items()
     ]
@@ -326,9 +370,13 @@ def build_review(
         writer = SnippetWriter(index, answer_threshold, faq_dir, today, match_text)
         clusters = [replace(c, suggestion=writer.suggest(c)) for c in clusters]
     return ReviewReport(
-        period=period, generated=dt.datetime.now(CHINA_TZ), totals=reader.totals(period.since, period.until),
-        daily=tuple(reader.daily(period.since, period.until)), clusters=tuple(clusters),
-        unhelpful=tuple(unhelpful_answers(reader.rated(period.since, period.until), faq)), suggest_yaml=suggest_yaml,
+        period=period,
+        generated=dt.datetime.now(CHINA_TZ),
+        totals=reader.totals(period.since, period.until),
+        daily=tuple(reader.daily(period.since, period.until)),
+        clusters=tuple(clusters),
+        unhelpful=tuple(unhelpful_answers(reader.rated(period.since, period.until), faq)),
+        suggest_yaml=suggest_yaml,
     )
 
 
@@ -342,8 +390,11 @@ _RESOLVER = yaml.resolver.Resolver()
 def _plain_is_safe(text: str) -> bool:
     """Written bare, `text` reads back as this very string (the common case, decided fast)."""
     return (
-        _PLAIN_RE.fullmatch(text) is not None and ": " not in text and " #" not in text
-        and text[-1] not in ": " and text.isprintable()
+        _PLAIN_RE.fullmatch(text) is not None
+        and ": " not in text
+        and " #" not in text
+        and text[-1] not in ": "
+        and text.isprintable()
         and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
     )
 
@@ -441,8 +492,14 @@ class _FaqLayout:
 class SnippetWriter:
     """Makes one report's snippets; keeps ids and phrasings unique across all of them."""
 
-    def __init__(self, index: Index, threshold: float, faq_dir: Path | None, today: dt.date,
-                 match_text: Callable[[str], Match] | None = None):
+    def __init__(
+        self,
+        index: Index,
+        threshold: float,
+        faq_dir: Path | None,
+        today: dt.date,
+        match_text: Callable[[str], Match] | None = None,
+    ):
         self.index, self.faq, self.threshold, self.today = index, index.faq, threshold, today
         self.match = match_text or index.match
         self.layout = _FaqLayout(faq_dir)
@@ -492,7 +549,9 @@ class SnippetWriter:
         where = f"把下面 {len(phrasings)} 行加到 {file} 条目 {entry_id} 的 alternates 列表末尾"
         if spot:
             where += f"（第 {spot.after_line} 行“{spot.last_text}”之后）"
-        return Suggestion("alternates", entry_id, file, spot.after_line if spot else None, where, text, tuple(phrasings))
+        return Suggestion(
+            "alternates", entry_id, file, spot.after_line if spot else None, where, text, tuple(phrasings)
+        )
 
     def _new_entry(self, file: str, phrasings: list[str]) -> Suggestion:
         entry_id = placeholder_id(content_key(self.index.normalize(phrasings[0])), self.ids)
@@ -514,8 +573,15 @@ class SnippetWriter:
         if spot:
             where += f"（第 {spot.after_line} 行之后）"
         where += "，再改好标着“待填写”的地方（改好之前，居民会得到“请到社区或办事处咨询”的回答）"
-        return Suggestion("new-entry", entry_id, file, spot.after_line if spot else None, where,
-                          "\n".join(lines) + "\n", tuple(phrasings))
+        return Suggestion(
+            "new-entry",
+            entry_id,
+            file,
+            spot.after_line if spot else None,
+            where,
+            "\n".join(lines) + "\n",
+            tuple(phrasings),
+        )
 
 
 # --- terminal tables ---------------------------------------------------------------------
@@ -547,11 +613,20 @@ def pad(text: str, width: int, right: bool = False) -> str:
 Cell = str | Sequence[str]
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], limits: Sequence[int], numeric: Sequence[bool]) -> list[str]:
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[Cell]], limits: Sequence[int], numeric: Sequence[bool]
+) -> list[str]:
     """Aligned lines; a cell may hold several lines; cells are clipped to their column's limit."""
-    body = [[[clip(line, limit) for line in ([cell] if isinstance(cell, str) else cell) or [""]]
-             for cell, limit in zip(row, limits)] for row in rows]
-    widths = [max([text_width(h)] + [text_width(line) for row in body for line in row[i]]) for i, h in enumerate(headers)]
+    body = [
+        [
+            [clip(line, limit) for line in ([cell] if isinstance(cell, str) else cell) or [""]]
+            for cell, limit in zip(row, limits)
+        ]
+        for row in rows
+    ]
+    widths = [
+        max([text_width(h)] + [text_width(line) for row in body for line in row[i]]) for i, h in enumerate(headers)
+    ]
     out = ["  ".join(pad(h, w, r) for h, w, r in zip(headers, widths, numeric)).rstrip()]
     out.append("  ".join("-" * w for w in widths))  # ASCII: box drawing is double width in some CJK terminals
     for row in body:
@@ -567,9 +642,11 @@ def _percent(part: int, whole: int) -> str:
 
 def _summary_line(totals: dict[str, int]) -> str:
     n = totals["questions"]
-    return (f"居民提问 {n} 次（{totals['residents']} 位居民）：直接回答 {totals['answered']} 次（{_percent(totals['answered'], n)}），"
-            f"给出建议 {totals['suggest']} 次（{_percent(totals['suggest'], n)}），"
-            f"未能回答 {totals['unanswered']} 次（{_percent(totals['unanswered'], n)}）")
+    return (
+        f"居民提问 {n} 次（{totals['residents']} 位居民）：直接回答 {totals['answered']} 次（{_percent(totals['answered'], n)}），"
+        f"给出建议 {totals['suggest']} 次（{_percent(totals['suggest'], n)}），"
+        f"未能回答 {totals['unanswered']} 次（{_percent(totals['unanswered'], n)}）"
+    )
 
 
 def _nearest_cell(c: Cluster) -> list[str]:
@@ -587,24 +664,48 @@ def _chosen(c: Cluster) -> list[str]:
 
 
 def render_table(report: ReviewReport) -> str:
-    lines = ["凤凰办事处问答机器人 · 未答问题汇总", f"时间范围：{report.period.label}", _summary_line(report.totals), ""]
+    lines = [
+        "凤凰办事处问答机器人 · 未答问题汇总",
+        f"时间范围：{report.period.label}",
+        _summary_line(report.totals),
+        "",
+    ]
     clusters = report.clusters
     asked = sum(c.count for c in clusters)
     if clusters:
-        lines.append(f"需要补充的问题：共 {len(clusters)} 组（{asked} 次提问），按提问人数排序"
-                     + (f"，下表列出前 {TABLE_CLUSTERS} 组（完整列表请用 --format csv 或 html）" if len(clusters) > TABLE_CLUSTERS else ""))
+        lines.append(
+            f"需要补充的问题：共 {len(clusters)} 组（{asked} 次提问），按提问人数排序"
+            + (
+                f"，下表列出前 {TABLE_CLUSTERS} 组（完整列表请用 --format csv 或 html）"
+                if len(clusters) > TABLE_CLUSTERS
+                else ""
+            )
+        )
         rows = [
-            [str(c.rank), str(c.residents), str(c.count), [_clock(c.first), _clock(c.last)], list(c.examples),
-             _nearest_cell(c), _chosen(c)]
+            [
+                str(c.rank),
+                str(c.residents),
+                str(c.count),
+                [_clock(c.first), _clock(c.last)],
+                list(c.examples),
+                _nearest_cell(c),
+                _chosen(c),
+            ]
             for c in clusters[:TABLE_CLUSTERS]
         ]
-        lines += table(["排名", "人数", "次数", "首次/最近", "问法示例", "最接近的条目", "居民点选"], rows,
-                       [4, 4, 6, 11, 40, 34, 24], [True, True, True, False, False, False, False])
+        lines += table(
+            ["排名", "人数", "次数", "首次/最近", "问法示例", "最接近的条目", "居民点选"],
+            rows,
+            [4, 4, 6, 11, 40, 34, 24],
+            [True, True, True, False, False, False, False],
+        )
     else:
         lines.append("这段时间没有未能回答或需要居民选择的问题。")
     lines += ["", "居民点了 👎 的回答："]
     if report.unhelpful:
-        rows = [[u.entry_id, str(u.down), str(u.up), [f"{q}（{n} 次）" for q, n in u.questions]] for u in report.unhelpful]
+        rows = [
+            [u.entry_id, str(u.down), str(u.up), [f"{q}（{n} 次）" for q, n in u.questions]] for u in report.unhelpful
+        ]
         lines += table(["条目", "👎", "👍", "引出这个回答的问题"], rows, [34, 5, 5, 50], [False, True, True, False])
     else:
         lines.append("没有。")
@@ -625,8 +726,23 @@ def _snippet_block(c: Cluster) -> list[str]:
 
 # --- csv / json / html -------------------------------------------------------------------
 
-CSV_HEADERS = ["排名", "居民人数", "提问次数", "其中未能回答", "其中给出建议", "首次提问", "最近提问",
-               "问法示例1", "问法示例2", "问法示例3", "最接近的条目", "条目的标准问题", "相似度", "现在的结果", "居民点选"]
+CSV_HEADERS = [
+    "排名",
+    "居民人数",
+    "提问次数",
+    "其中未能回答",
+    "其中给出建议",
+    "首次提问",
+    "最近提问",
+    "问法示例1",
+    "问法示例2",
+    "问法示例3",
+    "最接近的条目",
+    "条目的标准问题",
+    "相似度",
+    "现在的结果",
+    "居民点选",
+]
 
 
 def _cell(text: str) -> str:
@@ -640,9 +756,21 @@ def render_csv(report: ReviewReport) -> str:
     out.writerow(CSV_HEADERS + (["建议操作", "建议的YAML"] if report.suggest_yaml else []))
     for c in report.clusters:
         examples = [*c.examples, "", "", ""][:MAX_EXAMPLES]
-        row = [c.rank, c.residents, c.count, c.unanswered, c.suggest, _clock(c.first, "%Y-%m-%d %H:%M"),
-               _clock(c.last, "%Y-%m-%d %H:%M"), *map(_cell, examples), c.nearest_id or "", c.nearest_question or "",
-               f"{c.nearest_score:.1f}", STATUS_LABELS.get(c.now, c.now), "，".join(_chosen(c))]
+        row = [
+            c.rank,
+            c.residents,
+            c.count,
+            c.unanswered,
+            c.suggest,
+            _clock(c.first, "%Y-%m-%d %H:%M"),
+            _clock(c.last, "%Y-%m-%d %H:%M"),
+            *map(_cell, examples),
+            c.nearest_id or "",
+            c.nearest_question or "",
+            f"{c.nearest_score:.1f}",
+            STATUS_LABELS.get(c.now, c.now),
+            "，".join(_chosen(c)),
+        ]
         if report.suggest_yaml:
             row += [c.suggestion.where, c.suggestion.yaml] if c.suggestion else [NO_SNIPPET, ""]
         out.writerow(row)
@@ -656,10 +784,16 @@ def _iso(moment: dt.datetime) -> str:
 def report_dict(report: ReviewReport) -> dict:
     def cluster(c: Cluster) -> dict:
         doc = {k: v for k, v in asdict(c).items() if k not in ("first", "last", "chosen", "suggestion")}
-        doc.update(first=_iso(c.first), last=_iso(c.last), examples=list(c.examples),
-                   chosen=[{"entry_id": e, "count": n} for e, n in c.chosen])
+        doc.update(
+            first=_iso(c.first),
+            last=_iso(c.last),
+            examples=list(c.examples),
+            chosen=[{"entry_id": e, "count": n} for e, n in c.chosen],
+        )
         if report.suggest_yaml:
-            doc["suggestion"] = {**asdict(c.suggestion), "questions": list(c.suggestion.questions)} if c.suggestion else None
+            doc["suggestion"] = (
+                {**asdict(c.suggestion), "questions": list(c.suggestion.questions)} if c.suggestion else None
+            )
         return doc
 
     return {
@@ -709,7 +843,9 @@ def chart_svg(days: list[DayCounts]) -> str:
     for frac in (0, 0.5, 1):
         y = top + plot_h * (1 - frac)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{round(peak * frac)}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{round(peak * frac)}</text>'
+        )
         parts.append(f'<text x="{width - right + 6}" y="{y + 4:.1f}" font-size="11">{round(100 * frac)}%</text>')
     label_every = max(1, math.ceil(len(days) / 12))
     points = []
@@ -718,13 +854,17 @@ def chart_svg(days: list[DayCounts]) -> str:
         h = plot_h * d.total / peak
         rate = d.answered / d.total if d.total else None
         tip = f"{d.day:%m-%d}：提问 {d.total} 次，直接回答 {_percent(d.answered, d.total)}"
-        parts.append(f'<rect x="{x + step * 0.15:.1f}" y="{top + plot_h - h:.1f}" width="{step * 0.7:.1f}" '
-                     f'height="{h:.1f}" fill="#7aa6d6"><title>{_e(tip)}</title></rect>')
+        parts.append(
+            f'<rect x="{x + step * 0.15:.1f}" y="{top + plot_h - h:.1f}" width="{step * 0.7:.1f}" '
+            f'height="{h:.1f}" fill="#7aa6d6"><title>{_e(tip)}</title></rect>'
+        )
         if rate is not None:
             points.append(f"{x + step / 2:.1f},{top + plot_h * (1 - rate):.1f}")
         if n % label_every == 0:
-            parts.append(f'<text x="{x + step / 2:.1f}" y="{height - bottom + 16}" font-size="11" '
-                         f'text-anchor="middle">{d.day:%m-%d}</text>')
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{height - bottom + 16}" font-size="11" '
+                f'text-anchor="middle">{d.day:%m-%d}</text>'
+            )
     if points:
         parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#c33" stroke-width="2"/>')
     parts.append(f'<text x="{left}" y="{height - 6}" font-size="12" fill="#7aa6d6">■ 每日提问次数（左）</text>')
@@ -738,15 +878,28 @@ def _ul(items: Iterable[str]) -> str:
 
 
 def _cluster_row(c: Cluster, suggest_yaml: bool) -> str:
-    nearest = "（无）" if c.nearest_id is None else (
-        f"{_e(c.nearest_id)}（{c.nearest_score:.0f} 分）<br>{_e(c.nearest_question)}"
-        + ('<br><span class="ok">✓ 现在已能直接回答</span>' if c.now == ANSWERED else ""))
-    cells = [f'<td class="n">{c.rank}</td>', f'<td class="n">{c.residents}</td>', f'<td class="n">{c.count}</td>',
-             f"<td>{_e(_clock(c.first))}<br>{_e(_clock(c.last))}</td>", f"<td>{_ul(c.examples)}</td>",
-             f"<td>{nearest}</td>", f"<td>{_ul(_chosen(c))}</td>"]
+    nearest = (
+        "（无）"
+        if c.nearest_id is None
+        else (
+            f"{_e(c.nearest_id)}（{c.nearest_score:.0f} 分）<br>{_e(c.nearest_question)}"
+            + ('<br><span class="ok">✓ 现在已能直接回答</span>' if c.now == ANSWERED else "")
+        )
+    )
+    cells = [
+        f'<td class="n">{c.rank}</td>',
+        f'<td class="n">{c.residents}</td>',
+        f'<td class="n">{c.count}</td>',
+        f"<td>{_e(_clock(c.first))}<br>{_e(_clock(c.last))}</td>",
+        f"<td>{_ul(c.examples)}</td>",
+        f"<td>{nearest}</td>",
+        f"<td>{_ul(_chosen(c))}</td>",
+    ]
     if suggest_yaml:
         s = c.suggestion
-        cells.append(f"<td>{_e(s.where)}<pre>{_e(s.yaml)}</pre></td>" if s else f'<td class="muted">{_e(NO_SNIPPET)}</td>')
+        cells.append(
+            f"<td>{_e(s.where)}<pre>{_e(s.yaml)}</pre></td>" if s else f'<td class="muted">{_e(NO_SNIPPET)}</td>'
+        )
     return "<tr>" + "".join(cells) + "</tr>"
 
 
@@ -758,15 +911,24 @@ def _html_table(heads: Sequence[str], rows: Sequence[str], empty: str) -> str:
 
 def _unhelpful_row(u: Unhelpful) -> str:
     asked = _ul(f"{q}（{n} 次）" for q, n in u.questions)
-    return (f'<tr><td>{_e(u.entry_id)}<br>{_e(u.entry_question)}</td><td class="n">{u.down}</td>'
-            f'<td class="n">{u.up}</td><td>{asked}</td></tr>')
+    return (
+        f'<tr><td>{_e(u.entry_id)}<br>{_e(u.entry_question)}</td><td class="n">{u.down}</td>'
+        f'<td class="n">{u.up}</td><td>{asked}</td></tr>'
+    )
 
 
 def render_html(report: ReviewReport) -> str:
-    heads = ["排名", "人数", "次数", "首次/最近", "问法示例", "最接近的条目", "居民点选"] + (["建议的 YAML"] if report.suggest_yaml else [])
-    clusters = _html_table(heads, [_cluster_row(c, report.suggest_yaml) for c in report.clusters],
-                           "这段时间没有未能回答或需要居民选择的问题。")
-    unhelpful = _html_table(["条目", "👎", "👍", "引出这个回答的问题"], [_unhelpful_row(u) for u in report.unhelpful], "没有。")
+    heads = ["排名", "人数", "次数", "首次/最近", "问法示例", "最接近的条目", "居民点选"] + (
+        ["建议的 YAML"] if report.suggest_yaml else []
+    )
+    clusters = _html_table(
+        heads,
+        [_cluster_row(c, report.suggest_yaml) for c in report.clusters],
+        "这段时间没有未能回答或需要居民选择的问题。",
+    )
+    unhelpful = _html_table(
+        ["条目", "👎", "👍", "引出这个回答的问题"], [_unhelpful_row(u) for u in report.unhelpful], "没有。"
+    )
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>未答问题汇总 {_e(report.period.label)}</title>
 <style>{_CSS}</style></head><body>
@@ -784,7 +946,10 @@ def render_html(report: ReviewReport) -> str:
 
 
 RENDERERS: dict[str, Callable[[ReviewReport], str]] = {
-    "table": render_table, "csv": render_csv, "json": render_json, "html": render_html,
+    "table": render_table,
+    "csv": render_csv,
+    "json": render_json,
+    "html": render_html,
 }
 
 
@@ -808,8 +973,14 @@ def build_stats(reader: LogReader, period: Period, faq: Faq | None) -> StatsRepo
         (entry_id, names[entry_id].question if entry_id in names else "", answered, tapped)
         for entry_id, answered, tapped in reader.entry_counts(period.since, period.until, TOP_ENTRIES)
     )
-    return StatsReport(period, reader.totals(period.since, period.until), daily, top,
-                       sum(d.helpful for d in daily), sum(d.unhelpful for d in daily))
+    return StatsReport(
+        period,
+        reader.totals(period.since, period.until),
+        daily,
+        top,
+        sum(d.helpful for d in daily),
+        sum(d.unhelpful for d in daily),
+    )
 
 
 def stats_dict(report: StatsReport) -> dict:
@@ -819,8 +990,11 @@ def stats_dict(report: StatsReport) -> dict:
         "period": {"since": _iso(report.period.since), "until": _iso(report.period.until), "timezone": "UTC+8"},
         "totals": report.totals,
         "rates": {k: round(report.totals[k] / n, 4) if n else None for k in (ANSWERED, SUGGEST, UNANSWERED)},
-        "feedback": {"helpful": report.helpful, "unhelpful": report.unhelpful,
-                     "helpful_ratio": round(report.helpful / rated, 4) if rated else None},
+        "feedback": {
+            "helpful": report.helpful,
+            "unhelpful": report.unhelpful,
+            "helpful_ratio": round(report.helpful / rated, 4) if rated else None,
+        },
         "daily": [{**asdict(d), "day": d.day.isoformat()} for d in report.daily],
         "top_entries": [{"entry_id": e, "question": q, "answered": a, "tapped": t} for e, q, a, t in report.top],
     }
@@ -830,18 +1004,46 @@ def render_stats(report: StatsReport) -> str:
     t = report.totals
     rated = report.helpful + report.unhelpful
     lines = [
-        "凤凰办事处问答机器人 · 使用统计", f"时间范围：{report.period.label}", _summary_line(t),
+        "凤凰办事处问答机器人 · 使用统计",
+        f"时间范围：{report.period.label}",
+        _summary_line(t),
         f"按钮点选 {t['taps']} 次；居民对建议选“都不是” {t['none_of_these']} 次",
-        f"评价：👍 {report.helpful} 次，👎 {report.unhelpful} 次（好评率 {_percent(report.helpful, rated)}）", "", "每日：",
+        f"评价：👍 {report.helpful} 次，👎 {report.unhelpful} 次（好评率 {_percent(report.helpful, rated)}）",
+        "",
+        "每日：",
     ]
-    rows = [[f"{d.day:%Y-%m-%d}", str(d.total), _percent(d.answered, d.total), _percent(d.suggest, d.total),
-             _percent(d.unanswered, d.total), str(d.taps), str(d.helpful), str(d.unhelpful)] for d in report.daily]
-    lines += table(["日期", "提问", "直接回答", "给出建议", "未能回答", "点选", "👍", "👎"], rows,
-                   [10, 7, 8, 8, 8, 6, 5, 5], [False] + [True] * 7) if rows else ["（没有记录）"]
+    rows = [
+        [
+            f"{d.day:%Y-%m-%d}",
+            str(d.total),
+            _percent(d.answered, d.total),
+            _percent(d.suggest, d.total),
+            _percent(d.unanswered, d.total),
+            str(d.taps),
+            str(d.helpful),
+            str(d.unhelpful),
+        ]
+        for d in report.daily
+    ]
+    lines += (
+        table(
+            ["日期", "提问", "直接回答", "给出建议", "未能回答", "点选", "👍", "👎"],
+            rows,
+            [10, 7, 8, 8, 8, 6, 5, 5],
+            [False] + [True] * 7,
+        )
+        if rows
+        else ["（没有记录）"]
+    )
     lines += ["", f"最常用的条目（前 {TOP_ENTRIES} 个）："]
     rows = [[str(n), e, q, str(a), str(tp)] for n, (e, q, a, tp) in enumerate(report.top, 1)]
-    lines += table(["排名", "条目", "标准问题", "直接回答", "点选"], rows, [4, 34, 40, 8, 6],
-                   [True, False, False, True, True]) if rows else ["（没有记录）"]
+    lines += (
+        table(
+            ["排名", "条目", "标准问题", "直接回答", "点选"], rows, [4, 34, 40, 8, 6], [True, False, False, True, True]
+        )
+        if rows
+        else ["（没有记录）"]
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -867,8 +1069,12 @@ def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, 
     period = parse_period(since)
     _, index = checks.build_snapshot(settings)
     report = build_review(
-        LogReader(settings.db_path), index, period, answer_threshold=settings.answer_threshold,
-        suggest_yaml=suggest_yaml, faq_dir=settings.faq_dir,
+        LogReader(settings.db_path),
+        index,
+        period,
+        answer_threshold=settings.answer_threshold,
+        suggest_yaml=suggest_yaml,
+        faq_dir=settings.faq_dir,
     )
     _emit(RENDERERS[fmt](report), output, bom=fmt == "csv")
     if output is not None:
@@ -881,5 +1087,7 @@ def run_stats(settings: Settings, *, since: str, as_json: bool) -> int:
     period = parse_period(since)
     faq, _ = check_faq(settings.faq_dir, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
     report = build_stats(LogReader(settings.db_path), period, faq)
-    _emit(json.dumps(stats_dict(report), ensure_ascii=False, indent=2) + "\n" if as_json else render_stats(report), None)
+    _emit(
+        json.dumps(stats_dict(report), ensure_ascii=False, indent=2) + "\n" if as_json else render_stats(report), None
+    )
     return 0

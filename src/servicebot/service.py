@@ -110,7 +110,9 @@ class Service:
     def resident_key(self, raw_id: int | str | None) -> str | None:
         return None if raw_id is None else pseudonym(self._secret, raw_id)
 
-    def answer(self, question: str, *, channel: str, chat_type: str = "private", resident: int | str | None = None) -> Outcome:
+    def answer(
+        self, question: str, *, channel: str, chat_type: str = "private", resident: int | str | None = None
+    ) -> Outcome:
         snap = self._snapshot
         question = mask_personal(question)
         match = snap.index.match(question)
@@ -123,16 +125,32 @@ class Service:
         else:
             reply = replies.unanswered_reply(snap.faq.contact)
         ref = new_ref()
-        self._record(Interaction(
-            ref=ref, at=_now(), channel=channel, chat_type=chat_type, resident=self.resident_key(resident),
-            question=question, normalized=match.normalized, status=match.status, entry_id=match.entry_id,
-            score=match.score, suggestions=tuple(c.entry_id for c in match.suggestions),
-        ))
+        self._record(
+            Interaction(
+                ref=ref,
+                at=_now(),
+                channel=channel,
+                chat_type=chat_type,
+                resident=self.resident_key(resident),
+                question=question,
+                normalized=match.normalized,
+                status=match.status,
+                entry_id=match.entry_id,
+                score=match.score,
+                suggestions=tuple(c.entry_id for c in match.suggestions),
+            )
+        )
         return Outcome(ref, match.status, match.entry_id, reply, match)
 
     def answer_entry(
-        self, entry_id: str, *, via: str, channel: str, chat_type: str = "private",
-        resident: int | str | None = None, origin_ref: str | None = None,
+        self,
+        entry_id: str,
+        *,
+        via: str,
+        channel: str,
+        chat_type: str = "private",
+        resident: int | str | None = None,
+        origin_ref: str | None = None,
     ) -> Outcome | None:
         """Answer a tapped question button; None if the entry no longer exists."""
         snap = self._snapshot
@@ -140,19 +158,44 @@ class Service:
         if entry is None:
             return None
         ref = new_ref()
-        self._record(Interaction(
-            ref=ref, at=_now(), channel=channel, chat_type=chat_type, resident=self.resident_key(resident),
-            question=entry.question, normalized="", status=TAP, entry_id=entry_id, score=100.0,
-            via=via, origin_ref=origin_ref,
-        ))
+        self._record(
+            Interaction(
+                ref=ref,
+                at=_now(),
+                channel=channel,
+                chat_type=chat_type,
+                resident=self.resident_key(resident),
+                question=entry.question,
+                normalized="",
+                status=TAP,
+                entry_id=entry_id,
+                score=100.0,
+                via=via,
+                origin_ref=origin_ref,
+            )
+        )
         return Outcome(ref, ANSWERED, entry_id, replies.answer_reply(entry, snap.faq))
 
-    def none_of_these(self, origin_ref: str | None, *, channel: str, chat_type: str = "private", resident: int | str | None = None) -> Reply:
+    def none_of_these(
+        self, origin_ref: str | None, *, channel: str, chat_type: str = "private", resident: int | str | None = None
+    ) -> Reply:
         """The resident rejected every suggestion: record it so reviewers see the miss."""
-        self._record(Interaction(
-            ref=new_ref(), at=_now(), channel=channel, chat_type=chat_type, resident=self.resident_key(resident),
-            question="", normalized="", status=UNANSWERED, entry_id=None, score=0.0, via="none", origin_ref=origin_ref,
-        ))
+        self._record(
+            Interaction(
+                ref=new_ref(),
+                at=_now(),
+                channel=channel,
+                chat_type=chat_type,
+                resident=self.resident_key(resident),
+                question="",
+                normalized="",
+                status=UNANSWERED,
+                entry_id=None,
+                score=0.0,
+                via="none",
+                origin_ref=origin_ref,
+            )
+        )
         return replies.unanswered_reply(self._snapshot.faq.contact)
 
     def feedback(self, ref: str, positive: bool) -> None:

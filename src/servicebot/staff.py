@@ -118,8 +118,15 @@ def extract_revision(revision: str, faq_dir: Path, target: Path) -> Path:
     """Write the FAQ directory as of a git revision into `target`; return the FAQ directory there."""
     root, inside = _repo_path(faq_dir)
     pathspec = inside.as_posix() if inside != Path(".") else "."
-    archive = _git(root, "archive", "--format=tar", revision, "--", pathspec,
-                   failure=f"“{revision}”既不是目录，也不是 git 里能找到 {pathspec} 的版本")
+    archive = _git(
+        root,
+        "archive",
+        "--format=tar",
+        revision,
+        "--",
+        pathspec,
+        failure=f"“{revision}”既不是目录，也不是 git 里能找到 {pathspec} 的版本",
+    )
     target.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         members = [m for m in tar.getmembers() if m.isfile() or m.isdir()]
@@ -268,7 +275,9 @@ class FaqWatcher:
             return self.service.reload()
         except Exception as exc:  # e.g. a file deleted while it was being read
             log.exception("FAQ reload failed unexpectedly")
-            return False, [Problem(str(self.directory), 0, f"读取问答文件时出错：{type(exc).__name__}，请稍后再保存一次")]
+            return False, [
+                Problem(str(self.directory), 0, f"读取问答文件时出错：{type(exc).__name__}，请稍后再保存一次")
+            ]
 
     def _report(self, swapped: bool, problems: list[Problem]) -> None:
         errors = [p for p in problems if p.severity == "error"]
@@ -286,4 +295,11 @@ class FaqWatcher:
                 log.exception("FAQ reload callback failed")
 
 
-__all__ = ["FaqWatcher", "diff_outcomes", "directory_signature", "extract_revision", "labelled_questions", "stale_entries"]
+__all__ = [
+    "FaqWatcher",
+    "diff_outcomes",
+    "directory_signature",
+    "extract_revision",
+    "labelled_questions",
+    "stale_entries",
+]

@@ -65,8 +65,11 @@ def connect(path: Path, *, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> 
     """A connection in autocommit mode (transactions are explicit), WAL journal."""
     mode = "rwc" if create else "rw"
     conn = sqlite3.connect(
-        f"{Path(path).resolve().as_uri()}?mode={mode}", uri=True, timeout=busy_timeout,
-        isolation_level=None, check_same_thread=False,
+        f"{Path(path).resolve().as_uri()}?mode={mode}",
+        uri=True,
+        timeout=busy_timeout,
+        isolation_level=None,
+        check_same_thread=False,
     )
     try:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -106,9 +109,19 @@ def _resident(key: str | None) -> str | None:
 def interaction_row(i: Interaction) -> tuple:
     """The stored form: masked again, resident kept only if it is a pseudonym."""
     return (
-        i.ref, utc_text(i.at), i.channel, i.chat_type, _resident(i.resident), mask_personal(i.question),
-        mask_personal(i.normalized), i.status, i.entry_id, float(i.score), json.dumps(list(i.suggestions)),
-        i.via, i.origin_ref,
+        i.ref,
+        utc_text(i.at),
+        i.channel,
+        i.chat_type,
+        _resident(i.resident),
+        mask_personal(i.question),
+        mask_personal(i.normalized),
+        i.status,
+        i.entry_id,
+        float(i.score),
+        json.dumps(list(i.suggestions)),
+        i.via,
+        i.origin_ref,
     )
 
 
@@ -193,8 +206,9 @@ class LogReader:
         finally:
             conn.close()
 
-    def question_rows(self, since: dt.datetime, until: dt.datetime | None = None,
-                      statuses: tuple[str, ...] = (UNANSWERED, SUGGEST)) -> list[QuestionRow]:
+    def question_rows(
+        self, since: dt.datetime, until: dt.datetime | None = None, statuses: tuple[str, ...] = (UNANSWERED, SUGGEST)
+    ) -> list[QuestionRow]:
         """Typed, non-empty questions with one of `statuses`, oldest first."""
         marks = ",".join("?" * len(statuses))
         with self._reading() as conn:
@@ -203,7 +217,10 @@ class LogReader:
                 f" AND via = ? AND question != '' AND status IN ({marks}) ORDER BY at",
                 (*_range(since, until), QUESTION, *statuses),
             ).fetchall()
-        return [QuestionRow(ref, from_utc_text(at), resident, question, status) for ref, at, resident, question, status in rows]
+        return [
+            QuestionRow(ref, from_utc_text(at), resident, question, status)
+            for ref, at, resident, question, status in rows
+        ]
 
     def followups(self, since: dt.datetime, until: dt.datetime | None = None) -> list[tuple[str, str, str | None]]:
         """(origin_ref, via, entry_id) for each suggestion tapped or "none of these" pressed."""
@@ -224,7 +241,9 @@ class LogReader:
                 _range(since, until),
             ).fetchall()
         return [
-            RatedRow(entry_id, bool(positive), origin if via != QUESTION and origin else question, via, from_utc_text(at))
+            RatedRow(
+                entry_id, bool(positive), origin if via != QUESTION and origin else question, via, from_utc_text(at)
+            )
             for entry_id, positive, question, via, origin, at in rows
         ]
 
@@ -256,13 +275,25 @@ class LogReader:
                 " count(*) FILTER (WHERE via = ? AND status = ?), count(*) FILTER (WHERE via = ? AND status = ?),"
                 " count(*) FILTER (WHERE status = ?), count(*) FILTER (WHERE via = ?), count(DISTINCT resident)"
                 " FROM interactions WHERE at >= ? AND at < ?",
-                (QUESTION, QUESTION, ANSWERED, QUESTION, SUGGEST, QUESTION, UNANSWERED, TAP, NONE_OF_THESE,
-                 *_range(since, until)),
+                (
+                    QUESTION,
+                    QUESTION,
+                    ANSWERED,
+                    QUESTION,
+                    SUGGEST,
+                    QUESTION,
+                    UNANSWERED,
+                    TAP,
+                    NONE_OF_THESE,
+                    *_range(since, until),
+                ),
             ).fetchone()
         keys = ("questions", "answered", "suggest", "unanswered", "taps", "none_of_these", "residents")
         return dict(zip(keys, row))
 
-    def entry_counts(self, since: dt.datetime, until: dt.datetime | None = None, limit: int = 10) -> list[tuple[str, int, int]]:
+    def entry_counts(
+        self, since: dt.datetime, until: dt.datetime | None = None, limit: int = 10
+    ) -> list[tuple[str, int, int]]:
         """(entry_id, answered typed questions, button taps), most used first."""
         with self._reading() as conn:
             return conn.execute(
@@ -393,8 +424,10 @@ class InteractionLog(LogReader):
         return warn
 
     def _warn_dropping(self) -> None:
-        log.warning("interaction log: more than %d records waiting; dropping the oldest until the database is back",
-                    self.max_pending)
+        log.warning(
+            "interaction log: more than %d records waiting; dropping the oldest until the database is back",
+            self.max_pending,
+        )
 
     # -- waiting -----------------------------------------------------------------------
 
@@ -431,8 +464,9 @@ class InteractionLog(LogReader):
 
     def status(self) -> LogStatus:
         with self._cond:
-            return LogStatus(self._last_error is None, len(self._queue) + len(self._inflight), self.dropped,
-                             self._last_error)
+            return LogStatus(
+                self._last_error is None, len(self._queue) + len(self._inflight), self.dropped, self._last_error
+            )
 
     # -- summaries ---------------------------------------------------------------------
 
@@ -458,9 +492,11 @@ class InteractionLog(LogReader):
                         counts["total"] += n
                         if status in counts:
                             counts[status] += n
-                    votes.update(conn.execute(
-                        "SELECT ref, positive FROM feedback WHERE at >= ? AND at < ?", (start, end)
-                    ).fetchall())
+                    votes.update(
+                        conn.execute(
+                            "SELECT ref, positive FROM feedback WHERE at >= ? AND at < ?", (start, end)
+                        ).fetchall()
+                    )
             except StorageError as exc:
                 log.warning("day summary from memory only: %s", exc)
         for _, kind, payload in pending:
@@ -618,8 +654,12 @@ class InteractionLog(LogReader):
             pending = len(self._queue) + len(self._inflight)
         if not self._failing:
             self._failing = True
-            log.error("interaction log %s cannot be written (%s); keeping %d records in memory and retrying",
-                      self.path, reason, pending)
+            log.error(
+                "interaction log %s cannot be written (%s); keeping %d records in memory and retrying",
+                self.path,
+                reason,
+                pending,
+            )
 
     def _note_recovery(self, written: int) -> None:
         dropped, self._dropped_written = self.dropped - self._dropped_written, self.dropped
@@ -627,7 +667,12 @@ class InteractionLog(LogReader):
             self._failing = False
             with self._cond:
                 pending = len(self._queue) + len(self._inflight) - written
-            log.info("interaction log %s is writable again: wrote %d records, %d still pending, %d dropped meanwhile",
-                     self.path, written, pending, dropped)
+            log.info(
+                "interaction log %s is writable again: wrote %d records, %d still pending, %d dropped meanwhile",
+                self.path,
+                written,
+                pending,
+                dropped,
+            )
         elif dropped:
             log.warning("interaction log: %d records were dropped while writing lagged behind", dropped)

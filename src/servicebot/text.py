@@ -24,9 +24,31 @@ _T2S = opencc.OpenCC("t2s")
 
 # Phrases that carry no meaning in a question. Longest first so 我想问一下 wins over 想问.
 FILLERS = (
-    "麻烦问一下", "我想咨询一下", "我想了解一下", "我想问一下", "想咨询一下", "想了解一下", "请问一下",
-    "我想问问", "我想知道", "想问一下", "想问问", "问一下", "我想问", "请问下", "请教一下",
-    "请问", "请教", "咨询一下", "打听一下", "您好", "你好", "哈喽", "谢谢", "麻烦了", "麻烦",
+    "麻烦问一下",
+    "我想咨询一下",
+    "我想了解一下",
+    "我想问一下",
+    "想咨询一下",
+    "想了解一下",
+    "请问一下",
+    "我想问问",
+    "我想知道",
+    "想问一下",
+    "想问问",
+    "问一下",
+    "我想问",
+    "请问下",
+    "请教一下",
+    "请问",
+    "请教",
+    "咨询一下",
+    "打听一下",
+    "您好",
+    "你好",
+    "哈喽",
+    "谢谢",
+    "麻烦了",
+    "麻烦",
 )
 # Sentence-final particles, removed only before punctuation or the end of the text so that
 # words which contain them (吧台, 啊哈) survive.
@@ -39,7 +61,16 @@ _DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 
 
 # Everyday spoken forms → the written forms FAQ phrasings use. Only unambiguous ones.
-COLLOQUIAL = {"咋样": "怎么样", "咋办": "怎么办", "咋": "怎么", "啥": "什么", "哪儿": "哪里", "俺": "我", "木有": "没有", "肿么": "怎么"}
+COLLOQUIAL = {
+    "咋样": "怎么样",
+    "咋办": "怎么办",
+    "咋": "怎么",
+    "啥": "什么",
+    "哪儿": "哪里",
+    "俺": "我",
+    "木有": "没有",
+    "肿么": "怎么",
+}
 _COLLOQUIAL_RE = re.compile("|".join(map(re.escape, sorted(COLLOQUIAL, key=len, reverse=True))))
 
 
@@ -158,7 +189,7 @@ _TONES = str.maketrans(
 def _fold_syllable(syllable: str) -> str:
     for src, dst in _INITIAL_FOLDS:
         if syllable.startswith(src):
-            syllable = dst + syllable[len(src):]
+            syllable = dst + syllable[len(src) :]
             break
     for src, dst in _FINAL_FOLDS:
         if syllable.endswith(src):

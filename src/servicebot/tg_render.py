@@ -81,13 +81,15 @@ def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Text as messages of at most `limit` UTF-16 units, split at line breaks (a line longer
     than `limit` is cut); blank lines at the edges of a message are dropped."""
     lines = [piece for line in text.split("\n") for piece in _hard_split(line, limit)]
-    chunks = ["\n".join(lines[g.start:g.stop]).strip("\n") for g in group_lines([utf16_len(l) for l in lines], limit)]
+    chunks = ["\n".join(lines[g.start : g.stop]).strip("\n") for g in group_lines([utf16_len(l) for l in lines], limit)]
     return [c for c in chunks if c.strip()]
 
 
 def _styled_lines(reply: Reply, notice: str) -> list[tuple[str, str]]:
     """(tag, visible line) pairs; a blank line between the parts, as in Reply.plain."""
-    parts = [(tag, text) for tag, text in (("i", notice), ("b", reply.title), ("", reply.body), ("i", reply.footer)) if text]
+    parts = [
+        (tag, text) for tag, text in (("i", notice), ("b", reply.title), ("", reply.body), ("i", reply.footer)) if text
+    ]
     lines: list[tuple[str, str]] = []
     for n, (tag, text) in enumerate(parts):
         if n:
@@ -101,7 +103,7 @@ def render_html(reply: Reply, notice: str = "", limit: int = MAX_MESSAGE) -> lis
     lines = [(tag, piece) for tag, line in _styled_lines(reply, notice) for piece in _hard_split(line, limit)]
     messages = []
     for group in group_lines([utf16_len(text) for _, text in lines], limit):
-        chunk = lines[group.start:group.stop]
+        chunk = lines[group.start : group.stop]
         while chunk and not chunk[0][1].strip():
             chunk = chunk[1:]
         while chunk and not chunk[-1][1].strip():
@@ -294,7 +296,22 @@ def describe_error(error: BaseException | None) -> str:
 
 
 __all__ = [
-    "ADMIN_ONLY_TEXT", "MAX_MESSAGE", "STATS_UNAVAILABLE_TEXT", "WATCH_PREFIX", "Tap", "decode_button", "describe_error",
-    "encode_button", "group_lines", "is_addressed", "keyboard", "reload_text", "render_html", "short_hash", "split_text",
-    "stats_text", "strip_mention", "utf16_len",
+    "ADMIN_ONLY_TEXT",
+    "MAX_MESSAGE",
+    "STATS_UNAVAILABLE_TEXT",
+    "WATCH_PREFIX",
+    "Tap",
+    "decode_button",
+    "describe_error",
+    "encode_button",
+    "group_lines",
+    "is_addressed",
+    "keyboard",
+    "reload_text",
+    "render_html",
+    "short_hash",
+    "split_text",
+    "stats_text",
+    "strip_mention",
+    "utf16_len",
 ]

@@ -137,7 +137,12 @@ class RetryingRateLimiter(AIORateLimiter):
                 except NetworkError as exc:
                     if not is_transport_failure(exc) or attempt == len(self._delays):
                         raise
-                    log.warning("Bot API %s failed (%s); retrying in %.1f s", endpoint, type(exc).__name__, self._delays[attempt])
+                    log.warning(
+                        "Bot API %s failed (%s); retrying in %.1f s",
+                        endpoint,
+                        type(exc).__name__,
+                        self._delays[attempt],
+                    )
                     await asyncio.sleep(self._delays[attempt])
         finally:
             box = _api_wait.get()

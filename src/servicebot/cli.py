@@ -7,7 +7,6 @@ Run ``servicebot COMMAND --help`` for each command's options and an example.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path

@@ -10,7 +10,6 @@ import argparse
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 
 from servicebot import chat, checks, evaluate
 from servicebot.cli import command

@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
 
 from servicebot import replies
 from servicebot.checks import build_snapshot
@@ -20,11 +19,12 @@ from servicebot.errors import FaqError, Problem
 from servicebot.faq import Faq
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index, Match
 from servicebot.privacy import mask_personal, pseudonym
+from servicebot.records import Interaction, InteractionSink, Status
 from servicebot.replies import Reply
 
 log = logging.getLogger(__name__)
 
-TAP = "tap"  # status of an interaction that came from a button, not typed text
+TAP = Status.TAP  # status of an interaction that came from a button, not typed text
 
 
 @dataclass(frozen=True)
@@ -34,30 +34,6 @@ class Snapshot:
     faq: Faq
     index: Index
     loaded_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Interaction:
-    """One row of the interaction log. Holds no raw personal data by construction."""
-
-    ref: str
-    at: dt.datetime
-    channel: str
-    chat_type: str
-    resident: str | None
-    question: str
-    normalized: str
-    status: str
-    entry_id: str | None
-    score: float
-    suggestions: tuple[str, ...] = ()
-    via: str = "question"  # question | suggestion | topic | related
-    origin_ref: str | None = None
-
-
-class InteractionSink(Protocol):
-    def record(self, interaction: Interaction) -> None: ...
-    def feedback(self, ref: str, positive: bool) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ from servicebot.errors import StorageError
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
 from servicebot.migrations import migrate
 from servicebot.privacy import mask_personal
-from servicebot.service import TAP, Interaction
+from servicebot.records import Interaction, Status
+
+TAP = Status.TAP
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,69 @@
+"""The vocabulary every layer shares, and the record the interaction log stores.
+
+The matcher, the conversation, every channel, the log writer and the review all speak of a
+question's outcome, how a resident reached an answer and which channel they came from.
+Those names live here, as `StrEnum`s (so they compare equal to the strings stored in
+SQLite), together with `Interaction`, so that none of those modules has to import another
+just to name a status: the log writer does not drag in the matcher, nor a channel the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class Status(StrEnum):
+    """What became of one interaction."""
+
+    ANSWERED = "answered"  # the bot answered with one entry
+    SUGGEST = "suggest"  # the bot offered "您是不是想问" choices
+    UNANSWERED = "unanswered"  # the bot said honestly that it cannot answer
+    TAP = "tap"  # the resident tapped a question button (no matching involved)
+
+
+class Via(StrEnum):
+    """How a resident reached an interaction."""
+
+    QUESTION = "question"  # typed a question
+    SUGGESTION = "suggestion"  # tapped one of the "您是不是想问" choices
+    TOPIC = "topic"  # tapped a question in the topic menu
+    RELATED = "related"  # tapped a related question under an answer
+    NONE = "none"  # rejected every suggestion ("都不是")
+
+
+class Channel(StrEnum):
+    """Where a resident talks to the bot; stored in the log's `channel` column."""
+
+    TELEGRAM = "telegram"
+    TERMINAL = "chat"
+    WEB = "web"
+    WECHAT = "wechat"
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One row of the interaction log. Holds no raw personal data by construction."""
+
+    ref: str
+    at: dt.datetime
+    channel: str
+    chat_type: str
+    resident: str | None
+    question: str
+    normalized: str
+    status: str
+    entry_id: str | None
+    score: float
+    suggestions: tuple[str, ...] = ()
+    via: str = Via.QUESTION
+    origin_ref: str | None = None
+
+
+class InteractionSink(Protocol):
+    """Where the service sends interactions and feedback (the log, or a test's fake)."""
+
+    def record(self, interaction: Interaction) -> None: ...
+    def feedback(self, ref: str, positive: bool) -> None: ...

@@ -35,7 +35,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import quote
 
@@ -225,10 +225,11 @@ def parse_fields(body: bytes | str) -> dict[str, str]:
 @dataclass(frozen=True, kw_only=True)
 class Envelope:
     """What every message and event carries. `account` is our account (ToUserName), `sender`
-    the resident's OpenID (FromUserName) — personal data: hash it before it is stored."""
+    the resident's OpenID (FromUserName) — personal data: hash it before it is stored; it is
+    left out of repr() so a logged message cannot leak it."""
 
     account: str
-    sender: str
+    sender: str = field(repr=False)
     create_time: int
     msg_id: str = ""
 
@@ -246,7 +247,7 @@ class Envelope:
 
 @dataclass(frozen=True, kw_only=True)
 class TextMessage(Envelope):
-    content: str
+    content: str = field(repr=False)  # may hold a phone or ID-card number
 
 
 @dataclass(frozen=True, kw_only=True)

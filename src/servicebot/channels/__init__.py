@@ -1,0 +1,1 @@
+"""Channel adapters: each decodes its input, asks the conversation, renders the Reply."""

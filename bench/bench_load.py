@@ -27,10 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from servicebot import faq as faq_module
 from servicebot.checks import check_directory
 from servicebot.config import load_settings
-from servicebot.faq import check_faq, question_key
+from servicebot.faq import cache, check_faq, question_key
 
 TARGET_S = 1.0
 FILES = 50
@@ -220,9 +219,8 @@ def main() -> int:
 
 def timed_load(directory: Path, *, forget: bool, edit: int | None = None, cache_dir: Path | None = None):
     """One check_faq call; `forget` drops the in-memory file cache, `edit` first changes one file."""
-    cache = getattr(faq_module, "_FILE_CACHE", None)
-    if forget and cache is not None:
-        cache.clear()
+    if forget:
+        cache.MEMORY.clear()
     if edit is not None:
         path = directory / "topic00.yaml"
         path.write_text(

@@ -26,7 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_matching import synthetic_faq  # noqa: E402
 
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index  # noqa: E402
-from servicebot.review import RENDERERS, build_review, build_stats, parse_period, render_stats  # noqa: E402
+from servicebot.review.period import parse_period  # noqa: E402
+from servicebot.review.render import RENDERERS  # noqa: E402
+from servicebot.review.report import build_review  # noqa: E402
+from servicebot.review.stats import build_stats, render_stats  # noqa: E402
 from servicebot.service import TAP, Interaction  # noqa: E402
 from servicebot.storage import InteractionLog  # noqa: E402
 

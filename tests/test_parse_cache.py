@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from servicebot import faq as faq_module
-from servicebot.faq import check_faq
+from servicebot.faq import RESERVED_FILES, cache, check_faq, validation
 
 TODAY = dt.date(2026, 11, 28)
 BROKEN = """\
@@ -33,19 +32,19 @@ entries:
 def parses(monkeypatch) -> list[str]:
     """Topic files the loader really parses (settings.yaml and tests.yaml, small, always are)."""
     seen: list[str] = []
-    real = faq_module._parse_yaml
+    real = validation.parse_yaml
 
-    def spy(raw, label, out):
-        if label not in faq_module.RESERVED_FILES:
+    def spy(raw, label):
+        if label not in RESERVED_FILES:
             seen.append(label)
-        return real(raw, label, out)
+        return real(raw, label)
 
-    monkeypatch.setattr(faq_module, "_parse_yaml", spy)
+    monkeypatch.setattr(validation, "parse_yaml", spy)
     return seen
 
 
 def restart_and_load(directory: Path, cache_dir: Path | None):
-    faq_module._FILE_CACHE.clear()
+    cache.MEMORY.clear()
     return check_faq(directory, today=TODAY, cache_dir=cache_dir)
 
 

@@ -19,18 +19,11 @@ from servicebot import checks
 from servicebot.cli import main
 from servicebot.errors import ConfigError
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
-from servicebot.review import (
-    NEW_ENTRY_ANSWER,
-    clip,
-    content_key,
-    group_questions,
-    parse_period,
-    run_review,
-    run_stats,
-    table,
-    text_width,
-    yaml_scalar,
-)
+from servicebot.commands import run_review, run_stats
+from servicebot.review.clustering import content_key, group_questions
+from servicebot.review.drafting import NEW_ENTRY_ANSWER, yaml_scalar
+from servicebot.review.period import parse_period
+from servicebot.review.tables import clip, table, text_width
 from servicebot.service import Interaction, Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
 from servicebot.text import Normalizer

@@ -18,13 +18,9 @@ from servicebot.cli import main
 from servicebot.errors import FaqError, ServicebotError
 from servicebot.faq import check_faq
 from servicebot.service import Service
-from servicebot.staff import (
-    FaqWatcher,
-    diff_outcomes,
-    directory_signature,
-    labelled_questions,
-    stale_entries,
-)
+from servicebot.faq.freshness import stale_entries
+from servicebot.faq_diff import diff_outcomes, labelled_questions
+from servicebot.watcher import FaqWatcher, directory_signature
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 
@@ -148,7 +144,7 @@ def test_added_and_deleted_files_are_noticed(watcher, service, mini_faq):
 
 def test_a_broken_edit_is_refused_and_the_old_faq_keeps_serving(watcher, service, mini_faq, caplog):
     before = service.snapshot
-    caplog.set_level(logging.WARNING, logger="servicebot.staff")
+    caplog.set_level(logging.WARNING, logger="servicebot.watcher")
     break_books(mini_faq)
     swapped, problems = watcher.check_now()
     assert not swapped

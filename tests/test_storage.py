@@ -87,7 +87,7 @@ def _info_logs(caplog):
 
 
 def storage_records(caplog, level: int) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "servicebot.storage" and r.levelno == level]
+    return [r for r in caplog.records if r.name.startswith("servicebot.storage") and r.levelno == level]
 
 
 def caught_up(log: InteractionLog, attempts: int = 3) -> bool:

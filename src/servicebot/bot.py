@@ -53,7 +53,7 @@ from servicebot.config import Settings
 from servicebot.errors import ConfigError, Problem, ServicebotError
 from servicebot.replies import Reply
 from servicebot.service import Service
-from servicebot.staff import FaqWatcher
+from servicebot.watcher import FaqWatcher
 from servicebot.storage import InteractionLog
 from servicebot.tg_render import (
     ADMIN_ONLY_TEXT,

@@ -1,10 +1,10 @@
-"""Checks that need the matcher, on top of the loader's validation.
+"""Checks that need more than the YAML: the rendered replies and the matcher.
 
 `faq check`, `/reload` and the live reloader all pass a FAQ through `check_directory`, so
-what one accepts the others accept: a FAQ is refused when it doesn't validate, when one of
-its own phrasings would reach another entry, or when it breaks a staff regression question.
-Lint that only advises (look-alike entries, a synonym that moved a question) is reported
-as warnings.
+what one accepts the others accept: a FAQ is refused when it doesn't validate, when an
+answer is too long to send, when one of its own phrasings would reach another entry, or
+when it breaks a staff regression question. Lint that only advises (look-alike entries,
+a synonym that moved a question) is reported as warnings.
 """
 
 from __future__ import annotations
@@ -13,13 +13,49 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collections.abc import Iterable
+
 from rapidfuzz import fuzz
 
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
-from servicebot.faq import UNANSWERED, Faq, RegressionCase, check_faq, load_faq
+from servicebot.faq import Entry, Faq, RegressionCase, check_faq
 from servicebot.matching import ANSWERED, Candidate, Index, Match, Thresholds
+from servicebot.replies import MAX_ANSWER_CHARS, answer_text
 from servicebot.text import Normalizer, base_normalize
+
+
+def answer_length_problems(entries: Iterable[Entry]) -> list[Problem]:
+    """An answer must fit in one message once rendered, on every channel."""
+    problems = []
+    for entry in entries:
+        length = len(answer_text(entry))
+        if length > MAX_ANSWER_CHARS:
+            problems.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多"
+                    f" {MAX_ANSWER_CHARS} 个字，请精简或拆成两个条目",
+                )
+            )
+    return problems
+
+
+def validate(
+    directory: Path, settings: Settings, *, today: dt.date | None = None, cached: bool = True
+) -> tuple[Faq | None, list[Problem]]:
+    """The FAQ directory validated in full, including how its answers render: (Faq or None, problems).
+
+    `cached=False` skips the on-disk parse cache (for FAQ versions that are not the one served).
+    """
+    return check_faq(
+        directory,
+        today=today,
+        stale_days=settings.stale_days,
+        cache_dir=settings.cache_dir if cached else None,
+        entry_checks=answer_length_problems,
+    )
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -162,7 +198,7 @@ class Report:
 def check_directory(
     directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None
 ) -> Report:
-    faq, problems = check_faq(directory, today=today, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
+    faq, problems = validate(directory, settings, today=today)
     if faq is None:
         return Report(None, None, sorted(problems))
     index = build_index(faq, settings)
@@ -179,7 +215,9 @@ def load_validated(settings: Settings) -> tuple[Faq, Index]:
     For staff tools (`ask --explain`, `eval`) that must work exactly when a regression
     question fails, to show why.
     """
-    faq = load_faq(settings.faq_dir, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
+    faq, problems = validate(settings.faq_dir, settings)
+    if faq is None:
+        raise FaqError([p for p in problems if p.severity == "error"])
     return faq, build_index(faq, settings)
 
 
@@ -189,6 +227,3 @@ def build_snapshot(settings: Settings) -> tuple[Faq, Index]:
     if report.errors or report.faq is None or report.index is None:
         raise FaqError(report.errors)
     return report.faq, report.index
-
-
-__all__ = ["UNANSWERED", "Report", "check_directory", "build_snapshot", "build_index", "run_regression"]

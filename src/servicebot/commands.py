@@ -1,7 +1,8 @@
 """The body of each CLI command: thin glue from parsed arguments to the domain modules.
 
-`cli.py` owns the argument parser and exit-code mapping; this module owns what each
-command does, and registers it with `cli.command`.
+`cli.py` owns the argument parser and exit-code mapping, and imports this module only once
+it knows which command to run (so `--help` and setting errors never load the matcher or
+Telegram); this module owns what each command does, registered by name in `COMMANDS`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,36 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from servicebot import chat, checks, evaluate
-from servicebot.cli import command
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
+from servicebot.faq.freshness import stale_entries
+from servicebot.faq_diff import diff_outcomes, labelled_questions
+from servicebot.health import check_health
+from servicebot.privacy import load_or_create_secret
+from servicebot.review.period import parse_period
+from servicebot.review.render import RENDERERS
+from servicebot.review.report import build_review
+from servicebot.review.stats import build_stats, render_stats, stats_dict
 from servicebot.service import Service, Snapshot
+from servicebot.storage import InteractionLog, LogReader
+from servicebot.watcher import FaqWatcher
+
+Command = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    """Register the decorated function as `servicebot NAME` ("faq check" for a subcommand)."""
+
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
 
 
 def _out(text: str = "") -> None:
@@ -24,9 +49,6 @@ def _out(text: str = "") -> None:
 
 def _open_sink(settings: Settings):
     """The interaction log and the pseudonym secret for a command that records."""
-    from servicebot.privacy import load_or_create_secret
-    from servicebot.storage import InteractionLog
-
     secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
     return InteractionLog(settings.db_path, retention_days=settings.retention_days), secret
 
@@ -70,8 +92,6 @@ def faq_test(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("faq stale")
 def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.staff import stale_entries
-
     faq = checks.build_snapshot(settings)[0]
     groups = stale_entries(faq, settings.stale_days)
     if not groups:
@@ -87,8 +107,6 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("faq diff")
 def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.staff import diff_outcomes, labelled_questions
-
     questions = labelled_questions(args.labelled)
     changes, old_n, new_n = diff_outcomes(args.old, args.new, settings, questions)
     _out(f"比较 {len(questions)} 个标注问题和两边的回归测试问题（旧 {old_n} 条目，新 {new_n} 条目）：")
@@ -180,8 +198,6 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("chat")
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.staff import FaqWatcher
-
     sink, secret = _open_sink(settings)
     service = Service.from_settings(settings, sink, secret)
     watcher = FaqWatcher(service, settings.reload_interval)
@@ -218,22 +234,60 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("review")
 def review(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.review import run_review
-
     return run_review(settings, since=args.since, fmt=args.format, suggest_yaml=args.suggest_yaml, output=args.output)
+
+
+def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, output: Path | None) -> int:
+    """`servicebot review`: the report for the period, in the chosen format."""
+    period = parse_period(since)
+    _, index = checks.build_snapshot(settings)
+    report = build_review(
+        LogReader(settings.db_path),
+        index,
+        period,
+        answer_threshold=settings.answer_threshold,
+        suggest_yaml=suggest_yaml,
+        faq_dir=settings.faq_dir,
+    )
+    _emit(RENDERERS[fmt](report), output, bom=fmt == "csv")
+    if output is not None:
+        print(f"已写入 {output}：{len(report.clusters)} 组问题，{len(report.unhelpful)} 个被点 👎 的回答。")
+    return 0
 
 
 @command("stats")
 def stats(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.review import run_stats
-
     return run_stats(settings, since=args.since, as_json=args.json)
+
+
+def run_stats(settings: Settings, *, since: str, as_json: bool) -> int:
+    """`servicebot stats`: usage numbers; entry questions are shown when the FAQ loads."""
+    period = parse_period(since)
+    faq, _ = checks.validate(settings.faq_dir, settings)
+    report = build_stats(LogReader(settings.db_path), period, faq)
+    _emit(
+        json.dumps(stats_dict(report), ensure_ascii=False, indent=2) + "\n" if as_json else render_stats(report), None
+    )
+    return 0
+
+
+def _emit(text: str, output: Path | None, *, bom: bool = False) -> None:
+    """Write a report as UTF-8 bytes (with a BOM for CSV, so spreadsheet programs read Chinese)."""
+    data = text.encode("utf-8-sig" if bom else "utf-8")
+    if output is not None:
+        output.write_bytes(data)
+        return
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    stream.write(data)
+    stream.flush()
 
 
 @command("health")
 def health(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.health import check_health
-
     problems = check_health(settings)
     for problem in problems:
         print(f"unhealthy: {problem}", file=sys.stderr)

@@ -1,35 +1,39 @@
 """FAQ files → validated, frozen entries.
 
-Staff edit these YAML files by hand, so the loader is strict and talkative: it collects
+Staff edit these YAML files by hand, so the validation is strict and talkative: it collects
 *every* problem (with file and line) before failing, and its messages are in Chinese,
-addressed to the staff who will read them.
+addressed to the staff who will read them. Each topic file is validated on its own (and
+that verdict cached, see `cache`); what spans files (ids, shared phrasings, references,
+regression questions) and what depends on the day (stale dates) is checked on every load.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
-import marshal
-import os
 import re
-import time
-import unicodedata
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
-
-import yaml
+from typing import Any
 
 from servicebot.errors import FaqError, Problem
-
-SETTINGS_FILE = "settings.yaml"
-TESTS_FILE = "tests.yaml"
-RESERVED_FILES = (SETTINGS_FILE, TESTS_FILE)
-UNANSWERED = "unanswered"
-PLACEHOLDER = "待填写"  # marks what staff must still write in a drafted entry
-TELEGRAM_LIMIT = 4096
+import servicebot.faq.cache as cache
+from servicebot.faq.freshness import stale_warnings
+from servicebot.faq.model import (
+    PLACEHOLDER,
+    RESERVED_FILES,
+    SETTINGS_FILE,
+    TESTS_FILE,
+    UNANSWERED,
+    Entry,
+    Faq,
+    Link,
+    RegressionCase,
+    Topic,
+    question_key,
+)
+from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line, parse_yaml
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#][^\s]*)?$")
@@ -52,143 +56,8 @@ SETTINGS_KEYS = ("contact", "synonyms")
 LINK_KEYS = ("title", "url")
 TEST_KEYS = ("question", "expect")
 
-
-@dataclass(frozen=True)
-class Link:
-    title: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One question/answer pair as residents will see it."""
-
-    id: str
-    question: str
-    alternates: tuple[str, ...]
-    answer: str
-    source: str
-    reviewed: dt.date
-    topic: str
-    keywords: tuple[str, ...] = ()
-    links: tuple[Link, ...] = ()
-    related: tuple[str, ...] = ()
-    file: str = ""
-    line: int = 0
-    phrasing_lines: tuple[int, ...] = ()  # the line of each phrasing, for staff messages
-
-    @property
-    def phrasings(self) -> tuple[str, ...]:
-        """The canonical question followed by every alternate."""
-        return (self.question, *self.alternates)
-
-    def phrasing_line(self, k: int) -> int:
-        """The line of phrasings[k] in its file (the entry's own line if unknown)."""
-        return self.phrasing_lines[k] if k < len(self.phrasing_lines) else self.line
-
-
-@dataclass(frozen=True)
-class Topic:
-    name: str
-    file: str
-    entry_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RegressionCase:
-    """A staff-written question that must reach `expect` (an entry id or 'unanswered')."""
-
-    question: str
-    expect: str
-    file: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Faq:
-    """A whole validated FAQ directory."""
-
-    entries: tuple[Entry, ...]
-    topics: tuple[Topic, ...]
-    synonyms: tuple[tuple[str, ...], ...] = ()
-    contact: str = ""
-    tests: tuple[RegressionCase, ...] = ()
-    files: tuple[str, ...] = ()
-    warnings: tuple[Problem, ...] = ()
-    by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.by_id.update({e.id: e for e in self.entries})
-
-    @property
-    def question_count(self) -> int:
-        return sum(len(e.phrasings) for e in self.entries)
-
-
-# --- YAML with line numbers -------------------------------------------------------------
-
-
-class _LocDict(dict):
-    """A mapping that remembers the line of each key (1-based) and its own line."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-
-class _LocList(list):
-    """A sequence that remembers the line of each item and its own line."""
-
-    line: int = 0
-    item_lines: list[int]
-
-
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LocLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """SafeLoader (libyaml when available) that keeps line numbers and flags duplicate keys."""
-
-    duplicate_keys: list[tuple[Any, int]]
-
-
-def _construct_mapping(loader: _LocLoader, node: yaml.MappingNode) -> _LocDict:
-    result = _LocDict()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            key = str(key)
-        if key in result:
-            loader.duplicate_keys.append((key, key_node.start_mark.line + 1))
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = value_node.start_mark.line + 1
-    return result
-
-
-def _construct_sequence(loader: _LocLoader, node: yaml.SequenceNode) -> _LocList:
-    result = _LocList(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
-_LocLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LocLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
-def _construct_timestamp(loader: _LocLoader, node: yaml.ScalarNode) -> Any:
-    """A date YAML recognises but cannot build (2026-13-45) stays text, for `_date` to report."""
-    try:
-        return loader.construct_yaml_timestamp(node)
-    except ValueError:
-        return loader.construct_scalar(node)
-
-
-_LocLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+# A check that needs more than one file's YAML (e.g. how an answer renders), run on every load.
+EntryCheck = Callable[[Sequence[Entry]], Iterable[Problem]]
 
 
 class _Collector:
@@ -202,6 +71,12 @@ class _Collector:
 
     def warning(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message, "warning"))
+
+    def parsed(self, raw: bytes, label: str) -> Any:
+        """One file's YAML; its problems are collected, None when it cannot be parsed."""
+        data, problems = parse_yaml(raw, label)
+        self.problems.extend(problems)
+        return data
 
     @property
     def errors(self) -> list[Problem]:
@@ -222,42 +97,10 @@ def _read_bytes(path: Path, label: str, out: _Collector) -> bytes | None:
 
 def _read_yaml(path: Path, label: str, out: _Collector) -> Any:
     raw = _read_bytes(path, label, out)
-    return None if raw is None else _parse_yaml(raw, label, out)
-
-
-def _parse_yaml(raw: bytes, label: str, out: _Collector) -> Any:
-    """Parse one file; on failure record a located problem and return None."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        out.error(label, line, "文件不是 UTF-8 编码，请用 UTF-8 另存（记事本：另存为 → 编码选 UTF-8）")
-        return None
-    loader = _LocLoader(text)
-    loader.duplicate_keys = []
-    try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        out.error(label, line, f"YAML 格式错误：{exc.problem or exc}（常见原因：缩进不齐、冒号后缺空格、引号没配对）")
-        return None
-    except yaml.YAMLError as exc:
-        out.error(label, 1, f"YAML 格式错误：{exc}")
-        return None
-    finally:
-        loader.dispose()
-    for key, line in loader.duplicate_keys:
-        out.error(label, line, f"字段“{key}”在同一处写了两次，只保留一个")
-    return data
+    return None if raw is None else out.parsed(raw, label)
 
 
 # --- field checks -----------------------------------------------------------------------
-
-
-def _line_of(container: Any, key: Any, default: int) -> int:
-    lines = getattr(container, "key_lines", None)
-    return lines.get(key, default) if lines else default
 
 
 def _text(value: Any) -> str | None:
@@ -283,8 +126,7 @@ def _located_texts(value: Any, name: str, file: str, line: int, out: _Collector)
         out.error(file, line, f"“{name}”应该是列表（每行以“- ”开头）")
         return []
     items: list[tuple[str, int]] = []
-    item_lines = getattr(value, "item_lines", [line] * len(value))
-    for item, item_line in zip(value, item_lines):
+    for item, item_line in zip(value, item_lines(value, line)):
         text = _text(item)
         if text is None:
             out.error(file, item_line, f"“{name}”里有一项是空的或不是文字")
@@ -316,40 +158,25 @@ def _links(value: Any, file: str, line: int, out: _Collector) -> tuple[Link, ...
         out.error(file, line, "“links”应该是列表，每项包含 title 和 url")
         return ()
     links = []
-    for item, item_line in zip(value, getattr(value, "item_lines", [line] * len(value))):
+    for item, item_line in zip(value, item_lines(value, line)):
         if not isinstance(item, dict):
             out.error(file, item_line, "“links”里的每一项都要写 title 和 url 两行")
             continue
         for key in item:
             if key not in LINK_KEYS:
-                out.error(file, _line_of(item, key, item_line), f"链接里有不认识的字段“{key}”，只能写 title 和 url")
+                out.error(file, line_of(item, key, item_line), f"链接里有不认识的字段“{key}”，只能写 title 和 url")
         title, url = _text(item.get("title")), _text(item.get("url"))
         if title is None:
             out.error(file, item_line, "链接缺少 title（显示给居民的文字）")
         if url is None or not URL_RE.match(url):
             out.error(
                 file,
-                _line_of(item, "url", item_line),
+                line_of(item, "url", item_line),
                 f"链接地址无效：{item.get('url')!r}，必须是以 http:// 或 https:// 开头的完整网址",
             )
         if title and url and URL_RE.match(url):
             links.append(Link(title, url))
     return tuple(links)
-
-
-_NOT_LETTER_OR_NUMBER_RE = re.compile(r"[\W_]+")  # \w minus "_" is exactly Unicode L* and N*
-
-
-def question_key(text: str) -> str:
-    """How two phrasings are compared for duplicates: width, case, punctuation and space folded."""
-    return _NOT_LETTER_OR_NUMBER_RE.sub("", unicodedata.normalize("NFKC", text).casefold())
-
-
-def rendered_length(entry: Entry) -> int:
-    """Characters the answer takes in Telegram once rendered (escapes count as one)."""
-    from servicebot.replies import answer_text
-
-    return len(answer_text(entry))
 
 
 # --- files ------------------------------------------------------------------------------
@@ -362,13 +189,9 @@ def _check_unknown(mapping: dict, allowed: Iterable[str], file: str, where: str,
             hint = "、".join(allowed)
             out.error(
                 file,
-                _line_of(mapping, key, mapping_line(mapping)),
+                line_of(mapping, key, mapping_line(mapping)),
                 f"{where}里有不认识的字段“{key}”（可用的字段：{hint}）",
             )
-
-
-def mapping_line(mapping: Any) -> int:
-    return getattr(mapping, "line", 1)
 
 
 def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry | None:
@@ -385,24 +208,24 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
         if key in raw:
             text = _text(raw[key])
             if text is None:
-                out.error(file, _line_of(raw, key, line), f"“{key}”（{ENTRY_KEYS[key]}）不能为空，必须是文字")
+                out.error(file, line_of(raw, key, line), f"“{key}”（{ENTRY_KEYS[key]}）不能为空，必须是文字")
             values[key] = text
     if values.get("id") and not ID_RE.match(values["id"]):
         out.error(
             file,
-            _line_of(raw, "id", line),
+            line_of(raw, "id", line),
             f"id“{values['id']}”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply",
         )
     if "answer" in raw and isinstance(raw["answer"], str):
         values["answer"] = raw["answer"].strip("\n").rstrip()
-    alternates = _located_texts(raw.get("alternates"), "alternates", file, _line_of(raw, "alternates", line), out)
+    alternates = _located_texts(raw.get("alternates"), "alternates", file, line_of(raw, "alternates", line), out)
     values["alternates"] = tuple(text for text, _ in alternates)
-    values["phrasing_lines"] = (_line_of(raw, "question", line), *(item_line for _, item_line in alternates))
+    values["phrasing_lines"] = (line_of(raw, "question", line), *(item_line for _, item_line in alternates))
     for key in ("keywords", "related"):
-        values[key] = _text_list(raw.get(key), key, file, _line_of(raw, key, line), out)
-    values["links"] = _links(raw.get("links"), file, _line_of(raw, "links", line), out)
+        values[key] = _text_list(raw.get(key), key, file, line_of(raw, key, line), out)
+    values["links"] = _links(raw.get("links"), file, line_of(raw, "links", line), out)
     values["reviewed"] = (
-        _date(raw["reviewed"], file, _line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
+        _date(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
     )
     if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
         return None
@@ -416,10 +239,10 @@ def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, li
     _check_unknown(data, TOPIC_KEYS, file, "文件顶层", out)
     topic = _text(data.get("topic"))
     if topic is None:
-        out.error(file, _line_of(data, "topic", 1), "缺少“topic”（显示给居民的主题名），或它是空的")
+        out.error(file, line_of(data, "topic", 1), "缺少“topic”（显示给居民的主题名），或它是空的")
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list) or not raw_entries:
-        out.error(file, _line_of(data, "entries", 1), "缺少“entries”条目列表，或列表是空的")
+        out.error(file, line_of(data, "entries", 1), "缺少“entries”条目列表，或列表是空的")
         return None, []
     entries = []
     for raw, line in zip(raw_entries, raw_entries.item_lines):
@@ -440,12 +263,12 @@ def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tu
     _check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
     contact = data.get("contact") or ""
     if not isinstance(contact, str):
-        out.error(file, _line_of(data, "contact", 1), '“contact”必须是文字（可以留空：""）')
+        out.error(file, line_of(data, "contact", 1), '“contact”必须是文字（可以留空：""）')
         contact = ""
     groups: list[tuple[str, ...]] = []
     raw_groups = data.get("synonyms") or []
     if not isinstance(raw_groups, list):
-        out.error(file, _line_of(data, "synonyms", 1), "“synonyms”应该是列表，每行一组，例如 - [书屋, 图书室]")
+        out.error(file, line_of(data, "synonyms", 1), "“synonyms”应该是列表，每行一组，例如 - [书屋, 图书室]")
         return contact.strip(), ()
     seen: dict[str, int] = {}
     for group, line in zip(raw_groups, getattr(raw_groups, "item_lines", ())):
@@ -493,13 +316,6 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
             out.warning(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 里“{text}”写了两遍，可以删掉一个")
             key = ""
         keys.append(key)
-    length = rendered_length(entry)
-    if length > TELEGRAM_LIMIT:
-        out.error(
-            entry.file,
-            entry.line,
-            f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {TELEGRAM_LIMIT} 个字，请精简或拆成两个条目",
-        )
     if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
         out.error(
             entry.file,
@@ -557,163 +373,25 @@ def _cross_checks(
             )
 
 
-def _stale_warnings(entries: list[Entry], today: dt.date, stale_days: int, out: _Collector) -> None:
-    for entry in entries:
-        age = (today - entry.reviewed).days
-        if age < 0:
-            out.warning(
-                entry.file,
-                entry.line,
-                f"条目 {entry.id} 的核对日期 {entry.reviewed} 在将来：请写实际核对内容的那一天，否则它永远不会被提醒重新核对",
-            )
-        elif age > stale_days:
-            out.warning(
-                entry.file,
-                entry.line,
-                f"条目 {entry.id} 已经 {age} 天没有核对（reviewed: {entry.reviewed}），请核对内容后更新 reviewed 日期",
-            )
-
-
 def faq_files(directory: Path) -> list[Path]:
     """Topic files in a stable order (reserved files excluded)."""
     return sorted(p for p in directory.glob("*.yaml") if p.name not in RESERVED_FILES)
 
 
-@dataclass(frozen=True)
-class _FileResult:
-    topic: Topic | None
-    entries: tuple[Entry, ...]
-    problems: tuple[Problem, ...]
-    keys: tuple[tuple[str, ...], ...] = ()  # per entry, each phrasing's question key ("" if repeated)
-
-
-# File path → (content digest, what that content yields), the last version only. A reload
-# after one edit re-parses only the edited file; parsing is most of the cost of a large FAQ.
-_FILE_CACHE: dict[Path, tuple[bytes, _FileResult]] = {}
-
-
-def _topic_result(path: Path, disk: _DiskCache | None = None) -> _FileResult:
+def _topic_result(path: Path, disk: cache.DiskCache | None) -> cache.FileResult:
     out = _Collector()
     raw = _read_bytes(path, path.name, out)
     if raw is None:
-        return _FileResult(None, (), tuple(out.problems))
-    digest = hashlib.blake2b(raw, digest_size=16).digest()
-    cached = _FILE_CACHE.get(path.absolute())
-    if cached is not None and cached[0] == digest:
-        return cached[1]
-    result = disk.get(path.name, digest) if disk else None
+        return cache.FileResult(None, (), tuple(out.problems))
+    key = cache.digest(raw)
+    result = cache.recall(path, key, disk)
     if result is None:
-        data = _parse_yaml(raw, path.name, out)
+        data = out.parsed(raw, path.name)
         topic, entries = _topic_file(data, path.name, out) if data is not None else (None, [])
         keys = tuple(_entry_checks(entry, out) for entry in entries)
-        result = _FileResult(topic, tuple(entries), tuple(out.problems), keys)
-        if disk:
-            disk.put(path.name, digest, result)
-    _FILE_CACHE[path.absolute()] = (digest, result)
+        result = cache.FileResult(topic, tuple(entries), tuple(out.problems), keys)
+        cache.remember(path, key, result, disk)
     return result
-
-
-# --- Parse cache on disk ------------------------------------------------------------------
-# libyaml alone needs ~2 s to compose 10 MB of YAML (a 10,000-entry FAQ), so a restart or a
-# one-shot command would pay seconds for files that have not changed. Each topic file's
-# validated result is kept as a marshal file (plain tuples, no pickle: nothing in it can run
-# code), named by the file's name and content digest and by this module's own source, so an
-# upgrade that changes validation never reuses old verdicts. The cache is only an
-# accelerator: any failure to read or write it is ignored.
-
-_CACHE_FORMAT = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).hexdigest()
-
-
-def _encode(result: _FileResult) -> tuple:
-    topic = (result.topic.name, result.topic.file, result.topic.entry_ids) if result.topic else None
-    entries = tuple(
-        (
-            e.id,
-            e.question,
-            e.alternates,
-            e.answer,
-            e.source,
-            e.reviewed.toordinal(),
-            e.topic,
-            e.keywords,
-            tuple((link.title, link.url) for link in e.links),
-            e.related,
-            e.file,
-            e.line,
-            e.phrasing_lines,
-        )
-        for e in result.entries
-    )
-    problems = tuple((p.file, p.line, p.message, p.severity) for p in result.problems)
-    return topic, entries, problems, result.keys
-
-
-def _decode(data: tuple) -> _FileResult:
-    topic, entries, problems, keys = data
-    return _FileResult(
-        Topic(*topic) if topic else None,
-        tuple(
-            Entry(
-                eid,
-                question,
-                alternates,
-                answer,
-                source,
-                dt.date.fromordinal(reviewed),
-                topic_name,
-                keywords,
-                tuple(Link(*link) for link in links),
-                related,
-                file,
-                line,
-                lines,
-            )
-            for eid, question, alternates, answer, source, reviewed, topic_name, keywords, links, related, file, line, lines in entries
-        ),
-        tuple(Problem(*p) for p in problems),
-        keys,
-    )
-
-
-class _DiskCache:
-    """Validated results of topic files, one small file per file content, in `directory`."""
-
-    UNUSED_DAYS = 30  # a cache file not used for this long is removed when another is written
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-
-    def _path(self, name: str, digest: bytes) -> Path:
-        key = hashlib.blake2b(f"{_CACHE_FORMAT}/{name}".encode() + digest, digest_size=16).hexdigest()
-        return self.directory / f"{key}.faqcache"
-
-    def get(self, name: str, digest: bytes) -> _FileResult | None:
-        path = self._path(name, digest)
-        try:
-            result = _decode(marshal.loads(path.read_bytes()))
-            os.utime(path)  # recently used: not pruned
-        except (OSError, EOFError, ValueError, TypeError, IndexError):  # absent, or written by a broken run
-            return None
-        return result
-
-    def put(self, name: str, digest: bytes, result: _FileResult) -> None:
-        path = self._path(name, digest)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(marshal.dumps(_encode(result)))
-            os.replace(tmp, path)
-            self._prune()
-        except OSError:
-            with suppress(OSError):
-                tmp.unlink(missing_ok=True)
-
-    def _prune(self) -> None:
-        cutoff = time.time() - self.UNUSED_DAYS * 86400
-        for old in self.directory.glob("*.faqcache"):
-            with suppress(OSError):
-                if old.stat().st_mtime < cutoff:
-                    old.unlink()
 
 
 @contextmanager
@@ -734,17 +412,20 @@ def check_faq(
     today: dt.date | None = None,
     stale_days: int = 365,
     cache_dir: Path | None = None,
+    entry_checks: EntryCheck | None = None,
 ) -> tuple[Faq | None, list[Problem]]:
     """Load and validate a FAQ directory; return the Faq (None if any error) and all problems.
 
     With `cache_dir`, unchanged files are taken from the parse cache kept there.
+    `entry_checks` adds problems about the loaded entries that this package cannot judge
+    alone (`checks.answer_length_problems`: how long an answer is once rendered).
     """
     with _gc_paused():
-        return _check_faq(Path(directory), today or dt.date.today(), stale_days, cache_dir)
+        return _check_faq(Path(directory), today or dt.date.today(), stale_days, cache_dir, entry_checks)
 
 
 def _check_faq(
-    directory: Path, today: dt.date, stale_days: int, cache_dir: Path | None
+    directory: Path, today: dt.date, stale_days: int, cache_dir: Path | None, entry_checks: EntryCheck | None
 ) -> tuple[Faq | None, list[Problem]]:
     out = _Collector()
     if not directory.is_dir():
@@ -761,7 +442,7 @@ def _check_faq(
     topics: list[Topic] = []
     entries: list[Entry] = []
     keys: list[tuple[str, ...]] = []
-    disk = _DiskCache(cache_dir) if cache_dir is not None else None
+    disk = cache.DiskCache(cache_dir) if cache_dir is not None else None
     for path in files:
         result = _topic_result(path, disk)
         out.problems.extend(result.problems)
@@ -778,7 +459,9 @@ def _check_faq(
     if tests_path.exists():
         cases = _tests_file(_read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
     _cross_checks(entries, keys, cases, out)
-    _stale_warnings(entries, today, stale_days, out)
+    if entry_checks is not None:
+        out.problems.extend(entry_checks(entries))
+    out.problems.extend(stale_warnings(entries, today, stale_days))
     if out.errors:
         return None, out.problems
     faq = Faq(

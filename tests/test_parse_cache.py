@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from servicebot import checks
+from servicebot.config import Settings
 from servicebot.faq import RESERVED_FILES, cache, check_faq, validation
 
 TODAY = dt.date(2026, 11, 28)
@@ -129,3 +131,48 @@ def test_a_copy_of_the_faq_elsewhere_reuses_the_cache(mini_faq, tmp_path, parses
     parses.clear()
     faq, _ = restart_and_load(other, cache)
     assert parses == [] and faq == expected and len(list(cache.iterdir())) == 2
+
+
+def test_warnings_that_depend_on_the_day_are_never_taken_from_the_cache(mini_faq, tmp_path, parses):
+    cache_dir = tmp_path / "cache"
+    _, fresh = restart_and_load(mini_faq, cache_dir)
+    assert not [p for p in fresh if "天没有核对" in p.message]
+    parses.clear()
+    cache.MEMORY.clear()
+    _, later = check_faq(mini_faq, today=TODAY + dt.timedelta(days=400), cache_dir=cache_dir)
+    assert parses == []  # the files came from the cache, the stale rule ran on the new day
+    assert [p for p in later if "天没有核对" in p.message]
+    _, strict = check_faq(mini_faq, today=TODAY, stale_days=1, cache_dir=cache_dir)
+    assert [p for p in strict if "天没有核对" in p.message]
+
+
+def test_checks_of_the_rendered_answer_run_on_cached_files_too(mini_faq, tmp_path, monkeypatch, parses):
+    """How an answer renders is not the YAML's: a cached file still gets today's length check."""
+    settings = Settings(faq_dir=mini_faq, data_dir=tmp_path / "data")
+    assert checks.validate(mini_faq, settings, today=TODAY)[0] is not None
+    parses.clear()
+    monkeypatch.setattr(checks, "MAX_ANSWER_CHARS", 20)
+    faq, problems = checks.validate(mini_faq, settings, today=TODAY)
+    assert parses == [] and faq is None
+    assert any("的回答太长" in p.message for p in problems)
+
+
+def test_the_cache_key_covers_the_code_that_produces_a_verdict(tmp_path):
+    assert {"model.py", "yaml_lines.py", "validation.py", "cache.py", "errors.py"} <= {p.name for p in cache.SOURCES}
+    copies = []
+    for source in cache.SOURCES:
+        copies.append(tmp_path / source.name)
+        copies[-1].write_bytes(source.read_bytes())
+    assert cache.format_key(copies) == cache.FORMAT
+    validator = tmp_path / "validation.py"
+    validator.write_bytes(validator.read_bytes() + b"# a changed rule\n")
+    assert cache.format_key(copies) != cache.FORMAT
+
+
+def test_a_cache_written_by_other_code_is_not_used(mini_faq, tmp_path, monkeypatch, parses):
+    cache_dir = tmp_path / "cache"
+    restart_and_load(mini_faq, cache_dir)
+    monkeypatch.setattr(cache, "FORMAT", "another version of the validation")
+    parses.clear()
+    restart_and_load(mini_faq, cache_dir)
+    assert sorted(parses) == ["books.yaml", "welfare.yaml"]

@@ -22,6 +22,7 @@ import marshal
 import os
 import sys
 import time
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,16 +49,20 @@ def digest(raw: bytes) -> bytes:
     return hashlib.blake2b(raw, digest_size=16).digest()
 
 
-def _format_key() -> str:
+# The code that produces a FileResult: this package and the Problem type.
+SOURCES = (*sorted(Path(__file__).parent.glob("*.py")), Path(errors.__file__))
+
+
+def format_key(sources: Iterable[Path]) -> str:
     """Changes whenever the code or the libraries that produce a FileResult change."""
     h = hashlib.blake2b(digest_size=16)
-    for path in sorted(Path(__file__).parent.glob("*.py")) + [Path(errors.__file__)]:
+    for path in sources:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     h.update(f"{yaml.__version__}/{LOADER_KIND}/{sys.version_info[:2]}".encode())
     return h.hexdigest()
 
 
-FORMAT = _format_key()
+FORMAT = format_key(SOURCES)
 
 # File path → (content digest, what that content yields), the last version only.
 MEMORY: dict[Path, tuple[bytes, FileResult]] = {}

@@ -229,7 +229,7 @@ def timed_load(directory: Path, *, forget: bool, edit: int | None = None, cache_
     start = time.perf_counter()
     faq, problems = check_faq(directory, today=dt.date(2026, 11, 28), cache_dir=cache_dir)
     elapsed = time.perf_counter() - start
-    for problem in [p for p in problems if p.severity == "error"][:10]:
+    for problem in [p for p in problems if p.is_error][:10]:
         print(problem, file=sys.stderr)
     return faq, elapsed
 

@@ -24,13 +24,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_matching import synthetic_faq  # noqa: E402
-
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index  # noqa: E402
+from servicebot.matching import Index  # noqa: E402
+from servicebot.records import Interaction, Status  # noqa: E402
 from servicebot.review.period import parse_period  # noqa: E402
 from servicebot.review.render import RENDERERS  # noqa: E402
 from servicebot.review.report import build_review  # noqa: E402
 from servicebot.review.stats import build_stats, render_stats  # noqa: E402
-from servicebot.service import TAP, Interaction  # noqa: E402
 from servicebot.storage import InteractionLog  # noqa: E402
 
 PLACES = (
@@ -100,15 +99,15 @@ def traffic(faq, n: int, seed: int = 5):
         if roll < 0.70:
             entry = rng.choice(entries)
             text = rng.choice(entry.phrasings)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, ANSWERED, entry.id, 75.0)
+            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.ANSWERED, entry.id, 75.0)
         elif roll < 0.82:
             entry = rng.choice(entries)
             text = rng.choice(entry.phrasings)[:4] + rng.choice(ASKS)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, SUGGEST, None, 50.0, (entry.id,))
+            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.SUGGEST, None, 50.0, (entry.id,))
             last_suggest = i
         elif roll < 0.92:
             text = unanswered_question(rng)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, UNANSWERED, None, 20.0)
+            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.UNANSWERED, None, 20.0)
         elif last_suggest is not None:
             target = last_suggest.suggestions[0]
             i = Interaction(
@@ -119,7 +118,7 @@ def traffic(faq, n: int, seed: int = 5):
                 last_suggest.resident,
                 "",
                 "",
-                TAP,
+                Status.TAP,
                 target,
                 100.0,
                 via="suggestion",
@@ -127,7 +126,7 @@ def traffic(faq, n: int, seed: int = 5):
             )
         else:
             continue
-        vote = (ref, rng.random() < 0.8) if i.status in (ANSWERED, TAP) and rng.random() < 0.1 else None
+        vote = (ref, rng.random() < 0.8) if i.status in (Status.ANSWERED, Status.TAP) and rng.random() < 0.1 else None
         yield i, vote
 
 

@@ -36,7 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from botapi import TOKEN, FakeBotApi  # noqa: E402
-
 from servicebot.bot import MAX_CONCURRENT_UPDATES, build_application, resources, serve  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.service import Service  # noqa: E402

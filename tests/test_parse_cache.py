@@ -102,7 +102,7 @@ def test_a_cache_directory_that_cannot_be_written_changes_nothing(mini_faq, tmp_
     blocked.write_text("a file where the cache directory should be", encoding="utf-8")
     expected, _ = restart_and_load(mini_faq, None)
     faq, problems = restart_and_load(mini_faq, blocked / "cache")
-    assert faq == expected and not [p for p in problems if p.severity == "error"]
+    assert faq == expected and not [p for p in problems if p.is_error]
 
 
 def test_cache_files_unused_for_a_month_are_removed_when_one_is_written(mini_faq, tmp_path):

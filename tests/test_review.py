@@ -13,18 +13,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from servicebot import checks
 from servicebot.cli import main
-from servicebot.errors import ConfigError
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
 from servicebot.commands import run_review, run_stats
+from servicebot.errors import ConfigError
+from servicebot.records import Interaction, Status
 from servicebot.review.clustering import content_key, group_questions
 from servicebot.review.drafting import NEW_ENTRY_ANSWER, yaml_scalar
 from servicebot.review.period import parse_period
 from servicebot.review.tables import clip, table, text_width
-from servicebot.service import Interaction, Service
+from servicebot.service import Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
 from servicebot.text import Normalizer
 
@@ -65,15 +66,15 @@ def traffic(settings):
     for question, resident in zip(CLINIC, (1, 2, 3, 1)):
         ask(question, resident)
     pension = [ask(q, r) for q, r in zip(PENSION, (4, 5, 6))]
-    assert pension[0].status == SUGGEST  # the resident taps a suggestion, the next rejects them all
+    assert pension[0].status == Status.SUGGEST  # the resident taps a suggestion, the next rejects them all
     service.answer_entry(
         "pension-insurance", via="suggestion", channel="telegram", resident=4, origin_ref=pension[0].ref
     )
     service.none_of_these(pension[1].ref, channel="telegram", resident=5)
     books = ask(BOOKS, 7)
-    assert books.status == SUGGEST  # and the resident taps the right one
+    assert books.status == Status.SUGGEST  # and the resident taps the right one
     service.answer_entry("bookhouse-wutong", via="suggestion", channel="telegram", resident=7, origin_ref=books.ref)
-    assert ask(NEAR_MISS, 6).status == SUGGEST  # nobody taps: it shares words with an entry, not meaning
+    assert ask(NEAR_MISS, 6).status == Status.SUGGEST  # nobody taps: it shares words with an entry, not meaning
     ask(WEATHER, 8)
     ask(PERSONAL, 9)
     helped = ask("养老保险怎么交", 2)
@@ -89,11 +90,11 @@ def traffic(settings):
     log.close()
     # What the tests below rely on: these reach the review, the last two are answered outright.
     assert all(
-        o.status in (SUGGEST, UNANSWERED)
+        o.status in (Status.SUGGEST, Status.UNANSWERED)
         for q in CLINIC + PENSION + [BOOKS, NEAR_MISS, WEATHER, PERSONAL]
         for o in asked[q]
     )
-    assert (helped.status, missed.status) == (ANSWERED, ANSWERED)
+    assert (helped.status, missed.status) == (Status.ANSWERED, Status.ANSWERED)
     return asked
 
 
@@ -126,12 +127,12 @@ def test_clusters_are_grouped_ranked_and_described(settings, traffic, tmp_path):
     first, second = clusters[0], clusters[1]
     clinic, pension = outcomes(traffic, CLINIC), outcomes(traffic, PENSION)
     assert (first["rank"], first["residents"], first["count"]) == (1, 3, 4)
-    assert (first["unanswered"], first["suggest"]) == (clinic[UNANSWERED], clinic[SUGGEST])
+    assert (first["unanswered"], first["suggest"]) == (clinic[Status.UNANSWERED], clinic[Status.SUGGEST])
     # most asked first (the two 几点开门 differ only in punctuation); on a tie, the shorter
     assert first["examples"] == ["社区卫生服务中心几点开门", "社区卫生服务中心开门时间", "社区卫生服务中心什么时候开门"]
-    assert first["nearest_score"] < settings.suggest_threshold and first["now"] == UNANSWERED
+    assert first["nearest_score"] < settings.suggest_threshold and first["now"] == Status.UNANSWERED
     assert (second["residents"], second["count"]) == (3, 3)
-    assert (second["unanswered"], second["suggest"]) == (pension[UNANSWERED], pension[SUGGEST])
+    assert (second["unanswered"], second["suggest"]) == (pension[Status.UNANSWERED], pension[Status.SUGGEST])
     assert second["examples"] == ["养老保险交多少", "养老保险一年交多少钱"]
     assert second["nearest_id"] == "pension-insurance" and second["nearest_score"] >= settings.suggest_threshold
     assert second["chosen"] == [{"entry_id": "pension-insurance", "count": 1}] and second["rejected"] == 1
@@ -144,8 +145,8 @@ def test_clusters_are_grouped_ranked_and_described(settings, traffic, tmp_path):
         assert first_seen <= last_seen and first_seen.utcoffset() == dt.timedelta(hours=8)
     every = outcomes(traffic, list(traffic))
     assert doc["totals"]["questions"] == 14 == sum(every.values())
-    assert [doc["totals"][k] for k in (ANSWERED, SUGGEST, UNANSWERED)] == [
-        every[k] for k in (ANSWERED, SUGGEST, UNANSWERED)
+    assert [doc["totals"][k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)] == [
+        every[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
     ]
 
 
@@ -184,15 +185,15 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_que
     expected[BOOKS] = "bookhouse-wutong"
     for question, entry_id in expected.items():
         match = report.index.match(question)
-        assert (match.status, match.entry_id) == (ANSWERED, entry_id), question
-    assert report.index.match(WEATHER).status == UNANSWERED
+        assert (match.status, match.entry_id) == (Status.ANSWERED, entry_id), question
+    assert report.index.match(WEATHER).status == Status.UNANSWERED
     assert main(["faq", "check", str(settings.faq_dir)]) == 0
     assert "检查通过" in capsys.readouterr().out
 
     # The next review no longer proposes what is now in the FAQ.
     again = review_json(settings, tmp_path)
     assert all(c["suggestion"] is None for c in again["clusters"] if c["examples"][0] in expected)
-    assert all(c["now"] == ANSWERED for c in again["clusters"] if c["examples"][0] in expected)
+    assert all(c["now"] == Status.ANSWERED for c in again["clusters"] if c["examples"][0] in expected)
 
 
 def test_table_is_the_default_and_reads_in_chinese(settings, traffic, capsys):
@@ -279,7 +280,9 @@ def test_period_excludes_older_questions(settings, tmp_path):
     log = InteractionLog(settings.db_path)
     old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
     log.record(
-        Interaction("0ld0", old, "telegram", "private", None, "火车票怎么买", "火车票怎么买", UNANSWERED, None, 0.0)
+        Interaction(
+            "0ld0", old, "telegram", "private", None, "火车票怎么买", "火车票怎么买", Status.UNANSWERED, None, 0.0
+        )
     )
     log.close()
     assert review_json(settings, tmp_path, since="7d")["clusters"] == []
@@ -317,10 +320,12 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
     doc = json.loads(capsys.readouterr().out)
     totals = doc["totals"]
     every = outcomes(traffic, list(traffic))
-    assert totals["questions"] == 14 and every[ANSWERED] == 2
-    assert [totals[k] for k in (ANSWERED, SUGGEST, UNANSWERED)] == [every[k] for k in (ANSWERED, SUGGEST, UNANSWERED)]
+    assert totals["questions"] == 14 and every[Status.ANSWERED] == 2
+    assert [totals[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)] == [
+        every[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
+    ]
     assert (totals["taps"], totals["none_of_these"]) == (4, 1)
-    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in (ANSWERED, SUGGEST, UNANSWERED)}
+    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)}
     assert doc["feedback"] == {"helpful": 1, "unhelpful": 3, "helpful_ratio": 0.25}
     assert doc["top_entries"][0] == {
         "entry_id": "dibao-apply",
@@ -343,7 +348,8 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
 def _rows(pairs: list[tuple[str, str | None]]) -> list[QuestionRow]:
     at = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
     return [
-        QuestionRow(f"r{n}", at + dt.timedelta(minutes=n), who, text, UNANSWERED) for n, (text, who) in enumerate(pairs)
+        QuestionRow(f"r{n}", at + dt.timedelta(minutes=n), who, text, Status.UNANSWERED)
+        for n, (text, who) in enumerate(pairs)
     ]
 
 

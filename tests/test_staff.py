@@ -17,9 +17,9 @@ from servicebot.chat import ChatSession
 from servicebot.cli import main
 from servicebot.errors import FaqError, ServicebotError
 from servicebot.faq import check_faq
-from servicebot.service import Service
 from servicebot.faq.freshness import stale_entries
 from servicebot.faq_diff import diff_outcomes, labelled_questions
+from servicebot.service import Service
 from servicebot.watcher import FaqWatcher, directory_signature
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
@@ -118,7 +118,7 @@ def test_an_edited_file_is_swapped_in_and_reported(watcher, service, mini_faq):
     assert answer_id(service, "书屋怎么借书") != "bookhouse-borrow"
     append_entry(mini_faq)
     swapped, problems = watcher.check_now()
-    assert swapped and not [p for p in problems if p.severity == "error"]
+    assert swapped and not [p for p in problems if p.is_error]
     assert watcher.recorder.results == [(True, problems)]
     assert answer_id(service, "书屋怎么借书") == "bookhouse-borrow"
 

@@ -10,17 +10,17 @@ a synonym that moved a question) is reported as warnings.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from collections.abc import Iterable
 
 from rapidfuzz import fuzz
 
 from servicebot.config import Settings
-from servicebot.errors import FaqError, Problem
+from servicebot.errors import FaqError, Problem, Severity
 from servicebot.faq import Entry, Faq, RegressionCase, check_faq
-from servicebot.matching import ANSWERED, Candidate, Index, Match, Thresholds
+from servicebot.matching import Candidate, Index, Match, Thresholds
+from servicebot.records import Status
 from servicebot.replies import MAX_ANSWER_CHARS, answer_text
 from servicebot.text import Normalizer, base_normalize
 
@@ -70,7 +70,7 @@ def build_index(faq: Faq, settings: Settings, synonyms=None) -> Index:
 def outcome_label(index: Index, question: str) -> str:
     """The entry id a question reaches when answered, else its status."""
     match = index.match(question)
-    return match.entry_id if match.status == ANSWERED else match.status
+    return match.entry_id if match.status == Status.ANSWERED and match.entry_id else match.status
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def consistency_problems(index: Index) -> list[Problem]:
         for k, text in enumerate(entry.phrasings):
             match = index.match(text)
             rival = _rival(match, entry.id)
-            if match.status == ANSWERED and match.entry_id == entry.id:
+            if match.status == Status.ANSWERED and match.entry_id == entry.id:
                 if (
                     rival
                     and rival.score >= index.thresholds.answer
@@ -123,7 +123,7 @@ def consistency_problems(index: Index) -> list[Problem]:
                 ):
                     lookalike = (rival, text)
                 continue
-            if match.status == ANSWERED:
+            if match.status == Status.ANSWERED:
                 what = f"却匹配到了条目 {match.entry_id}（{index.faq.by_id[match.entry_id].file}）"
                 fix = f"请把这个问法改得更具体，或从 {match.entry_id} 中删除相近的问法"
             elif rival:
@@ -143,13 +143,13 @@ def consistency_problems(index: Index) -> list[Problem]:
                     entry.line,
                     f"条目 {entry.id} 和 {rival.entry_id} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别"
                     f"（例如“{text}”和 {rival.entry_id} 的“{rival.phrasing}”几乎一样）",
-                    "warning",
+                    Severity.WARNING,
                 )
             )
     return problems
 
 
-_LOST = {"suggest": "变成了难分高下（要居民自己选）", "unanswered": "变成了答不上来"}
+_LOST = {Status.SUGGEST: "变成了难分高下（要居民自己选）", Status.UNANSWERED: "变成了答不上来"}
 
 
 def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]:
@@ -173,7 +173,7 @@ def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]
                         "settings.yaml",
                         0,
                         f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词",
-                        "warning",
+                        Severity.WARNING,
                     )
                 )
     return problems
@@ -188,11 +188,11 @@ class Report:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return [p for p in self.problems if p.is_error]
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
+        return [p for p in self.problems if not p.is_error]
 
 
 def check_directory(
@@ -217,7 +217,7 @@ def load_validated(settings: Settings) -> tuple[Faq, Index]:
     """
     faq, problems = validate(settings.faq_dir, settings)
     if faq is None:
-        raise FaqError([p for p in problems if p.severity == "error"])
+        raise FaqError([p for p in problems if p.is_error])
     return faq, build_index(faq, settings)
 
 

@@ -21,6 +21,7 @@ from servicebot.faq.freshness import stale_entries
 from servicebot.faq_diff import diff_outcomes, labelled_questions
 from servicebot.health import check_health
 from servicebot.privacy import load_or_create_secret
+from servicebot.records import Channel
 from servicebot.review.period import parse_period
 from servicebot.review.render import RENDERERS
 from servicebot.review.report import build_review
@@ -166,7 +167,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         for question in questions:
             if not question.strip():
                 continue
-            outcome = service.answer(question, channel="ask", chat_type="cli")
+            outcome = service.answer(question, channel=Channel.ASK, chat_type="cli")
             if args.explain:
                 _out(_explain(service, question))
             elif args.json:

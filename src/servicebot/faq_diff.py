@@ -82,7 +82,7 @@ def _load_side(spec: str, settings: Settings, scratch: Path) -> Faq:
         prefix = f"{spec}:" if inside == "." else f"{spec}:{inside}/"
     faq, problems = validate(directory, settings, cached=False)
     if faq is None:
-        raise FaqError([Problem(prefix + p.file, p.line, p.message) for p in problems if p.severity == "error"])
+        raise FaqError([Problem(prefix + p.file, p.line, p.message) for p in problems if p.is_error])
     return faq
 
 

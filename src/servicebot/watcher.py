@@ -132,7 +132,7 @@ class FaqWatcher:
             ]
 
     def _report(self, swapped: bool, problems: list[Problem]) -> None:
-        errors = [p for p in problems if p.severity == "error"]
+        errors = [p for p in problems if p.is_error]
         if swapped:
             faq = self.service.snapshot.faq
             log.info("FAQ reloaded: %d files, %d entries, %d warnings", len(faq.files), len(faq.entries), len(problems))

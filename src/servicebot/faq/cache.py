@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from servicebot import errors
-from servicebot.errors import Problem
+from servicebot.errors import Problem, Severity
 from servicebot.faq.model import Entry, Link, Topic
 from servicebot.faq.yaml_lines import LOADER_KIND
 
@@ -133,7 +133,7 @@ def _decode(data: tuple) -> FileResult:
     return FileResult(
         Topic(*topic) if topic else None,
         tuple(map(_decode_entry, entries)),
-        tuple(Problem(*p) for p in problems),
+        tuple(Problem(file, line, message, Severity(severity)) for file, line, message, severity in problems),
         keys,
     )
 

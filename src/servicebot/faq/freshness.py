@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from servicebot.errors import Problem
+from servicebot.errors import Problem, Severity
 from servicebot.faq.model import Entry, Faq
 
 
@@ -30,7 +30,7 @@ def stale_warnings(entries: Iterable[Entry], today: dt.date, stale_days: int) ->
                     entry.line,
                     f"条目 {entry.id} 的核对日期 {entry.reviewed} 在将来："
                     "请写实际核对内容的那一天，否则它永远不会被提醒重新核对",
-                    "warning",
+                    Severity.WARNING,
                 )
             )
         elif age > stale_days:
@@ -40,7 +40,7 @@ def stale_warnings(entries: Iterable[Entry], today: dt.date, stale_days: int) ->
                     entry.line,
                     f"条目 {entry.id} 已经 {age} 天没有核对（reviewed: {entry.reviewed}），"
                     "请核对内容后更新 reviewed 日期",
-                    "warning",
+                    Severity.WARNING,
                 )
             )
     return problems

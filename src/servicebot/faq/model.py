@@ -16,7 +16,6 @@ from servicebot.errors import Problem
 SETTINGS_FILE = "settings.yaml"
 TESTS_FILE = "tests.yaml"
 RESERVED_FILES = (SETTINGS_FILE, TESTS_FILE)
-UNANSWERED = "unanswered"
 PLACEHOLDER = "待填写"  # marks what staff must still write in a drafted entry
 
 
@@ -63,7 +62,7 @@ class Topic:
 
 @dataclass(frozen=True)
 class RegressionCase:
-    """A staff-written question that must reach `expect` (an entry id or 'unanswered')."""
+    """A staff-written question that must reach `expect` (an entry id, or Status.UNANSWERED)."""
 
     question: str
     expect: str

@@ -17,15 +17,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from servicebot.errors import FaqError, Problem
 import servicebot.faq.cache as cache
+from servicebot.config import STALE_DAYS
+from servicebot.errors import FaqError, Problem, Severity
 from servicebot.faq.freshness import stale_warnings
 from servicebot.faq.model import (
     PLACEHOLDER,
     RESERVED_FILES,
     SETTINGS_FILE,
     TESTS_FILE,
-    UNANSWERED,
     Entry,
     Faq,
     Link,
@@ -34,6 +34,7 @@ from servicebot.faq.model import (
     question_key,
 )
 from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line, parse_yaml
+from servicebot.records import Status
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#][^\s]*)?$")
@@ -70,7 +71,7 @@ class _Collector:
         self.problems.append(Problem(file, line, message))
 
     def warning(self, file: str, line: int, message: str) -> None:
-        self.problems.append(Problem(file, line, message, "warning"))
+        self.problems.append(Problem(file, line, message, Severity.WARNING))
 
     def parsed(self, raw: bytes, label: str) -> Any:
         """One file's YAML; its problems are collected, None when it cannot be parsed."""
@@ -80,11 +81,11 @@ class _Collector:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return [p for p in self.problems if p.is_error]
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
+        return [p for p in self.problems if not p.is_error]
 
 
 def _read_bytes(path: Path, label: str, out: _Collector) -> bytes | None:
@@ -365,7 +366,7 @@ def _cross_checks(
             elif rel == entry.id:
                 out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 不能写它自己")
     for case in cases:
-        if case.expect != UNANSWERED and case.expect not in first_by_id:
+        if case.expect != Status.UNANSWERED and case.expect not in first_by_id:
             out.error(
                 case.file,
                 case.line,
@@ -410,7 +411,7 @@ def check_faq(
     directory: str | Path,
     *,
     today: dt.date | None = None,
-    stale_days: int = 365,
+    stale_days: int = STALE_DAYS,
     cache_dir: Path | None = None,
     entry_checks: EntryCheck | None = None,
 ) -> tuple[Faq | None, list[Problem]]:
@@ -480,5 +481,5 @@ def load_faq(directory: str | Path, **kwargs: Any) -> Faq:
     """Load a FAQ directory or raise FaqError with every problem found."""
     faq, problems = check_faq(directory, **kwargs)
     if faq is None:
-        raise FaqError([p for p in problems if p.severity == "error"])
+        raise FaqError([p for p in problems if p.is_error])
     return faq

@@ -19,8 +19,9 @@ from typing import Protocol
 import yaml
 from pypinyin import Style, lazy_pinyin
 
-from servicebot.faq import UNANSWERED as EXPECT_UNANSWERED, Entry, question_key
-from servicebot.matching import ANSWERED, Index, Match
+from servicebot.faq import PLACEHOLDER, Entry, question_key
+from servicebot.matching import Index, Match
+from servicebot.records import Status
 from servicebot.review.clustering import content_key
 
 MAX_YAML_CHARS = 60  # a longer message is a story, not a phrasing worth adding to the FAQ
@@ -178,7 +179,7 @@ class SnippetWriter:
         self.layout = _FaqLayout(faq_dir)
         self.used = {question_key(p) for e in self.faq.entries for p in e.phrasings}
         # tests.yaml says these must stay unanswered; suggesting them would fail the check
-        self.used |= {question_key(c.question) for c in self.faq.tests if c.expect == EXPECT_UNANSWERED}
+        self.used |= {question_key(c.question) for c in self.faq.tests if c.expect == Status.UNANSWERED}
         self.ids = set(self.faq.by_id)
 
     def _phrasings(self, cluster: Asked) -> list[str]:
@@ -187,7 +188,7 @@ class SnippetWriter:
             key = question_key(text)
             if key in self.used or not key or len(text) > MAX_YAML_CHARS or _MASKED_RE.search(text):
                 continue
-            if self.match(text).status != ANSWERED:
+            if self.match(text).status != Status.ANSWERED:
                 chosen.append(text)
                 self.used.add(key)
         return chosen
@@ -234,18 +235,18 @@ class SnippetWriter:
         key = " " * (self.layout.key_indent(file) or len(dash) + 2)
         others = phrasings[1:]
         lines = [
-            f"{dash}- id: {entry_id}  # 待填写：改成有意义的英文编号（小写字母、数字和连字符）",
+            f"{dash}- id: {entry_id}  # {PLACEHOLDER}：改成有意义的英文编号（小写字母、数字和连字符）",
             f"{key}question: {yaml_scalar(phrasings[0])}",
             f"{key}alternates:" + ("" if others else " []"),
             *(f"{key}  - {yaml_scalar(p)}" for p in others),
-            f"{key}answer: {NEW_ENTRY_ANSWER}  # 待填写：换成真正的回答",
-            f"{key}source: 居民提问（{self.today:%Y-%m-%d} 未答问题汇总）  # 待填写：写上回答依据的资料",
+            f"{key}answer: {NEW_ENTRY_ANSWER}  # {PLACEHOLDER}：换成真正的回答",
+            f"{key}source: 居民提问（{self.today:%Y-%m-%d} 未答问题汇总）  # {PLACEHOLDER}：写上回答依据的资料",
             f"{key}reviewed: {self.today:%Y-%m-%d}",
         ]
         where = f"FAQ 里没有合适的条目：把下面的新条目加到 {file} 的 entries 列表末尾"
         if spot:
             where += f"（第 {spot.after_line} 行之后）"
-        where += "，再改好标着“待填写”的地方（改好之前，居民会得到“请到社区或办事处咨询”的回答）"
+        where += f"，再改好标着“{PLACEHOLDER}”的地方（改好之前，居民会得到“请到社区或办事处咨询”的回答）"
         return Suggestion(
             "new-entry",
             entry_id,

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
+from servicebot.records import Status
 from servicebot.review.clustering import MAX_EXAMPLES
 from servicebot.review.period import clock, iso
 from servicebot.review.report import Cluster, ReviewReport, Unhelpful
@@ -20,7 +20,7 @@ from servicebot.review.tables import table
 from servicebot.storage import DayCounts
 
 TABLE_CLUSTERS = 50  # the terminal table lists this many groups; csv/json/html list all
-STATUS_LABELS = {ANSWERED: "直接回答", SUGGEST: "给出建议", UNANSWERED: "未能回答"}
+STATUS_LABELS = {Status.ANSWERED: "直接回答", Status.SUGGEST: "给出建议", Status.UNANSWERED: "未能回答"}
 NO_SNIPPET = "没有可加的问法（已在 FAQ 中、现在已能回答、含个人信息、太长，或 tests.yaml 规定不回答）"
 
 
@@ -41,7 +41,7 @@ def _nearest_cell(c: Cluster) -> list[str]:
     if c.nearest_id is None:
         return ["（无）"]
     lines = [f"{c.nearest_id}（{c.nearest_score:.0f} 分）", c.nearest_question or ""]
-    if c.now == ANSWERED:
+    if c.now == Status.ANSWERED:
         lines.append("✓ 现在已能直接回答")
     return lines
 
@@ -267,7 +267,7 @@ def _cluster_row(c: Cluster, suggest_yaml: bool) -> str:
         if c.nearest_id is None
         else (
             f"{_e(c.nearest_id)}（{c.nearest_score:.0f} 分）<br>{_e(c.nearest_question)}"
-            + ('<br><span class="ok">✓ 现在已能直接回答</span>' if c.now == ANSWERED else "")
+            + ('<br><span class="ok">✓ 现在已能直接回答</span>' if c.now == Status.ANSWERED else "")
         )
     )
     cells = [

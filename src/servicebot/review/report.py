@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from servicebot.faq import Faq
-from servicebot.matching import SUGGEST, UNANSWERED, Index, Match
+from servicebot.matching import Index, Match
+from servicebot.records import Status, Via
 from servicebot.review.clustering import MAX_EXAMPLES, Tally, display_text, group_questions
 from servicebot.review.drafting import SnippetWriter, Suggestion
 from servicebot.review.period import Period
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, RatedRow
 
-VIA_LABELS = {"topic": "（从主题菜单点选）", "related": "（从相关条目点选）"}
+VIA_LABELS = {Via.TOPIC: "（从主题菜单点选）", Via.RELATED: "（从相关条目点选）"}
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,10 @@ class ReviewReport:
 
 
 def _followups(reader: LogReader, period: Period) -> dict[str, Counter]:
-    """origin ref → what the resident did next (tapped entry id, or "none")."""
+    """origin ref → what the resident did next (tapped entry id, or Via.NONE)."""
     after: dict[str, Counter] = defaultdict(Counter)
     for origin, via, entry_id in reader.followups(period.since, period.until):
-        after[origin][entry_id if via == "suggestion" else "none"] += 1
+        after[origin][entry_id if via == Via.SUGGESTION else Via.NONE] += 1
     return after
 
 
@@ -78,14 +79,14 @@ def _cluster(
     next_steps: Counter = Counter()
     for ref in tally.refs:
         next_steps.update(after.get(ref, ()))
-    rejected = next_steps.pop("none", 0)
+    rejected = next_steps.pop(Via.NONE, 0)
     assert tally.first is not None and tally.last is not None
     return Cluster(
         rank=rank,
         residents=len(tally.residents),
         count=tally.count,
-        unanswered=tally.statuses[UNANSWERED],
-        suggest=tally.statuses[SUGGEST],
+        unanswered=tally.statuses[Status.UNANSWERED],
+        suggest=tally.statuses[Status.SUGGEST],
         first=tally.first,
         last=tally.last,
         examples=examples,
@@ -110,7 +111,7 @@ def unhelpful_answers(rated: Iterable[RatedRow], faq: Faq) -> list[Unhelpful]:
             continue
         asked = (
             display_text(row.question)
-            if row.via in ("question", "suggestion")
+            if row.via in (Via.QUESTION, Via.SUGGESTION)
             else VIA_LABELS.get(row.via, row.question)
         )
         down[entry_id][asked] += 1

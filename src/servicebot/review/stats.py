@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from servicebot.faq import Faq
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
+from servicebot.records import Status
 from servicebot.review.period import Period, iso
 from servicebot.review.render import percent, summary_line
 from servicebot.review.tables import table
@@ -47,7 +47,10 @@ def stats_dict(report: StatsReport) -> dict:
     return {
         "period": {"since": iso(report.period.since), "until": iso(report.period.until), "timezone": "UTC+8"},
         "totals": report.totals,
-        "rates": {k: round(report.totals[k] / n, 4) if n else None for k in (ANSWERED, SUGGEST, UNANSWERED)},
+        "rates": {
+            k: round(report.totals[k] / n, 4) if n else None
+            for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
+        },
         "feedback": {
             "helpful": report.helpful,
             "unhelpful": report.unhelpful,

@@ -15,15 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servicebot.errors import StorageError
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
 from servicebot.migrations import migrate
-from servicebot.records import Status
+from servicebot.records import Status, Via
 from servicebot.storage.db import connect, from_utc_text, utc_text
-
-TAP = Status.TAP
-
-QUESTION = "question"  # Interaction.via of a typed question
-NONE_OF_THESE = "none"  # Interaction.via when the resident rejected every suggestion
 
 
 @dataclass(frozen=True)
@@ -87,7 +81,10 @@ class LogReader:
             conn.close()
 
     def question_rows(
-        self, since: dt.datetime, until: dt.datetime | None = None, statuses: tuple[str, ...] = (UNANSWERED, SUGGEST)
+        self,
+        since: dt.datetime,
+        until: dt.datetime | None = None,
+        statuses: tuple[str, ...] = (Status.UNANSWERED, Status.SUGGEST),
     ) -> list[QuestionRow]:
         """Typed, non-empty questions with one of `statuses`, oldest first."""
         marks = ",".join("?" * len(statuses))
@@ -95,7 +92,7 @@ class LogReader:
             rows = conn.execute(
                 f"SELECT ref, at, resident, question, status FROM interactions WHERE at >= ? AND at < ?"
                 f" AND via = ? AND question != '' AND status IN ({marks}) ORDER BY at",
-                (*_range(since, until), QUESTION, *statuses),
+                (*_range(since, until), Via.QUESTION, *statuses),
             ).fetchall()
         return [
             QuestionRow(ref, from_utc_text(at), resident, question, status)
@@ -107,8 +104,8 @@ class LogReader:
         with self._reading() as conn:
             return conn.execute(
                 "SELECT origin_ref, via, entry_id FROM interactions WHERE at >= ? AND at < ?"
-                " AND origin_ref IS NOT NULL AND via IN ('suggestion', ?)",
-                (*_range(since, until), NONE_OF_THESE),
+                " AND origin_ref IS NOT NULL AND via IN (?, ?)",
+                (*_range(since, until), Via.SUGGESTION, Via.NONE),
             ).fetchall()
 
     def rated(self, since: dt.datetime, until: dt.datetime | None = None) -> list[RatedRow]:
@@ -122,7 +119,7 @@ class LogReader:
             ).fetchall()
         return [
             RatedRow(
-                entry_id, bool(positive), origin if via != QUESTION and origin else question, via, from_utc_text(at)
+                entry_id, bool(positive), origin if via != Via.QUESTION and origin else question, via, from_utc_text(at)
             )
             for entry_id, positive, question, via, origin, at in rows
         ]
@@ -135,7 +132,17 @@ class LogReader:
                 "SELECT date(at, '+8 hours') AS day, sum(via = ?), sum(via = ? AND status = ?),"
                 " sum(via = ? AND status = ?), sum(via = ? AND status = ?), sum(status = ?)"
                 " FROM interactions WHERE at >= ? AND at < ? GROUP BY day",
-                (QUESTION, QUESTION, ANSWERED, QUESTION, SUGGEST, QUESTION, UNANSWERED, TAP, *bounds),
+                (
+                    Via.QUESTION,
+                    Via.QUESTION,
+                    Status.ANSWERED,
+                    Via.QUESTION,
+                    Status.SUGGEST,
+                    Via.QUESTION,
+                    Status.UNANSWERED,
+                    Status.TAP,
+                    *bounds,
+                ),
             ).fetchall()
             votes = conn.execute(
                 "SELECT date(at, '+8 hours') AS day, sum(positive), sum(NOT positive) FROM feedback"
@@ -156,15 +163,15 @@ class LogReader:
                 " count(*) FILTER (WHERE status = ?), count(*) FILTER (WHERE via = ?), count(DISTINCT resident)"
                 " FROM interactions WHERE at >= ? AND at < ?",
                 (
-                    QUESTION,
-                    QUESTION,
-                    ANSWERED,
-                    QUESTION,
-                    SUGGEST,
-                    QUESTION,
-                    UNANSWERED,
-                    TAP,
-                    NONE_OF_THESE,
+                    Via.QUESTION,
+                    Via.QUESTION,
+                    Status.ANSWERED,
+                    Via.QUESTION,
+                    Status.SUGGEST,
+                    Via.QUESTION,
+                    Status.UNANSWERED,
+                    Status.TAP,
+                    Via.NONE,
                     *_range(since, until),
                 ),
             ).fetchone()
@@ -180,5 +187,5 @@ class LogReader:
                 "SELECT entry_id, sum(status = ?), sum(status = ?) FROM interactions"
                 " WHERE at >= ? AND at < ? AND entry_id IS NOT NULL GROUP BY entry_id"
                 " ORDER BY count(*) DESC, entry_id LIMIT ?",
-                (ANSWERED, TAP, *_range(since, until), limit),
+                (Status.ANSWERED, Status.TAP, *_range(since, until), limit),
             ).fetchall()

@@ -28,13 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from servicebot.config import RETENTION_DAYS
 from servicebot.errors import StorageError
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
 from servicebot.migrations import migrate
 from servicebot.privacy import mask_personal
-from servicebot.records import Interaction
+from servicebot.records import Interaction, Status, Via
 from servicebot.storage.db import BUSY_TIMEOUT, CHINA_TZ, UTC, china_day_bounds, connect, utc_text
-from servicebot.storage.reader import QUESTION, LogReader
+from servicebot.storage.reader import LogReader
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class InteractionLog(LogReader):
         self,
         path: Path,
         *,
-        retention_days: int = 180,
+        retention_days: int = RETENTION_DAYS,
         max_pending: int = MAX_PENDING,
         retry_max: float = RETRY_MAX,
         busy_timeout: float = BUSY_TIMEOUT,
@@ -289,7 +289,7 @@ class InteractionLog(LogReader):
         the database is unavailable (then only the pending records can be counted)."""
         day = day or dt.datetime.now(CHINA_TZ).date()
         start, end = (utc_text(t) for t in china_day_bounds(day))
-        counts = dict.fromkeys(("total", ANSWERED, SUGGEST, UNANSWERED), 0)
+        counts = dict.fromkeys(("total", Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED), 0)
         votes: dict[str, bool] = {}
         with self._commit_lock:  # nothing moves from memory to the database meanwhile
             with self._cond:
@@ -298,7 +298,7 @@ class InteractionLog(LogReader):
                 with self._reading() as conn:
                     for status, n in conn.execute(
                         "SELECT status, count(*) FROM interactions WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
-                        (start, end, QUESTION),
+                        (start, end, Via.QUESTION),
                     ):
                         counts["total"] += n
                         if status in counts:
@@ -313,7 +313,7 @@ class InteractionLog(LogReader):
         for item in pending:
             if isinstance(item, Recorded):
                 i = item.interaction
-                if i.via == QUESTION and start <= utc_text(i.at) < end:
+                if i.via == Via.QUESTION and start <= utc_text(i.at) < end:
                     counts["total"] += 1
                     if i.status in counts:
                         counts[i.status] += 1

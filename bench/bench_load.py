@@ -194,7 +194,8 @@ def main() -> int:
         if faq is None:
             return 1
         print(
-            f"check_faq: {len(faq.entries)} entries, {faq.question_count} phrasings, {len(faq.files)} files, {size:.1f} MiB"
+            f"check_faq: {len(faq.entries)} entries, {faq.question_count} phrasings, "
+            f"{len(faq.files)} files, {size:.1f} MiB"
         )
         del faq  # keep one FAQ alive at a time, as the bot does
         report("cold load", [timed_load(directory, forget=True)[1] for _ in range(args.runs)])

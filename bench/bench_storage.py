@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_matching import synthetic_faq  # noqa: E402
-from servicebot.matching import Index  # noqa: E402
-from servicebot.records import Interaction, Status  # noqa: E402
-from servicebot.review.period import parse_period  # noqa: E402
-from servicebot.review.render import RENDERERS  # noqa: E402
-from servicebot.review.report import build_review  # noqa: E402
-from servicebot.review.stats import build_stats, render_stats  # noqa: E402
-from servicebot.storage import InteractionLog  # noqa: E402
+from bench_matching import synthetic_faq
+from servicebot.matching import Index
+from servicebot.records import Interaction, Status
+from servicebot.review.period import parse_period
+from servicebot.review.render import RENDERERS
+from servicebot.review.report import build_review
+from servicebot.review.stats import build_stats, render_stats
+from servicebot.storage import InteractionLog
 
 PLACES = (
     "社区卫生服务中心",
@@ -88,7 +88,7 @@ def traffic(faq, n: int, seed: int = 5):
     """Yields (interaction, feedback or None) in time order over 60 days."""
     rng = random.Random(seed)
     residents = [secrets.token_hex(8) for _ in range(5000)]
-    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=60)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
     entries = faq.entries
     last_suggest: Interaction | None = None
     for k in range(n):

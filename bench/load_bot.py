@@ -170,7 +170,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="servicebot-load-") as tmp:
         try:
             return asyncio.run(asyncio.wait_for(run(args, Path(tmp)), args.timeout + 30))
-        except (asyncio.TimeoutError, AssertionError) as exc:
+        except (TimeoutError, AssertionError) as exc:
             print(f"load run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
             return 1
 

@@ -161,7 +161,8 @@ def expected(faq: Path) -> list[tuple[str, int, str]]:
         (
             "b_main.yaml",
             line_of(main_, "- 低保申请", 2),
-            f"问法“低保申请”（条目 pension）在条目 dibao-apply 里已经有了（b_main.yaml 第 {line_of(main_, '- 低保申请')} 行）。同一个问题只能属于一个条目，请删掉其中一个",
+            "问法“低保申请”（条目 pension）在条目 dibao-apply 里已经有了"
+            f"（b_main.yaml 第 {line_of(main_, '- 低保申请')} 行）。同一个问题只能属于一个条目，请删掉其中一个",
         ),
         ("b_main.yaml", line_of(main_, "- id: no-answer"), "条目 no-answer 缺少“answer”（回答）"),
         (

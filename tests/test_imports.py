@@ -45,7 +45,7 @@ def cycle(edges: dict[str, set[str]]) -> list[str] | None:
         path.append(name)
         for nxt in sorted(edges[name]):
             if state.get(nxt) == 1:
-                return path[path.index(nxt) :] + [nxt]
+                return [*path[path.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         path.pop()

@@ -63,12 +63,12 @@ def test_alternates_made_identical_by_a_synonym_are_an_error(tmp_path, capsys):
     topic = tmp_path / "faq" / "topic.yaml"
     at = {text: n for n, text in enumerate(topic.read_text(encoding="utf-8").splitlines(), 1)}
     assert (
-        f"topic.yaml:{at['      - 图书室开放时间']}: 条目 room-hours 的问法“图书室开放时间”和条目 reading-hours（topic.yaml）难分高下"
-        in out
+        f"topic.yaml:{at['      - 图书室开放时间']}: "
+        "条目 room-hours 的问法“图书室开放时间”和条目 reading-hours（topic.yaml）难分高下" in out
     )
     assert (
-        f"topic.yaml:{at['      - 阅览室开放时间']}: 条目 reading-hours 的问法“阅览室开放时间”和条目 room-hours（topic.yaml）难分高下"
-        in out
+        f"topic.yaml:{at['      - 阅览室开放时间']}: "
+        "条目 reading-hours 的问法“阅览室开放时间”和条目 room-hours（topic.yaml）难分高下" in out
     )
     assert "请把两个条目的问法写得更有区别，或合并这两个条目" in out
 
@@ -80,7 +80,8 @@ def test_the_same_alternates_without_the_synonym_are_fine(tmp_path, capsys):
 
 
 def test_a_keyword_equal_to_another_entrys_alternate_is_an_error(tmp_path, capsys):
-    entries = FILLER + [
+    entries = [
+        *FILLER,
         ("dibao-apply", "低保怎么申请？", ["办低保", "想办低保找谁"], []),
         ("dibao-removal", "为什么我家的低保被取消了？", ["低保被停了", "低保为啥没了"], ["办低保"]),
     ]
@@ -90,7 +91,7 @@ def test_a_keyword_equal_to_another_entrys_alternate_is_an_error(tmp_path, capsy
 
 
 def test_a_phrasing_of_only_polite_words_is_an_error(tmp_path, capsys):
-    entries = FILLER + [("dibao-apply", "低保怎么申请？", ["低保申请", "你好"], [])]
+    entries = [*FILLER, ("dibao-apply", "低保怎么申请？", ["低保申请", "你好"], [])]
     code, out = check(make_faq(tmp_path / "faq", entries), capsys)
     assert code == 1
     assert "条目 dibao-apply 的问法“你好”匹配不到任何条目（可能全是标点或常用词）。请写得更具体一些" in out
@@ -163,8 +164,8 @@ def test_a_synonym_that_moves_a_question_to_another_entry_is_a_warning(tmp_path,
     code, out = check(faq, capsys)
     assert code == 0, out
     assert (
-        "settings.yaml:0: 警告：同义词组 [书屋, 图书室] 让问题“社区图书室要办卡吗”从条目 reading-room 改为匹配 bookhouse；"
-        "如果这不是想要的，请调整这组同义词"
+        "settings.yaml:0: 警告：同义词组 [书屋, 图书室] 让问题“社区图书室要办卡吗”"
+        "从条目 reading-room 改为匹配 bookhouse；如果这不是想要的，请调整这组同义词"
     ) in out
 
 

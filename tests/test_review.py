@@ -278,7 +278,7 @@ def test_html_is_one_self_contained_page_with_escaped_resident_text(settings, tr
 
 def test_period_excludes_older_questions(settings, tmp_path):
     log = InteractionLog(settings.db_path)
-    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
     log.record(
         Interaction(
             "0ld0", old, "telegram", "private", None, "火车票怎么买", "火车票怎么买", Status.UNANSWERED, None, 0.0
@@ -346,7 +346,7 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
 
 
 def _rows(pairs: list[tuple[str, str | None]]) -> list[QuestionRow]:
-    at = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
     return [
         QuestionRow(f"r{n}", at + dt.timedelta(minutes=n), who, text, Status.UNANSWERED)
         for n, (text, who) in enumerate(pairs)

@@ -483,7 +483,7 @@ def test_faq_diff_command_on_directories(mini_faq, tmp_path, labelled, capsys):
     assert main(["faq", "diff", str(mini_faq), str(new), "--labelled", str(labelled), "--faq", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "比较 3 个标注问题和两边的回归测试问题（旧 5 条目，新 6 条目）："
-    assert [line for line in out if "→" in line][0].strip().startswith("书屋怎么借书: ")
+    assert next(line for line in out if "→" in line).strip().startswith("书屋怎么借书: ")
     assert out[-1] == "1 个问题的结果会改变。"
 
 

@@ -123,7 +123,7 @@ def consistency_problems(index: Index) -> list[Problem]:
                 ):
                     lookalike = (rival, text)
                 continue
-            if match.status == Status.ANSWERED:
+            if match.status == Status.ANSWERED and match.entry_id:
                 what = f"却匹配到了条目 {match.entry_id}（{index.faq.by_id[match.entry_id].file}）"
                 fix = f"请把这个问法改得更具体，或从 {match.entry_id} 中删除相近的问法"
             elif rival:
@@ -141,7 +141,8 @@ def consistency_problems(index: Index) -> list[Problem]:
                 Problem(
                     entry.file,
                     entry.line,
-                    f"条目 {entry.id} 和 {rival.entry_id} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别"
+                    f"条目 {entry.id} 和 {rival.entry_id} 非常相似，居民提问时容易拿到另一个回答；"
+                    "请确认两者确实不同，并让问法更有区别"
                     f"（例如“{text}”和 {rival.entry_id} 的“{rival.phrasing}”几乎一样）",
                     Severity.WARNING,
                 )
@@ -149,7 +150,7 @@ def consistency_problems(index: Index) -> list[Problem]:
     return problems
 
 
-_LOST = {Status.SUGGEST: "变成了难分高下（要居民自己选）", Status.UNANSWERED: "变成了答不上来"}
+_LOST: dict[str, str] = {Status.SUGGEST: "变成了难分高下（要居民自己选）", Status.UNANSWERED: "变成了答不上来"}
 
 
 def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]:
@@ -172,7 +173,8 @@ def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]
                     Problem(
                         "settings.yaml",
                         0,
-                        f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词",
+                        f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} {now}；"
+                        "如果这不是想要的，请调整这组同义词",
                         Severity.WARNING,
                     )
                 )

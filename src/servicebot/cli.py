@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="servicebot",
         parents=[common],
-        description="凤凰办事处问答机器人. With no command: run the Telegram bot when a token is set, else the terminal chat.",
+        description="凤凰办事处问答机器人. With no command: run the Telegram bot when a token is set, "
+        "else the terminal chat.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -130,7 +130,7 @@ def _ask_json(outcome, question: str, snapshot) -> str:
             "entry_id": outcome.entry_id,
             "score": m.score,
             "answer": entry.answer if entry else None,
-            "links": [{"title": l.title, "url": l.url} for l in entry.links] if entry else [],
+            "links": [{"title": link.title, "url": link.url} for link in entry.links] if entry else [],
             "suggestions": [
                 {"entry_id": c.entry_id, "question": snapshot.faq.by_id[c.entry_id].question, "score": c.score}
                 for c in m.suggestions
@@ -150,7 +150,8 @@ def _explain(service: Service, question: str) -> str:
     lines.append(f"结果：{m.status}（回答 ≥ {t.answer:g}，建议 ≥ {t.suggest:g}，与第二名至少相差 {t.margin:g}）")
     for c in m.candidates[:5]:
         lines.append(
-            f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  接近 {c.closeness:.2f}  最近的问法：{c.phrasing}"
+            f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  接近 {c.closeness:.2f}  "
+            f"最近的问法：{c.phrasing}"
         )
     return "\n".join(lines)
 
@@ -161,7 +162,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError('问题是空的：请写上要问的问题，例如 servicebot ask "低保怎么申请"')
     sink, secret = _open_sink(settings) if args.log else (None, "")
     faq, index = checks.load_validated(settings)
-    service = Service(Snapshot(faq, index, dt.datetime.now(dt.timezone.utc)), settings, sink, secret)
+    service = Service(Snapshot(faq, index, dt.datetime.now(dt.UTC)), settings, sink, secret)
     questions = [" ".join(args.question)] if args.question else (line.rstrip("\n") for line in sys.stdin)
     try:
         for question in questions:

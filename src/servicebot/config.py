@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from servicebot.errors import ConfigError
@@ -206,7 +207,7 @@ def load_settings(
     unknown_env = sorted(
         key
         for key in env
-        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() not in FIELD_NAMES + ("config",)
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() not in (*FIELD_NAMES, "config")
     )
     if unknown_env:
         raise ConfigError(f"unknown setting: {', '.join(unknown_env)}")

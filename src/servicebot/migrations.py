@@ -7,7 +7,7 @@ runs the rest, in one transaction. Append new steps at the end; never edit a shi
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 from servicebot.errors import StorageError
 

@@ -62,7 +62,7 @@ class Service:
         self._secret = secret or secrets.token_hex(16)
 
     @classmethod
-    def from_settings(cls, settings: Settings, sink: InteractionSink | None = None, secret: str = "") -> "Service":
+    def from_settings(cls, settings: Settings, sink: InteractionSink | None = None, secret: str = "") -> Service:
         """Load the FAQ named by the settings; raises FaqError if it is broken."""
         return cls(load_snapshot(settings), settings, sink, secret)
 
@@ -90,7 +90,7 @@ class Service:
         snap = self._snapshot
         question = mask_personal(question)
         match = snap.index.match(question)
-        if match.status == Status.ANSWERED:
+        if match.status == Status.ANSWERED and match.entry_id:
             reply = replies.answer_reply(snap.faq.by_id[match.entry_id], snap.faq)
         elif match.status == Status.SUGGEST:
             reply = replies.suggest_reply(match.suggestions, snap.faq)
@@ -188,7 +188,7 @@ class Service:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def load_snapshot(settings: Settings) -> Snapshot:

@@ -246,7 +246,7 @@ def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, li
         out.error(file, line_of(data, "entries", 1), "缺少“entries”条目列表，或列表是空的")
         return None, []
     entries = []
-    for raw, line in zip(raw_entries, raw_entries.item_lines):
+    for raw, line in zip(raw_entries, item_lines(raw_entries, 1)):
         entry = _entry(raw, topic or "", file, line, out)
         if entry:
             entries.append(entry)
@@ -293,7 +293,7 @@ def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
         out.error(file, 1, "tests.yaml 应该是列表，每项写 question 和 expect")
         return []
     cases = []
-    for item, line in zip(data, data.item_lines):
+    for item, line in zip(data, item_lines(data, 1)):
         if not isinstance(item, dict):
             out.error(file, line, "每个测试问题都要写 question 和 expect 两行")
             continue
@@ -451,7 +451,8 @@ def _check_faq(
         keys.extend(result.keys)
         if result.topic:
             topics.append(result.topic)
-    contact, synonyms = "", ()
+    contact = ""
+    synonyms: tuple[tuple[str, ...], ...] = ()
     settings_path = directory / SETTINGS_FILE
     if settings_path.exists():
         contact, synonyms = _settings_file(_read_yaml(settings_path, SETTINGS_FILE, out), SETTINGS_FILE, out)

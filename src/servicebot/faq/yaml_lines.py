@@ -33,7 +33,7 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LOADER_KIND = _BaseLoader.__name__  # libyaml and pure-Python words its errors differently
 
 
-class _LocLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _LocLoader(_BaseLoader):
     """SafeLoader (libyaml when available) that keeps line numbers and flags duplicate keys."""
 
     duplicate_keys: list[tuple[Any, int]]

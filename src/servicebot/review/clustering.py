@@ -88,7 +88,7 @@ class Tally:
         self.statuses[row.status] += 1
         self.refs.append(row.ref)
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         self.count += other.count
         self.residents |= other.residents
         self.first = min(t for t in (self.first, other.first) if t is not None)

@@ -37,7 +37,7 @@ def parse_period(since: str, now: dt.datetime | None = None) -> Period:
             start = now - dt.timedelta(**{"days" if unit == "d" else "hours": amount})
         else:
             start = dt.datetime.combine(dt.date.fromisoformat(since.strip()), dt.time(), CHINA_TZ)
-            start.astimezone(dt.timezone.utc)  # 0001-01-01 in China time is before year 1 in UTC
+            start.astimezone(dt.UTC)  # 0001-01-01 in China time is before year 1 in UTC
     except (ValueError, OverflowError):
         raise unreadable from None
     if start > now:

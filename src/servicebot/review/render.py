@@ -20,7 +20,8 @@ from servicebot.review.tables import table
 from servicebot.storage import DayCounts
 
 TABLE_CLUSTERS = 50  # the terminal table lists this many groups; csv/json/html list all
-STATUS_LABELS = {Status.ANSWERED: "直接回答", Status.SUGGEST: "给出建议", Status.UNANSWERED: "未能回答"}
+STATUS_LABELS: dict[str, str] = {Status.ANSWERED: "直接回答", Status.SUGGEST: "给出建议", Status.UNANSWERED: "未能回答"}
+PRIVACY_NOTE = "居民编号是匿名的，问题中的手机号、身份证号已被遮盖。"
 NO_SNIPPET = "没有可加的问法（已在 FAQ 中、现在已能回答、含个人信息、太长，或 tests.yaml 规定不回答）"
 
 
@@ -31,7 +32,8 @@ def percent(part: int, whole: int) -> str:
 def summary_line(totals: dict[str, int]) -> str:
     n = totals["questions"]
     return (
-        f"居民提问 {n} 次（{totals['residents']} 位居民）：直接回答 {totals['answered']} 次（{percent(totals['answered'], n)}），"
+        f"居民提问 {n} 次（{totals['residents']} 位居民）："
+        f"直接回答 {totals['answered']} 次（{percent(totals['answered'], n)}），"
         f"给出建议 {totals['suggest']} 次（{percent(totals['suggest'], n)}），"
         f"未能回答 {totals['unanswered']} 次（{percent(totals['unanswered'], n)}）"
     )
@@ -203,7 +205,8 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:2px solid #c3
 table{border-collapse:collapse;width:100%;font-size:.95em}
 th,td{border:1px solid #ccc;padding:.35em .5em;vertical-align:top;text-align:left}
 th{background:#f3f3f3}td.n{text-align:right;white-space:nowrap}ul{margin:0;padding-left:1.2em}
-.muted{color:#777;font-size:.9em}.ok{color:#080}pre{background:#f7f7f7;padding:.5em;margin:.3em 0 0;white-space:pre-wrap}
+.muted{color:#777;font-size:.9em}.ok{color:#080}
+pre{background:#f7f7f7;padding:.5em;margin:.3em 0 0;white-space:pre-wrap}
 svg{width:100%;height:auto;border:1px solid #eee}
 """.strip()
 
@@ -324,7 +327,7 @@ def render_html(report: ReviewReport) -> str:
 {clusters}
 <h2>居民点了 👎 的回答</h2>
 {unhelpful}
-<p class="muted">生成时间：{_e(clock(report.generated, "%Y-%m-%d %H:%M"))}（北京时间）。居民编号是匿名的，问题中的手机号、身份证号已被遮盖。</p>
+<p class="muted">生成时间：{_e(clock(report.generated, "%Y-%m-%d %H:%M"))}（北京时间）。{_e(PRIVACY_NOTE)}</p>
 </body></html>
 """
 

@@ -19,7 +19,7 @@ from servicebot.review.drafting import SnippetWriter, Suggestion
 from servicebot.review.period import Period
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, RatedRow
 
-VIA_LABELS = {Via.TOPIC: "（从主题菜单点选）", Via.RELATED: "（从相关条目点选）"}
+VIA_LABELS: dict[str, str] = {Via.TOPIC: "（从主题菜单点选）", Via.RELATED: "（从相关条目点选）"}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+8")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 BUSY_TIMEOUT = 1.0  # seconds to wait for another connection's lock before counting a failure
 

@@ -15,6 +15,7 @@ and the resident column only ever holds the keyed hash the service computed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -139,10 +140,8 @@ def _remove_orphans(path: Path) -> None:
     if path.exists():
         return
     for suffix in ("-wal", "-shm"):
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(f"{path}{suffix}")
-        except OSError:
-            pass
 
 
 class InteractionLog(LogReader):
@@ -297,7 +296,8 @@ class InteractionLog(LogReader):
             try:
                 with self._reading() as conn:
                     for status, n in conn.execute(
-                        "SELECT status, count(*) FROM interactions WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
+                        "SELECT status, count(*) FROM interactions"
+                        " WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
                         (start, end, Via.QUESTION),
                     ):
                         counts["total"] += n
@@ -404,10 +404,8 @@ class InteractionLog(LogReader):
                         self._cond.notify_all()
             except BaseException:
                 if conn.in_transaction:
-                    try:
+                    with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
                 raise
         except Exception as exc:  # whatever it is, the bot goes on; the records wait in memory
             self._disconnect()
@@ -452,10 +450,8 @@ class InteractionLog(LogReader):
 
     def _disconnect(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
-            except sqlite3.Error:
-                pass
             self._conn = None
 
     def _note_failure(self, exc: Exception) -> None:

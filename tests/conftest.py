@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import string
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,26 @@ def _clean_env(monkeypatch, tmp_path):
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     monkeypatch.chdir(workdir)
+
+
+def wording(template: str, **known: object) -> re.Pattern[str]:
+    """A pattern for the messages a `str.format` template makes, with `known` fields filled in.
+
+    Tests name the constant that owns a message instead of repeating its words, so staff
+    wording can change without breaking them; unknown fields match anything and are
+    captured by name (`wording(T, id="a").search(out)["other"]`).
+    """
+    parts, seen = [], set()
+    for literal, field, _spec, conversion in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if field is None:
+            continue
+        if field in known:
+            value = known[field]
+            parts.append(re.escape(repr(value) if conversion == "r" else format(value)))
+        elif field in seen:
+            parts.append(f"(?P={field})")
+        else:
+            seen.add(field)
+            parts.append(f"(?P<{field}>.+?)")
+    return re.compile("".join(parts))

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wording
 from servicebot import checks
 from servicebot.config import Settings
-from servicebot.faq import RESERVED_FILES, cache, check_faq, validation
+from servicebot.faq import RESERVED_FILES, cache, check_faq, messages, validation
 
 TODAY = dt.date(2026, 11, 28)
 BROKEN = """\
@@ -136,14 +137,15 @@ def test_a_copy_of_the_faq_elsewhere_reuses_the_cache(mini_faq, tmp_path, parses
 def test_warnings_that_depend_on_the_day_are_never_taken_from_the_cache(mini_faq, tmp_path, parses):
     cache_dir = tmp_path / "cache"
     _, fresh = restart_and_load(mini_faq, cache_dir)
-    assert not [p for p in fresh if "天没有核对" in p.message]
+    stale = wording(messages.STALE)
+    assert not [p for p in fresh if stale.fullmatch(p.message)]
     parses.clear()
     cache.MEMORY.clear()
     _, later = check_faq(mini_faq, today=TODAY + dt.timedelta(days=400), cache_dir=cache_dir)
     assert parses == []  # the files came from the cache, the stale rule ran on the new day
-    assert [p for p in later if "天没有核对" in p.message]
+    assert [p for p in later if stale.fullmatch(p.message)]
     _, strict = check_faq(mini_faq, today=TODAY, stale_days=1, cache_dir=cache_dir)
-    assert [p for p in strict if "天没有核对" in p.message]
+    assert [p for p in strict if stale.fullmatch(p.message)]
 
 
 def test_checks_of_the_rendered_answer_run_on_cached_files_too(mini_faq, tmp_path, monkeypatch, parses):
@@ -154,7 +156,7 @@ def test_checks_of_the_rendered_answer_run_on_cached_files_too(mini_faq, tmp_pat
     monkeypatch.setattr(checks, "MAX_ANSWER_CHARS", 20)
     faq, problems = checks.validate(mini_faq, settings, today=TODAY)
     assert parses == [] and faq is None
-    assert any("的回答太长" in p.message for p in problems)
+    assert any(wording(checks.ANSWER_TOO_LONG, limit=20).fullmatch(p.message) for p in problems)
 
 
 def test_the_cache_key_covers_the_code_that_produces_a_verdict(tmp_path):

@@ -16,14 +16,17 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import wording
 from servicebot import checks
 from servicebot.cli import main
-from servicebot.commands import run_review, run_stats
+from servicebot.commands import CHECK_PASSED, run_review, run_stats
 from servicebot.errors import ConfigError
-from servicebot.records import Interaction, Status
+from servicebot.faq import PLACEHOLDER
+from servicebot.records import Interaction, Status, Via
 from servicebot.review.clustering import content_key, group_questions
 from servicebot.review.drafting import NEW_ENTRY_ANSWER, yaml_scalar
 from servicebot.review.period import parse_period
+from servicebot.review.report import VIA_LABELS
 from servicebot.review.tables import clip, table, text_width
 from servicebot.service import Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
@@ -154,7 +157,7 @@ def test_thumbs_down_answers_show_the_questions_behind_them(settings, traffic, t
     unhelpful = review_json(settings, tmp_path)["unhelpful"]
     assert [(u["entry_id"], u["down"], u["up"]) for u in unhelpful] == [("dibao-apply", 3, 0)]
     asked = {q["question"]: q["count"] for q in unhelpful[0]["questions"]}
-    assert asked == {"低保": 1, "低保申请材料": 1, "（从主题菜单点选）": 1}
+    assert asked == {"低保": 1, "低保申请材料": 1, VIA_LABELS[Via.TOPIC]: 1}
     assert unhelpful[0]["entry_question"] == "低保怎么申请？"
 
 
@@ -173,8 +176,8 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_que
 
     skeleton = yaml.safe_load(new_entry["yaml"])[0]
     assert skeleton["question"] == CLINIC[0] and skeleton["alternates"] == [CLINIC[3], CLINIC[2]]
-    assert skeleton["answer"] == NEW_ENTRY_ANSWER and "待填写" not in skeleton["source"]
-    assert "# 待填写" in new_entry["yaml"]  # the reminders are YAML comments residents never see
+    assert skeleton["answer"] == NEW_ENTRY_ANSWER and PLACEHOLDER not in skeleton["source"]
+    assert f"# {PLACEHOLDER}" in new_entry["yaml"]  # the reminders are YAML comments residents never see
     assert skeleton["reviewed"] == dt.datetime.now(CHINA_TZ).date()
     assert yaml.safe_load(alternates["yaml"]) == ["养老保险交多少", "养老保险一年交多少钱"]
 
@@ -188,7 +191,7 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_que
         assert (match.status, match.entry_id) == (Status.ANSWERED, entry_id), question
     assert report.index.match(WEATHER).status == Status.UNANSWERED
     assert main(["faq", "check", str(settings.faq_dir)]) == 0
-    assert "检查通过" in capsys.readouterr().out
+    assert wording(CHECK_PASSED).fullmatch(capsys.readouterr().out.splitlines()[-1])
 
     # The next review no longer proposes what is now in the FAQ.
     again = review_json(settings, tmp_path)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import wording
 from servicebot.errors import StorageError
-from servicebot.migrations import MIGRATIONS
+from servicebot.migrations import MIGRATIONS, NEWER_SCHEMA
 from servicebot.records import Interaction, Status
 from servicebot.service import Service
 from servicebot.storage import InteractionLog, LogReader, utc_text
@@ -135,13 +136,14 @@ def test_older_database_is_upgraded_and_keeps_its_rows(tmp_path):
 def test_newer_database_is_refused_with_a_clear_message(tmp_path, caplog):
     path = tmp_path / "new.sqlite3"
     sqlite3.connect(path).execute("PRAGMA user_version = 99").connection.close()
-    with pytest.raises(StorageError, match="升级"):
+    newer = wording(NEWER_SCHEMA, version=99, known=len(MIGRATIONS))
+    with pytest.raises(StorageError, match=newer.pattern):
         LogReader(path).question_rows(NOW - dt.timedelta(days=1))
     log = InteractionLog(path, **QUICK)  # the bot itself keeps running and says why nothing is recorded
     log.record(interaction("aa01", NOW))
     assert not log.flush(WAIT)
     log.close(timeout=0.1)
-    assert any("升级" in r.getMessage() for r in storage_records(caplog, logging.ERROR))
+    assert any(newer.search(r.getMessage()) for r in storage_records(caplog, logging.ERROR))
 
 
 def test_reader_without_a_database_names_the_path(tmp_path):

@@ -24,6 +24,26 @@ from servicebot.records import Status
 from servicebot.replies import MAX_ANSWER_CHARS, answer_text
 from servicebot.text import Normalizer, base_normalize
 
+# What staff read about these checks (str.format templates; tests name them, not their words).
+ANSWER_TOO_LONG = (
+    "条目 {id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {limit} 个字，请精简或拆成两个条目"
+)
+REGRESSION_FAILED = "测试问题“{question}”应得到 {expect}，实际得到 {got}"
+PHRASING_ASTRAY = "条目 {id} 的问法“{text}”{what}。{fix}"
+REACHES_OTHER = "却匹配到了条目 {other}（{file}）"
+FIX_REACHES_OTHER = "请把这个问法改得更具体，或从 {other} 中删除相近的问法"
+TIED_WITH = "和条目 {other}（{file}）难分高下，机器人只能让居民自己选"
+FIX_TIED = "请把两个条目的问法写得更有区别，或合并这两个条目"
+REACHES_NOTHING = "匹配不到任何条目（可能全是标点或常用词）"
+FIX_REACHES_NOTHING = "请写得更具体一些"
+LOOKALIKE = (
+    "条目 {id} 和 {other} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别"
+    "（例如“{text}”和 {other} 的“{phrasing}”几乎一样）"
+)
+SYNONYM_MOVES = "同义词组 [{group}] 让问题“{question}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词"
+MOVED_TO = "改为匹配 {entry}"
+LOST: dict[str, str] = {Status.SUGGEST: "变成了难分高下（要居民自己选）", Status.UNANSWERED: "变成了答不上来"}
+
 
 def answer_length_problems(entries: Iterable[Entry]) -> list[Problem]:
     """An answer must fit in one message once rendered, on every channel."""
@@ -35,8 +55,7 @@ def answer_length_problems(entries: Iterable[Entry]) -> list[Problem]:
                 Problem(
                     entry.file,
                     entry.line,
-                    f"条目 {entry.id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多"
-                    f" {MAX_ANSWER_CHARS} 个字，请精简或拆成两个条目",
+                    ANSWER_TOO_LONG.format(id=entry.id, length=length, limit=MAX_ANSWER_CHARS),
                 )
             )
     return problems
@@ -89,7 +108,11 @@ def run_regression(index: Index) -> list[CaseResult]:
 
 def regression_problems(results: list[CaseResult]) -> list[Problem]:
     return [
-        Problem(r.case.file, r.case.line, f"测试问题“{r.case.question}”应得到 {r.case.expect}，实际得到 {r.got}")
+        Problem(
+            r.case.file,
+            r.case.line,
+            REGRESSION_FAILED.format(question=r.case.question, expect=r.case.expect, got=r.got),
+        )
         for r in results
         if not r.passed
     ]
@@ -124,33 +147,26 @@ def consistency_problems(index: Index) -> list[Problem]:
                     lookalike = (rival, text)
                 continue
             if match.status == Status.ANSWERED and match.entry_id:
-                what = f"却匹配到了条目 {match.entry_id}（{index.faq.by_id[match.entry_id].file}）"
-                fix = f"请把这个问法改得更具体，或从 {match.entry_id} 中删除相近的问法"
+                what = REACHES_OTHER.format(other=match.entry_id, file=index.faq.by_id[match.entry_id].file)
+                fix = FIX_REACHES_OTHER.format(other=match.entry_id)
             elif rival:
-                what = (
-                    f"和条目 {rival.entry_id}（{index.faq.by_id[rival.entry_id].file}）难分高下，机器人只能让居民自己选"
-                )
-                fix = "请把两个条目的问法写得更有区别，或合并这两个条目"
+                what = TIED_WITH.format(other=rival.entry_id, file=index.faq.by_id[rival.entry_id].file)
+                fix = FIX_TIED
             else:
-                what = "匹配不到任何条目（可能全是标点或常用词）"
-                fix = "请写得更具体一些"
-            problems.append(Problem(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 的问法“{text}”{what}。{fix}"))
+                what, fix = REACHES_NOTHING, FIX_REACHES_NOTHING
+            message = PHRASING_ASTRAY.format(id=entry.id, text=text, what=what, fix=fix)
+            problems.append(Problem(entry.file, entry.phrasing_line(k), message))
         if lookalike:
             rival, text = lookalike
             problems.append(
                 Problem(
                     entry.file,
                     entry.line,
-                    f"条目 {entry.id} 和 {rival.entry_id} 非常相似，居民提问时容易拿到另一个回答；"
-                    "请确认两者确实不同，并让问法更有区别"
-                    f"（例如“{text}”和 {rival.entry_id} 的“{rival.phrasing}”几乎一样）",
+                    LOOKALIKE.format(id=entry.id, other=rival.entry_id, text=text, phrasing=rival.phrasing),
                     Severity.WARNING,
                 )
             )
     return problems
-
-
-_LOST: dict[str, str] = {Status.SUGGEST: "变成了难分高下（要居民自己选）", Status.UNANSWERED: "变成了答不上来"}
 
 
 def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]:
@@ -168,13 +184,12 @@ def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]
         for q in touched:
             before, after = outcome_label(without, q), outcome_label(base, q)
             if before != after and before in faq.by_id:
-                now = f"改为匹配 {after}" if after in faq.by_id else _LOST.get(after, after)
+                now = MOVED_TO.format(entry=after) if after in faq.by_id else LOST.get(after, after)
                 problems.append(
                     Problem(
                         "settings.yaml",
                         0,
-                        f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} {now}；"
-                        "如果这不是想要的，请调整这组同义词",
+                        SYNONYM_MOVES.format(group=", ".join(group), question=q, before=before, now=now),
                         Severity.WARNING,
                     )
                 )

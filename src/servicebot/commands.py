@@ -56,6 +56,24 @@ def _open_sink(settings: Settings):
 
 # --- faq ---------------------------------------------------------------------------------
 
+# What staff read (str.format templates; tests name them rather than repeat their words).
+CHECK_FAILED = "发现 {errors} 个错误、{warnings} 个警告，请修改后再检查。"
+CHECK_PASSED = (
+    "检查通过：{files} 个文件，{entries} 个条目，{phrasings} 个问法，"
+    "回归测试 {passed}/{cases} 通过，{warnings} 个警告。"
+)
+CASE_PASSED = "[通过] {question} → {got}"
+CASE_FAILED = "[失败] {question} → {got}（应得到 {expect}，实际 {got}）"
+CASES_SUMMARY = "共 {cases} 个测试问题：{passed} 个通过，{failed} 个失败。"
+NOTHING_STALE = "所有条目都在 {days} 天内核对过。"
+STALE_TOPIC = "【{topic}】"
+STALE_ENTRY = "  {id}  {question}  上次核对 {reviewed}（{age} 天前）  {file}:{line}"
+STALE_SUMMARY = "共 {count} 个条目需要重新核对。"
+DIFF_HEADER = "比较 {questions} 个标注问题和两边的回归测试问题（旧 {old} 条目，新 {new} 条目）："
+DIFF_CHANGE = "  {question}: {before} → {after}"
+DIFF_SUMMARY = "{count} 个问题的结果会改变。"
+DIFF_NO_CHANGE = "没有问题的结果改变。"
+
 
 @command("faq check")
 def faq_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,13 +81,19 @@ def faq_check(args: argparse.Namespace, settings: Settings) -> int:
     for problem in report.problems:
         _out(str(problem))
     if report.errors or report.faq is None:
-        _out(f"发现 {len(report.errors)} 个错误、{len(report.warnings)} 个警告，请修改后再检查。")
+        _out(CHECK_FAILED.format(errors=len(report.errors), warnings=len(report.warnings)))
         return 1
     faq = report.faq
     passed = sum(r.passed for r in report.regression)
     _out(
-        f"检查通过：{len(faq.files)} 个文件，{len(faq.entries)} 个条目，{faq.question_count} 个问法，"
-        f"回归测试 {passed}/{len(report.regression)} 通过，{len(report.warnings)} 个警告。"
+        CHECK_PASSED.format(
+            files=len(faq.files),
+            entries=len(faq.entries),
+            phrasings=faq.question_count,
+            passed=passed,
+            cases=len(report.regression),
+            warnings=len(report.warnings),
+        )
     )
     return 0
 
@@ -83,11 +107,10 @@ def faq_test(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     results = report.regression
     for r in results:
-        mark = "通过" if r.passed else "失败"
-        detail = "" if r.passed else f"（应得到 {r.case.expect}，实际 {r.got}）"
-        _out(f"[{mark}] {r.case.question} → {r.got}{detail}")
+        line = CASE_PASSED if r.passed else CASE_FAILED
+        _out(line.format(question=r.case.question, got=r.got, expect=r.case.expect))
     failed = sum(not r.passed for r in results)
-    _out(f"共 {len(results)} 个测试问题：{len(results) - failed} 个通过，{failed} 个失败。")
+    _out(CASES_SUMMARY.format(cases=len(results), passed=len(results) - failed, failed=failed))
     return 1 if failed else 0
 
 
@@ -96,13 +119,15 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
     faq = checks.build_snapshot(settings)[0]
     groups = stale_entries(faq, settings.stale_days)
     if not groups:
-        _out(f"所有条目都在 {settings.stale_days} 天内核对过。")
+        _out(NOTHING_STALE.format(days=settings.stale_days))
         return 0
     for topic, entries in groups:
-        _out(f"【{topic}】")
-        for entry, age in entries:
-            _out(f"  {entry.id}  {entry.question}  上次核对 {entry.reviewed}（{age} 天前）  {entry.file}:{entry.line}")
-    _out(f"共 {sum(len(e) for _, e in groups)} 个条目需要重新核对。")
+        _out(STALE_TOPIC.format(topic=topic))
+        for e, age in entries:
+            _out(
+                STALE_ENTRY.format(id=e.id, question=e.question, reviewed=e.reviewed, age=age, file=e.file, line=e.line)
+            )
+    _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
     return 0
 
 
@@ -110,10 +135,10 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
 def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
     questions = labelled_questions(args.labelled)
     changes, old_n, new_n = diff_outcomes(args.old, args.new, settings, questions)
-    _out(f"比较 {len(questions)} 个标注问题和两边的回归测试问题（旧 {old_n} 条目，新 {new_n} 条目）：")
+    _out(DIFF_HEADER.format(questions=len(questions), old=old_n, new=new_n))
     for question, before, after in changes:
-        _out(f"  {question}: {before} → {after}")
-    _out(f"{len(changes)} 个问题的结果会改变。" if changes else "没有问题的结果改变。")
+        _out(DIFF_CHANGE.format(question=question, before=before, after=after))
+    _out(DIFF_SUMMARY.format(count=len(changes)) if changes else DIFF_NO_CHANGE)
     return 0
 
 

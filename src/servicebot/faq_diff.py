@@ -25,6 +25,15 @@ from servicebot.faq import Faq
 
 DEFAULT_LABELLED_GLOB = "tests/data/*.yaml"
 
+# What staff read when a side cannot be loaded (str.format templates).
+NOT_A_REVISION = "“{revision}”既不是目录，也不是 git 里能找到 {pathspec} 的版本"
+NOT_IN_GIT = "问答目录 {faq_dir} 不在 git 仓库里，只能比较两个目录"
+OUTSIDE_REPOSITORY = "问答目录 {faq_dir} 不在 git 仓库 {root} 里"
+NO_GIT = "没有安装 git，只能比较两个目录"
+GIT_TIMEOUT = "{failure}（git {command} 超时）"
+GIT_FAILED = "{failure}（{reason}）"
+GIT_UNKNOWN_FAILURE = "git 出错"
+
 
 def labelled_questions(paths: list[Path] | None = None) -> list[str]:
     """Questions of the labelled sets (YAML mappings question → id), without repeats.
@@ -97,7 +106,7 @@ def extract_revision(revision: str, faq_dir: Path, target: Path) -> Path:
         revision,
         "--",
         pathspec,
-        failure=f"“{revision}”既不是目录，也不是 git 里能找到 {pathspec} 的版本",
+        failure=NOT_A_REVISION.format(revision=revision, pathspec=pathspec),
     )
     target.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -115,12 +124,12 @@ def _repo_path(faq_dir: Path) -> tuple[Path, Path]:
     """(repository root, FAQ directory relative to it) for the FAQ directory in the settings."""
     absolute = Path(os.path.abspath(faq_dir))
     probe = next((p for p in (absolute, *absolute.parents) if p.is_dir()), Path.cwd())
-    failure = f"问答目录 {faq_dir} 不在 git 仓库里，只能比较两个目录"
+    failure = NOT_IN_GIT.format(faq_dir=faq_dir)
     root = Path(_git(probe, "rev-parse", "--show-toplevel", failure=failure).decode().strip())
     try:
         return root, absolute.resolve().relative_to(root.resolve())
     except ValueError:
-        raise ServicebotError(f"问答目录 {faq_dir} 不在 git 仓库 {root} 里") from None
+        raise ServicebotError(OUTSIDE_REPOSITORY.format(faq_dir=faq_dir, root=root)) from None
 
 
 def _git(cwd: Path, *args: str, failure: str) -> bytes:
@@ -128,10 +137,10 @@ def _git(cwd: Path, *args: str, failure: str) -> bytes:
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=60, check=False)
     except FileNotFoundError:
-        raise ServicebotError("没有安装 git，只能比较两个目录") from None
+        raise ServicebotError(NO_GIT) from None
     except subprocess.TimeoutExpired:
-        raise ServicebotError(f"{failure}（git {args[0]} 超时）") from None
+        raise ServicebotError(GIT_TIMEOUT.format(failure=failure, command=args[0])) from None
     if done.returncode != 0:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
-        raise ServicebotError(f"{failure}（{detail[-1] if detail else 'git 出错'}）")
+        raise ServicebotError(GIT_FAILED.format(failure=failure, reason=detail[-1] if detail else GIT_UNKNOWN_FAILURE))
     return done.stdout

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from servicebot.errors import Problem, Severity
+from servicebot.faq import messages
 from servicebot.faq.model import Entry, Faq
 
 
@@ -28,8 +29,7 @@ def stale_warnings(entries: Iterable[Entry], today: dt.date, stale_days: int) ->
                 Problem(
                     entry.file,
                     entry.line,
-                    f"条目 {entry.id} 的核对日期 {entry.reviewed} 在将来："
-                    "请写实际核对内容的那一天，否则它永远不会被提醒重新核对",
+                    messages.REVIEWED_IN_FUTURE.format(id=entry.id, reviewed=entry.reviewed),
                     Severity.WARNING,
                 )
             )
@@ -38,8 +38,7 @@ def stale_warnings(entries: Iterable[Entry], today: dt.date, stale_days: int) ->
                 Problem(
                     entry.file,
                     entry.line,
-                    f"条目 {entry.id} 已经 {age} 天没有核对（reviewed: {entry.reviewed}），"
-                    "请核对内容后更新 reviewed 日期",
+                    messages.STALE.format(id=entry.id, age=age, reviewed=entry.reviewed),
                     Severity.WARNING,
                 )
             )

@@ -20,6 +20,7 @@ from typing import Any
 import servicebot.faq.cache as cache
 from servicebot.config import STALE_DAYS
 from servicebot.errors import FaqError, Problem, Severity
+from servicebot.faq import messages
 from servicebot.faq.freshness import stale_warnings
 from servicebot.faq.model import (
     PLACEHOLDER,
@@ -92,7 +93,7 @@ def _read_bytes(path: Path, label: str, out: _Collector) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError as exc:  # deleted or renamed while an editor saves it
-        out.error(label, 0, f"无法读取这个文件：{exc.strerror or exc}")
+        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc))
         return None
 
 
@@ -124,13 +125,13 @@ def _located_texts(value: Any, name: str, file: str, line: int, out: _Collector)
     if value is None:
         return []
     if not isinstance(value, list):
-        out.error(file, line, f"“{name}”应该是列表（每行以“- ”开头）")
+        out.error(file, line, messages.NOT_A_LIST.format(name=name))
         return []
     items: list[tuple[str, int]] = []
     for item, item_line in zip(value, item_lines(value, line)):
         text = _text(item)
         if text is None:
-            out.error(file, item_line, f"“{name}”里有一项是空的或不是文字")
+            out.error(file, item_line, messages.EMPTY_ITEM.format(name=name))
         else:
             items.append((text, item_line))
     return items
@@ -146,9 +147,9 @@ def _date(value: Any, file: str, line: int, out: _Collector) -> dt.date | None:
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            out.error(file, line, f"“reviewed”日期 {text} 不存在：月份是 01 到 12，日子不能超过这个月的天数")
+            out.error(file, line, messages.NO_SUCH_DATE.format(text=text))
             return None
-    out.error(file, line, f"“reviewed”日期写错了：{value!r}，应写成 YYYY-MM-DD，例如 2026-11-28")
+    out.error(file, line, messages.BAD_DATE.format(value=value))
     return None
 
 
@@ -156,24 +157,24 @@ def _links(value: Any, file: str, line: int, out: _Collector) -> tuple[Link, ...
     if value is None:
         return ()
     if not isinstance(value, list):
-        out.error(file, line, "“links”应该是列表，每项包含 title 和 url")
+        out.error(file, line, messages.LINKS_NOT_A_LIST)
         return ()
     links = []
     for item, item_line in zip(value, item_lines(value, line)):
         if not isinstance(item, dict):
-            out.error(file, item_line, "“links”里的每一项都要写 title 和 url 两行")
+            out.error(file, item_line, messages.LINK_NOT_A_MAPPING)
             continue
         for key in item:
             if key not in LINK_KEYS:
-                out.error(file, line_of(item, key, item_line), f"链接里有不认识的字段“{key}”，只能写 title 和 url")
+                out.error(file, line_of(item, key, item_line), messages.LINK_UNKNOWN_KEY.format(key=key))
         title, url = _text(item.get("title")), _text(item.get("url"))
         if title is None:
-            out.error(file, item_line, "链接缺少 title（显示给居民的文字）")
+            out.error(file, item_line, messages.LINK_NO_TITLE)
         if url is None or not URL_RE.match(url):
             out.error(
                 file,
                 line_of(item, "url", item_line),
-                f"链接地址无效：{item.get('url')!r}，必须是以 http:// 或 https:// 开头的完整网址",
+                messages.LINK_BAD_URL.format(url=item.get("url")),
             )
         if title and url and URL_RE.match(url):
             links.append(Link(title, url))
@@ -191,31 +192,35 @@ def _check_unknown(mapping: dict, allowed: Iterable[str], file: str, where: str,
             out.error(
                 file,
                 line_of(mapping, key, mapping_line(mapping)),
-                f"{where}里有不认识的字段“{key}”（可用的字段：{hint}）",
+                messages.UNKNOWN_KEY.format(where=where, key=key, allowed=hint),
             )
 
 
 def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry | None:
     if not isinstance(raw, dict):
-        out.error(file, line, "每个条目都应该是“字段: 值”的形式，以“- id: …”开头")
+        out.error(file, line, messages.ENTRY_NOT_A_MAPPING)
         return None
     line = mapping_line(raw)
     _check_unknown(raw, ENTRY_KEYS, file, "条目", out)
     missing = [k for k in REQUIRED_ENTRY_KEYS if k not in raw]
     for key in missing:
-        out.error(file, line, f"条目 {raw.get('id', '(没有 id)')} 缺少“{key}”（{ENTRY_KEYS[key]}）")
+        out.error(
+            file,
+            line,
+            messages.ENTRY_MISSING_KEY.format(id=raw.get("id", messages.NO_ID), key=key, meaning=ENTRY_KEYS[key]),
+        )
     values: dict[str, Any] = {}
     for key in ("id", "question", "answer", "source"):
         if key in raw:
             text = _text(raw[key])
             if text is None:
-                out.error(file, line_of(raw, key, line), f"“{key}”（{ENTRY_KEYS[key]}）不能为空，必须是文字")
+                out.error(file, line_of(raw, key, line), messages.EMPTY_VALUE.format(key=key, meaning=ENTRY_KEYS[key]))
             values[key] = text
     if values.get("id") and not ID_RE.match(values["id"]):
         out.error(
             file,
             line_of(raw, "id", line),
-            f"id“{values['id']}”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply",
+            messages.BAD_ID.format(id=values["id"]),
         )
     if "answer" in raw and isinstance(raw["answer"], str):
         values["answer"] = raw["answer"].strip("\n").rstrip()
@@ -235,15 +240,15 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
 
 def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, list[Entry]]:
     if not isinstance(data, dict):
-        out.error(file, 1, "文件开头应该是“topic: 主题名”，接着是“entries:”条目列表")
+        out.error(file, 1, messages.TOPIC_FILE_SHAPE)
         return None, []
     _check_unknown(data, TOPIC_KEYS, file, "文件顶层", out)
     topic = _text(data.get("topic"))
     if topic is None:
-        out.error(file, line_of(data, "topic", 1), "缺少“topic”（显示给居民的主题名），或它是空的")
+        out.error(file, line_of(data, "topic", 1), messages.NO_TOPIC)
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list) or not raw_entries:
-        out.error(file, line_of(data, "entries", 1), "缺少“entries”条目列表，或列表是空的")
+        out.error(file, line_of(data, "entries", 1), messages.NO_ENTRIES)
         return None, []
     entries = []
     for raw, line in zip(raw_entries, item_lines(raw_entries, 1)):
@@ -259,28 +264,28 @@ def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tu
     if data is None:
         return "", ()
     if not isinstance(data, dict):
-        out.error(file, 1, "settings.yaml 应该包含 contact 和 synonyms 两个字段")
+        out.error(file, 1, messages.SETTINGS_SHAPE)
         return "", ()
     _check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
     contact = data.get("contact") or ""
     if not isinstance(contact, str):
-        out.error(file, line_of(data, "contact", 1), '“contact”必须是文字（可以留空：""）')
+        out.error(file, line_of(data, "contact", 1), messages.CONTACT_NOT_TEXT)
         contact = ""
     groups: list[tuple[str, ...]] = []
     raw_groups = data.get("synonyms") or []
     if not isinstance(raw_groups, list):
-        out.error(file, line_of(data, "synonyms", 1), "“synonyms”应该是列表，每行一组，例如 - [书屋, 图书室]")
+        out.error(file, line_of(data, "synonyms", 1), messages.SYNONYMS_NOT_A_LIST)
         return contact.strip(), ()
     seen: dict[str, int] = {}
     for group, line in zip(raw_groups, getattr(raw_groups, "item_lines", ())):
         words = _text_list(group, "synonyms", file, line, out) if isinstance(group, list) else ()
         if len(words) < 2:
-            out.error(file, line, "每组同义词至少要有两个词，例如 [书屋, 图书室]")
+            out.error(file, line, messages.SYNONYM_GROUP_TOO_SMALL)
             continue
         for word in words:
             key = question_key(word)
             if key in seen and seen[key] != line:
-                out.error(file, line, f"同义词“{word}”同时出现在第 {seen[key]} 行和第 {line} 行的两组里，只能属于一组")
+                out.error(file, line, messages.SYNONYM_IN_TWO_GROUPS.format(word=word, first=seen[key], line=line))
             seen[key] = line
         groups.append(words)
     return contact.strip(), tuple(groups)
@@ -290,17 +295,17 @@ def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
     if data is None:
         return []
     if not isinstance(data, list):
-        out.error(file, 1, "tests.yaml 应该是列表，每项写 question 和 expect")
+        out.error(file, 1, messages.TESTS_SHAPE)
         return []
     cases = []
     for item, line in zip(data, item_lines(data, 1)):
         if not isinstance(item, dict):
-            out.error(file, line, "每个测试问题都要写 question 和 expect 两行")
+            out.error(file, line, messages.TEST_NOT_A_MAPPING)
             continue
         _check_unknown(item, TEST_KEYS, file, "测试问题", out)
         question, expect = _text(item.get("question")), _text(item.get("expect"))
         if question is None or expect is None:
-            out.error(file, line, "测试问题必须同时写 question（问题）和 expect（应得到的条目 id，或 unanswered）")
+            out.error(file, line, messages.TEST_INCOMPLETE)
             continue
         cases.append(RegressionCase(question, expect, file, line))
     return cases
@@ -312,22 +317,22 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
     for k, text in enumerate(entry.phrasings):
         key = question_key(text)
         if not key:
-            out.error(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 有一个问法只有标点或表情：{text!r}")
+            out.error(entry.file, entry.phrasing_line(k), messages.ONLY_PUNCTUATION.format(id=entry.id, text=text))
         elif key in keys:
-            out.warning(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 里“{text}”写了两遍，可以删掉一个")
+            out.warning(entry.file, entry.phrasing_line(k), messages.REPEATED_PHRASING.format(id=entry.id, text=text))
             key = ""
         keys.append(key)
     if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
         out.error(
             entry.file,
             entry.line,
-            f"条目 {entry.id} 的问题、回答或资料来源里还有“{PLACEHOLDER}”：居民会看到这些占位文字，请先写好",
+            messages.PLACEHOLDER_LEFT.format(id=entry.id, placeholder=PLACEHOLDER),
         )
     elif entry.id.startswith("todo-"):
         out.warning(
             entry.file,
             entry.line,
-            f"条目 {entry.id} 是从未答问题汇总粘贴来的草稿：请把编号、回答和资料来源改好（标着“{PLACEHOLDER}”的注释）",
+            messages.DRAFT_ENTRY.format(id=entry.id, placeholder=PLACEHOLDER),
         )
     return tuple(keys)
 
@@ -343,7 +348,7 @@ def _cross_checks(
             out.error(
                 entry.file,
                 entry.line,
-                f"id“{entry.id}”重复了：{other.file} 第 {other.line} 行已经用过，每个 id 必须唯一",
+                messages.DUPLICATE_ID.format(id=entry.id, file=other.file, line=other.line),
             )
         else:
             first_by_id[entry.id] = entry
@@ -357,20 +362,25 @@ def _cross_checks(
                 out.error(
                     entry.file,
                     entry.phrasing_line(k),
-                    f"问法“{entry.phrasings[k]}”（条目 {entry.id}）在条目 {other.id} 里已经有了"
-                    f"（{other.file} 第 {other.phrasing_line(at)} 行）。同一个问题只能属于一个条目，请删掉其中一个",
+                    messages.SHARED_PHRASING.format(
+                        text=entry.phrasings[k],
+                        id=entry.id,
+                        other=other.id,
+                        file=other.file,
+                        line=other.phrasing_line(at),
+                    ),
                 )
         for rel in entry.related:
             if rel not in first_by_id:
-                out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 里写了不存在的 id“{rel}”")
+                out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
             elif rel == entry.id:
-                out.error(entry.file, entry.line, f"条目 {entry.id} 的 related 不能写它自己")
+                out.error(entry.file, entry.line, messages.RELATED_TO_ITSELF.format(id=entry.id))
     for case in cases:
         if case.expect != Status.UNANSWERED and case.expect not in first_by_id:
             out.error(
                 case.file,
                 case.line,
-                f"测试问题的 expect 写了不存在的 id“{case.expect}”（或写 unanswered 表示应该答不上来）",
+                messages.UNKNOWN_EXPECT.format(expect=case.expect),
             )
 
 
@@ -430,16 +440,14 @@ def _check_faq(
 ) -> tuple[Faq | None, list[Problem]]:
     out = _Collector()
     if not directory.is_dir():
-        out.error(str(directory), 0, "找不到这个目录")
+        out.error(str(directory), 0, messages.NO_DIRECTORY)
         return None, out.problems
     files = faq_files(directory)
     if not files:
-        out.error(str(directory), 0, "目录里没有任何 .yaml 问答文件")
+        out.error(str(directory), 0, messages.NO_FILES)
     for ignored in sorted(directory.iterdir()):
         if ignored.suffix.lower() in (".yaml", ".yml") and ignored.suffix != ".yaml":
-            out.warning(
-                ignored.name, 1, f"这个文件不会被读取：问答文件的扩展名必须是小写的 .yaml，请改名为 {ignored.stem}.yaml"
-            )
+            out.warning(ignored.name, 1, messages.IGNORED_EXTENSION.format(stem=ignored.stem))
     topics: list[Topic] = []
     entries: list[Entry] = []
     keys: list[tuple[str, ...]] = []

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from servicebot.errors import Problem
+from servicebot.faq import messages
 
 
 class LocDict(dict):
@@ -83,7 +84,7 @@ def parse_yaml(raw: bytes, label: str) -> tuple[Any, list[Problem]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, [Problem(label, line, "文件不是 UTF-8 编码，请用 UTF-8 另存（记事本：另存为 → 编码选 UTF-8）")]
+        return None, [Problem(label, line, messages.NOT_UTF8)]
     loader = _LocLoader(text)
     loader.duplicate_keys = []
     try:
@@ -91,13 +92,12 @@ def parse_yaml(raw: bytes, label: str) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        reason = f"YAML 格式错误：{exc.problem or exc}（常见原因：缩进不齐、冒号后缺空格、引号没配对）"
-        return None, [Problem(label, line, reason)]
+        return None, [Problem(label, line, messages.YAML_SYNTAX.format(reason=exc.problem or exc))]
     except yaml.YAMLError as exc:
-        return None, [Problem(label, 1, f"YAML 格式错误：{exc}")]
+        return None, [Problem(label, 1, messages.YAML_OTHER.format(reason=exc))]
     finally:
         loader.dispose()
-    problems = [Problem(label, line, f"字段“{key}”在同一处写了两次，只保留一个") for key, line in loader.duplicate_keys]
+    problems = [Problem(label, line, messages.DUPLICATE_KEY.format(key=key)) for key, line in loader.duplicate_keys]
     return data, problems
 
 

@@ -35,12 +35,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from botapi import TOKEN, FakeBotApi  # noqa: E402
 from servicebot.bot import MAX_CONCURRENT_UPDATES, build_application, resources, serve  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.service import Service  # noqa: E402
 from servicebot.tg_render import render_html  # noqa: E402
 from servicebot.throttle import RetryingRateLimiter  # noqa: E402
+
+from botapi import TOKEN, FakeBotApi  # noqa: E402
 
 TARGET_OWN_MEDIAN_MS = 10.0
 FIRST_USER = 500_000

@@ -10,9 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as hsettings
-from hypothesis import strategies as st
+from hypothesis import given, settings as hsettings, strategies as st
 from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 

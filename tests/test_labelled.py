@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 from servicebot.checks import build_snapshot
 from servicebot.config import load_settings
 from servicebot.evaluate import NaiveBaseline, evaluate, load_labelled
+
+from conftest import REPO
 
 SETS = sorted((REPO / "tests" / "data").glob("*.yaml"))
 

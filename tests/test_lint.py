@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wording
 from servicebot import checks
 from servicebot.cli import main
 from servicebot.commands import CHECK_PASSED
 from servicebot.errors import Problem, Severity
+
+from conftest import wording
 
 FILLER = [
     ("garbage-hall", "垃圾分类体验馆在哪里？", ["体验馆在哪", "体验馆地址", "怎么去体验馆"], []),

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import FIXTURES
 from servicebot.faq import load_faq
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index, Thresholds, features, tokens
+
+from conftest import FIXTURES
 
 
 @pytest.fixture(scope="module")

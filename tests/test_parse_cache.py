@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wording
 from servicebot import checks
 from servicebot.config import Settings
 from servicebot.faq import RESERVED_FILES, cache, check_faq, messages, validation
+
+from conftest import wording
 
 TODAY = dt.date(2026, 11, 28)
 BROKEN = """\

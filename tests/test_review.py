@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
-from conftest import wording
 from servicebot import checks
 from servicebot.cli import main
 from servicebot.commands import CHECK_PASSED, run_review, run_stats
@@ -31,6 +29,8 @@ from servicebot.review.tables import clip, table, text_width
 from servicebot.service import Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
 from servicebot.text import Normalizer
+
+from conftest import wording
 
 WAIT = 10.0
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wording
 from servicebot import commands
 from servicebot.chat import ChatSession
 from servicebot.checks import REGRESSION_FAILED
@@ -24,6 +23,8 @@ from servicebot.faq.freshness import stale_entries
 from servicebot.faq_diff import NOT_A_REVISION, NOT_IN_GIT, diff_outcomes, labelled_questions
 from servicebot.service import Service
 from servicebot.watcher import FaqWatcher, directory_signature
+
+from conftest import wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wording
 from servicebot.errors import StorageError
 from servicebot.migrations import MIGRATIONS, NEWER_SCHEMA
 from servicebot.records import Interaction, Status
 from servicebot.service import Service
 from servicebot.storage import InteractionLog, LogReader, utc_text
+
+from conftest import wording
 
 RAW_ID = 7012345678
 PHONE = "13812345678"

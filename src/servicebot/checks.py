@@ -10,6 +10,7 @@ a synonym that moved a question) is reported as warnings.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,11 +46,24 @@ MOVED_TO = "改为匹配 {entry}"
 LOST: dict[str, str] = {Status.SUGGEST: "变成了难分高下（要居民自己选）", Status.UNANSWERED: "变成了答不上来"}
 
 
+# Rendered length of each entry still in use: a reload renders only new or edited entries
+# (unchanged files give back the very same Entry objects from the parse cache).
+_RENDERED: weakref.WeakKeyDictionary[Entry, int] = weakref.WeakKeyDictionary()
+
+
+def rendered_length(entry: Entry) -> int:
+    """Characters the answer takes once rendered for residents (`replies.answer_text`)."""
+    length = _RENDERED.get(entry)
+    if length is None:
+        length = _RENDERED[entry] = len(answer_text(entry))
+    return length
+
+
 def answer_length_problems(entries: Iterable[Entry]) -> list[Problem]:
     """An answer must fit in one message once rendered, on every channel."""
     problems = []
     for entry in entries:
-        length = len(answer_text(entry))
+        length = rendered_length(entry)
         if length > MAX_ANSWER_CHARS:
             problems.append(
                 Problem(

@@ -27,10 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from servicebot import faq as faq_module
 from servicebot.checks import check_directory
 from servicebot.config import load_settings
-from servicebot.faq import check_faq, question_key
+from servicebot.faq import cache, check_faq, question_key
 
 TARGET_S = 1.0
 FILES = 50
@@ -195,7 +194,8 @@ def main() -> int:
         if faq is None:
             return 1
         print(
-            f"check_faq: {len(faq.entries)} entries, {faq.question_count} phrasings, {len(faq.files)} files, {size:.1f} MiB"
+            f"check_faq: {len(faq.entries)} entries, {faq.question_count} phrasings, "
+            f"{len(faq.files)} files, {size:.1f} MiB"
         )
         del faq  # keep one FAQ alive at a time, as the bot does
         report("cold load", [timed_load(directory, forget=True)[1] for _ in range(args.runs)])
@@ -220,9 +220,8 @@ def main() -> int:
 
 def timed_load(directory: Path, *, forget: bool, edit: int | None = None, cache_dir: Path | None = None):
     """One check_faq call; `forget` drops the in-memory file cache, `edit` first changes one file."""
-    cache = getattr(faq_module, "_FILE_CACHE", None)
-    if forget and cache is not None:
-        cache.clear()
+    if forget:
+        cache.MEMORY.clear()
     if edit is not None:
         path = directory / "topic00.yaml"
         path.write_text(
@@ -231,7 +230,7 @@ def timed_load(directory: Path, *, forget: bool, edit: int | None = None, cache_
     start = time.perf_counter()
     faq, problems = check_faq(directory, today=dt.date(2026, 11, 28), cache_dir=cache_dir)
     elapsed = time.perf_counter() - start
-    for problem in [p for p in problems if p.severity == "error"][:10]:
+    for problem in [p for p in problems if p.is_error][:10]:
         print(problem, file=sys.stderr)
     return faq, elapsed
 

@@ -24,7 +24,10 @@ from servicebot.faq import Entry, Faq, Topic
 from servicebot.matching import Index
 
 REPORT = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_c7d0980286aeb782.txt"
-FALLBACK = "凤凰办事处梧桐书屋垃圾分类体验馆低保医疗救助临时救助养老保险老旧小区改造物业管理志愿服务疫情防控人口普查防汛秸秆禁烧"
+FALLBACK = (
+    "凤凰办事处梧桐书屋垃圾分类体验馆低保医疗救助临时救助养老保险"
+    "老旧小区改造物业管理志愿服务疫情防控人口普查防汛秸秆禁烧"
+)
 SUFFIXES = ("怎么办理", "在哪里", "是什么", "多少钱", "找谁", "什么时候", "能不能", "有哪些", "要什么材料", "怎么申请")
 
 
@@ -135,13 +138,17 @@ def main() -> int:
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--questions", type=int, default=2000)
     args = parser.parse_args()
-    head = f"{'entries':>8} {'build s (median of 3)':>8} {'peak MiB':>9} {'median ms':>10} {'p99 ms':>8} | {'naive build s':>13} {'naive median ms':>15} {'naive p99 ms':>12} {'median ratio':>12}"
+    head = (
+        f"{'entries':>8} {'build s (median of 3)':>8} {'peak MiB':>9} {'median ms':>10} {'p99 ms':>8} | "
+        f"{'naive build s':>13} {'naive median ms':>15} {'naive p99 ms':>12} {'median ratio':>12}"
+    )
     print(head)
     for size in (int(s) for s in args.sizes.split(",")):
         r = run(size, args.questions)
         ratio = r["naive_median_ms"] / r["median_ms"]
         print(
-            f"{r['entries']:>8} {r['build_s']:>8.2f} {r['mem_mib']:>9.1f} {r['median_ms']:>10.3f} {r['p99_ms']:>8.3f} | "
+            f"{r['entries']:>8} {r['build_s']:>8.2f} {r['mem_mib']:>9.1f} "
+            f"{r['median_ms']:>10.3f} {r['p99_ms']:>8.3f} | "
             f"{r['naive_build_s']:>13.3f} {r['naive_median_ms']:>15.3f} {r['naive_p99_ms']:>12.3f} {ratio:>11.1f}x"
         )
         sys.stdout.flush()

@@ -23,12 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_matching import synthetic_faq  # noqa: E402
-
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index  # noqa: E402
-from servicebot.review import RENDERERS, build_review, build_stats, parse_period, render_stats  # noqa: E402
-from servicebot.service import TAP, Interaction  # noqa: E402
-from servicebot.storage import InteractionLog  # noqa: E402
+from bench_matching import synthetic_faq
+from servicebot.matching import Index
+from servicebot.records import Interaction, Status
+from servicebot.review.period import parse_period
+from servicebot.review.render import RENDERERS
+from servicebot.review.report import build_review
+from servicebot.review.stats import build_stats, render_stats
+from servicebot.storage import InteractionLog
 
 PLACES = (
     "社区卫生服务中心",
@@ -86,7 +88,7 @@ def traffic(faq, n: int, seed: int = 5):
     """Yields (interaction, feedback or None) in time order over 60 days."""
     rng = random.Random(seed)
     residents = [secrets.token_hex(8) for _ in range(5000)]
-    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=60)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
     entries = faq.entries
     last_suggest: Interaction | None = None
     for k in range(n):
@@ -97,15 +99,15 @@ def traffic(faq, n: int, seed: int = 5):
         if roll < 0.70:
             entry = rng.choice(entries)
             text = rng.choice(entry.phrasings)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, ANSWERED, entry.id, 75.0)
+            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.ANSWERED, entry.id, 75.0)
         elif roll < 0.82:
             entry = rng.choice(entries)
             text = rng.choice(entry.phrasings)[:4] + rng.choice(ASKS)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, SUGGEST, None, 50.0, (entry.id,))
+            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.SUGGEST, None, 50.0, (entry.id,))
             last_suggest = i
         elif roll < 0.92:
             text = unanswered_question(rng)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, UNANSWERED, None, 20.0)
+            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.UNANSWERED, None, 20.0)
         elif last_suggest is not None:
             target = last_suggest.suggestions[0]
             i = Interaction(
@@ -116,7 +118,7 @@ def traffic(faq, n: int, seed: int = 5):
                 last_suggest.resident,
                 "",
                 "",
-                TAP,
+                Status.TAP,
                 target,
                 100.0,
                 via="suggestion",
@@ -124,7 +126,7 @@ def traffic(faq, n: int, seed: int = 5):
             )
         else:
             continue
-        vote = (ref, rng.random() < 0.8) if i.status in (ANSWERED, TAP) and rng.random() < 0.1 else None
+        vote = (ref, rng.random() < 0.8) if i.status in (Status.ANSWERED, Status.TAP) and rng.random() < 0.1 else None
         yield i, vote
 
 

@@ -35,13 +35,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from botapi import TOKEN, FakeBotApi  # noqa: E402
-
 from servicebot.bot import MAX_CONCURRENT_UPDATES, build_application, resources, serve  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.service import Service  # noqa: E402
 from servicebot.tg_render import render_html  # noqa: E402
 from servicebot.throttle import RetryingRateLimiter  # noqa: E402
+
+from botapi import TOKEN, FakeBotApi  # noqa: E402
 
 TARGET_OWN_MEDIAN_MS = 10.0
 FIRST_USER = 500_000
@@ -171,7 +171,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="servicebot-load-") as tmp:
         try:
             return asyncio.run(asyncio.wait_for(run(args, Path(tmp)), args.timeout + 30))
-        except (asyncio.TimeoutError, AssertionError) as exc:
+        except (TimeoutError, AssertionError) as exc:
             print(f"load run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
             return 1
 

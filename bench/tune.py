@@ -25,7 +25,7 @@ from servicebot.evaluate import load_labelled
 def outcomes(index, labelled, answer, suggest, margin):
     """Counts (correct, wrong, suggested, rejected) for one threshold setting, from cached candidates."""
     correct = wrong = suggested = rejected = 0
-    for (question, expected), cands in labelled:
+    for (_question, expected), cands in labelled:
         top = cands[0].score if cands else 0.0
         runner = cands[1].score if len(cands) > 1 else 0.0
         if top >= answer and top - runner >= margin:
@@ -82,7 +82,8 @@ def main() -> int:
             )
     results.sort()
     print(
-        f"{'cost':>5} {'cov/unseen/partial':>18} {'answer':>6} {'suggest':>7} {'margin':>6} {'acc%':>6} {'wrong%':>6} {'sugg%':>6} {'rej%':>6}"
+        f"{'cost':>5} {'cov/unseen/partial':>18} {'answer':>6} {'suggest':>7} {'margin':>6} "
+        f"{'acc%':>6} {'wrong%':>6} {'sugg%':>6} {'rej%':>6}"
     )
     for row in results[: args.top]:
         print("{:>5} {:>18} {:>6} {:>7} {:>6} {:>6.1f} {:>6.1f} {:>6.1f} {:>6.1f}".format(*row))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import string
 from pathlib import Path
 
 import pytest
@@ -32,11 +35,50 @@ def make_settings(tmp_path: Path):
     return make
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    """Tests never see the developer's SERVICEBOT_* variables."""
-    import os
+@pytest.fixture(scope="session", autouse=True)
+def _outside_the_checkout(tmp_path_factory):
+    """Module-scoped fixtures run before `_clean_env`: they too start outside the checkout."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path_factory.mktemp("session-cwd"))
+        yield
 
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch, tmp_path):
+    """Tests never see the developer's SERVICEBOT_* variables, and never write into the checkout.
+
+    Without --data-dir a command writes under this test's tmp_path, not ./data, whose parse
+    cache would otherwise carry verdicts from one run into the next. Settings built with an
+    empty environment fall back to the relative default `data`, so each test also runs in a
+    directory of its own (tests needing the checkout use REPO, or chdir there themselves).
+    """
     for key in list(os.environ):
         if key.startswith("SERVICEBOT_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("SERVICEBOT_DATA_DIR", str(tmp_path / "default-data"))
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+
+
+def wording(template: str, **known: object) -> re.Pattern[str]:
+    """A pattern for the messages a `str.format` template makes, with `known` fields filled in.
+
+    Tests name the constant that owns a message instead of repeating its words, so staff
+    wording can change without breaking them; unknown fields match anything and are
+    captured by name (`wording(T, id="a").search(out)["other"]`).
+    """
+    parts, seen = [], set()
+    for literal, field, _spec, conversion in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if field is None:
+            continue
+        if field in known:
+            value = known[field]
+            parts.append(re.escape(repr(value) if conversion == "r" else format(value)))
+        elif field in seen:
+            parts.append(f"(?P={field})")
+        else:
+            seen.add(field)
+            parts.append(f"(?P<{field}>.+?)")
+    return re.compile("".join(parts))

@@ -217,7 +217,8 @@ def write_toml(path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_apply_when_nothing_is_set():
+def test_defaults_apply_when_nothing_is_set(monkeypatch):
+    monkeypatch.delenv("SERVICEBOT_DATA_DIR")  # set by conftest so tests never write into the checkout
     assert settings_for("health") == Settings()
 
 
@@ -268,6 +269,7 @@ def test_precedence_end_to_end_through_health(mini_faq, tmp_path, monkeypatch, c
     blocker.write_text("x")
     cfg = write_toml(tmp_path / "c.toml", f'data_dir = "{blocker / "from-file"}"\nfaq_dir = "{mini_faq}"\n')
     monkeypatch.setenv("SERVICEBOT_CONFIG", str(cfg))
+    monkeypatch.delenv("SERVICEBOT_DATA_DIR")  # conftest's; the file's data dir must apply
 
     assert cli.main(["health"]) == 1
     assert "from-file" in capsys.readouterr().err

@@ -3,11 +3,18 @@ with its file and line, in words staff understand; a valid FAQ gets a one-line s
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
+from servicebot.checks import ANSWER_TOO_LONG
 from servicebot.cli import main
+from servicebot.commands import CHECK_FAILED, CHECK_PASSED
+from servicebot.errors import Problem, Severity
+from servicebot.faq import PLACEHOLDER, Entry, messages
+from servicebot.faq.validation import ENTRY_KEYS
+from servicebot.replies import MAX_ANSWER_CHARS, answer_text
 
 SYNTAX = """\
 topic: 语法
@@ -114,6 +121,9 @@ TESTS = """\
 """
 
 
+LONG_ANSWER = "很" * 4200
+
+
 @pytest.fixture
 def broken(tmp_path) -> Path:
     faq = tmp_path / "faq"
@@ -121,7 +131,7 @@ def broken(tmp_path) -> Path:
     files = {
         "a_syntax.yaml": SYNTAX,
         "b_main.yaml": MAIN,
-        "c_more.yaml": MORE.replace("LONG", "很" * 4200),
+        "c_more.yaml": MORE.replace("LONG", LONG_ANSWER),
         "e_no_topic.yaml": NO_TOPIC,
         "settings.yaml": SETTINGS,
         "tests.yaml": TESTS,
@@ -138,56 +148,77 @@ def line_of(path: Path, text: str, nth: int = 1) -> int:
     return hits[nth - 1]
 
 
+def long_answer_problem(more: str) -> str:
+    """The message for c_more.yaml's long answer: its rendered length, and the limit."""
+    entry = Entry(
+        "long-answer",
+        "回答太长的条目",
+        ("超长回答",),
+        more,
+        "测试资料",
+        dt.date(2026, 11, 1),
+        "其他",
+        file="c_more.yaml",
+    )
+    return ANSWER_TOO_LONG.format(id=entry.id, length=len(answer_text(entry)), limit=MAX_ANSWER_CHARS)
+
+
 def expected(faq: Path) -> list[tuple[str, int, str]]:
-    """(file, line, message fragment) for every mistake planted in `broken`."""
+    """(file, line, message) for every mistake planted in `broken`."""
     main_ = faq / "b_main.yaml"
     return [
-        (
-            "a_syntax.yaml",
-            6,
-            "YAML 格式错误：did not find expected ',' or ']'（常见原因：缩进不齐、冒号后缺空格、引号没配对）",
-        ),
+        ("a_syntax.yaml", 6, messages.YAML_SYNTAX.format(reason="did not find expected ',' or ']'")),
         (
             "b_main.yaml",
             line_of(main_, "note:"),
-            "条目里有不认识的字段“note”（可用的字段：id、question、alternates、keywords、answer、links、related、source、reviewed）",
+            messages.UNKNOWN_KEY.format(where="条目", key="note", allowed="、".join(ENTRY_KEYS)),
         ),
+        ("b_main.yaml", line_of(main_, "url: www.gov.cn"), messages.LINK_BAD_URL.format(url="www.gov.cn")),
         (
             "b_main.yaml",
-            line_of(main_, "url: www.gov.cn"),
-            "链接地址无效：'www.gov.cn'，必须是以 http:// 或 https:// 开头的完整网址",
+            line_of(main_, "- id: pension"),
+            messages.UNKNOWN_RELATED.format(id="pension", related="no-such-entry"),
         ),
-        ("b_main.yaml", line_of(main_, "- id: pension"), "条目 pension 的 related 里写了不存在的 id“no-such-entry”"),
         (
             "b_main.yaml",
             line_of(main_, "- 低保申请", 2),
-            f"问法“低保申请”（条目 pension）在条目 dibao-apply 里已经有了（b_main.yaml 第 {line_of(main_, '- 低保申请')} 行）。同一个问题只能属于一个条目，请删掉其中一个",
+            messages.SHARED_PHRASING.format(
+                text="低保申请",
+                id="pension",
+                other="dibao-apply",
+                file="b_main.yaml",
+                line=line_of(main_, "- 低保申请"),
+            ),
         ),
-        ("b_main.yaml", line_of(main_, "- id: no-answer"), "条目 no-answer 缺少“answer”（回答）"),
         (
             "b_main.yaml",
-            line_of(main_, "- id: Bad_ID"),
-            "id“Bad_ID”格式不对：只能用小写英文字母、数字和连字符，例如 dibao-apply",
+            line_of(main_, "- id: no-answer"),
+            messages.ENTRY_MISSING_KEY.format(id="no-answer", key="answer", meaning=ENTRY_KEYS["answer"]),
         ),
-        ("b_main.yaml", line_of(main_, "question: [不是文字]"), "“question”（标准问题）不能为空，必须是文字"),
-        ("b_main.yaml", line_of(main_, "alternates: 不是列表"), "“alternates”应该是列表（每行以“- ”开头）"),
+        ("b_main.yaml", line_of(main_, "- id: Bad_ID"), messages.BAD_ID.format(id="Bad_ID")),
         (
             "b_main.yaml",
-            line_of(main_, "reviewed: 2026/11/01"),
-            "“reviewed”日期写错了：'2026/11/01'，应写成 YYYY-MM-DD，例如 2026-11-28",
+            line_of(main_, "question: [不是文字]"),
+            messages.EMPTY_VALUE.format(key="question", meaning=ENTRY_KEYS["question"]),
         ),
-        ("b_main.yaml", line_of(main_, "source: 另一个来源"), "字段“source”在同一处写了两次，只保留一个"),
-        ("c_more.yaml", 3, "id“dibao-apply”重复了：b_main.yaml 第 3 行已经用过，每个 id 必须唯一"),
-        ("c_more.yaml", line_of(faq / "c_more.yaml", "- id: long-answer"), "条目 long-answer 的回答太长：显示出来有"),
-        ("d_gbk.yaml", 1, "文件不是 UTF-8 编码，请用 UTF-8 另存（记事本：另存为 → 编码选 UTF-8）"),
-        ("e_no_topic.yaml", 1, "缺少“topic”（显示给居民的主题名），或它是空的"),
-        ("settings.yaml", 1, '“contact”必须是文字（可以留空：""）'),
-        ("settings.yaml", 3, "每组同义词至少要有两个词，例如 [书屋, 图书室]"),
-        ("settings.yaml", 5, "同义词“最低生活保障”同时出现在第 4 行和第 5 行的两组里，只能属于一组"),
-        ("settings.yaml", 6, "settings.yaml里有不认识的字段“color”（可用的字段：contact、synonyms）"),
-        ("tests.yaml", 1, "测试问题的 expect 写了不存在的 id“no-such-id”（或写 unanswered 表示应该答不上来）"),
-        ("tests.yaml", 3, "测试问题必须同时写 question（问题）和 expect（应得到的条目 id，或 unanswered）"),
-        ("tests.yaml", 6, "测试问题里有不认识的字段“extra”（可用的字段：question、expect）"),
+        ("b_main.yaml", line_of(main_, "alternates: 不是列表"), messages.NOT_A_LIST.format(name="alternates")),
+        ("b_main.yaml", line_of(main_, "reviewed: 2026/11/01"), messages.BAD_DATE.format(value="2026/11/01")),
+        ("b_main.yaml", line_of(main_, "source: 另一个来源"), messages.DUPLICATE_KEY.format(key="source")),
+        ("c_more.yaml", 3, messages.DUPLICATE_ID.format(id="dibao-apply", file="b_main.yaml", line=3)),
+        ("c_more.yaml", line_of(faq / "c_more.yaml", "- id: long-answer"), long_answer_problem(LONG_ANSWER)),
+        ("d_gbk.yaml", 1, messages.NOT_UTF8),
+        ("e_no_topic.yaml", 1, messages.NO_TOPIC),
+        ("settings.yaml", 1, messages.CONTACT_NOT_TEXT),
+        ("settings.yaml", 3, messages.SYNONYM_GROUP_TOO_SMALL),
+        ("settings.yaml", 5, messages.SYNONYM_IN_TWO_GROUPS.format(word="最低生活保障", first=4, line=5)),
+        (
+            "settings.yaml",
+            6,
+            messages.UNKNOWN_KEY.format(where="settings.yaml", key="color", allowed="contact、synonyms"),
+        ),
+        ("tests.yaml", 1, messages.UNKNOWN_EXPECT.format(expect="no-such-id")),
+        ("tests.yaml", 3, messages.TEST_INCOMPLETE),
+        ("tests.yaml", 6, messages.UNKNOWN_KEY.format(where="测试问题", key="extra", allowed="question、expect")),
     ]
 
 
@@ -208,33 +239,31 @@ def test_the_summary_counts_the_errors(broken, capsys):
     main(["faq", "check", str(broken)])
     lines = capsys.readouterr().out.splitlines()
     problems = [line for line in lines[:-1] if line]
-    assert lines[-1] == f"发现 {len(problems)} 个错误、0 个警告，请修改后再检查。"
+    assert lines[-1] == CHECK_FAILED.format(errors=len(problems), warnings=0)
     assert len(problems) >= len(expected(broken))
 
 
 def test_the_long_answer_message_gives_both_lengths(broken, capsys):
     main(["faq", "check", str(broken)])
     out = capsys.readouterr().out
-    assert "Telegram 一条消息最多 4096 个字，请精简或拆成两个条目" in out
-    shown = int(out.split("显示出来有 ")[1].split(" 个字")[0])
-    assert shown > 4200
+    assert long_answer_problem(LONG_ANSWER) in out  # the rendered length, over 4200, and the limit
 
 
 def test_a_valid_faq_exits_0_with_a_one_line_summary(mini_faq, capsys):
     assert main(["faq", "check", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == ["检查通过：2 个文件，5 个条目，16 个问法，回归测试 2/2 通过，0 个警告。"]
+    assert out == [CHECK_PASSED.format(files=2, entries=5, phrasings=16, passed=2, cases=2, warnings=0)]
 
 
 def test_a_missing_directory_is_one_clear_error(tmp_path, capsys):
     assert main(["faq", "check", str(tmp_path / "nowhere")]) == 1
-    assert f"{tmp_path / 'nowhere'}:0: 找不到这个目录" in capsys.readouterr().out
+    assert f"{tmp_path / 'nowhere'}:0: {messages.NO_DIRECTORY}" in capsys.readouterr().out
 
 
 def test_a_directory_without_faq_files_is_an_error(tmp_path, capsys):
     (tmp_path / "faq").mkdir()
     assert main(["faq", "check", str(tmp_path / "faq")]) == 1
-    assert "目录里没有任何 .yaml 问答文件" in capsys.readouterr().out
+    assert messages.NO_FILES in capsys.readouterr().out
 
 
 def test_a_file_with_another_yaml_extension_is_named_not_silently_skipped(mini_faq, capsys):
@@ -242,8 +271,8 @@ def test_a_file_with_another_yaml_extension_is_named_not_silently_skipped(mini_f
     (mini_faq / "more.YAML").write_text("topic: 其他\n", encoding="utf-8")
     assert main(["faq", "check", str(mini_faq)]) == 0
     out = capsys.readouterr().out
-    assert "extra.yml:1: 警告：这个文件不会被读取" in out and "请改名为 extra.yaml" in out
-    assert "more.YAML:1: 警告：" in out
+    for name, stem in (("extra.yml", "extra"), ("more.YAML", "more")):
+        assert str(Problem(name, 1, messages.IGNORED_EXTENSION.format(stem=stem), Severity.WARNING)) in out
 
 
 DRAFT = """\
@@ -259,12 +288,17 @@ DRAFT = """\
 @pytest.mark.parametrize(
     ("entry_id", "answer", "code", "message"),
     [
-        ("clinic-hours", "待填写：回答内容", 1, "条目 clinic-hours 的问题、回答或资料来源里还有“待填写”"),
+        (
+            "clinic-hours",
+            f"{PLACEHOLDER}：回答内容",
+            1,
+            messages.PLACEHOLDER_LEFT.format(id="clinic-hours", placeholder=PLACEHOLDER),
+        ),
         (
             "todo-clinic",
-            "请到社区咨询。  # 待填写：换成真正的回答",
+            f"请到社区咨询。  # {PLACEHOLDER}：换成真正的回答",
             0,
-            "警告：条目 todo-clinic 是从未答问题汇总粘贴来的草稿",
+            messages.DRAFT_ENTRY.format(id="todo-clinic", placeholder=PLACEHOLDER),  # exit 0: only a warning
         ),
     ],
     ids=["placeholder-residents-would-see-is-an-error", "draft-with-honest-answer-is-a-warning"],
@@ -282,7 +316,8 @@ def test_fixing_the_mistakes_makes_the_check_pass(broken, capsys):
     (broken / "settings.yaml").write_text('contact: ""\nsynonyms:\n  - [低保, 最低生活保障]\n', encoding="utf-8")
     (broken / "ok.yaml").write_text(MORE.replace("LONG", "回答").replace("dibao-apply", "renamed"), encoding="utf-8")
     assert main(["faq", "check", str(broken)]) == 0
-    assert capsys.readouterr().out.startswith("检查通过：1 个文件，2 个条目")
+    summary = CHECK_PASSED.format(files=1, entries=2, phrasings=4, passed=0, cases=0, warnings=0)
+    assert capsys.readouterr().out.splitlines() == [summary]
 
 
 def test_an_impossible_calendar_date_is_a_located_problem(mini_faq, capsys):
@@ -292,7 +327,7 @@ def test_an_impossible_calendar_date_is_a_located_problem(mini_faq, capsys):
     )
     assert main(["faq", "check", str(mini_faq)]) == 1
     line = line_of(path, "2026-13-45")
-    assert f"books.yaml:{line}: “reviewed”日期 2026-13-45 不存在" in capsys.readouterr().out
+    assert f"books.yaml:{line}: {messages.NO_SUCH_DATE.format(text='2026-13-45')}" in capsys.readouterr().out
 
 
 def test_a_review_date_in_the_future_is_a_warning(mini_faq, capsys):
@@ -301,7 +336,9 @@ def test_a_review_date_in_the_future_is_a_warning(mini_faq, capsys):
         path.read_text(encoding="utf-8").replace("reviewed: 2026-11-01", "reviewed: 2099-01-01", 1), encoding="utf-8"
     )
     assert main(["faq", "check", str(mini_faq)]) == 0
-    assert "警告：条目 bookhouse-wutong 的核对日期 2099-01-01 在将来" in capsys.readouterr().out
+    line = line_of(path, "- id: bookhouse-wutong")
+    future = messages.REVIEWED_IN_FUTURE.format(id="bookhouse-wutong", reviewed="2099-01-01")
+    assert str(Problem("books.yaml", line, future, Severity.WARNING)) in capsys.readouterr().out
 
 
 def test_settings_without_synonyms_are_valid(mini_faq, capsys):

@@ -24,8 +24,9 @@ SETS = sorted((REPO / "tests" / "data").glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    return build_snapshot(load_settings(env={}, overrides={"faq_dir": REPO / "faq"}))
+def shipped(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    return build_snapshot(load_settings(env={}, overrides={"faq_dir": REPO / "faq", "data_dir": data}))
 
 
 @pytest.mark.parametrize("path", SETS, ids=[p.stem for p in SETS])

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from servicebot import checks
 from servicebot.cli import main
+from servicebot.commands import CHECK_PASSED
+from servicebot.errors import Problem, Severity
+
+from conftest import wording
 
 FILLER = [
     ("garbage-hall", "垃圾分类体验馆在哪里？", ["体验馆在哪", "体验馆地址", "怎么去体验馆"], []),
@@ -57,43 +62,52 @@ HOURS = [
 ]
 
 
+def tied(entry: str, text: str, other: str) -> str:
+    """The error for a phrasing of `entry` that ties with `other` (all entries are in topic.yaml)."""
+    what = checks.TIED_WITH.format(other=other, file="topic.yaml")
+    return checks.PHRASING_ASTRAY.format(id=entry, text=text, what=what, fix=checks.FIX_TIED)
+
+
+def problem_lines(out: str) -> list[str]:
+    """What `faq check` printed before its one-line summary."""
+    return out.splitlines()[:-1]
+
+
 def test_alternates_made_identical_by_a_synonym_are_an_error(tmp_path, capsys):
     code, out = check(make_faq(tmp_path / "faq", FILLER + HOURS, synonyms=[["图书室", "阅览室"]]), capsys)
     assert code == 1
     topic = tmp_path / "faq" / "topic.yaml"
     at = {text: n for n, text in enumerate(topic.read_text(encoding="utf-8").splitlines(), 1)}
-    assert (
-        f"topic.yaml:{at['      - 图书室开放时间']}: 条目 room-hours 的问法“图书室开放时间”和条目 reading-hours（topic.yaml）难分高下"
-        in out
-    )
-    assert (
-        f"topic.yaml:{at['      - 阅览室开放时间']}: 条目 reading-hours 的问法“阅览室开放时间”和条目 room-hours（topic.yaml）难分高下"
-        in out
-    )
-    assert "请把两个条目的问法写得更有区别，或合并这两个条目" in out
+    assert f"topic.yaml:{at['      - 图书室开放时间']}: {tied('room-hours', '图书室开放时间', 'reading-hours')}" in out
+    assert f"topic.yaml:{at['      - 阅览室开放时间']}: {tied('reading-hours', '阅览室开放时间', 'room-hours')}" in out
 
 
 def test_the_same_alternates_without_the_synonym_are_fine(tmp_path, capsys):
     code, out = check(make_faq(tmp_path / "faq", FILLER + HOURS), capsys)
     assert code == 0, out
-    assert "难分高下" not in out and "匹配到了" not in out
+    astray = wording(checks.PHRASING_ASTRAY)
+    assert not [line for line in problem_lines(out) if astray.search(line)], out
 
 
 def test_a_keyword_equal_to_another_entrys_alternate_is_an_error(tmp_path, capsys):
-    entries = FILLER + [
+    entries = [
+        *FILLER,
         ("dibao-apply", "低保怎么申请？", ["办低保", "想办低保找谁"], []),
         ("dibao-removal", "为什么我家的低保被取消了？", ["低保被停了", "低保为啥没了"], ["办低保"]),
     ]
     code, out = check(make_faq(tmp_path / "faq", entries), capsys)
     assert code == 1
-    assert "条目 dibao-apply 的问法“办低保”和条目 dibao-removal（topic.yaml）难分高下" in out
+    assert tied("dibao-apply", "办低保", "dibao-removal") in out
 
 
 def test_a_phrasing_of_only_polite_words_is_an_error(tmp_path, capsys):
-    entries = FILLER + [("dibao-apply", "低保怎么申请？", ["低保申请", "你好"], [])]
+    entries = [*FILLER, ("dibao-apply", "低保怎么申请？", ["低保申请", "你好"], [])]
     code, out = check(make_faq(tmp_path / "faq", entries), capsys)
     assert code == 1
-    assert "条目 dibao-apply 的问法“你好”匹配不到任何条目（可能全是标点或常用词）。请写得更具体一些" in out
+    nothing = checks.PHRASING_ASTRAY.format(
+        id="dibao-apply", text="你好", what=checks.REACHES_NOTHING, fix=checks.FIX_REACHES_NOTHING
+    )
+    assert nothing in out
 
 
 def test_a_refused_phrasing_also_blocks_a_live_reload(tmp_path, make_settings):
@@ -103,7 +117,8 @@ def test_a_refused_phrasing_also_blocks_a_live_reload(tmp_path, make_settings):
     faq = make_faq(tmp_path / "faq", FILLER + HOURS, synonyms=[["图书室", "阅览室"]])
     with pytest.raises(FaqError) as caught:
         Service.from_settings(make_settings(faq))
-    assert any("难分高下" in p.message for p in caught.value.problems)
+    messages = {p.message for p in caught.value.problems}
+    assert tied("room-hours", "图书室开放时间", "reading-hours") in messages
 
 
 # --- two entries residents could confuse (warning) -------------------------------------
@@ -121,20 +136,21 @@ DISTINCT = [
 def test_lookalike_entries_are_a_warning_naming_both(tmp_path, capsys):
     code, out = check(make_faq(tmp_path / "faq", FILLER + LOOKALIKE), capsys)
     assert code == 0, out
-    warning = next(line for line in out.splitlines() if "非常相似" in line)
-    assert warning.startswith("topic.yaml:") and "警告：" in warning
-    assert "dibao-apply" in warning and "dibao-apply-online" in warning
-    assert "请确认两者确实不同，并让问法更有区别" in warning
+    found = wording(checks.LOOKALIKE).search(out)
+    assert found and {found["id"], found["other"]} == {"dibao-apply", "dibao-apply-online"}, out
+    line = next(line for line in out.splitlines() if found[0] in line)
+    assert line == str(Problem("topic.yaml", int(line.split(":")[1]), found[0], Severity.WARNING))
 
 
 def test_entries_on_the_same_subject_but_different_questions_are_not_flagged(tmp_path, capsys):
     code, out = check(make_faq(tmp_path / "faq", FILLER + DISTINCT), capsys)
-    assert code == 0 and "非常相似" not in out and "警告：" not in out, out
+    assert code == 0 and problem_lines(out) == [], out
 
 
 def test_an_entry_is_never_reported_as_similar_to_itself(tmp_path, capsys):
     _, out = check(make_faq(tmp_path / "faq", FILLER + HOURS, synonyms=[["图书室", "阅览室"]]), capsys)
-    assert "条目 room-hours 和 room-hours" not in out and "条目 reading-hours 和 reading-hours" not in out
+    for found in wording(checks.LOOKALIKE).finditer(out):
+        assert found["id"] != found["other"], found[0]
 
 
 def test_the_same_question_in_two_entries_is_flagged_even_when_worded_differently(tmp_path, capsys):
@@ -143,7 +159,8 @@ def test_the_same_question_in_two_entries_is_flagged_even_when_worded_differentl
         ("dibao-apply2", "低保如何申请？", ["怎样申请低保", "低保申请流程"], []),
     ]
     _, out = check(make_faq(tmp_path / "faq", FILLER + twins), capsys)
-    assert any("非常相似" in line and "dibao-apply2" in line for line in out.splitlines()), out
+    pairs = [{m["id"], m["other"]} for m in wording(checks.LOOKALIKE).finditer(out)]
+    assert any("dibao-apply2" in pair for pair in pairs), out
 
 
 # --- a synonym group that moves a question (warning) -------------------------------------
@@ -162,16 +179,19 @@ def test_a_synonym_that_moves_a_question_to_another_entry_is_a_warning(tmp_path,
     )
     code, out = check(faq, capsys)
     assert code == 0, out
-    assert (
-        "settings.yaml:0: 警告：同义词组 [书屋, 图书室] 让问题“社区图书室要办卡吗”从条目 reading-room 改为匹配 bookhouse；"
-        "如果这不是想要的，请调整这组同义词"
-    ) in out
+    moved = checks.SYNONYM_MOVES.format(
+        group="书屋, 图书室",
+        question="社区图书室要办卡吗",
+        before="reading-room",
+        now=checks.MOVED_TO.format(entry="bookhouse"),
+    )
+    assert str(Problem("settings.yaml", 0, moved, Severity.WARNING)) in out
 
 
 def test_without_that_synonym_the_question_stays_put_and_nothing_is_reported(tmp_path, capsys):
     faq = make_faq(tmp_path / "faq", LIBRARY, tests=[("社区图书室要办卡吗", "reading-room")])
     code, out = check(faq, capsys)
-    assert code == 0 and "同义词组" not in out, out
+    assert code == 0 and not wording(checks.SYNONYM_MOVES).search(out), out
 
 
 def test_a_synonym_that_moves_nothing_is_not_reported(tmp_path, capsys):
@@ -182,8 +202,8 @@ def test_a_synonym_that_moves_nothing_is_not_reported(tmp_path, capsys):
         tests=[("社区图书室要办卡吗", "reading-room"), ("最低生活保障怎么申请", "dibao")],
     )
     code, out = check(faq, capsys)
-    assert code == 0 and "同义词组" not in out, out
-    assert "回归测试 2/2 通过" in out
+    assert code == 0 and not wording(checks.SYNONYM_MOVES).search(out), out
+    assert wording(CHECK_PASSED, passed=2, cases=2).search(out), out
 
 
 def test_the_synonym_lint_runs_in_faq_check_only(tmp_path, capsys, make_settings):
@@ -193,4 +213,4 @@ def test_the_synonym_lint_runs_in_faq_check_only(tmp_path, capsys, make_settings
         tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("社区图书室要办卡吗", "bookhouse")]
     )
     swapped, problems = Service.from_settings(make_settings(faq)).reload()
-    assert swapped and not any("同义词组" in p.message for p in problems)
+    assert swapped and not any(wording(checks.SYNONYM_MOVES).search(p.message) for p in problems)

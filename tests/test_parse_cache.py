@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from servicebot import faq as faq_module
-from servicebot.faq import check_faq
+from servicebot import checks
+from servicebot.config import Settings
+from servicebot.faq import RESERVED_FILES, cache, check_faq, messages, validation
+
+from conftest import wording
 
 TODAY = dt.date(2026, 11, 28)
 BROKEN = """\
@@ -33,19 +36,19 @@ entries:
 def parses(monkeypatch) -> list[str]:
     """Topic files the loader really parses (settings.yaml and tests.yaml, small, always are)."""
     seen: list[str] = []
-    real = faq_module._parse_yaml
+    real = validation.parse_yaml
 
-    def spy(raw, label, out):
-        if label not in faq_module.RESERVED_FILES:
+    def spy(raw, label):
+        if label not in RESERVED_FILES:
             seen.append(label)
-        return real(raw, label, out)
+        return real(raw, label)
 
-    monkeypatch.setattr(faq_module, "_parse_yaml", spy)
+    monkeypatch.setattr(validation, "parse_yaml", spy)
     return seen
 
 
 def restart_and_load(directory: Path, cache_dir: Path | None):
-    faq_module._FILE_CACHE.clear()
+    cache.MEMORY.clear()
     return check_faq(directory, today=TODAY, cache_dir=cache_dir)
 
 
@@ -101,7 +104,7 @@ def test_a_cache_directory_that_cannot_be_written_changes_nothing(mini_faq, tmp_
     blocked.write_text("a file where the cache directory should be", encoding="utf-8")
     expected, _ = restart_and_load(mini_faq, None)
     faq, problems = restart_and_load(mini_faq, blocked / "cache")
-    assert faq == expected and not [p for p in problems if p.severity == "error"]
+    assert faq == expected and not [p for p in problems if p.is_error]
 
 
 def test_cache_files_unused_for_a_month_are_removed_when_one_is_written(mini_faq, tmp_path):
@@ -130,3 +133,49 @@ def test_a_copy_of_the_faq_elsewhere_reuses_the_cache(mini_faq, tmp_path, parses
     parses.clear()
     faq, _ = restart_and_load(other, cache)
     assert parses == [] and faq == expected and len(list(cache.iterdir())) == 2
+
+
+def test_warnings_that_depend_on_the_day_are_never_taken_from_the_cache(mini_faq, tmp_path, parses):
+    cache_dir = tmp_path / "cache"
+    _, fresh = restart_and_load(mini_faq, cache_dir)
+    stale = wording(messages.STALE)
+    assert not [p for p in fresh if stale.fullmatch(p.message)]
+    parses.clear()
+    cache.MEMORY.clear()
+    _, later = check_faq(mini_faq, today=TODAY + dt.timedelta(days=400), cache_dir=cache_dir)
+    assert parses == []  # the files came from the cache, the stale rule ran on the new day
+    assert [p for p in later if stale.fullmatch(p.message)]
+    _, strict = check_faq(mini_faq, today=TODAY, stale_days=1, cache_dir=cache_dir)
+    assert [p for p in strict if stale.fullmatch(p.message)]
+
+
+def test_checks_of_the_rendered_answer_run_on_cached_files_too(mini_faq, tmp_path, monkeypatch, parses):
+    """How an answer renders is not the YAML's: a cached file still gets today's length check."""
+    settings = Settings(faq_dir=mini_faq, data_dir=tmp_path / "data")
+    assert checks.validate(mini_faq, settings, today=TODAY)[0] is not None
+    parses.clear()
+    monkeypatch.setattr(checks, "MAX_ANSWER_CHARS", 20)
+    faq, problems = checks.validate(mini_faq, settings, today=TODAY)
+    assert parses == [] and faq is None
+    assert any(wording(checks.ANSWER_TOO_LONG, limit=20).fullmatch(p.message) for p in problems)
+
+
+def test_the_cache_key_covers_the_code_that_produces_a_verdict(tmp_path):
+    assert {"model.py", "yaml_lines.py", "validation.py", "cache.py", "errors.py"} <= {p.name for p in cache.SOURCES}
+    copies = []
+    for source in cache.SOURCES:
+        copies.append(tmp_path / source.name)
+        copies[-1].write_bytes(source.read_bytes())
+    assert cache.format_key(copies) == cache.FORMAT
+    validator = tmp_path / "validation.py"
+    validator.write_bytes(validator.read_bytes() + b"# a changed rule\n")
+    assert cache.format_key(copies) != cache.FORMAT
+
+
+def test_a_cache_written_by_other_code_is_not_used(mini_faq, tmp_path, monkeypatch, parses):
+    cache_dir = tmp_path / "cache"
+    restart_and_load(mini_faq, cache_dir)
+    monkeypatch.setattr(cache, "FORMAT", "another version of the validation")
+    parses.clear()
+    restart_and_load(mini_faq, cache_dir)
+    assert sorted(parses) == ["books.yaml", "welfare.yaml"]

@@ -17,23 +17,20 @@ from hypothesis import given, strategies as st
 
 from servicebot import checks
 from servicebot.cli import main
+from servicebot.commands import CHECK_PASSED, run_review, run_stats
 from servicebot.errors import ConfigError
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
-from servicebot.review import (
-    NEW_ENTRY_ANSWER,
-    clip,
-    content_key,
-    group_questions,
-    parse_period,
-    run_review,
-    run_stats,
-    table,
-    text_width,
-    yaml_scalar,
-)
-from servicebot.service import Interaction, Service
+from servicebot.faq import PLACEHOLDER
+from servicebot.records import Interaction, Status, Via
+from servicebot.review.clustering import content_key, group_questions
+from servicebot.review.drafting import NEW_ENTRY_ANSWER, yaml_scalar
+from servicebot.review.period import parse_period
+from servicebot.review.report import VIA_LABELS
+from servicebot.review.tables import clip, table, text_width
+from servicebot.service import Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
 from servicebot.text import Normalizer
+
+from conftest import wording
 
 WAIT = 10.0
 
@@ -72,15 +69,15 @@ def traffic(settings):
     for question, resident in zip(CLINIC, (1, 2, 3, 1)):
         ask(question, resident)
     pension = [ask(q, r) for q, r in zip(PENSION, (4, 5, 6))]
-    assert pension[0].status == SUGGEST  # the resident taps a suggestion, the next rejects them all
+    assert pension[0].status == Status.SUGGEST  # the resident taps a suggestion, the next rejects them all
     service.answer_entry(
         "pension-insurance", via="suggestion", channel="telegram", resident=4, origin_ref=pension[0].ref
     )
     service.none_of_these(pension[1].ref, channel="telegram", resident=5)
     books = ask(BOOKS, 7)
-    assert books.status == SUGGEST  # and the resident taps the right one
+    assert books.status == Status.SUGGEST  # and the resident taps the right one
     service.answer_entry("bookhouse-wutong", via="suggestion", channel="telegram", resident=7, origin_ref=books.ref)
-    assert ask(NEAR_MISS, 6).status == SUGGEST  # nobody taps: it shares words with an entry, not meaning
+    assert ask(NEAR_MISS, 6).status == Status.SUGGEST  # nobody taps: it shares words with an entry, not meaning
     ask(WEATHER, 8)
     ask(PERSONAL, 9)
     helped = ask("养老保险怎么交", 2)
@@ -96,11 +93,11 @@ def traffic(settings):
     log.close()
     # What the tests below rely on: these reach the review, the last two are answered outright.
     assert all(
-        o.status in (SUGGEST, UNANSWERED)
+        o.status in (Status.SUGGEST, Status.UNANSWERED)
         for q in CLINIC + PENSION + [BOOKS, NEAR_MISS, WEATHER, PERSONAL]
         for o in asked[q]
     )
-    assert (helped.status, missed.status) == (ANSWERED, ANSWERED)
+    assert (helped.status, missed.status) == (Status.ANSWERED, Status.ANSWERED)
     return asked
 
 
@@ -133,12 +130,12 @@ def test_clusters_are_grouped_ranked_and_described(settings, traffic, tmp_path):
     first, second = clusters[0], clusters[1]
     clinic, pension = outcomes(traffic, CLINIC), outcomes(traffic, PENSION)
     assert (first["rank"], first["residents"], first["count"]) == (1, 3, 4)
-    assert (first["unanswered"], first["suggest"]) == (clinic[UNANSWERED], clinic[SUGGEST])
+    assert (first["unanswered"], first["suggest"]) == (clinic[Status.UNANSWERED], clinic[Status.SUGGEST])
     # most asked first (the two 几点开门 differ only in punctuation); on a tie, the shorter
     assert first["examples"] == ["社区卫生服务中心几点开门", "社区卫生服务中心开门时间", "社区卫生服务中心什么时候开门"]
-    assert first["nearest_score"] < settings.suggest_threshold and first["now"] == UNANSWERED
+    assert first["nearest_score"] < settings.suggest_threshold and first["now"] == Status.UNANSWERED
     assert (second["residents"], second["count"]) == (3, 3)
-    assert (second["unanswered"], second["suggest"]) == (pension[UNANSWERED], pension[SUGGEST])
+    assert (second["unanswered"], second["suggest"]) == (pension[Status.UNANSWERED], pension[Status.SUGGEST])
     assert second["examples"] == ["养老保险交多少", "养老保险一年交多少钱"]
     assert second["nearest_id"] == "pension-insurance" and second["nearest_score"] >= settings.suggest_threshold
     assert second["chosen"] == [{"entry_id": "pension-insurance", "count": 1}] and second["rejected"] == 1
@@ -151,8 +148,8 @@ def test_clusters_are_grouped_ranked_and_described(settings, traffic, tmp_path):
         assert first_seen <= last_seen and first_seen.utcoffset() == dt.timedelta(hours=8)
     every = outcomes(traffic, list(traffic))
     assert doc["totals"]["questions"] == 14 == sum(every.values())
-    assert [doc["totals"][k] for k in (ANSWERED, SUGGEST, UNANSWERED)] == [
-        every[k] for k in (ANSWERED, SUGGEST, UNANSWERED)
+    assert [doc["totals"][k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)] == [
+        every[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
     ]
 
 
@@ -160,7 +157,7 @@ def test_thumbs_down_answers_show_the_questions_behind_them(settings, traffic, t
     unhelpful = review_json(settings, tmp_path)["unhelpful"]
     assert [(u["entry_id"], u["down"], u["up"]) for u in unhelpful] == [("dibao-apply", 3, 0)]
     asked = {q["question"]: q["count"] for q in unhelpful[0]["questions"]}
-    assert asked == {"低保": 1, "低保申请材料": 1, "（从主题菜单点选）": 1}
+    assert asked == {"低保": 1, "低保申请材料": 1, VIA_LABELS[Via.TOPIC]: 1}
     assert unhelpful[0]["entry_question"] == "低保怎么申请？"
 
 
@@ -179,8 +176,8 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_que
 
     skeleton = yaml.safe_load(new_entry["yaml"])[0]
     assert skeleton["question"] == CLINIC[0] and skeleton["alternates"] == [CLINIC[3], CLINIC[2]]
-    assert skeleton["answer"] == NEW_ENTRY_ANSWER and "待填写" not in skeleton["source"]
-    assert "# 待填写" in new_entry["yaml"]  # the reminders are YAML comments residents never see
+    assert skeleton["answer"] == NEW_ENTRY_ANSWER and PLACEHOLDER not in skeleton["source"]
+    assert f"# {PLACEHOLDER}" in new_entry["yaml"]  # the reminders are YAML comments residents never see
     assert skeleton["reviewed"] == dt.datetime.now(CHINA_TZ).date()
     assert yaml.safe_load(alternates["yaml"]) == ["养老保险交多少", "养老保险一年交多少钱"]
 
@@ -191,15 +188,15 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_que
     expected[BOOKS] = "bookhouse-wutong"
     for question, entry_id in expected.items():
         match = report.index.match(question)
-        assert (match.status, match.entry_id) == (ANSWERED, entry_id), question
-    assert report.index.match(WEATHER).status == UNANSWERED
+        assert (match.status, match.entry_id) == (Status.ANSWERED, entry_id), question
+    assert report.index.match(WEATHER).status == Status.UNANSWERED
     assert main(["faq", "check", str(settings.faq_dir)]) == 0
-    assert "检查通过" in capsys.readouterr().out
+    assert wording(CHECK_PASSED).fullmatch(capsys.readouterr().out.splitlines()[-1])
 
     # The next review no longer proposes what is now in the FAQ.
     again = review_json(settings, tmp_path)
     assert all(c["suggestion"] is None for c in again["clusters"] if c["examples"][0] in expected)
-    assert all(c["now"] == ANSWERED for c in again["clusters"] if c["examples"][0] in expected)
+    assert all(c["now"] == Status.ANSWERED for c in again["clusters"] if c["examples"][0] in expected)
 
 
 def test_table_is_the_default_and_reads_in_chinese(settings, traffic, capsys):
@@ -284,9 +281,11 @@ def test_html_is_one_self_contained_page_with_escaped_resident_text(settings, tr
 
 def test_period_excludes_older_questions(settings, tmp_path):
     log = InteractionLog(settings.db_path)
-    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
     log.record(
-        Interaction("0ld0", old, "telegram", "private", None, "火车票怎么买", "火车票怎么买", UNANSWERED, None, 0.0)
+        Interaction(
+            "0ld0", old, "telegram", "private", None, "火车票怎么买", "火车票怎么买", Status.UNANSWERED, None, 0.0
+        )
     )
     log.close()
     assert review_json(settings, tmp_path, since="7d")["clusters"] == []
@@ -324,10 +323,12 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
     doc = json.loads(capsys.readouterr().out)
     totals = doc["totals"]
     every = outcomes(traffic, list(traffic))
-    assert totals["questions"] == 14 and every[ANSWERED] == 2
-    assert [totals[k] for k in (ANSWERED, SUGGEST, UNANSWERED)] == [every[k] for k in (ANSWERED, SUGGEST, UNANSWERED)]
+    assert totals["questions"] == 14 and every[Status.ANSWERED] == 2
+    assert [totals[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)] == [
+        every[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
+    ]
     assert (totals["taps"], totals["none_of_these"]) == (4, 1)
-    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in (ANSWERED, SUGGEST, UNANSWERED)}
+    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)}
     assert doc["feedback"] == {"helpful": 1, "unhelpful": 3, "helpful_ratio": 0.25}
     assert doc["top_entries"][0] == {
         "entry_id": "dibao-apply",
@@ -348,9 +349,10 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
 
 
 def _rows(pairs: list[tuple[str, str | None]]) -> list[QuestionRow]:
-    at = dt.datetime(2026, 11, 28, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
     return [
-        QuestionRow(f"r{n}", at + dt.timedelta(minutes=n), who, text, UNANSWERED) for n, (text, who) in enumerate(pairs)
+        QuestionRow(f"r{n}", at + dt.timedelta(minutes=n), who, text, Status.UNANSWERED)
+        for n, (text, who) in enumerate(pairs)
     ]
 
 

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from servicebot import commands
 from servicebot.chat import ChatSession
+from servicebot.checks import REGRESSION_FAILED
 from servicebot.cli import main
-from servicebot.errors import FaqError, ServicebotError
-from servicebot.faq import check_faq
+from servicebot.errors import FaqError, Problem, ServicebotError, Severity
+from servicebot.faq import check_faq, messages
+from servicebot.faq.freshness import stale_entries
+from servicebot.faq_diff import NOT_A_REVISION, NOT_IN_GIT, diff_outcomes, labelled_questions
 from servicebot.service import Service
-from servicebot.staff import (
-    FaqWatcher,
-    diff_outcomes,
-    directory_signature,
-    labelled_questions,
-    stale_entries,
-)
+from servicebot.watcher import FaqWatcher, directory_signature
+
+from conftest import wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 
@@ -122,7 +122,7 @@ def test_an_edited_file_is_swapped_in_and_reported(watcher, service, mini_faq):
     assert answer_id(service, "书屋怎么借书") != "bookhouse-borrow"
     append_entry(mini_faq)
     swapped, problems = watcher.check_now()
-    assert swapped and not [p for p in problems if p.severity == "error"]
+    assert swapped and not [p for p in problems if p.is_error]
     assert watcher.recorder.results == [(True, problems)]
     assert answer_id(service, "书屋怎么借书") == "bookhouse-borrow"
 
@@ -148,14 +148,15 @@ def test_added_and_deleted_files_are_noticed(watcher, service, mini_faq):
 
 def test_a_broken_edit_is_refused_and_the_old_faq_keeps_serving(watcher, service, mini_faq, caplog):
     before = service.snapshot
-    caplog.set_level(logging.WARNING, logger="servicebot.staff")
+    caplog.set_level(logging.WARNING, logger="servicebot.watcher")
     break_books(mini_faq)
     swapped, problems = watcher.check_now()
     assert not swapped
     assert service.snapshot is before
     assert answer_id(service, "梧桐书屋") == "bookhouse-wutong"
     located = [str(p) for p in problems]
-    assert any(p.startswith("books.yaml:") and "YAML 格式错误" in p for p in located), located
+    syntax = wording(messages.YAML_SYNTAX)
+    assert any(p.startswith("books.yaml:") and syntax.search(p) for p in located), located
     assert watcher.recorder.results == [(False, problems)]
     assert "FAQ change refused" in caplog.text and "books.yaml:" in caplog.text
 
@@ -180,9 +181,8 @@ def test_an_edit_that_breaks_a_regression_question_is_refused(watcher, service, 
     )
     swapped, problems = watcher.check_now()
     assert not swapped and service.snapshot is before
-    assert "tests.yaml:1: 测试问题“地保怎么申请”应得到 dibao-apply，实际得到 dibao-removal" in [
-        str(p) for p in problems
-    ]
+    failed = REGRESSION_FAILED.format(question="地保怎么申请", expect="dibao-apply", got="dibao-removal")
+    assert f"tests.yaml:1: {failed}" in [str(p) for p in problems]
     assert answer_id(service, "地保怎么申请") == "dibao-apply"
 
 
@@ -207,7 +207,7 @@ def test_a_missing_directory_is_refused_not_crashed(watcher, service, mini_faq):
     shutil.rmtree(mini_faq)
     swapped, problems = watcher.check_now()
     assert not swapped and service.snapshot is before
-    assert any("找不到这个目录" in p.message for p in problems)
+    assert any(p.message == messages.NO_DIRECTORY for p in problems)
 
 
 def test_signature_changes_with_names_sizes_and_times(mini_faq):
@@ -293,9 +293,9 @@ def test_faq_test_prints_each_question_and_passes(mini_faq, capsys):
     assert main(["faq", "test", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        "[通过] 地保怎么申请 → dibao-apply",
-        "[通过] 今天天气怎么样 → unanswered",
-        "共 2 个测试问题：2 个通过，0 个失败。",
+        commands.CASE_PASSED.format(question="地保怎么申请", got="dibao-apply"),
+        commands.CASE_PASSED.format(question="今天天气怎么样", got="unanswered"),
+        commands.CASES_SUMMARY.format(cases=2, passed=2, failed=0),
     ]
 
 
@@ -306,8 +306,9 @@ def test_faq_test_fails_on_a_wrong_expectation(mini_faq, capsys):
     )
     assert main(["faq", "test", str(mini_faq)]) == 1
     out = capsys.readouterr().out
-    assert "[失败] 地保怎么申请 → dibao-apply（应得到 pension-insurance，实际 dibao-apply）" in out
-    assert "共 2 个测试问题：1 个通过，1 个失败。" in out
+    failed = commands.CASE_FAILED.format(question="地保怎么申请", got="dibao-apply", expect="pension-insurance")
+    assert failed in out.splitlines()
+    assert commands.CASES_SUMMARY.format(cases=2, passed=1, failed=1) in out
 
 
 def test_faq_test_on_a_broken_faq_shows_the_problems(mini_faq, capsys):
@@ -318,11 +319,12 @@ def test_faq_test_on_a_broken_faq_shows_the_problems(mini_faq, capsys):
 
 def test_faq_check_runs_the_regression_questions(mini_faq, capsys):
     assert main(["faq", "check", str(mini_faq)]) == 0
-    assert "回归测试 2/2 通过" in capsys.readouterr().out
+    assert wording(commands.CHECK_PASSED, passed=2, cases=2).search(capsys.readouterr().out)
     edit(mini_faq / "tests.yaml", "- question: 梧桐书屋\n  expect: garbage-hall\n")
     assert main(["faq", "check", str(mini_faq)]) == 1
     out = capsys.readouterr().out
-    assert "tests.yaml:1: 测试问题“梧桐书屋”应得到 garbage-hall，实际得到 bookhouse-wutong" in out
+    failed = REGRESSION_FAILED.format(question="梧桐书屋", expect="garbage-hall", got="bookhouse-wutong")
+    assert f"tests.yaml:1: {failed}" in out
 
 
 # --- freshness ---------------------------------------------------------------------------
@@ -375,8 +377,9 @@ def test_faq_check_warns_about_stale_entries_with_file_and_line(mini_faq, capsys
     out = capsys.readouterr().out
     age = (dt.date.today() - OLD).days
     line = line_of(mini_faq / "welfare.yaml", "- id: dibao-removal")
-    assert f"welfare.yaml:{line}: 警告：条目 dibao-removal 已经 {age} 天没有核对（reviewed: 2020-01-01）" in out
-    assert "1 个警告" in out
+    stale = messages.STALE.format(id="dibao-removal", age=age, reviewed=OLD)
+    assert str(Problem("welfare.yaml", line, stale, Severity.WARNING)) in out
+    assert wording(commands.CHECK_PASSED, warnings=1).search(out)
 
 
 def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
@@ -394,18 +397,19 @@ def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
     )
     assert main(["faq", "stale", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "【共享书屋】"
+    assert out[0] == commands.STALE_TOPIC.format(topic="共享书屋")
     line = line_of(mini_faq / "books.yaml", "- id: bookhouse-wutong")
-    assert out[1].split() == [
-        "bookhouse-wutong",
-        "梧桐书屋是什么？",
-        "上次核对",
-        f"{today - dt.timedelta(days=1001)}（1001",
-        "天前）",
-        f"books.yaml:{line}",
-    ]
-    assert out[2] == "【民生保障】" and out[3].split()[0] == "dibao-removal"
-    assert out[-1] == "共 2 个条目需要重新核对。"
+    assert out[1] == commands.STALE_ENTRY.format(
+        id="bookhouse-wutong",
+        question="梧桐书屋是什么？",
+        reviewed=today - dt.timedelta(days=1001),
+        age=1001,
+        file="books.yaml",
+        line=line,
+    )
+    assert out[2] == commands.STALE_TOPIC.format(topic="民生保障")
+    assert wording(commands.STALE_ENTRY, id="dibao-removal").fullmatch(out[3])
+    assert out[-1] == commands.STALE_SUMMARY.format(count=2)
     assert "garbage-hall" not in "\n".join(out)
 
 
@@ -416,7 +420,7 @@ def test_faq_stale_says_so_when_everything_is_fresh(mini_faq, capsys):
         {i: today for i in ("bookhouse-wutong", "garbage-hall", "dibao-apply", "dibao-removal", "pension-insurance")},
     )
     assert main(["faq", "stale", str(mini_faq)]) == 0
-    assert capsys.readouterr().out.strip() == "所有条目都在 365 天内核对过。"
+    assert capsys.readouterr().out.strip() == commands.NOTHING_STALE.format(days=365)
 
 
 # --- labelled questions -------------------------------------------------------------------
@@ -486,9 +490,11 @@ def test_faq_diff_command_on_directories(mini_faq, tmp_path, labelled, capsys):
     append_entry(new)
     assert main(["faq", "diff", str(mini_faq), str(new), "--labelled", str(labelled), "--faq", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "比较 3 个标注问题和两边的回归测试问题（旧 5 条目，新 6 条目）："
-    assert [line for line in out if "→" in line][0].strip().startswith("书屋怎么借书: ")
-    assert out[-1] == "1 个问题的结果会改变。"
+    assert out[0] == commands.DIFF_HEADER.format(questions=3, old=5, new=6)
+    assert out[1:] == [
+        commands.DIFF_CHANGE.format(question="书屋怎么借书", before=out[1].split()[1], after="bookhouse-borrow"),
+        commands.DIFF_SUMMARY.format(count=1),
+    ]
 
 
 def test_faq_diff_with_a_broken_side_names_it(mini_faq, tmp_path, capsys):
@@ -529,9 +535,9 @@ def test_faq_diff_against_a_git_revision(repo, labelled, capsys):
     faq = str(repo / "faq")
     assert main(["faq", "diff", "HEAD", faq, "--faq", faq, "--labelled", str(labelled)]) == 0
     out = capsys.readouterr().out
-    assert "（旧 5 条目，新 6 条目）" in out
-    assert "书屋怎么借书: " in out and "→ bookhouse-borrow" in out
-    assert "1 个问题的结果会改变。" in out
+    assert wording(commands.DIFF_HEADER, old=5, new=6).search(out)
+    assert wording(commands.DIFF_CHANGE, question="书屋怎么借书", after="bookhouse-borrow").search(out)
+    assert commands.DIFF_SUMMARY.format(count=1) in out
 
 
 def test_faq_diff_between_two_revisions_from_inside_the_repo(repo, capsys, monkeypatch):
@@ -542,17 +548,18 @@ def test_faq_diff_between_two_revisions_from_inside_the_repo(repo, capsys, monke
     monkeypatch.chdir(repo / "faq")
     assert main(["faq", "diff", "HEAD~1", "HEAD", "--faq", "."]) == 0
     out = capsys.readouterr().out
-    assert "比较 0 个标注问题" in out  # tests/data is looked up from the current directory
+    assert wording(commands.DIFF_HEADER, questions=0).search(out)  # tests/data is looked up from the current directory
     monkeypatch.chdir(repo)
     assert main(["faq", "diff", "HEAD~1", "HEAD"]) == 0
     out = capsys.readouterr().out
-    assert "比较 1 个标注问题" in out and "借书要办证吗: " in out and "→ bookhouse-borrow" in out
+    assert wording(commands.DIFF_HEADER, questions=1).search(out)
+    assert wording(commands.DIFF_CHANGE, question="借书要办证吗", after="bookhouse-borrow").search(out)
 
 
 def test_faq_diff_with_an_unknown_revision_exits_1(repo, capsys):
     faq = str(repo / "faq")
     assert main(["faq", "diff", "no-such-rev", faq, "--faq", faq]) == 1
-    assert "servicebot: “no-such-rev”既不是目录，也不是 git 里能找到 faq 的版本（" in capsys.readouterr().err
+    assert f"servicebot: {NOT_A_REVISION.format(revision='no-such-rev', pathspec='faq')}（" in capsys.readouterr().err
 
 
 def test_faq_diff_with_a_revision_outside_git_says_so(mini_faq, tmp_path, capsys, monkeypatch):
@@ -561,7 +568,7 @@ def test_faq_diff_with_a_revision_outside_git_says_so(mini_faq, tmp_path, capsys
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # even if /tmp sits inside a repository
     faq = str(mini_faq)
     assert main(["faq", "diff", "HEAD", faq, "--faq", faq]) == 1
-    assert "不在 git 仓库里，只能比较两个目录" in capsys.readouterr().err
+    assert NOT_IN_GIT.format(faq_dir=faq) in capsys.readouterr().err
 
 
 def test_a_broken_faq_in_a_revision_is_located_in_that_revision(repo, make_settings):

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from servicebot.errors import StorageError
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
-from servicebot.service import TAP, Interaction, Service
-from servicebot.migrations import MIGRATIONS
+from servicebot.migrations import MIGRATIONS, NEWER_SCHEMA
+from servicebot.records import Interaction, Status
+from servicebot.service import Service
 from servicebot.storage import InteractionLog, LogReader, utc_text
+
+from conftest import wording
 
 RAW_ID = 7012345678
 PHONE = "13812345678"
@@ -61,7 +63,7 @@ def interaction(
     ref: str,
     at: dt.datetime,
     *,
-    status: str = UNANSWERED,
+    status: str = Status.UNANSWERED,
     question: str = "问题",
     via: str = "question",
     resident: str | None = PSEUDONYM,
@@ -75,8 +77,8 @@ def interaction(
         question=question,
         normalized=question,
         status=status,
-        entry_id="dibao-apply" if status == ANSWERED else None,
-        score=70.0 if status == ANSWERED else 10.0,
+        entry_id="dibao-apply" if status == Status.ANSWERED else None,
+        score=70.0 if status == Status.ANSWERED else 10.0,
         via=via,
     )
 
@@ -87,7 +89,7 @@ def _info_logs(caplog):
 
 
 def storage_records(caplog, level: int) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "servicebot.storage" and r.levelno == level]
+    return [r for r in caplog.records if r.name.startswith("servicebot.storage") and r.levelno == level]
 
 
 def caught_up(log: InteractionLog, attempts: int = 3) -> bool:
@@ -95,7 +97,7 @@ def caught_up(log: InteractionLog, attempts: int = 3) -> bool:
     return any(log.flush(WAIT) for _ in range(attempts))
 
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 # --- schema ------------------------------------------------------------------------------
@@ -135,17 +137,18 @@ def test_older_database_is_upgraded_and_keeps_its_rows(tmp_path):
 def test_newer_database_is_refused_with_a_clear_message(tmp_path, caplog):
     path = tmp_path / "new.sqlite3"
     sqlite3.connect(path).execute("PRAGMA user_version = 99").connection.close()
-    with pytest.raises(StorageError, match="升级"):
+    newer = wording(NEWER_SCHEMA, version=99, known=len(MIGRATIONS))
+    with pytest.raises(StorageError, match=newer.pattern):
         LogReader(path).question_rows(NOW - dt.timedelta(days=1))
     log = InteractionLog(path, **QUICK)  # the bot itself keeps running and says why nothing is recorded
     log.record(interaction("aa01", NOW))
     assert not log.flush(WAIT)
     log.close(timeout=0.1)
-    assert any("升级" in r.getMessage() for r in storage_records(caplog, logging.ERROR))
+    assert any(newer.search(r.getMessage()) for r in storage_records(caplog, logging.ERROR))
 
 
 def test_reader_without_a_database_names_the_path(tmp_path):
-    with pytest.raises(StorageError, match="missing.sqlite3"):
+    with pytest.raises(StorageError, match=r"missing\.sqlite3"):
         LogReader(tmp_path / "missing.sqlite3").totals(NOW - dt.timedelta(days=1))
     assert not (tmp_path / "missing.sqlite3").exists()
 
@@ -156,7 +159,7 @@ def test_reader_without_a_database_names_the_path(tmp_path):
 def test_every_kind_of_interaction_is_stored_with_its_links(service, log, settings):
     typed = service.answer("低保", channel="telegram", chat_type="private", resident=RAW_ID)
     offered = service.answer("梧桐书屋周末开吗", channel="telegram", chat_type="group", resident=RAW_ID)
-    assert (typed.status, offered.status) == (ANSWERED, SUGGEST)
+    assert (typed.status, offered.status) == (Status.ANSWERED, Status.SUGGEST)
     tapped = service.answer_entry(
         "bookhouse-wutong", via="suggestion", channel="telegram", resident=RAW_ID, origin_ref=offered.ref
     )
@@ -172,7 +175,7 @@ def test_every_kind_of_interaction_is_stored_with_its_links(service, log, settin
     assert (first["channel"], first["chat_type"], first["status"], first["entry_id"], first["via"]) == (
         "telegram",
         "private",
-        ANSWERED,
+        Status.ANSWERED,
         "dibao-apply",
         "question",
     )
@@ -181,11 +184,11 @@ def test_every_kind_of_interaction_is_stored_with_its_links(service, log, settin
     assert json.loads(stored[offered.ref]["suggestions"]) == [c.entry_id for c in offered.match.suggestions]
     assert stored[offered.ref]["chat_type"] == "group"
     tap = stored[tapped.ref]
-    assert (tap["status"], tap["via"], tap["origin_ref"]) == (TAP, "suggestion", offered.ref)
+    assert (tap["status"], tap["via"], tap["origin_ref"]) == (Status.TAP, "suggestion", offered.ref)
     assert tap["entry_id"] == "bookhouse-wutong"
     rejected = [r for r in stored.values() if r["via"] == "none"]
     assert [r["origin_ref"] for r in rejected] == [offered.ref]
-    assert stored[missed.ref]["resident"] is None and stored[missed.ref]["status"] == UNANSWERED
+    assert stored[missed.ref]["resident"] is None and stored[missed.ref]["status"] == Status.UNANSWERED
     votes = {r["ref"]: r["positive"] for r in rows(settings.db_path, "SELECT * FROM feedback")}
     assert votes == {typed.ref: 0, tapped.ref: 1}
 
@@ -219,7 +222,7 @@ def test_no_raw_id_phone_or_id_card_number_reaches_the_database_files(service, l
             resident=str(RAW_ID),
             question=f"电话 {PHONE}",
             normalized=f"电话{PHONE}",
-            status=UNANSWERED,
+            status=Status.UNANSWERED,
             entry_id=None,
             score=0.0,
         )
@@ -255,7 +258,7 @@ def test_locked_database_logs_once_keeps_answering_and_catches_up(service, log, 
         during = [
             service.answer(q, channel="chat", resident=n) for n, q in enumerate(["低保", "养老保险怎么交", "体验馆"])
         ]
-        assert [o.status for o in during] == [ANSWERED] * 3  # residents still get answers
+        assert [o.status for o in during] == [Status.ANSWERED] * 3  # residents still get answers
         assert not log.flush(WAIT)  # returns when the write attempt fails, not after WAIT
         during += [service.answer("今天天气怎么样", channel="chat", resident=9) for _ in range(3)]
         service.feedback(during[0].ref, False)
@@ -266,7 +269,12 @@ def test_locked_database_logs_once_keeps_answering_and_catches_up(service, log, 
         assert (status.healthy, status.pending, status.dropped) == (False, 7, 0)
         assert "locked" in status.last_error
         summary = log.day_summary()  # the admin's /stats still counts what waits in memory
-        assert (summary["total"], summary[ANSWERED], summary[UNANSWERED], summary["unhelpful"]) == (7, 4, 3, 1)
+        assert (summary["total"], summary[Status.ANSWERED], summary[Status.UNANSWERED], summary["unhelpful"]) == (
+            7,
+            4,
+            3,
+            1,
+        )
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
@@ -370,6 +378,7 @@ def test_close_gives_up_after_its_timeout_when_the_database_stays_locked(tmp_pat
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+    log._thread.join(WAIT)  # the abandoned writer may still finish its write: not after this test
     assert any("were not written" in r.getMessage() for r in storage_records(caplog, logging.ERROR))
 
 
@@ -414,13 +423,20 @@ def test_the_writer_purges_again_when_the_interval_comes_round(tmp_path):
 def test_day_summary_uses_china_days(tmp_path):
     path = tmp_path / "days.sqlite3"
     log = InteractionLog(path)
-    utc = dt.timezone.utc
+    utc = dt.UTC
     # 2026-11-27 16:30 UTC is already 2026-11-28 00:30 in China.
-    log.record(interaction("d1", dt.datetime(2026, 11, 27, 16, 30, tzinfo=utc), status=ANSWERED))
+    log.record(interaction("d1", dt.datetime(2026, 11, 27, 16, 30, tzinfo=utc), status=Status.ANSWERED))
     log.record(interaction("d2", dt.datetime(2026, 11, 27, 15, 59, tzinfo=utc)))
-    log.record(interaction("d3", dt.datetime(2026, 11, 28, 15, 59, tzinfo=utc), status=SUGGEST))
-    log.record(interaction("d4", dt.datetime(2026, 11, 28, 10, 0, tzinfo=utc), status=TAP, via="suggestion"))
+    log.record(interaction("d3", dt.datetime(2026, 11, 28, 15, 59, tzinfo=utc), status=Status.SUGGEST))
+    log.record(interaction("d4", dt.datetime(2026, 11, 28, 10, 0, tzinfo=utc), status=Status.TAP, via="suggestion"))
     assert log.flush(WAIT)
     day = log.day_summary(dt.date(2026, 11, 28))
     log.close()
-    assert day == {"total": 2, ANSWERED: 1, SUGGEST: 1, UNANSWERED: 0, "helpful": 0, "unhelpful": 0}
+    assert day == {
+        "total": 2,
+        Status.ANSWERED: 1,
+        Status.SUGGEST: 1,
+        Status.UNANSWERED: 0,
+        "helpful": 0,
+        "unhelpful": 0,
+    }

@@ -53,7 +53,6 @@ from servicebot.config import Settings
 from servicebot.errors import ConfigError, Problem, ServicebotError
 from servicebot.replies import Reply
 from servicebot.service import Service
-from servicebot.staff import FaqWatcher
 from servicebot.storage import InteractionLog
 from servicebot.tg_render import (
     ADMIN_ONLY_TEXT,
@@ -69,6 +68,7 @@ from servicebot.tg_render import (
     strip_mention,
 )
 from servicebot.throttle import ALLOW, WARN, ChatOrderedProcessor, FloodGate, RetryingRateLimiter, Timings
+from servicebot.watcher import FaqWatcher
 
 log = logging.getLogger(__name__)
 

@@ -1,25 +1,94 @@
-"""Checks that need the matcher, on top of the loader's validation.
+"""Checks that need more than the YAML: the rendered replies and the matcher.
 
 `faq check`, `/reload` and the live reloader all pass a FAQ through `check_directory`, so
-what one accepts the others accept: a FAQ is refused when it doesn't validate, when one of
-its own phrasings would reach another entry, or when it breaks a staff regression question.
-Lint that only advises (look-alike entries, a synonym that moved a question) is reported
-as warnings.
+what one accepts the others accept: a FAQ is refused when it doesn't validate, when an
+answer is too long to send, when one of its own phrasings would reach another entry, or
+when it breaks a staff regression question. Lint that only advises (look-alike entries,
+a synonym that moved a question) is reported as warnings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz import fuzz
 
 from servicebot.config import Settings
-from servicebot.errors import FaqError, Problem
-from servicebot.faq import UNANSWERED, Faq, RegressionCase, check_faq, load_faq
-from servicebot.matching import ANSWERED, Candidate, Index, Match, Thresholds
+from servicebot.errors import FaqError, Problem, Severity
+from servicebot.faq import Entry, Faq, RegressionCase, check_faq
+from servicebot.matching import Candidate, Index, Match, Thresholds
+from servicebot.records import Status
+from servicebot.replies import MAX_ANSWER_CHARS, answer_text
 from servicebot.text import Normalizer, base_normalize
+
+# What staff read about these checks (str.format templates; tests name them, not their words).
+ANSWER_TOO_LONG = (
+    "条目 {id} 的回答太长：显示出来有 {length} 个字，Telegram 一条消息最多 {limit} 个字，请精简或拆成两个条目"
+)
+REGRESSION_FAILED = "测试问题“{question}”应得到 {expect}，实际得到 {got}"
+PHRASING_ASTRAY = "条目 {id} 的问法“{text}”{what}。{fix}"
+REACHES_OTHER = "却匹配到了条目 {other}（{file}）"
+FIX_REACHES_OTHER = "请把这个问法改得更具体，或从 {other} 中删除相近的问法"
+TIED_WITH = "和条目 {other}（{file}）难分高下，机器人只能让居民自己选"
+FIX_TIED = "请把两个条目的问法写得更有区别，或合并这两个条目"
+REACHES_NOTHING = "匹配不到任何条目（可能全是标点或常用词）"
+FIX_REACHES_NOTHING = "请写得更具体一些"
+LOOKALIKE = (
+    "条目 {id} 和 {other} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别"
+    "（例如“{text}”和 {other} 的“{phrasing}”几乎一样）"
+)
+SYNONYM_MOVES = "同义词组 [{group}] 让问题“{question}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词"
+MOVED_TO = "改为匹配 {entry}"
+LOST: dict[str, str] = {Status.SUGGEST: "变成了难分高下（要居民自己选）", Status.UNANSWERED: "变成了答不上来"}
+
+
+# Rendered length of each entry still in use: a reload renders only new or edited entries
+# (unchanged files give back the very same Entry objects from the parse cache).
+_RENDERED: weakref.WeakKeyDictionary[Entry, int] = weakref.WeakKeyDictionary()
+
+
+def rendered_length(entry: Entry) -> int:
+    """Characters the answer takes once rendered for residents (`replies.answer_text`)."""
+    length = _RENDERED.get(entry)
+    if length is None:
+        length = _RENDERED[entry] = len(answer_text(entry))
+    return length
+
+
+def answer_length_problems(entries: Iterable[Entry]) -> list[Problem]:
+    """An answer must fit in one message once rendered, on every channel."""
+    problems = []
+    for entry in entries:
+        length = rendered_length(entry)
+        if length > MAX_ANSWER_CHARS:
+            problems.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    ANSWER_TOO_LONG.format(id=entry.id, length=length, limit=MAX_ANSWER_CHARS),
+                )
+            )
+    return problems
+
+
+def validate(
+    directory: Path, settings: Settings, *, today: dt.date | None = None, cached: bool = True
+) -> tuple[Faq | None, list[Problem]]:
+    """The FAQ directory validated in full, including how its answers render: (Faq or None, problems).
+
+    `cached=False` skips the on-disk parse cache (for FAQ versions that are not the one served).
+    """
+    return check_faq(
+        directory,
+        today=today,
+        stale_days=settings.stale_days,
+        cache_dir=settings.cache_dir if cached else None,
+        entry_checks=answer_length_problems,
+    )
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -34,7 +103,7 @@ def build_index(faq: Faq, settings: Settings, synonyms=None) -> Index:
 def outcome_label(index: Index, question: str) -> str:
     """The entry id a question reaches when answered, else its status."""
     match = index.match(question)
-    return match.entry_id if match.status == ANSWERED else match.status
+    return match.entry_id if match.status == Status.ANSWERED and match.entry_id else match.status
 
 
 @dataclass(frozen=True)
@@ -53,7 +122,11 @@ def run_regression(index: Index) -> list[CaseResult]:
 
 def regression_problems(results: list[CaseResult]) -> list[Problem]:
     return [
-        Problem(r.case.file, r.case.line, f"测试问题“{r.case.question}”应得到 {r.case.expect}，实际得到 {r.got}")
+        Problem(
+            r.case.file,
+            r.case.line,
+            REGRESSION_FAILED.format(question=r.case.question, expect=r.case.expect, got=r.got),
+        )
         for r in results
         if not r.passed
     ]
@@ -78,7 +151,7 @@ def consistency_problems(index: Index) -> list[Problem]:
         for k, text in enumerate(entry.phrasings):
             match = index.match(text)
             rival = _rival(match, entry.id)
-            if match.status == ANSWERED and match.entry_id == entry.id:
+            if match.status == Status.ANSWERED and match.entry_id == entry.id:
                 if (
                     rival
                     and rival.score >= index.thresholds.answer
@@ -87,33 +160,27 @@ def consistency_problems(index: Index) -> list[Problem]:
                 ):
                     lookalike = (rival, text)
                 continue
-            if match.status == ANSWERED:
-                what = f"却匹配到了条目 {match.entry_id}（{index.faq.by_id[match.entry_id].file}）"
-                fix = f"请把这个问法改得更具体，或从 {match.entry_id} 中删除相近的问法"
+            if match.status == Status.ANSWERED and match.entry_id:
+                what = REACHES_OTHER.format(other=match.entry_id, file=index.faq.by_id[match.entry_id].file)
+                fix = FIX_REACHES_OTHER.format(other=match.entry_id)
             elif rival:
-                what = (
-                    f"和条目 {rival.entry_id}（{index.faq.by_id[rival.entry_id].file}）难分高下，机器人只能让居民自己选"
-                )
-                fix = "请把两个条目的问法写得更有区别，或合并这两个条目"
+                what = TIED_WITH.format(other=rival.entry_id, file=index.faq.by_id[rival.entry_id].file)
+                fix = FIX_TIED
             else:
-                what = "匹配不到任何条目（可能全是标点或常用词）"
-                fix = "请写得更具体一些"
-            problems.append(Problem(entry.file, entry.phrasing_line(k), f"条目 {entry.id} 的问法“{text}”{what}。{fix}"))
+                what, fix = REACHES_NOTHING, FIX_REACHES_NOTHING
+            message = PHRASING_ASTRAY.format(id=entry.id, text=text, what=what, fix=fix)
+            problems.append(Problem(entry.file, entry.phrasing_line(k), message))
         if lookalike:
             rival, text = lookalike
             problems.append(
                 Problem(
                     entry.file,
                     entry.line,
-                    f"条目 {entry.id} 和 {rival.entry_id} 非常相似，居民提问时容易拿到另一个回答；请确认两者确实不同，并让问法更有区别"
-                    f"（例如“{text}”和 {rival.entry_id} 的“{rival.phrasing}”几乎一样）",
-                    "warning",
+                    LOOKALIKE.format(id=entry.id, other=rival.entry_id, text=text, phrasing=rival.phrasing),
+                    Severity.WARNING,
                 )
             )
     return problems
-
-
-_LOST = {"suggest": "变成了难分高下（要居民自己选）", "unanswered": "变成了答不上来"}
 
 
 def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]:
@@ -131,13 +198,13 @@ def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]
         for q in touched:
             before, after = outcome_label(without, q), outcome_label(base, q)
             if before != after and before in faq.by_id:
-                now = f"改为匹配 {after}" if after in faq.by_id else _LOST.get(after, after)
+                now = MOVED_TO.format(entry=after) if after in faq.by_id else LOST.get(after, after)
                 problems.append(
                     Problem(
                         "settings.yaml",
                         0,
-                        f"同义词组 [{', '.join(group)}] 让问题“{q}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词",
-                        "warning",
+                        SYNONYM_MOVES.format(group=", ".join(group), question=q, before=before, now=now),
+                        Severity.WARNING,
                     )
                 )
     return problems
@@ -152,17 +219,17 @@ class Report:
 
     @property
     def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
+        return [p for p in self.problems if p.is_error]
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
+        return [p for p in self.problems if not p.is_error]
 
 
 def check_directory(
     directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None
 ) -> Report:
-    faq, problems = check_faq(directory, today=today, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
+    faq, problems = validate(directory, settings, today=today)
     if faq is None:
         return Report(None, None, sorted(problems))
     index = build_index(faq, settings)
@@ -179,7 +246,9 @@ def load_validated(settings: Settings) -> tuple[Faq, Index]:
     For staff tools (`ask --explain`, `eval`) that must work exactly when a regression
     question fails, to show why.
     """
-    faq = load_faq(settings.faq_dir, stale_days=settings.stale_days, cache_dir=settings.cache_dir)
+    faq, problems = validate(settings.faq_dir, settings)
+    if faq is None:
+        raise FaqError([p for p in problems if p.is_error])
     return faq, build_index(faq, settings)
 
 
@@ -189,6 +258,3 @@ def build_snapshot(settings: Settings) -> tuple[Faq, Index]:
     if report.errors or report.faq is None or report.index is None:
         raise FaqError(report.errors)
     return report.faq, report.index
-
-
-__all__ = ["UNANSWERED", "Report", "check_directory", "build_snapshot", "build_index", "run_regression"]

@@ -10,23 +10,13 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from servicebot.config import Settings, load_settings
 from servicebot.errors import ConfigError, FaqError, ServicebotError
 from servicebot.logs import setup_logging
 
 log = logging.getLogger("servicebot")
-
-COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {}
-
-
-def command(name: str):
-    def register(fn):
-        COMMANDS[name] = fn
-        return fn
-
-    return register
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="servicebot",
         parents=[common],
-        description="凤凰办事处问答机器人. With no command: run the Telegram bot when a token is set, else the terminal chat.",
+        description="凤凰办事处问答机器人. With no command: run the Telegram bot when a token is set, "
+        "else the terminal chat.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -198,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     if name == "faq":
         name = f"faq {args.faq_command}"
     try:
-        return _commands()[name](args, settings)
+        # Imported only now, so `--help` and setting errors stay fast and never import Telegram.
+        from servicebot.commands import COMMANDS
+
+        return COMMANDS[name](args, settings)
     except ConfigError as exc:
         print(f"servicebot: {exc}", file=sys.stderr)
         return 2
@@ -212,13 +206,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-def _commands() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
-    # Imported here so `--help` and config errors stay fast and never import Telegram.
-    from servicebot import commands  # noqa: F401  (registers the commands)
-
-    return COMMANDS
 
 
 if __name__ == "__main__":

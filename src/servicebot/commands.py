@@ -1,7 +1,8 @@
 """The body of each CLI command: thin glue from parsed arguments to the domain modules.
 
-`cli.py` owns the argument parser and exit-code mapping; this module owns what each
-command does, and registers it with `cli.command`.
+`cli.py` owns the argument parser and exit-code mapping, and imports this module only once
+it knows which command to run (so `--help` and setting errors never load the matcher or
+Telegram); this module owns what each command does, registered by name in `COMMANDS`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,37 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from servicebot import chat, checks, evaluate
-from servicebot.cli import command
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
+from servicebot.faq.freshness import stale_entries
+from servicebot.faq_diff import diff_outcomes, labelled_questions
+from servicebot.health import check_health
+from servicebot.privacy import load_or_create_secret
+from servicebot.records import Channel
+from servicebot.review.period import parse_period
+from servicebot.review.render import RENDERERS
+from servicebot.review.report import build_review
+from servicebot.review.stats import build_stats, render_stats, stats_dict
 from servicebot.service import Service, Snapshot
+from servicebot.storage import InteractionLog, LogReader
+from servicebot.watcher import FaqWatcher
+
+Command = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    """Register the decorated function as `servicebot NAME` ("faq check" for a subcommand)."""
+
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
 
 
 def _out(text: str = "") -> None:
@@ -24,14 +50,29 @@ def _out(text: str = "") -> None:
 
 def _open_sink(settings: Settings):
     """The interaction log and the pseudonym secret for a command that records."""
-    from servicebot.privacy import load_or_create_secret
-    from servicebot.storage import InteractionLog
-
     secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
     return InteractionLog(settings.db_path, retention_days=settings.retention_days), secret
 
 
 # --- faq ---------------------------------------------------------------------------------
+
+# What staff read (str.format templates; tests name them rather than repeat their words).
+CHECK_FAILED = "发现 {errors} 个错误、{warnings} 个警告，请修改后再检查。"
+CHECK_PASSED = (
+    "检查通过：{files} 个文件，{entries} 个条目，{phrasings} 个问法，"
+    "回归测试 {passed}/{cases} 通过，{warnings} 个警告。"
+)
+CASE_PASSED = "[通过] {question} → {got}"
+CASE_FAILED = "[失败] {question} → {got}（应得到 {expect}，实际 {got}）"
+CASES_SUMMARY = "共 {cases} 个测试问题：{passed} 个通过，{failed} 个失败。"
+NOTHING_STALE = "所有条目都在 {days} 天内核对过。"
+STALE_TOPIC = "【{topic}】"
+STALE_ENTRY = "  {id}  {question}  上次核对 {reviewed}（{age} 天前）  {file}:{line}"
+STALE_SUMMARY = "共 {count} 个条目需要重新核对。"
+DIFF_HEADER = "比较 {questions} 个标注问题和两边的回归测试问题（旧 {old} 条目，新 {new} 条目）："
+DIFF_CHANGE = "  {question}: {before} → {after}"
+DIFF_SUMMARY = "{count} 个问题的结果会改变。"
+DIFF_NO_CHANGE = "没有问题的结果改变。"
 
 
 @command("faq check")
@@ -40,13 +81,19 @@ def faq_check(args: argparse.Namespace, settings: Settings) -> int:
     for problem in report.problems:
         _out(str(problem))
     if report.errors or report.faq is None:
-        _out(f"发现 {len(report.errors)} 个错误、{len(report.warnings)} 个警告，请修改后再检查。")
+        _out(CHECK_FAILED.format(errors=len(report.errors), warnings=len(report.warnings)))
         return 1
     faq = report.faq
     passed = sum(r.passed for r in report.regression)
     _out(
-        f"检查通过：{len(faq.files)} 个文件，{len(faq.entries)} 个条目，{faq.question_count} 个问法，"
-        f"回归测试 {passed}/{len(report.regression)} 通过，{len(report.warnings)} 个警告。"
+        CHECK_PASSED.format(
+            files=len(faq.files),
+            entries=len(faq.entries),
+            phrasings=faq.question_count,
+            passed=passed,
+            cases=len(report.regression),
+            warnings=len(report.warnings),
+        )
     )
     return 0
 
@@ -60,41 +107,38 @@ def faq_test(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     results = report.regression
     for r in results:
-        mark = "通过" if r.passed else "失败"
-        detail = "" if r.passed else f"（应得到 {r.case.expect}，实际 {r.got}）"
-        _out(f"[{mark}] {r.case.question} → {r.got}{detail}")
+        line = CASE_PASSED if r.passed else CASE_FAILED
+        _out(line.format(question=r.case.question, got=r.got, expect=r.case.expect))
     failed = sum(not r.passed for r in results)
-    _out(f"共 {len(results)} 个测试问题：{len(results) - failed} 个通过，{failed} 个失败。")
+    _out(CASES_SUMMARY.format(cases=len(results), passed=len(results) - failed, failed=failed))
     return 1 if failed else 0
 
 
 @command("faq stale")
 def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.staff import stale_entries
-
     faq = checks.build_snapshot(settings)[0]
     groups = stale_entries(faq, settings.stale_days)
     if not groups:
-        _out(f"所有条目都在 {settings.stale_days} 天内核对过。")
+        _out(NOTHING_STALE.format(days=settings.stale_days))
         return 0
     for topic, entries in groups:
-        _out(f"【{topic}】")
-        for entry, age in entries:
-            _out(f"  {entry.id}  {entry.question}  上次核对 {entry.reviewed}（{age} 天前）  {entry.file}:{entry.line}")
-    _out(f"共 {sum(len(e) for _, e in groups)} 个条目需要重新核对。")
+        _out(STALE_TOPIC.format(topic=topic))
+        for e, age in entries:
+            _out(
+                STALE_ENTRY.format(id=e.id, question=e.question, reviewed=e.reviewed, age=age, file=e.file, line=e.line)
+            )
+    _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
     return 0
 
 
 @command("faq diff")
 def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.staff import diff_outcomes, labelled_questions
-
     questions = labelled_questions(args.labelled)
     changes, old_n, new_n = diff_outcomes(args.old, args.new, settings, questions)
-    _out(f"比较 {len(questions)} 个标注问题和两边的回归测试问题（旧 {old_n} 条目，新 {new_n} 条目）：")
+    _out(DIFF_HEADER.format(questions=len(questions), old=old_n, new=new_n))
     for question, before, after in changes:
-        _out(f"  {question}: {before} → {after}")
-    _out(f"{len(changes)} 个问题的结果会改变。" if changes else "没有问题的结果改变。")
+        _out(DIFF_CHANGE.format(question=question, before=before, after=after))
+    _out(DIFF_SUMMARY.format(count=len(changes)) if changes else DIFF_NO_CHANGE)
     return 0
 
 
@@ -111,7 +155,7 @@ def _ask_json(outcome, question: str, snapshot) -> str:
             "entry_id": outcome.entry_id,
             "score": m.score,
             "answer": entry.answer if entry else None,
-            "links": [{"title": l.title, "url": l.url} for l in entry.links] if entry else [],
+            "links": [{"title": link.title, "url": link.url} for link in entry.links] if entry else [],
             "suggestions": [
                 {"entry_id": c.entry_id, "question": snapshot.faq.by_id[c.entry_id].question, "score": c.score}
                 for c in m.suggestions
@@ -131,7 +175,8 @@ def _explain(service: Service, question: str) -> str:
     lines.append(f"结果：{m.status}（回答 ≥ {t.answer:g}，建议 ≥ {t.suggest:g}，与第二名至少相差 {t.margin:g}）")
     for c in m.candidates[:5]:
         lines.append(
-            f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  接近 {c.closeness:.2f}  最近的问法：{c.phrasing}"
+            f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  接近 {c.closeness:.2f}  "
+            f"最近的问法：{c.phrasing}"
         )
     return "\n".join(lines)
 
@@ -142,13 +187,13 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError('问题是空的：请写上要问的问题，例如 servicebot ask "低保怎么申请"')
     sink, secret = _open_sink(settings) if args.log else (None, "")
     faq, index = checks.load_validated(settings)
-    service = Service(Snapshot(faq, index, dt.datetime.now(dt.timezone.utc)), settings, sink, secret)
+    service = Service(Snapshot(faq, index, dt.datetime.now(dt.UTC)), settings, sink, secret)
     questions = [" ".join(args.question)] if args.question else (line.rstrip("\n") for line in sys.stdin)
     try:
         for question in questions:
             if not question.strip():
                 continue
-            outcome = service.answer(question, channel="ask", chat_type="cli")
+            outcome = service.answer(question, channel=Channel.ASK, chat_type="cli")
             if args.explain:
                 _out(_explain(service, question))
             elif args.json:
@@ -180,8 +225,6 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("chat")
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.staff import FaqWatcher
-
     sink, secret = _open_sink(settings)
     service = Service.from_settings(settings, sink, secret)
     watcher = FaqWatcher(service, settings.reload_interval)
@@ -218,22 +261,60 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("review")
 def review(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.review import run_review
-
     return run_review(settings, since=args.since, fmt=args.format, suggest_yaml=args.suggest_yaml, output=args.output)
+
+
+def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, output: Path | None) -> int:
+    """`servicebot review`: the report for the period, in the chosen format."""
+    period = parse_period(since)
+    _, index = checks.build_snapshot(settings)
+    report = build_review(
+        LogReader(settings.db_path),
+        index,
+        period,
+        answer_threshold=settings.answer_threshold,
+        suggest_yaml=suggest_yaml,
+        faq_dir=settings.faq_dir,
+    )
+    _emit(RENDERERS[fmt](report), output, bom=fmt == "csv")
+    if output is not None:
+        print(f"已写入 {output}：{len(report.clusters)} 组问题，{len(report.unhelpful)} 个被点 👎 的回答。")
+    return 0
 
 
 @command("stats")
 def stats(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.review import run_stats
-
     return run_stats(settings, since=args.since, as_json=args.json)
+
+
+def run_stats(settings: Settings, *, since: str, as_json: bool) -> int:
+    """`servicebot stats`: usage numbers; entry questions are shown when the FAQ loads."""
+    period = parse_period(since)
+    faq, _ = checks.validate(settings.faq_dir, settings)
+    report = build_stats(LogReader(settings.db_path), period, faq)
+    _emit(
+        json.dumps(stats_dict(report), ensure_ascii=False, indent=2) + "\n" if as_json else render_stats(report), None
+    )
+    return 0
+
+
+def _emit(text: str, output: Path | None, *, bom: bool = False) -> None:
+    """Write a report as UTF-8 bytes (with a BOM for CSV, so spreadsheet programs read Chinese)."""
+    data = text.encode("utf-8-sig" if bom else "utf-8")
+    if output is not None:
+        output.write_bytes(data)
+        return
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    stream.write(data)
+    stream.flush()
 
 
 @command("health")
 def health(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.health import check_health
-
     problems = check_health(settings)
     for problem in problems:
         print(f"unhealthy: {problem}", file=sys.stderr)

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from servicebot.errors import ConfigError
 
 ENV_PREFIX = "SERVICEBOT_"
+
+# Defaults other modules also fall back on (the matcher's Thresholds(), the FAQ loader, the
+# log writer), named once here so a tuning changes them everywhere.
+ANSWER_THRESHOLD = 52.0
+SUGGEST_THRESHOLD = 40.0
+STALE_DAYS = 365
+RETENTION_DAYS = 180
 
 
 @dataclass(frozen=True)
@@ -36,9 +44,9 @@ class Settings:
     """Telegram user ids allowed to use /reload and /stats (comma separated)."""
     admin_chat_id: int | None = None
     """Chat that receives FAQ reload problems; empty to skip notifications."""
-    answer_threshold: float = 52.0
+    answer_threshold: float = ANSWER_THRESHOLD
     """Score (0-100) at or above which the bot answers outright."""
-    suggest_threshold: float = 40.0
+    suggest_threshold: float = SUGGEST_THRESHOLD
     """Score (0-100) at or above which the bot offers "did you mean" choices."""
     webhook_url: str = ""
     """Public HTTPS URL for webhook mode; empty means long polling."""
@@ -50,9 +58,9 @@ class Settings:
     """secret_token Telegram must send with each webhook call (required in webhook mode)."""
     pseudonym_secret: str = field(default="", repr=False)
     """Key for hashing resident ids; empty means generate one in the data directory."""
-    retention_days: int = 180
+    retention_days: int = RETENTION_DAYS
     """Interactions older than this many days are purged."""
-    stale_days: int = 365
+    stale_days: int = STALE_DAYS
     """An entry whose `reviewed` date is older than this is reported as stale."""
     reload_interval: float = 2.0
     """Seconds between checks of the FAQ directory for edits; 0 disables watching."""
@@ -199,7 +207,7 @@ def load_settings(
     unknown_env = sorted(
         key
         for key in env
-        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() not in FIELD_NAMES + ("config",)
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() not in (*FIELD_NAMES, "config")
     )
     if unknown_env:
         raise ConfigError(f"unknown setting: {', '.join(unknown_env)}")

@@ -1,8 +1,10 @@
-"""The project's exceptions, in one place, so the CLI can map each to an exit code."""
+"""The project's exceptions, in one place, so the CLI can map each to an exit code; and the
+located `Problem` a FAQ error carries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 class ServicebotError(Exception):
@@ -13,6 +15,13 @@ class ConfigError(ServicebotError):
     """A setting is missing or invalid; startup stops with a one-line message (exit 2)."""
 
 
+class Severity(StrEnum):
+    """How much a FAQ problem matters."""
+
+    ERROR = "error"  # the FAQ is refused (not loaded, not swapped in)
+    WARNING = "warning"  # only reported
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One thing wrong in a FAQ directory, located by file and line for staff."""
@@ -20,10 +29,15 @@ class Problem:
     file: str
     line: int
     message: str
-    severity: str = "error"  # "error" blocks loading; "warning" is only reported
+    severity: Severity = Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        """True when this problem alone makes the FAQ be refused."""
+        return self.severity == Severity.ERROR
 
     def __str__(self) -> str:
-        prefix = "警告：" if self.severity == "warning" else ""
+        prefix = "" if self.is_error else "警告："
         return f"{self.file}:{self.line}: {prefix}{self.message}"
 
 

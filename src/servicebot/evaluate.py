@@ -113,7 +113,7 @@ class NaiveBaseline:
         self.choices = [p for e in faq.entries for p in e.phrasings]
 
     def best(self, question: str) -> tuple[str, float]:
-        text, score, i = process.extractOne(question, self.choices, scorer=fuzz.WRatio)
+        _text, score, i = process.extractOne(question, self.choices, scorer=fuzz.WRatio)
         return self.owners[i], score
 
     def figures(self, labelled: Labelled, cutoff: float, bests=None) -> Figures:

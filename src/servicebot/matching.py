@@ -23,8 +23,10 @@ import operator
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+
 from rapidfuzz import fuzz, process
 
+from servicebot.config import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
 from servicebot.faq import Entry, Faq
 from servicebot.text import Normalizer, sounds
 
@@ -48,8 +50,8 @@ MIN_TOKENS = 2  # a shorter question ("二", "火", "4") only matches a phrasing
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 52.0
-    suggest: float = 40.0
+    answer: float = ANSWER_THRESHOLD
+    suggest: float = SUGGEST_THRESHOLD
     margin: float = TIE_MARGIN
 
 

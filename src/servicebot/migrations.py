@@ -7,9 +7,12 @@ runs the rest, in one transaction. Append new steps at the end; never edit a shi
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 from servicebot.errors import StorageError
+
+# Said when a database was migrated by a newer servicebot (str.format template).
+NEWER_SCHEMA = "互动记录数据库的版本（{version}）比这个程序新（{known}），请升级 servicebot"
 
 
 def _m001_interactions(conn: sqlite3.Connection) -> None:
@@ -65,7 +68,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     try:
         version = schema_version(conn)  # again, under the write lock: another process may have migrated
         if version > len(MIGRATIONS):
-            raise StorageError(f"互动记录数据库的版本（{version}）比这个程序新（{len(MIGRATIONS)}），请升级 servicebot")
+            raise StorageError(NEWER_SCHEMA.format(version=version, known=len(MIGRATIONS)))
         for number in range(version + 1, len(MIGRATIONS) + 1):
             MIGRATIONS[number - 1](conn)
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")

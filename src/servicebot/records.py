@@ -41,6 +41,18 @@ class Channel(StrEnum):
     TERMINAL = "chat"
     WEB = "web"
     WECHAT = "wechat"
+    ASK = "ask"  # `servicebot ask --log`: a staff member trying questions, not a resident
+
+
+class ButtonKind(StrEnum):
+    """What tapping a reply's button does; each channel decides how a tap comes back."""
+
+    URL = "url"  # value: the address
+    ENTRY = "entry"  # value: entry id; tapping answers it
+    TOPIC = "topic"  # value: topic name; tapping lists its questions
+    TOPICS = "topics"  # show the topic menu
+    FEEDBACK = "feedback"  # value: "+" or "-"
+    NONE_OF_THESE = "none"  # the resident rejected every suggestion
 
 
 @dataclass(frozen=True)

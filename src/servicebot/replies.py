@@ -21,6 +21,10 @@ NONE_OF_THESE = "none"  # the resident rejected every suggestion
 
 DEFAULT_CONTACT = "请到您所在的社区居委会或凤凰办事处咨询。"
 
+# The longest answer (as `answer_text` renders it) every channel can send in one message:
+# Telegram's limit, the smallest of our channels. `faq check` refuses a longer one.
+MAX_ANSWER_CHARS = 4096
+
 
 @dataclass(frozen=True)
 class Button:

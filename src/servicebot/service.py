@@ -17,14 +17,12 @@ from servicebot.checks import build_snapshot
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
 from servicebot.faq import Faq
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index, Match
+from servicebot.matching import Index, Match
 from servicebot.privacy import mask_personal, pseudonym
-from servicebot.records import Interaction, InteractionSink, Status
+from servicebot.records import Interaction, InteractionSink, Status, Via
 from servicebot.replies import Reply
 
 log = logging.getLogger(__name__)
-
-TAP = Status.TAP  # status of an interaction that came from a button, not typed text
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ class Service:
         self._secret = secret or secrets.token_hex(16)
 
     @classmethod
-    def from_settings(cls, settings: Settings, sink: InteractionSink | None = None, secret: str = "") -> "Service":
+    def from_settings(cls, settings: Settings, sink: InteractionSink | None = None, secret: str = "") -> Service:
         """Load the FAQ named by the settings; raises FaqError if it is broken."""
         return cls(load_snapshot(settings), settings, sink, secret)
 
@@ -92,9 +90,9 @@ class Service:
         snap = self._snapshot
         question = mask_personal(question)
         match = snap.index.match(question)
-        if match.status == ANSWERED:
+        if match.status == Status.ANSWERED and match.entry_id:
             reply = replies.answer_reply(snap.faq.by_id[match.entry_id], snap.faq)
-        elif match.status == SUGGEST:
+        elif match.status == Status.SUGGEST:
             reply = replies.suggest_reply(match.suggestions, snap.faq)
         elif not match.normalized:  # greetings, thanks, emoji: nothing was asked
             reply = replies.nothing_asked_reply(snap.faq)
@@ -143,14 +141,14 @@ class Service:
                 resident=self.resident_key(resident),
                 question=entry.question,
                 normalized="",
-                status=TAP,
+                status=Status.TAP,
                 entry_id=entry_id,
                 score=100.0,
                 via=via,
                 origin_ref=origin_ref,
             )
         )
-        return Outcome(ref, ANSWERED, entry_id, replies.answer_reply(entry, snap.faq))
+        return Outcome(ref, Status.ANSWERED, entry_id, replies.answer_reply(entry, snap.faq))
 
     def none_of_these(
         self, origin_ref: str | None, *, channel: str, chat_type: str = "private", resident: int | str | None = None
@@ -165,10 +163,10 @@ class Service:
                 resident=self.resident_key(resident),
                 question="",
                 normalized="",
-                status=UNANSWERED,
+                status=Status.UNANSWERED,
                 entry_id=None,
                 score=0.0,
-                via="none",
+                via=Via.NONE,
                 origin_ref=origin_ref,
             )
         )
@@ -190,13 +188,10 @@ class Service:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def load_snapshot(settings: Settings) -> Snapshot:
     """FAQ directory → validated, checked, indexed snapshot, or FaqError."""
     faq, index = build_snapshot(settings)
     return Snapshot(faq, index, _now())
-
-
-__all__ = ["ANSWERED", "SUGGEST", "UNANSWERED", "TAP", "Interaction", "Outcome", "Service", "Snapshot", "load_snapshot"]

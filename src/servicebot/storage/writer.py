@@ -1,5 +1,5 @@
-"""The interaction log: every question, its outcome, the buttons tapped and the 👍/👎, kept in
-SQLite for the review, without ever slowing the bot down or stopping it.
+"""Writing the interaction log: every question, its outcome, the buttons tapped and the 👍/👎,
+without ever slowing the bot down or stopping it.
 
 Writing happens on one background thread. `record()` and `feedback()` only append to an
 in-memory queue; the writer inserts in batches. When the database cannot be written
@@ -11,13 +11,11 @@ when the log opens and then daily.
 
 Nothing personal is stored: questions are masked again here (phone and ID-card numbers),
 and the resident column only ever holds the keyed hash the service computed.
-
-Times are stored as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts as text and which
-SQLite's date functions read; "days" in summaries are China days (UTC+8).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -27,79 +25,32 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
+from servicebot.config import RETENTION_DAYS
 from servicebot.errors import StorageError
-from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED
 from servicebot.migrations import migrate
 from servicebot.privacy import mask_personal
-from servicebot.records import Interaction, Status
-
-TAP = Status.TAP
+from servicebot.records import Interaction, Status, Via
+from servicebot.storage.db import BUSY_TIMEOUT, CHINA_TZ, UTC, china_day_bounds, connect, utc_text
+from servicebot.storage.reader import LogReader
 
 log = logging.getLogger(__name__)
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+8")
-UTC = dt.timezone.utc
-
 MAX_PENDING = 50_000  # records held in memory while the database is unavailable
 BATCH = 1_000  # rows per write transaction
-BUSY_TIMEOUT = 1.0  # seconds to wait for another connection's lock before counting a failure
 RETRY_MIN = 0.1  # first backoff after a failed write, doubled up to retry_max
 RETRY_MAX = 30.0
 RETRY_CLOSING = 0.25  # backoff cap while close() waits, so the last seconds are used
 CLOSE_TIMEOUT = 5.0
 PURGE_EVERY = 24 * 3600.0
 
-QUESTION = "question"  # Interaction.via of a typed question
-NONE_OF_THESE = "none"  # Interaction.via when the resident rejected every suggestion
-
 # A resident key is the service's keyed hash: 16+ hex digits. Anything else is not stored;
 # that catches a bare Telegram user id passed by mistake (today ids have about 10 digits).
 _PSEUDONYM_RE = re.compile(r"[0-9a-f]{16,64}")
 _REF_RE = re.compile(r"[0-9a-f]{1,64}")
-
-
-def connect(path: Path, *, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL journal."""
-    mode = "rwc" if create else "rw"
-    conn = sqlite3.connect(
-        f"{Path(path).resolve().as_uri()}?mode={mode}",
-        uri=True,
-        timeout=busy_timeout,
-        isolation_level=None,
-        check_same_thread=False,
-    )
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")  # durable across app crashes in WAL mode
-        conn.execute("PRAGMA secure_delete = ON")  # purged rows are overwritten, not left in free pages
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-# --- rows --------------------------------------------------------------------------------
-
-
-def utc_text(moment: dt.datetime) -> str:
-    """How a time is stored (naive times are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def from_utc_text(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def china_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time(), CHINA_TZ)
-    return start, start + dt.timedelta(days=1)
 
 
 def _resident(key: str | None) -> str | None:
@@ -145,168 +96,25 @@ def purge(conn: sqlite3.Connection, before: dt.datetime) -> int:
     return deleted
 
 
-# --- reading -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recorded:
+    """A queued interaction, numbered in the order it was recorded."""
+
+    seq: int
+    interaction: Interaction
 
 
 @dataclass(frozen=True)
-class QuestionRow:
-    """A typed question as the review sees it."""
+class Voted:
+    """A queued 👍 (positive) or 👎 for the answer whose Interaction.ref is `ref`."""
 
+    seq: int
     ref: str
-    at: dt.datetime
-    resident: str | None
-    question: str
-    status: str
-
-
-@dataclass(frozen=True)
-class RatedRow:
-    """One 👍/👎 with the answer it rates and the question that led to that answer."""
-
-    entry_id: str | None
     positive: bool
-    question: str  # what the resident typed, or the entry's question when they tapped it
-    via: str
     at: dt.datetime
 
 
-@dataclass(frozen=True)
-class DayCounts:
-    day: dt.date  # China day
-    total: int  # typed questions
-    answered: int
-    suggest: int
-    unanswered: int
-    taps: int
-    helpful: int
-    unhelpful: int
-
-
-def _range(since: dt.datetime, until: dt.datetime | None) -> tuple[str, str]:
-    return utc_text(since), utc_text(until) if until else "9999"
-
-
-class LogReader:
-    """Queries for `review` and `stats`. Opens a connection per query, never creates the file."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        if not self.path.is_file():
-            raise StorageError(f"找不到互动记录数据库 {self.path}（请检查 --data-dir 或 SERVICEBOT_DATA_DIR）")
-        try:
-            conn = connect(self.path, create=False)
-        except sqlite3.Error as exc:
-            raise StorageError(f"打不开互动记录数据库 {self.path}：{exc}") from exc
-        try:
-            migrate(conn)
-            yield conn
-        except sqlite3.Error as exc:
-            raise StorageError(f"读取互动记录数据库 {self.path} 失败：{exc}") from exc
-        finally:
-            conn.close()
-
-    def question_rows(
-        self, since: dt.datetime, until: dt.datetime | None = None, statuses: tuple[str, ...] = (UNANSWERED, SUGGEST)
-    ) -> list[QuestionRow]:
-        """Typed, non-empty questions with one of `statuses`, oldest first."""
-        marks = ",".join("?" * len(statuses))
-        with self._reading() as conn:
-            rows = conn.execute(
-                f"SELECT ref, at, resident, question, status FROM interactions WHERE at >= ? AND at < ?"
-                f" AND via = ? AND question != '' AND status IN ({marks}) ORDER BY at",
-                (*_range(since, until), QUESTION, *statuses),
-            ).fetchall()
-        return [
-            QuestionRow(ref, from_utc_text(at), resident, question, status)
-            for ref, at, resident, question, status in rows
-        ]
-
-    def followups(self, since: dt.datetime, until: dt.datetime | None = None) -> list[tuple[str, str, str | None]]:
-        """(origin_ref, via, entry_id) for each suggestion tapped or "none of these" pressed."""
-        with self._reading() as conn:
-            return conn.execute(
-                "SELECT origin_ref, via, entry_id FROM interactions WHERE at >= ? AND at < ?"
-                " AND origin_ref IS NOT NULL AND via IN ('suggestion', ?)",
-                (*_range(since, until), NONE_OF_THESE),
-            ).fetchall()
-
-    def rated(self, since: dt.datetime, until: dt.datetime | None = None) -> list[RatedRow]:
-        """Every 👍/👎 given in the period, with the question behind the rated answer."""
-        with self._reading() as conn:
-            rows = conn.execute(
-                "SELECT i.entry_id, f.positive, i.question, i.via, o.question, f.at FROM feedback f"
-                " JOIN interactions i ON i.ref = f.ref LEFT JOIN interactions o ON o.ref = i.origin_ref"
-                " WHERE f.at >= ? AND f.at < ? ORDER BY f.at",
-                _range(since, until),
-            ).fetchall()
-        return [
-            RatedRow(
-                entry_id, bool(positive), origin if via != QUESTION and origin else question, via, from_utc_text(at)
-            )
-            for entry_id, positive, question, via, origin, at in rows
-        ]
-
-    def daily(self, since: dt.datetime, until: dt.datetime | None = None) -> list[DayCounts]:
-        """Counts per China day that has any activity, oldest first."""
-        bounds = _range(since, until)
-        with self._reading() as conn:
-            asked = conn.execute(
-                "SELECT date(at, '+8 hours') AS day, sum(via = ?), sum(via = ? AND status = ?),"
-                " sum(via = ? AND status = ?), sum(via = ? AND status = ?), sum(status = ?)"
-                " FROM interactions WHERE at >= ? AND at < ? GROUP BY day",
-                (QUESTION, QUESTION, ANSWERED, QUESTION, SUGGEST, QUESTION, UNANSWERED, TAP, *bounds),
-            ).fetchall()
-            votes = conn.execute(
-                "SELECT date(at, '+8 hours') AS day, sum(positive), sum(NOT positive) FROM feedback"
-                " WHERE at >= ? AND at < ? GROUP BY day",
-                bounds,
-            ).fetchall()
-        days: dict[str, list[int]] = {day: [*counts, 0, 0] for day, *counts in asked}
-        for day, up, down in votes:
-            days.setdefault(day, [0] * 7)[5:7] = [up, down]
-        return [DayCounts(dt.date.fromisoformat(day), *counts) for day, counts in sorted(days.items())]
-
-    def totals(self, since: dt.datetime, until: dt.datetime | None = None) -> dict[str, int]:
-        """Questions by outcome, taps, rejections and distinct residents over the period."""
-        with self._reading() as conn:
-            row = conn.execute(
-                "SELECT count(*) FILTER (WHERE via = ?), count(*) FILTER (WHERE via = ? AND status = ?),"
-                " count(*) FILTER (WHERE via = ? AND status = ?), count(*) FILTER (WHERE via = ? AND status = ?),"
-                " count(*) FILTER (WHERE status = ?), count(*) FILTER (WHERE via = ?), count(DISTINCT resident)"
-                " FROM interactions WHERE at >= ? AND at < ?",
-                (
-                    QUESTION,
-                    QUESTION,
-                    ANSWERED,
-                    QUESTION,
-                    SUGGEST,
-                    QUESTION,
-                    UNANSWERED,
-                    TAP,
-                    NONE_OF_THESE,
-                    *_range(since, until),
-                ),
-            ).fetchone()
-        keys = ("questions", "answered", "suggest", "unanswered", "taps", "none_of_these", "residents")
-        return dict(zip(keys, row))
-
-    def entry_counts(
-        self, since: dt.datetime, until: dt.datetime | None = None, limit: int = 10
-    ) -> list[tuple[str, int, int]]:
-        """(entry_id, answered typed questions, button taps), most used first."""
-        with self._reading() as conn:
-            return conn.execute(
-                "SELECT entry_id, sum(status = ?), sum(status = ?) FROM interactions"
-                " WHERE at >= ? AND at < ? AND entry_id IS NOT NULL GROUP BY entry_id"
-                " ORDER BY count(*) DESC, entry_id LIMIT ?",
-                (ANSWERED, TAP, *_range(since, until), limit),
-            ).fetchall()
-
-
-# --- writing -----------------------------------------------------------------------------
+Pending = Recorded | Voted  # what waits in memory for the writer thread
 
 
 @dataclass(frozen=True)
@@ -332,10 +140,8 @@ def _remove_orphans(path: Path) -> None:
     if path.exists():
         return
     for suffix in ("-wal", "-shm"):
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(f"{path}{suffix}")
-        except OSError:
-            pass
 
 
 class InteractionLog(LogReader):
@@ -349,7 +155,7 @@ class InteractionLog(LogReader):
         self,
         path: Path,
         *,
-        retention_days: int = 180,
+        retention_days: int = RETENTION_DAYS,
         max_pending: int = MAX_PENDING,
         retry_max: float = RETRY_MAX,
         busy_timeout: float = BUSY_TIMEOUT,
@@ -364,8 +170,8 @@ class InteractionLog(LogReader):
         self._cond = threading.Condition()
         self._commit_lock = threading.Lock()  # a commit and the emptying of `_inflight` are one step
         # -- guarded by _cond
-        self._queue: deque[tuple[int, str, tuple]] = deque()
-        self._inflight: list[tuple[int, str, tuple]] = []
+        self._queue: deque[Pending] = deque()
+        self._inflight: list[Pending] = []
         self._seq = 0  # number of the latest item queued
         self._done = 0  # the latest item written; every older one is written or dropped
         self._attempts = 0
@@ -393,21 +199,23 @@ class InteractionLog(LogReader):
     # -- the sink ----------------------------------------------------------------------
 
     def record(self, interaction: Interaction) -> None:
-        self._enqueue("i", (interaction,))
+        self._enqueue(lambda seq: Recorded(seq, interaction))
 
     def feedback(self, ref: str, positive: bool) -> None:
         """👍 (positive) or 👎 for the answer whose Interaction.ref is `ref`; the latest counts."""
         if not _REF_RE.fullmatch(ref):
             log.warning("ignored feedback for a malformed reference")
             return
-        self._enqueue("f", (ref, bool(positive), dt.datetime.now(UTC)))
+        at = dt.datetime.now(UTC)
+        self._enqueue(lambda seq: Voted(seq, ref, bool(positive), at))
 
-    def _enqueue(self, kind: str, payload: tuple) -> None:
+    def _enqueue(self, item: Callable[[int], Pending]) -> None:
+        """Queue the item `item(seq)` makes with the next sequence number."""
         with self._cond:
             if self._closing:
                 raise StorageError("the interaction log is closed")
             self._seq += 1
-            self._queue.append((self._seq, kind, payload))
+            self._queue.append(item(self._seq))
             warn = self._trim()
             self._cond.notify_all()
         if warn:
@@ -480,7 +288,7 @@ class InteractionLog(LogReader):
         the database is unavailable (then only the pending records can be counted)."""
         day = day or dt.datetime.now(CHINA_TZ).date()
         start, end = (utc_text(t) for t in china_day_bounds(day))
-        counts = dict.fromkeys(("total", ANSWERED, SUGGEST, UNANSWERED), 0)
+        counts = dict.fromkeys(("total", Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED), 0)
         votes: dict[str, bool] = {}
         with self._commit_lock:  # nothing moves from memory to the database meanwhile
             with self._cond:
@@ -488,8 +296,9 @@ class InteractionLog(LogReader):
             try:
                 with self._reading() as conn:
                     for status, n in conn.execute(
-                        "SELECT status, count(*) FROM interactions WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
-                        (start, end, QUESTION),
+                        "SELECT status, count(*) FROM interactions"
+                        " WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
+                        (start, end, Via.QUESTION),
                     ):
                         counts["total"] += n
                         if status in counts:
@@ -501,15 +310,15 @@ class InteractionLog(LogReader):
                     )
             except StorageError as exc:
                 log.warning("day summary from memory only: %s", exc)
-        for _, kind, payload in pending:
-            if kind == "i":
-                i = payload[0]
-                if i.via == QUESTION and start <= utc_text(i.at) < end:
+        for item in pending:
+            if isinstance(item, Recorded):
+                i = item.interaction
+                if i.via == Via.QUESTION and start <= utc_text(i.at) < end:
                     counts["total"] += 1
                     if i.status in counts:
                         counts[i.status] += 1
             else:
-                ref, positive, at = payload
+                ref, positive, at = item.ref, item.positive, item.at
                 if start <= utc_text(at) < end:
                     votes[ref] = positive
                 else:
@@ -560,20 +369,20 @@ class InteractionLog(LogReader):
             else:
                 self._cond.wait(wake - now)
 
-    def _rows(self, batch: list[tuple[int, str, tuple]]) -> tuple[list[tuple], list[tuple]]:
+    def _rows(self, batch: list[Pending]) -> tuple[list[tuple], list[tuple]]:
         """The batch as rows; an item that cannot be converted is logged and skipped."""
         records, votes = [], []
-        for _, kind, payload in batch:
+        for item in batch:
             try:
-                if kind == "i":
-                    records.append(interaction_row(self._checked(payload[0])))
+                if isinstance(item, Recorded):
+                    records.append(interaction_row(self._checked(item.interaction)))
                 else:
-                    votes.append((payload[0], int(payload[1]), utc_text(payload[2])))
+                    votes.append((item.ref, int(item.positive), utc_text(item.at)))
             except Exception:
                 log.exception("interaction log: skipped a record that could not be stored")
         return records, votes
 
-    def _write(self, batch: list[tuple[int, str, tuple]]) -> bool:
+    def _write(self, batch: list[Pending]) -> bool:
         records, votes = self._rows(batch)
         try:
             conn = self._connection()
@@ -589,16 +398,14 @@ class InteractionLog(LogReader):
                     with self._cond:
                         self._inflight = []
                         if batch:
-                            self._done = batch[-1][0]
+                            self._done = batch[-1].seq
                         self._last_error = None
                         self._drop_warned = False
                         self._cond.notify_all()
             except BaseException:
                 if conn.in_transaction:
-                    try:
+                    with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
                 raise
         except Exception as exc:  # whatever it is, the bot goes on; the records wait in memory
             self._disconnect()
@@ -643,10 +450,8 @@ class InteractionLog(LogReader):
 
     def _disconnect(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
-            except sqlite3.Error:
-                pass
             self._conn = None
 
     def _note_failure(self, exc: Exception) -> None:

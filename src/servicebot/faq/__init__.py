@@ -1,0 +1,42 @@
+"""The FAQ: staff's YAML files → validated, frozen entries.
+
+- `model`: what a loaded FAQ is (`Faq`, `Entry`, `Topic`, …), read by every layer above;
+- `yaml_lines`: YAML that remembers the line of every key and item;
+- `validation`: every problem of a directory, located, in the staff's words;
+- `freshness`: when an entry is due for re-checking;
+- `cache`: per-file verdicts kept in memory and on disk, so unchanged files are not parsed again.
+
+The names below are the package's public surface: the matcher, the replies and the
+channels import them from `servicebot.faq`, so the modules inside can be rearranged
+without touching them.
+"""
+
+from servicebot.faq.model import (
+    PLACEHOLDER,
+    RESERVED_FILES,
+    SETTINGS_FILE,
+    TESTS_FILE,
+    Entry,
+    Faq,
+    Link,
+    RegressionCase,
+    Topic,
+    question_key,
+)
+from servicebot.faq.validation import check_faq, faq_files, load_faq
+
+__all__ = [
+    "PLACEHOLDER",
+    "RESERVED_FILES",
+    "SETTINGS_FILE",
+    "TESTS_FILE",
+    "Entry",
+    "Faq",
+    "Link",
+    "RegressionCase",
+    "Topic",
+    "check_faq",
+    "faq_files",
+    "load_faq",
+    "question_key",
+]

@@ -1,0 +1,494 @@
+"""FAQ files → validated, frozen entries.
+
+Staff edit these YAML files by hand, so the validation is strict and talkative: it collects
+*every* problem (with file and line) before failing, and its messages are in Chinese,
+addressed to the staff who will read them. Each topic file is validated on its own (and
+that verdict cached, see `cache`); what spans files (ids, shared phrasings, references,
+regression questions) and what depends on the day (stale dates) is checked on every load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import servicebot.faq.cache as cache
+from servicebot.config import STALE_DAYS
+from servicebot.errors import FaqError, Problem, Severity
+from servicebot.faq import messages
+from servicebot.faq.freshness import stale_warnings
+from servicebot.faq.model import (
+    PLACEHOLDER,
+    RESERVED_FILES,
+    SETTINGS_FILE,
+    TESTS_FILE,
+    Entry,
+    Faq,
+    Link,
+    RegressionCase,
+    Topic,
+    question_key,
+)
+from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line, parse_yaml
+from servicebot.records import Status
+
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#][^\s]*)?$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+ENTRY_KEYS = {
+    "id": "唯一编号",
+    "question": "标准问题",
+    "alternates": "其他问法",
+    "keywords": "关键词",
+    "answer": "回答",
+    "links": "链接",
+    "related": "相关条目",
+    "source": "资料来源",
+    "reviewed": "核对日期",
+}
+REQUIRED_ENTRY_KEYS = ("id", "question", "alternates", "answer", "source", "reviewed")
+TOPIC_KEYS = ("topic", "entries")
+SETTINGS_KEYS = ("contact", "synonyms")
+LINK_KEYS = ("title", "url")
+TEST_KEYS = ("question", "expect")
+
+# A check that needs more than one file's YAML (e.g. how an answer renders), run on every load.
+EntryCheck = Callable[[Sequence[Entry]], Iterable[Problem]]
+
+
+class _Collector:
+    """Accumulates problems for one load so every mistake is reported in one run."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def error(self, file: str, line: int, message: str) -> None:
+        self.problems.append(Problem(file, line, message))
+
+    def warning(self, file: str, line: int, message: str) -> None:
+        self.problems.append(Problem(file, line, message, Severity.WARNING))
+
+    def parsed(self, raw: bytes, label: str) -> Any:
+        """One file's YAML; its problems are collected, None when it cannot be parsed."""
+        data, problems = parse_yaml(raw, label)
+        self.problems.extend(problems)
+        return data
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+
+def _read_bytes(path: Path, label: str, out: _Collector) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # deleted or renamed while an editor saves it
+        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc))
+        return None
+
+
+def _read_yaml(path: Path, label: str, out: _Collector) -> Any:
+    raw = _read_bytes(path, label, out)
+    return None if raw is None else out.parsed(raw, label)
+
+
+# --- field checks -----------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string (numbers staff typed bare are accepted as text)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _text_list(value: Any, name: str, file: str, line: int, out: _Collector) -> tuple[str, ...]:
+    return tuple(text for text, _ in _located_texts(value, name, file, line, out))
+
+
+def _located_texts(value: Any, name: str, file: str, line: int, out: _Collector) -> list[tuple[str, int]]:
+    """The texts of a list field, each with its line."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        out.error(file, line, messages.NOT_A_LIST.format(name=name))
+        return []
+    items: list[tuple[str, int]] = []
+    for item, item_line in zip(value, item_lines(value, line)):
+        text = _text(item)
+        if text is None:
+            out.error(file, item_line, messages.EMPTY_ITEM.format(name=name))
+        else:
+            items.append((text, item_line))
+    return items
+
+
+def _date(value: Any, file: str, line: int, out: _Collector) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = _text(value)
+    if text and DATE_RE.match(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            out.error(file, line, messages.NO_SUCH_DATE.format(text=text))
+            return None
+    out.error(file, line, messages.BAD_DATE.format(value=value))
+    return None
+
+
+def _links(value: Any, file: str, line: int, out: _Collector) -> tuple[Link, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        out.error(file, line, messages.LINKS_NOT_A_LIST)
+        return ()
+    links = []
+    for item, item_line in zip(value, item_lines(value, line)):
+        if not isinstance(item, dict):
+            out.error(file, item_line, messages.LINK_NOT_A_MAPPING)
+            continue
+        for key in item:
+            if key not in LINK_KEYS:
+                out.error(file, line_of(item, key, item_line), messages.LINK_UNKNOWN_KEY.format(key=key))
+        title, url = _text(item.get("title")), _text(item.get("url"))
+        if title is None:
+            out.error(file, item_line, messages.LINK_NO_TITLE)
+        if url is None or not URL_RE.match(url):
+            out.error(
+                file,
+                line_of(item, "url", item_line),
+                messages.LINK_BAD_URL.format(url=item.get("url")),
+            )
+        if title and url and URL_RE.match(url):
+            links.append(Link(title, url))
+    return tuple(links)
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def _check_unknown(mapping: dict, allowed: Iterable[str], file: str, where: str, out: _Collector) -> None:
+    allowed = tuple(allowed)
+    for key in mapping:
+        if key not in allowed:
+            hint = "、".join(allowed)
+            out.error(
+                file,
+                line_of(mapping, key, mapping_line(mapping)),
+                messages.UNKNOWN_KEY.format(where=where, key=key, allowed=hint),
+            )
+
+
+def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry | None:
+    if not isinstance(raw, dict):
+        out.error(file, line, messages.ENTRY_NOT_A_MAPPING)
+        return None
+    line = mapping_line(raw)
+    _check_unknown(raw, ENTRY_KEYS, file, "条目", out)
+    missing = [k for k in REQUIRED_ENTRY_KEYS if k not in raw]
+    for key in missing:
+        out.error(
+            file,
+            line,
+            messages.ENTRY_MISSING_KEY.format(id=raw.get("id", messages.NO_ID), key=key, meaning=ENTRY_KEYS[key]),
+        )
+    values: dict[str, Any] = {}
+    for key in ("id", "question", "answer", "source"):
+        if key in raw:
+            text = _text(raw[key])
+            if text is None:
+                out.error(file, line_of(raw, key, line), messages.EMPTY_VALUE.format(key=key, meaning=ENTRY_KEYS[key]))
+            values[key] = text
+    if values.get("id") and not ID_RE.match(values["id"]):
+        out.error(
+            file,
+            line_of(raw, "id", line),
+            messages.BAD_ID.format(id=values["id"]),
+        )
+    if "answer" in raw and isinstance(raw["answer"], str):
+        values["answer"] = raw["answer"].strip("\n").rstrip()
+    alternates = _located_texts(raw.get("alternates"), "alternates", file, line_of(raw, "alternates", line), out)
+    values["alternates"] = tuple(text for text, _ in alternates)
+    values["phrasing_lines"] = (line_of(raw, "question", line), *(item_line for _, item_line in alternates))
+    for key in ("keywords", "related"):
+        values[key] = _text_list(raw.get(key), key, file, line_of(raw, key, line), out)
+    values["links"] = _links(raw.get("links"), file, line_of(raw, "links", line), out)
+    values["reviewed"] = (
+        _date(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
+    )
+    if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
+        return None
+    return Entry(topic=topic, file=file, line=line, **values)
+
+
+def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, list[Entry]]:
+    if not isinstance(data, dict):
+        out.error(file, 1, messages.TOPIC_FILE_SHAPE)
+        return None, []
+    _check_unknown(data, TOPIC_KEYS, file, "文件顶层", out)
+    topic = _text(data.get("topic"))
+    if topic is None:
+        out.error(file, line_of(data, "topic", 1), messages.NO_TOPIC)
+    raw_entries = data.get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        out.error(file, line_of(data, "entries", 1), messages.NO_ENTRIES)
+        return None, []
+    entries = []
+    for raw, line in zip(raw_entries, item_lines(raw_entries, 1)):
+        entry = _entry(raw, topic or "", file, line, out)
+        if entry:
+            entries.append(entry)
+    if topic is None:
+        return None, entries
+    return Topic(topic, file, tuple(e.id for e in entries)), entries
+
+
+def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tuple[str, ...], ...]]:
+    if data is None:
+        return "", ()
+    if not isinstance(data, dict):
+        out.error(file, 1, messages.SETTINGS_SHAPE)
+        return "", ()
+    _check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
+    contact = data.get("contact") or ""
+    if not isinstance(contact, str):
+        out.error(file, line_of(data, "contact", 1), messages.CONTACT_NOT_TEXT)
+        contact = ""
+    groups: list[tuple[str, ...]] = []
+    raw_groups = data.get("synonyms") or []
+    if not isinstance(raw_groups, list):
+        out.error(file, line_of(data, "synonyms", 1), messages.SYNONYMS_NOT_A_LIST)
+        return contact.strip(), ()
+    seen: dict[str, int] = {}
+    for group, line in zip(raw_groups, getattr(raw_groups, "item_lines", ())):
+        words = _text_list(group, "synonyms", file, line, out) if isinstance(group, list) else ()
+        if len(words) < 2:
+            out.error(file, line, messages.SYNONYM_GROUP_TOO_SMALL)
+            continue
+        for word in words:
+            key = question_key(word)
+            if key in seen and seen[key] != line:
+                out.error(file, line, messages.SYNONYM_IN_TWO_GROUPS.format(word=word, first=seen[key], line=line))
+            seen[key] = line
+        groups.append(words)
+    return contact.strip(), tuple(groups)
+
+
+def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        out.error(file, 1, messages.TESTS_SHAPE)
+        return []
+    cases = []
+    for item, line in zip(data, item_lines(data, 1)):
+        if not isinstance(item, dict):
+            out.error(file, line, messages.TEST_NOT_A_MAPPING)
+            continue
+        _check_unknown(item, TEST_KEYS, file, "测试问题", out)
+        question, expect = _text(item.get("question")), _text(item.get("expect"))
+        if question is None or expect is None:
+            out.error(file, line, messages.TEST_INCOMPLETE)
+            continue
+        cases.append(RegressionCase(question, expect, file, line))
+    return cases
+
+
+def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
+    """Problems an entry has on its own; returns each phrasing's question key ("" if repeated)."""
+    keys: list[str] = []
+    for k, text in enumerate(entry.phrasings):
+        key = question_key(text)
+        if not key:
+            out.error(entry.file, entry.phrasing_line(k), messages.ONLY_PUNCTUATION.format(id=entry.id, text=text))
+        elif key in keys:
+            out.warning(entry.file, entry.phrasing_line(k), messages.REPEATED_PHRASING.format(id=entry.id, text=text))
+            key = ""
+        keys.append(key)
+    if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
+        out.error(
+            entry.file,
+            entry.line,
+            messages.PLACEHOLDER_LEFT.format(id=entry.id, placeholder=PLACEHOLDER),
+        )
+    elif entry.id.startswith("todo-"):
+        out.warning(
+            entry.file,
+            entry.line,
+            messages.DRAFT_ENTRY.format(id=entry.id, placeholder=PLACEHOLDER),
+        )
+    return tuple(keys)
+
+
+def _cross_checks(
+    entries: list[Entry], keys: list[tuple[str, ...]], cases: list[RegressionCase], out: _Collector
+) -> None:
+    """Problems between entries of different files: ids, shared phrasings, references."""
+    first_by_id: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in first_by_id:
+            other = first_by_id[entry.id]
+            out.error(
+                entry.file,
+                entry.line,
+                messages.DUPLICATE_ID.format(id=entry.id, file=other.file, line=other.line),
+            )
+        else:
+            first_by_id[entry.id] = entry
+    owner: dict[str, tuple[Entry, int]] = {}
+    for entry, entry_keys in zip(entries, keys):
+        for k, key in enumerate(entry_keys):
+            if not key:
+                continue
+            other, at = owner.setdefault(key, (entry, k))
+            if other is not entry:
+                out.error(
+                    entry.file,
+                    entry.phrasing_line(k),
+                    messages.SHARED_PHRASING.format(
+                        text=entry.phrasings[k],
+                        id=entry.id,
+                        other=other.id,
+                        file=other.file,
+                        line=other.phrasing_line(at),
+                    ),
+                )
+        for rel in entry.related:
+            if rel not in first_by_id:
+                out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
+            elif rel == entry.id:
+                out.error(entry.file, entry.line, messages.RELATED_TO_ITSELF.format(id=entry.id))
+    for case in cases:
+        if case.expect != Status.UNANSWERED and case.expect not in first_by_id:
+            out.error(
+                case.file,
+                case.line,
+                messages.UNKNOWN_EXPECT.format(expect=case.expect),
+            )
+
+
+def faq_files(directory: Path) -> list[Path]:
+    """Topic files in a stable order (reserved files excluded)."""
+    return sorted(p for p in directory.glob("*.yaml") if p.name not in RESERVED_FILES)
+
+
+def _topic_result(path: Path, disk: cache.DiskCache | None) -> cache.FileResult:
+    out = _Collector()
+    raw = _read_bytes(path, path.name, out)
+    if raw is None:
+        return cache.FileResult(None, (), tuple(out.problems))
+    key = cache.digest(raw)
+    result = cache.recall(path, key, disk)
+    if result is None:
+        data = out.parsed(raw, path.name)
+        topic, entries = _topic_file(data, path.name, out) if data is not None else (None, [])
+        keys = tuple(_entry_checks(entry, out) for entry in entries)
+        result = cache.FileResult(topic, tuple(entries), tuple(out.problems), keys)
+        cache.remember(path, key, result, disk)
+    return result
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading allocates ~10 objects per YAML node and frees none: collections would only rescan them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def check_faq(
+    directory: str | Path,
+    *,
+    today: dt.date | None = None,
+    stale_days: int = STALE_DAYS,
+    cache_dir: Path | None = None,
+    entry_checks: EntryCheck | None = None,
+) -> tuple[Faq | None, list[Problem]]:
+    """Load and validate a FAQ directory; return the Faq (None if any error) and all problems.
+
+    With `cache_dir`, unchanged files are taken from the parse cache kept there.
+    `entry_checks` adds problems about the loaded entries that this package cannot judge
+    alone (`checks.answer_length_problems`: how long an answer is once rendered).
+    """
+    with _gc_paused():
+        return _check_faq(Path(directory), today or dt.date.today(), stale_days, cache_dir, entry_checks)
+
+
+def _check_faq(
+    directory: Path, today: dt.date, stale_days: int, cache_dir: Path | None, entry_checks: EntryCheck | None
+) -> tuple[Faq | None, list[Problem]]:
+    out = _Collector()
+    if not directory.is_dir():
+        out.error(str(directory), 0, messages.NO_DIRECTORY)
+        return None, out.problems
+    files = faq_files(directory)
+    if not files:
+        out.error(str(directory), 0, messages.NO_FILES)
+    for ignored in sorted(directory.iterdir()):
+        if ignored.suffix.lower() in (".yaml", ".yml") and ignored.suffix != ".yaml":
+            out.warning(ignored.name, 1, messages.IGNORED_EXTENSION.format(stem=ignored.stem))
+    topics: list[Topic] = []
+    entries: list[Entry] = []
+    keys: list[tuple[str, ...]] = []
+    disk = cache.DiskCache(cache_dir) if cache_dir is not None else None
+    for path in files:
+        result = _topic_result(path, disk)
+        out.problems.extend(result.problems)
+        entries.extend(result.entries)
+        keys.extend(result.keys)
+        if result.topic:
+            topics.append(result.topic)
+    contact = ""
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    settings_path = directory / SETTINGS_FILE
+    if settings_path.exists():
+        contact, synonyms = _settings_file(_read_yaml(settings_path, SETTINGS_FILE, out), SETTINGS_FILE, out)
+    cases: list[RegressionCase] = []
+    tests_path = directory / TESTS_FILE
+    if tests_path.exists():
+        cases = _tests_file(_read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
+    _cross_checks(entries, keys, cases, out)
+    if entry_checks is not None:
+        out.problems.extend(entry_checks(entries))
+    out.problems.extend(stale_warnings(entries, today, stale_days))
+    if out.errors:
+        return None, out.problems
+    faq = Faq(
+        entries=tuple(entries),
+        topics=tuple(topics),
+        synonyms=synonyms,
+        contact=contact,
+        tests=tuple(cases),
+        files=tuple(p.name for p in files),
+        warnings=tuple(out.warnings),
+    )
+    return faq, out.problems
+
+
+def load_faq(directory: str | Path, **kwargs: Any) -> Faq:
+    """Load a FAQ directory or raise FaqError with every problem found."""
+    faq, problems = check_faq(directory, **kwargs)
+    if faq is None:
+        raise FaqError([p for p in problems if p.is_error])
+    return faq

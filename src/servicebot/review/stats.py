@@ -1,0 +1,108 @@
+"""`servicebot stats`: questions per day, answer rates, feedback and the most used entries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from servicebot.faq import Faq
+from servicebot.records import Status
+from servicebot.review.period import Period, iso
+from servicebot.review.render import percent, summary_line
+from servicebot.review.tables import table
+from servicebot.storage import DayCounts, LogReader
+
+TOP_ENTRIES = 10
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    period: Period
+    totals: dict[str, int]
+    daily: tuple[DayCounts, ...]
+    top: tuple[tuple[str, str, int, int], ...]  # entry id, its question, answered, tapped
+    helpful: int
+    unhelpful: int
+
+
+def build_stats(reader: LogReader, period: Period, faq: Faq | None) -> StatsReport:
+    daily = tuple(reader.daily(period.since, period.until))
+    names = faq.by_id if faq else {}
+    top = tuple(
+        (entry_id, names[entry_id].question if entry_id in names else "", answered, tapped)
+        for entry_id, answered, tapped in reader.entry_counts(period.since, period.until, TOP_ENTRIES)
+    )
+    return StatsReport(
+        period,
+        reader.totals(period.since, period.until),
+        daily,
+        top,
+        sum(d.helpful for d in daily),
+        sum(d.unhelpful for d in daily),
+    )
+
+
+def stats_dict(report: StatsReport) -> dict:
+    n = report.totals["questions"]
+    rated = report.helpful + report.unhelpful
+    return {
+        "period": {"since": iso(report.period.since), "until": iso(report.period.until), "timezone": "UTC+8"},
+        "totals": report.totals,
+        "rates": {
+            k: round(report.totals[k] / n, 4) if n else None
+            for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
+        },
+        "feedback": {
+            "helpful": report.helpful,
+            "unhelpful": report.unhelpful,
+            "helpful_ratio": round(report.helpful / rated, 4) if rated else None,
+        },
+        "daily": [{**asdict(d), "day": d.day.isoformat()} for d in report.daily],
+        "top_entries": [{"entry_id": e, "question": q, "answered": a, "tapped": t} for e, q, a, t in report.top],
+    }
+
+
+def render_stats(report: StatsReport) -> str:
+    t = report.totals
+    rated = report.helpful + report.unhelpful
+    lines = [
+        "凤凰办事处问答机器人 · 使用统计",
+        f"时间范围：{report.period.label}",
+        summary_line(t),
+        f"按钮点选 {t['taps']} 次；居民对建议选“都不是” {t['none_of_these']} 次",
+        f"评价：👍 {report.helpful} 次，👎 {report.unhelpful} 次（好评率 {percent(report.helpful, rated)}）",
+        "",
+        "每日：",
+    ]
+    rows = [
+        [
+            f"{d.day:%Y-%m-%d}",
+            str(d.total),
+            percent(d.answered, d.total),
+            percent(d.suggest, d.total),
+            percent(d.unanswered, d.total),
+            str(d.taps),
+            str(d.helpful),
+            str(d.unhelpful),
+        ]
+        for d in report.daily
+    ]
+    lines += (
+        table(
+            ["日期", "提问", "直接回答", "给出建议", "未能回答", "点选", "👍", "👎"],
+            rows,
+            [10, 7, 8, 8, 8, 6, 5, 5],
+            [False] + [True] * 7,
+        )
+        if rows
+        else ["（没有记录）"]
+    )
+    lines += ["", f"最常用的条目（前 {TOP_ENTRIES} 个）："]
+    rows = [[str(n), e, q, str(a), str(tp)] for n, (e, q, a, tp) in enumerate(report.top, 1)]
+    lines += (
+        table(
+            ["排名", "条目", "标准问题", "直接回答", "点选"], rows, [4, 34, 40, 8, 6], [True, False, False, True, True]
+        )
+        if rows
+        else ["（没有记录）"]
+    )
+    return "\n".join(lines) + "\n"

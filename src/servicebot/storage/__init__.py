@@ -1,0 +1,29 @@
+"""The interaction log, kept in SQLite for the review, with numbered migrations.
+
+- `db`: opening the file, and how times are stored;
+- `reader`: the queries behind `review` and `stats` (`LogReader`);
+- `writer`: the background writer the service records into (`InteractionLog`).
+
+The names below are the log's public surface (the bot, `health` and the commands import
+them from `servicebot.storage`), so the modules inside can be rearranged without touching
+their importers.
+"""
+
+from servicebot.storage.db import CHINA_TZ, UTC, china_day_bounds, connect, from_utc_text, utc_text
+from servicebot.storage.reader import DayCounts, LogReader, QuestionRow, RatedRow
+from servicebot.storage.writer import InteractionLog, LogStatus
+
+__all__ = [
+    "CHINA_TZ",
+    "UTC",
+    "DayCounts",
+    "InteractionLog",
+    "LogReader",
+    "LogStatus",
+    "QuestionRow",
+    "RatedRow",
+    "china_day_bounds",
+    "connect",
+    "from_utc_text",
+    "utc_text",
+]

@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, EndPointNotFound, NetworkError, RetryAfter
 from telegram.ext import (
@@ -550,19 +551,28 @@ def _free_port() -> int:
 
 
 def test_webhook_mode_delivers_updates():
+    """The fake posts updates to a registered webhook (here a bare aiohttp receiver feeding
+    the Application's queue, PTB's custom-webhook pattern) with the secret token."""
+
     async def body():
         async with FakeBotApi() as api:
             app = build_echo_app(api)
             port = _free_port()
+            secrets_seen: list[str] = []
+
+            async def receive(request: web.Request) -> web.Response:
+                secrets_seen.append(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""))
+                await app.update_queue.put(Update.de_json(await request.json(), app.bot))
+                return web.Response(text="ok")
+
+            receiver = web.Application()
+            receiver.router.add_post("/hook", receive)
+            runner = web.AppRunner(receiver)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
             await app.initialize()
             await app.start()
-            await app.updater.start_webhook(
-                listen="127.0.0.1",
-                port=port,
-                url_path="hook",
-                webhook_url=f"http://127.0.0.1:{port}/hook",
-                secret_token="s3cret",
-            )
+            await app.bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
             try:
                 hook = await api.wait_for("setWebhook")
                 assert hook.params["url"] == f"http://127.0.0.1:{port}/hook"
@@ -571,11 +581,11 @@ def test_webhook_mode_delivers_updates():
                 update = api.user_message("网页钩子", user_id=1001)
                 assert (await api.wait_for_reply(1001)).text == "网页钩子"
                 record = await api.wait_confirmed(update["update_id"])
-                assert record.handed_out_at is not None
+                assert record.handed_out_at is not None and secrets_seen == ["s3cret"]
                 assert (await app.bot.get_webhook_info()).url.endswith("/hook")
             finally:
-                await app.updater.stop()
                 await app.stop()
                 await app.shutdown()
+                await runner.cleanup()
 
     run(body())

@@ -2,10 +2,8 @@
 
 - HTML text (escaped; title bold, footer italic), split at line boundaries into messages
   under Telegram's 4096-character limit.
-- Inline keyboards whose callback data fits Telegram's 64 bytes whatever the entry ids or
-  topic names are: ids are replaced by short hashes, looked up again in the *current* FAQ
-  snapshot when a button comes back, so a button from an older FAQ or a forged one decodes
-  to None instead of raising.
+- Inline keyboards; each button's callback data is `conversation.encode_button`'s, which
+  fits Telegram's 64 bytes and decodes against the current FAQ when it comes back.
 - Whether a group message is addressed to the bot, and the question without the @mention.
 - What staff read after a reload or /stats, and errors described for the log without
   personal data.
@@ -13,32 +11,23 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import re
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from servicebot import replies
+from servicebot.conversation import encode_button
 from servicebot.errors import Problem
 from servicebot.faq import Faq
-from servicebot.replies import Button, Reply
-from servicebot.service import Snapshot
+from servicebot.records import Via
+from servicebot.replies import Reply
 
 MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units after entity parsing
-MAX_CALLBACK_DATA = 64  # bytes
-
-# How a tapped question was reached; stored with the interaction (Interaction.via).
-VIA_CODES = {"suggestion": "s", "related": "r", "topic": "t"}
-_VIA_NAMES = {code: name for name, code in VIA_CODES.items()}
-_REF_RE = re.compile(r"[0-9a-f]{0,24}")
-_HASH_LEN = 10
 
 # --- text ----------------------------------------------------------------------------------
 
@@ -121,25 +110,7 @@ def _tagged(tag: str, text: str) -> str:
 # --- buttons -------------------------------------------------------------------------------
 
 
-def short_hash(value: str) -> str:
-    digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii")[:_HASH_LEN]
-
-
-def encode_button(button: Button, ref: str, via: str) -> str:
-    """Callback data for a button (not for URL buttons). At most 27 bytes."""
-    if button.kind == replies.ENTRY:
-        return f"e:{VIA_CODES.get(via, 't')}:{short_hash(button.value)}:{ref}"
-    if button.kind == replies.TOPIC:
-        return f"t:{short_hash(button.value)}"
-    if button.kind == replies.FEEDBACK:
-        return f"f:{'+' if button.value == '+' else '-'}:{ref}"
-    if button.kind == replies.NONE_OF_THESE:
-        return f"n:{ref}"
-    return "m"
-
-
-def keyboard(reply: Reply, ref: str = "", via: str = "topic") -> InlineKeyboardMarkup | None:
+def keyboard(reply: Reply, ref: str = "", via: Via = Via.TOPIC) -> InlineKeyboardMarkup | None:
     """Inline keyboard of a reply. `ref` links feedback and follow-up taps to its interaction;
     `via` says how the reply's question buttons were reached."""
     rows = []
@@ -153,64 +124,6 @@ def keyboard(reply: Reply, ref: str = "", via: str = "topic") -> InlineKeyboardM
         if buttons:
             rows.append(buttons)
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-@dataclass(frozen=True)
-class Tap:
-    """A decoded button press. `value`: entry id, topic name or "+"/"-"; `ref`: origin interaction."""
-
-    kind: str
-    value: str = ""
-    ref: str | None = None
-    via: str = ""
-
-
-@dataclass(frozen=True)
-class _Tables:
-    """Hash → entry id and hash → topic name for one snapshot."""
-
-    entries: dict[str, str]
-    topics: dict[str, str]
-
-
-_last: tuple[Snapshot, _Tables] | None = None  # built once per snapshot; the loop is single-threaded
-
-
-def _lookup(snapshot: Snapshot) -> _Tables:
-    global _last
-    if _last is None or _last[0] is not snapshot:
-        tables = _Tables(
-            entries={short_hash(e.id): e.id for e in snapshot.faq.entries},
-            topics={short_hash(t.name): t.name for t in snapshot.faq.topics},
-        )
-        _last = (snapshot, tables)
-    return _last[1]
-
-
-def decode_button(data: str | None, snapshot: Snapshot) -> Tap | None:
-    """The press behind callback data, resolved in the current snapshot; None if it is
-    stale (the entry or topic is gone), malformed, or forged."""
-    if not data or len(data.encode("utf-8", "replace")) > MAX_CALLBACK_DATA:
-        return None
-    if data == "m":
-        return Tap(replies.TOPICS)
-    kind, _, rest = data.partition(":")
-    parts = rest.split(":")
-    if kind == "t" and len(parts) == 1:
-        name = _lookup(snapshot).topics.get(parts[0])
-        return Tap(replies.TOPIC, name) if name else None
-    if kind == "e" and len(parts) == 3 and parts[0] in _VIA_NAMES and _valid_ref(parts[2]):
-        entry_id = _lookup(snapshot).entries.get(parts[1])
-        return Tap(replies.ENTRY, entry_id, parts[2] or None, _VIA_NAMES[parts[0]]) if entry_id else None
-    if kind == "f" and len(parts) == 2 and parts[0] in ("+", "-") and parts[1] and _valid_ref(parts[1]):
-        return Tap(replies.FEEDBACK, parts[0], parts[1])
-    if kind == "n" and len(parts) == 1 and _valid_ref(parts[0]):
-        return Tap(replies.NONE_OF_THESE, ref=parts[0] or None)
-    return None
-
-
-def _valid_ref(ref: str) -> bool:
-    return _REF_RE.fullmatch(ref) is not None
 
 
 # --- groups --------------------------------------------------------------------------------
@@ -290,7 +203,9 @@ def describe_error(error: BaseException | None) -> str:
     if error is None:
         return "unknown error"
     if isinstance(error, TelegramError):
-        return f"{type(error).__name__}: {error.message}"
+        # PTB quotes a non-JSON error body (a proxy's HTML page) in full; the status is enough.
+        message = error.message.split(". Parsing the server response", 1)[0]
+        return f"{type(error).__name__}: {message[:300]}"
     stack = "".join(traceback.format_tb(error.__traceback__))
     return f"{type(error).__name__} (message withheld)\n{stack}".rstrip()
 
@@ -300,16 +215,12 @@ __all__ = [
     "MAX_MESSAGE",
     "STATS_UNAVAILABLE_TEXT",
     "WATCH_PREFIX",
-    "Tap",
-    "decode_button",
     "describe_error",
-    "encode_button",
     "group_lines",
     "is_addressed",
     "keyboard",
     "reload_text",
     "render_html",
-    "short_hash",
     "split_text",
     "stats_text",
     "strip_mention",

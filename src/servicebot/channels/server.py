@@ -181,9 +181,9 @@ async def serve(
         if web is not None:
             stack.push_async_callback(web.stop)
             await web.start()
-            if listening is not None:
-                listening.set_result(web.port)
         core.ready = True
+        if listening is not None and web is not None:
+            listening.set_result(web.port)
         log.info("answering on: %s", ", ".join(channel.name for channel in channels))
         await stop.wait()
         core.ready = False

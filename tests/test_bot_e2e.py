@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -527,14 +528,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_webhook_mode_checks_the_secret_and_serves_health(settings):
+def test_webhook_web_chat_and_health_share_one_port(settings, caplog):
+    """Webhook mode through the bot's own web server: the fake Bot API posts updates to the
+    webhook path, a browser's requests reach the web chat, and /healthz answers, all on one
+    port of one process."""
     port = _free_port()
     hooked = dataclasses.replace(
         settings,
         webhook_url=f"http://127.0.0.1:{port}/telegram-hook",
+        webhook_secret="s3cret-token_A",
         web_listen="127.0.0.1",
         web_port=port,
-        webhook_secret="s3cret-token_A",
     )
     update = {
         "update_id": 99000001,
@@ -546,35 +550,80 @@ def test_webhook_mode_checks_the_secret_and_serves_health(settings):
             "text": "书屋在哪",
         },
     }
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
 
     async def body():
-        async with running_bot(hooked) as (api, _), aiohttp.ClientSession() as http:
+        async with running_bot(hooked) as (api, core), aiohttp.ClientSession() as http:
             hook = api.webhook
             assert hook["url"] == hooked.webhook_url and hook["secret_token"] == "s3cret-token_A"
             api.user_message("低保怎么申请")  # delivered by the fake through the webhook
             assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
 
             url = hooked.webhook_url
-            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
-                async with http.post(url, json=update, headers=headers) as resp:
-                    assert resp.status == 403
-            async with http.post(
-                url, data=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
-            ) as resp:
+            for _ in range(20):  # forged calls: refused, and logged once, not twenty times
+                for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                    async with http.post(url, json=update, headers=headers) as resp:
+                        assert resp.status == 403
+            async with http.post(url, data=b"not json", headers=secret) as resp:
                 assert resp.status == 400
-            async with http.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
-            ) as resp:
+            async with http.post(url, data=b"x" * (2 * 1024 * 1024), headers=secret) as resp:
+                assert resp.status == 413
+            async with http.get(url) as resp:
+                assert resp.status == 405
+            async with http.post(url, json=update, headers=secret) as resp:
                 assert resp.status == 200
             reply = await api.wait_for_reply(OTHER_USER)
             assert "梧桐书屋" in reply.text
             assert len(api.calls("sendMessage", chat_id=OTHER_USER)) == 1  # the forged posts did nothing
 
+            session = "ab" * 16
+            async with http.post(
+                f"http://127.0.0.1:{port}/api/ask", json={"session": session, "text": "书屋在哪"}
+            ) as resp:
+                assert resp.status == 200
+                web_answer = (await resp.json())["messages"][0]
+            assert web_answer["title"] == core.service.snapshot.faq.by_id["bookhouse-wutong"].question
             async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 assert resp.status == 200 and await resp.text() == "ok"
+            async with http.get(f"http://127.0.0.1:{port}/") as resp:
+                assert resp.status == 200 and "在线问答" in await resp.text()
+            assert core.log.flush()
+            with contextlib.closing(sqlite3.connect(core.settings.db_path)) as db:
+                channels = dict(db.execute("SELECT channel, count(*) FROM interactions GROUP BY channel"))
+            assert channels == {"telegram": 2, "web": 1}
             api.assert_clean()
 
-    run(body())
+    with caplog.at_level(logging.WARNING):
+        run(body())
+    refusals = [r.getMessage() for r in caplog.records if "wrong secret" in r.getMessage()]
+    assert len(refusals) == 1
+
+
+def test_a_bad_gateway_page_from_the_bot_api_logs_one_warning_not_a_traceback(settings, caplog):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.fail_next("sendMessage", "502")  # an HTML error page, as a proxy sends it
+            api.user_message("低保怎么申请")
+            assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID, timeout=8)).text
+            api.assert_clean()
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "sendMessage" in warnings[0] and "<html" not in warnings[0].lower()
+
+
+def test_a_lone_surrogate_in_a_message_is_repaired_not_a_crash(settings, caplog):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.user_message("\ud800低保怎么申请\udfff")
+            assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+            api.assert_clean()
+
+    with caplog.at_level(logging.WARNING):
+        run(body())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_a_token_the_server_rejects_stops_startup_cleanly(settings):

@@ -111,3 +111,19 @@ def test_webhook_mode_needs_the_web_server(tmp_path, mini_faq, capsys, monkeypat
     monkeypatch.setenv("SERVICEBOT_WEBHOOK_SECRET", "s3cret")
     assert cli_main(["run", "--webhook-url", "https://bot.example.org/telegram"]) == 2
     assert "SERVICEBOT_WEB_PORT" in capsys.readouterr().err
+
+
+def test_the_listening_socket_is_tcp_so_asyncio_turns_nagle_off(make_settings, mini_faq):
+    """With proto 0, asyncio leaves Nagle on for accepted connections and every keep-alive
+    answer waited 40 ms for the client's delayed ACK (bench/load_web.py showed it)."""
+    import socket
+
+    from servicebot.channels.server import WebServer
+    from starlette.applications import Starlette
+
+    server = WebServer(Starlette(), make_settings(mini_faq, web_port=free_port(), web_listen="127.0.0.1"))
+    server.bind()
+    try:
+        assert server.socket.proto == socket.IPPROTO_TCP
+    finally:
+        server.close()

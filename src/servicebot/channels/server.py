@@ -110,7 +110,9 @@ class WebServer:
         host, port = self.settings.web_listen, self.settings.web_port
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            # IPPROTO_TCP, not 0: asyncio turns Nagle off only for sockets that say they are TCP,
+            # and with Nagle on a keep-alive response waits 40 ms for the client's delayed ACK.
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port or 0))
             sock.listen(self.config.backlog)

@@ -121,7 +121,6 @@ def run_client(port: int, plan: list[list[str]], workdir: Path, timeout: float) 
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     from botapi import TOKEN, FakeBotApi
-
     from servicebot.channels import Core
     from servicebot.channels.server import serve
     from servicebot.channels.tg import TelegramChannel
@@ -206,7 +205,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         reply = checker.answer(question, channel="bench").reply
         expected[question] = (reply.title, reply.body)
     lost = [r for r in results if r["status"] != 200]
-    wrong = [r for r in results if r["status"] == 200 and (r["title"], r["body"]) != expected[plan[r["session"]][r["index"]]]]
+    wrong = [
+        r for r in results if r["status"] == 200 and (r["title"], r["body"]) != expected[plan[r["session"]][r["index"]]]
+    ]
     missing = len(questions) - len(results)
     tg_replies: dict[int, list[str]] = {}
     for call in api.calls("sendMessage"):
@@ -222,13 +223,22 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         f"web: {args.sessions} concurrent sessions × {args.questions} questions = {len(questions)} questions; "
         f"FAQ {args.faq} ({len(faq.entries)} entries)"
     )
-    print(f"telegram at the same time: {len(tg_plan)} questions from 40 residents at {args.telegram_rate:g}/s (polling)")
     print(
-        f"web answers: {len(results) - len(lost)} of {len(questions)} (lost {len(lost) + missing}, wrong {len(wrong)}); "
+        f"telegram at the same time: {len(tg_plan)} questions from 40 residents at {args.telegram_rate:g}/s (polling)"
+    )
+    print(
+        f"web answers: {len(results) - len(lost)} of {len(questions)} "
+        f"(lost {len(lost) + missing}, wrong {len(wrong)}); "
         f"{len(web_seconds) / elapsed:.0f} answers/s over {elapsed:.1f} s"
     )
-    print(f"telegram replies: {len(api.calls('sendMessage'))} of {len(tg_plan)}; residents with lost, duplicated or wrong replies: {tg_bad}")
-    print(line("direct Service.answer (same questions, same run)", direct) + f"   mean {statistics.mean(direct) * 1000:.2f} ms")
+    print(
+        f"telegram replies: {len(api.calls('sendMessage'))} of {len(tg_plan)}; "
+        f"residents with lost, duplicated or wrong replies: {tg_bad}"
+    )
+    print(
+        line("direct Service.answer (same questions, same run)", direct)
+        + f"   mean {statistics.mean(direct) * 1000:.2f} ms"
+    )
     print(line("web answer, one session alone (round trip)", solo_seconds))
     print(line(f"web answer, {args.sessions} concurrent sessions (round trip)", web_seconds))
     print(
@@ -237,7 +247,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     )
     added_solo = statistics.median(solo_seconds) - statistics.median(direct)
     added_load = statistics.median(web_seconds) - statistics.median(direct)
-    print(f"added by the web channel (median − direct median): alone {added_solo * 1000:.2f} ms, under load {added_load * 1000:.2f} ms")
+    print(
+        f"added by the web channel (median − direct median): alone {added_solo * 1000:.2f} ms, "
+        f"under load {added_load * 1000:.2f} ms"
+    )
     return 1 if lost or wrong or missing or tg_bad else 0
 
 
@@ -266,7 +279,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="servicebot-load-web-") as tmp:
         try:
             return asyncio.run(asyncio.wait_for(run(args, Path(tmp)), 3 * args.timeout))
-        except (asyncio.TimeoutError, AssertionError, subprocess.SubprocessError) as exc:
+        except (TimeoutError, AssertionError, subprocess.SubprocessError) as exc:
             print(f"load run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
             return 1
 

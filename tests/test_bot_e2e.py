@@ -1,5 +1,6 @@
 """End-to-end tests of the Telegram bot: the real PTB Application of `channels.tg`, run by
-`channels.server.serve` (with the web server when a test sets `web_port`), polling the fake Bot API server (tests/botapi.py)
+`channels.server.serve` (with the web server when a test sets `web_port`), polling the fake
+Bot API server (tests/botapi.py)
 over HTTP on 127.0.0.1. Nothing inside PTB or the project is mocked; the interaction log is a
 real SQLite file under tmp_path. Every wait is event driven and bounded.
 """
@@ -10,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 import signal
@@ -32,7 +32,7 @@ from servicebot.service import Service
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi  # noqa: E402
+from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi
 
 pytestmark = pytest.mark.slow
 
@@ -205,7 +205,7 @@ def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
             entry = next(e for e in res.service.snapshot.faq.entries if e.question == first["text"])
             assert entry.answer.strip() in answer.text
             assert res.log.flush()
-            follow = res.log.followups(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+            follow = res.log.followups(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
             assert [(via, entry_id) for _, via, entry_id in follow] == [("suggestion", entry.id)]
             api.assert_clean()
 
@@ -239,7 +239,7 @@ def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings
             reply = await ask(api, "书屋在哪")
             await tap(api, button(reply, "👎")["callback_data"])
             assert log.flush()
-            rated = log.rated(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+            rated = log.rated(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
             assert sorted((r.entry_id, r.positive) for r in rated) == [
                 ("bookhouse-wutong", False),
                 ("dibao-apply", True),
@@ -260,7 +260,7 @@ def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings
 
 def test_group_messages_are_answered_only_when_addressed(settings):
     async def body():
-        async with running_bot(settings) as (api, core):
+        async with running_bot(settings) as (api, _):
             chat = DEFAULT_GROUP_ID
             api.mark()
             api.group_message("低保怎么申请")  # chatting among residents

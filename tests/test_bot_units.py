@@ -10,14 +10,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 
 from servicebot import replies
-from servicebot.errors import Problem
-from servicebot.replies import Button, Reply
-from servicebot.service import load_snapshot
 from servicebot.channels.tg_net import ChatOrderedProcessor, RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
     describe_error,
@@ -33,6 +32,9 @@ from servicebot.channels.tg_render import (
 )
 from servicebot.conversation import MAX_BUTTON_DATA as MAX_CALLBACK_DATA
 from servicebot.conversation import decode_button, encode_button
+from servicebot.errors import Problem
+from servicebot.replies import Button, Reply
+from servicebot.service import load_snapshot
 from servicebot.throttle import ALLOW, DROP, WARN, FloodGate
 
 BOT = "fenghuang_test_bot"

@@ -13,9 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from webserver import free_port
 
 from servicebot.cli import main as cli_main
+from webserver import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -53,11 +53,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20.0) ->
 def test_web_only_process_serves_passes_health_and_stops_cleanly_on_sigterm(tmp_path, mini_faq, argv):
     port = free_port()
     env = _env(tmp_path, mini_faq, SERVICEBOT_WEB_PORT=str(port))
-    process = subprocess.Popen(SERVICEBOT + argv, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*SERVICEBOT, *argv], env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
         assert "在线问答" in _get(f"http://127.0.0.1:{port}/")[1]
-        health = subprocess.run(SERVICEBOT + ["health"], env=env, capture_output=True, text=True, timeout=60)
+        health = subprocess.run([*SERVICEBOT, "health"], env=env, capture_output=True, text=True, timeout=60)
         assert (health.returncode, health.stdout.strip()) == (0, "ok"), health.stderr
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
@@ -68,7 +70,7 @@ def test_web_only_process_serves_passes_health_and_stops_cleanly_on_sigterm(tmp_
     log = process.stderr.read()
     assert "answering on: web" in log and "Traceback" not in log
 
-    down = subprocess.run(SERVICEBOT + ["health"], env=env, capture_output=True, text=True, timeout=60)
+    down = subprocess.run([*SERVICEBOT, "health"], env=env, capture_output=True, text=True, timeout=60)
     assert down.returncode == 1 and f"127.0.0.1:{port}/healthz does not answer" in down.stderr
 
 
@@ -118,8 +120,9 @@ def test_the_listening_socket_is_tcp_so_asyncio_turns_nagle_off(make_settings, m
     answer waited 40 ms for the client's delayed ACK (bench/load_web.py showed it)."""
     import socket
 
-    from servicebot.channels.server import WebServer
     from starlette.applications import Starlette
+
+    from servicebot.channels.server import WebServer
 
     server = WebServer(Starlette(), make_settings(mini_faq, web_port=free_port(), web_listen="127.0.0.1"))
     server.bind()

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from webserver import ServerThread
 
 from servicebot import replies
 from servicebot.channels.web import MAX_BODY, MAX_TEXT
 from servicebot.conversation import MAX_QUESTION, Resident, Said
 from servicebot.records import Channel, Status, Via
 from servicebot.replies import Reply
+from webserver import ServerThread
 
 pytestmark = pytest.mark.slow
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "servicebot" / "channels" / "static"
-SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def new_session() -> str:
@@ -182,7 +182,7 @@ def test_typed_commands_and_long_questions_behave_as_on_telegram(http, server):
 
 
 def test_invalid_code_points_are_repaired_at_the_edge(http, caplog):
-    body = '{"session": "%s", "text": "\\ud800低保怎么申请\\u0000"}' % new_session()
+    body = '{"session": "' + new_session() + '", "text": "\\ud800低保怎么申请\\u0000"}'
     with caplog.at_level(logging.WARNING):
         response = http.post("/api/ask", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 200
@@ -306,13 +306,9 @@ def test_cross_origin_calls_are_refused_unless_configured(http, server):
 
 def test_configured_origin_may_call_and_embed(mini_faq, make_settings):
     site = "https://www.example.gov.cn"
-    settings = make_settings(
-        mini_faq, reload_interval=0, web_origins=[site], web_frame_ancestors=f"'self' {site}"
-    )
+    settings = make_settings(mini_faq, reload_interval=0, web_origins=[site], web_frame_ancestors=f"'self' {site}")
     with ServerThread(settings) as server, httpx.Client(base_url=server.base_url, timeout=10) as http:
-        preflight = http.options(
-            "/api/ask", headers={"Origin": site, "Access-Control-Request-Method": "POST"}
-        )
+        preflight = http.options("/api/ask", headers={"Origin": site, "Access-Control-Request-Method": "POST"})
         assert preflight.status_code == 204
         assert preflight.headers["access-control-allow-origin"] == site
         assert "content-type" in preflight.headers["access-control-allow-headers"].lower()

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webserver import ServerThread
 
 from servicebot import replies
+from webserver import ServerThread
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,10 @@ WAIT = 15.0  # seconds any one thing on the page may take
 def _browser_or_skip():
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
     if missing:
-        reason = f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing): apt-get install chromium chromium-driver"
+        reason = (
+            f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
+            "apt-get install chromium chromium-driver"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"{reason} — .ci/run installs them, so under CI this is a failure")
         pytest.skip(reason)
@@ -194,9 +197,7 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
     thumbs = button(follow, "👍")
     press(driver, thumbs)
     until(lambda: thumbs.get_attribute("aria-pressed") == "true", "👍 pressed")
-    until(
-        lambda: driver.find_element("id", "status").text == replies.FEEDBACK_THANKS["+"], "the thanks in the status"
-    )
+    until(lambda: driver.find_element("id", "status").text == replies.FEEDBACK_THANKS["+"], "the thanks in the status")
     assert server.core.log.flush()
     assert [(r.entry_id, r.positive) for r in server.core.log.rated(_since())] == [(related.id, True)]
 
@@ -217,7 +218,12 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
     before = [e.text for e in entries(driver)]
     driver.refresh()
     until(lambda: [e.text for e in entries(driver)] == before, "the history after the reload")
-    restored = [m for m in bot_messages(driver) if m.find_elements("css selector", ".title") and m.find_element("css selector", ".title").text == related.question][0]
+    restored = next(
+        m
+        for m in bot_messages(driver)
+        if m.find_elements("css selector", ".title")
+        and m.find_element("css selector", ".title").text == related.question
+    )
     assert button(restored, "👍").get_attribute("aria-pressed") == "true"
 
     # A desktop screen, then the same screen at 200% zoom (640 CSS pixels at twice the density).
@@ -257,4 +263,4 @@ def test_links_open_in_a_new_tab_and_a_late_message_appears_in_the_open_page(bro
 def _since():
     import datetime as dt
 
-    return dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)

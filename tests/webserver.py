@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import socket
 import threading
@@ -81,10 +82,8 @@ class ServerThread:
 
     def stop(self, timeout: float = 20.0) -> None:
         if self._stop is not None and not self.loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 self.loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:  # loop already closed
-                pass
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise TimeoutError("the web server did not stop")

@@ -154,16 +154,14 @@ def clean_text(text: str) -> str:
 _COMMAND_RE = re.compile(r"/([A-Za-z_]{1,32})")
 
 
-def command_in(text: str) -> Command | None | bool:
-    """The command a typed "/name" asks for; False if the text is not a command at all,
-    None if it is one the bot does not know."""
+def command_in(text: str) -> Command | None:
+    """The command a typed "/name" asks for (HELP for one the bot does not know); None if
+    the text is not a command."""
     found = _COMMAND_RE.fullmatch(text.strip())
     if found is None:
-        return False
-    try:
-        return Command(found.group(1).lower())
-    except ValueError:
         return None
+    name = found.group(1).lower()
+    return Command(name) if name in {command.value for command in Command} else Command.HELP
 
 
 # --- buttons on the wire -----------------------------------------------------------------
@@ -390,8 +388,8 @@ class Conversation:
         if not text:
             return self.command(Command.START)
         command = command_in(text)
-        if command is not False:
-            return self.command(command or Command.HELP)
+        if command is not None:
+            return self.command(command)
         if self.memory is not None:
             picked = self._numbered(resident, text)
             if picked is not None:

@@ -85,9 +85,7 @@ class LogThrottle:
     calls), at most one line per `key` per `interval` seconds. The next line that gets
     through says how many were held back, so nothing goes unnoticed."""
 
-    def __init__(
-        self, logger: logging.Logger, interval: float = 60.0, clock: Callable[[], float] = time.monotonic
-    ):
+    def __init__(self, logger: logging.Logger, interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
         self.logger = logger
         self.interval = interval
         self._clock = clock

@@ -19,9 +19,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from starlette.routing import BaseRoute
 
@@ -35,7 +35,7 @@ from servicebot.storage import InteractionLog
 
 log = logging.getLogger(__name__)
 
-ReloadListener = Callable[[bool, list[Problem]], Awaitable[None]]
+ReloadListener = Callable[[bool, list[Problem]], Coroutine[Any, Any, None]]
 
 
 @dataclass

@@ -37,7 +37,7 @@ from servicebot.service import Service
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE = 5.0  # seconds in-flight web requests get to finish when stopping
+SHUTDOWN_GRACE = 5  # seconds in-flight web requests get to finish when stopping
 
 
 def build_channels(core: Core) -> list[ChannelAdapter]:
@@ -82,7 +82,7 @@ class _Uvicorn(uvicorn.Server):
     everything in order (see `serve`), not just the web server."""
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self):
         yield
 
 
@@ -213,4 +213,3 @@ def run(settings: Settings) -> int:
 
 
 __all__ = ["WebServer", "build_app", "build_channels", "run", "serve"]
-

@@ -157,7 +157,9 @@ class TelegramChannel:
                 error_callback=self._polling_failed,
             )
             await application.start()
-        log.info("telegram: @%s answering (%s)", application.bot.username, "webhook" if self.webhook_mode else "polling")
+        log.info(
+            "telegram: @%s answering (%s)", application.bot.username, "webhook" if self.webhook_mode else "polling"
+        )
 
     async def stop(self) -> None:
         application = self.application
@@ -200,7 +202,9 @@ class TelegramChannel:
         reply = said.reply or (Reply(said.ack) if said.ack else None)
         if reply is None:
             return
-        await send_reply(self.application.bot, chat_id, reply, ref=said.ref, via=said.via, notice=said.notice, quote=quote)
+        await send_reply(
+            self.application.bot, chat_id, reply, ref=said.ref, via=said.via, notice=said.notice, quote=quote
+        )
 
     async def deliver(self, resident: Resident, said: Said) -> bool:
         """A late message (e.g. a staff reply) to a resident's chat."""
@@ -326,12 +330,15 @@ async def on_other(update: Update, context: TgContext) -> None:
 
 
 async def on_question(update: Update, context: TgContext) -> None:
-    text = strip_mention(update.effective_message.text or "", context.bot.username)
+    message = update.effective_message
+    text = strip_mention(message.text or "" if message else "", context.bot.username)
     await _converse(update, context, Text(text))
 
 
 async def on_button(update: Update, context: TgContext) -> None:
     query = update.callback_query
+    if query is None:
+        return
     resident = _resident(update)
     if resident is None:
         await _ack(query)

@@ -86,7 +86,7 @@ class RetryingRateLimiter(AIORateLimiter):
         super().__init__(**kwargs)
         self._delays = delays
 
-    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):  # type: ignore[override]
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         started = time.perf_counter()
         try:
             for attempt in range(len(self._delays) + 1):

@@ -40,7 +40,9 @@ def _hard_split(line: str, limit: int) -> list[str]:
     """Pieces of one over-long line, each at most `limit` UTF-16 units, never splitting a character."""
     if len(line) * 2 <= limit or utf16_len(line) <= limit:
         return [line]
-    pieces, current, size = [], [], 0
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
     for char in line:
         width = 2 if ord(char) > 0xFFFF else 1
         if size + width > limit:
@@ -70,7 +72,10 @@ def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Text as messages of at most `limit` UTF-16 units, split at line breaks (a line longer
     than `limit` is cut); blank lines at the edges of a message are dropped."""
     lines = [piece for line in text.split("\n") for piece in _hard_split(line, limit)]
-    chunks = ["\n".join(lines[g.start : g.stop]).strip("\n") for g in group_lines([utf16_len(l) for l in lines], limit)]
+    chunks = [
+        "\n".join(lines[g.start : g.stop]).strip("\n")
+        for g in group_lines([utf16_len(piece) for piece in lines], limit)
+    ]
     return [c for c in chunks if c.strip()]
 
 
@@ -152,8 +157,9 @@ def is_addressed(message: Message, username: str, bot_id: int) -> bool:
             _, at, target = text.partition("@")
             if not at or target.lower() == username.lower():
                 return True
-        elif entity.type == MessageEntity.MENTION and text.lower() == handle:
-            return True
+        elif entity.type == MessageEntity.MENTION:
+            if text.lower() == handle:
+                return True
         elif entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id:
             return True
     return False

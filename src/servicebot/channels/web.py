@@ -329,7 +329,9 @@ class SecurityMiddleware:
             (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
         ]
         if settings.web_frame_ancestors.strip() in ("'self'", "'none'"):  # old browsers without CSP frames
-            self.headers.append((b"x-frame-options", b"SAMEORIGIN" if "self" in settings.web_frame_ancestors else b"DENY"))
+            self.headers.append(
+                (b"x-frame-options", b"SAMEORIGIN" if "self" in settings.web_frame_ancestors else b"DENY")
+            )
         self.rejections = LogThrottle(log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -363,7 +365,13 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     async def _respond(
-        self, scope: Scope, receive: Receive, send: Send, status: int, doc: Any, extra: Sequence[tuple[bytes, bytes]] = ()
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        doc: Any,
+        extra: Sequence[tuple[bytes, bytes]] = (),
     ) -> None:
         response: Response = JSONResponse(doc, status_code=status) if doc is not None else Response(status_code=status)
         response.raw_headers.extend([*self.headers, *extra])

@@ -333,3 +333,15 @@ def test_a_message_delivered_later_reaches_the_page_once(http, server):
     assert http.post("/api/inbox", json={"session": session, "after": message["id"]}).json() == {"messages": []}
     assert http.post("/api/inbox", json={"session": new_session(), "after": 0}).json() == {"messages": []}
     assert http.post("/api/inbox", json={"session": session, "after": "x"}).status_code == 400
+
+
+def test_every_page_asset_is_installed_with_the_package():
+    """pip install . (and so the Docker image) must carry the page: pyproject's package-data
+    globs cover every file in static/."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((STATIC.parents[3] / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["servicebot.channels"]
+    files = [f"static/{path.name}" for path in STATIC.iterdir()]
+    assert files and all(any(fnmatch.fnmatch(name, glob) for glob in globs) for name in files), (files, globs)

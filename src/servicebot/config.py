@@ -49,7 +49,7 @@ class Settings:
     suggest_threshold: float = SUGGEST_THRESHOLD
     """Score (0-100) at or above which the bot offers "did you mean" choices."""
     webhook_url: str = ""
-    """Public HTTPS URL for webhook mode (served on the web server, so it needs web_port); empty means long polling."""
+    """Public HTTPS URL for webhook mode (served by the web server: needs web_port); empty: long polling."""
     webhook_secret: str = field(default="", repr=False)
     """secret_token Telegram must send with each webhook call (required in webhook mode)."""
     web_port: int | None = None
@@ -63,7 +63,7 @@ class Settings:
     web_address_messages: int = 120
     """Questions per flood window from one network address (many residents can share one)."""
     web_trusted_proxies: str = "127.0.0.1"
-    """Addresses of reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma separated, or *)."""
+    """Reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma separated, or *)."""
     pseudonym_secret: str = field(default="", repr=False)
     """Key for hashing resident ids; empty means generate one in the data directory."""
     retention_days: int = RETENTION_DAYS
@@ -101,7 +101,9 @@ FIELD_NAMES = tuple(f.name for f in fields(Settings))
 # Settings that no longer exist, and what replaced them: using one stops startup with a hint.
 RENAMED = {
     "webhook_port": "web_port (SERVICEBOT_WEB_PORT): the webhook is now served by the bot's web server",
-    "webhook_listen": "web_listen (SERVICEBOT_WEB_LISTEN, default 127.0.0.1): the webhook is now served by the bot's web server",
+    "webhook_listen": (
+        "web_listen (SERVICEBOT_WEB_LISTEN, default 127.0.0.1): the webhook is now served by the bot's web server"
+    ),
 }
 
 
@@ -188,9 +190,10 @@ def _validate(s: Settings) -> Settings:
         parsed = urlparse(origin)
         if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path or parsed.query:
             raise ConfigError(f"invalid web_origins: {origin!r} is not an origin like https://www.example.gov.cn")
-    if not s.web_frame_ancestors.strip() or any(c in s.web_frame_ancestors for c in ";,\r\n\"<>"):
+    if not s.web_frame_ancestors.strip() or any(c in s.web_frame_ancestors for c in ';,\r\n"<>'):
         raise ConfigError(
-            f"invalid web_frame_ancestors: {s.web_frame_ancestors!r} (space-separated sources, e.g. 'self' https://www.example.gov.cn)"
+            f"invalid web_frame_ancestors: {s.web_frame_ancestors!r} "
+            "(space-separated sources, e.g. 'self' https://www.example.gov.cn)"
         )
     for name in ("retention_days", "stale_days", "flood_messages", "web_address_messages"):
         if getattr(s, name) < 1:

@@ -3,7 +3,8 @@
 Each check answers one question an operator would otherwise find out from a silent bot:
 would the bot accept the FAQ on disk (the same full check `/reload` and live reload use, so
 a FAQ the bot would refuse is unhealthy), can it write its data directory, does the
-interaction log open, and — when the web server is configured — does it answer /healthz. Problems are one line each, in English, for operators' logs.
+interaction log open, and — when the web server is configured — does it answer /healthz.
+Problems are one line each, in English, for operators' logs.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def web_problems(settings: Settings) -> list[str]:
         host = "::1"
     url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.web_port}/healthz"
     try:
-        with urllib.request.urlopen(url, timeout=WEB_PROBE_TIMEOUT) as response:  # noqa: S310 (our own loopback URL)
+        with urllib.request.urlopen(url, timeout=WEB_PROBE_TIMEOUT) as response:  # our own server
             if response.status == 200:
                 return []
             return [f"web server at {url} answered {response.status}"]

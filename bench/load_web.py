@@ -120,7 +120,6 @@ def run_client(port: int, plan: list[list[str]], workdir: Path, timeout: float) 
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
-    from botapi import TOKEN, FakeBotApi
     from servicebot.channels import Core
     from servicebot.channels.server import serve
     from servicebot.channels.tg import TelegramChannel
@@ -129,6 +128,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     from servicebot.channels.web import WebChannel
     from servicebot.config import load_settings
     from servicebot.service import Service
+
+    from botapi import TOKEN, FakeBotApi
 
     async with FakeBotApi() as api:
         settings = load_settings(

@@ -10,9 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as hsettings
-from hypothesis import strategies as st
+from hypothesis import given, settings as hsettings, strategies as st
 from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 
@@ -30,8 +28,7 @@ from servicebot.channels.tg_render import (
     strip_mention,
     utf16_len,
 )
-from servicebot.conversation import MAX_BUTTON_DATA as MAX_CALLBACK_DATA
-from servicebot.conversation import decode_button, encode_button
+from servicebot.conversation import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
 from servicebot.errors import Problem
 from servicebot.replies import Button, Reply
 from servicebot.service import load_snapshot

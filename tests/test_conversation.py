@@ -8,8 +8,7 @@ import asyncio
 import logging
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from servicebot import replies
 from servicebot.conversation import (
@@ -27,7 +26,7 @@ from servicebot.conversation import (
     clean_text,
     encode_button,
 )
-from servicebot.records import Channel, Status, Via
+from servicebot.records import ButtonKind, Channel, Status, Via
 from servicebot.replies import Button, Reply
 from servicebot.service import Service
 from servicebot.throttle import FloodGate, LogThrottle
@@ -250,4 +249,4 @@ def test_log_throttle_logs_once_per_interval_and_counts_the_rest(caplog):
 def test_button_data_is_short_whatever_the_entry(service):
     for entry in service.snapshot.faq.entries:
         for via in (Via.SUGGESTION, Via.RELATED, Via.TOPIC):
-            assert len(encode_button(Button("x", replies.ENTRY, entry.id), "0" * 12, via).encode()) <= 27
+            assert len(encode_button(Button("x", ButtonKind.ENTRY, entry.id), "0" * 12, via).encode()) <= 27

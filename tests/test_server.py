@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from servicebot.cli import main as cli_main
+
 from webserver import free_port
 
 pytestmark = pytest.mark.slow

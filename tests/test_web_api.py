@@ -19,6 +19,7 @@ from servicebot.channels.web import MAX_BODY, MAX_TEXT
 from servicebot.conversation import MAX_QUESTION, Resident, Said
 from servicebot.records import Channel, Status, Via
 from servicebot.replies import Reply
+
 from webserver import ServerThread
 
 pytestmark = pytest.mark.slow

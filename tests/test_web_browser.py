@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from servicebot import replies
+
 from webserver import ServerThread
 
 pytestmark = pytest.mark.slow

@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from servicebot import replies
-from servicebot.records import Channel, Status, Via
+from servicebot.records import ButtonKind, Channel, Status, Via
 from servicebot.replies import Button, Reply
 from servicebot.service import Service, Snapshot
 from servicebot.throttle import ALLOW, WARN, FloodGate
@@ -183,7 +183,7 @@ class Tap:
     """A button press understood: `value` is the entry id, topic name or "+"/"-"; `ref` the
     interaction the button was shown under; `via` how its question was reached."""
 
-    kind: str
+    kind: ButtonKind
     value: str = ""
     ref: str | None = None
     via: Via = Via.TOPIC
@@ -196,13 +196,13 @@ def short_hash(value: str) -> str:
 
 def encode_button(button: Button, ref: str, via: Via) -> str:
     """The data a button carries (not for URL buttons). At most 27 bytes."""
-    if button.kind == replies.ENTRY:
+    if button.kind == ButtonKind.ENTRY:
         return f"e:{VIA_CODES.get(via, 't')}:{short_hash(button.value)}:{ref}"
-    if button.kind == replies.TOPIC:
+    if button.kind == ButtonKind.TOPIC:
         return f"t:{short_hash(button.value)}"
-    if button.kind == replies.FEEDBACK:
+    if button.kind == ButtonKind.FEEDBACK:
         return f"f:{'+' if button.value == '+' else '-'}:{ref}"
-    if button.kind == replies.NONE_OF_THESE:
+    if button.kind == ButtonKind.NONE_OF_THESE:
         return f"n:{ref}"
     return "m"
 
@@ -235,19 +235,19 @@ def decode_button(data: str | None, snapshot: Snapshot) -> Tap | None:
     if not data or len(data.encode("utf-8", "replace")) > MAX_BUTTON_DATA:
         return None
     if data == "m":
-        return Tap(replies.TOPICS)
+        return Tap(ButtonKind.TOPICS)
     kind, _, rest = data.partition(":")
     parts = rest.split(":")
     if kind == "t" and len(parts) == 1:
         name = _lookup(snapshot).topics.get(parts[0])
-        return Tap(replies.TOPIC, name) if name else None
+        return Tap(ButtonKind.TOPIC, name) if name else None
     if kind == "e" and len(parts) == 3 and parts[0] in _VIA_NAMES and _valid_ref(parts[2]):
         entry_id = _lookup(snapshot).entries.get(parts[1])
-        return Tap(replies.ENTRY, entry_id, parts[2] or None, _VIA_NAMES[parts[0]]) if entry_id else None
+        return Tap(ButtonKind.ENTRY, entry_id, parts[2] or None, _VIA_NAMES[parts[0]]) if entry_id else None
     if kind == "f" and len(parts) == 2 and parts[0] in ("+", "-") and parts[1] and _valid_ref(parts[1]):
-        return Tap(replies.FEEDBACK, parts[0], parts[1])
+        return Tap(ButtonKind.FEEDBACK, parts[0], parts[1])
     if kind == "n" and len(parts) == 1 and _valid_ref(parts[0]):
-        return Tap(replies.NONE_OF_THESE, ref=parts[0] or None)
+        return Tap(ButtonKind.NONE_OF_THESE, ref=parts[0] or None)
     return None
 
 
@@ -261,7 +261,7 @@ def _valid_ref(ref: str) -> bool:
 def numbered_choices(reply: Reply) -> list[Button]:
     """The buttons a resident picks by number where there are no real buttons (the terminal,
     WeChat): every button but feedback, which is given with + or -."""
-    return [b for b in reply.buttons if b.kind != replies.FEEDBACK]
+    return [b for b in reply.buttons if b.kind != ButtonKind.FEEDBACK]
 
 
 @dataclass
@@ -299,7 +299,7 @@ class ChoiceMemory:
         reply = said.reply
         if reply is None:
             return
-        rated = said.ref if any(b.kind == replies.FEEDBACK for b in reply.buttons) else ""
+        rated = said.ref if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons) else ""
         self._shown[key] = _Shown(tuple(numbered_choices(reply)), said.ref, said.via, rated, self._clock())
         self._shown.move_to_end(key)
         while len(self._shown) > self.size:
@@ -399,7 +399,7 @@ class Conversation:
         return Said(
             outcome.reply,
             ref=outcome.ref,
-            via=Via(replies.buttons_via(outcome.status)),
+            via=replies.buttons_via(outcome.status),
             notice=notice,
             status=Status(outcome.status),
         )
@@ -411,13 +411,13 @@ class Conversation:
         if shown is None:
             return None
         if text in ("+", "-") and shown.rated_ref:
-            return self.press(resident, Tap(replies.FEEDBACK, text, shown.rated_ref))
+            return self.press(resident, Tap(ButtonKind.FEEDBACK, text, shown.rated_ref))
         if not (text.isdigit() and len(text) <= 2 and shown.choices):
             return None
         if not 1 <= int(text) <= len(shown.choices):
             return Said(ack=choice_hint(len(shown.choices)))  # no reply: the choices stay
         button = shown.choices[int(text) - 1]
-        if button.kind == replies.URL:
+        if button.kind == ButtonKind.URL:
             return Said(ack=f"请在浏览器中打开：{button.value}")
         return self.press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via))
 
@@ -425,18 +425,18 @@ class Conversation:
         """A button pressed (or picked by number)."""
         service = self.service
         faq = service.snapshot.faq
-        if tap.kind == replies.FEEDBACK:
+        if tap.kind == ButtonKind.FEEDBACK:
             service.feedback(tap.ref or "", tap.value == "+")
             return Said(ack=replies.FEEDBACK_THANKS["+" if tap.value == "+" else "-"])
-        if tap.kind == replies.ENTRY:
+        if tap.kind == ButtonKind.ENTRY:
             outcome = service.answer_entry(tap.value, via=tap.via, origin_ref=tap.ref, **self._who(resident))
             if outcome is None:
                 return stale()
             return Said(outcome.reply, ref=outcome.ref, via=Via.RELATED, status=Status.TAP)
-        if tap.kind == replies.TOPIC:
+        if tap.kind == ButtonKind.TOPIC:
             topic = next((t for t in faq.topics if t.name == tap.value), None)
             return Said(replies.topic_reply(topic, faq)) if topic else stale()
-        if tap.kind == replies.NONE_OF_THESE:
+        if tap.kind == ButtonKind.NONE_OF_THESE:
             return Said(service.none_of_these(tap.ref, **self._who(resident)), status=Status.UNANSWERED)
         return Said(replies.topics_reply(faq))
 

@@ -1,7 +1,8 @@
 """A match → a channel-neutral reply: plain text plus buttons.
 
-Telegram renders a Reply as escaped HTML with inline keyboards; the terminal chat prints
-it with numbered choices. Wording lives here only, so both channels say the same thing.
+Telegram renders a Reply as escaped HTML with inline keyboards, the web page as JSON the
+page draws, the terminal as numbered choices. Wording lives here only, so every channel
+says the same thing.
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from servicebot.faq import Entry, Faq, Topic
-from servicebot.matching import ANSWERED, SUGGEST, Candidate
+from servicebot.matching import Candidate
+from servicebot.records import ButtonKind, Status, Via
 
-# Button kinds. The channel decides how a tap comes back (callback data, a typed number).
-URL = "url"  # value: the address
-ENTRY = "entry"  # value: entry id; tapping answers it
-TOPIC = "topic"  # value: topic name; tapping lists its questions
-TOPICS = "topics"  # show the topic menu
-FEEDBACK = "feedback"  # value: "+" or "-"
-NONE_OF_THESE = "none"  # the resident rejected every suggestion
+# Button kinds under their older names, for callers written before ButtonKind existed.
+URL, ENTRY, TOPIC, TOPICS, FEEDBACK, NONE_OF_THESE = (
+    ButtonKind.URL,
+    ButtonKind.ENTRY,
+    ButtonKind.TOPIC,
+    ButtonKind.TOPICS,
+    ButtonKind.FEEDBACK,
+    ButtonKind.NONE_OF_THESE,
+)
 
 DEFAULT_CONTACT = "请到您所在的社区居委会或凤凰办事处咨询。"
 
@@ -29,7 +33,7 @@ MAX_ANSWER_CHARS = 4096
 @dataclass(frozen=True)
 class Button:
     label: str
-    kind: str
+    kind: ButtonKind
     value: str = ""
 
 
@@ -71,9 +75,9 @@ def answer_reply(entry: Entry, faq: Faq | None, *, feedback: bool = True) -> Rep
     return Reply(body=entry.answer, title=entry.question, footer=source_line(entry), rows=tuple(rows))
 
 
-def buttons_via(status: str) -> str:
+def buttons_via(status: str) -> Via:
     """How the question buttons under a reply of this status are reached (Interaction.via)."""
-    return {ANSWERED: "related", SUGGEST: "suggestion"}.get(status, "topic")
+    return {Status.ANSWERED: Via.RELATED, Status.SUGGEST: Via.SUGGESTION}.get(Status(status), Via.TOPIC)
 
 
 def suggest_reply(candidates: tuple[Candidate, ...], faq: Faq) -> Reply:

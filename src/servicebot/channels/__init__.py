@@ -30,8 +30,8 @@ from servicebot.conversation import Delivery
 from servicebot.errors import Problem
 from servicebot.records import Channel
 from servicebot.service import Service
-from servicebot.staff import FaqWatcher
 from servicebot.storage import InteractionLog
+from servicebot.watcher import FaqWatcher
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import secrets
 from typing import IO
 
-from servicebot import replies
 from servicebot.conversation import Ask, ChoiceMemory, Command, Conversation, Resident, Said, Text, numbered_choices
-from servicebot.records import Channel
+from servicebot.records import ButtonKind, Channel
 from servicebot.replies import Reply
 from servicebot.service import Service
 
@@ -18,9 +17,9 @@ def render(reply: Reply) -> str:
     """A reply as terminal text; buttons (except feedback) numbered from 1."""
     lines = [reply.plain]
     for n, button in enumerate(numbered_choices(reply), 1):
-        suffix = f"  {button.value}" if button.kind == replies.URL else ""
+        suffix = f"  {button.value}" if button.kind == ButtonKind.URL else ""
         lines.append(f"  [{n}] {button.label}{suffix}")
-    if any(b.kind == replies.FEEDBACK for b in reply.buttons):
+    if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons):
         lines.append("  （输入 + 或 - 评价这个回答）")
     return "\n".join(lines)
 

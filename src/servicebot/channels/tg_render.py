@@ -20,11 +20,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Messag
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from servicebot import replies
 from servicebot.conversation import encode_button
 from servicebot.errors import Problem
 from servicebot.faq import Faq
-from servicebot.records import Via
+from servicebot.records import ButtonKind, Via
 from servicebot.replies import Reply
 
 MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units after entity parsing
@@ -122,9 +121,9 @@ def keyboard(reply: Reply, ref: str = "", via: Via = Via.TOPIC) -> InlineKeyboar
     for row in reply.rows:
         buttons = []
         for b in row:
-            if b.kind == replies.URL:
+            if b.kind == ButtonKind.URL:
                 buttons.append(InlineKeyboardButton(b.label, url=b.value))
-            elif b.kind != replies.FEEDBACK or ref:
+            elif b.kind != ButtonKind.FEEDBACK or ref:
                 buttons.append(InlineKeyboardButton(b.label, callback_data=encode_button(b, ref, via)))
         if buttons:
             rows.append(buttons)

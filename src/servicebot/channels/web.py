@@ -47,7 +47,7 @@ from servicebot import replies
 from servicebot.channels import Core
 from servicebot.config import Settings
 from servicebot.conversation import Conversation, Press, Refusal, Resident, Said, Text, encode_button
-from servicebot.records import Channel
+from servicebot.records import ButtonKind, Channel
 from servicebot.throttle import ALLOW, FloodGate, LogThrottle
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,10 @@ def message_json(said: Said) -> dict[str, Any] | None:
         return None
     links, choices, feedback = [], [], []
     for button in reply.buttons:
-        if button.kind == replies.URL:
+        if button.kind == ButtonKind.URL:
             if urlparse(button.value).scheme in ("http", "https"):
                 links.append({"label": button.label, "url": button.value})
-        elif button.kind == replies.FEEDBACK:
+        elif button.kind == ButtonKind.FEEDBACK:
             if said.ref:
                 feedback.append({"label": button.label, "data": encode_button(button, said.ref, said.via)})
         else:

@@ -1,7 +1,7 @@
-# servicebot: the Telegram FAQ bot of the Fenghuang sub-district office.
+# servicebot: the FAQ bot of the Fenghuang sub-district office — Telegram and the web chat.
 #
 #   docker build -t servicebot .
-#   docker run -d --env-file servicebot.env -v servicebot-data:/data servicebot
+#   docker run -d --env-file servicebot.env -v servicebot-data:/data -p 127.0.0.1:8080:8080 servicebot
 #
 # The image holds no token or secret: they come from the environment at run time
 # (see servicebot.env.example and compose.yaml). The shipped FAQ is at /app/faq; mount
@@ -41,16 +41,21 @@ RUN groupadd --gid 10001 servicebot \
 
 COPY faq/ /app/faq/
 
+# The web chat (and /healthz, and Telegram's webhook in webhook mode) on port 8080 of every
+# interface of the container; publish it behind a reverse proxy that terminates HTTPS.
+# SERVICEBOT_WEB_PORT= (empty) in the env file turns the web server off.
 ENV SERVICEBOT_FAQ_DIR=/app/faq \
-    SERVICEBOT_DATA_DIR=/data
+    SERVICEBOT_DATA_DIR=/data \
+    SERVICEBOT_WEB_PORT=8080 \
+    SERVICEBOT_WEB_LISTEN=0.0.0.0
 VOLUME ["/app/faq", "/data"]
 
 USER 10001:10001
 
-# Polling mode opens no port; in webhook mode publish SERVICEBOT_WEBHOOK_PORT (8443).
-EXPOSE 8443
+EXPOSE 8080
 
-# The same full FAQ check the bot applies on reload, plus data dir and interaction log.
+# The same full FAQ check the bot applies on reload, data dir, interaction log, and the
+# running web server's /healthz.
 HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
     CMD ["servicebot", "health"]
 

@@ -1,5 +1,5 @@
 """Load benchmark of the Telegram bot: N questions from R simulated residents, sent through the
-fake Bot API server (tests/botapi.py) to the real bot (bot.build_application + bot.serve,
+fake Bot API server (tests/botapi.py) to the real bot (channels.tg.TelegramChannel run by channels.server.serve,
 polling over HTTP on 127.0.0.1, real interaction log in a temporary directory).
 
 Reports:
@@ -8,7 +8,7 @@ Reports:
 - latency from the moment the fake's getUpdates hands an update out to the moment the bot's
   sendMessage for it arrives (median, p99);
 - the bot's own processing time per update, measured inside the bot around each update
-  (bot.Resources.timings): total, time waiting for the Bot API, and the rest ("own").
+  (TelegramChannel.timings): total, time waiting for the Bot API, and the rest ("own").
   Target: own median under 10 ms.
 
 Questions arrive open-loop at --rate per second (0: all at once). The flood gate is set high
@@ -35,11 +35,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from servicebot.bot import MAX_CONCURRENT_UPDATES, build_application, resources, serve  # noqa: E402
+from servicebot.channels import Core  # noqa: E402
+from servicebot.channels.server import serve  # noqa: E402
+from servicebot.channels.tg import MAX_CONCURRENT_UPDATES, TelegramChannel  # noqa: E402
+from servicebot.channels.tg_net import RetryingRateLimiter  # noqa: E402
+from servicebot.channels.tg_render import render_html  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.service import Service  # noqa: E402
-from servicebot.tg_render import render_html  # noqa: E402
-from servicebot.throttle import RetryingRateLimiter  # noqa: E402
 
 from botapi import TOKEN, FakeBotApi  # noqa: E402
 
@@ -94,9 +96,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         pool = question_pool(service)
         plan = [(FIRST_USER + n % args.residents, rng.choice(pool)) for n in range(args.questions)]
         limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
-        app = build_application(settings, service, rate_limiter=limiter, max_concurrent=args.concurrency)
+        core = Core(settings, service)
+        telegram = TelegramChannel(core, rate_limiter=limiter, max_concurrent=args.concurrency)
         stop = asyncio.Event()
-        bot = asyncio.create_task(serve(app, stop))
+        bot = asyncio.create_task(serve(core, [telegram], stop))
         try:
             await api.wait_polling(timeout=10)
             api.mark()
@@ -133,7 +136,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         for update_id, call in zip(update_ids[user], got):
             latencies.append(call.t - api.update_record(update_id).handed_out_at)
 
-    timings = resources(app).timings
+    timings = telegram.timings
     sent = len(api.calls("sendMessage"))
     print(
         f"{args.questions} questions from {args.residents} residents, FAQ {args.faq} "

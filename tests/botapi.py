@@ -57,7 +57,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -792,11 +792,11 @@ class FakeBotApi:
 
     @staticmethod
     def _json(payload: dict, status: int = 200) -> web.Response:
-        return web.Response(
-            status=status,
-            body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-            content_type="application/json",
-        )
+        try:
+            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (injected on purpose): JSON can still carry it escaped
+            body = json.dumps(payload).encode("ascii")
+        return web.Response(status=status, body=body, content_type="application/json")
 
     def _error_response(self, exc: ApiError) -> web.Response:
         payload: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}

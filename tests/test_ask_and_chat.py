@@ -6,7 +6,7 @@ import io
 import json
 
 from servicebot import replies
-from servicebot.chat import ChatSession, run_chat
+from servicebot.channels.terminal import ChatSession, run_chat
 from servicebot.cli import main
 from servicebot.service import Service
 

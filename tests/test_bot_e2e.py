@@ -1,5 +1,6 @@
-"""End-to-end tests of the Telegram bot: the real PTB Application built by
-`bot.build_application`, run by `bot.serve`, polling the fake Bot API server (tests/botapi.py)
+"""End-to-end tests of the Telegram bot: the real PTB Application of `channels.tg`, run by
+`channels.server.serve` (with the web server when a test sets `web_port`), polling the fake
+Bot API server (tests/botapi.py)
 over HTTP on 127.0.0.1. Nothing inside PTB or the project is mocked; the interaction log is a
 real SQLite file under tmp_path. Every wait is event driven and bounded.
 """
@@ -10,11 +11,11 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import logging
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -23,14 +24,15 @@ import pytest
 from telegram.error import InvalidToken
 
 from servicebot import replies
-from servicebot.bot import build_application, resources, serve
+from servicebot.channels import Core
+from servicebot.channels.server import build_channels, serve
+from servicebot.channels.tg_render import utf16_len
 from servicebot.cli import main as cli_main
 from servicebot.service import Service
-from servicebot.tg_render import utf16_len
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi  # noqa: E402
+from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi
 
 pytestmark = pytest.mark.slow
 
@@ -53,18 +55,18 @@ def settings(mini_faq, make_settings):
 
 @contextlib.asynccontextmanager
 async def running_bot(settings, *, handle_signals: bool = False):
-    """The bot polling a fresh fake Bot API; yields (api, application) once it listens."""
+    """The bot polling a fresh fake Bot API; yields (api, core) once it listens."""
     async with FakeBotApi() as api:
         settings = dataclasses.replace(settings, base_url=api.base_url)
-        application = build_application(settings, Service.from_settings(settings, secret="e2e-secret"))
+        core = Core(settings, Service.from_settings(settings, secret="e2e-secret"))
         stop = asyncio.Event()
-        task = asyncio.create_task(serve(application, stop, handle_signals=handle_signals))
+        task = asyncio.create_task(serve(core, build_channels(core), stop, handle_signals=handle_signals))
         try:
             if settings.webhook_mode:
                 await api.wait_for("setWebhook")
             else:
                 await api.wait_polling()
-            yield api, application
+            yield api, core
         finally:
             stop.set()
             await asyncio.wait_for(task, 10)
@@ -105,7 +107,7 @@ def write_answer(faq_dir: Path, new_answer: str) -> None:
 
 def test_start_greets_with_topic_menu_and_commands_are_registered(settings):
     async def body():
-        async with running_bot(settings) as (api, app):
+        async with running_bot(settings) as (api, core):
             commands = {c["command"]: c["description"] for c in api.commands()}
             assert set(commands) == {"start", "help", "topics", "privacy"}
             assert all("\u4e00" <= ch <= "\u9fff" for ch in commands["help"][:2])  # Chinese descriptions
@@ -113,7 +115,7 @@ def test_start_greets_with_topic_menu_and_commands_are_registered(settings):
             api.command("start")
             greeting = await api.wait_for_reply(DEFAULT_USER_ID)
             assert "凤凰办事处" in greeting.text
-            topics = [t.name for t in resources(app).service.snapshot.faq.topics]
+            topics = [t.name for t in core.service.snapshot.faq.topics]
             assert [b["text"] for b in buttons(greeting)] == topics
 
             api.command("privacy")
@@ -128,8 +130,8 @@ def test_start_greets_with_topic_menu_and_commands_are_registered(settings):
 
 def test_question_is_answered_in_html_with_link_related_and_feedback_buttons(settings):
     async def body():
-        async with running_bot(settings) as (api, app):
-            faq = resources(app).service.snapshot.faq
+        async with running_bot(settings) as (api, core):
+            faq = core.service.snapshot.faq
             reply = await ask(api, "养老保险怎么交")
             entry = faq.by_id["pension-insurance"]
             assert reply.params["parse_mode"] == "HTML"
@@ -167,8 +169,8 @@ def test_answer_text_is_html_escaped(settings, mini_faq):
 
 def test_topic_is_browsed_and_a_question_tapped(settings):
     async def body():
-        async with running_bot(settings) as (api, app):
-            faq = resources(app).service.snapshot.faq
+        async with running_bot(settings) as (api, core):
+            faq = core.service.snapshot.faq
             topic = faq.topics[1]
             api.command("topics")
             menu = await api.wait_for_reply(DEFAULT_USER_ID)
@@ -192,8 +194,8 @@ def test_topic_is_browsed_and_a_question_tapped(settings):
 
 def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
     async def body():
-        async with running_bot(settings) as (api, app):
-            res = resources(app)
+        async with running_bot(settings) as (api, core):
+            res = core
             offer = await ask(api, SUGGEST_QUESTION)
             assert offer.text == "您是不是想问："
             first = buttons(offer)[0]
@@ -203,7 +205,7 @@ def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
             entry = next(e for e in res.service.snapshot.faq.entries if e.question == first["text"])
             assert entry.answer.strip() in answer.text
             assert res.log.flush()
-            follow = res.log.followups(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+            follow = res.log.followups(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
             assert [(via, entry_id) for _, via, entry_id in follow] == [("suggestion", entry.id)]
             api.assert_clean()
 
@@ -212,12 +214,12 @@ def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
 
 def test_unanswered_question_and_none_of_these_offer_the_topic_menu(settings):
     async def body():
-        async with running_bot(settings) as (api, app):
+        async with running_bot(settings) as (api, core):
             reply = await ask(api, "今天天气怎么样")
             assert reply.text == replies.unanswered_reply("").body
             await tap(api, buttons(reply)[0]["callback_data"])
             menu = await api.wait_for_reply(DEFAULT_USER_ID)
-            assert [b["text"] for b in buttons(menu)] == [t.name for t in resources(app).service.snapshot.faq.topics]
+            assert [b["text"] for b in buttons(menu)] == [t.name for t in core.service.snapshot.faq.topics]
 
             offer = await ask(api, SUGGEST_QUESTION)
             await tap(api, button(offer, "都不是")["callback_data"])
@@ -229,15 +231,15 @@ def test_unanswered_question_and_none_of_these_offer_the_topic_menu(settings):
 
 def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings):
     async def body():
-        async with running_bot(settings) as (api, app):
-            log = resources(app).log
+        async with running_bot(settings) as (api, core):
+            log = core.log
             reply = await ask(api, "低保怎么申请")
             ack = await tap(api, button(reply, "👍")["callback_data"])
             assert ack.params["text"] == replies.FEEDBACK_THANKS["+"]
             reply = await ask(api, "书屋在哪")
             await tap(api, button(reply, "👎")["callback_data"])
             assert log.flush()
-            rated = log.rated(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+            rated = log.rated(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
             assert sorted((r.entry_id, r.positive) for r in rated) == [
                 ("bookhouse-wutong", False),
                 ("dibao-apply", True),
@@ -258,7 +260,7 @@ def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings
 
 def test_group_messages_are_answered_only_when_addressed(settings):
     async def body():
-        async with running_bot(settings) as (api, app):
+        async with running_bot(settings) as (api, _):
             chat = DEFAULT_GROUP_ID
             api.mark()
             api.group_message("低保怎么申请")  # chatting among residents
@@ -313,9 +315,9 @@ def test_very_long_message_gets_a_note_and_the_answer_to_its_start(settings):
     assert len(text) > 50_000
 
     async def body():
-        async with running_bot(settings) as (api, app):
+        async with running_bot(settings) as (api, core):
             reply = await ask(api, text)
-            expected = Service(resources(app).service.snapshot, settings).answer(text[:500], channel="check").reply
+            expected = Service(core.service.snapshot, settings).answer(text[:500], channel="check").reply
             assert reply.text.startswith(f"<i>{replies.TOO_LONG_TEXT}</i>")
             assert (expected.title or expected.body) in reply.text
             assert utf16_len(reply.text) <= 4096
@@ -356,7 +358,7 @@ def test_forged_and_stale_buttons_get_a_polite_answer(settings, mini_faq):
     forged = ["garbage", "e:s:AAAAAAAAAA:0123456789ab", "t:", "f:*:abc", "e:r:" + "x" * 70, "", "m:extra", "n:ZZZ"]
 
     async def body():
-        async with running_bot(settings) as (api, app):
+        async with running_bot(settings) as (api, core):
             reply = await ask(api, "书屋在哪")
             related_free = button(reply, "👍")["callback_data"]
             api.command("topics")
@@ -368,7 +370,7 @@ def test_forged_and_stale_buttons_get_a_polite_answer(settings, mini_faq):
                 assert ack.params["text"] == replies.STALE_BUTTON_TEXT
 
             (mini_faq / "books.yaml").unlink()  # the topic disappears in the next FAQ
-            assert resources(app).service.reload()[0]
+            assert core.service.reload()[0]
             ack = await tap(api, old_topic)
             assert ack.params["text"] == replies.STALE_BUTTON_TEXT
             assert (await tap(api, related_free)).params["text"] == replies.FEEDBACK_THANKS["+"]
@@ -407,7 +409,7 @@ def test_flooding_resident_gets_one_warning_and_others_are_unaffected(settings):
 
 def test_reload_with_a_broken_faq_reports_file_and_line_and_keeps_answering(settings, mini_faq):
     async def body():
-        async with running_bot(settings) as (api, app):
+        async with running_bot(settings) as (api, core):
             old = (await ask(api, "梧桐书屋是什么")).text
             with (mini_faq / "welfare.yaml").open("a", encoding="utf-8") as fh:
                 fh.write(WELFARE_BROKEN)
@@ -424,7 +426,7 @@ def test_reload_with_a_broken_faq_reports_file_and_line_and_keeps_answering(sett
             welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
             api.command("reload", user_id=ADMIN)
             done = await api.wait_for_reply(ADMIN)
-            faq = resources(app).service.snapshot.faq
+            faq = core.service.snapshot.faq
             assert f"问答已重新加载：{len(faq.files)} 个文件，{len(faq.entries)} 个条目" in done.text
             assert "梧桐书屋周一闭馆。" in (await ask(api, "梧桐书屋是什么")).text
             api.assert_clean()
@@ -526,14 +528,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_webhook_mode_checks_the_secret_and_serves_health(settings):
+def test_webhook_web_chat_and_health_share_one_port(settings, caplog):
+    """Webhook mode through the bot's own web server: the fake Bot API posts updates to the
+    webhook path, a browser's requests reach the web chat, and /healthz answers, all on one
+    port of one process."""
     port = _free_port()
     hooked = dataclasses.replace(
         settings,
         webhook_url=f"http://127.0.0.1:{port}/telegram-hook",
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
         webhook_secret="s3cret-token_A",
+        web_listen="127.0.0.1",
+        web_port=port,
     )
     update = {
         "update_id": 99000001,
@@ -545,45 +550,90 @@ def test_webhook_mode_checks_the_secret_and_serves_health(settings):
             "text": "书屋在哪",
         },
     }
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
 
     async def body():
-        async with running_bot(hooked) as (api, _), aiohttp.ClientSession() as http:
+        async with running_bot(hooked) as (api, core), aiohttp.ClientSession() as http:
             hook = api.webhook
             assert hook["url"] == hooked.webhook_url and hook["secret_token"] == "s3cret-token_A"
             api.user_message("低保怎么申请")  # delivered by the fake through the webhook
             assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
 
             url = hooked.webhook_url
-            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
-                async with http.post(url, json=update, headers=headers) as resp:
-                    assert resp.status == 403
-            async with http.post(
-                url, data=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
-            ) as resp:
+            for _ in range(20):  # forged calls: refused, and logged once, not twenty times
+                for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                    async with http.post(url, json=update, headers=headers) as resp:
+                        assert resp.status == 403
+            async with http.post(url, data=b"not json", headers=secret) as resp:
                 assert resp.status == 400
-            async with http.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
-            ) as resp:
+            async with http.post(url, data=b"x" * (2 * 1024 * 1024), headers=secret) as resp:
+                assert resp.status == 413
+            async with http.get(url) as resp:
+                assert resp.status == 405
+            async with http.post(url, json=update, headers=secret) as resp:
                 assert resp.status == 200
             reply = await api.wait_for_reply(OTHER_USER)
             assert "梧桐书屋" in reply.text
             assert len(api.calls("sendMessage", chat_id=OTHER_USER)) == 1  # the forged posts did nothing
 
+            session = "ab" * 16
+            async with http.post(
+                f"http://127.0.0.1:{port}/api/ask", json={"session": session, "text": "书屋在哪"}
+            ) as resp:
+                assert resp.status == 200
+                web_answer = (await resp.json())["messages"][0]
+            assert web_answer["title"] == core.service.snapshot.faq.by_id["bookhouse-wutong"].question
             async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 assert resp.status == 200 and await resp.text() == "ok"
+            async with http.get(f"http://127.0.0.1:{port}/") as resp:
+                assert resp.status == 200 and "在线问答" in await resp.text()
+            assert core.log.flush()
+            with contextlib.closing(sqlite3.connect(core.settings.db_path)) as db:
+                channels = dict(db.execute("SELECT channel, count(*) FROM interactions GROUP BY channel"))
+            assert channels == {"telegram": 2, "web": 1}
             api.assert_clean()
 
-    run(body())
+    with caplog.at_level(logging.WARNING):
+        run(body())
+    refusals = [r.getMessage() for r in caplog.records if "wrong secret" in r.getMessage()]
+    assert len(refusals) == 1
+
+
+def test_a_bad_gateway_page_from_the_bot_api_logs_one_warning_not_a_traceback(settings, caplog):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.fail_next("sendMessage", "502")  # an HTML error page, as a proxy sends it
+            api.user_message("低保怎么申请")
+            assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID, timeout=8)).text
+            api.assert_clean()
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "sendMessage" in warnings[0] and "<html" not in warnings[0].lower()
+
+
+def test_a_lone_surrogate_in_a_message_is_repaired_not_a_crash(settings, caplog):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.user_message("\ud800低保怎么申请\udfff")
+            assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+            api.assert_clean()
+
+    with caplog.at_level(logging.WARNING):
+        run(body())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_a_token_the_server_rejects_stops_startup_cleanly(settings):
     async def body():
         async with FakeBotApi(token=TOKEN) as api:
             wrong = dataclasses.replace(settings, token="123456:" + "x" * 35, base_url=api.base_url)
-            application = build_application(wrong, Service.from_settings(wrong, secret="e2e-secret"))
+            core = Core(wrong, Service.from_settings(wrong, secret="e2e-secret"))
             with pytest.raises(InvalidToken):
-                await serve(application, asyncio.Event())
-            assert resources(application).log is None and not api.sent
+                await serve(core, build_channels(core), asyncio.Event())
+            assert core.log is None and not api.sent
 
     run(body())
 
@@ -595,4 +645,4 @@ def test_run_without_token_exits_2_with_a_hint(capsys, mini_faq, tmp_path):
     code = cli_main(["run", "--faq", str(mini_faq), "--data-dir", str(tmp_path / "data")])
     assert code == 2
     err = capsys.readouterr().err
-    assert "SERVICEBOT_TOKEN" in err and "servicebot chat" in err
+    assert "SERVICEBOT_TOKEN" in err and "SERVICEBOT_WEB_PORT" in err and "servicebot chat" in err

@@ -15,14 +15,9 @@ from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 
 from servicebot import replies
-from servicebot.errors import Problem
-from servicebot.replies import Button, Reply
-from servicebot.service import load_snapshot
-from servicebot.tg_render import (
-    MAX_CALLBACK_DATA,
-    decode_button,
+from servicebot.channels.tg_net import ChatOrderedProcessor, RetryingRateLimiter, Timings
+from servicebot.channels.tg_render import (
     describe_error,
-    encode_button,
     group_lines,
     is_addressed,
     keyboard,
@@ -33,7 +28,11 @@ from servicebot.tg_render import (
     strip_mention,
     utf16_len,
 )
-from servicebot.throttle import ALLOW, DROP, WARN, ChatOrderedProcessor, FloodGate, RetryingRateLimiter, Timings
+from servicebot.conversation import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
+from servicebot.errors import Problem
+from servicebot.replies import Button, Reply
+from servicebot.service import load_snapshot
+from servicebot.throttle import ALLOW, DROP, WARN, FloodGate
 
 BOT = "fenghuang_test_bot"
 BOT_ID = 7000000001

@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, EndPointNotFound, NetworkError, RetryAfter
 from telegram.ext import (
@@ -53,7 +54,7 @@ from telegram.ext import (
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import (  # noqa: E402
+from botapi import (
     BOT_USERNAME,
     DEFAULT_GROUP_ID,
     TOKEN,
@@ -219,9 +220,9 @@ def test_parse_mode_is_validated_like_telegram():
             m = await bot.send_message(1, "办理<b>低保</b> &lt;须本人&gt;", parse_mode="HTML")
             assert m.text == "办理低保 <须本人>"
             assert [(e.type, e.offset, e.length) for e in m.entities] == [("bold", 2, 2)]
-            with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+            with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
                 await bot.send_message(1, "a < b", parse_mode="HTML")
-            with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+            with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
                 await bot.send_message(1, "<b>unclosed", parse_mode="HTML")
 
             with pytest.raises(BadRequest, match=r"(?i)character '\.' is reserved"):
@@ -418,7 +419,7 @@ def test_uploads_keyboards_and_media_sends():
             assert loc.location.latitude == 22.54
 
             too_long = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="长" * 22)]])
-            with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+            with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
                 await bot.send_message(9, "按钮", reply_markup=too_long)
             ok = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="长" * 21)]])
             assert (await bot.send_message(9, "按钮", reply_markup=ok)).reply_markup == ok
@@ -476,16 +477,15 @@ def test_echo_application_end_to_end():
 
 def test_429_without_rate_limiter_loses_the_reply():
     async def body():
-        async with FakeBotApi() as api:
-            async with polling(build_echo_app(api)) as app:
-                api.fail_next("sendMessage", "429")
-                api.user_message("第一条", user_id=601)
-                await api.wait_for_fault("sendMessage")
-                await asyncio.wait_for(app.bot_data["error_seen"].wait(), 5)
-                await api.expect_no_call("sendMessage", within=0.3)
-                assert [type(e) for e in app.bot_data["errors"]] == [RetryAfter]
-                api.user_message("第二条", user_id=601)
-                assert (await api.wait_for_reply(601)).text == "第二条"
+        async with FakeBotApi() as api, polling(build_echo_app(api)) as app:
+            api.fail_next("sendMessage", "429")
+            api.user_message("第一条", user_id=601)
+            await api.wait_for_fault("sendMessage")
+            await asyncio.wait_for(app.bot_data["error_seen"].wait(), 5)
+            await api.expect_no_call("sendMessage", within=0.3)
+            assert [type(e) for e in app.bot_data["errors"]] == [RetryAfter]
+            api.user_message("第二条", user_id=601)
+            assert (await api.wait_for_reply(601)).text == "第二条"
 
     run(body())
 
@@ -550,19 +550,28 @@ def _free_port() -> int:
 
 
 def test_webhook_mode_delivers_updates():
+    """The fake posts updates to a registered webhook (here a bare aiohttp receiver feeding
+    the Application's queue, PTB's custom-webhook pattern) with the secret token."""
+
     async def body():
         async with FakeBotApi() as api:
             app = build_echo_app(api)
             port = _free_port()
+            secrets_seen: list[str] = []
+
+            async def receive(request: web.Request) -> web.Response:
+                secrets_seen.append(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""))
+                await app.update_queue.put(Update.de_json(await request.json(), app.bot))
+                return web.Response(text="ok")
+
+            receiver = web.Application()
+            receiver.router.add_post("/hook", receive)
+            runner = web.AppRunner(receiver)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
             await app.initialize()
             await app.start()
-            await app.updater.start_webhook(
-                listen="127.0.0.1",
-                port=port,
-                url_path="hook",
-                webhook_url=f"http://127.0.0.1:{port}/hook",
-                secret_token="s3cret",
-            )
+            await app.bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret")
             try:
                 hook = await api.wait_for("setWebhook")
                 assert hook.params["url"] == f"http://127.0.0.1:{port}/hook"
@@ -571,11 +580,11 @@ def test_webhook_mode_delivers_updates():
                 update = api.user_message("网页钩子", user_id=1001)
                 assert (await api.wait_for_reply(1001)).text == "网页钩子"
                 record = await api.wait_confirmed(update["update_id"])
-                assert record.handed_out_at is not None
+                assert record.handed_out_at is not None and secrets_seen == ["s3cret"]
                 assert (await app.bot.get_webhook_info()).url.endswith("/hook")
             finally:
-                await app.updater.stop()
                 await app.stop()
                 await app.shutdown()
+                await runner.cleanup()
 
     run(body())

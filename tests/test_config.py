@@ -73,14 +73,14 @@ def test_the_valid_baseline_succeeds(run_cli):
         ({"SERVICEBOT_BASE_URL": "ftp://127.0.0.1/bot"}, ["base_url"]),
         ({"SERVICEBOT_WEBHOOK_URL": "bot.example.org/hook"}, ["webhook_url"]),
         # numbers that are not numbers
-        ({"SERVICEBOT_WEBHOOK_PORT": "eighty"}, ["webhook_port", "eighty"]),
+        ({"SERVICEBOT_WEB_PORT": "eighty"}, ["web_port", "eighty"]),
         ({"SERVICEBOT_ANSWER_THRESHOLD": "high"}, ["answer_threshold"]),
         ({"SERVICEBOT_RETENTION_DAYS": "1.5"}, ["retention_days"]),
         ({"SERVICEBOT_FLOOD_WINDOW": "1min"}, ["flood_window"]),
         ({"SERVICEBOT_ADMIN_IDS": "12345,bob"}, ["admin_ids", "comma-separated list of numeric Telegram ids"]),
         ({"SERVICEBOT_ADMIN_CHAT_ID": "@staffchat"}, ["admin_chat_id"]),
         # numbers out of range
-        ({"SERVICEBOT_WEBHOOK_PORT": "70000"}, ["webhook_port"]),
+        ({"SERVICEBOT_WEB_PORT": "70000"}, ["web_port"]),
         ({"SERVICEBOT_ANSWER_THRESHOLD": "150"}, ["answer_threshold"]),
         ({"SERVICEBOT_SUGGEST_THRESHOLD": "70", "SERVICEBOT_ANSWER_THRESHOLD": "60"}, ["suggest_threshold"]),
         ({"SERVICEBOT_STALE_DAYS": "0"}, ["stale_days"]),
@@ -109,7 +109,7 @@ def test_invalid_environment_setting_exits_2_with_one_line(run_cli, env, names):
     [
         ('tokn = "123456789:AAH-abcdefghijklmnopqrstuvwxyz012345"\n', ["unknown option", "tokn"]),
         ('faq_dir = "faq"\nlog_colour = "red"\n', ["unknown option", "log_colour"]),
-        ('webhook_port = "eighty"\n', ["webhook_port"]),
+        ('web_port = "eighty"\n', ["web_port"]),
         ("answer_threshold = 101\n", ["answer_threshold"]),
         ('base_url = "localhost:8081"\n', ["base_url"]),
         ('token = "123456789:AAH-abcdefghijklmnopqrstuvwxyz012345"\nfaq_dir = \n', ["not valid TOML"]),
@@ -192,9 +192,9 @@ def test_telegram_mode_without_token_exits_2_and_says_how_to_set_it(run_cli):
 
 def test_argparse_rejects_non_numeric_flag_with_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
-        cli.main(["run", "--webhook-port", "eighty"])
+        cli.main(["run", "--web-port", "eighty"])
     assert exc.value.code == 2
-    assert "--webhook-port" in capsys.readouterr().err
+    assert "--web-port" in capsys.readouterr().err
 
 
 def test_argparse_rejects_unknown_log_format_flag_with_exit_2(capsys):

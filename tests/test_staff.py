@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from servicebot import commands
-from servicebot.chat import ChatSession
+from servicebot.channels.terminal import ChatSession
 from servicebot.checks import REGRESSION_FAILED
 from servicebot.cli import main
 from servicebot.errors import FaqError, Problem, ServicebotError, Severity

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="servicebot",
         parents=[common],
-        description="凤凰办事处问答机器人. With no command: run the Telegram bot when a token is set, "
+        description="凤凰办事处问答机器人. With no command: `run` when a token or a web port is set, "
         "else the terminal chat.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -53,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "run",
-        "run the Telegram bot",
-        "Run the Telegram bot (token from SERVICEBOT_TOKEN).\n\n"
-        "example: SERVICEBOT_TOKEN=... servicebot run --base-url http://127.0.0.1:8081/bot",
+        "run every configured channel: Telegram, the web chat",
+        "Run the bot on every configured channel, in one process: Telegram when a token is set\n"
+        "(SERVICEBOT_TOKEN), the web chat and /healthz when a web port is set (SERVICEBOT_WEB_PORT).\n\n"
+        "examples:\n  SERVICEBOT_TOKEN=... servicebot run\n  servicebot run --web-port 8080",
     )
     p.add_argument(
         "--base-url", dest="base_url", default=argparse.SUPPRESS, help="Bot API URL, e.g. http://127.0.0.1:8081/bot"
@@ -63,12 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--webhook-url", dest="webhook_url", default=argparse.SUPPRESS, help="public HTTPS URL; enables webhook mode"
     )
+    p.add_argument("--web-port", dest="web_port", default=argparse.SUPPRESS, type=int, help="port of the web server")
     p.add_argument(
-        "--webhook-listen", dest="webhook_listen", default=argparse.SUPPRESS, help="address to bind in webhook mode"
+        "--web-listen", dest="web_listen", default=argparse.SUPPRESS, help="address the web server binds (127.0.0.1)"
     )
-    p.add_argument(
-        "--webhook-port", dest="webhook_port", default=argparse.SUPPRESS, type=int, help="port to bind in webhook mode"
-    )
+    # Replaced by --web-port/--web-listen; kept so that using them says so (exit 2).
+    p.add_argument("--webhook-listen", dest="webhook_listen", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--webhook-port", dest="webhook_port", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     add(
         "chat",
@@ -166,6 +168,8 @@ SETTING_ARGS = (
     "webhook_url",
     "webhook_listen",
     "webhook_port",
+    "web_port",
+    "web_listen",
 )
 
 
@@ -185,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"servicebot: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_format, settings.log_level)
-    name = args.command or ("run" if settings.token else "chat")
+    name = args.command or ("run" if settings.token or settings.web_port is not None else "chat")
     if name == "faq":
         name = f"faq {args.faq_command}"
     try:

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from servicebot import chat, checks, evaluate
+from servicebot import checks, evaluate
+from servicebot.channels import terminal
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
 from servicebot.faq.freshness import stale_entries
@@ -199,7 +200,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
             elif args.json:
                 _out(_ask_json(outcome, question, service.snapshot))
             else:
-                _out(chat.render(outcome.reply))
+                _out(terminal.render(outcome.reply))
                 if not args.question:
                     _out()
     finally:
@@ -230,7 +231,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     watcher = FaqWatcher(service, settings.reload_interval)
     watcher.start()
     try:
-        return chat.run_chat(service, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        return terminal.run_chat(service, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
     finally:
         watcher.stop()
         sink.close()
@@ -239,24 +240,29 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
 # --- operations ----------------------------------------------------------------------------
 
 
-NO_TOKEN = (
-    "servicebot: no Telegram bot token is set.\n"
-    "  Set it in the environment (SERVICEBOT_TOKEN, from @BotFather) or in a config file\n"
-    '  (SERVICEBOT_CONFIG=/path/to/servicebot.toml with token = "..."), then run `servicebot run` again.\n'
-    "  To try the bot without Telegram, run `servicebot chat`."
+NOTHING_TO_RUN = (
+    "servicebot: no channel is configured: set a Telegram token or a web port.\n"
+    "  Telegram: set SERVICEBOT_TOKEN (from @BotFather), in the environment or a config file\n"
+    '  (SERVICEBOT_CONFIG=/path/to/servicebot.toml with token = "...").\n'
+    "  Web chat: set SERVICEBOT_WEB_PORT (or run --web-port 8080).\n"
+    "  To try the bot without either, run `servicebot chat`."
 )
 
 
 @command("run")
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.token:
-        print(NO_TOKEN, file=sys.stderr)
+    if not settings.token and settings.web_port is None:
+        print(NOTHING_TO_RUN, file=sys.stderr)
         return 2
+    if settings.webhook_url and not settings.token:
+        raise ConfigError("webhook mode (SERVICEBOT_WEBHOOK_URL) needs SERVICEBOT_TOKEN")
     if settings.webhook_url and not settings.webhook_secret:
         raise ConfigError("webhook mode needs SERVICEBOT_WEBHOOK_SECRET (letters, digits, _ and -)")
-    from servicebot.bot import run_bot
+    if settings.webhook_url and settings.web_port is None:
+        raise ConfigError("webhook mode is served by the bot's web server: set SERVICEBOT_WEB_PORT")
+    from servicebot.channels.server import run as run_channels
 
-    return run_bot(settings)
+    return run_channels(settings)
 
 
 @command("review")

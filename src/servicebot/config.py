@@ -49,13 +49,21 @@ class Settings:
     suggest_threshold: float = SUGGEST_THRESHOLD
     """Score (0-100) at or above which the bot offers "did you mean" choices."""
     webhook_url: str = ""
-    """Public HTTPS URL for webhook mode; empty means long polling."""
-    webhook_listen: str = "0.0.0.0"
-    """Address the webhook server binds."""
-    webhook_port: int = 8443
-    """Port the webhook server binds."""
+    """Public HTTPS URL for webhook mode (served by the web server: needs web_port); empty: long polling."""
     webhook_secret: str = field(default="", repr=False)
     """secret_token Telegram must send with each webhook call (required in webhook mode)."""
+    web_port: int | None = None
+    """Port of the bot's web server (web chat, Telegram webhook, /healthz); empty: no web server."""
+    web_listen: str = "127.0.0.1"
+    """Address the web server binds; 0.0.0.0 for every interface (in a container)."""
+    web_origins: frozenset[str] = frozenset()
+    """Other sites (https://host[:port]) whose pages may call the web chat API; none by default."""
+    web_frame_ancestors: str = "'self'"
+    """Pages allowed to embed the web chat in a frame (CSP frame-ancestors sources)."""
+    web_address_messages: int = 120
+    """Questions per flood window from one network address (many residents can share one)."""
+    web_trusted_proxies: str = "127.0.0.1"
+    """Reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma separated, or *)."""
     pseudonym_secret: str = field(default="", repr=False)
     """Key for hashing resident ids; empty means generate one in the data directory."""
     retention_days: int = RETENTION_DAYS
@@ -90,6 +98,18 @@ class Settings:
 
 FIELD_NAMES = tuple(f.name for f in fields(Settings))
 
+# Settings that no longer exist, and what replaced them: using one stops startup with a hint.
+RENAMED = {
+    "webhook_port": "web_port (SERVICEBOT_WEB_PORT): the webhook is now served by the bot's web server",
+    "webhook_listen": (
+        "web_listen (SERVICEBOT_WEB_LISTEN, default 127.0.0.1): the webhook is now served by the bot's web server"
+    ),
+}
+
+
+def _renamed(name: str) -> ConfigError:
+    return ConfigError(f"{name} was replaced by {RENAMED[name]}")
+
 
 def _convert(name: str, raw: Any, kind: str) -> Any:
     """Convert one raw value (from env, file or flag) to the field's type."""
@@ -103,6 +123,9 @@ def _convert(name: str, raw: Any, kind: str) -> Any:
         if kind == "optint":
             text = str(raw).strip()
             return int(text) if text else None
+        if kind == "strings":
+            items = raw if isinstance(raw, (list, tuple, set, frozenset)) else str(raw).split(",")
+            return frozenset(str(x).strip().rstrip("/") for x in items if str(x).strip())
         if kind == "ids":
             if isinstance(raw, (list, tuple, set, frozenset)):
                 return frozenset(int(x) for x in raw)
@@ -121,7 +144,9 @@ _KINDS = {
     "admin_chat_id": "optint",
     "answer_threshold": "float",
     "suggest_threshold": "float",
-    "webhook_port": "int",
+    "web_port": "optint",
+    "web_origins": "strings",
+    "web_address_messages": "int",
     "retention_days": "int",
     "stale_days": "int",
     "reload_interval": "float",
@@ -130,7 +155,7 @@ _KINDS = {
 }
 _KIND_WORDS = {
     "ids": "a comma-separated list of numeric Telegram ids",
-    "optint": "a number (a Telegram chat id)",
+    "optint": "a whole number",
     "int": "a whole number",
     "float": "a number",
 }
@@ -159,9 +184,18 @@ def _validate(s: Settings) -> Settings:
             raise ConfigError(f"invalid {name}: {value} is outside 0-100")
     if s.suggest_threshold > s.answer_threshold:
         raise ConfigError("invalid suggest_threshold: it must not exceed answer_threshold")
-    if not 1 <= s.webhook_port <= 65535:
-        raise ConfigError(f"invalid webhook_port: {s.webhook_port} is not a TCP port")
-    for name in ("retention_days", "stale_days", "flood_messages"):
+    if s.web_port is not None and not 1 <= s.web_port <= 65535:
+        raise ConfigError(f"invalid web_port: {s.web_port} is not a TCP port (1-65535)")
+    for origin in s.web_origins:
+        parsed = urlparse(origin)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path or parsed.query:
+            raise ConfigError(f"invalid web_origins: {origin!r} is not an origin like https://www.example.gov.cn")
+    if not s.web_frame_ancestors.strip() or any(c in s.web_frame_ancestors for c in ';,\r\n"<>'):
+        raise ConfigError(
+            f"invalid web_frame_ancestors: {s.web_frame_ancestors!r} "
+            "(space-separated sources, e.g. 'self' https://www.example.gov.cn)"
+        )
+    for name in ("retention_days", "stale_days", "flood_messages", "web_address_messages"):
         if getattr(s, name) < 1:
             raise ConfigError(f"invalid {name}: must be at least 1")
     if s.reload_interval < 0:
@@ -187,6 +221,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    for name in sorted(set(data) & set(RENAMED)):
+        raise _renamed(name)
     unknown = sorted(set(data) - set(FIELD_NAMES))
     if unknown:
         raise ConfigError(f"unknown option in {path}: {', '.join(unknown)}")
@@ -204,6 +240,9 @@ def load_settings(
     config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
     if config_file:
         raw.update(_read_file(Path(config_file)))
+    for name in RENAMED:
+        if env.get(ENV_PREFIX + name.upper()):
+            raise _renamed(name)
     unknown_env = sorted(
         key
         for key in env
@@ -216,6 +255,8 @@ def load_settings(
         if value is not None and value != "":
             raw[name] = value
     for name, value in (overrides or {}).items():
+        if name in RENAMED and value is not None:
+            raise _renamed(name)
         if name not in FIELD_NAMES:
             raise ConfigError(f"unknown option: {name}")
         if value is not None:

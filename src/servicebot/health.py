@@ -2,8 +2,9 @@
 
 Each check answers one question an operator would otherwise find out from a silent bot:
 would the bot accept the FAQ on disk (the same full check `/reload` and live reload use, so
-a FAQ the bot would refuse is unhealthy), can it write its data directory, and does the
-interaction log open. Problems are one line each, in English, for operators' logs.
+a FAQ the bot would refuse is unhealthy), can it write its data directory, does the
+interaction log open, and — when the web server is configured — does it answer /healthz.
+Problems are one line each, in English, for operators' logs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from servicebot import checks
@@ -28,6 +31,7 @@ def check_health(settings: Settings) -> list[str]:
         *faq_problems(settings),
         *data_dir_problems(settings.data_dir),
         *database_problems(settings.db_path),
+        *web_problems(settings),
     ]
 
 
@@ -84,6 +88,33 @@ def database_problems(db_path: Path) -> list[str]:
             f"({len(MIGRATIONS)}); upgrade servicebot"
         ]
     return []
+
+
+WEB_PROBE_TIMEOUT = 5.0  # seconds
+
+
+def web_problems(settings: Settings) -> list[str]:
+    """With `web_port` set, the running bot's web server answers GET /healthz with 200.
+
+    Probed on the loopback address when the server binds every interface (0.0.0.0, ::)."""
+    if settings.web_port is None:
+        return []
+    host = settings.web_listen
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.web_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=WEB_PROBE_TIMEOUT) as response:  # our own server
+            if response.status == 200:
+                return []
+            return [f"web server at {url} answered {response.status}"]
+    except urllib.error.HTTPError as exc:
+        return [f"web server at {url} answered {exc.code} (still starting, or the FAQ is empty)"]
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return [f"web server at {url} does not answer: {reason}"]
 
 
 def _reason(exc: OSError) -> str:

@@ -1,7 +1,8 @@
 """A match → a channel-neutral reply: plain text plus buttons.
 
-Telegram renders a Reply as escaped HTML with inline keyboards; the terminal chat prints
-it with numbered choices. Wording lives here only, so both channels say the same thing.
+Telegram renders a Reply as escaped HTML with inline keyboards, the web page as JSON the
+page draws, the terminal as numbered choices. Wording lives here only, so every channel
+says the same thing.
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from servicebot.faq import Entry, Faq, Topic
-from servicebot.matching import ANSWERED, SUGGEST, Candidate
+from servicebot.matching import Candidate
+from servicebot.records import ButtonKind, Status, Via
 
-# Button kinds. The channel decides how a tap comes back (callback data, a typed number).
-URL = "url"  # value: the address
-ENTRY = "entry"  # value: entry id; tapping answers it
-TOPIC = "topic"  # value: topic name; tapping lists its questions
-TOPICS = "topics"  # show the topic menu
-FEEDBACK = "feedback"  # value: "+" or "-"
-NONE_OF_THESE = "none"  # the resident rejected every suggestion
+# Button kinds under their older names, for callers written before ButtonKind existed.
+URL, ENTRY, TOPIC, TOPICS, FEEDBACK, NONE_OF_THESE = (
+    ButtonKind.URL,
+    ButtonKind.ENTRY,
+    ButtonKind.TOPIC,
+    ButtonKind.TOPICS,
+    ButtonKind.FEEDBACK,
+    ButtonKind.NONE_OF_THESE,
+)
 
 DEFAULT_CONTACT = "请到您所在的社区居委会或凤凰办事处咨询。"
 
@@ -29,7 +33,7 @@ MAX_ANSWER_CHARS = 4096
 @dataclass(frozen=True)
 class Button:
     label: str
-    kind: str
+    kind: ButtonKind
     value: str = ""
 
 
@@ -71,9 +75,9 @@ def answer_reply(entry: Entry, faq: Faq | None, *, feedback: bool = True) -> Rep
     return Reply(body=entry.answer, title=entry.question, footer=source_line(entry), rows=tuple(rows))
 
 
-def buttons_via(status: str) -> str:
+def buttons_via(status: str) -> Via:
     """How the question buttons under a reply of this status are reached (Interaction.via)."""
-    return {ANSWERED: "related", SUGGEST: "suggestion"}.get(status, "topic")
+    return {Status.ANSWERED: Via.RELATED, Status.SUGGEST: Via.SUGGESTION}.get(Status(status), Via.TOPIC)
 
 
 def suggest_reply(candidates: tuple[Candidate, ...], faq: Faq) -> Reply:
@@ -126,11 +130,15 @@ PRIVACY_TEXT = (
     "隐私说明：\n"
     "为了改进问答，我们会记录：提问时间、您的问题（手机号、身份证号会被自动遮盖）、"
     "机器人给出的回答和您点的按钮、👍/👎 评价。\n"
-    "我们不保存您的 Telegram 账号、用户名或昵称，只保存一个无法还原的匿名编号，用来统计有多少人问过同一个问题。\n"
+    "我们不保存您的账号、用户名、昵称或网络地址，只保存一个无法还原的匿名编号，用来统计有多少人问过同一个问题。\n"
     "记录保存 {days} 天后自动删除，只有办事处工作人员用于完善问答。\n"
     "请不要在这里发送身份证号、银行卡号等个人信息。"
 )
 
+WEB_PRIVACY_TEXT = (
+    "网页聊天不需要登录：您的浏览器里保存一个随机编号和本机的聊天记录，点页面上的“清除记录”可以删除本机的聊天记录。"
+)
+WEB_TOO_LONG_TEXT = "消息太长了，请简短地问一个问题。"
 SLOW_DOWN_TEXT = "您发得有点快，请稍等一会儿再问，我会继续为您解答。"
 NON_TEXT_TEXT = "我目前只能看懂文字问题，请直接打字提问，例如“低保怎么申请”。"
 TOO_LONG_TEXT = "您的消息有点长，我只看了开头部分。简短地问一个问题，我能回答得更准确。"

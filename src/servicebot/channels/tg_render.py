@@ -2,10 +2,8 @@
 
 - HTML text (escaped; title bold, footer italic), split at line boundaries into messages
   under Telegram's 4096-character limit.
-- Inline keyboards whose callback data fits Telegram's 64 bytes whatever the entry ids or
-  topic names are: ids are replaced by short hashes, looked up again in the *current* FAQ
-  snapshot when a button comes back, so a button from an older FAQ or a forged one decodes
-  to None instead of raising.
+- Inline keyboards; each button's callback data is `conversation.encode_button`'s, which
+  fits Telegram's 64 bytes and decodes against the current FAQ when it comes back.
 - Whether a group message is addressed to the bot, and the question without the @mention.
 - What staff read after a reload or /stats, and errors described for the log without
   personal data.
@@ -13,32 +11,22 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import re
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from servicebot import replies
+from servicebot.conversation import encode_button
 from servicebot.errors import Problem
 from servicebot.faq import Faq
-from servicebot.replies import Button, Reply
-from servicebot.service import Snapshot
+from servicebot.records import ButtonKind, Via
+from servicebot.replies import Reply
 
 MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units after entity parsing
-MAX_CALLBACK_DATA = 64  # bytes
-
-# How a tapped question was reached; stored with the interaction (Interaction.via).
-VIA_CODES = {"suggestion": "s", "related": "r", "topic": "t"}
-_VIA_NAMES = {code: name for name, code in VIA_CODES.items()}
-_REF_RE = re.compile(r"[0-9a-f]{0,24}")
-_HASH_LEN = 10
 
 # --- text ----------------------------------------------------------------------------------
 
@@ -51,7 +39,9 @@ def _hard_split(line: str, limit: int) -> list[str]:
     """Pieces of one over-long line, each at most `limit` UTF-16 units, never splitting a character."""
     if len(line) * 2 <= limit or utf16_len(line) <= limit:
         return [line]
-    pieces, current, size = [], [], 0
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
     for char in line:
         width = 2 if ord(char) > 0xFFFF else 1
         if size + width > limit:
@@ -81,7 +71,10 @@ def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Text as messages of at most `limit` UTF-16 units, split at line breaks (a line longer
     than `limit` is cut); blank lines at the edges of a message are dropped."""
     lines = [piece for line in text.split("\n") for piece in _hard_split(line, limit)]
-    chunks = ["\n".join(lines[g.start : g.stop]).strip("\n") for g in group_lines([utf16_len(l) for l in lines], limit)]
+    chunks = [
+        "\n".join(lines[g.start : g.stop]).strip("\n")
+        for g in group_lines([utf16_len(piece) for piece in lines], limit)
+    ]
     return [c for c in chunks if c.strip()]
 
 
@@ -121,96 +114,20 @@ def _tagged(tag: str, text: str) -> str:
 # --- buttons -------------------------------------------------------------------------------
 
 
-def short_hash(value: str) -> str:
-    digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii")[:_HASH_LEN]
-
-
-def encode_button(button: Button, ref: str, via: str) -> str:
-    """Callback data for a button (not for URL buttons). At most 27 bytes."""
-    if button.kind == replies.ENTRY:
-        return f"e:{VIA_CODES.get(via, 't')}:{short_hash(button.value)}:{ref}"
-    if button.kind == replies.TOPIC:
-        return f"t:{short_hash(button.value)}"
-    if button.kind == replies.FEEDBACK:
-        return f"f:{'+' if button.value == '+' else '-'}:{ref}"
-    if button.kind == replies.NONE_OF_THESE:
-        return f"n:{ref}"
-    return "m"
-
-
-def keyboard(reply: Reply, ref: str = "", via: str = "topic") -> InlineKeyboardMarkup | None:
+def keyboard(reply: Reply, ref: str = "", via: Via = Via.TOPIC) -> InlineKeyboardMarkup | None:
     """Inline keyboard of a reply. `ref` links feedback and follow-up taps to its interaction;
     `via` says how the reply's question buttons were reached."""
     rows = []
     for row in reply.rows:
         buttons = []
         for b in row:
-            if b.kind == replies.URL:
+            if b.kind == ButtonKind.URL:
                 buttons.append(InlineKeyboardButton(b.label, url=b.value))
-            elif b.kind != replies.FEEDBACK or ref:
+            elif b.kind != ButtonKind.FEEDBACK or ref:
                 buttons.append(InlineKeyboardButton(b.label, callback_data=encode_button(b, ref, via)))
         if buttons:
             rows.append(buttons)
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-@dataclass(frozen=True)
-class Tap:
-    """A decoded button press. `value`: entry id, topic name or "+"/"-"; `ref`: origin interaction."""
-
-    kind: str
-    value: str = ""
-    ref: str | None = None
-    via: str = ""
-
-
-@dataclass(frozen=True)
-class _Tables:
-    """Hash → entry id and hash → topic name for one snapshot."""
-
-    entries: dict[str, str]
-    topics: dict[str, str]
-
-
-_last: tuple[Snapshot, _Tables] | None = None  # built once per snapshot; the loop is single-threaded
-
-
-def _lookup(snapshot: Snapshot) -> _Tables:
-    global _last
-    if _last is None or _last[0] is not snapshot:
-        tables = _Tables(
-            entries={short_hash(e.id): e.id for e in snapshot.faq.entries},
-            topics={short_hash(t.name): t.name for t in snapshot.faq.topics},
-        )
-        _last = (snapshot, tables)
-    return _last[1]
-
-
-def decode_button(data: str | None, snapshot: Snapshot) -> Tap | None:
-    """The press behind callback data, resolved in the current snapshot; None if it is
-    stale (the entry or topic is gone), malformed, or forged."""
-    if not data or len(data.encode("utf-8", "replace")) > MAX_CALLBACK_DATA:
-        return None
-    if data == "m":
-        return Tap(replies.TOPICS)
-    kind, _, rest = data.partition(":")
-    parts = rest.split(":")
-    if kind == "t" and len(parts) == 1:
-        name = _lookup(snapshot).topics.get(parts[0])
-        return Tap(replies.TOPIC, name) if name else None
-    if kind == "e" and len(parts) == 3 and parts[0] in _VIA_NAMES and _valid_ref(parts[2]):
-        entry_id = _lookup(snapshot).entries.get(parts[1])
-        return Tap(replies.ENTRY, entry_id, parts[2] or None, _VIA_NAMES[parts[0]]) if entry_id else None
-    if kind == "f" and len(parts) == 2 and parts[0] in ("+", "-") and parts[1] and _valid_ref(parts[1]):
-        return Tap(replies.FEEDBACK, parts[0], parts[1])
-    if kind == "n" and len(parts) == 1 and _valid_ref(parts[0]):
-        return Tap(replies.NONE_OF_THESE, ref=parts[0] or None)
-    return None
-
-
-def _valid_ref(ref: str) -> bool:
-    return _REF_RE.fullmatch(ref) is not None
 
 
 # --- groups --------------------------------------------------------------------------------
@@ -239,8 +156,9 @@ def is_addressed(message: Message, username: str, bot_id: int) -> bool:
             _, at, target = text.partition("@")
             if not at or target.lower() == username.lower():
                 return True
-        elif entity.type == MessageEntity.MENTION and text.lower() == handle:
-            return True
+        elif entity.type == MessageEntity.MENTION:
+            if text.lower() == handle:
+                return True
         elif entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id:
             return True
     return False
@@ -290,7 +208,9 @@ def describe_error(error: BaseException | None) -> str:
     if error is None:
         return "unknown error"
     if isinstance(error, TelegramError):
-        return f"{type(error).__name__}: {error.message}"
+        # PTB quotes a non-JSON error body (a proxy's HTML page) in full; the status is enough.
+        message = error.message.split(". Parsing the server response", 1)[0]
+        return f"{type(error).__name__}: {message[:300]}"
     stack = "".join(traceback.format_tb(error.__traceback__))
     return f"{type(error).__name__} (message withheld)\n{stack}".rstrip()
 
@@ -300,16 +220,12 @@ __all__ = [
     "MAX_MESSAGE",
     "STATS_UNAVAILABLE_TEXT",
     "WATCH_PREFIX",
-    "Tap",
-    "decode_button",
     "describe_error",
-    "encode_button",
     "group_lines",
     "is_addressed",
     "keyboard",
     "reload_text",
     "render_html",
-    "short_hash",
     "split_text",
     "stats_text",
     "strip_mention",

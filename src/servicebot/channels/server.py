@@ -1,0 +1,215 @@
+"""One process for every configured channel: `servicebot run`.
+
+Telegram runs when a token is set, the web chat when `web_port` is set; both share one
+`Core` (the service, the interaction log, the FAQ watcher) on one asyncio event loop. The
+web server is Starlette on uvicorn — the pattern python-telegram-bot's own custom-webhook
+example uses — assembled from the routes each web-facing channel contributes (the web chat,
+Telegram's webhook) plus `/healthz`, so one port serves them all.
+
+Start order: open the core; bind the listening socket (a port in use stops startup before
+anything talks to Telegram, and Telegram's first webhook call waits in the backlog); start
+each channel; then serve. Stop runs the same steps backwards: stop serving (in-flight
+requests finish), stop the channels (Telegram finishes what it already received), close the
+core (the log writes what it holds). Signals are handled here, not by uvicorn: SIGINT and
+SIGTERM stop, SIGHUP reloads the FAQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Sequence
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from servicebot import replies
+from servicebot.channels import ChannelAdapter, Core
+from servicebot.config import Settings
+from servicebot.errors import ConfigError, ServicebotError
+from servicebot.service import Service
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 5  # seconds in-flight web requests get to finish when stopping
+
+
+def build_channels(core: Core) -> list[ChannelAdapter]:
+    """Every channel the settings turn on."""
+    settings = core.settings
+    channels: list[ChannelAdapter] = []
+    if settings.token:
+        from servicebot.channels.tg import TelegramChannel
+
+        channels.append(TelegramChannel(core))
+    if settings.web_port is not None:
+        from servicebot.channels.web import WebChannel
+
+        channels.append(WebChannel(core))
+    return channels
+
+
+def build_app(core: Core, channels: Sequence[ChannelAdapter]) -> Starlette:
+    """The Starlette app: /healthz plus every channel's routes, behind the security headers."""
+    from servicebot.channels.tg_render import describe_error
+    from servicebot.channels.web import security_middleware
+
+    async def healthz(request: Request) -> Response:
+        if core.ready and core.service.snapshot.faq.entries:
+            return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
+        return PlainTextResponse("starting", status_code=503, headers={"Cache-Control": "no-store"})
+
+    async def failed(request: Request, exc: Exception) -> Response:
+        log.error("error while answering %s %s: %s", request.method, request.url.path, describe_error(exc))
+        return JSONResponse({"error": "internal", "message": replies.ERROR_TEXT}, status_code=500)
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    for channel in channels:
+        routes.extend(channel.routes())
+    return Starlette(
+        routes=routes, middleware=[security_middleware(core.settings)], exception_handlers={Exception: failed}
+    )
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn's server without its own signal handling: the process's signals stop
+    everything in order (see `serve`), not just the web server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+class WebServer:
+    """uvicorn serving the app on a socket bound before the channels start."""
+
+    def __init__(self, app: Starlette, settings: Settings):
+        self.settings = settings
+        self.config = uvicorn.Config(
+            app,
+            log_config=None,  # logging is configured by the entry point
+            access_log=False,  # an access log would hold residents' addresses
+            lifespan="off",  # channels are started by `serve`, not by the ASGI lifespan
+            proxy_headers=True,
+            forwarded_allow_ips=settings.web_trusted_proxies,
+            server_header=False,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE,
+            timeout_keep_alive=15,
+        )
+        self.socket: socket.socket | None = None
+        self._server = _Uvicorn(self.config)
+        self._task: asyncio.Task[None] | None = None
+
+    def bind(self) -> None:
+        host, port = self.settings.web_listen, self.settings.web_port
+        try:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            # IPPROTO_TCP, not 0: asyncio turns Nagle off only for sockets that say they are TCP,
+            # and with Nagle on a keep-alive response waits 40 ms for the client's delayed ACK.
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port or 0))
+            sock.listen(self.config.backlog)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        sock.setblocking(False)
+        self.socket = sock
+
+    @property
+    def port(self) -> int:
+        assert self.socket is not None
+        return self.socket.getsockname()[1]
+
+    async def start(self) -> None:
+        assert self.socket is not None
+        self._task = asyncio.create_task(self._server.serve(sockets=[self.socket]))
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+                raise ServicebotError("the web server stopped while starting")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight requests finish (at most SHUTDOWN_GRACE seconds)."""
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    def close(self) -> None:
+        if self.socket is not None:
+            self.socket.close()
+
+
+def _signals(loop: asyncio.AbstractEventLoop, core: Core, stop: asyncio.Event, install: bool) -> None:
+    handlers = {signal.SIGINT: stop.set, signal.SIGTERM: stop.set, signal.SIGHUP: core.request_reload}
+    for sig, handler in handlers.items():
+        if install:
+            loop.add_signal_handler(sig, handler)
+        else:
+            loop.remove_signal_handler(sig)
+
+
+async def serve(
+    core: Core,
+    channels: Sequence[ChannelAdapter],
+    stop: asyncio.Event,
+    *,
+    handle_signals: bool = False,
+    listening: asyncio.Future[int] | None = None,
+) -> None:
+    """Run the channels until `stop` is set. With `handle_signals`, SIGINT/SIGTERM stop and
+    SIGHUP reloads the FAQ. `listening`, if given, gets the web server's port once it serves."""
+    loop = asyncio.get_running_loop()
+    async with contextlib.AsyncExitStack() as stack:
+        await core.open()
+        stack.push_async_callback(core.close)
+        if handle_signals:
+            _signals(loop, core, stop, install=True)
+            stack.callback(_signals, loop, core, stop, False)
+        web = WebServer(build_app(core, channels), core.settings) if core.settings.web_port is not None else None
+        if web is not None:
+            web.bind()
+            stack.callback(web.close)
+        for channel in channels:
+            stack.push_async_callback(channel.stop)
+            await channel.start()
+        if web is not None:
+            stack.push_async_callback(web.stop)
+            await web.start()
+        core.ready = True
+        if listening is not None and web is not None:
+            listening.set_result(web.port)
+        log.info("answering on: %s", ", ".join(channel.name for channel in channels))
+        await stop.wait()
+        core.ready = False
+    log.info("stopped")
+
+
+def run(settings: Settings) -> int:
+    """`servicebot run`: load the FAQ (FaqError stops startup), start every configured
+    channel, answer until SIGINT/SIGTERM."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from servicebot.channels.tg_render import describe_error
+    from servicebot.privacy import load_or_create_secret
+
+    secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
+    core = Core(settings, Service.from_settings(settings, None, secret))
+    channels = build_channels(core)
+    try:
+        asyncio.run(serve(core, channels, asyncio.Event(), handle_signals=True))
+    except InvalidToken:
+        raise ConfigError("Telegram did not accept the bot token (value hidden); check SERVICEBOT_TOKEN") from None
+    except NetworkError as exc:
+        raise ServicebotError(f"cannot reach the Bot API: {describe_error(exc)}") from None
+    return 0
+
+
+__all__ = ["WebServer", "build_app", "build_channels", "run", "serve"]

@@ -1,0 +1,73 @@
+"""The conversation in a terminal: buttons become numbered choices the user picks by typing
+the number, and + or - rates the last answer. Works interactively and with piped input (one
+question per line), so anyone can try the bot without Telegram or a browser."""
+
+from __future__ import annotations
+
+import secrets
+from typing import IO
+
+from servicebot.conversation import Ask, ChoiceMemory, Command, Conversation, Resident, Said, Text, numbered_choices
+from servicebot.records import ButtonKind, Channel
+from servicebot.replies import Reply
+from servicebot.service import Service
+
+
+def render(reply: Reply) -> str:
+    """A reply as terminal text; buttons (except feedback) numbered from 1."""
+    lines = [reply.plain]
+    for n, button in enumerate(numbered_choices(reply), 1):
+        suffix = f"  {button.value}" if button.kind == ButtonKind.URL else ""
+        lines.append(f"  [{n}] {button.label}{suffix}")
+    if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons):
+        lines.append("  （输入 + 或 - 评价这个回答）")
+    return "\n".join(lines)
+
+
+def render_said(said: Said) -> str | None:
+    if said.reply is None:
+        return said.ack or None
+    text = render(said.reply)
+    return f"{said.notice}\n\n{text}" if said.notice else text
+
+
+class ChatSession:
+    """One terminal conversation; `handle(line)` returns what the bot says back.
+
+    The session counts as one resident in the log and in `stats`.
+    """
+
+    def __init__(self, service: Service):
+        self.conversation = Conversation(service, memory=ChoiceMemory(ttl=float("inf"), size=1))
+        self.resident = Resident(Channel.TERMINAL, f"terminal-{secrets.token_hex(8)}", chat_type="terminal")
+
+    def greet(self) -> str:
+        """The welcome; its topics can be picked by number."""
+        return render_said(self.conversation.handle(self.resident, Ask(Command.START))) or ""
+
+    def handle(self, line: str) -> str | None:
+        if not line.strip():
+            return None
+        return render_said(self.conversation.handle(self.resident, Text(line)))
+
+
+def run_chat(service: Service, stdin: IO[str], stdout: IO[str], interactive: bool) -> int:
+    session = ChatSession(service)
+    if interactive:
+        stdout.write(session.greet() + "\n（输入问题回车；输入数字选择；Ctrl-D 退出）\n")
+    while True:
+        if interactive:
+            stdout.write("\n您：")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        if line.strip() in ("/quit", "/exit"):
+            break
+        out = session.handle(line)
+        if out:
+            stdout.write(("机器人：" if interactive else "") + out + "\n")
+            if not interactive:
+                stdout.write("\n")
+            stdout.flush()
+    return 0

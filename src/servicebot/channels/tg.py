@@ -1,0 +1,439 @@
+"""The Telegram channel: a python-telegram-bot `Application` as a thin adapter.
+
+Handlers only decode an update into a conversation event (text, command, button press,
+something that is not text), ask the `Conversation`, and send the `Said` rendered by
+`tg_render`. Every handler is registered in `_build_application`. Shared resources (the
+interaction log, the FAQ watcher) belong to the server's `Core`; handlers reach this
+channel through `TgContext.channel`.
+
+Decisions worth knowing:
+- Only new messages and button presses are asked for (ALLOWED_UPDATES). Edited messages and
+  channel posts are ignored quietly if they arrive anyway: re-answering an edit would post a
+  second answer under an old question, and the resident can simply ask again.
+- In groups the bot reacts only when addressed (command, @mention, reply to the bot).
+- Polling by default. In webhook mode the Application has no Updater (PTB's custom-webhook
+  pattern): the bot's own web server routes POSTs to the webhook path here, checks
+  Telegram's secret token, and queues the update; /healthz and the web chat share the port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import BotCommand, CallbackQuery, LinkPreviewOptions, Message, ReplyParameters, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    BaseRateLimiter,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from servicebot import replies
+from servicebot.channels import Core
+from servicebot.channels.tg_net import ChatOrderedProcessor, QuietRequest, RetryingRateLimiter, Timings
+from servicebot.channels.tg_render import (
+    ADMIN_ONLY_TEXT,
+    STATS_UNAVAILABLE_TEXT,
+    WATCH_PREFIX,
+    describe_error,
+    is_addressed,
+    keyboard,
+    reload_text,
+    render_html,
+    stats_text,
+    strip_mention,
+)
+from servicebot.conversation import Ask, Command, Conversation, Event, NonText, Press, Refusal, Resident, Said, Text
+from servicebot.errors import Problem
+from servicebot.records import Channel, Via
+from servicebot.replies import Reply
+from servicebot.storage import InteractionLog
+from servicebot.throttle import FloodGate, LogThrottle
+
+log = logging.getLogger(__name__)
+
+CHANNEL_KEY = "servicebot.channel"
+LONG_POLL = 30  # seconds a getUpdates call waits for news
+MAX_CONCURRENT_UPDATES = 64
+RATE_LIMIT_RETRIES = 3  # 429 "retry after" answers waited out per call
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_WEBHOOK_BODY = 1024 * 1024
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+COMMANDS = [
+    BotCommand("start", "开始使用，查看可以咨询的主题"),
+    BotCommand("topics", "按主题浏览常见问题"),
+    BotCommand("help", "使用说明"),
+    BotCommand("privacy", "我们记录哪些信息"),
+]
+
+
+class TgContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """The handlers' context, with typed access to the channel."""
+
+    @property
+    def channel(self) -> TelegramChannel:
+        return self.application.bot_data[CHANNEL_KEY]
+
+
+class TelegramChannel:
+    """The Telegram bot, run by the server next to the other channels."""
+
+    name = Channel.TELEGRAM
+
+    def __init__(
+        self,
+        core: Core,
+        *,
+        rate_limiter: BaseRateLimiter | None = None,
+        max_concurrent: int = MAX_CONCURRENT_UPDATES,
+    ):
+        settings = core.settings
+        self.core = core
+        self.conversation = Conversation(core.service, gate=FloodGate(settings.flood_messages, settings.flood_window))
+        self.timings = Timings()
+        self.rejections = LogThrottle(log)
+        self.application = _build_application(self, rate_limiter, max_concurrent)
+        core.reload_listeners.append(self.on_reload)
+        core.delivery.register(self.name, self)
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.core.settings.webhook_mode
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def routes(self) -> Sequence[BaseRoute]:
+        if not self.webhook_mode:
+            return []
+        path = urlparse(self.core.settings.webhook_url).path or "/"
+        return [Route(path, self.webhook, methods=["POST"])]
+
+    async def start(self) -> None:
+        """Connect (InvalidToken if Telegram refuses the token), register the commands, then
+        poll, or register the webhook the web server is already listening for."""
+        application = self.application
+        await application.initialize()
+        try:
+            await application.bot.set_my_commands(COMMANDS)
+        except TelegramError as exc:
+            log.warning("could not register the command list: %s", describe_error(exc))
+        if self.webhook_mode:
+            await application.start()
+            settings = self.core.settings
+            await application.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+                max_connections=40,
+            )
+        else:
+            assert application.updater is not None
+            await application.updater.start_polling(
+                timeout=LONG_POLL,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+                bootstrap_retries=5,
+                error_callback=self._polling_failed,
+            )
+            await application.start()
+        log.info(
+            "telegram: @%s answering (%s)", application.bot.username, "webhook" if self.webhook_mode else "polling"
+        )
+
+    async def stop(self) -> None:
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+    def _polling_failed(self, error: TelegramError) -> None:
+        self.rejections.warning("poll", "telegram: fetching updates failed (%s); retrying", describe_error(error))
+
+    # -- webhook -------------------------------------------------------------------------
+
+    async def webhook(self, request: Request) -> Response:
+        """POST from Telegram: check the secret token, queue the update, answer at once."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self.core.settings.webhook_secret.encode()):
+            self.rejections.warning("secret", "telegram: refused a webhook call with a wrong secret token")
+            return PlainTextResponse("forbidden", status_code=403)
+        from servicebot.channels.web import BodyTooLarge, read_body
+
+        try:
+            body = await read_body(request, MAX_WEBHOOK_BODY)
+            update = Update.de_json(json.loads(body), self.application.bot)
+        except BodyTooLarge:
+            self.rejections.warning("size", "telegram: refused an oversized webhook call")
+            return PlainTextResponse("too large", status_code=413)
+        except Exception:  # not JSON, or not an update
+            self.rejections.warning("bad", "telegram: refused a webhook call that is not an update")
+            return PlainTextResponse("bad update", status_code=400)
+        await self.application.update_queue.put(update)
+        return PlainTextResponse("ok")
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send(self, chat_id: int, said: Said, *, quote: Message | None = None) -> None:
+        """Send what was said as one or more HTML messages; the buttons go with the last one.
+        An acknowledgement without a reply (e.g. "slow down") is sent as a message."""
+        reply = said.reply or (Reply(said.ack) if said.ack else None)
+        if reply is None:
+            return
+        await send_reply(
+            self.application.bot, chat_id, reply, ref=said.ref, via=said.via, notice=said.notice, quote=quote
+        )
+
+    async def deliver(self, resident: Resident, said: Said) -> bool:
+        """A late message (e.g. a staff reply) to a resident's chat."""
+        try:
+            await self.send(int(resident.address), said)
+        except TelegramError as exc:
+            log.warning("telegram: could not deliver a message: %s", describe_error(exc))
+            return False
+        return True
+
+    async def notify_staff(self, text: str) -> None:
+        """Tell staff (the admin chat, else each admin); failures are only logged."""
+        settings = self.core.settings
+        targets = [settings.admin_chat_id] if settings.admin_chat_id is not None else sorted(settings.admin_ids)
+        for chat_id in targets:
+            try:
+                await send_reply(self.application.bot, chat_id, Reply(text))
+            except TelegramError as exc:
+                log.warning("could not notify staff about a FAQ reload: %s", type(exc).__name__)
+
+    async def on_reload(self, swapped: bool, problems: list[Problem]) -> None:
+        await self.notify_staff(WATCH_PREFIX + reload_text(swapped, problems, self.core.service.snapshot.faq))
+
+
+async def send_reply(
+    bot: ExtBot,
+    chat_id: int,
+    reply: Reply,
+    *,
+    ref: str = "",
+    via: Via = Via.TOPIC,
+    notice: str = "",
+    quote: Message | None = None,
+) -> None:
+    """Send a reply as one or more HTML messages; the buttons go with the last one."""
+    texts = render_html(reply, notice)
+    markup = keyboard(reply, ref, via)
+    for n, text in enumerate(texts):
+        await bot.send_message(
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=markup if n == len(texts) - 1 else None,
+            reply_parameters=ReplyParameters(quote.message_id, allow_sending_without_reply=True)
+            if quote and n == 0
+            else None,
+        )
+
+
+# --- decoding updates ---------------------------------------------------------------------
+
+
+def _resident(update: Update) -> Resident | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    return Resident(Channel.TELEGRAM, user.id, chat=chat.id, chat_type=chat.type)
+
+
+def _is_for_bot(update: Update, bot: ExtBot) -> bool:
+    if update.callback_query is not None:
+        return True
+    if update.message is None:  # edits, channel posts, membership changes: ignored quietly
+        return False
+    return is_addressed(update.message, bot.username, bot.id)
+
+
+async def _ack(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press; a press too old to answer is not worth an error."""
+    try:
+        await query.answer(text or None)
+    except BadRequest as exc:
+        log.info("could not answer a button press: %s", exc.message)
+
+
+async def _respond(update: Update, context: TgContext, said: Said) -> None:
+    """Send what was said in the update's chat; in groups as a reply to the resident's message."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    quote = update.message if chat.type != ChatType.PRIVATE else None
+    await context.channel.send(chat.id, said, quote=quote)
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+async def admit(update: Update, context: TgContext) -> None:
+    """Group -1: drop updates not meant for the bot, then apply the resident's flood gate."""
+    if not _is_for_bot(update, context.bot):
+        raise ApplicationHandlerStop
+    resident = _resident(update)
+    said = context.channel.conversation.admit(resident) if resident is not None else None
+    if said is None:
+        return
+    if update.callback_query is not None:
+        await _ack(update.callback_query, said.ack)
+    elif said.refused == Refusal.SLOW_DOWN:
+        await _respond(update, context, said)
+    raise ApplicationHandlerStop
+
+
+async def _converse(update: Update, context: TgContext, event: Event) -> None:
+    resident = _resident(update)
+    if resident is None:
+        return
+    said = context.channel.conversation.respond(resident, event)
+    await _respond(update, context, said)
+
+
+def _command(command: Command):
+    async def handler(update: Update, context: TgContext) -> None:
+        await _converse(update, context, Ask(command))
+
+    handler.__name__ = f"on_{command}"
+    return handler
+
+
+async def on_other(update: Update, context: TgContext) -> None:
+    """A sticker, photo, voice, location... in a private chat."""
+    await _converse(update, context, NonText())
+
+
+async def on_question(update: Update, context: TgContext) -> None:
+    message = update.effective_message
+    text = strip_mention(message.text or "" if message else "", context.bot.username)
+    await _converse(update, context, Text(text))
+
+
+async def on_button(update: Update, context: TgContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    resident = _resident(update)
+    if resident is None:
+        await _ack(query)
+        return
+    said = context.channel.conversation.respond(resident, Press(query.data))
+    await _ack(query, said.ack)
+    if said.reply is not None:
+        await _respond(update, context, said)
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def _is_admin(update: Update, context: TgContext) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in context.channel.core.settings.admin_ids
+
+
+async def on_reload(update: Update, context: TgContext) -> None:
+    if not _is_admin(update, context):
+        await _respond(update, context, Said(Reply(ADMIN_ONLY_TEXT)))
+        return
+    service = context.channel.core.service
+    swapped, problems = await asyncio.to_thread(service.reload)
+    await _respond(update, context, Said(Reply(reload_text(swapped, problems, service.snapshot.faq))))
+
+
+async def on_stats(update: Update, context: TgContext) -> None:
+    if not _is_admin(update, context):
+        await _respond(update, context, Said(Reply(ADMIN_ONLY_TEXT)))
+        return
+    core = context.channel.core
+    sink = core.log or core.service.sink
+    if not isinstance(sink, InteractionLog):
+        await _respond(update, context, Said(Reply(STATS_UNAVAILABLE_TEXT)))
+        return
+    summary = await asyncio.to_thread(sink.day_summary)
+    await _respond(update, context, Said(Reply(stats_text(summary))))
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+async def on_error(update: object, context: TgContext) -> None:
+    kind = "callback" if isinstance(update, Update) and update.callback_query else type(update).__name__
+    log.error("error while handling an update (%s): %s", kind, describe_error(context.error))
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        if update.callback_query is not None:
+            await _ack(update.callback_query)
+        await send_reply(context.bot, update.effective_chat.id, Reply(replies.ERROR_TEXT))
+    except TelegramError as exc:
+        log.warning("could not tell the resident about the error: %s", type(exc).__name__)
+
+
+# --- wiring ---------------------------------------------------------------------------------
+
+
+def _request(pool: int, **timeouts: Any) -> QuietRequest:
+    return QuietRequest(connection_pool_size=pool, **timeouts)
+
+
+def _build_application(
+    channel: TelegramChannel, rate_limiter: BaseRateLimiter | None, max_concurrent: int
+) -> Application:
+    """The Application with every handler."""
+    settings = channel.core.settings
+    builder = (
+        Application.builder()
+        .token(settings.token)
+        .context_types(ContextTypes(context=TgContext))
+        .rate_limiter(rate_limiter or RetryingRateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(ChatOrderedProcessor(max_concurrent, channel.timings))
+        .request(_request(256, connect_timeout=5, read_timeout=15, write_timeout=15, pool_timeout=5))
+        .get_updates_request(_request(1, connect_timeout=5, read_timeout=10, write_timeout=15, pool_timeout=5))
+    )
+    if settings.base_url:
+        builder = builder.base_url(settings.base_url)
+    if settings.webhook_mode:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data[CHANNEL_KEY] = channel
+
+    application.add_handler(TypeHandler(Update, admit), group=-1)
+    for command in Command:
+        application.add_handler(CommandHandler(command.value, _command(command)))
+    application.add_handler(CommandHandler("reload", on_reload))
+    application.add_handler(CommandHandler("stats", on_stats))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_question))
+    application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, _command(Command.HELP)))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, on_other))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_error_handler(on_error)
+    return application
+
+
+__all__ = ["MAX_CONCURRENT_UPDATES", "TelegramChannel", "TgContext", "send_reply"]

@@ -1,0 +1,389 @@
+"""The web chat: a page residents open in any browser (WeChat's included), and its JSON API.
+
+Telegram is blocked in mainland China; a web page from the office's site, a QR code or a
+WeChat menu link is not. This adapter serves the page (plain HTML, CSS and a small script
+shipped in `static/`, nothing from other hosts) and a small JSON API, and hands every
+question and button press to the same `Conversation` as Telegram.
+
+API (all JSON, `POST` bodies at most `MAX_BODY` bytes, `Content-Type: application/json`):
+
+- `GET  /api/welcome` → the greeting with the topic menu.
+- `POST /api/ask  {"session", "text"}` → the answer.
+- `POST /api/tap  {"session", "data"}` → a button pressed (a question, a topic, 👍/👎...).
+- `POST /api/inbox {"session", "after"}` → messages delivered later (e.g. a staff reply).
+
+Answers are `{"messages": [message...], "ack": text}`; errors `{"error": code, "message":
+text}` with 400 (not JSON, missing or wrong fields), 413 (body or text too long), 415 (not
+JSON content), 422 (a button that does not exist, or no longer), 429 (too many questions
+from one session or one address). The `session` is a random id the page keeps in the
+browser (32 hex digits); like a Telegram id it is only ever hashed.
+
+`security_middleware` adds the headers every response of the web server carries, and refuses
+cross-origin API calls unless the origin is configured (`web_origins`).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import logging
+import re
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from importlib import resources as package_files
+from typing import Any
+from urllib.parse import urlparse
+
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicebot import replies
+from servicebot.channels import Core
+from servicebot.config import Settings
+from servicebot.conversation import Conversation, Press, Refusal, Resident, Said, Text, encode_button
+from servicebot.records import ButtonKind, Channel
+from servicebot.throttle import ALLOW, FloodGate, LogThrottle
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 32 * 1024  # bytes of a JSON request: a 4096-character question, even \u-escaped
+MAX_TEXT = 4096  # characters of a question, as on Telegram
+SESSION_RE = re.compile(r"[0-9a-f]{32}")
+STATIC = "static"
+
+
+class BodyTooLarge(Exception):
+    """A request body over the limit (by its Content-Length, or as it streamed in)."""
+
+
+class BadRequest(Exception):
+    """A request the API refuses; carries the status, a code and the resident-facing text."""
+
+    def __init__(self, status: int, code: str, message: str = ""):
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than `limit` bytes without reading them all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def message_json(said: Said) -> dict[str, Any] | None:
+    """A reply as the page draws it: title, body, links, choice buttons, 👍/👎, source line."""
+    reply = said.reply
+    if reply is None:
+        return None
+    links, choices, feedback = [], [], []
+    for button in reply.buttons:
+        if button.kind == ButtonKind.URL:
+            if urlparse(button.value).scheme in ("http", "https"):
+                links.append({"label": button.label, "url": button.value})
+        elif button.kind == ButtonKind.FEEDBACK:
+            if said.ref:
+                feedback.append({"label": button.label, "data": encode_button(button, said.ref, said.via)})
+        else:
+            choices.append({"label": button.label, "data": encode_button(button, said.ref, said.via)})
+    return {
+        "notice": said.notice,
+        "title": reply.title,
+        "body": reply.body,
+        "footer": reply.footer,
+        "links": links,
+        "choices": choices,
+        "feedback": feedback,
+        "status": str(said.status or ""),
+    }
+
+
+def said_json(said: Said) -> dict[str, Any]:
+    message = message_json(said)
+    return {"messages": [message] if message else [], "ack": said.ack}
+
+
+def _error(status: int, code: str, message: str = "") -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+# --- late messages ----------------------------------------------------------------------------
+
+
+class Outbox:
+    """Messages for web residents that are not answers to their own requests (a staff reply
+    after a hand-off), kept per session until the page fetches them: the page asks for
+    everything after the last id it has seen, so a message survives the page being closed.
+
+    In memory: at most `per_session` messages for `keep` seconds, for at most `sessions`
+    sessions. Ids grow across restarts (they start from the clock).
+    """
+
+    def __init__(
+        self,
+        per_session: int = 50,
+        sessions: int = 10_000,
+        keep: float = 7 * 24 * 3600,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.per_session, self.sessions, self.keep = per_session, sessions, keep
+        self._clock = clock
+        self._ids = itertools.count(int(clock() * 1_000_000))
+        self._boxes: OrderedDict[str, deque[tuple[int, float, dict[str, Any]]]] = OrderedDict()
+
+    def put(self, key: str, message: dict[str, Any]) -> int:
+        box = self._boxes.setdefault(key, deque(maxlen=self.per_session))
+        self._boxes.move_to_end(key)
+        message_id = next(self._ids)
+        box.append((message_id, self._clock(), message))
+        while len(self._boxes) > self.sessions:
+            self._boxes.popitem(last=False)
+        return message_id
+
+    def after(self, key: str, after: int) -> list[dict[str, Any]]:
+        box = self._boxes.get(key)
+        if not box:
+            return []
+        oldest = self._clock() - self.keep
+        while box and box[0][1] < oldest:
+            box.popleft()
+        return [{**message, "id": message_id} for message_id, _, message in box if message_id > after]
+
+
+# --- the channel ------------------------------------------------------------------------------
+
+
+class WebChannel:
+    """The web chat page and its API, on the bot's web server."""
+
+    name = Channel.WEB
+
+    def __init__(self, core: Core):
+        settings = core.settings
+        self.core = core
+        self.conversation = Conversation(core.service, gate=FloodGate(settings.flood_messages, settings.flood_window))
+        self.addresses = FloodGate(settings.web_address_messages, settings.flood_window)
+        self.outbox = Outbox()
+        self.rejections = LogThrottle(log)
+        self._page = _asset("index.html")
+        core.delivery.register(self.name, self)
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [
+            Route("/", self.page, methods=["GET"]),
+            Route("/privacy", self.privacy, methods=["GET"]),
+            Route("/api/welcome", self.welcome, methods=["GET"]),
+            Route("/api/ask", self.ask, methods=["POST"]),
+            Route("/api/tap", self.tap, methods=["POST"]),
+            Route("/api/inbox", self.inbox, methods=["POST"]),
+            Mount("/static", StaticFiles(packages=[("servicebot.channels", STATIC)]), name="static"),
+        ]
+
+    async def start(self) -> None:
+        settings = self.core.settings
+        log.info("web chat: http://%s:%s/", settings.web_listen, settings.web_port)
+
+    async def stop(self) -> None:
+        pass
+
+    async def deliver(self, resident: Resident, said: Said) -> bool:
+        message = message_json(said) or {"body": said.ack}
+        self.outbox.put(self.conversation.key(resident), message)
+        return True
+
+    # -- pages -----------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        return HTMLResponse(self._page, headers={"Cache-Control": "no-cache"})
+
+    async def privacy(self, request: Request) -> Response:
+        text = replies.PRIVACY_TEXT.format(days=self.core.settings.retention_days)
+        paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in text.split("\n") if line.strip())
+        paragraphs += f"<p>{html.escape(replies.WEB_PRIVACY_TEXT)}</p>"
+        page = _asset("privacy.html").replace("<!--TEXT-->", paragraphs)
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    # -- API -------------------------------------------------------------------------------
+
+    async def welcome(self, request: Request) -> Response:
+        return JSONResponse(said_json(self.conversation.greeting()), headers={"Cache-Control": "no-store"})
+
+    async def ask(self, request: Request) -> Response:
+        return await self._answer(request, "text")
+
+    async def tap(self, request: Request) -> Response:
+        return await self._answer(request, "data")
+
+    async def inbox(self, request: Request) -> Response:
+        try:
+            doc = await self._json(request)
+            resident = self._resident(doc)
+            after = doc.get("after", 0)
+            if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+                raise BadRequest(400, "bad_after")
+        except BadRequest as exc:
+            return self._refuse(request, exc)
+        messages = self.outbox.after(self.conversation.key(resident), after)
+        return JSONResponse({"messages": messages}, headers={"Cache-Control": "no-store"})
+
+    async def _answer(self, request: Request, field: str) -> Response:
+        try:
+            doc = await self._json(request)
+            resident = self._resident(doc)
+            value = doc.get(field)
+            if not isinstance(value, str):
+                raise BadRequest(400, f"bad_{field}")
+            if field == "text" and len(value) > MAX_TEXT:
+                raise BadRequest(413, "text_too_long", replies.WEB_TOO_LONG_TEXT)
+            self._check_address(request)
+        except BadRequest as exc:
+            return self._refuse(request, exc)
+        event = Text(value) if field == "text" else Press(value)
+        said = self.conversation.handle(resident, event)
+        if said.refused in (Refusal.SLOW_DOWN, Refusal.DROPPED):
+            return self._refuse(request, BadRequest(429, "slow_down", replies.SLOW_DOWN_TEXT))
+        if said.refused == Refusal.STALE:
+            return self._refuse(request, BadRequest(422, "unknown_button", said.ack))
+        return JSONResponse(said_json(said), headers={"Cache-Control": "no-store"})
+
+    async def _json(self, request: Request) -> dict[str, Any]:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise BadRequest(415, "not_json")
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLarge:
+            raise BadRequest(413, "too_large", replies.WEB_TOO_LONG_TEXT) from None
+        try:
+            doc = json.loads(body)
+        except ValueError:  # also UnicodeDecodeError
+            raise BadRequest(400, "bad_json") from None
+        if not isinstance(doc, dict):
+            raise BadRequest(400, "bad_json")
+        return doc
+
+    def _resident(self, doc: dict[str, Any]) -> Resident:
+        session = doc.get("session")
+        if not isinstance(session, str) or SESSION_RE.fullmatch(session) is None:
+            raise BadRequest(400, "bad_session")
+        return Resident(Channel.WEB, session)
+
+    def _check_address(self, request: Request) -> None:
+        address = request.client.host if request.client else "unknown"
+        key = self.core.service.resident_key(f"address:{address}") or ""
+        if self.addresses.check(key) != ALLOW:
+            raise BadRequest(429, "slow_down", replies.SLOW_DOWN_TEXT)
+
+    def _refuse(self, request: Request, exc: BadRequest) -> JSONResponse:
+        self.rejections.warning(
+            exc.code, "web: refused %s %s with %d (%s)", request.method, request.url.path, exc.status, exc.code
+        )
+        return _error(exc.status, exc.code, exc.message)
+
+
+def _asset(name: str) -> str:
+    return (package_files.files("servicebot.channels") / STATIC / name).read_text(encoding="utf-8")
+
+
+# --- headers for every response of the web server ----------------------------------------------
+
+
+def content_security_policy(settings: Settings) -> str:
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        f"base-uri 'none'; form-action 'self'; frame-ancestors {settings.web_frame_ancestors}"
+    )
+
+
+class SecurityMiddleware:
+    """Security headers on every response, and the cross-origin policy for the API.
+
+    A browser sends `Origin` with every cross-origin request and with same-origin POSTs. A
+    request whose origin is neither this server (by its Host) nor one of `web_origins` is
+    refused with 403 before it reaches a handler; an allowed origin gets the CORS headers
+    (and its preflight an answer), so the office's own site can call the API.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app = app
+        self.allowed = settings.web_origins
+        self.headers = [
+            (b"content-security-policy", content_security_policy(settings).encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        ]
+        if settings.web_frame_ancestors.strip() in ("'self'", "'none'"):  # old browsers without CSP frames
+            self.headers.append(
+                (b"x-frame-options", b"SAMEORIGIN" if "self" in settings.web_frame_ancestors else b"DENY")
+            )
+        self.rejections = LogThrottle(log)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_headers = dict(scope["headers"])
+        origin = request_headers.get(b"origin", b"").decode("latin-1")
+        extra: list[tuple[bytes, bytes]] = []
+        if origin and not _same_origin(origin, request_headers.get(b"host", b"").decode("latin-1")):
+            if origin.rstrip("/") not in self.allowed:
+                self.rejections.warning("origin", "web: refused a cross-origin %s %s", scope["method"], scope["path"])
+                await self._respond(scope, receive, send, 403, {"error": "cross_origin", "message": ""})
+                return
+            extra = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+            if scope["method"] == "OPTIONS":
+                extra += [
+                    (b"access-control-allow-methods", b"GET, POST"),
+                    (b"access-control-allow-headers", b"Content-Type"),
+                    (b"access-control-max-age", b"600"),
+                ]
+                await self._respond(scope, receive, send, 204, None, extra)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *self.headers, *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _respond(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        doc: Any,
+        extra: Sequence[tuple[bytes, bytes]] = (),
+    ) -> None:
+        response: Response = JSONResponse(doc, status_code=status) if doc is not None else Response(status_code=status)
+        response.raw_headers.extend([*self.headers, *extra])
+        await response(scope, receive, send)
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    return bool(host) and urlparse(origin).netloc.lower() == host.lower()
+
+
+def security_middleware(settings: Settings) -> Middleware:
+    return Middleware(SecurityMiddleware, settings=settings)
+
+
+__all__ = ["MAX_BODY", "MAX_TEXT", "Outbox", "WebChannel", "message_json", "read_body", "security_middleware"]

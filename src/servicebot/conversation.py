@@ -1,0 +1,499 @@
+"""The conversation every channel holds with a resident, written once.
+
+A channel adapter (Telegram, the terminal, the web page, WeChat) only decodes what the
+resident did into an event — typed text, a command, a button press, something that is not
+text — hands it to `Conversation.handle` together with the `Resident`, and renders the `Said`
+it gets back. Everything in between lives here: commands, greetings, too-long messages,
+button presses and stale buttons, feedback, the `via` bookkeeping that tells reviewers how
+an answer was reached, per-resident flood control, and (for channels without real buttons)
+the numbered-choice convention with a short per-resident memory.
+
+Two seams for what comes next:
+- `Delivery`: a channel-neutral "deliver this to that resident" for messages that are not
+  the answer to the resident's own input (a staff member's reply after a hand-off). Each
+  channel registers how it delivers; the web channel queues into a per-session outbox.
+- `Resident` carries the channel's own address of the resident (`chat`), so a later
+  message can be routed without the conversation knowing any channel's details.
+
+Text is cleaned at this edge (`clean_text`): lone surrogates and control characters, which
+a JSON body can carry and which break the normalizer, never reach the core.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from servicebot import replies
+from servicebot.records import ButtonKind, Channel, Status, Via
+from servicebot.replies import Button, Reply
+from servicebot.service import Service, Snapshot
+from servicebot.throttle import ALLOW, WARN, FloodGate
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION = 500  # characters of a message that are matched; the rest is ignored, with a note
+MAX_BUTTON_DATA = 64  # bytes; Telegram's callback_data limit, which every channel's buttons fit
+
+
+# --- who and what ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resident:
+    """Someone talking to the bot, as their channel knows them.
+
+    `id` is the channel's own identifier (Telegram user id, web session id, WeChat OpenID):
+    it is only ever hashed (`Service.resident_key`), never logged or stored. `chat` is where
+    replies to them go (a Telegram chat id; the same as `id` elsewhere).
+    """
+
+    channel: Channel
+    id: int | str
+    chat: int | str | None = None
+    chat_type: str = "private"
+
+    @property
+    def address(self) -> int | str:
+        return self.id if self.chat is None else self.chat
+
+
+class Command(StrEnum):
+    """What a resident can ask for by name (/start on Telegram and in the terminal)."""
+
+    START = "start"
+    HELP = "help"
+    TOPICS = "topics"
+    PRIVACY = "privacy"
+
+
+@dataclass(frozen=True)
+class Text:
+    """Typed text, as the resident sent it (cleaned and cut here, not by the channel)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A command by name; `Text("/help")` means the same."""
+
+    command: Command
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press carrying the button's data (`encode_button`), as it came back."""
+
+    data: str | None
+
+
+@dataclass(frozen=True)
+class NonText:
+    """A sticker, photo, voice message, location...: something the bot cannot read."""
+
+
+Event = Text | Ask | Press | NonText
+
+
+class Refusal(StrEnum):
+    """Why an input got no real reply; channels map these to their own signals."""
+
+    STALE = "stale"  # a button from an older FAQ, or one that never existed
+    SLOW_DOWN = "slow_down"  # over the flood limit: told once to slow down
+    DROPPED = "dropped"  # still over the limit: ignored quietly
+
+
+@dataclass(frozen=True)
+class Said:
+    """What the conversation says back for one input.
+
+    `reply` is a message to show, with its buttons; `ref` is the interaction it recorded
+    (feedback and follow-up presses carry it) and `via` how the question buttons under it
+    are reached. `notice` is a quiet line shown above the reply. `ack` is a short
+    acknowledgement of a press or a refusal (Telegram shows it as a toast); a channel that
+    has no toasts shows it as a message when there is no reply.
+    """
+
+    reply: Reply | None = None
+    ref: str = ""
+    via: Via = Via.TOPIC
+    notice: str = ""
+    ack: str = ""
+    refused: Refusal | None = None
+    status: Status | None = None  # outcome of a question or a question button
+
+    @property
+    def text(self) -> str:
+        """Everything said, as plain text (for channels without formatting, and tests)."""
+        parts = [self.notice, self.reply.plain if self.reply else "", "" if self.reply else self.ack]
+        return "\n\n".join(p for p in parts if p)
+
+
+# --- text at the edge --------------------------------------------------------------------
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200b\u2028\u2029\ufeff]")
+
+
+def clean_text(text: str) -> str:
+    """Text safe for the core: a lone surrogate (which a JSON string can carry, and which
+    OpenCC refuses) becomes U+FFFD, control characters become spaces, CR LF becomes LF."""
+    text = _SURROGATE_RE.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _CONTROL_RE.sub(" ", text)
+
+
+_COMMAND_RE = re.compile(r"/([A-Za-z_]{1,32})")
+
+
+def command_in(text: str) -> Command | None:
+    """The command a typed "/name" asks for (HELP for one the bot does not know); None if
+    the text is not a command."""
+    found = _COMMAND_RE.fullmatch(text.strip())
+    if found is None:
+        return None
+    name = found.group(1).lower()
+    return Command(name) if name in {command.value for command in Command} else Command.HELP
+
+
+# --- buttons on the wire -----------------------------------------------------------------
+#
+# Channels with real buttons (Telegram, the web page) send a short string with each button
+# and get it back when it is pressed. Entry ids and topic names are replaced by short hashes,
+# looked up again in the *current* FAQ when the press comes back, so the data fits Telegram's
+# 64 bytes whatever the ids are, and a button from an older FAQ or a forged one decodes to
+# None instead of raising.
+
+VIA_CODES = {Via.SUGGESTION: "s", Via.RELATED: "r", Via.TOPIC: "t"}
+_VIA_NAMES = {code: via for via, code in VIA_CODES.items()}
+_REF_RE = re.compile(r"[0-9a-f]{0,24}")
+_HASH_LEN = 10
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A button press understood: `value` is the entry id, topic name or "+"/"-"; `ref` the
+    interaction the button was shown under; `via` how its question was reached."""
+
+    kind: ButtonKind
+    value: str = ""
+    ref: str | None = None
+    via: Via = Via.TOPIC
+
+
+def short_hash(value: str) -> str:
+    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")[:_HASH_LEN]
+
+
+def encode_button(button: Button, ref: str, via: Via) -> str:
+    """The data a button carries (not for URL buttons). At most 27 bytes."""
+    if button.kind == ButtonKind.ENTRY:
+        return f"e:{VIA_CODES.get(via, 't')}:{short_hash(button.value)}:{ref}"
+    if button.kind == ButtonKind.TOPIC:
+        return f"t:{short_hash(button.value)}"
+    if button.kind == ButtonKind.FEEDBACK:
+        return f"f:{'+' if button.value == '+' else '-'}:{ref}"
+    if button.kind == ButtonKind.NONE_OF_THESE:
+        return f"n:{ref}"
+    return "m"
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """Hash → entry id and hash → topic name for one snapshot."""
+
+    entries: dict[str, str]
+    topics: dict[str, str]
+
+
+_last: tuple[Snapshot, _Tables] | None = None  # built once per snapshot; the loop is single-threaded
+
+
+def _lookup(snapshot: Snapshot) -> _Tables:
+    global _last
+    if _last is None or _last[0] is not snapshot:
+        tables = _Tables(
+            entries={short_hash(e.id): e.id for e in snapshot.faq.entries},
+            topics={short_hash(t.name): t.name for t in snapshot.faq.topics},
+        )
+        _last = (snapshot, tables)
+    return _last[1]
+
+
+def decode_button(data: str | None, snapshot: Snapshot) -> Tap | None:
+    """The press behind button data, resolved in the current snapshot; None if it is stale
+    (the entry or topic is gone), malformed, or forged."""
+    if not data or len(data.encode("utf-8", "replace")) > MAX_BUTTON_DATA:
+        return None
+    if data == "m":
+        return Tap(ButtonKind.TOPICS)
+    kind, _, rest = data.partition(":")
+    parts = rest.split(":")
+    if kind == "t" and len(parts) == 1:
+        name = _lookup(snapshot).topics.get(parts[0])
+        return Tap(ButtonKind.TOPIC, name) if name else None
+    if kind == "e" and len(parts) == 3 and parts[0] in _VIA_NAMES and _valid_ref(parts[2]):
+        entry_id = _lookup(snapshot).entries.get(parts[1])
+        return Tap(ButtonKind.ENTRY, entry_id, parts[2] or None, _VIA_NAMES[parts[0]]) if entry_id else None
+    if kind == "f" and len(parts) == 2 and parts[0] in ("+", "-") and parts[1] and _valid_ref(parts[1]):
+        return Tap(ButtonKind.FEEDBACK, parts[0], parts[1])
+    if kind == "n" and len(parts) == 1 and _valid_ref(parts[0]):
+        return Tap(ButtonKind.NONE_OF_THESE, ref=parts[0] or None)
+    return None
+
+
+def _valid_ref(ref: str) -> bool:
+    return _REF_RE.fullmatch(ref) is not None
+
+
+# --- numbered choices --------------------------------------------------------------------
+
+
+def numbered_choices(reply: Reply) -> list[Button]:
+    """The buttons a resident picks by number where there are no real buttons (the terminal,
+    WeChat): every button but feedback, which is given with + or -."""
+    return [b for b in reply.buttons if b.kind != ButtonKind.FEEDBACK]
+
+
+@dataclass
+class _Shown:
+    """What a resident last saw with choices under it, and when."""
+
+    choices: tuple[Button, ...]
+    ref: str
+    via: Via
+    rated_ref: str  # the answer "+" / "-" rates; "" when the last reply had no feedback buttons
+    at: float
+
+
+class ChoiceMemory:
+    """Per resident, the numbered choices of the last reply, for `ttl` seconds; at most
+    `size` residents (the least recently active are forgotten first). Keys are hashed
+    resident keys."""
+
+    def __init__(self, ttl: float = 30 * 60, size: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.size = size
+        self._clock = clock
+        self._shown: OrderedDict[str, _Shown] = OrderedDict()
+
+    def get(self, key: str) -> _Shown | None:
+        shown = self._shown.get(key)
+        if shown is None:
+            return None
+        if self._clock() - shown.at > self.ttl:
+            del self._shown[key]
+            return None
+        return shown
+
+    def remember(self, key: str, said: Said) -> None:
+        reply = said.reply
+        if reply is None:
+            return
+        rated = said.ref if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons) else ""
+        self._shown[key] = _Shown(tuple(numbered_choices(reply)), said.ref, said.via, rated, self._clock())
+        self._shown.move_to_end(key)
+        while len(self._shown) > self.size:
+            self._shown.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._shown)
+
+
+def choice_hint(count: int) -> str:
+    pick = " 1 " if count == 1 else f" 1 到 {count} 之间的数字"
+    return f"请输入{pick}来选择，或者直接打字提问。"
+
+
+# --- the conversation --------------------------------------------------------------------
+
+
+class Conversation:
+    """One channel's side of the conversation; all channels share the `Service`.
+
+    `gate` (optional) limits how much one resident may send; `memory` (optional) turns on
+    the numbered-choice convention: a number picks a choice of the last reply, + or - rates
+    the last answer.
+    """
+
+    def __init__(self, service: Service, *, gate: FloodGate | None = None, memory: ChoiceMemory | None = None):
+        self.service = service
+        self.gate = gate
+        self.memory = memory
+
+    # -- entry points ----------------------------------------------------------------------
+
+    def handle(self, resident: Resident, event: Event) -> Said:
+        """Admit the input (flood control), then respond to it."""
+        return self.admit(resident, event) or self.respond(resident, event)
+
+    def admit(self, resident: Resident, event: Event | None = None) -> Said | None:
+        """None if the resident may be answered; otherwise what to say instead (once) or
+        a quiet refusal. Channels that gate inputs other than events call this alone."""
+        if self.gate is None:
+            return None
+        verdict = self.gate.check(self.key(resident))
+        if verdict == ALLOW:
+            return None
+        if verdict == WARN:
+            return Said(ack=replies.SLOW_DOWN_TEXT, refused=Refusal.SLOW_DOWN)
+        return Said(refused=Refusal.DROPPED)
+
+    def respond(self, resident: Resident, event: Event) -> Said:
+        """The answer to one input, without flood control."""
+        if isinstance(event, Text):
+            said = self._text(resident, clean_text(event.text))
+        elif isinstance(event, Ask):
+            said = self.command(event.command)
+        elif isinstance(event, Press):
+            tap = decode_button(event.data, self.service.snapshot)
+            said = self.press(resident, tap) if tap is not None else stale()
+        else:
+            said = Said(Reply(replies.NON_TEXT_TEXT))
+        if self.memory is not None and said.reply is not None and not said.refused:
+            self.memory.remember(self.key(resident), said)
+        return said
+
+    def key(self, resident: Resident) -> str:
+        """The resident's hashed key: flood control and memory never hold raw ids."""
+        return self.service.resident_key(f"{resident.channel}:{resident.id}") or ""
+
+    def greeting(self) -> Said:
+        """The welcome with the topic menu (what /start says)."""
+        return self.command(Command.START)
+
+    # -- what each input means --------------------------------------------------------------
+
+    def command(self, command: Command) -> Said:
+        faq = self.service.snapshot.faq
+        if command == Command.START:
+            return Said(replies.greeting_reply(faq))
+        if command == Command.TOPICS:
+            return Said(replies.topics_reply(faq))
+        if command == Command.PRIVACY:
+            return Said(Reply(replies.PRIVACY_TEXT.format(days=self.service.settings.retention_days)))
+        return Said(Reply(replies.HELP_TEXT))
+
+    def _text(self, resident: Resident, text: str) -> Said:
+        text = text.strip()
+        if not text:
+            return self.command(Command.START)
+        command = command_in(text)
+        if command is not None:
+            return self.command(command)
+        if self.memory is not None:
+            picked = self._numbered(resident, text)
+            if picked is not None:
+                return picked
+        notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
+        outcome = self.service.answer(text[:MAX_QUESTION], **self._who(resident))
+        return Said(
+            outcome.reply,
+            ref=outcome.ref,
+            via=replies.buttons_via(outcome.status),
+            notice=notice,
+            status=Status(outcome.status),
+        )
+
+    def _numbered(self, resident: Resident, text: str) -> Said | None:
+        """A number picking a choice, or + / - rating the last answer; None for a question."""
+        assert self.memory is not None
+        shown = self.memory.get(self.key(resident))
+        if shown is None:
+            return None
+        if text in ("+", "-") and shown.rated_ref:
+            return self.press(resident, Tap(ButtonKind.FEEDBACK, text, shown.rated_ref))
+        if not (text.isdigit() and len(text) <= 2 and shown.choices):
+            return None
+        if not 1 <= int(text) <= len(shown.choices):
+            return Said(ack=choice_hint(len(shown.choices)))  # no reply: the choices stay
+        button = shown.choices[int(text) - 1]
+        if button.kind == ButtonKind.URL:
+            return Said(ack=f"请在浏览器中打开：{button.value}")
+        return self.press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via))
+
+    def press(self, resident: Resident, tap: Tap) -> Said:
+        """A button pressed (or picked by number)."""
+        service = self.service
+        faq = service.snapshot.faq
+        if tap.kind == ButtonKind.FEEDBACK:
+            service.feedback(tap.ref or "", tap.value == "+")
+            return Said(ack=replies.FEEDBACK_THANKS["+" if tap.value == "+" else "-"])
+        if tap.kind == ButtonKind.ENTRY:
+            outcome = service.answer_entry(tap.value, via=tap.via, origin_ref=tap.ref, **self._who(resident))
+            if outcome is None:
+                return stale()
+            return Said(outcome.reply, ref=outcome.ref, via=Via.RELATED, status=Status.TAP)
+        if tap.kind == ButtonKind.TOPIC:
+            topic = next((t for t in faq.topics if t.name == tap.value), None)
+            return Said(replies.topic_reply(topic, faq)) if topic else stale()
+        if tap.kind == ButtonKind.NONE_OF_THESE:
+            return Said(service.none_of_these(tap.ref, **self._who(resident)), status=Status.UNANSWERED)
+        return Said(replies.topics_reply(faq))
+
+    def _who(self, resident: Resident) -> dict:
+        return {"channel": resident.channel, "chat_type": resident.chat_type, "resident": resident.id}
+
+
+def stale() -> Said:
+    return Said(ack=replies.STALE_BUTTON_TEXT, refused=Refusal.STALE)
+
+
+# --- late messages -----------------------------------------------------------------------
+
+
+class Deliverer(Protocol):
+    """How one channel brings a message to a resident outside a request/response."""
+
+    async def deliver(self, resident: Resident, said: Said) -> bool: ...
+
+
+@dataclass
+class Delivery:
+    """Channel-neutral "deliver this to that resident": each running channel registers its
+    deliverer; the hand-off desk (staff replies) will send through here."""
+
+    deliverers: dict[Channel, Deliverer] = field(default_factory=dict)
+
+    def register(self, channel: Channel, deliverer: Deliverer) -> None:
+        self.deliverers[channel] = deliverer
+
+    async def deliver(self, resident: Resident, said: Said) -> bool:
+        """True when the channel accepted the message; False when it is not running."""
+        deliverer = self.deliverers.get(resident.channel)
+        if deliverer is None:
+            log.warning("cannot deliver to a %s resident: that channel is not running", resident.channel)
+            return False
+        return await deliverer.deliver(resident, said)
+
+
+__all__ = [
+    "MAX_QUESTION",
+    "Ask",
+    "ChoiceMemory",
+    "Command",
+    "Conversation",
+    "Deliverer",
+    "Delivery",
+    "Event",
+    "NonText",
+    "Press",
+    "Refusal",
+    "Resident",
+    "Said",
+    "Tap",
+    "Text",
+    "clean_text",
+    "decode_button",
+    "encode_button",
+    "numbered_choices",
+]

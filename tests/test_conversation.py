@@ -1,0 +1,252 @@
+"""The channel-neutral conversation, driven directly: what each kind of input gets back, the
+`via` bookkeeping, flood control, the numbered-choice memory (terminal, WeChat), text
+cleaning at the edge, and the delivery registry for late messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from hypothesis import given, strategies as st
+
+from servicebot import replies
+from servicebot.conversation import (
+    Ask,
+    ChoiceMemory,
+    Command,
+    Conversation,
+    Delivery,
+    NonText,
+    Press,
+    Refusal,
+    Resident,
+    Said,
+    Text,
+    clean_text,
+    encode_button,
+)
+from servicebot.records import ButtonKind, Channel, Status, Via
+from servicebot.replies import Button, Reply
+from servicebot.service import Service
+from servicebot.throttle import FloodGate, LogThrottle
+
+WEB = Resident(Channel.WEB, "a" * 32)
+OTHER = Resident(Channel.WEB, "b" * 32)
+
+
+class Recorded:
+    def __init__(self):
+        self.interactions = []
+        self.feedback_given = []
+
+    def record(self, interaction):
+        self.interactions.append(interaction)
+
+    def feedback(self, ref, positive):
+        self.feedback_given.append((ref, positive))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def log():
+    return Recorded()
+
+
+@pytest.fixture
+def service(make_settings, mini_faq, log):
+    return Service.from_settings(make_settings(mini_faq), sink=log, secret="k")
+
+
+def data_of(said: Said, label_part: str) -> str:
+    button = next(b for b in said.reply.buttons if label_part in b.label)
+    return encode_button(button, said.ref, said.via)
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def test_commands_typed_or_named_give_the_same_reply(service):
+    conversation = Conversation(service)
+    for command in Command:
+        assert conversation.respond(WEB, Ask(command)) == conversation.respond(WEB, Text(f"/{command}"))
+    assert conversation.respond(WEB, Text("/nosuch")).reply.body == replies.HELP_TEXT
+    assert "180 天" in conversation.respond(WEB, Ask(Command.PRIVACY)).reply.body
+    assert conversation.respond(WEB, Text("   ")) == conversation.greeting()
+    assert conversation.respond(WEB, NonText()).reply.body == replies.NON_TEXT_TEXT
+
+
+def test_a_question_is_answered_and_logged_with_the_channel(service, log):
+    said = Conversation(service).respond(Resident(Channel.TELEGRAM, 42, chat=-100, chat_type="group"), Text("低保"))
+    assert said.status == Status.ANSWERED and said.via == Via.RELATED and said.ref
+    [row] = log.interactions
+    assert (row.channel, row.chat_type, row.ref) == (Channel.TELEGRAM, "group", said.ref)
+    assert row.resident == service.resident_key(42)  # Telegram keys stay as they were in the log
+
+
+def test_a_long_question_is_cut_with_a_notice(service, log):
+    said = Conversation(service).respond(WEB, Text("低保怎么申请" + "啊" * 2000))
+    assert said.notice == replies.TOO_LONG_TEXT
+    assert len(log.interactions[0].question) == 500
+
+
+def test_presses_follow_the_via_of_the_reply_they_were_under(service, log):
+    conversation = Conversation(service)
+    answer = conversation.respond(WEB, Text("低保"))
+    related = conversation.respond(WEB, Press(data_of(answer, "为什么我家的低保被取消了")))
+    assert related.status == Status.TAP and related.via == Via.RELATED
+    offer = conversation.respond(WEB, Text("低保申请取消"))
+    assert offer.via == Via.SUGGESTION
+    picked = conversation.respond(WEB, Press(data_of(offer, "低保")))
+    none = conversation.respond(WEB, Press(data_of(offer, "都不是")))
+    assert none.status == Status.UNANSWERED and "答不上来" in none.reply.body
+    menu = conversation.respond(WEB, Press("m"))
+    listing = conversation.respond(WEB, Press(data_of(menu, "民生保障")))
+    from_topic = conversation.respond(WEB, Press(data_of(listing, "低保怎么申请")))
+    rows = log.interactions
+    assert [(r.status, r.via, r.origin_ref) for r in rows] == [
+        (Status.ANSWERED, Via.QUESTION, None),
+        (Status.TAP, Via.RELATED, answer.ref),
+        (Status.SUGGEST, Via.QUESTION, None),
+        (Status.TAP, Via.SUGGESTION, offer.ref),
+        (Status.UNANSWERED, Via.NONE, offer.ref),
+        (Status.TAP, Via.TOPIC, None),
+    ]
+    assert picked.ref == rows[3].ref and from_topic.ref == rows[5].ref
+
+
+def test_feedback_is_acknowledged_without_a_new_message(service, log):
+    conversation = Conversation(service)
+    answer = conversation.respond(WEB, Text("低保"))
+    said = conversation.respond(WEB, Press(data_of(answer, "👎")))
+    assert (said.reply, said.ack) == (None, replies.FEEDBACK_THANKS["-"])
+    assert log.feedback_given == [(answer.ref, False)]
+
+
+@pytest.mark.parametrize("data", [None, "", "garbage", "t:AAAAAAAAAA", "e:s:AAAAAAAAAA:ab", "f:+:", "x" * 100])
+def test_stale_or_forged_presses_are_refused_politely(service, data):
+    said = Conversation(service).respond(WEB, Press(data))
+    assert (said.reply, said.ack, said.refused) == (None, replies.STALE_BUTTON_TEXT, Refusal.STALE)
+
+
+# --- flood control ------------------------------------------------------------------------------
+
+
+def test_flood_gate_warns_once_then_drops_per_resident(service):
+    conversation = Conversation(service, gate=FloodGate(2, 60, Clock()))
+    refusals = [conversation.handle(WEB, Text("低保")).refused for _ in range(4)]
+    assert refusals == [None, None, Refusal.SLOW_DOWN, Refusal.DROPPED]
+    assert conversation.handle(WEB, Text("低保")).ack == ""
+    assert conversation.handle(OTHER, Text("低保")).refused is None
+    # The same raw id on another channel is another resident.
+    assert conversation.handle(Resident(Channel.TELEGRAM, WEB.id), Text("低保")).refused is None
+
+
+# --- numbered choices ---------------------------------------------------------------------------
+
+
+def test_numbers_pick_choices_and_plus_rates_the_last_answer(service, log):
+    conversation = Conversation(service, memory=ChoiceMemory())
+    conversation.respond(WEB, Text("低保"))
+    assert conversation.respond(WEB, Text("+")).ack == replies.FEEDBACK_THANKS["+"]
+    follow = conversation.respond(WEB, Text("1"))  # the choices survived the rating
+    assert follow.reply.title == "为什么我家的低保被取消了？"
+    conversation.respond(WEB, Ask(Command.TOPICS))
+    assert conversation.respond(WEB, Text("9")).ack == "请输入 1 到 2 之间的数字来选择，或者直接打字提问。"
+    listing = conversation.respond(WEB, Text("2"))  # still the same choices
+    assert listing.reply.body.startswith("「民生保障」")
+    conversation.respond(WEB, Text("1"))
+    assert [r.via for r in log.interactions if r.status == Status.TAP] == [Via.RELATED, Via.TOPIC]
+    assert log.feedback_given == [(log.interactions[0].ref, True)]
+
+
+def test_without_choices_on_screen_a_number_is_a_question(service, log):
+    conversation = Conversation(service, memory=ChoiceMemory())
+    conversation.respond(WEB, Ask(Command.HELP))
+    conversation.respond(WEB, Text("12"))
+    assert [r.question for r in log.interactions] == ["12"]
+
+
+def test_memory_forgets_after_its_ttl_and_keeps_residents_apart(service):
+    clock = Clock()
+    conversation = Conversation(service, memory=ChoiceMemory(ttl=600, size=2, clock=clock))
+    conversation.respond(WEB, Ask(Command.TOPICS))
+    conversation.respond(OTHER, Text("低保"))
+    assert conversation.respond(WEB, Text("2")).reply.body.startswith("「民生保障」")
+    assert conversation.respond(OTHER, Text("1")).reply.title == "为什么我家的低保被取消了？"
+    clock.now += 601
+    assert conversation.respond(WEB, Text("2")).status is not None  # asked as a question
+    memory = conversation.memory
+    for n in range(5):
+        conversation.respond(Resident(Channel.WECHAT, f"openid-{n}"), Ask(Command.TOPICS))
+    assert len(memory) == 2
+
+
+# --- the edge -----------------------------------------------------------------------------------
+
+
+@given(st.text())
+def test_clean_text_leaves_nothing_the_core_cannot_encode(text):
+    cleaned = clean_text(text)
+    cleaned.encode("utf-8")  # no lone surrogates
+    assert not any(ord(c) < 32 and c not in "\n\t" for c in cleaned)
+
+
+def test_clean_text_keeps_ordinary_text():
+    assert clean_text("低保\r\n怎么申请？😀") == "低保\n怎么申请？😀"
+    assert clean_text("\ud800低保\x00") == "\ufffd低保 "
+
+
+# --- late messages ------------------------------------------------------------------------------
+
+
+class Inbox:
+    def __init__(self):
+        self.got = []
+
+    async def deliver(self, resident, said):
+        self.got.append((resident, said))
+        return True
+
+
+def test_delivery_routes_by_channel_and_says_when_it_cannot(caplog):
+    delivery = Delivery()
+    inbox = Inbox()
+    delivery.register(Channel.WEB, inbox)
+    said = Said(Reply("工作人员回复：好的。"))
+    assert asyncio.run(delivery.deliver(WEB, said))
+    assert inbox.got == [(WEB, said)]
+    with caplog.at_level(logging.WARNING):
+        assert not asyncio.run(delivery.deliver(Resident(Channel.WECHAT, "o1"), said))
+    assert "wechat" in caplog.text and "o1" not in caplog.text
+
+
+# --- log throttle -------------------------------------------------------------------------------
+
+
+def test_log_throttle_logs_once_per_interval_and_counts_the_rest(caplog):
+    clock = Clock()
+    throttle = LogThrottle(logging.getLogger("servicebot.test"), interval=60, clock=clock)
+    with caplog.at_level(logging.WARNING):
+        assert [throttle.warning("bad", "refused %s", "x") for _ in range(5)] == [True, False, False, False, False]
+        assert throttle.warning("other", "refused other")
+        clock.now += 61
+        assert throttle.warning("bad", "refused %s", "y")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused x",
+        "refused other",
+        "refused y (4 more like this in the last 60 s not logged)",
+    ]
+
+
+def test_button_data_is_short_whatever_the_entry(service):
+    for entry in service.snapshot.faq.entries:
+        for via in (Via.SUGGESTION, Via.RELATED, Via.TOPIC):
+            assert len(encode_button(Button("x", ButtonKind.ENTRY, entry.id), "0" * 12, via).encode()) <= 27

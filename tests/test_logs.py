@@ -17,18 +17,20 @@ TOKEN = "123456789:AAH-abcdefghijklmnopqrstuvwxyz012345"
 PHONE = "13812345678"
 ID_CARD = "34112219800101123X"
 SECRETS = (TOKEN, PHONE, ID_CARD, "AAH-abcdefghijklmnopqrstuvwxyz012345")
+LIBRARIES = ("telegram", "httpx", "httpcore", "tornado", "tornado.access", "uvicorn", "uvicorn.access", "starlette")
 
 
 @pytest.fixture
 def logs():
-    """setup_logging into a buffer; returns a function (fmt, level) -> the buffer. Restores logging."""
+    """setup_logging into a buffer; returns a function (fmt, level, **secrets) -> the buffer.
+    Restores the root handlers and every logger's level."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
-    saved_levels = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    saved_levels = {name: logging.getLogger(name).level for name in (*LIBRARIES, *logging.root.manager.loggerDict)}
     stream = io.StringIO()
 
-    def setup(fmt: str = "text", level: str = "INFO") -> io.StringIO:
-        setup_logging(fmt, level, stream=stream)
+    def setup(fmt: str = "text", level: str = "INFO", **kwargs) -> io.StringIO:
+        setup_logging(fmt, level, stream=stream, **kwargs)
         return stream
 
     yield setup
@@ -55,7 +57,7 @@ def log_in_mapping_args(log: logging.Logger) -> None:
 
 
 def log_in_repr(log: logging.Logger) -> None:
-    log.info("request %r", {"token": TOKEN, "text": f"我的电话{PHONE}，身份证{ID_CARD}"})
+    log.info("request %r", {"url": f"/bot{TOKEN}/getMe", "note": f"我的电话{PHONE}，身份证{ID_CARD}"})
 
 
 def log_in_bot_api_url(log: logging.Logger) -> None:

@@ -132,8 +132,12 @@ _BANK_GROUPED = (
 _AREA = rf"(?:\(\s?0[1-9][0-9]{{1,2}}\s?\)\s?|0[1-9][0-9]{{1,2}}{_S}|{_COUNTRY}[1-9][0-9]{{1,2}}{_S})"
 _LOCAL = rf"[0-9]{{3,4}}{_S}[0-9]{{4}}"
 # Input methods type the domain's dots as 。 too. The top-level domain must not run on into
-# another address: in a@qq.com。b@qq.com the 。 ends the first one.
-_EMAIL = r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:[.。][A-Za-z0-9-]+)*[.。][A-Za-z]{2,}(?![A-Za-z0-9_%+@-])"
+# another address: in a@qq.com。b@qq.com the 。 ends the first one. Lengths are bounded as in
+# RFC 5321 so that a long run of letters costs linear time.
+_EMAIL = (
+    r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+    r"[A-Za-z0-9-]{1,63}(?:[.。][A-Za-z0-9-]{1,63}){0,8}[.。][A-Za-z]{2,63}(?![A-Za-z0-9_%+@-])"
+)
 
 
 def _numeric(pattern: str) -> re.Pattern[str]:

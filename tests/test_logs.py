@@ -253,6 +253,24 @@ def test_payloads_quoted_in_library_errors_lose_their_identity_fields(logs, payl
     assert "<hidden>" in output
 
 
+WECHAT = {
+    "xml": "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[o6_bmjrPTlm6_2sgVt7hMZOPfL2M]]>"
+    "</FromUserName><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[我家小狗走丢了]]></Content></xml>",
+    "callback url": "POST /wechat?signature=abc&timestamp=1&nonce=2&openid=o6_bmjrPTlm6_2sgVt7hMZOPfL2M&encrypt_type=aes",
+    "json": '{"touser": "x", "openid": "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "session_id": "web-5f1e2d3c4b5a", "text": "我家小狗走丢了"}',
+}
+
+
+@pytest.mark.parametrize("payload", WECHAT.values(), ids=WECHAT.keys())
+def test_wechat_openids_web_sessions_and_texts_are_hidden(logs, payload):
+    stream = logs()
+    logging.getLogger("uvicorn.error").warning("bad request: %s", payload)
+    output = stream.getvalue()
+    assert "bad request" in output and "<hidden>" in output
+    for value in ("o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "web-5f1e2d3c4b5a", "我家小狗走丢了"):
+        assert value not in output, value
+
+
 def test_entry_ids_and_counts_are_not_taken_for_identities(logs):
     stream = logs()
     logging.getLogger("servicebot.staff").info("entry id=dibao-apply, chat_id missing, 3 problems, text = mask(q)")

@@ -48,11 +48,13 @@ SECRET = "<secret>"
 # No \b: in a Bot API URL the token follows "bot" with no word boundary.
 _TOKEN_RE = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{20,}")
 
-# Telegram's identity and free-text fields, as key=value, 'key': value or "key": value.
+# Identity and free-text fields (Telegram's, WeChat's, the web chat's), as key=value,
+# 'key': value or "key": value.
 _ID_KEYS = r"id|\w*(?:user|chat|sender|from|author)_id"
 _TEXT_KEYS = (
     r"first_name|last_name|full_name|username|usernames|name|title|text|caption|query|question|phone_number"
-    r"|vcard|email|bio|address|secret_token|token|invite_link"
+    r"|vcard|email|bio|address|secret_token|token|invite_link|openid|open_id|unionid|session|session_id"
+    r"|FromUserName|ToUserName|Content"
 )
 # A quoted value may be cut off (a payload quoted from invalid JSON): then it runs to the end.
 _QUOTED = r"""'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?"""
@@ -74,8 +76,15 @@ def _quoted_number(value: str | None) -> bool:
     return bool(value) and value.strip("'\"").lstrip("-").isdigit()
 
 
+# WeChat posts XML, and names the resident in the callback URL's query string (…&openid=o6_b…).
+_XML_RE = re.compile(r"<(FromUserName|ToUserName|Content|OpenID)>(?:<!\[CDATA\[.*?\]\]>|[^<]*)</\1>", re.DOTALL)
+_QUERY_RE = re.compile(r"(?<=[?&;])(openid|open_id|unionid|session|session_id|sid|user_id|chat_id)=[^&\s\"'#]*")
+
+
 def scrub_payload(text: str) -> str:
     """Replace the values of identity and free-text fields (user ids, names, texts)."""
+    text = _XML_RE.sub(rf"<\1>{HIDDEN}</\1>", text)
+    text = _QUERY_RE.sub(rf"\1={HIDDEN}", text)
     return _PAYLOAD_RE.sub(_scrub_field, text)
 
 

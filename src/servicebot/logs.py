@@ -8,11 +8,15 @@ Three layers, because each alone has a gap:
    httpx/httpcore and the web servers log URLs (with the token) and client addresses.
    ``--log-level DEBUG`` is for servicebot's own loggers.
 2. What a library still logs at WARNING and above can quote a payload (PTB's "Received data
-   was ..." on a broken update): identity fields in it (``id``, ``first_name``, ``text``, ...)
-   are replaced by ``<hidden>``, in dict, JSON and repr form.
+   was ..." on a broken update): identity fields in it (``id``, ``first_name``, ``text``, a
+   WeChat ``FromUserName`` or ``openid=``, ...) are replaced by ``<hidden>``, in dict, JSON,
+   repr, XML and query-string form.
 3. Every line: the configured token and secrets are replaced literally, whatever their shape,
    anything shaped like a bot token too, and personal numbers are masked
    (:func:`servicebot.privacy.mask_personal`).
+
+All of it sits on the one root handler, so a library must not bring its own: run uvicorn with
+``log_config=None`` so that its records propagate here.
 """
 
 from __future__ import annotations
@@ -183,8 +187,8 @@ def setup_logging(
 ) -> logging.Handler:
     """One handler on the root logger; `token` and `secrets` are never written, in any form."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler_redactor = Redactor(token, secrets)
-    handler.addFilter(RedactingFilter(handler_redactor))
+    redactor = Redactor(token, secrets)
+    handler.addFilter(RedactingFilter(redactor))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -195,7 +199,7 @@ def setup_logging(
     for name in _QUIETED:
         logging.getLogger(name).setLevel(max(library_limit(name), root.level))
     global _active
-    _active = handler_redactor
+    _active = redactor
     return handler
 
 

@@ -77,7 +77,7 @@ def _scrub_field(match: re.Match[str]) -> str:
 
 
 def _quoted_number(value: str | None) -> bool:
-    return bool(value) and value.strip("'\"").lstrip("-").isdigit()
+    return value is not None and value.strip("'\"").lstrip("-").isdigit()
 
 
 # WeChat posts XML, and names the resident in the callback URL's query string (…&openid=o6_b…).
@@ -170,8 +170,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_text or record.exc_info:
-            doc["exception"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            doc["exception"] = record.exc_text
+        elif record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             doc["stack"] = record.stack_info
         return json.dumps(doc, ensure_ascii=False)

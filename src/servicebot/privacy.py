@@ -75,9 +75,9 @@ def _fold_table() -> dict[int, str]:
         if 0xD800 <= code <= 0xDFFF:
             continue
         char = chr(code)
-        digit = unicodedata.decimal(char, None)
-        if digit is not None:
-            table[code] = str(digit)
+        value = unicodedata.decimal(char, None)
+        if value is not None:
+            table[code] = str(value)
             continue
         folded = unicodedata.normalize("NFKC", char)
         if len(folded) == 1 and folded != char and folded.isascii():

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from typing import IO
 from urllib.parse import quote
 
-from servicebot.privacy import mask_personal
+from servicebot.privacy import mask_personal, never_logged
 
 OWN_LOGGER = "servicebot"
 # The most a library may log, by logger name (the longest matching prefix wins).
@@ -98,6 +98,7 @@ class Redactor:
 
     def __init__(self, token: str = "", secrets: Iterable[str] = ()):
         self._patterns: list[tuple[re.Pattern[str], str]] = []
+        self._learnt = 0  # how many of privacy.never_logged() are among the patterns
         if token:
             # Anywhere: the token sits inside URLs (…/bot<token>/getMe), however short it is.
             self._add(token, TOKEN, anywhere=True)
@@ -119,6 +120,10 @@ class Redactor:
         self._patterns.sort(key=lambda p: -len(p[0].pattern))  # longest first: a key inside its token
 
     def __call__(self, text: str) -> str:
+        learnt = never_logged()
+        for secret in learnt[self._learnt :]:  # e.g. a pseudonym key generated after setup
+            self.add(secret, SECRET)
+        self._learnt = len(learnt)
         for pattern, placeholder in self._patterns:
             text = pattern.sub(placeholder, text)
         return scrub_payload(mask_personal(_TOKEN_RE.sub(TOKEN, text)))
@@ -200,15 +205,4 @@ def setup_logging(
     root.setLevel(level)
     for name in _QUIETED:
         logging.getLogger(name).setLevel(max(library_limit(name), root.level))
-    global _active
-    _active = redactor
     return handler
-
-
-_active: Redactor | None = None
-
-
-def hide_secret(value: str) -> None:
-    """Never log `value` either (a secret learnt after setup, e.g. a generated pseudonym key)."""
-    if _active is not None and value:
-        _active.add(value, SECRET)

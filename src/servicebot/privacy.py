@@ -257,21 +257,30 @@ def pseudonym(secret: str, raw_id: int | str) -> str:
     return digest[:16]
 
 
+# Secrets in use that were not configured (a generated pseudonym key): logs.Redactor reads this
+# list, so they are kept out of log lines like the configured ones.
+_NEVER_LOGGED: list[str] = []
+
+
+def never_logged() -> tuple[str, ...]:
+    """Secrets learnt while running that no log line may contain."""
+    return tuple(_NEVER_LOGGED)
+
+
 def load_or_create_secret(configured: str, data_dir: Path) -> str:
     """The configured pseudonym secret, or one generated once and kept in the data dir; either
     way it is never logged."""
-    from servicebot.logs import hide_secret  # here: logs imports this module
-
     if configured:
-        hide_secret(configured)
-        return configured
-    path = data_dir / "pseudonym.key"
-    try:
-        value = path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_hex(32)
-        path.touch(mode=0o600)
-        path.write_text(value, encoding="ascii")
-    hide_secret(value)
+        value = configured
+    else:
+        path = data_dir / "pseudonym.key"
+        try:
+            value = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            value = secrets.token_hex(32)
+            path.touch(mode=0o600)
+            path.write_text(value, encoding="ascii")
+    if value not in _NEVER_LOGGED:
+        _NEVER_LOGGED.append(value)
     return value

@@ -15,8 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from hypothesis import assume
-from hypothesis import strategies as st
+from hypothesis import assume, strategies as st
 
 MOBILE, ID_CARD, BANK_CARD, LANDLINE, EMAIL = "[手机号]", "[身份证号]", "[银行卡号]", "[电话]", "[邮箱]"
 
@@ -180,7 +179,7 @@ def landlines(draw) -> Personal:
     area = draw(st.sampled_from(["010", "021", "025", "0550", "0551", "0755", "0571"]))
     local = draw(st.sampled_from("2345678")) + _random_digits(draw, draw(st.sampled_from([6, 7])))
     write = draw(_digit_writer())
-    sep = draw(st.sampled_from(("",) + SEPARATORS))
+    sep = draw(st.sampled_from(("", *SEPARATORS)))
     split = [3, 4] if len(local) == 7 else [4, 4]
     local_written = write(local) if not draw(st.booleans()) else _grouped(write(local), split, [sep])
     form = draw(st.sampled_from(["plain", "brackets", "full-width brackets", "country"]))

@@ -253,11 +253,12 @@ def test_payloads_quoted_in_library_errors_lose_their_identity_fields(logs, payl
     assert "<hidden>" in output
 
 
+OPENID = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
 WECHAT = {
-    "xml": "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[o6_bmjrPTlm6_2sgVt7hMZOPfL2M]]>"
+    "xml": f"<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[{OPENID}]]>"
     "</FromUserName><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[我家小狗走丢了]]></Content></xml>",
-    "callback url": "POST /wechat?signature=abc&timestamp=1&nonce=2&openid=o6_bmjrPTlm6_2sgVt7hMZOPfL2M&encrypt_type=aes",
-    "json": '{"touser": "x", "openid": "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "session_id": "web-5f1e2d3c4b5a", "text": "我家小狗走丢了"}',
+    "callback url": f"POST /wechat?signature=abc&timestamp=1&nonce=2&openid={OPENID}&encrypt_type=aes",
+    "json": json.dumps({"touser": "x", "openid": OPENID, "session_id": "web-5f1e2d3c4b5a", "text": "我家小狗走丢了"}),
 }
 
 
@@ -267,7 +268,7 @@ def test_wechat_openids_web_sessions_and_texts_are_hidden(logs, payload):
     logging.getLogger("uvicorn.error").warning("bad request: %s", payload)
     output = stream.getvalue()
     assert "bad request" in output and "<hidden>" in output
-    for value in ("o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "web-5f1e2d3c4b5a", "我家小狗走丢了"):
+    for value in (OPENID, "web-5f1e2d3c4b5a", "我家小狗走丢了", r"\u6211"):
         assert value not in output, value
 
 

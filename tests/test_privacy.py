@@ -18,16 +18,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from servicebot import review
+from servicebot.commands import run_review
 from servicebot.logs import setup_logging
-from servicebot.matching import ANSWERED, UNANSWERED
 from servicebot.migrations import MIGRATIONS
 from servicebot.privacy import MASKED_RE, PLACEHOLDERS, fold, mask_personal, personal_spans
-from servicebot.records import Interaction
+from servicebot.records import Channel, Interaction, Status
+from servicebot.review.render import RENDERERS
 from servicebot.service import Service
 from servicebot.storage import InteractionLog, utc_text
 from servicebot.text import Normalizer
@@ -195,9 +193,9 @@ def everything_stored(db: Path) -> str:
 def exports(settings, tmp_path: Path) -> dict[str, str]:
     """`servicebot review` written to a file in each format, decoded the way a reader sees it."""
     out = {}
-    for fmt in review.RENDERERS:
+    for fmt in RENDERERS:
         path = tmp_path / f"review.{fmt}"
-        assert review.run_review(settings, since="1d", fmt=fmt, suggest_yaml=True, output=path) == 0
+        assert run_review(settings, since="1d", fmt=fmt, suggest_yaml=True, output=path) == 0
         text = path.read_text(encoding="utf-8-sig")
         if fmt == "json":
             text = json.dumps(json.loads(text), ensure_ascii=False)
@@ -222,18 +220,18 @@ def test_no_number_reaches_the_database_logs_or_reports(make_settings, mini_faq,
     with logging_into(stream):
         for n, case in enumerate(cases):
             question = case.text + "，公积金怎么查"  # a question the FAQ cannot answer: it goes to the review
-            outcome = service.answer(question, channel="telegram", resident=100000 + n)
+            outcome = service.answer(question, channel=Channel.TELEGRAM, resident=100000 + n)
             assert leaked(items, outcome.match.normalized) == []
             log.record(  # a caller that forgot to mask
                 Interaction(
                     ref=secrets.token_hex(6),
                     at=dt.datetime.now(dt.UTC),
-                    channel="chat",
+                    channel=Channel.TERMINAL,
                     chat_type="private",
                     resident=None,
                     question=case.text,
                     normalized=case.text,
-                    status=UNANSWERED,
+                    status=Status.UNANSWERED,
                     entry_id=None,
                     score=0.0,
                 )
@@ -297,20 +295,20 @@ def service(make_settings, mini_faq):
 
 
 def test_a_mask_does_not_change_what_the_question_is_about(service):
-    plain = service.answer("低保怎么申请", channel="chat")
+    plain = service.answer("低保怎么申请", channel=Channel.TERMINAL)
     for question in (
         "我的电话13912345678，低保怎么申请",
         "低保怎么申请 身份证341122199001011234",
         "邮箱a@qq.com 低保怎么申请",
     ):
-        outcome = service.answer(question, channel="chat")
-        assert (outcome.status, outcome.entry_id) == (ANSWERED, plain.entry_id), question
+        outcome = service.answer(question, channel=Channel.TERMINAL)
+        assert (outcome.status, outcome.entry_id) == (Status.ANSWERED, plain.entry_id), question
         assert not MASKED_RE.search(outcome.match.normalized) and "手机号" not in outcome.match.normalized
 
 
 def test_a_number_alone_is_nothing_asked_not_a_guess(service):
     for number in ("13912345678", "一三九一二三四五六七八", "6222021234567890123", "123456789012345678901"):
-        outcome = service.answer(number, channel="chat")
+        outcome = service.answer(number, channel=Channel.TERMINAL)
         assert (outcome.match.normalized, outcome.entry_id, outcome.match.candidates) == ("", None, ()), number
         assert {button.kind for button in outcome.reply.buttons} == {"topic"}  # the topic menu, no guess
 
@@ -324,10 +322,10 @@ def test_the_review_groups_residents_who_typed_different_numbers_and_proposes_no
         "我的手机号幺三七幺二三四五六七八，公积金怎么查",
     ]
     for resident, question in enumerate(asked, 1):
-        assert service.answer(question, channel="telegram", resident=resident).status == UNANSWERED
+        assert service.answer(question, channel=Channel.TELEGRAM, resident=resident).status == Status.UNANSWERED
     assert service.sink.flush(WAIT)
     out = tmp_path / "review.json"
-    assert review.run_review(make_settings(mini_faq), since="1d", fmt="json", suggest_yaml=True, output=out) == 0
+    assert run_review(make_settings(mini_faq), since="1d", fmt="json", suggest_yaml=True, output=out) == 0
     (cluster,) = json.loads(out.read_text(encoding="utf-8"))["clusters"]
     assert (cluster["residents"], cluster["count"]) == (3, 3)
     assert cluster["examples"] == ["我的手机号[手机号]，公积金怎么查"]

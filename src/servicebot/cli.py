@@ -188,7 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"servicebot: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_format, settings.log_level)
+    setup_logging(
+        settings.log_format,
+        settings.log_level,
+        token=settings.token,
+        secrets=(settings.webhook_secret, settings.pseudonym_secret),
+    )
     name = args.command or ("run" if settings.token or settings.web_port is not None else "chat")
     if name == "faq":
         name = f"faq {args.faq_command}"

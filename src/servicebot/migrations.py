@@ -52,8 +52,22 @@ def _m002_feedback(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX feedback_at ON feedback (at)")
 
 
+def _m003_mask_again(conn: sqlite3.Connection) -> None:
+    """Rows from before masking knew full-width digits, separators, Chinese numerals, bank cards
+    and e-mail addresses: mask them as a row written today would be."""
+    from servicebot.privacy import mask_personal
+
+    changed = [
+        (masked_question, masked_normalized, row_id)
+        for row_id, question, normalized in conn.execute("SELECT id, question, normalized FROM interactions")
+        if (masked_question := mask_personal(question), masked_normalized := mask_personal(normalized))
+        != (question, normalized)
+    ]
+    conn.executemany("UPDATE interactions SET question = ?, normalized = ? WHERE id = ?", changed)
+
+
 # Numbered by position: MIGRATIONS[0] is migration 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m001_interactions, _m002_feedback)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m001_interactions, _m002_feedback, _m003_mask_again)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -14,6 +14,8 @@ from typing import Callable, Iterable, Sequence
 
 import opencc
 
+from servicebot.privacy import MASKED_RE
+
 Step = Callable[[str], str]
 
 # Anything longer is not a question; cut before the expensive steps so a 50,000-character
@@ -74,6 +76,11 @@ COLLOQUIAL = {
 _COLLOQUIAL_RE = re.compile("|".join(map(re.escape, sorted(COLLOQUIAL, key=len, reverse=True))))
 
 
+def drop_masks(text: str) -> str:
+    """[手机号], [身份证号] and the other masks of personal data say nothing about the question."""
+    return MASKED_RE.sub("", text)
+
+
 def fold_width(text: str) -> str:
     """Full-width letters, digits and punctuation → their ordinary forms (NFKC)."""
     return unicodedata.normalize("NFKC", text)
@@ -113,6 +120,7 @@ def spell_lone_digits(text: str) -> str:
 
 
 BASE_STEPS: tuple[tuple[str, Step], ...] = (
+    ("masks", drop_masks),
     ("width", fold_width),
     ("simplified", to_simplified),
     ("case", fold_case),

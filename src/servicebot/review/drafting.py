@@ -21,12 +21,11 @@ from pypinyin import Style, lazy_pinyin
 
 from servicebot.faq import PLACEHOLDER, Entry, question_key
 from servicebot.matching import Index, Match
+from servicebot.privacy import MASKED_RE as _MASKED_RE  # a masked question is one resident's own case
 from servicebot.records import Status
 from servicebot.review.clustering import content_key
 
 MAX_YAML_CHARS = 60  # a longer message is a story, not a phrasing worth adding to the FAQ
-# What privacy.mask_personal leaves behind: such a message is one resident's own case.
-_MASKED_RE = re.compile(r"\[(?:身份证号|手机号|电话|数字)\]")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from servicebot import cli
-from servicebot.bot import build_application, serve
+from servicebot.channels import Core
+from servicebot.channels.server import build_channels, serve
 from servicebot.logs import setup_logging
 from servicebot.privacy import load_or_create_secret
 from servicebot.service import Service
@@ -110,7 +111,7 @@ WAYS = [
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
 @pytest.mark.parametrize("way", WAYS, ids=lambda w: w.__name__)
-@pytest.mark.parametrize("logger_name", ["servicebot.bot", "telegram.ext.Application"])
+@pytest.mark.parametrize("logger_name", ["servicebot.channels.tg", "telegram.ext.Application"])
 def test_personal_data_and_token_never_reach_the_output(logs, fmt, way, logger_name):
     stream = logs(fmt)
     way(logging.getLogger(logger_name))
@@ -285,7 +286,7 @@ ODD_TOKENS = ["42:Zz", "7:x", "abc:DEF-ghi", "123456789:AAH-abcdefghijklmnopqrst
 def test_the_configured_token_is_redacted_literally_whatever_its_shape(logs, token):
     stream = logs("text", "DEBUG", token=token)
     key = token.partition(":")[2]
-    log = logging.getLogger("servicebot.bot")
+    log = logging.getLogger("servicebot.channels.tg")
     log.error("POST http://127.0.0.1:8081/bot%s/getMe failed", token)
     log.error("quoted: /bot%s/getMe", quote(token, safe=""))
     log.warning("token=%s key=%s", token, key)
@@ -333,9 +334,9 @@ async def _converse(settings) -> None:
     """A resident starts the bot, asks two questions and taps a button; the bot answers all."""
     async with FakeBotApi() as api:
         settings = dataclasses.replace(settings, base_url=api.base_url)
-        application = build_application(settings, Service.from_settings(settings, secret=settings.pseudonym_secret))
+        core = Core(settings, Service.from_settings(settings, secret=settings.pseudonym_secret))
         stop = asyncio.Event()
-        task = asyncio.create_task(serve(application, stop))
+        task = asyncio.create_task(serve(core, build_channels(core), stop))
         try:
             await (api.wait_for("setWebhook") if settings.webhook_mode else api.wait_polling())
             user = RESIDENT["user_id"]
@@ -371,8 +372,8 @@ def _bot_settings(make_settings, mini_faq, token: str, mode: str):
         port = _free_port()
         values |= {
             "webhook_url": f"http://127.0.0.1:{port}/hook/{token}",  # some put the token in the path
-            "webhook_listen": "127.0.0.1",
-            "webhook_port": port,
+            "web_listen": "127.0.0.1",
+            "web_port": port,
             "webhook_secret": WEBHOOK_SECRET,
         }
     return make_settings(mini_faq, **values)
@@ -409,7 +410,9 @@ def test_the_real_bot_at_debug_logs_no_identity_question_or_secret(logs, make_se
     asyncio.run(asyncio.wait_for(_converse(settings), 30))
 
     output = stream.getvalue()
-    assert "Application started" in output and "bot @" in output  # the capture works, and INFO gets through
+    assert (
+        "Application started" in output and "answering on: telegram" in output
+    )  # the capture works, INFO gets through
     assert {r.name.partition(".")[0] for r in seen} >= {"telegram", "servicebot"}  # records from both reached it
     for value in _what_must_not_appear(token):
         assert value not in output, value

@@ -27,7 +27,7 @@ from defusedxml.ElementTree import fromstring
 # A fixed EncodingAESKey for tests: 43 base64 characters → 32 bytes.
 TEST_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TEST_APP_ID = "wx0123456789abcdef"
-TEST_TOKEN = "servicebot-test-token"
+TEST_TOKEN = "servicebotTestToken"
 TEST_ACCOUNT = "gh_0123456789ab"
 XML_HEADERS = {"Content-Type": "text/xml"}
 

@@ -164,6 +164,10 @@ class Shelf:
         self._shelves.pop(key, None)
         self.put(key, texts)
 
+    def peek(self, key: str) -> list[str]:
+        """What is kept for `key`, left in place."""
+        return self._get(key)
+
     def take(self, key: str) -> list[str]:
         """Everything kept for `key`, which is then forgotten."""
         texts = self._get(key)

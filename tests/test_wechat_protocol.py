@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import itertools
 import re
 import struct
-import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,9 +22,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from hypothesis import given
-from hypothesis import settings as hsettings
-from hypothesis import strategies as st
+from hypothesis import given, settings as hsettings, strategies as st
 
 from servicebot import replies
 from servicebot.channels import wechat_protocol as wx
@@ -45,10 +43,6 @@ from servicebot.channels.wechat_protocol import (
 from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
 from servicebot.replies import Button, Reply
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-import itertools
 
 from wechat_sim import (
     TEST_ACCOUNT,
@@ -337,18 +331,21 @@ def test_text_message_is_parsed_with_every_field():
     assert wx.parse_message(escaped).content == "A < B & 中"
 
 
+HEAD = {"account": TEST_ACCOUNT, "sender": OPENID, "create_time": NOW}
+
+
 @pytest.mark.parametrize(
     "xml, expected",
     [
-        (event_xml("subscribe"), Subscribe(account=TEST_ACCOUNT, sender=OPENID, create_time=NOW)),
-        (event_xml("subscribe", "qrscene_123"), Subscribe(account=TEST_ACCOUNT, sender=OPENID, create_time=NOW, key="qrscene_123")),
-        (event_xml("unsubscribe"), Unsubscribe(account=TEST_ACCOUNT, sender=OPENID, create_time=NOW)),
-        (event_xml("CLICK", "topic:民生保障"), MenuClick(account=TEST_ACCOUNT, sender=OPENID, create_time=NOW, key="topic:民生保障")),
-        (event_xml("VIEW", "https://example.org/x"), MenuView(account=TEST_ACCOUNT, sender=OPENID, create_time=NOW, url="https://example.org/x")),
-        (event_xml("SCAN", "123"), OtherMessage(account=TEST_ACCOUNT, sender=OPENID, create_time=NOW, msg_type="event", event="scan")),
-        (event_xml("LOCATION"), OtherMessage(account=TEST_ACCOUNT, sender=OPENID, create_time=NOW, msg_type="event", event="location")),
+        (event_xml("subscribe"), Subscribe(**HEAD)),
+        (event_xml("subscribe", "qrscene_123"), Subscribe(**HEAD, key="qrscene_123")),
+        (event_xml("unsubscribe"), Unsubscribe(**HEAD)),
+        (event_xml("CLICK", "topic:民生保障"), MenuClick(**HEAD, key="topic:民生保障")),
+        (event_xml("VIEW", "https://example.org/x"), MenuView(**HEAD, url="https://example.org/x")),
+        (event_xml("SCAN", "123"), OtherMessage(**HEAD, msg_type="event", event="scan")),
+        (event_xml("LOCATION"), OtherMessage(**HEAD, msg_type="event", event="location")),
     ],
-)  # fmt: skip
+)
 def test_events_are_typed(xml, expected):
     assert wx.parse_message(xml) == expected
 

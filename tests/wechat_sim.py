@@ -27,9 +27,11 @@ from defusedxml.ElementTree import fromstring
 # A fixed EncodingAESKey for tests: 43 base64 characters → 32 bytes.
 TEST_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TEST_APP_ID = "wx0123456789abcdef"
-TEST_TOKEN = "servicebot-test-token"
+TEST_TOKEN = "servicebotTestToken"
 TEST_ACCOUNT = "gh_0123456789ab"
 XML_HEADERS = {"Content-Type": "text/xml"}
+# WeChat's MsgIds are unique across all its messages: one counter for every simulator in the process.
+_MSG_IDS = itertools.count(time.time_ns() // 1000)
 
 
 def sha1_signature(*parts: str) -> str:
@@ -115,7 +117,6 @@ class WechatSim:
     ):
         self.url, self.token, self.app_id, self.aes_key, self.account = url, token, app_id, aes_key, account
         self.clock, self.deadline, self.tries = clock, deadline, tries
-        self._ids = itertools.count(int(clock()) * 1000)
         self.sent = 0  # HTTP requests made, retries included
 
     # --- what WeChat sends -----------------------------------------------------------------
@@ -128,7 +129,7 @@ class WechatSim:
         )
 
     def next_msg_id(self) -> str:
-        return str(next(self._ids))
+        return str(next(_MSG_IDS))
 
     def text(self, openid: str, content: str, *, msg_id: str | None = None, create_time: int | None = None) -> str:
         msg_id = msg_id or self.next_msg_id()

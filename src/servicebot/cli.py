@@ -192,7 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         settings.log_format,
         settings.log_level,
         token=settings.token,
-        secrets=(settings.webhook_secret, settings.pseudonym_secret),
+        secrets=(
+            settings.webhook_secret,
+            settings.pseudonym_secret,
+            settings.wechat_token,
+            settings.wechat_app_secret,
+            settings.wechat_aes_key,
+        ),
     )
     name = args.command or ("run" if settings.token or settings.web_port is not None else "chat")
     if name == "faq":

@@ -9,6 +9,7 @@ readable line instead of failing later inside the bot.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -64,6 +65,14 @@ class Settings:
     """Questions per flood window from one network address (many residents can share one)."""
     web_trusted_proxies: str = "127.0.0.1"
     """Reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma separated, or *)."""
+    wechat_token: str = field(default="", repr=False)
+    """WeChat Official Account server-mode Token (3-32 letters or digits); turns /wechat on (needs web_port)."""
+    wechat_app_id: str = ""
+    """The Official Account's AppID (wx + 16 letters or digits); needed for safe mode."""
+    wechat_app_secret: str = field(default="", repr=False)
+    """The Official Account's AppSecret (32 letters or digits), for WeChat's API (creating the menu)."""
+    wechat_aes_key: str = field(default="", repr=False)
+    """EncodingAESKey (43 characters) for safe mode (安全模式); empty: plain-text mode only."""
     pseudonym_secret: str = field(default="", repr=False)
     """Key for hashing resident ids; empty means generate one in the data directory."""
     retention_days: int = RETENTION_DAYS
@@ -159,7 +168,12 @@ _KIND_WORDS = {
     "int": "a whole number",
     "float": "a number",
 }
-_SECRETS = {"token", "webhook_secret", "pseudonym_secret"}
+_SECRETS = {"token", "webhook_secret", "pseudonym_secret", "wechat_token", "wechat_app_secret", "wechat_aes_key"}
+# WeChat's own rules for what its 公众平台 accepts (开发 → 基本配置).
+_WECHAT_TOKEN_RE = re.compile(r"[A-Za-z0-9]{3,32}")
+_WECHAT_APP_ID_RE = re.compile(r"wx[A-Za-z0-9]{16}")
+_WECHAT_APP_SECRET_RE = re.compile(r"[A-Za-z0-9]{32}")
+_WECHAT_AES_KEY_RE = re.compile(r"[A-Za-z0-9+/]{43}")
 
 
 def _shown(name: str, raw: Any) -> str:
@@ -206,9 +220,28 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError(f"invalid log_format: {s.log_format!r} (use text or json)")
     if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"invalid log_level: {s.log_level!r} (use DEBUG, INFO, WARNING or ERROR)")
+    _validate_wechat(s)
     if s.token and (":" not in s.token or any(c.isspace() for c in s.token)):
         raise ConfigError("invalid token: a Telegram token looks like 123456:ABC-DEF (value hidden)")
     return s
+
+
+def _validate_wechat(s: Settings) -> None:
+    """The WeChat settings: each in the shape WeChat gives it, and the ones a setting needs."""
+    if s.wechat_token and not _WECHAT_TOKEN_RE.fullmatch(s.wechat_token):
+        raise ConfigError("invalid wechat_token: WeChat's Token is 3-32 letters or digits (value hidden)")
+    if s.wechat_app_id and not _WECHAT_APP_ID_RE.fullmatch(s.wechat_app_id):
+        raise ConfigError(f"invalid wechat_app_id: {s.wechat_app_id!r} is not an AppID like wx0123456789abcdef")
+    if s.wechat_app_secret and not _WECHAT_APP_SECRET_RE.fullmatch(s.wechat_app_secret):
+        raise ConfigError("invalid wechat_app_secret: WeChat's AppSecret is 32 letters or digits (value hidden)")
+    if s.wechat_aes_key and not _WECHAT_AES_KEY_RE.fullmatch(s.wechat_aes_key):
+        raise ConfigError("invalid wechat_aes_key: the EncodingAESKey is 43 letters, digits, + or / (value hidden)")
+    if s.wechat_aes_key and not s.wechat_token:
+        raise ConfigError("wechat_aes_key needs wechat_token (SERVICEBOT_WECHAT_TOKEN)")
+    if s.wechat_aes_key and not s.wechat_app_id:
+        raise ConfigError("safe mode (wechat_aes_key) needs wechat_app_id: replies are encrypted for the AppID")
+    if s.wechat_token and s.web_port is None:
+        raise ConfigError("wechat_token: the /wechat endpoint is served by the bot's web server: set web_port")
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -51,3 +51,19 @@ class FaqError(ServicebotError):
 
 class StorageError(ServicebotError):
     """The interaction log could not be read or written."""
+
+
+class WechatError(ServicebotError):
+    """A WeChat request we refuse. The message names the reason only (no OpenID, no content), so it is safe to log."""
+
+
+class SignatureError(WechatError):
+    """The request is not from WeChat: bad or missing signature, or a timestamp outside the window (answer 403)."""
+
+
+class MalformedMessageError(WechatError):
+    """The body is not a WeChat message we can read: not XML, a DOCTYPE, missing fields, too big (answer 400)."""
+
+
+class DecryptError(WechatError):
+    """A safe-mode body that does not decrypt to a message for our AppID (answer 400)."""

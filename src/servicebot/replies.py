@@ -146,3 +146,14 @@ STALE_BUTTON_TEXT = "这个按钮已经过期了，请重新提问或发送 /top
 ERROR_TEXT = "抱歉，刚才出了点问题，请稍后再试。"
 FEEDBACK_THANKS = {"+": "谢谢您的评价！", "-": "谢谢反馈，我们会改进这个回答。"}
 NONE_OF_THESE_TEXT = "好的，您的问题已转给工作人员。"
+
+# WeChat (channels/wechat.py): plain text only, so choices are numbered and long answers come in pages.
+WECHAT_MORE_KEYWORD = "更多"  # what a resident sends for the next page
+WECHAT_MORE_HINT = "（内容较长，回复“更多”看下一段）"
+WECHAT_NO_MORE_TEXT = "没有更多内容了。有问题请直接打字提问。"
+WECHAT_CHOICE_HINT = "回复数字选择"
+WECHAT_FEEDBACK_HINT = "回复 + 或 - 评价这个回答"
+WECHAT_UNKNOWN_MENU_TEXT = "这个菜单项暂时没有内容，请选择您想了解的主题："
+WECHAT_SLOW_TEXT = "抱歉，这次回答得有点慢。答案准备好后，您再发任意一条消息就能看到。"
+WECHAT_LATE_PREFIX = "您刚才的问题，回答如下："
+WECHAT_SEPARATOR = "——————"

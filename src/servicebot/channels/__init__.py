@@ -5,6 +5,7 @@ request from the web page), hands it to the `Conversation` and renders the `Said
 
 - `tg.py` (with `tg_render.py`, `tg_net.py`): Telegram, by long polling or by webhook;
 - `web.py`: the web chat page and its JSON API;
+- `wechat.py` (with `wechat_protocol.py`): the WeChat Official Account's server mode;
 - `terminal.py`: the same conversation in a terminal, buttons as numbered choices;
 - `server.py`: one process for every configured channel: the shared `Core`, one web server
   assembled from the routes each web-facing channel contributes plus /healthz, clean start

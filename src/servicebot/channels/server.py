@@ -1,10 +1,11 @@
 """One process for every configured channel: `servicebot run`.
 
-Telegram runs when a token is set, the web chat when `web_port` is set; both share one
+Telegram runs when a token is set, the web chat when `web_port` is set, the WeChat Official
+Account's endpoint when `wechat_token` is set too; all share one
 `Core` (the service, the interaction log, the FAQ watcher) on one asyncio event loop. The
 web server is Starlette on uvicorn — the pattern python-telegram-bot's own custom-webhook
 example uses — assembled from the routes each web-facing channel contributes (the web chat,
-Telegram's webhook) plus `/healthz`, so one port serves them all.
+Telegram's webhook, WeChat's `/wechat`) plus `/healthz`, so one port serves them all.
 
 Start order: open the core; bind the listening socket (a port in use stops startup before
 anything talks to Telegram, and Telegram's first webhook call waits in the backlog); start
@@ -52,6 +53,10 @@ def build_channels(core: Core) -> list[ChannelAdapter]:
         from servicebot.channels.web import WebChannel
 
         channels.append(WebChannel(core))
+    if settings.wechat_token and settings.web_port is not None:
+        from servicebot.channels.wechat import WechatChannel
+
+        channels.append(WechatChannel(core))
     return channels
 
 

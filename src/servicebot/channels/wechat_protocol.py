@@ -36,7 +36,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -44,7 +44,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from servicebot import replies
-from servicebot.errors import ConfigError, ServicebotError
+from servicebot.errors import ConfigError, DecryptError, MalformedMessageError, SignatureError, WechatError
 from servicebot.replies import Button, Reply
 
 # WeChat drops the connection after 5 s without an answer and tries again; three requests in all
@@ -70,27 +70,9 @@ MAX_TEXT_BYTES = 2047
 
 SUCCESS = "success"  # "we got it, no reply": WeChat shows nothing and does not retry
 
-# Residents' wording for what only WeChat needs (the rest comes from replies.py).
-MORE_HINT = "（内容较长，回复“更多”看下一段）"
-MORE_KEYWORD = "更多"
-CHOICE_HINT = "回复数字选择"
-FEEDBACK_HINT = "回复 + 或 - 评价这个回答"
-
-
-class WechatError(ServicebotError):
-    """A WeChat request we refuse. The message names the reason only (no OpenID, no content), so it is safe to log."""
-
-
-class SignatureError(WechatError):
-    """The request is not from WeChat: bad or missing signature, or a timestamp outside the window (answer 403)."""
-
-
-class MalformedMessageError(WechatError):
-    """The body is not a WeChat message we can read: not XML, a DOCTYPE, missing fields, too big (answer 400)."""
-
-
-class DecryptError(WechatError):
-    """A safe-mode body that does not decrypt to a message for our AppID (answer 400)."""
+# Residents' wording for what only WeChat needs lives in replies.py with the rest.
+MORE_HINT = replies.WECHAT_MORE_HINT
+MORE_KEYWORD = replies.WECHAT_MORE_KEYWORD
 
 
 # --- signatures ----------------------------------------------------------------------------
@@ -308,7 +290,7 @@ def parse_message(body: bytes | str) -> Message:
     created = fields["CreateTime"].strip()
     if not (created.isascii() and created.isdigit() and len(created) <= 12):
         raise MalformedMessageError("CreateTime is not a number")
-    common = {
+    common: dict[str, Any] = {
         "account": fields["ToUserName"],
         "sender": fields["FromUserName"],
         "create_time": int(created),
@@ -584,7 +566,9 @@ def render(reply: Reply) -> WechatText:
     parts.append("\n".join(link(b.value, b.label) for b in links))
     parts.append(reply.footer)
     lines = [f"[{n}] {b.label}" for n, b in enumerate(choices, 1)]
-    hints = [hint for hint, shown in ((CHOICE_HINT, choices), (FEEDBACK_HINT, rated)) if shown]
+    hints = [
+        hint for hint, shown in ((replies.WECHAT_CHOICE_HINT, choices), (replies.WECHAT_FEEDBACK_HINT, rated)) if shown
+    ]
     if hints:
         lines.append("（" + "；".join(hints) + "）")
     parts.append("\n".join(lines))

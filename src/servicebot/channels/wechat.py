@@ -1,0 +1,389 @@
+"""The WeChat Official Account (公众号) channel: WeChat's server mode, on the bot's web server.
+
+With server mode on, WeChat POSTs every message a resident sends to the account to `/wechat`
+and shows the XML we answer with, if it comes within 5 seconds (a "passive reply"). The
+protocol itself — signatures, safe mode, safe XML, the reply limit, retries — is
+`wechat_protocol`; the conversation is `conversation`. What is left here is WeChat's side of
+the conversation:
+
+- decoding: text → the conversation; `subscribe` → the welcome with the topic list; a menu
+  CLICK key → the topic or entry it names (`menu_event`); an image, voice, video, location or
+  link → "please send text"; any other event, and menu links, → nothing ("success");
+- per resident, for a while: the numbered choices of the last reply (`ChoiceMemory`; links
+  are shown as links, so they are not numbered), the pages of a long reply not read yet
+  ("更多"), and messages waiting for the resident's next message (`deliver`);
+- WeChat's retries: each message is answered, and logged, once (`ReplyCache`), however often
+  it arrives. On the first two tries the request waits for the answer — answering "success"
+  would stop WeChat's retries, and the retry collects the stored answer. On the last, it
+  waits just under WeChat's deadline, then says the answer is coming; the answer then waits
+  for the resident's next message.
+
+A passive reply can only answer a message: writing to a resident outside one needs WeChat's
+customer-service API, an access token and network access to WeChat. So whatever is delivered
+later (a staff reply after a hand-off, an answer that came too late) is shown with the
+resident's next message, above its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from servicebot import replies
+from servicebot.channels import Core
+from servicebot.channels.web import BodyTooLarge, read_body
+from servicebot.channels.wechat_protocol import (
+    MAX_BODY_BYTES,
+    SUCCESS,
+    WECHAT_DEADLINE,
+    WECHAT_TRIES,
+    MenuClick,
+    Message,
+    OtherMessage,
+    ReplyCache,
+    Subscribe,
+    TextMessage,
+    Unsubscribe,
+    WechatCrypto,
+    decode_post,
+    encode_reply,
+    paginate,
+    render,
+    text_reply,
+    verify_url,
+)
+from servicebot.conversation import (
+    Ask,
+    ChoiceMemory,
+    Command,
+    Conversation,
+    Event,
+    NonText,
+    Press,
+    Resident,
+    Said,
+    Text,
+    encode_button,
+)
+from servicebot.errors import SignatureError, WechatError
+from servicebot.faq import Faq
+from servicebot.records import ButtonKind, Channel, Via
+from servicebot.replies import Button
+from servicebot.throttle import FloodGate, LogThrottle
+
+log = logging.getLogger(__name__)
+
+PATH = "/wechat"
+# On WeChat's last try, how much of its deadline we wait before saying the answer is coming:
+# the rest is for the reply to reach WeChat.
+LAST_TRY_SHARE = 0.9
+CHOICES_KEPT = 30 * 60  # seconds a resident's numbered choices and unread pages are kept
+WAITING_KEPT = 7 * 24 * 3600  # seconds a message waits for the resident's next message
+XML = "text/xml"
+
+
+# --- what a menu key means -----------------------------------------------------------------
+
+ENTRY_PREFIX, TOPIC_PREFIX = "entry:", "topic:"
+MENU_COMMANDS = {command.value: command for command in Command}
+
+
+def menu_event(key: str, faq: Faq) -> Event | None:
+    """The conversation event a custom-menu CLICK key stands for: an entry id (answered as if
+    tapped in the topic menu), a topic name (its questions), or a command name (`topics`,
+    `help`, `privacy`, `start`); an `entry:` or `topic:` prefix says which is meant. None if
+    the key names nothing in the current FAQ."""
+    key = key.strip()
+    entry_id = topic = key
+    if key.startswith(ENTRY_PREFIX):
+        entry_id, topic = key.removeprefix(ENTRY_PREFIX), ""
+    elif key.startswith(TOPIC_PREFIX):
+        entry_id, topic = "", key.removeprefix(TOPIC_PREFIX)
+    if entry_id in faq.by_id:
+        return Press(encode_button(Button("", ButtonKind.ENTRY, entry_id), "", Via.TOPIC))
+    if topic and any(t.name == topic for t in faq.topics):
+        return Press(encode_button(Button("", ButtonKind.TOPIC, topic), "", Via.TOPIC))
+    command = MENU_COMMANDS.get(key.lower())
+    return Ask(command) if command is not None else None
+
+
+# --- per-resident memory -------------------------------------------------------------------
+
+
+class WechatChoices(ChoiceMemory):
+    """`ChoiceMemory` as WeChat shows replies: links are `<a href>` links, not numbered lines,
+    so the numbers a resident sees (`wechat_protocol.render`) are exactly the choices kept."""
+
+    def remember(self, key: str, said: Said) -> None:
+        reply = said.reply
+        if reply is not None:
+            rows = tuple(row for row in (tuple(b for b in r if b.kind != ButtonKind.URL) for r in reply.rows) if row)
+            said = replace(said, reply=replace(reply, rows=rows))
+        super().remember(key, said)
+
+
+class Shelf:
+    """Texts kept per resident (by hashed key) for `ttl` seconds after they were last put:
+    at most `per_resident` each (the oldest dropped) and `residents` residents (the least
+    recently used forgotten first), so memory stays bounded."""
+
+    def __init__(
+        self,
+        ttl: float,
+        *,
+        residents: int = 10_000,
+        per_resident: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.ttl, self.residents, self.per_resident = ttl, residents, per_resident
+        self._clock = clock
+        self._shelves: OrderedDict[str, tuple[float, list[str]]] = OrderedDict()
+
+    def put(self, key: str, texts: Sequence[str], *, first: bool = False) -> None:
+        """Add `texts` after what is kept (before it, with `first`)."""
+        if not texts:
+            return
+        kept = self._get(key)
+        joined = [*texts, *kept] if first else [*kept, *texts]
+        self._shelves[key] = (self._clock(), joined[-self.per_resident :])
+        self._shelves.move_to_end(key)
+        while len(self._shelves) > self.residents:
+            self._shelves.popitem(last=False)
+
+    def set(self, key: str, texts: Sequence[str]) -> None:
+        """Keep `texts` instead of what is kept."""
+        self._shelves.pop(key, None)
+        self.put(key, texts)
+
+    def peek(self, key: str) -> list[str]:
+        """What is kept for `key`, left in place."""
+        return self._get(key)
+
+    def take(self, key: str) -> list[str]:
+        """Everything kept for `key`, which is then forgotten."""
+        texts = self._get(key)
+        self._shelves.pop(key, None)
+        return texts
+
+    def pop(self, key: str) -> str | None:
+        """The first text kept for `key`, removed; None when there is none."""
+        texts = self.take(key)
+        if not texts:
+            return None
+        self.put(key, texts[1:])
+        return texts[0]
+
+    def _get(self, key: str) -> list[str]:
+        entry = self._shelves.get(key)
+        if entry is None:
+            return []
+        if self._clock() - entry[0] > self.ttl:
+            del self._shelves[key]
+            return []
+        return list(entry[1])
+
+    def __len__(self) -> int:
+        return len(self._shelves)
+
+
+# --- what we answer ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message's answer, computed once and given to each of WeChat's tries."""
+
+    text: str | None  # what WeChat shows (at most one page); None: answer "success", show nothing
+    whole: str = ""  # all of it, before it was cut into pages: what waits if the answer came too late
+
+
+SILENT = Outgoing(None)
+
+
+class More:
+    """The resident asked for the next page of a long reply ("更多")."""
+
+
+def said_text(said: Said) -> str | None:
+    """What WeChat shows for a `Said`: the notice, then the reply as WeChat text (numbered
+    choices); an acknowledgement alone when there is no reply; None when there is nothing
+    to say (a quiet refusal)."""
+    if said.reply is None:
+        return said.ack or None
+    text = render(said.reply).text
+    return f"{said.notice}\n\n{text}" if said.notice else text
+
+
+def asks_for_more(text: str) -> bool:
+    return text.strip().rstrip("。.!！~～") == replies.WECHAT_MORE_KEYWORD
+
+
+# --- the channel ---------------------------------------------------------------------------
+
+
+class WechatChannel:
+    """`/wechat` on the bot's web server: WeChat's URL check (GET) and messages (POST).
+
+    `deadline` is how long WeChat waits for each try (5 s); tests shorten it."""
+
+    name = Channel.WECHAT
+
+    def __init__(self, core: Core, *, deadline: float = WECHAT_DEADLINE):
+        settings = core.settings
+        self.core = core
+        self.token = settings.wechat_token
+        self.crypto = WechatCrypto(settings.wechat_aes_key, settings.wechat_app_id) if settings.wechat_aes_key else None
+        self.deadline = deadline
+        self.memory = WechatChoices(ttl=CHOICES_KEPT)
+        self.conversation = Conversation(
+            core.service, gate=FloodGate(settings.flood_messages, settings.flood_window), memory=self.memory
+        )
+        self.answers: ReplyCache[Outgoing] = ReplyCache()
+        self.pages = Shelf(CHOICES_KEPT)
+        self.waiting = Shelf(WAITING_KEPT)
+        self.rejections = LogThrottle(log)
+        self._late: set[asyncio.Task[None]] = set()
+        core.delivery.register(self.name, self)
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [Route(PATH, self.check_url, methods=["GET"]), Route(PATH, self.receive, methods=["POST"])]
+
+    async def start(self) -> None:
+        settings = self.core.settings
+        mode = "safe mode" if self.crypto else "plain-text mode"
+        log.info("wechat: answering at http://%s:%s%s (%s)", settings.web_listen, settings.web_port, PATH, mode)
+
+    async def stop(self) -> None:
+        for task in list(self._late):
+            task.cancel()
+        await asyncio.gather(*self._late, return_exceptions=True)
+
+    async def deliver(self, resident: Resident, said: Said) -> bool:
+        """Keep `said` for the resident's next message (WeChat lets us answer, not write first).
+        True: accepted (it is shown when the resident next writes, within WAITING_KEPT)."""
+        text = said_text(said)
+        if text is None:
+            return False
+        self.waiting.put(self.conversation.key(resident), [text])
+        return True
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    async def check_url(self, request: Request) -> Response:
+        """WeChat's URL verification when server mode is switched on: echo `echostr` if signed."""
+        try:
+            echo = verify_url(request.query_params, self.token)
+        except SignatureError as exc:
+            return self._refuse("signature", 403, f"URL check: {exc}")
+        return PlainTextResponse(echo, headers={"Cache-Control": "no-store"})
+
+    async def receive(self, request: Request) -> Response:
+        """One message from WeChat (or one of its retries): verified, answered once."""
+        try:
+            body = await read_body(request, MAX_BODY_BYTES)
+            inbound = decode_post(body, request.query_params, token=self.token, crypto=self.crypto)
+        except BodyTooLarge:
+            return self._refuse("size", 413, f"a body over {MAX_BODY_BYTES} bytes")
+        except SignatureError as exc:
+            return self._refuse("signature", 403, str(exc))
+        except WechatError as exc:
+            return self._refuse("malformed", 400, str(exc))
+        message = inbound.message
+        key = message.dedup_key
+        last = self.answers.seen(key) >= WECHAT_TRIES - 1
+        wait = self.deadline * (LAST_TRY_SHARE if last else WECHAT_TRIES)
+        try:
+            out = await self.answers.run_once(key, functools.partial(self.answer, message), timeout=wait)
+        except TimeoutError:
+            if not last:
+                return Response(status_code=503)  # WeChat hung up long ago; its next try collects the answer
+            self._when_ready(key, message)
+            out = Outgoing(replies.WECHAT_SLOW_TEXT)
+        if out.text is None:
+            return PlainTextResponse(SUCCESS)
+        xml = encode_reply(text_reply(message, out.text), inbound, token=self.token, crypto=self.crypto)
+        return Response(xml, media_type=XML, headers={"Cache-Control": "no-store"})
+
+    def _refuse(self, kind: str, status: int, reason: str) -> Response:
+        self.rejections.warning(kind, "wechat: refused a request with %d: %s", status, reason)
+        return PlainTextResponse("", status_code=status)
+
+    # -- answering ---------------------------------------------------------------------------
+
+    async def answer(self, message: Message) -> Outgoing:
+        """The answer to one message. Run once per message, possibly after the request that
+        started it has gone: so it logs its own errors and never raises."""
+        try:
+            return self._answer(message)
+        except Exception:
+            log.exception("wechat: could not answer a %s", type(message).__name__)
+            return Outgoing(replies.ERROR_TEXT, replies.ERROR_TEXT)
+
+    def _answer(self, message: Message) -> Outgoing:
+        resident = Resident(Channel.WECHAT, message.sender)
+        key = self.conversation.key(resident)
+        if isinstance(message, Unsubscribe):
+            self.pages.take(key)
+            return SILENT
+        event = self._event(message)
+        if event is None:
+            return SILENT
+        if isinstance(event, More):
+            page = self.pages.pop(key)
+            return self._send(key, page or replies.WECHAT_NO_MORE_TEXT, more=page is not None)
+        text = said_text(self.conversation.handle(resident, event))
+        return SILENT if text is None else self._send(key, text)
+
+    def _event(self, message: Message) -> Event | More | None:
+        """What the resident did, as the conversation understands it; None: nothing to answer."""
+        if isinstance(message, TextMessage):
+            return More() if asks_for_more(message.content) else Text(message.content)
+        if isinstance(message, Subscribe):
+            return Ask(Command.START)
+        if isinstance(message, MenuClick):
+            event = menu_event(message.key, self.core.service.snapshot.faq)
+            if event is None:
+                self.rejections.warning(
+                    "menu", "wechat: menu key %r names no entry, topic or command of the FAQ", message.key[:64]
+                )
+                return Ask(Command.TOPICS)
+            return event
+        if isinstance(message, OtherMessage) and not message.event:
+            return NonText()  # image, voice, video, location, link, file...
+        return None  # a menu link, or an event we do not answer (location reports, scans...)
+
+    def _send(self, key: str, text: str, *, more: bool = False) -> Outgoing:
+        """`text` after whatever waited for this resident, cut into pages: the first is sent,
+        the rest kept for "更多" (in front of the pages still unread, when this is one)."""
+        whole = f"\n\n{replies.WECHAT_SEPARATOR}\n\n".join([*self.waiting.take(key), text])
+        pages = paginate(whole)
+        if more:
+            self.pages.put(key, pages[1:], first=True)
+        else:
+            self.pages.set(key, pages[1:])
+        return Outgoing(pages[0], whole)
+
+    def _when_ready(self, key: str, message: Message) -> None:
+        """The answer came too late for WeChat: keep it for the resident's next message."""
+
+        async def keep() -> None:
+            out = await self.answers.run_once(key, functools.partial(self.answer, message))
+            if out.whole:
+                resident_key = self.conversation.key(Resident(Channel.WECHAT, message.sender))
+                self.waiting.put(resident_key, [f"{replies.WECHAT_LATE_PREFIX}\n\n{out.whole}"])
+
+        task = asyncio.ensure_future(keep())
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+
+__all__ = ["PATH", "Outgoing", "Shelf", "WechatChannel", "WechatChoices", "menu_event", "said_text"]

@@ -27,6 +27,7 @@ from servicebot import replies
 from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_render import utf16_len
+from servicebot.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
 from servicebot.cli import main as cli_main
 from servicebot.service import Service
 
@@ -463,6 +464,38 @@ def test_live_reload_through_the_watcher(settings, mini_faq):
             welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
             await staff_notice(api, mark, "问答已重新加载")
             assert "暂停开放" in (await ask(api, "梧桐书屋是什么")).text
+            api.assert_clean()
+
+    run(body())
+
+
+def test_staff_hear_by_name_what_an_edit_removes_and_a_likely_half_save_waits_for_reload(settings, mini_faq):
+    live = dataclasses.replace(settings, reload_interval=0.05)
+
+    async def admin_chat(api, since):
+        return await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT, since=since)
+
+    async def body():
+        async with running_bot(live) as (api, core):
+            mark = api.mark()
+            books = mini_faq / "books.yaml"
+            text = books.read_text(encoding="utf-8")
+            books.write_text(text[: text.index("  - id: garbage-hall")], encoding="utf-8")
+            notice = await admin_chat(api, mark)
+            assert "问答已重新加载" in notice.text
+            assert REMOVED.format(count=1, what=ENTRIES, names="garbage-hall") in notice.text
+
+            mark = api.mark()
+            (mini_faq / "tests.yaml").write_text("", encoding="utf-8")  # every regression question at once
+            notice = await admin_chat(api, mark)
+            names = "“地保怎么申请”、“今天天气怎么样”"
+            assert HELD_BACK.format(count=2, what=TESTS, total=2, names=names) in notice.text
+            assert len(core.service.snapshot.faq.tests) == 2
+
+            api.command("reload", user_id=ADMIN)  # it was meant: apply it
+            done = await api.wait_for_reply(ADMIN)
+            assert REMOVED.format(count=2, what=TESTS, names=names) in done.text
+            assert core.service.snapshot.faq.tests == ()
             api.assert_clean()
 
     run(body())

@@ -5,6 +5,10 @@ what one accepts the others accept: a FAQ is refused when it doesn't validate, w
 answer is too long to send, when one of its own phrasings would reach another entry, or
 when it breaks a staff regression question. Lint that only advises (look-alike entries,
 a synonym that moved a question) is reported as warnings.
+
+A reload also compares the new FAQ with the one being served (`find_removal`): entries or
+regression questions it drops are named to staff, because a file cut short at an entry
+boundary is valid YAML and would otherwise pass every check above.
 """
 
 from __future__ import annotations
@@ -44,6 +48,14 @@ LOOKALIKE = (
 SYNONYM_MOVES = "同义词组 [{group}] 让问题“{question}”从条目 {before} {now}；如果这不是想要的，请调整这组同义词"
 MOVED_TO = "改为匹配 {entry}"
 LOST: dict[str, str] = {Status.SUGGEST: "变成了难分高下（要居民自己选）", Status.UNANSWERED: "变成了答不上来"}
+REMOVED = "这次修改删除了 {count} 个{what}：{names}。如果不是有意删除，请检查文件是否保存完整，把它们补回来"
+HELD_BACK = (
+    "这次修改会删除 {count} 个{what}（原有 {total} 个）：{names}。一次删除这么多，像是文件没有保存完整，"
+    "所以没有自动生效。如果确实要删除，请发送 /reload（或重启机器人）让修改生效；如果不是，请把文件恢复完整后再保存"
+)
+ENTRIES = "条目"
+TESTS = "测试问题"
+MORE_NAMES = "……"
 
 
 # Rendered length of each entry still in use: a reload renders only new or edited entries
@@ -238,6 +250,83 @@ def check_directory(
     if lint_synonyms:
         problems += synonym_problems(faq, settings, index)
     return Report(faq, index, sorted(problems), regression)
+
+
+# An automatic reload that drops more than this share of the served entries, or of the
+# regression questions, is held back as a likely half-saved file (see `Removal.looks_half_saved`).
+HALF_SAVED_SHARE = 0.2
+MAX_NAMES = 50  # names listed per message; the log line has them all
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What a new FAQ drops compared with the one served: entries by id, regression questions by text."""
+
+    entries: tuple[Entry, ...] = ()
+    tests: tuple[RegressionCase, ...] = ()
+    entries_before: int = 0
+    tests_before: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.entries or self.tests)
+
+    @property
+    def looks_half_saved(self) -> bool:
+        """More than one item and more than a fifth of either kind gone at once.
+
+        A single removal is always allowed: deleting one entry is the common deliberate edit,
+        and a file cut after its second-to-last item looks exactly like it (it is named anyway).
+        """
+        return any(
+            len(gone) > 1 and len(gone) > HALF_SAVED_SHARE * before
+            for gone, before in ((self.entries, self.entries_before), (self.tests, self.tests_before))
+        )
+
+    def __str__(self) -> str:
+        """For the log, in one line: `2 entries (a, b) and 1 regression question ('…')`."""
+        parts = []
+        if self.entries:
+            parts.append(f"{_plural(len(self.entries), 'entry', 'entries')} ({', '.join(e.id for e in self.entries)})")
+        if self.tests:
+            questions = ", ".join(repr(c.question) for c in self.tests)
+            parts.append(f"{_plural(len(self.tests), 'regression question', 'regression questions')} ({questions})")
+        return " and ".join(parts) or "nothing"
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def find_removal(old: Faq, new: Faq) -> Removal:
+    """Entries of `old` whose id `new` lacks, and regression questions `new` no longer asks."""
+    asked = {case.question for case in new.tests}
+    return Removal(
+        entries=tuple(e for e in old.entries if e.id not in new.by_id),
+        tests=tuple(c for c in old.tests if c.question not in asked),
+        entries_before=len(old.entries),
+        tests_before=len(old.tests),
+    )
+
+
+def removal_problems(removal: Removal, *, held_back: bool = False) -> list[Problem]:
+    """One message per file that loses something, naming what it loses.
+
+    Applied: warnings (staff read them with the reload's result). Held back: errors, saying why
+    and how to apply the edit on purpose.
+    """
+    template, severity = (HELD_BACK, Severity.ERROR) if held_back else (REMOVED, Severity.WARNING)
+    kinds = (
+        (ENTRIES, removal.entries_before, [(e.file, e.id) for e in removal.entries]),
+        (TESTS, removal.tests_before, [(c.file, f"“{c.question}”") for c in removal.tests]),
+    )
+    problems = []
+    for what, total, located in kinds:
+        for file in dict.fromkeys(f for f, _ in located):
+            names = [name for f, name in located if f == file]
+            shown = "、".join(names[:MAX_NAMES]) + (MORE_NAMES if len(names) > MAX_NAMES else "")
+            message = template.format(count=len(names), what=what, total=total, names=shown)
+            problems.append(Problem(file, 0, message, severity))
+    return problems
 
 
 def load_validated(settings: Settings) -> tuple[Faq, Index]:

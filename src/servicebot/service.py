@@ -1,8 +1,8 @@
 """`answer(question)`: the one path shared by Telegram, the terminal chat and `ask`.
 
 The service owns the current FAQ snapshot (FAQ + index), swaps it atomically on reload —
-a request that already took the old snapshot finishes on it — and records every
-interaction in the log, masked and pseudonymous.
+a request that already took the old snapshot finishes on it; what the new FAQ drops is
+named to staff — and records every interaction in the log, masked and pseudonymous.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 from servicebot import replies
-from servicebot.checks import build_snapshot
+from servicebot.checks import build_snapshot, find_removal, removal_problems
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
 from servicebot.faq import Faq
@@ -71,13 +71,35 @@ class Service:
         return self._snapshot
 
     def reload(self) -> tuple[bool, list[Problem]]:
-        """Re-read the FAQ; swap it in only if it passes every check. Returns (swapped, problems)."""
+        """Re-read the FAQ; swap it in only if it passes every check. Returns (swapped, problems).
+
+        A staff action (/reload): whatever it removes is applied, and named.
+        """
         try:
             snapshot = load_snapshot(self.settings)
         except FaqError as exc:
             return False, exc.problems
+        return self.swap(snapshot)
+
+    def swap(self, snapshot: Snapshot, *, guard: bool = False) -> tuple[bool, list[Problem]]:
+        """Serve a checked snapshot from now on; (swapped, problems), removals named first.
+
+        Entries or regression questions the new FAQ drops are logged and returned as warnings,
+        so staff notice a mistake. With `guard` (automatic reloads), a removal that looks like
+        a half-saved file is held back instead; /reload and SIGHUP apply it on purpose.
+        """
+        removal = find_removal(self._snapshot.faq, snapshot.faq)
+        if guard and removal.looks_half_saved:
+            log.warning(
+                "FAQ edit held back, still serving the previous FAQ: it would remove %s, "
+                "which looks half-saved; /reload or SIGHUP applies it",
+                removal,
+            )
+            return False, removal_problems(removal, held_back=True)
+        if removal:
+            log.warning("FAQ reload removed %s", removal)
         self._snapshot = snapshot
-        return True, list(snapshot.faq.warnings)
+        return True, removal_problems(removal) + list(snapshot.faq.warnings)
 
     # -- answering -----------------------------------------------------------------------
 

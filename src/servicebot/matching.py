@@ -59,6 +59,8 @@ LONG_CHARS = 26  # a normalized question longer than this, in several clauses, i
 STORY_FACTOR = 0.35  # weight of a known word outside the asking clause
 UNSEEN_PENALTY = 1.5  # an unknown word in the asking clause weighs this much more against
 WEAK_UNKNOWN = 0.35  # ... unless it is no noun (搞不清, 顾不上, 喝完): circumstance, not subject
+UNKNOWN_NOUN = 1.2  # an unknown noun weighs at least this, however common (医院, 学校, 银行)
+PLACE_WEIGHT = 1.0  # a place name (滁州, 南京) says where, not what
 ANSWER_CREDIT = 0.5  # a word only the entry's answer contains counts half
 SPECIFICITY = 0.7  # how much a word shared by many entries is discounted when ranking them
 SUBJECT_MIN = 0.5  # weight a word needs to define an entry's subject
@@ -395,8 +397,10 @@ class Index:
                 if weight <= 0:
                     continue
                 known = self._known(word)
-                if known == Known.UNSEEN and not words.is_noun(word):
-                    weight *= WEAK_UNKNOWN
+                if words.is_place(word):
+                    weight = min(weight, PLACE_WEIGHT)
+                elif known == Known.UNSEEN:
+                    weight = max(weight, UNKNOWN_NOUN) if words.is_noun(word) else weight * WEAK_UNKNOWN
                 asked = not long or k >= ask_at
                 terms.append(Term(word, round(weight, 2), asked, known, heard.get(word, ""), word in guesses))
         focus = "".join(fixed[ask_at:]) if long else normalized

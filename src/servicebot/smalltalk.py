@@ -19,6 +19,7 @@ class Intent(StrEnum):
     BYE = "bye"  # 再见, 拜拜
     IDENTITY = "identity"  # 你是谁, 你是机器人吗, 你是真人吗
     HUMAN = "human"  # 人工, 转人工, 找工作人员
+    COMPLAINT = "complaint"  # 垃圾机器人, 你好笨, 没用: the resident is unhappy with the bot
     CAPABILITY = "capability"  # 你能干什么, 能问你哪些问题: best answered by the FAQ's own entry on the bot
 
 
@@ -41,6 +42,13 @@ _PHRASES: tuple[tuple[Intent, str], ...] = (
         Intent.HUMAN,
         r"(?:我要|我想|请|帮我|给我)?(?:转接?|找|接通?|联系)?(?:人工客服|人工服务|人工|真人客服|真人|客服人员|客服|"
         r"工作人员|办事人员|值班人员)(?:服务|客服)?",
+    ),
+    (
+        Intent.COMPLAINT,
+        r"(?:这个|破|这)?(?:机器人|智能客服)?(?:你|您)(?:真|好|太|很|就是个?|是个)?(?:垃圾|笨蛋?|蠢货?|傻子?|傻瓜|智障|白痴|废物|"
+        r"没用|不行|差劲|弱智)(?:的)?(?:机器人)?(?:吧|啊|哦|呀|了)?|"
+        r"(?:真|好|太|很)?(?:笨蛋|蠢货|傻瓜|智障|白痴|弱智|答非所问|听不懂人话|啥也不会|什么都不会|一问三不知|没啥用|一点用都没有)(?:的)?"
+        r"(?:机器人)?(?:吧|啊|哦|呀|了)?|(?:垃圾|破|笨|蠢|没用的)(?:机器人|智能客服)",
     ),
     (
         Intent.GREETING,

@@ -130,6 +130,13 @@ def is_noun(word: str) -> bool:
     return _tags().get(word, "n") not in _NOT_NOUNS
 
 
+def is_place(word: str) -> bool:
+    """A place name (滁州, 南京): it says where, not what is asked."""
+    if not _idf:
+        _load()
+    return _tags().get(word) == "ns"
+
+
 @lru_cache(maxsize=1)
 def _tags() -> dict[str, str]:
     import jieba.posseg
@@ -164,4 +171,4 @@ class Segmenter:
         return bool(self._tk.FREQ.get(word))
 
 
-__all__ = ["ASPECT_WORDS", "FUNCTION_WORDS", "Segmenter", "cut", "idf", "is_noun", "weight"]
+__all__ = ["ASPECT_WORDS", "FUNCTION_WORDS", "Segmenter", "cut", "idf", "is_noun", "is_place", "weight"]

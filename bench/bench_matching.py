@@ -21,9 +21,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from servicebot import words
 from servicebot.evaluate import NaiveBaseline
 from servicebot.faq import Entry, Faq, Topic
-from servicebot import words
 from servicebot.matching import Index
 
 REPORT = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_c7d0980286aeb782.txt"

@@ -27,10 +27,11 @@ entry. Every threshold was chosen with `bench/tune.py` on the tuning sets.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import operator
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -190,6 +191,7 @@ class _Reading:
     focus: str  # the asking part: the question itself, or a story's last clauses
     terms: list[Term] = field(default_factory=list)
     long: bool = False
+    aspects: frozenset[str] = frozenset()
 
     @property
     def asked(self) -> list[Term]:
@@ -294,7 +296,7 @@ class Index:
             for w in telling:
                 if len(w) > 1:
                     self.vocabulary.setdefault(sound_text(w), w)
-            for a, b in zip(own, own[1:]):
+            for a, b in itertools.pairwise(own):
                 if 3 <= len(a + b) <= 6 and words.weight(a) > 0 and words.weight(b) > 0:
                     self.vocabulary.setdefault(sound_text(a + b), a + b)
         for term in self.segmenter.terms:
@@ -317,7 +319,9 @@ class Index:
             keys = _pairs(toks) or toks
             found = min((len(self.postings.get(k, ())) for k in keys), default=0)
             if found and len(toks) > 2:
-                found = sum(1 for i in self.postings[min(keys, key=lambda k: len(self.postings[k]))] if word in self.texts[i])
+                found = sum(
+                    1 for i in self.postings[min(keys, key=lambda k: len(self.postings[k]))] if word in self.texts[i]
+                )
             self._df[word] = found
         return found
 
@@ -325,11 +329,10 @@ class Index:
         if self.df(word):
             return Known.PHRASING
         if len(word) > 1:
-            heard = sounds(tokens(word))
-            if all(p in self.postings for p in _pairs(heard)):
-                return Known.SOUND
             if all(p in self.answer_pairs for p in _pairs(list(word))):
                 return Known.ANSWER
+            if not self.segmenter.known(word) and sound_text(word) in self.vocabulary:
+                return Known.SOUND
         elif word in self.answer_chars:
             return Known.ANSWER
         return Known.UNSEEN
@@ -399,12 +402,14 @@ class Index:
                 known = self._known(word)
                 if words.is_place(word):
                     weight = min(weight, PLACE_WEIGHT)
+                elif known == Known.UNSEEN and words.is_noun(word):
+                    weight = max(weight, UNKNOWN_NOUN)
                 elif known == Known.UNSEEN:
-                    weight = max(weight, UNKNOWN_NOUN) if words.is_noun(word) else weight * WEAK_UNKNOWN
+                    weight *= WEAK_UNKNOWN
                 asked = not long or k >= ask_at
                 terms.append(Term(word, round(weight, 2), asked, known, heard.get(word, ""), word in guesses))
         focus = "".join(fixed[ask_at:]) if long else normalized
-        return _Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long)
+        return _Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, words.aspects(focus))
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -414,8 +419,6 @@ class Index:
         word = term.word
         if word in self.texts[i]:
             return 1.0
-        if len(word) > 1 and sound_text(word) in self.sound_texts[i]:
-            return SOUND_CREDIT
         best = ANSWER_CREDIT if (len(word) > 1 or term.weight >= 1) and word in self.answers[i] else 0.0
         for size in range(len(word) - 1, 1, -1):
             for start in range(len(word) - size + 1):
@@ -443,7 +446,7 @@ class Index:
         """
         toks = tokens(text)
         keys = sounds(toks)
-        terms = []
+        terms: list[tuple[float, tuple[tuple[str, float], ...]]] = []
         for tok, sound in zip(toks, keys, strict=True):
             weight = self.idf.get(tok) or self.idf.get(sound) or self.unseen_idf
             terms.append((weight * UNIGRAM_FACTOR, ((tok, 1.0), (sound, SOUND_CREDIT))))
@@ -491,6 +494,14 @@ class Index:
             out[i] = (FINE_COVERAGE * got / total + (1 - FINE_COVERAGE) * near, near, at)
         return out
 
+    def _tells(self, reading: _Reading, entry_id: str) -> bool:
+        """Whether the entry mentions every aspect the question asks about (几点, 电话, 在哪)."""
+        i = self.position[entry_id]
+        return all(
+            any(cue in self.texts[i] or cue in self.answers[i] for cue in words.ASPECT_GROUPS[aspect][1])
+            for aspect in reading.aspects
+        )
+
     def _on_subject(self, reading: _Reading, i: int, coverage: float, heard: str) -> bool:
         if any(s in reading.normalized or sound_text(s) in heard for s in self.subjects[i]):
             return True
@@ -522,7 +533,9 @@ class Index:
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
-    def decide(self, reading: _Reading, scored: list[Candidate], t: Thresholds | None = None) -> tuple[Status, str | None, Reason]:
+    def decide(
+        self, reading: _Reading, scored: list[Candidate], t: Thresholds | None = None
+    ) -> tuple[Status, str | None, Reason]:
         t = t or self.thresholds
         owners = self.verbatim.get(reading.normalized, ())
         if len(owners) == 1:
@@ -549,7 +562,7 @@ class Index:
         # Reading a real word as the FAQ term it sounds like (树屋 → 书屋) is a guess: it is
         # offered, not asserted, when anything else in the question is unknown.
         guessing = any(x.guess for x in reading.terms) and any(x.known == Known.UNSEEN for x in reading.asked)
-        if top.on_subject and enough and lead >= t.margin and not guessing:
+        if top.on_subject and enough and lead >= t.margin and not guessing and self._tells(reading, top.entry_id):
             return ANSWERED, top.entry_id, Reason.CONFIDENT
         if any(c.on_subject and c.score >= t.suggest for c in scored):
             return SUGGEST, None, Reason.NEAR_TIE if top.on_subject and enough else Reason.LOW_SCORE
@@ -561,20 +574,34 @@ class Index:
     def match(self, question: str) -> Match:
         intent = smalltalk.detect(question)
         if intent is not None and intent != smalltalk.Intent.CAPABILITY:
-            return Match(UNANSWERED, None, 0.0, (), self.normalize(question)[:MAX_QUERY_CHARS], Reason.SMALL_TALK, intent=intent)
+            return Match(
+                UNANSWERED, None, 0.0, (), self.normalize(question)[:MAX_QUERY_CHARS], Reason.SMALL_TALK, intent=intent
+            )
         reading = self.read(question)
         scored = self.score(reading)
         if intent == smalltalk.Intent.CAPABILITY:
             # The entry a capability question resembles most is the FAQ's entry about the bot.
             if scored and scored[0].similarity >= ABOUT_BOT_SIMILARITY:
-                return Match(ANSWERED, scored[0].entry_id, scored[0].score, tuple(scored[:5]), reading.normalized, Reason.ABOUT_BOT, tuple(reading.terms), intent)
+                return Match(
+                    ANSWERED,
+                    scored[0].entry_id,
+                    scored[0].score,
+                    tuple(scored[:5]),
+                    reading.normalized,
+                    Reason.ABOUT_BOT,
+                    tuple(reading.terms),
+                    intent,
+                )
             return Match(UNANSWERED, None, 0.0, (), reading.normalized, Reason.SMALL_TALK, tuple(reading.terms), intent)
         status, entry_id, reason = self.decide(reading, scored)
         if status == SUGGEST:
             shared = {self.entries[i].id for i in self.verbatim.get(reading.normalized, ())}
-            shown = tuple(c for c in scored if c.entry_id in shared or (c.on_subject and c.score >= self.thresholds.suggest))
+            shown = tuple(
+                c for c in scored if c.entry_id in shared or (c.on_subject and c.score >= self.thresholds.suggest)
+            )
         else:
             shown = tuple(scored)
         top = 100.0 if reason == Reason.EXACT else (scored[0].score if scored else 0.0)
-        return Match(status, entry_id, top, shown[: max(MAX_SUGGESTIONS, 5)], reading.normalized, reason, tuple(reading.terms))
-
+        return Match(
+            status, entry_id, top, shown[: max(MAX_SUGGESTIONS, 5)], reading.normalized, reason, tuple(reading.terms)
+        )

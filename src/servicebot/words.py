@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import resources
 
 import jieba
@@ -24,19 +24,23 @@ import jieba
 # Words that carry the *asking*, not the subject. Their weight is 0.
 FUNCTION_WORDS = frozenset(
     """
-    我 我们 俺 俺们 咱 咱们 你 你们 您 他 她 它 他们 她们 自己 人家 大家 家 家里 我家 俺家 咱家 我们家
-    的 地 得 了 着 过 吗 吧 呢 啊 呀 哦 哈 嘛 啦 么 噢 喔 呗 哎 诶 嗯 唉 咧 嘞 喽
-    是 不是 是不是 有 没有 有没有 没 没得 不 可 可有 能 能不能 可以 可不可以 可否 行 行不行 中 中不中 会 会不会
-    要 要不要 需要 需不需要 得 用 用不用 算 算不算 够 够不够 该 应该 想 想要 打算 准备 还 还能 还是 也 都 就 才 又
-    怎么 怎么样 怎样 怎么办 怎么弄 怎么搞 怎么整 怎办 如何 咋 咋办 咋整 咋弄 咋搞 咋样 啥 什么 什么样 么事 啥事 哪些
-    哪 哪里 哪儿 哪个 在哪 在哪里 哪块 哪家 什么 地方 什么地方 谁 找谁 几 几个 几点 多少 多久 多长 多长时间 什么时候
-    时候 几时 何时 为什么 为啥 干嘛 干啥 搞么事 做什么 干什么 是否 到底 究竟 具体 方面 哪些方面 情况 问题 事情 事儿 事 东西
-    听说 听讲 听人说 据说 老是 总是 一直 天天 每天 经常 平时 这么久 那么久 好久 一片 整好 弄好 搞好 搞不清 弄不清 分不清 不清楚
-    不知道 不晓得 明白 清楚 看看 说说 讲讲 一共 总共 大概 左右 以后 之后 以前 之前 现在 最近 今年 去年 明年
-    请问 问 问问 问一下 请教 咨询 打听 了解 知道 晓得 告诉 一下 下 麻烦 谢谢 你好 您好 好 请 帮 帮忙 帮我
-    去 来 找 办 弄 搞 整 做 给 让 叫 把 被 和 跟 与 及 或 或者 还有 以及 在 从 到 对 向 为 于 由 比 等
-    这 那 这个 那个 这些 那些 这里 那里 这儿 那儿 这边 那边 此 其 这样 那样
-    一 一个 个 些 一些 点 一点 有点 有些 很 太 挺 最 更 非常 比较 特别 真 真的 好像 可能 大概 应该 现在 已经 刚 刚才
+    我 我们 俺 俺们 咱 咱们 你 你们 您 他 她 它 他们 她们 自己 人家 大家 家 家里 我家
+    俺家 咱家 我们家 的 地 得 了 着 过 吗 吧 呢 啊 呀 哦 哈 嘛 啦 么 噢 喔 呗 哎
+    诶 嗯 唉 咧 嘞 喽 是 不是 是不是 有 没有 有没有 没 没得 不 可 可有 能 能不能 可以
+    可不可以 可否 行 行不行 中 中不中 会 会不会 要 要不要 需要 需不需要 得 用 用不用 算
+    算不算 够 够不够 该 应该 想 想要 打算 准备 还 还能 还是 也 都 就 才 又 怎么 怎么样
+    怎样 怎么办 怎么弄 怎么搞 怎么整 怎办 如何 咋 咋办 咋整 咋弄 咋搞 咋样 啥 什么 什么样
+    么事 啥事 哪些 哪 哪里 哪儿 哪个 在哪 在哪里 哪块 哪家 什么 地方 什么地方 谁 找谁 几
+    几个 几点 多少 多久 多长 多长时间 什么时候 时候 几时 何时 为什么 为啥 干嘛 干啥 搞么事
+    做什么 干什么 是否 到底 究竟 具体 方面 哪些方面 情况 问题 事情 事儿 事 东西 听说 听讲
+    听人说 据说 老是 总是 一直 天天 每天 经常 平时 这么久 那么久 好久 一片 整好 弄好 搞好
+    搞不清 弄不清 分不清 不清楚 不知道 不晓得 明白 清楚 看看 说说 讲讲 一共 总共 大概 左右
+    以后 之后 以前 之前 现在 最近 今年 去年 明年 请问 问 问问 问一下 请教 咨询 打听 了解
+    知道 晓得 告诉 一下 下 麻烦 谢谢 你好 您好 好 请 帮 帮忙 帮我 去 来 找 办 弄 搞
+    整 做 给 让 叫 把 被 和 跟 与 及 或 或者 还有 以及 在 从 到 对 向 为 于 由 比
+    等 这 那 这个 那个 这些 那些 这里 那里 这儿 那儿 这边 那边 此 其 这样 那样 一 一个
+    个 些 一些 点 一点 有点 有些 很 太 挺 最 更 非常 比较 特别 真 真的 好像 可能 大概
+    应该 现在 已经 刚 刚才
     """.split()
 )
 
@@ -49,6 +53,29 @@ ASPECT_WORDS = frozenset(
     """.split()
 )
 ASPECT_WEIGHT = 0.6
+
+# What a question asks *about* its subject, and the words by which an entry shows it says
+# something about that: an entry that mentions no time, no phone number and no money does
+# not answer "几点开门", "电话多少" or "要不要钱" (收垃圾的车几点到 is not about recycling).
+ASPECT_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "time": (
+        ("几点", "什么时候", "啥时候", "几时", "开门", "关门", "营业", "上班", "下班", "周末", "开放时间"),
+        ("时间", "几点", "开门", "开放", "营业", "上班", "周末", "什么时候", "完工", "年", "月"),
+    ),
+    "phone": (
+        ("电话", "号码", "联系方式", "热线", "怎么联系"),
+        ("电话", "号码", "联系", "热线", "12388"),
+    ),
+    "money": (
+        ("多少钱", "收费", "免费", "要钱", "费用", "价格"),
+        ("钱", "收费", "免费", "费用", "元", "资金", "标准", "补助", "补贴"),
+    ),
+}
+
+
+def aspects(text: str) -> frozenset[str]:
+    """The aspects a normalized question asks about (see ASPECT_GROUPS)."""
+    return frozenset(name for name, (asked, _) in ASPECT_GROUPS.items() if any(cue in text for cue in asked))
 QUESTION_PREFIXES = ("哪", "啥", "咋", "怎", "多少", "几", "什么", "是不是", "有没有", "能不能", "可不可")
 NUMBER_WEIGHT = 1.0  # 2020, 12388: a number alone says little about the subject
 LATIN_WEIGHT = 1.0  # hello, ok, thx: noise far more often than a subject

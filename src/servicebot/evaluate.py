@@ -78,7 +78,7 @@ def load_set(path: Path, faq: Faq | None = None) -> list[Item]:
     if IN_SCOPE in data or OUT_OF_SCOPE in data:
         items = _kinded(path, data)
     else:
-        items = [Item(str(q), None if v is None else str(v), ALL) for q, v in data.items()]
+        items = [Item(str(q), None if v is None else str(v), "in" if v is not None else "out") for q, v in data.items()]
     if faq is not None:
         unknown = sorted({i.expected for i in items if i.expected is not None and i.expected not in faq.by_id})
         if unknown:
@@ -274,7 +274,8 @@ def kind_lines(evaluation: Evaluation) -> list[str]:
     and offered choices; each 'ours (naive)'."""
     head = ("kind", "n", "right", "wrong", "suggested", "unanswered", "off-topic answered", "off-topic suggested")
     rows = [head]
-    for kf in (*evaluation.kinds, evaluation.total):
+    shown = evaluation.kinds if len(evaluation.kinds) == 1 else (*evaluation.kinds, evaluation.total)
+    for kf in shown:
         o, n = kf.ours, kf.naive
         if o.in_scope:
             scope_cells = (

@@ -413,6 +413,10 @@ class Index:
 
     # -- scoring ------------------------------------------------------------------------------
 
+    def covered(self, term: Term, entry_id: str) -> float:
+        """How much of one question word an entry has (for `ask --explain`)."""
+        return self._covers(term, self.position[entry_id])
+
     def _covers(self, term: Term, i: int) -> float:
         """How much of one question word entry i has: as written, as a sound-alike, in its
         answer only, or a telling part of a compound (残疾证 → 残疾)."""

@@ -76,6 +76,8 @@ ASPECT_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 def aspects(text: str) -> frozenset[str]:
     """The aspects a normalized question asks about (see ASPECT_GROUPS)."""
     return frozenset(name for name, (asked, _) in ASPECT_GROUPS.items() if any(cue in text for cue in asked))
+
+
 QUESTION_PREFIXES = ("哪", "啥", "咋", "怎", "多少", "几", "什么", "是不是", "有没有", "能不能", "可不可")
 NUMBER_WEIGHT = 1.0  # 2020, 12388: a number alone says little about the subject
 LATIN_WEIGHT = 1.0  # hello, ok, thx: noise far more often than a subject

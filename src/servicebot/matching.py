@@ -57,7 +57,8 @@ FINE_COVERAGE = 0.7  # the rest of the character score is closeness to the neare
 
 # Word layer.
 LONG_CHARS = 26  # a normalized question longer than this, in several clauses, is a story
-STORY_FACTOR = 0.35  # weight of a known word outside the asking clause
+STORY_FACTOR = 0.35  # in a story, the weight of a known word outside the asking clause
+LONG_UNSEEN = 0.5  # ... and an unknown word in its asking clause this much (这种单亲家庭能申请低保吗)
 UNSEEN_PENALTY = 1.5  # an unknown word in the asking clause weighs this much more against
 WEAK_UNKNOWN = 0.35  # ... unless it is no noun (搞不清, 顾不上, 喝完): circumstance, not subject
 UNKNOWN_NOUN = 1.2  # an unknown noun weighs at least this, however common (医院, 学校, 银行)
@@ -200,6 +201,11 @@ class _Reading:
     @property
     def mass(self) -> float:
         return sum(t.weight for t in self.terms if t.asked)
+
+
+def _asking_clause(cut: list[list[str]]) -> int:
+    """Where a story's question is: its last clause that names something."""
+    return max((k for k, ws in enumerate(cut) if any(words.weight(w) >= 1 for w in ws)), default=0)
 
 
 class Index:
@@ -392,7 +398,7 @@ class Index:
         fixed = ["".join(toks) for toks in cut]
         normalized = "".join(fixed)[:MAX_QUERY_CHARS]
         long = len(normalized) > LONG_CHARS and len(fixed) > 1
-        ask_at = max((k for k, ws in enumerate(cut) if any(words.weight(w) >= 1 for w in ws)), default=0)
+        ask_at = _asking_clause(cut)
         terms = []
         for k, clause_words in enumerate(cut):
             for word in clause_words:
@@ -438,7 +444,8 @@ class Index:
                 continue  # a story's unknown words are circumstance, not another subject
             weight = term.weight * (1.0 if term.asked else STORY_FACTOR) * self._specificity(term.word)
             got += weight * self._covers(term, i)
-            total += weight * (UNSEEN_PENALTY if term.known == Known.UNSEEN else 1.0)
+            unseen = LONG_UNSEEN if reading.long else UNSEEN_PENALTY
+            total += weight * (unseen if term.known == Known.UNSEEN else 1.0)
         return got / total if total else 0.0
 
     def _query_terms(self, text: str) -> list[tuple[float, tuple[tuple[str, float], ...]]]:

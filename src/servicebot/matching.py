@@ -415,7 +415,8 @@ class Index:
                 asked = not long or k >= ask_at
                 terms.append(Term(word, round(weight, 2), asked, known, heard.get(word, ""), word in guesses))
         focus = "".join(fixed[ask_at:]) if long else normalized
-        return _Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, words.aspects(focus))
+        asking = words.aspects("".join(fixed[ask_at:]))  # 我的电话…，低保怎么申请 asks no phone number
+        return _Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, asking)
 
     # -- scoring ------------------------------------------------------------------------------
 

@@ -62,8 +62,11 @@ LONG_UNSEEN = 0.5  # ... and an unknown word in its asking clause this much (这
 UNSEEN_PENALTY = 1.5  # an unknown word in the asking clause weighs this much more against
 WEAK_UNKNOWN = 0.35  # ... unless it is no noun (搞不清, 顾不上, 喝完): circumstance, not subject
 UNKNOWN_NOUN = 1.2  # an unknown noun weighs at least this, however common (医院, 学校, 银行)
-PLACE_WEIGHT = 1.0  # a place name (滁州, 南京) says where, not what
+PLACE_WEIGHT = 1.0  # a place name (滁州, 南京) says where, not what; FAQ terms (长乐小区) excepted
+TERM_WEIGHT = 1.5  # a keyword or synonym of the FAQ weighs at least this, however common (老人)
+CONFLICT_WEIGHT = 3.0  # a word this telling, from another entry, keeps a short question from a sure answer
 ANSWER_CREDIT = 0.5  # a word only the entry's answer contains counts half
+PART_CREDIT = 0.5  # ... and so does a word found only inside one of its longer keywords
 SPECIFICITY = 0.7  # how much a word shared by many entries is discounted when ranking them
 SUBJECT_MIN = 0.5  # weight a word needs to define an entry's subject
 SUBJECT_DF = 3  # ... and at most this many entries may share it
@@ -106,7 +109,7 @@ class Known(StrEnum):
 class Thresholds:
     answer: float = ANSWER_THRESHOLD  # score an answer needs (less `sure_drop` with `sure_coverage`)
     suggest: float = SUGGEST_THRESHOLD  # score a suggestion needs
-    margin: float = 3.0  # lead over the runner-up an answer needs
+    margin: float = 5.0  # lead over the runner-up an answer needs
     coverage: float = 0.3  # word coverage an answer needs
     sure_coverage: float = 0.9  # a question this fully covered ...
     sure_drop: float = 15.0  # ... is answered this many points below `answer`
@@ -273,6 +276,16 @@ class Index:
 
     def _build_words(self) -> None:
         self.texts = ["|".join(p) for p in self.phrasings]
+        # Keywords are single terms: 快递 inside the keyword 快递盒 is not the entry's word.
+        kw = self.normalize.many([k for e in self.entries for k in e.keywords])
+        at = 0
+        self.keywords: list[frozenset[str]] = []
+        self.sentences: list[str] = []  # the phrasings that are not keywords, joined
+        for i, e in enumerate(self.entries):
+            own = frozenset(kw[at : at + len(e.keywords)])
+            at += len(e.keywords)
+            self.keywords.append(own)
+            self.sentences.append("|".join(p for p in self.phrasings[i] if p not in own))
         self.sound_texts = ["|".join("".join(k) for k in heard) for heard in self.phrasing_sounds]
         answers = self.normalize.many([f"{e.answer} {e.topic}".replace("\n", " ") for e in self.entries])
         self.answers = answers
@@ -286,18 +299,26 @@ class Index:
         owns: list[list[list[str]]] = []
         bare: list[str] = []
         for i in range(len(self.entries)):
-            cuts = [words.cut(p) for p in self.phrasings[i][:1] + [p for p in self.phrasings[i][1:] if len(p) <= 6]]
+            short = [p for p in self.phrasings[i][1:] if len(p) <= 6 and p not in self.keywords[i]]
+            cuts = [words.cut(p) for p in self.phrasings[i][:1] + short]
             owns.append(cuts)
             bare += ["".join(c) for c in cuts[1:] if len(c) > 1 and all(words.weight(w) > 0 for w in c)]
-        keywords = self.normalize.many([k for e in self.entries for k in e.keywords])
         synonyms = [self.normalize(group[0]) for group in self.faq.synonyms]
-        self.segmenter = words.Segmenter([*keywords, *synonyms, *bare])
+        self.segmenter = words.Segmenter([*kw, *synonyms, *bare])
         self._df: dict[str, int] = {}
         self.vocabulary: dict[str, str] = {}  # sound key → FAQ word, for reading typos
         entry_words: list[set[str]] = []
-        for cuts in owns:
+        terms = self.segmenter.terms
+        for i, cuts in enumerate(owns):
             own = [w for c in cuts for w in c]
-            telling = {w for w in own if words.weight(w) >= SUBJECT_MIN}
+            telling = {
+                w
+                for w in own
+                if words.weight(w) >= SUBJECT_MIN
+                and not words.is_aspect(w)
+                and (w in terms or words.names_subject(w))
+            }
+            telling |= {k for k in self.keywords[i] if not words.is_aspect(k)}
             entry_words.append(telling)
             for w in telling:
                 if len(w) > 1:
@@ -314,6 +335,7 @@ class Index:
                 top = max(map(words.weight, telling))
                 specific = {w for w in telling if words.weight(w) >= top}
             self.subjects.append(frozenset(specific))
+        self.subject_words = frozenset(w for subject in self.subjects for w in subject)
 
     # -- what the FAQ knows ----------------------------------------------------------------
 
@@ -406,9 +428,11 @@ class Index:
                 if weight <= 0:
                     continue
                 known = self._known(word)
-                if words.is_place(word):
+                if word in self.segmenter.terms:  # the FAQ's own terms (老人, 临时救助) name its subjects
+                    weight = max(weight, TERM_WEIGHT)
+                elif words.is_place(word):
                     weight = min(weight, PLACE_WEIGHT)
-                elif known == Known.UNSEEN and words.is_noun(word):
+                elif known == Known.UNSEEN and words.is_noun(word) and not word.isascii():
                     weight = max(weight, UNKNOWN_NOUN)
                 elif known == Known.UNSEEN:
                     weight *= WEAK_UNKNOWN
@@ -428,14 +452,16 @@ class Index:
         """How much of one question word entry i has: as written, as a sound-alike, in its
         answer only, or a telling part of a compound (残疾证 → 残疾)."""
         word = term.word
-        if word in self.texts[i]:
+        if word in self.sentences[i] or word in self.keywords[i]:
             return 1.0
+        if word in self.texts[i]:
+            return PART_CREDIT  # only inside a longer keyword (快递 in 快递盒)
         best = ANSWER_CREDIT if (len(word) > 1 or term.weight >= 1) and word in self.answers[i] else 0.0
         for size in range(len(word) - 1, 1, -1):
             for start in range(len(word) - size + 1):
                 part = word[start : start + size]
-                if part in self.texts[i]:
-                    best = max(best, min(1.0, words.weight(part) / term.weight))
+                if part in self.texts[i]:  # a telling part of a longer word: 残疾 of 残疾证
+                    best = max(best, min(1.0, words.weight(part) / term.weight) * size / len(word))
         return best
 
     def _coverage(self, reading: _Reading, i: int) -> float:
@@ -506,6 +532,22 @@ class Index:
             out[i] = (FINE_COVERAGE * got / total + (1 - FINE_COVERAGE) * near, near, at)
         return out
 
+    def _conflict(self, reading: _Reading, entry_id: str) -> bool:
+        """A short question naming something the FAQ knows from *other* entries, which this
+        one lacks (城乡居民医保 against 城乡居民养老保险, 过期食品…投诉 against 厨余垃圾): the
+        resident picks. A story may mention other subjects; its asking clause decides."""
+        if reading.long:
+            return False
+        i = self.position[entry_id]
+        return any(
+            t.known in (Known.PHRASING, Known.ANSWER)
+            and t.weight >= CONFLICT_WEIGHT
+            and not words.is_aspect(t.word)
+            and words.names_subject(t.word)
+            and self._covers(t, i) < 0.5
+            for t in reading.asked
+        )
+
     def _tells(self, reading: _Reading, entry_id: str) -> bool:
         """Whether the entry mentions every aspect the question asks about (几点, 电话, 在哪)."""
         i = self.position[entry_id]
@@ -515,15 +557,28 @@ class Index:
         )
 
     def _on_subject(self, reading: _Reading, i: int, coverage: float, heard: str) -> bool:
+        """Whether entry i is about what the question is about: the question names one of the
+        entry's own subject words, or the entry has the question's most telling word that is
+        shared by few entries (老鼠 rather than 小区), or it covers nearly all of it."""
         if any(s in reading.normalized or sound_text(s) in heard for s in self.subjects[i]):
             return True
-        asked = reading.asked
-        if not asked:
+        named = [
+            t
+            for t in reading.asked
+            if not words.is_aspect(t.word) and (t.word in self.segmenter.terms or words.names_subject(t.word))
+        ]
+        if not named:
             return False
-        main = max(asked, key=lambda t: t.weight)
-        if self._covers(main, i) < 0.5:
-            return False
-        return self.df(main.word) <= GROUP_DF or coverage >= FULL_COVERAGE
+        main = max(named, key=lambda t: t.weight)
+        # Only its answer, or one of its longer keywords, is not enough (快递 of 快递盒).
+        if coverage >= FULL_COVERAGE and self._covers(main, i) > PART_CREDIT:
+            return True
+        specific = [t for t in named if self.df(t.word) <= GROUP_DF]
+        if specific:
+            return self._covers(max(specific, key=lambda t: t.weight), i) > PART_CREDIT
+        # Only words many entries share (办事处, 小区, 垃圾): every entry that has the main one is
+        # on the subject, and closeness picks among them.
+        return self._covers(main, i) > PART_CREDIT
 
     def score(self, reading: _Reading) -> list[Candidate]:
         """Every nominated entry, scored, best first."""
@@ -574,7 +629,14 @@ class Index:
         # Reading a real word as the FAQ term it sounds like (树屋 → 书屋) is a guess: it is
         # offered, not asserted, when anything else in the question is unknown.
         guessing = any(x.guess for x in reading.terms) and any(x.known == Known.UNSEEN for x in reading.asked)
-        if top.on_subject and enough and lead >= t.margin and not guessing and self._tells(reading, top.entry_id):
+        if (
+            top.on_subject
+            and enough
+            and lead >= t.margin
+            and not guessing
+            and self._tells(reading, top.entry_id)
+            and not self._conflict(reading, top.entry_id)
+        ):
             return ANSWERED, top.entry_id, Reason.CONFIDENT
         if any(c.on_subject and c.score >= t.suggest for c in scored):
             return SUGGEST, None, Reason.NEAR_TIE if top.on_subject and enough else Reason.LOW_SCORE

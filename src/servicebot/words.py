@@ -60,7 +60,7 @@ ASPECT_WEIGHT = 0.6
 ASPECT_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "time": (
         ("几点", "什么时候", "啥时候", "几时", "开门", "关门", "营业", "上班", "下班", "周末", "开放时间"),
-        ("时间", "几点", "开门", "开放", "营业", "上班", "周末", "什么时候", "完工", "年", "月"),
+        ("时间", "几点", "开门", "开放", "营业", "上班", "周末", "什么时候", "完工", "汛期"),
     ),
     "phone": (
         ("电话", "号码", "联系方式", "热线", "怎么联系"),
@@ -78,6 +78,7 @@ def aspects(text: str) -> frozenset[str]:
     return frozenset(name for name, (asked, _) in ASPECT_GROUPS.items() if any(cue in text for cue in asked))
 
 
+QUESTION_SUFFIXES = ("了没", "好没", "了吗", "没有", "了没有")  # 好了没, 弄好没: "is it done yet"
 QUESTION_PREFIXES = ("哪", "啥", "咋", "怎", "多少", "几", "什么", "是不是", "有没有", "能不能", "可不可")
 NUMBER_WEIGHT = 1.0  # 2020, 12388: a number alone says little about the subject
 LATIN_WEIGHT = 1.0  # hello, ok, thx: noise far more often than a subject
@@ -123,7 +124,9 @@ def idf(word: str) -> float:
 @lru_cache(maxsize=65536)
 def weight(word: str) -> float:
     """The weight of one word in a question: 0 for function words, small for aspects."""
-    if word in FUNCTION_WORDS or not word.strip() or word.startswith(QUESTION_PREFIXES):
+    if word in FUNCTION_WORDS or not word.strip() or word.startswith(QUESTION_PREFIXES) or _is_a_not_a(word):
+        return 0.0
+    if len(word) > 2 and word.endswith(QUESTION_SUFFIXES):
         return 0.0
     if any(ch.isdigit() for ch in word):
         return NUMBER_WEIGHT
@@ -137,6 +140,14 @@ def weight(word: str) -> float:
     if len(word) == 1:
         return value * 0.5  # a lone character means less than a word
     return value
+
+
+def _is_a_not_a(word: str) -> bool:
+    """好不好, 行不行, 够不够, 办没办: the A-not-A question form asks; it names nothing.
+    So does a doubled verb (管管, 看看, 问问), unlike a doubled noun (宝宝, 妈妈)."""
+    if len(word) == 3 and word[1] in "不没" and word[0] == word[2]:
+        return True
+    return len(word) == 2 and word[0] == word[1] and _tags().get(word, _tags().get(word[0], "n")) in ("v", "vn", "a")
 
 
 def cut(text: str) -> list[str]:
@@ -157,6 +168,26 @@ def is_noun(word: str) -> bool:
     if not _idf:
         _load()
     return _tags().get(word, "n") not in _NOT_NOUNS
+
+
+# Tags of words that can be what a question is about: nouns, verbs (戒毒, 调解, 改造) and
+# unknown compounds; not adjectives, adverbs, idioms, numerals (太贵, 好不好, 几样).
+_NOT_SUBJECTS = frozenset("l m t a ad d i q r c p u y e o z f s ns".split())
+_DEGREE = "太很真最挺好更"  # 太贵, 很差, 真难: degree + adjective, whatever jieba's tag says
+
+
+def is_aspect(word: str) -> bool:
+    """开放时间, 电话, 收费: a word that asks about an aspect of a subject, never a subject."""
+    return word in ASPECT_WORDS or any(word in asked for asked, _ in ASPECT_GROUPS.values())
+
+
+def names_subject(word: str) -> bool:
+    """Whether a word can define an entry's subject (低保, 戒毒) rather than qualify one (太贵)."""
+    if word in ASPECT_WORDS or (len(word) == 2 and word[0] in _DEGREE):
+        return False
+    if not _idf:
+        _load()
+    return _tags().get(word, "n") not in _NOT_SUBJECTS
 
 
 def is_place(word: str) -> bool:
@@ -200,4 +231,4 @@ class Segmenter:
         return bool(self._tk.FREQ.get(word))
 
 
-__all__ = ["ASPECT_WORDS", "FUNCTION_WORDS", "Segmenter", "cut", "idf", "is_noun", "is_place", "weight"]
+__all__ = ["ASPECT_WORDS", "FUNCTION_WORDS", "Segmenter", "cut", "idf", "is_noun", "is_place", "names_subject", "weight"]

@@ -231,4 +231,15 @@ class Segmenter:
         return bool(self._tk.FREQ.get(word))
 
 
-__all__ = ["ASPECT_WORDS", "FUNCTION_WORDS", "Segmenter", "cut", "idf", "is_noun", "is_place", "names_subject", "weight"]
+__all__ = [
+    "ASPECT_WORDS",
+    "FUNCTION_WORDS",
+    "Segmenter",
+    "cut",
+    "idf",
+    "is_aspect",
+    "is_noun",
+    "is_place",
+    "names_subject",
+    "weight",
+]

@@ -556,11 +556,11 @@ class Index:
             for aspect in reading.aspects
         )
 
-    def _on_subject(self, reading: _Reading, i: int, coverage: float, heard: str) -> bool:
+    def _on_subject(self, reading: _Reading, i: int, coverage: float) -> bool:
         """Whether entry i is about what the question is about: the question names one of the
         entry's own subject words, or the entry has the question's most telling word that is
         shared by few entries (老鼠 rather than 小区), or it covers nearly all of it."""
-        if any(s in reading.normalized or sound_text(s) in heard for s in self.subjects[i]):
+        if any(s in reading.normalized for s in self.subjects[i]):  # typos were repaired while reading
             return True
         named = [
             t
@@ -586,13 +586,12 @@ class Index:
             return []
         ids = self._nominate(self._query_terms(reading.normalized))
         close = self._closeness(reading.focus, self._query_terms(reading.focus), ids)
-        heard = sound_text(reading.normalized)
         share = WORD_SHARE_LONG if reading.long else WORD_SHARE
         scored = []
         for i in ids:
             coverage = self._coverage(reading, i)
             fine, near, at = close[i]
-            on_subject = self._on_subject(reading, i, coverage, heard)
+            on_subject = self._on_subject(reading, i, coverage)
             score = 100.0 * (share * coverage + (1 - share) * fine) * (1.0 if on_subject else OFF_SUBJECT)
             scored.append(
                 Candidate(self.entries[i].id, round(score, 1), coverage, fine, self.originals[i][at], on_subject, near)

@@ -51,7 +51,9 @@ def _run(shipped, path: Path) -> evaluate.Evaluation:
 
 
 def _misses(result: evaluate.Evaluation) -> str:
-    return "\n".join(f"{m.kind:<11} {m.status:<10} {m.question} expected={m.expected} got={m.got}" for m in result.misses)
+    return "\n".join(
+        f"{m.kind:<11} {m.status:<10} {m.question} expected={m.expected} got={m.got}" for m in result.misses
+    )
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))

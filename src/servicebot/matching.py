@@ -282,10 +282,10 @@ class Index:
         self.keywords: list[frozenset[str]] = []
         self.sentences: list[str] = []  # the phrasings that are not keywords, joined
         for i, e in enumerate(self.entries):
-            own = frozenset(kw[at : at + len(e.keywords)])
+            entry_keywords = frozenset(kw[at : at + len(e.keywords)])
             at += len(e.keywords)
-            self.keywords.append(own)
-            self.sentences.append("|".join(p for p in self.phrasings[i] if p not in own))
+            self.keywords.append(entry_keywords)
+            self.sentences.append("|".join(p for p in self.phrasings[i] if p not in entry_keywords))
         self.sound_texts = ["|".join("".join(k) for k in heard) for heard in self.phrasing_sounds]
         answers = self.normalize.many([f"{e.answer} {e.topic}".replace("\n", " ") for e in self.entries])
         self.answers = answers
@@ -314,9 +314,7 @@ class Index:
             telling = {
                 w
                 for w in own
-                if words.weight(w) >= SUBJECT_MIN
-                and not words.is_aspect(w)
-                and (w in terms or words.names_subject(w))
+                if words.weight(w) >= SUBJECT_MIN and not words.is_aspect(w) and (w in terms or words.names_subject(w))
             }
             telling |= {k for k in self.keywords[i] if not words.is_aspect(k)}
             entry_words.append(telling)

@@ -174,9 +174,7 @@ LIBRARY = [
 
 
 def test_a_synonym_that_moves_a_question_to_another_entry_is_a_warning(tmp_path, capsys):
-    faq = make_faq(
-        tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("图书室要办卡吗", "bookhouse")]
-    )
+    faq = make_faq(tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("图书室要办卡吗", "bookhouse")])
     code, out = check(faq, capsys)
     assert code == 0, out
     moved = checks.SYNONYM_MOVES.format(
@@ -209,8 +207,6 @@ def test_a_synonym_that_moves_nothing_is_not_reported(tmp_path, capsys):
 def test_the_synonym_lint_runs_in_faq_check_only(tmp_path, capsys, make_settings):
     from servicebot.service import Service
 
-    faq = make_faq(
-        tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("图书室要办卡吗", "bookhouse")]
-    )
+    faq = make_faq(tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("图书室要办卡吗", "bookhouse")])
     swapped, problems = Service.from_settings(make_settings(faq)).reload()
     assert swapped and not any(wording(checks.SYNONYM_MOVES).search(p.message) for p in problems)

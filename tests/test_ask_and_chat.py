@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+
+import pytest
 
 from servicebot import replies
 from servicebot.channels.terminal import ChatSession, run_chat
 from servicebot.cli import main
+from servicebot.records import Status
 from servicebot.service import Service
+from servicebot.smalltalk import Intent
 
 ASK_KEYS = {"question", "status", "entry_id", "score", "answer", "links", "suggestions"}
 
@@ -63,8 +68,10 @@ def test_eval_reports_both_matchers_side_by_side(mini_faq, tmp_path, capsys):
     )
     assert main(["eval", "--faq", str(mini_faq), str(labelled)]) == 0
     out = capsys.readouterr().out
-    assert "servicebot" in out and "naive WRatio" in out
-    assert "2 / 1" in out
+    assert "servicebot (naive rapidfuzz WRatio" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[3:]}
+    assert rows["in"][1:3] == ["2", "100.0%"] and rows["out"][1] == "1" and rows["all"][1] == "3"
+    assert rows["out"][2] == "0.0%"  # the off-topic question was not answered
 
 
 def test_chat_numbers_buttons_and_follows_a_pick(make_settings, mini_faq):
@@ -137,11 +144,29 @@ def test_chat_logs_how_each_tap_was_reached_and_one_resident_per_session(make_se
 def test_greetings_and_thanks_get_a_welcome_not_an_apology(make_settings, mini_faq):
     service = Service.from_settings(make_settings(mini_faq))
     faq = service.snapshot.faq
-    for text in ("你好", "谢谢", "🙏🙏"):
-        outcome = service.answer(text, channel="check")
-        assert outcome.reply == replies.nothing_asked_reply(faq)
-        assert "共享书屋" in [b.label for b in outcome.reply.buttons]
+    greeting = service.answer("你好", channel="check")
+    assert (greeting.status, greeting.reply) == (Status.SMALL_TALK, replies.greeting_reply(faq))
+    assert "共享书屋" in [b.label for b in greeting.reply.buttons]
+    thanks = service.answer("谢谢！", channel="check")
+    assert (thanks.status, thanks.reply.body) == (Status.SMALL_TALK, replies.SMALL_TALK_TEXT[Intent.THANKS])
+    assert service.answer("🙏🙏", channel="check").reply == replies.nothing_asked_reply(faq)
     assert service.answer("今天天气怎么样", channel="check").reply == replies.unanswered_reply(faq.contact)
+
+
+@pytest.mark.parametrize("text", ["你是谁", "你是机器人吗？", "转人工", "垃圾机器人", "再见"])
+def test_small_talk_gets_its_own_reply_and_is_logged_as_small_talk(make_settings, mini_faq, text):
+    from servicebot.storage import InteractionLog
+
+    settings = make_settings(mini_faq)
+    log = InteractionLog(settings.db_path, retention_days=30)
+    service = Service.from_settings(settings, log, secret="s")
+    outcome = service.answer(text, channel="check")
+    assert outcome.status == Status.SMALL_TALK and outcome.entry_id is None
+    assert not any(b.kind == "entry" for b in outcome.reply.buttons)  # no FAQ entry by accident
+    assert log.flush(10)
+    totals = log.totals(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    log.close()
+    assert totals["questions"] == 0  # small talk is not counted as a question in the stats
 
 
 def test_ask_with_an_empty_question_says_what_to_type(mini_faq, capsys):

@@ -40,7 +40,7 @@ CLINIC = [
     "社区卫生服务中心什么时候开门",
     "社区卫生服务中心开门时间",
 ]
-PENSION = ["养老保险交多少", "养老保险交多少", "养老保险一年交多少钱"]
+PENSION = ["养老保险一年交多少钱", "养老保险一年交多少钱", "养老保险每年交多少钱"]
 BOOKS = "梧桐书屋周末开吗"
 NEAR_MISS = "体验馆周末开吗"
 WEATHER = "今天天气怎么样"  # tests.yaml says it must stay unanswered
@@ -136,7 +136,7 @@ def test_clusters_are_grouped_ranked_and_described(settings, traffic, tmp_path):
     assert first["nearest_score"] < settings.suggest_threshold and first["now"] == Status.UNANSWERED
     assert (second["residents"], second["count"]) == (3, 3)
     assert (second["unanswered"], second["suggest"]) == (pension[Status.UNANSWERED], pension[Status.SUGGEST])
-    assert second["examples"] == ["养老保险交多少", "养老保险一年交多少钱"]
+    assert second["examples"] == ["养老保险一年交多少钱", "养老保险每年交多少钱"]
     assert second["nearest_id"] == "pension-insurance" and second["nearest_score"] >= settings.suggest_threshold
     assert second["chosen"] == [{"entry_id": "pension-insurance", "count": 1}] and second["rejected"] == 1
     singles = {c["examples"][0]: c for c in clusters[2:]}
@@ -179,7 +179,7 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_que
     assert skeleton["answer"] == NEW_ENTRY_ANSWER and PLACEHOLDER not in skeleton["source"]
     assert f"# {PLACEHOLDER}" in new_entry["yaml"]  # the reminders are YAML comments residents never see
     assert skeleton["reviewed"] == dt.datetime.now(CHINA_TZ).date()
-    assert yaml.safe_load(alternates["yaml"]) == ["养老保险交多少", "养老保险一年交多少钱"]
+    assert yaml.safe_load(alternates["yaml"]) == ["养老保险一年交多少钱", "养老保险每年交多少钱"]
 
     paste(settings.faq_dir, [s for s in by_first.values() if s])
     report = checks.check_directory(settings.faq_dir, settings)

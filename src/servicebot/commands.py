@@ -21,6 +21,7 @@ from servicebot.errors import ConfigError
 from servicebot.faq.freshness import stale_entries
 from servicebot.faq_diff import diff_outcomes, labelled_questions
 from servicebot.health import check_health
+from servicebot.matching import Known, Reason
 from servicebot.privacy import load_or_create_secret
 from servicebot.records import Channel
 from servicebot.review.period import parse_period
@@ -166,17 +167,56 @@ def _ask_json(outcome, question: str, snapshot) -> str:
     )
 
 
+REASONS = {
+    Reason.EXACT: "和这个条目的某个问法一模一样",
+    Reason.CONFIDENT: "问的主题和这个条目一致，问题里的词基本都被它覆盖，分数够高，并且明显领先第二名",
+    Reason.NEAR_TIE: "有几个条目都沾边，分不出高下，所以请居民自己选",
+    Reason.LOW_SCORE: "最接近的条目也不够接近",
+    Reason.UNKNOWN_WORDS: "问题里的关键词问答里没有（比如护照、公积金），说明问的不是问答覆盖的事",
+    Reason.OFF_SUBJECT: "没有哪个条目说的是这个主题",
+    Reason.NOTHING_ASKED: "问题里没有能说明问什么的词（只有“怎么办”“需要什么材料”之类）",
+    Reason.SMALL_TALK: "这是打招呼、致谢、问机器人是谁或找人工，不按问答条目回答",
+    Reason.ABOUT_BOT: "问的是机器人能做什么，用介绍机器人的条目回答",
+}
+KNOWN = {
+    Known.PHRASING: "问答问法中有",
+    Known.SOUND: "读音像问答里的词",
+    Known.ANSWER: "只在答案里出现",
+    Known.UNSEEN: "问答里没有",
+}
+EXPLAIN_HELP = (
+    "权重：这个词在日常中文里有多能说明问的是什么（低保、护照大，怎么、办理小）；"
+    "覆盖：第一名条目有这个词的程度（1 为完全有）。长问题里只有最后问的那一句算全分，前面的经历只作参考。"
+)
+
+
 def _explain(service: Service, question: str) -> str:
-    snap = service.snapshot
+    index = service.snapshot.index
     lines = [f"问题：{question}"]
-    for name, text in snap.index.normalize.explain(question):
+    for name, text in index.normalize.explain(question):
         lines.append(f"  {name:<12} {text}")
-    m = snap.index.match(question)
-    t = snap.index.thresholds
-    lines.append(f"结果：{m.status}（回答 ≥ {t.answer:g}，建议 ≥ {t.suggest:g}，与第二名至少相差 {t.margin:g}）")
+    m = index.match(question)
+    top = m.entry_id or (m.candidates[0].entry_id if m.candidates else None)
+    if m.terms:
+        lines.append(f"分词：{EXPLAIN_HELP}")
+        for term in m.terms:
+            part = "提问" if term.asked else "经历"
+            heard = f"（原文“{term.heard_as}”，按读音读作“{term.word}”）" if term.heard_as else ""
+            cover = f"  覆盖 {index.covered(term, top):.1f}" if top else ""
+            lines.append(f"  {term.word:<8} 权重 {term.weight:5.2f}  {part}  {KNOWN[term.known]}{cover}{heard}")
+    t = index.thresholds
+    lines.append(
+        f"结果：{m.status}{' ' + m.entry_id if m.entry_id else ''}。原因：{REASONS[m.reason]}"
+        + (f"（{m.intent}）" if m.intent else "")
+    )
+    lines.append(
+        f"  阈值：回答 ≥ {t.answer:g} 且覆盖 ≥ {t.coverage:g}（完全覆盖时 ≥ {t.answer - t.sure_drop:g}），"
+        f"建议 ≥ {t.suggest:g}，领先第二名 ≥ {t.margin:g}"
+    )
     for c in m.candidates[:5]:
+        subject = "同主题" if c.on_subject else "不同主题"
         lines.append(
-            f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  接近 {c.closeness:.2f}  "
+            f"  {c.score:5.1f}  {c.entry_id:<28} 覆盖 {c.coverage:.2f}  字面接近 {c.closeness:.2f}  {subject}  "
             f"最近的问法：{c.phrasing}"
         )
     return "\n".join(lines)
@@ -212,15 +252,15 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 @command("eval")
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     faq, index = checks.load_validated(settings)
-    labelled = evaluate.load_labelled(args.file, faq)
-    ours, misses = evaluate.evaluate(index, labelled)
-    cutoff, naive = evaluate.NaiveBaseline(faq).best_cutoff(labelled)
-    _out(f"{args.file}: {len(labelled)} questions, FAQ {len(faq.entries)} entries")
-    for line in evaluate.report_lines(ours, naive, cutoff):
+    items = evaluate.load_set(args.file, faq)
+    result = evaluate.run(index, items)
+    _out(f"{args.file}: {len(items)} questions, FAQ {len(faq.entries)} entries")
+    _out(f"each cell: servicebot (naive rapidfuzz WRatio at its best cutoff on this set, {result.cutoff:g})")
+    for line in evaluate.kind_lines(result):
         _out(line)
     if args.misses:
-        for m in misses:
-            _out(f"  [{m.status}] {m.question}  expected {m.expected}  got {m.got}  ({m.score:.1f})")
+        for m in result.misses:
+            _out(f"  [{m.kind}] [{m.status}] {m.question}  expected {m.expected}  got {m.got}  ({m.score:.1f})")
     return 0
 
 

@@ -23,8 +23,8 @@ ENV_PREFIX = "SERVICEBOT_"
 
 # Defaults other modules also fall back on (the matcher's Thresholds(), the FAQ loader, the
 # log writer), named once here so a tuning changes them everywhere.
-ANSWER_THRESHOLD = 52.0
-SUGGEST_THRESHOLD = 40.0
+ANSWER_THRESHOLD = 50.0
+SUGGEST_THRESHOLD = 45.0
 STALE_DAYS = 365
 RETENTION_DAYS = 180
 

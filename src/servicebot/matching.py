@@ -1,82 +1,161 @@
-"""The FAQ index and the scoring: which entry does a resident's question mean, and how sure
-are we?
+"""The FAQ index and the scoring: what is a resident's question about, which entry answers
+it, and how sure are we?
 
-Pure and synchronous: no Telegram, no I/O. Chinese has no spaces, so a text is described by
-its characters, adjacent-character pairs, and the *sound* of those pairs (folded pinyin, so
-地保 meets 低保 and 垃圾分内 meets 垃圾分类). Each feature is weighted by how rare it is
-across entries (BM25 idf), so 低保 and 秸秆 count for more than 怎么 and 申请.
+Pure and synchronous: no Telegram, no I/O. A question is read the way a person at the
+service counter reads it, in two layers:
 
-An entry's score (0-100) blends two signals, each measured on the labelled set:
-- *coverage*: how much of the question's weight the entry explains. Words the FAQ has
-  never seen weigh heavily, which is what turns away 今天天气怎么样;
-- *closeness*: rapidfuzz similarity to the entry's nearest phrasing, which settles short
-  questions ("低保") between entries that share their words.
-The top score decides the outcome against two thresholds, and a near tie between two
-different entries is never answered outright: the resident picks.
+- *Words.* The question is cut into words (jieba, with the FAQ's own terms added) and each
+  word weighs what it tells in everyday Chinese (`words.weight`): 低保, 书屋 and 护照 a lot,
+  在哪, 办理 and 需要 little, 怎么 nothing. A word the FAQ has never seen (护照, 公积金, 停水)
+  weighs *against* answering. In a long story only the clause that asks — the last one that
+  names something — counts in full; the story before it can support an entry but cannot
+  veto one. A typo that sounds like an FAQ term (低饱户, 垃圾分内) is read as that term.
+  An entry is *on the subject* only when the question names one of the entry's own telling
+  words (a 低保 entry never answers a question without 低保 or a sound-alike), or the
+  question's most telling word belongs to a small group of entries that includes it.
+- *Characters.* Among the entries on the subject, the one the question is closest to wins:
+  BM25-weighted characters, character pairs and their sounds (so 地保 meets 低保), and
+  rapidfuzz similarity to the nearest phrasing, as in the first version of this matcher.
+
+An entry is answered outright only when it is on the subject, covers enough of the
+question's words, scores high enough and leads the runner-up clearly; otherwise the
+resident is offered the entries on the subject ("您是不是想问"), or, when none is, told
+honestly that the bot cannot answer. Small talk (你好, 你是谁, 转人工) never reaches an
+entry. Every threshold was chosen with `bench/tune.py` on the tuning sets.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import operator
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from rapidfuzz import fuzz, process
 
+from servicebot import smalltalk, words
 from servicebot.config import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
 from servicebot.faq import Entry, Faq
+from servicebot.records import Status
 from servicebot.text import Normalizer, sounds
 
-ANSWERED = "answered"
-SUGGEST = "suggest"
-UNANSWERED = "unanswered"
+ANSWERED, SUGGEST, UNANSWERED = Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED
 
 MAX_QUERY_CHARS = 120  # after normalization; longer rambling adds no signal
 MAX_SUGGESTIONS = 3
-SOUND_CREDIT = 0.8  # a homophone pair counts for most, not all, of an exact pair
+RESCORE = 16  # candidates scored in full after the cheap postings pass
+
+# Character layer (BM25 over characters, pairs and their sounds).
+SOUND_CREDIT = 0.8  # a homophone counts for most, not all, of the written form
 UNIGRAM_FACTOR = 0.4  # single characters carry less meaning than pairs
-COVERAGE_WEIGHT = 0.7  # the rest is closeness to the nearest phrasing
-TIE_MARGIN = 4.0  # points; a closer runner-up from another entry makes it a coin toss
 UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to the rarest one
-PARTIAL_CREDIT = 0.9  # closeness credit for a phrasing found inside a longer question
-MIN_INSIDE = 4  # shorter phrasings are found inside too many questions by chance
-RESCORE = 12  # candidates scored in full after the cheap postings pass
-MIN_LITERAL = 0.5  # an answer needs half its characters as written: 地保 is 低保, 驾照 is not 家找
-MIN_TOKENS = 2  # a shorter question ("二", "火", "4") only matches a phrasing it equals
+FINE_COVERAGE = 0.7  # the rest of the character score is closeness to the nearest phrasing
+
+# Word layer.
+LONG_CHARS = 26  # a normalized question longer than this, in several clauses, is a story
+STORY_FACTOR = 0.35  # in a story, the weight of a known word outside the asking clause
+LONG_UNSEEN = 0.5  # ... and an unknown word in its asking clause this much (这种单亲家庭能申请低保吗)
+UNSEEN_PENALTY = 1.5  # an unknown word in the asking clause weighs this much more against
+WEAK_UNKNOWN = 0.35  # ... unless it is no noun (搞不清, 顾不上, 喝完): circumstance, not subject
+UNKNOWN_NOUN = 1.2  # an unknown noun weighs at least this, however common (医院, 学校, 银行)
+PLACE_WEIGHT = 1.0  # a place name (滁州, 南京) says where, not what; FAQ terms (长乐小区) excepted
+TERM_WEIGHT = 1.5  # a keyword or synonym of the FAQ weighs at least this, however common (老人)
+CONFLICT_WEIGHT = 3.0  # a word this telling, from another entry, keeps a short question from a sure answer
+ANSWER_CREDIT = 0.5  # a word only the entry's answer contains counts half
+PART_CREDIT = 0.5  # ... and so does a word found only inside one of its longer keywords
+SPECIFICITY = 0.7  # how much a word shared by many entries is discounted when ranking them
+SUBJECT_MIN = 0.5  # weight a word needs to define an entry's subject
+SUBJECT_DF = 3  # ... and at most this many entries may share it
+GROUP_DF = 6  # a question's main word shared by at most this many entries puts them all on the subject
+FULL_COVERAGE = 0.9  # an entry covering this much of the question is on its subject anyway
+RARE_IDF = 10.5  # a real word this rare may be a typo of an FAQ term (地保 → 低保)
+MIN_MASS = 1.0  # a question whose words weigh less than this asks about nothing in particular
+WORD_SHARE = 0.2  # share of the word coverage in a short question's score (the rest: characters)
+WORD_SHARE_LONG = 0.7  # ... in a long one, where character closeness means little
+OFF_SUBJECT = 0.7  # score factor of an entry not on the question's subject
+ABOUT_BOT_SIMILARITY = 0.5  # a capability question this close to an entry's phrasing gets that entry
+
+_CLAUSE_RE = re.compile(r"[，。！？、；：,.!?;:\s…~～·—\-]+")
+
+
+class Reason(StrEnum):
+    """Why a match came out the way it did (for `ask --explain` and the tests)."""
+
+    EXACT = "exact"  # the question is one of the entry's phrasings
+    CONFIDENT = "confident"  # on subject, covered, high score, clear lead
+    NEAR_TIE = "near-tie"  # two entries too close to pick one
+    LOW_SCORE = "low-score"  # the best entry is not close enough to answer
+    UNKNOWN_WORDS = "unknown-words"  # telling words of the question are not in the FAQ
+    OFF_SUBJECT = "off-subject"  # no entry is on the question's subject
+    NOTHING_ASKED = "nothing-asked"  # no telling word at all (需要什么材料, emoji)
+    SMALL_TALK = "small-talk"  # 你好, 谢谢, 你是谁, 转人工
+    ABOUT_BOT = "about-bot"  # 你能干什么: the FAQ's entry about the bot
+
+
+class Known(StrEnum):
+    """Where the FAQ knows a question's word from."""
+
+    PHRASING = "phrasing"
+    SOUND = "sound"  # a phrasing has a word that sounds the same
+    ANSWER = "answer"  # only an answer mentions it
+    UNSEEN = "unseen"
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = ANSWER_THRESHOLD
-    suggest: float = SUGGEST_THRESHOLD
-    margin: float = TIE_MARGIN
+    answer: float = ANSWER_THRESHOLD  # score an answer needs (less `sure_drop` with `sure_coverage`)
+    suggest: float = SUGGEST_THRESHOLD  # score a suggestion needs
+    margin: float = 5.0  # lead over the runner-up an answer needs
+    coverage: float = 0.3  # word coverage an answer needs
+    sure_coverage: float = 0.9  # a question this fully covered ...
+    sure_drop: float = 15.0  # ... is answered this many points below `answer`
+    verbatim: float = 0.8  # similarity that answers a question without a telling word
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word of the question as the matcher weighed it."""
+
+    word: str
+    weight: float
+    asked: bool  # in the asking clause (always, for a short question)
+    known: Known
+    heard_as: str = ""  # the written form, when the resident typed a sound-alike
+    guess: bool = False  # ... and that form is itself a real word (地保, 树屋): a guess, not a fix
 
 
 @dataclass(frozen=True)
 class Candidate:
     entry_id: str
     score: float
-    coverage: float
-    closeness: float
+    coverage: float  # share of the question's weighted words the entry covers
+    closeness: float  # the character layer's score, 0-1
     phrasing: str  # the entry's phrasing nearest to the question
-    literal: float = 1.0  # share of the matched characters matched as written, not as homophones
+    on_subject: bool = True
+    similarity: float = 0.0  # rapidfuzz ratio to that phrasing, 0-1
 
 
 @dataclass(frozen=True)
 class Match:
-    status: str
+    status: Status
     entry_id: str | None
     score: float
     candidates: tuple[Candidate, ...]
     normalized: str
+    reason: Reason = Reason.LOW_SCORE
+    terms: tuple[Term, ...] = ()
+    intent: smalltalk.Intent | None = None
 
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
         return self.candidates[:MAX_SUGGESTIONS] if self.status == SUGGEST else ()
 
+
+# --- the character layer ---------------------------------------------------------------
 
 _TOKEN_RE = re.compile(r"[0-9a-z]+|.", re.S)
 _LATIN_RE = re.compile(r"[0-9a-z]")
@@ -92,19 +171,44 @@ def _pairs(toks: list[str]) -> list[str]:
     return list(map(operator.add, toks, toks[1:]))
 
 
-def _sound_pairs(sound_keys: list[str]) -> list[str]:
-    # Sound keys start with "~", so their pairs can't collide with character pairs.
-    return list(map(operator.add, sound_keys, sound_keys[1:]))
-
-
 def _features(toks: list[str], keys: list[str]) -> list[str]:
-    return [*toks, *keys, *_pairs(toks), *_sound_pairs(keys)]
+    # Sound keys start with "~", so their pairs can't collide with character pairs.
+    return [*toks, *keys, *_pairs(toks), *_pairs(keys)]
 
 
 def features(text: str) -> frozenset[str]:
     """Every feature of a normalized text: characters, their sounds, pairs and sound pairs."""
     toks = tokens(text)
     return frozenset(_features(toks, sounds(toks)))
+
+
+def sound_text(text: str) -> str:
+    return "".join(sounds(list(text)))
+
+
+# --- the question, read ------------------------------------------------------------------
+
+
+@dataclass
+class _Reading:
+    normalized: str
+    focus: str  # the asking part: the question itself, or a story's last clauses
+    terms: list[Term] = field(default_factory=list)
+    long: bool = False
+    aspects: frozenset[str] = frozenset()
+
+    @property
+    def asked(self) -> list[Term]:
+        return [t for t in self.terms if t.asked]
+
+    @property
+    def mass(self) -> float:
+        return sum(t.weight for t in self.terms if t.asked)
+
+
+def _asking_clause(cut: list[list[str]]) -> int:
+    """Where a story's question is: its last clause that names something."""
+    return max((k for k, ws in enumerate(cut) if any(words.weight(w) >= 1 for w in ws)), default=0)
 
 
 class Index:
@@ -121,22 +225,30 @@ class Index:
             if enabled:
                 gc.enable()
 
+    # -- building ------------------------------------------------------------------------
+
     def _build(self, faq: Faq, normalizer: Normalizer | None, thresholds: Thresholds) -> None:
         self.faq = faq
         self.thresholds = thresholds
         self.normalize = normalizer or Normalizer(faq.synonyms)
         self.entries: list[Entry] = list(faq.entries)
+        self.position = {e.id: i for i, e in enumerate(self.entries)}
+        self._build_characters()
+        self._build_words()
+
+    def _build_characters(self) -> None:
         self.phrasings: list[list[str]] = []  # normalized, per entry
         self.phrasing_sounds: list[list[list[str]]] = []  # sound keys of each phrasing
         self.originals: list[list[str]] = []
         self.entry_features: list[frozenset[str]] = []
+        self.verbatim: dict[str, list[int]] = {}  # normalized phrasing → the entries that have it
         postings: dict[str, list[int]] = defaultdict(list)
         texts = [(*e.phrasings, *e.keywords) for e in self.entries]
         flat = self.normalize.many([t for group in texts for t in group])
         at = 0
         for i, group in enumerate(texts):
             normalized, originals, heard, feats = [], [], [], set()
-            for text, norm in zip(group, flat[at : at + len(group)]):
+            for text, norm in zip(group, flat[at : at + len(group)], strict=True):
                 norm = norm[:MAX_QUERY_CHARS]
                 if norm and norm not in normalized:
                     toks = tokens(norm)
@@ -147,6 +259,8 @@ class Index:
                     feats.update(_features(toks, keys))
             at += len(group)
             self.phrasings.append(normalized)
+            for norm in normalized:
+                self.verbatim.setdefault(norm, []).append(i)
             self.originals.append(originals)
             self.phrasing_sounds.append(heard)
             frozen = frozenset(feats)
@@ -160,13 +274,207 @@ class Index:
         # Features in more than this many entries are too common to nominate candidates.
         self.common_df = max(30, n // 50)
 
-    # -- weights -------------------------------------------------------------------------
+    def _build_words(self) -> None:
+        self.texts = ["|".join(p) for p in self.phrasings]
+        # Keywords are single terms: 快递 inside the keyword 快递盒 is not the entry's word.
+        kw = self.normalize.many([k for e in self.entries for k in e.keywords])
+        at = 0
+        self.keywords: list[frozenset[str]] = []
+        self.sentences: list[str] = []  # the phrasings that are not keywords, joined
+        for i, e in enumerate(self.entries):
+            entry_keywords = frozenset(kw[at : at + len(e.keywords)])
+            at += len(e.keywords)
+            self.keywords.append(entry_keywords)
+            self.sentences.append("|".join(p for p in self.phrasings[i] if p not in entry_keywords))
+        self.sound_texts = ["|".join("".join(k) for k in heard) for heard in self.phrasing_sounds]
+        answers = self.normalize.many([f"{e.answer} {e.topic}".replace("\n", " ") for e in self.entries])
+        self.answers = answers
+        self.answer_pairs: set[str] = set()
+        for text in set(answers):
+            self.answer_pairs.update(map(operator.add, text, text[1:]))
+        self.answer_chars = set("".join(set(answers)))
+        # Each entry's own words: its canonical question and its short phrasings, cut once.
+        # Short ones made only of telling words are bare subjects (垃圾分类, 医疗救助): with
+        # keywords and synonyms they become terms jieba keeps whole in questions too.
+        owns: list[list[list[str]]] = []
+        bare: list[str] = []
+        for i in range(len(self.entries)):
+            short = [p for p in self.phrasings[i][1:] if len(p) <= 6 and p not in self.keywords[i]]
+            cuts = [words.cut(p) for p in self.phrasings[i][:1] + short]
+            owns.append(cuts)
+            bare += ["".join(c) for c in cuts[1:] if len(c) > 1 and all(words.weight(w) > 0 for w in c)]
+        synonyms = [self.normalize(group[0]) for group in self.faq.synonyms]
+        self.segmenter = words.Segmenter([*kw, *synonyms, *bare])
+        self._df: dict[str, int] = {}
+        self.vocabulary: dict[str, str] = {}  # sound key → FAQ word, for reading typos
+        entry_words: list[set[str]] = []
+        terms = self.segmenter.terms
+        for i, cuts in enumerate(owns):
+            own = [w for c in cuts for w in c]
+            telling = {
+                w
+                for w in own
+                if words.weight(w) >= SUBJECT_MIN and not words.is_aspect(w) and (w in terms or words.names_subject(w))
+            }
+            telling |= {k for k in self.keywords[i] if not words.is_aspect(k)}
+            entry_words.append(telling)
+            for w in telling:
+                if len(w) > 1:
+                    self.vocabulary.setdefault(sound_text(w), w)
+            for a, b in itertools.pairwise(own):
+                if 3 <= len(a + b) <= 6 and words.weight(a) > 0 and words.weight(b) > 0:
+                    self.vocabulary.setdefault(sound_text(a + b), a + b)
+        for term in self.segmenter.terms:
+            self.vocabulary.setdefault(sound_text(term), term)
+        self.subjects: list[frozenset[str]] = []
+        for telling in entry_words:
+            specific = {w for w in telling if self.df(w) <= SUBJECT_DF}
+            if not specific and telling:
+                top = max(map(words.weight, telling))
+                specific = {w for w in telling if words.weight(w) >= top}
+            self.subjects.append(frozenset(specific))
+        self.subject_words = frozenset(w for subject in self.subjects for w in subject)
 
-    def _char_weight(self, tok: str) -> float:
-        return self.idf.get(tok, self.unseen_idf)
+    # -- what the FAQ knows ----------------------------------------------------------------
 
-    def query_terms(self, text: str) -> list[tuple[float, tuple[tuple[str, float], ...]]]:
-        """(weight, ((feature, credit), ...)) per query position, alternatives best first.
+    def df(self, word: str) -> int:
+        """How many entries' phrasings contain `word` (at most; from the pair postings)."""
+        found = self._df.get(word)
+        if found is None:
+            toks = tokens(word)
+            keys = _pairs(toks) or toks
+            found = min((len(self.postings.get(k, ())) for k in keys), default=0)
+            if found and len(toks) > 2:
+                found = sum(
+                    1 for i in self.postings[min(keys, key=lambda k: len(self.postings[k]))] if word in self.texts[i]
+                )
+            self._df[word] = found
+        return found
+
+    def _known(self, word: str) -> Known:
+        if self.df(word):
+            return Known.PHRASING
+        if len(word) > 1:
+            if all(p in self.answer_pairs for p in _pairs(list(word))):
+                return Known.ANSWER
+            if not self.segmenter.known(word) and sound_text(word) in self.vocabulary:
+                return Known.SOUND
+        elif word in self.answer_chars:
+            return Known.ANSWER
+        return Known.UNSEEN
+
+    def _specificity(self, word: str) -> float:
+        n = len(self.entries)
+        share = math.log((n + 1) / (self.df(word) + 0.5)) / math.log((n + 1) / 0.5)
+        return (1.0 - SPECIFICITY) + SPECIFICITY * share
+
+    # -- reading the question -----------------------------------------------------------------
+
+    def _repair(self, toks: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Spans the FAQ lacks that sound like an FAQ term are read as that term (低饱 → 低保).
+
+        Only runs of single characters, a word jieba does not know, a rare real word (地保), or
+        a span of three or more characters (垃圾分内 → 垃圾分类): a common word keeps its meaning.
+        """
+        out: list[str] = []
+        fixes = []
+        t = 0
+        while t < len(toks):
+            for k in (3, 2, 1):
+                part = toks[t : t + k]
+                span = "".join(part)
+                if len(part) < k or not 2 <= len(span) <= 6 or self.df(span):
+                    continue
+                if any(p in words.FUNCTION_WORDS for p in part):
+                    continue
+                target = self.vocabulary.get(sound_text(span))
+                if not target or target == span:
+                    continue
+                if k == 1:
+                    plausible = not self.segmenter.known(span) or words.idf(span) >= RARE_IDF
+                else:
+                    plausible = len(span) >= 3 or all(len(p) == 1 for p in part)
+                if plausible:
+                    out.append(target)
+                    fixes.append((span, target))
+                    t += k
+                    break
+            else:
+                out.append(toks[t])
+                t += 1
+        return out, fixes
+
+    def read(self, question: str) -> _Reading:
+        """Normalize clause by clause, cut into words, repair typos, weigh every word."""
+        clauses = [c for c in _CLAUSE_RE.split(question) if c]
+        normed = [c for c in self.normalize.many(clauses) if c] if clauses else []
+        cut: list[list[str]] = []
+        heard: dict[str, str] = {}
+        for clause in normed:
+            toks, fixes = self._repair(self.segmenter.cut(clause))
+            cut.append(toks)
+            heard.update((target, span) for span, target in fixes)
+        guesses = {target for target, span in heard.items() if self.segmenter.known(span)}
+        fixed = ["".join(toks) for toks in cut]
+        normalized = "".join(fixed)[:MAX_QUERY_CHARS]
+        long = len(normalized) > LONG_CHARS and len(fixed) > 1
+        ask_at = _asking_clause(cut)
+        terms = []
+        for k, clause_words in enumerate(cut):
+            for word in clause_words:
+                weight = words.weight(word)
+                if weight <= 0:
+                    continue
+                known = self._known(word)
+                if word in self.segmenter.terms:  # the FAQ's own terms (老人, 临时救助) name its subjects
+                    weight = max(weight, TERM_WEIGHT)
+                elif words.is_place(word):
+                    weight = min(weight, PLACE_WEIGHT)
+                elif known == Known.UNSEEN and words.is_noun(word) and not word.isascii():
+                    weight = max(weight, UNKNOWN_NOUN)
+                elif known == Known.UNSEEN:
+                    weight *= WEAK_UNKNOWN
+                asked = not long or k >= ask_at
+                terms.append(Term(word, round(weight, 2), asked, known, heard.get(word, ""), word in guesses))
+        focus = "".join(fixed[ask_at:]) if long else normalized
+        asking = words.aspects("".join(fixed[ask_at:]))  # 我的电话…，低保怎么申请 asks no phone number
+        return _Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, asking)
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def covered(self, term: Term, entry_id: str) -> float:
+        """How much of one question word an entry has (for `ask --explain`)."""
+        return self._covers(term, self.position[entry_id])
+
+    def _covers(self, term: Term, i: int) -> float:
+        """How much of one question word entry i has: as written, as a sound-alike, in its
+        answer only, or a telling part of a compound (残疾证 → 残疾)."""
+        word = term.word
+        if word in self.sentences[i] or word in self.keywords[i]:
+            return 1.0
+        if word in self.texts[i]:
+            return PART_CREDIT  # only inside a longer keyword (快递 in 快递盒)
+        best = ANSWER_CREDIT if (len(word) > 1 or term.weight >= 1) and word in self.answers[i] else 0.0
+        for size in range(len(word) - 1, 1, -1):
+            for start in range(len(word) - size + 1):
+                part = word[start : start + size]
+                if part in self.texts[i]:  # a telling part of a longer word: 残疾 of 残疾证
+                    best = max(best, min(1.0, words.weight(part) / term.weight) * size / len(word))
+        return best
+
+    def _coverage(self, reading: _Reading, i: int) -> float:
+        got = total = 0.0
+        for term in reading.terms:
+            if not term.asked and term.known == Known.UNSEEN:
+                continue  # a story's unknown words are circumstance, not another subject
+            weight = term.weight * (1.0 if term.asked else STORY_FACTOR) * self._specificity(term.word)
+            got += weight * self._covers(term, i)
+            unseen = LONG_UNSEEN if reading.long else UNSEEN_PENALTY
+            total += weight * (unseen if term.known == Known.UNSEEN else 1.0)
+        return got / total if total else 0.0
+
+    def _query_terms(self, text: str) -> list[tuple[float, tuple[tuple[str, float], ...]]]:
+        """(weight, ((feature, credit), ...)) per position of the character layer.
 
         A pair the FAQ has never seen weighs what its characters weigh: the seam between two
         known words (家里|也) is cheap, a truly new word (天气) is not. A misspelled pair
@@ -174,43 +482,21 @@ class Index:
         """
         toks = tokens(text)
         keys = sounds(toks)
-        terms = []
-        for tok, sound in zip(toks, keys):
+        terms: list[tuple[float, tuple[tuple[str, float], ...]]] = []
+        for tok, sound in zip(toks, keys, strict=True):
             weight = self.idf.get(tok) or self.idf.get(sound) or self.unseen_idf
             terms.append((weight * UNIGRAM_FACTOR, ((tok, 1.0), (sound, SOUND_CREDIT))))
-        for k, (pair, sound) in enumerate(zip(_pairs(toks), _sound_pairs(keys))):
+        for k, (pair, sound) in enumerate(zip(_pairs(toks), _pairs(keys), strict=True)):
             if pair in self.idf:
                 weight = self.idf[pair]
             elif sound in self.idf:
                 weight = self.idf[sound]
             else:
-                weight = (self._char_weight(toks[k]) + self._char_weight(toks[k + 1])) / 2
+                weight = (self.idf.get(toks[k], self.unseen_idf) + self.idf.get(toks[k + 1], self.unseen_idf)) / 2
             terms.append((weight, ((pair, 1.0), (sound, SOUND_CREDIT))))
         return terms
 
-    # -- scoring -------------------------------------------------------------------------
-
-    def _coverage(self, terms, feats: frozenset[str], total: float, chars: int) -> tuple[float, float]:
-        """(share of the question's weight the entry covers, share of the characters it covers
-        that it has as written rather than as homophones). The first `chars` terms are characters."""
-        got = 0.0
-        heard = written = 0
-        for weight, ((feat, _), (sound, credit)) in terms[:chars]:
-            if feat in feats:
-                got += weight
-                written += 1
-            elif sound in feats:
-                got += weight * credit
-                heard += 1
-        for weight, ((feat, _), (sound, credit)) in terms[chars:]:
-            if feat in feats:
-                got += weight
-            elif sound in feats:
-                got += weight * credit
-        heard += written
-        return got / total, written / heard if heard else 0.0
-
-    def _nominate(self, terms) -> dict[int, float]:
+    def _nominate(self, terms) -> list[int]:
         """Cheap first pass: entries sharing a not-too-common feature with the question."""
         rough: dict[int, float] = {}
         for weight, alternatives in terms:
@@ -221,62 +507,172 @@ class Index:
                     for i in posting:
                         rough[i] = rough.get(i, 0.0) + gain
                     break
-        return rough
+        return sorted(rough, key=rough.__getitem__, reverse=True)[:RESCORE]
 
-    def _inside(self, normalized: str, i: int) -> tuple[str, float, int]:
-        """A phrasing found (nearly) whole inside a longer, rambling question."""
-        best = ("", 0.0, 0)
-        size = len(normalized)
-        for k, phrasing in enumerate(self.phrasings[i]):
-            if MIN_INSIDE <= len(phrasing) < size:
-                score = fuzz.partial_ratio(phrasing, normalized) * PARTIAL_CREDIT
-                if score > best[1]:
-                    best = (phrasing, score, k)
-        return best
+    def _closeness(self, text: str, terms, ids: list[int]) -> dict[int, tuple[float, float, int]]:
+        """The character layer: (score 0-1, similarity to the nearest phrasing, its index)."""
+        total = sum(w for w, _ in terms) or 1.0
+        heard = sounds(tokens(text))
+        out = {}
+        for i in ids:
+            feats = self.entry_features[i]
+            got = 0.0
+            for weight, ((feat, _), (sound, credit)) in terms:
+                if feat in feats:
+                    got += weight
+                elif sound in feats:
+                    got += weight * credit
+            best = process.extractOne(text, self.phrasings[i], scorer=fuzz.ratio)
+            near, at = best[1] / 100.0, best[2]
+            sound_best = process.extractOne(heard, self.phrasing_sounds[i], scorer=fuzz.ratio)
+            if sound_best[1] / 100.0 * SOUND_CREDIT > near:
+                near, at = sound_best[1] / 100.0 * SOUND_CREDIT, sound_best[2]
+            out[i] = (FINE_COVERAGE * got / total + (1 - FINE_COVERAGE) * near, near, at)
+        return out
 
-    def candidates(self, normalized: str) -> list[Candidate]:
-        if not normalized:
+    def _conflict(self, reading: _Reading, entry_id: str) -> bool:
+        """A short question naming something the FAQ knows from *other* entries, which this
+        one lacks (城乡居民医保 against 城乡居民养老保险, 过期食品…投诉 against 厨余垃圾): the
+        resident picks. A story may mention other subjects; its asking clause decides."""
+        if reading.long:
+            return False
+        i = self.position[entry_id]
+        return any(
+            t.known in (Known.PHRASING, Known.ANSWER)
+            and t.weight >= CONFLICT_WEIGHT
+            and not words.is_aspect(t.word)
+            and words.names_subject(t.word)
+            and self._covers(t, i) < 0.5
+            for t in reading.asked
+        )
+
+    def _tells(self, reading: _Reading, entry_id: str) -> bool:
+        """Whether the entry mentions every aspect the question asks about (几点, 电话, 在哪)."""
+        i = self.position[entry_id]
+        return all(
+            any(cue in self.texts[i] or cue in self.answers[i] for cue in words.ASPECT_GROUPS[aspect][1])
+            for aspect in reading.aspects
+        )
+
+    def _on_subject(self, reading: _Reading, i: int, coverage: float) -> bool:
+        """Whether entry i is about what the question is about: the question names one of the
+        entry's own subject words, or the entry has the question's most telling word that is
+        shared by few entries (老鼠 rather than 小区), or it covers nearly all of it."""
+        if any(s in reading.normalized for s in self.subjects[i]):  # typos were repaired while reading
+            return True
+        named = [
+            t
+            for t in reading.asked
+            if not words.is_aspect(t.word) and (t.word in self.segmenter.terms or words.names_subject(t.word))
+        ]
+        if not named:
+            return False
+        main = max(named, key=lambda t: t.weight)
+        # Only its answer, or one of its longer keywords, is not enough (快递 of 快递盒).
+        if coverage >= FULL_COVERAGE and self._covers(main, i) > PART_CREDIT:
+            return True
+        specific = [t for t in named if self.df(t.word) <= GROUP_DF]
+        if specific:
+            return self._covers(max(specific, key=lambda t: t.weight), i) > PART_CREDIT
+        # Only words many entries share (办事处, 小区, 垃圾): every entry that has the main one is
+        # on the subject, and closeness picks among them.
+        return self._covers(main, i) > PART_CREDIT
+
+    def score(self, reading: _Reading) -> list[Candidate]:
+        """Every nominated entry, scored, best first."""
+        if not reading.normalized:
             return []
-        terms = self.query_terms(normalized)
-        total = sum(w for w, _ in terms)
-        rough = self._nominate(terms)
-        if not rough:
-            return []
-        shortlist = sorted(rough, key=rough.__getitem__, reverse=True)[:RESCORE]
-        query_sounds = sounds(tokens(normalized))
+        ids = self._nominate(self._query_terms(reading.normalized))
+        close = self._closeness(reading.focus, self._query_terms(reading.focus), ids)
+        share = WORD_SHARE_LONG if reading.long else WORD_SHARE
         scored = []
-        for i in shortlist:
-            coverage, literal = self._coverage(terms, self.entry_features[i], total, len(query_sounds))
-            best = process.extractOne(normalized, self.phrasings[i], scorer=fuzz.ratio)
-            if PARTIAL_CREDIT and best[1] < 100 * PARTIAL_CREDIT and len(normalized) > MIN_INSIDE:
-                best = max(best, self._inside(normalized, i), key=lambda b: b[1])
-            heard = process.extractOne(query_sounds, self.phrasing_sounds[i], scorer=fuzz.ratio)
-            if heard[1] * SOUND_CREDIT > best[1]:
-                best = (best[0], heard[1] * SOUND_CREDIT, heard[2])
-            closeness = best[1] / 100.0
-            score = 100.0 * (COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * closeness)
+        for i in ids:
+            coverage = self._coverage(reading, i)
+            fine, near, at = close[i]
+            on_subject = self._on_subject(reading, i, coverage)
+            score = 100.0 * (share * coverage + (1 - share) * fine) * (1.0 if on_subject else OFF_SUBJECT)
             scored.append(
-                Candidate(self.entries[i].id, round(score, 1), coverage, closeness, self.originals[i][best[2]], literal)
+                Candidate(self.entries[i].id, round(score, 1), coverage, fine, self.originals[i][at], on_subject, near)
             )
-        if len(query_sounds) < MIN_TOKENS:
-            # One character shares its only feature with too many phrasings to mean anything.
-            scored = [c for c in scored if c.closeness >= 1.0]
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
-    def decide(self, candidates: list[Candidate]) -> tuple[str, str | None, float]:
-        t = self.thresholds
-        if not candidates or candidates[0].score < t.suggest:
-            return UNANSWERED, None, candidates[0].score if candidates else 0.0
-        top = candidates[0]
-        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        if top.score >= t.answer and top.score - runner_up >= t.margin and top.literal >= MIN_LITERAL:
-            return ANSWERED, top.entry_id, top.score
-        return SUGGEST, None, top.score
+    def decide(
+        self, reading: _Reading, scored: list[Candidate], t: Thresholds | None = None
+    ) -> tuple[Status, str | None, Reason]:
+        t = t or self.thresholds
+        owners = self.verbatim.get(reading.normalized, ())
+        if len(owners) == 1:
+            return ANSWERED, self.entries[owners[0]].id, Reason.EXACT
+        if owners:  # two entries share the phrasing (a synonym made them equal): the resident picks
+            return SUGGEST, None, Reason.NEAR_TIE
+        if not scored:
+            return UNANSWERED, None, Reason.NOTHING_ASKED if reading.mass < MIN_MASS else Reason.OFF_SUBJECT
+        if reading.mass < MIN_MASS or len(tokens(reading.normalized)) < 2:
+            # No telling word (你能回答什么, 需要什么材料): only a near-verbatim phrasing answers.
+            top, runner_up = scored[0], (scored[1].similarity if len(scored) > 1 else 0.0)
+            if top.similarity >= t.verbatim and top.similarity - runner_up >= t.margin / 100:
+                return ANSWERED, top.entry_id, Reason.EXACT
+            return UNANSWERED, None, Reason.NOTHING_ASKED
+        top = scored[0]
+        second = scored[1] if len(scored) > 1 else None
+        lead = top.score - (second.score if second else 0.0)
+        # A question the top entry covers fully may score lower (a long or chatty wording),
+        # unless the runner-up covers it as fully: then only the characters tell them apart.
+        contested = second is not None and second.coverage >= t.sure_coverage and lead < 2 * t.margin
+        enough = (top.score >= t.answer and top.coverage >= t.coverage) or (
+            top.coverage >= t.sure_coverage and top.score >= t.answer - t.sure_drop and not contested
+        )
+        # Reading a real word as the FAQ term it sounds like (树屋 → 书屋) is a guess: it is
+        # offered, not asserted, when anything else in the question is unknown.
+        guessing = any(x.guess for x in reading.terms) and any(x.known == Known.UNSEEN for x in reading.asked)
+        if (
+            top.on_subject
+            and enough
+            and lead >= t.margin
+            and not guessing
+            and self._tells(reading, top.entry_id)
+            and not self._conflict(reading, top.entry_id)
+        ):
+            return ANSWERED, top.entry_id, Reason.CONFIDENT
+        if any(c.on_subject and c.score >= t.suggest for c in scored):
+            return SUGGEST, None, Reason.NEAR_TIE if top.on_subject and enough else Reason.LOW_SCORE
+        unseen = sum(x.weight for x in reading.asked if x.known == Known.UNSEEN)
+        if unseen >= reading.mass / 2:
+            return UNANSWERED, None, Reason.UNKNOWN_WORDS
+        return UNANSWERED, None, Reason.OFF_SUBJECT if not top.on_subject else Reason.LOW_SCORE
 
     def match(self, question: str) -> Match:
-        normalized = self.normalize(question)[:MAX_QUERY_CHARS]
-        candidates = self.candidates(normalized)
-        status, entry_id, score = self.decide(candidates)
-        shown = [c for c in candidates if c.score >= self.thresholds.suggest] if status == SUGGEST else candidates
-        return Match(status, entry_id, score, tuple(shown[: max(MAX_SUGGESTIONS, 5)]), normalized)
+        intent = smalltalk.detect(question)
+        if intent is not None and intent != smalltalk.Intent.CAPABILITY:
+            return Match(
+                UNANSWERED, None, 0.0, (), self.normalize(question)[:MAX_QUERY_CHARS], Reason.SMALL_TALK, intent=intent
+            )
+        reading = self.read(question)
+        scored = self.score(reading)
+        if intent == smalltalk.Intent.CAPABILITY:
+            # The entry a capability question resembles most is the FAQ's entry about the bot.
+            if scored and scored[0].similarity >= ABOUT_BOT_SIMILARITY:
+                return Match(
+                    ANSWERED,
+                    scored[0].entry_id,
+                    scored[0].score,
+                    tuple(scored[:5]),
+                    reading.normalized,
+                    Reason.ABOUT_BOT,
+                    tuple(reading.terms),
+                    intent,
+                )
+            return Match(UNANSWERED, None, 0.0, (), reading.normalized, Reason.SMALL_TALK, tuple(reading.terms), intent)
+        status, entry_id, reason = self.decide(reading, scored)
+        if status == SUGGEST:
+            shared = {self.entries[i].id for i in self.verbatim.get(reading.normalized, ())}
+            shown = tuple(
+                c for c in scored if c.entry_id in shared or (c.on_subject and c.score >= self.thresholds.suggest)
+            )
+        else:
+            shown = tuple(scored)
+        top = 100.0 if reason == Reason.EXACT else (scored[0].score if scored else 0.0)
+        return Match(
+            status, entry_id, top, shown[: max(MAX_SUGGESTIONS, 5)], reading.normalized, reason, tuple(reading.terms)
+        )

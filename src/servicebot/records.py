@@ -22,6 +22,7 @@ class Status(StrEnum):
     SUGGEST = "suggest"  # the bot offered "您是不是想问" choices
     UNANSWERED = "unanswered"  # the bot said honestly that it cannot answer
     TAP = "tap"  # the resident tapped a question button (no matching involved)
+    SMALL_TALK = "smalltalk"  # 你好, 谢谢, 你是谁: not a question about a service
 
 
 class Via(StrEnum):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from servicebot.faq import Entry, Faq, Topic
 from servicebot.matching import Candidate
 from servicebot.records import ButtonKind, Status, Via
+from servicebot.smalltalk import Intent
 
 # Button kinds under their older names, for callers written before ButtonKind existed.
 URL, ENTRY, TOPIC, TOPICS, FEEDBACK, NONE_OF_THESE = (
@@ -115,6 +116,31 @@ def greeting_reply(faq: Faq) -> Reply:
         "直接打字提问就行，比如“低保怎么申请”“电池是什么垃圾”，也可以点下面的主题看看。"
     )
     return topics_reply(faq, body)
+
+
+SMALL_TALK_TEXT = {
+    Intent.THANKS: "不客气！还有别的问题，直接打字问我就行。",
+    Intent.BYE: "再见！有需要随时来问。",
+    Intent.IDENTITY: (
+        "我是凤凰办事处的问答机器人，不是真人。我能回答办事处公共服务方面的常见问题，"
+        "资料来自办事处的工作纪实。可以点下面的主题看看我能回答什么。"
+    ),
+    Intent.COMPLAINT: "抱歉没帮上忙。您可以换个说法再问一次，或者点下面的主题看看我能回答哪些问题。",
+}
+HUMAN_TEXT = "我是问答机器人，不能替您联系工作人员。需要当面办理或咨询的事，{where}"
+
+
+def small_talk_reply(intent: Intent, faq: Faq) -> Reply:
+    """A short, fitting answer to small talk; never an FAQ entry chosen by accident."""
+    if intent == Intent.GREETING:
+        return greeting_reply(faq)
+    if intent == Intent.HUMAN:
+        where = f"可以联系：{faq.contact}" if faq.contact else DEFAULT_CONTACT
+        return Reply(HUMAN_TEXT.format(where=where), rows=((Button("📋 看看我能回答哪些问题", TOPICS),),))
+    text = SMALL_TALK_TEXT.get(intent, SMALL_TALK_TEXT[Intent.IDENTITY])
+    if intent in (Intent.THANKS, Intent.BYE):
+        return Reply(text)
+    return topics_reply(faq, text)
 
 
 HELP_TEXT = (

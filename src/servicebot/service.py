@@ -112,7 +112,11 @@ class Service:
         snap = self._snapshot
         question = mask_personal(question)
         match = snap.index.match(question)
-        if match.status == Status.ANSWERED and match.entry_id:
+        status = match.status
+        if match.intent is not None and status != Status.ANSWERED:
+            reply = replies.small_talk_reply(match.intent, snap.faq)
+            status = Status.SMALL_TALK
+        elif match.status == Status.ANSWERED and match.entry_id:
             reply = replies.answer_reply(snap.faq.by_id[match.entry_id], snap.faq)
         elif match.status == Status.SUGGEST:
             reply = replies.suggest_reply(match.suggestions, snap.faq)
@@ -130,13 +134,13 @@ class Service:
                 resident=self.resident_key(resident),
                 question=question,
                 normalized=match.normalized,
-                status=match.status,
+                status=status,
                 entry_id=match.entry_id,
                 score=match.score,
                 suggestions=tuple(c.entry_id for c in match.suggestions),
             )
         )
-        return Outcome(ref, match.status, match.entry_id, reply, match)
+        return Outcome(ref, status, match.entry_id, reply, match)
 
     def answer_entry(
         self,

@@ -129,11 +129,12 @@ class LogReader:
         bounds = _range(since, until)
         with self._reading() as conn:
             asked = conn.execute(
-                "SELECT date(at, '+8 hours') AS day, sum(via = ?), sum(via = ? AND status = ?),"
+                "SELECT date(at, '+8 hours') AS day, sum(via = ? AND status != ?), sum(via = ? AND status = ?),"
                 " sum(via = ? AND status = ?), sum(via = ? AND status = ?), sum(status = ?)"
                 " FROM interactions WHERE at >= ? AND at < ? GROUP BY day",
                 (
                     Via.QUESTION,
+                    Status.SMALL_TALK,  # 你好 and 谢谢 are not questions
                     Via.QUESTION,
                     Status.ANSWERED,
                     Via.QUESTION,
@@ -158,12 +159,14 @@ class LogReader:
         """Questions by outcome, taps, rejections and distinct residents over the period."""
         with self._reading() as conn:
             row = conn.execute(
-                "SELECT count(*) FILTER (WHERE via = ?), count(*) FILTER (WHERE via = ? AND status = ?),"
+                "SELECT count(*) FILTER (WHERE via = ? AND status != ?),"
+                " count(*) FILTER (WHERE via = ? AND status = ?),"
                 " count(*) FILTER (WHERE via = ? AND status = ?), count(*) FILTER (WHERE via = ? AND status = ?),"
                 " count(*) FILTER (WHERE status = ?), count(*) FILTER (WHERE via = ?), count(DISTINCT resident)"
                 " FROM interactions WHERE at >= ? AND at < ?",
                 (
                     Via.QUESTION,
+                    Status.SMALL_TALK,
                     Via.QUESTION,
                     Status.ANSWERED,
                     Via.QUESTION,

@@ -300,6 +300,8 @@ class InteractionLog(LogReader):
                         " WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
                         (start, end, Via.QUESTION),
                     ):
+                        if status == Status.SMALL_TALK:
+                            continue  # 你好 and 谢谢 are not questions
                         counts["total"] += n
                         if status in counts:
                             counts[status] += n
@@ -313,7 +315,7 @@ class InteractionLog(LogReader):
         for item in pending:
             if isinstance(item, Recorded):
                 i = item.interaction
-                if i.via == Via.QUESTION and start <= utc_text(i.at) < end:
+                if i.via == Via.QUESTION and i.status != Status.SMALL_TALK and start <= utc_text(i.at) < end:
                     counts["total"] += 1
                     if i.status in counts:
                         counts[i.status] += 1

@@ -1,0 +1,245 @@
+"""Words, and how much each one tells about what a resident is asking.
+
+Chinese has no spaces, so a question is first cut into words (jieba, with its own general
+dictionary). Each word then gets a weight from how rare it is in everyday Chinese — jieba's
+IDF table, computed on a large general corpus — not only in this FAQ: 低保, 书屋, 护照 and
+公积金 are telling; 在哪, 办理, 怎么, 需要 and 材料 are not, whatever the FAQ contains.
+Function words that residents use to *ask* (怎么, 咋整, 能不能, 问问, 几点, 在哪) weigh
+nothing, even where the news corpus behind the IDF table rarely prints them.
+
+The dictionary and the table load once per process (about a second); everything after that
+is a pure lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+
+import jieba
+
+# Words that carry the *asking*, not the subject. Their weight is 0.
+FUNCTION_WORDS = frozenset(
+    """
+    我 我们 俺 俺们 咱 咱们 你 你们 您 他 她 它 他们 她们 自己 人家 大家 家 家里 我家
+    俺家 咱家 我们家 的 地 得 了 着 过 吗 吧 呢 啊 呀 哦 哈 嘛 啦 么 噢 喔 呗 哎
+    诶 嗯 唉 咧 嘞 喽 是 不是 是不是 有 没有 有没有 没 没得 不 可 可有 能 能不能 可以
+    可不可以 可否 行 行不行 中 中不中 会 会不会 要 要不要 需要 需不需要 得 用 用不用 算
+    算不算 够 够不够 该 应该 想 想要 打算 准备 还 还能 还是 也 都 就 才 又 怎么 怎么样
+    怎样 怎么办 怎么弄 怎么搞 怎么整 怎办 如何 咋 咋办 咋整 咋弄 咋搞 咋样 啥 什么 什么样
+    么事 啥事 哪些 哪 哪里 哪儿 哪个 在哪 在哪里 哪块 哪家 什么 地方 什么地方 谁 找谁 几
+    几个 几点 多少 多久 多长 多长时间 什么时候 时候 几时 何时 为什么 为啥 干嘛 干啥 搞么事
+    做什么 干什么 是否 到底 究竟 具体 方面 哪些方面 情况 问题 事情 事儿 事 东西 听说 听讲
+    听人说 据说 老是 总是 一直 天天 每天 经常 平时 这么久 那么久 好久 一片 整好 弄好 搞好
+    搞不清 弄不清 分不清 不清楚 不知道 不晓得 明白 清楚 看看 说说 讲讲 一共 总共 大概 左右
+    以后 之后 以前 之前 现在 最近 今年 去年 明年 请问 问 问问 问一下 请教 咨询 打听 了解
+    知道 晓得 告诉 一下 下 麻烦 谢谢 你好 您好 好 请 帮 帮忙 帮我 去 来 找 办 弄 搞
+    整 做 给 让 叫 把 被 和 跟 与 及 或 或者 还有 以及 在 从 到 对 向 为 于 由 比
+    等 这 那 这个 那个 这些 那些 这里 那里 这儿 那儿 这边 那边 此 其 这样 那样 一 一个
+    个 些 一些 点 一点 有点 有些 很 太 挺 最 更 非常 比较 特别 真 真的 好像 可能 大概
+    应该 现在 已经 刚 刚才
+    """.split()
+)
+
+# Words that ask about an aspect of a subject (when, where, how much, free or not) rather than
+# name a subject: they help choose between entries on one subject, never make a question one.
+ASPECT_WORDS = frozenset(
+    """
+    时间 开放 开门 关门 营业 上班 下班 周末 地址 位置 地点 电话 号码 联系 联系方式 方式 手续 流程 材料 条件
+    标准 资料 证明 费用 收费 免费 要钱 价格 钱 预约 报名 申请 办理 登记 审批 多少钱 有用 作用 意思 规定 政策
+    """.split()
+)
+ASPECT_WEIGHT = 0.6
+
+# What a question asks *about* its subject, and the words by which an entry shows it says
+# something about that: an entry that mentions no time, no phone number and no money does
+# not answer "几点开门", "电话多少" or "要不要钱" (收垃圾的车几点到 is not about recycling).
+ASPECT_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "time": (
+        ("几点", "什么时候", "啥时候", "几时", "开门", "关门", "营业", "上班", "下班", "周末", "开放时间"),
+        ("时间", "几点", "开门", "开放", "营业", "上班", "周末", "什么时候", "完工", "汛期"),
+    ),
+    "phone": (
+        ("电话", "号码", "联系方式", "热线", "怎么联系"),
+        ("电话", "号码", "联系", "热线", "12388"),
+    ),
+    "money": (
+        ("多少钱", "收费", "免费", "要钱", "费用", "价格"),
+        ("钱", "收费", "免费", "费用", "元", "资金", "标准", "补助", "补贴"),
+    ),
+}
+
+
+def aspects(text: str) -> frozenset[str]:
+    """The aspects a normalized question asks about (see ASPECT_GROUPS)."""
+    return frozenset(name for name, (asked, _) in ASPECT_GROUPS.items() if any(cue in text for cue in asked))
+
+
+QUESTION_SUFFIXES = ("了没", "好没", "了吗", "没有", "了没有")  # 好了没, 弄好没: "is it done yet"
+QUESTION_PREFIXES = ("哪", "啥", "咋", "怎", "多少", "几", "什么", "是不是", "有没有", "能不能", "可不可")
+NUMBER_WEIGHT = 1.0  # 2020, 12388: a number alone says little about the subject
+LATIN_WEIGHT = 1.0  # hello, ok, thx: noise far more often than a subject
+USER_FREQ = 20000  # high enough that jieba keeps a FAQ term whole
+
+IDF_FLOOR = 5.5  # below this a word is everyday vocabulary and weighs (almost) nothing
+IDF_POWER = 1.3  # convex: a rare word outweighs several common ones
+WEIGHT_CAP = 12.0  # the rarest words (typos, names) are not more telling than 低保
+UNKNOWN_IDF = 11.0  # a word the general table lacks (new compounds, typos, names)
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_idf: dict[str, float] = {}
+
+
+def _load() -> dict[str, float]:
+    with _lock:
+        if not _idf:
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            table = resources.files("jieba.analyse").joinpath("idf.txt").read_text(encoding="utf-8")
+            for line in table.splitlines():
+                word, _, value = line.partition(" ")
+                if value:
+                    _idf[word] = float(value)
+    return _idf
+
+
+def idf(word: str) -> float:
+    """How rare a word is in everyday Chinese (jieba's IDF; higher is rarer)."""
+    table = _idf or _load()
+    found = table.get(word)
+    if found is not None:
+        return found
+    if len(word) == 1:
+        return UNKNOWN_IDF if "\u4e00" <= word <= "\u9fff" else 0.0
+    # A compound the table lacks (医疗救助, 梧桐书屋): as telling as its most telling part.
+    parts = cut(word) if len(word) > 2 else []
+    known = [table[p] for p in parts if p in table and len(p) > 1]
+    return max(known) if known and len(parts) > 1 else UNKNOWN_IDF
+
+
+@lru_cache(maxsize=65536)
+def weight(word: str) -> float:
+    """The weight of one word in a question: 0 for function words, small for aspects."""
+    if word in FUNCTION_WORDS or not word.strip() or word.startswith(QUESTION_PREFIXES) or _is_a_not_a(word):
+        return 0.0
+    if len(word) > 2 and word.endswith(QUESTION_SUFFIXES):
+        return 0.0
+    if any(ch.isdigit() for ch in word):
+        return NUMBER_WEIGHT
+    if word.isascii():
+        return LATIN_WEIGHT
+    if not any("\u4e00" <= ch <= "\u9fff" or ch.isalnum() for ch in word):
+        return 0.0
+    value = min(WEIGHT_CAP, max(0.0, idf(word) - IDF_FLOOR) ** IDF_POWER)
+    if word in ASPECT_WORDS:
+        return min(value, ASPECT_WEIGHT)
+    if len(word) == 1:
+        return value * 0.5  # a lone character means less than a word
+    return value
+
+
+def _is_a_not_a(word: str) -> bool:
+    """好不好, 行不行, 够不够, 办没办: the A-not-A question form asks; it names nothing.
+    So does a doubled verb (管管, 看看, 问问), unlike a doubled noun (宝宝, 妈妈)."""
+    if len(word) == 3 and word[1] in "不没" and word[0] == word[2]:
+        return True
+    return len(word) == 2 and word[0] == word[1] and _tags().get(word, _tags().get(word[0], "n")) in ("v", "vn", "a")
+
+
+def cut(text: str) -> list[str]:
+    """Words of a normalized text (jieba, dictionary only: no HMM guessing of new words, which
+    glues typos and particles onto their neighbours)."""
+    if not _idf:
+        _load()
+    return jieba.lcut(text, HMM=False)
+
+
+# Parts of speech (jieba's dictionary tags) that name no subject: verbs, adjectives,
+# adverbs, idioms, numerals, time words... 搞不清, 顾不上, 喝完, 几样, 前年.
+_NOT_NOUNS = frozenset("l m t a ad d i v q r c p u y e o z f s".split())
+
+
+def is_noun(word: str) -> bool:
+    """Whether a word may name a subject; words jieba has no tag for count as nouns."""
+    if not _idf:
+        _load()
+    return _tags().get(word, "n") not in _NOT_NOUNS
+
+
+# Tags of words that can be what a question is about: nouns, verbs (戒毒, 调解, 改造) and
+# unknown compounds; not adjectives, adverbs, idioms, numerals (太贵, 好不好, 几样).
+_NOT_SUBJECTS = frozenset("l m t a ad d i q r c p u y e o z f s ns".split())
+_DEGREE = "太很真最挺好更"  # 太贵, 很差, 真难: degree + adjective, whatever jieba's tag says
+
+
+def is_aspect(word: str) -> bool:
+    """开放时间, 电话, 收费: a word that asks about an aspect of a subject, never a subject."""
+    return word in ASPECT_WORDS or any(word in asked for asked, _ in ASPECT_GROUPS.values())
+
+
+def names_subject(word: str) -> bool:
+    """Whether a word can define an entry's subject (低保, 戒毒) rather than qualify one (太贵)."""
+    if word in ASPECT_WORDS or (len(word) == 2 and word[0] in _DEGREE):
+        return False
+    if not _idf:
+        _load()
+    return _tags().get(word, "n") not in _NOT_SUBJECTS
+
+
+def is_place(word: str) -> bool:
+    """A place name (滁州, 南京): it says where, not what is asked."""
+    if not _idf:
+        _load()
+    return _tags().get(word) == "ns"
+
+
+@lru_cache(maxsize=1)
+def _tags() -> dict[str, str]:
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab
+
+
+class Segmenter:
+    """jieba's general dictionary plus the FAQ's own terms (梧桐书屋, 临时救助, 安全生产), so
+    that a question and the FAQ cut the FAQ's subjects the same way. One per FAQ load; the
+    shared dictionary is copied, never changed."""
+
+    def __init__(self, terms: Iterable[str] = ()):
+        if not _idf:
+            _load()
+        terms = [t for t in dict.fromkeys(terms) if len(t) > 1]
+        self.terms = frozenset(terms)
+        if not terms:
+            self._tk = jieba.dt
+            return
+        tk = jieba.Tokenizer()
+        tk.FREQ, tk.total, tk.initialized = dict(jieba.dt.FREQ), jieba.dt.total, True
+        for term in terms:
+            tk.add_word(term, USER_FREQ)
+        self._tk = tk
+
+    def cut(self, text: str) -> list[str]:
+        return self._tk.lcut(text, HMM=False)
+
+    def known(self, word: str) -> bool:
+        """In the general dictionary (a real word, as opposed to a typo or a seam)."""
+        return bool(self._tk.FREQ.get(word))
+
+
+__all__ = [
+    "ASPECT_WORDS",
+    "FUNCTION_WORDS",
+    "Segmenter",
+    "cut",
+    "idf",
+    "is_aspect",
+    "is_noun",
+    "is_place",
+    "names_subject",
+    "weight",
+]

@@ -36,11 +36,12 @@ from servicebot import replies
 from servicebot.records import ButtonKind, Channel, Status, Via
 from servicebot.replies import Button, Reply
 from servicebot.service import Service, Snapshot
+from servicebot.text import MAX_INPUT_CHARS
 from servicebot.throttle import ALLOW, WARN, FloodGate
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION = 500  # characters of a message that are matched; the rest is ignored, with a note
+MAX_QUESTION = MAX_INPUT_CHARS  # characters of a message that are matched; the rest is ignored, with a note
 MAX_BUTTON_DATA = 64  # bytes; Telegram's callback_data limit, which every channel's buttons fit
 
 

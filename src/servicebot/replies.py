@@ -28,7 +28,7 @@ DEFAULT_CONTACT = "请到您所在的社区居委会或凤凰办事处咨询。"
 
 # The longest answer (as `answer_text` renders it) every channel can send in one message:
 # Telegram's limit, the smallest of our channels. `faq check` refuses a longer one.
-MAX_ANSWER_CHARS = 4096
+MAX_ANSWER_CHARS = 4096  # an answer must fit one Telegram message, the strictest channel; every channel uses this
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from servicebot.conversation import encode_button
 from servicebot.errors import Problem
 from servicebot.faq import Faq
 from servicebot.records import ButtonKind, Via
-from servicebot.replies import Reply
+from servicebot.replies import MAX_ANSWER_CHARS, Reply
 
-MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units after entity parsing
+MAX_MESSAGE = MAX_ANSWER_CHARS  # Telegram's limit, in UTF-16 code units after entity parsing
 
 # --- text ----------------------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ MAX_PROBLEMS_SHOWN = 20
 
 def reload_text(swapped: bool, problems: list[Problem], faq: Faq) -> str:
     """What an admin reads after a reload: counts, or every blocking problem with file:line."""
-    errors = [p for p in problems if p.severity == "error"]
+    errors = [p for p in problems if p.is_error]
     if swapped:
         text = f"问答已重新加载：{len(faq.files)} 个文件，{len(faq.entries)} 个条目。"
         shown, more = problems[:MAX_PROBLEMS_SHOWN], len(problems) - MAX_PROBLEMS_SHOWN

@@ -14,6 +14,9 @@ Decisions worth knowing:
 - Polling by default. In webhook mode the Application has no Updater (PTB's custom-webhook
   pattern): the bot's own web server routes POSTs to the webhook path here, checks
   Telegram's secret token, and queues the update; /healthz and the web chat share the port.
+- Every update is in the update journal before Telegram may consider it delivered, is
+  processed once, and stays there until answered; what a crash or a stop left unanswered is
+  answered first at the next start; a stop drains for a bounded time (`tg_ingest`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -48,7 +52,8 @@ from telegram.ext import (
 
 from servicebot import replies
 from servicebot.channels import Core
-from servicebot.channels.tg_net import ChatOrderedProcessor, QuietRequest, RetryingRateLimiter, Timings
+from servicebot.channels.tg_ingest import CANCEL_AFTER, DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue
+from servicebot.channels.tg_net import QuietRequest, RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
     ADMIN_ONLY_TEXT,
     STATS_UNAVAILABLE_TEXT,
@@ -63,6 +68,7 @@ from servicebot.channels.tg_render import (
 )
 from servicebot.conversation import Ask, Command, Conversation, Event, NonText, Press, Refusal, Resident, Said, Text
 from servicebot.errors import Problem
+from servicebot.journal import UpdateJournal
 from servicebot.records import Channel, Via
 from servicebot.replies import Reply
 from servicebot.storage import InteractionLog
@@ -106,13 +112,18 @@ class TelegramChannel:
         *,
         rate_limiter: BaseRateLimiter | None = None,
         max_concurrent: int = MAX_CONCURRENT_UPDATES,
+        journal: UpdateJournal | None = None,
+        drain: float = DRAIN_SECONDS,
     ):
         settings = core.settings
         self.core = core
         self.conversation = Conversation(core.service, gate=FloodGate(settings.flood_messages, settings.flood_window))
         self.timings = Timings()
         self.rejections = LogThrottle(log)
-        self.application = _build_application(self, rate_limiter, max_concurrent)
+        self.drain = drain
+        self.inbox = JournaledQueue(journal or UpdateJournal(settings.journal_path))
+        self.processor = ChatOrderedProcessor(max_concurrent, self.timings, finished=self.inbox.finished)
+        self.application = _build_application(self, rate_limiter)
         core.reload_listeners.append(self.on_reload)
         core.delivery.register(self.name, self)
 
@@ -133,6 +144,7 @@ class TelegramChannel:
         poll, or register the webhook the web server is already listening for."""
         application = self.application
         await application.initialize()
+        await self.inbox.open(application.bot)  # queued before anything new can arrive
         try:
             await application.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:
@@ -162,12 +174,34 @@ class TelegramChannel:
         )
 
     async def stop(self) -> None:
+        """Stop fetching, keep answering for at most `drain` seconds (then cancel what still
+        runs after CANCEL_AFTER more), and leave the rest in the journal for the next start."""
         application = self.application
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
+        began = time.monotonic()
+        self.processor.stop_starting(began + self.drain)
+        try:
+            if application.updater is not None and application.updater.running:
+                try:
+                    # Its last getUpdates confirms what it fetched: all of it is in the journal.
+                    await asyncio.wait_for(application.updater.stop(), self.drain)
+                except TimeoutError:
+                    log.warning("telegram: the last getUpdates did not finish; its updates will come again")
+            if application.running:
+                cancel_in = began + self.drain + CANCEL_AFTER - time.monotonic()
+                cancel = asyncio.get_running_loop().call_later(max(0.0, cancel_in), self.processor.cancel_running)
+                try:
+                    await application.stop()
+                finally:
+                    cancel.cancel()
+                left = self.processor.left + self.processor.cancelled
+                log.info(
+                    "telegram: stopped in %.1f s%s",
+                    time.monotonic() - began,
+                    f"; {left} updates wait in the journal for the next start" if left else "",
+                )
+            await application.shutdown()
+        finally:
+            await self.inbox.close()
 
     def _polling_failed(self, error: TelegramError) -> None:
         self.rejections.warning("poll", "telegram: fetching updates failed (%s); retrying", describe_error(error))
@@ -175,7 +209,8 @@ class TelegramChannel:
     # -- webhook -------------------------------------------------------------------------
 
     async def webhook(self, request: Request) -> Response:
-        """POST from Telegram: check the secret token, queue the update, answer at once."""
+        """POST from Telegram: check the secret token, journal and queue the update (a re-post
+        of one already received is dropped), answer at once."""
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self.core.settings.webhook_secret.encode()):
             self.rejections.warning("secret", "telegram: refused a webhook call with a wrong secret token")
@@ -402,9 +437,7 @@ def _request(pool: int, **timeouts: Any) -> QuietRequest:
     return QuietRequest(connection_pool_size=pool, **timeouts)
 
 
-def _build_application(
-    channel: TelegramChannel, rate_limiter: BaseRateLimiter | None, max_concurrent: int
-) -> Application:
+def _build_application(channel: TelegramChannel, rate_limiter: BaseRateLimiter | None) -> Application:
     """The Application with every handler."""
     settings = channel.core.settings
     builder = (
@@ -412,7 +445,8 @@ def _build_application(
         .token(settings.token)
         .context_types(ContextTypes(context=TgContext))
         .rate_limiter(rate_limiter or RetryingRateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .concurrent_updates(ChatOrderedProcessor(max_concurrent, channel.timings))
+        .update_queue(channel.inbox)
+        .concurrent_updates(channel.processor)
         .request(_request(256, connect_timeout=5, read_timeout=15, write_timeout=15, pool_timeout=5))
         .get_updates_request(_request(1, connect_timeout=5, read_timeout=10, write_timeout=15, pool_timeout=5))
     )

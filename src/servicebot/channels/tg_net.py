@@ -8,9 +8,10 @@
   proxy in front of the Bot API returns with a 502) is not logged as an ERROR with a
   traceback on every attempt: the failure still raises, and the limiter's one WARNING line
   per attempt says what happened.
-- `ChatOrderedProcessor`: processes updates concurrently across chats but one at a time
-  within a chat (answers come back in the order questions were asked), and times each
-  update, split into time waiting for the Bot API and everything else.
+- `timed`: times an update's processing, split into time waiting for the Bot API and
+  everything else (`Timings`, for bench/load_bot.py).
+
+Incoming updates (the journal, per-chat order, the drain on stop) are `channels/tg_ingest.py`'s.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, BaseUpdateProcessor
+from telegram.ext import AIORateLimiter
 from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
@@ -109,59 +109,21 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable")
 
 
-# --- incoming updates --------------------------------------------------------------------
+# --- timing updates ------------------------------------------------------------------------
 
 
-def _chat_key(update: object) -> int | None:
-    chat = update.effective_chat if isinstance(update, Update) else None
-    return chat.id if chat is not None else None
+async def timed(coroutine: Awaitable[Any], timings: Timings | None) -> None:
+    """Await one update's processing; add its time, and the part spent waiting for Bot API
+    calls (counted by `RetryingRateLimiter`), to `timings`."""
+    box = [0.0]
+    token = _api_wait.set(box)
+    started = time.perf_counter()
+    try:
+        await coroutine
+    finally:
+        if timings is not None:
+            timings.add(time.perf_counter() - started, box[0])
+        _api_wait.reset(token)
 
 
-class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Up to `max_concurrent` updates at once, but one at a time per chat, in arrival order.
-
-    A chat's queued updates hold a concurrency slot while they wait; they are quick (a
-    flooding resident's extra messages are dropped without network calls), so this only
-    matters if `max_concurrent` is tiny.
-    """
-
-    def __init__(self, max_concurrent: int, timings: Timings | None = None):
-        super().__init__(max_concurrent)
-        self.timings = timings
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _chat_key(update)
-        if key is None:
-            await self._timed(coroutine)
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] = self._waiting.get(key, 0) + 1
-        try:
-            async with lock:
-                await self._timed(coroutine)
-        finally:
-            self._waiting[key] -= 1
-            if not self._waiting[key]:
-                del self._waiting[key], self._locks[key]
-
-    async def _timed(self, coroutine: Awaitable[Any]) -> None:
-        box = [0.0]
-        token = _api_wait.set(box)
-        started = time.perf_counter()
-        try:
-            await coroutine
-        finally:
-            if self.timings is not None:
-                self.timings.add(time.perf_counter() - started, box[0])
-            _api_wait.reset(token)
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-
-__all__ = ["ChatOrderedProcessor", "QuietRequest", "RetryingRateLimiter", "Timings"]
+__all__ = ["QuietRequest", "RetryingRateLimiter", "Timings", "timed"]

@@ -22,6 +22,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -174,8 +175,9 @@ class TelegramChannel:
         )
 
     async def stop(self) -> None:
-        """Stop fetching, keep answering for at most `drain` seconds (then cancel what still
-        runs after CANCEL_AFTER more), and leave the rest in the journal for the next start."""
+        """Stop fetching, keep answering for `drain` seconds, then cancel what has sent
+        nothing yet, and CANCEL_AFTER seconds later what still runs; the rest waits in the
+        journal for the next start."""
         application = self.application
         began = time.monotonic()
         self.processor.stop_starting(began + self.drain)
@@ -187,12 +189,16 @@ class TelegramChannel:
                 except TimeoutError:
                     log.warning("telegram: the last getUpdates did not finish; its updates will come again")
             if application.running:
-                cancel_in = began + self.drain + CANCEL_AFTER - time.monotonic()
-                cancel = asyncio.get_running_loop().call_later(max(0.0, cancel_in), self.processor.cancel_running)
+                loop, now, cancel = asyncio.get_running_loop(), time.monotonic(), self.processor.cancel_running
+                timers = [
+                    loop.call_later(max(0.0, began + self.drain - now), functools.partial(cancel, unsent_only=True)),
+                    loop.call_later(max(0.0, began + self.drain + CANCEL_AFTER - now), cancel),
+                ]
                 try:
                     await application.stop()
                 finally:
-                    cancel.cancel()
+                    for timer in timers:
+                        timer.cancel()
                 left = self.processor.left + self.processor.cancelled
                 log.info(
                     "telegram: stopped in %.1f s%s",

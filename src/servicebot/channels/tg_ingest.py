@@ -14,9 +14,10 @@ once, one at a time per chat, and a stop that finishes what it can in bounded ti
   the journal when each is finished — answered, deliberately ignored, or failed and reported
   by the error handler. One cancelled, or never started, stays in the journal.
 - The drain on stop (`stop_starting`, `cancel_running`): updates keep being processed for
-  DRAIN_SECONDS; one not started by then is left for the next start; one still running
-  CANCEL_AFTER seconds later (stuck on the network) is cancelled, and if its reply had
-  already gone out it is sent again at the next start: the only duplicate a stop can cause.
+  DRAIN_SECONDS. Then one not started, or started but with nothing sent yet (waiting for
+  the outgoing rate limit), is left for the next start; one whose request is on the network
+  gets CANCEL_AFTER more seconds and is then cancelled, and if its reply had reached
+  Telegram it is sent again at the next start: the only duplicate a stop can cause.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any, TypeVar
 from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
-from servicebot.channels.tg_net import Timings, timed
+from servicebot.channels.tg_net import Calls, Timings, timed
 from servicebot.journal import UpdateJournal
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._finished = finished
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
-        self._running: set[asyncio.Task[Any]] = set()
+        self._running: dict[asyncio.Task[Any], Calls] = {}
         self._stop_starting_at: float | None = None
         self.left = 0  # not started because the drain ended: they wait in the journal
         self.cancelled = 0  # cancelled by `cancel_running`: they wait in the journal too
@@ -170,11 +171,11 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             return
         task = asyncio.current_task()
         assert task is not None
-        self._running.add(task)
+        self._running[task] = calls = Calls()
         try:
-            await timed(coroutine, self.timings)
+            await timed(coroutine, self.timings, calls)
         finally:
-            self._running.discard(task)
+            del self._running[task]
         if self._finished is not None and isinstance(update, Update):
             await self._finished(update.update_id)
 
@@ -182,13 +183,14 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         """Start no update after `at` (time.monotonic()); those left wait in the journal."""
         self._stop_starting_at = at
 
-    def cancel_running(self) -> int:
-        """Cancel the updates being processed; how many there were."""
-        running = list(self._running)
-        for task in running:
+    def cancel_running(self, *, unsent_only: bool = False) -> int:
+        """Cancel the updates being processed (with `unsent_only`, those that have not let a
+        Bot API request out yet, so nothing of theirs reached Telegram); how many."""
+        chosen = [task for task, calls in self._running.items() if not (unsent_only and calls.sent)]
+        for task in chosen:
             task.cancel()
-        self.cancelled += len(running)
-        return len(running)
+        self.cancelled += len(chosen)
+        return len(chosen)
 
     async def initialize(self) -> None:
         pass

@@ -9,7 +9,8 @@
   traceback on every attempt: the failure still raises, and the limiter's one WARNING line
   per attempt says what happened.
 - `timed`: times an update's processing, split into time waiting for the Bot API and
-  everything else (`Timings`, for bench/load_bot.py).
+  everything else (`Timings`, for bench/load_bot.py), and notes whether a request for it
+  has left (`Calls`: a stop may cancel an update that has sent nothing yet).
 
 Incoming updates (the journal, per-chat order, the drain on stop) are `channels/tg_ingest.py`'s.
 """
@@ -34,8 +35,18 @@ log = logging.getLogger(__name__)
 
 # --- timing ------------------------------------------------------------------------------
 
-# Seconds this update has spent waiting for Bot API calls; set per update task.
-_api_wait: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("api_wait", default=None)
+
+@dataclass
+class Calls:
+    """One update's Bot API calls so far: seconds spent waiting for them (limiter included),
+    and whether one has been let through to the network (then a reply may be on its way)."""
+
+    seconds: float = 0.0
+    sent: bool = False
+
+
+# The update being processed on this task; set by `timed`.
+_calls: contextvars.ContextVar[Calls | None] = contextvars.ContextVar("calls", default=None)
 
 
 @dataclass
@@ -88,6 +99,9 @@ class RetryingRateLimiter(AIORateLimiter):
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         started = time.perf_counter()
+        calls = _calls.get()
+        if calls is not None:
+            callback = _marking_sent(callback, calls)
         try:
             for attempt in range(len(self._delays) + 1):
                 try:
@@ -103,27 +117,37 @@ class RetryingRateLimiter(AIORateLimiter):
                     )
                     await asyncio.sleep(self._delays[attempt])
         finally:
-            box = _api_wait.get()
-            if box is not None:
-                box[0] += time.perf_counter() - started
+            if calls is not None:
+                calls.seconds += time.perf_counter() - started
         raise AssertionError("unreachable")
+
+
+def _marking_sent(callback, calls: Calls):
+    """`callback` (the HTTP request, which the limiter calls once it lets it through), noting
+    that a request left."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        calls.sent = True
+        return await callback(*args, **kwargs)
+
+    return call
 
 
 # --- timing updates ------------------------------------------------------------------------
 
 
-async def timed(coroutine: Awaitable[Any], timings: Timings | None) -> None:
-    """Await one update's processing; add its time, and the part spent waiting for Bot API
-    calls (counted by `RetryingRateLimiter`), to `timings`."""
-    box = [0.0]
-    token = _api_wait.set(box)
+async def timed(coroutine: Awaitable[Any], timings: Timings | None, calls: Calls | None = None) -> None:
+    """Await one update's processing, counting its Bot API calls in `calls`; add its time, and
+    the part spent waiting for the Bot API, to `timings`."""
+    calls = calls or Calls()
+    token = _calls.set(calls)
     started = time.perf_counter()
     try:
         await coroutine
     finally:
         if timings is not None:
-            timings.add(time.perf_counter() - started, box[0])
-        _api_wait.reset(token)
+            timings.add(time.perf_counter() - started, calls.seconds)
+        _calls.reset(token)
 
 
-__all__ = ["QuietRequest", "RetryingRateLimiter", "Timings", "timed"]
+__all__ = ["Calls", "QuietRequest", "RetryingRateLimiter", "Timings", "timed"]

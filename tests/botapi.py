@@ -918,6 +918,13 @@ class FakeBotApi:
             return queue.popleft()
         return None
 
+    def disarm_faults(self, method: str | None = None) -> None:
+        """Drop the armed faults not yet triggered (of ``method``, or all)."""
+        if method is None:
+            self._faults_pending.clear()
+        else:
+            self._faults_pending.pop(method.lower(), None)
+
     def pending_faults(self) -> dict[str, list[str]]:
         """Faults armed but not yet triggered, by lower-cased method name."""
         return {m: [k for k, _ in q] for m, q in self._faults_pending.items() if q}

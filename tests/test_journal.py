@@ -9,12 +9,13 @@ import logging
 import os
 import sqlite3
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from servicebot.journal import MAX_REPLAYS, UpdateJournal
+
+from conftest import fill
 
 QUESTION = "我家住凤凰小区，低保怎么申请"
 RAW_ID = 7012345678
@@ -124,6 +125,7 @@ def test_a_finished_update_leaves_no_text_or_id_in_any_file(path, clock, journal
     assert any(t in file_bytes(path) for t in traces(QUESTION))  # it is there while unanswered
 
     journal.done(1)
+    clock.now += 2
     journal.housekeep()  # truncates the WAL, where the inserted row's page still was
     content = file_bytes(path)
     assert not any(t in content for t in [*traces(QUESTION), str(RAW_ID).encode()])
@@ -261,33 +263,6 @@ def test_a_journal_from_a_newer_version_is_left_alone(path, clock, journal, capl
     assert newer.admit(1, payload(1))
     assert "newer servicebot" in journal_records(caplog, logging.ERROR)[0]
     newer.close()
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    """A 1 MiB tmpfs (needs root, as in CI's container): a real ENOSPC, not a simulation."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {result.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    """Fill the disk; the filler file, to be deleted to free it."""
-    filler = disk / "filler"
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
-    return filler
 
 
 def test_a_full_disk_degrades_to_memory_and_recovers_when_space_returns(small_disk, clock, caplog):

@@ -23,18 +23,21 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import yaml
 from telegram import Update
 
 from servicebot.channels import Core
-from servicebot.channels.server import serve
+from servicebot.channels.server import SHUTDOWN_GRACE, serve
 from servicebot.channels.tg import TelegramChannel
-from servicebot.channels.tg_ingest import CANCEL_AFTER, ChatOrderedProcessor, JournaledQueue
+from servicebot.channels.tg_ingest import CANCEL_AFTER, DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue
 from servicebot.channels.tg_net import RetryingRateLimiter
 from servicebot.channels.tg_render import render_html
 from servicebot.journal import UpdateJournal
 from servicebot.service import Service
+from servicebot.storage.writer import CLOSE_TIMEOUT
 
 from botapi import TOKEN, FakeBotApi
+from conftest import REPO, fill
 from webserver import free_port
 
 pytestmark = pytest.mark.slow
@@ -299,6 +302,15 @@ def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_r
     assert "updates wait in the journal for the next start" in stops[0]
 
 
+def test_compose_gives_a_stop_more_time_than_its_own_bounds_add_up_to():
+    """Docker sends SIGKILL at the end of stop_grace_period: it must outlast the web server's
+    grace, Telegram's drain and grace, and the interaction log's last write, one after another."""
+    service = yaml.safe_load((REPO / "compose.yaml").read_text(encoding="utf-8"))["services"]["bot"]
+    grace = service["stop_grace_period"]
+    assert grace.endswith("s")
+    assert float(grace[:-1]) > SHUTDOWN_GRACE + DRAIN_SECONDS + CANCEL_AFTER + CLOSE_TIMEOUT
+
+
 # --- kill -9 ----------------------------------------------------------------------------------------
 
 
@@ -349,11 +361,11 @@ def confirmed_unanswered(api: FakeBotApi) -> int:
 
 
 async def quiet(api: FakeBotApi, seconds: float, timeout: float = 10) -> None:
-    """Until nothing reached the fake Bot API's sendMessage (answered or refused) for `seconds`."""
+    """Until the fake Bot API has accepted no sendMessage for `seconds`."""
     seen = {"count": -1, "since": 0.0}
 
     def settled() -> bool:
-        count = len(api.calls("sendMessage")) + len(api.faults)
+        count = len(api.calls("sendMessage"))
         if count != seen["count"]:
             seen.update(count=count, since=time.monotonic())
         return time.monotonic() - seen["since"] >= seconds
@@ -365,9 +377,10 @@ def test_a_bot_killed_with_a_backlog_answers_every_question_exactly_once_after_a
     """SIGKILL to a real `servicebot run` that has confirmed 200 questions to Telegram and
     answered few: the restarted bot answers each of them, once, with the right answer.
 
-    Telegram has just told the bot to slow down (a 429 on a reply), so no reply is on the
-    wire at the kill: a reply sent in the last milliseconds before a kill can come twice,
-    which no bot can rule out (README, "Crashes and restarts"), and this test is not about."""
+    Telegram refuses every reply from some moment on (429, "retry after 60 s"), so no reply
+    is on its way at the kill: a reply that reached Telegram in the last milliseconds before
+    a kill can come twice, which no bot can rule out (README, "Stops, crashes and restarts"),
+    and that is not what this test is about."""
     count = 200
     plan = [QUESTIONS[n % len(QUESTIONS)] for n in range(count)]
     expected = expected_replies(settings, plan)
@@ -387,12 +400,13 @@ def test_a_bot_killed_with_a_backlog_answers_every_question_exactly_once_after_a
 
                 arrival = asyncio.create_task(arrive())
                 await until(lambda: len(api.calls("sendMessage")) >= 10, 20, "answering has begun")
-                api.fail_next("sendMessage", "429", retry_after=60)
+                api.fail_next("sendMessage", "429", times=100_000, retry_after=60)  # every reply from now on
                 await api.wait_for_fault("sendMessage", timeout=10)
                 await arrival
                 await api.wait_confirmed(api.update_records[-1].update_id, timeout=10)
-                await quiet(api, 0.5)
+                await quiet(api, 0.5)  # the replies that were on the wire have arrived
                 await first.kill()
+                api.disarm_faults()
                 assert confirmed_unanswered(api) >= count // 2  # a backlog Telegram will not send again
 
                 second = await processes[1].start()
@@ -439,6 +453,39 @@ def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, 
     journal_lines = [r for r in caplog.records if r.name == "servicebot.journal"]
     assert [r.levelname for r in journal_lines] == ["ERROR", "ERROR", "INFO"]  # deleted; cannot be used; back
     assert "answering without it" in journal_lines[1].getMessage()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert str(FIRST_USER) not in logged and "低保怎么申请" not in logged
+
+
+def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(settings, small_disk, caplog):
+    on_small_disk = dataclasses.replace(settings, data_dir=small_disk / "data")
+
+    async def body():
+        async with FakeBotApi() as api:
+            journal = UpdateJournal(on_small_disk.journal_path, retry_every=0.2)
+            async with bot(on_small_disk, api, journal=journal):
+                await ask(api, "低保怎么申请", FIRST_USER)
+                filler = fill(small_disk)
+                try:
+                    for n in range(1, 200):  # until the journal needs space it cannot get
+                        reply = await ask(api, QUESTIONS[n % len(QUESTIONS)] + "。" * 400, FIRST_USER + n)
+                        assert reply.text
+                        if not journal.healthy:
+                            break
+                    assert not journal.healthy
+                    for n in range(200, 205):  # still answering
+                        assert (await ask(api, QUESTIONS[n % len(QUESTIONS)], FIRST_USER + n)).text
+                finally:
+                    filler.unlink()
+                await until(lambda: journal.healthy, 10, "the journal is back")
+                await ask(api, "体验馆", FIRST_USER + 999)
+                assert api.update_records[-1].update_id in journal_rows(on_small_disk)
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    journal_lines = [r for r in caplog.records if r.name == "servicebot.journal"]
+    assert [r.levelname for r in journal_lines] == ["ERROR", "INFO"]
+    assert "full" in journal_lines[0].getMessage()
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert str(FIRST_USER) not in logged and "低保怎么申请" not in logged
 

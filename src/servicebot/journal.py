@@ -58,7 +58,7 @@ RETRY_EVERY = 5.0  # seconds between attempts to use the file again after a fail
 CHECKPOINT_EVERY = 2.0  # seconds between WAL truncations (erased payloads gone, WAL synced)
 PRUNE_EVERY = 60.0
 BUSY_TIMEOUT = 0.2  # seconds to wait for another process's lock: updates must not wait longer
-REMEMBERED = 100_000  # update ids kept in memory, to deduplicate while the file is unavailable
+REMEMBERED = 20_000  # update ids kept in memory (~2 MB), to deduplicate while the file is unavailable
 OWED = 100_000  # done marks kept in memory while the file is unavailable
 
 _SCHEMA = """
@@ -128,6 +128,7 @@ class UpdateJournal:
         self._failing = False
         self._retry_at = 0.0
         self._dirty = False  # written since the last checkpoint
+        self._next_checkpoint = 0.0
         self._next_prune = 0.0
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._owed: OrderedDict[int, float] = OrderedDict()  # done marks not yet written
@@ -193,7 +194,9 @@ class UpdateJournal:
             self._pay_owed()
 
     def housekeep(self) -> None:
-        """Called every second or so: truncate the WAL after writes, prune finished rows."""
+        """Call every second or so: truncates the WAL (at most every CHECKPOINT_EVERY seconds,
+        after writes), prunes finished rows (every PRUNE_EVERY seconds), and tries the file
+        again when it failed."""
         if not self._usable():
             return
         assert self._conn is not None
@@ -202,7 +205,8 @@ class UpdateJournal:
             if now >= self._next_prune:
                 self._next_prune = now + PRUNE_EVERY
                 self._prune(now)
-            if self._dirty:
+            if self._dirty and now >= self._next_checkpoint:
+                self._next_checkpoint = now + CHECKPOINT_EVERY
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._dirty = False
         except (sqlite3.Error, OSError) as exc:

@@ -22,11 +22,9 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import asyncio
-import functools
 import hmac
 import json
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -53,7 +51,7 @@ from telegram.ext import (
 
 from servicebot import replies
 from servicebot.channels import Core
-from servicebot.channels.tg_ingest import CANCEL_AFTER, DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue
+from servicebot.channels.tg_ingest import DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue, stop_draining
 from servicebot.channels.tg_net import QuietRequest, RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
     ADMIN_ONLY_TEXT,
@@ -175,37 +173,10 @@ class TelegramChannel:
         )
 
     async def stop(self) -> None:
-        """Stop fetching, keep answering for `drain` seconds, then cancel what has sent
-        nothing yet, and CANCEL_AFTER seconds later what still runs; the rest waits in the
-        journal for the next start."""
-        application = self.application
-        began = time.monotonic()
-        self.processor.stop_starting(began + self.drain)
+        """Stop fetching, answer for at most `drain` seconds more, leave the rest in the journal."""
         try:
-            if application.updater is not None and application.updater.running:
-                try:
-                    # Its last getUpdates confirms what it fetched: all of it is in the journal.
-                    await asyncio.wait_for(application.updater.stop(), self.drain)
-                except TimeoutError:
-                    log.warning("telegram: the last getUpdates did not finish; its updates will come again")
-            if application.running:
-                loop, now, cancel = asyncio.get_running_loop(), time.monotonic(), self.processor.cancel_running
-                timers = [
-                    loop.call_later(max(0.0, began + self.drain - now), functools.partial(cancel, unsent_only=True)),
-                    loop.call_later(max(0.0, began + self.drain + CANCEL_AFTER - now), cancel),
-                ]
-                try:
-                    await application.stop()
-                finally:
-                    for timer in timers:
-                        timer.cancel()
-                left = self.processor.left + self.processor.cancelled
-                log.info(
-                    "telegram: stopped in %.1f s%s",
-                    time.monotonic() - began,
-                    f"; {left} updates wait in the journal for the next start" if left else "",
-                )
-            await application.shutdown()
+            await stop_draining(self.application, self.processor, self.drain)
+            await self.application.shutdown()
         finally:
             await self.inbox.close()
 

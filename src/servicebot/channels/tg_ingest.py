@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
@@ -32,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from telegram import Bot, Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import Application, BaseUpdateProcessor
 
 from servicebot.channels.tg_net import Calls, Timings, timed
 from servicebot.journal import UpdateJournal
@@ -199,4 +200,36 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         pass
 
 
-__all__ = ["CANCEL_AFTER", "DRAIN_SECONDS", "ChatOrderedProcessor", "JournaledQueue"]
+async def stop_draining(application: Application, processor: ChatOrderedProcessor, drain: float) -> None:
+    """Stop `application` (whose processor is `processor`) in bounded time: fetch nothing more,
+    keep answering for `drain` seconds, then cancel what has sent nothing yet, and CANCEL_AFTER
+    seconds later what still runs. What is left waits in the journal for the next start."""
+    began = time.monotonic()
+    processor.stop_starting(began + drain)
+    if application.updater is not None and application.updater.running:
+        try:
+            # Its last getUpdates confirms what it fetched: all of that is in the journal.
+            await asyncio.wait_for(application.updater.stop(), drain)
+        except TimeoutError:
+            log.warning("telegram: the last getUpdates did not finish; its updates will come again")
+    if not application.running:
+        return
+    loop, now = asyncio.get_running_loop(), time.monotonic()
+    timers = [
+        loop.call_later(max(0.0, began + drain - now), functools.partial(processor.cancel_running, unsent_only=True)),
+        loop.call_later(max(0.0, began + drain + CANCEL_AFTER - now), processor.cancel_running),
+    ]
+    try:
+        await application.stop()  # returns once every queued update is processed, left or cancelled
+    finally:
+        for timer in timers:
+            timer.cancel()
+    left = processor.left + processor.cancelled
+    log.info(
+        "telegram: stopped in %.1f s%s",
+        time.monotonic() - began,
+        f"; {left} updates wait in the journal for the next start" if left else "",
+    )
+
+
+__all__ = ["CANCEL_AFTER", "DRAIN_SECONDS", "ChatOrderedProcessor", "JournaledQueue", "stop_draining"]

@@ -204,10 +204,12 @@ def test_question_reaches_staff_and_two_staff_answers_reach_the_resident_once(se
             assert follow.params["reply_parameters"]["message_id"] == card_id
 
             # 加入问答 marks 李四's reply; 已解决 closes: the resident is told, the address deleted.
-            toast = await press(api, "s:f:%d" % number, chat=STAFF, user=LI, message=card_id)
+            toast = await press(api, f"s:f:{number}", chat=STAFF, user=LI, message=card_id)
             assert "李四" in toast.params["text"]
-            assert db_rows(settings, "SELECT text FROM ticket_messages WHERE faq = 1") == [("另外周六上午也可以办理。",)]
-            toast = await press(api, "s:c:%d" % number, chat=STAFF, user=ZHANG, message=card_id)
+            assert db_rows(settings, "SELECT text FROM ticket_messages WHERE faq = 1") == [
+                ("另外周六上午也可以办理。",)
+            ]
+            toast = await press(api, f"s:c:{number}", chat=STAFF, user=ZHANG, message=card_id)
             assert f"#{number}" in toast.params["text"]
             closed = await api.wait_for_reply(RESIDENT)
             assert said(replies.TICKET_CLOSED_TEXT, number=number) in closed.text
@@ -248,7 +250,9 @@ def test_typed_request_hands_off_the_latest_question_or_asks_for_one(settings):
             opened = await ask(api, "我要找工作人员", OTHER)
             other = number_in(opened.text)
             assert other != number and replies.WRITE_QUESTION_TEXT in opened.text
-            card = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == STAFF and f"#{other}" in c.text)
+            card = await api.wait_for(
+                lambda c: c.method == "sendMessage" and c.chat_id == STAFF and f"#{other}" in c.text
+            )
             assert CARD_NO_QUESTION in card.text
             await ask(api, "我家的狗丢了能帮忙找吗", OTHER)
             follow = await api.wait_for(lambda c: c.chat_id == STAFF and "我家的狗丢了" in (c.text or ""))
@@ -267,7 +271,7 @@ def test_typed_request_hands_off_the_latest_question_or_asks_for_one(settings):
 
 def test_a_second_ticket_of_the_same_resident_shows_how_many_came_before(settings):
     async def body():
-        async with FakeBotApi() as api, running(api, settings) as (core, _):
+        async with FakeBotApi() as api, running(api, settings):
             first_reply = await ask(api, "燃气费在哪里交")
             second_reply = await ask(api, "护照在哪里办")
             await press(api, button(first_reply, replies.HANDOFF_LABEL)["callback_data"])
@@ -336,7 +340,7 @@ def test_a_staff_reply_sent_while_the_bot_was_down_is_relayed_after_the_restart(
 def test_a_reply_to_anything_but_a_ticket_is_ignored(settings):
     async def body():
         async with FakeBotApi() as api, running(api, settings):
-            opened, card = await open_ticket(api)
+            opened, _ = await open_ticket(api)
             api.command("tickets", chat_id=STAFF, chat_type="supergroup", user_id=LI, first_name="李四")
             listing = await api.wait_for_reply(STAFF)
             assert f"#{number_in(opened.text)}" in listing.text and "等待回复" in listing.text
@@ -422,7 +426,7 @@ def test_a_web_resident_hands_off_and_finds_the_staff_reply_after_a_restart(sett
 
     async def body():
         async with FakeBotApi() as api, aiohttp.ClientSession() as http:
-            async with running(api, settings, web=True) as (core, port):
+            async with running(api, settings, web=True) as (_, port):
                 asked = await post(http, port, "/api/ask", {"session": session, "text": "护照在哪里办"})
                 [message] = asked["messages"]
                 handoff = next(c for c in message["choices"] if c["label"] == replies.HANDOFF_LABEL)
@@ -434,7 +438,7 @@ def test_a_web_resident_hands_off_and_finds_the_staff_reply_after_a_restart(sett
                 kept = await api.wait_for_reply(STAFF)
                 assert kept.text == NOTICES[Notice.KEPT].format(number=number, name="张三")
             # The page was closed, the bot restarted: the reply waits in the outbox.
-            async with running(api, settings, web=True) as (core, port):
+            async with running(api, settings, web=True) as (_, port):
                 inbox = await post(http, port, "/api/inbox", {"session": session, "after": 0})
                 [late] = inbox["messages"]
                 assert late["body"] == replies.STAFF_REPLY_PREFIX + "护照请到市出入境管理窗口办理。"

@@ -167,7 +167,7 @@ class Desk(Protocol):
 # `Match.intent` for exactly these messages; when it lands, the body of `asks_for_person`
 # becomes `return match is not None and match.intent == Intent.HUMAN`, and these go.
 _PERSON_RE = re.compile(
-    r"(?:你好|您好)?(?:我要|我想|请|帮我|给我)?(?:转接?|找|接通?|联系)?"
+    r"(?:你好|您好)?(?:我要|我想|请|帮我|给我|麻烦)*(?:转接?|找|接通?|联系)?"
     r"(?:人工客服|人工服务|人工|真人客服|真人|客服人员|客服|工作人员|办事人员|值班人员)(?:服务|客服)?[吧啊呀呢哦嘛]*"
 )
 _NOISE_RE = re.compile(r"[\W_]+")

@@ -165,6 +165,7 @@ class Desk:
     async def start(self, room: StaffRoom) -> None:
         """Begin posting to the room and delivering; what waited while the bot was down goes first."""
         self.room = room
+        self._stopping = False
         self._worker = asyncio.create_task(self._run(), name="hand-off desk")
 
     async def stop(self) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import re
 import sqlite3
 
 import pytest
 
 from servicebot import replies
+from servicebot.channels.tg_staff import FOLLOW_UP, NOTICES, card_text, listing_text, ticket_in
 from servicebot.config import load_settings
 from servicebot.conversation import (
     Command,
@@ -523,3 +525,33 @@ def test_ages_read_as_staff_say_them():
         "2 小时前",
         "3 天前",
     ]
+
+
+def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(desk_parts):
+    """The bot stopped between posting a card and recording its message id: the card is
+    posted again after the restart, and a staff reply to the first one is still relayed."""
+    service, inbox = desk_parts[1], desk_parts[3]
+
+    async def body():
+        desk = make_desk(desk_parts, Clock())
+        await desk.open()
+        await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        desk.store.posted(1, -1001, 200)
+        lost_card = card_text(desk._card(desk.store.ticket(1)))
+        number = ticket_in(re.sub("<[^>]+>", "", lost_card))
+        relayed = await desk.staff_reply(chat=-1001, replied_to=150, message=9, text="您好", name="张三", hint=number)
+        assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith("工作人员回复：您好")
+        assert desk.store.ticket_for_room_message(-1001, 150) == 1  # mapped from now on
+        unknown = await desk.staff_reply(chat=-1001, replied_to=151, message=10, text="x", name="张三", hint=99)
+        assert unknown.number is None
+        await desk.close()
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_the_ticket_a_staff_group_message_is_about_is_read_from_how_it_begins():
+    for notice in Notice:
+        assert ticket_in(NOTICES[notice].format(number=31, name="张三", days=30)) == 31
+    assert ticket_in(FOLLOW_UP.format(number=32, text="补充")) == 32
+    assert ticket_in(listing_text([], START)) is None
+    assert ticket_in("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None

@@ -180,3 +180,10 @@ def test_review_drafts_a_new_entry_from_a_staff_reply_marked_for_the_faq(setting
     assert report.errors == []
     match = report.index.match(CLINIC)
     assert match.status == Status.ANSWERED and report.faq.by_id[match.entry_id].answer == CLINIC_ANSWER
+
+
+def test_run_refuses_a_staff_group_without_a_telegram_token(mini_faq, monkeypatch, capsys):
+    monkeypatch.setenv("SERVICEBOT_STAFF_CHAT_ID", "-1001")
+    monkeypatch.setenv("SERVICEBOT_WEB_PORT", "8080")
+    assert main(["run", "--faq", str(mini_faq)]) == 2
+    assert "SERVICEBOT_TOKEN" in capsys.readouterr().err

@@ -305,6 +305,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("webhook mode needs SERVICEBOT_WEBHOOK_SECRET (letters, digits, _ and -)")
     if settings.webhook_url and settings.web_port is None:
         raise ConfigError("webhook mode is served by the bot's web server: set SERVICEBOT_WEB_PORT")
+    if settings.staff_chat_id is not None and not settings.token:
+        raise ConfigError(
+            "hand-off to staff (SERVICEBOT_STAFF_CHAT_ID) needs SERVICEBOT_TOKEN: staff answer on Telegram"
+        )
     from servicebot.channels.server import run as run_channels
 
     return run_channels(settings)

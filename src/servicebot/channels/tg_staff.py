@@ -75,7 +75,7 @@ NOTICES = {
     Notice.CLOSED: (
         "⚠️ #{number} 已经结束（已解决，或超过 {days} 天），居民的联系方式已按隐私规定删除，这条回复没有转出。"
     ),
-    Notice.NOT_TEXT: "⚠️ 只能转达文字：请用文字回复 #{number}。",
+    Notice.NOT_TEXT: "⚠️ #{number} 只能转达文字：请用文字回复。",
     Notice.RESOLVED: "☑️ #{number} 已由 {name} 标记为已解决，居民已收到通知。",
 }
 RESOLVE_LABEL = "✅ 已解决"
@@ -190,7 +190,7 @@ class StaffGroup:
         return [
             CallbackQueryHandler(self.on_button, pattern=r"^s:[cf]:\d{1,12}$"),
             CommandHandler("tickets", self.on_tickets, filters=chat),
-            MessageHandler(chat & filters.UpdateType.MESSAGE & filters.REPLY, self.on_reply),
+            MessageHandler(chat & filters.UpdateType.MESSAGE & filters.REPLY & ~filters.COMMAND, self.on_reply),
         ]
 
     async def on_reply(self, update: Update, context: CallbackContext) -> None:

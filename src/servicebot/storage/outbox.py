@@ -49,16 +49,24 @@ class Outbox:
         return message_id
 
     def after(self, channel: str, resident: str, after: int) -> list[dict[str, Any]]:
-        """Messages after id `after`, each with its "id"; those up to `after` were seen: deleted."""
-        with self.db.transaction() as conn:
-            conn.execute(
-                "DELETE FROM outbox WHERE channel = ? AND resident = ? AND id <= ?", (channel, resident, after)
-            )
+        """Messages after id `after`, each with its "id"; those up to `after` were seen: deleted.
+        A page asks every few seconds, mostly for nothing: that costs a read, no write lock."""
+        with self.db.transaction(write=False) as conn:
             rows = conn.execute(
-                "SELECT id, message FROM outbox WHERE channel = ? AND resident = ? AND at >= ? ORDER BY id",
-                (channel, resident, self._oldest()),
+                "SELECT id, at, message FROM outbox WHERE channel = ? AND resident = ? ORDER BY id",
+                (channel, resident),
             ).fetchall()
-        return [{**json.loads(message), "id": message_id} for message_id, message in rows]
+        if any(message_id <= after for message_id, _, _ in rows):
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "DELETE FROM outbox WHERE channel = ? AND resident = ? AND id <= ?", (channel, resident, after)
+                )
+        oldest = self._oldest()
+        return [
+            {**json.loads(message), "id": message_id}
+            for message_id, at, message in rows
+            if message_id > after and at >= oldest
+        ]
 
     def take(self, channel: str, resident: str) -> list[dict[str, Any]]:
         """Every message waiting for the resident, oldest first, removed from the outbox."""

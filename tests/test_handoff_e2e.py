@@ -26,6 +26,7 @@ from servicebot.channels.tg_staff import (
     EARLIER,
     EARLIER_NONE,
     FAQ_LABEL,
+    KEPT_WHERE,
     LIST_EMPTY,
     NOTICES,
     RESOLVE_LABEL,
@@ -436,7 +437,7 @@ def test_a_web_resident_hands_off_and_finds_the_staff_reply_after_a_restart(sett
                 assert "网页聊天" in card.text and "护照在哪里办" in card.text and session not in card.text
                 staff_says(api, "护照请到市出入境管理窗口办理。", card.result["message_id"])
                 kept = await api.wait_for_reply(STAFF)
-                assert kept.text == NOTICES[Notice.KEPT].format(number=number, name="张三")
+                assert kept.text == NOTICES[Notice.KEPT].format(number=number, name="张三", where=KEPT_WHERE["web"])
             # The page was closed, the bot restarted: the reply waits in the outbox.
             async with running(api, settings, web=True) as (_, port):
                 inbox = await post(http, port, "/api/inbox", {"session": session, "after": 0})
@@ -475,7 +476,7 @@ def test_without_a_staff_group_nothing_promises_staff(mini_faq, make_settings):
             assert all(replies.HANDOFF_LABEL not in b["text"] for b in buttons(reply))
             for text in (reply.text, person.text):
                 assert "转给" not in text and "会在这里回复" not in text
-            assert "没有工作人员在线回复" in person.text
+            assert person.text == replies.HUMAN_TEXT.format(where=replies.DEFAULT_CONTACT)
             assert "转人工" not in privacy.text
 
     run(body())

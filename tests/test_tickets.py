@@ -100,14 +100,15 @@ def test_staff_settings_are_checked():
 
 
 @pytest.mark.parametrize(
-    "text", ["人工", "转人工", "找工作人员", "我要转人工！", "请帮我转接人工客服", "人工吧", "您好，转人工"]
+    "text", ["人工", "转人工", "找工作人员", "我要转人工！", "帮我转接人工客服", "人工吧", "您好，转人工"]
 )
-def test_a_request_for_a_person_is_recognised(text):
-    assert asks_for_person(text, None)
+def test_a_request_for_a_person_is_recognised(service, text):
+    assert asks_for_person(text, service.snapshot.index.match(text))
 
 
-@pytest.mark.parametrize("text", ["人工智能是什么", "工作人员几点下班", "低保怎么申请", "", "😀", "人工湖在哪里"])
-def test_a_question_that_mentions_staff_is_not_a_request_for_a_person(text):
+@pytest.mark.parametrize("text", ["人工智能是什么", "工作人员几点下班", "低保怎么申请", "😀", "人工湖在哪里"])
+def test_a_question_that_mentions_staff_is_not_a_request_for_a_person(service, text):
+    assert not asks_for_person(text, service.snapshot.index.match(text))
     assert not asks_for_person(text, None)
 
 
@@ -153,7 +154,7 @@ def test_without_a_desk_the_bot_promises_no_staff(service):
     assert all(b.kind != ButtonKind.HANDOFF for b in unanswered.reply.buttons)
     person = conversation.respond(TG, Text("转人工"))
     assert person.handoff is None and person.reply is not None
-    assert person.reply.body.startswith("抱歉，这里暂时没有工作人员在线回复。")
+    assert person.reply.body == replies.HUMAN_TEXT.format(where=replies.DEFAULT_CONTACT)  # the honest small talk
     down = conversation.respond(TG, Press("f:-:" + unanswered.ref))
     assert down.reply is None and down.ack == replies.FEEDBACK_THANKS["-"]
     for said in (unanswered, person):
@@ -181,6 +182,19 @@ def test_with_a_desk_the_conversation_offers_and_hands_off(service):
     assert conversation.respond(group, Text("转人工")).reply.body == replies.PRIVATE_ONLY_TEXT
     privacy = conversation.command(Command.PRIVACY).text
     assert f"最长保存 {service.settings.ticket_days} 天" in privacy
+
+
+def test_a_complaint_offers_a_person_for_the_latest_question(service):
+    desk = FakeDesk()
+    conversation = Conversation(service, desk=desk)
+    conversation.respond(TG, Text("护照在哪里办"))
+    complaint = conversation.respond(TG, Text("垃圾机器人"))
+    assert complaint.status == Status.SMALL_TALK and complaint.reply is not None
+    assert complaint.reply.rows[0][0].kind == ButtonKind.HANDOFF
+    assert encode_button(complaint.reply.rows[0][0], complaint.ref, complaint.via) == "h:"  # the latest question
+    assert [a.question for a in desk.remembered] == ["护照在哪里办"]  # small talk is not a question to hand off
+    greeting = conversation.respond(TG, Text("你好"))
+    assert all(b.kind != ButtonKind.HANDOFF for b in greeting.reply.buttons)
 
 
 def test_while_a_ticket_is_open_what_the_resident_types_goes_to_it(service):
@@ -308,7 +322,7 @@ class Room:
         self.follow_ups.append((number, card_message, text))
         return next(self.ids)
 
-    async def tell(self, number, notice, *, reply_to=None, name=""):
+    async def tell(self, number, notice, *, reply_to=None, name="", channel=""):
         self.notes.append((number, notice, name))
         return next(self.ids)
 
@@ -551,7 +565,7 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(de
 
 def test_the_ticket_a_staff_group_message_is_about_is_read_from_how_it_begins():
     for notice in Notice:
-        assert ticket_in(NOTICES[notice].format(number=31, name="张三", days=30)) == 31
+        assert ticket_in(NOTICES[notice].format(number=31, name="张三", days=30, where="")) == 31
     assert ticket_in(FOLLOW_UP.format(number=32, text="补充")) == 32
     assert ticket_in(listing_text([], START)) is None
     assert ticket_in("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None

@@ -10,8 +10,9 @@ the numbered-choice convention with a short per-resident memory.
 
 Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
 - the conversation decides *when* — the 转人工 button under a reply the bot could not help
-  with and after a 👎, a typed 人工 / 转人工 / 找工作人员 (`asks_for_person`), and everything
-  typed while the resident's ticket is open (it goes to staff, not to the matcher);
+  with (`Reply.can_hand_off`) and after a 👎, a typed 人工 / 转人工 / 找工作人员 (the
+  matcher's `Intent.HUMAN`, `asks_for_person`), and everything typed while the resident's
+  ticket is open (it goes to staff, not to the matcher);
 - it returns a `Said` carrying the `HandOff` request; `respond_async` / `handle_async` have
   the desk (`tickets.Desk`) carry it out, which needs the database and so is async. A
   channel with a desk calls the async entry points; without a desk nothing changes, and no
@@ -47,6 +48,7 @@ from servicebot.matching import Match
 from servicebot.records import ButtonKind, Channel, Status, Via
 from servicebot.replies import Button, Reply
 from servicebot.service import Outcome, Service, Snapshot
+from servicebot.smalltalk import Intent
 from servicebot.text import MAX_INPUT_CHARS
 from servicebot.throttle import ALLOW, WARN, FloodGate
 
@@ -163,20 +165,10 @@ class Desk(Protocol):
         ...
 
 
-# Typed requests for a person. The matcher branch adds `smalltalk.Intent.HUMAN` on
-# `Match.intent` for exactly these messages; when it lands, the body of `asks_for_person`
-# becomes `return match is not None and match.intent == Intent.HUMAN`, and these go.
-_PERSON_RE = re.compile(
-    r"(?:你好|您好)?(?:我要|我想|请|帮我|给我|麻烦)*(?:转接?|找|接通?|联系)?"
-    r"(?:人工客服|人工服务|人工|真人客服|真人|客服人员|客服|工作人员|办事人员|值班人员)(?:服务|客服)?[吧啊呀呢哦嘛]*"
-)
-_NOISE_RE = re.compile(r"[\W_]+")
-
-
 def asks_for_person(text: str, match: Match | None) -> bool:
-    """The message asks for a person (人工, 转人工, 找工作人员...), and nothing else."""
-    plain = _NOISE_RE.sub("", text.casefold())
-    return bool(plain) and _PERSON_RE.fullmatch(plain) is not None
+    """The message asks for a person (人工, 转人工, 找工作人员...), and nothing else: the
+    matcher's small-talk reading of it (`smalltalk.Intent.HUMAN`)."""
+    return match is not None and match.intent == Intent.HUMAN
 
 
 class Refusal(StrEnum):
@@ -509,28 +501,31 @@ class Conversation:
             return Said(handoff=HandOff(HandOffKind.ADD, text=text, number=number))
         notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
         outcome = self.service.answer(text[:MAX_QUESTION], **self._who(resident))
-        if asks_for_person(text, outcome.match):
+        if self.desk is not None and asks_for_person(text, outcome.match):
             return self._person_asked(resident, outcome)
-        reply = outcome.reply
+        reply, ref = outcome.reply, outcome.ref
         if desk is not None:
-            desk.remember(self.key(resident), _asked(outcome, text[:MAX_QUESTION]))
+            small_talk = outcome.status == Status.SMALL_TALK
+            if not small_talk:
+                desk.remember(self.key(resident), _asked(outcome, text[:MAX_QUESTION]))
             if reply.can_hand_off:
                 reply = replies.with_handoff(reply)
+                ref = "" if small_talk else ref  # under a complaint, 转人工 hands off the latest question
         return Said(
             reply,
-            ref=outcome.ref,
+            ref=ref,
             via=replies.buttons_via(outcome.status),
             notice=notice,
             status=Status(outcome.status),
         )
 
     def _person_asked(self, resident: Resident, outcome: Outcome) -> Said:
-        """A typed 人工: hand off the resident's latest question, or say honestly that no one is there."""
+        """A typed 人工 where a desk runs: hand off the resident's latest question (in a group:
+        ask them to write privately). Without a desk the service's own small-talk reply says
+        honestly that the bot cannot reach staff."""
         if self._desk(resident) is not None:
             return Said(handoff=HandOff(HandOffKind.OPEN), ref=outcome.ref, status=Status(outcome.status))
-        where = replies.where_to_ask(self.service.snapshot.faq.contact)
-        text = replies.PRIVATE_ONLY_TEXT if self.desk is not None else replies.NO_DESK_TEXT.format(where=where)
-        return Said(Reply(text), ref=outcome.ref, status=Status(outcome.status))
+        return Said(Reply(replies.PRIVATE_ONLY_TEXT), ref=outcome.ref, status=Status(outcome.status))
 
     def _desk(self, resident: Resident) -> Desk | None:
         """The desk, for a resident who may hand off: in a private chat (a staff reply in a

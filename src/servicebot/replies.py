@@ -149,19 +149,20 @@ def small_talk_reply(intent: Intent, faq: Faq) -> Reply:
     text = SMALL_TALK_TEXT.get(intent, SMALL_TALK_TEXT[Intent.IDENTITY])
     if intent in (Intent.THANKS, Intent.BYE):
         return Reply(text)
+    if intent == Intent.COMPLAINT:  # the bot did not help: where a desk runs, a person is offered
+        return replace(topics_reply(faq, text), can_hand_off=True)
     return topics_reply(faq, text)
 
 
 # --- hand-off to staff (转人工) ------------------------------------------------------------------
 #
 # Only said where a staff desk runs (`staff_chat_id`); without one, nothing the bot says may
-# promise that staff will see or answer a question (NO_DESK_TEXT says so plainly).
+# promise that staff will see or answer a question (a typed 人工 gets HUMAN_TEXT).
 
 HANDOFF_LABEL = "🙋 转人工"
 BACK_LABEL = "🤖 回到机器人问答"
 HANDOFF_OFFER = "也可以点“转人工”，把问题转给办事处工作人员，他们看到后会在这里回复您。"
 DOWNVOTE_TEXT = "谢谢反馈。这个回答没有解决您的问题的话，可以点“转人工”，请办事处工作人员回复您。"
-NO_DESK_TEXT = "抱歉，这里暂时没有工作人员在线回复。{where}"
 PRIVATE_ONLY_TEXT = "转人工请私聊我：点我的名字，再点“发消息”。"
 HANDOFF_FAILED_TEXT = "抱歉，现在没能转人工，请稍后再试。{where}"
 TICKET_OPENED_TEXT = "您的问题已登记为人工咨询 #{number}，正在转给办事处工作人员。{hours}"
@@ -269,5 +270,3 @@ WECHAT_UNKNOWN_MENU_TEXT = "这个菜单项暂时没有内容，请选择您想�
 WECHAT_SLOW_TEXT = "抱歉，这次回答得有点慢。答案准备好后，您再发任意一条消息就能看到。"
 WECHAT_LATE_PREFIX = "您刚才的问题，回答如下："
 WECHAT_SEPARATOR = "——————"
-
-

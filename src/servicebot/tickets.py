@@ -88,6 +88,7 @@ class Relayed:
 
     number: int | None
     notice: Notice | None = None
+    channel: str = ""  # the resident's
 
 
 class StaffRoom(Protocol):
@@ -103,8 +104,11 @@ class StaffRoom(Protocol):
         """Post what the resident wrote again, under the card; its message id. StaffRoomError."""
         ...
 
-    async def tell(self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "") -> int | None:
-        """Tell staff about a reply or the ticket; the message id, None if it could not be sent."""
+    async def tell(
+        self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "", channel: str = ""
+    ) -> int | None:
+        """Tell staff about a reply or the ticket (`channel`: the resident's, for where a KEPT
+        reply waits); the message id, None if it could not be sent."""
         ...
 
 
@@ -331,7 +335,7 @@ class Desk:
                 ticket = await asyncio.to_thread(self.store.ticket, number)
                 gone = ticket is not None and ticket.status == TicketStatus.UNREACHABLE
                 return Relayed(number, Notice.GONE if gone else Notice.CLOSED)
-            return Relayed(number, await self._relay(pending))
+            return Relayed(number, await self._relay(pending), pending.channel)
 
     async def resolve(self, number: int, by: str) -> bool | None:
         """已解决: tell the resident, close, forget their address. None for an unknown ticket,
@@ -356,11 +360,13 @@ class Desk:
     async def listing(self, *, open_only: bool, limit: int | None = None) -> list[TicketRow]:
         return await asyncio.to_thread(self.store.listing, open_only=open_only, limit=limit)
 
-    async def tell_staff(self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "") -> None:
+    async def tell_staff(
+        self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "", channel: str = ""
+    ) -> None:
         """Tell staff (best effort); a staff reply to that note goes to the ticket too."""
         if self.room is None:
             return
-        message = await self.room.tell(number, notice, reply_to=reply_to, name=name)
+        message = await self.room.tell(number, notice, reply_to=reply_to, name=name, channel=channel)
         if message is not None:
             with contextlib.suppress(StorageError):
                 await asyncio.to_thread(self.store.map_room_message, self.room.chat_id, message, number)
@@ -484,7 +490,10 @@ class Desk:
                 reply_to = int(message) if message.isdigit() else None
                 if notice == Notice.RETRYING:
                     return False
-                self.later(self.tell_staff(pending.ticket, notice, reply_to=reply_to, name=pending.staff_name))
+                note = self.tell_staff(
+                    pending.ticket, notice, reply_to=reply_to, name=pending.staff_name, channel=pending.channel
+                )
+                self.later(note)
         return True
 
     async def _maintain(self) -> bool:

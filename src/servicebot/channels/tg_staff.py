@@ -40,7 +40,7 @@ from telegram.ext import (
 from servicebot.channels import Core
 from servicebot.channels.tg_render import describe_error, split_text
 from servicebot.errors import StaffRoomError
-from servicebot.records import Status
+from servicebot.records import Channel, Status
 from servicebot.tickets import Card, Desk, Notice, age_text, channel_text, status_text
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ CARD_HOW = "回复这条消息（长按 → 回复）即可答复居民，回复
 FOLLOW_UP = "💬 #{number} 居民补充：{text}"
 NOTICES = {
     Notice.SENT: "✅ #{number} 已转给居民（{name} 的回复）。",
-    Notice.KEPT: "✅ #{number} {name} 的回复已放进居民的网页聊天，居民打开页面就会看到。",
+    Notice.KEPT: "✅ #{number} {name} 的回复已留给居民，{where}就会看到。",
     Notice.RETRYING: "⏳ #{number} {name} 的回复暂时没能送达，机器人会自动重试。",
     Notice.GONE: "⚠️ #{number} 的回复没能送达：居民已屏蔽机器人或删除了对话。这个咨询已标记为“无法联系居民”。",
     Notice.CLOSED: (
@@ -78,6 +78,8 @@ NOTICES = {
     Notice.NOT_TEXT: "⚠️ #{number} 只能转达文字：请用文字回复。",
     Notice.RESOLVED: "☑️ #{number} 已由 {name} 标记为已解决，居民已收到通知。",
 }
+KEPT_WHERE = {Channel.WEB: "居民下次打开网页聊天时", Channel.WECHAT: "居民下次给公众号发消息时"}
+KEPT_WHERE_OTHER = "居民下次来问时"
 RESOLVE_LABEL = "✅ 已解决"
 FAQ_LABEL = "📚 加入问答"
 RESOLVED_TOAST = "已把 #{number} 标记为已解决。"
@@ -161,8 +163,13 @@ class StaffGroup:
         line = FOLLOW_UP.format(number=number, text=text[:MAX_SHOWN])
         return await self._send(html.escape(line, quote=False), reply_to=card_message)
 
-    async def tell(self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "") -> int | None:
-        text = NOTICES[notice].format(number=number, name=name or "工作人员", days=self.core.settings.ticket_days)
+    async def tell(
+        self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "", channel: str = ""
+    ) -> int | None:
+        where = KEPT_WHERE.get(Channel(channel), KEPT_WHERE_OTHER) if channel in set(Channel) else KEPT_WHERE_OTHER
+        text = NOTICES[notice].format(
+            number=number, name=name or "工作人员", days=self.core.settings.ticket_days, where=where
+        )
         try:
             return await self._send(html.escape(text, quote=False), reply_to=reply_to)
         except StaffRoomError as exc:
@@ -211,7 +218,10 @@ class StaffGroup:
         )
         if relayed.number is not None and relayed.notice is not None:
             # Not awaited: the next staff reply need not wait for the group's send rate limit.
-            desk.later(desk.tell_staff(relayed.number, relayed.notice, reply_to=message.message_id, name=name))
+            note = desk.tell_staff(
+                relayed.number, relayed.notice, reply_to=message.message_id, name=name, channel=relayed.channel
+            )
+            desk.later(note)
         raise ApplicationHandlerStop
 
     async def on_button(self, update: Update, context: CallbackContext) -> None:

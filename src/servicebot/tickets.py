@@ -130,6 +130,7 @@ class Desk:
         self.retry_min, self.retry_max = RETRY_MIN, RETRY_MAX
         self.room: StaffRoom | None = None
         self.room_down = False  # the last attempt to post to the staff group failed
+        self.room_error = ""  # why
         self._store: TicketStore | None = None
         self._active: dict[str, tuple[int, dt.datetime]] = {}
         self._latest: OrderedDict[str, tuple[Asked, dt.datetime]] = OrderedDict()
@@ -249,7 +250,7 @@ class Desk:
         self._active[key] = (ticket.number, now)
         log.info("hand-off: ticket #%d opened (%s)", ticket.number, resident.channel)
         if self.room_down:  # say so now, not after the next attempt fails
-            await asyncio.to_thread(self.store.post_failed, ticket.number, "the staff group was unreachable")
+            await asyncio.to_thread(self.store.post_failed, ticket.number, self.room_error)
             text = replies.TICKET_OPENED_ROOM_DOWN_TEXT.format(number=ticket.number, where=self._where())
         else:
             text = replies.TICKET_OPENED_TEXT.format(number=ticket.number, hours=self.hours_line(now))
@@ -445,6 +446,8 @@ class Desk:
         assert room is not None
         tickets = await asyncio.to_thread(self.store.unposted)
         for n, ticket in enumerate(tickets):
+            if self._stopping:  # the rest waits for the next start; what was sent is recorded
+                return True
             try:
                 message = await room.post_ticket(self._card(ticket))
             except StaffRoomError as exc:
@@ -455,10 +458,12 @@ class Desk:
             if told:
                 self._tell_resident(ticket, replies.TICKET_REACHED_TEXT.format(number=ticket.number))
         for follow_up in await asyncio.to_thread(self.store.unposted_messages):
+            if self._stopping:
+                return True
             try:
                 message = await room.post_follow_up(follow_up.ticket, follow_up.card, follow_up.text)
             except StaffRoomError as exc:
-                self.room_down = True
+                self.room_down, self.room_error = True, str(exc)
                 log.warning("hand-off: a message for ticket #%d could not be posted: %s", follow_up.ticket, exc)
                 return False
             await asyncio.to_thread(self.store.message_posted, follow_up.id, room.chat_id, message, follow_up.ticket)
@@ -470,7 +475,7 @@ class Desk:
     async def _room_failed(self, tickets: list[TicketRow], error: str) -> None:
         if not self.room_down:
             log.warning("hand-off: the staff group cannot be reached (%s); %d ticket(s) wait", error, len(tickets))
-        self.room_down = True
+        self.room_down, self.room_error = True, error
         for ticket in tickets:
             if await asyncio.to_thread(self.store.post_failed, ticket.number, error):
                 where = self._where()
@@ -485,6 +490,8 @@ class Desk:
         """Staff replies recorded but not delivered (to retry, or interrupted by a restart)."""
         async with self._relay_lock:
             for pending in await asyncio.to_thread(self.store.pending_replies):
+                if self._stopping:
+                    return True
                 notice = await self._relay(pending)
                 _, _, message = pending.source.partition(":")
                 reply_to = int(message) if message.isdigit() else None

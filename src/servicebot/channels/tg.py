@@ -185,13 +185,13 @@ class TelegramChannel:
             await self.core.desk.start(self.staff)
 
     async def stop(self) -> None:
-        if self.core.desk is not None:
-            await self.core.desk.stop()
         application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
-            await application.stop()
+            await application.stop()  # the handlers finish, staff replies included
+        if self.core.desk is not None:
+            await self.core.desk.stop()  # then the desk's worker, while the bot can still send
         await application.shutdown()
 
     def _polling_failed(self, error: TelegramError) -> None:

@@ -207,9 +207,10 @@ class TicketStore:
             return self._find(conn, number)
 
     def ticket_for_ref(self, ref: str) -> TicketRow | None:
+        """The latest ticket that handed off the question of interaction `ref`."""
         with self.db.transaction(write=False) as conn:
-            found = conn.execute("SELECT number FROM tickets WHERE ref = ? ORDER BY number LIMIT 1", (ref,)).fetchone()
-            return self._find(conn, found[0]) if found else None
+            (number,) = conn.execute("SELECT max(number) FROM tickets WHERE ref = ?", (ref,)).fetchone()
+            return self._find(conn, number) if number is not None else None
 
     def active_since(self, since: dt.datetime) -> list[TicketRow]:
         """Tickets residents may still be writing in: live, not left, active since `since`."""

@@ -18,12 +18,20 @@ Staff-facing wording is Chinese and lives here; residents' wording is in replies
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -41,6 +49,7 @@ from servicebot.channels import Core
 from servicebot.channels.tg_render import describe_error, split_text
 from servicebot.errors import StaffRoomError
 from servicebot.records import Channel, Status
+from servicebot.storage.tickets import TicketRow
 from servicebot.tickets import Card, Desk, Notice, age_text, channel_text, status_text
 
 log = logging.getLogger(__name__)
@@ -117,7 +126,8 @@ def keyboard(number: int, *, resolved: bool = False) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(RESOLVE_LABEL, callback_data=f"s:c:{number}"), faq]])
 
 
-def listing_text(rows, now) -> str:
+def listing_text(rows: Sequence[TicketRow], now: dt.datetime) -> str:
+    """What /tickets says: the newest LISTED tickets not closed, one line each."""
     if not rows:
         return LIST_EMPTY
     lines = [LIST_TITLE.format(count=len(rows) if len(rows) < LISTED else f"{LISTED}+")]
@@ -259,14 +269,14 @@ def ticket_in(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-async def _answer(query, text: str) -> None:
+async def _answer(query: CallbackQuery, text: str) -> None:
     try:
         await query.answer(text[:200])
     except BadRequest as exc:
         log.info("could not answer a staff button press: %s", exc.message)
 
 
-async def _edit_markup(query, markup: InlineKeyboardMarkup) -> None:
+async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
     try:
         await query.edit_message_reply_markup(markup)
     except TelegramError as exc:

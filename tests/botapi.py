@@ -40,6 +40,9 @@ Deliberately realistic behaviour the bot must cope with (real Telegram does the 
 * Only an ``InlineKeyboardMarkup`` is echoed in the returned Message (Telegram never echoes
   reply keyboards); the recorded call always has the full ``reply_markup`` parameter.
 * A second concurrent ``getUpdates`` terminates the first with 409 Conflict.
+* A chat can refuse the bot (:meth:`FakeBotApi.block`): a resident who blocked it gives 403
+  "Forbidden: bot was blocked by the user", a group the bot was removed from 403
+  "Forbidden: bot was kicked from the supergroup chat" (PTB: ``telegram.error.Forbidden``).
 
 All 4xx answers produced this way are recorded in :attr:`FakeBotApi.errors` (not in
 :attr:`FakeBotApi.sent`), unknown methods in :attr:`FakeBotApi.unknown`, injected faults in
@@ -671,6 +674,7 @@ class FakeBotApi:
         self._file_seq = itertools.count(1)
         self._files: dict[str, dict] = {}
         self._faults_pending: dict[str, deque[tuple[str, dict]]] = {}
+        self._blocked: dict[Any, str] = {}
         self._mark = 0
         self._reply_cursor: dict[Any, int] = {}
         self._poll_generation = 0
@@ -924,6 +928,22 @@ class FakeBotApi:
             self._faults_pending.clear()
         else:
             self._faults_pending.pop(method.lower(), None)
+
+    def block(self, chat_id: Any, description: str | None = None) -> None:
+        """Refuse every message the bot sends to ``chat_id`` (and every edit there) with 403
+        until :meth:`unblock`: by default "bot was blocked by the user" for a private chat and
+        "bot was kicked from the supergroup chat" for a group."""
+        if description is None:
+            group = isinstance(chat_id, int) and chat_id < 0
+            description = "bot was kicked from the supergroup chat" if group else "bot was blocked by the user"
+        self._blocked[chat_id] = f"Forbidden: {description}"
+
+    def unblock(self, chat_id: Any) -> None:
+        self._blocked.pop(chat_id, None)
+
+    def _check_blocked(self, chat_id: Any) -> None:
+        if chat_id in self._blocked:
+            raise ApiError(403, self._blocked[chat_id])
 
     def pending_faults(self) -> dict[str, list[str]]:
         """Faults armed but not yet triggered, by lower-cased method name."""
@@ -1786,6 +1806,7 @@ class FakeBotApi:
 
     def _m_sendMessage(self, params: dict) -> dict:
         chat_id = self._required(params, "chat_id")
+        self._check_blocked(chat_id)
         text, entities = self._text_and_entities(params)
         self._check_markup(params.get("reply_markup"))
         target = self._reply_target(params, chat_id)
@@ -1803,6 +1824,7 @@ class FakeBotApi:
         if params.get("inline_message_id"):
             return None
         chat_id = self._required(params, "chat_id")
+        self._check_blocked(chat_id)
         message_id = self._required(params, "message_id")
         msg = self._find_message(chat_id, message_id)
         if msg is None:
@@ -1880,6 +1902,7 @@ class FakeBotApi:
 
     def _media_message(self, params: dict, **content: Any) -> dict:
         chat_id = self._required(params, "chat_id")
+        self._check_blocked(chat_id)
         markup = self._check_markup(params.get("reply_markup"))
         target = self._reply_target(params, chat_id)
         caption = params.get("caption")

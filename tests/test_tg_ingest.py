@@ -26,6 +26,7 @@ import pytest
 import yaml
 from telegram import Update
 
+from servicebot import tickets
 from servicebot.channels import Core
 from servicebot.channels.server import SHUTDOWN_GRACE, serve
 from servicebot.channels.tg import TelegramChannel
@@ -304,11 +305,13 @@ def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_r
 
 def test_compose_gives_a_stop_more_time_than_its_own_bounds_add_up_to():
     """Docker sends SIGKILL at the end of stop_grace_period: it must outlast the web server's
-    grace, Telegram's drain and grace, and the interaction log's last write, one after another."""
+    grace, Telegram's drain and grace, the hand-off desk's worker and notices, and the
+    interaction log's last write, one after another."""
     service = yaml.safe_load((REPO / "compose.yaml").read_text(encoding="utf-8"))["services"]["bot"]
     grace = service["stop_grace_period"]
     assert grace.endswith("s")
-    assert float(grace[:-1]) > SHUTDOWN_GRACE + DRAIN_SECONDS + CANCEL_AFTER + CLOSE_TIMEOUT
+    bounds = SHUTDOWN_GRACE + DRAIN_SECONDS + CANCEL_AFTER + 2 * tickets.STOP_GRACE + CLOSE_TIMEOUT
+    assert float(grace[:-1]) > bounds
 
 
 # --- kill -9 ----------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ shipped FAQ.
 A resident's visit: the welcome, a question typed and answered, a related question tapped,
 👍, an off-topic question and the honest fallback, a reload that keeps the history. Along
 the way: labels, the live region, focus after a tap, links opening in a new tab, a phone's
-360 px width without sideways scrolling, 200% zoom. Screenshots for people to look at are
-written to tests/artifacts/ (git-ignored): web-360.png, web-360-full.png, web-1280.png,
-web-1280-zoom200.png.
+360 px width without sideways scrolling, 200% zoom. And a hand-off: 转人工 pressed in the
+page, a staff member's reply (through the fake Bot API's staff group) appearing in it.
+Screenshots for people to look at are written to tests/artifacts/ (git-ignored):
+web-360.png, web-360-full.png, web-1280.png, web-1280-zoom200.png, web-handoff.png.
 
 Without chromium and chromedriver the test is skipped, saying so — except under CI
 (CI=true), where that is a failure: .ci/run installs them.
@@ -209,7 +210,8 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
     if "您是不是想问" in reply.text:
         press(driver, button(reply, "都不是"))
         reply = wait_for_new_bot_message(driver, count + 1, "the fallback after 都不是")
-    assert "答不上来" in reply.text and "工作人员" in reply.text
+    assert "答不上来" in reply.text
+    assert "转人工" not in reply.text and "转给" not in reply.text  # no staff desk here: no promise of one
     assert button(reply, "看看我能回答哪些问题")
     assert no_sideways_scroll(driver)
     screenshot(driver, "web-360.png")
@@ -265,3 +267,66 @@ def _since():
     import datetime as dt
 
     return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def test_a_resident_hands_off_and_the_staff_reply_appears_in_the_open_page(browser, make_settings):
+    """转人工 on the page, with Telegram and a staff group behind the same server (the fake Bot
+    API on its own thread): the ticket's message, then a staff member's reply, in the page."""
+    import asyncio
+    import threading
+
+    from botapi import TOKEN, FakeBotApi
+
+    staff = -1005000000001
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-bot-api", daemon=True)
+    thread.start()
+
+    def on_api_loop(coroutine, timeout: float = WAIT):
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
+
+    async def make_api():
+        return await FakeBotApi().start()
+
+    api = on_api_loop(make_api())
+    try:
+        settings = make_settings(
+            REPO / "faq", token=TOKEN, base_url=api.base_url, staff_chat_id=staff, reload_interval=0
+        )
+        with ServerThread(settings) as server:
+            driver = browser
+            driver.get(server.base_url + "/")
+            viewport(driver, 360, 780, 2, mobile=True)
+            until(lambda: bot_messages(driver), "the welcome")
+            type_question(driver, "我家的狗走丢了能帮忙找吗")
+            reply = wait_for_new_bot_message(driver, 1, "the reply")
+            if "您是不是想问" in reply.text:
+                press(driver, button(reply, "都不是"))
+                reply = wait_for_new_bot_message(driver, 2, "the fallback after 都不是")
+            count = len(bot_messages(driver))
+            press(driver, button(reply, replies.HANDOFF_LABEL))
+            opened = wait_for_new_bot_message(driver, count, "the ticket's message")
+            assert "人工咨询 #1" in opened.text and button(opened, replies.BACK_LABEL)
+
+            async def staff_answers():
+                card = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == staff, timeout=WAIT)
+                api.user_message(
+                    "狗走丢了请联系社区网格员，我们帮您在居民群里发寻狗启事。",
+                    user_id=3001,
+                    chat_id=staff,
+                    chat_type="supergroup",
+                    first_name="张三",
+                    reply_to_message_id=card.result["message_id"],
+                )
+                return card
+
+            card = on_api_loop(staff_answers())
+            assert "网页聊天" in card.text and "狗走丢了" in card.text
+            late = until(lambda: driver.find_elements("css selector", "#log .msg.bot.late"), "the staff reply")
+            assert replies.STAFF_REPLY_PREFIX + "狗走丢了请联系社区网格员" in late[0].text
+            assert button(late[0], "👍") and button(late[0], "👎")
+            screenshot(driver, "web-handoff.png")
+    finally:
+        on_api_loop(api.stop())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)

@@ -27,7 +27,7 @@ from servicebot.channels.wechat import WechatChannel
 from servicebot.channels.wechat_protocol import MAX_TEXT_BYTES, MORE_HINT, utf8_len
 from servicebot.cli import main as cli_main
 from servicebot.commands import run_review, run_stats
-from servicebot.conversation import MAX_QUESTION, Resident, Said
+from servicebot.conversation import MAX_QUESTION, Delivered, Resident, Said
 from servicebot.logs import setup_logging
 from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via
@@ -378,7 +378,7 @@ def test_a_long_answer_comes_in_pages_and_more_reads_on(mini_faq, make_settings)
 
 def test_a_message_delivered_later_is_shown_with_the_residents_next_message(server):
     staff = Said(Reply("工作人员回复：您的低保申请材料已收到。"))
-    assert server.call(server.core.delivery.deliver(Resident(Channel.WECHAT, OPENID), staff)) is True
+    assert server.call(server.core.delivery.deliver(Resident(Channel.WECHAT, OPENID), staff)) == Delivered.KEPT
     (other,) = run(conversation(server, say("低保怎么申请", OTHER)))
     first, second = run(conversation(server, say("低保怎么申请"), say("低保怎么申请")))
     assert "工作人员回复" not in other.content

@@ -151,9 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", default="30d")
     p.add_argument("--json", action="store_true")
 
+    p = add(
+        "tickets",
+        "hand-off tickets (转人工): age, status, who answered",
+        "List the tickets residents handed to staff (newest first): when, from which channel,\n"
+        "status (waiting, answered and by whom, closed, resident unreachable) and the question.\n\n"
+        "examples:\n  servicebot tickets --open\n  servicebot tickets --format csv > tickets.csv",
+    )
+    p.add_argument("--open", action="store_true", help="only tickets not closed")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
     add(
         "health",
-        "check the FAQ loads and the data dir is writable",
+        "check the FAQ loads, the data dir is writable, hand-off reaches staff",
         "Exit 0 when healthy (used by the container HEALTHCHECK).",
     )
     return parser

@@ -8,7 +8,9 @@ Telegram); this module owns what each command does, registered by name in `COMMA
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -28,8 +30,11 @@ from servicebot.review.period import parse_period
 from servicebot.review.render import RENDERERS
 from servicebot.review.report import build_review
 from servicebot.review.stats import build_stats, render_stats, stats_dict
+from servicebot.review.tables import table
 from servicebot.service import Service, Snapshot
-from servicebot.storage import InteractionLog, LogReader
+from servicebot.storage import CHINA_TZ, InteractionLog, LogReader
+from servicebot.storage.tickets import TicketRow, TicketStore
+from servicebot.tickets import age_text, channel_text, status_text
 from servicebot.watcher import FaqWatcher
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -300,6 +305,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("webhook mode needs SERVICEBOT_WEBHOOK_SECRET (letters, digits, _ and -)")
     if settings.webhook_url and settings.web_port is None:
         raise ConfigError("webhook mode is served by the bot's web server: set SERVICEBOT_WEB_PORT")
+    if settings.staff_chat_id is not None and not settings.token:
+        raise ConfigError(
+            "hand-off to staff (SERVICEBOT_STAFF_CHAT_ID) needs SERVICEBOT_TOKEN: staff answer on Telegram"
+        )
     from servicebot.channels.server import run as run_channels
 
     return run_channels(settings)
@@ -314,18 +323,31 @@ def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, 
     """`servicebot review`: the report for the period, in the chosen format."""
     period = parse_period(since)
     _, index = checks.build_snapshot(settings)
+    reader = LogReader(settings.db_path)
     report = build_review(
-        LogReader(settings.db_path),
+        reader,
         index,
         period,
         answer_threshold=settings.answer_threshold,
         suggest_yaml=suggest_yaml,
         faq_dir=settings.faq_dir,
+        staff_answers=_staff_answers(settings, period.since, period.until) if suggest_yaml else (),
     )
     _emit(RENDERERS[fmt](report), output, bom=fmt == "csv")
     if output is not None:
         print(f"已写入 {output}：{len(report.clusters)} 组问题，{len(report.unhelpful)} 个被点 👎 的回答。")
     return 0
+
+
+def _staff_answers(settings: Settings, since: dt.datetime, until: dt.datetime | None) -> list:
+    """Staff replies marked 加入问答 in the period's tickets (none when there is no log yet)."""
+    if not settings.db_path.is_file():
+        return []
+    store = TicketStore(settings.db_path, create=False)
+    try:
+        return store.staff_answers(since, until)
+    finally:
+        store.close()
 
 
 @command("stats")
@@ -357,6 +379,86 @@ def _emit(text: str, output: Path | None, *, bom: bool = False) -> None:
     sys.stdout.flush()
     stream.write(data)
     stream.flush()
+
+
+# --- hand-off tickets --------------------------------------------------------------------------
+
+TICKET_HEADERS = ["编号", "开始时间", "多久前", "渠道", "状态", "工作人员回复", "问题"]
+TICKET_KEYS = ["number", "opened_at", "age", "channel", "status", "replies", "question"]
+NO_TICKETS = "没有人工咨询。"
+NO_OPEN_TICKETS = "没有未结束的人工咨询。"
+
+
+@command("tickets")
+def tickets(args: argparse.Namespace, settings: Settings) -> int:
+    return run_tickets(settings, open_only=args.open, fmt=args.format)
+
+
+def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
+    """`servicebot tickets`: hand-off tickets, newest first, with age, status and who answered."""
+    store = TicketStore(settings.db_path, create=False)
+    try:
+        rows = store.listing(open_only=open_only)
+    finally:
+        store.close()
+    now = dt.datetime.now(dt.UTC)
+    if fmt == "json":
+        doc = [_ticket_dict(t, now) for t in rows]
+        _emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", None)
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        out.writerow([*TICKET_HEADERS, "回复人", "结束人"])
+        for t in rows:
+            cells = _ticket_cells(t, now)
+            out.writerow([*map(_csv_cell, cells), _csv_cell(t.answered_by or ""), _csv_cell(t.closed_by or "")])
+        _emit(buffer.getvalue(), None, bom=True)
+    elif not rows:
+        _out(NO_OPEN_TICKETS if open_only else NO_TICKETS)
+    else:
+        lines = table(
+            TICKET_HEADERS, [_ticket_cells(t, now) for t in rows], [8, 16, 10, 14, 30, 12, 40], [True] + [False] * 6
+        )
+        _out("\n".join(lines))
+    return 0
+
+
+def _ticket_cells(t: TicketRow, now: dt.datetime) -> list[str]:
+    return [
+        f"#{t.number}",
+        t.opened_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
+        age_text(t.opened_at, now),
+        channel_text(t.channel),
+        status_text(t),
+        str(t.replies),
+        t.question.replace("\n", " ") or "（没有写问题）",
+    ]
+
+
+def _ticket_dict(t: TicketRow, now: dt.datetime) -> dict:
+    def china(moment: dt.datetime | None) -> str | None:
+        return moment.astimezone(CHINA_TZ).isoformat(timespec="seconds") if moment else None
+
+    return {
+        "number": t.number,
+        "opened_at": china(t.opened_at),
+        "age_seconds": int((now - t.opened_at).total_seconds()),
+        "channel": t.channel,
+        "status": str(t.status),
+        "posted": t.room_message is not None,
+        "answered_by": t.answered_by,
+        "answered_at": china(t.answered_at),
+        "replies": t.replies,
+        "closed_by": t.closed_by,
+        "closed_at": china(t.closed_at),
+        "earlier_tickets": t.earlier,
+        "question": t.question,
+    }
+
+
+def _csv_cell(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @command("health")

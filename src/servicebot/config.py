@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from servicebot.errors import ConfigError
+from servicebot.hours import HoursError, OfficeHours, parse_hours
 
 ENV_PREFIX = "SERVICEBOT_"
 
@@ -27,6 +28,7 @@ ANSWER_THRESHOLD = 50.0
 SUGGEST_THRESHOLD = 45.0
 STALE_DAYS = 365
 RETENTION_DAYS = 180
+TICKET_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class Settings:
     """Telegram user ids allowed to use /reload and /stats (comma separated)."""
     admin_chat_id: int | None = None
     """Chat that receives FAQ reload problems; empty to skip notifications."""
+    staff_chat_id: int | None = None
+    """Telegram group where staff answer residents' hand-offs (转人工); empty: hand-off is off."""
+    staff_hours: str = ""
+    """When staff usually answer, China time, e.g. "mon-fri 08:30-12:00,14:30-17:30"; empty: not stated."""
+    ticket_days: int = TICKET_DAYS
+    """A hand-off ticket keeps the resident's chat id at most this many days (less if closed sooner)."""
     answer_threshold: float = ANSWER_THRESHOLD
     """Score (0-100) at or above which the bot answers outright."""
     suggest_threshold: float = SUGGEST_THRESHOLD
@@ -109,6 +117,15 @@ class Settings:
     def webhook_mode(self) -> bool:
         return bool(self.webhook_url)
 
+    @property
+    def handoff(self) -> bool:
+        """Hand-off (转人工) is on: a staff group is set and Telegram, where staff sit, runs."""
+        return self.staff_chat_id is not None and bool(self.token)
+
+    @property
+    def office_hours(self) -> OfficeHours:
+        return parse_hours(self.staff_hours)  # validated when the settings were loaded
+
 
 FIELD_NAMES = tuple(f.name for f in fields(Settings))
 
@@ -156,6 +173,8 @@ _KINDS = {
     "data_dir": "path",
     "admin_ids": "ids",
     "admin_chat_id": "optint",
+    "staff_chat_id": "optint",
+    "ticket_days": "int",
     "answer_threshold": "float",
     "suggest_threshold": "float",
     "web_port": "optint",
@@ -214,7 +233,15 @@ def _validate(s: Settings) -> Settings:
             f"invalid web_frame_ancestors: {s.web_frame_ancestors!r} "
             "(space-separated sources, e.g. 'self' https://www.example.gov.cn)"
         )
-    for name in ("retention_days", "stale_days", "flood_messages", "web_address_messages"):
+    if s.staff_chat_id is not None and s.staff_chat_id >= 0:
+        raise ConfigError(
+            f"invalid staff_chat_id: {s.staff_chat_id} is not a group (group ids are negative, e.g. -1001234567890)"
+        )
+    try:
+        parse_hours(s.staff_hours)
+    except HoursError as exc:
+        raise ConfigError(f"invalid staff_hours: {exc}") from None
+    for name in ("retention_days", "stale_days", "flood_messages", "web_address_messages", "ticket_days"):
         if getattr(s, name) < 1:
             raise ConfigError(f"invalid {name}: must be at least 1")
     if s.reload_interval < 0:

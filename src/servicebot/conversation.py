@@ -8,10 +8,20 @@ button presses and stale buttons, feedback, the `via` bookkeeping that tells rev
 an answer was reached, per-resident flood control, and (for channels without real buttons)
 the numbered-choice convention with a short per-resident memory.
 
-Two seams for what comes next:
+Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
+- the conversation decides *when* — the 转人工 button under a reply the bot could not help
+  with (`Reply.can_hand_off`) and after a 👎, a typed 人工 / 转人工 / 找工作人员 (the
+  matcher's `Intent.HUMAN`, `asks_for_person`), and everything typed while the resident's
+  ticket is open (it goes to staff, not to the matcher);
+- it returns a `Said` carrying the `HandOff` request; `respond_async` / `handle_async` have
+  the desk (`tickets.Desk`) carry it out, which needs the database and so is async. A
+  channel with a desk calls the async entry points; without a desk nothing changes, and no
+  reply promises that staff will see or answer a question.
 - `Delivery`: a channel-neutral "deliver this to that resident" for messages that are not
-  the answer to the resident's own input (a staff member's reply after a hand-off). Each
-  channel registers how it delivers; the web channel queues into a per-session outbox.
+  the answer to the resident's own input (a staff reply). Each channel registers a
+  `Deliverer`; it answers with `Delivered`: SENT (the resident has it), KEPT (it waits where
+  the resident will see it next: the web chat's durable outbox, or WeChat's next passive
+  reply), RETRY (not now) or GONE (the resident cannot be reached: blocked the bot).
 - `Resident` carries the channel's own address of the resident (`chat`), so a later
   message can be routed without the conversation knowing any channel's details.
 
@@ -22,6 +32,7 @@ a JSON body can carry and which break the normalizer, never reach the core.
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import logging
 import re
@@ -33,9 +44,11 @@ from enum import StrEnum
 from typing import Protocol
 
 from servicebot import replies
+from servicebot.matching import Match
 from servicebot.records import ButtonKind, Channel, Status, Via
 from servicebot.replies import Button, Reply
-from servicebot.service import Service, Snapshot
+from servicebot.service import Outcome, Service, Snapshot
+from servicebot.smalltalk import Intent
 from servicebot.text import MAX_INPUT_CHARS
 from servicebot.throttle import ALLOW, WARN, FloodGate
 
@@ -105,6 +118,59 @@ class NonText:
 Event = Text | Ask | Press | NonText
 
 
+class HandOffKind(StrEnum):
+    OPEN = "open"  # open a ticket (or say which one already holds the question)
+    ADD = "add"  # the resident wrote again in their open ticket
+    LEAVE = "leave"  # the resident goes back to the bot
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """What the desk is asked to do. OPEN: hand off the question of interaction `ref` (the
+    button's), or the resident's latest question when `ref` is None (typed 人工). ADD: `text`
+    goes to ticket `number`."""
+
+    kind: HandOffKind
+    ref: str | None = None
+    text: str = ""
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as the desk needs it to open a ticket: the text (masked by the desk before
+    it is stored or shown), and what the bot did with it."""
+
+    ref: str
+    question: str
+    status: Status
+    entry_id: str | None = None
+    suggestions: tuple[str, ...] = ()
+
+
+class Desk(Protocol):
+    """The hand-off desk (`tickets.Desk`) as the conversation sees it. `key` is the
+    resident's hashed key (`Conversation.key`)."""
+
+    def active(self, key: str) -> int | None:
+        """The ticket the resident is writing in (open, not left, active in the last 24 h)."""
+        ...
+
+    def remember(self, key: str, asked: Asked) -> None:
+        """A question the resident just asked, in case they hand it off."""
+        ...
+
+    async def take(self, resident: Resident, key: str, handoff: HandOff) -> Said:
+        """Carry out a hand-off request; what to tell the resident."""
+        ...
+
+
+def asks_for_person(text: str, match: Match | None) -> bool:
+    """The message asks for a person (人工, 转人工, 找工作人员...), and nothing else: the
+    matcher's small-talk reading of it (`smalltalk.Intent.HUMAN`)."""
+    return match is not None and match.intent == Intent.HUMAN
+
+
 class Refusal(StrEnum):
     """Why an input got no real reply; channels map these to their own signals."""
 
@@ -131,6 +197,7 @@ class Said:
     ack: str = ""
     refused: Refusal | None = None
     status: Status | None = None  # outcome of a question or a question button
+    handoff: HandOff | None = None  # for the desk to carry out (`Conversation.respond_async`)
 
     @property
     def text(self) -> str:
@@ -205,6 +272,10 @@ def encode_button(button: Button, ref: str, via: Via) -> str:
         return f"f:{'+' if button.value == '+' else '-'}:{ref}"
     if button.kind == ButtonKind.NONE_OF_THESE:
         return f"n:{ref}"
+    if button.kind == ButtonKind.HANDOFF:
+        return f"h:{ref}"
+    if button.kind == ButtonKind.BACK:
+        return "b"
     return "m"
 
 
@@ -237,6 +308,8 @@ def decode_button(data: str | None, snapshot: Snapshot) -> Tap | None:
         return None
     if data == "m":
         return Tap(ButtonKind.TOPICS)
+    if data == "b":
+        return Tap(ButtonKind.BACK)
     kind, _, rest = data.partition(":")
     parts = rest.split(":")
     if kind == "t" and len(parts) == 1:
@@ -249,6 +322,8 @@ def decode_button(data: str | None, snapshot: Snapshot) -> Tap | None:
         return Tap(ButtonKind.FEEDBACK, parts[0], parts[1])
     if kind == "n" and len(parts) == 1 and _valid_ref(parts[0]):
         return Tap(ButtonKind.NONE_OF_THESE, ref=parts[0] or None)
+    if kind == "h" and len(parts) == 1 and _valid_ref(parts[0]):
+        return Tap(ButtonKind.HANDOFF, ref=parts[0] or None)
     return None
 
 
@@ -323,19 +398,42 @@ class Conversation:
 
     `gate` (optional) limits how much one resident may send; `memory` (optional) turns on
     the numbered-choice convention: a number picks a choice of the last reply, + or - rates
-    the last answer.
+    the last answer; `desk` (optional) turns on hand-off to staff in private chats (call
+    the async entry points then).
     """
 
-    def __init__(self, service: Service, *, gate: FloodGate | None = None, memory: ChoiceMemory | None = None):
+    def __init__(
+        self,
+        service: Service,
+        *,
+        gate: FloodGate | None = None,
+        memory: ChoiceMemory | None = None,
+        desk: Desk | None = None,
+    ):
         self.service = service
         self.gate = gate
         self.memory = memory
+        self.desk = desk
 
     # -- entry points ----------------------------------------------------------------------
 
     def handle(self, resident: Resident, event: Event) -> Said:
-        """Admit the input (flood control), then respond to it."""
+        """Admit the input (flood control), then respond to it (no hand-off: see handle_async)."""
         return self.admit(resident, event) or self.respond(resident, event)
+
+    async def handle_async(self, resident: Resident, event: Event) -> Said:
+        """`handle`, with hand-off requests carried out by the desk."""
+        return self.admit(resident, event) or await self.respond_async(resident, event)
+
+    async def respond_async(self, resident: Resident, event: Event) -> Said:
+        """`respond`, with hand-off requests carried out by the desk."""
+        said = self.respond(resident, event)
+        if said.handoff is None or self.desk is None:
+            return said
+        said = await self.desk.take(resident, self.key(resident), said.handoff)
+        if self.memory is not None and said.reply is not None:
+            self.memory.remember(self.key(resident), said)
+        return said
 
     def admit(self, resident: Resident, event: Event | None = None) -> Said | None:
         """None if the resident may be answered; otherwise what to say instead (once) or
@@ -381,7 +479,9 @@ class Conversation:
         if command == Command.TOPICS:
             return Said(replies.topics_reply(faq))
         if command == Command.PRIVACY:
-            return Said(Reply(replies.PRIVACY_TEXT.format(days=self.service.settings.retention_days)))
+            settings = self.service.settings
+            ticket_days = settings.ticket_days if self.desk is not None else None
+            return Said(Reply(replies.privacy_text(settings.retention_days, ticket_days)))
         return Said(Reply(replies.HELP_TEXT))
 
     def _text(self, resident: Resident, text: str) -> Said:
@@ -395,15 +495,42 @@ class Conversation:
             picked = self._numbered(resident, text)
             if picked is not None:
                 return picked
+        desk = self._desk(resident)
+        number = desk.active(self.key(resident)) if desk is not None else None
+        if number is not None:  # writing in their ticket: for staff, not for the matcher
+            return Said(handoff=HandOff(HandOffKind.ADD, text=text, number=number))
         notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
         outcome = self.service.answer(text[:MAX_QUESTION], **self._who(resident))
+        if self.desk is not None and asks_for_person(text, outcome.match):
+            return self._person_asked(resident, outcome)
+        reply, ref = outcome.reply, outcome.ref
+        if desk is not None:
+            small_talk = outcome.status == Status.SMALL_TALK
+            if not small_talk:
+                desk.remember(self.key(resident), _asked(outcome, text[:MAX_QUESTION]))
+            if reply.can_hand_off:
+                reply = replies.with_handoff(reply)
+                ref = "" if small_talk else ref  # under a complaint, 转人工 hands off the latest question
         return Said(
-            outcome.reply,
-            ref=outcome.ref,
+            reply,
+            ref=ref,
             via=replies.buttons_via(outcome.status),
             notice=notice,
             status=Status(outcome.status),
         )
+
+    def _person_asked(self, resident: Resident, outcome: Outcome) -> Said:
+        """A typed 人工 where a desk runs: hand off the resident's latest question (in a group:
+        ask them to write privately). Without a desk the service's own small-talk reply says
+        honestly that the bot cannot reach staff."""
+        if self._desk(resident) is not None:
+            return Said(handoff=HandOff(HandOffKind.OPEN), ref=outcome.ref, status=Status(outcome.status))
+        return Said(Reply(replies.PRIVATE_ONLY_TEXT), ref=outcome.ref, status=Status(outcome.status))
+
+    def _desk(self, resident: Resident) -> Desk | None:
+        """The desk, for a resident who may hand off: in a private chat (a staff reply in a
+        residents' group would tell everyone there)."""
+        return self.desk if self.desk is not None and resident.chat_type == "private" else None
 
     def _numbered(self, resident: Resident, text: str) -> Said | None:
         """A number picking a choice, or + / - rating the last answer; None for a question."""
@@ -426,19 +553,34 @@ class Conversation:
         """A button pressed (or picked by number)."""
         service = self.service
         faq = service.snapshot.faq
+        desk = self._desk(resident)
         if tap.kind == ButtonKind.FEEDBACK:
             service.feedback(tap.ref or "", tap.value == "+")
-            return Said(ack=replies.FEEDBACK_THANKS["+" if tap.value == "+" else "-"])
+            thanks = replies.FEEDBACK_THANKS["+" if tap.value == "+" else "-"]
+            if tap.value == "-" and desk is not None and desk.active(self.key(resident)) is None:
+                return Said(replies.downvote_reply(), ref=tap.ref or "", ack=thanks)
+            return Said(ack=thanks)
         if tap.kind == ButtonKind.ENTRY:
             outcome = service.answer_entry(tap.value, via=tap.via, origin_ref=tap.ref, **self._who(resident))
             if outcome is None:
                 return stale()
+            if desk is not None:
+                desk.remember(self.key(resident), _asked(outcome, faq.by_id[tap.value].question))
             return Said(outcome.reply, ref=outcome.ref, via=Via.RELATED, status=Status.TAP)
         if tap.kind == ButtonKind.TOPIC:
             topic = next((t for t in faq.topics if t.name == tap.value), None)
             return Said(replies.topic_reply(topic, faq)) if topic else stale()
         if tap.kind == ButtonKind.NONE_OF_THESE:
-            return Said(service.none_of_these(tap.ref, **self._who(resident)), status=Status.UNANSWERED)
+            reply = service.none_of_these(tap.ref, **self._who(resident))
+            if desk is not None and reply.can_hand_off:
+                reply = replies.with_handoff(reply)  # hands off the question the suggestions were for
+            return Said(reply, ref=tap.ref or "", status=Status.UNANSWERED)
+        if tap.kind == ButtonKind.HANDOFF:
+            if desk is None:
+                return stale()
+            return Said(handoff=HandOff(HandOffKind.OPEN, ref=tap.ref))
+        if tap.kind == ButtonKind.BACK:
+            return Said(handoff=HandOff(HandOffKind.LEAVE)) if desk is not None else stale()
         return Said(replies.topics_reply(faq))
 
     def _who(self, resident: Resident) -> dict:
@@ -449,43 +591,74 @@ def stale() -> Said:
     return Said(ack=replies.STALE_BUTTON_TEXT, refused=Refusal.STALE)
 
 
+def _asked(outcome: Outcome, question: str) -> Asked:
+    match = outcome.match
+    suggestions = tuple(c.entry_id for c in match.suggestions) if match is not None else ()
+    status = Status.TAP if match is None else Status(outcome.status)
+    return Asked(outcome.ref, question, status, outcome.entry_id, suggestions)
+
+
 # --- late messages -----------------------------------------------------------------------
 
 
-class Deliverer(Protocol):
-    """How one channel brings a message to a resident outside a request/response."""
+class Delivered(enum.Enum):
+    """What became of a late message. True (in `if`) when the channel took it."""
 
-    async def deliver(self, resident: Resident, said: Said) -> bool: ...
+    SENT = "sent"  # the resident has it
+    KEPT = "kept"  # it waits where the resident will see it next (the web chat's outbox)
+    RETRY = "retry"  # not now (the channel is down or not running): try again later
+    GONE = "gone"  # the resident cannot be reached (blocked the bot, deleted the chat)
+
+    def __bool__(self) -> bool:
+        return self in (Delivered.SENT, Delivered.KEPT)
+
+
+class Deliverer(Protocol):
+    """How one channel brings a message to a resident outside a request/response.
+
+    A channel without a way to push (WeChat without the app secret) keeps the message in the
+    durable `storage.outbox.Outbox` and answers KEPT, then shows what waits with its next
+    answer to that resident (`Outbox.take`). A plain bool is read as SENT / RETRY."""
+
+    async def deliver(self, resident: Resident, said: Said) -> Delivered | bool: ...
 
 
 @dataclass
 class Delivery:
     """Channel-neutral "deliver this to that resident": each running channel registers its
-    deliverer; the hand-off desk (staff replies) will send through here."""
+    deliverer; the hand-off desk sends staff replies through here."""
 
     deliverers: dict[Channel, Deliverer] = field(default_factory=dict)
 
     def register(self, channel: Channel, deliverer: Deliverer) -> None:
         self.deliverers[channel] = deliverer
 
-    async def deliver(self, resident: Resident, said: Said) -> bool:
-        """True when the channel accepted the message; False when it is not running."""
+    async def deliver(self, resident: Resident, said: Said) -> Delivered:
+        """What the resident's channel made of the message; RETRY when it is not running."""
         deliverer = self.deliverers.get(resident.channel)
         if deliverer is None:
             log.warning("cannot deliver to a %s resident: that channel is not running", resident.channel)
-            return False
-        return await deliverer.deliver(resident, said)
+            return Delivered.RETRY
+        result = await deliverer.deliver(resident, said)
+        if isinstance(result, Delivered):
+            return result
+        return Delivered.SENT if result else Delivered.RETRY
 
 
 __all__ = [
     "MAX_QUESTION",
     "Ask",
+    "Asked",
     "ChoiceMemory",
     "Command",
     "Conversation",
+    "Delivered",
     "Deliverer",
     "Delivery",
+    "Desk",
     "Event",
+    "HandOff",
+    "HandOffKind",
     "NonText",
     "Press",
     "Refusal",
@@ -493,6 +666,7 @@ __all__ = [
     "Said",
     "Tap",
     "Text",
+    "asks_for_person",
     "clean_text",
     "decode_button",
     "encode_button",

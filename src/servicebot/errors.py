@@ -67,3 +67,8 @@ class MalformedMessageError(WechatError):
 
 class DecryptError(WechatError):
     """A safe-mode body that does not decrypt to a message for our AppID (answer 400)."""
+
+
+class StaffRoomError(ServicebotError):
+    """The staff group could not be reached (the bot was removed, the network is down); the
+    desk keeps what it could not post and tries again."""

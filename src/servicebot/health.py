@@ -3,7 +3,8 @@
 Each check answers one question an operator would otherwise find out from a silent bot:
 would the bot accept the FAQ on disk (the same full check `/reload` and live reload use, so
 a FAQ the bot would refuse is unhealthy), can it write its data directory, does the
-interaction log open, and — when the web server is configured — does it answer /healthz.
+interaction log open, does the hand-off desk reach its staff group and its residents, and —
+when the web server is configured — does it answer /healthz.
 Problems are one line each, in English, for operators' logs.
 """
 
@@ -18,9 +19,10 @@ from pathlib import Path
 
 from servicebot import checks
 from servicebot.config import Settings
-from servicebot.errors import FaqError
+from servicebot.errors import FaqError, StorageError
 from servicebot.migrations import MIGRATIONS, schema_version
 from servicebot.storage import connect
+from servicebot.storage.tickets import TicketStore
 
 PROBE_PREFIX = ".health-probe-"
 
@@ -31,6 +33,7 @@ def check_health(settings: Settings) -> list[str]:
         *faq_problems(settings),
         *data_dir_problems(settings.data_dir),
         *database_problems(settings.db_path),
+        *desk_problems(settings),
         *web_problems(settings),
     ]
 
@@ -88,6 +91,31 @@ def database_problems(db_path: Path) -> list[str]:
             f"({len(MIGRATIONS)}); upgrade servicebot"
         ]
     return []
+
+
+def desk_problems(settings: Settings) -> list[str]:
+    """Hand-off: a staff group without Telegram; tickets the bot could not post to the staff
+    group (removed from it, or it is unreachable); staff replies waiting to be delivered."""
+    problems = []
+    if settings.staff_chat_id is not None and not settings.token:
+        problems.append("staff_chat_id is set but SERVICEBOT_TOKEN is not: hand-off to staff is off")
+    if settings.staff_chat_id is None or not settings.db_path.exists():
+        return problems
+    store = TicketStore(settings.db_path, create=False)
+    try:
+        health = store.health()
+    except StorageError as exc:
+        return [*problems, f"hand-off tickets cannot be read: {exc}"]
+    finally:
+        store.close()
+    if health.unposted:
+        problems.append(
+            f"{health.unposted} hand-off ticket(s) could not be posted to the staff group {settings.staff_chat_id} "
+            f"({health.post_error}); is the bot still a member? The bot keeps retrying"
+        )
+    if health.undelivered:
+        problems.append(f"{health.undelivered} staff reply(ies) could not be delivered to residents yet; retrying")
+    return problems
 
 
 WEB_PROBE_TIMEOUT = 5.0  # seconds

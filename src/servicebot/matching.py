@@ -214,27 +214,36 @@ def _asking_clause(cut: list[list[str]]) -> int:
 class Index:
     """Everything needed to score questions against one FAQ, built once per FAQ load."""
 
-    def __init__(self, faq: Faq, normalizer: Normalizer | None = None, thresholds: Thresholds = Thresholds()):
+    def __init__(
+        self,
+        faq: Faq,
+        normalizer: Normalizer | None = None,
+        thresholds: Thresholds = Thresholds(),
+        *,
+        segmenter: words.Segmenter | None = None,
+    ):
         # The build allocates millions of small objects that all live as long as the index;
         # pausing the cyclic GC meanwhile saves a third of the build time at 10,000 entries.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            self._build(faq, normalizer, thresholds)
+            self._build(faq, normalizer, thresholds, segmenter)
         finally:
             if enabled:
                 gc.enable()
 
     # -- building ------------------------------------------------------------------------
 
-    def _build(self, faq: Faq, normalizer: Normalizer | None, thresholds: Thresholds) -> None:
+    def _build(
+        self, faq: Faq, normalizer: Normalizer | None, thresholds: Thresholds, segmenter: words.Segmenter | None
+    ) -> None:
         self.faq = faq
         self.thresholds = thresholds
         self.normalize = normalizer or Normalizer(faq.synonyms)
         self.entries: list[Entry] = list(faq.entries)
         self.position = {e.id: i for i, e in enumerate(self.entries)}
         self._build_characters()
-        self._build_words()
+        self._build_words(segmenter)
 
     def _build_characters(self) -> None:
         self.phrasings: list[list[str]] = []  # normalized, per entry
@@ -274,7 +283,7 @@ class Index:
         # Features in more than this many entries are too common to nominate candidates.
         self.common_df = max(30, n // 50)
 
-    def _build_words(self) -> None:
+    def _build_words(self, segmenter: words.Segmenter | None) -> None:
         self.texts = ["|".join(p) for p in self.phrasings]
         # Keywords are single terms: 快递 inside the keyword 快递盒 is not the entry's word.
         kw = self.normalize.many([k for e in self.entries for k in e.keywords])
@@ -304,7 +313,7 @@ class Index:
             owns.append(cuts)
             bare += ["".join(c) for c in cuts[1:] if len(c) > 1 and all(words.weight(w) > 0 for w in c)]
         synonyms = [self.normalize(group[0]) for group in self.faq.synonyms]
-        self.segmenter = words.Segmenter([*kw, *synonyms, *bare])
+        self.segmenter = segmenter or words.Segmenter([*kw, *synonyms, *bare])
         self._df: dict[str, int] = {}
         self.vocabulary: dict[str, str] = {}  # sound key → FAQ word, for reading typos
         entry_words: list[set[str]] = []

@@ -66,8 +66,89 @@ def _m003_mask_again(conn: sqlite3.Connection) -> None:
     conn.executemany("UPDATE interactions SET question = ?, normalized = ? WHERE id = ?", changed)
 
 
+def _m004_tickets(conn: sqlite3.Connection) -> None:
+    """Hand-off to staff (转人工): tickets, what was said in them, which staff-group messages
+    belong to which ticket, and messages waiting for residents who are not online."""
+    conn.execute(
+        """
+        CREATE TABLE tickets (
+            number INTEGER PRIMARY KEY,    -- the #number residents and staff see
+            opened_at TEXT NOT NULL,       -- UTC, as interactions.at
+            channel TEXT NOT NULL,         -- telegram | web | wechat
+            resident TEXT NOT NULL,        -- keyed hash of the resident, never the id itself
+            address TEXT,                  -- where staff replies go (chat id, web session, OpenID);
+                                           -- deleted when the ticket closes or after ticket_days
+            ref TEXT,                      -- interactions.ref of the question handed off; NULL: none asked
+            question TEXT NOT NULL,        -- masked
+            bot_said TEXT NOT NULL,        -- JSON: what the bot did with the question
+            status TEXT NOT NULL,          -- open | answered | unreachable | closed
+            last_activity TEXT NOT NULL,   -- opened, resident wrote, staff replied
+            left_at TEXT,                  -- the resident went back to the bot
+            room_chat INTEGER,             -- the staff group the ticket was posted in
+            room_message INTEGER,          -- its message there; NULL until posted
+            post_error TEXT,               -- why posting failed the last time; NULL once posted
+            told_unposted INTEGER NOT NULL DEFAULT 0,  -- the resident was told it had not reached staff
+            answered_by TEXT,              -- first name of the staff member who replied last
+            answered_at TEXT,
+            closed_by TEXT,                -- first name, or '' when it expired
+            closed_at TEXT
+        )
+        """
+    )
+    conn.execute("CREATE INDEX tickets_resident ON tickets (resident)")
+    conn.execute("CREATE INDEX tickets_ref ON tickets (ref)")
+    conn.execute("CREATE INDEX tickets_status ON tickets (status)")
+    conn.execute(
+        """
+        CREATE TABLE ticket_messages (
+            id INTEGER PRIMARY KEY,
+            ticket INTEGER NOT NULL,       -- tickets.number
+            at TEXT NOT NULL,
+            author TEXT NOT NULL,          -- resident | staff
+            text TEXT NOT NULL,            -- masked
+            staff_name TEXT,               -- staff: the first name shown to staff
+            source TEXT UNIQUE,            -- staff: "<chat>:<message>" of their reply, so it is relayed once
+            ref TEXT,                      -- staff: the reference its 👍/👎 carry
+            pending TEXT,                  -- staff: the reply as written, only until it is delivered
+            delivered_at TEXT,
+            outcome TEXT,                  -- staff: sent | kept | retry | gone
+            room_message INTEGER,          -- resident: its message in the staff group; NULL until posted
+            faq INTEGER NOT NULL DEFAULT 0 -- staff: marked 加入问答
+        )
+        """
+    )
+    conn.execute("CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket)")
+    conn.execute(
+        """
+        CREATE TABLE room_messages (
+            chat INTEGER NOT NULL,         -- the staff group
+            message INTEGER NOT NULL,      -- a message of the bot there
+            ticket INTEGER NOT NULL,       -- a staff reply to it goes to this ticket
+            PRIMARY KEY (chat, message)
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,        -- grows; a page asks for what is after the last id it saw
+            channel TEXT NOT NULL,
+            resident TEXT NOT NULL,        -- the channel's keyed hash of the resident
+            at TEXT NOT NULL,
+            message TEXT NOT NULL          -- JSON, as the channel shows it
+        )
+        """
+    )
+    conn.execute("CREATE INDEX outbox_resident ON outbox (channel, resident, id)")
+
+
 # Numbered by position: MIGRATIONS[0] is migration 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_m001_interactions, _m002_feedback, _m003_mask_again)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _m001_interactions,
+    _m002_feedback,
+    _m003_mask_again,
+    _m004_tickets,
+)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -54,6 +54,17 @@ class ButtonKind(StrEnum):
     TOPICS = "topics"  # show the topic menu
     FEEDBACK = "feedback"  # value: "+" or "-"
     NONE_OF_THESE = "none"  # the resident rejected every suggestion
+    HANDOFF = "handoff"  # 转人工: hand the question (the interaction the button was shown under) to staff
+    BACK = "back"  # leave the hand-off: what the resident types goes to the bot again
+
+
+class TicketStatus(StrEnum):
+    """Where a hand-off ticket (转人工) stands; stored in the `tickets.status` column."""
+
+    OPEN = "open"  # waiting for a staff reply
+    ANSWERED = "answered"  # staff replied at least once, and it reached the resident
+    UNREACHABLE = "unreachable"  # a reply could not be delivered: the resident blocked the bot or left
+    CLOSED = "closed"  # 已解决, or expired: the resident's address is deleted
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ says the same thing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from servicebot.faq import Entry, Faq, Topic
 from servicebot.matching import Candidate
@@ -40,12 +40,16 @@ class Button:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the bot says. `title` is emphasised where the channel can; `footer` is quiet."""
+    """What the bot says. `title` is emphasised where the channel can; `footer` is quiet.
+
+    `can_hand_off`: the bot could not help; where a staff desk runs, the conversation
+    offers 转人工 under this reply (`with_handoff`)."""
 
     body: str
     title: str = ""
     footer: str = ""
     rows: tuple[tuple[Button, ...], ...] = field(default=())
+    can_hand_off: bool = False
 
     @property
     def buttons(self) -> list[Button]:
@@ -87,10 +91,15 @@ def suggest_reply(candidates: tuple[Candidate, ...], faq: Faq) -> Reply:
     return Reply(body="您是不是想问：", rows=tuple(rows))
 
 
+def where_to_ask(contact: str) -> str:
+    return f"您可以联系：{contact}" if contact else DEFAULT_CONTACT
+
+
 def unanswered_reply(contact: str) -> Reply:
-    where = f"您可以联系：{contact}" if contact else DEFAULT_CONTACT
-    body = f"抱歉，这个问题我暂时答不上来。\n{where}\n您的问题已转给工作人员，我们会据此补充问答。"
-    return Reply(body=body, rows=((Button("📋 看看我能回答哪些问题", TOPICS),),))
+    """The honest "I can't answer": where to ask. It promises nothing about staff; with a
+    staff desk, the conversation adds the 转人工 offer (`with_handoff`)."""
+    body = f"抱歉，这个问题我暂时答不上来。\n{where_to_ask(contact)}"
+    return Reply(body=body, rows=((Button("📋 看看我能回答哪些问题", TOPICS),),), can_hand_off=True)
 
 
 def nothing_asked_reply(faq: Faq) -> Reply:
@@ -140,7 +149,71 @@ def small_talk_reply(intent: Intent, faq: Faq) -> Reply:
     text = SMALL_TALK_TEXT.get(intent, SMALL_TALK_TEXT[Intent.IDENTITY])
     if intent in (Intent.THANKS, Intent.BYE):
         return Reply(text)
+    if intent == Intent.COMPLAINT:  # the bot did not help: where a desk runs, a person is offered
+        return replace(topics_reply(faq, text), can_hand_off=True)
     return topics_reply(faq, text)
+
+
+# --- hand-off to staff (转人工) ------------------------------------------------------------------
+#
+# Only said where a staff desk runs (`staff_chat_id`); without one, nothing the bot says may
+# promise that staff will see or answer a question (a typed 人工 gets HUMAN_TEXT).
+
+HANDOFF_LABEL = "🙋 转人工"
+BACK_LABEL = "🤖 回到机器人问答"
+HANDOFF_OFFER = "也可以点“转人工”，把问题转给办事处工作人员，他们看到后会在这里回复您。"
+DOWNVOTE_TEXT = "谢谢反馈。这个回答没有解决您的问题的话，可以点“转人工”，请办事处工作人员回复您。"
+PRIVATE_ONLY_TEXT = "转人工请私聊我：点我的名字，再点“发消息”。"
+HANDOFF_FAILED_TEXT = "抱歉，现在没能转人工，请稍后再试。{where}"
+TICKET_OPENED_TEXT = "您的问题已登记为人工咨询 #{number}，正在转给办事处工作人员。{hours}"
+TICKET_OPENED_ROOM_DOWN_TEXT = (
+    "您的问题已登记为人工咨询 #{number}。不过现在暂时联系不上工作人员，机器人会继续尝试转交。着急的话，{where}"
+)
+WRITE_QUESTION_TEXT = "请直接在这里写下您的问题，工作人员会看到。"
+ADD_MORE_TEXT = "需要补充的话，直接在这里写就行。"
+FOLLOW_UP_TEXT = "已转给工作人员（人工咨询 #{number}），他们会在这里回复您。"
+TICKET_EXISTS_TEXT = "这个问题已经转给工作人员了（人工咨询 #{number}），请留意这里的回复。"
+BACK_TO_BOT_TEXT = "好的，接下来您发的问题由机器人回答。工作人员回复人工咨询 #{number} 的话，回复仍会发到这里。"
+BACK_TO_BOT_NONE_TEXT = "好的，请直接提问。"
+STAFF_REPLY_PREFIX = "工作人员回复："
+STAFF_REPLY_FOOTER = "人工咨询 #{number}：需要补充的话，直接在这里回复就行。"
+TICKET_NOT_REACHED_TEXT = "抱歉，您的人工咨询 #{number} 暂时没能送到工作人员那里，机器人会继续尝试。着急的话，{where}"
+TICKET_REACHED_TEXT = "您的人工咨询 #{number} 已经送到工作人员那里了，他们看到后会在这里回复您。"
+TICKET_CLOSED_TEXT = "工作人员已把您的人工咨询 #{number} 标记为已解决。还有问题的话，直接问我就行。"
+HOURS_UNSTATED_TEXT = "工作人员看到后会在这里回复您。"
+HOURS_OPEN_TEXT = "现在是办公时间（{hours}），工作人员一般会尽快在这里回复您。"
+HOURS_CLOSED_TEXT = "现在不是办公时间（{hours}），工作人员最早在{next}上班后回复您，节假日顺延。"
+
+
+def handoff_button() -> Button:
+    return Button(HANDOFF_LABEL, ButtonKind.HANDOFF)
+
+
+def back_button() -> Button:
+    return Button(BACK_LABEL, ButtonKind.BACK)
+
+
+def with_handoff(reply: Reply) -> Reply:
+    """The reply with the 转人工 offer first among its buttons."""
+    return replace(reply, body=f"{reply.body}\n{HANDOFF_OFFER}", rows=((handoff_button(),), *reply.rows))
+
+
+def downvote_reply() -> Reply:
+    return Reply(DOWNVOTE_TEXT, rows=((handoff_button(),),))
+
+
+def in_ticket(text: str) -> Reply:
+    """A message about the resident's open ticket, with the way back to the bot."""
+    return Reply(text, rows=((back_button(),),))
+
+
+def staff_reply(number: int, text: str) -> Reply:
+    """A staff member's answer as the resident reads it, with 👍/👎."""
+    return Reply(
+        f"{STAFF_REPLY_PREFIX}{text}",
+        footer=STAFF_REPLY_FOOTER.format(number=number),
+        rows=((Button("👍 有帮助", FEEDBACK, "+"), Button("👎 没帮助", FEEDBACK, "-")),),
+    )
 
 
 HELP_TEXT = (
@@ -162,6 +235,21 @@ PRIVACY_TEXT = (
     "请不要在这里发送身份证号、银行卡号等个人信息。"
 )
 
+HANDOFF_PRIVACY_TEXT = (
+    "如果您点了“转人工”：为了把工作人员的回复发给您，这次人工咨询会保存您的聊天编号（不保存账号名或昵称），"
+    "问题解决后立即删除，最长保存 {ticket_days} 天；您的问题、补充说明和工作人员的回复也会记录"
+    "（手机号、身份证号同样遮盖），{days} 天后删除。"
+)
+
+
+def privacy_text(days: int, ticket_days: int | None = None) -> str:
+    """/privacy: what is kept; the hand-off paragraph only where a staff desk runs."""
+    text = PRIVACY_TEXT.format(days=days)
+    if ticket_days is not None:
+        text += "\n" + HANDOFF_PRIVACY_TEXT.format(days=days, ticket_days=ticket_days)
+    return text
+
+
 WEB_PRIVACY_TEXT = (
     "网页聊天不需要登录：您的浏览器里保存一个随机编号和本机的聊天记录，点页面上的“清除记录”可以删除本机的聊天记录。"
 )
@@ -172,7 +260,6 @@ TOO_LONG_TEXT = "您的消息有点长，我只看了开头部分。简短地问
 STALE_BUTTON_TEXT = "这个按钮已经过期了，请重新提问或发送 /topics 浏览。"
 ERROR_TEXT = "抱歉，刚才出了点问题，请稍后再试。"
 FEEDBACK_THANKS = {"+": "谢谢您的评价！", "-": "谢谢反馈，我们会改进这个回答。"}
-NONE_OF_THESE_TEXT = "好的，您的问题已转给工作人员。"
 
 # WeChat (channels/wechat.py): plain text only, so choices are numbered and long answers come in pages.
 WECHAT_MORE_KEYWORD = "更多"  # what a resident sends for the next page

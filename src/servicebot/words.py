@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 import jieba
 
@@ -99,7 +99,8 @@ def _load() -> dict[str, float]:
         if not _idf:
             jieba.setLogLevel(logging.WARNING)
             jieba.initialize()
-            table = resources.files("jieba.analyse").joinpath("idf.txt").read_text(encoding="utf-8")
+            # Read the file directly: importing jieba.analyse would load the same table again.
+            table = (Path(jieba.__file__).parent / "analyse" / "idf.txt").read_text(encoding="utf-8")
             for line in table.splitlines():
                 word, _, value = line.partition(" ")
                 if value:
@@ -150,12 +151,17 @@ def _is_a_not_a(word: str) -> bool:
     return len(word) == 2 and word[0] == word[1] and _tags().get(word, _tags().get(word[0], "n")) in ("v", "vn", "a")
 
 
+@lru_cache(maxsize=65536)
+def _cut(text: str) -> tuple[str, ...]:
+    return tuple(jieba.lcut(text, HMM=False))
+
+
 def cut(text: str) -> list[str]:
     """Words of a normalized text (jieba, dictionary only: no HMM guessing of new words, which
     glues typos and particles onto their neighbours)."""
     if not _idf:
         _load()
-    return jieba.lcut(text, HMM=False)
+    return list(_cut(text))  # cached: the synonym lint rebuilds the index once per group
 
 
 # Parts of speech (jieba's dictionary tags) that name no subject: verbs, adjectives,

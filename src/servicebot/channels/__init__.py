@@ -23,7 +23,7 @@ import functools
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.routing import BaseRoute
 
@@ -35,6 +35,9 @@ from servicebot.service import Service
 from servicebot.storage import InteractionLog
 from servicebot.watcher import FaqWatcher
 
+if TYPE_CHECKING:
+    from servicebot.tickets import Desk
+
 log = logging.getLogger(__name__)
 
 ReloadListener = Callable[[bool, list[Problem]], Coroutine[Any, Any, None]]
@@ -43,7 +46,8 @@ ReloadListener = Callable[[bool, list[Problem]], Coroutine[Any, Any, None]]
 @dataclass
 class Core:
     """What every channel of one process shares: settings, the service (FAQ + answering),
-    the interaction log, the FAQ watcher, and the delivery registry for late messages.
+    the interaction log, the FAQ watcher, the delivery registry for late messages, and the
+    hand-off desk (when `staff_chat_id` and a token are set; Telegram hosts its staff room).
 
     `open` and `close` are called once by the server around all channels. A service that
     already has a sink (a test's recording fake) keeps it; otherwise the log is opened here.
@@ -54,9 +58,16 @@ class Core:
     delivery: Delivery = field(default_factory=Delivery)
     log: InteractionLog | None = None
     watcher: FaqWatcher | None = None
+    desk: Desk | None = None
     ready: bool = False
     reload_listeners: list[ReloadListener] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
+
+    def __post_init__(self) -> None:
+        if self.desk is None and self.settings.handoff:
+            from servicebot.tickets import Desk
+
+            self.desk = Desk(self.settings, self.service, self.delivery)
 
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -67,9 +78,13 @@ class Core:
             self.service.sink = self.log
         self.watcher = FaqWatcher(self.service, self.settings.reload_interval, self._on_reload)
         self.watcher.start()
+        if self.desk is not None:
+            await self.desk.open()
 
     async def close(self) -> None:
         self.ready = False
+        if self.desk is not None:
+            await self.desk.close()
         if self.watcher is not None:
             await asyncio.to_thread(self.watcher.stop)
             self.watcher = None

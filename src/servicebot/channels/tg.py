@@ -14,6 +14,9 @@ Decisions worth knowing:
 - Polling by default. In webhook mode the Application has no Updater (PTB's custom-webhook
   pattern): the bot's own web server routes POSTs to the webhook path here, checks
   Telegram's secret token, and queues the update; /healthz and the web chat share the port.
+- With a hand-off desk (`staff_chat_id`), this channel hosts the staff room
+  (`tg_staff.StaffGroup`): its handlers run first, and the desk's worker starts and stops
+  with the channel. Residents here hand off like everywhere else, through the conversation.
 - Every update is in the update journal before Telegram may consider it delivered, is
   processed once, and stays there until answered; what a crash or a stop left unanswered is
   answered first at the next start; a stop drains for a bounded time (`tg_ingest`).
@@ -34,7 +37,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import BotCommand, CallbackQuery, LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -65,7 +68,20 @@ from servicebot.channels.tg_render import (
     stats_text,
     strip_mention,
 )
-from servicebot.conversation import Ask, Command, Conversation, Event, NonText, Press, Refusal, Resident, Said, Text
+from servicebot.channels.tg_staff import GROUP as STAFF_GROUP, StaffGroup
+from servicebot.conversation import (
+    Ask,
+    Command,
+    Conversation,
+    Delivered,
+    Event,
+    NonText,
+    Press,
+    Refusal,
+    Resident,
+    Said,
+    Text,
+)
 from servicebot.errors import Problem
 from servicebot.journal import UpdateJournal
 from servicebot.records import Channel, Via
@@ -83,6 +99,8 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_WEBHOOK_BODY = 1024 * 1024
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# Bot API refusals that mean a chat is gone for the bot: a delivery there will never work.
+GONE_PHRASES = ("chat not found", "user not found", "peer_id_invalid", "bot can't initiate", "user is deactivated")
 
 COMMANDS = [
     BotCommand("start", "开始使用，查看可以咨询的主题"),
@@ -116,9 +134,12 @@ class TelegramChannel:
     ):
         settings = core.settings
         self.core = core
-        self.conversation = Conversation(core.service, gate=FloodGate(settings.flood_messages, settings.flood_window))
+        self.conversation = Conversation(
+            core.service, gate=FloodGate(settings.flood_messages, settings.flood_window), desk=core.desk
+        )
         self.timings = Timings()
         self.rejections = LogThrottle(log)
+        self.staff = StaffGroup(core, lambda: self.application.bot) if core.desk is not None else None
         self.drain = drain
         self.inbox = JournaledQueue(journal or UpdateJournal(settings.journal_path))
         self.processor = ChatOrderedProcessor(max_concurrent, self.timings, finished=self.inbox.finished)
@@ -171,11 +192,16 @@ class TelegramChannel:
         log.info(
             "telegram: @%s answering (%s)", application.bot.username, "webhook" if self.webhook_mode else "polling"
         )
+        if self.core.desk is not None and self.staff is not None:
+            await self.core.desk.start(self.staff)
 
     async def stop(self) -> None:
-        """Stop fetching, answer for at most `drain` seconds more, leave the rest in the journal."""
+        """Stop fetching, answer for at most `drain` seconds more (staff replies included), leave
+        the rest in the journal; then stop the desk's worker, while the bot can still send."""
         try:
             await stop_draining(self.application, self.processor, self.drain)
+            if self.core.desk is not None:
+                await self.core.desk.stop()
             await self.application.shutdown()
         finally:
             await self.inbox.close()
@@ -218,14 +244,21 @@ class TelegramChannel:
             self.application.bot, chat_id, reply, ref=said.ref, via=said.via, notice=said.notice, quote=quote
         )
 
-    async def deliver(self, resident: Resident, said: Said) -> bool:
-        """A late message (e.g. a staff reply) to a resident's chat."""
+    async def deliver(self, resident: Resident, said: Said) -> Delivered:
+        """A late message (e.g. a staff reply) to a resident's chat: SENT; GONE when the
+        resident blocked the bot or the chat no longer exists; RETRY for anything passing."""
         try:
             await self.send(int(resident.address), said)
+        except Forbidden as exc:
+            log.info("telegram: a resident cannot be reached: %s", describe_error(exc))
+            return Delivered.GONE
         except TelegramError as exc:
+            if isinstance(exc, BadRequest) and any(p in exc.message.lower() for p in GONE_PHRASES):
+                log.info("telegram: a resident cannot be reached: %s", describe_error(exc))
+                return Delivered.GONE
             log.warning("telegram: could not deliver a message: %s", describe_error(exc))
-            return False
-        return True
+            return Delivered.RETRY
+        return Delivered.SENT
 
     async def notify_staff(self, text: str) -> None:
         """Tell staff (the admin chat, else each admin); failures are only logged."""
@@ -324,7 +357,7 @@ async def _converse(update: Update, context: TgContext, event: Event) -> None:
     resident = _resident(update)
     if resident is None:
         return
-    said = context.channel.conversation.respond(resident, event)
+    said = await context.channel.conversation.respond_async(resident, event)
     await _respond(update, context, said)
 
 
@@ -355,7 +388,7 @@ async def on_button(update: Update, context: TgContext) -> None:
     if resident is None:
         await _ack(query)
         return
-    said = context.channel.conversation.respond(resident, Press(query.data))
+    said = await context.channel.conversation.respond_async(resident, Press(query.data))
     await _ack(query, said.ack)
     if said.reply is not None:
         await _respond(update, context, said)
@@ -434,6 +467,9 @@ def _build_application(channel: TelegramChannel, rate_limiter: BaseRateLimiter |
     application = builder.build()
     application.bot_data[CHANNEL_KEY] = channel
 
+    if channel.staff is not None:
+        for handler in channel.staff.handlers():
+            application.add_handler(handler, group=STAFF_GROUP)
     application.add_handler(TypeHandler(Update, admit), group=-1)
     for command in Command:
         application.add_handler(CommandHandler(command.value, _command(command)))

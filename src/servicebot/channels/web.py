@@ -10,7 +10,8 @@ API (all JSON, `POST` bodies at most `MAX_BODY` bytes, `Content-Type: applicatio
 - `GET  /api/welcome` → the greeting with the topic menu.
 - `POST /api/ask  {"session", "text"}` → the answer.
 - `POST /api/tap  {"session", "data"}` → a button pressed (a question, a topic, 👍/👎...).
-- `POST /api/inbox {"session", "after"}` → messages delivered later (e.g. a staff reply).
+- `POST /api/inbox {"session", "after"}` → messages delivered later (a staff reply after
+  转人工), with ids; `after` is the last id the page has seen, which also acknowledges it.
 
 Answers are `{"messages": [message...], "ack": text}`; errors `{"error": code, "message":
 text}` with 400 (not JSON, missing or wrong fields), 413 (body or text too long), 415 (not
@@ -18,20 +19,22 @@ JSON content), 422 (a button that does not exist, or no longer), 429 (too many q
 from one session or one address). The `session` is a random id the page keeps in the
 browser (32 hex digits); like a Telegram id it is only ever hashed.
 
+Late messages wait in the durable outbox (`storage.outbox`, in the log's SQLite file) until
+the page fetches them: a staff reply reaches a resident whose page was closed, or whose bot
+restarted meanwhile, the next time they open the page.
+
 `security_middleware` adds the headers every response of the web server carries, and refuses
 cross-origin API calls unless the origin is configured (`web_origins`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
-import itertools
 import json
 import logging
 import re
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import resources as package_files
 from typing import Any
 from urllib.parse import urlparse
@@ -46,8 +49,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicebot import replies
 from servicebot.channels import Core
 from servicebot.config import Settings
-from servicebot.conversation import Conversation, Press, Refusal, Resident, Said, Text, encode_button
+from servicebot.conversation import Conversation, Delivered, Press, Refusal, Resident, Said, Text, encode_button
 from servicebot.records import ButtonKind, Channel
+from servicebot.storage.outbox import Outbox
 from servicebot.throttle import ALLOW, FloodGate, LogThrottle
 
 log = logging.getLogger(__name__)
@@ -122,49 +126,6 @@ def _error(status: int, code: str, message: str = "") -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-# --- late messages ----------------------------------------------------------------------------
-
-
-class Outbox:
-    """Messages for web residents that are not answers to their own requests (a staff reply
-    after a hand-off), kept per session until the page fetches them: the page asks for
-    everything after the last id it has seen, so a message survives the page being closed.
-
-    In memory: at most `per_session` messages for `keep` seconds, for at most `sessions`
-    sessions. Ids grow across restarts (they start from the clock).
-    """
-
-    def __init__(
-        self,
-        per_session: int = 50,
-        sessions: int = 10_000,
-        keep: float = 7 * 24 * 3600,
-        clock: Callable[[], float] = time.time,
-    ):
-        self.per_session, self.sessions, self.keep = per_session, sessions, keep
-        self._clock = clock
-        self._ids = itertools.count(int(clock() * 1_000_000))
-        self._boxes: OrderedDict[str, deque[tuple[int, float, dict[str, Any]]]] = OrderedDict()
-
-    def put(self, key: str, message: dict[str, Any]) -> int:
-        box = self._boxes.setdefault(key, deque(maxlen=self.per_session))
-        self._boxes.move_to_end(key)
-        message_id = next(self._ids)
-        box.append((message_id, self._clock(), message))
-        while len(self._boxes) > self.sessions:
-            self._boxes.popitem(last=False)
-        return message_id
-
-    def after(self, key: str, after: int) -> list[dict[str, Any]]:
-        box = self._boxes.get(key)
-        if not box:
-            return []
-        oldest = self._clock() - self.keep
-        while box and box[0][1] < oldest:
-            box.popleft()
-        return [{**message, "id": message_id} for message_id, _, message in box if message_id > after]
-
-
 # --- the channel ------------------------------------------------------------------------------
 
 
@@ -176,9 +137,11 @@ class WebChannel:
     def __init__(self, core: Core):
         settings = core.settings
         self.core = core
-        self.conversation = Conversation(core.service, gate=FloodGate(settings.flood_messages, settings.flood_window))
+        self.conversation = Conversation(
+            core.service, gate=FloodGate(settings.flood_messages, settings.flood_window), desk=core.desk
+        )
         self.addresses = FloodGate(settings.web_address_messages, settings.flood_window)
-        self.outbox = Outbox()
+        self.outbox = Outbox(settings.db_path, keep_days=settings.ticket_days)
         self.rejections = LogThrottle(log)
         self._page = _asset("index.html")
         core.delivery.register(self.name, self)
@@ -199,12 +162,13 @@ class WebChannel:
         log.info("web chat: http://%s:%s/", settings.web_listen, settings.web_port)
 
     async def stop(self) -> None:
-        pass
+        await asyncio.to_thread(self.outbox.close)
 
-    async def deliver(self, resident: Resident, said: Said) -> bool:
+    async def deliver(self, resident: Resident, said: Said) -> Delivered:
+        """Into the resident's outbox, where the page picks it up (KEPT), durably."""
         message = message_json(said) or {"body": said.ack}
-        self.outbox.put(self.conversation.key(resident), message)
-        return True
+        await asyncio.to_thread(self.outbox.put, self.name, self.conversation.key(resident), message)
+        return Delivered.KEPT
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -212,7 +176,8 @@ class WebChannel:
         return HTMLResponse(self._page, headers={"Cache-Control": "no-cache"})
 
     async def privacy(self, request: Request) -> Response:
-        text = replies.PRIVACY_TEXT.format(days=self.core.settings.retention_days)
+        settings = self.core.settings
+        text = replies.privacy_text(settings.retention_days, settings.ticket_days if self.core.desk else None)
         paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in text.split("\n") if line.strip())
         paragraphs += f"<p>{html.escape(replies.WEB_PRIVACY_TEXT)}</p>"
         page = _asset("privacy.html").replace("<!--TEXT-->", paragraphs)
@@ -238,7 +203,7 @@ class WebChannel:
                 raise BadRequest(400, "bad_after")
         except BadRequest as exc:
             return self._refuse(request, exc)
-        messages = self.outbox.after(self.conversation.key(resident), after)
+        messages = await asyncio.to_thread(self.outbox.after, self.name, self.conversation.key(resident), after)
         return JSONResponse({"messages": messages}, headers={"Cache-Control": "no-store"})
 
     async def _answer(self, request: Request, field: str) -> Response:
@@ -254,7 +219,7 @@ class WebChannel:
         except BadRequest as exc:
             return self._refuse(request, exc)
         event = Text(value) if field == "text" else Press(value)
-        said = self.conversation.handle(resident, event)
+        said = await self.conversation.handle_async(resident, event)
         if said.refused in (Refusal.SLOW_DOWN, Refusal.DROPPED):
             return self._refuse(request, BadRequest(429, "slow_down", replies.SLOW_DOWN_TEXT))
         if said.refused == Refusal.STALE:
@@ -386,4 +351,4 @@ def security_middleware(settings: Settings) -> Middleware:
     return Middleware(SecurityMiddleware, settings=settings)
 
 
-__all__ = ["MAX_BODY", "MAX_TEXT", "Outbox", "WebChannel", "message_json", "read_body", "security_middleware"]
+__all__ = ["MAX_BODY", "MAX_TEXT", "WebChannel", "message_json", "read_body", "security_middleware"]

@@ -66,6 +66,7 @@ from servicebot.conversation import (
     ChoiceMemory,
     Command,
     Conversation,
+    Delivered,
     Event,
     NonText,
     Press,
@@ -267,14 +268,14 @@ class WechatChannel:
             task.cancel()
         await asyncio.gather(*self._late, return_exceptions=True)
 
-    async def deliver(self, resident: Resident, said: Said) -> bool:
+    async def deliver(self, resident: Resident, said: Said) -> Delivered:
         """Keep `said` for the resident's next message (WeChat lets us answer, not write first).
-        True: accepted (it is shown when the resident next writes, within WAITING_KEPT)."""
+        KEPT: accepted (it is shown when the resident next writes, within WAITING_KEPT)."""
         text = said_text(said)
         if text is None:
-            return False
+            return Delivered.RETRY
         self.waiting.put(self.conversation.key(resident), [text])
-        return True
+        return Delivered.KEPT
 
     # -- HTTP ------------------------------------------------------------------------------
 

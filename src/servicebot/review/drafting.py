@@ -3,7 +3,10 @@
 With evidence that the questions belong to an existing entry, the snippet adds them as
 phrasings of that entry; otherwise it drafts a new entry whose default answer is honest
 (it sends residents to the office) and whose placeholders `faq check` flags until staff
-fill them in. Snippets follow the staff's own indentation and name the line to paste after.
+fill them in. When a staff member answered one of the questions in a hand-off ticket and
+marked the reply 加入问答, the new entry's answer is that reply (the ticket number in a
+comment; a number the log masked is left as a placeholder `faq check` flags). Snippets
+follow the staff's own indentation and name the line to paste after.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from servicebot.matching import Index, Match
 from servicebot.privacy import MASKED_RE as _MASKED_RE  # a masked question is one resident's own case
 from servicebot.records import Status
 from servicebot.review.clustering import content_key
+from servicebot.storage.tickets import StaffAnswer
 
 MAX_YAML_CHARS = 60  # a longer message is a story, not a phrasing worth adding to the FAQ
 
@@ -54,6 +58,8 @@ class Asked(Protocol):
     def chosen(self) -> tuple[tuple[str, int], ...]: ...
     @property
     def rejected(self) -> int: ...
+    @property
+    def staff_answer(self) -> StaffAnswer | None: ...
 
 
 _PLAIN_RE = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@`\s][^\x00-\x1f\x7f\x85\u2028\u2029\ufeff]*")
@@ -82,6 +88,18 @@ def yaml_scalar(text: str) -> str:
 
 # What a pasted, not yet edited new entry tells residents: honest, and true whatever they asked.
 NEW_ENTRY_ANSWER = "这个问题本问答还没有收录详细答复，请到所在社区居委会或凤凰办事处咨询。"
+_CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def _staff_answer_lines(key: str, staff: StaffAnswer) -> list[str]:
+    """`answer:` with a staff reply (a block scalar when it has several lines). What the log
+    masked ([电话]...) becomes [电话：待填写], so `faq check` refuses the entry until it is filled."""
+    text = _MASKED_RE.sub(lambda m: f"{m.group(0)[:-1]}：{PLACEHOLDER}]", staff.answer.strip())
+    note = f"# 回答来自人工咨询 #{staff.ticket}（{staff.staff_name or '工作人员'}的答复），请核对后再用"
+    lines = [line.rstrip() for line in text.splitlines()]
+    if len(lines) == 1 or any(line[:1].isspace() for line in lines):
+        return [f"{key}answer: {yaml_scalar(text)}  {note}"]
+    return [f"{key}answer: |-  {note}", *(f"{key}  {line}" if line else "" for line in lines)]
 
 
 def placeholder_id(text: str, taken: set[str]) -> str:
@@ -182,12 +200,14 @@ class SnippetWriter:
         self.ids = set(self.faq.by_id)
 
     def _phrasings(self, cluster: Asked) -> list[str]:
+        """The examples worth adding; with a staff answer, also one the FAQ answers now (the
+        resident still asked for a person: that answer did not help)."""
         chosen: list[str] = []
         for text in cluster.examples:
             key = question_key(text)
             if key in self.used or not key or len(text) > MAX_YAML_CHARS or _MASKED_RE.search(text):
                 continue
-            if self.match(text).status != Status.ANSWERED:
+            if cluster.staff_answer is not None or self.match(text).status != Status.ANSWERED:
                 chosen.append(text)
                 self.used.add(key)
         return chosen
@@ -196,10 +216,13 @@ class SnippetWriter:
         phrasings = self._phrasings(cluster)
         if not phrasings:
             return None  # already answered now, already in the FAQ, or not a phrasing
+        nearest = self.faq.by_id.get(cluster.nearest_id or "")
+        if cluster.staff_answer is not None:
+            file = nearest.file if nearest is not None else self.faq.topics[0].file
+            return self._new_entry(file, phrasings, cluster.staff_answer)
         target = self._owner(cluster)
         if target is not None:
             return self._alternates(target.id, target.file, phrasings)
-        nearest = self.faq.by_id.get(cluster.nearest_id or "")
         return self._new_entry(nearest.file if nearest is not None else self.faq.topics[0].file, phrasings)
 
     def _owner(self, cluster: Asked) -> Entry | None:
@@ -226,26 +249,35 @@ class SnippetWriter:
             "alternates", entry_id, file, spot.after_line if spot else None, where, text, tuple(phrasings)
         )
 
-    def _new_entry(self, file: str, phrasings: list[str]) -> Suggestion:
+    def _new_entry(self, file: str, phrasings: list[str], staff: StaffAnswer | None = None) -> Suggestion:
         entry_id = placeholder_id(content_key(self.index.normalize(phrasings[0])), self.ids)
         self.ids.add(entry_id)
         spot = self.layout.entries(file)
         dash = " " * (spot.indent if spot else 2)
         key = " " * (self.layout.key_indent(file) or len(dash) + 2)
         others = phrasings[1:]
+        if staff is None:
+            answer = [f"{key}answer: {NEW_ENTRY_ANSWER}  # {PLACEHOLDER}：换成真正的回答"]
+            source = f"居民提问（{self.today:%Y-%m-%d} 未答问题汇总）"
+        else:
+            answer = _staff_answer_lines(key, staff)
+            source = f"人工咨询 #{staff.ticket} 工作人员答复（{staff.at.astimezone(_CHINA):%Y-%m-%d}）"
         lines = [
             f"{dash}- id: {entry_id}  # {PLACEHOLDER}：改成有意义的英文编号（小写字母、数字和连字符）",
             f"{key}question: {yaml_scalar(phrasings[0])}",
             f"{key}alternates:" + ("" if others else " []"),
             *(f"{key}  - {yaml_scalar(p)}" for p in others),
-            f"{key}answer: {NEW_ENTRY_ANSWER}  # {PLACEHOLDER}：换成真正的回答",
-            f"{key}source: 居民提问（{self.today:%Y-%m-%d} 未答问题汇总）  # {PLACEHOLDER}：写上回答依据的资料",
+            *answer,
+            f"{key}source: {source}  # {PLACEHOLDER}：写上回答依据的资料",
             f"{key}reviewed: {self.today:%Y-%m-%d}",
         ]
         where = f"FAQ 里没有合适的条目：把下面的新条目加到 {file} 的 entries 列表末尾"
         if spot:
             where += f"（第 {spot.after_line} 行之后）"
-        where += f"，再改好标着“{PLACEHOLDER}”的地方（改好之前，居民会得到“请到社区或办事处咨询”的回答）"
+        if staff is None:
+            where += f"，再改好标着“{PLACEHOLDER}”的地方（改好之前，居民会得到“请到社区或办事处咨询”的回答）"
+        else:
+            where += f"，回答取自人工咨询 #{staff.ticket} 里工作人员的答复；核对后改好标着“{PLACEHOLDER}”的地方"
         return Suggestion(
             "new-entry",
             entry_id,

@@ -169,7 +169,8 @@ def render_csv(report: ReviewReport) -> str:
 
 def report_dict(report: ReviewReport) -> dict:
     def cluster(c: Cluster) -> dict:
-        doc = {k: v for k, v in asdict(c).items() if k not in ("first", "last", "chosen", "suggestion")}
+        skip = ("first", "last", "chosen", "suggestion", "staff_answer")
+        doc = {k: v for k, v in asdict(c).items() if k not in skip}
         doc.update(
             first=iso(c.first),
             last=iso(c.last),
@@ -179,6 +180,10 @@ def report_dict(report: ReviewReport) -> dict:
         if report.suggest_yaml:
             doc["suggestion"] = (
                 {**asdict(c.suggestion), "questions": list(c.suggestion.questions)} if c.suggestion else None
+            )
+            answer = c.staff_answer
+            doc["staff_answer"] = (
+                {"ticket": answer.ticket, "staff_name": answer.staff_name, "answer": answer.answer} if answer else None
             )
         return doc
 

@@ -1,5 +1,9 @@
 """The review report: each group of questions with the nearest entry, what the current FAQ
 does with it and what residents tapped next, plus the answers residents rated 👎.
+
+With `--suggest-yaml`, a staff reply marked 加入问答 in a hand-off ticket joins the group of
+the question it answered (by the question's interaction reference), or becomes a group of
+its own, and is drafted as the answer of a new entry.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from servicebot.review.clustering import MAX_EXAMPLES, Tally, display_text, grou
 from servicebot.review.drafting import SnippetWriter, Suggestion
 from servicebot.review.period import Period
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, RatedRow
+from servicebot.storage.tickets import StaffAnswer
 
 VIA_LABELS: dict[str, str] = {Via.TOPIC: "（从主题菜单点选）", Via.RELATED: "（从相关条目点选）"}
 
@@ -39,6 +44,7 @@ class Cluster:
     chosen: tuple[tuple[str, int], ...]  # suggestions residents tapped afterwards, most first
     rejected: int  # times residents pressed 都不是
     suggestion: Suggestion | None = None
+    staff_answer: StaffAnswer | None = None  # a staff reply marked 加入问答 for one of these questions
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,30 @@ def _cluster(
     )
 
 
+def _answered_by_staff(rank: int, answer: StaffAnswer, index: Index, match_text: Callable[[str], Match]) -> Cluster:
+    """A group of its own for a ticket's question that is in no group of the period (the
+    resident asked for a person after an answer, or the question is older)."""
+    match = match_text(answer.question)
+    top = match.candidates[0] if match.candidates else None
+    return Cluster(
+        rank=rank,
+        residents=1,
+        count=1,
+        unanswered=0,
+        suggest=0,
+        first=answer.at,
+        last=answer.at,
+        examples=(answer.question,),
+        nearest_id=top.entry_id if top else None,
+        nearest_question=index.faq.by_id[top.entry_id].question if top else None,
+        nearest_score=top.score if top else 0.0,
+        now=match.status,
+        chosen=(),
+        rejected=0,
+        staff_answer=answer,
+    )
+
+
 def unhelpful_answers(rated: Iterable[RatedRow], faq: Faq) -> list[Unhelpful]:
     """Entries that got 👎, most 👎 first, with the questions that led to them."""
     down: dict[str, Counter] = defaultdict(Counter)
@@ -139,12 +169,23 @@ def build_review(
     suggest_yaml: bool = False,
     faq_dir: Path | None = None,
     today: dt.date | None = None,
+    staff_answers: Iterable[StaffAnswer] = (),
 ) -> ReviewReport:
     faq = index.faq
     match_text = functools.lru_cache(maxsize=None)(index.match)  # the snippets ask again about the same texts
     groups = group_questions(reader.question_rows(period.since, period.until), index.normalize.many)
     after = _followups(reader, period)
-    clusters = [_cluster(rank, tally, index, match_text, after) for rank, tally in enumerate(groups, 1)]
+    staff_answers = list(staff_answers)
+    answers = {a.ref: a for a in staff_answers if a.ref}  # latest per ticket, oldest ticket first
+    clusters = []
+    for rank, tally in enumerate(groups, 1):
+        found = [answers.pop(ref) for ref in tally.refs if ref in answers]
+        cluster = _cluster(rank, tally, index, match_text, after)
+        clusters.append(replace(cluster, staff_answer=max(found, key=lambda a: a.at)) if found else cluster)
+    attached = {c.staff_answer.ticket for c in clusters if c.staff_answer}
+    for answer in staff_answers:
+        if answer.ticket not in attached and answer.question:
+            clusters.append(_answered_by_staff(len(clusters) + 1, answer, index, match_text))
     if suggest_yaml:
         today = today or dt.datetime.now(CHINA_TZ).date()
         writer = SnippetWriter(index, answer_threshold, faq_dir, today, match_text)

@@ -2,13 +2,23 @@
 
 Times are stored as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts as text and which
 SQLite's date functions read; "days" in summaries are China days (UTC+8).
+
+`Database` is for the small writes that must be on disk before the bot goes on (a hand-off
+ticket before the resident is told its number, a staff reply before it is relayed): one
+connection, one transaction at a time, from whichever thread calls.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+from servicebot.errors import StorageError
+from servicebot.migrations import migrate
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+8")
 UTC = dt.UTC
@@ -50,3 +60,62 @@ def from_utc_text(text: str) -> dt.datetime:
 def china_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day, dt.time(), CHINA_TZ)
     return start, start + dt.timedelta(days=1)
+
+
+class Database:
+    """One connection to the log's file, shared by threads one transaction at a time.
+
+    The file and its schema are created on first use (`create`), or must exist (readers such
+    as `servicebot tickets`). Any SQLite error becomes a StorageError, and the connection is
+    opened afresh for the next transaction (the file may have been replaced meanwhile).
+    """
+
+    def __init__(self, path: Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT):
+        self.path = Path(path)
+        self.create = create
+        self.busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A connection inside one transaction: committed when the block ends, rolled back if it raises."""
+        with self._lock:
+            try:
+                conn = self._connect()
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+            except (sqlite3.Error, OSError) as exc:
+                self._disconnect()
+                raise StorageError(f"数据库 {self.path} 读写失败：{exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if not self.create and not self.path.is_file():
+                raise StorageError(f"找不到数据库 {self.path}（请检查 --data-dir 或 SERVICEBOT_DATA_DIR）")
+            if self.create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = connect(self.path, create=self.create, busy_timeout=self.busy_timeout)
+            try:
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._disconnect()

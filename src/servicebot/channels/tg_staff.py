@@ -1,0 +1,286 @@
+"""The staff group on Telegram: where the hand-off desk's tickets are read and answered.
+
+`StaffGroup` is the desk's `StaffRoom` on Telegram, and the handlers for the staff group:
+
+- one card per ticket (#number, the masked question, what the bot did, how many earlier
+  tickets the resident opened, the channel; never the resident's id, username or name),
+  with the buttons 已解决 and 加入问答; what the resident writes later is posted under it;
+- a staff member answers by *replying* (Telegram's reply) to the card or to any of the
+  bot's messages about that ticket; the desk relays the text and the group gets a ✅ line
+  naming who answered. Replies to anything else, and staff talking among themselves, are
+  left alone;
+- /tickets lists the tickets that are not closed.
+
+Its handlers run before every other (group -2) and stop there, so nothing a staff member
+writes in the group is ever taken for a resident's question or counted by flood control.
+Staff-facing wording is Chinese and lives here; residents' wording is in replies.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import re
+from collections.abc import Callable, Sequence
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from servicebot.channels import Core
+from servicebot.channels.tg_render import describe_error, split_text
+from servicebot.errors import StaffRoomError
+from servicebot.records import Channel, Status
+from servicebot.storage.tickets import TicketRow
+from servicebot.tickets import Card, Desk, Notice, age_text, channel_text, status_text
+
+log = logging.getLogger(__name__)
+
+GROUP = -2  # handler group: before admission and the residents' handlers
+MAX_SHOWN = 3500  # characters of a resident's text shown in one staff message
+LISTED = 30  # tickets /tickets shows
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+# --- wording ---------------------------------------------------------------------------------
+
+CARD_TITLE = "🙋 人工咨询 #{number}"
+CARD_CHANNEL = "来自：{channel}"
+CARD_QUESTION = "问题：{question}"
+CARD_NO_QUESTION = "问题：（居民还没写问题，后面的消息会接在这条下面）"
+BOT_SAID = {
+    Status.UNANSWERED: "机器人：没能回答",
+    Status.SUGGEST: "机器人：给出了建议（{suggested}）",
+    Status.ANSWERED: "机器人：回答了「{answered}」，居民仍要求人工",
+    Status.TAP: "机器人：居民看了「{answered}」的回答，仍要求人工",
+}
+BOT_SAID_NOTHING = "机器人：居民直接要求人工"
+EARLIER_NONE = "这位居民第一次转人工。"
+EARLIER = "这位居民之前转过人工 {count} 次。"
+CARD_HOW = "回复这条消息（长按 → 回复）即可答复居民，回复会以“工作人员回复：”转给居民。"
+FOLLOW_UP = "💬 #{number} 居民补充：{text}"
+NOTICES = {
+    Notice.SENT: "✅ #{number} 已转给居民（{name} 的回复）。",
+    Notice.KEPT: "✅ #{number} {name} 的回复已留给居民，{where}就会看到。",
+    Notice.RETRYING: "⏳ #{number} {name} 的回复暂时没能送达，机器人会自动重试。",
+    Notice.GONE: "⚠️ #{number} 的回复没能送达：居民已屏蔽机器人或删除了对话。这个咨询已标记为“无法联系居民”。",
+    Notice.CLOSED: (
+        "⚠️ #{number} 已经结束（已解决，或超过 {days} 天），居民的联系方式已按隐私规定删除，这条回复没有转出。"
+    ),
+    Notice.NOT_TEXT: "⚠️ #{number} 只能转达文字：请用文字回复。",
+    Notice.RESOLVED: "☑️ #{number} 已由 {name} 标记为已解决，居民已收到通知。",
+}
+KEPT_WHERE = {Channel.WEB: "居民下次打开网页聊天时", Channel.WECHAT: "居民下次给公众号发消息时"}
+KEPT_WHERE_OTHER = "居民下次来问时"
+RESOLVE_LABEL = "✅ 已解决"
+FAQ_LABEL = "📚 加入问答"
+RESOLVED_TOAST = "已把 #{number} 标记为已解决。"
+ALREADY_RESOLVED_TOAST = "#{number} 已经结束了。"
+UNKNOWN_TOAST = "找不到 #{number}（可能已超过保存期限被删除）。"
+FAQ_TOAST = "已把 {name} 对 #{number} 的回复加入问答候选：servicebot review --suggest-yaml 会用它起草新条目。"
+FAQ_NO_REPLY_TOAST = "#{number} 还没有工作人员回复：先回复居民，再点“加入问答”。"
+LIST_TITLE = "未结束的人工咨询（{count} 个，最新的在前）："
+LIST_LINE = "#{number} · {age} · {status} · {channel} · {question}"
+LIST_MORE = "……只列出最新的 {shown} 个；全部请用 servicebot tickets --open。"
+LIST_EMPTY = "现在没有未结束的人工咨询。"
+# How the bot's own messages about a ticket begin (the card, a follow-up, a note): a reply to
+# one whose id was never recorded still finds its ticket.
+_TICKET_LINE_RE = re.compile(r"(?:🙋 人工咨询 |💬 |✅ |⏳ |⚠️ |☑️ )#(\d{1,12})\b")
+
+
+def card_text(card: Card) -> str:
+    """The card as HTML (escaped); the title bold."""
+    bot_said = BOT_SAID.get(Status(card.status), BOT_SAID_NOTHING) if card.status in set(Status) else BOT_SAID_NOTHING
+    lines = [
+        f"<b>{CARD_TITLE.format(number=card.number)}</b>",
+        CARD_CHANNEL.format(channel=channel_text(card.channel)),
+        CARD_QUESTION.format(question=card.question[:MAX_SHOWN]) if card.question else CARD_NO_QUESTION,
+        bot_said.format(answered=card.answered or "", suggested="；".join(card.suggested)),
+        EARLIER.format(count=card.earlier) if card.earlier else EARLIER_NONE,
+        f"<i>{CARD_HOW}</i>",
+    ]
+    return "\n".join(lines[:1] + [html.escape(line, quote=False) for line in lines[1:-1]] + lines[-1:])
+
+
+def keyboard(number: int, *, resolved: bool = False) -> InlineKeyboardMarkup:
+    faq = InlineKeyboardButton(FAQ_LABEL, callback_data=f"s:f:{number}")
+    if resolved:
+        return InlineKeyboardMarkup([[faq]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(RESOLVE_LABEL, callback_data=f"s:c:{number}"), faq]])
+
+
+def listing_text(rows: Sequence[TicketRow], now: dt.datetime) -> str:
+    """What /tickets says: the newest LISTED tickets not closed, one line each."""
+    if not rows:
+        return LIST_EMPTY
+    lines = [LIST_TITLE.format(count=len(rows) if len(rows) < LISTED else f"{LISTED}+")]
+    for ticket in rows[:LISTED]:
+        question = ticket.question.replace("\n", " ")
+        lines.append(
+            LIST_LINE.format(
+                number=ticket.number,
+                age=age_text(ticket.opened_at, now),
+                status=status_text(ticket),
+                channel=channel_text(ticket.channel),
+                question=(question[:30] + "…") if len(question) > 30 else question or "（还没写问题）",
+            )
+        )
+    if len(rows) > LISTED:
+        lines.append(LIST_MORE.format(shown=LISTED))
+    return "\n".join(lines)
+
+
+# --- the room and its handlers ---------------------------------------------------------------------
+
+
+class StaffGroup:
+    """The desk's `StaffRoom` on Telegram, and the staff group's handlers."""
+
+    def __init__(self, core: Core, bot: Callable[[], ExtBot]):
+        assert core.settings.staff_chat_id is not None
+        self.core = core
+        self.chat_id: int = core.settings.staff_chat_id
+        self._bot = bot
+
+    @property
+    def desk(self) -> Desk:
+        assert self.core.desk is not None
+        return self.core.desk
+
+    # -- StaffRoom -------------------------------------------------------------------------------
+
+    async def post_ticket(self, card: Card) -> int:
+        return await self._send(card_text(card), markup=keyboard(card.number))
+
+    async def post_follow_up(self, number: int, card_message: int, text: str) -> int:
+        line = FOLLOW_UP.format(number=number, text=text[:MAX_SHOWN])
+        return await self._send(html.escape(line, quote=False), reply_to=card_message)
+
+    async def tell(
+        self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "", channel: str = ""
+    ) -> int | None:
+        where = KEPT_WHERE.get(Channel(channel), KEPT_WHERE_OTHER) if channel in set(Channel) else KEPT_WHERE_OTHER
+        text = NOTICES[notice].format(
+            number=number, name=name or "工作人员", days=self.core.settings.ticket_days, where=where
+        )
+        try:
+            return await self._send(html.escape(text, quote=False), reply_to=reply_to)
+        except StaffRoomError as exc:
+            log.warning("hand-off: could not tell the staff group about ticket #%d: %s", number, exc)
+            return None
+
+    async def _send(self, text: str, *, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None) -> int:
+        try:
+            message = await self._bot().send_message(
+                self.chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=markup,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None,
+            )
+        except TelegramError as exc:
+            raise StaffRoomError(describe_error(exc)) from None
+        return message.message_id
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    def handlers(self) -> list[BaseHandler]:
+        chat = filters.Chat(self.chat_id)
+        return [
+            CallbackQueryHandler(self.on_button, pattern=r"^s:[cf]:\d{1,12}$"),
+            CommandHandler("tickets", self.on_tickets, filters=chat),
+            MessageHandler(chat & filters.UpdateType.MESSAGE & filters.REPLY & ~filters.COMMAND, self.on_reply),
+        ]
+
+    async def on_reply(self, update: Update, context: CallbackContext) -> None:
+        """A reply in the staff group: relayed when it answers a ticket, otherwise left alone."""
+        message, user = update.effective_message, update.effective_user
+        replied = message.reply_to_message if message else None
+        if message is None or replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
+            raise ApplicationHandlerStop
+        name = user.first_name if user else ""
+        desk = self.desk
+        relayed = await desk.staff_reply(
+            chat=message.chat_id,
+            replied_to=replied.message_id,
+            message=message.message_id,
+            text=message.text,
+            name=name,
+            hint=ticket_in(replied.text or ""),
+        )
+        if relayed.number is not None and relayed.notice is not None:
+            # Not awaited: the next staff reply need not wait for the group's send rate limit.
+            note = desk.tell_staff(
+                relayed.number, relayed.notice, reply_to=message.message_id, name=name, channel=relayed.channel
+            )
+            desk.later(note)
+        raise ApplicationHandlerStop
+
+    async def on_button(self, update: Update, context: CallbackContext) -> None:
+        """已解决 / 加入问答 under a card; the same data from any other chat is not ours."""
+        query = update.callback_query
+        if query is None or query.message is None or query.message.chat.id != self.chat_id:
+            return  # a forged or stray press elsewhere: the residents' handlers call it stale
+        _, kind, digits = (query.data or "").split(":")
+        number, name = int(digits), query.from_user.first_name
+        if kind == "c":
+            resolved = await self.desk.resolve(number, name)
+            toast = {None: UNKNOWN_TOAST, False: ALREADY_RESOLVED_TOAST, True: RESOLVED_TOAST}[resolved]
+            await _answer(query, toast.format(number=number))
+            if resolved:
+                await _edit_markup(query, keyboard(number, resolved=True))
+                self.desk.later(
+                    self.desk.tell_staff(number, Notice.RESOLVED, reply_to=query.message.message_id, name=name)
+                )
+        else:
+            author = await self.desk.mark_faq(number)
+            toast = FAQ_NO_REPLY_TOAST if author is None else FAQ_TOAST
+            await _answer(query, toast.format(number=number, name=author or "工作人员"))
+        raise ApplicationHandlerStop
+
+    async def on_tickets(self, update: Update, context: CallbackContext) -> None:
+        rows = await self.desk.listing(open_only=True, limit=LISTED + 1)
+        for part in split_text(listing_text(rows, self.desk.clock())):
+            await self._send(html.escape(part, quote=False))
+        raise ApplicationHandlerStop
+
+
+def ticket_in(text: str) -> int | None:
+    """The ticket a message of the bot in the staff group is about, read from how it begins."""
+    found = _TICKET_LINE_RE.match(text)
+    return int(found.group(1)) if found else None
+
+
+async def _answer(query: CallbackQuery, text: str) -> None:
+    try:
+        await query.answer(text[:200])
+    except BadRequest as exc:
+        log.info("could not answer a staff button press: %s", exc.message)
+
+
+async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
+    try:
+        await query.edit_message_reply_markup(markup)
+    except TelegramError as exc:
+        log.info("could not update a ticket's buttons: %s", describe_error(exc))
+
+
+__all__ = ["GROUP", "StaffGroup", "card_text", "keyboard", "listing_text", "ticket_in"]

@@ -1,0 +1,506 @@
+"""Hand-off tickets (转人工) in the log's SQLite file, so a restart loses nothing.
+
+A ticket holds one resident's question for staff, what was said in it since, and which of
+the bot's messages in the staff group belong to it (a staff member answers by replying to
+any of them). Every method is one short transaction on one connection (`Database`); the
+desk calls them from a worker thread, so the event loop never waits for the disk.
+
+Privacy, by construction:
+- texts are masked (`mask_personal`) here, whatever the caller passed;
+- the resident appears as a keyed hash, except `address` — the channel's own id of the
+  resident, needed to deliver staff replies — which is set to NULL when the ticket closes,
+  when a reply shows the resident cannot be reached, and after `ticket_days` (`expire`);
+- a staff reply is kept as written (`pending`) only until it has been delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from servicebot.privacy import mask_personal
+from servicebot.records import TicketStatus
+from servicebot.storage.db import Database, from_utc_text, utc_text
+
+LIVE = (TicketStatus.OPEN, TicketStatus.ANSWERED)  # statuses in which the resident can still be reached
+MAX_TEXT = 4000  # characters of a message kept in a ticket
+
+
+class Author:
+    RESIDENT = "resident"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class BotSaid:
+    """What the bot did with the question that was handed off."""
+
+    status: str = ""  # a records.Status; "" when the resident asked for a person before asking anything
+    entry_id: str | None = None
+    suggestions: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps({"status": self.status, "entry_id": self.entry_id, "suggestions": list(self.suggestions)})
+
+    @classmethod
+    def from_json(cls, text: str) -> BotSaid:
+        try:
+            doc = json.loads(text)
+            return cls(str(doc.get("status") or ""), doc.get("entry_id"), tuple(doc.get("suggestions") or ()))
+        except (ValueError, AttributeError, TypeError):
+            return cls()
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    number: int
+    opened_at: dt.datetime
+    channel: str
+    resident: str
+    address: str | None
+    ref: str | None
+    question: str
+    bot_said: BotSaid
+    status: TicketStatus
+    last_activity: dt.datetime
+    left: bool
+    room_message: int | None
+    post_error: str | None
+    told_unposted: bool
+    answered_by: str | None
+    answered_at: dt.datetime | None
+    closed_by: str | None
+    closed_at: dt.datetime | None
+    replies: int = 0  # staff replies
+    earlier: int = 0  # tickets the same resident opened before this one
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE and self.address is not None
+
+
+@dataclass(frozen=True)
+class PendingReply:
+    """A staff reply recorded but not yet delivered, with where it goes."""
+
+    id: int
+    ticket: int
+    channel: str
+    address: str
+    text: str  # as written
+    ref: str
+    staff_name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Unposted:
+    """A resident's message in a ticket that is not yet in the staff group."""
+
+    id: int
+    ticket: int
+    text: str
+    card: int  # the ticket's message in the staff group, which it answers
+
+
+@dataclass(frozen=True)
+class StaffAnswer:
+    """A staff reply marked 加入问答, with the question it answered (for `review --suggest-yaml`)."""
+
+    ticket: int
+    ref: str | None
+    question: str
+    answer: str
+    staff_name: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DeskHealth:
+    """What `servicebot health` reports about the hand-off desk."""
+
+    unposted: int  # tickets that could not be posted to the staff group
+    post_error: str | None  # the latest reason
+    undelivered: int  # staff replies waiting to be retried
+
+
+_COLUMNS = (
+    "t.number, t.opened_at, t.channel, t.resident, t.address, t.ref, t.question, t.bot_said, t.status,"
+    " t.last_activity, t.left_at, t.room_message, t.post_error, t.told_unposted, t.answered_by, t.answered_at,"
+    " t.closed_by, t.closed_at,"
+    " (SELECT count(*) FROM ticket_messages m WHERE m.ticket = t.number AND m.author = 'staff'),"
+    " (SELECT count(*) FROM tickets e WHERE e.resident = t.resident AND e.number < t.number)"
+)
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    return from_utc_text(text) if text else None
+
+
+def _row(r: sqlite3.Row | tuple[Any, ...]) -> TicketRow:
+    return TicketRow(
+        number=r[0],
+        opened_at=from_utc_text(r[1]),
+        channel=r[2],
+        resident=r[3],
+        address=r[4],
+        ref=r[5],
+        question=r[6],
+        bot_said=BotSaid.from_json(r[7]),
+        status=TicketStatus(r[8]),
+        last_activity=from_utc_text(r[9]),
+        left=r[10] is not None,
+        room_message=r[11],
+        post_error=r[12],
+        told_unposted=bool(r[13]),
+        answered_by=r[14],
+        answered_at=_time(r[15]),
+        closed_by=r[16],
+        closed_at=_time(r[17]),
+        replies=r[18],
+        earlier=r[19],
+    )
+
+
+def _clip(text: str) -> str:
+    return mask_personal(text[:MAX_TEXT])
+
+
+class TicketStore:
+    """The tickets of one database file; see the module docstring."""
+
+    def __init__(self, path: Path, *, create: bool = True):
+        self.db = Database(path, create=create)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- opening and reading -------------------------------------------------------------
+
+    def open_ticket(
+        self,
+        *,
+        channel: str,
+        resident: str,
+        address: str,
+        ref: str | None,
+        question: str,
+        bot_said: BotSaid,
+        at: dt.datetime,
+    ) -> TicketRow:
+        moment = utc_text(at)
+        values = (moment, channel, resident, address, ref, _clip(question), bot_said.to_json(), TicketStatus.OPEN)
+        with self.db.transaction() as conn:
+            number = conn.execute(
+                "INSERT INTO tickets (opened_at, channel, resident, address, ref, question, bot_said, status,"
+                " last_activity) VALUES (?,?,?,?,?,?,?,?,?)",
+                (*values, moment),
+            ).lastrowid
+            return self._get(conn, number)
+
+    def ticket(self, number: int) -> TicketRow | None:
+        with self.db.transaction(write=False) as conn:
+            return self._find(conn, number)
+
+    def ticket_for_ref(self, ref: str) -> TicketRow | None:
+        """The latest ticket that handed off the question of interaction `ref`."""
+        with self.db.transaction(write=False) as conn:
+            (number,) = conn.execute("SELECT max(number) FROM tickets WHERE ref = ?", (ref,)).fetchone()
+            return self._find(conn, number) if number is not None else None
+
+    def active_since(self, since: dt.datetime) -> list[TicketRow]:
+        """Tickets residents may still be writing in: live, not left, active since `since`."""
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM tickets t WHERE t.status IN (?, ?) AND t.address IS NOT NULL"
+                " AND t.left_at IS NULL AND t.last_activity >= ? ORDER BY t.number",
+                (*LIVE, utc_text(since)),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def listing(self, *, open_only: bool = False, limit: int | None = None) -> list[TicketRow]:
+        """Tickets, newest first; `open_only`: those not closed."""
+        where = "WHERE t.status != 'closed'" if open_only else ""
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM tickets t {where} ORDER BY t.number DESC LIMIT ?",
+                (-1 if limit is None else limit,),
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def asked(self, ref: str) -> tuple[str, str, str | None, tuple[str, ...], str | None] | None:
+        """(question, status, entry_id, suggestions, resident key) of a logged interaction; for a
+        button tapped after a restart, when the desk's memory of recent questions is gone."""
+        with self.db.transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT question, status, entry_id, suggestions, resident FROM interactions WHERE ref = ?", (ref,)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            suggestions = tuple(json.loads(row[3]))
+        except ValueError:
+            suggestions = ()
+        return row[0], row[1], row[2], suggestions, row[4]
+
+    # -- the resident's side ----------------------------------------------------------------
+
+    def add_resident_message(self, number: int, text: str, at: dt.datetime) -> int | None:
+        """The resident wrote again in their ticket; None when it can no longer take messages."""
+        moment = utc_text(at)
+        with self.db.transaction() as conn:
+            ticket = self._find(conn, number)
+            if ticket is None or not ticket.live:
+                return None
+            conn.execute(
+                "UPDATE tickets SET last_activity = ?, left_at = NULL WHERE number = ?",
+                (moment, number),
+            )
+            return conn.execute(
+                "INSERT INTO ticket_messages (ticket, at, author, text) VALUES (?,?,?,?)",
+                (number, moment, Author.RESIDENT, _clip(text)),
+            ).lastrowid
+
+    def leave(self, number: int, at: dt.datetime) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE tickets SET left_at = ? WHERE number = ?", (utc_text(at), number))
+
+    # -- the staff group ---------------------------------------------------------------------
+
+    def unposted(self) -> list[TicketRow]:
+        """Tickets not yet in the staff group (oldest first); closed ones are not posted any more."""
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM tickets t WHERE t.room_message IS NULL AND t.status != 'closed'"
+                " ORDER BY t.number"
+            ).fetchall()
+        return [_row(r) for r in rows]
+
+    def posted(self, number: int, chat: int, message: int) -> bool:
+        """The ticket's card is in the staff group; True when the resident had been told it was not."""
+        with self.db.transaction() as conn:
+            told = conn.execute("SELECT told_unposted FROM tickets WHERE number = ?", (number,)).fetchone()
+            conn.execute(
+                "UPDATE tickets SET room_chat = ?, room_message = ?, post_error = NULL WHERE number = ?",
+                (chat, message, number),
+            )
+            self._map(conn, chat, message, number)
+            return bool(told and told[0])
+
+    def post_failed(self, number: int, error: str) -> bool:
+        """Posting the card failed; True the first time, when the resident should be told."""
+        with self.db.transaction() as conn:
+            told = conn.execute("SELECT told_unposted FROM tickets WHERE number = ?", (number,)).fetchone()
+            conn.execute("UPDATE tickets SET post_error = ?, told_unposted = 1 WHERE number = ?", (error[:300], number))
+            return told is not None and not told[0]
+
+    def unposted_messages(self) -> list[Unposted]:
+        """Residents' messages whose ticket is in the staff group but they are not, oldest first."""
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT m.id, m.ticket, m.text, t.room_message FROM ticket_messages m JOIN tickets t"
+                " ON t.number = m.ticket WHERE m.author = ? AND m.room_message IS NULL"
+                " AND t.room_message IS NOT NULL AND t.status != 'closed' ORDER BY m.id",
+                (Author.RESIDENT,),
+            ).fetchall()
+        return [Unposted(*r) for r in rows]
+
+    def message_posted(self, message_id: int, chat: int, message: int, number: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE ticket_messages SET room_message = ? WHERE id = ?", (message, message_id))
+            self._map(conn, chat, message, number)
+
+    def map_room_message(self, chat: int, message: int, number: int) -> None:
+        """Another of the bot's messages in the staff group belongs to the ticket (a ✅ line)."""
+        with self.db.transaction() as conn:
+            self._map(conn, chat, message, number)
+
+    def ticket_for_room_message(self, chat: int, message: int) -> int | None:
+        with self.db.transaction(write=False) as conn:
+            row = conn.execute("SELECT ticket FROM room_messages WHERE chat = ? AND message = ?", (chat, message))
+            found = row.fetchone()
+        return found[0] if found else None
+
+    # -- staff replies -----------------------------------------------------------------------
+
+    def add_staff_reply(
+        self, number: int, *, source: str, text: str, staff_name: str, ref: str, at: dt.datetime
+    ) -> tuple[PendingReply | None, bool]:
+        """Record a staff reply to be relayed: (what to deliver, new). A reply seen before
+        (the same update again) is not new; it is returned only if still undelivered. None
+        to deliver when the ticket can no longer reach the resident."""
+        with self.db.transaction() as conn:
+            ticket = self._find(conn, number)
+            existing = conn.execute("SELECT id FROM ticket_messages WHERE source = ?", (source,)).fetchone()
+            if existing is None:
+                if ticket is None or not ticket.live:
+                    return None, True
+                conn.execute(
+                    "INSERT INTO ticket_messages (ticket, at, author, text, staff_name, source, ref, pending)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (number, utc_text(at), Author.STAFF, _clip(text), staff_name, source, ref, text[:MAX_TEXT]),
+                )
+            pending = self._pending(conn, "m.source = ?", (source,))
+            return (pending[0] if pending else None), existing is None
+
+    def pending_replies(self) -> list[PendingReply]:
+        """Staff replies recorded but not delivered (a crash, or a delivery to retry), oldest first."""
+        with self.db.transaction(write=False) as conn:
+            return self._pending(conn, "1", ())
+
+    def reply_delivered(self, reply_id: int, outcome: str, at: dt.datetime) -> TicketRow | None:
+        """The reply reached the resident (or their inbox): forget its text as written; the
+        ticket is answered, and the resident may write in it again."""
+        moment = utc_text(at)
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT ticket, staff_name FROM ticket_messages WHERE id = ? AND pending IS NOT NULL", (reply_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            number, name = row
+            conn.execute(
+                "UPDATE ticket_messages SET pending = NULL, delivered_at = ?, outcome = ? WHERE id = ?",
+                (moment, outcome, reply_id),
+            )
+            conn.execute(
+                "UPDATE tickets SET status = CASE WHEN status = 'open' THEN 'answered' ELSE status END,"
+                " answered_by = ?, answered_at = ?, last_activity = ?, left_at = NULL WHERE number = ?",
+                (name, moment, moment, number),
+            )
+            return self._find(conn, number)
+
+    def reply_waits(self, reply_id: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE ticket_messages SET outcome = 'retry' WHERE id = ?", (reply_id,))
+
+    def resident_gone(self, number: int) -> TicketRow | None:
+        """A delivery showed the resident cannot be reached (blocked the bot, deleted the chat)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE ticket_messages SET pending = NULL, outcome = 'gone' WHERE ticket = ? AND pending IS NOT NULL",
+                (number,),
+            )
+            conn.execute(
+                "UPDATE tickets SET address = NULL, status = ? WHERE number = ? AND status != 'closed'",
+                (TicketStatus.UNREACHABLE, number),
+            )
+            return self._find(conn, number)
+
+    def mark_faq(self, number: int) -> str | None:
+        """Mark the ticket's latest staff reply 加入问答; the name of who wrote it, None if no reply yet."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT id, staff_name FROM ticket_messages WHERE ticket = ? AND author = ? ORDER BY id DESC LIMIT 1",
+                (number, Author.STAFF),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE ticket_messages SET faq = 1 WHERE id = ?", (row[0],))
+            return row[1] or ""
+
+    def resolve(self, number: int, by: str, at: dt.datetime) -> TicketRow | None:
+        """已解决: the resident's address is deleted; the ticket as it was before, None if unknown."""
+        with self.db.transaction() as conn:
+            before = self._find(conn, number)
+            if before is None or before.status == TicketStatus.CLOSED:
+                return before
+            self._close(conn, "number = ?", (number,), by, at)
+            return before
+
+    # -- keeping it small ------------------------------------------------------------------
+
+    def expire(self, before: dt.datetime, at: dt.datetime) -> list[TicketRow]:
+        """Close tickets opened before `before` that still hold an address (ticket_days)."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM tickets t WHERE t.address IS NOT NULL AND t.opened_at < ?",
+                (utc_text(before),),
+            ).fetchall()
+            self._close(conn, "address IS NOT NULL AND opened_at < ?", (utc_text(before),), "", at)
+        return [_row(r) for r in rows]
+
+    def purge(self, before: dt.datetime) -> int:
+        """Delete tickets opened before `before` (the log's retention), with all they hold."""
+        cutoff = utc_text(before)
+        with self.db.transaction() as conn:
+            old = "SELECT number FROM tickets WHERE opened_at < ?"
+            conn.execute(f"DELETE FROM ticket_messages WHERE ticket IN ({old})", (cutoff,))
+            conn.execute(f"DELETE FROM room_messages WHERE ticket IN ({old})", (cutoff,))
+            return conn.execute("DELETE FROM tickets WHERE opened_at < ?", (cutoff,)).rowcount
+
+    def health(self) -> DeskHealth:
+        with self.db.transaction(write=False) as conn:
+            unposted, error = conn.execute(
+                "SELECT count(*), max(post_error) FROM tickets"
+                " WHERE room_message IS NULL AND status != 'closed' AND post_error IS NOT NULL"
+            ).fetchone()
+            undelivered = conn.execute(
+                "SELECT count(*) FROM ticket_messages WHERE pending IS NOT NULL AND outcome = 'retry'"
+            ).fetchone()[0]
+        return DeskHealth(unposted, error, undelivered)
+
+    def staff_answers(self, since: dt.datetime, until: dt.datetime | None = None) -> list[StaffAnswer]:
+        """Staff replies marked 加入问答 in tickets opened in the period, latest per ticket."""
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT t.number, t.ref, t.question, m.text, m.staff_name, m.at FROM ticket_messages m"
+                " JOIN tickets t ON t.number = m.ticket WHERE m.faq = 1 AND t.opened_at >= ? AND t.opened_at < ?"
+                " AND m.id = (SELECT max(id) FROM ticket_messages x WHERE x.ticket = t.number AND x.faq = 1)"
+                " ORDER BY t.number",
+                (utc_text(since), utc_text(until) if until else "9999"),
+            ).fetchall()
+        return [StaffAnswer(n, ref, q, a, name or "", from_utc_text(at)) for n, ref, q, a, name, at in rows]
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _find(conn: sqlite3.Connection, number: int) -> TicketRow | None:
+        row = conn.execute(f"SELECT {_COLUMNS} FROM tickets t WHERE t.number = ?", (number,)).fetchone()
+        return _row(row) if row else None
+
+    def _get(self, conn: sqlite3.Connection, number: int | None) -> TicketRow:
+        row = self._find(conn, number or 0)
+        assert row is not None
+        return row
+
+    @staticmethod
+    def _map(conn: sqlite3.Connection, chat: int, message: int, number: int) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO room_messages (chat, message, ticket) VALUES (?,?,?)", (chat, message, number)
+        )
+
+    @staticmethod
+    def _pending(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[PendingReply]:
+        rows = conn.execute(
+            "SELECT m.id, m.ticket, t.channel, t.address, m.pending, m.ref, m.staff_name, m.source"
+            " FROM ticket_messages m JOIN tickets t ON t.number = m.ticket"
+            f" WHERE m.pending IS NOT NULL AND t.address IS NOT NULL AND {where} ORDER BY m.id",
+            args,
+        ).fetchall()
+        return [PendingReply(*r) for r in rows]
+
+    @staticmethod
+    def _close(conn: sqlite3.Connection, where: str, args: tuple[Any, ...], by: str, at: dt.datetime) -> None:
+        numbers = f"SELECT number FROM tickets WHERE {where}"
+        conn.execute(f"UPDATE ticket_messages SET pending = NULL WHERE ticket IN ({numbers})", args)
+        conn.execute(
+            f"UPDATE tickets SET address = NULL, status = ?, closed_by = ?, closed_at = ? WHERE {where}",
+            (TicketStatus.CLOSED, by, utc_text(at), *args),
+        )
+
+
+__all__ = [
+    "LIVE",
+    "BotSaid",
+    "DeskHealth",
+    "PendingReply",
+    "StaffAnswer",
+    "TicketRow",
+    "TicketStore",
+    "Unposted",
+]

@@ -1,0 +1,571 @@
+"""The hand-off desk without Telegram: office hours, the ticket store on a real SQLite file,
+the durable outbox, the conversation's side of 转人工, and the desk itself with a recording
+staff room, a recording deliverer and a clock the test moves (24-hour follow-ups, expiry
+after `ticket_days`, purge after `retention_days`, a crash between recording a staff reply
+and delivering it)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import re
+import sqlite3
+
+import pytest
+
+from servicebot import replies
+from servicebot.channels.tg_staff import FOLLOW_UP, NOTICES, card_text, listing_text, ticket_in
+from servicebot.config import load_settings
+from servicebot.conversation import (
+    Command,
+    Conversation,
+    Delivered,
+    Delivery,
+    HandOff,
+    HandOffKind,
+    Press,
+    Resident,
+    Said,
+    Text,
+    asks_for_person,
+    decode_button,
+    encode_button,
+)
+from servicebot.errors import ConfigError, StaffRoomError
+from servicebot.hours import CHINA, HoursError, parse_hours, when
+from servicebot.migrations import MIGRATIONS
+from servicebot.records import ButtonKind, Channel, Status, TicketStatus
+from servicebot.replies import Button
+from servicebot.service import Service
+from servicebot.storage.db import connect
+from servicebot.storage.outbox import MAX_WAITING, Outbox
+from servicebot.storage.tickets import BotSaid, TicketStore
+from servicebot.tickets import Desk, Notice, age_text, status_text
+
+TG = Resident(Channel.TELEGRAM, 4242, chat=4242)
+TG_OTHER = Resident(Channel.TELEGRAM, 4343, chat=4343)
+WEB = Resident(Channel.WEB, "c" * 32)
+START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # a Monday, 9:00 in China
+
+
+# --- office hours ----------------------------------------------------------------------------------
+
+
+def test_office_hours_are_read_described_and_answer_when_staff_are_in():
+    hours = parse_hours("mon-fri 08:30-12:00,14:30-17:30; sat 09:00-12:00")
+    assert hours.describe() == "周一至周五 8:30-12:00、14:30-17:30；周六 9:00-12:00"
+    monday_nine = dt.datetime(2026, 3, 2, 9, 0, tzinfo=CHINA)
+    assert hours.is_open(monday_nine) and not hours.is_open(monday_nine.replace(hour=13))
+    assert hours.next_open(monday_nine.replace(hour=13)) == monday_nine.replace(hour=14, minute=30)
+    saturday_noon = dt.datetime(2026, 3, 7, 12, 0, tzinfo=CHINA)
+    monday = hours.next_open(saturday_noon)
+    assert monday == dt.datetime(2026, 3, 9, 8, 30, tzinfo=CHINA)
+    assert when(monday, saturday_noon) == "周一 8:30"
+    assert when(monday_nine.replace(hour=14, minute=30), monday_nine) == "今天 14:30"
+    assert when(monday_nine + dt.timedelta(days=1), monday_nine.replace(hour=18)) == "明天 9:00"
+    assert not parse_hours("").stated and parse_hours("").next_open(monday_nine) is None
+    assert parse_hours("mon,wed 00:00-24:00").describe() == "周一 0:00-24:00；周三 0:00-24:00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "weekdays 08:00-12:00",
+        "mon 8-12",
+        "fri-mon 08:00-12:00",
+        "mon 12:00-08:00",
+        "mon",
+        "mon 08:00-12:00,11:00-13:00",
+    ],
+)
+def test_unreadable_office_hours_say_what_is_wrong(text):
+    with pytest.raises(HoursError):
+        parse_hours(text)
+    with pytest.raises(ConfigError, match="invalid staff_hours"):
+        load_settings(env={"SERVICEBOT_STAFF_HOURS": text})
+
+
+def test_staff_settings_are_checked():
+    with pytest.raises(ConfigError, match=r"staff_chat_id.*not a group"):
+        load_settings(env={"SERVICEBOT_STAFF_CHAT_ID": "12345"})
+    with pytest.raises(ConfigError, match="ticket_days"):
+        load_settings(env={"SERVICEBOT_TICKET_DAYS": "0"})
+    settings = load_settings(env={"SERVICEBOT_STAFF_CHAT_ID": "-100123", "SERVICEBOT_TICKET_DAYS": "7"})
+    assert (settings.staff_chat_id, settings.ticket_days, settings.handoff) == (-100123, 7, False)  # no token
+    assert load_settings(env={"SERVICEBOT_STAFF_CHAT_ID": "-100123", "SERVICEBOT_TOKEN": "1:a"}).handoff
+
+
+# --- the conversation's side -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["人工", "转人工", "找工作人员", "我要转人工！", "帮我转接人工客服", "人工吧", "您好，转人工"]
+)
+def test_a_request_for_a_person_is_recognised(service, text):
+    assert asks_for_person(text, service.snapshot.index.match(text))
+
+
+@pytest.mark.parametrize("text", ["人工智能是什么", "工作人员几点下班", "低保怎么申请", "😀", "人工湖在哪里"])
+def test_a_question_that_mentions_staff_is_not_a_request_for_a_person(service, text):
+    assert not asks_for_person(text, service.snapshot.index.match(text))
+    assert not asks_for_person(text, None)
+
+
+def test_hand_off_buttons_fit_and_come_back():
+    service_free = "e" * 12
+    data = encode_button(Button("🙋 转人工", ButtonKind.HANDOFF), service_free, Status.UNANSWERED)
+    assert data == f"h:{service_free}" and len(data) <= 64
+    tap = decode_button(data, snapshot=None)  # type: ignore[arg-type]  # no FAQ lookup for these
+    assert tap is not None and (tap.kind, tap.ref) == (ButtonKind.HANDOFF, service_free)
+    back = decode_button(encode_button(Button("x", ButtonKind.BACK), "", Status.UNANSWERED), snapshot=None)  # type: ignore[arg-type]
+    assert back is not None and back.kind == ButtonKind.BACK
+    assert decode_button("h:not-hex", snapshot=None) is None  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def service(mini_faq, make_settings):
+    return Service.from_settings(make_settings(mini_faq), secret="test-secret")
+
+
+class FakeDesk:
+    """Records what the conversation hands it."""
+
+    def __init__(self, active: int | None = None):
+        self.number = active
+        self.taken: list[HandOff] = []
+        self.remembered = []
+
+    def active(self, key):
+        return self.number
+
+    def remember(self, key, asked):
+        self.remembered.append(asked)
+
+    async def take(self, resident, key, handoff):
+        self.taken.append(handoff)
+        return Said(replies.in_ticket(f"#{handoff.number or 7}"))
+
+
+def test_without_a_desk_the_bot_promises_no_staff(service):
+    conversation = Conversation(service)
+    unanswered = conversation.respond(TG, Text("护照在哪里办"))
+    assert unanswered.reply is not None and unanswered.status == Status.UNANSWERED
+    assert all(b.kind != ButtonKind.HANDOFF for b in unanswered.reply.buttons)
+    person = conversation.respond(TG, Text("转人工"))
+    assert person.handoff is None and person.reply is not None
+    assert person.reply.body == replies.HUMAN_TEXT.format(where=replies.DEFAULT_CONTACT)  # the honest small talk
+    down = conversation.respond(TG, Press("f:-:" + unanswered.ref))
+    assert down.reply is None and down.ack == replies.FEEDBACK_THANKS["-"]
+    for said in (unanswered, person):
+        assert "转给" not in said.text and "会在这里回复" not in said.text
+    assert "转人工" not in conversation.command(Command.PRIVACY).text
+
+
+def test_with_a_desk_the_conversation_offers_and_hands_off(service):
+    desk = FakeDesk()
+    conversation = Conversation(service, desk=desk)
+    unanswered = conversation.respond(TG, Text("护照在哪里办"))
+    assert unanswered.reply is not None and unanswered.reply.rows[0][0].kind == ButtonKind.HANDOFF
+    assert replies.HANDOFF_OFFER in unanswered.reply.body
+    assert [a.question for a in desk.remembered] == ["护照在哪里办"]
+    pressed = asyncio.run(conversation.respond_async(TG, Press(f"h:{unanswered.ref}")))
+    assert desk.taken == [HandOff(HandOffKind.OPEN, ref=unanswered.ref)] and pressed.reply is not None
+    typed = conversation.respond(TG, Text("我要找工作人员"))
+    assert typed.handoff == HandOff(HandOffKind.OPEN)
+    answered = conversation.respond(TG, Text("低保怎么申请"))
+    down = conversation.respond(TG, Press(f"f:-:{answered.ref}"))
+    assert down.reply is not None and down.reply.body == replies.DOWNVOTE_TEXT and down.ref == answered.ref
+    # A residents' group: no staff reply should reach everyone there.
+    group = Resident(Channel.TELEGRAM, 1, chat=-5, chat_type="supergroup")
+    assert all(b.kind != ButtonKind.HANDOFF for b in conversation.respond(group, Text("护照在哪里办")).reply.buttons)
+    assert conversation.respond(group, Text("转人工")).reply.body == replies.PRIVATE_ONLY_TEXT
+    privacy = conversation.command(Command.PRIVACY).text
+    assert f"最长保存 {service.settings.ticket_days} 天" in privacy
+
+
+def test_a_complaint_offers_a_person_for_the_latest_question(service):
+    desk = FakeDesk()
+    conversation = Conversation(service, desk=desk)
+    conversation.respond(TG, Text("护照在哪里办"))
+    complaint = conversation.respond(TG, Text("垃圾机器人"))
+    assert complaint.status == Status.SMALL_TALK and complaint.reply is not None
+    assert complaint.reply.rows[0][0].kind == ButtonKind.HANDOFF
+    assert encode_button(complaint.reply.rows[0][0], complaint.ref, complaint.via) == "h:"  # the latest question
+    assert [a.question for a in desk.remembered] == ["护照在哪里办"]  # small talk is not a question to hand off
+    greeting = conversation.respond(TG, Text("你好"))
+    assert all(b.kind != ButtonKind.HANDOFF for b in greeting.reply.buttons)
+
+
+def test_while_a_ticket_is_open_what_the_resident_types_goes_to_it(service):
+    desk = FakeDesk(active=12)
+    conversation = Conversation(service, desk=desk)
+    said = asyncio.run(conversation.respond_async(TG, Text("低保怎么申请")))
+    assert desk.taken == [HandOff(HandOffKind.ADD, text="低保怎么申请", number=12)]
+    assert said.reply is not None and "#12" in said.reply.body
+    assert conversation.respond(TG, Text("/help")).reply.body == replies.HELP_TEXT  # commands still work
+    asyncio.run(conversation.respond_async(TG, Press("b")))
+    assert desk.taken[-1] == HandOff(HandOffKind.LEAVE)
+
+
+# --- the store and the outbox -----------------------------------------------------------------------
+
+
+def test_a_blank_database_gets_every_table_and_an_older_one_is_migrated(tmp_path):
+    store = TicketStore(tmp_path / "new.sqlite3")
+    assert store.listing() == []
+    store.close()
+    old = tmp_path / "old.sqlite3"
+    conn = connect(old, create=True)
+    for migration in MIGRATIONS[:3]:
+        migration(conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.close()
+    store = TicketStore(old)
+    assert store.listing() == []
+    store.close()
+    conn = sqlite3.connect(old)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 4
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"tickets", "ticket_messages", "room_messages", "outbox"} <= tables
+
+
+def test_the_store_masks_what_it_keeps_and_forgets_the_address_when_closed(tmp_path):
+    store = TicketStore(tmp_path / "t.sqlite3")
+    ticket = store.open_ticket(
+        channel="telegram",
+        resident="k" * 16,
+        address="4242",
+        ref="ab" * 6,
+        question="我的手机 13912345678 怎么改",
+        bot_said=BotSaid(Status.UNANSWERED),
+        at=START,
+    )
+    assert ticket.question == "我的手机 [手机号] 怎么改" and ticket.earlier == 0
+    store.posted(ticket.number, -100, 55)
+    pending, new = store.add_staff_reply(
+        ticket.number, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="cd" * 6, at=START
+    )
+    assert new and pending is not None and pending.text == "请拨 0550-1234567"  # as written, until delivered
+    again, new = store.add_staff_reply(
+        ticket.number, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="ef" * 6, at=START
+    )
+    assert not new and again == pending  # the same update again: the same undelivered reply
+    after = store.reply_delivered(pending.id, "sent", START)
+    assert after is not None and after.status == TicketStatus.ANSWERED and after.answered_by == "张三"
+    assert store.pending_replies() == []
+    assert store.add_staff_reply(
+        ticket.number, source="-100:60", text="x", staff_name="张三", ref="ef" * 6, at=START
+    ) == (None, False)
+    store.resolve(ticket.number, "李四", START)
+    closed = store.ticket(ticket.number)
+    assert closed is not None and (closed.status, closed.address, closed.closed_by) == ("closed", None, "李四")
+    assert status_text(closed) == "已结束（李四）"
+    conn = sqlite3.connect(tmp_path / "t.sqlite3")
+    texts = [r[0] for r in conn.execute("SELECT text FROM ticket_messages")]
+    assert texts == ["请拨 [电话]"] and conn.execute(
+        "SELECT count(*) FROM ticket_messages WHERE pending IS NOT NULL"
+    ).fetchone() == (0,)
+
+
+def test_the_outbox_keeps_messages_until_seen_and_across_reopening(tmp_path):
+    now = [1_800_000_000.0]
+    outbox = Outbox(tmp_path / "o.sqlite3", keep_days=30, clock=lambda: now[0])
+    first = outbox.put("web", "k1", {"body": "一"})
+    second = outbox.put("web", "k1", {"body": "二"})
+    outbox.put("web", "k2", {"body": "别人的"})
+    assert second > first >= 1_800_000_000_000_000  # ids grow from the clock
+    outbox.close()
+    outbox = Outbox(tmp_path / "o.sqlite3", keep_days=30, clock=lambda: now[0])
+    assert [m["body"] for m in outbox.after("web", "k1", 0)] == ["一", "二"]
+    assert [m["body"] for m in outbox.after("web", "k1", first)] == ["二"]
+    assert outbox.after("web", "k1", second) == []
+    assert outbox.after("web", "k1", 0) == []  # seen ones were deleted
+    assert outbox.take("web", "k2") == [{"body": "别人的"}] and outbox.take("web", "k2") == []
+    for n in range(MAX_WAITING + 5):
+        outbox.put("wechat", "k3", {"body": str(n)})
+    kept = outbox.take("wechat", "k3")
+    assert len(kept) == MAX_WAITING and kept[-1]["body"] == str(MAX_WAITING + 4)
+    outbox.put("web", "k4", {"body": "old"})
+    now[0] += 31 * 86400
+    assert outbox.after("web", "k4", 0) == [] and outbox.purge() == 1
+
+
+# --- the desk -----------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self):
+        self.now = START
+
+    def __call__(self):
+        return self.now
+
+
+class Room:
+    chat_id = -1001
+
+    def __init__(self):
+        self.ids = itertools.count(100)
+        self.cards, self.follow_ups, self.notes = [], [], []
+        self.down = False
+
+    async def post_ticket(self, card):
+        if self.down:
+            raise StaffRoomError("Forbidden: bot was kicked from the supergroup chat")
+        self.cards.append(card)
+        return next(self.ids)
+
+    async def post_follow_up(self, number, card_message, text):
+        if self.down:
+            raise StaffRoomError("Forbidden: bot was kicked from the supergroup chat")
+        self.follow_ups.append((number, card_message, text))
+        return next(self.ids)
+
+    async def tell(self, number, notice, *, reply_to=None, name="", channel=""):
+        self.notes.append((number, notice, name))
+        return next(self.ids)
+
+
+class Inbox:
+    def __init__(self):
+        self.got: list[tuple[Resident, Said]] = []
+        self.result = Delivered.SENT
+
+    async def deliver(self, resident, said):
+        if self.result:
+            self.got.append((resident, said))
+        return self.result
+
+    def texts(self, resident=TG) -> list[str]:
+        return [
+            s.text for r, s in self.got if r.channel == resident.channel and str(r.address) == str(resident.address)
+        ]
+
+
+async def until(condition, what: str, timeout: float = 5.0):
+    """Poll `condition` with a bounded deadline (the desk's worker runs on the same loop)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def desk_parts(mini_faq, make_settings):
+    settings = make_settings(mini_faq, token="1:a", staff_chat_id=-1001, staff_hours="mon-fri 08:30-12:00,14:30-17:30")
+    service = Service.from_settings(settings, secret="desk-secret")
+    inbox = Inbox()
+    delivery = Delivery()
+    delivery.register(Channel.TELEGRAM, inbox)
+    delivery.register(Channel.WEB, inbox)
+    return settings, service, delivery, inbox
+
+
+def make_desk(desk_parts, clock):
+    settings, service, delivery, _ = desk_parts
+    desk = Desk(settings, service, delivery, clock=clock)
+    desk.retry_min, desk.retry_max = 0.05, 0.2
+    return desk
+
+
+def key(service, resident):
+    return Conversation(service).key(resident)
+
+
+def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
+    settings, service, _, inbox = desk_parts
+
+    async def body():
+        clock, room = Clock(), Room()
+        desk = make_desk(desk_parts, clock)
+        await desk.open()
+        await desk.start(room)
+        conversation = Conversation(service, desk=desk)
+        asked = conversation.respond(TG, Text("护照在哪里办"))
+        opened = await conversation.respond_async(TG, Press(f"h:{asked.ref}"))
+        assert "人工咨询 #1" in opened.text and "现在是办公时间（周一至周五 8:30-12:00、14:30-17:30）" in opened.text
+        await until(lambda: room.cards, "the card")
+        [card] = room.cards
+        assert (card.number, card.question, card.status, card.earlier) == (1, "护照在哪里办", "unanswered", 0)
+
+        # A staff reply reaches the resident; the same update again does nothing.
+        relayed = await desk.staff_reply(
+            chat=room.chat_id, replied_to=100, message=900, text="去出入境窗口", name="张三"
+        )
+        assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith("工作人员回复：去出入境窗口")
+        again = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=900, text="去出入境窗口", name="张三")
+        assert again.notice is None and len(inbox.texts()) == 1
+        ignored = await desk.staff_reply(chat=room.chat_id, replied_to=5, message=901, text="x", name="张三")
+        assert ignored.number is None
+
+        # Writing again within 24 h goes to the ticket; a day later it is a new question.
+        me = key(service, TG)
+        clock.now += dt.timedelta(hours=23)
+        assert desk.active(me) == 1
+        await conversation.respond_async(TG, Text("还要带照片吗"))
+        await until(lambda: room.follow_ups, "the follow-up")
+        assert room.follow_ups == [(1, 100, "还要带照片吗")]
+        clock.now += dt.timedelta(hours=24, seconds=1)
+        assert desk.active(me) is None
+        assert conversation.respond(TG, Text("低保怎么申请")).status == Status.ANSWERED
+
+        # Outside office hours the resident hears when staff are next in.
+        clock.now = dt.datetime(2026, 3, 7, 4, 0, tzinfo=dt.UTC)  # Saturday noon in China
+        other = await conversation.respond_async(TG_OTHER, Text("转人工"))
+        assert "现在不是办公时间" in other.text and "周一 8:30" in other.text and "节假日顺延" in other.text
+
+        # After ticket_days the address is gone; a staff reply then is not relayed.
+        await desk.stop()
+        clock.now = START + dt.timedelta(days=settings.ticket_days, seconds=1)
+        await desk.start(room)
+        await until(lambda: desk.store.ticket(1).status == TicketStatus.CLOSED, "the ticket to expire")
+        assert desk.store.ticket(1).address is None and status_text(desk.store.ticket(1)) == "已结束（到期）"
+        late = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=902, text="补充", name="李四")
+        assert late.notice == Notice.CLOSED and len(inbox.texts()) == 1
+
+        # After retention_days the ticket is deleted.
+        await desk.stop()
+        clock.now = START + dt.timedelta(days=settings.retention_days, seconds=1)
+        await desk.start(room)
+        await until(lambda: desk.store.ticket(1) is None, "the ticket to be purged")
+        await desk.stop()
+        await desk.close()
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_after(desk_parts):
+    _, service, _, inbox = desk_parts
+
+    async def body():
+        clock, room = Clock(), Room()
+        desk = make_desk(desk_parts, clock)
+        await desk.open()
+        ticket = await asyncio.to_thread(
+            desk.store.open_ticket,
+            channel="telegram",
+            resident=key(service, TG),
+            address="4242",
+            ref=None,
+            question="问题",
+            bot_said=BotSaid(),
+            at=START,
+        )
+        await asyncio.to_thread(desk.store.posted, ticket.number, room.chat_id, 100)
+        # The process died after recording the reply and before delivering it.
+        desk.store.add_staff_reply(
+            ticket.number, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START
+        )
+        await desk.close()
+
+        desk = make_desk(desk_parts, clock)
+        await desk.open()
+        await desk.start(room)
+        await until(lambda: inbox.texts(), "the delivery")
+        await until(lambda: room.notes, "the note to staff")
+        assert room.notes == [(ticket.number, Notice.SENT, "张三")]
+        # The update comes again (Telegram had not been told it was handled): not relayed twice.
+        relayed = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=7, text="答复", name="张三")
+        assert relayed.notice is None and len(inbox.texts()) == 1
+        await desk.stop()
+        await desk.close()
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(desk_parts):
+    _, service, _, inbox = desk_parts
+
+    async def body():
+        clock, room = Clock(), Room()
+        room.down = True
+        desk = make_desk(desk_parts, clock)
+        await desk.open()
+        await desk.start(room)
+        conversation = Conversation(service, desk=desk)
+        await conversation.respond_async(TG, Text("转人工"))
+        await until(lambda: any("暂时没能送到" in t for t in inbox.texts()), "the resident told")
+        assert desk.room_down and desk.store.health().unposted == 1
+        room.down = False
+        await until(lambda: room.cards, "the retried card")
+        await until(lambda: any("已经送到工作人员" in t for t in inbox.texts()), "the resident told again")
+        assert [t for t in inbox.texts() if "暂时没能送到" in t] and desk.store.health().unposted == 0
+
+        # The resident's channel cannot take the reply now: kept, retried, delivered once.
+        inbox.result = Delivered.RETRY
+        relayed = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=8, text="稍后答复", name="李四")
+        assert relayed.notice == Notice.RETRYING and desk.store.health().undelivered == 1
+        inbox.result = Delivered.SENT
+        await until(lambda: any("稍后答复" in t for t in inbox.texts()), "the retried delivery")
+        await until(lambda: (1, Notice.SENT, "李四") in room.notes, "the ✅ after the retry")
+        assert sum("稍后答复" in t for t in inbox.texts()) == 1
+
+        # A resident who blocked the bot: the ticket is marked, the address forgotten.
+        inbox.result = Delivered.GONE
+        gone = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=9, text="还在吗", name="李四")
+        assert gone.notice == Notice.GONE
+        ticket = desk.store.ticket(1)
+        assert ticket.status == TicketStatus.UNREACHABLE and ticket.address is None
+        assert desk.active(key(service, TG)) is None
+        await desk.stop()
+        await desk.close()
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_a_forged_button_cannot_hand_off_someone_elses_question(desk_parts):
+    service = desk_parts[1]
+
+    async def body():
+        desk = make_desk(desk_parts, Clock())
+        await desk.open()
+        conversation = Conversation(service, desk=desk)
+        theirs = conversation.respond(TG_OTHER, Text("我家的房产证丢了怎么办"))
+        said = await conversation.respond_async(TG, Press(f"h:{theirs.ref}"))
+        ticket = desk.store.ticket(1)
+        assert ticket.question == "" and replies.WRITE_QUESTION_TEXT in said.text
+        await desk.close()
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_ages_read_as_staff_say_them():
+    now = START
+    assert [age_text(now - dt.timedelta(seconds=s), now) for s in (5, 300, 7200, 3 * 86400)] == [
+        "刚刚",
+        "5 分钟前",
+        "2 小时前",
+        "3 天前",
+    ]
+
+
+def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(desk_parts):
+    """The bot stopped between posting a card and recording its message id: the card is
+    posted again after the restart, and a staff reply to the first one is still relayed."""
+    service, inbox = desk_parts[1], desk_parts[3]
+
+    async def body():
+        desk = make_desk(desk_parts, Clock())
+        await desk.open()
+        await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        desk.store.posted(1, -1001, 200)
+        lost_card = card_text(desk._card(desk.store.ticket(1)))
+        number = ticket_in(re.sub("<[^>]+>", "", lost_card))
+        relayed = await desk.staff_reply(chat=-1001, replied_to=150, message=9, text="您好", name="张三", hint=number)
+        assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith("工作人员回复：您好")
+        assert desk.store.ticket_for_room_message(-1001, 150) == 1  # mapped from now on
+        unknown = await desk.staff_reply(chat=-1001, replied_to=151, message=10, text="x", name="张三", hint=99)
+        assert unknown.number is None
+        await desk.close()
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_the_ticket_a_staff_group_message_is_about_is_read_from_how_it_begins():
+    for notice in Notice:
+        assert ticket_in(NOTICES[notice].format(number=31, name="张三", days=30, where="")) == 31
+    assert ticket_in(FOLLOW_UP.format(number=32, text="补充")) == 32
+    assert ticket_in(listing_text([], START)) is None
+    assert ticket_in("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None

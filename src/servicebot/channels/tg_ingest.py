@@ -13,11 +13,11 @@ once, one at a time per chat, and a stop that finishes what it can in bounded ti
   chat, in arrival order (answers come back in the order questions were asked), and tells
   the journal when each is finished — answered, deliberately ignored, or failed and reported
   by the error handler. One cancelled, or never started, stays in the journal.
-- The drain on stop (`stop_starting`, `cancel_running`): updates keep being processed for
-  DRAIN_SECONDS. Then one not started, or started but with nothing sent yet (waiting for
-  the outgoing rate limit), is left for the next start; one whose request is on the network
-  gets CANCEL_AFTER more seconds and is then cancelled, and if its reply had reached
-  Telegram it is sent again at the next start: the only duplicate a stop can cause.
+- `stop_draining`, the drain on stop: updates keep being processed for DRAIN_SECONDS. Then
+  one not started, or started but with nothing sent yet (waiting for the outgoing rate
+  limit), is left for the next start; one whose request is on the network gets CANCEL_AFTER
+  more seconds and is then cancelled, and if its reply had reached Telegram it is sent again
+  at the next start: the only duplicate a stop can cause.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class JournaledQueue(asyncio.Queue[object]):
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
-    async def open(self, bot: Bot) -> int:
+    async def open(self, bot: Bot | None) -> int:
         """Open the journal and queue what the last run left unfinished; how many were queued."""
         pending = await self._call(self.journal.open)
         queued = 0

@@ -922,6 +922,13 @@ class FakeBotApi:
             return queue.popleft()
         return None
 
+    def disarm_faults(self, method: str | None = None) -> None:
+        """Drop the armed faults not yet triggered (of ``method``, or all)."""
+        if method is None:
+            self._faults_pending.clear()
+        else:
+            self._faults_pending.pop(method.lower(), None)
+
     def block(self, chat_id: Any, description: str | None = None) -> None:
         """Refuse every message the bot sends to ``chat_id`` (and every edit there) with 403
         until :meth:`unblock`: by default "bot was blocked by the user" for a private chat and

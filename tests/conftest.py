@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import string
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,31 @@ def wording(template: str, **known: object) -> re.Pattern[str]:
             seen.add(field)
             parts.append(f"(?P<{field}>.+?)")
     return re.compile("".join(parts))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 2 MiB tmpfs, to fill up: a real "No space left on device", not a simulation. Mounting
+    needs root (CI's container has it); elsewhere the test is skipped."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip() or done.returncode}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Fill `disk` to the last byte; returns the filler file (delete it to free the space)."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as out:
+        for size in (1 << 16, 1 << 12, 1 << 9, 1):
+            try:
+                while True:
+                    out.write(b"\0" * size)
+            except OSError:
+                pass
+    return filler

@@ -15,7 +15,8 @@ from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 
 from servicebot import replies
-from servicebot.channels.tg_net import ChatOrderedProcessor, RetryingRateLimiter, Timings
+from servicebot.channels.tg_ingest import ChatOrderedProcessor
+from servicebot.channels.tg_net import RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
     describe_error,
     group_lines,

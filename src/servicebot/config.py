@@ -42,7 +42,7 @@ class Settings:
     faq_dir: Path = Path("faq")
     """Directory of FAQ YAML files."""
     data_dir: Path = Path("data")
-    """Directory the bot writes to (interaction log, pseudonym secret, FAQ parse cache)."""
+    """Directory the bot writes to (interaction log, update journal, pseudonym secret, FAQ parse cache)."""
     admin_ids: frozenset[int] = frozenset()
     """Telegram user ids allowed to use /reload and /stats (comma separated)."""
     admin_chat_id: int | None = None
@@ -102,6 +102,11 @@ class Settings:
     def db_path(self) -> Path:
         """The SQLite interaction log."""
         return self.data_dir / "interactions.sqlite3"
+
+    @property
+    def journal_path(self) -> Path:
+        """Telegram updates received and not yet answered (see servicebot.journal)."""
+        return self.data_dir / "updates.sqlite3"
 
     @property
     def cache_dir(self) -> Path:

@@ -6,8 +6,8 @@
 - `LogThrottle`: at most one warning line per kind of event per interval, with a count of
   what was held back, so that a stream of rejected requests cannot flood the log.
 
-Telegram's own pacing (outgoing rate limits, retries, per-chat ordering) is in
-`channels/tg_net.py`.
+Telegram's own pacing is in `channels/tg_net.py` (outgoing rate limits, retries) and
+`channels/tg_ingest.py` (per-chat ordering, the drain on stop).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Each adapter decodes its own input (a Telegram update, a line in the terminal, a JSON
 request from the web page), hands it to the `Conversation` and renders the `Said`:
 
-- `tg.py` (with `tg_render.py`, `tg_net.py`): Telegram, by long polling or by webhook;
+- `tg.py` (with `tg_render.py`, `tg_net.py`, `tg_ingest.py`): Telegram, by long polling or by
+  webhook, every update kept in the update journal (`servicebot.journal`) until answered;
 - `web.py`: the web chat page and its JSON API;
 - `wechat.py` (with `wechat_protocol.py`): the WeChat Official Account's server mode;
 - `terminal.py`: the same conversation in a terminal, buttons as numbered choices;

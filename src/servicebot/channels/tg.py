@@ -17,6 +17,9 @@ Decisions worth knowing:
 - With a hand-off desk (`staff_chat_id`), this channel hosts the staff room
   (`tg_staff.StaffGroup`): its handlers run first, and the desk's worker starts and stops
   with the channel. Residents here hand off like everywhere else, through the conversation.
+- Every update is in the update journal before Telegram may consider it delivered, is
+  processed once, and stays there until answered; what a crash or a stop left unanswered is
+  answered first at the next start; a stop drains for a bounded time (`tg_ingest`).
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ from telegram.ext import (
 
 from servicebot import replies
 from servicebot.channels import Core
-from servicebot.channels.tg_net import ChatOrderedProcessor, QuietRequest, RetryingRateLimiter, Timings
+from servicebot.channels.tg_ingest import DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue, stop_draining
+from servicebot.channels.tg_net import QuietRequest, RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
     ADMIN_ONLY_TEXT,
     STATS_UNAVAILABLE_TEXT,
@@ -79,6 +83,7 @@ from servicebot.conversation import (
     Text,
 )
 from servicebot.errors import Problem
+from servicebot.journal import UpdateJournal
 from servicebot.records import Channel, Via
 from servicebot.replies import Reply
 from servicebot.storage import InteractionLog
@@ -124,6 +129,8 @@ class TelegramChannel:
         *,
         rate_limiter: BaseRateLimiter | None = None,
         max_concurrent: int = MAX_CONCURRENT_UPDATES,
+        journal: UpdateJournal | None = None,
+        drain: float = DRAIN_SECONDS,
     ):
         settings = core.settings
         self.core = core
@@ -133,7 +140,10 @@ class TelegramChannel:
         self.timings = Timings()
         self.rejections = LogThrottle(log)
         self.staff = StaffGroup(core, lambda: self.application.bot) if core.desk is not None else None
-        self.application = _build_application(self, rate_limiter, max_concurrent)
+        self.drain = drain
+        self.inbox = JournaledQueue(journal or UpdateJournal(settings.journal_path))
+        self.processor = ChatOrderedProcessor(max_concurrent, self.timings, finished=self.inbox.finished)
+        self.application = _build_application(self, rate_limiter)
         core.reload_listeners.append(self.on_reload)
         core.delivery.register(self.name, self)
 
@@ -154,6 +164,7 @@ class TelegramChannel:
         poll, or register the webhook the web server is already listening for."""
         application = self.application
         await application.initialize()
+        await self.inbox.open(application.bot)  # queued before anything new can arrive
         try:
             await application.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:
@@ -185,14 +196,15 @@ class TelegramChannel:
             await self.core.desk.start(self.staff)
 
     async def stop(self) -> None:
-        application = self.application
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()  # the handlers finish, staff replies included
-        if self.core.desk is not None:
-            await self.core.desk.stop()  # then the desk's worker, while the bot can still send
-        await application.shutdown()
+        """Stop fetching, answer for at most `drain` seconds more (staff replies included), leave
+        the rest in the journal; then stop the desk's worker, while the bot can still send."""
+        try:
+            await stop_draining(self.application, self.processor, self.drain)
+            if self.core.desk is not None:
+                await self.core.desk.stop()
+            await self.application.shutdown()
+        finally:
+            await self.inbox.close()
 
     def _polling_failed(self, error: TelegramError) -> None:
         self.rejections.warning("poll", "telegram: fetching updates failed (%s); retrying", describe_error(error))
@@ -200,7 +212,8 @@ class TelegramChannel:
     # -- webhook -------------------------------------------------------------------------
 
     async def webhook(self, request: Request) -> Response:
-        """POST from Telegram: check the secret token, queue the update, answer at once."""
+        """POST from Telegram: check the secret token, journal and queue the update (a re-post
+        of one already received is dropped), answer at once."""
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self.core.settings.webhook_secret.encode()):
             self.rejections.warning("secret", "telegram: refused a webhook call with a wrong secret token")
@@ -434,9 +447,7 @@ def _request(pool: int, **timeouts: Any) -> QuietRequest:
     return QuietRequest(connection_pool_size=pool, **timeouts)
 
 
-def _build_application(
-    channel: TelegramChannel, rate_limiter: BaseRateLimiter | None, max_concurrent: int
-) -> Application:
+def _build_application(channel: TelegramChannel, rate_limiter: BaseRateLimiter | None) -> Application:
     """The Application with every handler."""
     settings = channel.core.settings
     builder = (
@@ -444,7 +455,8 @@ def _build_application(
         .token(settings.token)
         .context_types(ContextTypes(context=TgContext))
         .rate_limiter(rate_limiter or RetryingRateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .concurrent_updates(ChatOrderedProcessor(max_concurrent, channel.timings))
+        .update_queue(channel.inbox)
+        .concurrent_updates(channel.processor)
         .request(_request(256, connect_timeout=5, read_timeout=15, write_timeout=15, pool_timeout=5))
         .get_updates_request(_request(1, connect_timeout=5, read_timeout=10, write_timeout=15, pool_timeout=5))
     )

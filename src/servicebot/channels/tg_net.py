@@ -8,9 +8,11 @@
   proxy in front of the Bot API returns with a 502) is not logged as an ERROR with a
   traceback on every attempt: the failure still raises, and the limiter's one WARNING line
   per attempt says what happened.
-- `ChatOrderedProcessor`: processes updates concurrently across chats but one at a time
-  within a chat (answers come back in the order questions were asked), and times each
-  update, split into time waiting for the Bot API and everything else.
+- `timed`: times an update's processing, split into time waiting for the Bot API and
+  everything else (`Timings`, for bench/load_bot.py), and notes whether a request for it
+  has left (`Calls`: a stop may cancel an update that has sent nothing yet).
+
+Incoming updates (the journal, per-chat order, the drain on stop) are `channels/tg_ingest.py`'s.
 """
 
 from __future__ import annotations
@@ -25,17 +27,26 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, BaseUpdateProcessor
+from telegram.ext import AIORateLimiter
 from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
 
 # --- timing ------------------------------------------------------------------------------
 
-# Seconds this update has spent waiting for Bot API calls; set per update task.
-_api_wait: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("api_wait", default=None)
+
+@dataclass
+class Calls:
+    """One update's Bot API calls so far: seconds spent waiting for them (limiter included),
+    and whether one has been let through to the network (then a reply may be on its way)."""
+
+    seconds: float = 0.0
+    sent: bool = False
+
+
+# The update being processed on this task; set by `timed`.
+_calls: contextvars.ContextVar[Calls | None] = contextvars.ContextVar("calls", default=None)
 
 
 @dataclass
@@ -88,6 +99,9 @@ class RetryingRateLimiter(AIORateLimiter):
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
         started = time.perf_counter()
+        calls = _calls.get()
+        if calls is not None:
+            callback = _marking_sent(callback, calls)
         try:
             for attempt in range(len(self._delays) + 1):
                 try:
@@ -103,65 +117,37 @@ class RetryingRateLimiter(AIORateLimiter):
                     )
                     await asyncio.sleep(self._delays[attempt])
         finally:
-            box = _api_wait.get()
-            if box is not None:
-                box[0] += time.perf_counter() - started
+            if calls is not None:
+                calls.seconds += time.perf_counter() - started
         raise AssertionError("unreachable")
 
 
-# --- incoming updates --------------------------------------------------------------------
+def _marking_sent(callback, calls: Calls):
+    """`callback` (the HTTP request, which the limiter calls once it lets it through), noting
+    that a request left."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        calls.sent = True
+        return await callback(*args, **kwargs)
+
+    return call
 
 
-def _chat_key(update: object) -> int | None:
-    chat = update.effective_chat if isinstance(update, Update) else None
-    return chat.id if chat is not None else None
+# --- timing updates ------------------------------------------------------------------------
 
 
-class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Up to `max_concurrent` updates at once, but one at a time per chat, in arrival order.
-
-    A chat's queued updates hold a concurrency slot while they wait; they are quick (a
-    flooding resident's extra messages are dropped without network calls), so this only
-    matters if `max_concurrent` is tiny.
-    """
-
-    def __init__(self, max_concurrent: int, timings: Timings | None = None):
-        super().__init__(max_concurrent)
-        self.timings = timings
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _chat_key(update)
-        if key is None:
-            await self._timed(coroutine)
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] = self._waiting.get(key, 0) + 1
-        try:
-            async with lock:
-                await self._timed(coroutine)
-        finally:
-            self._waiting[key] -= 1
-            if not self._waiting[key]:
-                del self._waiting[key], self._locks[key]
-
-    async def _timed(self, coroutine: Awaitable[Any]) -> None:
-        box = [0.0]
-        token = _api_wait.set(box)
-        started = time.perf_counter()
-        try:
-            await coroutine
-        finally:
-            if self.timings is not None:
-                self.timings.add(time.perf_counter() - started, box[0])
-            _api_wait.reset(token)
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
+async def timed(coroutine: Awaitable[Any], timings: Timings | None, calls: Calls | None = None) -> None:
+    """Await one update's processing, counting its Bot API calls in `calls`; add its time, and
+    the part spent waiting for the Bot API, to `timings`."""
+    calls = calls or Calls()
+    token = _calls.set(calls)
+    started = time.perf_counter()
+    try:
+        await coroutine
+    finally:
+        if timings is not None:
+            timings.add(time.perf_counter() - started, calls.seconds)
+        _calls.reset(token)
 
 
-__all__ = ["ChatOrderedProcessor", "QuietRequest", "RetryingRateLimiter", "Timings"]
+__all__ = ["Calls", "QuietRequest", "RetryingRateLimiter", "Timings", "timed"]

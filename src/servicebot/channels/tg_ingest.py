@@ -1,0 +1,235 @@
+"""Telegram updates coming in: on disk before Telegram may consider them delivered, processed
+once, one at a time per chat, and a stop that finishes what it can in bounded time.
+
+- `JournaledQueue` is the Application's update queue, so every update enters through it.
+  PTB's Updater awaits `put` for each update of a getUpdates batch before it advances the
+  offset that the next getUpdates confirms the batch with; the webhook route awaits `put`
+  before it answers 200. `put` writes the update to the journal (`servicebot.journal`) first
+  and drops an update whose id the journal has seen. The journal runs on a thread of its own,
+  so SQLite never blocks the event loop. `open` queues, before anything new arrives, what the
+  last run left unfinished, oldest first — so each chat's replayed questions come before its
+  new ones.
+- `ChatOrderedProcessor` runs updates concurrently across chats but one at a time within a
+  chat, in arrival order (answers come back in the order questions were asked), and tells
+  the journal when each is finished — answered, deliberately ignored, or failed and reported
+  by the error handler. One cancelled, or never started, stays in the journal.
+- `stop_draining`, the drain on stop: updates keep being processed for DRAIN_SECONDS. Then
+  one not started, or started but with nothing sent yet (waiting for the outgoing rate
+  limit), is left for the next start; one whose request is on the network gets CANCEL_AFTER
+  more seconds and is then cancelled, and if its reply had reached Telegram it is sent again
+  at the next start: the only duplicate a stop can cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from telegram import Bot, Update
+from telegram.ext import Application, BaseUpdateProcessor
+
+from servicebot.channels.tg_net import Calls, Timings, timed
+from servicebot.journal import UpdateJournal
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 5.0  # on stop, queued updates are still started for this long...
+CANCEL_AFTER = 2.0  # ...and what is still running this much later is cancelled
+HOUSEKEEP_EVERY = 1.0  # seconds between the journal's housekeeping calls (WAL truncation, pruning)
+
+T = TypeVar("T")
+
+
+class JournaledQueue(asyncio.Queue[object]):
+    """The update queue, journaled: see the module docstring. `put_nowait` is not journaled:
+    it is how `open` queues updates the journal already holds (PTB itself only awaits `put`)."""
+
+    def __init__(self, journal: UpdateJournal):
+        super().__init__()
+        self.journal = journal
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="update-journal")
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._closed = False
+        self._failed_once = False
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    async def open(self, bot: Bot | None) -> int:
+        """Open the journal and queue what the last run left unfinished; how many were queued."""
+        pending = await self._call(self.journal.open)
+        queued = 0
+        for item in pending:
+            try:
+                update = Update.de_json(json.loads(item.payload), bot)
+            except Exception as exc:  # written by another version, or damaged: cannot be answered
+                log.warning("update journal: dropped an update that cannot be read back (%s)", type(exc).__name__)
+                await self._call(self.journal.done, item.update_id)
+                continue
+            self.put_nowait(update)
+            queued += 1
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="update-journal-housekeeping")
+        return queued
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update) and not self._closed and not await self._admit(item):
+            return  # seen before: a webhook re-post, a redelivery, a replayed update
+        await super().put(item)
+
+    async def _admit(self, update: Update) -> bool:
+        try:
+            return await self._call(self.journal.admit, update.update_id, update.to_json())
+        except Exception as exc:  # a bug, not a storage failure (the journal handles those): answer anyway
+            if not self._failed_once:
+                self._failed_once = True
+                log.error("update journal failed (%s); answering without it", type(exc).__name__)
+            return True
+
+    async def finished(self, update_id: int) -> None:
+        """The update was processed: the journal forgets its payload."""
+        if not self._closed:
+            await self._call(self.journal.done, update_id)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
+        await self._call(self.journal.close)
+        self._executor.shutdown(wait=False)
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEP_EVERY)
+            await self._call(self.journal.housekeep)
+
+
+def _chat_key(update: object) -> int | None:
+    chat = update.effective_chat if isinstance(update, Update) else None
+    return chat.id if chat is not None else None
+
+
+def _discard(coroutine: Awaitable[Any]) -> None:
+    """Drop a coroutine that will not run, without the "never awaited" warning."""
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Up to `max_concurrent` updates at once, but one at a time per chat, in arrival order;
+    `finished(update_id)` is awaited after each update processed to the end.
+
+    A chat's queued updates hold a concurrency slot while they wait; they are quick (a
+    flooding resident's extra messages are dropped without network calls), so this only
+    matters if `max_concurrent` is tiny.
+    """
+
+    def __init__(
+        self,
+        max_concurrent: int,
+        timings: Timings | None = None,
+        finished: Callable[[int], Awaitable[None]] | None = None,
+    ):
+        super().__init__(max_concurrent)
+        self.timings = timings
+        self._finished = finished
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+        self._running: dict[asyncio.Task[Any], Calls] = {}
+        self._stop_starting_at: float | None = None
+        self.left = 0  # not started because the drain ended: they wait in the journal
+        self.cancelled = 0  # cancelled by `cancel_running`: they wait in the journal too
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _chat_key(update)
+        if key is None:
+            await self._process(update, coroutine)
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await self._process(update, coroutine)
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key], self._locks[key]
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self._stop_starting_at is not None and time.monotonic() >= self._stop_starting_at:
+            self.left += 1
+            _discard(coroutine)
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[task] = calls = Calls()
+        try:
+            await timed(coroutine, self.timings, calls)
+        finally:
+            del self._running[task]
+        if self._finished is not None and isinstance(update, Update):
+            await self._finished(update.update_id)
+
+    def stop_starting(self, at: float) -> None:
+        """Start no update after `at` (time.monotonic()); those left wait in the journal."""
+        self._stop_starting_at = at
+
+    def cancel_running(self, *, unsent_only: bool = False) -> int:
+        """Cancel the updates being processed (with `unsent_only`, those that have not let a
+        Bot API request out yet, so nothing of theirs reached Telegram); how many."""
+        chosen = [task for task, calls in self._running.items() if not (unsent_only and calls.sent)]
+        for task in chosen:
+            task.cancel()
+        self.cancelled += len(chosen)
+        return len(chosen)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+async def stop_draining(application: Application, processor: ChatOrderedProcessor, drain: float) -> None:
+    """Stop `application` (whose processor is `processor`) in bounded time: fetch nothing more,
+    keep answering for `drain` seconds, then cancel what has sent nothing yet, and CANCEL_AFTER
+    seconds later what still runs. What is left waits in the journal for the next start."""
+    began = time.monotonic()
+    processor.stop_starting(began + drain)
+    if application.updater is not None and application.updater.running:
+        try:
+            # Its last getUpdates confirms what it fetched: all of that is in the journal.
+            await asyncio.wait_for(application.updater.stop(), drain)
+        except TimeoutError:
+            log.warning("telegram: the last getUpdates did not finish; its updates will come again")
+    if not application.running:
+        return
+    loop, now = asyncio.get_running_loop(), time.monotonic()
+    timers = [
+        loop.call_later(max(0.0, began + drain - now), functools.partial(processor.cancel_running, unsent_only=True)),
+        loop.call_later(max(0.0, began + drain + CANCEL_AFTER - now), processor.cancel_running),
+    ]
+    try:
+        await application.stop()  # returns once every queued update is processed, left or cancelled
+    finally:
+        for timer in timers:
+            timer.cancel()
+    left = processor.left + processor.cancelled
+    log.info(
+        "telegram: stopped in %.1f s%s",
+        time.monotonic() - began,
+        f"; {left} updates wait in the journal for the next start" if left else "",
+    )
+
+
+__all__ = ["CANCEL_AFTER", "DRAIN_SECONDS", "ChatOrderedProcessor", "JournaledQueue", "stop_draining"]

@@ -1,0 +1,498 @@
+"""Telegram updates coming in, over the real paths: the real PTB Application of `channels.tg`
+polling the fake Bot API (tests/botapi.py) over HTTP, or its webhook on the bot's own web
+server; the update journal a real SQLite file; `servicebot run` a real process for kill -9.
+
+What must hold: an update is in the journal before Telegram is told it was delivered; it is
+answered once, whatever arrives twice; what a killed or stopped bot left unanswered is
+answered at the next start, in order per chat; a clean stop takes bounded time; a journal
+that cannot be written never stops the bot answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+from telegram import Update
+
+from servicebot import tickets
+from servicebot.channels import Core
+from servicebot.channels.server import SHUTDOWN_GRACE, serve
+from servicebot.channels.tg import TelegramChannel
+from servicebot.channels.tg_ingest import CANCEL_AFTER, DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue
+from servicebot.channels.tg_net import RetryingRateLimiter
+from servicebot.channels.tg_render import render_html
+from servicebot.journal import UpdateJournal
+from servicebot.service import Service
+from servicebot.storage.writer import CLOSE_TIMEOUT
+
+from botapi import TOKEN, FakeBotApi
+from conftest import REPO, fill
+from webserver import free_port
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = ("低保怎么申请", "书屋在哪", "养老保险怎么交", "体验馆", "低保被停了", "今天天气怎么样")
+FIRST_USER = 300_000
+SECRET = "s3cret-token_A"
+
+
+def run(coro, timeout: float = 60.0):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+@pytest.fixture
+def settings(mini_faq, make_settings):
+    # Flood control would drop a burst from one resident; it is not what these tests are about.
+    return make_settings(mini_faq, token=TOKEN, reload_interval=0, flood_messages=1000)
+
+
+def expected_replies(settings, questions) -> list[list[str]]:
+    service = Service.from_settings(settings, None, "expected")
+    return [render_html(service.answer(q, channel="telegram").reply) for q in questions]
+
+
+def journal_rows(settings) -> dict[int, tuple]:
+    with contextlib.closing(sqlite3.connect(settings.journal_path)) as conn:
+        return {r[0]: r[1:] for r in conn.execute("SELECT update_id, done, payload FROM updates")}
+
+
+def replies_by_chat(api: FakeBotApi) -> dict[int, list[str]]:
+    got: dict[int, list[str]] = {}
+    for call in api.calls("sendMessage"):
+        got.setdefault(int(call.chat_id), []).append(call.text)
+    return got
+
+
+async def until(check, timeout: float, what: str) -> None:
+    """Poll `check()` (every 20 ms) until it is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def bot(settings, api: FakeBotApi, **channel_options):
+    """The bot (Telegram, and the web server when `web_port` is set) until the block ends."""
+    settings = dataclasses.replace(settings, base_url=api.base_url)
+    core = Core(settings, Service.from_settings(settings, secret="ingest-secret"))
+    telegram = TelegramChannel(core, **channel_options)
+    stop = asyncio.Event()
+    mark = api.mark()
+    task = asyncio.create_task(serve(core, [telegram], stop))
+    try:
+        await api.wait_for("setMyCommands", since=mark, timeout=10)
+        yield telegram
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+def private_update(update_id: int, text: str, user: int) -> dict:
+    chat = {"id": user, "type": "private", "first_name": "居民"}
+    message = {"message_id": update_id, "date": 1700000000, "chat": chat, "from": {**chat, "is_bot": False}}
+    return {"update_id": update_id, "message": {**message, "text": text}}
+
+
+# --- the queue and the processor ---------------------------------------------------------------
+
+
+def test_an_update_put_twice_is_queued_once_and_unfinished_ones_come_first_after_a_restart(tmp_path):
+    path = tmp_path / "updates.sqlite3"
+
+    async def body():
+        queue = JournaledQueue(UpdateJournal(path))
+        await queue.open(None)
+        first = Update.de_json(private_update(5, "低保", 42), None)
+        await queue.put(first)
+        await queue.put(Update.de_json(private_update(5, "低保", 42), None))  # a re-post
+        await queue.put(Update.de_json(private_update(6, "书屋在哪", 42), None))
+        await queue.finished(6)
+        assert queue.qsize() == 2
+        await queue.close()  # 5 was never finished: the process stopped
+
+        again = JournaledQueue(UpdateJournal(path))
+        assert await again.open(None) == 1
+        await again.put(Update.de_json(private_update(5, "低保", 42), None))  # Telegram sends it again
+        await again.put(Update.de_json(private_update(6, "书屋在哪", 42), None))  # answered already
+        await again.put(Update.de_json(private_update(7, "体验馆", 42), None))
+        queued = [again.get_nowait() for _ in range(again.qsize())]
+        assert [u.update_id for u in queued] == [5, 7]
+        assert queued[0].to_dict() == first.to_dict()  # read back whole
+        await again.close()
+
+    run(body())
+
+
+def test_a_stop_cancels_what_has_sent_nothing_and_leaves_what_never_started():
+    """After the drain deadline: an update waiting for the outgoing rate limit is cancelled
+    (nothing of it reached Telegram), one whose request is out is let finish, and one still
+    queued behind it in the same chat does not start. Only the finished one is marked done."""
+
+    async def body():
+        finished: list[int] = []
+
+        async def record(update_id: int) -> None:
+            finished.append(update_id)
+
+        processor = ChatOrderedProcessor(8, finished=record)
+        limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0)
+        on_the_wire, reply_arrives, never = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def request() -> dict:
+            on_the_wire.set()
+            await reply_arrives.wait()
+            return {"ok": True}
+
+        async def sending() -> None:
+            await limiter.process_request(request, (), {}, "sendMessage", {"chat_id": 1}, None)
+
+        async def waiting_for_the_limit() -> None:
+            await never.wait()
+
+        async def queued() -> None:
+            raise AssertionError("started after the deadline")
+
+        tasks = [
+            asyncio.create_task(processor.process_update(Update.de_json(private_update(1, "a", 1), None), sending())),
+            asyncio.create_task(
+                processor.process_update(Update.de_json(private_update(2, "b", 2), None), waiting_for_the_limit())
+            ),
+            asyncio.create_task(processor.process_update(Update.de_json(private_update(3, "c", 1), None), queued())),
+        ]
+        await on_the_wire.wait()
+        processor.stop_starting(time.monotonic())
+        assert processor.cancel_running(unsent_only=True) == 1
+        reply_arrives.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert [type(r).__name__ for r in results] == ["NoneType", "CancelledError", "NoneType"]
+        assert finished == [1]
+        assert (processor.left, processor.cancelled) == (1, 1)
+
+    run(body(), timeout=10)
+
+
+# --- polling -------------------------------------------------------------------------------------
+
+
+class CheckingBotApi(FakeBotApi):
+    """The fake Bot API, which at each confirmation (a getUpdates offset) looks into the bot's
+    journal file: every update being confirmed must be there already."""
+
+    def __init__(self, journal_path: Path):
+        super().__init__()
+        self.journal_path = journal_path
+        self.confirmed_unjournaled: list[int] = []
+        self.confirmations = 0
+
+    def _confirm(self, offset: int) -> None:
+        being_confirmed = [r.update_id for r in self._pending if offset > 0 and r.update_id < offset]
+        if being_confirmed:
+            self.confirmations += 1
+            with contextlib.closing(sqlite3.connect(self.journal_path)) as conn:
+                known = {row[0] for row in conn.execute("SELECT update_id FROM updates")}
+            self.confirmed_unjournaled += [u for u in being_confirmed if u not in known]
+        super()._confirm(offset)
+
+
+def test_polling_confirms_an_update_only_once_it_is_in_the_journal(settings):
+    async def body():
+        async with CheckingBotApi(settings.journal_path) as api, bot(settings, api):
+            for n in range(40):  # batches of several updates per getUpdates
+                api.user_message(QUESTIONS[n % len(QUESTIONS)], user_id=FIRST_USER + n)
+            await until(lambda: len(api.calls("sendMessage")) >= 40, 20, "every question answered")
+            await until(lambda: all(r.confirmed_at for r in api.update_records), 10, "every update confirmed")
+            assert api.confirmations >= 1 and api.confirmed_unjournaled == []
+            await until(lambda: all(row[0] for row in journal_rows(settings).values()), 5, "all marked done")
+            assert all(row[1] is None for row in journal_rows(settings).values())  # no text kept
+
+    run(body())
+
+
+# --- webhook -------------------------------------------------------------------------------------
+
+
+def test_a_webhook_re_post_is_answered_once_also_after_a_restart(settings, caplog):
+    port = free_port()
+    hooked = dataclasses.replace(
+        settings,
+        webhook_url=f"http://127.0.0.1:{port}/telegram-hook",
+        webhook_secret=SECRET,
+        web_listen="127.0.0.1",
+        web_port=port,
+    )
+    user = FIRST_USER + 1
+
+    async def post(http: aiohttp.ClientSession, update: dict) -> int:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with http.post(hooked.webhook_url, json=update, headers=headers) as response:
+            return response.status
+
+    async def body():
+        async with FakeBotApi() as api, aiohttp.ClientSession() as http:
+            async with bot(hooked, api):
+                delivered = api.user_message("书屋在哪", user_id=user)  # sent by the fake's webhook loop
+                await api.wait_for_reply(user)
+                same = private_update(900_001, "低保怎么申请", user)
+                statuses = await asyncio.gather(*(post(http, same) for _ in range(3)))  # Telegram retrying
+                assert statuses == [200, 200, 200]
+                assert await post(http, delivered) == 200
+                await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 2, 10, "the re-posted question")
+                await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
+
+            async with bot(hooked, api):  # a restart: the journal file remembers
+                assert [await post(http, u) for u in (same, delivered)] == [200, 200]
+                api.user_message("体验馆", user_id=user)
+                await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 3, 10, "a new question")
+                await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
+            texts = [c.text for c in api.calls("sendMessage", chat_id=user)]
+            assert texts == [
+                r for q in ("书屋在哪", "低保怎么申请", "体验馆") for r in expected_replies(settings, [q])[0]
+            ]
+
+    run(body())
+
+
+# --- a clean stop ---------------------------------------------------------------------------------
+
+
+def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_rest_in_order(settings, caplog):
+    """Replies go out at Telegram's 30 a second; 3 residents send 40 questions each at once.
+    The stop drains for 1 s (the bot's default is 5): it returns within that plus
+    CANCEL_AFTER, and the next start answers everything else, once, in each chat's order."""
+    residents = [FIRST_USER + n for n in range(3)]
+    plan = {user: [QUESTIONS[(n + k) % len(QUESTIONS)] for n in range(40)] for k, user in enumerate(residents)}
+    expected = {user: [r for replies in expected_replies(settings, qs) for r in replies] for user, qs in plan.items()}
+
+    async def body():
+        async with FakeBotApi() as api:
+            async with bot(settings, api, drain=1.0) as telegram:
+                for n in range(40):
+                    for user in residents:
+                        last = api.user_message(plan[user][n], user_id=user)
+                await api.wait_confirmed(last["update_id"], timeout=10)  # all of them are the bot's now
+                began = time.monotonic()
+            stopped = time.monotonic() - began
+            assert stopped < 1.0 + CANCEL_AFTER + 1.0  # the stop (1 s), its grace, and shutting down
+            left = telegram.processor.left + telegram.processor.cancelled
+            answered = len(api.calls("sendMessage"))
+            assert left > 0 and answered < 120  # the test has a backlog to leave behind
+            pending = [row for row in journal_rows(settings).values() if row[0] is None]
+            assert len(pending) == 120 - answered
+
+            async with bot(settings, api):
+                await until(lambda: len(api.calls("sendMessage")) >= 120, 30, "the rest answered")
+                await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
+            assert replies_by_chat(api) == expected
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    stops = [r.getMessage() for r in caplog.records if r.getMessage().startswith("telegram: stopped in")]
+    assert "updates wait in the journal for the next start" in stops[0]
+
+
+def test_compose_gives_a_stop_more_time_than_its_own_bounds_add_up_to():
+    """Docker sends SIGKILL at the end of stop_grace_period: it must outlast the web server's
+    grace, Telegram's drain and grace, the hand-off desk's worker and notices, and the
+    interaction log's last write, one after another."""
+    service = yaml.safe_load((REPO / "compose.yaml").read_text(encoding="utf-8"))["services"]["bot"]
+    grace = service["stop_grace_period"]
+    assert grace.endswith("s")
+    bounds = SHUTDOWN_GRACE + DRAIN_SECONDS + CANCEL_AFTER + 2 * tickets.STOP_GRACE + CLOSE_TIMEOUT
+    assert float(grace[:-1]) > bounds
+
+
+# --- kill -9 ----------------------------------------------------------------------------------------
+
+
+class BotProcess:
+    """`servicebot run` as a real process, its stderr in a file."""
+
+    def __init__(self, settings, api: FakeBotApi, log_path: Path):
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
+        self.env.update(
+            SERVICEBOT_TOKEN=TOKEN,
+            SERVICEBOT_BASE_URL=api.base_url,
+            SERVICEBOT_FAQ_DIR=str(settings.faq_dir),
+            SERVICEBOT_DATA_DIR=str(settings.data_dir),
+            SERVICEBOT_RELOAD_INTERVAL="0",
+            SERVICEBOT_FLOOD_MESSAGES="1000",
+        )
+        self.api = api
+        self.log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> BotProcess:
+        mark = self.api.mark()
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "servicebot", "run", env=self.env, stdin=asyncio.subprocess.DEVNULL, stderr=log
+            )
+        await self.api.wait_for("setMyCommands", since=mark, timeout=30)
+        return self
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), 20)
+
+    def ensure_gone(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
+
+def confirmed_unanswered(api: FakeBotApi) -> int:
+    answered = replies_by_chat(api)
+    return sum(1 for r in api.update_records if r.confirmed_at and r.update["message"]["chat"]["id"] not in answered)
+
+
+async def quiet(api: FakeBotApi, seconds: float, timeout: float = 10) -> None:
+    """Until the fake Bot API has accepted no sendMessage for `seconds`."""
+    seen = {"count": -1, "since": 0.0}
+
+    def settled() -> bool:
+        count = len(api.calls("sendMessage"))
+        if count != seen["count"]:
+            seen.update(count=count, since=time.monotonic())
+        return time.monotonic() - seen["since"] >= seconds
+
+    await until(settled, timeout, f"{seconds:g} s without a sendMessage")
+
+
+def test_a_bot_killed_with_a_backlog_answers_every_question_exactly_once_after_a_restart(settings, tmp_path):
+    """SIGKILL to a real `servicebot run` that has confirmed 200 questions to Telegram and
+    answered few: the restarted bot answers each of them, once, with the right answer.
+
+    Telegram refuses every reply from some moment on (429, "retry after 60 s"), so no reply
+    is on its way at the kill: a reply that reached Telegram in the last milliseconds before
+    a kill can come twice, which no bot can rule out (README, "Stops, crashes and restarts"),
+    and that is not what this test is about."""
+    count = 200
+    plan = [QUESTIONS[n % len(QUESTIONS)] for n in range(count)]
+    expected = expected_replies(settings, plan)
+    log_path = tmp_path / "bot.log"
+
+    async def body():
+        async with FakeBotApi() as api:
+            processes = [BotProcess(settings, api, log_path) for _ in range(2)]
+            try:
+                first = await processes[0].start()
+
+                async def arrive() -> None:
+                    began = time.monotonic()
+                    for n, question in enumerate(plan):  # 100 a second
+                        await asyncio.sleep(max(0.0, began + n / 100 - time.monotonic()))
+                        api.user_message(question, user_id=FIRST_USER + n)
+
+                arrival = asyncio.create_task(arrive())
+                await until(lambda: len(api.calls("sendMessage")) >= 10, 20, "answering has begun")
+                api.fail_next("sendMessage", "429", times=100_000, retry_after=60)  # every reply from now on
+                await api.wait_for_fault("sendMessage", timeout=10)
+                await arrival
+                await api.wait_confirmed(api.update_records[-1].update_id, timeout=10)
+                await quiet(api, 0.5)  # the replies that were on the wire have arrived
+                await first.kill()
+                api.disarm_faults()
+                assert confirmed_unanswered(api) >= count // 2  # a backlog Telegram will not send again
+
+                second = await processes[1].start()
+                await until(lambda: len(replies_by_chat(api)) >= count, 30, "every question answered")
+                await api.expect_no_call(lambda c: c.method == "sendMessage", within=1.0, since=api.mark())
+                assert await second.stop() == 0
+            finally:
+                for process in processes:
+                    process.ensure_gone()
+            replies = replies_by_chat(api)
+            assert [replies.get(FIRST_USER + n) for n in range(count)] == expected
+
+    run(body(), timeout=120)
+    log = log_path.read_text(encoding="utf-8")
+    assert "updates received before the last stop are answered first" in log
+    assert "Traceback" not in log and " ERROR " not in log
+    assert str(FIRST_USER) not in log and "低保怎么申请" not in log
+
+
+# --- a journal that cannot be written -------------------------------------------------------------
+
+
+def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, caplog):
+    async def body():
+        async with FakeBotApi() as api:
+            journal = UpdateJournal(settings.journal_path, retry_every=0.2)
+            async with bot(settings, api, journal=journal):
+                assert "低保" in (await ask(api, "低保怎么申请", FIRST_USER)).text
+                # Removed, and its place taken by a directory: it cannot be re-created.
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{settings.journal_path}{suffix}").unlink(missing_ok=True)
+                settings.journal_path.mkdir()
+                for n in range(1, 6):
+                    assert (await ask(api, QUESTIONS[n], FIRST_USER + n)).text
+                assert not journal.healthy
+                settings.journal_path.rmdir()
+                await until(lambda: journal.healthy, 10, "the journal is back")
+                await ask(api, "体验馆", FIRST_USER + 9)
+                # Protected again: the new file holds that update (and none from the outage).
+                assert list(journal_rows(settings)) == [api.update_records[-1].update_id]
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    journal_lines = [r for r in caplog.records if r.name == "servicebot.journal"]
+    assert [r.levelname for r in journal_lines] == ["ERROR", "ERROR", "INFO"]  # deleted; cannot be used; back
+    assert "answering without it" in journal_lines[1].getMessage()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert str(FIRST_USER) not in logged and "低保怎么申请" not in logged
+
+
+def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(settings, small_disk, caplog):
+    on_small_disk = dataclasses.replace(settings, data_dir=small_disk / "data")
+
+    async def body():
+        async with FakeBotApi() as api:
+            journal = UpdateJournal(on_small_disk.journal_path, retry_every=0.2)
+            async with bot(on_small_disk, api, journal=journal):
+                await ask(api, "低保怎么申请", FIRST_USER)
+                filler = fill(small_disk)
+                try:
+                    for n in range(1, 200):  # until the journal needs space it cannot get
+                        reply = await ask(api, QUESTIONS[n % len(QUESTIONS)] + "。" * 400, FIRST_USER + n)
+                        assert reply.text
+                        if not journal.healthy:
+                            break
+                    assert not journal.healthy
+                    for n in range(200, 205):  # still answering
+                        assert (await ask(api, QUESTIONS[n % len(QUESTIONS)], FIRST_USER + n)).text
+                finally:
+                    filler.unlink()
+                await until(lambda: journal.healthy, 10, "the journal is back")
+                await ask(api, "体验馆", FIRST_USER + 999)
+                assert api.update_records[-1].update_id in journal_rows(on_small_disk)
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    journal_lines = [r for r in caplog.records if r.name == "servicebot.journal"]
+    assert [r.levelname for r in journal_lines] == ["ERROR", "INFO"]
+    assert "full" in journal_lines[0].getMessage()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert str(FIRST_USER) not in logged and "低保怎么申请" not in logged
+
+
+async def ask(api: FakeBotApi, text: str, user: int):
+    api.user_message(text, user_id=user)
+    return await api.wait_for_reply(user, timeout=10)

@@ -21,7 +21,9 @@ Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
   the answer to the resident's own input (a staff reply). Each channel registers a
   `Deliverer`; it answers with `Delivered`: SENT (the resident has it), KEPT (it waits where
   the resident will see it next: the web chat's durable outbox, or WeChat's next passive
-  reply), RETRY (not now) or GONE (the resident cannot be reached: blocked the bot).
+  reply), RETRY (not now) or GONE (the resident cannot be reached: blocked the bot). A
+  channel that can only answer registers as such (`answer_only`), and the desk tells its
+  residents that a staff reply comes with the answer to their next message.
 - `Resident` carries the channel's own address of the resident (`chat`), so a later
   message can be routed without the conversation knowing any channel's details.
 
@@ -611,7 +613,7 @@ class Delivered(enum.Enum):
     """What became of a late message. True (in `if`) when the channel took it."""
 
     SENT = "sent"  # the resident has it
-    KEPT = "kept"  # it waits where the resident will see it next (the web chat's outbox)
+    KEPT = "kept"  # it waits where the resident will see it next (the outbox of the web chat, of WeChat)
     RETRY = "retry"  # not now (the channel is down or not running): try again later
     GONE = "gone"  # the resident cannot be reached (blocked the bot, deleted the chat)
 
@@ -622,7 +624,7 @@ class Delivered(enum.Enum):
 class Deliverer(Protocol):
     """How one channel brings a message to a resident outside a request/response.
 
-    A channel without a way to push (WeChat without the app secret) keeps the message in the
+    A channel without a way to push (WeChat's passive replies) keeps the message in the
     durable `storage.outbox.Outbox` and answers KEPT, then shows what waits with its next
     answer to that resident (`Outbox.take`). A plain bool is read as SENT / RETRY."""
 
@@ -635,9 +637,20 @@ class Delivery:
     deliverer; the hand-off desk sends staff replies through here."""
 
     deliverers: dict[Channel, Deliverer] = field(default_factory=dict)
+    answer_only: set[Channel] = field(default_factory=set)
 
-    def register(self, channel: Channel, deliverer: Deliverer) -> None:
+    def register(self, channel: Channel, deliverer: Deliverer, *, answer_only: bool = False) -> None:
+        """`answer_only`: the channel can only answer a resident's message, never write first
+        (WeChat), so what is delivered waits for their next message: residents are told so."""
         self.deliverers[channel] = deliverer
+        if answer_only:
+            self.answer_only.add(channel)
+        else:
+            self.answer_only.discard(channel)
+
+    def waits_for_resident(self, channel: Channel) -> bool:
+        """A late message to this channel's residents is only seen when they next write."""
+        return channel in self.answer_only
 
     async def deliver(self, resident: Resident, said: Said) -> Delivered:
         """What the resident's channel made of the message; RETRY when it is not running."""

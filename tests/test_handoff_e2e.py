@@ -1,8 +1,9 @@
 """End-to-end tests of the hand-off desk (转人工): the real bot (`channels.server.serve` with
-the Telegram channel, and the web chat where a test needs it) against the fake Bot API
-(tests/botapi.py) over HTTP on 127.0.0.1, a real SQLite file under tmp_path. Residents write
-in private chats (and on the web chat API); two staff members sit in the staff group and
-answer by replying to the bot's messages there. Every wait is event driven and bounded.
+the Telegram channel, and the web chat and WeChat where a test needs them) against the fake
+Bot API (tests/botapi.py) over HTTP on 127.0.0.1, a real SQLite file under tmp_path. Residents
+write in private chats (and on the web chat API, and through the simulated WeChat server,
+tests/wechat_sim.py); two staff members sit in the staff group and answer by replying to the
+bot's messages there. Every wait is event driven and bounded.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi
 from webserver import free_port
+from wechat_sim import TEST_TOKEN, WechatSim
 
 pytestmark = pytest.mark.slow
 
@@ -478,5 +480,156 @@ def test_without_a_staff_group_nothing_promises_staff(mini_faq, make_settings):
                 assert "转给" not in text and "会在这里回复" not in text
             assert person.text == replies.HUMAN_TEXT.format(where=replies.DEFAULT_CONTACT)
             assert "转人工" not in privacy.text
+
+    run(body())
+
+
+# --- WeChat -----------------------------------------------------------------------------------------
+#
+# WeChat's passive replies can only answer a message: a staff reply waits in the durable outbox and
+# is shown above the answer to the resident's next message. The simulated WeChat server
+# (tests/wechat_sim.py) signs and posts as WeChat does to the bot's real /wechat.
+
+OPENID = "oWx3Q5handoff00000000000001"
+OPENID_OTHER = "oWx3Q5handoff00000000000002"
+
+
+@pytest.fixture
+def wechat_settings(settings):
+    return dataclasses.replace(settings, wechat_token=TEST_TOKEN)
+
+
+async def wechat_says(http: aiohttp.ClientSession, port: int, text: str, openid: str = OPENID) -> str:
+    """What WeChat shows the resident for `text` (the bot's passive reply)."""
+    sim = WechatSim(f"http://127.0.0.1:{port}/wechat")
+    reply = await sim.post(http, sim.text(openid, text))
+    assert reply.status == 200 and reply.content, reply
+    return reply.content
+
+
+def numbered(content: str, label: str) -> str:
+    """The number WeChat shows in front of a choice (`[2] 🙋 转人工`)."""
+    return re.search(rf"\[(\d+)\] {re.escape(label)}", content).group(1)
+
+
+def wechat_outbox(settings) -> list[tuple]:
+    return db_rows(settings, "SELECT resident, message FROM outbox WHERE channel = 'wechat'")
+
+
+def test_a_wechat_resident_hands_off_and_sees_the_staff_reply_once_with_the_next_message_after_a_restart(
+    wechat_settings,
+):
+    settings = wechat_settings
+    answer = "疫苗本可以到社区卫生服务中心补办，电话 0550-1234567。"
+
+    async def body():
+        async with FakeBotApi() as api, aiohttp.ClientSession() as http:
+            async with running(api, settings, web=True) as (core, port):
+                # The bot cannot answer: 转人工 is one of the numbered choices; its number opens a ticket.
+                unanswered = await wechat_says(http, port, UNANSWERABLE)
+                assert replies.HANDOFF_OFFER in unanswered
+                opened = await wechat_says(http, port, numbered(unanswered, replies.HANDOFF_LABEL))
+                number = number_in(opened)
+                assert replies.TICKET_OPENED_TEXT.format(number=number, hours=replies.HOURS_UNSTATED_TEXT) in opened
+                assert replies.NEXT_MESSAGE_TEXT in opened  # honest: the reply comes with their next message
+
+                card = await api.wait_for_reply(STAFF)
+                assert f"#{number}" in card.text and "微信公众号" in card.text and "疫苗本丢了" in card.text
+                assert OPENID not in card.text and "13912345678" not in card.text
+
+                staff_says(api, answer, card.result["message_id"])
+                kept = await api.wait_for_reply(STAFF)
+                assert kept.text == NOTICES[Notice.KEPT].format(number=number, name="张三", where=KEPT_WHERE["wechat"])
+                # On disk, under the resident's hashed key: no OpenID in the outbox.
+                [(resident, message)] = wechat_outbox(settings)
+                assert resident == core.service.resident_key(f"wechat:{OPENID}") and OPENID not in message
+                assert db_rows(settings, "SELECT channel, address FROM tickets") == [("wechat", OPENID)]
+
+            # The bot restarts before the resident writes again: the reply is still there, shown once.
+            async with running(api, settings, web=True) as (_, port):
+                other = await wechat_says(http, port, "低保怎么申请", OPENID_OTHER)
+                assert replies.STAFF_REPLY_PREFIX not in other  # another resident sees nothing of it
+                first = await wechat_says(http, port, "好的，谢谢")
+                staff_part, _, rest = first.partition(f"\n\n{replies.WECHAT_SEPARATOR}\n\n")
+                assert staff_part.startswith(replies.STAFF_REPLY_PREFIX + answer)
+                assert replies.STAFF_REPLY_FOOTER.format(number=number) in staff_part
+                assert replies.WECHAT_FEEDBACK_HINT not in staff_part  # + / - would rate the answer below it
+                assert replies.FOLLOW_UP_TEXT.format(number=number) in rest  # the message went to the ticket
+                assert "居民补充：好的，谢谢" in (await api.wait_for_reply(STAFF)).text
+                second = await wechat_says(http, port, "还需要带什么")
+                assert replies.STAFF_REPLY_PREFIX not in second  # exactly once
+                assert wechat_outbox(settings) == []  # shown: deleted
+            api.assert_clean()
+
+    run(body())
+
+
+def test_a_wechat_resident_hands_off_by_typing_or_after_a_downvote_and_learns_of_the_close(wechat_settings):
+    settings = wechat_settings
+
+    async def body():
+        async with FakeBotApi() as api, aiohttp.ClientSession() as http:
+            async with running(api, settings, web=True) as (core, port):
+                # 👎 (a "-") on an answer offers 转人工; picking it hands off the rated question.
+                await wechat_says(http, port, "低保怎么申请")
+                offer = await wechat_says(http, port, "-")
+                assert offer.startswith(replies.DOWNVOTE_TEXT)
+                opened = await wechat_says(http, port, numbered(offer, replies.HANDOFF_LABEL))
+                first = number_in(opened)
+                card = await api.wait_for_reply(STAFF)
+                entry = core.service.snapshot.faq.by_id["dibao-apply"]
+                assert f"#{first}" in card.text and f"回答了「{entry.question}」" in card.text
+
+                # A typed 转人工 hands off the resident's latest question.
+                await wechat_says(http, port, "燃气费在哪里交", OPENID_OTHER)
+                typed = await wechat_says(http, port, "转人工", OPENID_OTHER)
+                second = number_in(typed)
+                assert second != first and replies.NEXT_MESSAGE_TEXT in typed
+                other_card = await api.wait_for_reply(STAFF)
+                assert f"#{second}" in other_card.text and "燃气费在哪里交" in other_card.text
+
+                # Staff answer and close the first ticket: both wait for the resident's next message.
+                staff_says(api, "低保材料清单已发到社区，请去社区领取。", card.result["message_id"])
+                await api.wait_for_reply(STAFF)
+                await press(api, f"s:c:{first}", chat=STAFF, user=LI, message=card.result["message_id"])
+                resolved = await api.wait_for_reply(STAFF)
+                assert resolved.text == NOTICES[Notice.RESOLVED].format(number=first, name="李四")
+                assert db_rows(settings, "SELECT status, address FROM tickets WHERE number = ?", first) == [
+                    (TicketStatus.CLOSED, None)
+                ]
+                back = await wechat_says(http, port, "低保怎么申请")
+                shown = back.split(f"\n\n{replies.WECHAT_SEPARATOR}\n\n")
+                assert shown[0].startswith(replies.STAFF_REPLY_PREFIX + "低保材料清单已发到社区，请去社区领取。")
+                assert shown[1] == replies.TICKET_CLOSED_TEXT.format(number=first)
+                assert shown[2].startswith("【低保怎么申请？】")  # closed: the bot answers again
+                assert replies.STAFF_REPLY_PREFIX not in await wechat_says(http, port, "低保怎么申请")
+
+                # /privacy on WeChat says what a hand-off keeps, and for how long.
+                privacy = await wechat_says(http, port, "/privacy")
+                assert f"最长保存 {settings.ticket_days} 天" in privacy and "公众号" in privacy
+            api.assert_clean()
+
+    run(body())
+
+
+def test_a_staff_reply_sent_while_the_bot_was_down_reaches_a_wechat_resident_with_their_next_message(
+    wechat_settings,
+):
+    settings = wechat_settings
+
+    async def body():
+        async with FakeBotApi() as api, aiohttp.ClientSession() as http:
+            async with running(api, settings, web=True) as (_, port):
+                await wechat_says(http, port, "护照在哪里办")
+                number = number_in(await wechat_says(http, port, "人工"))
+                card = await api.wait_for_reply(STAFF)
+            staff_says(api, "护照请到市出入境窗口办理。", card.result["message_id"])  # the bot is down
+            async with running(api, settings, web=True) as (_, port):
+                kept = NOTICES[Notice.KEPT].format(number=number, name="张三", where=KEPT_WHERE["wechat"])
+                await api.wait_for(lambda c: c.chat_id == STAFF and c.text == kept)  # relayed after the restart
+                shown = await wechat_says(http, port, "谢谢")
+                assert shown.startswith(replies.STAFF_REPLY_PREFIX + "护照请到市出入境窗口办理。")
+                assert replies.STAFF_REPLY_PREFIX not in await wechat_says(http, port, "好的")
+            assert wechat_outbox(settings) == []
 
     run(body())

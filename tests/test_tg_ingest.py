@@ -423,6 +423,8 @@ def test_a_bot_killed_with_a_backlog_answers_every_question_exactly_once_after_a
             assert [replies.get(FIRST_USER + n) for n in range(count)] == expected
 
     run(body(), timeout=120)
+    with contextlib.closing(sqlite3.connect(settings.db_path)) as conn:  # and logged once, replayed or not
+        assert conn.execute("SELECT count(*), count(DISTINCT resident) FROM interactions").fetchone() == (count, count)
     log = log_path.read_text(encoding="utf-8")
     assert "updates received before the last stop are answered first" in log
     assert "Traceback" not in log and " ERROR " not in log

@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -291,6 +292,30 @@ def test_the_outbox_keeps_messages_until_seen_and_across_reopening(tmp_path):
     assert outbox.after("web", "k4", 0) == [] and outbox.purge() == 1
 
 
+def test_the_outbox_gives_each_message_once_to_takers_at_the_same_moment_and_forgets_old_ones(tmp_path):
+    now = [1_800_000_000.0]
+    path = tmp_path / "o.sqlite3"
+    outboxes = [Outbox(path, keep_days=30, clock=lambda: now[0]) for _ in range(4)]  # a connection each
+    for n in range(40):
+        outboxes[0].put("wechat", "k", {"text": str(n)})
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(lambda n: outboxes[n % 4].take("wechat", "k"), range(16)))
+    assert sorted(int(m["text"]) for batch in taken for m in batch) == list(range(40))  # each once
+    assert outboxes[0].take("wechat", "k") == []
+
+    outboxes[0].put("wechat", "old", {"text": "旧的"})
+    now[0] += 31 * 86400
+    assert outboxes[1].take("wechat", "old") == []  # older than keep_days: never shown
+    outboxes[0].put("wechat", "old", {"text": "旧的"})
+    now[0] += 31 * 86400
+    outboxes[0].put("web", "new", {"body": "新的"})  # putting deletes what is too old
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT resident FROM outbox").fetchall() == [("new",)]
+    conn.close()
+    for outbox in outboxes:
+        outbox.close()
+
+
 # --- the desk -----------------------------------------------------------------------------------------
 
 
@@ -526,6 +551,27 @@ def test_a_forged_button_cannot_hand_off_someone_elses_question(desk_parts):
         said = await conversation.respond_async(TG, Press(f"h:{theirs.ref}"))
         ticket = desk.store.ticket(1)
         assert ticket.question == "" and replies.WRITE_QUESTION_TEXT in said.text
+        await desk.close()
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_residents_of_a_channel_that_can_only_answer_are_told_when_a_staff_reply_shows(desk_parts):
+    service, delivery, inbox = desk_parts[1], desk_parts[2], desk_parts[3]
+    delivery.register(Channel.WECHAT, inbox, answer_only=True)
+    wechat = Resident(Channel.WECHAT, "oWx3Q5resident0000000000009")
+
+    async def body():
+        desk = make_desk(desk_parts, Clock())
+        await desk.open()
+        conversation = Conversation(service, desk=desk)
+        for resident in (TG, wechat):
+            asked = conversation.respond(resident, Text("护照在哪里办"))
+            opened = await conversation.respond_async(resident, Press(f"h:{asked.ref}"))
+            again = await conversation.respond_async(resident, Press(f"h:{asked.ref}"))
+            told = resident.channel == Channel.WECHAT
+            assert "人工咨询 #" in opened.text and (replies.NEXT_MESSAGE_TEXT in opened.text) == told
+            assert "已经转给工作人员" in again.text and (replies.NEXT_MESSAGE_TEXT in again.text) == told
         await desk.close()
 
     asyncio.run(asyncio.wait_for(body(), 20))

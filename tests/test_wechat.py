@@ -234,6 +234,23 @@ def test_a_retried_message_is_answered_and_logged_once(settings):
     assert [row["question"] for row in logged(settings)] == ["低保怎么申请"]
 
 
+def test_a_message_retried_after_a_restart_is_answered_again_and_logged_once(settings):
+    """WeChat retries a message it got no answer to; the bot restarted meanwhile, so it no longer
+    holds the answer: it answers again, and the log, keyed by the message, keeps one row."""
+
+    async def send(server: ServerThread) -> SimReply:
+        sim = WechatSim(endpoint(server))
+        async with aiohttp.ClientSession() as session:
+            return await sim.post(session, sim.text(OPENID, "低保怎么申请", msg_id="6054768590064719999"))
+
+    replies_ = []
+    for _ in range(2):
+        with ServerThread(settings, secret=SECRET) as server:
+            replies_.append(run(send(server)))
+    assert replies_[0].content == replies_[1].content and replies_[0].content.startswith("【低保怎么申请？】")
+    assert [row["question"] for row in logged(settings)] == ["低保怎么申请"]
+
+
 def test_an_event_sent_twice_is_answered_and_logged_once(server, settings):
     created = int(time.time())
 
@@ -259,16 +276,19 @@ def test_on_the_last_try_a_slow_answer_says_so_and_comes_with_the_next_message(s
 
         server.loop.call_soon_threadsafe(channel.release.set)
         key = channel.conversation.key(Resident(Channel.WECHAT, OPENID))
-        poll(lambda: server.call(_waiting(channel, key)))
+        poll(lambda: waiting(settings) == [key])  # in the outbox, on disk
         nxt, after = run(conversation(server, say("为什么低保被取消"), say("养老保险怎么交")))
     assert nxt.content.startswith(replies.WECHAT_LATE_PREFIX + "\n\n【低保怎么申请？】")
     assert f"\n\n{replies.WECHAT_SEPARATOR}\n\n【为什么我家的低保被取消了？】" in nxt.content
     assert after.content.startswith("【城乡居民养老保险怎么参保？】")  # shown once only
+    assert waiting(settings) == []
     assert [row["question"] for row in logged(settings)] == ["低保怎么申请", "为什么低保被取消", "养老保险怎么交"]
 
 
-async def _waiting(channel: WechatChannel, key: str) -> list[str]:
-    return channel.waiting.peek(key)
+def waiting(settings) -> list[str]:
+    """The hashed keys of the residents a message waits for in WeChat's outbox, one per message."""
+    with sqlite3.connect(settings.db_path) as db:
+        return [key for (key,) in db.execute("SELECT resident FROM outbox WHERE channel = 'wechat' ORDER BY id")]
 
 
 # --- events and other messages ---------------------------------------------------------------
@@ -376,16 +396,21 @@ def test_a_long_answer_comes_in_pages_and_more_reads_on(mini_faq, make_settings)
 # --- late messages (the hand-off's hook) -------------------------------------------------------
 
 
-def test_a_message_delivered_later_is_shown_with_the_residents_next_message(server):
+def test_a_message_delivered_later_is_shown_once_with_the_residents_next_message_also_after_a_restart(settings):
     staff = Said(Reply("工作人员回复：您的低保申请材料已收到。"))
-    assert server.call(server.core.delivery.deliver(Resident(Channel.WECHAT, OPENID), staff)) == Delivered.KEPT
-    (other,) = run(conversation(server, say("低保怎么申请", OTHER)))
-    first, second = run(conversation(server, say("低保怎么申请"), say("低保怎么申请")))
+    with ServerThread(settings, secret=SECRET) as server:
+        assert server.call(server.core.delivery.deliver(Resident(Channel.WECHAT, OPENID), staff)) == Delivered.KEPT
+        assert server.core.delivery.waits_for_resident(Channel.WECHAT)
+    assert waiting(settings) == [pseudonym(SECRET, f"wechat:{OPENID}")]  # hashed: no OpenID on disk
+    with ServerThread(settings, secret=SECRET) as server:
+        (other,) = run(conversation(server, say("低保怎么申请", OTHER)))
+        first, second = run(conversation(server, say("低保怎么申请"), say("低保怎么申请")))
     assert "工作人员回复" not in other.content
     assert first.content.startswith(
         f"工作人员回复：您的低保申请材料已收到。\n\n{replies.WECHAT_SEPARATOR}\n\n【低保怎么申请？】"
     )
     assert second.content.startswith("【低保怎么申请？】")
+    assert waiting(settings) == []
 
 
 # --- refused requests ----------------------------------------------------------------------

@@ -21,7 +21,9 @@ Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
   the answer to the resident's own input (a staff reply). Each channel registers a
   `Deliverer`; it answers with `Delivered`: SENT (the resident has it), KEPT (it waits where
   the resident will see it next: the web chat's durable outbox, or WeChat's next passive
-  reply), RETRY (not now) or GONE (the resident cannot be reached: blocked the bot).
+  reply), RETRY (not now) or GONE (the resident cannot be reached: blocked the bot). A
+  channel that can only answer registers as such (`answer_only`), and the desk tells its
+  residents that a staff reply comes with the answer to their next message.
 - `Resident` carries the channel's own address of the resident (`chat`), so a later
   message can be routed without the conversation knowing any channel's details.
 
@@ -417,17 +419,17 @@ class Conversation:
 
     # -- entry points ----------------------------------------------------------------------
 
-    def handle(self, resident: Resident, event: Event) -> Said:
+    def handle(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
         """Admit the input (flood control), then respond to it (no hand-off: see handle_async)."""
-        return self.admit(resident, event) or self.respond(resident, event)
+        return self.admit(resident, event) or self.respond(resident, event, ref=ref)
 
-    async def handle_async(self, resident: Resident, event: Event) -> Said:
+    async def handle_async(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
         """`handle`, with hand-off requests carried out by the desk."""
-        return self.admit(resident, event) or await self.respond_async(resident, event)
+        return self.admit(resident, event) or await self.respond_async(resident, event, ref=ref)
 
-    async def respond_async(self, resident: Resident, event: Event) -> Said:
+    async def respond_async(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
         """`respond`, with hand-off requests carried out by the desk."""
-        said = self.respond(resident, event)
+        said = self.respond(resident, event, ref=ref)
         if said.handoff is None or self.desk is None:
             return said
         said = await self.desk.take(resident, self.key(resident), said.handoff)
@@ -447,15 +449,21 @@ class Conversation:
             return Said(ack=replies.SLOW_DOWN_TEXT, refused=Refusal.SLOW_DOWN)
         return Said(refused=Refusal.DROPPED)
 
-    def respond(self, resident: Resident, event: Event) -> Said:
-        """The answer to one input, without flood control."""
+    def respond(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
+        """The answer to one input, without flood control.
+
+        `ref`: the reference to log the input's interaction under, from a channel that may be
+        handed the same input again (`Service.ref_for`): a Telegram update replayed after a
+        crash, WeChat retrying a message after a restart. The log keeps one row per reference,
+        so the input is counted once. None: a fresh reference.
+        """
         if isinstance(event, Text):
-            said = self._text(resident, clean_text(event.text))
+            said = self._text(resident, clean_text(event.text), ref)
         elif isinstance(event, Ask):
             said = self.command(event.command)
         elif isinstance(event, Press):
             tap = decode_button(event.data, self.service.snapshot)
-            said = self.press(resident, tap) if tap is not None else stale()
+            said = self.press(resident, tap, ref=ref) if tap is not None else stale()
         else:
             said = Said(Reply(replies.NON_TEXT_TEXT))
         if self.memory is not None and said.reply is not None and not said.refused:
@@ -484,7 +492,7 @@ class Conversation:
             return Said(Reply(replies.privacy_text(settings.retention_days, ticket_days)))
         return Said(Reply(replies.HELP_TEXT))
 
-    def _text(self, resident: Resident, text: str) -> Said:
+    def _text(self, resident: Resident, text: str, ref: str | None = None) -> Said:
         text = text.strip()
         if not text:
             return self.command(Command.START)
@@ -492,7 +500,7 @@ class Conversation:
         if command is not None:
             return self.command(command)
         if self.memory is not None:
-            picked = self._numbered(resident, text)
+            picked = self._numbered(resident, text, ref)
             if picked is not None:
                 return picked
         desk = self._desk(resident)
@@ -500,7 +508,7 @@ class Conversation:
         if number is not None:  # writing in their ticket: for staff, not for the matcher
             return Said(handoff=HandOff(HandOffKind.ADD, text=text, number=number))
         notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
-        outcome = self.service.answer(text[:MAX_QUESTION], **self._who(resident))
+        outcome = self.service.answer(text[:MAX_QUESTION], **self._who(resident, ref))
         if self.desk is not None and asks_for_person(text, outcome.match):
             return self._person_asked(resident, outcome)
         reply, ref = outcome.reply, outcome.ref
@@ -532,7 +540,7 @@ class Conversation:
         residents' group would tell everyone there)."""
         return self.desk if self.desk is not None and resident.chat_type == "private" else None
 
-    def _numbered(self, resident: Resident, text: str) -> Said | None:
+    def _numbered(self, resident: Resident, text: str, ref: str | None = None) -> Said | None:
         """A number picking a choice, or + / - rating the last answer; None for a question."""
         assert self.memory is not None
         shown = self.memory.get(self.key(resident))
@@ -547,10 +555,10 @@ class Conversation:
         button = shown.choices[int(text) - 1]
         if button.kind == ButtonKind.URL:
             return Said(ack=f"请在浏览器中打开：{button.value}")
-        return self.press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via))
+        return self.press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via), ref=ref)
 
-    def press(self, resident: Resident, tap: Tap) -> Said:
-        """A button pressed (or picked by number)."""
+    def press(self, resident: Resident, tap: Tap, *, ref: str | None = None) -> Said:
+        """A button pressed (or picked by number); `ref` as for `respond`."""
         service = self.service
         faq = service.snapshot.faq
         desk = self._desk(resident)
@@ -561,7 +569,7 @@ class Conversation:
                 return Said(replies.downvote_reply(), ref=tap.ref or "", ack=thanks)
             return Said(ack=thanks)
         if tap.kind == ButtonKind.ENTRY:
-            outcome = service.answer_entry(tap.value, via=tap.via, origin_ref=tap.ref, **self._who(resident))
+            outcome = service.answer_entry(tap.value, via=tap.via, origin_ref=tap.ref, **self._who(resident, ref))
             if outcome is None:
                 return stale()
             if desk is not None:
@@ -571,7 +579,7 @@ class Conversation:
             topic = next((t for t in faq.topics if t.name == tap.value), None)
             return Said(replies.topic_reply(topic, faq)) if topic else stale()
         if tap.kind == ButtonKind.NONE_OF_THESE:
-            reply = service.none_of_these(tap.ref, **self._who(resident))
+            reply = service.none_of_these(tap.ref, **self._who(resident, ref))
             if desk is not None and reply.can_hand_off:
                 reply = replies.with_handoff(reply)  # hands off the question the suggestions were for
             return Said(reply, ref=tap.ref or "", status=Status.UNANSWERED)
@@ -583,8 +591,8 @@ class Conversation:
             return Said(handoff=HandOff(HandOffKind.LEAVE)) if desk is not None else stale()
         return Said(replies.topics_reply(faq))
 
-    def _who(self, resident: Resident) -> dict:
-        return {"channel": resident.channel, "chat_type": resident.chat_type, "resident": resident.id}
+    def _who(self, resident: Resident, ref: str | None) -> dict:
+        return {"channel": resident.channel, "chat_type": resident.chat_type, "resident": resident.id, "ref": ref}
 
 
 def stale() -> Said:
@@ -605,7 +613,7 @@ class Delivered(enum.Enum):
     """What became of a late message. True (in `if`) when the channel took it."""
 
     SENT = "sent"  # the resident has it
-    KEPT = "kept"  # it waits where the resident will see it next (the web chat's outbox)
+    KEPT = "kept"  # it waits where the resident will see it next (the outbox of the web chat, of WeChat)
     RETRY = "retry"  # not now (the channel is down or not running): try again later
     GONE = "gone"  # the resident cannot be reached (blocked the bot, deleted the chat)
 
@@ -616,7 +624,7 @@ class Delivered(enum.Enum):
 class Deliverer(Protocol):
     """How one channel brings a message to a resident outside a request/response.
 
-    A channel without a way to push (WeChat without the app secret) keeps the message in the
+    A channel without a way to push (WeChat's passive replies) keeps the message in the
     durable `storage.outbox.Outbox` and answers KEPT, then shows what waits with its next
     answer to that resident (`Outbox.take`). A plain bool is read as SENT / RETRY."""
 
@@ -629,9 +637,20 @@ class Delivery:
     deliverer; the hand-off desk sends staff replies through here."""
 
     deliverers: dict[Channel, Deliverer] = field(default_factory=dict)
+    answer_only: set[Channel] = field(default_factory=set)
 
-    def register(self, channel: Channel, deliverer: Deliverer) -> None:
+    def register(self, channel: Channel, deliverer: Deliverer, *, answer_only: bool = False) -> None:
+        """`answer_only`: the channel can only answer a resident's message, never write first
+        (WeChat), so what is delivered waits for their next message: residents are told so."""
         self.deliverers[channel] = deliverer
+        if answer_only:
+            self.answer_only.add(channel)
+        else:
+            self.answer_only.discard(channel)
+
+    def waits_for_resident(self, channel: Channel) -> bool:
+        """A late message to this channel's residents is only seen when they next write."""
+        return channel in self.answer_only
 
     async def deliver(self, resident: Resident, said: Said) -> Delivered:
         """What the resident's channel made of the message; RETRY when it is not running."""

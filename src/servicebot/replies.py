@@ -180,6 +180,10 @@ STAFF_REPLY_FOOTER = "人工咨询 #{number}：需要补充的话，直接在这
 TICKET_NOT_REACHED_TEXT = "抱歉，您的人工咨询 #{number} 暂时没能送到工作人员那里，机器人会继续尝试。着急的话，{where}"
 TICKET_REACHED_TEXT = "您的人工咨询 #{number} 已经送到工作人员那里了，他们看到后会在这里回复您。"
 TICKET_CLOSED_TEXT = "工作人员已把您的人工咨询 #{number} 标记为已解决。还有问题的话，直接问我就行。"
+# Where a channel can only answer (WeChat's passive replies), said when a ticket opens.
+NEXT_MESSAGE_TEXT = (
+    "请注意：公众号只能在您发来消息时回复您。工作人员回复后，您再给公众号发任意一条消息，就会先看到工作人员的回复。"
+)
 HOURS_UNSTATED_TEXT = "工作人员看到后会在这里回复您。"
 HOURS_OPEN_TEXT = "现在是办公时间（{hours}），工作人员一般会尽快在这里回复您。"
 HOURS_CLOSED_TEXT = "现在不是办公时间（{hours}），工作人员最早在{next}上班后回复您，节假日顺延。"
@@ -236,9 +240,10 @@ PRIVACY_TEXT = (
 )
 
 HANDOFF_PRIVACY_TEXT = (
-    "如果您点了“转人工”：为了把工作人员的回复发给您，这次人工咨询会保存您的聊天编号（不保存账号名或昵称），"
-    "问题解决后立即删除，最长保存 {ticket_days} 天；您的问题、补充说明和工作人员的回复也会记录"
-    "（手机号、身份证号同样遮盖），{days} 天后删除。"
+    "如果您选择“转人工”：为了把工作人员的回复发给您，这次人工咨询会保存您的聊天编号（不保存账号名或昵称），"
+    "问题解决后立即删除，最长保存 {ticket_days} 天；工作人员的回复没能马上送到您面前的话（网页没打开，"
+    "或者要等您下次给公众号发消息），会暂存到您看到为止，同样最长 {ticket_days} 天；"
+    "您的问题、补充说明和工作人员的回复也会记录（手机号、身份证号同样遮盖），{days} 天后删除。"
 )
 
 

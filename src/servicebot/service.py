@@ -43,9 +43,12 @@ class Outcome:
     match: Match | None = None
 
 
+REF_DIGITS = 12  # hex digits of an interaction reference: short enough for Telegram's button data
+
+
 def new_ref() -> str:
     """A short random id linking a reply's buttons back to its interaction."""
-    return secrets.token_hex(6)
+    return secrets.token_hex(REF_DIGITS // 2)
 
 
 class Service:
@@ -106,8 +109,22 @@ class Service:
     def resident_key(self, raw_id: int | str | None) -> str | None:
         return None if raw_id is None else pseudonym(self._secret, raw_id)
 
+    def ref_for(self, origin: str) -> str:
+        """The interaction reference for one input a channel may be handed again, named by
+        `origin` (the channel's own stable name for it: a Telegram update, a WeChat message).
+        The same origin always gives the same reference, so the log, which keeps one row per
+        reference, counts a replayed input once. Keyed with the service's secret: like a
+        fresh reference, it cannot be guessed from the input (buttons carry it)."""
+        return pseudonym(self._secret, f"ref:{origin}")[:REF_DIGITS]
+
     def answer(
-        self, question: str, *, channel: str, chat_type: str = "private", resident: int | str | None = None
+        self,
+        question: str,
+        *,
+        channel: str,
+        chat_type: str = "private",
+        resident: int | str | None = None,
+        ref: str | None = None,
     ) -> Outcome:
         snap = self._snapshot
         question = mask_personal(question)
@@ -124,7 +141,7 @@ class Service:
             reply = replies.nothing_asked_reply(snap.faq)
         else:
             reply = replies.unanswered_reply(snap.faq.contact)
-        ref = new_ref()
+        ref = ref or new_ref()
         self._record(
             Interaction(
                 ref=ref,
@@ -151,13 +168,14 @@ class Service:
         chat_type: str = "private",
         resident: int | str | None = None,
         origin_ref: str | None = None,
+        ref: str | None = None,
     ) -> Outcome | None:
         """Answer a tapped question button; None if the entry no longer exists."""
         snap = self._snapshot
         entry = snap.faq.by_id.get(entry_id)
         if entry is None:
             return None
-        ref = new_ref()
+        ref = ref or new_ref()
         self._record(
             Interaction(
                 ref=ref,
@@ -177,12 +195,18 @@ class Service:
         return Outcome(ref, Status.ANSWERED, entry_id, replies.answer_reply(entry, snap.faq))
 
     def none_of_these(
-        self, origin_ref: str | None, *, channel: str, chat_type: str = "private", resident: int | str | None = None
+        self,
+        origin_ref: str | None,
+        *,
+        channel: str,
+        chat_type: str = "private",
+        resident: int | str | None = None,
+        ref: str | None = None,
     ) -> Reply:
         """The resident rejected every suggestion: record it so reviewers see the miss."""
         self._record(
             Interaction(
-                ref=new_ref(),
+                ref=ref or new_ref(),
                 at=_now(),
                 channel=channel,
                 chat_type=chat_type,

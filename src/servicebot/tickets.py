@@ -13,6 +13,8 @@ How it stays honest and loses nothing:
 - the resident is told what is true at each step: "being passed to staff" when the ticket
   opens; "not reached staff yet, we keep trying" when posting failed (then "reached" when
   it finally did); when staff usually answer (`staff_hours`), and that it is outside them;
+  on a channel that can only answer (WeChat), that a staff reply comes with the answer to
+  their next message;
 - a staff reply is recorded (deduplicated by the staff message) before it is relayed and
   marked delivered after, under one lock with the retrying worker: each reply is delivered
   once, also when its update comes again after a crash.
@@ -234,7 +236,8 @@ class Desk:
             existing = await asyncio.to_thread(self.store.ticket_for_ref, asked.ref)
             if existing is not None and existing.resident == key and existing.live:
                 self._active[key] = (existing.number, self.clock())
-                return Said(replies.in_ticket(replies.TICKET_EXISTS_TEXT.format(number=existing.number)))
+                text = replies.TICKET_EXISTS_TEXT.format(number=existing.number)
+                return Said(replies.in_ticket(self._when_seen(resident, text)))
         now = self.clock()
         said = BotSaid(str(asked.status), asked.entry_id, asked.suggestions) if asked else BotSaid()
         ticket = await asyncio.to_thread(
@@ -256,7 +259,15 @@ class Desk:
             text = replies.TICKET_OPENED_TEXT.format(number=ticket.number, hours=self.hours_line(now))
             text += "\n" + (replies.ADD_MORE_TEXT if asked else replies.WRITE_QUESTION_TEXT)
         self.nudge()
-        return Said(replies.in_ticket(text))
+        return Said(replies.in_ticket(self._when_seen(resident, text)))
+
+    def _when_seen(self, resident: Resident, text: str) -> str:
+        """`text`, and where the resident's channel can only answer them (WeChat), that a staff
+        reply is shown when they next write: they would otherwise wait for a message that
+        cannot come by itself."""
+        if self.delivery.waits_for_resident(resident.channel):
+            return f"{text}\n{replies.NEXT_MESSAGE_TEXT}"
+        return text
 
     async def _asked(self, resident: Resident, key: str, ref: str | None) -> Asked | None:
         """The question to hand off: the button's (this resident's only), or the latest one."""

@@ -19,7 +19,9 @@ Decisions worth knowing:
   with the channel. Residents here hand off like everywhere else, through the conversation.
 - Every update is in the update journal before Telegram may consider it delivered, is
   processed once, and stays there until answered; what a crash or a stop left unanswered is
-  answered first at the next start; a stop drains for a bounded time (`tg_ingest`).
+  answered first at the next start; a stop drains for a bounded time (`tg_ingest`). An
+  update's interaction is logged under a reference derived from the update
+  (`_interaction_ref`), so a replayed update is answered again but counted once.
 """
 
 from __future__ import annotations
@@ -318,6 +320,16 @@ def _is_for_bot(update: Update, bot: ExtBot) -> bool:
     return is_addressed(update.message, bot.username, bot.id)
 
 
+def _interaction_ref(update: Update, context: TgContext) -> str:
+    """The reference the update's interaction is logged under: the same when the journal
+    replays the update after a crash, so the log keeps it once. Telegram numbers updates per
+    bot, and after a week without any it starts again at random: the bot's id, and the
+    message's time or the button press's own id, keep two different updates apart."""
+    query, message = update.callback_query, update.effective_message
+    once = query.id if query is not None else (int(message.date.timestamp()) if message is not None else "")
+    return context.channel.core.service.ref_for(f"telegram:{context.bot.id}:{update.update_id}:{once}")
+
+
 async def _ack(query: CallbackQuery, text: str | None = None) -> None:
     """Answer a button press; a press too old to answer is not worth an error."""
     try:
@@ -357,7 +369,7 @@ async def _converse(update: Update, context: TgContext, event: Event) -> None:
     resident = _resident(update)
     if resident is None:
         return
-    said = await context.channel.conversation.respond_async(resident, event)
+    said = await context.channel.conversation.respond_async(resident, event, ref=_interaction_ref(update, context))
     await _respond(update, context, said)
 
 
@@ -388,7 +400,8 @@ async def on_button(update: Update, context: TgContext) -> None:
     if resident is None:
         await _ack(query)
         return
-    said = await context.channel.conversation.respond_async(resident, Press(query.data))
+    ref = _interaction_ref(update, context)
+    said = await context.channel.conversation.respond_async(resident, Press(query.data), ref=ref)
     await _ack(query, said.ack)
     if said.reply is not None:
         await _respond(update, context, said)

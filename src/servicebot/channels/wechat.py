@@ -10,18 +10,24 @@ the conversation:
   CLICK key → the topic or entry it names (`menu_event`); an image, voice, video, location or
   link → "please send text"; any other event, and menu links, → nothing ("success");
 - per resident, for a while: the numbered choices of the last reply (`ChoiceMemory`; links
-  are shown as links, so they are not numbered), the pages of a long reply not read yet
-  ("更多"), and messages waiting for the resident's next message (`deliver`);
+  are shown as links, so they are not numbered) and the pages of a long reply not read yet
+  ("更多"), in memory;
 - WeChat's retries: each message is answered, and logged, once (`ReplyCache`), however often
   it arrives. On the first two tries the request waits for the answer — answering "success"
   would stop WeChat's retries, and the retry collects the stored answer. On the last, it
   waits just under WeChat's deadline, then says the answer is coming; the answer then waits
-  for the resident's next message.
+  for the resident's next message. A retry that comes after a restart is answered again but
+  logged once (its interaction reference is derived from the message).
+- hand-off to staff (转人工), when the core has a desk: as on every channel, through the
+  conversation; the resident is told, when the ticket opens, that the staff reply comes with
+  the answer to their next message.
 
 A passive reply can only answer a message: writing to a resident outside one needs WeChat's
 customer-service API, an access token and network access to WeChat. So whatever is delivered
-later (a staff reply after a hand-off, an answer that came too late) is shown with the
-resident's next message, above its answer.
+later (a staff reply after a hand-off, a note about the ticket, an answer that came too
+late) waits in the durable outbox (`storage.outbox`, in the log's SQLite file, keyed by the
+resident's hashed key, at most `ticket_days`) and is shown once, with the resident's next
+message, above its answer — also after a restart of the bot.
 """
 
 from __future__ import annotations
@@ -75,10 +81,11 @@ from servicebot.conversation import (
     Text,
     encode_button,
 )
-from servicebot.errors import SignatureError, WechatError
+from servicebot.errors import SignatureError, StorageError, WechatError
 from servicebot.faq import Faq
 from servicebot.records import ButtonKind, Channel, Via
 from servicebot.replies import Button
+from servicebot.storage.outbox import Outbox
 from servicebot.throttle import FloodGate, LogThrottle
 
 log = logging.getLogger(__name__)
@@ -88,7 +95,6 @@ PATH = "/wechat"
 # the rest is for the reply to reach WeChat.
 LAST_TRY_SHARE = 0.9
 CHOICES_KEPT = 30 * 60  # seconds a resident's numbered choices and unread pages are kept
-WAITING_KEPT = 7 * 24 * 3600  # seconds a message waits for the resident's next message
 XML = "text/xml"
 
 
@@ -224,6 +230,15 @@ def said_text(said: Said) -> str | None:
     return f"{said.notice}\n\n{text}" if said.notice else text
 
 
+def late_text(said: Said) -> str | None:
+    """A late message as WeChat shows it above another answer: without its choices. Numbers
+    and + / - pick and rate what the answer *below* it offers, so the late message's own
+    buttons (a staff reply's 👍/👎) could not be used, and are not offered."""
+    if said.reply is not None:
+        said = replace(said, reply=replace(said.reply, rows=()))
+    return said_text(said)
+
+
 def asks_for_more(text: str) -> bool:
     return text.strip().rstrip("。.!！~～") == replies.WECHAT_MORE_KEYWORD
 
@@ -246,14 +261,22 @@ class WechatChannel:
         self.deadline = deadline
         self.memory = WechatChoices(ttl=CHOICES_KEPT)
         self.conversation = Conversation(
-            core.service, gate=FloodGate(settings.flood_messages, settings.flood_window), memory=self.memory
+            core.service,
+            gate=FloodGate(settings.flood_messages, settings.flood_window),
+            memory=self.memory,
+            desk=core.desk,
         )
         self.answers: ReplyCache[Outgoing] = ReplyCache()
         self.pages = Shelf(CHOICES_KEPT)
-        self.waiting = Shelf(WAITING_KEPT)
+        self.outbox = Outbox(settings.db_path, keep_days=settings.ticket_days)
+        # Residents something may wait for in the outbox: read at start, kept up to date here
+        # (this process is the only one writing to its data dir), so that a message from anyone
+        # else costs no trip to the database. None until read: the outbox is asked every time.
+        self._addressees: set[str] | None = None
+        self._kept_early: set[str] = set()  # kept for before the outbox was read
         self.rejections = LogThrottle(log)
         self._late: set[asyncio.Task[None]] = set()
-        core.delivery.register(self.name, self)
+        core.delivery.register(self.name, self, answer_only=True)
 
     def routes(self) -> Sequence[BaseRoute]:
         return [Route(PATH, self.check_url, methods=["GET"]), Route(PATH, self.receive, methods=["POST"])]
@@ -262,20 +285,29 @@ class WechatChannel:
         settings = self.core.settings
         mode = "safe mode" if self.crypto else "plain-text mode"
         log.info("wechat: answering at http://%s:%s%s (%s)", settings.web_listen, settings.web_port, PATH, mode)
+        try:
+            await asyncio.to_thread(self.outbox.purge)  # what nobody came back for within ticket_days
+            waiting = await asyncio.to_thread(self.outbox.residents, self.name)
+        except StorageError as exc:
+            log.error("wechat: %s", exc)  # the outbox is then asked with every message
+        else:
+            self._addressees = waiting | self._kept_early
+            self._kept_early.clear()
 
     async def stop(self) -> None:
         for task in list(self._late):
             task.cancel()
         await asyncio.gather(*self._late, return_exceptions=True)
+        await asyncio.to_thread(self.outbox.close)
 
     async def deliver(self, resident: Resident, said: Said) -> Delivered:
-        """Keep `said` for the resident's next message (WeChat lets us answer, not write first).
-        KEPT: accepted (it is shown when the resident next writes, within WAITING_KEPT)."""
-        text = said_text(said)
+        """Keep `said` for the resident's next message (WeChat lets us answer, not write first),
+        in the durable outbox. KEPT: on disk, shown when the resident next writes (within
+        ticket_days); RETRY: it could not be stored now."""
+        text = late_text(said)
         if text is None:
             return Delivered.RETRY
-        self.waiting.put(self.conversation.key(resident), [text])
-        return Delivered.KEPT
+        return Delivered.KEPT if await self._keep(self.conversation.key(resident), text) else Delivered.RETRY
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -324,12 +356,12 @@ class WechatChannel:
         """The answer to one message. Run once per message, possibly after the request that
         started it has gone: so it logs its own errors and never raises."""
         try:
-            return self._answer(message)
+            return await self._answer(message)
         except Exception:
             log.exception("wechat: could not answer a %s", type(message).__name__)
             return Outgoing(replies.ERROR_TEXT, replies.ERROR_TEXT)
 
-    def _answer(self, message: Message) -> Outgoing:
+    async def _answer(self, message: Message) -> Outgoing:
         resident = Resident(Channel.WECHAT, message.sender)
         key = self.conversation.key(resident)
         if isinstance(message, Unsubscribe):
@@ -340,9 +372,10 @@ class WechatChannel:
             return SILENT
         if isinstance(event, More):
             page = self.pages.pop(key)
-            return self._send(key, page or replies.WECHAT_NO_MORE_TEXT, more=page is not None)
-        text = said_text(self.conversation.handle(resident, event))
-        return SILENT if text is None else self._send(key, text)
+            return await self._send(key, page or replies.WECHAT_NO_MORE_TEXT, more=page is not None)
+        ref = self.core.service.ref_for(f"wechat:{message.dedup_key}")
+        text = said_text(await self.conversation.handle_async(resident, event, ref=ref))
+        return SILENT if text is None else await self._send(key, text)
 
     def _event(self, message: Message) -> Event | More | None:
         """What the resident did, as the conversation understands it; None: nothing to answer."""
@@ -362,10 +395,10 @@ class WechatChannel:
             return NonText()  # image, voice, video, location, link, file...
         return None  # a menu link, or an event we do not answer (location reports, scans...)
 
-    def _send(self, key: str, text: str, *, more: bool = False) -> Outgoing:
+    async def _send(self, key: str, text: str, *, more: bool = False) -> Outgoing:
         """`text` after whatever waited for this resident, cut into pages: the first is sent,
         the rest kept for "更多" (in front of the pages still unread, when this is one)."""
-        whole = f"\n\n{replies.WECHAT_SEPARATOR}\n\n".join([*self.waiting.take(key), text])
+        whole = f"\n\n{replies.WECHAT_SEPARATOR}\n\n".join([*await self._waiting(key), text])
         pages = paginate(whole)
         if more:
             self.pages.put(key, pages[1:], first=True)
@@ -380,11 +413,42 @@ class WechatChannel:
             out = await self.answers.run_once(key, functools.partial(self.answer, message))
             if out.whole:
                 resident_key = self.conversation.key(Resident(Channel.WECHAT, message.sender))
-                self.waiting.put(resident_key, [f"{replies.WECHAT_LATE_PREFIX}\n\n{out.whole}"])
+                await self._keep(resident_key, f"{replies.WECHAT_LATE_PREFIX}\n\n{out.whole}")
 
         task = asyncio.ensure_future(keep())
         self._late.add(task)
         task.add_done_callback(self._late.discard)
 
+    # -- the outbox ---------------------------------------------------------------------------
 
-__all__ = ["PATH", "Outgoing", "Shelf", "WechatChannel", "WechatChoices", "menu_event", "said_text"]
+    async def _keep(self, key: str, text: str) -> bool:
+        """Keep `text` for the resident's next message; False when it could not be stored."""
+        try:
+            await asyncio.to_thread(self.outbox.put, self.name, key, {"text": text})
+        except StorageError as exc:
+            log.error("wechat: a message for a resident's next reply could not be kept: %s", exc)
+            return False
+        self._expect(key)  # once on disk: a message taking meanwhile found nothing, the next one will
+        return True
+
+    async def _waiting(self, key: str) -> list[str]:
+        """What waits for the resident, taken from the outbox (so shown once); nothing when the
+        outbox cannot be read now (it stays there for the next message)."""
+        if self._addressees is not None:
+            if key not in self._addressees:
+                return []
+            self._addressees.discard(key)  # before taking: what is kept meanwhile adds it again
+        try:
+            messages = await asyncio.to_thread(self.outbox.take, self.name, key)
+        except StorageError as exc:
+            log.error("wechat: the messages waiting for a resident could not be read: %s", exc)
+            self._expect(key)
+            return []
+        return [m["text"] for m in messages if isinstance(m.get("text"), str)]
+
+    def _expect(self, key: str) -> None:
+        """Something may wait for resident `key`: their next message asks the outbox."""
+        (self._kept_early if self._addressees is None else self._addressees).add(key)
+
+
+__all__ = ["PATH", "Outgoing", "Shelf", "WechatChannel", "WechatChoices", "late_text", "menu_event", "said_text"]

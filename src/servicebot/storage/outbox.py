@@ -3,9 +3,10 @@
 A staff reply to a web-chat resident cannot be pushed to a closed page: it waits here until
 the page asks for it (`after`), even across a restart of the bot. The page asks for what
 came after the last message it has seen, which also acknowledges everything up to it: those
-are deleted then, so a reply's text is kept no longer than needed (and never longer than
-`keep_days`). A channel that can only answer when the resident writes (WeChat without API
-access) takes everything waiting at that moment (`take`).
+are deleted then, so a reply's text is kept no longer than needed. A channel that can only
+answer when the resident writes (WeChat's passive replies) takes everything waiting at that
+moment (`take`), which deletes it. Nothing is kept longer than `keep_days`: older messages
+are never returned, and are deleted whenever a message is put and by `purge`.
 
 Residents are identified by the channel's keyed hash, never by a raw id. Ids only grow
 (they start from the clock, so a page that saw ids of an older outbox still gets new ones).
@@ -46,6 +47,7 @@ class Outbox:
                 " (SELECT id FROM outbox WHERE channel = ? AND resident = ? ORDER BY id DESC LIMIT ?)",
                 (channel, resident, channel, resident, MAX_WAITING),
             )
+            conn.execute("DELETE FROM outbox WHERE at < ?", (self._oldest(),))
         return message_id
 
     def after(self, channel: str, resident: str, after: int) -> list[dict[str, Any]]:
@@ -69,7 +71,15 @@ class Outbox:
         ]
 
     def take(self, channel: str, resident: str) -> list[dict[str, Any]]:
-        """Every message waiting for the resident, oldest first, removed from the outbox."""
+        """Every message waiting for the resident, oldest first, removed from the outbox: each
+        is taken once, also by two calls at the same moment. Asked with every message a
+        resident sends, mostly for nothing: that costs a read, no write lock."""
+        with self.db.transaction(write=False) as conn:
+            waiting = conn.execute(
+                "SELECT 1 FROM outbox WHERE channel = ? AND resident = ? LIMIT 1", (channel, resident)
+            ).fetchone()
+        if waiting is None:
+            return []
         with self.db.transaction() as conn:
             rows = conn.execute(
                 "SELECT id, message FROM outbox WHERE channel = ? AND resident = ? AND at >= ? ORDER BY id",
@@ -77,6 +87,12 @@ class Outbox:
             ).fetchall()
             conn.execute("DELETE FROM outbox WHERE channel = ? AND resident = ?", (channel, resident))
         return [json.loads(message) for _, message in rows]
+
+    def residents(self, channel: str) -> set[str]:
+        """The residents of `channel` something waits for (also too old to show: take clears it)."""
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute("SELECT DISTINCT resident FROM outbox WHERE channel = ?", (channel,)).fetchall()
+        return {resident for (resident,) in rows}
 
     def purge(self) -> int:
         """Delete messages older than `keep_days`; how many."""

@@ -27,12 +27,13 @@ from servicebot.channels.wechat import WechatChannel
 from servicebot.channels.wechat_protocol import MAX_TEXT_BYTES, MORE_HINT, utf8_len
 from servicebot.cli import main as cli_main
 from servicebot.commands import run_review, run_stats
-from servicebot.conversation import MAX_QUESTION, Delivered, Resident, Said
+from servicebot.conversation import MAX_QUESTION, Delivered, Resident, Said, choice_hint
 from servicebot.logs import setup_logging
 from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via
 from servicebot.replies import Reply
 
+from conftest import wording
 from webserver import ServerThread, free_port
 from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, SimReply, WechatSim, sha1_signature
 
@@ -41,6 +42,7 @@ pytestmark = pytest.mark.slow
 OPENID = "oWx3Q5resident0000000000001"
 OTHER = "oWx3Q5resident0000000000002"
 SECRET = "web-test-secret"  # ServerThread's pseudonym secret
+CHOICE_AND_FEEDBACK_HINT = f"（{replies.WECHAT_CHOICE_HINT}；{replies.WECHAT_FEEDBACK_HINT}）"
 
 
 def run(coro, timeout: float = 30.0):
@@ -155,8 +157,8 @@ def test_numbers_pick_the_choices_each_resident_last_saw_and_plus_rates_the_answ
     asked, other_one, out_of_range, picked, rated = run(
         conversation(server, say("低保怎么申请"), say("1", OTHER), say("9"), say("1"), say("+"))
     )
-    assert asked.content.endswith("[1] ❓ 为什么我家的低保被取消了？\n（回复数字选择；回复 + 或 - 评价这个回答）")
-    assert out_of_range.content == "请输入 1 来选择，或者直接打字提问。"
+    assert asked.content.endswith(f"[1] ❓ 为什么我家的低保被取消了？\n{CHOICE_AND_FEEDBACK_HINT}")
+    assert out_of_range.content == choice_hint(1)
     assert picked.content.startswith("【为什么我家的低保被取消了？】")
     assert rated.content == replies.FEEDBACK_THANKS["+"]
     # The other resident saw no choices: their "1" is not a pick.
@@ -276,21 +278,21 @@ async def _waiting(channel: WechatChannel, key: str) -> list[str]:
 
 def test_subscribe_welcomes_with_the_topic_list_and_a_number_opens_a_topic(server):
     welcome, picked, entry = run(conversation(server, event("subscribe"), say("2"), say("1")))
-    assert welcome.content.startswith("您好！我是凤凰办事处的问答机器人。")
-    assert welcome.content.endswith("[1] 共享书屋\n[2] 民生保障\n（回复数字选择）")
-    assert picked.content.startswith("「民生保障」常见问题：\n\n[1] 低保怎么申请？")
+    assert wording(replies.GREETING_TEXT, topics="共享书屋、民生保障").match(welcome.content)
+    assert welcome.content.endswith(f"[1] 共享书屋\n[2] 民生保障\n（{replies.WECHAT_CHOICE_HINT}）")
+    assert picked.content.startswith(replies.TOPIC_TEXT.format(name="民生保障") + "\n\n[1] 低保怎么申请？")
     assert entry.content.startswith("【低保怎么申请？】")
 
 
 @pytest.mark.parametrize(
     "key, start",
     [
-        ("topic:民生保障", "「民生保障」常见问题："),
-        ("共享书屋", "「共享书屋」常见问题："),
+        ("topic:民生保障", replies.TOPIC_TEXT.format(name="民生保障")),
+        ("共享书屋", replies.TOPIC_TEXT.format(name="共享书屋")),
         ("entry:pension-insurance", "【城乡居民养老保险怎么参保？】"),
         ("dibao-apply", "【低保怎么申请？】"),
-        ("topics", "请选择您想了解的主题："),
-        ("help", "使用说明："),
+        ("topics", replies.TOPICS_TEXT),
+        ("help", replies.HELP_TEXT.splitlines()[0]),
     ],
 )
 def test_menu_click_keys_name_a_topic_an_entry_or_a_command(server, key, start):
@@ -301,7 +303,7 @@ def test_menu_click_keys_name_a_topic_an_entry_or_a_command(server, key, start):
 def test_an_unknown_menu_key_shows_the_topics_and_warns_the_operator(server, caplog):
     caplog.set_level(logging.WARNING, logger="servicebot")
     (reply,) = run(conversation(server, event("CLICK", "topic:已删除的主题")))
-    assert reply.content.startswith("请选择您想了解的主题：")
+    assert reply.content.startswith(replies.TOPICS_TEXT)
     assert "names no entry, topic or command" in caplog.text and "已删除的主题" in caplog.text
 
 
@@ -368,7 +370,7 @@ def test_a_long_answer_comes_in_pages_and_more_reads_on(mini_faq, make_settings)
     shown = [p.content for p in pages if p.content != replies.WECHAT_NO_MORE_TEXT]
     assert 3 <= len(shown) < len(pages)  # the pages ran out before the "更多"s did
     assert all(p.endswith(MORE_HINT) for p in shown[:-1]) and not shown[-1].endswith(MORE_HINT)
-    assert shown[-1].endswith("（回复 + 或 - 评价这个回答）")
+    assert shown[-1].endswith(f"（{replies.WECHAT_FEEDBACK_HINT}）")
     text = "\n".join(p.removesuffix("\n" + MORE_HINT) for p in shown)
     assert [int(n) for n in re.findall(r"第(\d+)条", text)] == list(range(1, 61))  # every line, once, in order
 

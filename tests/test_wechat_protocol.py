@@ -42,6 +42,7 @@ from servicebot.channels.wechat_protocol import (
 )
 from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
+from servicebot.records import ButtonKind
 from servicebot.replies import Button, Reply
 
 from wechat_sim import (
@@ -708,30 +709,31 @@ def test_an_answer_renders_title_body_links_source_then_numbered_related_questio
         "请到社区咨询参保办法。\n\n"
         '<a href="https://gjzwfw.www.gov.cn">🔗 国家政务服务平台</a>\n\n'
         f"{replies.source_line(entry)}\n\n"
-        "（回复 + 或 - 评价这个回答）"
+        f"（{replies.WECHAT_FEEDBACK_HINT}）"
     )
     assert rendered.choices == ()
 
     dibao = wx.render(replies.answer_reply(faq.by_id["dibao-apply"], faq))
-    assert dibao.text.endswith("\n\n[1] ❓ 为什么我家的低保被取消了？\n（回复数字选择；回复 + 或 - 评价这个回答）")
-    assert dibao.choices == (Button("❓ 为什么我家的低保被取消了？", replies.ENTRY, "dibao-removal"),)
+    hints = f"（{replies.WECHAT_CHOICE_HINT}；{replies.WECHAT_FEEDBACK_HINT}）"
+    assert dibao.text.endswith(f"\n\n[1] ❓ 为什么我家的低保被取消了？\n{hints}")
+    assert dibao.choices == (Button("❓ 为什么我家的低保被取消了？", ButtonKind.ENTRY, "dibao-removal"),)
 
 
 def test_suggestions_and_topic_menus_are_numbered_in_order(faq):
     topics = wx.render(replies.topics_reply(faq))
     names = [t.name for t in faq.topics]
-    assert topics.text == "请选择您想了解的主题：\n\n" + "\n".join(
+    assert topics.text == f"{replies.TOPICS_TEXT}\n\n" + "\n".join(
         f"[{n}] {name}" for n, name in enumerate(names, 1)
-    ) + ("\n（回复数字选择）")
-    assert [b.value for b in topics.choices] == names and all(b.kind == replies.TOPIC for b in topics.choices)
+    ) + (f"\n（{replies.WECHAT_CHOICE_HINT}）")
+    assert [b.value for b in topics.choices] == names and all(b.kind == ButtonKind.TOPIC for b in topics.choices)
 
     topic = wx.render(replies.topic_reply(faq.topics[0], faq))
-    assert topic.choices[-1].kind == replies.TOPICS
-    assert f"[{len(topic.choices)}] ⬅️ 返回主题列表" in topic.text
+    assert topic.choices[-1].kind == ButtonKind.TOPICS
+    assert f"[{len(topic.choices)}] {replies.BACK_TO_TOPICS_LABEL}" in topic.text
 
     unanswered = wx.render(replies.unanswered_reply(""))
-    assert unanswered.text.startswith("抱歉，这个问题我暂时答不上来。")
-    assert unanswered.choices == (Button("📋 看看我能回答哪些问题", replies.TOPICS),)
+    assert unanswered.text.startswith(replies.UNANSWERED_TEXT.format(where=replies.DEFAULT_CONTACT))
+    assert unanswered.choices == (replies.topics_button(),)
 
 
 def test_plain_text_reply_renders_as_itself():

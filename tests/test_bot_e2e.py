@@ -648,6 +648,22 @@ def test_a_bad_gateway_page_from_the_bot_api_logs_one_warning_not_a_traceback(se
     assert len(warnings) == 1 and "sendMessage" in warnings[0] and "<html" not in warnings[0].lower()
 
 
+def test_polling_recovers_from_a_failed_get_updates_with_one_warning(settings, caplog):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.fail_next("getUpdates", "502")  # the poll after the next update fails
+            assert "低保" in (await ask(api, "低保怎么申请")).text
+            await api.wait_for_fault("getUpdates")
+            assert "梧桐书屋" in (await ask(api, "书屋在哪")).text  # polling again, after a pause
+            api.assert_clean()
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "fetching updates failed" in warnings[0] and "<html" not in warnings[0].lower()
+
+
 def test_a_lone_surrogate_in_a_message_is_repaired_not_a_crash(settings, caplog):
     async def body():
         async with running_bot(settings) as (api, _):

@@ -73,6 +73,8 @@ __all__ = [
     "FakeBotApi",
     "Fault",
     "UpdateRecord",
+    "button",
+    "buttons",
     "utf16_len",
 ]
 
@@ -156,6 +158,17 @@ class Call:
         if "reply_markup" in self.params:
             params["reply_markup"] = "..."
         return f"<{self.method} {self.status} {params!r}>"
+
+
+def buttons(call: Call) -> list[dict]:
+    """The inline keyboard's buttons a call (sendMessage, editMessageReplyMarkup) carried, in order."""
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(call: Call, label_part: str) -> dict:
+    """The first of the call's buttons whose label contains `label_part`."""
+    return next(b for b in buttons(call) if label_part in b["text"])
 
 
 @dataclass

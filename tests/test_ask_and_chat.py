@@ -16,7 +16,7 @@ from servicebot.records import Status
 from servicebot.service import Service
 from servicebot.smalltalk import Intent
 
-from conftest import wording
+from conftest import Recorded, wording
 
 ASK_KEYS = {"question", "status", "entry_id", "score", "answer", "links", "suggestions"}
 
@@ -98,20 +98,6 @@ def test_chat_works_with_piped_input(make_settings, mini_faq):
     assert "低保申请请到户籍所在社区居委会咨询。" in text
     assert replies.FEEDBACK_THANKS["+"] in text
     assert wording(replies.UNANSWERED_TEXT).search(text)
-
-
-class Recorded:
-    """A hand-written interaction sink: keeps what the service records, in order."""
-
-    def __init__(self):
-        self.interactions = []
-        self.feedback_given = []
-
-    def record(self, interaction):
-        self.interactions.append(interaction)
-
-    def feedback(self, ref, positive):
-        self.feedback_given.append((ref, positive))
 
 
 def test_chat_choices_survive_feedback_and_a_wrong_number_is_not_a_question(make_settings, mini_faq):

@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 import os
 import signal
-import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -33,8 +32,9 @@ from servicebot.service import Service
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi
+from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
 from conftest import wording
+from webserver import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -72,15 +72,6 @@ async def running_bot(settings, *, handle_signals: bool = False):
         finally:
             stop.set()
             await asyncio.wait_for(task, 10)
-
-
-def buttons(call) -> list[dict]:
-    markup = call.params.get("reply_markup") or {}
-    return [b for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def button(call, label_part: str) -> dict:
-    return next(b for b in buttons(call) if label_part in b["text"])
 
 
 async def ask(api: FakeBotApi, text: str, user_id: int = DEFAULT_USER_ID):
@@ -556,17 +547,11 @@ def test_error_handler_tells_the_resident_and_logs_no_personal_data(settings, ca
 # --- webhook ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_webhook_web_chat_and_health_share_one_port(settings, caplog):
     """Webhook mode through the bot's own web server: the fake Bot API posts updates to the
     webhook path, a browser's requests reach the web chat, and /healthz answers, all on one
     port of one process."""
-    port = _free_port()
+    port = free_port()
     hooked = dataclasses.replace(
         settings,
         webhook_url=f"http://127.0.0.1:{port}/telegram-hook",

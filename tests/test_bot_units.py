@@ -38,6 +38,8 @@ from servicebot.replies import Button, Reply
 from servicebot.service import load_snapshot
 from servicebot.throttle import ALLOW, DROP, WARN, FloodGate
 
+from conftest import Clock
+
 BOT = "fenghuang_test_bot"
 BOT_ID = 7000000001
 LINES = st.text(alphabet=st.sampled_from("低保申请a b😀\n<&>"), max_size=300)
@@ -248,14 +250,6 @@ def test_strip_mention_removes_only_the_bot_handle():
 
 
 # --- flood gate --------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_flooding_resident_is_warned_once_then_ignored_until_the_window_passes():

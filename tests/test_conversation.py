@@ -32,28 +32,10 @@ from servicebot.replies import Button, Reply
 from servicebot.service import Service
 from servicebot.throttle import FloodGate, LogThrottle
 
+from conftest import Clock, Recorded
+
 WEB = Resident(Channel.WEB, "a" * 32)
 OTHER = Resident(Channel.WEB, "b" * 32)
-
-
-class Recorded:
-    def __init__(self):
-        self.interactions = []
-        self.feedback_given = []
-
-    def record(self, interaction):
-        self.interactions.append(interaction)
-
-    def feedback(self, ref, positive):
-        self.feedback_given.append((ref, positive))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

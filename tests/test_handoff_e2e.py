@@ -39,7 +39,7 @@ from servicebot.tickets import Notice
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi
+from botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
 from conftest import wording
 from webserver import free_port
 
@@ -80,15 +80,6 @@ async def running(api: FakeBotApi, settings, *, web: bool = False):
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
-
-
-def buttons(call) -> list[dict]:
-    markup = call.params.get("reply_markup") or {}
-    return [b for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def button(call, label_part: str) -> dict:
-    return next(b for b in buttons(call) if label_part in b["text"])
 
 
 def said(template: str, **fields) -> str:

@@ -43,7 +43,7 @@ from servicebot.storage.outbox import MAX_WAITING, Outbox
 from servicebot.storage.tickets import BotSaid, TicketStore
 from servicebot.tickets import Desk, Notice, age_text, status_text
 
-from conftest import wording
+from conftest import Clock, until, wording
 
 TG = Resident(Channel.TELEGRAM, 4242, chat=4242)
 TG_OTHER = Resident(Channel.TELEGRAM, 4343, chat=4343)
@@ -297,14 +297,6 @@ def test_the_outbox_keeps_messages_until_seen_and_across_reopening(tmp_path):
 # --- the desk -----------------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self):
-        self.now = START
-
-    def __call__(self):
-        return self.now
-
-
 class Room:
     chat_id = -1001
 
@@ -346,15 +338,6 @@ class Inbox:
         ]
 
 
-async def until(condition, what: str, timeout: float = 5.0):
-    """Poll `condition` with a bounded deadline (the desk's worker runs on the same loop)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 @pytest.fixture
 def desk_parts(mini_faq, make_settings):
     settings = make_settings(mini_faq, token="1:a", staff_chat_id=-1001, staff_hours="mon-fri 08:30-12:00,14:30-17:30")
@@ -381,7 +364,7 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
     settings, service, _, inbox = desk_parts
 
     async def body():
-        clock, room = Clock(), Room()
+        clock, room = Clock(START), Room()
         desk = make_desk(desk_parts, clock)
         await desk.open()
         await desk.start(room)
@@ -445,7 +428,7 @@ def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_aft
     _, service, _, inbox = desk_parts
 
     async def body():
-        clock, room = Clock(), Room()
+        clock, room = Clock(START), Room()
         desk = make_desk(desk_parts, clock)
         await desk.open()
         ticket = await asyncio.to_thread(
@@ -484,7 +467,7 @@ def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(d
     _, service, _, inbox = desk_parts
 
     async def body():
-        clock, room = Clock(), Room()
+        clock, room = Clock(START), Room()
         room.down = True
         desk = make_desk(desk_parts, clock)
         await desk.open()
@@ -525,7 +508,7 @@ def test_a_forged_button_cannot_hand_off_someone_elses_question(desk_parts):
     service = desk_parts[1]
 
     async def body():
-        desk = make_desk(desk_parts, Clock())
+        desk = make_desk(desk_parts, Clock(START))
         await desk.open()
         conversation = Conversation(service, desk=desk)
         theirs = conversation.respond(TG_OTHER, Text("我家的房产证丢了怎么办"))
@@ -553,7 +536,7 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(de
     service, inbox = desk_parts[1], desk_parts[3]
 
     async def body():
-        desk = make_desk(desk_parts, Clock())
+        desk = make_desk(desk_parts, Clock(START))
         await desk.open()
         await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
         desk.store.posted(1, -1001, 200)

@@ -10,12 +10,9 @@ import dataclasses
 import io
 import json
 import logging
-import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,7 +30,7 @@ from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via
 from servicebot.replies import Reply
 
-from conftest import wording
+from conftest import process_env, servicebot_process, wording
 from webserver import ServerThread, free_port
 from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, SimReply, WechatSim, sha1_signature
 
@@ -574,23 +571,15 @@ def test_the_channel_runs_only_when_a_wechat_token_is_set(settings):
 def test_servicebot_run_answers_wechat_in_a_real_process(tmp_path, mini_faq):
     """As operators start it: `servicebot run` with the WeChat settings in the environment."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
-    env |= {
-        "SERVICEBOT_FAQ_DIR": str(mini_faq),
-        "SERVICEBOT_DATA_DIR": str(tmp_path / "data"),
-        "SERVICEBOT_WEB_PORT": str(port),
-        "SERVICEBOT_WECHAT_TOKEN": TEST_TOKEN,
-        "SERVICEBOT_WECHAT_APP_ID": TEST_APP_ID,
-        "SERVICEBOT_WECHAT_AES_KEY": TEST_AES_KEY,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "servicebot", "run"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    env = process_env(
+        tmp_path,
+        mini_faq,
+        SERVICEBOT_WEB_PORT=str(port),
+        SERVICEBOT_WECHAT_TOKEN=TEST_TOKEN,
+        SERVICEBOT_WECHAT_APP_ID=TEST_APP_ID,
+        SERVICEBOT_WECHAT_AES_KEY=TEST_AES_KEY,
     )
-    try:
+    with servicebot_process(env, "run") as process:
 
         async def main():
             sim = WechatSim(f"http://127.0.0.1:{port}/wechat", aes_key=TEST_AES_KEY)
@@ -611,10 +600,6 @@ def test_servicebot_run_answers_wechat_in_a_real_process(tmp_path, mini_faq):
         assert answer.encrypted and answer.content.startswith("【低保怎么申请？】")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     log = process.stderr.read()
     assert "answering on: web, wechat" in log and "(safe mode)" in log and "Traceback" not in log
     assert TEST_TOKEN not in log and TEST_AES_KEY not in log and OPENID not in log

@@ -45,6 +45,7 @@ from servicebot.faq import load_faq
 from servicebot.records import ButtonKind
 from servicebot.replies import Button, Reply
 
+from conftest import Clock
 from wechat_sim import (
     TEST_ACCOUNT,
     TEST_AES_KEY,
@@ -86,6 +87,7 @@ SAMPLE_REPLY_ENCRYPT = (
     "NrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQmmNOuiR5MIkdQ39xn1vWwi1O5oazPoQ"
     "Jz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3"
 )
+
 SAMPLE_REPLY_SIGNATURE = "407518b7649e86ef23978113f92d27afa9296533"
 
 
@@ -749,14 +751,6 @@ def test_links_cannot_break_out_of_their_tag():
 # --- retries -------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_repeated_key_gets_the_same_result_computed_once():
     async def main():
         cache: ReplyCache[str] = ReplyCache()
@@ -849,7 +843,7 @@ def test_a_failure_reaches_the_waiting_requests_and_the_next_retry_tries_again()
 
 def test_entries_expire_after_the_ttl():
     async def main():
-        clock = Clock()
+        clock = Clock(0.0)
         cache: ReplyCache[int] = ReplyCache(ttl=600, clock=clock)
         calls = []
 
@@ -869,7 +863,7 @@ def test_entries_expire_after_the_ttl():
 
 def test_the_store_is_bounded_oldest_first():
     async def main():
-        cache: ReplyCache[str] = ReplyCache(max_entries=3, clock=Clock())
+        cache: ReplyCache[str] = ReplyCache(max_entries=3, clock=Clock(0.0))
         calls = []
 
         async def compute():

@@ -384,7 +384,6 @@ def _emit(text: str, output: Path | None, *, bom: bool = False) -> None:
 # --- hand-off tickets --------------------------------------------------------------------------
 
 TICKET_HEADERS = ["编号", "开始时间", "多久前", "渠道", "状态", "工作人员回复", "问题"]
-TICKET_KEYS = ["number", "opened_at", "age", "channel", "status", "replies", "question"]
 NO_TICKETS = "没有人工咨询。"
 NO_OPEN_TICKETS = "没有未结束的人工咨询。"
 

@@ -271,6 +271,11 @@ STALE_BUTTON_TEXT = "这个按钮已经过期了，请重新提问或发送 /top
 ERROR_TEXT = "抱歉，刚才出了点问题，请稍后再试。"
 FEEDBACK_THANKS = {"+": "谢谢您的评价！", "-": "谢谢反馈，我们会改进这个回答。"}
 
+# The terminal chat (channels/terminal.py): choices are numbered, + or - rates an answer.
+TERMINAL_FEEDBACK_HINT = "（输入 + 或 - 评价这个回答）"
+TERMINAL_HOW_TO = "（输入问题回车；输入数字选择；Ctrl-D 退出）"
+TERMINAL_YOU, TERMINAL_BOT = "您：", "机器人："
+
 # WeChat (channels/wechat.py): plain text only, so choices are numbered and long answers come in pages.
 WECHAT_MORE_KEYWORD = "更多"  # what a resident sends for the next page
 WECHAT_MORE_HINT = "（内容较长，回复“更多”看下一段）"

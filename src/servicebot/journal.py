@@ -204,15 +204,6 @@ class UpdateJournal:
         except (sqlite3.Error, OSError) as exc:
             self._fail(exc)
 
-    def unfinished(self) -> int:
-        """How many updates wait in the file (0 when it cannot be read)."""
-        if self._conn is None:
-            return 0
-        try:
-            return self._conn.execute("SELECT count(*) FROM updates WHERE done IS NULL").fetchone()[0]
-        except sqlite3.Error:
-            return 0
-
     # -- the file --------------------------------------------------------------------------
 
     def _usable(self) -> bool:

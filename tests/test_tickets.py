@@ -43,7 +43,7 @@ from servicebot.storage.outbox import MAX_WAITING, Outbox
 from servicebot.storage.tickets import BotSaid, TicketStore
 from servicebot.tickets import Desk, Notice, age_text, status_text
 
-from conftest import Clock, until, wording
+from conftest import Clock as StandingClock, until, wording
 
 TG = Resident(Channel.TELEGRAM, 4242, chat=4242)
 TG_OTHER = Resident(Channel.TELEGRAM, 4343, chat=4343)
@@ -297,6 +297,13 @@ def test_the_outbox_keeps_messages_until_seen_and_across_reopening(tmp_path):
 # --- the desk -----------------------------------------------------------------------------------------
 
 
+class Clock(StandingClock):
+    """The desk's clock: a time of day, starting at START (a Monday morning in China)."""
+
+    def __init__(self, now: dt.datetime = START) -> None:
+        super().__init__(now)
+
+
 class Room:
     chat_id = -1001
 
@@ -364,7 +371,7 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
     settings, service, _, inbox = desk_parts
 
     async def body():
-        clock, room = Clock(START), Room()
+        clock, room = Clock(), Room()
         desk = make_desk(desk_parts, clock)
         await desk.open()
         await desk.start(room)
@@ -428,7 +435,7 @@ def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_aft
     _, service, _, inbox = desk_parts
 
     async def body():
-        clock, room = Clock(START), Room()
+        clock, room = Clock(), Room()
         desk = make_desk(desk_parts, clock)
         await desk.open()
         ticket = await asyncio.to_thread(
@@ -467,7 +474,7 @@ def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(d
     _, service, _, inbox = desk_parts
 
     async def body():
-        clock, room = Clock(START), Room()
+        clock, room = Clock(), Room()
         room.down = True
         desk = make_desk(desk_parts, clock)
         await desk.open()
@@ -508,7 +515,7 @@ def test_a_forged_button_cannot_hand_off_someone_elses_question(desk_parts):
     service = desk_parts[1]
 
     async def body():
-        desk = make_desk(desk_parts, Clock(START))
+        desk = make_desk(desk_parts, Clock())
         await desk.open()
         conversation = Conversation(service, desk=desk)
         theirs = conversation.respond(TG_OTHER, Text("我家的房产证丢了怎么办"))
@@ -536,7 +543,7 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(de
     service, inbox = desk_parts[1], desk_parts[3]
 
     async def body():
-        desk = make_desk(desk_parts, Clock(START))
+        desk = make_desk(desk_parts, Clock())
         await desk.open()
         await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
         desk.store.posted(1, -1001, 200)

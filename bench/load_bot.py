@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import failed, latency_line, question_pool
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -57,25 +59,6 @@ OFF_TOPIC = (
 )
 
 
-def question_pool(service: Service, seed: int = 3) -> list[str]:
-    """Phrasings from the FAQ (answers and suggestions), with typos and off-topic questions."""
-    faq = service.snapshot.faq
-    pool = [p for e in faq.entries for p in (e.question, *e.alternates)]
-    rng = random.Random(seed)
-    typos = [p[:-1] + "吗" if len(p) > 3 else p for p in rng.sample(pool, min(len(pool), 50))]
-    return pool + typos + list(OFF_TOPIC) * 5
-
-
-def ms(seconds: list[float], q: float) -> float:
-    if len(seconds) < 2:
-        return seconds[0] * 1000 if seconds else float("nan")
-    return statistics.quantiles(seconds, n=1000, method="inclusive")[int(q * 1000) - 1] * 1000
-
-
-def summary(name: str, seconds: list[float]) -> str:
-    return f"{name:<44} median {statistics.median(seconds) * 1000:7.2f} ms   p99 {ms(seconds, 0.99):7.2f} ms"
-
-
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     async with FakeBotApi() as api:
         settings = load_settings(
@@ -93,7 +76,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         service = Service.from_settings(settings, secret="bench")
         checker = Service(service.snapshot, settings)  # the same FAQ, no log: what each reply should say
         rng = random.Random(args.seed)
-        pool = question_pool(service)
+        pool = question_pool(service.snapshot.faq, OFF_TOPIC)
         plan = [(FIRST_USER + n % args.residents, rng.choice(pool)) for n in range(args.questions)]
         limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
         core = Core(settings, service)
@@ -146,11 +129,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"replies: {sent} (expected {len(plan)}); residents with lost, duplicated or wrong replies: {problems}")
     print(f"all replies in {elapsed:.2f} s ({sent / elapsed:.0f} replies/s); getUpdates calls: {api.poll_count}")
     if latencies:
-        print(summary("handed out by getUpdates → reply received", latencies))
-    print(summary("bot: processing per update (total)", list(timings.total)))
-    print(summary("bot: waiting for the Bot API", list(timings.api)))
+        print(latency_line("handed out by getUpdates → reply received", latencies))
+    print(latency_line("bot: processing per update (total)", list(timings.total)))
+    print(latency_line("bot: waiting for the Bot API", list(timings.api)))
     own = timings.own()
-    print(summary("bot: own work per update (total − API)", own))
+    print(latency_line("bot: own work per update (total − API)", own))
     verdict = "met" if statistics.median(own) * 1000 < TARGET_OWN_MEDIAN_MS else "MISSED"
     print(f"target: own median under {TARGET_OWN_MEDIAN_MS:g} ms — {verdict}")
     return 1 if problems or sent != len(plan) else 0
@@ -175,8 +158,7 @@ def main() -> int:
         try:
             return asyncio.run(asyncio.wait_for(run(args, Path(tmp)), args.timeout + 30))
         except (TimeoutError, AssertionError) as exc:
-            print(f"load run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-            return 1
+            return failed(exc)
 
 
 if __name__ == "__main__":

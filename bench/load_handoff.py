@@ -34,6 +34,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from harness import failed, percentile_ms
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -62,12 +64,6 @@ def question(resident: int, n: int) -> str:
 
 TOKEN_RE = re.compile(r"R(\d{3})第Q(\d+)问")
 NUMBER_RE = re.compile(r"#(\d+)")
-
-
-def ms(seconds: list[float], q: float) -> float:
-    if len(seconds) < 2:
-        return seconds[0] * 1000 if seconds else float("nan")
-    return statistics.quantiles(seconds, n=1000, method="inclusive")[int(q * 1000) - 1] * 1000
 
 
 async def run(tickets: int, residents: int, workdir: Path, faq: Path, timeout: float) -> int:
@@ -203,7 +199,7 @@ async def run(tickets: int, residents: int, workdir: Path, faq: Path, timeout: f
     if latencies:
         print(
             f"staff reply handed to the bot → resident's message: median {statistics.median(latencies) * 1000:.1f} ms,"
-            f" p99 {ms(latencies, 0.99):.1f} ms"
+            f" p99 {percentile_ms(latencies, 0.99):.1f} ms"
         )
     print(f"whole run (questions, tickets, cards, replies) in {elapsed:.1f} s")
     ok = (
@@ -231,8 +227,7 @@ def main() -> int:
                 asyncio.wait_for(run(args.tickets, args.residents, Path(tmp), args.faq, args.timeout), args.timeout)
             )
         except (TimeoutError, AssertionError) as exc:
-            print(f"load run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-            return 1
+            return failed(exc)
 
 
 if __name__ == "__main__":

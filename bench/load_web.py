@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import random
 import secrets
@@ -33,29 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import direct_seconds, failed, latency_line, print_result, question_pool, read_plan, run_client
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-OFF_TOPIC = ("今天天气怎么样", "护照在哪里办", "附近有什么好吃的", "快递站几点关门", "我想投诉邻居装修太吵")
 FIRST_TELEGRAM_USER = 700_000
-
-
-def question_pool(faq, seed: int = 3) -> list[str]:
-    """FAQ phrasings, some with a typo-like ending, and off-topic questions."""
-    pool = [p for e in faq.entries for p in (e.question, *e.alternates)]
-    rng = random.Random(seed)
-    typos = [p[:-1] + "吗" if len(p) > 3 else p for p in rng.sample(pool, min(len(pool), 50))]
-    return pool + typos + list(OFF_TOPIC) * 5
-
-
-def ms(values: list[float], q: float) -> float:
-    if len(values) < 2:
-        return values[0] * 1000 if values else float("nan")
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1] * 1000
-
-
-def line(name: str, seconds: list[float]) -> str:
-    return f"{name:<52} median {statistics.median(seconds) * 1000:7.2f} ms   p99 {ms(seconds, 0.99):7.2f} ms"
 
 
 # --- the client process ---------------------------------------------------------------------------
@@ -97,23 +79,9 @@ async def client(port: int, plan: list[list[str]], concurrency: int) -> list[dic
     return results
 
 
-def client_main(port: int, plan_file: Path, concurrency: int) -> None:
-    plan = json.loads(plan_file.read_text(encoding="utf-8"))
-    results = asyncio.run(client(port, plan, concurrency))
-    sys.stdout.write(json.dumps(results, ensure_ascii=False))
-
-
-def run_client(port: int, plan: list[list[str]], workdir: Path, timeout: float) -> list[dict]:
-    plan_file = workdir / f"plan-{len(plan)}.json"
-    plan_file.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, __file__, "--client", str(port), str(plan_file), str(max(len(plan), 1))],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    )
-    return json.loads(done.stdout)
+def ask_all(port: int, plan: list[list[str]], workdir: Path, timeout: float) -> list[dict]:
+    """`client` in a process of its own, one connection per session."""
+    return run_client(__file__, plan, workdir, timeout, str(port), str(max(len(plan), 1)))
 
 
 # --- the server process ------------------------------------------------------------------------------
@@ -157,11 +125,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
         # The direct call, on every question of the plan, in this process and this run.
         questions = [q for session in plan for q in session]
-        direct = []
-        for question in questions:
-            started = time.perf_counter()
-            checker.answer(question, channel="bench")
-            direct.append(time.perf_counter() - started)
+        direct = direct_seconds(lambda q: checker.answer(q, channel="bench"), questions)
 
         core = Core(settings, service)
         limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
@@ -175,7 +139,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
             await api.wait_polling(timeout=10)
             loop = asyncio.get_running_loop()
 
-            solo = await loop.run_in_executor(None, run_client, port, solo_plan, workdir, args.timeout)
+            solo = await loop.run_in_executor(None, ask_all, port, solo_plan, workdir, args.timeout)
 
             # Telegram residents ask while the web sessions run.
             tg_plan = [(FIRST_TELEGRAM_USER + n % 40, rng.choice(pool)) for n in range(args.telegram)]
@@ -189,7 +153,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
             mark = api.mark()
             feeder = asyncio.create_task(telegram_residents())
             started = time.monotonic()
-            results = await loop.run_in_executor(None, run_client, port, plan, workdir, args.timeout)
+            results = await loop.run_in_executor(None, ask_all, port, plan, workdir, args.timeout)
             elapsed = time.monotonic() - started
             await feeder
             await api.wait_for_count(
@@ -237,11 +201,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         f"residents with lost, duplicated or wrong replies: {tg_bad}"
     )
     print(
-        line("direct Service.answer (same questions, same run)", direct)
+        latency_line("direct Service.answer (same questions, same run)", direct)
         + f"   mean {statistics.mean(direct) * 1000:.2f} ms"
     )
-    print(line("web answer, one session alone (round trip)", solo_seconds))
-    print(line(f"web answer, {args.sessions} concurrent sessions (round trip)", web_seconds))
+    print(latency_line("web answer, one session alone (round trip)", solo_seconds))
+    print(latency_line(f"web answer, {args.sessions} concurrent sessions (round trip)", web_seconds))
     print(
         f"server time per web answer under load (wall time / answers, one event loop, Telegram included): "
         f"{elapsed / max(len(web_seconds), 1) * 1000:.2f} ms"
@@ -256,8 +220,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
-        client_main(int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":  # PLAN_FILE PORT CONCURRENCY
+        print_result(asyncio.run(client(int(sys.argv[3]), read_plan(sys.argv[2]), int(sys.argv[4]))))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=200)
@@ -281,8 +245,7 @@ def main() -> int:
         try:
             return asyncio.run(asyncio.wait_for(run(args, Path(tmp)), 3 * args.timeout))
         except (TimeoutError, AssertionError, subprocess.SubprocessError) as exc:
-            print(f"load run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-            return 1
+            return failed(exc)
 
 
 if __name__ == "__main__":

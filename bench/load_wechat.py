@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import random
 import sqlite3
@@ -35,32 +34,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import direct_seconds, failed, latency_line, print_result, question_pool, read_plan, run_client
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-OFF_TOPIC = ("今天天气怎么样", "护照在哪里办", "附近有什么好吃的", "快递站几点关门", "我想投诉邻居装修太吵")
 DEADLINE = 5.0
-
-
-def question_pool(faq, seed: int = 3) -> list[str]:
-    """FAQ phrasings, some with a typo-like ending, and off-topic questions."""
-    pool = [p for e in faq.entries for p in (e.question, *e.alternates)]
-    rng = random.Random(seed)
-    typos = [p[:-1] + "吗" if len(p) > 3 else p for p in rng.sample(pool, min(len(pool), 50))]
-    return pool + typos + list(OFF_TOPIC) * 5
-
-
-def ms(values: list[float], q: float) -> float:
-    if len(values) < 2:
-        return values[0] * 1000 if values else float("nan")
-    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1] * 1000
-
-
-def line(name: str, seconds: list[float]) -> str:
-    return (
-        f"{name:<50} median {statistics.median(seconds) * 1000:8.2f} ms   p99 {ms(seconds, 0.99):8.2f} ms"
-        f"   max {max(seconds) * 1000:8.2f} ms"
-    )
 
 
 # --- the client process: WeChat ---------------------------------------------------------------
@@ -105,23 +84,9 @@ async def client(url: str, plan: list[list[str]], aes_key: str | None) -> dict:
     return {"results": results, "elapsed": elapsed}
 
 
-def client_main(url: str, plan_file: Path, aes_key: str) -> None:
-    plan = json.loads(plan_file.read_text(encoding="utf-8"))
-    results = asyncio.run(client(url, plan, aes_key or None))
-    sys.stdout.write(json.dumps(results, ensure_ascii=False))
-
-
-def run_client(url: str, plan: list[list[str]], aes_key: str | None, workdir: Path, timeout: float) -> dict:
-    plan_file = workdir / f"plan-{len(plan)}.json"
-    plan_file.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, __file__, "--client", url, str(plan_file), aes_key or ""],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    )
-    return json.loads(done.stdout)
+def send_all(url: str, plan: list[list[str]], aes_key: str | None, workdir: Path, timeout: float) -> dict:
+    """`client` in a process of its own."""
+    return run_client(__file__, plan, workdir, timeout, url, aes_key or "")
 
 
 # --- the server process ------------------------------------------------------------------------
@@ -164,11 +129,7 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
 
     # The direct call, on every question of the plan, in this process and this run.
     questions = [q for messages in plan for q in messages]
-    direct = []
-    for question in questions:
-        started = time.perf_counter()
-        checker.answer(question, channel="bench")
-        direct.append(time.perf_counter() - started)
+    direct = direct_seconds(lambda q: checker.answer(q, channel="bench"), questions)
 
     core = Core(settings, service)
     stop = asyncio.Event()
@@ -178,8 +139,8 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
         port = await asyncio.wait_for(listening, 30)
         url = f"http://127.0.0.1:{port}/wechat"
         loop = asyncio.get_running_loop()
-        solo = (await loop.run_in_executor(None, run_client, url, solo_plan, aes_key, workdir, args.timeout))["results"]
-        load = await loop.run_in_executor(None, run_client, url, plan, aes_key, workdir, args.timeout)
+        solo = (await loop.run_in_executor(None, send_all, url, solo_plan, aes_key, workdir, args.timeout))["results"]
+        load = await loop.run_in_executor(None, send_all, url, plan, aes_key, workdir, args.timeout)
         results, elapsed = load["results"], load["elapsed"]
     finally:
         stop.set()
@@ -210,9 +171,9 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
         f"at or over {DEADLINE:g} s {len(late)}); {len(seconds) / elapsed:.0f} replies/s over {elapsed:.1f} s"
     )
     print(f"interaction log: {logged} WeChat rows for {sent} messages sent (solo run included)")
-    print(line("direct Service.answer (same questions, same run)", direct))
-    print(line("WeChat reply, one resident alone", solo_seconds))
-    print(line(f"WeChat reply, {args.users} residents at once", seconds))
+    print(latency_line("direct Service.answer (same questions, same run)", direct))
+    print(latency_line("WeChat reply, one resident alone", solo_seconds))
+    print(latency_line(f"WeChat reply, {args.users} residents at once", seconds))
     print(
         f"added by the WeChat channel (median − direct median): alone "
         f"{(statistics.median(solo_seconds) - statistics.median(direct)) * 1000:.2f} ms, under load "
@@ -229,8 +190,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) > 1 and sys.argv[1] == "--client":
-        client_main(sys.argv[2], Path(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "")
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":  # PLAN_FILE URL [AES_KEY]
+        aes_key = sys.argv[4] if len(sys.argv) > 4 else ""
+        print_result(asyncio.run(client(sys.argv[3], read_plan(sys.argv[2]), aes_key or None)))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=200, help="residents writing at the same time")
@@ -248,8 +210,7 @@ def main() -> int:
         try:
             return asyncio.run(asyncio.wait_for(run(args, Path(tmp)), 6 * args.timeout))
         except (TimeoutError, subprocess.SubprocessError) as exc:
-            print(f"load run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-            return 1
+            return failed(exc)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,7 @@
 The bot under test talks to it over real HTTP on 127.0.0.1::
 
     async with FakeBotApi() as api:
-        app = (
-            ApplicationBuilder()
-            .token(TOKEN)
-            .base_url(api.base_url)
-            .base_file_url(api.base_file_url)
-            .build()
-        )
+        app = ApplicationBuilder().token(TOKEN).base_url(api.base_url).build()
         ...
         api.mark()
         api.user_message("低保怎么申请", user_id=42)
@@ -17,8 +11,7 @@ The bot under test talks to it over real HTTP on 127.0.0.1::
         assert "低保" in reply.params["text"]
 
 Wire format (checked against PTB 22.8 ``HTTPXRequest.do_request``): every method is
-``POST /bot<token>/<method>``.  Without uploads the body is
-``application/x-www-form-urlencoded``; with uploads it is ``multipart/form-data``.  String
+``POST /bot<token>/<method>`` with an ``application/x-www-form-urlencoded`` body.  String
 values are sent raw, everything else (ints, bools, lists, ``reply_markup`` ...) as JSON text,
 so ``chat_id=42`` arrives as ``"42"`` and ``reply_markup`` as a JSON string.  This server
 decodes them back (free-text fields such as ``text`` are never JSON-decoded, so a message
@@ -27,16 +20,19 @@ decodes them back (free-text fields such as ``text`` are never JSON-decoded, so 
 Everything runs on the test's event loop; call the injection helpers from that loop (they are
 plain synchronous methods).  Waiting is event driven (``asyncio.Event``), never sleep-polling.
 
+It implements the methods the bot calls (getMe, getUpdates, setWebhook, deleteWebhook,
+setMyCommands, sendMessage, editMessageReplyMarkup, answerCallbackQuery); any other method is
+answered 404 and recorded in :attr:`FakeBotApi.unknown`, which fails :meth:`FakeBotApi.assert_clean`.
+
 Deliberately realistic behaviour the bot must cope with (real Telegram does the same):
 
-* ``parse_mode`` ``HTML`` / ``MarkdownV2`` / ``Markdown`` text is parsed; malformed markup
-  gives HTTP 400 "Bad Request: can't parse entities: ..." (PTB: ``telegram.error.BadRequest``).
-  An unescaped reserved MarkdownV2 character such as ``.`` is an error, as on Telegram.
+* ``parse_mode`` ``HTML`` text is parsed (the only mode the bot uses; the fake refuses the
+  others); malformed markup gives HTTP 400 "Bad Request: can't parse entities: ..." (PTB:
+  ``telegram.error.BadRequest``).
 * Texts longer than 4096 UTF-16 code units -> 400 "Bad Request: message is too long";
   empty text -> 400 "Bad Request: message text is empty".
-* Editing a message to identical content -> 400 "Bad Request: message is not modified: ...".
-* Editing/deleting an unknown message, answering an unknown or already answered callback
-  query -> 400.
+* Editing a message's keyboard to the one it has -> 400 "Bad Request: message is not modified: ...".
+* Editing an unknown message, answering an unknown or already answered callback query -> 400.
 * Only an ``InlineKeyboardMarkup`` is echoed in the returned Message (Telegram never echoes
   reply keyboards); the recorded call always has the full ``reply_markup`` parameter.
 * A second concurrent ``getUpdates`` terminates the first with 409 Conflict.
@@ -77,6 +73,8 @@ __all__ = [
     "FakeBotApi",
     "Fault",
     "UpdateRecord",
+    "button",
+    "buttons",
     "utf16_len",
 ]
 
@@ -88,67 +86,10 @@ DEFAULT_USER_ID = 100001
 DEFAULT_GROUP_ID = -1001000000001
 DEFAULT_CHANNEL_ID = -1001000000002
 
-FAULT_KINDS = ("429", "502", "drop", "drop_after")
+FAULT_KINDS = ("429", "502", "drop")
 
 # Parameters that carry free text / identifiers and must never be JSON-decoded.
-STRING_FIELDS = frozenset(
-    {
-        "text",
-        "caption",
-        "parse_mode",
-        "callback_query_id",
-        "inline_message_id",
-        "url",
-        "title",
-        "description",
-        "short_description",
-        "name",
-        "query",
-        "emoji",
-        "action",
-        "language_code",
-        "question",
-        "explanation",
-        "explanation_parse_mode",
-        "address",
-        "first_name",
-        "last_name",
-        "phone_number",
-        "vcard",
-        "business_connection_id",
-        "message_effect_id",
-        "secret_token",
-        "ip_address",
-        "file_id",
-        "sticker",
-        "photo",
-        "voice",
-        "audio",
-        "video",
-        "animation",
-        "document",
-        "video_note",
-        "thumbnail",
-        "foursquare_id",
-        "foursquare_type",
-        "google_place_id",
-        "google_place_type",
-        "custom_title",
-        "invite_link",
-        "sticker_set_name",
-        "png_sticker",
-        "certificate",
-        "switch_pm_text",
-        "switch_pm_parameter",
-        "next_offset",
-        "game_short_name",
-        "payload",
-        "provider_token",
-        "currency",
-        "start_parameter",
-        "cache_time_text",
-    }
-)
+STRING_FIELDS = frozenset({"text", "parse_mode", "callback_query_id", "url", "secret_token", "language_code"})
 
 INLINE_BUTTON_ACTIONS = frozenset(
     {
@@ -162,22 +103,6 @@ INLINE_BUTTON_ACTIONS = frozenset(
         "copy_text",
         "callback_game",
         "pay",
-    }
-)
-
-CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
     }
 )
 
@@ -233,6 +158,17 @@ class Call:
         if "reply_markup" in self.params:
             params["reply_markup"] = "..."
         return f"<{self.method} {self.status} {params!r}>"
+
+
+def buttons(call: Call) -> list[dict]:
+    """The inline keyboard's buttons a call (sendMessage, editMessageReplyMarkup) carried, in order."""
+    markup = call.params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(call: Call, label_part: str) -> dict:
+    """The first of the call's buttons whose label contains `label_part`."""
+    return next(b for b in buttons(call) if label_part in b["text"])
 
 
 @dataclass
@@ -399,176 +335,20 @@ def _parse_html(text: str) -> tuple[str, list[dict]]:
     return "".join(out), entities
 
 
-_MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
-_MDV2_MARKERS = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough", "||": "spoiler"}
-
-
-def _parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
-    out: list[str] = []
-    out_len = 0
-    stack: list[tuple[str, int, int]] = []  # (marker, utf16 start, text index)
-    entities: list[dict] = []
-    i, n = 0, len(text)
-
-    def emit(s: str) -> None:
-        nonlocal out_len
-        out.append(s)
-        out_len += utf16_len(s)
-
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) < 127:
-            emit(text[i + 1])
-            i += 2
-            continue
-        if c == "`":
-            fence = text.startswith("```", i)
-            delim = "```" if fence else "`"
-            j = i + len(delim)
-            body: list[str] = []
-            while j < n and not text.startswith(delim, j):
-                if text[j] == "\\" and j + 1 < n and text[j + 1] in "`\\":
-                    body.append(text[j + 1])
-                    j += 2
-                else:
-                    body.append(text[j])
-                    j += 1
-            if j >= n:
-                kind = "Pre" if fence else "Code"
-                raise _ParseError(f"Can't find end of {kind} entity at byte offset {_byte_offset(text, i)}")
-            content = "".join(body)
-            ent: dict[str, Any] = {"type": "pre" if fence else "code"}
-            if fence:
-                first, sep, rest = content.partition("\n")
-                if sep and first and " " not in first:
-                    ent["language"] = first
-                    content = rest
-                elif sep and not first:
-                    content = rest
-            start = out_len
-            emit(content)
-            if out_len > start:
-                ent.update(offset=start, length=out_len - start)
-                entities.append(ent)
-            i = j + len(delim)
-            continue
-        marker = None
-        if text.startswith("__", i):
-            marker = "__"
-        elif text.startswith("||", i):
-            marker = "||"
-        elif c in "*_~":
-            marker = c
-        if marker is not None:
-            if stack and stack[-1][0] == marker:
-                _m, start, _ = stack.pop()
-                if out_len > start:
-                    entities.append({"type": _MDV2_MARKERS[marker], "offset": start, "length": out_len - start})
-            elif any(s[0] == marker for s in stack):
-                raise _ParseError(
-                    f"Can't find end of {_MDV2_MARKERS[stack[-1][0]].title()} entity at byte "
-                    f"offset {_byte_offset(text, stack[-1][2])}"
-                )
-            else:
-                stack.append((marker, out_len, i))
-            i += len(marker)
-            continue
-        if c == "[":
-            stack.append(("[", out_len, i))
-            i += 1
-            continue
-        if c == "]" and stack and stack[-1][0] == "[":
-            _m, start, _ = stack.pop()
-            if not text.startswith("(", i + 1):
-                raise _ParseError("Character ']' is reserved and must be escaped with the preceding '\\'")
-            end = text.find(")", i + 2)
-            if end == -1:
-                raise _ParseError(f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}")
-            url = text[i + 2 : end].replace("\\)", ")").replace("\\\\", "\\")
-            if out_len > start:
-                entities.append({"type": "text_link", "offset": start, "length": out_len - start, "url": url})
-            i = end + 1
-            continue
-        if c == ">" and (i == 0 or text[i - 1] == "\n"):
-            # Block quotation marker at line start: accepted, not turned into an entity here.
-            i += 1
-            continue
-        if c in _MDV2_RESERVED:
-            raise _ParseError(f"Character '{c}' is reserved and must be escaped with the preceding '\\'")
-        emit(c)
-        i += 1
-    if stack:
-        marker, _start, idx = stack[-1]
-        kind = "TextUrl" if marker == "[" else _MDV2_MARKERS[marker].title()
-        raise _ParseError(f"Can't find end of {kind} entity at byte offset {_byte_offset(text, idx)}")
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities
-
-
-def _parse_markdown_legacy(text: str) -> tuple[str, list[dict]]:
-    out: list[str] = []
-    out_len = 0
-    entities: list[dict] = []
-    i, n = 0, len(text)
-    kinds = {"*": "bold", "_": "italic", "`": "code"}
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n and text[i + 1] in "_*`[":
-            out.append(text[i + 1])
-            out_len += 1
-            i += 2
-            continue
-        if c in kinds or c == "[":
-            close = "]" if c == "[" else ("```" if text.startswith("```", i) else c)
-            start_i = i + len(close) if close == "```" else i + 1
-            end = text.find(close, start_i)
-            if end == -1:
-                raise _ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
-            content = text[start_i:end]
-            start = out_len
-            out.append(content)
-            out_len += utf16_len(content)
-            ent: dict[str, Any] = {
-                "type": "pre" if close == "```" else kinds.get(c, "text_link"),
-                "offset": start,
-                "length": out_len - start,
-            }
-            i = end + len(close)
-            if c == "[":
-                if text.startswith("(", i):
-                    url_end = text.find(")", i)
-                    if url_end == -1:
-                        raise _ParseError(
-                            f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
-                        )
-                    ent["url"] = text[i + 1 : url_end]
-                    i = url_end + 1
-                else:
-                    ent = {}
-            if ent and ent["length"]:
-                entities.append(ent)
-            continue
-        out.append(c)
-        out_len += utf16_len(c)
-        i += 1
-    return "".join(out), entities
-
-
 def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[dict]]:
-    """Return ``(plain_text, entities)`` as Telegram would; raise :class:`ApiError` (400)."""
+    """Return ``(plain_text, entities)`` as Telegram would; raise :class:`ApiError` (400).
+
+    Only HTML is parsed, the one mode the bot uses; Markdown modes are refused, so a bot that
+    starts to use one fails here loudly instead of being checked against nothing."""
     mode = (parse_mode or "").strip().lower()
+    if mode == "":
+        return text, []
+    if mode != "html":
+        raise ApiError(400, f"Bad Request: unsupported parse_mode {parse_mode!r} (the fake parses HTML only)")
     try:
-        if mode == "":
-            return text, []
-        if mode == "html":
-            return _parse_html(text)
-        if mode == "markdownv2":
-            return _parse_markdown_v2(text)
-        if mode == "markdown":
-            return _parse_markdown_legacy(text)
+        return _parse_html(text)
     except _ParseError as exc:
         raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
-    raise ApiError(400, "Bad Request: unsupported parse_mode")
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,7 +439,6 @@ class FakeBotApi:
         self.update_records: list[UpdateRecord] = []
         self.poll_count = 0
         self._waiting_polls = 0
-        self.webhook_deliveries: list[tuple[int, int | str, float]] = []
         # state
         self.my_commands: dict[tuple[str, str], list[dict]] = {}
         self.webhook: dict[str, Any] | None = None
@@ -672,7 +451,6 @@ class FakeBotApi:
         self._callback_ids = itertools.count(4395000000000000001)
         self._open_callbacks: set[str] = set()
         self._file_seq = itertools.count(1)
-        self._files: dict[str, dict] = {}
         self._faults_pending: dict[str, deque[tuple[str, dict]]] = {}
         self._blocked: dict[Any, str] = {}
         self._mark = 0
@@ -707,12 +485,6 @@ class FakeBotApi:
         self._require_started()
         return f"http://{self.host}:{self.port}/bot"
 
-    @property
-    def base_file_url(self) -> str:
-        """For ``ApplicationBuilder().base_file_url(...)`` / ``Bot(base_file_url=...)``."""
-        self._require_started()
-        return f"http://{self.host}:{self.port}/file/bot"
-
     def _require_started(self) -> None:
         if self.port is None:
             raise RuntimeError("FakeBotApi is not started; await api.start() first")
@@ -720,7 +492,6 @@ class FakeBotApi:
     async def start(self) -> FakeBotApi:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -771,17 +542,7 @@ class FakeBotApi:
             params[k] = v
         ctype = request.content_type
         if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            form = await request.post()
-            for key, value in form.items():
-                if isinstance(value, web.FileField):
-                    data = value.file.read()
-                    params[key] = {
-                        "filename": value.filename,
-                        "content_type": value.content_type,
-                        "size": len(data),
-                    }
-                else:
-                    params[key] = value
+            params.update(await request.post())
         else:
             body = await request.read()
             if body.strip():
@@ -825,11 +586,7 @@ class FakeBotApi:
             return self._error_response(exc)
 
         fault = self._take_fault(key)
-        drop_after = False
-        if fault is not None and fault[0] == "drop_after":
-            drop_after = True
-            self.faults.append(Fault(method, "drop_after", params, t))
-        elif fault is not None:
+        if fault is not None:
             kind, opts = fault
             self.faults.append(Fault(method, kind, params, t))
             self._notify_sent()
@@ -862,8 +619,6 @@ class FakeBotApi:
                 result = await self._get_updates(params, request)
             except ApiError as exc:
                 return self._error_response(exc)
-            if drop_after:
-                self._drop(request)
             return self._json({"ok": True, "result": result})
 
         try:
@@ -875,8 +630,6 @@ class FakeBotApi:
         call = Call(method, params, t, wall, 200, result, len(self.sent))
         self.sent.append(call)
         self._notify_sent()
-        if drop_after:
-            self._drop(request)
         return self._json({"ok": True, "result": result})
 
     @staticmethod
@@ -888,13 +641,6 @@ class FakeBotApi:
             transport.abort()
         raise asyncio.CancelledError  # aiohttp treats this as "peer gone" and writes nothing
 
-    async def _serve_file(self, request: web.Request) -> web.Response:
-        path = request.match_info["path"]
-        for info in self._files.values():
-            if info["file_path"] == path:
-                return web.Response(body=info["content"], content_type="application/octet-stream")
-        return self._json({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
-
     # ---------------------------------------------------------------- fault injection
 
     def fail_next(self, method: str, kind: str = "429", times: int = 1, *, retry_after: int = 1) -> None:
@@ -902,13 +648,9 @@ class FakeBotApi:
 
         kind ``"429"``: HTTP 429 ``{"ok":false,"error_code":429,"description":"Too Many
         Requests: retry after N","parameters":{"retry_after":N}}``; ``"502"``: HTTP 502 with an
-        nginx HTML body; ``"drop"``: the TCP connection is closed without any response.  For
-        these three the request body is read (so the fault record has the params) but the
-        call is NOT processed or recorded in :attr:`sent`.
-
-        ``"drop_after"``: the call IS processed and recorded as delivered (Telegram got it),
-        then the connection is closed before the response: the client sees the same
-        ``NetworkError`` as for ``"drop"``, so a client-side retry produces a duplicate.
+        nginx HTML body; ``"drop"``: the TCP connection is closed without any response.  The
+        request body is read (so the fault record has the params) but the call is NOT
+        processed or recorded in :attr:`sent`.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {FAULT_KINDS}, not {kind!r}")
@@ -945,10 +687,6 @@ class FakeBotApi:
         if chat_id in self._blocked:
             raise ApiError(403, self._blocked[chat_id])
 
-    def pending_faults(self) -> dict[str, list[str]]:
-        """Faults armed but not yet triggered, by lower-cased method name."""
-        return {m: [k for k, _ in q] for m, q in self._faults_pending.items() if q}
-
     # ---------------------------------------------------------------- observation
 
     def calls(self, method: str | None = None, *, chat_id: Any = None) -> list[Call]:
@@ -963,15 +701,6 @@ class FakeBotApi:
         """Remember the current end of :attr:`sent`; :meth:`wait_for_reply` looks after it."""
         self._mark = len(self.sent)
         return self._mark
-
-    def clear(self) -> None:
-        """Forget recorded calls, errors, unknown calls and faults (state is kept)."""
-        self.sent.clear()
-        self.errors.clear()
-        self.unknown.clear()
-        self.faults.clear()
-        self._mark = 0
-        self._reply_cursor.clear()
 
     @staticmethod
     def _as_predicate(predicate: Callable[[Call], bool] | str) -> Callable[[Call], bool]:
@@ -1387,22 +1116,18 @@ class FakeBotApi:
             }
         )
 
-    def _new_file(self, prefix: str, size: int, name: str) -> dict:
+    def _new_file(self, prefix: str, size: int) -> dict:
+        """The ids and size of a file a resident sent (the bot never downloads one)."""
         n = next(self._file_seq)
-        file_id = f"{prefix}ACAgUAAxkBAAIB{n:06d}FakeFileId"
-        info = {
-            "file_id": file_id,
+        return {
+            "file_id": f"{prefix}ACAgUAAxkBAAIB{n:06d}FakeFileId",
             "file_unique_id": f"AQAD{n:06d}",
             "file_size": size,
-            "file_path": f"{name}/file_{n}",
-            "content": bytes((n + i) % 256 for i in range(size)),
         }
-        self._files[file_id] = info
-        return info
 
     def sticker(self, emoji: str = "👍", *, set_name: str = "HotCherry", **kwargs: Any) -> dict:
         """Inject a sticker message (``kwargs`` as for :meth:`user_message` minus ``text``)."""
-        f = self._new_file("CAAC", 24_000, "stickers")
+        f = self._new_file("CAAC", 24_000)
         sticker = {
             "file_id": f["file_id"],
             "file_unique_id": f["file_unique_id"],
@@ -1421,7 +1146,7 @@ class FakeBotApi:
         """Inject a photo (three sizes, like Telegram) with an optional caption."""
         sizes = []
         for w, h, size in ((90, 67, 1_200), (320, 240, 14_000), (1280, 960, 120_000)):
-            f = self._new_file("AgAC", size, "photos")
+            f = self._new_file("AgAC", size)
             sizes.append(
                 {
                     "file_id": f["file_id"],
@@ -1438,8 +1163,8 @@ class FakeBotApi:
         return self._media_update(kwargs, **extra)
 
     def voice(self, duration: int = 3, **kwargs: Any) -> dict:
-        """Inject a voice note (OGG/Opus metadata; downloadable through ``getFile``)."""
-        f = self._new_file("AwAC", 6_000 * duration, "voice")
+        """Inject a voice note (OGG/Opus metadata)."""
+        f = self._new_file("AwAC", 6_000 * duration)
         voice = {
             "file_id": f["file_id"],
             "file_unique_id": f["file_unique_id"],
@@ -1448,24 +1173,6 @@ class FakeBotApi:
             "file_size": f["file_size"],
         }
         return self._media_update(kwargs, voice=voice)
-
-    def document(
-        self,
-        file_name: str = "申请表.pdf",
-        *,
-        mime_type: str = "application/pdf",
-        caption: str | None = None,
-        **kwargs: Any,
-    ) -> dict:
-        f = self._new_file("BQAC", 50_000, "documents")
-        doc = {
-            "file_id": f["file_id"],
-            "file_unique_id": f["file_unique_id"],
-            "file_name": file_name,
-            "mime_type": mime_type,
-            "file_size": f["file_size"],
-        }
-        return self._media_update(kwargs, document=doc, caption=caption)
 
     def location(self, latitude: float = 22.5431, longitude: float = 114.0579, **kwargs: Any) -> dict:
         return self._media_update(kwargs, location={"latitude": latitude, "longitude": longitude})
@@ -1634,7 +1341,6 @@ class FakeBotApi:
             except Exception as exc:  # connection refused etc.
                 status = type(exc).__name__
             now = time.monotonic()
-            self.webhook_deliveries.append((record.update_id, status, now))
             record.delivery_count += 1
             if isinstance(status, int) and 200 <= status < 300:
                 if record.handed_out_at is None:
@@ -1659,12 +1365,6 @@ class FakeBotApi:
 
     def _m_getMe(self, params: dict) -> dict:
         return dict(self.bot_user)
-
-    def _m_logOut(self, params: dict) -> bool:
-        return True
-
-    def _m_close(self, params: dict) -> bool:
-        return True
 
     def _m_getUpdates(self, params: dict) -> list:  # handled in _dispatch (async)
         raise AssertionError("unreachable")
@@ -1693,20 +1393,6 @@ class FakeBotApi:
         self._notify_updates()  # lets the webhook loop exit
         return True
 
-    def _m_getWebhookInfo(self, params: dict) -> dict:
-        info: dict[str, Any] = {
-            "url": self.webhook["url"] if self.webhook else "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._pending),
-        }
-        if self.webhook:
-            info["max_connections"] = self.webhook.get("max_connections") or 40
-            info["ip_address"] = "127.0.0.1"
-            for k in ("last_error_date", "last_error_message", "allowed_updates"):
-                if self.webhook.get(k):
-                    info[k] = self.webhook[k]
-        return info
-
     @staticmethod
     def _commands_key(params: dict) -> tuple[str, str]:
         scope = params.get("scope") or {"type": "default"}
@@ -1728,19 +1414,12 @@ class FakeBotApi:
         ]
         return True
 
-    def _m_getMyCommands(self, params: dict) -> list:
-        return list(self.my_commands.get(self._commands_key(params), []))
-
-    def _m_deleteMyCommands(self, params: dict) -> bool:
-        self.my_commands.pop(self._commands_key(params), None)
-        return True
-
     def commands(self, scope: dict | None = None, language_code: str = "") -> list[dict]:
         """The bot's command list as last set for ``scope``/``language_code``."""
-        return self._m_getMyCommands({"scope": scope, "language_code": language_code})
+        return list(self.my_commands.get(self._commands_key({"scope": scope, "language_code": language_code}), []))
 
-    def _text_and_entities(self, params: dict, field_name: str = "text") -> tuple[str, list]:
-        text = params.get(field_name)
+    def _text_and_entities(self, params: dict) -> tuple[str, list]:
+        text = params.get("text")
         if text is None or (isinstance(text, str) and not text.strip()):
             raise ApiError(400, "Bad Request: message text is empty")
         text = str(text)
@@ -1756,15 +1435,10 @@ class FakeBotApi:
 
     def _reply_target(self, params: dict, chat_id: Any) -> dict | None:
         reply = params.get("reply_parameters")
-        if isinstance(reply, dict):
-            target_id, allow = reply.get("message_id"), reply.get("allow_sending_without_reply")
-            target_chat = reply.get("chat_id", chat_id)
-        else:
-            target_id = params.get("reply_to_message_id")
-            allow = params.get("allow_sending_without_reply")
-            target_chat = chat_id
-        if target_id is None:
+        if not isinstance(reply, dict):
             return None
+        target_id, allow = reply.get("message_id"), reply.get("allow_sending_without_reply")
+        target_chat = reply.get("chat_id", chat_id)
         target = self._find_message(target_chat, target_id)
         if target is None and not allow:
             raise ApiError(400, "Bad Request: message to be replied not found")
@@ -1820,9 +1494,7 @@ class FakeBotApi:
             msg["reply_to_message"] = {k: v for k, v in target.items() if k != "reply_to_message"}
         return msg
 
-    def _editable(self, params: dict) -> dict | None:
-        if params.get("inline_message_id"):
-            return None
+    def _editable(self, params: dict) -> dict:
         chat_id = self._required(params, "chat_id")
         self._check_blocked(chat_id)
         message_id = self._required(params, "message_id")
@@ -1833,29 +1505,9 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: message can't be edited")
         return msg
 
-    def _m_editMessageText(self, params: dict) -> dict | bool:
-        text, entities = self._text_and_entities(params)
+    def _m_editMessageReplyMarkup(self, params: dict) -> dict:
         self._check_markup(params.get("reply_markup"))
         msg = self._editable(params)
-        if msg is None:
-            return True
-        markup = params.get("reply_markup")
-        markup = markup if isinstance(markup, dict) and "inline_keyboard" in markup else None
-        if msg.get("text") == text and (msg.get("entities") or []) == entities and msg.get("reply_markup") == markup:
-            raise ApiError(400, NOT_MODIFIED)
-        new = {k: v for k, v in msg.items() if k not in ("text", "entities", "reply_markup")}
-        new.update(text=text, edit_date=int(time.time()))
-        if entities:
-            new["entities"] = entities
-        if markup:
-            new["reply_markup"] = markup
-        return self._store(new)
-
-    def _m_editMessageReplyMarkup(self, params: dict) -> dict | bool:
-        self._check_markup(params.get("reply_markup"))
-        msg = self._editable(params)
-        if msg is None:
-            return True
         markup = params.get("reply_markup")
         markup = markup if isinstance(markup, dict) and markup.get("inline_keyboard") else None
         if msg.get("reply_markup") == markup:
@@ -1874,82 +1526,3 @@ class FakeBotApi:
         if len(str(params.get("text") or "")) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return True
-
-    def _m_sendChatAction(self, params: dict) -> bool:
-        self._required(params, "chat_id")
-        if params.get("action") not in CHAT_ACTIONS:
-            raise ApiError(400, "Bad Request: wrong parameter action in request")
-        return True
-
-    def _m_deleteMessage(self, params: dict) -> bool:
-        chat_id = self._required(params, "chat_id")
-        message_id = self._required(params, "message_id")
-        if self._messages.pop((chat_id, message_id), None) is None:
-            raise ApiError(400, "Bad Request: message to delete not found")
-        return True
-
-    def _m_deleteMessages(self, params: dict) -> bool:
-        chat_id = self._required(params, "chat_id")
-        for message_id in self._required(params, "message_ids"):
-            self._messages.pop((chat_id, message_id), None)
-        return True
-
-    def _m_getFile(self, params: dict) -> dict:
-        info = self._files.get(str(self._required(params, "file_id")))
-        if info is None:
-            raise ApiError(400, "Bad Request: invalid file_id")
-        return {k: info[k] for k in ("file_id", "file_unique_id", "file_size", "file_path")}
-
-    def _media_message(self, params: dict, **content: Any) -> dict:
-        chat_id = self._required(params, "chat_id")
-        self._check_blocked(chat_id)
-        markup = self._check_markup(params.get("reply_markup"))
-        target = self._reply_target(params, chat_id)
-        caption = params.get("caption")
-        if caption:
-            plain, entities = parse_formatted(str(caption), params.get("parse_mode"))
-            if utf16_len(plain) > 1024:
-                raise ApiError(400, "Bad Request: message caption is too long")
-            content["caption"] = plain
-            if entities:
-                content["caption_entities"] = entities
-        msg = self._bot_message(chat_id, "", reply_markup=markup)
-        del msg["text"]
-        msg.update(content)
-        if target is not None:
-            msg["reply_to_message"] = {k: v for k, v in target.items() if k != "reply_to_message"}
-        return self._store(msg)
-
-    def _m_sendPhoto(self, params: dict) -> dict:
-        photo = self._required(params, "photo")
-        size = photo.get("size", 50_000) if isinstance(photo, dict) else 50_000
-        f = self._new_file("AgAC", size, "photos")
-        sizes = [
-            {
-                "file_id": f["file_id"],
-                "file_unique_id": f["file_unique_id"],
-                "file_size": size,
-                "width": 1280,
-                "height": 960,
-            }
-        ]
-        return self._media_message(params, photo=sizes)
-
-    def _m_sendDocument(self, params: dict) -> dict:
-        document = self._required(params, "document")
-        upload = document if isinstance(document, dict) else {}
-        f = self._new_file("BQAC", upload.get("size", 50_000), "documents")
-        doc = {
-            "file_id": f["file_id"],
-            "file_unique_id": f["file_unique_id"],
-            "file_name": upload.get("filename") or "file",
-            "mime_type": upload.get("content_type") or "application/octet-stream",
-            "file_size": f["file_size"],
-        }
-        return self._media_message(params, document=doc)
-
-    def _m_sendLocation(self, params: dict) -> dict:
-        lat, lon = params.get("latitude"), params.get("longitude")
-        if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
-            raise ApiError(400, "Bad Request: wrong latitude or longitude")
-        return self._media_message(params, location={"latitude": lat, "longitude": lon})

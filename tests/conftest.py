@@ -1,13 +1,21 @@
-"""Shared fixtures: a small valid FAQ copied per test, and settings pointing at tmp dirs."""
+"""Shared fixtures (a small valid FAQ copied per test, settings pointing at tmp dirs) and the
+helpers test modules import from here: `wording`, a full disk, small fakes, a bounded wait."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import shutil
 import string
 import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,6 +93,28 @@ def wording(template: str, **known: object) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
+def process_env(tmp_path: Path, faq_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment for a `servicebot` process: this one's, without its SERVICEBOT_*
+    variables, plus the FAQ, a data dir under tmp_path and `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
+    env.update(SERVICEBOT_FAQ_DIR=str(faq_dir), SERVICEBOT_DATA_DIR=str(tmp_path / "data"), **extra)
+    return env
+
+
+@contextlib.contextmanager
+def servicebot_process(env: dict[str, str], *argv: str) -> Iterator[subprocess.Popen]:
+    """`python -m servicebot ARGV…` as operators start it (stderr readable as text); killed
+    at the end of the block if it is still running."""
+    command = [sys.executable, "-m", "servicebot", *argv]
+    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 2 MiB tmpfs, to fill up: a real "No space left on device", not a simulation. Mounting
@@ -111,3 +141,59 @@ def fill(disk: Path) -> Path:
             except OSError:
                 pass
     return filler
+
+
+# --- small hand-written fakes and waits, shared by the test modules ---------------------------
+
+
+class Clock:
+    """A clock that stands still until a test moves it: `clock()` is `clock.now`."""
+
+    def __init__(self, now: Any = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> Any:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Recorded:
+    """A hand-written interaction sink: keeps what the service records, in order."""
+
+    def __init__(self) -> None:
+        self.interactions: list = []
+        self.feedback_given: list = []
+
+    def record(self, interaction) -> None:
+        self.interactions.append(interaction)
+
+    def feedback(self, ref, positive) -> None:
+        self.feedback_given.append((ref, positive))
+
+
+class Recorder:
+    """The reload watcher's on_result callback: keeps every result and signals each one."""
+
+    def __init__(self, wait: float = 10.0) -> None:
+        self.results: list[tuple[bool, list]] = []
+        self.event = threading.Event()
+        self.wait = wait
+
+    def __call__(self, swapped, problems) -> None:
+        self.results.append((swapped, list(problems)))
+        self.event.set()
+
+    def next(self) -> tuple[bool, list]:
+        assert self.event.wait(self.wait), "the watcher never reported"
+        self.event.clear()
+        return self.results[-1]
+
+
+async def until(condition: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
+    """Poll `condition()` on the running loop until it is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
+        await asyncio.sleep(0.01)

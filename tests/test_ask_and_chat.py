@@ -11,9 +11,12 @@ import pytest
 from servicebot import replies
 from servicebot.channels.terminal import ChatSession, run_chat
 from servicebot.cli import main
+from servicebot.conversation import choice_hint
 from servicebot.records import Status
 from servicebot.service import Service
 from servicebot.smalltalk import Intent
+
+from conftest import Recorded, wording
 
 ASK_KEYS = {"question", "status", "entry_id", "score", "answer", "links", "suggestions"}
 
@@ -93,33 +96,19 @@ def test_chat_works_with_piped_input(make_settings, mini_faq):
     run_chat(service, io.StringIO("低保\n+\n今天天气怎么样\n"), out, interactive=False)
     text = out.getvalue()
     assert "低保申请请到户籍所在社区居委会咨询。" in text
-    assert "谢谢您的评价！" in text
-    assert "抱歉，这个问题我暂时答不上来。" in text
-
-
-class Recorded:
-    """A hand-written interaction sink: keeps what the service records, in order."""
-
-    def __init__(self):
-        self.interactions = []
-        self.feedback_given = []
-
-    def record(self, interaction):
-        self.interactions.append(interaction)
-
-    def feedback(self, ref, positive):
-        self.feedback_given.append((ref, positive))
+    assert replies.FEEDBACK_THANKS["+"] in text
+    assert wording(replies.UNANSWERED_TEXT).search(text)
 
 
 def test_chat_choices_survive_feedback_and_a_wrong_number_is_not_a_question(make_settings, mini_faq):
     log = Recorded()
     session = ChatSession(Service.from_settings(make_settings(mini_faq), sink=log, secret="k"))
     assert "[1] ❓ 为什么我家的低保被取消了？" in session.handle("低保")
-    assert "谢谢您的评价！" in session.handle("+")
+    assert replies.FEEDBACK_THANKS["+"] in session.handle("+")
     assert "不符合条件的低保对象会被清退。" in session.handle("1")
     assert log.feedback_given == [(log.interactions[0].ref, True)]
     session.handle("/topics")
-    assert session.handle("7") == "请输入 1 到 2 之间的数字来选择，或者直接打字提问。"
+    assert session.handle("7") == choice_hint(2)
     assert [i.question for i in log.interactions] == ["低保", "为什么我家的低保被取消了？"]
 
 

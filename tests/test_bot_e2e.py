@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 import os
 import signal
-import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -26,14 +25,16 @@ from telegram.error import InvalidToken
 from servicebot import replies
 from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
-from servicebot.channels.tg_render import utf16_len
+from servicebot.channels.tg_render import ADMIN_ONLY_TEXT, NOT_RELOADED_TEXT, RELOADED_TEXT, utf16_len
 from servicebot.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
 from servicebot.cli import main as cli_main
 from servicebot.service import Service
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi
+from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
+from conftest import wording
+from webserver import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -71,15 +72,6 @@ async def running_bot(settings, *, handle_signals: bool = False):
         finally:
             stop.set()
             await asyncio.wait_for(task, 10)
-
-
-def buttons(call) -> list[dict]:
-    markup = call.params.get("reply_markup") or {}
-    return [b for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def button(call, label_part: str) -> dict:
-    return next(b for b in buttons(call) if label_part in b["text"])
 
 
 async def ask(api: FakeBotApi, text: str, user_id: int = DEFAULT_USER_ID):
@@ -198,9 +190,9 @@ def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
         async with running_bot(settings) as (api, core):
             res = core
             offer = await ask(api, SUGGEST_QUESTION)
-            assert offer.text == "您是不是想问："
+            assert offer.text == replies.SUGGEST_TEXT
             first = buttons(offer)[0]
-            assert buttons(offer)[-1]["text"] == "都不是"
+            assert buttons(offer)[-1]["text"] == replies.NONE_OF_THESE_LABEL
             await tap(api, first["callback_data"])
             answer = await api.wait_for_reply(DEFAULT_USER_ID)
             entry = next(e for e in res.service.snapshot.faq.entries if e.question == first["text"])
@@ -223,8 +215,8 @@ def test_unanswered_question_and_none_of_these_offer_the_topic_menu(settings):
             assert [b["text"] for b in buttons(menu)] == [t.name for t in core.service.snapshot.faq.topics]
 
             offer = await ask(api, SUGGEST_QUESTION)
-            await tap(api, button(offer, "都不是")["callback_data"])
-            assert "答不上来" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+            await tap(api, button(offer, replies.NONE_OF_THESE_LABEL)["callback_data"])
+            assert wording(replies.UNANSWERED_TEXT).search((await api.wait_for_reply(DEFAULT_USER_ID)).text)
             api.assert_clean()
 
     run(body())
@@ -250,7 +242,7 @@ def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings
             stats = await api.wait_for_reply(ADMIN)
             assert "2 个问题" in stats.text and "👍 1" in stats.text and "👎 1" in stats.text
             api.command("stats")
-            assert "只有办事处工作人员" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+            assert (await api.wait_for_reply(DEFAULT_USER_ID)).text == ADMIN_ONLY_TEXT
             api.assert_clean()
 
     run(body())
@@ -416,11 +408,11 @@ def test_reload_with_a_broken_faq_reports_file_and_line_and_keeps_answering(sett
                 fh.write(WELFARE_BROKEN)
             write_answer(mini_faq, "梧桐书屋周一闭馆。")
             api.command("reload")
-            assert "只有办事处工作人员" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+            assert (await api.wait_for_reply(DEFAULT_USER_ID)).text == ADMIN_ONLY_TEXT
 
             api.command("reload", user_id=ADMIN)
             report = await api.wait_for_reply(ADMIN)
-            assert "原来的问答" in report.text and "welfare.yaml:34" in report.text
+            assert wording(NOT_RELOADED_TEXT).search(report.text) and "welfare.yaml:34" in report.text
             assert (await ask(api, "梧桐书屋是什么")).text == old
 
             welfare = mini_faq / "welfare.yaml"
@@ -428,7 +420,7 @@ def test_reload_with_a_broken_faq_reports_file_and_line_and_keeps_answering(sett
             api.command("reload", user_id=ADMIN)
             done = await api.wait_for_reply(ADMIN)
             faq = core.service.snapshot.faq
-            assert f"问答已重新加载：{len(faq.files)} 个文件，{len(faq.entries)} 个条目" in done.text
+            assert wording(RELOADED_TEXT, files=len(faq.files), entries=len(faq.entries)).search(done.text)
             assert "梧桐书屋周一闭馆。" in (await ask(api, "梧桐书屋是什么")).text
             api.assert_clean()
 
@@ -438,31 +430,31 @@ def test_reload_with_a_broken_faq_reports_file_and_line_and_keeps_answering(sett
 def test_live_reload_through_the_watcher(settings, mini_faq):
     live = dataclasses.replace(settings, reload_interval=0.05)
 
-    async def staff_notice(api, since, part):
+    async def staff_notice(api, since, said):
         # An editor's save can be seen half-way; wait for the notice about the finished state.
         return await api.wait_for(
-            lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT and part in c.text, since=since
+            lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT and said(c.text), since=since
         )
 
     async def body():
         async with running_bot(live) as (api, _):
             mark = api.mark()
             write_answer(mini_faq, "梧桐书屋今天起延长开放时间。")
-            await staff_notice(api, mark, "问答已重新加载")
+            await staff_notice(api, mark, wording(RELOADED_TEXT).search)
             assert "延长开放时间" in (await ask(api, "梧桐书屋是什么")).text
 
             mark = api.mark()
             with (mini_faq / "welfare.yaml").open("a", encoding="utf-8") as fh:
                 fh.write(WELFARE_BROKEN)
-            notice = await staff_notice(api, mark, "welfare.yaml:34")
-            assert "原来的问答" in notice.text
+            notice = await staff_notice(api, mark, lambda text: "welfare.yaml:34" in text)
+            assert wording(NOT_RELOADED_TEXT).search(notice.text)
             assert "延长开放时间" in (await ask(api, "梧桐书屋是什么")).text
 
             mark = api.mark()
             write_answer(mini_faq, "梧桐书屋暂停开放。")  # still refused: welfare.yaml is broken
             welfare = mini_faq / "welfare.yaml"
             welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
-            await staff_notice(api, mark, "问答已重新加载")
+            await staff_notice(api, mark, wording(RELOADED_TEXT).search)
             assert "暂停开放" in (await ask(api, "梧桐书屋是什么")).text
             api.assert_clean()
 
@@ -482,7 +474,7 @@ def test_staff_hear_by_name_what_an_edit_removes_and_a_likely_half_save_waits_fo
             text = books.read_text(encoding="utf-8")
             books.write_text(text[: text.index("  - id: garbage-hall")], encoding="utf-8")
             notice = await admin_chat(api, mark)
-            assert "问答已重新加载" in notice.text
+            assert wording(RELOADED_TEXT).search(notice.text)
             assert REMOVED.format(count=1, what=ENTRIES, names="garbage-hall") in notice.text
 
             mark = api.mark()
@@ -508,7 +500,7 @@ def test_sighup_reloads_the_faq(settings, mini_faq):
             mark = api.mark()
             os.kill(os.getpid(), signal.SIGHUP)
             notice = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT, since=mark)
-            assert "问答已重新加载" in notice.text
+            assert wording(RELOADED_TEXT).search(notice.text)
             assert "新地址" in (await ask(api, "梧桐书屋是什么")).text
 
     run(body())
@@ -555,17 +547,11 @@ def test_error_handler_tells_the_resident_and_logs_no_personal_data(settings, ca
 # --- webhook ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_webhook_web_chat_and_health_share_one_port(settings, caplog):
     """Webhook mode through the bot's own web server: the fake Bot API posts updates to the
     webhook path, a browser's requests reach the web chat, and /healthz answers, all on one
     port of one process."""
-    port = _free_port()
+    port = free_port()
     hooked = dataclasses.replace(
         settings,
         webhook_url=f"http://127.0.0.1:{port}/telegram-hook",
@@ -645,6 +631,22 @@ def test_a_bad_gateway_page_from_the_bot_api_logs_one_warning_not_a_traceback(se
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "sendMessage" in warnings[0] and "<html" not in warnings[0].lower()
+
+
+def test_polling_recovers_from_a_failed_get_updates_with_one_warning(settings, caplog):
+    async def body():
+        async with running_bot(settings) as (api, _):
+            api.fail_next("getUpdates", "502")  # the poll after the next update fails
+            assert "低保" in (await ask(api, "低保怎么申请")).text
+            await api.wait_for_fault("getUpdates")
+            assert "梧桐书屋" in (await ask(api, "书屋在哪")).text  # polling again, after a pause
+            api.assert_clean()
+
+    with caplog.at_level(logging.INFO):
+        run(body())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "fetching updates failed" in warnings[0] and "<html" not in warnings[0].lower()
 
 
 def test_a_lone_surrogate_in_a_message_is_repaired_not_a_crash(settings, caplog):

@@ -14,10 +14,12 @@ from hypothesis import given, settings as hsettings, strategies as st
 from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from servicebot import replies
 from servicebot.channels.tg_ingest import ChatOrderedProcessor
 from servicebot.channels.tg_net import RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
+    NO_QUESTIONS_TEXT,
+    NOT_RELOADED_TEXT,
+    RELOADED_TEXT,
     describe_error,
     group_lines,
     is_addressed,
@@ -31,9 +33,12 @@ from servicebot.channels.tg_render import (
 )
 from servicebot.conversation import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
 from servicebot.errors import Problem
+from servicebot.records import ButtonKind
 from servicebot.replies import Button, Reply
 from servicebot.service import load_snapshot
 from servicebot.throttle import ALLOW, DROP, WARN, FloodGate
+
+from conftest import Clock
 
 BOT = "fenghuang_test_bot"
 BOT_ID = 7000000001
@@ -102,7 +107,7 @@ def snapshot(tmp_path_factory):
 
 @given(st.text(min_size=1, max_size=300), st.sampled_from(["suggestion", "related", "topic"]))
 def test_callback_data_fits_64_bytes_whatever_the_id(value, via):
-    for kind in (replies.ENTRY, replies.TOPIC, replies.FEEDBACK, replies.NONE_OF_THESE, replies.TOPICS):
+    for kind in (ButtonKind.ENTRY, ButtonKind.TOPIC, ButtonKind.FEEDBACK, ButtonKind.NONE_OF_THESE, ButtonKind.TOPICS):
         data = encode_button(Button("x", kind, value), "0123456789ab", via)
         assert len(data.encode()) <= MAX_CALLBACK_DATA
 
@@ -110,16 +115,16 @@ def test_callback_data_fits_64_bytes_whatever_the_id(value, via):
 def test_every_entry_and_topic_button_decodes_in_the_current_snapshot(snapshot):
     for entry in snapshot.faq.entries:
         for via in ("suggestion", "related", "topic"):
-            tap = decode_button(encode_button(Button("x", replies.ENTRY, entry.id), "ab12", via), snapshot)
-            assert (tap.kind, tap.value, tap.ref, tap.via) == (replies.ENTRY, entry.id, "ab12", via)
+            tap = decode_button(encode_button(Button("x", ButtonKind.ENTRY, entry.id), "ab12", via), snapshot)
+            assert (tap.kind, tap.value, tap.ref, tap.via) == (ButtonKind.ENTRY, entry.id, "ab12", via)
     for topic in snapshot.faq.topics:
         assert (
-            decode_button(encode_button(Button("x", replies.TOPIC, topic.name), "", "topic"), snapshot).value
+            decode_button(encode_button(Button("x", ButtonKind.TOPIC, topic.name), "", "topic"), snapshot).value
             == topic.name
         )
     assert decode_button("f:-:ab12", snapshot).value == "-"
     assert decode_button("n:", snapshot).ref is None
-    assert decode_button("m", snapshot).kind == replies.TOPICS
+    assert decode_button("m", snapshot).kind == ButtonKind.TOPICS
 
 
 @pytest.mark.parametrize(
@@ -143,7 +148,7 @@ def test_every_entry_and_topic_button_decodes_in_the_current_snapshot(snapshot):
     ],
 )
 def test_forged_or_malformed_callback_data_decodes_to_none(snapshot, data):
-    entry_hash = encode_button(Button("x", replies.ENTRY, snapshot.faq.entries[0].id), "", "topic").split(":")[2]
+    entry_hash = encode_button(Button("x", ButtonKind.ENTRY, snapshot.faq.entries[0].id), "", "topic").split(":")[2]
     assert decode_button(data.replace("{h}", entry_hash) if data else data, snapshot) is None
 
 
@@ -161,7 +166,7 @@ def test_buttons_of_a_removed_topic_are_stale_after_reload(snapshot, tmp_path):
     (faq / "books.yaml").unlink()
     newer = load_snapshot(load_settings(env={}, overrides={"faq_dir": faq}))
     gone = next(t for t in snapshot.faq.topics if t.name == "共享书屋")
-    data = encode_button(Button("x", replies.TOPIC, gone.name), "", "topic")
+    data = encode_button(Button("x", ButtonKind.TOPIC, gone.name), "", "topic")
     assert decode_button(data, snapshot) is not None
     assert decode_button(data, newer) is None
 
@@ -170,8 +175,8 @@ def test_keyboard_renders_urls_and_hides_feedback_without_a_reference():
     reply = Reply(
         "答",
         rows=(
-            (Button("🔗 网站", replies.URL, "https://example.org"),),
-            (Button("👍", replies.FEEDBACK, "+"), Button("👎", replies.FEEDBACK, "-")),
+            (Button("🔗 网站", ButtonKind.URL, "https://example.org"),),
+            (Button("👍", ButtonKind.FEEDBACK, "+"), Button("👎", ButtonKind.FEEDBACK, "-")),
         ),
     )
     rows = keyboard(reply, "ab12").inline_keyboard
@@ -247,14 +252,6 @@ def test_strip_mention_removes_only_the_bot_handle():
 # --- flood gate --------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_flooding_resident_is_warned_once_then_ignored_until_the_window_passes():
     clock = Clock()
     gate = FloodGate(3, 10.0, clock)
@@ -293,17 +290,18 @@ def test_flood_gate_forgets_quiet_residents():
 def test_reload_text_lists_problems_with_file_and_line(snapshot):
     problems = [Problem("welfare.yaml", n, f"问题{n}") for n in range(1, 26)]
     text = reload_text(False, problems, snapshot.faq)
-    assert "原来的问答" in text and "welfare.yaml:1: 问题1" in text and "welfare.yaml:20: 问题20" in text
+    assert text.startswith(NOT_RELOADED_TEXT.format(count=25))
+    assert "welfare.yaml:1: 问题1" in text and "welfare.yaml:20: 问题20" in text
     assert "welfare.yaml:21:" not in text and "还有 5 个" in text
     ok = reload_text(True, [], snapshot.faq)
-    assert ok == f"问答已重新加载：{len(snapshot.faq.files)} 个文件，{len(snapshot.faq.entries)} 个条目。"
+    assert ok == RELOADED_TEXT.format(files=len(snapshot.faq.files), entries=len(snapshot.faq.entries))
 
 
 def test_stats_text_reports_answer_rate():
     summary = {"total": 8, "answered": 6, "suggest": 1, "unanswered": 1, "helpful": 2, "unhelpful": 1}
     text = stats_text(summary)
     assert "8 个问题" in text and "75%" in text and "👍 2" in text
-    assert stats_text(dict.fromkeys(summary, 0)) == "今天还没有收到问题。"
+    assert stats_text(dict.fromkeys(summary, 0)) == NO_QUESTIONS_TEXT
 
 
 def test_describe_error_withholds_messages_that_may_quote_residents():

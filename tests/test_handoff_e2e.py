@@ -24,6 +24,7 @@ from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_staff import (
     CARD_NO_QUESTION,
+    CARD_TITLE,
     EARLIER,
     EARLIER_NONE,
     FAQ_LABEL,
@@ -39,7 +40,8 @@ from servicebot.tickets import Notice
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi
+from botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
+from conftest import wording
 from webserver import free_port
 from wechat_sim import TEST_TOKEN, WechatSim
 
@@ -50,6 +52,7 @@ ZHANG, LI = 3001, 3002  # the two staff members
 RESIDENT, OTHER = DEFAULT_USER_ID, 100077
 RESIDENT_NAME, RESIDENT_USERNAME = "王小明", "wangxm_home"
 UNANSWERABLE = "我家孩子的疫苗本丢了怎么补办，我电话13912345678"
+not_reached = wording(replies.TICKET_NOT_REACHED_TEXT).search
 
 
 def run(coro, timeout: float = 40.0):
@@ -79,15 +82,6 @@ async def running(api: FakeBotApi, settings, *, web: bool = False):
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
-
-
-def buttons(call) -> list[dict]:
-    markup = call.params.get("reply_markup") or {}
-    return [b for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def button(call, label_part: str) -> dict:
-    return next(b for b in buttons(call) if label_part in b["text"])
 
 
 def said(template: str, **fields) -> str:
@@ -122,7 +116,7 @@ async def open_ticket(api: FakeBotApi, question: str = UNANSWERABLE, user: int =
     await press(api, button(reply, replies.HANDOFF_LABEL)["callback_data"], chat=user, user=user)
     opened = await api.wait_for_reply(user)
     card = await api.wait_for_reply(STAFF)
-    assert "人工咨询 #" in card.text
+    assert wording(CARD_TITLE).search(card.text)
     return opened, card
 
 
@@ -287,7 +281,8 @@ def test_a_second_ticket_of_the_same_resident_shows_how_many_came_before(setting
             # Pressing 转人工 again under the first question: it is already with staff.
             await press(api, button(first_reply, replies.HANDOFF_LABEL)["callback_data"])
             again = await api.wait_for_reply(RESIDENT)
-            assert "已经转给工作人员了" in again.text and number_in(again.text) == number_in(opened.text) - 1
+            assert wording(replies.TICKET_EXISTS_TEXT).search(again.text)
+            assert number_in(again.text) == number_in(opened.text) - 1
             api.assert_clean()
 
     run(body())
@@ -388,19 +383,21 @@ def test_a_group_the_bot_was_removed_from_keeps_tickets_tells_residents_the_trut
             number = number_in(opened.text)
             assert "正在转给" in opened.text
             # Posting fails: the resident hears it has not reached staff; health says why.
-            not_reached = await api.wait_for_reply(RESIDENT)
-            assert not_reached.text.startswith(said(replies.TICKET_NOT_REACHED_TEXT, number=number, where="")[:20])
+            told = await api.wait_for_reply(RESIDENT)
+            assert told.text.startswith(said(replies.TICKET_NOT_REACHED_TEXT, number=number, where="")[:20])
             problems = check_health(core.settings)
             assert any("staff group" in p and "kicked" in p for p in problems), problems
 
             # A ticket opened meanwhile says so at once, and only once.
             second = await ask(api, "转人工", OTHER)
-            assert "暂时联系不上工作人员" in second.text
+            assert wording(replies.TICKET_OPENED_ROOM_DOWN_TEXT).search(second.text)
 
             # The bot is added back: both cards go out, the residents hear it, health is clear again.
             api.unblock(STAFF)
             cards = await api.wait_for_count(
-                lambda c: c.method == "sendMessage" and c.chat_id == STAFF and "人工咨询 #" in c.text, 2, timeout=10
+                lambda c: c.method == "sendMessage" and c.chat_id == STAFF and wording(CARD_TITLE).search(c.text),
+                2,
+                timeout=10,
             )
             reached = await api.wait_for_reply(RESIDENT)
             assert said(replies.TICKET_REACHED_TEXT, number=number) in reached.text
@@ -409,9 +406,9 @@ def test_a_group_the_bot_was_removed_from_keeps_tickets_tells_residents_the_trut
             staff_says(api, "收到，马上处理。", cards[0].result["message_id"])
             assert "收到，马上处理。" in (await api.wait_for_reply(RESIDENT)).text
             await api.expect_no_call(
-                lambda c: c.chat_id in (RESIDENT, OTHER) and "暂时没能送到" in c.text, within=0.5, since=api.mark()
+                lambda c: c.chat_id in (RESIDENT, OTHER) and not_reached(c.text), within=0.5, since=api.mark()
             )
-            assert len([c for c in api.calls("sendMessage") if "暂时没能送到" in c.text]) == 1
+            assert len([c for c in api.calls("sendMessage") if not_reached(c.text)]) == 1
 
     run(body())
 

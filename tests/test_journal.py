@@ -15,19 +15,11 @@ import pytest
 
 from servicebot.journal import MAX_REPLAYS, UpdateJournal
 
-from conftest import fill
+from conftest import Clock, fill
 
 QUESTION = "我家住凤凰小区，低保怎么申请"
 RAW_ID = 7012345678
 T0 = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self, now: float = T0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def payload(update_id: int, text: str = QUESTION, user: int = RAW_ID) -> str:
@@ -44,7 +36,7 @@ def path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

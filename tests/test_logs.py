@@ -11,7 +11,6 @@ import datetime as dt
 import io
 import json
 import logging
-import socket
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -28,6 +27,7 @@ from servicebot.service import Service
 sys.path.insert(0, str(Path(__file__).parent))
 
 from botapi import FakeBotApi
+from webserver import free_port
 
 TOKEN = "123456789:AAH-abcdefghijklmnopqrstuvwxyz012345"
 PHONE = "13812345678"
@@ -360,16 +360,10 @@ async def _converse(settings) -> None:
             await asyncio.wait_for(task, 10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _bot_settings(make_settings, mini_faq, token: str, mode: str):
     values = {"token": token, "pseudonym_secret": PSEUDONYM_SECRET, "reload_interval": 0, "log_level": "DEBUG"}
     if mode == "webhook":
-        port = _free_port()
+        port = free_port()
         values |= {
             "webhook_url": f"http://127.0.0.1:{port}/hook/{token}",  # some put the token in the path
             "web_listen": "127.0.0.1",

@@ -3,30 +3,23 @@ stop on SIGTERM; `servicebot health` probing the web server; settings that were 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from servicebot.cli import main as cli_main
 
+from conftest import process_env, servicebot_process
 from webserver import free_port
 
 pytestmark = pytest.mark.slow
 
 SERVICEBOT = [sys.executable, "-m", "servicebot"]
-
-
-def _env(tmp_path: Path, mini_faq: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
-    env.update(SERVICEBOT_FAQ_DIR=str(mini_faq), SERVICEBOT_DATA_DIR=str(tmp_path / "data"), **extra)
-    return env
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -53,21 +46,14 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 20.0) ->
 @pytest.mark.parametrize("argv", [["run"], []], ids=["run", "no command"])
 def test_web_only_process_serves_passes_health_and_stops_cleanly_on_sigterm(tmp_path, mini_faq, argv):
     port = free_port()
-    env = _env(tmp_path, mini_faq, SERVICEBOT_WEB_PORT=str(port))
-    process = subprocess.Popen(
-        [*SERVICEBOT, *argv], env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    try:
+    env = process_env(tmp_path, mini_faq, SERVICEBOT_WEB_PORT=str(port))
+    with servicebot_process(env, *argv) as process:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
         assert "在线问答" in _get(f"http://127.0.0.1:{port}/")[1]
         health = subprocess.run([*SERVICEBOT, "health"], env=env, capture_output=True, text=True, timeout=60)
         assert (health.returncode, health.stdout.strip()) == (0, "ok"), health.stderr
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     log = process.stderr.read()
     assert "answering on: web" in log and "Traceback" not in log
 
@@ -78,7 +64,7 @@ def test_web_only_process_serves_passes_health_and_stops_cleanly_on_sigterm(tmp_
 def test_a_port_in_use_is_a_one_line_error(tmp_path, mini_faq, capsys, monkeypatch):
     import socket
 
-    for key, value in _env(tmp_path, mini_faq).items():
+    for key, value in process_env(tmp_path, mini_faq).items():
         monkeypatch.setenv(key, value)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -100,7 +86,7 @@ def test_a_port_in_use_is_a_one_line_error(tmp_path, mini_faq, capsys, monkeypat
 def test_renamed_webhook_settings_stop_startup_naming_their_replacement(
     tmp_path, mini_faq, capsys, monkeypatch, argv, env, name
 ):
-    for key, value in {**_env(tmp_path, mini_faq), **env}.items():
+    for key, value in {**process_env(tmp_path, mini_faq), **env}.items():
         monkeypatch.setenv(key, value)
     assert cli_main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -108,7 +94,7 @@ def test_renamed_webhook_settings_stop_startup_naming_their_replacement(
 
 
 def test_webhook_mode_needs_the_web_server(tmp_path, mini_faq, capsys, monkeypatch):
-    for key, value in _env(tmp_path, mini_faq).items():
+    for key, value in process_env(tmp_path, mini_faq).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("SERVICEBOT_TOKEN", "123456:" + "A" * 35)
     monkeypatch.setenv("SERVICEBOT_WEBHOOK_SECRET", "s3cret")

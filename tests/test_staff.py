@@ -24,7 +24,7 @@ from servicebot.faq_diff import NOT_A_REVISION, NOT_IN_GIT, diff_outcomes, label
 from servicebot.service import Service
 from servicebot.watcher import FaqWatcher, directory_signature
 
-from conftest import wording
+from conftest import Recorder, wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 
@@ -74,23 +74,6 @@ def break_books(faq_dir: Path) -> str:
     return good
 
 
-class Recorder:
-    """on_result callback that keeps every result and signals each one."""
-
-    def __init__(self) -> None:
-        self.results: list[tuple[bool, list]] = []
-        self.event = threading.Event()
-
-    def __call__(self, swapped, problems) -> None:
-        self.results.append((swapped, list(problems)))
-        self.event.set()
-
-    def next(self) -> tuple[bool, list]:
-        assert self.event.wait(WAIT), "the watcher never reported"
-        self.event.clear()
-        return self.results[-1]
-
-
 @pytest.fixture
 def service(mini_faq, make_settings) -> Service:
     return Service.from_settings(make_settings(mini_faq))
@@ -98,7 +81,7 @@ def service(mini_faq, make_settings) -> Service:
 
 @pytest.fixture
 def watcher(service):
-    recorder = Recorder()
+    recorder = Recorder(WAIT)
     w = FaqWatcher(service, 0, recorder)
     w.recorder = recorder
     yield w
@@ -224,7 +207,7 @@ def test_signature_changes_with_names_sizes_and_times(mini_faq):
 
 
 def test_the_watcher_thread_picks_up_an_edit(service, mini_faq):
-    recorder = Recorder()
+    recorder = Recorder(WAIT)
     watcher = FaqWatcher(service, 0.02, recorder)
     watcher.start()
     try:
@@ -238,7 +221,7 @@ def test_the_watcher_thread_picks_up_an_edit(service, mini_faq):
 
 
 def test_the_watcher_thread_tries_a_broken_state_once_then_takes_the_fix(service, mini_faq):
-    recorder = Recorder()
+    recorder = Recorder(WAIT)
     watcher = FaqWatcher(service, 0.02, recorder)
     watcher.start()
     try:
@@ -263,7 +246,7 @@ def test_interval_zero_starts_no_thread_but_check_now_works(service, mini_faq):
 
 
 def test_the_terminal_chat_sees_an_edit_without_restarting(service, mini_faq):
-    recorder = Recorder()
+    recorder = Recorder(WAIT)
     watcher = FaqWatcher(service, 0.02, recorder)
     session = ChatSession(service)
     watcher.start()

@@ -38,7 +38,7 @@ from servicebot.service import Service
 from servicebot.storage.writer import CLOSE_TIMEOUT
 
 from botapi import TOKEN, FakeBotApi
-from conftest import REPO, fill
+from conftest import REPO, fill, until
 from webserver import free_port
 
 pytestmark = pytest.mark.slow
@@ -73,14 +73,6 @@ def replies_by_chat(api: FakeBotApi) -> dict[int, list[str]]:
     for call in api.calls("sendMessage"):
         got.setdefault(int(call.chat_id), []).append(call.text)
     return got
-
-
-async def until(check, timeout: float, what: str) -> None:
-    """Poll `check()` (every 20 ms) until it is true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
-        await asyncio.sleep(0.02)
 
 
 @contextlib.asynccontextmanager
@@ -212,10 +204,10 @@ def test_polling_confirms_an_update_only_once_it_is_in_the_journal(settings):
         async with CheckingBotApi(settings.journal_path) as api, bot(settings, api):
             for n in range(40):  # batches of several updates per getUpdates
                 api.user_message(QUESTIONS[n % len(QUESTIONS)], user_id=FIRST_USER + n)
-            await until(lambda: len(api.calls("sendMessage")) >= 40, 20, "every question answered")
-            await until(lambda: all(r.confirmed_at for r in api.update_records), 10, "every update confirmed")
+            await until(lambda: len(api.calls("sendMessage")) >= 40, "every question answered", 20)
+            await until(lambda: all(r.confirmed_at for r in api.update_records), "every update confirmed", 10)
             assert api.confirmations >= 1 and api.confirmed_unjournaled == []
-            await until(lambda: all(row[0] for row in journal_rows(settings).values()), 5, "all marked done")
+            await until(lambda: all(row[0] for row in journal_rows(settings).values()), "all marked done", 5)
             assert all(row[1] is None for row in journal_rows(settings).values())  # no text kept
 
     run(body())
@@ -249,13 +241,13 @@ def test_a_webhook_re_post_is_answered_once_also_after_a_restart(settings, caplo
                 statuses = await asyncio.gather(*(post(http, same) for _ in range(3)))  # Telegram retrying
                 assert statuses == [200, 200, 200]
                 assert await post(http, delivered) == 200
-                await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 2, 10, "the re-posted question")
+                await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 2, "the re-posted question", 10)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
 
             async with bot(hooked, api):  # a restart: the journal file remembers
                 assert [await post(http, u) for u in (same, delivered)] == [200, 200]
                 api.user_message("体验馆", user_id=user)
-                await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 3, 10, "a new question")
+                await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 3, "a new question", 10)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
             texts = [c.text for c in api.calls("sendMessage", chat_id=user)]
             assert texts == [
@@ -293,7 +285,7 @@ def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_r
             assert len(pending) == 120 - answered
 
             async with bot(settings, api):
-                await until(lambda: len(api.calls("sendMessage")) >= 120, 30, "the rest answered")
+                await until(lambda: len(api.calls("sendMessage")) >= 120, "the rest answered", 30)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
             assert replies_by_chat(api) == expected
 
@@ -373,7 +365,7 @@ async def quiet(api: FakeBotApi, seconds: float, timeout: float = 10) -> None:
             seen.update(count=count, since=time.monotonic())
         return time.monotonic() - seen["since"] >= seconds
 
-    await until(settled, timeout, f"{seconds:g} s without a sendMessage")
+    await until(settled, f"{seconds:g} s without a sendMessage", timeout)
 
 
 def test_a_bot_killed_with_a_backlog_answers_every_question_exactly_once_after_a_restart(settings, tmp_path):
@@ -402,7 +394,7 @@ def test_a_bot_killed_with_a_backlog_answers_every_question_exactly_once_after_a
                         api.user_message(question, user_id=FIRST_USER + n)
 
                 arrival = asyncio.create_task(arrive())
-                await until(lambda: len(api.calls("sendMessage")) >= 10, 20, "answering has begun")
+                await until(lambda: len(api.calls("sendMessage")) >= 10, "answering has begun", 20)
                 api.fail_next("sendMessage", "429", times=100_000, retry_after=60)  # every reply from now on
                 await api.wait_for_fault("sendMessage", timeout=10)
                 await arrival
@@ -413,7 +405,7 @@ def test_a_bot_killed_with_a_backlog_answers_every_question_exactly_once_after_a
                 assert confirmed_unanswered(api) >= count // 2  # a backlog Telegram will not send again
 
                 second = await processes[1].start()
-                await until(lambda: len(replies_by_chat(api)) >= count, 30, "every question answered")
+                await until(lambda: len(replies_by_chat(api)) >= count, "every question answered", 30)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=1.0, since=api.mark())
                 assert await second.stop() == 0
             finally:
@@ -448,7 +440,7 @@ def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, 
                     assert (await ask(api, QUESTIONS[n], FIRST_USER + n)).text
                 assert not journal.healthy
                 settings.journal_path.rmdir()
-                await until(lambda: journal.healthy, 10, "the journal is back")
+                await until(lambda: journal.healthy, "the journal is back", 10)
                 await ask(api, "体验馆", FIRST_USER + 9)
                 # Protected again: the new file holds that update (and none from the outage).
                 assert list(journal_rows(settings)) == [api.update_records[-1].update_id]
@@ -482,7 +474,7 @@ def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(sett
                         assert (await ask(api, QUESTIONS[n % len(QUESTIONS)], FIRST_USER + n)).text
                 finally:
                     filler.unlink()
-                await until(lambda: journal.healthy, 10, "the journal is back")
+                await until(lambda: journal.healthy, "the journal is back", 10)
                 await ask(api, "体验馆", FIRST_USER + 999)
                 assert api.update_records[-1].update_id in journal_rows(on_small_disk)
 

@@ -44,10 +44,13 @@ from servicebot.storage.outbox import MAX_WAITING, Outbox
 from servicebot.storage.tickets import BotSaid, TicketStore
 from servicebot.tickets import Desk, Notice, age_text, status_text
 
+from conftest import Clock as StandingClock, until, wording
+
 TG = Resident(Channel.TELEGRAM, 4242, chat=4242)
 TG_OTHER = Resident(Channel.TELEGRAM, 4343, chat=4343)
 WEB = Resident(Channel.WEB, "c" * 32)
 START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # a Monday, 9:00 in China
+NOT_REACHED = wording(replies.TICKET_NOT_REACHED_TEXT)
 
 
 # --- office hours ----------------------------------------------------------------------------------
@@ -319,12 +322,11 @@ def test_the_outbox_gives_each_message_once_to_takers_at_the_same_moment_and_for
 # --- the desk -----------------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self):
-        self.now = START
+class Clock(StandingClock):
+    """The desk's clock: a time of day, starting at START (a Monday morning in China)."""
 
-    def __call__(self):
-        return self.now
+    def __init__(self, now: dt.datetime = START) -> None:
+        super().__init__(now)
 
 
 class Room:
@@ -368,15 +370,6 @@ class Inbox:
         ]
 
 
-async def until(condition, what: str, timeout: float = 5.0):
-    """Poll `condition` with a bounded deadline (the desk's worker runs on the same loop)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 @pytest.fixture
 def desk_parts(mini_faq, make_settings):
     settings = make_settings(mini_faq, token="1:a", staff_chat_id=-1001, staff_hours="mon-fri 08:30-12:00,14:30-17:30")
@@ -410,7 +403,8 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         conversation = Conversation(service, desk=desk)
         asked = conversation.respond(TG, Text("护照在哪里办"))
         opened = await conversation.respond_async(TG, Press(f"h:{asked.ref}"))
-        assert "人工咨询 #1" in opened.text and "现在是办公时间（周一至周五 8:30-12:00、14:30-17:30）" in opened.text
+        assert wording(replies.TICKET_OPENED_TEXT, number=1).search(opened.text)
+        assert replies.HOURS_OPEN_TEXT.format(hours="周一至周五 8:30-12:00、14:30-17:30") in opened.text
         await until(lambda: room.cards, "the card")
         [card] = room.cards
         assert (card.number, card.question, card.status, card.earlier) == (1, "护照在哪里办", "unanswered", 0)
@@ -419,7 +413,8 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         relayed = await desk.staff_reply(
             chat=room.chat_id, replied_to=100, message=900, text="去出入境窗口", name="张三"
         )
-        assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith("工作人员回复：去出入境窗口")
+        assert relayed.notice == Notice.SENT
+        assert inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "去出入境窗口")
         again = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=900, text="去出入境窗口", name="张三")
         assert again.notice is None and len(inbox.texts()) == 1
         ignored = await desk.staff_reply(chat=room.chat_id, replied_to=5, message=901, text="x", name="张三")
@@ -439,7 +434,7 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         # Outside office hours the resident hears when staff are next in.
         clock.now = dt.datetime(2026, 3, 7, 4, 0, tzinfo=dt.UTC)  # Saturday noon in China
         other = await conversation.respond_async(TG_OTHER, Text("转人工"))
-        assert "现在不是办公时间" in other.text and "周一 8:30" in other.text and "节假日顺延" in other.text
+        assert wording(replies.HOURS_CLOSED_TEXT, next="周一 8:30").search(other.text)
 
         # After ticket_days the address is gone; a staff reply then is not relayed.
         await desk.stop()
@@ -511,12 +506,13 @@ def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(d
         await desk.start(room)
         conversation = Conversation(service, desk=desk)
         await conversation.respond_async(TG, Text("转人工"))
-        await until(lambda: any("暂时没能送到" in t for t in inbox.texts()), "the resident told")
+        await until(lambda: any(map(NOT_REACHED.search, inbox.texts())), "the resident told")
         assert desk.room_down and desk.store.health().unposted == 1
         room.down = False
         await until(lambda: room.cards, "the retried card")
-        await until(lambda: any("已经送到工作人员" in t for t in inbox.texts()), "the resident told again")
-        assert [t for t in inbox.texts() if "暂时没能送到" in t] and desk.store.health().unposted == 0
+        reached = wording(replies.TICKET_REACHED_TEXT)
+        await until(lambda: any(map(reached.search, inbox.texts())), "the resident told again")
+        assert any(map(NOT_REACHED.search, inbox.texts())) and desk.store.health().unposted == 0
 
         # The resident's channel cannot take the reply now: kept, retried, delivered once.
         inbox.result = Delivered.RETRY
@@ -600,7 +596,7 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(de
         lost_card = card_text(desk._card(desk.store.ticket(1)))
         number = ticket_in(re.sub("<[^>]+>", "", lost_card))
         relayed = await desk.staff_reply(chat=-1001, replied_to=150, message=9, text="您好", name="张三", hint=number)
-        assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith("工作人员回复：您好")
+        assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "您好")
         assert desk.store.ticket_for_room_message(-1001, 150) == 1  # mapped from now on
         unknown = await desk.staff_reply(chat=-1001, replied_to=151, message=10, text="x", name="张三", hint=99)
         assert unknown.number is None

@@ -1,6 +1,6 @@
 """Live reload against half-saved files: the quiet period, and removals named to staff.
 
-Real files on disk and the real service. Time is a `FakeClock` handed to the watcher, so
+Real files on disk and the real service. Time is a `Clock` handed to the watcher, so
 `poll()` (what the thread does every interval) is driven through the quiet period without
 sleeping; the thread tests wait on the watcher's own poll count, with bounded deadlines.
 """
@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -34,38 +33,10 @@ from servicebot.faq import Entry
 from servicebot.service import Service
 from servicebot.watcher import FaqWatcher
 
-from conftest import REPO, wording
+from conftest import REPO, Clock, Recorder, wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 ITEM_START = re.compile(r"^(  - id:|- question:)", re.MULTILINE)  # an entry, or a regression question
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class Recorder:
-    """on_result callback that keeps every result and signals each one."""
-
-    def __init__(self) -> None:
-        self.results: list[tuple[bool, list]] = []
-        self.event = threading.Event()
-
-    def __call__(self, swapped, problems) -> None:
-        self.results.append((swapped, list(problems)))
-        self.event.set()
-
-    def next(self) -> tuple[bool, list]:
-        assert self.event.wait(WAIT), "the watcher never reported"
-        self.event.clear()
-        return self.results[-1]
 
 
 class ServedLog(Service):
@@ -88,13 +59,13 @@ def service(mini_faq, make_settings) -> ServedLog:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
 def watcher(service, clock):
-    recorder = Recorder()
+    recorder = Recorder(WAIT)
     w = FaqWatcher(service, 0, recorder, clock=clock)
     w.recorder = recorder
     yield w
@@ -124,7 +95,7 @@ def messages(problems) -> list[str]:
     return [p.message for p in problems]
 
 
-def quiet_poll(watcher: FaqWatcher, clock: FakeClock):
+def quiet_poll(watcher: FaqWatcher, clock: Clock):
     """Let the current state settle, as the thread would: seen, then still the same `quiet` later."""
     assert watcher.poll() is None, "a new state was tried before the directory was quiet"
     clock.advance(watcher.quiet)
@@ -192,7 +163,7 @@ def test_a_state_written_to_while_being_read_is_not_served(watcher, service, clo
 
 
 def test_the_watcher_thread_never_serves_a_two_step_save_half_way(service, mini_faq):
-    recorder = Recorder()
+    recorder = Recorder(WAIT)
     watcher = FaqWatcher(service, 0.01, recorder, quiet=1.0)  # a real clock
     books = mini_faq / "books.yaml"
     whole = books.read_text(encoding="utf-8")

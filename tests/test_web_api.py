@@ -20,6 +20,7 @@ from servicebot.conversation import MAX_QUESTION, Resident, Said
 from servicebot.records import Channel, Status, Via
 from servicebot.replies import Reply
 
+from conftest import Recorded
 from webserver import ServerThread
 
 pytestmark = pytest.mark.slow
@@ -35,20 +36,6 @@ def new_session() -> str:
 @pytest.fixture
 def settings(mini_faq, make_settings):
     return make_settings(mini_faq, reload_interval=0, flood_messages=50, web_address_messages=500)
-
-
-class Recorded:
-    """A hand-written interaction sink: keeps what the service records, in order."""
-
-    def __init__(self):
-        self.interactions = []
-        self.feedback_given = []
-
-    def record(self, interaction):
-        self.interactions.append(interaction)
-
-    def feedback(self, ref, positive):
-        self.feedback_given.append((ref, positive))
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ import pytest
 
 from servicebot import replies
 
+from conftest import wording
 from webserver import ServerThread
 
 pytestmark = pytest.mark.slow
@@ -207,12 +208,12 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
     count = len(bot_messages(driver))
     type_question(driver, "护照在哪里办")
     reply = wait_for_new_bot_message(driver, count, "the reply to an off-topic question")
-    if "您是不是想问" in reply.text:
-        press(driver, button(reply, "都不是"))
+    if replies.SUGGEST_TEXT in reply.text:
+        press(driver, button(reply, replies.NONE_OF_THESE_LABEL))
         reply = wait_for_new_bot_message(driver, count + 1, "the fallback after 都不是")
-    assert "答不上来" in reply.text
+    assert replies.UNANSWERED_TEXT.partition("\n")[0] in reply.text
     assert "转人工" not in reply.text and "转给" not in reply.text  # no staff desk here: no promise of one
-    assert button(reply, "看看我能回答哪些问题")
+    assert button(reply, replies.TOPICS_BUTTON_LABEL)
     assert no_sideways_scroll(driver)
     screenshot(driver, "web-360.png")
     screenshot(driver, "web-360-full.png", full_page=True)
@@ -300,13 +301,14 @@ def test_a_resident_hands_off_and_the_staff_reply_appears_in_the_open_page(brows
             until(lambda: bot_messages(driver), "the welcome")
             type_question(driver, "我家的狗走丢了能帮忙找吗")
             reply = wait_for_new_bot_message(driver, 1, "the reply")
-            if "您是不是想问" in reply.text:
-                press(driver, button(reply, "都不是"))
+            if replies.SUGGEST_TEXT in reply.text:
+                press(driver, button(reply, replies.NONE_OF_THESE_LABEL))
                 reply = wait_for_new_bot_message(driver, 2, "the fallback after 都不是")
             count = len(bot_messages(driver))
             press(driver, button(reply, replies.HANDOFF_LABEL))
             opened = wait_for_new_bot_message(driver, count, "the ticket's message")
-            assert "人工咨询 #1" in opened.text and button(opened, replies.BACK_LABEL)
+            assert wording(replies.TICKET_OPENED_TEXT, number=1).search(opened.text)
+            assert button(opened, replies.BACK_LABEL)
 
             async def staff_answers():
                 card = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == staff, timeout=WAIT)

@@ -10,12 +10,9 @@ import dataclasses
 import io
 import json
 import logging
-import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,12 +24,13 @@ from servicebot.channels.wechat import WechatChannel
 from servicebot.channels.wechat_protocol import MAX_TEXT_BYTES, MORE_HINT, utf8_len
 from servicebot.cli import main as cli_main
 from servicebot.commands import run_review, run_stats
-from servicebot.conversation import MAX_QUESTION, Delivered, Resident, Said
+from servicebot.conversation import MAX_QUESTION, Delivered, Resident, Said, choice_hint
 from servicebot.logs import setup_logging
 from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via
 from servicebot.replies import Reply
 
+from conftest import process_env, servicebot_process, wording
 from webserver import ServerThread, free_port
 from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, SimReply, WechatSim, sha1_signature
 
@@ -41,6 +39,7 @@ pytestmark = pytest.mark.slow
 OPENID = "oWx3Q5resident0000000000001"
 OTHER = "oWx3Q5resident0000000000002"
 SECRET = "web-test-secret"  # ServerThread's pseudonym secret
+CHOICE_AND_FEEDBACK_HINT = f"（{replies.WECHAT_CHOICE_HINT}；{replies.WECHAT_FEEDBACK_HINT}）"
 
 
 def run(coro, timeout: float = 30.0):
@@ -155,8 +154,8 @@ def test_numbers_pick_the_choices_each_resident_last_saw_and_plus_rates_the_answ
     asked, other_one, out_of_range, picked, rated = run(
         conversation(server, say("低保怎么申请"), say("1", OTHER), say("9"), say("1"), say("+"))
     )
-    assert asked.content.endswith("[1] ❓ 为什么我家的低保被取消了？\n（回复数字选择；回复 + 或 - 评价这个回答）")
-    assert out_of_range.content == "请输入 1 来选择，或者直接打字提问。"
+    assert asked.content.endswith(f"[1] ❓ 为什么我家的低保被取消了？\n{CHOICE_AND_FEEDBACK_HINT}")
+    assert out_of_range.content == choice_hint(1)
     assert picked.content.startswith("【为什么我家的低保被取消了？】")
     assert rated.content == replies.FEEDBACK_THANKS["+"]
     # The other resident saw no choices: their "1" is not a pick.
@@ -296,21 +295,21 @@ def waiting(settings) -> list[str]:
 
 def test_subscribe_welcomes_with_the_topic_list_and_a_number_opens_a_topic(server):
     welcome, picked, entry = run(conversation(server, event("subscribe"), say("2"), say("1")))
-    assert welcome.content.startswith("您好！我是凤凰办事处的问答机器人。")
-    assert welcome.content.endswith("[1] 共享书屋\n[2] 民生保障\n（回复数字选择）")
-    assert picked.content.startswith("「民生保障」常见问题：\n\n[1] 低保怎么申请？")
+    assert wording(replies.GREETING_TEXT, topics="共享书屋、民生保障").match(welcome.content)
+    assert welcome.content.endswith(f"[1] 共享书屋\n[2] 民生保障\n（{replies.WECHAT_CHOICE_HINT}）")
+    assert picked.content.startswith(replies.TOPIC_TEXT.format(name="民生保障") + "\n\n[1] 低保怎么申请？")
     assert entry.content.startswith("【低保怎么申请？】")
 
 
 @pytest.mark.parametrize(
     "key, start",
     [
-        ("topic:民生保障", "「民生保障」常见问题："),
-        ("共享书屋", "「共享书屋」常见问题："),
+        ("topic:民生保障", replies.TOPIC_TEXT.format(name="民生保障")),
+        ("共享书屋", replies.TOPIC_TEXT.format(name="共享书屋")),
         ("entry:pension-insurance", "【城乡居民养老保险怎么参保？】"),
         ("dibao-apply", "【低保怎么申请？】"),
-        ("topics", "请选择您想了解的主题："),
-        ("help", "使用说明："),
+        ("topics", replies.TOPICS_TEXT),
+        ("help", replies.HELP_TEXT.splitlines()[0]),
     ],
 )
 def test_menu_click_keys_name_a_topic_an_entry_or_a_command(server, key, start):
@@ -321,7 +320,7 @@ def test_menu_click_keys_name_a_topic_an_entry_or_a_command(server, key, start):
 def test_an_unknown_menu_key_shows_the_topics_and_warns_the_operator(server, caplog):
     caplog.set_level(logging.WARNING, logger="servicebot")
     (reply,) = run(conversation(server, event("CLICK", "topic:已删除的主题")))
-    assert reply.content.startswith("请选择您想了解的主题：")
+    assert reply.content.startswith(replies.TOPICS_TEXT)
     assert "names no entry, topic or command" in caplog.text and "已删除的主题" in caplog.text
 
 
@@ -388,7 +387,7 @@ def test_a_long_answer_comes_in_pages_and_more_reads_on(mini_faq, make_settings)
     shown = [p.content for p in pages if p.content != replies.WECHAT_NO_MORE_TEXT]
     assert 3 <= len(shown) < len(pages)  # the pages ran out before the "更多"s did
     assert all(p.endswith(MORE_HINT) for p in shown[:-1]) and not shown[-1].endswith(MORE_HINT)
-    assert shown[-1].endswith("（回复 + 或 - 评价这个回答）")
+    assert shown[-1].endswith(f"（{replies.WECHAT_FEEDBACK_HINT}）")
     text = "\n".join(p.removesuffix("\n" + MORE_HINT) for p in shown)
     assert [int(n) for n in re.findall(r"第(\d+)条", text)] == list(range(1, 61))  # every line, once, in order
 
@@ -597,23 +596,15 @@ def test_the_channel_runs_only_when_a_wechat_token_is_set(settings):
 def test_servicebot_run_answers_wechat_in_a_real_process(tmp_path, mini_faq):
     """As operators start it: `servicebot run` with the WeChat settings in the environment."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
-    env |= {
-        "SERVICEBOT_FAQ_DIR": str(mini_faq),
-        "SERVICEBOT_DATA_DIR": str(tmp_path / "data"),
-        "SERVICEBOT_WEB_PORT": str(port),
-        "SERVICEBOT_WECHAT_TOKEN": TEST_TOKEN,
-        "SERVICEBOT_WECHAT_APP_ID": TEST_APP_ID,
-        "SERVICEBOT_WECHAT_AES_KEY": TEST_AES_KEY,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "servicebot", "run"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    env = process_env(
+        tmp_path,
+        mini_faq,
+        SERVICEBOT_WEB_PORT=str(port),
+        SERVICEBOT_WECHAT_TOKEN=TEST_TOKEN,
+        SERVICEBOT_WECHAT_APP_ID=TEST_APP_ID,
+        SERVICEBOT_WECHAT_AES_KEY=TEST_AES_KEY,
     )
-    try:
+    with servicebot_process(env, "run") as process:
 
         async def main():
             sim = WechatSim(f"http://127.0.0.1:{port}/wechat", aes_key=TEST_AES_KEY)
@@ -634,10 +625,6 @@ def test_servicebot_run_answers_wechat_in_a_real_process(tmp_path, mini_faq):
         assert answer.encrypted and answer.content.startswith("【低保怎么申请？】")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     log = process.stderr.read()
     assert "answering on: web, wechat" in log and "(safe mode)" in log and "Traceback" not in log
     assert TEST_TOKEN not in log and TEST_AES_KEY not in log and OPENID not in log

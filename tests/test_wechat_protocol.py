@@ -42,8 +42,10 @@ from servicebot.channels.wechat_protocol import (
 )
 from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
+from servicebot.records import ButtonKind
 from servicebot.replies import Button, Reply
 
+from conftest import Clock
 from wechat_sim import (
     TEST_ACCOUNT,
     TEST_AES_KEY,
@@ -85,6 +87,7 @@ SAMPLE_REPLY_ENCRYPT = (
     "NrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQmmNOuiR5MIkdQ39xn1vWwi1O5oazPoQ"
     "Jz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3"
 )
+
 SAMPLE_REPLY_SIGNATURE = "407518b7649e86ef23978113f92d27afa9296533"
 
 
@@ -708,30 +711,31 @@ def test_an_answer_renders_title_body_links_source_then_numbered_related_questio
         "请到社区咨询参保办法。\n\n"
         '<a href="https://gjzwfw.www.gov.cn">🔗 国家政务服务平台</a>\n\n'
         f"{replies.source_line(entry)}\n\n"
-        "（回复 + 或 - 评价这个回答）"
+        f"（{replies.WECHAT_FEEDBACK_HINT}）"
     )
     assert rendered.choices == ()
 
     dibao = wx.render(replies.answer_reply(faq.by_id["dibao-apply"], faq))
-    assert dibao.text.endswith("\n\n[1] ❓ 为什么我家的低保被取消了？\n（回复数字选择；回复 + 或 - 评价这个回答）")
-    assert dibao.choices == (Button("❓ 为什么我家的低保被取消了？", replies.ENTRY, "dibao-removal"),)
+    hints = f"（{replies.WECHAT_CHOICE_HINT}；{replies.WECHAT_FEEDBACK_HINT}）"
+    assert dibao.text.endswith(f"\n\n[1] ❓ 为什么我家的低保被取消了？\n{hints}")
+    assert dibao.choices == (Button("❓ 为什么我家的低保被取消了？", ButtonKind.ENTRY, "dibao-removal"),)
 
 
 def test_suggestions_and_topic_menus_are_numbered_in_order(faq):
     topics = wx.render(replies.topics_reply(faq))
     names = [t.name for t in faq.topics]
-    assert topics.text == "请选择您想了解的主题：\n\n" + "\n".join(
+    assert topics.text == f"{replies.TOPICS_TEXT}\n\n" + "\n".join(
         f"[{n}] {name}" for n, name in enumerate(names, 1)
-    ) + ("\n（回复数字选择）")
-    assert [b.value for b in topics.choices] == names and all(b.kind == replies.TOPIC for b in topics.choices)
+    ) + (f"\n（{replies.WECHAT_CHOICE_HINT}）")
+    assert [b.value for b in topics.choices] == names and all(b.kind == ButtonKind.TOPIC for b in topics.choices)
 
     topic = wx.render(replies.topic_reply(faq.topics[0], faq))
-    assert topic.choices[-1].kind == replies.TOPICS
-    assert f"[{len(topic.choices)}] ⬅️ 返回主题列表" in topic.text
+    assert topic.choices[-1].kind == ButtonKind.TOPICS
+    assert f"[{len(topic.choices)}] {replies.BACK_TO_TOPICS_LABEL}" in topic.text
 
     unanswered = wx.render(replies.unanswered_reply(""))
-    assert unanswered.text.startswith("抱歉，这个问题我暂时答不上来。")
-    assert unanswered.choices == (Button("📋 看看我能回答哪些问题", replies.TOPICS),)
+    assert unanswered.text.startswith(replies.UNANSWERED_TEXT.format(where=replies.DEFAULT_CONTACT))
+    assert unanswered.choices == (replies.topics_button(),)
 
 
 def test_plain_text_reply_renders_as_itself():
@@ -745,14 +749,6 @@ def test_links_cannot_break_out_of_their_tag():
 
 
 # --- retries -------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_repeated_key_gets_the_same_result_computed_once():
@@ -847,7 +843,7 @@ def test_a_failure_reaches_the_waiting_requests_and_the_next_retry_tries_again()
 
 def test_entries_expire_after_the_ttl():
     async def main():
-        clock = Clock()
+        clock = Clock(0.0)
         cache: ReplyCache[int] = ReplyCache(ttl=600, clock=clock)
         calls = []
 
@@ -867,7 +863,7 @@ def test_entries_expire_after_the_ttl():
 
 def test_the_store_is_bounded_oldest_first():
     async def main():
-        cache: ReplyCache[str] = ReplyCache(max_entries=3, clock=Clock())
+        cache: ReplyCache[str] = ReplyCache(max_entries=3, clock=Clock(0.0))
         calls = []
 
         async def compute():

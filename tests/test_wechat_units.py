@@ -20,16 +20,8 @@ from servicebot.records import ButtonKind, Via
 from servicebot.replies import Reply
 from servicebot.service import Service
 
-from conftest import REPO
+from conftest import REPO, Clock
 from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -113,7 +105,7 @@ def test_a_shelf_keeps_texts_per_resident_in_order_and_take_empties_it():
 
 
 def test_a_shelf_forgets_after_its_ttl_and_stays_bounded():
-    clock = Clock()
+    clock = Clock(0.0)
     shelf = Shelf(60, residents=3, per_resident=2, clock=clock)
     shelf.put("a", ["1", "2", "3"])
     assert shelf.peek("a") == ["2", "3"]  # the oldest dropped

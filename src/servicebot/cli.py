@@ -53,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "run",
-        "run every configured channel: Telegram, the web chat",
+        "run every configured channel: Telegram, the web chat, WeChat",
         "Run the bot on every configured channel, in one process: Telegram when a token is set\n"
-        "(SERVICEBOT_TOKEN), the web chat and /healthz when a web port is set (SERVICEBOT_WEB_PORT).\n\n"
+        "(SERVICEBOT_TOKEN), the web chat and /healthz when a web port is set (SERVICEBOT_WEB_PORT),\n"
+        "WeChat's /wechat when a WeChat token is set too (SERVICEBOT_WECHAT_TOKEN).\n\n"
         "examples:\n  SERVICEBOT_TOKEN=... servicebot run\n  servicebot run --web-port 8080",
     )
     p.add_argument(

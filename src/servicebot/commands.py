@@ -27,7 +27,7 @@ from servicebot.matching import Known, Reason
 from servicebot.privacy import load_or_create_secret
 from servicebot.records import Channel
 from servicebot.review.period import parse_period
-from servicebot.review.render import RENDERERS
+from servicebot.review.render import RENDERERS, csv_cell
 from servicebot.review.report import build_review
 from servicebot.review.stats import build_stats, render_stats, stats_dict
 from servicebot.review.tables import table
@@ -384,7 +384,6 @@ def _emit(text: str, output: Path | None, *, bom: bool = False) -> None:
 # --- hand-off tickets --------------------------------------------------------------------------
 
 TICKET_HEADERS = ["编号", "开始时间", "多久前", "渠道", "状态", "工作人员回复", "问题"]
-TICKET_KEYS = ["number", "opened_at", "age", "channel", "status", "replies", "question"]
 NO_TICKETS = "没有人工咨询。"
 NO_OPEN_TICKETS = "没有未结束的人工咨询。"
 
@@ -411,7 +410,7 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
         out.writerow([*TICKET_HEADERS, "回复人", "结束人"])
         for t in rows:
             cells = _ticket_cells(t, now)
-            out.writerow([*map(_csv_cell, cells), _csv_cell(t.answered_by or ""), _csv_cell(t.closed_by or "")])
+            out.writerow([*map(csv_cell, cells), csv_cell(t.answered_by or ""), csv_cell(t.closed_by or "")])
         _emit(buffer.getvalue(), None, bom=True)
     elif not rows:
         _out(NO_OPEN_TICKETS if open_only else NO_TICKETS)
@@ -454,11 +453,6 @@ def _ticket_dict(t: TicketRow, now: dt.datetime) -> dict:
         "earlier_tickets": t.earlier,
         "question": t.question,
     }
-
-
-def _csv_cell(text: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @command("health")

@@ -18,7 +18,7 @@ cutoff on the same set, so the comparison is as kind to it as possible.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -98,7 +98,6 @@ class Figures:
     correct: int  # in-scope answered with the right entry
     wrong: int  # in-scope answered with a wrong entry
     suggested: int  # in-scope that fell to "suggest"
-    suggest_hit: int  # ... and the right entry was among the suggestions
     rejected: int  # out-of-scope not answered
     off_suggested: int = 0  # out-of-scope offered "did you mean" choices
 
@@ -131,10 +130,6 @@ class Figures:
     def wrong_rate(self) -> float:
         return self.rate(self.wrong, self.in_scope)
 
-    @property
-    def unanswered_rate(self) -> float:
-        return self.rate(self.unanswered, self.in_scope)
-
 
 @dataclass(frozen=True)
 class Miss:
@@ -147,7 +142,7 @@ class Miss:
 
 
 def _figures(items: Sequence[Item], matches: Sequence[Match]) -> tuple[Figures, list[Miss]]:
-    counts = dict(correct=0, wrong=0, suggested=0, suggest_hit=0, rejected=0, off_suggested=0)
+    counts = dict(correct=0, wrong=0, suggested=0, rejected=0, off_suggested=0)
     misses = []
     for item, m in zip(items, matches, strict=True):
         if item.expected is None:
@@ -163,18 +158,10 @@ def _figures(items: Sequence[Item], matches: Sequence[Match]) -> tuple[Figures, 
             counts["wrong"] += 1
         elif m.status == Status.SUGGEST:
             counts["suggested"] += 1
-            counts["suggest_hit"] += item.expected in {c.entry_id for c in m.suggestions}
         got = m.entry_id or (m.candidates[0].entry_id if m.candidates else None)
         misses.append(Miss(item.question, item.expected, m.status, got, m.score, item.kind))
     in_scope = sum(1 for i in items if i.expected is not None)
     return Figures(in_scope, len(items) - in_scope, **counts), misses
-
-
-def evaluate(index: Index, labelled: Iterable[tuple[str, str | None]]) -> tuple[Figures, list[Miss]]:
-    """Figures over a whole set (pairs or Items); misses include off-topic questions answered
-    or offered choices."""
-    items = [i if isinstance(i, Item) else Item(i[0], i[1], ALL) for i in labelled]
-    return _figures(items, [index.match(i.question) for i in items])
 
 
 class NaiveBaseline:
@@ -199,11 +186,12 @@ class NaiveBaseline:
                 correct += got == expected
                 wrong += got != expected
         in_scope = sum(1 for _, e in labelled if e is not None)
-        return Figures(in_scope, len(labelled) - in_scope, correct, wrong, 0, 0, rejected)
+        return Figures(in_scope, len(labelled) - in_scope, correct, wrong, suggested=0, rejected=rejected)
 
-    def best_cutoff(self, labelled: Sequence[tuple[str, str | None]]) -> tuple[float, Figures]:
+    def best_cutoff(
+        self, labelled: Sequence[tuple[str, str | None]], bests: Sequence[tuple[str, float]]
+    ) -> tuple[float, Figures]:
         """The cutoff that maximises the mean of in-scope accuracy and out-of-scope rejection."""
-        bests = [self.best(q) for q, _ in labelled]
         options = [(c, self.figures(labelled, c, bests)) for c in range(0, 101, 5)]
         return max(options, key=lambda cf: (cf[1].accuracy + cf[1].rejection, -cf[0]))
 
@@ -232,8 +220,7 @@ def run(index: Index, items: Sequence[Item], match: Callable[[str], Match] | Non
     naive = NaiveBaseline(index.faq)
     pairs = [(i.question, i.expected) for i in items]
     bests = [naive.best(q) for q, _ in pairs]
-    options = [(c, naive.figures(pairs, c, bests)) for c in range(0, 101, 5)]
-    cutoff, naive_total = max(options, key=lambda cf: (cf[1].accuracy + cf[1].rejection, -cf[0]))
+    cutoff, naive_total = naive.best_cutoff(pairs, bests)
     ours_total, misses = _figures(items, matches)
     kinds = []
     for kind in dict.fromkeys(i.kind for i in items):
@@ -242,22 +229,6 @@ def run(index: Index, items: Sequence[Item], match: Callable[[str], Match] | Non
         theirs = naive.figures([pairs[k] for k in at], cutoff, [bests[k] for k in at])
         kinds.append(KindFigures(kind, ours, theirs))
     return Evaluation(KindFigures(ALL, ours_total, naive_total), tuple(kinds), cutoff, tuple(misses))
-
-
-def report_lines(ours: Figures, naive: Figures, cutoff: float) -> list[str]:
-    rows = [
-        (
-            "questions (in-scope / out-of-scope)",
-            f"{ours.in_scope} / {ours.out_of_scope}",
-            f"{naive.in_scope} / {naive.out_of_scope}",
-        ),
-        ("in-scope answered correctly", f"{ours.accuracy:.1f}%", f"{naive.accuracy:.1f}%"),
-        ("in-scope answered wrongly", f"{ours.wrong_rate:.1f}%", f"{naive.wrong_rate:.1f}%"),
-        ("in-scope sent to suggestions", f"{ours.suggest_rate:.1f}%", f"{naive.suggest_rate:.1f}%"),
-        ("out-of-scope not answered", f"{ours.rejection:.1f}%", f"{naive.rejection:.1f}%"),
-    ]
-    head = ("", "servicebot", f"naive WRatio (cutoff {cutoff:g})")
-    return _columns([head, *rows])
 
 
 def _columns(rows: Sequence[Sequence[str]]) -> list[str]:

@@ -47,6 +47,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from servicebot.storage.db import file_identity, remove_stale_wal
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -81,20 +83,10 @@ class Pending:
     payload: str
 
 
-def _file_id(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
 def _create_private(path: Path) -> None:
     """Create the file readable by the bot's user only (SQLite gives -wal and -shm the same mode)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("-wal", "-shm"):  # a new file must not pick up a deleted one's WAL
-        with contextlib.suppress(OSError):
-            os.unlink(f"{path}{suffix}")
+    remove_stale_wal(path)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
@@ -212,15 +204,6 @@ class UpdateJournal:
         except (sqlite3.Error, OSError) as exc:
             self._fail(exc)
 
-    def unfinished(self) -> int:
-        """How many updates wait in the file (0 when it cannot be read)."""
-        if self._conn is None:
-            return 0
-        try:
-            return self._conn.execute("SELECT count(*) FROM updates WHERE done IS NULL").fetchone()[0]
-        except sqlite3.Error:
-            return 0
-
     # -- the file --------------------------------------------------------------------------
 
     def _usable(self) -> bool:
@@ -228,7 +211,7 @@ class UpdateJournal:
         work in memory for now."""
         if not self._opened:
             return False
-        if self._conn is not None and _file_id(self.path) != self._file:
+        if self._conn is not None and file_identity(self.path) != self._file:
             self._disconnect()
             log.error("update journal %s was deleted or replaced; starting a new one", self.path)
             self._failing = False  # a new file is tried at once
@@ -267,7 +250,7 @@ class UpdateJournal:
         except BaseException:
             conn.close()
             raise
-        self._conn, self._file = conn, _file_id(self.path)
+        self._conn, self._file = conn, file_identity(self.path)
         if self._failing:
             self._failing = False
             log.info("update journal %s is writable again; updates are kept until answered", self.path)

@@ -14,21 +14,24 @@ from servicebot.matching import Candidate
 from servicebot.records import ButtonKind, Status, Via
 from servicebot.smalltalk import Intent
 
-# Button kinds under their older names, for callers written before ButtonKind existed.
-URL, ENTRY, TOPIC, TOPICS, FEEDBACK, NONE_OF_THESE = (
-    ButtonKind.URL,
-    ButtonKind.ENTRY,
-    ButtonKind.TOPIC,
-    ButtonKind.TOPICS,
-    ButtonKind.FEEDBACK,
-    ButtonKind.NONE_OF_THESE,
-)
-
 DEFAULT_CONTACT = "请到您所在的社区居委会或凤凰办事处咨询。"
+SUGGEST_TEXT = "您是不是想问："
+NONE_OF_THESE_LABEL = "都不是"
+UNANSWERED_TEXT = "抱歉，这个问题我暂时答不上来。\n{where}"
+TOPICS_BUTTON_LABEL = "📋 看看我能回答哪些问题"
+TOPICS_TEXT = "请选择您想了解的主题："
+TOPIC_TEXT = "「{name}」常见问题："
+BACK_TO_TOPICS_LABEL = "⬅️ 返回主题列表"
+NOTHING_ASKED_TEXT = "您好！有什么想问的，直接打字就行，比如“低保怎么申请”。也可以点下面的主题看看："
+GREETING_TEXT = (
+    "您好！我是凤凰办事处的问答机器人。\n"
+    "我可以回答这些方面的问题：{topics}。\n"
+    "直接打字提问就行，比如“低保怎么申请”“电池是什么垃圾”，也可以点下面的主题看看。"
+)
 
 # The longest answer (as `answer_text` renders it) every channel can send in one message:
 # Telegram's limit, the smallest of our channels. `faq check` refuses a longer one.
-MAX_ANSWER_CHARS = 4096  # an answer must fit one Telegram message, the strictest channel; every channel uses this
+MAX_ANSWER_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,19 @@ def answer_text(entry: Entry) -> str:
 
 
 def answer_reply(entry: Entry, faq: Faq | None, *, feedback: bool = True) -> Reply:
-    rows: list[tuple[Button, ...]] = [(Button(f"🔗 {link.title}", URL, link.url),) for link in entry.links]
+    rows: list[tuple[Button, ...]] = [(Button(f"🔗 {link.title}", ButtonKind.URL, link.url),) for link in entry.links]
     if faq is not None:
         for rel in entry.related[:3]:
             if rel in faq.by_id:
-                rows.append((Button(f"❓ {faq.by_id[rel].question}", ENTRY, rel),))
+                rows.append((Button(f"❓ {faq.by_id[rel].question}", ButtonKind.ENTRY, rel),))
     if feedback:
-        rows.append((Button("👍 有帮助", FEEDBACK, "+"), Button("👎 没帮助", FEEDBACK, "-")))
+        rows.append(feedback_row())
     return Reply(body=entry.answer, title=entry.question, footer=source_line(entry), rows=tuple(rows))
+
+
+def feedback_row() -> tuple[Button, ...]:
+    """👍/👎 under an answer (the FAQ's, or a staff member's)."""
+    return (Button("👍 有帮助", ButtonKind.FEEDBACK, "+"), Button("👎 没帮助", ButtonKind.FEEDBACK, "-"))
 
 
 def buttons_via(status: str) -> Via:
@@ -86,9 +94,13 @@ def buttons_via(status: str) -> Via:
 
 
 def suggest_reply(candidates: tuple[Candidate, ...], faq: Faq) -> Reply:
-    rows = [(Button(faq.by_id[c.entry_id].question, ENTRY, c.entry_id),) for c in candidates if c.entry_id in faq.by_id]
-    rows.append((Button("都不是", NONE_OF_THESE),))
-    return Reply(body="您是不是想问：", rows=tuple(rows))
+    rows = [
+        (Button(faq.by_id[c.entry_id].question, ButtonKind.ENTRY, c.entry_id),)
+        for c in candidates
+        if c.entry_id in faq.by_id
+    ]
+    rows.append((Button(NONE_OF_THESE_LABEL, ButtonKind.NONE_OF_THESE),))
+    return Reply(body=SUGGEST_TEXT, rows=tuple(rows))
 
 
 def where_to_ask(contact: str) -> str:
@@ -98,33 +110,31 @@ def where_to_ask(contact: str) -> str:
 def unanswered_reply(contact: str) -> Reply:
     """The honest "I can't answer": where to ask. It promises nothing about staff; with a
     staff desk, the conversation adds the 转人工 offer (`with_handoff`)."""
-    body = f"抱歉，这个问题我暂时答不上来。\n{where_to_ask(contact)}"
-    return Reply(body=body, rows=((Button("📋 看看我能回答哪些问题", TOPICS),),), can_hand_off=True)
+    body = UNANSWERED_TEXT.format(where=where_to_ask(contact))
+    return Reply(body=body, rows=((topics_button(),),), can_hand_off=True)
 
 
 def nothing_asked_reply(faq: Faq) -> Reply:
-    return topics_reply(faq, "您好！有什么想问的，直接打字就行，比如“低保怎么申请”。也可以点下面的主题看看：")
+    return topics_reply(faq, NOTHING_ASKED_TEXT)
 
 
-def topics_reply(faq: Faq, intro: str = "请选择您想了解的主题：") -> Reply:
-    rows = [(Button(t.name, TOPIC, t.name),) for t in faq.topics]
+def topics_button() -> Button:
+    return Button(TOPICS_BUTTON_LABEL, ButtonKind.TOPICS)
+
+
+def topics_reply(faq: Faq, intro: str = TOPICS_TEXT) -> Reply:
+    rows = [(Button(t.name, ButtonKind.TOPIC, t.name),) for t in faq.topics]
     return Reply(body=intro, rows=tuple(rows))
 
 
 def topic_reply(topic: Topic, faq: Faq) -> Reply:
-    rows = [(Button(faq.by_id[i].question, ENTRY, i),) for i in topic.entry_ids]
-    rows.append((Button("⬅️ 返回主题列表", TOPICS),))
-    return Reply(body=f"「{topic.name}」常见问题：", rows=tuple(rows))
+    rows = [(Button(faq.by_id[i].question, ButtonKind.ENTRY, i),) for i in topic.entry_ids]
+    rows.append((Button(BACK_TO_TOPICS_LABEL, ButtonKind.TOPICS),))
+    return Reply(body=TOPIC_TEXT.format(name=topic.name), rows=tuple(rows))
 
 
 def greeting_reply(faq: Faq) -> Reply:
-    names = "、".join(t.name for t in faq.topics)
-    body = (
-        "您好！我是凤凰办事处的问答机器人。\n"
-        f"我可以回答这些方面的问题：{names}。\n"
-        "直接打字提问就行，比如“低保怎么申请”“电池是什么垃圾”，也可以点下面的主题看看。"
-    )
-    return topics_reply(faq, body)
+    return topics_reply(faq, GREETING_TEXT.format(topics="、".join(t.name for t in faq.topics)))
 
 
 SMALL_TALK_TEXT = {
@@ -145,7 +155,7 @@ def small_talk_reply(intent: Intent, faq: Faq) -> Reply:
         return greeting_reply(faq)
     if intent == Intent.HUMAN:
         where = f"可以联系：{faq.contact}" if faq.contact else DEFAULT_CONTACT
-        return Reply(HUMAN_TEXT.format(where=where), rows=((Button("📋 看看我能回答哪些问题", TOPICS),),))
+        return Reply(HUMAN_TEXT.format(where=where), rows=((topics_button(),),))
     text = SMALL_TALK_TEXT.get(intent, SMALL_TALK_TEXT[Intent.IDENTITY])
     if intent in (Intent.THANKS, Intent.BYE):
         return Reply(text)
@@ -216,7 +226,7 @@ def staff_reply(number: int, text: str) -> Reply:
     return Reply(
         f"{STAFF_REPLY_PREFIX}{text}",
         footer=STAFF_REPLY_FOOTER.format(number=number),
-        rows=((Button("👍 有帮助", FEEDBACK, "+"), Button("👎 没帮助", FEEDBACK, "-")),),
+        rows=(feedback_row(),),
     )
 
 
@@ -266,13 +276,17 @@ STALE_BUTTON_TEXT = "这个按钮已经过期了，请重新提问或发送 /top
 ERROR_TEXT = "抱歉，刚才出了点问题，请稍后再试。"
 FEEDBACK_THANKS = {"+": "谢谢您的评价！", "-": "谢谢反馈，我们会改进这个回答。"}
 
+# The terminal chat (channels/terminal.py): choices are numbered, + or - rates an answer.
+TERMINAL_FEEDBACK_HINT = "（输入 + 或 - 评价这个回答）"
+TERMINAL_HOW_TO = "（输入问题回车；输入数字选择；Ctrl-D 退出）"
+TERMINAL_YOU, TERMINAL_BOT = "您：", "机器人："
+
 # WeChat (channels/wechat.py): plain text only, so choices are numbered and long answers come in pages.
 WECHAT_MORE_KEYWORD = "更多"  # what a resident sends for the next page
 WECHAT_MORE_HINT = "（内容较长，回复“更多”看下一段）"
 WECHAT_NO_MORE_TEXT = "没有更多内容了。有问题请直接打字提问。"
 WECHAT_CHOICE_HINT = "回复数字选择"
 WECHAT_FEEDBACK_HINT = "回复 + 或 - 评价这个回答"
-WECHAT_UNKNOWN_MENU_TEXT = "这个菜单项暂时没有内容，请选择您想了解的主题："
 WECHAT_SLOW_TEXT = "抱歉，这次回答得有点慢。答案准备好后，您再发任意一条消息就能看到。"
 WECHAT_LATE_PREFIX = "您刚才的问题，回答如下："
 WECHAT_SEPARATOR = "——————"

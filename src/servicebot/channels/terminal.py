@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import IO
 
+from servicebot import replies
 from servicebot.conversation import Ask, ChoiceMemory, Command, Conversation, Resident, Said, Text, numbered_choices
 from servicebot.records import ButtonKind, Channel
 from servicebot.replies import Reply
@@ -20,7 +21,7 @@ def render(reply: Reply) -> str:
         suffix = f"  {button.value}" if button.kind == ButtonKind.URL else ""
         lines.append(f"  [{n}] {button.label}{suffix}")
     if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons):
-        lines.append("  （输入 + 或 - 评价这个回答）")
+        lines.append(f"  {replies.TERMINAL_FEEDBACK_HINT}")
     return "\n".join(lines)
 
 
@@ -54,10 +55,10 @@ class ChatSession:
 def run_chat(service: Service, stdin: IO[str], stdout: IO[str], interactive: bool) -> int:
     session = ChatSession(service)
     if interactive:
-        stdout.write(session.greet() + "\n（输入问题回车；输入数字选择；Ctrl-D 退出）\n")
+        stdout.write(f"{session.greet()}\n{replies.TERMINAL_HOW_TO}\n")
     while True:
         if interactive:
-            stdout.write("\n您：")
+            stdout.write(f"\n{replies.TERMINAL_YOU}")
             stdout.flush()
         line = stdin.readline()
         if not line:
@@ -66,7 +67,7 @@ def run_chat(service: Service, stdin: IO[str], stdout: IO[str], interactive: boo
             break
         out = session.handle(line)
         if out:
-            stdout.write(("机器人：" if interactive else "") + out + "\n")
+            stdout.write((replies.TERMINAL_BOT if interactive else "") + out + "\n")
             if not interactive:
                 stdout.write("\n")
             stdout.flush()

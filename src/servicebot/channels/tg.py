@@ -27,10 +27,11 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -388,7 +389,7 @@ async def on_other(update: Update, context: TgContext) -> None:
 
 async def on_question(update: Update, context: TgContext) -> None:
     message = update.effective_message
-    text = strip_mention(message.text or "" if message else "", context.bot.username)
+    text = strip_mention((message.text or "") if message else "", context.bot.username)
     await _converse(update, context, Text(text))
 
 
@@ -410,24 +411,29 @@ async def on_button(update: Update, context: TgContext) -> None:
 # --- staff ----------------------------------------------------------------------------------
 
 
-def _is_admin(update: Update, context: TgContext) -> bool:
-    user = update.effective_user
-    return user is not None and user.id in context.channel.core.settings.admin_ids
+def _admins_only(handler: Callable[[Update, TgContext], Awaitable[None]]):
+    """The handler for the office's admins (`admin_ids`); anyone else is told it is not for them."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: TgContext) -> None:
+        user = update.effective_user
+        if user is None or user.id not in context.channel.core.settings.admin_ids:
+            await _respond(update, context, Said(Reply(ADMIN_ONLY_TEXT)))
+            return
+        await handler(update, context)
+
+    return guarded
 
 
+@_admins_only
 async def on_reload(update: Update, context: TgContext) -> None:
-    if not _is_admin(update, context):
-        await _respond(update, context, Said(Reply(ADMIN_ONLY_TEXT)))
-        return
     service = context.channel.core.service
     swapped, problems = await asyncio.to_thread(service.reload)
     await _respond(update, context, Said(Reply(reload_text(swapped, problems, service.snapshot.faq))))
 
 
+@_admins_only
 async def on_stats(update: Update, context: TgContext) -> None:
-    if not _is_admin(update, context):
-        await _respond(update, context, Said(Reply(ADMIN_ONLY_TEXT)))
-        return
     core = context.channel.core
     sink = core.log or core.service.sink
     if not isinstance(sink, InteractionLog):

@@ -170,6 +170,9 @@ def is_addressed(message: Message, username: str, bot_id: int) -> bool:
 ADMIN_ONLY_TEXT = "抱歉，这个命令只有办事处工作人员可以使用。"
 STATS_UNAVAILABLE_TEXT = "统计暂时不可用：没有打开问答记录。"
 WATCH_PREFIX = "检测到问答文件有修改。\n"
+RELOADED_TEXT = "问答已重新加载：{files} 个文件，{entries} 个条目。"
+NOT_RELOADED_TEXT = "问答文件有 {count} 个问题，没有加载，机器人仍在使用原来的问答。请修改：\n"
+NO_QUESTIONS_TEXT = "今天还没有收到问题。"
 MAX_PROBLEMS_SHOWN = 20
 
 
@@ -177,12 +180,12 @@ def reload_text(swapped: bool, problems: list[Problem], faq: Faq) -> str:
     """What an admin reads after a reload: counts, or every blocking problem with file:line."""
     errors = [p for p in problems if p.is_error]
     if swapped:
-        text = f"问答已重新加载：{len(faq.files)} 个文件，{len(faq.entries)} 个条目。"
+        text = RELOADED_TEXT.format(files=len(faq.files), entries=len(faq.entries))
         shown, more = problems[:MAX_PROBLEMS_SHOWN], len(problems) - MAX_PROBLEMS_SHOWN
         if problems:
             text += f"\n有 {len(problems)} 个警告：\n" + "\n".join(str(p) for p in shown)
     else:
-        text = f"问答文件有 {len(errors)} 个问题，没有加载，机器人仍在使用原来的问答。请修改：\n"
+        text = NOT_RELOADED_TEXT.format(count=len(errors))
         shown, more = errors[:MAX_PROBLEMS_SHOWN], len(errors) - MAX_PROBLEMS_SHOWN
         text += "\n".join(str(p) for p in shown)
     if more > 0:
@@ -193,7 +196,7 @@ def reload_text(swapped: bool, problems: list[Problem], faq: Faq) -> str:
 def stats_text(summary: dict[str, int]) -> str:
     total = summary["total"]
     if not total:
-        return "今天还没有收到问题。"
+        return NO_QUESTIONS_TEXT
     rate = summary["answered"] / total
     return (
         f"今天共收到 {total} 个问题：直接回答 {summary['answered']} 个（回答率 {rate:.0%}），"
@@ -218,6 +221,9 @@ def describe_error(error: BaseException | None) -> str:
 __all__ = [
     "ADMIN_ONLY_TEXT",
     "MAX_MESSAGE",
+    "NOT_RELOADED_TEXT",
+    "NO_QUESTIONS_TEXT",
+    "RELOADED_TEXT",
     "STATS_UNAVAILABLE_TEXT",
     "WATCH_PREFIX",
     "describe_error",

@@ -45,6 +45,7 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 from servicebot import replies
 from servicebot.errors import ConfigError, DecryptError, MalformedMessageError, SignatureError, WechatError
+from servicebot.records import ButtonKind
 from servicebot.replies import Button, Reply
 
 # WeChat drops the connection after 5 s without an answer and tries again; three requests in all
@@ -559,9 +560,9 @@ def link(url: str, title: str) -> str:
 def render(reply: Reply) -> WechatText:
     """Title, body, links, source line; then the question and topic buttons as numbered lines the
     resident answers with the number (the terminal chat's convention), and a hint saying so."""
-    links = [b for b in reply.buttons if b.kind == replies.URL]
-    choices = tuple(b for b in reply.buttons if b.kind not in (replies.URL, replies.FEEDBACK))
-    rated = any(b.kind == replies.FEEDBACK for b in reply.buttons)
+    links = [b for b in reply.buttons if b.kind == ButtonKind.URL]
+    choices = tuple(b for b in reply.buttons if b.kind not in (ButtonKind.URL, ButtonKind.FEEDBACK))
+    rated = any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons)
     parts = [f"【{reply.title}】" if reply.title else "", reply.body]
     parts.append("\n".join(link(b.value, b.label) for b in links))
     parts.append(reply.footer)

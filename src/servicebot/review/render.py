@@ -135,7 +135,7 @@ CSV_HEADERS = [
 ]
 
 
-def _cell(text: str) -> str:
+def csv_cell(text: str) -> str:
     """Spreadsheet-safe: a resident's text starting with = + - @ must not become a formula."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -154,7 +154,7 @@ def render_csv(report: ReviewReport) -> str:
             c.suggest,
             clock(c.first, "%Y-%m-%d %H:%M"),
             clock(c.last, "%Y-%m-%d %H:%M"),
-            *map(_cell, examples),
+            *map(csv_cell, examples),
             c.nearest_id or "",
             c.nearest_question or "",
             f"{c.nearest_score:.1f}",

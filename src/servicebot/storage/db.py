@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -44,6 +45,24 @@ def connect(path: Path, *, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> 
         conn.close()
         raise
     return conn
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The file at `path` as (device, inode), None if there is none: a connection that kept
+    this from when it opened can tell its file was deleted or replaced since."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def remove_stale_wal(path: Path) -> None:
+    """Delete `path`'s -wal and -shm files, before a new database is created there: it must
+    not pick up the write-ahead log of a deleted one."""
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            os.unlink(f"{path}{suffix}")
 
 
 def utc_text(moment: dt.datetime) -> str:

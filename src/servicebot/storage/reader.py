@@ -54,6 +54,22 @@ class DayCounts:
     unhelpful: int
 
 
+# What the stats count in the interactions table, for a day (`daily`) or a period (`totals`):
+# typed questions (small talk such as 你好 and 谢谢 is not one), each outcome, button taps.
+_OUTCOMES = ", ".join(
+    ["count(*) FILTER (WHERE via = ? AND status != ?)"]
+    + ["count(*) FILTER (WHERE via = ? AND status = ?)"] * 3
+    + ["count(*) FILTER (WHERE status = ?)"]
+)
+_OUTCOME_ARGS = (
+    *(Via.QUESTION, Status.SMALL_TALK),
+    *(Via.QUESTION, Status.ANSWERED),
+    *(Via.QUESTION, Status.SUGGEST),
+    *(Via.QUESTION, Status.UNANSWERED),
+    Status.TAP,
+)
+
+
 def _range(since: dt.datetime, until: dt.datetime | None) -> tuple[str, str]:
     return utc_text(since), utc_text(until) if until else "9999"
 
@@ -129,21 +145,9 @@ class LogReader:
         bounds = _range(since, until)
         with self._reading() as conn:
             asked = conn.execute(
-                "SELECT date(at, '+8 hours') AS day, sum(via = ? AND status != ?), sum(via = ? AND status = ?),"
-                " sum(via = ? AND status = ?), sum(via = ? AND status = ?), sum(status = ?)"
-                " FROM interactions WHERE at >= ? AND at < ? GROUP BY day",
-                (
-                    Via.QUESTION,
-                    Status.SMALL_TALK,  # 你好 and 谢谢 are not questions
-                    Via.QUESTION,
-                    Status.ANSWERED,
-                    Via.QUESTION,
-                    Status.SUGGEST,
-                    Via.QUESTION,
-                    Status.UNANSWERED,
-                    Status.TAP,
-                    *bounds,
-                ),
+                f"SELECT date(at, '+8 hours') AS day, {_OUTCOMES} FROM interactions"
+                " WHERE at >= ? AND at < ? GROUP BY day",
+                (*_OUTCOME_ARGS, *bounds),
             ).fetchall()
             votes = conn.execute(
                 "SELECT date(at, '+8 hours') AS day, sum(positive), sum(NOT positive) FROM feedback"
@@ -159,24 +163,9 @@ class LogReader:
         """Questions by outcome, taps, rejections and distinct residents over the period."""
         with self._reading() as conn:
             row = conn.execute(
-                "SELECT count(*) FILTER (WHERE via = ? AND status != ?),"
-                " count(*) FILTER (WHERE via = ? AND status = ?),"
-                " count(*) FILTER (WHERE via = ? AND status = ?), count(*) FILTER (WHERE via = ? AND status = ?),"
-                " count(*) FILTER (WHERE status = ?), count(*) FILTER (WHERE via = ?), count(DISTINCT resident)"
+                f"SELECT {_OUTCOMES}, count(*) FILTER (WHERE via = ?), count(DISTINCT resident)"
                 " FROM interactions WHERE at >= ? AND at < ?",
-                (
-                    Via.QUESTION,
-                    Status.SMALL_TALK,
-                    Via.QUESTION,
-                    Status.ANSWERED,
-                    Via.QUESTION,
-                    Status.SUGGEST,
-                    Via.QUESTION,
-                    Status.UNANSWERED,
-                    Status.TAP,
-                    Via.NONE,
-                    *_range(since, until),
-                ),
+                (*_OUTCOME_ARGS, Via.NONE, *_range(since, until)),
             ).fetchone()
         keys = ("questions", "answered", "suggest", "unanswered", "taps", "none_of_these", "residents")
         return dict(zip(keys, row))

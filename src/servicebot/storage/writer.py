@@ -19,7 +19,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import os
 import re
 import sqlite3
 import threading
@@ -34,7 +33,16 @@ from servicebot.errors import StorageError
 from servicebot.migrations import migrate
 from servicebot.privacy import mask_personal
 from servicebot.records import Interaction, Status, Via
-from servicebot.storage.db import BUSY_TIMEOUT, CHINA_TZ, UTC, china_day_bounds, connect, utc_text
+from servicebot.storage.db import (
+    BUSY_TIMEOUT,
+    CHINA_TZ,
+    UTC,
+    china_day_bounds,
+    connect,
+    file_identity,
+    remove_stale_wal,
+    utc_text,
+)
 from servicebot.storage.reader import LogReader
 
 log = logging.getLogger(__name__)
@@ -125,23 +133,6 @@ class LogStatus:
     pending: int
     dropped: int
     last_error: str | None
-
-
-def _file_id(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def _remove_orphans(path: Path) -> None:
-    """A new database must not pick up the -wal/-shm of a deleted one."""
-    if path.exists():
-        return
-    for suffix in ("-wal", "-shm"):
-        with contextlib.suppress(OSError):
-            os.unlink(f"{path}{suffix}")
 
 
 class InteractionLog(LogReader):
@@ -422,7 +413,7 @@ class InteractionLog(LogReader):
         return interaction
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None and _file_id(self.path) != self._file:
+        if self._conn is not None and file_identity(self.path) != self._file:
             self._disconnect()
             self._note_failure(StorageError("the database file was deleted or replaced; creating a new one"))
         if self._conn is None:
@@ -432,7 +423,8 @@ class InteractionLog(LogReader):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_orphans(self.path)
+        if not self.path.exists():
+            remove_stale_wal(self.path)
         conn = connect(self.path, create=True, busy_timeout=self._busy_timeout)
         try:
             migrate(conn)
@@ -442,7 +434,7 @@ class InteractionLog(LogReader):
         except BaseException:
             conn.close()
             raise
-        self._conn, self._file = conn, _file_id(self.path)
+        self._conn, self._file = conn, file_identity(self.path)
 
     def _purge(self, conn: sqlite3.Connection) -> None:
         deleted = purge(conn, dt.datetime.now(UTC) - dt.timedelta(days=self.retention_days))

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import dataclasses
 import sqlite3
-import time
 
 import pytest
 
@@ -24,7 +23,8 @@ from servicebot.channels.tg import TelegramChannel
 from servicebot.records import Status, Via
 from servicebot.service import Service
 
-from botapi import TOKEN, FakeBotApi
+from botapi import TOKEN, FakeBotApi, buttons
+from conftest import until
 
 pytestmark = pytest.mark.slow
 
@@ -56,13 +56,6 @@ async def bot(settings, api: FakeBotApi):
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
-
-
-async def until(check, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
-        await asyncio.sleep(0.02)
 
 
 def logged(settings) -> list[tuple]:
@@ -97,7 +90,7 @@ def test_questions_and_a_button_press_replayed_after_a_stop_are_answered_and_log
                 api.callback_query(related["callback_data"], chat_id=presser, user_id=presser)
                 refused = {*users, presser}
                 await api.wait_for_fault("sendMessage")  # and the others wait for Telegram's "retry after"
-                await until(lambda: len(logged(settings)) == 1 + len(refused), "every question logged")
+                await until(lambda: len(logged(settings)) == 1 + len(refused), "every question logged", timeout=15)
             assert unfinished(settings) == len(refused)  # looked up and logged, not answered: replayed next
             before = logged(settings)
             assert len(before) == 1 + len(refused)
@@ -105,7 +98,7 @@ def test_questions_and_a_button_press_replayed_after_a_stop_are_answered_and_log
             api.disarm_faults()
             mark = api.mark()
             async with bot(settings, api):
-                await until(lambda: {c.chat_id for c in sent_since(api, mark)} >= refused, "the replies")
+                await until(lambda: {c.chat_id for c in sent_since(api, mark)} >= refused, "the replies", timeout=15)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
             assert unfinished(settings) == 0
             after = logged(settings)
@@ -140,8 +133,3 @@ async def ask(api: FakeBotApi, text: str, user: int):
 
 def sent_since(api: FakeBotApi, mark: int) -> list:
     return [c for c in api.calls("sendMessage") if c.index >= mark]
-
-
-def buttons(call) -> list[dict]:
-    markup = call.params.get("reply_markup") or {}
-    return [b for row in markup.get("inline_keyboard", []) for b in row]

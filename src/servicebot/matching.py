@@ -295,7 +295,6 @@ class Index:
             at += len(e.keywords)
             self.keywords.append(entry_keywords)
             self.sentences.append("|".join(p for p in self.phrasings[i] if p not in entry_keywords))
-        self.sound_texts = ["|".join("".join(k) for k in heard) for heard in self.phrasing_sounds]
         answers = self.normalize.many([f"{e.answer} {e.topic}".replace("\n", " ") for e in self.entries])
         self.answers = answers
         self.answer_pairs: set[str] = set()
@@ -342,7 +341,6 @@ class Index:
                 top = max(map(words.weight, telling))
                 specific = {w for w in telling if words.weight(w) >= top}
             self.subjects.append(frozenset(specific))
-        self.subject_words = frozenset(w for subject in self.subjects for w in subject)
 
     # -- what the FAQ knows ----------------------------------------------------------------
 

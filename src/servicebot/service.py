@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from servicebot import replies
 from servicebot.checks import build_snapshot, find_removal, removal_problems
@@ -142,20 +143,17 @@ class Service:
         else:
             reply = replies.unanswered_reply(snap.faq.contact)
         ref = ref or new_ref()
-        self._record(
-            Interaction(
-                ref=ref,
-                at=_now(),
-                channel=channel,
-                chat_type=chat_type,
-                resident=self.resident_key(resident),
-                question=question,
-                normalized=match.normalized,
-                status=status,
-                entry_id=match.entry_id,
-                score=match.score,
-                suggestions=tuple(c.entry_id for c in match.suggestions),
-            )
+        self._log(
+            ref,
+            channel,
+            chat_type,
+            resident,
+            question=question,
+            normalized=match.normalized,
+            status=status,
+            entry_id=match.entry_id,
+            score=match.score,
+            suggestions=tuple(c.entry_id for c in match.suggestions),
         )
         return Outcome(ref, status, match.entry_id, reply, match)
 
@@ -176,21 +174,18 @@ class Service:
         if entry is None:
             return None
         ref = ref or new_ref()
-        self._record(
-            Interaction(
-                ref=ref,
-                at=_now(),
-                channel=channel,
-                chat_type=chat_type,
-                resident=self.resident_key(resident),
-                question=entry.question,
-                normalized="",
-                status=Status.TAP,
-                entry_id=entry_id,
-                score=100.0,
-                via=via,
-                origin_ref=origin_ref,
-            )
+        self._log(
+            ref,
+            channel,
+            chat_type,
+            resident,
+            question=entry.question,
+            normalized="",
+            status=Status.TAP,
+            entry_id=entry_id,
+            score=100.0,
+            via=via,
+            origin_ref=origin_ref,
         )
         return Outcome(ref, Status.ANSWERED, entry_id, replies.answer_reply(entry, snap.faq))
 
@@ -204,21 +199,18 @@ class Service:
         ref: str | None = None,
     ) -> Reply:
         """The resident rejected every suggestion: record it so reviewers see the miss."""
-        self._record(
-            Interaction(
-                ref=ref or new_ref(),
-                at=_now(),
-                channel=channel,
-                chat_type=chat_type,
-                resident=self.resident_key(resident),
-                question="",
-                normalized="",
-                status=Status.UNANSWERED,
-                entry_id=None,
-                score=0.0,
-                via=Via.NONE,
-                origin_ref=origin_ref,
-            )
+        self._log(
+            ref or new_ref(),
+            channel,
+            chat_type,
+            resident,
+            question="",
+            normalized="",
+            status=Status.UNANSWERED,
+            entry_id=None,
+            score=0.0,
+            via=Via.NONE,
+            origin_ref=origin_ref,
         )
         return replies.unanswered_reply(self._snapshot.faq.contact)
 
@@ -228,6 +220,14 @@ class Service:
                 self.sink.feedback(ref, positive)
             except Exception:  # the log must never stop an answer
                 log.exception("could not record feedback")
+
+    def _log(self, ref: str, channel: str, chat_type: str, resident: int | str | None, **fields: Any) -> None:
+        """Record one interaction, now, under the resident's pseudonym."""
+        self._record(
+            Interaction(
+                ref=ref, at=_now(), channel=channel, chat_type=chat_type, resident=self.resident_key(resident), **fields
+            )
+        )
 
     def _record(self, interaction: Interaction) -> None:
         if self.sink is not None:

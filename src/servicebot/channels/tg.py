@@ -38,7 +38,7 @@ from urllib.parse import urlparse
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from telegram import BotCommand, CallbackQuery, LinkPreviewOptions, Message, ReplyParameters, Update
+from telegram import BotCommand, CallbackQuery, Message, ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
@@ -61,6 +61,7 @@ from servicebot.channels.tg_ingest import DRAIN_SECONDS, ChatOrderedProcessor, J
 from servicebot.channels.tg_net import QuietRequest, RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
     ADMIN_ONLY_TEXT,
+    NO_PREVIEW,
     STATS_UNAVAILABLE_TEXT,
     WATCH_PREFIX,
     describe_error,
@@ -101,7 +102,6 @@ RATE_LIMIT_RETRIES = 3  # 429 "retry after" answers waited out per call
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_WEBHOOK_BODY = 1024 * 1024
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # Bot API refusals that mean a chat is gone for the bot: a delivery there will never work.
 GONE_PHRASES = ("chat not found", "user not found", "peer_id_invalid", "bot can't initiate", "user is deactivated")
 

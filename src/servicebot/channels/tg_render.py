@@ -16,7 +16,7 @@ import re
 import traceback
 from collections.abc import Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, MessageEntity
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
@@ -26,6 +26,7 @@ from servicebot.faq import Faq
 from servicebot.records import ButtonKind, Via
 from servicebot.replies import MAX_ANSWER_CHARS, Reply
 
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # answers carry their links as buttons
 MAX_MESSAGE = MAX_ANSWER_CHARS  # Telegram's limit, in UTF-16 code units after entity parsing
 
 # --- text ----------------------------------------------------------------------------------

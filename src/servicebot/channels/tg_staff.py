@@ -28,7 +28,6 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    LinkPreviewOptions,
     ReplyParameters,
     Update,
 )
@@ -46,7 +45,7 @@ from telegram.ext import (
 )
 
 from servicebot.channels import Core
-from servicebot.channels.tg_render import describe_error, split_text
+from servicebot.channels.tg_render import NO_PREVIEW, describe_error, split_text
 from servicebot.errors import StaffRoomError
 from servicebot.records import Channel, Status
 from servicebot.storage.tickets import TicketRow
@@ -57,7 +56,6 @@ log = logging.getLogger(__name__)
 GROUP = -2  # handler group: before admission and the residents' handlers
 MAX_SHOWN = 3500  # characters of a resident's text shown in one staff message
 LISTED = 30  # tickets /tickets shows
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 # --- wording ---------------------------------------------------------------------------------
 

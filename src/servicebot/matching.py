@@ -589,8 +589,11 @@ class Index:
         """Every nominated entry, scored, best first."""
         if not reading.normalized:
             return []
-        ids = self._nominate(self._query_terms(reading.normalized))
-        close = self._closeness(reading.focus, self._query_terms(reading.focus), ids)
+        terms = self._query_terms(reading.normalized)
+        ids = self._nominate(terms)
+        # A short question is its own focus: weigh its characters once.
+        focus_terms = terms if reading.focus == reading.normalized else self._query_terms(reading.focus)
+        close = self._closeness(reading.focus, focus_terms, ids)
         share = WORD_SHARE_LONG if reading.long else WORD_SHARE
         scored = []
         for i in ids:

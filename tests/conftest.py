@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -197,3 +198,25 @@ async def until(condition: Callable[[], Any], what: str, timeout: float = 5.0) -
     while not condition():
         assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
         await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def telegram_bot(settings, api, **channel_options):
+    """The Telegram bot polling `api` (a FakeBotApi) until the block ends; yields its channel."""
+    from servicebot.channels import Core
+    from servicebot.channels.server import serve
+    from servicebot.channels.tg import TelegramChannel
+    from servicebot.service import Service
+
+    settings = dataclasses.replace(settings, base_url=api.base_url)
+    core = Core(settings, Service.from_settings(settings, secret="bot-secret"))
+    telegram = TelegramChannel(core, **channel_options)
+    stop = asyncio.Event()
+    mark = api.mark()
+    task = asyncio.create_task(serve(core, [telegram], stop))
+    try:
+        await api.wait_for("setMyCommands", since=mark, timeout=10)
+        yield telegram
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)

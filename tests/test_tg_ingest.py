@@ -27,9 +27,7 @@ import yaml
 from telegram import Update
 
 from servicebot import tickets
-from servicebot.channels import Core
-from servicebot.channels.server import SHUTDOWN_GRACE, serve
-from servicebot.channels.tg import TelegramChannel
+from servicebot.channels.server import SHUTDOWN_GRACE
 from servicebot.channels.tg_ingest import CANCEL_AFTER, DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue
 from servicebot.channels.tg_net import RetryingRateLimiter
 from servicebot.channels.tg_render import render_html
@@ -38,7 +36,7 @@ from servicebot.service import Service
 from servicebot.storage.writer import CLOSE_TIMEOUT
 
 from botapi import TOKEN, FakeBotApi
-from conftest import REPO, fill, until
+from conftest import REPO, fill, telegram_bot, until
 from webserver import free_port
 
 pytestmark = pytest.mark.slow
@@ -73,23 +71,6 @@ def replies_by_chat(api: FakeBotApi) -> dict[int, list[str]]:
     for call in api.calls("sendMessage"):
         got.setdefault(int(call.chat_id), []).append(call.text)
     return got
-
-
-@contextlib.asynccontextmanager
-async def bot(settings, api: FakeBotApi, **channel_options):
-    """The bot (Telegram, and the web server when `web_port` is set) until the block ends."""
-    settings = dataclasses.replace(settings, base_url=api.base_url)
-    core = Core(settings, Service.from_settings(settings, secret="ingest-secret"))
-    telegram = TelegramChannel(core, **channel_options)
-    stop = asyncio.Event()
-    mark = api.mark()
-    task = asyncio.create_task(serve(core, [telegram], stop))
-    try:
-        await api.wait_for("setMyCommands", since=mark, timeout=10)
-        yield telegram
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 def private_update(update_id: int, text: str, user: int) -> dict:
@@ -201,7 +182,7 @@ class CheckingBotApi(FakeBotApi):
 
 def test_polling_confirms_an_update_only_once_it_is_in_the_journal(settings):
     async def body():
-        async with CheckingBotApi(settings.journal_path) as api, bot(settings, api):
+        async with CheckingBotApi(settings.journal_path) as api, telegram_bot(settings, api):
             for n in range(40):  # batches of several updates per getUpdates
                 api.user_message(QUESTIONS[n % len(QUESTIONS)], user_id=FIRST_USER + n)
             await until(lambda: len(api.calls("sendMessage")) >= 40, "every question answered", 20)
@@ -234,7 +215,7 @@ def test_a_webhook_re_post_is_answered_once_also_after_a_restart(settings, caplo
 
     async def body():
         async with FakeBotApi() as api, aiohttp.ClientSession() as http:
-            async with bot(hooked, api):
+            async with telegram_bot(hooked, api):
                 delivered = api.user_message("书屋在哪", user_id=user)  # sent by the fake's webhook loop
                 await api.wait_for_reply(user)
                 same = private_update(900_001, "低保怎么申请", user)
@@ -244,7 +225,7 @@ def test_a_webhook_re_post_is_answered_once_also_after_a_restart(settings, caplo
                 await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 2, "the re-posted question", 10)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
 
-            async with bot(hooked, api):  # a restart: the journal file remembers
+            async with telegram_bot(hooked, api):  # a restart: the journal file remembers
                 assert [await post(http, u) for u in (same, delivered)] == [200, 200]
                 api.user_message("体验馆", user_id=user)
                 await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 3, "a new question", 10)
@@ -270,7 +251,7 @@ def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_r
 
     async def body():
         async with FakeBotApi() as api:
-            async with bot(settings, api, drain=1.0) as telegram:
+            async with telegram_bot(settings, api, drain=1.0) as telegram:
                 for n in range(40):
                     for user in residents:
                         last = api.user_message(plan[user][n], user_id=user)
@@ -284,7 +265,7 @@ def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_r
             pending = [row for row in journal_rows(settings).values() if row[0] is None]
             assert len(pending) == 120 - answered
 
-            async with bot(settings, api):
+            async with telegram_bot(settings, api):
                 await until(lambda: len(api.calls("sendMessage")) >= 120, "the rest answered", 30)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
             assert replies_by_chat(api) == expected
@@ -430,7 +411,7 @@ def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, 
     async def body():
         async with FakeBotApi() as api:
             journal = UpdateJournal(settings.journal_path, retry_every=0.2)
-            async with bot(settings, api, journal=journal):
+            async with telegram_bot(settings, api, journal=journal):
                 assert "低保" in (await ask(api, "低保怎么申请", FIRST_USER)).text
                 # Removed, and its place taken by a directory: it cannot be re-created.
                 for suffix in ("", "-wal", "-shm"):
@@ -460,7 +441,7 @@ def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(sett
     async def body():
         async with FakeBotApi() as api:
             journal = UpdateJournal(on_small_disk.journal_path, retry_every=0.2)
-            async with bot(on_small_disk, api, journal=journal):
+            async with telegram_bot(on_small_disk, api, journal=journal):
                 await ask(api, "低保怎么申请", FIRST_USER)
                 filler = fill(small_disk)
                 try:

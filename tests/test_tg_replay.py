@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import sqlite3
 
 import pytest
 
-from servicebot.channels import Core
-from servicebot.channels.server import serve
-from servicebot.channels.tg import TelegramChannel
 from servicebot.records import Status, Via
-from servicebot.service import Service
 
 from botapi import TOKEN, FakeBotApi, buttons
-from conftest import until
+from conftest import telegram_bot, until
 
 pytestmark = pytest.mark.slow
 
@@ -39,23 +34,6 @@ def run(coro, timeout: float = 60.0):
 @pytest.fixture
 def settings(mini_faq, make_settings):
     return make_settings(mini_faq, token=TOKEN, reload_interval=0, flood_messages=1000)
-
-
-@contextlib.asynccontextmanager
-async def bot(settings, api: FakeBotApi):
-    """The bot until the block ends; its stop drains for 0.5 s, then leaves the rest in the journal."""
-    settings = dataclasses.replace(settings, base_url=api.base_url)
-    core = Core(settings, Service.from_settings(settings, secret="replay-secret"))
-    telegram = TelegramChannel(core, drain=0.5)
-    stop = asyncio.Event()
-    mark = api.mark()
-    task = asyncio.create_task(serve(core, [telegram], stop))
-    try:
-        await api.wait_for("setMyCommands", since=mark, timeout=10)
-        yield telegram
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 def logged(settings) -> list[tuple]:
@@ -81,7 +59,7 @@ def test_questions_and_a_button_press_replayed_after_a_stop_are_answered_and_log
 
     async def body():
         async with FakeBotApi() as api:
-            async with bot(settings, api):
+            async with telegram_bot(settings, api, drain=0.5):
                 answer = await ask(api, "低保怎么申请", presser)  # answered: its buttons work
                 related = next(b for b in buttons(answer) if b["callback_data"].startswith("e:"))
                 api.fail_next("sendMessage", "429", times=100_000, retry_after=60)  # every reply from now on
@@ -97,7 +75,7 @@ def test_questions_and_a_button_press_replayed_after_a_stop_are_answered_and_log
 
             api.disarm_faults()
             mark = api.mark()
-            async with bot(settings, api):
+            async with telegram_bot(settings, api, drain=0.5):
                 await until(lambda: {c.chat_id for c in sent_since(api, mark)} >= refused, "the replies", timeout=15)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
             assert unfinished(settings) == 0
@@ -117,7 +95,7 @@ def test_two_different_updates_with_the_same_text_are_both_counted(settings):
     """The reference comes from the update, not the text: asking twice is two questions."""
 
     async def body():
-        async with FakeBotApi() as api, bot(settings, api):
+        async with FakeBotApi() as api, telegram_bot(settings, api, drain=0.5):
             for _ in range(2):
                 await ask(api, "低保怎么申请", FIRST_USER)
 

@@ -30,6 +30,12 @@ def question_pool(faq, off_topic: Sequence[str] = OFF_TOPIC, seed: int = 3) -> l
     return pool + typos + list(off_topic) * 5
 
 
+def plans(pool: Sequence[str], users: int, each: int, solo: int, seed: int) -> tuple[list[list[str]], list[list[str]]]:
+    """What `users` residents ask (`each` questions apiece), and what one lone resident asks."""
+    rng = random.Random(seed)
+    return [[rng.choice(pool) for _ in range(each)] for _ in range(users)], [[rng.choice(pool) for _ in range(solo)]]
+
+
 def percentile_ms(seconds: Sequence[float], q: float) -> float:
     """The q-quantile (0 < q < 1) of `seconds`, in milliseconds."""
     if len(seconds) < 2:

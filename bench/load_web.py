@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import direct_seconds, failed, latency_line, print_result, question_pool, read_plan, run_client
+from harness import direct_seconds, failed, latency_line, plans, print_result, question_pool, read_plan, run_client
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -118,10 +118,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         service = Service.from_settings(settings, secret="bench")
         checker = Service(service.snapshot, settings)  # the same FAQ, no log: what each answer should say
         faq = service.snapshot.faq
-        rng = random.Random(args.seed)
         pool = question_pool(faq)
-        plan = [[rng.choice(pool) for _ in range(args.questions)] for _ in range(args.sessions)]
-        solo_plan = [[rng.choice(pool) for _ in range(args.solo)]]
+        plan, solo_plan = plans(pool, args.sessions, args.questions, args.solo, args.seed)
+        rng = random.Random(args.seed + 1)  # the Telegram residents' questions
 
         # The direct call, on every question of the plan, in this process and this run.
         questions = [q for session in plan for q in session]

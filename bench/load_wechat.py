@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import random
 import sqlite3
 import statistics
 import subprocess
@@ -34,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import direct_seconds, failed, latency_line, print_result, question_pool, read_plan, run_client
+from harness import direct_seconds, failed, latency_line, plans, print_result, question_pool, read_plan, run_client
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -122,10 +121,7 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
     service = Service.from_settings(settings, secret="bench")
     checker = Service(service.snapshot, settings)  # the same FAQ, no log: what each reply should say
     faq = service.snapshot.faq
-    rng = random.Random(args.seed)
-    pool = question_pool(faq)
-    plan = [[rng.choice(pool) for _ in range(args.messages)] for _ in range(args.users)]
-    solo_plan = [[rng.choice(pool) for _ in range(args.solo)]]
+    plan, solo_plan = plans(question_pool(faq), args.users, args.messages, args.solo, args.seed)
 
     # The direct call, on every question of the plan, in this process and this run.
     questions = [q for messages in plan for q in messages]

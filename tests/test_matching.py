@@ -161,6 +161,17 @@ def test_a_long_story_is_matched_by_what_it_asks(shipped):
     assert "低保" in asked and "住院" not in asked
 
 
+def test_a_short_story_told_in_several_sentences_is_still_a_story(shipped):
+    match = shipped.match("我老伴住院花了不少钱，家里就靠我打零工，想问问低保够不够条件")
+    assert (match.status, match.entry_id) == (ANSWERED, "dibao-apply")
+
+
+def test_a_list_separated_by_spaces_is_not_taken_for_a_story(shipped):
+    match = shipped.match("油漆桶 杀虫剂瓶子 扔哪个桶??? help")
+    assert (match.status, match.entry_id) == (ANSWERED, "garbage-hazardous")
+    assert all(t.asked for t in match.terms)
+
+
 def test_an_entry_is_not_answered_without_its_subject(shipped):
     match = shipped.match("需要什么材料")
     assert match.status != ANSWERED

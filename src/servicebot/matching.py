@@ -57,6 +57,7 @@ FINE_COVERAGE = 0.7  # the rest of the character score is closeness to the neare
 
 # Word layer.
 LONG_CHARS = 26  # a normalized question longer than this, in several clauses, is a story
+STORY_CLAUSES = 3  # ... and so is one told in three or more punctuated parts, however short
 STORY_FACTOR = 0.35  # in a story, the weight of a known word outside the asking clause
 LONG_UNSEEN = 0.5  # ... and an unknown word in its asking clause this much (这种单亲家庭能申请低保吗)
 UNSEEN_PENALTY = 1.5  # an unknown word in the asking clause weighs this much more against
@@ -79,6 +80,8 @@ WORD_SHARE_LONG = 0.7  # ... in a long one, where character closeness means litt
 OFF_SUBJECT = 0.7  # score factor of an entry not on the question's subject
 ABOUT_BOT_SIMILARITY = 0.5  # a capability question this close to an entry's phrasing gets that entry
 
+_SENTENCE_RE = re.compile(r"[，。！？；,.!?;]+")
+_WORD_RE = re.compile(r"[^\W_]")  # a part with a letter or a character in it (not only emoji)
 _CLAUSE_RE = re.compile(r"[，。！？、；：,.!?;:\s…~～·—\-]+")
 
 
@@ -424,7 +427,10 @@ class Index:
         guesses = {target for target, span in heard.items() if self.segmenter.known(span)}
         fixed = ["".join(toks) for toks in cut]
         normalized = "".join(fixed)[:MAX_QUERY_CHARS]
-        long = len(normalized) > LONG_CHARS and len(fixed) > 1
+        # A story is told in sentences: count the parts punctuation separates (spaces separate
+        # lists too: 油漆桶 杀虫剂瓶子 扔哪个桶).
+        told = sum(1 for part in _SENTENCE_RE.split(question) if _WORD_RE.search(part))
+        long = told >= STORY_CLAUSES or (len(normalized) > LONG_CHARS and len(fixed) > 1)
         ask_at = _asking_clause(cut)
         terms = []
         for k, clause_words in enumerate(cut):

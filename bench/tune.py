@@ -41,14 +41,14 @@ def figures(index: Index, cached, thresholds: Thresholds) -> tuple[float, float,
     right = wrong = suggested = off = off_suggested = inside = outside = 0
     for item, reading, scored in cached:
         status, entry_id, _ = index.decide(reading, scored, thresholds)
-        if item.expected is None:
+        if not item.in_scope:
             outside += 1
             off += status == ANSWERED
             off_suggested += status == SUGGEST
         else:
             inside += 1
-            right += status == ANSWERED and entry_id == item.expected
-            wrong += status == ANSWERED and entry_id != item.expected
+            right += status == ANSWERED and entry_id in item.expected
+            wrong += status == ANSWERED and entry_id not in item.expected
             suggested += status == SUGGEST
     return right / inside, wrong / inside, suggested / inside, off / max(outside, 1), off_suggested / max(outside, 1)
 

@@ -260,12 +260,15 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     items = evaluate.load_set(args.file, faq)
     result = evaluate.run(index, items)
     _out(f"{args.file}: {len(items)} questions, FAQ {len(faq.entries)} entries")
-    _out(f"each cell: servicebot (naive rapidfuzz WRatio at its best cutoff on this set, {result.cutoff:g})")
+    cuts = ", ".join(f"{name} {best:g}" for name, (best, _) in result.cutoffs.items())
+    _out(f"each cell: servicebot (naive rapidfuzz WRatio, BM25 — each at its best cutoff on this set: {cuts})")
+    _out("name@ours: a baseline's in-scope right when it answers no more off-topic questions than servicebot")
     for line in evaluate.kind_lines(result):
         _out(line)
     if args.misses:
         for m in result.misses:
-            _out(f"  [{m.kind}] [{m.status}] {m.question}  expected {m.expected}  got {m.got}  ({m.score:.1f})")
+            expected = ",".join(sorted(m.expected)) or "-"
+            _out(f"  [{'/'.join(m.kinds)}] [{m.status}] {m.question}  expected {expected}  got {m.got}  ({m.score:.1f})")
     return 0
 
 

@@ -180,6 +180,9 @@ REASONS = {
     Reason.UNKNOWN_WORDS: "问题里的关键词问答里没有（比如护照、公积金），说明问的不是问答覆盖的事",
     Reason.OFF_SUBJECT: "没有哪个条目说的是这个主题",
     Reason.NOTHING_ASKED: "问题里没有能说明问什么的词（只有“怎么办”“需要什么材料”之类）",
+    Reason.SUBJECT: "问题说的是这个条目的主题（问题里有它的主题词），也没有别的主题和它相争",
+    Reason.OVERVIEW: "问题说的是这个主题，几个条目都合适，用这个主题的总览条目回答，其余的放在下面可以接着问",
+    Reason.SUBJECTS: "问题里同时说到问答里的几个不同主题，请居民自己选",
     Reason.SMALL_TALK: "这是打招呼、致谢、问机器人是谁或找人工，不按问答条目回答",
     Reason.ABOUT_BOT: "问的是机器人能做什么，用介绍机器人的条目回答",
 }
@@ -187,6 +190,7 @@ KNOWN = {
     Known.PHRASING: "问答问法中有",
     Known.SOUND: "读音像问答里的词",
     Known.ANSWER: "只在答案里出现",
+    Known.RELATED: "意思接近问答里的词",
     Known.UNSEEN: "问答里没有",
 }
 EXPLAIN_HELP = (

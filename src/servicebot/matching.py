@@ -37,7 +37,7 @@ from enum import StrEnum
 
 from rapidfuzz import fuzz, process
 
-from servicebot import smalltalk, words
+from servicebot import lexicon, smalltalk, words
 from servicebot.config import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
 from servicebot.faq import Entry, Faq
 from servicebot.records import Status
@@ -63,6 +63,14 @@ LONG_UNSEEN = 0.5  # ... and an unknown word in its asking clause this much (这
 UNSEEN_PENALTY = 1.5  # an unknown word in the asking clause weighs this much more against
 WEAK_UNKNOWN = 0.35  # ... unless it is no noun (搞不清, 顾不上, 喝完): circumstance, not subject
 UNKNOWN_NOUN = 1.2  # an unknown noun weighs at least this, however common (医院, 学校, 银行)
+NAMING_WEIGHT = 3.0  # a word of the question names a subject only when this telling (or a keyword) ...
+NAMING_SIMILARITY = 0.7  # ... and a word the FAQ lacks, when the lexicon puts it this near
+NAMED_MIN = 1.5  # how strongly a question must name an entry's subject for the clerk to answer
+UNKNOWN_RATIO = 1.0  # ... unless words the FAQ lacks outweigh it this many times (a subject of its own)
+SAME_NAMING = 0.9  # entries named this nearly as strongly, by the same word, are of one subject
+RIVAL_SHARE = 0.8  # another subject named this strongly competes: the resident picks
+RELATED_RANK = 3  # ... and only among its few nearest words (公积金's are 社会保险, 还贷, 贷款, not 养老金)
+RELATED_MIN = 0.6  # similarity at which the lexicon relates a question's word to one of the FAQ's
 PLACE_WEIGHT = 1.0  # a place name (滁州, 南京) says where, not what; FAQ terms (长乐小区) excepted
 TERM_WEIGHT = 1.5  # a keyword or synonym of the FAQ weighs at least this, however common (老人)
 CONFLICT_WEIGHT = 3.0  # a word this telling, from another entry, keeps a short question from a sure answer
@@ -95,6 +103,9 @@ class Reason(StrEnum):
     UNKNOWN_WORDS = "unknown-words"  # telling words of the question are not in the FAQ
     OFF_SUBJECT = "off-subject"  # no entry is on the question's subject
     NOTHING_ASKED = "nothing-asked"  # no telling word at all (需要什么材料, emoji)
+    SUBJECT = "subject"  # the question names the entry's subject, and no other subject competes
+    OVERVIEW = "overview"  # ... several entries of that subject fit: its overview entry answers
+    SUBJECTS = "subjects"  # the question names several subjects of the FAQ: the resident picks
     SMALL_TALK = "small-talk"  # 你好, 谢谢, 你是谁, 转人工
     ABOUT_BOT = "about-bot"  # 你能干什么: the FAQ's entry about the bot
 
@@ -105,6 +116,7 @@ class Known(StrEnum):
     PHRASING = "phrasing"
     SOUND = "sound"  # a phrasing has a word that sounds the same
     ANSWER = "answer"  # only an answer mentions it
+    RELATED = "related"  # the lexicon relates it to a word of the FAQ (截肢 → 残疾)
     UNSEEN = "unseen"
 
 
@@ -129,6 +141,9 @@ class Term:
     known: Known
     heard_as: str = ""  # the written form, when the resident typed a sound-alike
     guess: bool = False  # ... and that form is itself a real word (地保, 树屋): a guess, not a fix
+    related: str = ""  # RELATED: the FAQ's word it is near (截肢 → 残疾) ...
+    similarity: float = 0.0  # ... and how near (the lexicon's similarity)
+    circumstance: bool = False  # UNSEEN, and a person, time, place or institution (妈妈, 民政局)
 
 
 @dataclass(frozen=True)
@@ -329,14 +344,15 @@ class Index:
             }
             telling |= {k for k in self.keywords[i] if not words.is_aspect(k)}
             entry_words.append(telling)
-            for w in telling:
+            for w in sorted(telling):  # sorted: the same sound key always reads as the same word
                 if len(w) > 1:
                     self.vocabulary.setdefault(sound_text(w), w)
             for a, b in itertools.pairwise(own):
                 if 3 <= len(a + b) <= 6 and words.weight(a) > 0 and words.weight(b) > 0:
                     self.vocabulary.setdefault(sound_text(a + b), a + b)
-        for term in self.segmenter.terms:
+        for term in sorted(self.segmenter.terms):
             self.vocabulary.setdefault(sound_text(term), term)
+        self.telling = [frozenset(t) for t in entry_words]  # each entry's telling words
         self.subjects: list[frozenset[str]] = []
         for telling in entry_words:
             specific = {w for w in telling if self.df(w) <= SUBJECT_DF}
@@ -372,6 +388,19 @@ class Index:
         elif word in self.answer_chars:
             return Known.ANSWER
         return Known.UNSEEN
+
+    def _related(self, word: str) -> tuple[str, float]:
+        """The FAQ word the lexicon puts nearest to a word the FAQ lacks (截肢 → 残疾), with
+        its similarity; ("", 0) when none is near enough. Only words that can name a subject
+        relate: 偏瘫 → 瘫痪, not 怀疑 → 相信."""
+        if not words.names_subject(word):
+            return "", 0.0
+        for other, sim in lexicon.neighbours(word, RELATED_RANK):
+            if sim < RELATED_MIN:
+                break
+            if len(other) > 1 and self.df(other) and words.weight(other) >= SUBJECT_MIN and words.names_subject(other):
+                return other, sim
+        return "", 0.0
 
     def _specificity(self, word: str) -> float:
         n = len(self.entries)
@@ -439,16 +468,35 @@ class Index:
                 if weight <= 0:
                     continue
                 known = self._known(word)
+                related, similarity, circumstance = "", 0.0, False
+                if known == Known.UNSEEN:
+                    related, similarity = self._related(word)
+                    if related:
+                        known = Known.RELATED
+                    else:
+                        circumstance = lexicon.is_circumstance(word)
                 if word in self.segmenter.terms:  # the FAQ's own terms (老人, 临时救助) name its subjects
                     weight = max(weight, TERM_WEIGHT)
                 elif words.is_place(word):
                     weight = min(weight, PLACE_WEIGHT)
-                elif known == Known.UNSEEN and words.is_noun(word) and not word.isascii():
+                elif known == Known.UNSEEN and not circumstance and words.is_noun(word) and not word.isascii():
                     weight = max(weight, UNKNOWN_NOUN)
                 elif known == Known.UNSEEN:
                     weight *= WEAK_UNKNOWN
                 asked = not long or k >= ask_at
-                terms.append(Term(word, round(weight, 2), asked, known, heard.get(word, ""), word in guesses))
+                terms.append(
+                    Term(
+                        word,
+                        round(weight, 2),
+                        asked,
+                        known,
+                        heard.get(word, ""),
+                        word in guesses,
+                        related,
+                        similarity,
+                        circumstance,
+                    )
+                )
         focus = "".join(fixed[ask_at:]) if long else normalized
         asking = words.aspects("".join(fixed[ask_at:]))  # 我的电话…，低保怎么申请 asks no phone number
         return _Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, asking)
@@ -463,6 +511,8 @@ class Index:
         """How much of one question word entry i has: as written, as a sound-alike, in its
         answer only, or a telling part of a compound (残疾证 → 残疾)."""
         word = term.word
+        if term.related:  # 截肢 is covered as far as its FAQ word 残疾 is, times their nearness
+            return term.similarity * self._covers(Term(term.related, term.weight, term.asked, Known.PHRASING), i)
         if word in self.sentences[i] or word in self.keywords[i]:
             return 1.0
         if word in self.texts[i]:
@@ -483,7 +533,7 @@ class Index:
             weight = term.weight * (1.0 if term.asked else STORY_FACTOR) * self._specificity(term.word)
             got += weight * self._covers(term, i)
             unseen = LONG_UNSEEN if reading.long else UNSEEN_PENALTY
-            total += weight * (unseen if term.known == Known.UNSEEN else 1.0)
+            total += weight * (unseen if term.known == Known.UNSEEN and not term.circumstance else 1.0)
         return got / total if total else 0.0
 
     def _query_terms(self, text: str) -> list[tuple[float, tuple[tuple[str, float], ...]]]:
@@ -613,6 +663,72 @@ class Index:
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
+    def named(self, reading: _Reading, i: int) -> tuple[float, str]:
+        """How strongly the question names entry i's subject, and by which of the question's
+        words (the strongest): each specific telling word of the entry the question has — as
+        written, inside a longer word (残疾证 names 残疾) or near it in the lexicon (截肢 →
+        残疾) — weighed by how few entries share it (小区, 社区 name no one subject)."""
+        total, best, by = 0.0, 0.0, ""
+        for term in reading.terms:
+            if term.related and term.similarity < NAMING_SIMILARITY:
+                continue
+            word = term.related or term.word
+            if word in self.telling[i]:
+                strength = term.weight * (term.similarity if term.related else 1.0)
+            else:
+                inside = [s for s in self.telling[i] if len(s) > 1 and s in word]
+                if not inside:
+                    continue
+                word = max(inside, key=lambda s: (len(s), -self.df(s), s))
+                strength = term.weight * len(word) / len(term.word)
+            if self.df(word) > GROUP_DF or (term.weight < NAMING_WEIGHT and word not in self.keywords[i]):
+                continue  # 小区, 社区, 小孩: everyday words that name no one subject
+            strength *= (1.0 if term.asked else STORY_FACTOR) * self._specificity(word)
+            total += strength
+            if strength > best:
+                best, by = strength, term.word
+        return total, by
+
+    def clerk(self, reading: _Reading, scored: list[Candidate]) -> tuple[Status, str | None, Reason] | None:
+        """Decide the way a counter clerk does: find the subject the question names; when one
+        subject of the FAQ is named and no other competes, answer with that subject's best
+        entry (its overview when several fit equally); when several subjects compete, offer
+        them. None: no FAQ subject is named; the caller decides by closeness alone."""
+        named = [(self.named(reading, self.position[c.entry_id]), c) for c in scored[:RESCORE]]
+        named.sort(key=lambda nc: (-nc[0][0], -nc[1].score))
+        (strength, by), top = named[0] if named else ((0.0, ""), None)
+        if top is None or strength < NAMED_MIN:
+            return None
+        if not reading.long and self._elsewhere(reading, top) > strength * UNKNOWN_RATIO:
+            return None  # the question is as much about something the entry does not cover (电动车电池)
+        rivals = [c for (s, w), c in named if w != by and s >= strength * RIVAL_SHARE]
+        if rivals and rivals[0].score >= top.score - self.thresholds.margin:
+            return SUGGEST, None, Reason.SUBJECTS
+        close = [
+            c
+            for (s, w), c in named
+            if w == by and s >= strength * SAME_NAMING and c.score >= top.score - self.thresholds.margin
+        ]
+        if len(close) == 1 or reading.aspects:
+            return ANSWERED, top.entry_id, Reason.SUBJECT
+        overview = [c for c in close if by in self.phrasings[self.position[c.entry_id]]]
+        return ANSWERED, (overview or close)[0].entry_id, Reason.OVERVIEW
+
+    def _elsewhere(self, reading: _Reading, top: Candidate) -> float:
+        """How much the question asks about what the entry does not cover: its asked words that
+        could name a subject — unknown to the FAQ (护照) or known from other entries (电动车) —
+        and that the entry lacks; people, places and times excepted (妈妈, 民政局)."""
+        i = self.position[top.entry_id]
+        return sum(
+            t.weight
+            for t in reading.asked
+            if t.weight >= 1.0
+            and not t.circumstance
+            and not words.is_aspect(t.word)
+            and words.names_subject(t.word)
+            and self._covers(t, i) < 0.5
+        )
+
     def decide(
         self, reading: _Reading, scored: list[Candidate], t: Thresholds | None = None
     ) -> tuple[Status, str | None, Reason]:
@@ -630,6 +746,9 @@ class Index:
             if top.similarity >= t.verbatim and top.similarity - runner_up >= t.margin / 100:
                 return ANSWERED, top.entry_id, Reason.EXACT
             return UNANSWERED, None, Reason.NOTHING_ASKED
+        clerk = self.clerk(reading, scored)
+        if clerk is not None:
+            return clerk
         top = scored[0]
         second = scored[1] if len(scored) > 1 else None
         lead = top.score - (second.score if second else 0.0)
@@ -653,7 +772,7 @@ class Index:
             return ANSWERED, top.entry_id, Reason.CONFIDENT
         if any(c.on_subject and c.score >= t.suggest for c in scored):
             return SUGGEST, None, Reason.NEAR_TIE if top.on_subject and enough else Reason.LOW_SCORE
-        unseen = sum(x.weight for x in reading.asked if x.known == Known.UNSEEN)
+        unseen = sum(x.weight for x in reading.asked if x.known == Known.UNSEEN and not x.circumstance)
         if unseen >= reading.mass / 2:
             return UNANSWERED, None, Reason.UNKNOWN_WORDS
         return UNANSWERED, None, Reason.OFF_SUBJECT if not top.on_subject else Reason.LOW_SCORE

@@ -116,9 +116,12 @@ def idf(word: str) -> float:
         return found
     if len(word) == 1:
         return UNKNOWN_IDF if "\u4e00" <= word <= "\u9fff" else 0.0
-    # A compound the table lacks (医疗救助, 梧桐书屋): as telling as its most telling part.
+    # A compound the table lacks (医疗救助, 梧桐书屋): as telling as its most telling part; a
+    # run of single characters inside it is a word the table lacks too (失独 of 失独家庭).
     parts = cut(word) if len(word) > 2 else []
     known = [table[p] for p in parts if p in table and len(p) > 1]
+    if any(len(a) == len(b) == 1 for a, b in zip(parts, parts[1:])):
+        known.append(UNKNOWN_IDF)
     return max(known) if known and len(parts) > 1 else UNKNOWN_IDF
 
 

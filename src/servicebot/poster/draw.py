@@ -110,7 +110,8 @@ class Style:
 
 _NO_LINE_START = set("，。、；：？！）》」』”’…%")
 _NO_LINE_END = set("（《「『“‘")
-_TOKEN = re.compile(r"[A-Za-z0-9@#%&+=_./:?-]+|.", re.DOTALL)
+# A number stays with the character after it (180天, 2020年), a Latin word or address is whole.
+_TOKEN = re.compile(r"\d+(?:\.\d+)?[^\x00-\x7f，。、；：？！]?(?![A-Za-z0-9])|[A-Za-z0-9@#%&+=_./:?-]+|.", re.DOTALL)
 
 
 def wrap(text: str, style: Style, width: float) -> list[str]:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from servicebot import poster
 from servicebot.config import Settings, load_settings
 from servicebot.errors import ConfigError, FaqError, ServicebotError
 from servicebot.logs import setup_logging
@@ -161,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--open", action="store_true", help="only tickets not closed")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    p = add("poster", "a printable A4 poster with the web chat's QR code", poster.HELP)
+    poster.add_arguments(p)
 
     add(
         "health",

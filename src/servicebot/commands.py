@@ -24,6 +24,7 @@ from servicebot.faq.freshness import stale_entries
 from servicebot.faq_diff import diff_outcomes, labelled_questions
 from servicebot.health import check_health
 from servicebot.matching import Known, Reason
+from servicebot.poster import poster_command
 from servicebot.privacy import load_or_create_secret
 from servicebot.records import Channel
 from servicebot.review.period import parse_period
@@ -38,7 +39,7 @@ from servicebot.tickets import age_text, channel_text, status_text
 from servicebot.watcher import FaqWatcher
 
 Command = Callable[[argparse.Namespace, Settings], int]
-COMMANDS: dict[str, Command] = {}
+COMMANDS: dict[str, Command] = {"poster": poster_command}  # its own package: servicebot.poster
 
 
 def command(name: str) -> Callable[[Command], Command]:

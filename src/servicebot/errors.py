@@ -15,6 +15,11 @@ class ConfigError(ServicebotError):
     """A setting is missing or invalid; startup stops with a one-line message (exit 2)."""
 
 
+class PosterError(ConfigError):
+    """A poster cannot be made from what staff gave (no https URL, an unknown example entry, an
+    image that cannot be read, a file that cannot be written): one Chinese line, exit 2."""
+
+
 class Severity(StrEnum):
     """How much a FAQ problem matters."""
 

@@ -29,10 +29,16 @@ class Via(StrEnum):
     """How a resident reached an interaction."""
 
     QUESTION = "question"  # typed a question
+    VOICE = "voice"  # spoke a question (WeChat's speech recognition gave its text)
     SUGGESTION = "suggestion"  # tapped one of the "您是不是想问" choices
     TOPIC = "topic"  # tapped a question in the topic menu
     RELATED = "related"  # tapped a related question under an answer
     NONE = "none"  # rejected every suggestion ("都不是")
+
+
+# A question the resident put in their own words, typed or spoken (not a button tapped):
+# what the review and the stats count as asked.
+ASKED: tuple[Via, ...] = (Via.QUESTION, Via.VOICE)
 
 
 class Channel(StrEnum):

@@ -290,3 +290,18 @@ WECHAT_FEEDBACK_HINT = "回复 + 或 - 评价这个回答"
 WECHAT_SLOW_TEXT = "抱歉，这次回答得有点慢。答案准备好后，您再发任意一条消息就能看到。"
 WECHAT_LATE_PREFIX = "您刚才的问题，回答如下："
 WECHAT_SEPARATOR = "——————"
+
+# The notice-board poster (`servicebot poster`, poster/): read from a metre away, so short.
+POSTER_OFFICE = "凤凰办事处"
+POSTER_TITLE = "在线问答"
+POSTER_SUBTITLE = "有问题，手机扫一扫就能问"
+POSTER_WEB_CAPTION = "手机扫码，打开在线问答"
+POSTER_WEB_LABEL, POSTER_WEB_HINT = "在线问答", "手机扫码打开"  # beside the WeChat code: two short lines
+POSTER_WECHAT_LABEL, POSTER_WECHAT_HINT = "微信公众号", "扫码关注"
+POSTER_ADDRESS = "网址：{url}"
+POSTER_EXAMPLES_HEADING = "您可以这样问："
+POSTER_HOW = "不用下载、不用登录，打字就能问"
+POSTER_CONTACT = "机器人答不上来的问题，请到社区居委会或凤凰办事处咨询。"
+POSTER_PRIVACY = (
+    "隐私说明：提问会匿名记录（手机号、身份证号自动遮盖），{days}天后自动删除。请不要发送身份证号、银行卡号。"
+)

@@ -126,7 +126,9 @@ class Service:
         chat_type: str = "private",
         resident: int | str | None = None,
         ref: str | None = None,
+        via: Via = Via.QUESTION,
     ) -> Outcome:
+        """Answer a question the resident typed (or spoke: `via` VOICE), and log it."""
         snap = self._snapshot
         question = mask_personal(question)
         match = snap.index.match(question)
@@ -154,6 +156,7 @@ class Service:
             entry_id=match.entry_id,
             score=match.score,
             suggestions=tuple(c.entry_id for c in match.suggestions),
+            via=via,
         )
         return Outcome(ref, status, match.entry_id, reply, match)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from servicebot.faq import Faq
 from servicebot.matching import Index, Match
-from servicebot.records import Status, Via
+from servicebot.records import ASKED, Status, Via
 from servicebot.review.clustering import MAX_EXAMPLES, Tally, display_text, group_questions
 from servicebot.review.drafting import SnippetWriter, Suggestion
 from servicebot.review.period import Period
@@ -140,9 +140,7 @@ def unhelpful_answers(rated: Iterable[RatedRow], faq: Faq) -> list[Unhelpful]:
             up[entry_id] += 1
             continue
         asked = (
-            display_text(row.question)
-            if row.via in (Via.QUESTION, Via.SUGGESTION)
-            else VIA_LABELS.get(row.via, row.question)
+            display_text(row.question) if row.via in (*ASKED, Via.SUGGESTION) else VIA_LABELS.get(row.via, row.question)
         )
         down[entry_id][asked] += 1
         last[entry_id] = max(last.get(entry_id, row.at), row.at)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from servicebot.errors import StorageError
 from servicebot.migrations import migrate
-from servicebot.records import Status, Via
+from servicebot.records import ASKED, Status, Via
 from servicebot.storage.db import connect, from_utc_text, utc_text
 
 
@@ -56,16 +56,17 @@ class DayCounts:
 
 # What the stats count in the interactions table, for a day (`daily`) or a period (`totals`):
 # typed questions (small talk such as 你好 and 谢谢 is not one), each outcome, button taps.
+_ASKED_IN = f"via IN ({', '.join('?' * len(ASKED))})"
 _OUTCOMES = ", ".join(
-    ["count(*) FILTER (WHERE via = ? AND status != ?)"]
-    + ["count(*) FILTER (WHERE via = ? AND status = ?)"] * 3
+    [f"count(*) FILTER (WHERE {_ASKED_IN} AND status != ?)"]
+    + [f"count(*) FILTER (WHERE {_ASKED_IN} AND status = ?)"] * 3
     + ["count(*) FILTER (WHERE status = ?)"]
 )
 _OUTCOME_ARGS = (
-    *(Via.QUESTION, Status.SMALL_TALK),
-    *(Via.QUESTION, Status.ANSWERED),
-    *(Via.QUESTION, Status.SUGGEST),
-    *(Via.QUESTION, Status.UNANSWERED),
+    *(*ASKED, Status.SMALL_TALK),
+    *(*ASKED, Status.ANSWERED),
+    *(*ASKED, Status.SUGGEST),
+    *(*ASKED, Status.UNANSWERED),
     Status.TAP,
 )
 
@@ -107,8 +108,8 @@ class LogReader:
         with self._reading() as conn:
             rows = conn.execute(
                 f"SELECT ref, at, resident, question, status FROM interactions WHERE at >= ? AND at < ?"
-                f" AND via = ? AND question != '' AND status IN ({marks}) ORDER BY at",
-                (*_range(since, until), Via.QUESTION, *statuses),
+                f" AND {_ASKED_IN} AND question != '' AND status IN ({marks}) ORDER BY at",
+                (*_range(since, until), *ASKED, *statuses),
             ).fetchall()
         return [
             QuestionRow(ref, from_utc_text(at), resident, question, status)
@@ -135,7 +136,7 @@ class LogReader:
             ).fetchall()
         return [
             RatedRow(
-                entry_id, bool(positive), origin if via != Via.QUESTION and origin else question, via, from_utc_text(at)
+                entry_id, bool(positive), origin if via not in ASKED and origin else question, via, from_utc_text(at)
             )
             for entry_id, positive, question, via, origin, at in rows
         ]

@@ -32,7 +32,7 @@ from servicebot.config import RETENTION_DAYS
 from servicebot.errors import StorageError
 from servicebot.migrations import migrate
 from servicebot.privacy import mask_personal
-from servicebot.records import Interaction, Status, Via
+from servicebot.records import ASKED, Interaction, Status
 from servicebot.storage.db import (
     BUSY_TIMEOUT,
     CHINA_TZ,
@@ -288,8 +288,8 @@ class InteractionLog(LogReader):
                 with self._reading() as conn:
                     for status, n in conn.execute(
                         "SELECT status, count(*) FROM interactions"
-                        " WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
-                        (start, end, Via.QUESTION),
+                        f" WHERE at >= ? AND at < ? AND via IN ({', '.join('?' * len(ASKED))}) GROUP BY status",
+                        (start, end, *ASKED),
                     ):
                         if status == Status.SMALL_TALK:
                             continue  # 你好 and 谢谢 are not questions
@@ -306,7 +306,7 @@ class InteractionLog(LogReader):
         for item in pending:
             if isinstance(item, Recorded):
                 i = item.interaction
-                if i.via == Via.QUESTION and i.status != Status.SMALL_TALK and start <= utc_text(i.at) < end:
+                if i.via in ASKED and i.status != Status.SMALL_TALK and start <= utc_text(i.at) < end:
                     counts["total"] += 1
                     if i.status in counts:
                         counts[i.status] += 1

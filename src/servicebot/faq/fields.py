@@ -99,7 +99,7 @@ def located_texts(value: Any, name: str, file: str, line: int, out: Collector) -
     return items
 
 
-def date_value(value: Any, file: str, line: int, out: Collector) -> dt.date | None:
+def date_value(value: Any, file: str, line: int, out: Collector, name: str = "reviewed") -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -109,9 +109,9 @@ def date_value(value: Any, file: str, line: int, out: Collector) -> dt.date | No
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            out.error(file, line, messages.NO_SUCH_DATE.format(text=text))
+            out.error(file, line, messages.NO_SUCH_DATE.format(name=name, text=text))
             return None
-    out.error(file, line, messages.BAD_DATE.format(value=value))
+    out.error(file, line, messages.BAD_DATE.format(name=name, value=value))
     return None
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import servicebot.faq.cache as cache
 from servicebot.config import STALE_DAYS
@@ -33,8 +33,11 @@ from servicebot.faq.fields import (
     text_value,
 )
 from servicebot.faq.freshness import stale_warnings
+from servicebot.faq.garbage_file import garbage_file
 from servicebot.faq.model import (
+    GARBAGE_ITEMS_FILE,
     PLACEHOLDER,
+    REFERRALS_FILE,
     RESERVED_FILES,
     SETTINGS_FILE,
     TESTS_FILE,
@@ -44,6 +47,8 @@ from servicebot.faq.model import (
     Topic,
     question_key,
 )
+from servicebot.faq.referral_file import referrals_file
+from servicebot.faq.sources import check_facts, sources_list
 from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line
 from servicebot.records import Status
 
@@ -58,12 +63,15 @@ ENTRY_KEYS = {
     "links": "链接",
     "related": "相关条目",
     "source": "资料来源",
+    "sources": "工作纪实以外的事实的出处",
     "reviewed": "核对日期",
 }
 REQUIRED_ENTRY_KEYS = ("id", "question", "alternates", "answer", "source", "reviewed")
 TOPIC_KEYS = ("topic", "entries")
 SETTINGS_KEYS = ("contact", "synonyms")
 TEST_KEYS = ("question", "expect")
+
+T = TypeVar("T")
 
 # A check that needs more than one file's YAML (e.g. how an answer renders), run on every load.
 EntryCheck = Callable[[Sequence[Entry]], Iterable[Problem]]
@@ -106,12 +114,18 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: Collector) -> Entry 
     for key in ("keywords", "related"):
         values[key] = text_list(raw.get(key), key, file, line_of(raw, key, line), out)
     values["links"] = links_value(raw.get("links"), file, line_of(raw, "links", line), out)
+    values["sources"] = sources_list(raw.get("sources"), file, line_of(raw, "sources", line), out)
+    values["answer_line"] = line_of(raw, "answer", line)
     values["reviewed"] = (
         date_value(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
     )
+    answer_line = values.pop("answer_line")
     if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
         return None
-    return Entry(topic=topic, file=file, line=line, **values)
+    entry = Entry(topic=topic, file=file, line=line, **values)
+    what = messages.ENTRY_ANSWER.format(id=entry.id)  # a fact the report lacks comes with its source
+    check_facts(entry.answer, entry.sources, what, file, answer_line, out, cited=entry.source)
+    return entry
 
 
 def _topic_file(data: Any, file: str, out: Collector) -> tuple[Topic | None, list[Entry]]:
@@ -344,6 +358,8 @@ def _check_faq(
     tests_path = directory / TESTS_FILE
     if tests_path.exists():
         cases = _tests_file(read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
+    referrals = _optional_file(directory / REFERRALS_FILE, referrals_file, out)
+    garbage = _optional_file(directory / GARBAGE_ITEMS_FILE, garbage_file, out)
     _cross_checks(entries, keys, cases, out)
     if entry_checks is not None:
         out.problems.extend(entry_checks(entries))
@@ -358,8 +374,18 @@ def _check_faq(
         tests=tuple(cases),
         files=tuple(p.name for p in files),
         warnings=tuple(out.warnings),
+        referrals=referrals,
+        garbage=garbage,
     )
     return faq, out.problems
+
+
+def _optional_file(path: Path, reader: Callable[[Any, Collector], T | None], out: Collector) -> T | None:
+    """A file the FAQ may have (referrals.yaml, garbage-items.yaml), read and checked when it does."""
+    if not path.exists():
+        return None
+    data = read_yaml(path, path.name, out)
+    return None if data is None else reader(data, out)
 
 
 def load_faq(directory: str | Path, **kwargs: Any) -> Faq:

@@ -155,18 +155,29 @@ def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
 def _ask_json(outcome, question: str, snapshot) -> str:
     m = outcome.match
     entry = snapshot.faq.by_id.get(outcome.entry_id) if outcome.entry_id else None
+    referral, item = outcome.referral, outcome.item
     return json.dumps(
         {
             "question": question,
             "status": outcome.status,
             "entry_id": outcome.entry_id,
-            "score": m.score,
+            "score": m.score if m else None,
             "answer": entry.answer if entry else None,
             "links": [{"title": link.title, "url": link.url} for link in entry.links] if entry else [],
             "suggestions": [
                 {"entry_id": c.entry_id, "question": snapshot.faq.by_id[c.entry_id].question, "score": c.score}
-                for c in m.suggestions
+                for c in (m.suggestions if m and not referral else ())
             ],
+            "referral": {"id": referral.id, "matter": referral.matter, "body": referral.body} if referral else None,
+            "item": {
+                "name": item.name,
+                "listed": item.found.name if item.found else None,
+                "category": item.found.category if item.found else None,
+                "cases": [[c.when, c.category] for c in item.found.cases] if item.found else [],
+            }
+            if item
+            else None,
+            "reply": outcome.reply.plain,
         },
         ensure_ascii=False,
     )

@@ -81,7 +81,7 @@ def cited(source: Source) -> str:
 def link_rows(links: tuple[Link, ...], sources: tuple[Source, ...] = ()) -> list[tuple[Button, ...]]:
     """A link button per link, then per source on a government site (others are named, not linked)."""
     seen = {link.url for link in links}
-    rows = [(Button(f"🔗 {link.title}", ButtonKind.URL, link.url),) for link in links]
+    rows: list[tuple[Button, ...]] = [(Button(f"🔗 {link.title}", ButtonKind.URL, link.url),) for link in links]
     for source in sources:
         if source.official and source.url not in seen:
             seen.add(source.url)

@@ -84,7 +84,7 @@ def _general(
     where = "general"
     sources, ids = cited_sources(raw.get("sources"), named, where, FILE, line_of(raw, "sources", line), out)
     used.update(ids)
-    check_facts(text, sources, where, FILE, line_of(raw, "text", line), out)
+    check_facts(text, sources, where, FILE, line_of(raw, "text", line), out, shared=True)
     return text, sources
 
 
@@ -125,7 +125,7 @@ def _referral(
     for key in ("body", "how"):
         if key in values:
             what = f"事项 {rid} 的 {key}"
-            check_facts(values[key], sources, what, FILE, line_of(raw, key, line), out)
+            check_facts(values[key], sources, what, FILE, line_of(raw, key, line), out, shared=True)
     if any(key not in values for key in ("id", "matter", "body", "how")) or not subjects:
         return None
     return Referral(

@@ -104,12 +104,21 @@ def facts_missing_from(text: str, sources: Iterable[Source]) -> list[str]:
 
 
 def check_facts(
-    text: str, sources: tuple[Source, ...], what: str, file: str, line: int, out: Collector, cited: str = ""
+    text: str,
+    sources: tuple[Source, ...],
+    what: str,
+    file: str,
+    line: int,
+    out: Collector,
+    *,
+    cited: str = "",
+    shared: bool = False,
 ) -> None:
-    """Each unsourced fact of `text` is an error; each listed fact it lacks, a warning."""
+    """Each unsourced fact of `text` is an error; each listed fact it lacks, a warning (not for
+    `shared` sources, cited by several texts that each state some of their facts)."""
     for fact in unsourced_facts(text, sources, cited):
         out.error(file, line, messages.UNSOURCED_FACT.format(what=what, fact=fact))
-    for fact in facts_missing_from(text, sources):
+    for fact in () if shared else facts_missing_from(text, sources):
         out.warning(file, line, messages.FACT_NOT_IN_TEXT.format(fact=fact, what=what))
 
 

@@ -20,7 +20,7 @@ from servicebot import checks, evaluate
 from servicebot.channels import terminal
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
-from servicebot.faq.freshness import stale_entries
+from servicebot.faq.freshness import sourced_facts, stale_entries
 from servicebot.faq_diff import diff_outcomes, labelled_questions
 from servicebot.health import check_health
 from servicebot.matching import Known, Reason
@@ -77,6 +77,8 @@ STALE_TOPIC = "【{topic}】"
 STALE_ENTRY = "  {id}  {question}  上次核对 {reviewed}（{age} 天前）  {file}:{line}"
 STALE_SUMMARY = "共 {count} 个条目需要重新核对。"
 DIFF_HEADER = "比较 {questions} 个标注问题和两边的回归测试问题（旧 {old} 条目，新 {new} 条目）："
+SOURCED_HEADER = "\n工作纪实以外、来自网页的事实（共 {count} 处，请到来源网页核对是否仍然有效，过时的请更新或删掉）："
+SOURCED_FACT = "  {where}  {what}：{facts}\n    来源：{title}（{date}）{url}"
 DIFF_CHANGE = "  {question}: {before} → {after}"
 DIFF_SUMMARY = "{count} 个问题的结果会改变。"
 DIFF_NO_CHANGE = "没有问题的结果改变。"
@@ -127,14 +129,28 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
     groups = stale_entries(faq, settings.stale_days)
     if not groups:
         _out(NOTHING_STALE.format(days=settings.stale_days))
-        return 0
     for topic, entries in groups:
         _out(STALE_TOPIC.format(topic=topic))
         for e, age in entries:
             _out(
                 STALE_ENTRY.format(id=e.id, question=e.question, reviewed=e.reviewed, age=age, file=e.file, line=e.line)
             )
-    _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
+    if groups:
+        _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
+    facts = sourced_facts(faq)
+    if facts:
+        _out(SOURCED_HEADER.format(count=len(facts)))
+        for where, what, source in facts:
+            _out(
+                SOURCED_FACT.format(
+                    where=where,
+                    what=what,
+                    facts="、".join(source.facts) or "—",
+                    title=source.title,
+                    date=source.date,
+                    url=source.url,
+                )
+            )
     return 0
 
 

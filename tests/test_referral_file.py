@@ -179,7 +179,7 @@ def test_cases_need_two_and_categories_need_all_four(garbage_dir):
     ) in found
     assert (
         "garbage-items.yaml",
-        _line(garbage_dir, "危险垃圾"),
+        _line(garbage_dir, "危险垃圾") + 1,
         messages.UNKNOWN_CATEGORY_KEY.format(key="危险垃圾"),
     ) in found
     assert (

@@ -184,6 +184,6 @@ def test_cases_need_two_and_categories_need_all_four(garbage_dir):
     ) in found
     assert (
         "garbage-items.yaml",
-        _line(garbage_dir, "categories:"),
+        _line(garbage_dir, "categories:") + 1,
         messages.MISSING_CATEGORY.format(name="有害垃圾"),
     ) in found

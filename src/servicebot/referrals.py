@@ -64,6 +64,10 @@ class ReferralIndex:
         texts = [text for entry in entries for text in (*entry.phrasings, *entry.keywords)]
         return any(found.word in text for text in normalize_all(self.normalize, texts))
 
+    def keywords(self, entry: Entry) -> list[str]:
+        """An FAQ entry's keywords, normalized as questions are."""
+        return [k for k in normalize_all(self.normalize, entry.keywords) if k]
+
 
 def normalize_all(normalize: Normalize, texts: Iterable[str]) -> list[str]:
     """Each text normalized (in one batch when the normalizer can)."""

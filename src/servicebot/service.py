@@ -19,7 +19,7 @@ from servicebot.checks import build_snapshot, find_removal, removal_problems
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
 from servicebot.faq import Faq, Referral
-from servicebot.matching import Index, Match
+from servicebot.matching import Index, Match, Reason
 from servicebot.privacy import mask_personal, pseudonym
 from servicebot.records import Interaction, InteractionSink, Status, Via
 from servicebot.referrals import Found, ReferralIndex
@@ -59,19 +59,31 @@ REFERRAL_ID = "referral:{id}"  # how a referral is logged in the entry_id column
 ITEM_ID = "item:{name}"  # ... and a listed item
 
 
-def referral_for(snap: Snapshot, match: Match) -> Found | None:
+def referral_for(snap: Snapshot, question: str, match: Match) -> Found | None:
     """The matter another body handles that a question the FAQ does not answer is about.
 
-    Only when the matcher did not answer: unanswered (not small talk, not an empty question),
-    or offered suggestions none of which is on the matter's subject (护照 suggests nothing
-    about 护照). A question the FAQ answers, or whose suggestions share its subject, keeps them.
+    - unanswered (not small talk, not an empty question): the matter, if the question names one;
+    - suggestions: only when none of the offered entries is on the matter's subject (护照
+      suggests nothing about 护照); otherwise the resident keeps the choices;
+    - answered: only when the answer cannot be about the question — the entry shares neither
+      the matter's subject word nor has any of its own keywords in the question (失业金怎么领
+      is not answered by 临时救助), and the answer was not a verbatim phrasing.
+    The question is read as normalized (the FAQ's synonyms included), before the matcher's
+    typo repair: 私搭乱建 is a subject word, not a sound-alike of some FAQ term.
     """
-    if match.intent is not None or not match.normalized or match.status == Status.ANSWERED:
+    if match.intent is not None or not match.normalized:
         return None
-    found = snap.referrals.find(match.normalized)
+    normalized = snap.index.normalize(question)
+    found = snap.referrals.find(normalized)
     if found is None:
         return None
-    if match.status == Status.SUGGEST:
+    if match.status == Status.ANSWERED:
+        entry = snap.faq.by_id.get(match.entry_id or "")
+        if entry is None or match.reason == Reason.EXACT or snap.referrals.shared_by(found, [entry]):
+            return None
+        if any(keyword in normalized for keyword in snap.referrals.keywords(entry)):
+            return None
+    elif match.status == Status.SUGGEST:
         offered = [snap.faq.by_id[c.entry_id] for c in match.suggestions if c.entry_id in snap.faq.by_id]
         if snap.referrals.shared_by(found, offered):
             return None
@@ -168,7 +180,7 @@ class Service:
             return self._item(snap, item, question, ref or new_ref(), channel, chat_type, resident)
         match = snap.index.match(question)
         status = match.status
-        found = referral_for(snap, match)
+        found = referral_for(snap, question, match)
         entry_id = match.entry_id
         if found is not None:
             reply = replies.referral_reply(found.referral, snap.faq.referrals)

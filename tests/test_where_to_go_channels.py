@@ -28,8 +28,8 @@ def service(tmp_path_factory) -> Service:
 
 
 def referral(service: Service) -> Said:
-    """What a resident reads for 户口 where a desk runs: the reply with 转人工 added."""
-    outcome = service.answer("户口迁移去哪办", channel="web")
+    """What a resident reads for 路灯 where a desk runs: the reply with 转人工 added."""
+    outcome = service.answer("路灯不亮找谁", channel="web")
     assert outcome.status == Status.REFERRAL
     return Said(replies.with_handoff(outcome.reply), ref=outcome.ref, status=Status.REFERRAL)
 
@@ -42,7 +42,7 @@ def test_the_conversation_passes_a_referral_through_with_its_status(service):
 
 def test_terminal_shows_where_to_go_the_handoff_and_the_official_link(service):
     text = terminal.render(referral(service).reply)
-    assert "公安派出所" in text and "12345" in text
+    assert "城市管理和市政部门" in text and "12345" in text
     assert f"[1] {replies.HANDOFF_LABEL}" in text
     assert "https://" in text or "http://" in text
     assert replies.TERMINAL_FEEDBACK_HINT in text
@@ -51,7 +51,7 @@ def test_terminal_shows_where_to_go_the_handoff_and_the_official_link(service):
 def test_telegram_renders_the_referral_as_html_with_its_keyboard(service):
     said = referral(service)
     [html] = tg_render.render_html(said.reply)
-    assert "公安派出所" in html and "来源：" in html
+    assert "城市管理和市政部门" in html and "来源：" in html
     keyboard = tg_render.keyboard(said.reply, said.ref)
     buttons = [b for row in keyboard.inline_keyboard for b in row]
     assert any(b.url and ".gov.cn/" in b.url for b in buttons)
@@ -61,14 +61,14 @@ def test_telegram_renders_the_referral_as_html_with_its_keyboard(service):
 def test_the_web_page_gets_the_referral_with_its_status_links_and_choices(service):
     doc = message_json(referral(service))
     assert doc is not None and doc["status"] == "referral"
-    assert "公安派出所" in doc["body"] and doc["footer"].startswith("来源：")
+    assert "城市管理和市政部门" in doc["body"] and doc["footer"].startswith("来源：")
     assert [c["label"] for c in doc["choices"]] == [replies.HANDOFF_LABEL]
     assert doc["links"] and doc["feedback"]
 
 
 def test_wechat_renders_the_referral_as_numbered_plain_text(service):
     rendered = wechat_protocol.render(referral(service).reply)
-    assert "公安派出所" in rendered.text and "<a href=" in rendered.text
+    assert "城市管理和市政部门" in rendered.text and "<a href=" in rendered.text
     assert f"[1] {replies.HANDOFF_LABEL}" in rendered.text
     assert [b.kind for b in rendered.choices] == [ButtonKind.HANDOFF]
 

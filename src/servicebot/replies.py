@@ -194,15 +194,15 @@ REFERRAL_SOURCES = "来源：{sources}"
 
 def referral_reply(referral: Referral, referrals: Referrals | None) -> Reply:
     """Who handles the matter and how residents reach them; the general way in under it, the
-    sources' names and dates as the footer, their official pages as buttons. Like the honest
-    "I can't answer", it offers 转人工 where a staff desk runs."""
+    sources' names and dates as the footer, the matter's own official pages as buttons. Like the
+    honest "I can't answer", it offers 转人工 where a staff desk runs."""
     general = referrals.general if referrals else ""
     sources = tuple(dict.fromkeys((*referral.sources, *(referrals.general_sources if referrals else ()))))
     body = REFERRAL_TEXT.format(matter=referral.matter, body=referral.body, how=referral.how)
     if general:
         body += "\n" + general
     footer = REFERRAL_SOURCES.format(sources="；".join(map(cited, sources))) if sources else ""
-    rows = (*link_rows(referral.links, sources), feedback_row())
+    rows = (*link_rows(referral.links, referral.sources), feedback_row())  # the general way in: named, not linked
     return Reply(body=body, footer=footer, rows=rows, can_hand_off=True)
 
 

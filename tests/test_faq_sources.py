@@ -6,13 +6,12 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-from conftest import FIXTURES, REPO
-
-from servicebot.faq import check_faq, load_faq
-from servicebot.faq import messages
+from servicebot.faq import check_faq, load_faq, messages
 from servicebot.faq.cache import _decode, _encode
 from servicebot.faq.model import Source
 from servicebot.faq.sources import REPORT_FACTS, facts_in, facts_missing_from, unsourced_facts
+
+from conftest import FIXTURES, REPO
 
 SOURCE = Source("https://www.chuzhou.gov.cn/x.html", "某通知", dt.date(2022, 8, 31), ("2022年7月1日", "727元"))
 
@@ -76,7 +75,10 @@ def test_a_sourced_fact_loads_with_its_source(tmp_path):
 
 
 def test_a_broken_source_is_reported_with_its_lines(tmp_path):
-    sources = "    sources:\n      - url: www.example.com\n        title: 某通知\n        note: 多写的\n        date: 2022/8/31\n"
+    sources = (
+        "    sources:\n      - url: www.example.com\n        title: 某通知\n"
+        "        note: 多写的\n        date: 2022/8/31\n"
+    )
     _write_entry(tmp_path, "没有数字", sources)
     _, problems = check_faq(tmp_path)
     located = {(p.line, p.message) for p in problems if p.is_error}

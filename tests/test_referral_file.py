@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO
 
-from servicebot.faq import BIN_CATEGORIES, REFERRALS_FILE, check_faq, load_faq
-from servicebot.faq import messages
+from servicebot.faq import BIN_CATEGORIES, REFERRALS_FILE, check_faq, load_faq, messages
 from servicebot.service import Service
+
+from conftest import FIXTURES, REPO
 
 REFERRALS = """\
 sources:

@@ -25,8 +25,8 @@ from servicebot.review.clustering import content_key, group_questions
 from servicebot.review.drafting import NEW_ENTRY_ANSWER, yaml_scalar
 from servicebot.review.period import parse_period
 from servicebot.review.report import VIA_LABELS
-from servicebot.review.tables import clip, table, text_width
 from servicebot.review.stats import RATED
+from servicebot.review.tables import clip, table, text_width
 from servicebot.service import Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
 from servicebot.text import Normalizer

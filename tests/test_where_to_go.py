@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import FIXTURES, REPO, Recorded
 
 from servicebot import replies
 from servicebot.bins import BinIndex
@@ -18,6 +17,8 @@ from servicebot.records import Status
 from servicebot.referrals import ReferralIndex
 from servicebot.service import ITEM_ID, REFERRAL_ID, Service
 from servicebot.text import Normalizer
+
+from conftest import FIXTURES, REPO, Recorded
 
 DEV = yaml.safe_load((Path(__file__).parent / "data" / "where-to-go-dev.yaml").read_text(encoding="utf-8"))
 

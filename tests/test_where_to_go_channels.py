@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO
 
 from servicebot import replies
 from servicebot.channels import terminal, tg_render, wechat_protocol
@@ -15,6 +14,8 @@ from servicebot.channels.web import message_json
 from servicebot.conversation import Conversation, Resident, Said, Text
 from servicebot.records import ButtonKind, Channel, Status
 from servicebot.service import Service
+
+from conftest import FIXTURES, REPO
 
 
 @pytest.fixture(scope="module")

@@ -177,3 +177,18 @@ def test_an_official_source_becomes_a_link_button(service):
     reply = service.answer("违章建筑谁管", channel="ask").reply
     urls = [b.value for b in reply.buttons if b.kind == "url"]
     assert urls and all(".gov.cn/" in u for u in urls)
+
+
+def test_ask_explains_a_referral_and_json_names_it(faq_dir, capsys):
+    from servicebot.cli import main
+    from servicebot.commands import CHECK_REFERRALS, EXPLAIN_REFERRAL
+
+    assert main(["ask", "--explain", "--faq", str(faq_dir), "办护照要带户口本吗"]) == 0
+    referral = next(m for m in load_faq(faq_dir).referrals.matters if m.id == "exit-entry")
+    line = EXPLAIN_REFERRAL.format(id=referral.id, matter=referral.matter, body=referral.body, word="护照")
+    assert line in capsys.readouterr().out
+    assert main(["ask", "--json", "--faq", str(faq_dir), "榴莲壳是什么垃圾"]) == 0
+    doc = yaml.safe_load(capsys.readouterr().out)
+    assert (doc["status"], doc["item"]["name"], doc["item"]["listed"]) == ("item-unlisted", "榴莲壳", None)
+    assert main(["faq", "check", str(faq_dir)]) == 0
+    assert CHECK_REFERRALS.split("{")[0] in capsys.readouterr().out

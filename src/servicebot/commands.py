@@ -65,6 +65,11 @@ def _open_sink(settings: Settings):
 
 # What staff read (str.format templates; tests name them rather than repeat their words).
 CHECK_FAILED = "发现 {errors} 个错误、{warnings} 个警告，请修改后再检查。"
+CHECK_REFERRALS = "转介清单 referrals.yaml：{matters} 个事项，{subjects} 个主题词。"
+CHECK_ITEMS = "垃圾分类物品清单 garbage-items.yaml：{items} 个物品（{names} 个名称和别名）。"
+EXPLAIN_REFERRAL = "实际回答：转介到事项 {id}（{matter} → {body}），因为问题里有主题词“{word}”，而问答条目没有回答它"
+EXPLAIN_ITEM = "实际回答：物品分类，清单里的物品“{name}”"
+EXPLAIN_UNLISTED = "实际回答：物品分类，“{name}”不在物品清单里（不猜类别，列出四类的判断办法）"
 CHECK_PASSED = (
     "检查通过：{files} 个文件，{entries} 个条目，{phrasings} 个问法，"
     "回归测试 {passed}/{cases} 通过，{warnings} 个警告。"
@@ -104,6 +109,12 @@ def faq_check(args: argparse.Namespace, settings: Settings) -> int:
             warnings=len(report.warnings),
         )
     )
+    if faq.referrals:
+        subjects = sum(len(m.subjects) for m in faq.referrals.matters)
+        _out(CHECK_REFERRALS.format(matters=len(faq.referrals.matters), subjects=subjects))
+    if faq.garbage:
+        names = sum(len(i.names) for i in faq.garbage.items)
+        _out(CHECK_ITEMS.format(items=len(faq.garbage.items), names=names))
     return 0
 
 
@@ -254,6 +265,19 @@ def _explain(service: Service, question: str) -> str:
     return "\n".join(lines)
 
 
+def _routed(outcome) -> str:
+    """What the service made of the question beyond the matcher: a referral or an item."""
+    if outcome.referral is not None:
+        referral = outcome.referral
+        return EXPLAIN_REFERRAL.format(
+            id=referral.id, matter=referral.matter, body=referral.body, word=outcome.referral_word
+        )
+    if outcome.item is not None:
+        template = EXPLAIN_ITEM if outcome.item.found else EXPLAIN_UNLISTED
+        return template.format(name=outcome.item.found.name if outcome.item.found else outcome.item.name)
+    return ""
+
+
 @command("ask")
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.question and not " ".join(args.question).strip():
@@ -269,6 +293,9 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
             outcome = service.answer(question, channel=Channel.ASK, chat_type="cli")
             if args.explain:
                 _out(_explain(service, question))
+                routed = _routed(outcome)
+                if routed:
+                    _out(routed)
             elif args.json:
                 _out(_ask_json(outcome, question, service.snapshot))
             else:

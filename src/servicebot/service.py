@@ -52,6 +52,7 @@ class Outcome:
     reply: Reply
     match: Match | None = None
     referral: Referral | None = None  # the matter another body handles (status REFERRAL)
+    referral_word: str = ""  # ... and the subject word (normalized) that showed it
     item: ItemQuestion | None = None  # the everyday item asked about (status ITEM / ITEM_UNLISTED)
 
 
@@ -209,7 +210,15 @@ class Service:
             score=match.score,
             suggestions=() if found else tuple(c.entry_id for c in match.suggestions),
         )
-        return Outcome(ref, status, entry_id, reply, match, referral=found.referral if found else None)
+        return Outcome(
+            ref,
+            status,
+            entry_id,
+            reply,
+            match,
+            referral=found.referral if found else None,
+            referral_word=found.word if found else "",
+        )
 
     def _item(
         self, snap: Snapshot, item: ItemQuestion, question: str, ref: str, channel: str, chat_type: str, resident: Any

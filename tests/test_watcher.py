@@ -270,7 +270,7 @@ def items(text: str) -> list[str]:
     """What staff would miss from a cut file: its entries' ids, or its regression questions as named."""
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or []
     if isinstance(data, dict):
-        return [entry["id"] for entry in data.get("entries") or []]
+        return [entry["id"] for entry in data.get("entries") or data.get("referrals") or []]
     return [f"“{case['question']}”" for case in data]
 
 

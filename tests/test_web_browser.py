@@ -210,9 +210,16 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
     assert server.core.log.flush()
     assert [(r.entry_id, r.positive) for r in server.core.log.rated(_since())] == [(related.id, True)]
 
-    # Off-topic: the honest fallback (after "都不是" if the matcher offered choices).
+    # Another body's matter: where to go, with the general way in and no promise of staff.
     count = len(bot_messages(driver))
     type_question(driver, "护照在哪里办")
+    reply = wait_for_new_bot_message(driver, count, "the referral")
+    assert "公安机关出入境管理部门" in reply.text and "12345" in reply.text
+    assert "转人工" not in reply.text and "转给" not in reply.text
+
+    # Off-topic: the honest fallback (after "都不是" if the matcher offered choices).
+    count = len(bot_messages(driver))
+    type_question(driver, "去南京的火车票怎么买")
     reply = wait_for_new_bot_message(driver, count, "the reply to an off-topic question")
     if replies.SUGGEST_TEXT in reply.text:
         press(driver, button(reply, replies.NONE_OF_THESE_LABEL))

@@ -605,7 +605,8 @@ def stale() -> Said:
 def _asked(outcome: Outcome, question: str) -> Asked:
     match = outcome.match
     suggestions = tuple(c.entry_id for c in match.suggestions) if match is not None else ()
-    status = Status.TAP if match is None else Status(outcome.status)
+    tapped = match is None and outcome.status == Status.ANSWERED  # an entry's button (answer_entry)
+    status = Status.TAP if tapped else Status(outcome.status)
     return Asked(outcome.ref, question, status, outcome.entry_id, suggestions)
 
 

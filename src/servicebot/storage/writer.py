@@ -279,7 +279,15 @@ class InteractionLog(LogReader):
         the database is unavailable (then only the pending records can be counted)."""
         day = day or dt.datetime.now(CHINA_TZ).date()
         start, end = (utc_text(t) for t in china_day_bounds(day))
-        counts = dict.fromkeys(("total", Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED), 0)
+        counted = (
+            Status.ANSWERED,
+            Status.SUGGEST,
+            Status.UNANSWERED,
+            Status.REFERRAL,
+            Status.ITEM,
+            Status.ITEM_UNLISTED,
+        )
+        counts = dict.fromkeys(("total", *counted), 0)
         votes: dict[str, bool] = {}
         with self._commit_lock:  # nothing moves from memory to the database meanwhile
             with self._cond:

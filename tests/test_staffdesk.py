@@ -1,0 +1,346 @@
+"""The staff desk over real HTTP: the bot's servers (`channels.server.serve`: the web chat on
+one port, the desk on its own) on 127.0.0.1, a real SQLite file, residents on the web chat's
+JSON API, staff through `DeskClient` (a browser's cookie handling, tests/deskclient.py).
+
+Sign-in and its faults (wrong passwords, a stolen cookie after sign-out, forged forms, a
+disabled account), tickets from the web chat answered at the desk, a reply to a ticket closed
+elsewhere, and the residents' port never serving any of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import sqlite3
+
+import httpx
+import pytest
+
+from servicebot import cli, replies
+from servicebot.channels.server import build_app
+from servicebot.staffdesk import pages
+from servicebot.staffdesk.guard import PER_ADDRESS, PER_NAME, SESSION_COOKIE
+from servicebot.staffdesk.site import ticket_key
+from servicebot.storage.tickets import TicketStore
+
+from conftest import wording
+from deskclient import PASSWORD, DeskClient, add_account, csrf_in, text_of, ticket_keys
+from webserver import ServerThread, free_port
+
+pytestmark = pytest.mark.slow
+
+UNANSWERABLE = "我家的狗走丢了能帮忙找吗，我电话13912345678"
+MASKED = "[手机号]"
+
+
+@pytest.fixture
+def settings(mini_faq, make_settings):
+    settings = make_settings(mini_faq, reload_interval=0, desk_port=free_port(), web_port=free_port())
+    add_account(settings, "张三", admin=True)
+    add_account(settings, "李四")
+    return settings
+
+
+@pytest.fixture
+def server(settings):
+    with ServerThread(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def staff(server):
+    client = DeskClient(f"http://127.0.0.1:{server.settings.desk_port}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def resident(server):
+    client = httpx.Client(base_url=server.base_url, timeout=30)
+    yield client
+    client.close()
+
+
+SESSION, OTHER_SESSION = "a" * 32, "b" * 32
+
+
+def open_ticket(resident: httpx.Client, question: str = UNANSWERABLE, session: str = SESSION) -> int:
+    """Ask on the web chat, press 转人工 (after 都不是 if the bot offered choices); the ticket's number."""
+    message = resident.post("/api/ask", json={"session": session, "text": question}).json()["messages"][0]
+    labels = {c["label"]: c["data"] for c in message["choices"]}
+    if replies.HANDOFF_LABEL not in labels:
+        none = resident.post("/api/tap", json={"session": session, "data": labels[replies.NONE_OF_THESE_LABEL]})
+        labels = {c["label"]: c["data"] for c in none.json()["messages"][0]["choices"]}
+    opened = resident.post("/api/tap", json={"session": session, "data": labels[replies.HANDOFF_LABEL]})
+    found = wording(replies.TICKET_OPENED_TEXT).search(opened.json()["messages"][0]["body"])
+    assert found, opened.json()
+    return int(found["number"])
+
+
+def inbox(resident: httpx.Client, session: str = SESSION) -> list[str]:
+    return [m["body"] for m in resident.post("/api/inbox", json={"session": session, "after": 0}).json()["messages"]]
+
+
+def signed_in(staff: DeskClient, name: str = "张三") -> httpx.Response:
+    response = staff.sign_in(name)
+    assert response.status_code == 303 and response.headers["location"] == "/desk/"
+    return staff.follow(response)
+
+
+# --- signing in and out ---------------------------------------------------------------------------
+
+
+def test_sign_in_sets_a_strict_cookie_and_sign_out_makes_a_stolen_copy_useless(server, staff, settings):
+    assert staff.get("/desk/").headers["location"] == "/desk/signin"
+    page = signed_in(staff)
+    assert page.status_code == 200 and pages.TICKETS_EMPTY in text_of(page.text)
+    cookie = next(c for c in staff.last.request.headers["cookie"].split("; ") if c.startswith(SESSION_COOKIE))
+    set_cookie = staff.http.get("/desk/signin").headers  # (a fresh sign-in form, for its cookie's flags)
+    flags = {part.strip().lower() for part in set_cookie["set-cookie"].split(";")[1:]}
+    assert {"httponly", "secure", "samesite=strict", "path=/"} <= flags
+
+    session_value = cookie.partition("=")[2]
+    conn = sqlite3.connect(settings.db_path)
+    rows = conn.execute("SELECT id FROM staff_sessions").fetchall()
+    assert len(rows) == 1 and session_value not in rows[0][0]  # only its sha256 is stored
+
+    stolen = dict(staff.cookies)
+    out = staff.form("/desk/signout", page)
+    assert out.headers["location"] == "/desk/signin?m=bye" and SESSION_COOKIE not in staff.cookies
+    assert conn.execute("SELECT count(*) FROM staff_sessions").fetchone() == (0,)
+    conn.close()
+
+    thief = DeskClient(staff.http.base_url.__str__())
+    thief.cookies = stolen
+    assert thief.get("/desk/").headers["location"] == "/desk/signin"
+    assert thief.get("/desk/api/version").status_code == 401
+    assert thief.get("/desk/tools/review").headers["location"].startswith("/desk/signin")
+    assert thief.form("/desk/signout", page).headers["location"] == "/desk/signin"  # the old CSRF token opens nothing
+    thief.close()
+
+
+def test_wrong_passwords_are_rate_limited_and_logged_without_the_password(server, staff, caplog):
+    caplog.set_level(logging.INFO, logger="servicebot")
+    for n in range(PER_NAME):
+        wrong = staff.sign_in("张三", f"guess-number-{n}")
+        assert wrong.status_code == 401 and pages.SIGNIN_WRONG in text_of(wrong.text)
+    locked = staff.sign_in("张三", PASSWORD)  # even the right one, now
+    assert locked.status_code == 429
+    assert wording(pages.SIGNIN_LOCKED).search(text_of(locked.text))
+    assert SESSION_COOKIE not in staff.cookies
+
+    other = DeskClient(str(staff.http.base_url), address="10.0.0.9")  # from elsewhere: the name stays locked
+    assert other.sign_in("张三", PASSWORD).status_code == 429
+    assert other.sign_in("李四", PASSWORD).status_code == 303  # another account is not
+    other.close()
+
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("servicebot.staffdesk")]
+    failed = [line for line in lines if "failed sign-in for staff account '张三'" in line]
+    assert len(failed) == PER_NAME
+    assert any("too many failed attempts" in line for line in lines)
+    assert not any("guess-number" in line or PASSWORD in line for line in caplog.text.splitlines())
+
+
+def test_many_names_from_one_address_are_stopped_too(server, staff):
+    for n in range(PER_ADDRESS):
+        assert staff.sign_in(f"user{n}", "whatever-123").status_code == 401
+    assert staff.sign_in("张三", PASSWORD).status_code == 429  # this address is done for the window
+
+
+def test_unknown_accounts_are_not_named_in_the_log(server, staff, caplog):
+    caplog.set_level(logging.INFO, logger="servicebot")
+    assert staff.sign_in("my-secret-password", "x" * 9).status_code == 401  # typed into the wrong box
+    assert "failed sign-in for an unknown account" in caplog.text
+    assert "my-secret-password" not in caplog.text
+
+
+def test_a_forged_form_changes_nothing(server, staff, resident, settings):
+    number = open_ticket(resident)
+    page = signed_in(staff)
+    key = ticket_keys(page.text)[0]
+    ticket = staff.get(f"/desk/t/{key}")
+
+    no_token = staff.post(f"/desk/t/{key}/resolve", {})
+    assert no_token.status_code == 403 and pages.FORM_EXPIRED in text_of(no_token.text)
+    wrong = staff.post(f"/desk/t/{key}/reply", {"csrf": "forged", "text": "钓鱼链接"})
+    assert wrong.status_code == 403
+    other = DeskClient(str(staff.http.base_url))
+    signed_in(other, "李四")
+    theirs = staff.post(f"/desk/t/{key}/reply", {"csrf": csrf_in(other.last.text), "text": "别人的令牌"})
+    assert theirs.status_code == 403  # a token is good for its own session only
+    other.close()
+    cross = staff.post(
+        f"/desk/t/{key}/resolve", {"csrf": csrf_in(ticket.text)}, headers={"origin": "http://evil.example"}
+    )
+    assert cross.status_code == 403  # a page on another site, even with the right token
+    signin_forged = DeskClient(str(staff.http.base_url)).post(
+        "/desk/signin", {"csrf": "x", "name": "张三", "password": PASSWORD}
+    )
+    assert signin_forged.status_code == 403
+
+    store = TicketStore(settings.db_path)
+    row = store.ticket(number)
+    assert row is not None and row.status == "open" and row.replies == 0
+    store.close()
+    assert inbox(resident) == []
+
+
+def test_a_disabled_account_is_signed_out_at_once(server, staff, settings, capsys):
+    signed_in(staff)
+    assert cli.main(["staff", "disable", "张三", "--data-dir", str(settings.data_dir)]) == 0
+    assert "1 个已登录的会话已结束" in capsys.readouterr().out
+    assert staff.get("/desk/").headers["location"] == "/desk/signin"
+    assert staff.sign_in().status_code == 401
+    assert cli.main(["staff", "enable", "张三", "--data-dir", str(settings.data_dir)]) == 0
+    signed_in(staff)
+
+
+# --- the residents' port ---------------------------------------------------------------------------
+
+
+def test_no_resident_facing_route_serves_desk_data(server, staff, resident):
+    open_ticket(resident)
+    page = signed_in(staff)
+    key = ticket_keys(page.text)[0]
+    cookie = {"cookie": staff.last.request.headers["cookie"]}
+    desk_paths = [
+        "/desk",
+        "/desk/",
+        f"/desk/t/{key}",
+        "/desk/api/version",
+        "/desk/tools/review",
+        "/desk/tools/stats",
+        "/desk/tools/faq",
+        "/desk/signin",
+        "/desk/static/desk.js",
+    ]
+    for path in desk_paths:
+        answer = resident.get(path, headers=cookie)
+        assert answer.status_code == 404, path
+        assert MASKED not in answer.text and "狗走丢了" not in answer.text
+    assert resident.post(f"/desk/t/{key}/resolve", data={"csrf": csrf_in(page.text)}, headers=cookie).status_code in (
+        404,
+        405,
+    )
+    app = build_app(server.core, server.channels)
+    paths = [getattr(route, "path", "") for route in app.routes]
+    assert paths and not [p for p in paths if p.startswith("/desk")]
+    assert not [r for r in app.routes if "staffdesk" in getattr(getattr(r, "endpoint", None), "__module__", "")]
+    # and the desk's port serves nothing of the residents'
+    assert staff.get("/api/welcome").status_code == 404 and staff.get("/").status_code == 404
+
+
+# --- tickets ----------------------------------------------------------------------------------------
+
+
+def test_a_web_ticket_is_answered_once_marked_and_resolved_at_the_desk(server, staff, resident, settings):
+    first = open_ticket(resident)
+    second = open_ticket(resident, "小区门口的路灯坏了找谁修", session=OTHER_SESSION)
+    page = signed_in(staff)
+    shown = text_of(page.text)
+    assert wording(pages.TICKETS_HEADING, count=2).search(shown)
+    assert shown.index(f"#{first} · 网页聊天") < shown.index(f"#{second} · 网页聊天")  # oldest first
+    assert MASKED in shown and "13912345678" not in shown and "刚刚" in shown
+    assert pages.BOT_SAID[replies.Status.UNANSWERED] in shown or "机器人给出了建议" in shown
+
+    key = ticket_keys(page.text)[0]
+    ticket = staff.get(f"/desk/t/{key}")
+    assert f"人工咨询 #{first}" in text_of(ticket.text) and pages.WHERE_SEEN["web"] in text_of(ticket.text)
+    sent = staff.form(f"/desk/t/{key}/reply", ticket, text="狗走丢了请联系社区网格员。")
+    assert sent.headers["location"] == f"/desk/t/{key}?done=kept"
+    after = staff.follow(sent)
+    assert pages.DONE["kept"] in text_of(after.text)
+    assert "张三 回复" in text_of(after.text) and "狗走丢了请联系社区网格员。" in text_of(after.text)
+    assert inbox(resident) == [replies.STAFF_REPLY_PREFIX + "狗走丢了请联系社区网格员。"]
+    assert inbox(resident, OTHER_SESSION) == []  # never another resident's
+
+    again = staff.form(f"/desk/t/{key}/reply", ticket, text="狗走丢了请联系社区网格员。")  # the same form twice
+    assert again.headers["location"].endswith("done=again")
+    assert len(inbox(resident)) == 1
+
+    marked = staff.form(f"/desk/t/{key}/faq", after)
+    assert marked.headers["location"].endswith("done=faq")
+    store = TicketStore(settings.db_path)
+    (answer,) = store.staff_answers(store.ticket(first).opened_at)
+    assert (answer.ticket, answer.answer, answer.staff_name) == (first, "狗走丢了请联系社区网格员。", "张三")
+
+    resolved = staff.form(f"/desk/t/{key}/resolve", after)
+    assert resolved.headers["location"].endswith("done=resolved")
+    assert inbox(resident)[-1] == replies.TICKET_CLOSED_TEXT.format(number=first)
+    row = store.ticket(first)
+    assert row.status == "closed" and row.closed_by == "张三" and row.address is None
+    store.close()
+    assert f"#{first} · " not in text_of(staff.get("/desk/").text)  # off the open list
+    closed = staff.follow(staff.form(f"/desk/t/{key}/resolve", after))
+    assert pages.DONE["already"] in text_of(closed.text)
+
+
+def test_a_reply_to_a_ticket_closed_elsewhere_is_refused_with_a_note(server, staff, resident):
+    number = open_ticket(resident)
+    signed_in(staff)
+    colleague = DeskClient(str(staff.http.base_url), address="10.0.0.2")
+    signed_in(colleague, "李四")
+    key = ticket_keys(colleague.last.text)[0]
+    mine = staff.get(f"/desk/t/{key}")  # 张三 opens the ticket and starts typing
+    colleague.form(f"/desk/t/{key}/resolve", colleague.get(f"/desk/t/{key}"))
+    colleague.close()
+
+    refused = staff.form(f"/desk/t/{key}/reply", mine, text="我查了一下，请您……")
+    assert refused.status_code == 409
+    shown = text_of(refused.text)
+    assert pages.DONE["closed"] in shown
+    assert wording(pages.CLOSED_NOTE, who="李四").search(shown)
+    assert "我查了一下，请您……" in shown  # what they wrote is not lost
+    assert inbox(resident) == [replies.TICKET_CLOSED_TEXT.format(number=number)]
+
+
+def test_a_page_from_before_a_reset_cannot_reach_the_new_ticket_with_its_number(server, staff, resident, settings):
+    number = open_ticket(resident)
+    page = signed_in(staff)
+    old_key = ticket_keys(page.text)[0]
+    ticket = staff.get(f"/desk/t/{old_key}")
+    conn = sqlite3.connect(settings.db_path)  # the file restored or reset: a new #1, opened later
+    conn.execute("UPDATE tickets SET opened_at = '2030-01-01 00:00:00.000001' WHERE number = ?", (number,))
+    conn.commit()
+    conn.close()
+    gone = staff.form(f"/desk/t/{old_key}/reply", ticket, text="给原来那位居民的回复")
+    assert gone.status_code == 404 and pages.NOT_FOUND in text_of(gone.text)
+    assert inbox(resident) == []
+    store = TicketStore(settings.db_path)
+    row = store.ticket(number)
+    store.close()
+    assert ticket_key(row) != old_key and staff.get(f"/desk/t/{ticket_key(row)}").status_code == 200
+    assert staff.get("/desk/t/1-zz").status_code == 404 and staff.get("/desk/t/abc").status_code == 404
+
+
+def test_the_version_changes_when_the_tickets_do(server, staff, resident):
+    signed_in(staff)
+
+    def version() -> str:
+        return staff.get("/desk/api/version").json()["version"]
+
+    before = version()
+    if version() != before:  # the minute turned (ages are part of it): once at most
+        before = version()
+    open_ticket(resident)
+    after = version()
+    assert after != before
+    page = staff.get("/desk/")  # a page starts from the version it shows
+    shown = re.search(r'data-version="([0-9a-f]{16})"', page.text)[1]
+    assert shown == after or shown == version()  # (or the minute turned meanwhile)
+
+
+def test_an_empty_reply_and_an_unknown_ticket_are_told_apart(server, staff, resident):
+    open_ticket(resident)
+    key = ticket_keys(signed_in(staff).text)[0]
+    ticket = staff.get(f"/desk/t/{key}")
+    empty = staff.follow(staff.form(f"/desk/t/{key}/reply", ticket, text="   "))
+    assert pages.DONE["empty"] in text_of(empty.text)
+    assert inbox(resident) == []
+
+
+def test_the_desk_alone_turns_hand_off_on_without_telegram(settings):
+    assert settings.handoff and not settings.telegram_staff
+    plain = dataclasses.replace(settings, desk_port=None)
+    assert not plain.handoff

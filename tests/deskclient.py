@@ -20,9 +20,15 @@ from typing import Any
 
 import httpx
 
+from servicebot import replies
 from servicebot.staffdesk.accounts import Accounts
 
+from conftest import wording
+
 PASSWORD = "correct horse 1"
+SESSION, OTHER_SESSION = "a" * 32, "b" * 32  # two residents' web chat sessions
+UNANSWERABLE = "我家的狗走丢了能帮忙找吗，我电话13912345678"
+MASKED = "[手机号]"  # how the desk shows that number
 _CSRF_RE = re.compile(r'name="csrf" value="([^"]*)"')
 _NONCE_RE = re.compile(r'name="nonce" value="([^"]*)"')
 _KEY_RE = re.compile(r'href="/desk/t/([0-9a-f-]+)"')
@@ -99,6 +105,34 @@ def csrf_in(page: str) -> str:
 
 def ticket_keys(page: str) -> list[str]:
     return _KEY_RE.findall(page)
+
+
+def signed_in(staff: DeskClient, name: str = "张三") -> httpx.Response:
+    """Sign in; the ticket list it lands on."""
+    response = staff.sign_in(name)
+    assert response.status_code == 303 and response.headers["location"] == "/desk/", response.status_code
+    return staff.follow(response)
+
+
+# --- the resident's side: the web chat's JSON API ------------------------------------------------
+
+
+def open_ticket(resident: httpx.Client, question: str = UNANSWERABLE, session: str = SESSION) -> int:
+    """Ask on the web chat, press 转人工 (after 都不是 if the bot offered choices); the ticket's number."""
+    message = resident.post("/api/ask", json={"session": session, "text": question}).json()["messages"][0]
+    labels = {c["label"]: c["data"] for c in message["choices"]}
+    if replies.HANDOFF_LABEL not in labels:
+        none = resident.post("/api/tap", json={"session": session, "data": labels[replies.NONE_OF_THESE_LABEL]})
+        labels = {c["label"]: c["data"] for c in none.json()["messages"][0]["choices"]}
+    opened = resident.post("/api/tap", json={"session": session, "data": labels[replies.HANDOFF_LABEL]})
+    found = wording(replies.TICKET_OPENED_TEXT).search(opened.json()["messages"][0]["body"])
+    assert found, opened.json()
+    return int(found["number"])
+
+
+def inbox(resident: httpx.Client, session: str = SESSION) -> list[str]:
+    """What waits for the resident's page (staff replies, notes), as the page fetches it."""
+    return [m["body"] for m in resident.post("/api/inbox", json={"session": session, "after": 0}).json()["messages"]]
 
 
 # --- 企业微信 group robot, local ---------------------------------------------------------------

@@ -14,7 +14,6 @@ import logging
 import re
 import sqlite3
 
-import httpx
 import pytest
 
 from servicebot import cli, replies
@@ -25,73 +24,25 @@ from servicebot.staffdesk.site import ticket_key
 from servicebot.storage.tickets import TicketStore
 
 from conftest import wording
-from deskclient import PASSWORD, DeskClient, add_account, csrf_in, text_of, ticket_keys
-from webserver import ServerThread, free_port
+from deskclient import (
+    MASKED,
+    OTHER_SESSION,
+    PASSWORD,
+    DeskClient,
+    csrf_in,
+    inbox,
+    open_ticket,
+    signed_in,
+    text_of,
+    ticket_keys,
+)
 
 pytestmark = pytest.mark.slow
-
-UNANSWERABLE = "我家的狗走丢了能帮忙找吗，我电话13912345678"
-MASKED = "[手机号]"
-
-
-@pytest.fixture
-def settings(mini_faq, make_settings):
-    settings = make_settings(mini_faq, reload_interval=0, desk_port=free_port(), web_port=free_port())
-    add_account(settings, "张三", admin=True)
-    add_account(settings, "李四")
-    return settings
-
-
-@pytest.fixture
-def server(settings):
-    with ServerThread(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def staff(server):
-    client = DeskClient(f"http://127.0.0.1:{server.settings.desk_port}")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def resident(server):
-    client = httpx.Client(base_url=server.base_url, timeout=30)
-    yield client
-    client.close()
-
-
-SESSION, OTHER_SESSION = "a" * 32, "b" * 32
-
-
-def open_ticket(resident: httpx.Client, question: str = UNANSWERABLE, session: str = SESSION) -> int:
-    """Ask on the web chat, press 转人工 (after 都不是 if the bot offered choices); the ticket's number."""
-    message = resident.post("/api/ask", json={"session": session, "text": question}).json()["messages"][0]
-    labels = {c["label"]: c["data"] for c in message["choices"]}
-    if replies.HANDOFF_LABEL not in labels:
-        none = resident.post("/api/tap", json={"session": session, "data": labels[replies.NONE_OF_THESE_LABEL]})
-        labels = {c["label"]: c["data"] for c in none.json()["messages"][0]["choices"]}
-    opened = resident.post("/api/tap", json={"session": session, "data": labels[replies.HANDOFF_LABEL]})
-    found = wording(replies.TICKET_OPENED_TEXT).search(opened.json()["messages"][0]["body"])
-    assert found, opened.json()
-    return int(found["number"])
-
-
-def inbox(resident: httpx.Client, session: str = SESSION) -> list[str]:
-    return [m["body"] for m in resident.post("/api/inbox", json={"session": session, "after": 0}).json()["messages"]]
-
-
-def signed_in(staff: DeskClient, name: str = "张三") -> httpx.Response:
-    response = staff.sign_in(name)
-    assert response.status_code == 303 and response.headers["location"] == "/desk/"
-    return staff.follow(response)
-
 
 # --- signing in and out ---------------------------------------------------------------------------
 
 
-def test_sign_in_sets_a_strict_cookie_and_sign_out_makes_a_stolen_copy_useless(server, staff, settings):
+def test_sign_in_sets_a_strict_cookie_and_sign_out_makes_a_stolen_copy_useless(desk_server, staff, desk_settings):
     assert staff.get("/desk/").headers["location"] == "/desk/signin"
     page = signed_in(staff)
     assert page.status_code == 200 and pages.TICKETS_EMPTY in text_of(page.text)
@@ -101,7 +52,7 @@ def test_sign_in_sets_a_strict_cookie_and_sign_out_makes_a_stolen_copy_useless(s
     assert {"httponly", "secure", "samesite=strict", "path=/"} <= flags
 
     session_value = cookie.partition("=")[2]
-    conn = sqlite3.connect(settings.db_path)
+    conn = sqlite3.connect(desk_settings.db_path)
     rows = conn.execute("SELECT id FROM staff_sessions").fetchall()
     assert len(rows) == 1 and session_value not in rows[0][0]  # only its sha256 is stored
 
@@ -120,7 +71,7 @@ def test_sign_in_sets_a_strict_cookie_and_sign_out_makes_a_stolen_copy_useless(s
     thief.close()
 
 
-def test_wrong_passwords_are_rate_limited_and_logged_without_the_password(server, staff, caplog):
+def test_wrong_passwords_are_rate_limited_and_logged_without_the_password(desk_server, staff, caplog):
     caplog.set_level(logging.INFO, logger="servicebot")
     for n in range(PER_NAME):
         wrong = staff.sign_in("张三", f"guess-number-{n}")
@@ -142,20 +93,20 @@ def test_wrong_passwords_are_rate_limited_and_logged_without_the_password(server
     assert not any("guess-number" in line or PASSWORD in line for line in caplog.text.splitlines())
 
 
-def test_many_names_from_one_address_are_stopped_too(server, staff):
+def test_many_names_from_one_address_are_stopped_too(desk_server, staff):
     for n in range(PER_ADDRESS):
         assert staff.sign_in(f"user{n}", "whatever-123").status_code == 401
     assert staff.sign_in("张三", PASSWORD).status_code == 429  # this address is done for the window
 
 
-def test_unknown_accounts_are_not_named_in_the_log(server, staff, caplog):
+def test_unknown_accounts_are_not_named_in_the_log(desk_server, staff, caplog):
     caplog.set_level(logging.INFO, logger="servicebot")
     assert staff.sign_in("my-secret-password", "x" * 9).status_code == 401  # typed into the wrong box
     assert "failed sign-in for an unknown account" in caplog.text
     assert "my-secret-password" not in caplog.text
 
 
-def test_a_forged_form_changes_nothing(server, staff, resident, settings):
+def test_a_forged_form_changes_nothing(desk_server, staff, resident, desk_settings):
     number = open_ticket(resident)
     page = signed_in(staff)
     key = ticket_keys(page.text)[0]
@@ -179,27 +130,27 @@ def test_a_forged_form_changes_nothing(server, staff, resident, settings):
     )
     assert signin_forged.status_code == 403
 
-    store = TicketStore(settings.db_path)
+    store = TicketStore(desk_settings.db_path)
     row = store.ticket(number)
     assert row is not None and row.status == "open" and row.replies == 0
     store.close()
     assert inbox(resident) == []
 
 
-def test_a_disabled_account_is_signed_out_at_once(server, staff, settings, capsys):
+def test_a_disabled_account_is_signed_out_at_once(desk_server, staff, desk_settings, capsys):
     signed_in(staff)
-    assert cli.main(["staff", "disable", "张三", "--data-dir", str(settings.data_dir)]) == 0
+    assert cli.main(["staff", "disable", "张三", "--data-dir", str(desk_settings.data_dir)]) == 0
     assert "1 个已登录的会话已结束" in capsys.readouterr().out
     assert staff.get("/desk/").headers["location"] == "/desk/signin"
     assert staff.sign_in().status_code == 401
-    assert cli.main(["staff", "enable", "张三", "--data-dir", str(settings.data_dir)]) == 0
+    assert cli.main(["staff", "enable", "张三", "--data-dir", str(desk_settings.data_dir)]) == 0
     signed_in(staff)
 
 
 # --- the residents' port ---------------------------------------------------------------------------
 
 
-def test_no_resident_facing_route_serves_desk_data(server, staff, resident):
+def test_no_resident_facing_route_serves_desk_data(desk_server, staff, resident):
     open_ticket(resident)
     page = signed_in(staff)
     key = ticket_keys(page.text)[0]
@@ -223,7 +174,7 @@ def test_no_resident_facing_route_serves_desk_data(server, staff, resident):
         404,
         405,
     )
-    app = build_app(server.core, server.channels)
+    app = build_app(desk_server.core, desk_server.channels)
     paths = [getattr(route, "path", "") for route in app.routes]
     assert paths and not [p for p in paths if p.startswith("/desk")]
     assert not [r for r in app.routes if "staffdesk" in getattr(getattr(r, "endpoint", None), "__module__", "")]
@@ -234,7 +185,7 @@ def test_no_resident_facing_route_serves_desk_data(server, staff, resident):
 # --- tickets ----------------------------------------------------------------------------------------
 
 
-def test_a_web_ticket_is_answered_once_marked_and_resolved_at_the_desk(server, staff, resident, settings):
+def test_a_web_ticket_is_answered_once_marked_and_resolved_at_the_desk(desk_server, staff, resident, desk_settings):
     first = open_ticket(resident)
     second = open_ticket(resident, "小区门口的路灯坏了找谁修", session=OTHER_SESSION)
     page = signed_in(staff)
@@ -261,7 +212,7 @@ def test_a_web_ticket_is_answered_once_marked_and_resolved_at_the_desk(server, s
 
     marked = staff.form(f"/desk/t/{key}/faq", after)
     assert marked.headers["location"].endswith("done=faq")
-    store = TicketStore(settings.db_path)
+    store = TicketStore(desk_settings.db_path)
     (answer,) = store.staff_answers(store.ticket(first).opened_at)
     assert (answer.ticket, answer.answer, answer.staff_name) == (first, "狗走丢了请联系社区网格员。", "张三")
 
@@ -276,7 +227,7 @@ def test_a_web_ticket_is_answered_once_marked_and_resolved_at_the_desk(server, s
     assert pages.DONE["already"] in text_of(closed.text)
 
 
-def test_a_reply_to_a_ticket_closed_elsewhere_is_refused_with_a_note(server, staff, resident):
+def test_a_reply_to_a_ticket_closed_elsewhere_is_refused_with_a_note(desk_server, staff, resident):
     number = open_ticket(resident)
     signed_in(staff)
     colleague = DeskClient(str(staff.http.base_url), address="10.0.0.2")
@@ -295,26 +246,28 @@ def test_a_reply_to_a_ticket_closed_elsewhere_is_refused_with_a_note(server, sta
     assert inbox(resident) == [replies.TICKET_CLOSED_TEXT.format(number=number)]
 
 
-def test_a_page_from_before_a_reset_cannot_reach_the_new_ticket_with_its_number(server, staff, resident, settings):
+def test_a_form_from_before_a_reset_cannot_reach_a_new_ticket_of_its_number(
+    desk_server, staff, resident, desk_settings
+):
     number = open_ticket(resident)
     page = signed_in(staff)
     old_key = ticket_keys(page.text)[0]
     ticket = staff.get(f"/desk/t/{old_key}")
-    conn = sqlite3.connect(settings.db_path)  # the file restored or reset: a new #1, opened later
+    conn = sqlite3.connect(desk_settings.db_path)  # the file restored or reset: a new #1, opened later
     conn.execute("UPDATE tickets SET opened_at = '2030-01-01 00:00:00.000001' WHERE number = ?", (number,))
     conn.commit()
     conn.close()
     gone = staff.form(f"/desk/t/{old_key}/reply", ticket, text="给原来那位居民的回复")
     assert gone.status_code == 404 and pages.NOT_FOUND in text_of(gone.text)
     assert inbox(resident) == []
-    store = TicketStore(settings.db_path)
+    store = TicketStore(desk_settings.db_path)
     row = store.ticket(number)
     store.close()
     assert ticket_key(row) != old_key and staff.get(f"/desk/t/{ticket_key(row)}").status_code == 200
     assert staff.get("/desk/t/1-zz").status_code == 404 and staff.get("/desk/t/abc").status_code == 404
 
 
-def test_the_version_changes_when_the_tickets_do(server, staff, resident):
+def test_the_version_changes_when_the_tickets_do(desk_server, staff, resident):
     signed_in(staff)
 
     def version() -> str:
@@ -331,7 +284,7 @@ def test_the_version_changes_when_the_tickets_do(server, staff, resident):
     assert shown == after or shown == version()  # (or the minute turned meanwhile)
 
 
-def test_an_empty_reply_and_an_unknown_ticket_are_told_apart(server, staff, resident):
+def test_an_empty_reply_and_an_unknown_ticket_are_told_apart(desk_server, staff, resident):
     open_ticket(resident)
     key = ticket_keys(signed_in(staff).text)[0]
     ticket = staff.get(f"/desk/t/{key}")
@@ -340,7 +293,7 @@ def test_an_empty_reply_and_an_unknown_ticket_are_told_apart(server, staff, resi
     assert inbox(resident) == []
 
 
-def test_the_desk_alone_turns_hand_off_on_without_telegram(settings):
-    assert settings.handoff and not settings.telegram_staff
-    plain = dataclasses.replace(settings, desk_port=None)
+def test_the_desk_alone_turns_hand_off_on_without_telegram(desk_settings):
+    assert desk_settings.handoff and not desk_settings.telegram_staff
+    plain = dataclasses.replace(desk_settings, desk_port=None)
     assert not plain.handoff

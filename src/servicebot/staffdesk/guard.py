@@ -115,7 +115,7 @@ class SignInGate:
         now = self.clock()
         longest = 0.0
         for key in self._keys(name, address):
-            times = self._recent(key, now)
+            times = self._recent(key, now, keep=False)
             if len(times) >= self.limits[key[0]]:
                 longest = max(longest, times[0] + self.window - now)
         return longest
@@ -137,8 +137,9 @@ class SignInGate:
     def _keys(self, name: str, address: str) -> tuple[tuple[str, str], ...]:
         return ("name", name.casefold()), ("address", address)
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
+    def _recent(self, key: tuple[str, str], now: float, *, keep: bool = True) -> deque[float]:
+        """The key's failures in the window; `keep`: remembered from now on (a mere look is not)."""
+        times = self._failures.setdefault(key, deque()) if keep else self._failures.get(key, deque())
         while times and times[0] <= now - self.window:
             times.popleft()
         return times

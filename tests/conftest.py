@@ -35,6 +35,15 @@ def mini_faq(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium (tests/browser.py); skipped without one, except under CI."""
+    from browser import chromium
+
+    with chromium(tmp_path / "chromium-profile") as driver:
+        yield driver
+
+
+@pytest.fixture
 def desk_settings(mini_faq, make_settings):
     """The web chat and the staff desk, each on a free port; accounts 张三 (admin) and 李四."""
     from deskclient import add_account

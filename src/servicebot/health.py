@@ -95,12 +95,13 @@ def database_problems(db_path: Path) -> list[str]:
 
 
 def desk_problems(settings: Settings) -> list[str]:
-    """Hand-off: a staff group without Telegram; tickets the bot could not post to the staff
-    group (removed from it, or it is unreachable); staff replies waiting to be delivered."""
+    """Hand-off (a staff group, the staff desk, or both): a staff group without Telegram; tickets
+    the bot could not post to the staff group (removed from it, or it is unreachable); staff
+    replies waiting to be delivered."""
     problems = []
     if settings.staff_chat_id is not None and not settings.token:
         problems.append("staff_chat_id is set but SERVICEBOT_TOKEN is not: hand-off to staff is off")
-    if settings.staff_chat_id is None or not settings.db_path.exists():
+    if (settings.staff_chat_id is None and settings.desk_port is None) or not settings.db_path.exists():
         return problems
     store = TicketStore(settings.db_path, create=False)
     try:

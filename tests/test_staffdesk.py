@@ -297,3 +297,34 @@ def test_the_desk_alone_turns_hand_off_on_without_telegram(desk_settings):
     assert desk_settings.handoff and not desk_settings.telegram_staff
     plain = dataclasses.replace(desk_settings, desk_port=None)
     assert not plain.handoff
+
+
+def test_a_residents_markup_is_shown_as_text_under_a_strict_policy(desk_server, staff, resident):
+    open_ticket(resident, '<script>alert("desk")</script><img src=x onerror=alert(1)>我家的狗走丢了')
+    page = signed_in(staff)
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(&quot;desk&quot;)&lt;/script&gt;" in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "same-origin"
+
+
+def test_a_long_queue_lists_the_oldest_and_says_so():
+    import datetime as dt
+
+    from servicebot.records import TicketStatus
+    from servicebot.storage.tickets import BotSaid, TicketRow
+    from servicebot.tickets import Card
+
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    row = TicketRow(
+        1, now, "web", "k", "s", None, "问题", BotSaid(), TicketStatus.OPEN, now,
+        False, None, None, False, None, None, None, None,
+    )  # fmt: skip
+    card = Card(1, "web", "问题", "", None, (), 0, now)
+    views = [pages.TicketView("1-0", row, card, "", False)] * pages.LISTED
+    viewer = pages.Viewer("张三", "token")
+    shown = text_of(pages.tickets_page(views, viewer, now, version="v", total=pages.LISTED + 5))
+    assert wording(pages.TICKETS_HEADING, count=pages.LISTED + 5).search(shown)
+    assert wording(pages.TICKETS_MORE, shown=pages.LISTED).search(shown)

@@ -23,6 +23,7 @@ from servicebot.storage.tickets import Author, TicketMessage, TicketRow
 from servicebot.tickets import Card, age_text, channel_text, status_text
 
 PREFIX = "/desk"
+LISTED = 200  # open tickets a list shows at most (the oldest); an office has a handful
 SITE_NAME = "凤凰办事处 · 工作人员后台"
 
 # --- wording (str.format templates; tests name them) -------------------------------------------
@@ -44,6 +45,9 @@ TICKETS_TITLE = "待处理的人工咨询"
 TICKETS_HEADING = "待处理的人工咨询（{count} 个，最早的在前）"
 TICKETS_EMPTY = "现在没有待处理的人工咨询。新的咨询会自动出现在这里，不用刷新页面。"
 TICKETS_LIVE = "页面会自动更新。"
+TICKETS_MORE = (
+    "只列出最早的 {shown} 个；先处理这些，后面的会自动补上。全部请在服务器上用 servicebot tickets --open 查看。"
+)
 OPEN_LINK = "打开处理"
 NO_QUESTION = "（居民还没写问题，后面的补充会显示在下面）"
 BOT_SAID = {
@@ -215,8 +219,9 @@ def _summary(view: TicketView, now: dt.datetime) -> str:
 
 
 def tickets_page(
-    views: Sequence[TicketView], viewer: Viewer, now: dt.datetime, *, version: str, message: str = ""
+    views: Sequence[TicketView], viewer: Viewer, now: dt.datetime, *, version: str, total: int, message: str = ""
 ) -> str:
+    """The open tickets, oldest first (`views`: at most LISTED of the `total`)."""
     if views:
         items = "".join(
             f'<li class="ticket" id="t-{v.row.number}">{_summary(v, now)}'
@@ -227,10 +232,11 @@ def tickets_page(
     else:
         listing = f'<p class="empty">{_e(TICKETS_EMPTY)}</p>'
     waiting = sum(v.row.status == TicketStatus.OPEN for v in views)
+    more = f'<p class="notice warn">{_e(TICKETS_MORE.format(shown=len(views)))}</p>' if total > len(views) else ""
     body = f"""{notice(message)}
 <div id="tickets" data-live data-waiting="{waiting}">
-<h1>{_e(TICKETS_HEADING.format(count=len(views)))}</h1>
-{listing}
+<h1>{_e(TICKETS_HEADING.format(count=total))}</h1>
+{listing}{more}
 </div>
 <p class="muted">{_e(TICKETS_LIVE)}</p>"""
     return layout(TICKETS_TITLE, body, viewer, active="tickets", version=version)

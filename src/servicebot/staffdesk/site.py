@@ -217,13 +217,24 @@ class DeskSite:
     # -- tickets -------------------------------------------------------------------------------
 
     async def version(self, request: Request) -> Response:
-        """What the tickets look like now, as a short string; signed-out pages are told so."""
-        if await self.session(request) is None:
+        """What the tickets look like now, as a short string; signed-out pages are told so.
+        Asked every few seconds by every open page: the session and the tickets are read in
+        one trip to a worker thread."""
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+
+        def read() -> str | None:
+            return self._version() if cookie and self.accounts.session(cookie) is not None else None
+
+        version = await asyncio.to_thread(read)
+        if version is None:
             return JSONResponse({"signed_out": True}, status_code=401)
-        return JSONResponse({"version": await self.current_version()})
+        return JSONResponse({"version": version})
 
     async def current_version(self) -> str:
-        fingerprint = await asyncio.to_thread(self.desk.store.fingerprint)
+        return await asyncio.to_thread(self._version)
+
+    def _version(self) -> str:
+        fingerprint = self.desk.store.fingerprint()
         minute = int(time.time() // 60)  # ages ("5 分钟前") move on too
         return hashlib.sha256(repr((fingerprint, minute)).encode()).hexdigest()[:16]
 
@@ -238,9 +249,9 @@ class DeskSite:
 
     async def tickets(self, request: Request, session: Session) -> Response:
         rows = await self.desk.listing(open_only=True)
-        views = [self.view(row) for row in reversed(rows)]  # oldest first
+        views = [self.view(row) for row in reversed(rows)][: pages.LISTED]  # oldest first
         version = await self.current_version()
-        page = pages.tickets_page(views, viewer_of(session), self.desk.clock(), version=version)
+        page = pages.tickets_page(views, viewer_of(session), self.desk.clock(), version=version, total=len(rows))
         return HTMLResponse(page)
 
     async def find(self, key: str) -> TicketRow | None:

@@ -2,11 +2,10 @@
 
 Channel-neutral. Residents come from any channel (Telegram, the web chat, WeChat): the
 conversation hands the desk a `HandOff` request, and the desk answers with what to tell the
-resident. Staff sit in a `StaffRoom` (the Telegram staff group, `channels/tg_staff.py`), where
-the desk posts one card per ticket and adds what the resident writes afterwards, or at the
-staff desk in a browser (`staffdesk/`), which reads the tickets from the store — or both. Either
-answers through `reply` / `resolve` / `mark_faq`, and the desk relays each staff reply through
-`conversation.Delivery` to the resident's own channel.
+resident. Staff sit in a `StaffRoom` (the Telegram staff group, `channels/tg_staff.py`: one card
+per ticket, what the resident writes afterwards under it) and/or at the staff desk (`staffdesk/`,
+which reads the store); both act through `reply` / `resolve` / `mark_faq`, and each staff reply
+is relayed through `conversation.Delivery` to the resident's own channel.
 
 How it stays honest and loses nothing:
 - a ticket is in SQLite (`storage.tickets`) before the resident hears its number; cards,
@@ -173,8 +172,7 @@ class Desk:
             self._store = None
 
     async def start(self, room: StaffRoom | None) -> None:
-        """Begin posting to the room (None: staff read tickets at the staff desk only, nothing
-        to post) and delivering; what waited while the bot was down goes first."""
+        """Begin posting to the room (None: the staff desk alone) and delivering; backlog first."""
         self.room = room
         self._stopping = False
         self._worker = asyncio.create_task(self._run(), name="hand-off desk")
@@ -340,9 +338,8 @@ class Desk:
         return await self.reply(number, source=f"{chat}:{message}", text=text, name=name)
 
     async def reply(self, number: int, *, source: str, text: str, name: str) -> Relayed:
-        """A staff member's reply to ticket `number`, from any desk: recorded once per `source`
-        (the desk's own id of that reply: "<chat>:<message>" in the staff group), relayed to the
-        resident, and what to tell staff."""
+        """A staff reply from any desk, recorded once per `source` (the desk's id of it, "<chat>:<message>"
+        in the staff group), then relayed; what to tell staff."""
         async with self._relay_lock:
             pending, new = await asyncio.to_thread(
                 self.store.add_staff_reply,
@@ -474,7 +471,7 @@ class Desk:
             if self._stopping:  # the rest waits for the next start; what was sent is recorded
                 return True
             try:
-                message = await room.post_ticket(self._card(ticket))
+                message = await room.post_ticket(self.card(ticket))
             except StaffRoomError as exc:
                 await self._room_failed(tickets[n:], str(exc))
                 return False
@@ -540,9 +537,6 @@ class Desk:
 
     def card(self, ticket: TicketRow) -> Card:
         """The ticket as staff first see it (the staff group's card, the staff desk's list)."""
-        return self._card(ticket)
-
-    def _card(self, ticket: TicketRow) -> Card:
         faq = self.service.snapshot.faq
         said = ticket.bot_said
         entry = faq.by_id.get(said.entry_id or "")
@@ -576,8 +570,7 @@ CHANNEL_NAMES = {Channel.TELEGRAM: "Telegram 私聊", Channel.WEB: "网页聊天
 
 
 def status_text(ticket: TicketRow, *, room: bool = True) -> str:
-    """等待回复, 已回复（李四）, 已结束（李四）, 无法联系居民; "（未送达工作人员群）" while not
-    posted, where a staff group (`room`) is where it should be posted."""
+    """等待回复, 已回复（李四）, 已结束（李四）, 无法联系居民; "（未送达工作人员群）" while not posted to a `room`."""
     text = STATUS_NAMES[ticket.status]
     who = ticket.closed_by if ticket.status == TicketStatus.CLOSED else ticket.answered_by
     if ticket.status == TicketStatus.CLOSED and ticket.closed_by == "":

@@ -1,7 +1,8 @@
 """One process for every configured channel: `servicebot run`.
 
 Telegram runs when a token is set, the web chat when `web_port` is set, the WeChat Official
-Account's endpoint when `wechat_token` is set too; all share one
+Account's endpoint when `wechat_token` is set too, the staff desk (on a server of its own, so
+that no residents' route ever serves it) when `desk_port` is set; all share one
 `Core` (the service, the interaction log, the FAQ watcher) on one asyncio event loop. The
 web server is Starlette on uvicorn — the pattern python-telegram-bot's own custom-webhook
 example uses — assembled from the routes each web-facing channel contributes (the web chat,

@@ -186,6 +186,10 @@ def test_read_password_asks_twice_at_a_terminal_and_reads_one_line_otherwise():
 def test_staff_commands_add_list_disable_from_a_script(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(accounts_module, "PasswordHasher", lambda: FAST)
     data = ["--data-dir", str(tmp_path / "data")]
+    assert cli.main(["staff", "list", *data]) == 1  # a mistyped --data-dir is not a new database
+    assert "找不到数据库" in capsys.readouterr().err and not (tmp_path / "data").exists()
+    (tmp_path / "data").mkdir()
+    Accounts(tmp_path / "data" / "interactions.sqlite3").listing()  # the bot's log, as it creates it
     assert cli.main(["staff", "list", *data]) == 0
     assert NO_ACCOUNTS in capsys.readouterr().out
 

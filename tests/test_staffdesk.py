@@ -328,3 +328,21 @@ def test_a_long_queue_lists_the_oldest_and_says_so():
     shown = text_of(pages.tickets_page(views, viewer, now, version="v", total=pages.LISTED + 5))
     assert wording(pages.TICKETS_HEADING, count=pages.LISTED + 5).search(shown)
     assert wording(pages.TICKETS_MORE, shown=pages.LISTED).search(shown)
+
+
+def test_signing_in_again_ends_the_session_before(desk_server, staff, desk_settings):
+    old_form = staff.get("/desk/signin")  # a sign-in form left open in another tab
+    old_token = dict(staff.cookies)
+    signed_in(staff)
+    assert staff.get("/desk/signin").headers["location"] == "/desk/"  # signed in: no form
+    first = staff.cookies[SESSION_COOKIE]
+    staff.cookies.update(old_token)
+    again = staff.post("/desk/signin", {"csrf": csrf_in(old_form.text), "name": "张三", "password": PASSWORD})
+    assert again.status_code == 303 and staff.cookies[SESSION_COOKIE] != first
+    conn = sqlite3.connect(desk_settings.db_path)
+    assert conn.execute("SELECT count(*) FROM staff_sessions").fetchone() == (1,)
+    conn.close()
+    stale = DeskClient(str(staff.http.base_url))
+    stale.cookies = {SESSION_COOKIE: first}
+    assert stale.get("/desk/").headers["location"] == "/desk/signin"
+    stale.close()

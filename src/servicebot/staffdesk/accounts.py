@@ -81,8 +81,15 @@ class Accounts:
     """The accounts and sessions of one database file; see the module docstring. Methods block
     (argon2 takes tens of milliseconds on purpose; SQLite): the desk calls them in a thread."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], dt.datetime] = _utcnow, hasher: PasswordHasher | None = None):
-        self.store = StaffStore(path)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        hasher: PasswordHasher | None = None,
+        create: bool = True,
+    ):
+        self.store = StaffStore(path, create=create)
         self.clock = clock
         self.hasher = hasher or PasswordHasher()
         self._dummy: str | None = None

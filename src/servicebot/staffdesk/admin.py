@@ -55,8 +55,9 @@ def read_password(name: str, stdin: TextIO | None = None, ask: Callable[[str], s
     return line
 
 
-def _accounts(settings: Settings) -> Accounts:
-    return Accounts(settings.db_path)
+def _accounts(settings: Settings, *, create: bool = False) -> Accounts:
+    """Only `add` creates the database: a mistyped --data-dir elsewhere is an error, not a new file."""
+    return Accounts(settings.db_path, create=create)
 
 
 def _out(text: str) -> None:
@@ -64,7 +65,7 @@ def _out(text: str) -> None:
 
 
 def add(args: argparse.Namespace, settings: Settings) -> int:
-    accounts = _accounts(settings)
+    accounts = _accounts(settings, create=True)
     try:
         accounts.add(args.name, read_password(args.name), admin=args.admin)
     finally:

@@ -161,6 +161,8 @@ class DeskSite:
     # -- signing in and out --------------------------------------------------------------------
 
     async def signin_page(self, request: Request) -> Response:
+        if await self.session(request) is not None:
+            return RedirectResponse(f"{PREFIX}/", 303)  # signed in already
         message = {"bye": pages.SIGNIN_BYE, "expired": pages.SIGNIN_EXPIRED}.get(request.query_params.get("m", ""), "")
         return self._signin_form(request, message=message)
 
@@ -200,6 +202,9 @@ class DeskSite:
             log.warning("staff desk: failed sign-in for %s from %s (%d in a row)", who, address, failures)
             return self._signin_form(request, message=pages.SIGNIN_WRONG, error=True, name=name, status=401)
         self.gate.succeeded(name)
+        previous = await self.session(request)
+        if previous is not None:  # signing in again: the session before is over (no fixation, no leftovers)
+            await asyncio.to_thread(self.accounts.end_session, previous)
         cookie, _ = await asyncio.to_thread(self.accounts.open_session, account)
         log.info("staff desk: %s signed in from %s", account.name, address)
         response = RedirectResponse(f"{PREFIX}/", 303)

@@ -44,14 +44,15 @@ pytestmark = pytest.mark.slow
 
 def test_sign_in_sets_a_strict_cookie_and_sign_out_makes_a_stolen_copy_useless(desk_server, staff, desk_settings):
     assert staff.get("/desk/").headers["location"] == "/desk/signin"
-    page = signed_in(staff)
-    assert page.status_code == 200 and pages.TICKETS_EMPTY in text_of(page.text)
-    cookie = next(c for c in staff.last.request.headers["cookie"].split("; ") if c.startswith(SESSION_COOKIE))
-    set_cookie = staff.http.get("/desk/signin").headers  # (a fresh sign-in form, for its cookie's flags)
-    flags = {part.strip().lower() for part in set_cookie["set-cookie"].split(";")[1:]}
+    response = staff.sign_in()
+    (set_cookie,) = [c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE + "=")]
+    flags = {part.strip().lower() for part in set_cookie.split(";")[1:]}
     assert {"httponly", "secure", "samesite=strict", "path=/"} <= flags
+    assert not [f for f in flags if f.startswith(("max-age", "expires", "domain"))]  # this host, this browser session
+    page = staff.follow(response)
+    assert page.status_code == 200 and pages.TICKETS_EMPTY in text_of(page.text)
 
-    session_value = cookie.partition("=")[2]
+    session_value = staff.cookies[SESSION_COOKIE]
     conn = sqlite3.connect(desk_settings.db_path)
     rows = conn.execute("SELECT id FROM staff_sessions").fetchall()
     assert len(rows) == 1 and session_value not in rows[0][0]  # only its sha256 is stored

@@ -7,7 +7,7 @@ reload; they open it, type a reply and send it; the reply appears in the residen
 Along the way: the session cookie's flags as the browser stored them, the tab's title counting
 the waiting ticket, a phone's 360 px width without sideways scrolling, sign-out.
 Screenshots in tests/artifacts/: desk-signin.png, desk-tickets.png, desk-ticket.png,
-desk-reply-in-chat.png, desk-360.png.
+desk-reply-in-chat.png, desk-review.png, desk-360.png.
 """
 
 from __future__ import annotations
@@ -97,6 +97,12 @@ def test_a_ticket_from_the_web_chat_is_answered_at_the_desk_and_the_reply_appear
     late = until(lambda: driver.find_elements("css selector", "#log .msg.bot.late"), "the staff reply in the chat")
     assert replies.STAFF_REPLY_PREFIX + REPLY in late[0].text
     screenshot(driver, "desk-reply-in-chat.png")
+
+    # The week's review, as a page.
+    driver.get(desk_url + "tools/review")
+    viewport(driver, 1280, 900, 1, mobile=False)
+    until(lambda: "需要补充的问题" in driver.find_element("tag name", "main").text, "the review")
+    screenshot(driver, "desk-review.png", full_page=True)
 
     # The desk on a phone, then sign-out.
     driver.switch_to.window(desk_tab)

@@ -2,7 +2,8 @@
    - short polling: every 3 s while the page is visible (15 s in a background tab), ask
      /desk/api/version what the tickets look like; when that changed, fetch the page again
      and swap in its parts marked data-live (the list, a ticket's thread), leaving the reply
-     box alone; the tab's title counts the tickets waiting for a first reply;
+     box alone (pages without such parts, the tools, are never fetched again); the tab's
+     title counts the tickets waiting for a first reply;
    - signed out elsewhere (or the session ended): go to the sign-in page;
    - Ctrl+Enter sends a reply; a form's button is disabled once pressed (no double sends). */
 (function () {
@@ -52,7 +53,9 @@
         return response.ok ? response.json() : null;
       })
       .then(function (answer) {
-        if (answer && answer.version && answer.version !== body.getAttribute("data-version")) return redraw();
+        // Pages without live parts (the tools) only learn here that the session still holds.
+        var live = document.querySelector("[data-live]");
+        if (live && answer && answer.version && answer.version !== body.getAttribute("data-version")) return redraw();
       })
       .catch(function () { /* the network blinked: try again at the next tick */ })
       .then(function () { busy = false; schedule(); });

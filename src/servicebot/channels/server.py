@@ -230,7 +230,8 @@ async def serve(
         core.ready = True
         if listening is not None and web is not None:
             listening.set_result(web.port)
-        log.info("answering on: %s", ", ".join(channel.name for channel in channels))
+        names = [str(channel.name) for channel in channels] + (["staff desk"] if desk is not None else [])
+        log.info("answering on: %s", ", ".join(names))
         await stop.wait()
         core.ready = False
     log.info("stopped")

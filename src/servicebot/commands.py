@@ -33,6 +33,7 @@ from servicebot.review.report import build_review
 from servicebot.review.stats import build_stats, render_stats, stats_dict
 from servicebot.review.tables import table
 from servicebot.service import Service, Snapshot
+from servicebot.staffdesk import admin as staff_admin
 from servicebot.storage import CHINA_TZ, InteractionLog, LogReader
 from servicebot.storage.tickets import TicketRow, TicketStore
 from servicebot.tickets import age_text, channel_text, status_text
@@ -456,6 +457,7 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
     finally:
         store.close()
     now = dt.datetime.now(dt.UTC)
+    room = settings.telegram_staff or settings.desk_port is None  # a desk alone posts nowhere
     if fmt == "json":
         doc = [_ticket_dict(t, now) for t in rows]
         _emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", None)
@@ -464,26 +466,25 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
         out = csv.writer(buffer)
         out.writerow([*TICKET_HEADERS, "回复人", "结束人"])
         for t in rows:
-            cells = _ticket_cells(t, now)
+            cells = _ticket_cells(t, now, room)
             out.writerow([*map(csv_cell, cells), csv_cell(t.answered_by or ""), csv_cell(t.closed_by or "")])
         _emit(buffer.getvalue(), None, bom=True)
     elif not rows:
         _out(NO_OPEN_TICKETS if open_only else NO_TICKETS)
     else:
-        lines = table(
-            TICKET_HEADERS, [_ticket_cells(t, now) for t in rows], [8, 16, 10, 14, 30, 12, 40], [True] + [False] * 6
-        )
+        shown = [_ticket_cells(t, now, room) for t in rows]
+        lines = table(TICKET_HEADERS, shown, [8, 16, 10, 14, 30, 12, 40], [True] + [False] * 6)
         _out("\n".join(lines))
     return 0
 
 
-def _ticket_cells(t: TicketRow, now: dt.datetime) -> list[str]:
+def _ticket_cells(t: TicketRow, now: dt.datetime, room: bool) -> list[str]:
     return [
         f"#{t.number}",
         t.opened_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
         age_text(t.opened_at, now),
         channel_text(t.channel),
-        status_text(t),
+        status_text(t, room=room),
         str(t.replies),
         t.question.replace("\n", " ") or "（没有写问题）",
     ]
@@ -508,6 +509,11 @@ def _ticket_dict(t: TicketRow, now: dt.datetime) -> dict:
         "earlier_tickets": t.earlier,
         "question": t.question,
     }
+
+
+# --- staff desk accounts (their bodies live with the desk) ------------------------------------
+
+COMMANDS.update({f"staff {name}": fn for name, fn in staff_admin.COMMANDS.items()})
 
 
 @command("health")

@@ -77,3 +77,8 @@ class DecryptError(WechatError):
 class StaffRoomError(ServicebotError):
     """The staff group could not be reached (the bot was removed, the network is down); the
     desk keeps what it could not post and tries again."""
+
+
+class StaffAccountError(ServicebotError):
+    """A staff desk account cannot be created or changed as asked (a taken or malformed name, a
+    password too short, an unknown account); the message says which, in Chinese, for staff."""

@@ -250,7 +250,7 @@ def _bin_footer(guide: GarbageGuide) -> str:
 
 # --- hand-off to staff (转人工) ------------------------------------------------------------------
 #
-# Only said where a staff desk runs (`staff_chat_id`); without one, nothing the bot says may
+# Only said where a staff desk runs (`staff_chat_id` or `desk_port`); without one, nothing the bot says may
 # promise that staff will see or answer a question (a typed 人工 gets HUMAN_TEXT).
 
 HANDOFF_LABEL = "🙋 转人工"

@@ -324,7 +324,8 @@ def _unhelpful_row(u: Unhelpful) -> str:
     )
 
 
-def render_html(report: ReviewReport) -> str:
+def html_sections(report: ReviewReport) -> str:
+    """The report's body without the page around it (also shown on the staff desk's review page)."""
     heads = ["排名", "人数", "次数", "首次/最近", "问法示例", "最接近的条目", "居民点选"] + (
         ["建议的 YAML"] if report.suggest_yaml else []
     )
@@ -336,11 +337,7 @@ def render_html(report: ReviewReport) -> str:
     unhelpful = _html_table(
         ["条目", "👎", "👍", "引出这个回答的问题"], [_unhelpful_row(u) for u in report.unhelpful], "没有。"
     )
-    return f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>未答问题汇总 {_e(report.period.label)}</title>
-<style>{_CSS}</style></head><body>
-<h1>凤凰办事处问答机器人 · 未答问题汇总</h1>
-<p>时间范围：{_e(report.period.label)}<br>{_e(summary_line(report.totals))}</p>
+    return f"""<p>时间范围：{_e(report.period.label)}<br>{_e(summary_line(report.totals))}</p>
 <h2>每日提问量与直接回答的比例</h2>
 {chart_svg(_daily_filled(report))}
 <h2>需要补充的问题（共 {len(report.clusters)} 组，按提问人数排序）</h2>
@@ -350,7 +347,15 @@ def render_html(report: ReviewReport) -> str:
 <h2>居民点了 👎 的回答</h2>
 {unhelpful}
 <p class="muted">生成时间：{_e(clock(report.generated, "%Y-%m-%d %H:%M"))}（北京时间）。{_e(PRIVACY_NOTE)}</p>
-</body></html>
+"""
+
+
+def render_html(report: ReviewReport) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>未答问题汇总 {_e(report.period.label)}</title>
+<style>{_CSS}</style></head><body>
+<h1>凤凰办事处问答机器人 · 未答问题汇总</h1>
+{html_sections(report)}</body></html>
 """
 
 

@@ -74,6 +74,17 @@ def test_a_question_is_answered_and_logged_with_the_channel(service, log):
     assert row.resident == service.resident_key(42)  # Telegram keys stay as they were in the log
 
 
+def test_a_spoken_question_is_answered_as_if_typed_and_logged_as_voice(service, log):
+    conversation = Conversation(service)
+    typed = conversation.respond(WEB, Text("低保怎么申请"))
+    spoken = conversation.respond(OTHER, Text("低保怎么申请", via=Via.VOICE))
+    assert (spoken.reply, spoken.status, spoken.via) == (typed.reply, typed.status, typed.via)
+    assert [(row.via, row.question, row.entry_id) for row in log.interactions] == [
+        (Via.QUESTION, "低保怎么申请", "dibao-apply"),
+        (Via.VOICE, "低保怎么申请", "dibao-apply"),
+    ]
+
+
 def test_a_long_question_is_cut_with_a_notice(service, log):
     said = Conversation(service).respond(WEB, Text("低保怎么申请" + "啊" * 2000))
     assert said.notice == replies.TOO_LONG_TEXT

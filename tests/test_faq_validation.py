@@ -202,7 +202,11 @@ def expected(faq: Path) -> list[tuple[str, int, str]]:
             messages.EMPTY_VALUE.format(key="question", meaning=ENTRY_KEYS["question"]),
         ),
         ("b_main.yaml", line_of(main_, "alternates: 不是列表"), messages.NOT_A_LIST.format(name="alternates")),
-        ("b_main.yaml", line_of(main_, "reviewed: 2026/11/01"), messages.BAD_DATE.format(value="2026/11/01")),
+        (
+            "b_main.yaml",
+            line_of(main_, "reviewed: 2026/11/01"),
+            messages.BAD_DATE.format(name="reviewed", value="2026/11/01"),
+        ),
         ("b_main.yaml", line_of(main_, "source: 另一个来源"), messages.DUPLICATE_KEY.format(key="source")),
         ("c_more.yaml", 3, messages.DUPLICATE_ID.format(id="dibao-apply", file="b_main.yaml", line=3)),
         ("c_more.yaml", line_of(faq / "c_more.yaml", "- id: long-answer"), long_answer_problem(LONG_ANSWER)),
@@ -327,7 +331,10 @@ def test_an_impossible_calendar_date_is_a_located_problem(mini_faq, capsys):
     )
     assert main(["faq", "check", str(mini_faq)]) == 1
     line = line_of(path, "2026-13-45")
-    assert f"books.yaml:{line}: {messages.NO_SUCH_DATE.format(text='2026-13-45')}" in capsys.readouterr().out
+    assert (
+        f"books.yaml:{line}: {messages.NO_SUCH_DATE.format(name='reviewed', text='2026-13-45')}"
+        in capsys.readouterr().out
+    )
 
 
 def test_a_review_date_in_the_future_is_a_warning(mini_faq, capsys):

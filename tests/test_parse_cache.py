@@ -12,7 +12,7 @@ import pytest
 
 from servicebot import checks
 from servicebot.config import Settings
-from servicebot.faq import RESERVED_FILES, cache, check_faq, messages, validation
+from servicebot.faq import RESERVED_FILES, cache, check_faq, fields, messages
 
 from conftest import wording
 
@@ -36,14 +36,14 @@ entries:
 def parses(monkeypatch) -> list[str]:
     """Topic files the loader really parses (settings.yaml and tests.yaml, small, always are)."""
     seen: list[str] = []
-    real = validation.parse_yaml
+    real = fields.parse_yaml
 
     def spy(raw, label):
         if label not in RESERVED_FILES:
             seen.append(label)
         return real(raw, label)
 
-    monkeypatch.setattr(validation, "parse_yaml", spy)
+    monkeypatch.setattr(fields, "parse_yaml", spy)
     return seen
 
 

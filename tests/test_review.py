@@ -25,6 +25,7 @@ from servicebot.review.clustering import content_key, group_questions
 from servicebot.review.drafting import NEW_ENTRY_ANSWER, yaml_scalar
 from servicebot.review.period import parse_period
 from servicebot.review.report import VIA_LABELS
+from servicebot.review.stats import RATED
 from servicebot.review.tables import clip, table, text_width
 from servicebot.service import Service
 from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
@@ -328,7 +329,7 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
         every[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
     ]
     assert (totals["taps"], totals["none_of_these"]) == (4, 1)
-    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)}
+    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in RATED}
     assert doc["feedback"] == {"helpful": 1, "unhelpful": 3, "helpful_ratio": 0.25}
     assert doc["top_entries"][0] == {
         "entry_id": "dibao-apply",

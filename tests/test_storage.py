@@ -437,6 +437,9 @@ def test_day_summary_uses_china_days(tmp_path):
         Status.ANSWERED: 1,
         Status.SUGGEST: 1,
         Status.UNANSWERED: 0,
+        Status.REFERRAL: 0,
+        Status.ITEM: 0,
+        Status.ITEM_UNLISTED: 0,
         "helpful": 0,
         "unhelpful": 0,
     }

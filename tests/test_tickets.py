@@ -593,7 +593,7 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(de
         await desk.open()
         await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
         desk.store.posted(1, -1001, 200)
-        lost_card = card_text(desk._card(desk.store.ticket(1)))
+        lost_card = card_text(desk.card(desk.store.ticket(1)))
         number = ticket_in(re.sub("<[^>]+>", "", lost_card))
         relayed = await desk.staff_reply(chat=-1001, replied_to=150, message=9, text="您好", name="张三", hint=number)
         assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "您好")

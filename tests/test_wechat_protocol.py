@@ -38,6 +38,7 @@ from servicebot.channels.wechat_protocol import (
     Subscribe,
     TextMessage,
     Unsubscribe,
+    VoiceMessage,
     WechatCrypto,
 )
 from servicebot.errors import ConfigError
@@ -357,7 +358,6 @@ def test_events_are_typed(xml, expected):
     "msg_type, extra",
     [
         ("image", "<PicUrl><![CDATA[http://127.0.0.1/a.jpg]]></PicUrl><MediaId><![CDATA[m]]></MediaId>"),
-        ("voice", "<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>"),
         ("video", "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>"),
         ("shortvideo", "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>"),
         ("location", "<Location_X>32.3</Location_X><Location_Y>118.3</Location_Y><Scale>20</Scale><Label>x</Label>"),
@@ -370,6 +370,22 @@ def test_everything_else_is_other_with_its_type(msg_type, extra):
     message = wx.parse_message(media_xml(msg_type, extra))
     assert isinstance(message, OtherMessage)
     assert (message.msg_type, message.msg_id, message.sender) == (msg_type.lower(), "42", OPENID)
+
+
+@pytest.mark.parametrize(
+    "extra, heard",
+    [
+        ("<Recognition><![CDATA[ 低保怎么申请。 ]]></Recognition>", "低保怎么申请。"),
+        ("<Recognition><![CDATA[]]></Recognition>", ""),  # recognition on, nothing heard
+        ("", ""),  # recognition off: WeChat sends no Recognition
+    ],
+)
+def test_a_voice_message_carries_what_wechat_recognised(extra, heard):
+    xml = media_xml("voice", f"<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>{extra}")
+    message = wx.parse_message(xml)
+    assert message == VoiceMessage(**HEAD, msg_id="42", recognition=heard)
+    assert message.dedup_key == "msg:42"
+    assert OPENID not in repr(message) and "低保" not in repr(message)  # as private as typed text
 
 
 @pytest.mark.parametrize(

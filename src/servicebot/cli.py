@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from servicebot import poster
 from servicebot.config import Settings, load_settings
 from servicebot.errors import ConfigError, FaqError, ServicebotError
 from servicebot.logs import setup_logging
@@ -68,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--web-port", dest="web_port", default=argparse.SUPPRESS, type=int, help="port of the web server")
     p.add_argument(
         "--web-listen", dest="web_listen", default=argparse.SUPPRESS, help="address the web server binds (127.0.0.1)"
+    )
+    p.add_argument(
+        "--desk-port", dest="desk_port", default=argparse.SUPPRESS, type=int, help="port of the staff desk's server"
+    )
+    p.add_argument(
+        "--desk-listen", dest="desk_listen", default=argparse.SUPPRESS, help="address the staff desk binds (127.0.0.1)"
     )
     # Replaced by --web-port/--web-listen; kept so that using them says so (exit 2).
     p.add_argument("--webhook-listen", dest="webhook_listen", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -162,6 +169,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="only tickets not closed")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
+    p = add("poster", "a printable A4 poster with the web chat's QR code", poster.HELP)
+    poster.add_arguments(p)
+    staff = add(
+        "staff",
+        "staff desk accounts: add, password, disable, enable, list",
+        "Accounts for the staff desk in a browser (SERVICEBOT_DESK_PORT). Passwords are asked at\n"
+        "the terminal (twice), or read from the first line of stdin in a script; only an argon2\n"
+        "hash is stored. Disabling an account or changing its password ends its sessions at once.\n\n"
+        "examples:\n  servicebot staff add 张三\n  servicebot staff add 李四 --admin\n"
+        "  servicebot staff disable 张三\n  servicebot staff list",
+    )
+    ssub = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    p = ssub.add_parser("add", parents=[common], help="create an account (asks for its password)")
+    p.add_argument("name", help="1-20 letters (Chinese too), digits, _ . - ; shown to colleagues")
+    p.add_argument("--admin", action="store_true", help="may also apply a held-back FAQ reload at the desk")
+    for action, text in (
+        ("password", "set a new password (signed-in sessions end)"),
+        ("disable", "no more sign-ins; signed-in sessions end now"),
+        ("enable", "allow sign-ins again"),
+    ):
+        ssub.add_parser(action, parents=[common], help=text).add_argument("name")
+    ssub.add_parser("list", parents=[common], help="every account: admin, disabled, signed-in sessions")
+
     add(
         "health",
         "check the FAQ loads, the data dir is writable, hand-off reaches staff",
@@ -181,6 +211,8 @@ SETTING_ARGS = (
     "webhook_port",
     "web_port",
     "web_listen",
+    "desk_port",
+    "desk_listen",
 )
 
 
@@ -209,11 +241,13 @@ def main(argv: list[str] | None = None) -> int:
             settings.wechat_token,
             settings.wechat_app_secret,
             settings.wechat_aes_key,
+            settings.wecom_webhook_url,
+            settings.wecom_webhook_key,
         ),
     )
     name = args.command or ("run" if settings.token or settings.web_port is not None else "chat")
-    if name == "faq":
-        name = f"faq {args.faq_command}"
+    if name in ("faq", "staff"):
+        name = f"{name} {getattr(args, name + '_command')}"
     try:
         # Imported only now, so `--help` and setting errors stay fast and never import Telegram.
         from servicebot.commands import COMMANDS

@@ -20,10 +20,11 @@ from servicebot import checks, evaluate
 from servicebot.channels import terminal
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
-from servicebot.faq.freshness import stale_entries
+from servicebot.faq.freshness import sourced_facts, stale_entries
 from servicebot.faq_diff import diff_outcomes, labelled_questions
 from servicebot.health import check_health
 from servicebot.matching import Known, Reason
+from servicebot.poster import poster_command
 from servicebot.privacy import load_or_create_secret
 from servicebot.records import Channel
 from servicebot.review.period import parse_period
@@ -32,13 +33,14 @@ from servicebot.review.report import build_review
 from servicebot.review.stats import build_stats, render_stats, stats_dict
 from servicebot.review.tables import table
 from servicebot.service import Service, Snapshot
+from servicebot.staffdesk import admin as staff_admin
 from servicebot.storage import CHINA_TZ, InteractionLog, LogReader
 from servicebot.storage.tickets import TicketRow, TicketStore
 from servicebot.tickets import age_text, channel_text, status_text
 from servicebot.watcher import FaqWatcher
 
 Command = Callable[[argparse.Namespace, Settings], int]
-COMMANDS: dict[str, Command] = {}
+COMMANDS: dict[str, Command] = {"poster": poster_command}  # its own package: servicebot.poster
 
 
 def command(name: str) -> Callable[[Command], Command]:
@@ -65,6 +67,11 @@ def _open_sink(settings: Settings):
 
 # What staff read (str.format templates; tests name them rather than repeat their words).
 CHECK_FAILED = "发现 {errors} 个错误、{warnings} 个警告，请修改后再检查。"
+CHECK_REFERRALS = "转介清单 referrals.yaml：{matters} 个事项，{subjects} 个主题词。"
+CHECK_ITEMS = "垃圾分类物品清单 garbage-items.yaml：{items} 个物品（{names} 个名称和别名）。"
+EXPLAIN_REFERRAL = "实际回答：转介到事项 {id}（{matter} → {body}），因为问题里有主题词“{word}”，而问答条目没有回答它"
+EXPLAIN_ITEM = "实际回答：物品分类，清单里的物品“{name}”"
+EXPLAIN_UNLISTED = "实际回答：物品分类，“{name}”不在物品清单里（不猜类别，列出四类的判断办法）"
 CHECK_PASSED = (
     "检查通过：{files} 个文件，{entries} 个条目，{phrasings} 个问法，"
     "回归测试 {passed}/{cases} 通过，{warnings} 个警告。"
@@ -77,6 +84,8 @@ STALE_TOPIC = "【{topic}】"
 STALE_ENTRY = "  {id}  {question}  上次核对 {reviewed}（{age} 天前）  {file}:{line}"
 STALE_SUMMARY = "共 {count} 个条目需要重新核对。"
 DIFF_HEADER = "比较 {questions} 个标注问题和两边的回归测试问题（旧 {old} 条目，新 {new} 条目）："
+SOURCED_HEADER = "\n工作纪实以外、来自网页的事实（共 {count} 处，请到来源网页核对是否仍然有效，过时的请更新或删掉）："
+SOURCED_FACT = "  {where}  {what}：{facts}\n    来源：{title}（{date}）{url}"
 DIFF_CHANGE = "  {question}: {before} → {after}"
 DIFF_SUMMARY = "{count} 个问题的结果会改变。"
 DIFF_NO_CHANGE = "没有问题的结果改变。"
@@ -102,6 +111,12 @@ def faq_check(args: argparse.Namespace, settings: Settings) -> int:
             warnings=len(report.warnings),
         )
     )
+    if faq.referrals:
+        subjects = sum(len(m.subjects) for m in faq.referrals.matters)
+        _out(CHECK_REFERRALS.format(matters=len(faq.referrals.matters), subjects=subjects))
+    if faq.garbage:
+        names = sum(len(i.names) for i in faq.garbage.items)
+        _out(CHECK_ITEMS.format(items=len(faq.garbage.items), names=names))
     return 0
 
 
@@ -127,14 +142,28 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
     groups = stale_entries(faq, settings.stale_days)
     if not groups:
         _out(NOTHING_STALE.format(days=settings.stale_days))
-        return 0
     for topic, entries in groups:
         _out(STALE_TOPIC.format(topic=topic))
         for e, age in entries:
             _out(
                 STALE_ENTRY.format(id=e.id, question=e.question, reviewed=e.reviewed, age=age, file=e.file, line=e.line)
             )
-    _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
+    if groups:
+        _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
+    facts = sourced_facts(faq)
+    if facts:
+        _out(SOURCED_HEADER.format(count=len(facts)))
+        for where, what, source in facts:
+            _out(
+                SOURCED_FACT.format(
+                    where=where,
+                    what=what,
+                    facts="、".join(source.facts) or "—",
+                    title=source.title,
+                    date=source.date,
+                    url=source.url,
+                )
+            )
     return 0
 
 
@@ -155,18 +184,29 @@ def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
 def _ask_json(outcome, question: str, snapshot) -> str:
     m = outcome.match
     entry = snapshot.faq.by_id.get(outcome.entry_id) if outcome.entry_id else None
+    referral, item = outcome.referral, outcome.item
     return json.dumps(
         {
             "question": question,
             "status": outcome.status,
             "entry_id": outcome.entry_id,
-            "score": m.score,
+            "score": m.score if m else None,
             "answer": entry.answer if entry else None,
             "links": [{"title": link.title, "url": link.url} for link in entry.links] if entry else [],
             "suggestions": [
                 {"entry_id": c.entry_id, "question": snapshot.faq.by_id[c.entry_id].question, "score": c.score}
-                for c in m.suggestions
+                for c in (m.suggestions if m and not referral else ())
             ],
+            "referral": {"id": referral.id, "matter": referral.matter, "body": referral.body} if referral else None,
+            "item": {
+                "name": item.name,
+                "listed": item.found.name if item.found else None,
+                "category": item.found.category if item.found else None,
+                "cases": [[c.when, c.category] for c in item.found.cases] if item.found else [],
+            }
+            if item
+            else None,
+            "reply": outcome.reply.plain,
         },
         ensure_ascii=False,
     )
@@ -231,6 +271,19 @@ def _explain(service: Service, question: str) -> str:
     return "\n".join(lines)
 
 
+def _routed(outcome) -> str:
+    """What the service made of the question beyond the matcher: a referral or an item."""
+    if outcome.referral is not None:
+        referral = outcome.referral
+        return EXPLAIN_REFERRAL.format(
+            id=referral.id, matter=referral.matter, body=referral.body, word=outcome.referral_word
+        )
+    if outcome.item is not None:
+        template = EXPLAIN_ITEM if outcome.item.found else EXPLAIN_UNLISTED
+        return template.format(name=outcome.item.found.name if outcome.item.found else outcome.item.name)
+    return ""
+
+
 @command("ask")
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.question and not " ".join(args.question).strip():
@@ -246,6 +299,9 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
             outcome = service.answer(question, channel=Channel.ASK, chat_type="cli")
             if args.explain:
                 _out(_explain(service, question))
+                routed = _routed(outcome)
+                if routed:
+                    _out(routed)
             elif args.json:
                 _out(_ask_json(outcome, question, service.snapshot))
             else:
@@ -408,6 +464,7 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
     finally:
         store.close()
     now = dt.datetime.now(dt.UTC)
+    room = settings.telegram_staff or settings.desk_port is None  # a desk alone posts nowhere
     if fmt == "json":
         doc = [_ticket_dict(t, now) for t in rows]
         _emit(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", None)
@@ -416,26 +473,25 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
         out = csv.writer(buffer)
         out.writerow([*TICKET_HEADERS, "回复人", "结束人"])
         for t in rows:
-            cells = _ticket_cells(t, now)
+            cells = _ticket_cells(t, now, room)
             out.writerow([*map(csv_cell, cells), csv_cell(t.answered_by or ""), csv_cell(t.closed_by or "")])
         _emit(buffer.getvalue(), None, bom=True)
     elif not rows:
         _out(NO_OPEN_TICKETS if open_only else NO_TICKETS)
     else:
-        lines = table(
-            TICKET_HEADERS, [_ticket_cells(t, now) for t in rows], [8, 16, 10, 14, 30, 12, 40], [True] + [False] * 6
-        )
+        shown = [_ticket_cells(t, now, room) for t in rows]
+        lines = table(TICKET_HEADERS, shown, [8, 16, 10, 14, 30, 12, 40], [True] + [False] * 6)
         _out("\n".join(lines))
     return 0
 
 
-def _ticket_cells(t: TicketRow, now: dt.datetime) -> list[str]:
+def _ticket_cells(t: TicketRow, now: dt.datetime, room: bool) -> list[str]:
     return [
         f"#{t.number}",
         t.opened_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
         age_text(t.opened_at, now),
         channel_text(t.channel),
-        status_text(t),
+        status_text(t, room=room),
         str(t.replies),
         t.question.replace("\n", " ") or "（没有写问题）",
     ]
@@ -460,6 +516,11 @@ def _ticket_dict(t: TicketRow, now: dt.datetime) -> dict:
         "earlier_tickets": t.earlier,
         "question": t.question,
     }
+
+
+# --- staff desk accounts (their bodies live with the desk) ------------------------------------
+
+COMMANDS.update({f"staff {name}": fn for name, fn in staff_admin.COMMANDS.items()})
 
 
 @command("health")

@@ -93,9 +93,12 @@ class Command(StrEnum):
 
 @dataclass(frozen=True)
 class Text:
-    """Typed text, as the resident sent it (cleaned and cut here, not by the channel)."""
+    """Typed text, as the resident sent it (cleaned and cut here, not by the channel); or
+    spoken, as the channel's speech recognition heard it (`via` VOICE): answered the same,
+    logged as spoken."""
 
     text: str
+    via: Via = Via.QUESTION
 
 
 @dataclass(frozen=True)
@@ -458,7 +461,7 @@ class Conversation:
         so the input is counted once. None: a fresh reference.
         """
         if isinstance(event, Text):
-            said = self._text(resident, clean_text(event.text), ref)
+            said = self._text(resident, clean_text(event.text), ref, event.via)
         elif isinstance(event, Ask):
             said = self.command(event.command)
         elif isinstance(event, Press):
@@ -492,7 +495,7 @@ class Conversation:
             return Said(Reply(replies.privacy_text(settings.retention_days, ticket_days)))
         return Said(Reply(replies.HELP_TEXT))
 
-    def _text(self, resident: Resident, text: str, ref: str | None = None) -> Said:
+    def _text(self, resident: Resident, text: str, ref: str | None = None, via: Via = Via.QUESTION) -> Said:
         text = text.strip()
         if not text:
             return self.command(Command.START)
@@ -508,7 +511,7 @@ class Conversation:
         if number is not None:  # writing in their ticket: for staff, not for the matcher
             return Said(handoff=HandOff(HandOffKind.ADD, text=text, number=number))
         notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
-        outcome = self.service.answer(text[:MAX_QUESTION], **self._who(resident, ref))
+        outcome = self.service.answer(text[:MAX_QUESTION], via=via, **self._who(resident, ref))
         if self.desk is not None and asks_for_person(text, outcome.match):
             return self._person_asked(resident, outcome)
         reply, ref = outcome.reply, outcome.ref
@@ -602,7 +605,8 @@ def stale() -> Said:
 def _asked(outcome: Outcome, question: str) -> Asked:
     match = outcome.match
     suggestions = tuple(c.entry_id for c in match.suggestions) if match is not None else ()
-    status = Status.TAP if match is None else Status(outcome.status)
+    tapped = match is None and outcome.status == Status.ANSWERED  # an entry's button (answer_entry)
+    status = Status.TAP if tapped else Status(outcome.status)
     return Asked(outcome.ref, question, status, outcome.entry_id, suggestions)
 
 

@@ -15,6 +15,11 @@ class ConfigError(ServicebotError):
     """A setting is missing or invalid; startup stops with a one-line message (exit 2)."""
 
 
+class PosterError(ConfigError):
+    """A poster cannot be made from what staff gave (no https URL, an unknown example entry, an
+    image that cannot be read, a file that cannot be written): one Chinese line, exit 2."""
+
+
 class Severity(StrEnum):
     """How much a FAQ problem matters."""
 
@@ -72,3 +77,8 @@ class DecryptError(WechatError):
 class StaffRoomError(ServicebotError):
     """The staff group could not be reached (the bot was removed, the network is down); the
     desk keeps what it could not post and tries again."""
+
+
+class StaffAccountError(ServicebotError):
+    """A staff desk account cannot be created or changed as asked (a taken or malformed name, a
+    password too short, an unknown account); the message says which, in Chinese, for staff."""

@@ -4,7 +4,7 @@ Each check answers one question an operator would otherwise find out from a sile
 would the bot accept the FAQ on disk (the same full check `/reload` and live reload use, so
 a FAQ the bot would refuse is unhealthy), can it write its data directory, does the
 interaction log open, does the hand-off desk reach its staff group and its residents, and —
-when the web server is configured — does it answer /healthz.
+when the web server and the staff desk are configured — do they answer their health URLs.
 Problems are one line each, in English, for operators' logs.
 """
 
@@ -35,6 +35,7 @@ def check_health(settings: Settings) -> list[str]:
         *database_problems(settings.db_path),
         *desk_problems(settings),
         *web_problems(settings),
+        *staff_desk_problems(settings),
     ]
 
 
@@ -94,12 +95,13 @@ def database_problems(db_path: Path) -> list[str]:
 
 
 def desk_problems(settings: Settings) -> list[str]:
-    """Hand-off: a staff group without Telegram; tickets the bot could not post to the staff
-    group (removed from it, or it is unreachable); staff replies waiting to be delivered."""
+    """Hand-off (a staff group, the staff desk, or both): a staff group without Telegram; tickets
+    the bot could not post to the staff group (removed from it, or it is unreachable); staff
+    replies waiting to be delivered."""
     problems = []
     if settings.staff_chat_id is not None and not settings.token:
         problems.append("staff_chat_id is set but SERVICEBOT_TOKEN is not: hand-off to staff is off")
-    if settings.staff_chat_id is None or not settings.db_path.exists():
+    if (settings.staff_chat_id is None and settings.desk_port is None) or not settings.db_path.exists():
         return problems
     store = TicketStore(settings.db_path, create=False)
     try:
@@ -127,22 +129,32 @@ def web_problems(settings: Settings) -> list[str]:
     Probed on the loopback address when the server binds every interface (0.0.0.0, ::)."""
     if settings.web_port is None:
         return []
-    host = settings.web_listen
+    return _probe(settings.web_listen, settings.web_port, "/healthz", "web server")
+
+
+def staff_desk_problems(settings: Settings) -> list[str]:
+    """With `desk_port` set, the staff desk's own server answers GET /desk/healthz with 200."""
+    if settings.desk_port is None:
+        return []
+    return _probe(settings.desk_listen, settings.desk_port, "/desk/healthz", "staff desk")
+
+
+def _probe(host: str, port: int, path: str, what: str) -> list[str]:
     if host in ("", "0.0.0.0"):
         host = "127.0.0.1"
     elif host == "::":
         host = "::1"
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.web_port}/healthz"
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=WEB_PROBE_TIMEOUT) as response:  # our own server
             if response.status == 200:
                 return []
-            return [f"web server at {url} answered {response.status}"]
+            return [f"{what} at {url} answered {response.status}"]
     except urllib.error.HTTPError as exc:
-        return [f"web server at {url} answered {exc.code} (still starting, or the FAQ is empty)"]
+        return [f"{what} at {url} answered {exc.code} (still starting, or the FAQ is empty)"]
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        return [f"web server at {url} does not answer: {reason}"]
+        return [f"{what} at {url} does not answer: {reason}"]
 
 
 def _reason(exc: OSError) -> str:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from servicebot import replies
+from servicebot.bins import BinIndex, ItemQuestion
 from servicebot.checks import build_snapshot, find_removal, removal_problems
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
-from servicebot.faq import Faq
-from servicebot.matching import Index, Match
+from servicebot.faq import Faq, Referral
+from servicebot.matching import Index, Match, Reason
 from servicebot.privacy import mask_personal, pseudonym
 from servicebot.records import Interaction, InteractionSink, Status, Via
+from servicebot.referrals import Found, ReferralIndex
 from servicebot.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -28,11 +30,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One loaded FAQ and its index; never mutated, only replaced."""
+    """One loaded FAQ and its index, with the referral and item lookups built from the same FAQ
+    (so they swap together); never mutated, only replaced."""
 
     faq: Faq
     index: Index
     loaded_at: dt.datetime
+    referrals: ReferralIndex = field(init=False, repr=False, compare=False)
+    bins: BinIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "referrals", ReferralIndex(self.faq.referrals, self.index.normalize))
+        object.__setattr__(self, "bins", BinIndex(self.faq.garbage))
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,44 @@ class Outcome:
     entry_id: str | None
     reply: Reply
     match: Match | None = None
+    referral: Referral | None = None  # the matter another body handles (status REFERRAL)
+    referral_word: str = ""  # ... and the subject word (normalized) that showed it
+    item: ItemQuestion | None = None  # the everyday item asked about (status ITEM / ITEM_UNLISTED)
+
+
+REFERRAL_ID = "referral:{id}"  # how a referral is logged in the entry_id column
+ITEM_ID = "item:{name}"  # ... and a listed item
+
+
+def referral_for(snap: Snapshot, question: str, match: Match) -> Found | None:
+    """The matter another body handles that a question the FAQ does not answer is about.
+
+    - unanswered (not small talk, not an empty question): the matter, if the question names one;
+    - suggestions: only when none of the offered entries is on the matter's subject (护照
+      suggests nothing about 护照); otherwise the resident keeps the choices;
+    - answered: only when the answer cannot be about the question — the entry shares neither
+      the matter's subject word nor has any of its own keywords in the question (失业金怎么领
+      is not answered by 临时救助), and the answer was not a verbatim phrasing.
+    The question is read as normalized (the FAQ's synonyms included), before the matcher's
+    typo repair: 私搭乱建 is a subject word, not a sound-alike of some FAQ term.
+    """
+    if match.intent is not None or not match.normalized:
+        return None
+    normalized = snap.index.normalize(question)
+    found = snap.referrals.find(normalized)
+    if found is None:
+        return None
+    if match.status == Status.ANSWERED:
+        entry = snap.faq.by_id.get(match.entry_id or "")
+        if entry is None or match.reason == Reason.EXACT or snap.referrals.shared_by(found, [entry]):
+            return None
+        if any(keyword in normalized for keyword in snap.referrals.keywords(entry)):
+            return None
+    elif match.status == Status.SUGGEST:
+        offered = [snap.faq.by_id[c.entry_id] for c in match.suggestions if c.entry_id in snap.faq.by_id]
+        if snap.referrals.shared_by(found, offered):
+            return None
+    return found
 
 
 REF_DIGITS = 12  # hex digits of an interaction reference: short enough for Telegram's button data
@@ -126,12 +173,22 @@ class Service:
         chat_type: str = "private",
         resident: int | str | None = None,
         ref: str | None = None,
+        via: Via = Via.QUESTION,
     ) -> Outcome:
+        """Answer a question the resident typed (or spoke: `via` VOICE), and log it."""
         snap = self._snapshot
         question = mask_personal(question)
+        item = snap.bins.ask(question)
+        if item is not None:
+            return self._item(snap, item, question, ref or new_ref(), channel, chat_type, resident, via)
         match = snap.index.match(question)
         status = match.status
-        if match.intent is not None and status != Status.ANSWERED:
+        found = referral_for(snap, question, match)
+        entry_id = match.entry_id
+        if found is not None:
+            reply = replies.referral_reply(found.referral, snap.faq.referrals)
+            status, entry_id = Status.REFERRAL, REFERRAL_ID.format(id=found.referral.id)
+        elif match.intent is not None and status != Status.ANSWERED:
             reply = replies.small_talk_reply(match.intent, snap.faq)
             status = Status.SMALL_TALK
         elif match.status == Status.ANSWERED and match.entry_id:
@@ -151,11 +208,54 @@ class Service:
             question=question,
             normalized=match.normalized,
             status=status,
-            entry_id=match.entry_id,
+            entry_id=entry_id,
             score=match.score,
-            suggestions=tuple(c.entry_id for c in match.suggestions),
+            suggestions=() if found else tuple(c.entry_id for c in match.suggestions),
+            via=via,
         )
-        return Outcome(ref, status, match.entry_id, reply, match)
+        return Outcome(
+            ref,
+            status,
+            entry_id,
+            reply,
+            match,
+            referral=found.referral if found else None,
+            referral_word=found.word if found else "",
+        )
+
+    def _item(
+        self,
+        snap: Snapshot,
+        item: ItemQuestion,
+        question: str,
+        ref: str,
+        channel: str,
+        chat_type: str,
+        resident: Any,
+        via: Via,
+    ) -> Outcome:
+        """A question about one everyday item, answered from garbage-items.yaml (never a guessed bin)."""
+        guide = snap.faq.garbage
+        assert guide is not None  # snap.bins finds items only in a loaded list
+        if item.found is not None:
+            status, entry_id = Status.ITEM, ITEM_ID.format(name=item.found.name)
+            reply = replies.item_reply(item.found, guide)
+        else:
+            status, entry_id = Status.ITEM_UNLISTED, None
+            reply = replies.unlisted_item_reply(item.name, guide)
+        self._log(
+            ref,
+            channel,
+            chat_type,
+            resident,
+            question=question,
+            normalized=item.name,
+            status=status,
+            entry_id=entry_id,
+            score=100.0 if item.found else 0.0,
+            via=via,
+        )
+        return Outcome(ref, status, entry_id, reply, item=item)
 
     def answer_entry(
         self,

@@ -1,7 +1,8 @@
 """One process for every configured channel: `servicebot run`.
 
 Telegram runs when a token is set, the web chat when `web_port` is set, the WeChat Official
-Account's endpoint when `wechat_token` is set too; all share one
+Account's endpoint when `wechat_token` is set too, the staff desk (on a server of its own, so
+that no residents' route ever serves it) when `desk_port` is set; all share one
 `Core` (the service, the interaction log, the FAQ watcher) on one asyncio event loop. The
 web server is Starlette on uvicorn — the pattern python-telegram-bot's own custom-webhook
 example uses — assembled from the routes each web-facing channel contributes (the web chat,
@@ -23,6 +24,7 @@ import logging
 import signal
 import socket
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
@@ -35,6 +37,9 @@ from servicebot.channels import ChannelAdapter, Core
 from servicebot.config import Settings
 from servicebot.errors import ConfigError, ServicebotError
 from servicebot.service import Service
+
+if TYPE_CHECKING:
+    from servicebot.staffdesk.site import DeskSite
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,28 @@ def build_channels(core: Core) -> list[ChannelAdapter]:
 
         channels.append(WechatChannel(core))
     return channels
+
+
+def build_desk(core: Core) -> DeskSite | None:
+    """The staff desk in a browser, when `desk_port` is set: an app of its own, on a server of
+    its own, so that no route of the residents' server ever serves it."""
+    if core.settings.desk_port is None or core.desk is None:
+        return None
+    from servicebot.staffdesk.site import DeskSite
+
+    return DeskSite(core)
+
+
+async def _start_notices(core: Core, stack: contextlib.AsyncExitStack) -> None:
+    """With `wecom_webhook_url`, new tickets are announced to the 企业微信 group robot."""
+    if not core.settings.wecom_webhook_url or core.desk is None:
+        return
+    from servicebot.staffdesk.notify import WecomRobot
+
+    robot = WecomRobot(core.settings.wecom_webhook_url)
+    await robot.start()
+    stack.push_async_callback(robot.stop)
+    core.desk.opened_listeners.append(robot.ticket_opened)
 
 
 def build_app(core: Core, channels: Sequence[ChannelAdapter]) -> Starlette:
@@ -92,10 +119,13 @@ class _Uvicorn(uvicorn.Server):
 
 
 class WebServer:
-    """uvicorn serving the app on a socket bound before the channels start."""
+    """uvicorn serving the app on a socket bound before the channels start: the residents'
+    (`web_listen:web_port`), or the staff desk's (`listen`, `port`)."""
 
-    def __init__(self, app: Starlette, settings: Settings):
+    def __init__(self, app: Starlette, settings: Settings, *, listen: str | None = None, port: int | None = None):
         self.settings = settings
+        self.listen = settings.web_listen if listen is None else listen
+        self.port_wanted = settings.web_port if port is None else port
         self.config = uvicorn.Config(
             app,
             log_config=None,  # logging is configured by the entry point
@@ -112,7 +142,7 @@ class WebServer:
         self._task: asyncio.Task[None] | None = None
 
     def bind(self) -> None:
-        host, port = self.settings.web_listen, self.settings.web_port
+        host, port = self.listen, self.port_wanted
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             # IPPROTO_TCP, not 0: asyncio turns Nagle off only for sockets that say they are TCP,
@@ -178,20 +208,30 @@ async def serve(
         if handle_signals:
             _signals(loop, core, stop, install=True)
             stack.callback(_signals, loop, core, stop, False)
-        web = WebServer(build_app(core, channels), core.settings) if core.settings.web_port is not None else None
-        if web is not None:
-            web.bind()
-            stack.callback(web.close)
+        settings = core.settings
+        web = WebServer(build_app(core, channels), settings) if settings.web_port is not None else None
+        desk = build_desk(core)
+        desk_web = WebServer(desk.app, settings, listen=settings.desk_listen, port=settings.desk_port) if desk else None
+        for server in (web, desk_web):
+            if server is not None:
+                server.bind()
+                stack.callback(server.close)
         for channel in channels:
             stack.push_async_callback(channel.stop)
             await channel.start()
-        if web is not None:
-            stack.push_async_callback(web.stop)
-            await web.start()
+        if desk is not None:
+            stack.push_async_callback(desk.stop)
+            await desk.start()
+        await _start_notices(core, stack)
+        for server in (web, desk_web):
+            if server is not None:
+                stack.push_async_callback(server.stop)
+                await server.start()
         core.ready = True
         if listening is not None and web is not None:
             listening.set_result(web.port)
-        log.info("answering on: %s", ", ".join(channel.name for channel in channels))
+        names = [str(channel.name) for channel in channels] + (["staff desk"] if desk is not None else [])
+        log.info("answering on: %s", ", ".join(names))
         await stop.wait()
         core.ready = False
     log.info("stopped")
@@ -217,4 +257,4 @@ def run(settings: Settings) -> int:
     return 0
 
 
-__all__ = ["WebServer", "build_app", "build_channels", "run", "serve"]
+__all__ = ["WebServer", "build_app", "build_channels", "build_desk", "run", "serve"]

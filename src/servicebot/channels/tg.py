@@ -142,7 +142,8 @@ class TelegramChannel:
         )
         self.timings = Timings()
         self.rejections = LogThrottle(log)
-        self.staff = StaffGroup(core, lambda: self.application.bot) if core.desk is not None else None
+        telegram_staff = core.desk is not None and settings.telegram_staff  # else staff sit at the desk only
+        self.staff = StaffGroup(core, lambda: self.application.bot) if telegram_staff else None
         self.drain = drain
         self.inbox = JournaledQueue(journal or UpdateJournal(settings.journal_path))
         self.processor = ChatOrderedProcessor(max_concurrent, self.timings, finished=self.inbox.finished)
@@ -203,7 +204,7 @@ class TelegramChannel:
         the rest in the journal; then stop the desk's worker, while the bot can still send."""
         try:
             await stop_draining(self.application, self.processor, self.drain)
-            if self.core.desk is not None:
+            if self.core.desk is not None and self.staff is not None:
                 await self.core.desk.stop()
             await self.application.shutdown()
         finally:

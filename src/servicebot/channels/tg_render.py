@@ -201,7 +201,9 @@ def stats_text(summary: dict[str, int]) -> str:
     rate = summary["answered"] / total
     return (
         f"今天共收到 {total} 个问题：直接回答 {summary['answered']} 个（回答率 {rate:.0%}），"
-        f"给出建议 {summary['suggest']} 个，未能回答 {summary['unanswered']} 个。\n"
+        f"给出建议 {summary['suggest']} 个，未能回答 {summary['unanswered']} 个，"
+        f"告诉居民该找哪个部门 {summary.get('referral', 0)} 个，回答物品分类 "
+        f"{summary.get('item', 0) + summary.get('item-unlisted', 0)} 个。\n"
         f"评价：👍 {summary['helpful']}，👎 {summary['unhelpful']}。"
     )
 

@@ -68,6 +68,9 @@ BOT_SAID = {
     Status.SUGGEST: "机器人：给出了建议（{suggested}）",
     Status.ANSWERED: "机器人：回答了「{answered}」，居民仍要求人工",
     Status.TAP: "机器人：居民看了「{answered}」的回答，仍要求人工",
+    Status.REFERRAL: "机器人：告诉了居民该找哪个部门（{answered}），居民仍要求人工",
+    Status.ITEM: "机器人：回答了物品分类（{answered}），居民仍要求人工",
+    Status.ITEM_UNLISTED: "机器人：这个物品不在垃圾分类清单里，没能回答",
 }
 BOT_SAID_NOTHING = "机器人：居民直接要求人工"
 EARLIER_NONE = "这位居民第一次转人工。"

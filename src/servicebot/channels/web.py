@@ -91,7 +91,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def message_json(said: Said) -> dict[str, Any] | None:
-    """A reply as the page draws it: title, body, links, choice buttons, 👍/👎, source line."""
+    """A reply as the page draws it: title, body, links, choice buttons, 👍/👎, source line.
+    A choice carries its `kind` (`topic`, `entry`, …): the page lays a menu of topics out as a
+    grid, so it fits a phone's screen."""
     reply = said.reply
     if reply is None:
         return None
@@ -104,7 +106,8 @@ def message_json(said: Said) -> dict[str, Any] | None:
             if said.ref:
                 feedback.append({"label": button.label, "data": encode_button(button, said.ref, said.via)})
         else:
-            choices.append({"label": button.label, "data": encode_button(button, said.ref, said.via)})
+            data = encode_button(button, said.ref, said.via)
+            choices.append({"label": button.label, "data": data, "kind": str(button.kind)})
     return {
         "notice": said.notice,
         "title": reply.title,

@@ -6,8 +6,10 @@ protocol itself — signatures, safe mode, safe XML, the reply limit, retries �
 `wechat_protocol`; the conversation is `conversation`. What is left here is WeChat's side of
 the conversation:
 
-- decoding: text → the conversation; `subscribe` → the welcome with the topic list; a menu
-  CLICK key → the topic or entry it names (`menu_event`); an image, voice, video, location or
+- decoding: text → the conversation; a voice message with WeChat's speech recognition
+  (`Recognition`) → its text, answered as if typed and logged as spoken (`Via.VOICE`);
+  `subscribe` → the welcome with the topic list; a menu CLICK key → the topic or entry it
+  names (`menu_event`); an image, a voice message without recognised text, video, location or
   link → "please send text"; any other event, and menu links, → nothing ("success");
 - per resident, for a while: the numbered choices of the last reply (`ChoiceMemory`; links
   are shown as links, so they are not numbered) and the pages of a long reply not read yet
@@ -59,6 +61,7 @@ from servicebot.channels.wechat_protocol import (
     Subscribe,
     TextMessage,
     Unsubscribe,
+    VoiceMessage,
     WechatCrypto,
     decode_post,
     encode_reply,
@@ -243,6 +246,17 @@ def asks_for_more(text: str) -> bool:
     return text.strip().rstrip("。.!！~～") == replies.WECHAT_MORE_KEYWORD
 
 
+def spoken_event(recognition: str) -> Event | More:
+    """A voice message, by what WeChat's speech recognition heard: a question as if typed
+    (logged as spoken), "更多" for the next page, or — nothing recognised (recognition is
+    off, or it heard nothing) — the hint to type. The recogniser ends a sentence with "。",
+    which is dropped, so a spoken number still picks a numbered choice."""
+    text = recognition.strip().rstrip("。")
+    if not text:
+        return NonText()
+    return More() if asks_for_more(text) else Text(text, via=Via.VOICE)
+
+
 # --- the channel ---------------------------------------------------------------------------
 
 
@@ -381,6 +395,8 @@ class WechatChannel:
         """What the resident did, as the conversation understands it; None: nothing to answer."""
         if isinstance(message, TextMessage):
             return More() if asks_for_more(message.content) else Text(message.content)
+        if isinstance(message, VoiceMessage):
+            return spoken_event(message.recognition)
         if isinstance(message, Subscribe):
             return Ask(Command.START)
         if isinstance(message, MenuClick):
@@ -392,7 +408,7 @@ class WechatChannel:
                 return Ask(Command.TOPICS)
             return event
         if isinstance(message, OtherMessage) and not message.event:
-            return NonText()  # image, voice, video, location, link, file...
+            return NonText()  # image, video, location, link, file...
         return None  # a menu link, or an event we do not answer (location reports, scans...)
 
     async def _send(self, key: str, text: str, *, more: bool = False) -> Outgoing:
@@ -451,4 +467,14 @@ class WechatChannel:
         (self._kept_early if self._addressees is None else self._addressees).add(key)
 
 
-__all__ = ["PATH", "Outgoing", "Shelf", "WechatChannel", "WechatChoices", "late_text", "menu_event", "said_text"]
+__all__ = [
+    "PATH",
+    "Outgoing",
+    "Shelf",
+    "WechatChannel",
+    "WechatChoices",
+    "late_text",
+    "menu_event",
+    "said_text",
+    "spoken_event",
+]

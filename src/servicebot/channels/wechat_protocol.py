@@ -234,6 +234,14 @@ class TextMessage(Envelope):
 
 
 @dataclass(frozen=True, kw_only=True)
+class VoiceMessage(Envelope):
+    """A voice message. `recognition` is what WeChat heard (`Recognition`, sent only when the
+    account has 接收语音识别结果 switched on), empty otherwise; like typed text, personal."""
+
+    recognition: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Subscribe(Envelope):
     """The resident followed the account. `key` is set when they came through a QR code (qrscene_…)."""
 
@@ -267,7 +275,7 @@ class MenuView(Envelope):
 
 @dataclass(frozen=True, kw_only=True)
 class OtherMessage(Envelope):
-    """Anything else: image, voice, video, shortvideo, location, link, an event we do not use, or a
+    """Anything else: image, video, shortvideo, location, link, an event we do not use, or a
     type WeChat adds later. `msg_type` and `event` are lower-cased."""
 
     msg_type: str
@@ -277,7 +285,7 @@ class OtherMessage(Envelope):
         return f"{self.msg_type}:{self.event}"
 
 
-Message = TextMessage | Subscribe | Unsubscribe | MenuClick | MenuView | OtherMessage
+Message = TextMessage | VoiceMessage | Subscribe | Unsubscribe | MenuClick | MenuView | OtherMessage
 
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
@@ -300,6 +308,8 @@ def parse_message(body: bytes | str) -> Message:
     msg_type = fields["MsgType"].strip().lower()
     if msg_type == "text":
         return TextMessage(content=fields.get("Content", ""), **common)
+    if msg_type == "voice":
+        return VoiceMessage(recognition=fields.get("Recognition", "").strip(), **common)
     if msg_type != "event":
         return OtherMessage(msg_type=msg_type, **common)
     event, key = fields.get("Event", "").strip().lower(), fields.get("EventKey", "")
@@ -677,6 +687,7 @@ __all__ = [
     "Subscribe",
     "TextMessage",
     "Unsubscribe",
+    "VoiceMessage",
     "WechatCrypto",
     "WechatError",
     "WechatText",

@@ -31,7 +31,7 @@ import yaml
 
 from servicebot import errors
 from servicebot.errors import Problem, Severity
-from servicebot.faq.model import Entry, Link, Topic
+from servicebot.faq.model import Entry, Link, Source, Topic
 from servicebot.faq.yaml_lines import LOADER_KIND
 
 
@@ -102,6 +102,7 @@ def _encode(result: FileResult) -> tuple:
             e.file,
             e.line,
             e.phrasing_lines,
+            tuple((s.url, s.title, s.date.toordinal(), s.facts) for s in e.sources),
         )
         for e in result.entries
     )
@@ -110,7 +111,9 @@ def _encode(result: FileResult) -> tuple:
 
 
 def _decode_entry(fields: tuple) -> Entry:
-    eid, question, alternates, answer, source, reviewed, topic, keywords, links, related, file, line, lines = fields
+    eid, question, alternates, answer, source, reviewed, topic, keywords, links, related, file, line, lines, sources = (
+        fields
+    )
     return Entry(
         eid,
         question,
@@ -125,6 +128,7 @@ def _decode_entry(fields: tuple) -> Entry:
         file,
         line,
         lines,
+        tuple(Source(url, title, dt.date.fromordinal(date), facts) for url, title, date, facts in sources),
     )
 
 

@@ -2,7 +2,9 @@
 
 One rule, two readers: the validation warns about each stale entry (and about a review
 date in the future, which would never come due), and `servicebot faq stale` lists them by
-topic for the staff who re-check them.
+topic for the staff who re-check them. `faq stale` also lists every fact taken from a page
+beyond the office's report (a 低保 standard, a hotline): such facts change, and only staff
+visiting the page again can tell.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable
 
 from servicebot.errors import Problem, Severity
 from servicebot.faq import messages
-from servicebot.faq.model import Entry, Faq
+from servicebot.faq.model import Entry, Faq, Source
 
 
 def age_days(entry: Entry, today: dt.date) -> int:
@@ -57,3 +59,20 @@ def stale_entries(
         if stale:
             groups.append((topic.name, stale))
     return groups
+
+
+def sourced_facts(faq: Faq) -> list[tuple[str, str, Source]]:
+    """(where, what, source) for each source of a fact: FAQ entries, then referrals.yaml,
+    oldest page first within each, so staff re-check the likeliest outdated first."""
+    rows = [(f"{e.file}:{e.line}", e.id, s) for e in faq.entries for s in e.sources]
+    rows.sort(key=lambda row: row[2].date)
+    if faq.referrals:
+        shared: dict[Source, list[str]] = {}
+        for matter in faq.referrals.matters:
+            for source in matter.sources:
+                shared.setdefault(source, []).append(matter.id)
+        for source in faq.referrals.general_sources:
+            shared.setdefault(source, []).insert(0, "general")
+        file = "referrals.yaml"
+        rows += sorted(((file, "、".join(ids), s) for s, ids in shared.items()), key=lambda row: row[2].date)
+    return rows

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 
 from servicebot.records import Status
+from servicebot.review import items
 from servicebot.review.clustering import MAX_EXAMPLES
 from servicebot.review.period import clock, iso
 from servicebot.review.report import Cluster, ReviewReport, Unhelpful
@@ -36,7 +37,19 @@ def summary_line(totals: dict[str, int]) -> str:
         f"直接回答 {totals['answered']} 次（{percent(totals['answered'], n)}），"
         f"给出建议 {totals['suggest']} 次（{percent(totals['suggest'], n)}），"
         f"未能回答 {totals['unanswered']} 次（{percent(totals['unanswered'], n)}）"
+        + OTHER_OUTCOMES.format(
+            referral=totals.get("referral", 0),
+            referral_rate=percent(totals.get("referral", 0), n),
+            item=totals.get("item", 0),
+            unlisted=totals.get("item_unlisted", 0),
+        )
     )
+
+
+# Counted apart from the FAQ's answers: referrals to other bodies, and items' bins.
+OTHER_OUTCOMES = (
+    "，告诉居民该找哪个部门 {referral} 次（{referral_rate}），回答物品分类 {item} 次（清单里没有的物品 {unlisted} 次）"
+)
 
 
 def _nearest_cell(c: Cluster) -> list[str]:
@@ -99,6 +112,7 @@ def render_table(report: ReviewReport) -> str:
         lines += table(["条目", "👎", "👍", "引出这个回答的问题"], rows, [34, 5, 5, 50], [False, True, True, False])
     else:
         lines.append("没有。")
+    lines += ["", *items.table_lines(report.unlisted_items, report.suggest_yaml)]
     if report.suggest_yaml:
         lines += ["", "建议的 YAML（粘贴到 FAQ 文件后运行 servicebot faq check 检查）："]
         for c in clusters[:TABLE_CLUSTERS]:
@@ -197,6 +211,7 @@ def report_dict(report: ReviewReport) -> dict:
             {**asdict(u), "questions": [{"question": q, "count": n} for q, n in u.questions], "last": iso(u.last)}
             for u in report.unhelpful
         ],
+        "unlisted_items": items.as_dicts(report.unlisted_items),
     }
 
 
@@ -309,7 +324,8 @@ def _unhelpful_row(u: Unhelpful) -> str:
     )
 
 
-def render_html(report: ReviewReport) -> str:
+def html_sections(report: ReviewReport) -> str:
+    """The report's body without the page around it (also shown on the staff desk's review page)."""
     heads = ["排名", "人数", "次数", "首次/最近", "问法示例", "最接近的条目", "居民点选"] + (
         ["建议的 YAML"] if report.suggest_yaml else []
     )
@@ -321,19 +337,25 @@ def render_html(report: ReviewReport) -> str:
     unhelpful = _html_table(
         ["条目", "👎", "👍", "引出这个回答的问题"], [_unhelpful_row(u) for u in report.unhelpful], "没有。"
     )
-    return f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>未答问题汇总 {_e(report.period.label)}</title>
-<style>{_CSS}</style></head><body>
-<h1>凤凰办事处问答机器人 · 未答问题汇总</h1>
-<p>时间范围：{_e(report.period.label)}<br>{_e(summary_line(report.totals))}</p>
+    return f"""<p>时间范围：{_e(report.period.label)}<br>{_e(summary_line(report.totals))}</p>
 <h2>每日提问量与直接回答的比例</h2>
 {chart_svg(_daily_filled(report))}
 <h2>需要补充的问题（共 {len(report.clusters)} 组，按提问人数排序）</h2>
 {clusters}
+<h2>{_e(items.HEADING.rstrip("："))}</h2>
+{items.html_section(report.unlisted_items)}
 <h2>居民点了 👎 的回答</h2>
 {unhelpful}
 <p class="muted">生成时间：{_e(clock(report.generated, "%Y-%m-%d %H:%M"))}（北京时间）。{_e(PRIVACY_NOTE)}</p>
-</body></html>
+"""
+
+
+def render_html(report: ReviewReport) -> str:
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>未答问题汇总 {_e(report.period.label)}</title>
+<style>{_CSS}</style></head><body>
+<h1>凤凰办事处问答机器人 · 未答问题汇总</h1>
+{html_sections(report)}</body></html>
 """
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from servicebot.faq import Faq
 from servicebot.matching import Index, Match
-from servicebot.records import Status, Via
+from servicebot.records import ASKED, Status, Via
 from servicebot.review.clustering import MAX_EXAMPLES, Tally, display_text, group_questions
 from servicebot.review.drafting import SnippetWriter, Suggestion
+from servicebot.review.items import UnlistedItem, unlisted_items
 from servicebot.review.period import Period
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, RatedRow
 from servicebot.storage.tickets import StaffAnswer
@@ -66,6 +67,7 @@ class ReviewReport:
     clusters: tuple[Cluster, ...]
     unhelpful: tuple[Unhelpful, ...]
     suggest_yaml: bool
+    unlisted_items: tuple[UnlistedItem, ...] = ()
 
 
 def _followups(reader: LogReader, period: Period) -> dict[str, Counter]:
@@ -140,9 +142,7 @@ def unhelpful_answers(rated: Iterable[RatedRow], faq: Faq) -> list[Unhelpful]:
             up[entry_id] += 1
             continue
         asked = (
-            display_text(row.question)
-            if row.via in (Via.QUESTION, Via.SUGGESTION)
-            else VIA_LABELS.get(row.via, row.question)
+            display_text(row.question) if row.via in (*ASKED, Via.SUGGESTION) else VIA_LABELS.get(row.via, row.question)
         )
         down[entry_id][asked] += 1
         last[entry_id] = max(last.get(entry_id, row.at), row.at)
@@ -198,4 +198,5 @@ def build_review(
         clusters=tuple(clusters),
         unhelpful=tuple(unhelpful_answers(reader.rated(period.since, period.until), faq)),
         suggest_yaml=suggest_yaml,
+        unlisted_items=unlisted_items(reader, period, faq),
     )

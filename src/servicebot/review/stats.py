@@ -12,6 +12,8 @@ from servicebot.review.tables import table
 from servicebot.storage import DayCounts, LogReader
 
 TOP_ENTRIES = 10
+# The outcomes `stats --json` gives a rate for (referrals and items apart from the FAQ's answers).
+RATED = (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED, Status.REFERRAL, Status.ITEM)
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,7 @@ def stats_dict(report: StatsReport) -> dict:
     return {
         "period": {"since": iso(report.period.since), "until": iso(report.period.until), "timezone": "UTC+8"},
         "totals": report.totals,
-        "rates": {
-            k: round(report.totals[k] / n, 4) if n else None
-            for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
-        },
+        "rates": {k: round(report.totals[k] / n, 4) if n else None for k in RATED},
         "feedback": {
             "helpful": report.helpful,
             "unhelpful": report.unhelpful,
@@ -80,6 +79,7 @@ def render_stats(report: StatsReport) -> str:
             percent(d.answered, d.total),
             percent(d.suggest, d.total),
             percent(d.unanswered, d.total),
+            percent(d.referral, d.total),
             str(d.taps),
             str(d.helpful),
             str(d.unhelpful),
@@ -88,10 +88,10 @@ def render_stats(report: StatsReport) -> str:
     ]
     lines += (
         table(
-            ["日期", "提问", "直接回答", "给出建议", "未能回答", "点选", "👍", "👎"],
+            ["日期", "提问", "直接回答", "给出建议", "未能回答", "转介部门", "点选", "👍", "👎"],
             rows,
-            [10, 7, 8, 8, 8, 6, 5, 5],
-            [False] + [True] * 7,
+            [10, 7, 8, 8, 8, 8, 6, 5, 5],
+            [False] + [True] * 8,
         )
         if rows
         else ["（没有记录）"]

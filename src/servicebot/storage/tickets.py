@@ -120,6 +120,18 @@ class StaffAnswer:
 
 
 @dataclass(frozen=True)
+class TicketMessage:
+    """One thing said in a ticket after it opened, as the staff desk shows it (masked)."""
+
+    at: dt.datetime
+    author: str  # Author.RESIDENT or Author.STAFF
+    text: str
+    staff_name: str  # staff: who wrote it
+    outcome: str | None  # staff: sent | kept | retry | gone; None while it is being delivered
+    faq: bool  # staff: marked 加入问答
+
+
+@dataclass(frozen=True)
 class DeskHealth:
     """What `servicebot health` reports about the hand-off desk."""
 
@@ -231,6 +243,31 @@ class TicketStore:
                 (-1 if limit is None else limit,),
             ).fetchall()
         return [_row(r) for r in rows]
+
+    def messages(self, number: int) -> list[TicketMessage]:
+        """What the resident and staff wrote in the ticket after it opened, oldest first."""
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT at, author, text, coalesce(staff_name, ''), outcome, faq FROM ticket_messages"
+                " WHERE ticket = ? ORDER BY id",
+                (number,),
+            ).fetchall()
+        return [
+            TicketMessage(from_utc_text(at), author, text, name, outcome, bool(faq))
+            for at, author, text, name, outcome, faq in rows
+        ]
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Changes whenever a ticket opens, changes status, is written in or answered: the staff
+        desk's pages ask for it every few seconds, and redraw only when it changed."""
+        with self.db.transaction(write=False) as conn:
+            tickets = conn.execute(
+                "SELECT count(*), max(number), max(last_activity), max(answered_at), max(closed_at),"
+                " total(status = 'closed'), total(status = 'unreachable'), total(room_message IS NULL)"
+                " FROM tickets"
+            ).fetchone()
+            messages = conn.execute("SELECT max(id), count(outcome), total(faq) FROM ticket_messages").fetchone()
+        return (*tickets, *messages)
 
     def asked(self, ref: str) -> tuple[str, str, str | None, tuple[str, ...], str | None] | None:
         """(question, status, entry_id, suggestions, resident key) of a logged interaction; for a
@@ -500,6 +537,7 @@ __all__ = [
     "DeskHealth",
     "PendingReply",
     "StaffAnswer",
+    "TicketMessage",
     "TicketRow",
     "TicketStore",
     "Unposted",

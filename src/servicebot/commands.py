@@ -223,6 +223,7 @@ REASONS = {
     Reason.SUBJECT: "问题说的是这个条目的主题（问题里有它的主题词），也没有别的主题和它相争",
     Reason.OVERVIEW: "问题说的是这个主题，几个条目都合适，用这个主题的总览条目回答，其余的放在下面可以接着问",
     Reason.SUBJECTS: "问题里同时说到问答里的几个不同主题，请居民自己选",
+    Reason.ELSEWHERE: "问题说的是别的部门管的事（转介清单里的主题词比问答条目的主题更突出），告诉居民该找谁",
     Reason.SMALL_TALK: "这是打招呼、致谢、问机器人是谁或找人工，不按问答条目回答",
     Reason.ABOUT_BOT: "问的是机器人能做什么，用介绍机器人的条目回答",
 }
@@ -318,7 +319,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     faq, index = checks.load_validated(settings)
     items = evaluate.load_set(args.file, faq)
-    result = evaluate.run(index, items)
+    result = evaluate.run_bot(Snapshot(faq, index, dt.datetime.now(dt.UTC)), items)
     _out(f"{args.file}: {len(items)} questions, FAQ {len(faq.entries)} entries")
     cuts = ", ".join(f"{name} {best:g}" for name, (best, _) in result.cutoffs.items())
     _out(f"each cell: servicebot (naive rapidfuzz WRatio, BM25 — each at its best cutoff on this set: {cuts})")

@@ -43,7 +43,7 @@ from servicebot.faq import Entry, Faq
 from servicebot.records import Status
 from servicebot.text import Normalizer, sounds
 
-ANSWERED, SUGGEST, UNANSWERED = Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED
+ANSWERED, SUGGEST, UNANSWERED, REFERRAL = Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED, Status.REFERRAL
 
 MAX_QUERY_CHARS = 120  # after normalization; longer rambling adds no signal
 MAX_SUGGESTIONS = 3
@@ -68,6 +68,7 @@ NAMING_SIMILARITY = 0.7  # ... and a word the FAQ lacks, when the lexicon puts i
 NAMED_MIN = 1.5  # how strongly a question must name an entry's subject for the clerk to answer
 UNKNOWN_RATIO = 1.0  # ... unless words the FAQ lacks outweigh it this many times (a subject of its own)
 SAME_NAMING = 0.9  # entries named this nearly as strongly, by the same word, are of one subject
+AWAY_SHARE = 0.8  # a matter of another body named this strongly outweighs the FAQ's subject
 RIVAL_SHARE = 0.8  # another subject named this strongly competes: the resident picks
 RELATED_RANK = 3  # ... and only among its few nearest words (公积金's are 社会保险, 还贷, 贷款, not 养老金)
 RELATED_MIN = 0.6  # similarity at which the lexicon relates a question's word to one of the FAQ's
@@ -106,6 +107,7 @@ class Reason(StrEnum):
     SUBJECT = "subject"  # the question names the entry's subject, and no other subject competes
     OVERVIEW = "overview"  # ... several entries of that subject fit: its overview entry answers
     SUBJECTS = "subjects"  # the question names several subjects of the FAQ: the resident picks
+    ELSEWHERE = "elsewhere"  # the question is about a matter another body handles (faq/referrals.yaml)
     SMALL_TALK = "small-talk"  # 你好, 谢谢, 你是谁, 转人工
     ABOUT_BOT = "about-bot"  # 你能干什么: the FAQ's entry about the bot
 
@@ -144,6 +146,7 @@ class Term:
     related: str = ""  # RELATED: the FAQ's word it is near (截肢 → 残疾) ...
     similarity: float = 0.0  # ... and how near (the lexicon's similarity)
     circumstance: bool = False  # UNSEEN, and a person, time, place or institution (妈妈, 民政局)
+    away: str = ""  # a subject word of a matter another body handles: the matter's id (公积金 → housing-fund)
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ class Match:
     reason: Reason = Reason.LOW_SCORE
     terms: tuple[Term, ...] = ()
     intent: smalltalk.Intent | None = None
+    referral: str = ""  # REFERRAL: the id of the matter another body handles
 
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
@@ -330,7 +334,16 @@ class Index:
             owns.append(cuts)
             bare += ["".join(c) for c in cuts[1:] if len(c) > 1 and all(words.weight(w) > 0 for w in c)]
         synonyms = [self.normalize(group[0]) for group in self.faq.synonyms]
-        self.segmenter = segmenter or words.Segmenter([*kw, *synonyms, *bare])
+        # Matters other bodies handle (faq/referrals.yaml): subject words of their own, so a
+        # question about 公积金提取 or 医保报销 is read as being about that matter.
+        matters = self.faq.referrals.matters if self.faq.referrals else ()
+        away = self.normalize.many([w for m in matters for w in m.subjects])
+        owners = [m.id for m in matters for _ in m.subjects]
+        self.away: dict[str, str] = {}  # normalized subject word → the referral matter's id
+        for word, owner in zip(away, owners, strict=True):
+            if len(word) > 1:
+                self.away.setdefault(word, owner)
+        self.segmenter = segmenter or words.Segmenter([*kw, *synonyms, *bare, *self.away])
         self._df: dict[str, int] = {}
         self.vocabulary: dict[str, str] = {}  # sound key → FAQ word, for reading typos
         entry_words: list[set[str]] = []
@@ -469,7 +482,8 @@ class Index:
                     continue
                 known = self._known(word)
                 related, similarity, circumstance = "", 0.0, False
-                if known == Known.UNSEEN:
+                away = self.away.get(word, "")
+                if known == Known.UNSEEN and not away:
                     related, similarity = self._related(word)
                     if related:
                         known = Known.RELATED
@@ -495,6 +509,7 @@ class Index:
                         related,
                         similarity,
                         circumstance,
+                        away,
                     )
                 )
         focus = "".join(fixed[ask_at:]) if long else normalized
@@ -699,6 +714,9 @@ class Index:
         (strength, by), top = named[0] if named else ((0.0, ""), None)
         if top is None or strength < NAMED_MIN:
             return None
+        away, matter = self._away(reading, top)
+        if away >= strength * AWAY_SHARE:
+            return REFERRAL, matter, Reason.ELSEWHERE  # 医保报销 outweighs 住院费: the 医保 office's matter
         if not reading.long and self._elsewhere(reading, top) > strength * UNKNOWN_RATIO:
             return None  # the question is as much about something the entry does not cover (电动车电池)
         rivals = [c for (s, w), c in named if w != by and s >= strength * RIVAL_SHARE]
@@ -713,6 +731,19 @@ class Index:
             return ANSWERED, top.entry_id, Reason.SUBJECT
         overview = [c for c in close if by in self.phrasings[self.position[c.entry_id]]]
         return ANSWERED, (overview or close)[0].entry_id, Reason.OVERVIEW
+
+    def _away(self, reading: _Reading, top: Candidate) -> tuple[float, str]:
+        """How strongly the question names a matter another body handles, and which: its
+        strongest subject word that is not also the entry's own, or part of one (失火). A
+        longer word that contains the entry's is the matter's (低保房 is not 低保)."""
+        i = self.position[top.entry_id]
+        best, matter = 0.0, ""
+        for t in reading.terms:
+            if t.away and not any(t.word in w for w in self.telling[i]):
+                strength = t.weight * (1.0 if t.asked else STORY_FACTOR)
+                if strength > best:
+                    best, matter = strength, t.away
+        return best, matter
 
     def _elsewhere(self, reading: _Reading, top: Candidate) -> float:
         """How much the question asks about what the entry does not cover: its asked words that
@@ -800,6 +831,9 @@ class Index:
                 )
             return Match(UNANSWERED, None, 0.0, (), reading.normalized, Reason.SMALL_TALK, tuple(reading.terms), intent)
         status, entry_id, reason = self.decide(reading, scored)
+        if status == REFERRAL:
+            top = scored[0].score if scored else 0.0
+            return Match(status, None, top, (), reading.normalized, reason, tuple(reading.terms), referral=entry_id or "")
         if status == SUGGEST:
             shared = {self.entries[i].id for i in self.verbatim.get(reading.normalized, ())}
             shown = tuple(

@@ -56,6 +56,7 @@ class Outcome:
     item: ItemQuestion | None = None  # the everyday item asked about (status ITEM / ITEM_UNLISTED)
 
 
+SUBJECT_REASONS = (Reason.EXACT, Reason.SUBJECT, Reason.OVERVIEW)  # answers the matcher's subject judgement chose
 REFERRAL_ID = "referral:{id}"  # how a referral is logged in the entry_id column
 ITEM_ID = "item:{name}"  # ... and a listed item
 
@@ -79,8 +80,10 @@ def referral_for(snap: Snapshot, question: str, match: Match) -> Found | None:
     if found is None:
         return None
     if match.status == Status.ANSWERED:
+        if match.reason in SUBJECT_REASONS:  # the matcher weighed the FAQ's subject against the matter's
+            return None
         entry = snap.faq.by_id.get(match.entry_id or "")
-        if entry is None or match.reason == Reason.EXACT or snap.referrals.shared_by(found, [entry]):
+        if entry is None or snap.referrals.shared_by(found, [entry]):
             return None
         if any(keyword in normalized for keyword in snap.referrals.keywords(entry)):
             return None
@@ -89,6 +92,43 @@ def referral_for(snap: Snapshot, question: str, match: Match) -> Found | None:
         if snap.referrals.shared_by(found, offered):
             return None
     return found
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the bot does with one question, before any wording: the status, the entry (or the
+    referral's or item's id), and what decided it. Pure: `Service.answer` logs it and builds
+    the reply; `servicebot eval` scores it."""
+
+    status: Status
+    entry_id: str | None
+    score: float
+    match: Match | None = None
+    found: Found | None = None  # the matter another body handles (REFERRAL)
+    item: ItemQuestion | None = None  # the everyday item asked about (ITEM, ITEM_UNLISTED)
+
+
+def route(snap: Snapshot, question: str) -> Route:
+    """An item's bin, an FAQ entry, choices, where to go, or an honest don't-know, for one
+    (already masked) question."""
+    item = snap.bins.ask(question)
+    if item is not None and item.found is not None:
+        return Route(Status.ITEM, ITEM_ID.format(name=item.found.name), 100.0, item=item)
+    match = snap.index.match(question)
+    if match.status == Status.REFERRAL and snap.faq.referrals is not None:
+        matter = next(m for m in snap.faq.referrals.matters if m.id == match.referral)
+        word = next((t.word for t in match.terms if t.away == matter.id), "")
+        found = Found(matter, word, max(0, match.normalized.find(word)))
+        return Route(Status.REFERRAL, REFERRAL_ID.format(id=matter.id), match.score, match, found)
+    if item is not None and match.status != Status.ANSWERED:
+        # An item the list lacks, which the FAQ cannot place either (杀虫剂罐子 it can; 暖宝宝 not).
+        return Route(Status.ITEM_UNLISTED, None, 0.0, match, item=item)
+    found = referral_for(snap, question, match)
+    if found is not None:
+        return Route(Status.REFERRAL, REFERRAL_ID.format(id=found.referral.id), match.score, match, found)
+    if match.intent is not None and match.status != Status.ANSWERED:
+        return Route(Status.SMALL_TALK, None, match.score, match)
+    return Route(match.status, match.entry_id, match.score, match)
 
 
 REF_DIGITS = 12  # hex digits of an interaction reference: short enough for Telegram's button data
@@ -178,28 +218,24 @@ class Service:
         """Answer a question the resident typed (or spoke: `via` VOICE), and log it."""
         snap = self._snapshot
         question = mask_personal(question)
-        item = snap.bins.ask(question)
-        if item is not None:
-            return self._item(snap, item, question, ref or new_ref(), channel, chat_type, resident, via)
-        match = snap.index.match(question)
-        status = match.status
-        found = referral_for(snap, question, match)
-        entry_id = match.entry_id
+        routed = route(snap, question)
+        ref = ref or new_ref()
+        if routed.item is not None:
+            return self._item(snap, routed, question, ref, channel, chat_type, resident, via)
+        match, found = routed.match, routed.found
+        assert match is not None  # every route but an item's comes from the matcher
         if found is not None:
             reply = replies.referral_reply(found.referral, snap.faq.referrals)
-            status, entry_id = Status.REFERRAL, REFERRAL_ID.format(id=found.referral.id)
-        elif match.intent is not None and status != Status.ANSWERED:
+        elif routed.status == Status.SMALL_TALK and match.intent is not None:
             reply = replies.small_talk_reply(match.intent, snap.faq)
-            status = Status.SMALL_TALK
-        elif match.status == Status.ANSWERED and match.entry_id:
-            reply = replies.answer_reply(snap.faq.by_id[match.entry_id], snap.faq)
-        elif match.status == Status.SUGGEST:
+        elif routed.status == Status.ANSWERED and routed.entry_id:
+            reply = replies.answer_reply(snap.faq.by_id[routed.entry_id], snap.faq)
+        elif routed.status == Status.SUGGEST:
             reply = replies.suggest_reply(match.suggestions, snap.faq)
         elif not match.normalized:  # greetings, thanks, emoji: nothing was asked
             reply = replies.nothing_asked_reply(snap.faq)
         else:
             reply = replies.unanswered_reply(snap.faq.contact)
-        ref = ref or new_ref()
         self._log(
             ref,
             channel,
@@ -207,16 +243,16 @@ class Service:
             resident,
             question=question,
             normalized=match.normalized,
-            status=status,
-            entry_id=entry_id,
+            status=routed.status,
+            entry_id=routed.entry_id,
             score=match.score,
             suggestions=() if found else tuple(c.entry_id for c in match.suggestions),
             via=via,
         )
         return Outcome(
             ref,
-            status,
-            entry_id,
+            routed.status,
+            routed.entry_id,
             reply,
             match,
             referral=found.referral if found else None,
@@ -226,7 +262,7 @@ class Service:
     def _item(
         self,
         snap: Snapshot,
-        item: ItemQuestion,
+        routed: Route,
         question: str,
         ref: str,
         channel: str,
@@ -235,13 +271,11 @@ class Service:
         via: Via,
     ) -> Outcome:
         """A question about one everyday item, answered from garbage-items.yaml (never a guessed bin)."""
-        guide = snap.faq.garbage
-        assert guide is not None  # snap.bins finds items only in a loaded list
+        guide, item = snap.faq.garbage, routed.item
+        assert guide is not None and item is not None  # snap.bins finds items only in a loaded list
         if item.found is not None:
-            status, entry_id = Status.ITEM, ITEM_ID.format(name=item.found.name)
             reply = replies.item_reply(item.found, guide)
         else:
-            status, entry_id = Status.ITEM_UNLISTED, None
             reply = replies.unlisted_item_reply(item.name, guide)
         self._log(
             ref,
@@ -250,12 +284,12 @@ class Service:
             resident,
             question=question,
             normalized=item.name,
-            status=status,
-            entry_id=entry_id,
-            score=100.0 if item.found else 0.0,
+            status=routed.status,
+            entry_id=routed.entry_id,
+            score=routed.score,
             via=via,
         )
-        return Outcome(ref, status, entry_id, reply, item=item)
+        return Outcome(ref, routed.status, routed.entry_id, reply, item=item)
 
     def answer_entry(
         self,

@@ -52,7 +52,8 @@ def _run(shipped, path: Path) -> evaluate.Evaluation:
 
 def _misses(result: evaluate.Evaluation) -> str:
     return "\n".join(
-        f"{'/'.join(m.kinds):<11} {m.status:<10} {m.question} expected={sorted(m.expected)} got={m.got}" for m in result.misses
+        f"{'/'.join(m.kinds):<11} {m.status:<10} {m.question} expected={sorted(m.expected)} got={m.got}"
+        for m in result.misses
     )
 
 

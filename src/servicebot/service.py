@@ -76,7 +76,9 @@ def referral_for(snap: Snapshot, question: str, match: Match) -> Found | None:
     if match.intent is not None or not match.normalized:
         return None
     normalized = snap.index.normalize(question)
-    found = snap.referrals.find(normalized)
+    # In a story only the asking part names the matter (在工地上摔伤了…能申请临时救助吗 is no 工地 matter).
+    asking = match.focus if match.focus and match.focus != match.normalized else normalized
+    found = snap.referrals.find(asking)
     if found is None:
         return None
     if match.status == Status.ANSWERED:
@@ -118,8 +120,8 @@ def route(snap: Snapshot, question: str) -> Route:
     if match.status == Status.REFERRAL and snap.faq.referrals is not None:
         matter = next(m for m in snap.faq.referrals.matters if m.id == match.referral)
         word = next((t.word for t in match.terms if t.away == matter.id), "")
-        found = Found(matter, word, max(0, match.normalized.find(word)))
-        return Route(Status.REFERRAL, REFERRAL_ID.format(id=matter.id), match.score, match, found)
+        named = Found(matter, word, max(0, match.normalized.find(word)))
+        return Route(Status.REFERRAL, REFERRAL_ID.format(id=matter.id), match.score, match, named)
     if item is not None and match.status != Status.ANSWERED:
         # An item the list lacks, which the FAQ cannot place either (杀虫剂罐子 it can; 暖宝宝 not).
         return Route(Status.ITEM_UNLISTED, None, 0.0, match, item=item)

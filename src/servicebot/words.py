@@ -13,6 +13,7 @@ is a pure lookup.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Iterable
@@ -120,7 +121,7 @@ def idf(word: str) -> float:
     # run of single characters inside it is a word the table lacks too (失独 of 失独家庭).
     parts = cut(word) if len(word) > 2 else []
     known = [table[p] for p in parts if p in table and len(p) > 1]
-    if any(len(a) == len(b) == 1 for a, b in zip(parts, parts[1:])):
+    if any(len(a) == len(b) == 1 for a, b in itertools.pairwise(parts)):
         known.append(UNKNOWN_IDF)
     return max(known) if known and len(parts) > 1 else UNKNOWN_IDF
 

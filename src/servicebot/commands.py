@@ -222,11 +222,30 @@ REASONS = {
     Reason.NOTHING_ASKED: "问题里没有能说明问什么的词（只有“怎么办”“需要什么材料”之类）",
     Reason.SUBJECT: "问题说的是这个条目的主题（问题里有它的主题词），也没有别的主题和它相争",
     Reason.OVERVIEW: "问题说的是这个主题，几个条目都合适，用这个主题的总览条目回答，其余的放在下面可以接着问",
+    Reason.UNSURE: "问题说到了这个条目的主题，但按校准模型答对的把握不够，所以列为选项请居民自己选",
     Reason.SUBJECTS: "问题里同时说到问答里的几个不同主题，请居民自己选",
     Reason.ELSEWHERE: "问题说的是别的部门管的事（转介清单里的主题词比问答条目的主题更突出），告诉居民该找谁",
     Reason.SMALL_TALK: "这是打招呼、致谢、问机器人是谁或找人工，不按问答条目回答",
     Reason.ABOUT_BOT: "问的是机器人能做什么，用介绍机器人的条目回答",
 }
+# What drove the clerk's confidence (calibration.py's features), for `ask --explain`.
+DRIVERS = {
+    "score": "和条目的总体接近程度",
+    "coverage": "问题里的词被条目覆盖的程度",
+    "similarity": "和最接近的问法字面相似",
+    "strength": "问题点名这个主题的力度",
+    "keyword": "用的是条目的关键词",
+    "lead": "领先别的主题的程度",
+    "elsewhere": "问题里还有条目没覆盖的主题词",
+    "away": "问题里也提到别的部门管的事",
+    "unknown": "问题里有问答不认识的词",
+    "long": "是一段长叙述",
+    "untold": "问到了条目没有的时间、电话或金额",
+    "overview": "用的是主题的总览条目",
+    "guess": "主题词是按读音猜的",
+    "related": "主题词是按近义词认出来的",
+}
+
 KNOWN = {
     Known.PHRASING: "问答问法中有",
     Known.SOUND: "读音像问答里的词",
@@ -259,10 +278,21 @@ def _explain(service: Service, question: str) -> str:
         f"结果：{m.status}{' ' + m.entry_id if m.entry_id else ''}。原因：{REASONS[m.reason]}"
         + (f"（{m.intent}）" if m.intent else "")
     )
-    lines.append(
-        f"  阈值：回答 ≥ {t.answer:g} 且覆盖 ≥ {t.coverage:g}（完全覆盖时 ≥ {t.answer - t.sure_drop:g}），"
-        f"建议 ≥ {t.suggest:g}，领先第二名 ≥ {t.margin:g}"
-    )
+    if m.probability is not None:
+        lines.append(
+            f"  按主题挑中的条目答对的可能性：{m.probability:.0%}（≥ {t.sure:.0%} 直接回答，≥ {t.unsure:.0%} 列为选项）"
+        )
+        for name, push in m.drivers[:6]:
+            lines.append(f"    {'＋' if push >= 0 else '－'} {DRIVERS.get(name, name)}  {push:+.2f}")
+    else:
+        lines.append(
+            f"  阈值：回答 ≥ {t.answer:g} 且覆盖 ≥ {t.coverage:g}（完全覆盖时 ≥ {t.answer - t.sure_drop:g}），"
+            f"建议 ≥ {t.suggest:g}，领先第二名 ≥ {t.margin:g}"
+        )
+    if m.untold:
+        lines.append(f"  问到了条目没有的内容：{'、'.join(m.untold)}（回答会先说明）")
+    if m.complaint:
+        lines.append("  这是一条投诉或反映：有工作人员值守时，回答下面会提供“转人工”")
     for c in m.candidates[:5]:
         subject = "同主题" if c.on_subject else "不同主题"
         lines.append(

@@ -94,15 +94,36 @@ def answer_text(entry: Entry) -> str:
     return answer_reply(entry, None).plain
 
 
-def answer_reply(entry: Entry, faq: Faq | None, *, feedback: bool = True) -> Reply:
+def answer_reply(
+    entry: Entry,
+    faq: Faq | None,
+    *,
+    feedback: bool = True,
+    follow_ups: tuple[str, ...] = (),
+    untold: tuple[str, ...] = (),
+    complaint: bool = False,
+) -> Reply:
+    """An entry's answer, with its links, then the subject's other entries (`follow_ups`, when
+    it answered as the subject's overview) and its related questions as buttons. A question
+    that asked what the entry does not hold (`untold`: 几点, 电话, 多少钱) is told so first;
+    a complaint may be handed to staff (`can_hand_off`)."""
     rows = link_rows(entry.links, entry.sources)
     if faq is not None:
-        for rel in entry.related[:3]:
-            if rel in faq.by_id:
+        for rel in dict.fromkeys((*follow_ups, *entry.related[:3])):
+            if rel in faq.by_id and rel != entry.id:
                 rows.append((Button(f"❓ {faq.by_id[rel].question}", ButtonKind.ENTRY, rel),))
     if feedback:
         rows.append(feedback_row())
-    return Reply(body=entry.answer, title=entry.question, footer=source_line(entry), rows=tuple(rows))
+    body = entry.answer
+    if untold:
+        asked = "、".join(ASPECT_NAMES[a] for a in untold if a in ASPECT_NAMES)
+        body = f"{UNTOLD_TEXT.format(asked=asked)}\n{body}"
+    return Reply(body=body, title=entry.question, footer=source_line(entry), rows=tuple(rows), can_hand_off=complaint)
+
+
+# What a question asked that the answer does not hold: 几点开门, 电话多少, 要多少钱.
+ASPECT_NAMES = {"time": "具体时间", "phone": "联系电话", "money": "具体金额和标准"}
+UNTOLD_TEXT = "您问的{asked}，本问答没有收录，下面是这方面的一般说明；具体情况请向所在社区居委会或凤凰办事处确认。"
 
 
 def feedback_row() -> tuple[Button, ...]:

@@ -231,7 +231,13 @@ class Service:
         elif routed.status == Status.SMALL_TALK and match.intent is not None:
             reply = replies.small_talk_reply(match.intent, snap.faq)
         elif routed.status == Status.ANSWERED and routed.entry_id:
-            reply = replies.answer_reply(snap.faq.by_id[routed.entry_id], snap.faq)
+            reply = replies.answer_reply(
+                snap.faq.by_id[routed.entry_id],
+                snap.faq,
+                follow_ups=match.follow_ups,
+                untold=match.untold,
+                complaint=match.complaint,
+            )
         elif routed.status == Status.SUGGEST:
             reply = replies.suggest_reply(match.suggestions, snap.faq)
         elif not match.normalized:  # greetings, thanks, emoji: nothing was asked

@@ -79,6 +79,42 @@ def aspects(text: str) -> frozenset[str]:
     return frozenset(name for name, (asked, _) in ASPECT_GROUPS.items() if any(cue in text for cue in asked))
 
 
+# A grievance rather than a question (message-board posts, 12345 calls): what makes one.
+COMPLAINT_CUES = (
+    "投诉",
+    "举报",
+    "反映",
+    "不作为",
+    "没人管",
+    "无人管",
+    "不管不问",
+    "希望有关部门",
+    "希望社区",
+    "希望政府",
+    "请有关部门",
+    "请相关部门",
+    "管一管",
+    "管管",
+    "严重影响",
+    "扰民",
+    "太差",
+    "乱收费",
+    "推诿",
+    "踢皮球",
+    "态度恶劣",
+    "态度差",
+    "苦不堪言",
+    "忍无可忍",
+    "怎么能这样",
+    "凭什么",
+)
+
+
+def is_complaint(text: str) -> bool:
+    """Whether a resident's message reads as a grievance (a complaint or a post), not a plain question."""
+    return any(cue in text for cue in COMPLAINT_CUES)
+
+
 QUESTION_SUFFIXES = ("了没", "好没", "了吗", "没有", "了没有")  # 好了没, 弄好没: "is it done yet"
 QUESTION_PREFIXES = ("哪", "啥", "咋", "怎", "多少", "几", "什么", "是不是", "有没有", "能不能", "可不可")
 NUMBER_WEIGHT = 1.0  # 2020, 12388: a number alone says little about the subject
@@ -248,6 +284,7 @@ __all__ = [
     "cut",
     "idf",
     "is_aspect",
+    "is_complaint",
     "is_noun",
     "is_place",
     "names_subject",

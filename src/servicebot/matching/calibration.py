@@ -37,10 +37,15 @@ def contributions(features: dict[str, float]) -> dict[str, float]:
     return {name: weights.get(name, 0.0) * value for name, value in features.items()}
 
 
+def drivers(features: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """Each feature's contribution to the log-odds, the strongest (either way) first."""
+    return tuple(sorted(contributions(features).items(), key=lambda kv: -abs(kv[1])))
+
+
 def probability(features: dict[str, float]) -> float:
     _, bias = model()
     z = bias + sum(contributions(features).values())
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-__all__ = ["MODEL_FILE", "contributions", "cutoffs", "model", "probability"]
+__all__ = ["MODEL_FILE", "contributions", "cutoffs", "drivers", "model", "probability"]

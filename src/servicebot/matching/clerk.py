@@ -25,6 +25,7 @@ from servicebot.matching.model import (
     SUGGEST,
     UNANSWERED,
     Candidate,
+    Decision,
     FaqIndex,
     Known,
     Reading,
@@ -82,6 +83,7 @@ class Pick:
     reason: Reason  # SUBJECT, or OVERVIEW when several entries of the subject fit alike
     features: dict[str, float]
     probability: float  # calibrated: how likely this answer is right (calibration.py)
+    others: tuple[str, ...] = ()  # the subject's other entries that fit alike (follow-ups)
 
 
 def clerk(
@@ -131,7 +133,8 @@ def clerk(
         "guess": float(term.guess),
         "related": float(bool(term.related)),
     }
-    return Pick(pick.entry_id, reason, features, calibration.probability(features))
+    alike = tuple(c.entry_id for c in close if c.entry_id != pick.entry_id)
+    return Pick(pick.entry_id, reason, features, calibration.probability(features), alike)
 
 
 def away(index: FaqIndex, reading: Reading, top: Candidate) -> tuple[float, str]:
@@ -164,10 +167,18 @@ def elsewhere(index: FaqIndex, reading: Reading, top: Candidate) -> float:
     )
 
 
-def decide(
-    index: FaqIndex, reading: Reading, scored: list[Candidate], t: Thresholds | None = None
-) -> tuple[Status, str | None, Reason]:
+def decide(index: FaqIndex, reading: Reading, scored: list[Candidate], t: Thresholds | None = None) -> Decision:
+    """Answer, offer choices, send elsewhere or refuse (see the module's docstring)."""
     t = t or index.thresholds
+    verdict = _decide(index, reading, scored, t)
+    if isinstance(verdict, Decision):
+        return verdict
+    return Decision(*verdict)
+
+
+def _decide(
+    index: FaqIndex, reading: Reading, scored: list[Candidate], t: Thresholds
+) -> tuple[Status, str | None, Reason] | Decision:
     owners = index.verbatim.get(reading.normalized, ())
     if len(owners) == 1:
         return ANSWERED, index.entries[owners[0]].id, Reason.EXACT
@@ -183,10 +194,11 @@ def decide(
         return UNANSWERED, None, Reason.NOTHING_ASKED
     verdict = clerk(index, reading, scored)
     if isinstance(verdict, Pick):
+        features = tuple(sorted(verdict.features.items()))
         if verdict.probability >= t.sure:
-            return ANSWERED, verdict.entry_id, verdict.reason
+            return Decision(ANSWERED, verdict.entry_id, verdict.reason, verdict.others, verdict.probability, features)
         if verdict.probability >= t.unsure:
-            return SUGGEST, None, Reason.UNSURE
+            return Decision(SUGGEST, None, Reason.UNSURE, (), verdict.probability, features)
     elif verdict is not None:
         return verdict
     top = scored[0]

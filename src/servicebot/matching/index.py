@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 
 from servicebot import lexicon, smalltalk, words
 from servicebot.faq import Entry, Faq
-from servicebot.matching import clerk
+from servicebot.matching import calibration, clerk
 from servicebot.matching.characters import feature_list, pairs, sound_text, tokens
 from servicebot.matching.model import (
     ANSWERED,
@@ -36,6 +36,7 @@ from servicebot.matching.model import (
     SUGGEST,
     UNANSWERED,
     Candidate,
+    Decision,
     Known,
     Match,
     Reading,
@@ -43,7 +44,6 @@ from servicebot.matching.model import (
     Term,
     Thresholds,
 )
-from servicebot.records import Status
 from servicebot.text import Normalizer, sounds
 
 # Character layer (BM25 over characters, pairs and their sounds).
@@ -372,7 +372,7 @@ class Index:
                 )
         focus = "".join(fixed[ask_at:]) if long else normalized
         asking = words.aspects("".join(fixed[ask_at:]))  # 我的电话…，低保怎么申请 asks no phone number
-        return Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, asking)
+        return Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, asking, words.is_complaint(question))
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -482,6 +482,17 @@ class Index:
             for t in reading.asked
         )
 
+    def untold(self, reading: Reading, entry_id: str) -> tuple[str, ...]:
+        """The aspects the question asks (time, phone, money) that the entry says nothing of."""
+        i = self.position[entry_id]
+        return tuple(
+            sorted(
+                aspect
+                for aspect in reading.aspects
+                if not any(cue in self.texts[i] or cue in self.answers[i] for cue in words.ASPECT_GROUPS[aspect][1])
+            )
+        )
+
     def tells(self, reading: Reading, entry_id: str) -> bool:
         """Whether the entry mentions every aspect the question asks about (几点, 电话, 在哪)."""
         i = self.position[entry_id]
@@ -536,9 +547,7 @@ class Index:
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
-    def decide(
-        self, reading: Reading, scored: list[Candidate], t: Thresholds | None = None
-    ) -> tuple[Status, str | None, Reason]:
+    def decide(self, reading: Reading, scored: list[Candidate], t: Thresholds | None = None) -> Decision:
         """The clerk's decision on a scored reading (`bench/tune.py` calls it with other thresholds)."""
         return clerk.decide(self, reading, scored, t)
 
@@ -564,7 +573,8 @@ class Index:
                     intent,
                 )
             return Match(UNANSWERED, None, 0.0, (), reading.normalized, Reason.SMALL_TALK, tuple(reading.terms), intent)
-        status, entry_id, reason = self.decide(reading, scored)
+        decision = self.decide(reading, scored)
+        status, entry_id, reason = decision.status, decision.entry_id, decision.reason
         if status == REFERRAL:
             top = scored[0].score if scored else 0.0
             return Match(
@@ -595,4 +605,9 @@ class Index:
             reason,
             tuple(reading.terms),
             focus=reading.focus,
+            follow_ups=decision.follow_ups,
+            untold=self.untold(reading, entry_id) if status == ANSWERED and entry_id else (),
+            complaint=reading.complaint,
+            probability=decision.probability,
+            drivers=calibration.drivers(dict(decision.features)) if decision.features else (),
         )

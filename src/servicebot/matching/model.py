@@ -109,10 +109,28 @@ class Match:
     intent: smalltalk.Intent | None = None
     referral: str = ""  # REFERRAL: the id of the matter another body handles
     focus: str = ""  # the asking part of a story (the whole question when it is short)
+    follow_ups: tuple[str, ...] = ()  # OVERVIEW: the subject's other entries, offered under the answer
+    untold: tuple[str, ...] = ()  # aspects asked (time, phone, money) that the answer does not hold
+    complaint: bool = False  # a grievance rather than a question: staff may be offered (转人工)
+    probability: float | None = None  # the clerk's calibrated confidence in its pick, when it picked
+    drivers: tuple[tuple[str, float], ...] = ()  # ... and what drove it (feature, log-odds), strongest first
 
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
         return self.candidates[:MAX_SUGGESTIONS] if self.status == SUGGEST else ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The clerk's decision: a status, the entry (or, for REFERRAL, the matter's id), why, and
+    for an answer picked by subject, its follow-ups and calibrated confidence."""
+
+    status: Status
+    entry_id: str | None
+    reason: Reason
+    follow_ups: tuple[str, ...] = ()
+    probability: float | None = None
+    features: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -124,6 +142,7 @@ class Reading:
     terms: list[Term] = field(default_factory=list)
     long: bool = False
     aspects: frozenset[str] = frozenset()
+    complaint: bool = False
 
     @property
     def asked(self) -> list[Term]:

@@ -128,7 +128,8 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        return self.got == self.case.expect
+        # "unanswered" means: no FAQ entry answers it; telling the resident where to go is no answer.
+        return self.got == self.case.expect or (self.case.expect == Status.UNANSWERED and self.got == Status.REFERRAL)
 
 
 def run_regression(index: Index) -> list[CaseResult]:

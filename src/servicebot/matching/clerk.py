@@ -125,6 +125,7 @@ def clerk(
         "keyword": float((term.related or term.word) in index.keywords[index.position[pick.entry_id]]),
         "lead": (pick.score - max(others, default=0.0)) / 100,
         "elsewhere": min(3.0, elsewhere(index, reading, pick) / strength),
+        "rival_words": min(3.0, elsewhere(index, reading, pick, known_only=True) / strength),
         "away": min(3.0, away_strength / strength),
         "unknown": unknown / reading.mass if reading.mass else 0.0,
         "long": float(reading.long),
@@ -151,7 +152,7 @@ def away(index: FaqIndex, reading: Reading, top: Candidate) -> tuple[float, str]
     return best, matter
 
 
-def elsewhere(index: FaqIndex, reading: Reading, top: Candidate) -> float:
+def elsewhere(index: FaqIndex, reading: Reading, top: Candidate, *, known_only: bool = False) -> float:
     """How much the question asks about what the entry does not cover: its asked words that
     could name a subject — unknown to the FAQ (护照) or known from other entries (电动车) —
     and that the entry lacks; people, places and times excepted (妈妈, 民政局)."""
@@ -164,6 +165,7 @@ def elsewhere(index: FaqIndex, reading: Reading, top: Candidate) -> float:
         and not words.is_aspect(t.word)
         and words.names_subject(t.word)
         and index.covers_at(t, i) < 0.5
+        and (not known_only or t.known == Known.PHRASING)
     )
 
 
@@ -193,9 +195,14 @@ def _decide(
             return ANSWERED, top.entry_id, Reason.EXACT
         return UNANSWERED, None, Reason.NOTHING_ASKED
     verdict = clerk(index, reading, scored)
+    if verdict is None:
+        matter = next((x.away for x in sorted(reading.asked, key=lambda x: -x.weight) if x.away), "")
+        if matter:  # no subject of the FAQ named, a matter of another body asked about: where to go
+            return REFERRAL, matter, Reason.ELSEWHERE
     if isinstance(verdict, Pick):
         features = tuple(sorted(verdict.features.items()))
-        if verdict.probability >= t.sure:
+        # A short question as much about another of the FAQ's words that the entry lacks (电动车电池) is offered.
+        if verdict.probability >= t.sure and (reading.long or verdict.features["rival_words"] <= UNKNOWN_RATIO):
             return Decision(ANSWERED, verdict.entry_id, verdict.reason, verdict.others, verdict.probability, features)
         if verdict.probability >= t.unsure:
             return Decision(SUGGEST, None, Reason.UNSURE, (), verdict.probability, features)

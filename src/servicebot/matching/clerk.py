@@ -36,11 +36,12 @@ from servicebot.records import Status
 
 NAMING_WEIGHT = 3.0  # a word of the question names a subject only when this telling (or a keyword) ...
 NAMING_SIMILARITY = 0.7  # ... and a word the FAQ lacks, when the lexicon puts it this near
+NAMING_CAP = 4.0  # ... and names it at most this strongly: 防汛 is rarer than 垃圾分类, not more of a subject
 NAMED_MIN = 1.5  # how strongly a question must name an entry's subject for the clerk to answer
 UNKNOWN_RATIO = 1.0  # ... unless words the FAQ lacks outweigh it this many times (a subject of its own)
 SAME_NAMING = 0.9  # entries named this nearly as strongly, by the same word, are of one subject
 AWAY_SHARE = 0.8  # a matter of another body named this strongly outweighs the FAQ's subject
-RIVAL_SHARE = 0.8  # another subject named this strongly competes: the resident picks
+RIVAL_SHARE = 0.65  # another subject named this strongly competes: the resident picks
 QUALIFIER_FACTOR = 0.5  # a word that qualifies the next one names its subject this much less
 MIN_MASS = 1.0  # a question whose words weigh less than this asks about nothing in particular
 
@@ -66,7 +67,7 @@ def named(index: FaqIndex, reading: Reading, i: int) -> tuple[float, str]:
             strength = term.weight * (1.0 if term.word in index.faq_terms else len(word) / len(term.word))
         if index.df(word) > GROUP_DF or (term.weight < NAMING_WEIGHT and word not in index.keywords[i]):
             continue  # 小区, 社区, 小孩: everyday words that name no one subject
-        strength *= (1.0 if term.asked else STORY_FACTOR) * index.specificity(word)
+        strength = min(strength, NAMING_CAP) * (1.0 if term.asked else STORY_FACTOR) * index.specificity(word)
         if term.qualifier:
             strength *= QUALIFIER_FACTOR
         total += strength
@@ -88,7 +89,7 @@ class Pick:
 
 def clerk(
     index: FaqIndex, reading: Reading, scored: list[Candidate]
-) -> tuple[Status, str | None, Reason] | Pick | None:
+) -> tuple[Status, str | None, Reason] | Decision | Pick | None:
     """Decide the way a counter clerk does: find the subject the question names. A matter
     another body handles that is named more strongly sends the resident there; several
     subjects of the FAQ named alike are offered as choices; one subject gives its best entry
@@ -103,8 +104,8 @@ def clerk(
     if away_strength >= strength * AWAY_SHARE:
         return REFERRAL, matter, Reason.ELSEWHERE  # 医保报销 outweighs 住院费: the 医保 office's matter
     rivals = [c for (s, w), c in namings if w != by and s >= strength * RIVAL_SHARE]
-    if rivals and rivals[0].score >= top.score - index.thresholds.margin:
-        return SUGGEST, None, Reason.SUBJECTS
+    if rivals:  # each subject's best entry, the strongest named first
+        return Decision(SUGGEST, None, Reason.SUBJECTS, tuple(dict.fromkeys(c.entry_id for c in (top, *rivals))))
     close = [
         c
         for (s, w), c in namings
@@ -131,7 +132,7 @@ def clerk(
         "long": float(reading.long),
         "untold": float(not index.tells(reading, pick.entry_id)),
         "overview": float(reason == Reason.OVERVIEW),
-        "guess": float(term.guess),
+        "guess": float(bool(term.heard_as)),
         "related": float(bool(term.related)),
     }
     alike = tuple(c.entry_id for c in close if c.entry_id != pick.entry_id)
@@ -201,13 +202,17 @@ def _decide(
             return REFERRAL, matter, Reason.ELSEWHERE
     if isinstance(verdict, Pick):
         features = tuple(sorted(verdict.features.items()))
-        # A short question as much about another of the FAQ's words that the entry lacks (电动车电池) is offered.
-        if verdict.probability >= t.sure and (reading.long or verdict.features["rival_words"] <= UNKNOWN_RATIO):
+        # A short question as much about another of the FAQ's words that the entry lacks (电动车电池) is
+        # offered; so is a subject read from a word that only sounds like it (树屋 → 书屋) beside a
+        # word the FAQ does not know.
+        overshadowed = not reading.long and verdict.features["rival_words"] > UNKNOWN_RATIO
+        guessing = verdict.features["guess"] and any(x.known == Known.UNSEEN for x in reading.asked)
+        if verdict.probability >= t.sure and not overshadowed and not guessing:
             return Decision(ANSWERED, verdict.entry_id, verdict.reason, verdict.others, verdict.probability, features)
         if verdict.probability >= t.unsure:
             return Decision(SUGGEST, None, Reason.UNSURE, (), verdict.probability, features)
     elif verdict is not None:
-        return verdict
+        return verdict  # a referral, or choices between subjects
     top = scored[0]
     second = scored[1] if len(scored) > 1 else None
     lead = top.score - (second.score if second else 0.0)

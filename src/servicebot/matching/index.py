@@ -588,7 +588,10 @@ class Index:
                 referral=entry_id or "",
                 focus=reading.focus,
             )
-        if status == SUGGEST:
+        if status == SUGGEST and reason == Reason.SUBJECTS:  # one choice per subject named
+            by_id = {c.entry_id: c for c in scored}
+            shown = tuple(by_id[e] for e in decision.follow_ups if e in by_id)
+        elif status == SUGGEST:
             shared = {self.entries[i].id for i in self.verbatim.get(reading.normalized, ())}
             shown = tuple(
                 c for c in scored if c.entry_id in shared or (c.on_subject and c.score >= self.thresholds.suggest)
@@ -605,7 +608,7 @@ class Index:
             reason,
             tuple(reading.terms),
             focus=reading.focus,
-            follow_ups=decision.follow_ups,
+            follow_ups=decision.follow_ups if status == ANSWERED else (),
             untold=self.untold(reading, entry_id) if status == ANSWERED and entry_id else (),
             complaint=reading.complaint,
             probability=decision.probability,

@@ -96,7 +96,7 @@ def test_presses_follow_the_via_of_the_reply_they_were_under(service, log):
     answer = conversation.respond(WEB, Text("低保"))
     related = conversation.respond(WEB, Press(data_of(answer, "为什么我家的低保被取消了")))
     assert related.status == Status.TAP and related.via == Via.RELATED
-    offer = conversation.respond(WEB, Text("低保申请取消"))
+    offer = conversation.respond(WEB, Text("低保和养老保险"))  # two subjects: the resident picks
     assert offer.via == Via.SUGGESTION
     picked = conversation.respond(WEB, Press(data_of(offer, "低保")))
     none = conversation.respond(WEB, Press(data_of(offer, "都不是")))

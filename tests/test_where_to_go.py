@@ -111,7 +111,12 @@ def test_off_topic_questions_are_never_answered_with_an_entry(service):
 def test_everyday_items_are_never_sorted_into_a_wrong_bin(service):
     wrong = []
     for question, expected in DEV["items"]:
-        item = service.answer(question, channel="ask").item
+        outcome = service.answer(question, channel="ask")
+        item = outcome.item
+        if item is None and expected == "unlisted" and outcome.status == Status.ANSWERED:
+            # not in the item list, but an FAQ entry about one bin names it (纸壳子 → 可回收物's entry)
+            assert (outcome.entry_id or "").startswith("garbage-"), question
+            continue
         if item is None:
             got = "none"
         elif item.found is None:
@@ -145,12 +150,12 @@ def test_items_are_logged_with_their_name_and_unlisted_ones_apart(faq_dir, make_
     sink = Recorded()
     service = Service.from_settings(make_settings(faq_dir), sink)
     found = service.answer("塑料瓶扔哪个桶", channel="chat")
-    unlisted = service.answer("榴莲壳是什么垃圾", channel="chat")
+    unlisted = service.answer("蚊香盘是什么垃圾", channel="chat")  # in neither the list nor an FAQ entry
     assert (found.status, found.entry_id) == (Status.ITEM, ITEM_ID.format(name="塑料瓶"))
     assert (unlisted.status, unlisted.entry_id) == (Status.ITEM_UNLISTED, None)
     assert [(i.status, i.normalized) for i in sink.interactions] == [
         (Status.ITEM, "塑料瓶"),
-        (Status.ITEM_UNLISTED, "榴莲壳"),
+        (Status.ITEM_UNLISTED, "蚊香盘"),
     ]
     assert found.reply.title == replies.ITEM_TITLE.format(name="塑料瓶", category="可回收物")
     assert "倒空、压扁后投放" in found.reply.body
@@ -187,8 +192,8 @@ def test_ask_explains_a_referral_and_json_names_it(faq_dir, capsys):
     referral = next(m for m in load_faq(faq_dir).referrals.matters if m.id == "exit-entry")
     line = EXPLAIN_REFERRAL.format(id=referral.id, matter=referral.matter, body=referral.body, word="护照")
     assert line in capsys.readouterr().out
-    assert main(["ask", "--json", "--faq", str(faq_dir), "榴莲壳是什么垃圾"]) == 0
+    assert main(["ask", "--json", "--faq", str(faq_dir), "蚊香盘是什么垃圾"]) == 0
     doc = yaml.safe_load(capsys.readouterr().out)
-    assert (doc["status"], doc["item"]["name"], doc["item"]["listed"]) == ("item-unlisted", "榴莲壳", None)
+    assert (doc["status"], doc["item"]["name"], doc["item"]["listed"]) == ("item-unlisted", "蚊香盘", None)
     assert main(["faq", "check", str(faq_dir)]) == 0
     assert CHECK_REFERRALS.split("{")[0] in capsys.readouterr().out

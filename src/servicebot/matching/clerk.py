@@ -197,7 +197,8 @@ def _decide(
         return UNANSWERED, None, Reason.NOTHING_ASKED
     verdict = clerk(index, reading, scored)
     if verdict is None:
-        matter = next((x.away for x in sorted(reading.asked, key=lambda x: -x.weight) if x.away), "")
+        # The matter named first: a question names its matter, then its circumstances (办护照要带户口本吗).
+        matter = next((x.away for x in reading.asked if x.away), "")
         if matter:  # no subject of the FAQ named, a matter of another body asked about: where to go
             return REFERRAL, matter, Reason.ELSEWHERE
     if isinstance(verdict, Pick):

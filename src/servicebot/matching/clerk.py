@@ -147,7 +147,7 @@ def away(index: FaqIndex, reading: Reading, top: Candidate) -> tuple[float, str]
     best, matter = 0.0, ""
     for t in reading.terms:
         if t.away and not any(t.word in w for w in index.telling[i]):
-            strength = t.weight * (1.0 if t.asked else STORY_FACTOR)
+            strength = min(t.weight, NAMING_CAP) * (1.0 if t.asked else STORY_FACTOR)
             if strength > best:
                 best, matter = strength, t.away
     return best, matter

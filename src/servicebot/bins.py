@@ -28,6 +28,8 @@ _THROW = "扔|丢|放|投|倒|投放|放进|扔进|丢进|扔到|丢到|放到|�
 _STRONG = re.compile(
     r"(?:"
     r"(?:是|属于|算|算是|归|应该是|应该属于|应属于|属|为|是属于|应该算)?(?:什么|哪一?类|哪种|哪个类)类?的?垃圾"
+    r"(?:分类)?(?:类别|种类)?"
+    r"|(?:属于|是)的?垃圾(?:类别|种类)是什么"
     rf"|(?:应该|要|该|得)?(?:{_THROW})(?:在|进|到)?(?:哪个|哪一个|什么|哪种|哪)(?:颜色的?)?(?:垃圾)?桶里?"
     rf"|(?:应该|要|该|得)?(?:{_THROW})(?:在|到)?哪里?去?"
     r"|(?:应该|要|该|得)?(?:怎么|如何)(?:扔|丢|投放|分类)"
@@ -40,9 +42,12 @@ _WEAK = re.compile(r"(?:垃圾分类|垃圾|(?:怎么|如何)处理|(?:能|可�
 _SAFE_PREFIX = re.compile(
     "^(?:我家里?的?|家里的?|家中的?|我们家的?|俺家的?|有个|有一个|有一些|有一堆|一个|一只|一把|一双|一件|一些|一堆|一袋"
     "|这个|那个|这种|那种|这些|那些|坏掉了?的?|坏了的?|坏的|用完了?的?|用过的|用剩的|吃完的|喝完的|空的|旧的?|废旧的?|废弃的?"
-    "|废的?|不要的|不用的|没用的|过期了?的?)+"
+    "|废的?|不要的|不用的|没用的|过期了?的?|使用过的)+"
 )
-_TRAILING = re.compile("(?:这个|这种|那个|这些|它们|它|这|那|呢|的话)+$")
+_TRAILING = re.compile("(?:这个|这种|那个|这些|它们|它|这|那|呢|的话|是指|指的是)+$")
+# Words before an item's name that may change its bin: no head is looked up past them.
+_CHANGES_BIN = re.compile("[脏油碎大湿破烂]|带")
+MAX_QUALIFIER = 4  # at most this many characters before an item's name are read as qualifying it
 _NOT_AN_ITEM = re.compile("垃圾|怎么|什么|哪|为啥|为什么|多少|几")
 MAX_ITEM_CHARS = 12  # longer than this, "X" is a sentence, not an item's name
 
@@ -74,9 +79,19 @@ class BinIndex:
         return self.guide is not None
 
     def lookup(self, name: str) -> GarbageItem | None:
-        """The listed item a normalized name means, trying it with harmless words dropped."""
-        for key in (name, _SAFE_PREFIX.sub("", name)):
+        """The listed item a normalized name means, trying it with harmless words dropped, then
+        its head: a Chinese name ends in what the thing is (混合猫砂 is 猫砂, 女性卫生巾 卫生巾),
+        unless what comes before may change the bin (脏, 油, 碎, 大: 大骨头 is not 骨头)."""
+        plain = _SAFE_PREFIX.sub("", name)
+        for key in (name, plain):
             item = self._items.get(key)
+            if item is not None:
+                return item
+        for start in range(1, min(len(plain) - 1, MAX_QUALIFIER + 1)):
+            head, qualifier = plain[start:], plain[:start]
+            if _CHANGES_BIN.search(qualifier):
+                return None
+            item = self._items.get(head)
             if item is not None:
                 return item
         return None

@@ -348,6 +348,8 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 @command("eval")
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     faq, index = checks.load_validated(settings)
+    if evaluate.is_items_set(args.file):
+        return _eval_items(args, Snapshot(faq, index, dt.datetime.now(dt.UTC)))
     items = evaluate.load_set(args.file, faq)
     result = evaluate.run_bot(Snapshot(faq, index, dt.datetime.now(dt.UTC)), items)
     _out(f"{args.file}: {len(items)} questions, FAQ {len(faq.entries)} entries")
@@ -362,6 +364,20 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             _out(
                 f"  [{'/'.join(m.kinds)}] [{m.status}] {m.question}  expected {expected}  got {m.got}  ({m.score:.1f})"
             )
+    return 0
+
+
+def _eval_items(args: argparse.Namespace, snap: Snapshot) -> int:
+    """`eval` on an items set: how many everyday items go into the right bin."""
+    figures = evaluate.run_items(snap, evaluate.load_items(args.file))
+    _out(f"{args.file}: {figures.total} item questions")
+    _out(
+        f"right bin {figures.right_rate:.1f}%  wrong bin {figures.wrong_rate:.1f}% ({figures.wrong})  "
+        f"not in the list {figures.unlisted}  not taken for an item question {figures.missed}"
+    )
+    if args.misses:
+        for question, expected, said in figures.misses:
+            _out(f"  {question}  expected {expected}  said {said}")
     return 0
 
 

@@ -426,6 +426,90 @@ def run_bot(snap: Snapshot, items: Sequence[Item], baselines: Sequence[Baseline]
     return run(snap.index, items, decide, baselines)
 
 
+# --- which bin: the items sets (tests/data/real/items-*.yaml) ------------------------------------
+
+
+class ItemQuestion(NamedTuple):
+    question: str
+    item: str
+    bin: str  # one of BINS, or "depends"
+
+
+@dataclass(frozen=True)
+class ItemFigures:
+    """Everyday items asked about: sorted into the right bin, a wrong bin, honestly not listed, or missed."""
+
+    total: int
+    right: int
+    wrong: int
+    unlisted: int
+    missed: int
+    misses: tuple[tuple[str, str, str], ...]  # question, expected bin, what the bot said
+
+    @property
+    def right_rate(self) -> float:
+        return Figures.rate(self.right, self.total)
+
+    @property
+    def wrong_rate(self) -> float:
+        return Figures.rate(self.wrong, self.total)
+
+
+def load_items(path: Path) -> list[ItemQuestion]:
+    """An items set: questions about one everyday item and the bin the standard gives it."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    rows = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise _fail(Path(path), "questions must be a list")
+    out = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("q", "item", "bin")):
+            raise _fail(Path(path), f"question {n}: needs q, item and bin")
+        if row["bin"] not in (*BINS, "depends"):
+            raise _fail(Path(path), f"question {n}: bin must be one of {', '.join(BINS)} or depends")
+        out.append(ItemQuestion(row["q"], row["item"], row["bin"]))
+    return out
+
+
+def is_items_set(path: Path) -> bool:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    rows = data.get("questions") if isinstance(data, dict) else None
+    return isinstance(rows, list) and bool(rows) and isinstance(rows[0], dict) and "bin" in rows[0]
+
+
+def run_items(snap: Snapshot, items: Sequence[ItemQuestion]) -> ItemFigures:
+    """Each question the way the bot answers it: an item's bin (or its cases), an FAQ entry about
+    one bin, "not in the list", or something else. A depends-on-the-case item is right when the
+    bot lists cases or names one of the bins; a bin is wrong only when it is not the expected one."""
+    by_entry = {e.id: c for c in BINS for e in snap.faq.entries if c in e.question}
+    counts = dict.fromkeys(("right", "wrong", "unlisted", "missed"), 0)
+    misses = []
+    for item in items:
+        routed = route(snap, mask_personal(item.question))
+        found = routed.item.found if routed.item is not None else None
+        if found is not None:
+            bins = {found.category} if found.category else {c.category for c in found.cases}
+            said = "/".join(sorted(b for b in bins if b))
+        elif routed.status == Status.ITEM_UNLISTED:
+            said = "unlisted"
+        elif routed.status == Status.ANSWERED and routed.entry_id in by_entry:
+            said = by_entry[routed.entry_id]
+        else:
+            said = str(routed.status)
+        if said == "unlisted":
+            outcome = "unlisted"
+        elif said not in BINS and "/" not in said:
+            outcome = "missed"
+        elif item.bin == "depends" or item.bin in said.split("/"):
+            outcome = "right"
+        else:
+            outcome = "wrong"
+        counts[outcome] += 1
+        if outcome != "right":
+            misses.append((item.question, item.bin, said))
+    return ItemFigures(len(items), **counts, misses=tuple(misses))
+
+
 def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -110,6 +110,13 @@ class Route:
     item: ItemQuestion | None = None  # the everyday item asked about (ITEM, ITEM_UNLISTED)
 
 
+def names_item(snap: Snapshot, match: Match, item: ItemQuestion) -> bool:
+    """Whether the entry answered names the item itself among its keywords (杀虫剂罐), not a part
+    of it (电池 of 去掉电池的充电宝): only then does it say which bin the item goes into."""
+    i = snap.index.position.get(match.entry_id or "")
+    return i is not None and any(item.name in keyword for keyword in snap.index.keywords[i])
+
+
 def route(snap: Snapshot, question: str) -> Route:
     """An item's bin, an FAQ entry, choices, where to go, or an honest don't-know, for one
     (already masked) question."""
@@ -122,8 +129,8 @@ def route(snap: Snapshot, question: str) -> Route:
         word = next((t.word for t in match.terms if t.away == matter.id), "")
         named = Found(matter, word, max(0, match.normalized.find(word)))
         return Route(Status.REFERRAL, REFERRAL_ID.format(id=matter.id), match.score, match, named)
-    if item is not None and match.status != Status.ANSWERED:
-        # An item the list lacks, which the FAQ cannot place either (杀虫剂罐子 it can; 暖宝宝 not).
+    if item is not None and not (match.status == Status.ANSWERED and names_item(snap, match, item)):
+        # An item the list lacks, which no FAQ entry names either (its keywords hold 杀虫剂罐, not 暖宝宝).
         return Route(Status.ITEM_UNLISTED, None, 0.0, match, item=item)
     found = referral_for(snap, question, match)
     if found is not None:

@@ -1,0 +1,131 @@
+"""The matcher's words are jieba's: rjieba (jieba-rs) cuts the shipped FAQ and the tuning
+questions exactly as jieba 0.42.1 does, with and without the FAQ's own terms, and
+data/words.sqlite3 holds jieba's IDF table and part-of-speech tags unchanged.
+
+jieba is a test dependency only: the reference the faster segmenter and the shipped table are
+held to (bench/tools/build_words.py rebuilds the table from it).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from importlib import resources
+from pathlib import Path
+
+import jieba
+import pytest
+
+from servicebot import words
+from servicebot.checks import build_index
+from servicebot.config import load_settings
+from servicebot.evaluate import load_items, load_set
+from servicebot.faq import load_faq
+from servicebot.matching.index import _CLAUSE_RE
+
+from conftest import REPO
+
+# The tuning sets (never a held-out one: fresh-eval.yaml, real/*-test.yaml).
+TUNING = ("fresh-tune.yaml", "real/in-tune.yaml", "real/out-tune.yaml", "labelled.yaml", "holdout.yaml")
+# What residents also type: Latin, digits, emoji, odd spacing, symbols jieba keeps inside a word.
+ODD = (
+    "hello 低保 123",
+    "C++ 和 c#怎么学",
+    "12388热线😀",
+    "a.b_c-d%e 低保户",
+    "  空格\t制表\r\n换行 ",
+    "１２３全角ＡＢＣ",
+    "低保。。。？？！！",
+    "emoji🙏🏻👍低保",
+    "養老保險怎麼辦理",
+    "",
+    "a",
+    "垃圾分内地保低饱户",
+)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    settings = load_settings(env={}, overrides={"faq_dir": REPO / "faq"})
+    return build_index(load_faq(REPO / "faq"), settings)
+
+
+@pytest.fixture(scope="module")
+def texts(shipped) -> list[str]:
+    """Every string the matcher cuts on the shipped FAQ and the tuning questions: phrasings,
+    keywords and questions, as written, normalized whole, and clause by clause as read."""
+    data = REPO / "tests" / "data"
+    raw = [t for e in shipped.faq.entries for t in (*e.phrasings, *e.keywords)]
+    for name in TUNING:
+        raw += [item.question for item in load_set(data / name, shipped.faq)]
+    raw += [item.question for item in load_items(data / "real" / "items-tune.yaml")]
+    raw += ODD
+    clauses = [c for t in raw for c in _CLAUSE_RE.split(t) if c]
+    normalized = shipped.normalize.many(raw) + shipped.normalize.many(clauses)
+    return list(dict.fromkeys([*raw, *clauses, *normalized]))
+
+
+@pytest.fixture(scope="module")
+def reference():
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba.dt
+
+
+def _with_terms(general: jieba.Tokenizer, terms) -> jieba.Tokenizer:
+    """jieba with the FAQ's terms added, as words.Segmenter made it before rjieba."""
+    tk = jieba.Tokenizer()
+    tk.FREQ, tk.total, tk.initialized = dict(general.FREQ), general.total, True
+    for term in terms:
+        tk.add_word(term, words.USER_FREQ)
+    return tk
+
+
+def test_the_general_dictionary_cuts_as_jieba_does(texts, reference):
+    assert len(texts) > 3000
+    differ = [
+        (t, words.cut(t), reference.lcut(t, HMM=False)) for t in texts if words.cut(t) != reference.lcut(t, HMM=False)
+    ]
+    assert differ == []
+
+
+def test_the_faqs_terms_cut_as_they_did_with_jieba(shipped, texts, reference):
+    segmenter = shipped.segmenter
+    assert len(segmenter.terms) > 500  # keywords, synonyms, bare subjects, referral subjects
+    tk = _with_terms(reference, sorted(segmenter.terms))
+    differ = [(t, segmenter.cut(t), tk.lcut(t, HMM=False)) for t in texts if segmenter.cut(t) != tk.lcut(t, HMM=False)]
+    assert differ == []
+
+
+def test_known_words_are_jiebas_words_and_the_faqs_terms(shipped, texts, reference):
+    segmenter = shipped.segmenter
+    tk = _with_terms(reference, sorted(segmenter.terms))
+    # Every word cut, every FAQ term, and the prefixes jieba keeps with frequency 0 (not words).
+    candidates = {w for t in texts for w in segmenter.cut(t)} | segmenter.terms
+    candidates |= {t[:k] for t in segmenter.terms for k in range(1, len(t))}
+    assert any(not tk.FREQ.get(w) and w in tk.FREQ for w in candidates)  # some prefixes are among them
+    differ = [w for w in candidates if segmenter.known(w) != bool(tk.FREQ.get(w))]
+    assert differ == []
+    general = words.Segmenter()
+    assert [w for w in candidates if general.known(w) != bool(reference.FREQ.get(w))] == []
+
+
+def test_the_shipped_table_is_jiebas_idf_and_tags():
+    import jieba.posseg
+
+    idf_text = (Path(jieba.__file__).parent / "analyse" / "idf.txt").read_text(encoding="utf-8")
+    idf = {w: float(v) for w, _, v in (line.partition(" ") for line in idf_text.splitlines()) if v}
+    tags = jieba.posseg.dt.word_tag_tab
+    path = resources.files("servicebot.data").joinpath("words.sqlite3")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = {w: (v, t) for w, v, t in db.execute("SELECT word, idf, tag FROM words")}
+    assert rows == {w: (idf.get(w), tags.get(w)) for w in idf.keys() | tags.keys()}
+
+
+def test_lookups_answer_as_the_tables_do():
+    assert words.idf("低保") > words.idf("办理") > 0
+    assert words.tag("滁州") == "ns" and words.is_place("滁州")
+    assert words.tag("凤凰办事处梧桐书屋") is None and words.is_noun("凤凰办事处梧桐书屋")  # unknown: a noun
+    assert not words.names_subject("好看") and words.names_subject("戒毒")
+    assert words.idf("梧桐书屋") == words.idf("书屋")  # a compound the table lacks: its most telling part
+    assert words.weight("看看") == 0.0 and words.weight("妈妈") > 0  # a doubled verb asks; a doubled noun names

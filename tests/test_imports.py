@@ -1,12 +1,18 @@
 """The layout stays a one-way street: no module of the package imports, even lazily, a module
-that imports it back (directly or through others)."""
+that imports it back (directly or through others); and a command imports only what it uses."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 import servicebot
+
+from conftest import REPO, process_env
 
 PACKAGE = Path(servicebot.__file__).parent
 
@@ -66,3 +72,46 @@ def test_no_module_imports_one_that_imports_it_back():
 def test_the_cycle_finder_finds_a_planted_loop():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) is None
+
+
+# What a command that only reads the FAQ and answers must not load: Telegram, the web server,
+# the staff desk's password hasher, the poster's image library, WeChat's crypto, the review's
+# pinyin dictionaries, the evaluation's baselines. Each is a tenth of a second or more.
+NOT_FOR_ANSWERING = (
+    "telegram",
+    "starlette",
+    "uvicorn",
+    "httpx",
+    "argon2",
+    "PIL",
+    "segno",
+    "cryptography",
+    "pypinyin",
+    "servicebot.evaluate",
+    "servicebot.review.drafting",
+    "servicebot.staffdesk.accounts",
+    "servicebot.channels.server",
+)
+
+
+@pytest.mark.parametrize("argv", [["ask", "低保怎么申请"], ["faq", "check"]])
+def test_a_command_loads_only_what_it_uses(tmp_path, argv):
+    code = (
+        "import sys\n"
+        "from servicebot.cli import main\n"
+        f"status = main({argv!r})\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+        "sys.exit(status)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=process_env(tmp_path, REPO / "faq"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    loaded = set(done.stderr.split())
+    assert "servicebot.matching.index" in loaded  # it did answer
+    assert sorted(m for m in loaded if m.split(".")[0] in NOT_FOR_ANSWERING or m in NOT_FOR_ANSWERING) == []

@@ -1,6 +1,7 @@
 """The matcher's words are jieba's: rjieba (jieba-rs) cuts the shipped FAQ and the tuning
 questions exactly as jieba 0.42.1 does, with and without the FAQ's own terms, and
-data/words.sqlite3 holds jieba's IDF table and part-of-speech tags unchanged.
+data/words.sqlite3 holds jieba's IDF table and part-of-speech tags, and pypinyin's readings,
+unchanged.
 
 jieba is a test dependency only: the reference the faster segmenter and the shipped table are
 held to (bench/tools/build_words.py rebuilds the table from it).
@@ -22,6 +23,7 @@ from servicebot.config import load_settings
 from servicebot.evaluate import load_items, load_set
 from servicebot.faq import load_faq
 from servicebot.matching.index import _CLAUSE_RE
+from servicebot.text import sounds
 
 from conftest import REPO
 
@@ -120,6 +122,21 @@ def test_the_shipped_table_is_jiebas_idf_and_tags():
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         rows = {w: (v, t) for w, v, t in db.execute("SELECT word, idf, tag FROM words")}
     assert rows == {w: (idf.get(w), tags.get(w)) for w in idf.keys() | tags.keys()}
+
+
+def test_the_shipped_readings_are_pypinyins():
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    path = resources.files("servicebot.data").joinpath("words.sqlite3")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = dict(db.execute("SELECT char, pinyin FROM readings"))
+    assert rows == {chr(code): value.split(",")[0] for code, value in pinyin_dict.items()}
+
+
+def test_sound_keys_fold_what_anhui_speakers_blur():
+    assert sounds(list("低保地保")) == ["~di", "~bao", "~di", "~bao"]
+    assert sounds(list("流牛")) == sounds(list("刘纽")) and sounds(["星"]) == sounds(["新"])  # l/n, -ing/-in
+    assert sounds(["abc", "12", "😀", "中"]) == ["abc", "12", "😀", "~zong"]  # zh → z
 
 
 def test_lookups_answer_as_the_tables_do():

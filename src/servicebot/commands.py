@@ -15,29 +15,26 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from servicebot import checks, evaluate
+from servicebot import checks
 from servicebot.channels import terminal
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
-from servicebot.faq.freshness import sourced_facts, stale_entries
-from servicebot.faq_diff import diff_outcomes, labelled_questions
-from servicebot.health import check_health
 from servicebot.matching import Known, Reason
 from servicebot.poster import poster_command
 from servicebot.privacy import load_or_create_secret
 from servicebot.records import Channel
-from servicebot.review.period import parse_period
-from servicebot.review.render import RENDERERS, csv_cell
-from servicebot.review.report import build_review
-from servicebot.review.stats import build_stats, render_stats, stats_dict
-from servicebot.review.tables import table
 from servicebot.service import Service, Snapshot
 from servicebot.staffdesk import admin as staff_admin
 from servicebot.storage import CHINA_TZ, InteractionLog, LogReader
-from servicebot.storage.tickets import TicketRow, TicketStore
-from servicebot.tickets import age_text, channel_text, status_text
 from servicebot.watcher import FaqWatcher
+
+if TYPE_CHECKING:
+    from servicebot.storage.tickets import TicketRow
+
+# A command imports what only it uses in its own body: `servicebot ask` never loads the review's
+# pinyin tables, the evaluation's baselines, Telegram, the web server or the password hasher.
 
 Command = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, Command] = {"poster": poster_command}  # its own package: servicebot.poster
@@ -138,6 +135,8 @@ def faq_test(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("faq stale")
 def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.faq.freshness import sourced_facts, stale_entries
+
     faq = checks.build_snapshot(settings)[0]
     groups = stale_entries(faq, settings.stale_days)
     if not groups:
@@ -169,6 +168,8 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("faq diff")
 def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.faq_diff import diff_outcomes, labelled_questions
+
     questions = labelled_questions(args.labelled)
     changes, old_n, new_n = diff_outcomes(args.old, args.new, settings, questions)
     _out(DIFF_HEADER.format(questions=len(questions), old=old_n, new=new_n))
@@ -347,6 +348,8 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("eval")
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot import evaluate
+
     faq, index = checks.load_validated(settings)
     if evaluate.is_items_set(args.file):
         return _eval_items(args, Snapshot(faq, index, dt.datetime.now(dt.UTC)))
@@ -369,6 +372,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval_items(args: argparse.Namespace, snap: Snapshot) -> int:
     """`eval` on an items set: how many everyday items go into the right bin."""
+    from servicebot import evaluate
+
     figures = evaluate.run_items(snap, evaluate.load_items(args.file))
     _out(f"{args.file}: {figures.total} item questions")
     _out(
@@ -433,6 +438,10 @@ def review(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, output: Path | None) -> int:
     """`servicebot review`: the report for the period, in the chosen format."""
+    from servicebot.review.period import parse_period
+    from servicebot.review.render import RENDERERS
+    from servicebot.review.report import build_review
+
     period = parse_period(since)
     _, index = checks.build_snapshot(settings)
     reader = LogReader(settings.db_path)
@@ -453,6 +462,8 @@ def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, 
 
 def _staff_answers(settings: Settings, since: dt.datetime, until: dt.datetime | None) -> list:
     """Staff replies marked 加入问答 in the period's tickets (none when there is no log yet)."""
+    from servicebot.storage.tickets import TicketStore
+
     if not settings.db_path.is_file():
         return []
     store = TicketStore(settings.db_path, create=False)
@@ -469,6 +480,9 @@ def stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_stats(settings: Settings, *, since: str, as_json: bool) -> int:
     """`servicebot stats`: usage numbers; entry questions are shown when the FAQ loads."""
+    from servicebot.review.period import parse_period
+    from servicebot.review.stats import build_stats, render_stats, stats_dict
+
     period = parse_period(since)
     faq, _ = checks.validate(settings.faq_dir, settings)
     report = build_stats(LogReader(settings.db_path), period, faq)
@@ -507,6 +521,10 @@ def tickets(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
     """`servicebot tickets`: hand-off tickets, newest first, with age, status and who answered."""
+    from servicebot.review.render import csv_cell
+    from servicebot.review.tables import table
+    from servicebot.storage.tickets import TicketStore
+
     store = TicketStore(settings.db_path, create=False)
     try:
         rows = store.listing(open_only=open_only)
@@ -535,6 +553,8 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
 
 
 def _ticket_cells(t: TicketRow, now: dt.datetime, room: bool) -> list[str]:
+    from servicebot.tickets import age_text, channel_text, status_text
+
     return [
         f"#{t.number}",
         t.opened_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"),
@@ -574,6 +594,8 @@ COMMANDS.update({f"staff {name}": fn for name, fn in staff_admin.COMMANDS.items(
 
 @command("health")
 def health(args: argparse.Namespace, settings: Settings) -> int:
+    from servicebot.health import check_health
+
     problems = check_health(settings)
     for problem in problems:
         print(f"unhealthy: {problem}", file=sys.stderr)

@@ -17,10 +17,9 @@ table that needs no loading: each look-up is one indexed read, cached in memory.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from functools import lru_cache
-from importlib import resources
+
+from servicebot import data
 
 # 词林's top classes whose words name circumstances, not the subject of a question: people
 # (A: 妈妈, 邻居, 业主), time and space (C: 晚上, 窗口), institutions (Dm: 民政局, 宾馆),
@@ -31,23 +30,10 @@ CIRCUMSTANCE_CLASSES = ("A", "C", "Dm", "Dn", "E", "F", "G", "J", "K", "L")
 SYNONYM_SIMILARITY = 0.8  # how near two words of one 词林 synonym set ("=" code) count as
 CACHE = 1 << 16
 
-_lock = threading.RLock()  # one connection, shared by threads: one query at a time
-_db: list[sqlite3.Connection] = []
-
-
-def _connection() -> sqlite3.Connection:
-    with _lock:
-        if not _db:
-            path = resources.files("servicebot.data").joinpath("lexicon.sqlite3")
-            uri = f"file:{path}?mode=ro&immutable=1"
-            _db.append(sqlite3.connect(uri, uri=True, check_same_thread=False))
-        return _db[0]
-
 
 @lru_cache(maxsize=CACHE)
 def _row(word: str) -> tuple[str, str] | None:
-    with _lock:
-        found = _connection().execute("SELECT codes, near FROM words WHERE word = ?", (word,)).fetchone()
+    found = data.LEXICON.one("SELECT codes, near FROM words WHERE word = ?", word)
     return (found[0], found[1]) if found else None
 
 
@@ -84,9 +70,7 @@ def neighbours(word: str, nearest: int = 12) -> tuple[tuple[str, float], ...]:
 @lru_cache(maxsize=CACHE)
 def synonyms(code: str) -> tuple[str, ...]:
     """The words of one 词林 set."""
-    with _lock:
-        rows = _connection().execute("SELECT word FROM sets WHERE code = ?", (code,)).fetchall()
-    return tuple(r[0] for r in rows)
+    return tuple(r[0] for r in data.LEXICON.all("SELECT word FROM sets WHERE code = ?", code))
 
 
 def is_circumstance(word: str) -> bool:

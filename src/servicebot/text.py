@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import opencc
 
+from servicebot import data
 from servicebot.privacy import MASKED_RE
 
 Step = Callable[[str], str]
@@ -208,22 +209,26 @@ def _fold_syllable(syllable: str) -> str:
     return syllable
 
 
+# Each character's sound key, filled as characters are met: the reading table has 42,000
+# characters, a FAQ and its questions use a few thousand.
 _SOUNDS: dict[str, str] = {}
 
 
-def _load_sounds() -> dict[str, str]:
-    """Character → "~" + folded toneless pinyin, built once from pypinyin's table."""
-    if not _SOUNDS:
-        from pypinyin.pinyin_dict import pinyin_dict
-
-        _SOUNDS.update(
-            (chr(code), "~" + _fold_syllable(readings.split(",")[0].translate(_TONES)))
-            for code, readings in pinyin_dict.items()
-        )
-    return _SOUNDS
+def _sound(char: str) -> str:
+    """A character → "~" + its folded toneless pinyin (pypinyin's first reading); itself
+    when it has no reading."""
+    found = data.WORDS.one("SELECT pinyin FROM readings WHERE char = ?", char)
+    return "~" + _fold_syllable(found[0].translate(_TONES)) if found else char
 
 
 def sounds(tokens: list[str]) -> list[str]:
     """The sound key of each token; tokens without a reading (Latin, digits) stay themselves."""
-    table = _SOUNDS or _load_sounds()
-    return list(map(table.get, tokens, tokens))
+    keys = list(map(_SOUNDS.get, tokens))
+    if None in keys:
+        for at, key in enumerate(keys):
+            if key is None:
+                token = tokens[at]
+                if len(token) == 1:
+                    key = _SOUNDS[token] = _sound(token)
+                keys[at] = key or token
+    return keys  # type: ignore[return-value]  # no None is left

@@ -17,13 +17,12 @@ nothing to load at start-up.
 from __future__ import annotations
 
 import itertools
-import sqlite3
-import threading
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
 
 import rjieba
+
+from servicebot import data
 
 # Words that carry the *asking*, not the subject. Their weight is 0.
 FUNCTION_WORDS = frozenset(
@@ -131,24 +130,11 @@ UNKNOWN_IDF = 11.0  # a word the general table lacks (new compounds, typos, name
 
 CACHE = 1 << 17  # look-ups kept in memory (a 10,000-entry FAQ reads ~60,000 distinct words)
 
-_lock = threading.Lock()  # one connection, shared by threads: one query at a time
-_db: list[sqlite3.Connection] = []
-
-
-def _connection() -> sqlite3.Connection:
-    with _lock:
-        if not _db:
-            path = resources.files("servicebot.data").joinpath("words.sqlite3")
-            _db.append(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False))
-        return _db[0]
-
 
 @lru_cache(maxsize=CACHE)
 def _row(word: str) -> tuple[float | None, str | None]:
     """(IDF, part-of-speech tag) of a word; None where jieba's table or dictionary lacks it."""
-    db = _connection()
-    with _lock:
-        found = db.execute("SELECT idf, tag FROM words WHERE word = ?", (word,)).fetchone()
+    found = data.WORDS.one("SELECT idf, tag FROM words WHERE word = ?", word)
     return (found[0], found[1]) if found else (None, None)
 
 

@@ -25,8 +25,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from starlette.routing import BaseRoute
-
 from servicebot.config import Settings
 from servicebot.conversation import Delivery
 from servicebot.errors import Problem
@@ -36,6 +34,8 @@ from servicebot.storage import InteractionLog
 from servicebot.watcher import FaqWatcher
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute  # a type only: `servicebot ask` never loads the web server
+
     from servicebot.tickets import Desk
 
 log = logging.getLogger(__name__)

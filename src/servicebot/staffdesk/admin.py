@@ -18,13 +18,15 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from servicebot.config import Settings
 from servicebot.errors import StaffAccountError
 from servicebot.review.tables import table
-from servicebot.staffdesk.accounts import Accounts
 from servicebot.storage import CHINA_TZ
+
+if TYPE_CHECKING:
+    from servicebot.staffdesk.accounts import Accounts
 
 ADDED = "已创建账号“{name}”{admin}。工作人员用它在工作人员后台（/desk/）登录。"
 ADMIN_NOTE = "（管理员：也可以在“问答状态”页重新载入问答）"
@@ -57,6 +59,8 @@ def read_password(name: str, stdin: TextIO | None = None, ask: Callable[[str], s
 
 def _accounts(settings: Settings, *, create: bool = False) -> Accounts:
     """Only `add` creates the database: a mistyped --data-dir elsewhere is an error, not a new file."""
+    from servicebot.staffdesk.accounts import Accounts  # argon2: only the account commands need it
+
     return Accounts(settings.db_path, create=create)
 
 

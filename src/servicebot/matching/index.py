@@ -199,6 +199,7 @@ class Index:
         self.faq_terms = frozenset(t for t in (*kw, *synonyms, *bare) if len(t) > 1)  # the FAQ's own terms
         self.segmenter = segmenter or words.Segmenter([*kw, *synonyms, *bare, *self.away])
         self._df: dict[str, int] = {}
+        self._specificity: dict[str, float] = {}
         self.vocabulary: dict[str, str] = {}  # sound key → FAQ word, for reading typos
         entry_words: list[set[str]] = []
         terms = self.segmenter.terms
@@ -270,9 +271,12 @@ class Index:
         return "", 0.0
 
     def specificity(self, word: str) -> float:
-        n = len(self.entries)
-        share = math.log((n + 1) / (self.df(word) + 0.5)) / math.log((n + 1) / 0.5)
-        return (1.0 - SPECIFICITY) + SPECIFICITY * share
+        found = self._specificity.get(word)
+        if found is None:
+            n = len(self.entries)
+            share = math.log((n + 1) / (self.df(word) + 0.5)) / math.log((n + 1) / 0.5)
+            found = self._specificity[word] = (1.0 - SPECIFICITY) + SPECIFICITY * share
+        return found
 
     # -- reading the question -----------------------------------------------------------------
 
@@ -398,15 +402,24 @@ class Index:
                     best = max(best, min(1.0, words.weight(part) / term.weight) * size / len(word))
         return best
 
-    def _coverage(self, reading: Reading, i: int) -> float:
-        got = total = 0.0
+    def _weighed(self, reading: Reading) -> tuple[list[tuple[Term, float]], float]:
+        """Each question word's weight in the coverage, and their total (the same for every entry)."""
+        weighed, total = [], 0.0
         for term in reading.terms:
             if not term.asked and term.known == Known.UNSEEN:
                 continue  # a story's unknown words are circumstance, not another subject
             weight = term.weight * (1.0 if term.asked else STORY_FACTOR) * self.specificity(term.word)
-            got += weight * self.covers_at(term, i)
+            weighed.append((term, weight))
             unseen = LONG_UNSEEN if reading.long else UNSEEN_PENALTY
             total += weight * (unseen if term.known == Known.UNSEEN and not term.circumstance else 1.0)
+        return weighed, total
+
+    def _coverage(self, weighed: tuple[list[tuple[Term, float]], float], i: int) -> float:
+        """How much of the question entry i covers, each word weighed (see `_weighed`)."""
+        terms, total = weighed
+        got = 0.0
+        for term, weight in terms:
+            got += weight * self.covers_at(term, i)
         return got / total if total else 0.0
 
     def _query_terms(self, text: str) -> list[tuple[float, tuple[tuple[str, float], ...]]]:
@@ -501,26 +514,34 @@ class Index:
             for aspect in reading.aspects
         )
 
-    def _on_subject(self, reading: Reading, i: int, coverage: float) -> bool:
-        """Whether entry i is about what the question is about: the question names one of the
-        entry's own subject words, or the entry has the question's most telling word that is
-        shared by few entries (老鼠 rather than 小区), or it covers nearly all of it."""
-        if any(s in reading.normalized for s in self.subjects[i]):  # typos were repaired while reading
-            return True
+    def _subject_words(self, reading: Reading) -> tuple[Term, Term | None] | None:
+        """The question's main subject word and its most telling specific one (shared by few
+        entries), or None when it names nothing: the same for every entry."""
         named = [
             t
             for t in reading.asked
             if not words.is_aspect(t.word) and (t.word in self.segmenter.terms or words.names_subject(t.word))
         ]
         if not named:
-            return False
+            return None
         main = max(named, key=lambda t: t.weight)
+        specific = [t for t in named if self.df(t.word) <= GROUP_DF]
+        return main, max(specific, key=lambda t: t.weight) if specific else None
+
+    def _on_subject(self, reading: Reading, subject: tuple[Term, Term | None] | None, i: int, coverage: float) -> bool:
+        """Whether entry i is about what the question is about: the question names one of the
+        entry's own subject words, or the entry has the question's most telling word that is
+        shared by few entries (老鼠 rather than 小区), or it covers nearly all of it."""
+        if any(s in reading.normalized for s in self.subjects[i]):  # typos were repaired while reading
+            return True
+        if subject is None:
+            return False
+        main, specific = subject
         # Only its answer, or one of its longer keywords, is not enough (快递 of 快递盒).
         if coverage >= FULL_COVERAGE and self.covers_at(main, i) > PART_CREDIT:
             return True
-        specific = [t for t in named if self.df(t.word) <= GROUP_DF]
-        if specific:
-            return self.covers_at(max(specific, key=lambda t: t.weight), i) > PART_CREDIT
+        if specific is not None:
+            return self.covers_at(specific, i) > PART_CREDIT
         # Only words many entries share (办事处, 小区, 垃圾): every entry that has the main one is
         # on the subject, and closeness picks among them.
         return self.covers_at(main, i) > PART_CREDIT
@@ -535,11 +556,12 @@ class Index:
         focus_terms = terms if reading.focus == reading.normalized else self._query_terms(reading.focus)
         close = self._closeness(reading.focus, focus_terms, ids)
         share = WORD_SHARE_LONG if reading.long else WORD_SHARE
+        weighed, subject = self._weighed(reading), self._subject_words(reading)
         scored = []
         for i in ids:
-            coverage = self._coverage(reading, i)
+            coverage = self._coverage(weighed, i)
             fine, near, at = close[i]
-            on_subject = self._on_subject(reading, i, coverage)
+            on_subject = self._on_subject(reading, subject, i, coverage)
             score = 100.0 * (share * coverage + (1 - share) * fine) * (1.0 if on_subject else OFF_SUBJECT)
             scored.append(
                 Candidate(self.entries[i].id, round(score, 1), coverage, fine, self.originals[i][at], on_subject, near)

@@ -146,3 +146,15 @@ def test_lookups_answer_as_the_tables_do():
     assert not words.names_subject("好看") and words.names_subject("戒毒")
     assert words.idf("梧桐书屋") == words.idf("书屋")  # a compound the table lacks: its most telling part
     assert words.weight("看看") == 0.0 and words.weight("妈妈") > 0  # a doubled verb asks; a doubled noun names
+
+
+def test_segmenters_of_the_same_terms_share_one_dictionary_and_the_general_one_stays_general():
+    first, same, other = (
+        words.Segmenter(["梧桐书屋", "低保"]),
+        words.Segmenter(["低保", "梧桐书屋"]),
+        words.Segmenter(["书屋"]),
+    )
+    assert first._tk is same._tk and first._tk is not other._tk  # one dictionary made, not two
+    assert first.cut("梧桐书屋在哪") == ["梧桐书屋", "在", "哪"] and first.known("梧桐书屋")
+    assert words.cut("梧桐书屋在哪") == ["梧桐", "书屋", "在", "哪"]  # no FAQ's term reaches the general dictionary
+    assert not words.Segmenter().known("梧桐书屋") and not other.known("梧桐书屋")

@@ -95,6 +95,7 @@ def test_the_clerks_confidence_comes_with_what_drove_it(shipped):
     assert pushes == sorted(pushes, reverse=True)
 
 
+@pytest.mark.slow  # a fresh process per hash seed
 def test_the_decision_is_the_same_whatever_the_hash_seed():
     # Sets iterate in a different order under each PYTHONHASHSEED: the index must not care.
     script = (

@@ -101,6 +101,7 @@ def test_the_report_names_both_baselines_at_equal_risk(tmp_path: Path, index):
     assert set(result.cutoffs) == {"naive", "bm25"}
 
 
+@pytest.mark.slow  # runs bench/tune.py in processes
 def test_tuning_refuses_a_held_out_set():
     import subprocess
     import sys

@@ -94,6 +94,7 @@ NOT_FOR_ANSWERING = (
 )
 
 
+@pytest.mark.slow  # a fresh process per command
 @pytest.mark.parametrize("argv", [["ask", "低保怎么申请"], ["faq", "check"]])
 def test_a_command_loads_only_what_it_uses(tmp_path, argv):
     code = (

@@ -25,6 +25,9 @@ from servicebot.config import load_settings
 
 from conftest import REPO
 
+# Each test runs a whole labelled set through the shipped FAQ's matcher and both baselines.
+pytestmark = pytest.mark.slow
+
 DATA = REPO / "tests" / "data"
 
 

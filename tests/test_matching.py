@@ -136,6 +136,7 @@ def test_any_text_gets_a_clean_outcome(index, text):
     assert (match.entry_id is not None) == (match.status == ANSWERED)
 
 
+@pytest.mark.slow  # 50 messages of up to 60,000 characters
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=20), st.integers(1000, 60000))
 def test_huge_and_hostile_messages_are_handled(index, unit, repeat):

@@ -205,6 +205,7 @@ def exports(settings, tmp_path: Path) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow  # 40 examples, each through 5 full services
 @hypothesis_settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )

@@ -206,6 +206,7 @@ def test_signature_changes_with_names_sizes_and_times(mini_faq):
 # --- live reload: the thread -----------------------------------------------------------
 
 
+@pytest.mark.slow  # a real watcher thread polling
 def test_the_watcher_thread_picks_up_an_edit(service, mini_faq):
     recorder = Recorder(WAIT)
     watcher = FaqWatcher(service, 0.02, recorder)
@@ -220,6 +221,7 @@ def test_the_watcher_thread_picks_up_an_edit(service, mini_faq):
     assert not watcher.running
 
 
+@pytest.mark.slow  # a real watcher thread polling
 def test_the_watcher_thread_tries_a_broken_state_once_then_takes_the_fix(service, mini_faq):
     recorder = Recorder(WAIT)
     watcher = FaqWatcher(service, 0.02, recorder)
@@ -245,6 +247,7 @@ def test_interval_zero_starts_no_thread_but_check_now_works(service, mini_faq):
     watcher.stop()
 
 
+@pytest.mark.slow  # a real watcher thread polling
 def test_the_terminal_chat_sees_an_edit_without_restarting(service, mini_faq):
     recorder = Recorder(WAIT)
     watcher = FaqWatcher(service, 0.02, recorder)

@@ -163,6 +163,7 @@ def test_a_state_written_to_while_being_read_is_not_served(watcher, service, clo
     assert "全市首家" in service.snapshot.faq.by_id["bookhouse-wutong"].answer
 
 
+@pytest.mark.slow  # a real watcher thread polling
 def test_the_watcher_thread_never_serves_a_two_step_save_half_way(service, mini_faq):
     recorder = Recorder(WAIT)
     watcher = FaqWatcher(service, 0.01, recorder, quiet=1.0)  # a real clock
@@ -274,6 +275,7 @@ def items(text: str) -> list[str]:
     return [f"“{case['question']}”" for case in data]
 
 
+@pytest.mark.slow  # a full check of the shipped FAQ per cut
 def test_cuts_at_entry_boundaries_are_refused_held_back_or_named(tmp_path, make_settings):
     """The issue's reproduction on the office's FAQ: each cut stays on disk (the editor died
     mid-save) and is offered to the service; none may go live without naming what it drops.

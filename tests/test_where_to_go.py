@@ -184,6 +184,7 @@ def test_an_official_source_becomes_a_link_button(service):
     assert urls and all(".gov.cn/" in u for u in urls)
 
 
+@pytest.mark.slow  # faq check with every lint on the shipped FAQ
 def test_ask_explains_a_referral_and_json_names_it(faq_dir, capsys):
     from servicebot.cli import main
     from servicebot.commands import CHECK_REFERRALS, EXPLAIN_REFERRAL

@@ -83,6 +83,7 @@ def _with_terms(general: jieba.Tokenizer, terms) -> jieba.Tokenizer:
     return tk
 
 
+@pytest.mark.slow  # jieba itself, loaded as the reference
 def test_the_general_dictionary_cuts_as_jieba_does(texts, reference):
     assert len(texts) > 3000
     differ = [
@@ -91,6 +92,7 @@ def test_the_general_dictionary_cuts_as_jieba_does(texts, reference):
     assert differ == []
 
 
+@pytest.mark.slow  # jieba itself, loaded as the reference
 def test_the_faqs_terms_cut_as_they_did_with_jieba(shipped, texts, reference):
     segmenter = shipped.segmenter
     assert len(segmenter.terms) > 500  # keywords, synonyms, bare subjects, referral subjects
@@ -99,6 +101,7 @@ def test_the_faqs_terms_cut_as_they_did_with_jieba(shipped, texts, reference):
     assert differ == []
 
 
+@pytest.mark.slow  # jieba itself, loaded as the reference
 def test_known_words_are_jiebas_words_and_the_faqs_terms(shipped, texts, reference):
     segmenter = shipped.segmenter
     tk = _with_terms(reference, sorted(segmenter.terms))
@@ -112,6 +115,7 @@ def test_known_words_are_jiebas_words_and_the_faqs_terms(shipped, texts, referen
     assert [w for w in candidates if general.known(w) != bool(reference.FREQ.get(w))] == []
 
 
+@pytest.mark.slow  # jieba's tables, read in full
 def test_the_shipped_table_is_jiebas_idf_and_tags():
     import jieba.posseg
 
@@ -124,6 +128,7 @@ def test_the_shipped_table_is_jiebas_idf_and_tags():
     assert rows == {w: (idf.get(w), tags.get(w)) for w in idf.keys() | tags.keys()}
 
 
+@pytest.mark.slow  # pypinyin's table, read in full
 def test_the_shipped_readings_are_pypinyins():
     from pypinyin.pinyin_dict import pinyin_dict
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
+from servicebot import verdicts
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem, Severity
 from servicebot.faq import GARBAGE_ITEMS_FILE, REFERRALS_FILE, Entry, Faq, RegressionCase, check_faq
@@ -247,15 +248,28 @@ class Report:
 def check_directory(
     directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None
 ) -> Report:
+    facts = (thresholds(settings), lint_synonyms)
+    before = verdicts.key(directory, *facts)
     faq, problems = validate(directory, settings, today=today)
     if faq is None:
         return Report(None, None, sorted(problems))
     index = build_index(faq, settings)
-    regression = run_regression(index)
-    problems += consistency_problems(index) + regression_problems(regression)
-    if lint_synonyms:
-        problems += synonym_problems(faq, settings, index)
-    return Report(faq, index, sorted(problems), regression)
+    # The matcher's verdict on an unchanged FAQ is read back (verdicts.py); not when a file
+    # changed while it was being read.
+    name = before if before is not None and verdicts.key(directory, *facts) == before else None
+    known = verdicts.recall(settings.cache_dir, name) if name else None
+    if known is not None and len(known[0]) == len(faq.tests):
+        outcomes, found = known
+        statuses = {str(status): status for status in Status}
+        regression = [CaseResult(case, statuses.get(got, got)) for case, got in zip(faq.tests, outcomes, strict=True)]
+    else:
+        regression = run_regression(index)
+        found = consistency_problems(index) + regression_problems(regression)
+        if lint_synonyms:
+            found += synonym_problems(faq, settings, index)
+        if name:
+            verdicts.remember(settings.cache_dir, name, [str(r.got) for r in regression], found)
+    return Report(faq, index, sorted(problems + found), regression)
 
 
 # An automatic reload that drops more than this share of the served entries, or of the

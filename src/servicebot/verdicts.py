@@ -1,0 +1,101 @@
+"""The verdict of the checks that run the matcher over a whole FAQ, remembered on disk by content.
+
+Before the bot may serve a FAQ, `checks.check_directory` matches every phrasing of every entry
+against its own entry and asks the regression questions (`faq check` adds the synonym lint,
+which rebuilds the index once per synonym group): about a second for the office's FAQ, five
+with the lint, on every start. The verdict depends only on the FAQ's files, the matcher's
+thresholds and the code and data behind the matcher, so a restart on an unchanged FAQ (a
+deploy, a crash, `ask` after `faq check`) reads it back instead. The key covers all of that:
+every YAML file of the FAQ directory (names and bytes), the thresholds, whether the synonym
+lint ran, every file of this package (its code and its data tables), the libraries the matcher
+calls and Python's version (see `code_key`). Like the parse cache (`faq/cache.py`) it is only an accelerator:
+marshal data (plain tuples, no pickle), and any failure to read or write it is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import marshal
+import os
+import sys
+import time
+from contextlib import suppress
+from functools import cache
+from pathlib import Path
+
+from servicebot.errors import Problem, Severity
+
+UNUSED_DAYS = 30  # a verdict not read for this long is removed when another is written
+LIBRARIES = ("rapidfuzz", "opencc", "rjieba", "yaml")  # what the matcher and the FAQ loader call
+
+
+@cache
+def code_key() -> bytes:
+    """Changes whenever this package's code or data, a library the matcher calls, or Python does.
+
+    Code and small files by content; the data tables (20 MB) and the libraries' installed files
+    by size and modification time, which any rebuild or reinstall changes (hashing them would
+    cost a tenth of a second on every start)."""
+    package = Path(__file__).parent
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(package)).encode() + b"\0")
+            h.update(_stamp(path) if path.suffix == ".sqlite3" else path.read_bytes())
+    for name in LIBRARIES:
+        with suppress(ImportError, TypeError, OSError):
+            module = importlib.import_module(name)
+            h.update(name.encode() + _stamp(Path(module.__file__ or "")))
+    h.update(repr(sys.version_info).encode())
+    return h.digest()
+
+
+def _stamp(path: Path) -> bytes:
+    status = path.stat()
+    return f"{status.st_size}:{status.st_mtime_ns}".encode()
+
+
+def key(directory: Path, *facts: object) -> str | None:
+    """The key of a FAQ directory's verdict under `facts` (thresholds, which checks ran);
+    None when the directory cannot be read."""
+    h = hashlib.blake2b(code_key() + repr(facts).encode(), digest_size=16)
+    try:
+        for path in sorted(directory.glob("*.y*ml")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def recall(cache_dir: Path, name: str) -> tuple[list[str], list[Problem]] | None:
+    """(each regression question's outcome, the problems found) stored under `name`, or None."""
+    path = cache_dir / f"{name}.verdict"
+    try:
+        outcomes, problems = marshal.loads(path.read_bytes())
+        found = [Problem(file, line, message, Severity(severity)) for file, line, message, severity in problems]
+        os.utime(path)  # recently used: not pruned
+    except (OSError, EOFError, ValueError, TypeError):  # absent, or written by a broken run
+        return None
+    return list(outcomes), found
+
+
+def remember(cache_dir: Path, name: str, outcomes: list[str], problems: list[Problem]) -> None:
+    path = cache_dir / f"{name}.verdict"
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    data = (tuple(outcomes), tuple((p.file, p.line, p.message, str(p.severity)) for p in problems))
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(marshal.dumps(data))
+        os.replace(tmp, path)
+        cutoff = time.time() - UNUSED_DAYS * 86400
+        for old in cache_dir.glob("*.verdict"):
+            with suppress(OSError):
+                if old.stat().st_mtime < cutoff:
+                    old.unlink()
+    except (OSError, ValueError):
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+__all__ = ["code_key", "key", "recall", "remember"]

@@ -274,6 +274,8 @@ def test_a_message_for_another_appid_is_refused():
         base64.b64encode(b"x" * 15).decode(),  # not whole AES blocks
         WechatCrypto("B" * 43, TEST_APP_ID).encrypt("<xml>other key</xml>"),  # garbage under our key
     ],
+    # The last one is random: named, so that every pytest-xdist worker collects the same tests.
+    ids=["empty", "not-base64", "not-whole-blocks", "other-key"],
 )
 def test_damaged_ciphertext_is_a_decrypt_error(encrypted):
     with pytest.raises(DecryptError):

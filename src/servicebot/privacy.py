@@ -66,9 +66,7 @@ CHINESE_DIGITS = {
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63~\uff5e\u301c\u223c_\uff3f"
 _DOTS = "\u00b7\u2022\u30fb\uff65"  # · • ・ ･ (． folds by NFKC)
 # Line breaks too: a resident may put each group of a number on a line of its own.
-_SPACES = (
-    "\t\n\r\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
-)
+_SPACES = "\t\n\r\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 
 
 @functools.cache

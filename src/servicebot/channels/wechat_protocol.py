@@ -218,10 +218,12 @@ class Envelope:
 
     @property
     def dedup_key(self) -> str:
-        """MsgId, as WeChat recommends; events have none, so sender + CreateTime (WeChat's
-        recommendation), plus what the event is, so two different taps in one second stay two."""
+        """Sender + MsgId (WeChat recommends MsgId; with the sender, a request that reuses
+        another resident's MsgId can never collect that resident's answer); events have no
+        MsgId, so sender + CreateTime (WeChat's recommendation), plus what the event is, so
+        two different taps in one second stay two."""
         if self.msg_id:
-            return f"msg:{self.msg_id}"
+            return f"msg:{self.sender}:{self.msg_id}"
         return f"evt:{self.sender}:{self.create_time}:{self._what()}"
 
     def _what(self) -> str:
@@ -338,11 +340,18 @@ def decode_post(
     """Verify and decode one POST from WeChat, plain or safe mode (`encrypt_type=aes`).
 
     Raises SignatureError (→ 403), MalformedMessageError or DecryptError (→ 400). The signature
-    is checked before the body is parsed, and msg_signature before anything is decrypted.
+    is checked before the body is parsed, and msg_signature before anything is decrypted. With
+    `crypto` (safe or compatible mode) an unencrypted request is refused: in plain-text mode
+    nothing signs the body, so accepting one would undo what safe mode protects.
     """
     timestamp, nonce = query.get("timestamp"), query.get("nonce")
     verify_signature(token, query.get("signature"), timestamp, nonce, now=now, window=window)
     mode = query.get("encrypt_type", "raw") or "raw"
+    if mode == "raw" and crypto is not None:
+        raise SignatureError(
+            "an unencrypted request, but the bot is in safe mode (wechat_aes_key is set): "
+            "消息加解密方式 must be 安全模式 or 兼容模式"
+        )
     if mode == "raw":
         return Inbound(parse_message(body), encrypted=False, nonce=nonce or "")
     if mode != "aes":

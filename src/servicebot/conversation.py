@@ -28,10 +28,8 @@ Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
   message can be routed without the conversation knowing any channel's details.
 
 Text is cleaned at this edge (`clean_text`): lone surrogates and control characters, which
-a JSON body can carry and which break the normalizer, never reach the core; invisible
-direction and format controls (U+202E RIGHT-TO-LEFT OVERRIDE and its kin), which would
-reorder the stored question in staff's terminal (`review`) or hide a number from masking, are
-removed.
+a JSON body can carry and which break the normalizer, never reach the core; direction and
+format controls (U+202E and its kin) are removed.
 """
 
 from __future__ import annotations
@@ -215,12 +213,9 @@ class Said:
 
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200b\u2028\u2029\ufeff]")
-# Invisible characters that only steer how text around them is shown: the bidirectional marks,
-# embeddings, overrides and isolates (U+200E/F, U+061C, U+202A-E, U+2066-9), word joiner and
-# invisible operators (U+2060-4), the deprecated format controls (U+206A-F), soft hyphen,
-# Mongolian vowel separator and interlinear annotation marks. A resident never needs one in a
-# question; U+202E would print the question (and the rest of its line) backwards in `review`.
-# Zero-width (non-)joiners stay: emoji sequences and some scripts need them.
+# Invisible controls of how text is shown (bidirectional marks, embeddings, overrides, isolates;
+# word joiner, invisible operators, soft hyphen, …): U+202E would print a question backwards in
+# `review`. Zero-width (non-)joiners stay: emoji sequences and some scripts need them.
 _FORMAT_RE = re.compile("[\u00ad\u061c\u180e\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufff9-\ufffb]")
 
 

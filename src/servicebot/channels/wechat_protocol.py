@@ -55,8 +55,8 @@ WECHAT_TRIES = 3
 
 # Five minutes either way, as Stripe and Slack allow for their signed webhooks: wide enough for
 # WeChat's ~15 s of retries plus a server clock that drifted a few minutes, narrow enough that a
-# captured request cannot be replayed later. Inside the window, a replay carries the same MsgId
-# and is answered from the ReplyCache (whose default TTL, 2 × the window, outlives it).
+# captured request cannot be replayed later. Inside the window, `wechat_replay.NonceMemory`
+# refuses a replay; WeChat's own retries are answered from the ReplyCache (TTL 2 × the window).
 TIMESTAMP_WINDOW = 300
 
 # A 50,000-character Chinese message is 150 kB of UTF-8, and 4/3 of that once base64-encoded in
@@ -218,10 +218,9 @@ class Envelope:
 
     @property
     def dedup_key(self) -> str:
-        """Sender + MsgId (WeChat recommends MsgId; with the sender, a request that reuses
-        another resident's MsgId can never collect that resident's answer); events have no
-        MsgId, so sender + CreateTime (WeChat's recommendation), plus what the event is, so
-        two different taps in one second stay two."""
+        """Sender + MsgId (as WeChat recommends, and a MsgId reused by another sender never gets
+        the first one's answer); events have none, so sender + CreateTime (WeChat's
+        recommendation), plus what the event is, so two different taps in one second stay two."""
         if self.msg_id:
             return f"msg:{self.sender}:{self.msg_id}"
         return f"evt:{self.sender}:{self.create_time}:{self._what()}"
@@ -341,8 +340,7 @@ def decode_post(
 
     Raises SignatureError (→ 403), MalformedMessageError or DecryptError (→ 400). The signature
     is checked before the body is parsed, and msg_signature before anything is decrypted. With
-    `crypto` (safe or compatible mode) an unencrypted request is refused: in plain-text mode
-    nothing signs the body, so accepting one would undo what safe mode protects.
+    `crypto` an unencrypted request is refused: nothing would sign its body.
     """
     timestamp, nonce = query.get("timestamp"), query.get("nonce")
     verify_signature(token, query.get("signature"), timestamp, nonce, now=now, window=window)

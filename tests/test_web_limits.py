@@ -128,14 +128,11 @@ def test_when_every_connection_is_busy_a_newcomer_gets_503_with_the_security_hea
 
 
 def test_the_connection_limit_leaves_room_for_the_rest_of_the_process():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    try:
-        room = RESERVED_FDS + BATCHES_IN_FLIGHT * ACCEPT_BACKLOG
-        for descriptors, connections in ((1024, 1024 - room), (room + 300, 300), (4096, 500), (256, 16)):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, hard))
-            assert WebLimits.for_process().max_connections == connections, descriptors
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    room = RESERVED_FDS + BATCHES_IN_FLIGHT * ACCEPT_BACKLOG
+    for descriptors, connections in ((1024, 1024 - room), (room + 300, 300), (4096, 500), (256, 16)):
+        assert WebLimits.for_process(descriptors).max_connections == connections, descriptors
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert WebLimits.for_process() == WebLimits.for_process(soft)
 
 
 def test_a_real_process_under_a_256_descriptor_limit_answers_through_1000_idle_connections(tmp_path, mini_faq):

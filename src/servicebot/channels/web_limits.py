@@ -61,9 +61,10 @@ class WebLimits:
     backlog: int = ACCEPT_BACKLOG
 
     @classmethod
-    def for_process(cls) -> WebLimits:
-        """The defaults, with `max_connections` within the process's descriptor limit."""
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    def for_process(cls, descriptors: int | None = None) -> WebLimits:
+        """The defaults, with `max_connections` within the process's descriptor limit (or
+        `descriptors`, if given)."""
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0] if descriptors is None else descriptors
         unseen = BATCHES_IN_FLIGHT * ACCEPT_BACKLOG
         room = MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else soft - RESERVED_FDS - unseen
         return cls(max_connections=max(16, min(MAX_CONNECTIONS, room)))

@@ -66,6 +66,10 @@ class SignatureError(WechatError):
     """The request is not from WeChat: bad or missing signature, or a timestamp outside the window (answer 403)."""
 
 
+class ReplayError(SignatureError):
+    """A signed request posted again with another body, or more often than WeChat retries (answer 403)."""
+
+
 class MalformedMessageError(WechatError):
     """The body is not a WeChat message we can read: not XML, a DOCTYPE, missing fields, too big (answer 400)."""
 

@@ -33,7 +33,7 @@ from servicebot.faq import Entry
 from servicebot.service import Service
 from servicebot.watcher import FaqWatcher
 
-from conftest import REPO, Clock, Recorder, wording
+from conftest import PINNED_FAQ, Clock, Recorder, wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 ITEM_START = re.compile(r"^(  - id:|- question:)", re.MULTILINE)  # an entry, or a regression question
@@ -281,7 +281,7 @@ def test_cuts_at_entry_boundaries_are_refused_held_back_or_named(tmp_path, make_
     one-fifth line, and one; bench/truncation.py runs every cut (each valid cut costs a full check).
     """
     faq = tmp_path / "faq"
-    shutil.copytree(REPO / "faq", faq)
+    shutil.copytree(PINNED_FAQ, faq)
     service = Service.from_settings(make_settings(faq))
     original = service.snapshot
     watcher = FaqWatcher(service, 0)

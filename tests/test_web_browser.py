@@ -28,12 +28,11 @@ import pytest
 
 from servicebot import replies
 
-from conftest import wording
+from conftest import PINNED_FAQ, wording
 from webserver import ServerThread
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -90,7 +89,7 @@ def browser(tmp_path):
 
 @pytest.fixture
 def server(make_settings):
-    settings = make_settings(REPO / "faq", reload_interval=0)
+    settings = make_settings(PINNED_FAQ, reload_interval=0)
     with ServerThread(settings) as running:
         yield running
 
@@ -291,9 +290,7 @@ def test_a_resident_hands_off_and_the_staff_reply_appears_in_the_open_page(brows
 
     api = on_api_loop(make_api())
     try:
-        settings = make_settings(
-            REPO / "faq", token=TOKEN, base_url=api.base_url, staff_chat_id=staff, reload_interval=0
-        )
+        settings = make_settings(PINNED_FAQ, token=TOKEN, base_url=api.base_url, staff_chat_id=staff, reload_interval=0)
         with ServerThread(settings) as server:
             driver = browser
             driver.get(server.base_url + "/")

@@ -20,7 +20,7 @@ from servicebot import checks, evaluate
 from servicebot.channels import terminal
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
-from servicebot.faq.freshness import stale_entries
+from servicebot.faq.freshness import stale_entries, verify_lines
 from servicebot.faq_diff import diff_outcomes, labelled_questions
 from servicebot.health import check_health
 from servicebot.matching import Known, Reason
@@ -127,14 +127,18 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
     groups = stale_entries(faq, settings.stale_days)
     if not groups:
         _out(NOTHING_STALE.format(days=settings.stale_days))
-        return 0
     for topic, entries in groups:
         _out(STALE_TOPIC.format(topic=topic))
         for e, age in entries:
             _out(
                 STALE_ENTRY.format(id=e.id, question=e.question, reviewed=e.reviewed, age=age, file=e.file, line=e.line)
             )
-    _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
+    if groups:
+        _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
+    marked = verify_lines(faq)
+    if marked:
+        _out()
+        _out("\n".join(marked))
     return 0
 
 
@@ -333,7 +337,10 @@ def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, 
         faq_dir=settings.faq_dir,
         staff_answers=_staff_answers(settings, period.since, period.until) if suggest_yaml else (),
     )
-    _emit(RENDERERS[fmt](report), output, bom=fmt == "csv")
+    text = RENDERERS[fmt](report)
+    if fmt == "table" and (marked := verify_lines(index.faq)):
+        text += "\n" + "\n".join(marked) + "\n"
+    _emit(text, output, bom=fmt == "csv")
     if output is not None:
         print(f"已写入 {output}：{len(report.clusters)} 组问题，{len(report.unhelpful)} 个被点 👎 的回答。")
     return 0

@@ -19,9 +19,10 @@ from typing import Any
 
 import servicebot.faq.cache as cache
 from servicebot.config import STALE_DAYS
-from servicebot.errors import FaqError, Problem, Severity
+from servicebot.errors import FaqError, Problem, Reach, Severity
 from servicebot.faq import messages
-from servicebot.faq.freshness import stale_warnings
+from servicebot.faq.freshness import stale_warnings, verify_warnings
+from servicebot.faq.knockon import KnockOns
 from servicebot.faq.model import (
     PLACEHOLDER,
     RESERVED_FILES,
@@ -34,6 +35,7 @@ from servicebot.faq.model import (
     Topic,
     question_key,
 )
+from servicebot.faq.sharing import shared_keyword_warnings
 from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line, parse_yaml
 from servicebot.records import Status
 
@@ -51,6 +53,7 @@ ENTRY_KEYS = {
     "related": "相关条目",
     "source": "资料来源",
     "reviewed": "核对日期",
+    "verify": "待核实的事项",
 }
 REQUIRED_ENTRY_KEYS = ("id", "question", "alternates", "answer", "source", "reviewed")
 TOPIC_KEYS = ("topic", "entries")
@@ -68,8 +71,8 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def error(self, file: str, line: int, message: str) -> None:
-        self.problems.append(Problem(file, line, message))
+    def error(self, file: str, line: int, message: str, reach: Reach = Reach.LINE) -> None:
+        self.problems.append(Problem(file, line, message, reach=reach))
 
     def warning(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message, Severity.WARNING))
@@ -93,7 +96,7 @@ def _read_bytes(path: Path, label: str, out: _Collector) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError as exc:  # deleted or renamed while an editor saves it
-        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc))
+        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc), Reach.FILE)
         return None
 
 
@@ -227,8 +230,13 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
     alternates = _located_texts(raw.get("alternates"), "alternates", file, line_of(raw, "alternates", line), out)
     values["alternates"] = tuple(text for text, _ in alternates)
     values["phrasing_lines"] = (line_of(raw, "question", line), *(item_line for _, item_line in alternates))
-    for key in ("keywords", "related"):
-        values[key] = _text_list(raw.get(key), key, file, line_of(raw, key, line), out)
+    keywords = _located_texts(raw.get("keywords"), "keywords", file, line_of(raw, "keywords", line), out)
+    values["keywords"] = tuple(text for text, _ in keywords)
+    values["keyword_lines"] = tuple(item_line for _, item_line in keywords)
+    values["related"] = _text_list(raw.get("related"), "related", file, line_of(raw, "related", line), out)
+    values["verify"] = _text(raw.get("verify")) or ""
+    if raw.get("verify") not in (None, "") and not values["verify"]:  # a list, a mapping, true/false
+        out.error(file, line_of(raw, "verify", line), messages.VERIFY_NOT_TEXT)
     values["links"] = _links(raw.get("links"), file, line_of(raw, "links", line), out)
     values["reviewed"] = (
         _date(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
@@ -240,7 +248,7 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
 
 def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, list[Entry]]:
     if not isinstance(data, dict):
-        out.error(file, 1, messages.TOPIC_FILE_SHAPE)
+        out.error(file, 1, messages.TOPIC_FILE_SHAPE, Reach.FILE)
         return None, []
     _check_unknown(data, TOPIC_KEYS, file, "文件顶层", out)
     topic = _text(data.get("topic"))
@@ -248,7 +256,7 @@ def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, li
         out.error(file, line_of(data, "topic", 1), messages.NO_TOPIC)
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list) or not raw_entries:
-        out.error(file, line_of(data, "entries", 1), messages.NO_ENTRIES)
+        out.error(file, line_of(data, "entries", 1), messages.NO_ENTRIES, Reach.FILE)
         return None, []
     entries = []
     for raw, line in zip(raw_entries, item_lines(raw_entries, 1)):
@@ -264,7 +272,7 @@ def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tu
     if data is None:
         return "", ()
     if not isinstance(data, dict):
-        out.error(file, 1, messages.SETTINGS_SHAPE)
+        out.error(file, 1, messages.SETTINGS_SHAPE, Reach.FILE)
         return "", ()
     _check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
     contact = data.get("contact") or ""
@@ -295,7 +303,7 @@ def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
     if data is None:
         return []
     if not isinstance(data, list):
-        out.error(file, 1, messages.TESTS_SHAPE)
+        out.error(file, 1, messages.TESTS_SHAPE, Reach.FILE)
         return []
     cases = []
     for item, line in zip(data, item_lines(data, 1)):
@@ -338,9 +346,16 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
 
 
 def _cross_checks(
-    entries: list[Entry], keys: list[tuple[str, ...]], cases: list[RegressionCase], out: _Collector
+    entries: list[Entry],
+    keys: list[tuple[str, ...]],
+    cases: list[RegressionCase],
+    out: _Collector,
+    knock_ons: KnockOns,
 ) -> None:
-    """Problems between entries of different files: ids, shared phrasings, references."""
+    """Problems between entries of different files: ids, shared phrasings, references.
+
+    A reference to an entry that an error kept out is folded into one line by `knock_ons`.
+    """
     first_by_id: dict[str, Entry] = {}
     for entry in entries:
         if entry.id in first_by_id:
@@ -372,16 +387,15 @@ def _cross_checks(
                 )
         for rel in entry.related:
             if rel not in first_by_id:
-                out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
+                if not knock_ons.absorbs(rel, entry.file, entry.line):
+                    out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
             elif rel == entry.id:
                 out.error(entry.file, entry.line, messages.RELATED_TO_ITSELF.format(id=entry.id))
     for case in cases:
-        if case.expect != Status.UNANSWERED and case.expect not in first_by_id:
-            out.error(
-                case.file,
-                case.line,
-                messages.UNKNOWN_EXPECT.format(expect=case.expect),
-            )
+        missing = case.expect != Status.UNANSWERED and case.expect not in first_by_id
+        if missing and not knock_ons.absorbs(case.expect, case.file, case.line):
+            out.error(case.file, case.line, messages.UNKNOWN_EXPECT.format(expect=case.expect))
+    out.problems.extend(knock_ons.problems())
 
 
 def faq_files(directory: Path) -> list[Path]:
@@ -389,11 +403,12 @@ def faq_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in RESERVED_FILES)
 
 
-def _topic_result(path: Path, disk: cache.DiskCache | None) -> cache.FileResult:
+def _topic_result(path: Path, disk: cache.DiskCache | None) -> tuple[cache.FileResult, bytes | None]:
+    """The file's verdict (parsed, or from the cache) and its bytes (None when unreadable)."""
     out = _Collector()
     raw = _read_bytes(path, path.name, out)
     if raw is None:
-        return cache.FileResult(None, (), tuple(out.problems))
+        return cache.FileResult(None, (), tuple(out.problems)), None
     key = cache.digest(raw)
     result = cache.recall(path, key, disk)
     if result is None:
@@ -402,7 +417,7 @@ def _topic_result(path: Path, disk: cache.DiskCache | None) -> cache.FileResult:
         keys = tuple(_entry_checks(entry, out) for entry in entries)
         result = cache.FileResult(topic, tuple(entries), tuple(out.problems), keys)
         cache.remember(path, key, result, disk)
-    return result
+    return result, raw
 
 
 @contextmanager
@@ -452,9 +467,12 @@ def _check_faq(
     entries: list[Entry] = []
     keys: list[tuple[str, ...]] = []
     disk = cache.DiskCache(cache_dir) if cache_dir is not None else None
+    knock_ons = KnockOns()
     for path in files:
-        result = _topic_result(path, disk)
+        result, raw = _topic_result(path, disk)
         out.problems.extend(result.problems)
+        if raw is not None and any(p.is_error for p in result.problems):
+            knock_ons.add_file(path.name, raw, (e.id for e in result.entries), result.problems)
         entries.extend(result.entries)
         keys.extend(result.keys)
         if result.topic:
@@ -468,10 +486,12 @@ def _check_faq(
     tests_path = directory / TESTS_FILE
     if tests_path.exists():
         cases = _tests_file(_read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
-    _cross_checks(entries, keys, cases, out)
+    _cross_checks(entries, keys, cases, out, knock_ons)
     if entry_checks is not None:
         out.problems.extend(entry_checks(entries))
     out.problems.extend(stale_warnings(entries, today, stale_days))
+    out.problems.extend(verify_warnings(entries))
+    out.problems.extend(shared_keyword_warnings(entries))
     if out.errors:
         return None, out.problems
     faq = Faq(

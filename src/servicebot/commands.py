@@ -22,7 +22,7 @@ from servicebot.config import Settings
 from servicebot.errors import ConfigError
 from servicebot.faq.freshness import stale_entries, verify_lines
 from servicebot.faq_diff import diff_outcomes, labelled_questions
-from servicebot.health import check_health
+from servicebot.health import Verdict, health_report
 from servicebot.matching import Known, Reason
 from servicebot.privacy import load_or_create_secret
 from servicebot.records import Channel
@@ -464,9 +464,13 @@ def _ticket_dict(t: TicketRow, now: dt.datetime) -> dict:
 
 @command("health")
 def health(args: argparse.Namespace, settings: Settings) -> int:
-    problems = check_health(settings)
-    for problem in problems:
-        print(f"unhealthy: {problem}", file=sys.stderr)
-    if not problems:
-        _out("ok")
+    findings = health_report(settings)
+    for finding in findings:
+        if finding.verdict == Verdict.PROBLEM:
+            print(finding, file=sys.stderr)
+        else:
+            _out(str(finding))
+    problems = sum(f.verdict == Verdict.PROBLEM for f in findings)
+    if problems:
+        print(f"unhealthy: {problems} problem(s) above; fix them and run `servicebot health` again", file=sys.stderr)
     return 1 if problems else 0

@@ -92,8 +92,8 @@ def test_an_entry_left_out_for_an_error_takes_the_references_to_it_along(mini_fa
     at = next(n for n, line in enumerate(text.splitlines(), 1) if "id: dibao-removal" in line)
     missing = wording(f"welfare.yaml:{at}: " + messages.ENTRY_MISSING_KEY, id="dibao-removal", key="answer")
     folded = wording(f"welfare.yaml:{at}: " + messages.KNOCK_ON_ENTRY, id="dibao-removal", count=1)
-    assert any(missing.fullmatch(line) for line in lines), lines
-    assert any(folded.fullmatch(line) for line in lines), lines
+    [first] = [n for n, line in enumerate(lines) if missing.fullmatch(line)]
+    assert folded.fullmatch(lines[first + 1]), lines  # right after the error that left the entry out
     assert not any(wording(messages.UNKNOWN_RELATED).search(line) for line in lines)
 
 
@@ -120,10 +120,12 @@ def test_the_running_bot_logs_the_cause_first_and_once(office_faq, make_settings
 def test_problems_sort_unread_files_first_then_what_follows_then_by_file_and_line():
     line = Problem("a.yaml", 3, "x")
     unread = Problem("welfare.yaml", 13, "y", reach=Reach.FILE)
-    follows = Problem("welfare.yaml", 13, "a", reach=Reach.FOLLOWS)
+    follows = Problem("welfare.yaml", 13, "a", reach=Reach.AFTER_FILE)
+    after_line = Problem("a.yaml", 3, "a", reach=Reach.AFTER_LINE)
     warning = Problem("tests.yaml", 1, "z", Severity.WARNING)
     other_unread = Problem("b.yaml", 1, "w", reach=Reach.FILE)
-    assert sorted([line, follows, warning, unread, other_unread]) == [other_unread, unread, follows, line, warning]
+    ordered = [other_unread, unread, follows, line, after_line, warning]
+    assert sorted([after_line, line, follows, warning, unread, other_unread]) == ordered
 
 
 def test_ids_are_found_in_the_text_of_a_file_yaml_cannot_read():

@@ -8,10 +8,10 @@ import re
 import shutil
 from pathlib import Path
 
+from pin_faq import differences, pin
 from servicebot.checks import check_directory
 
 from conftest import PINNED_FAQ, REPO
-from pin_faq import differences, pin
 
 # Test modules allowed to name the live faq/ directory, and why.
 READS_LIVE_FAQ = {

@@ -27,8 +27,9 @@ class Reach(IntEnum):
     """How much of the FAQ a problem stands for; it decides the order staff read problems in."""
 
     FILE = 0  # the whole file could not be read: what else is wrong may follow from it, so it comes first
-    FOLLOWS = 1  # one line for the problems elsewhere that follow from an unread file, right after it
+    AFTER_FILE = 1  # one line for the problems elsewhere that follow from an unread file, right after it
     LINE = 2  # one place in one file
+    AFTER_LINE = 3  # one line for the problems elsewhere that follow from an entry left out, after its errors
 
 
 @functools.total_ordering
@@ -47,7 +48,7 @@ class Problem:
     reach: Reach = Reach.LINE
 
     def _order(self) -> tuple:
-        return (self.reach == Reach.LINE, self.file, self.line, self.reach, self.message, self.severity)
+        return (self.reach >= Reach.LINE, self.file, self.line, self.reach, self.message, self.severity)
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Problem):

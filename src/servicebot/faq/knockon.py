@@ -41,8 +41,8 @@ class _Unread:
     """An id declared in a file but not loaded, and where the folded line about it goes."""
 
     file: str
-    line: int
-    cause: Problem | None  # the problem that kept the whole file out; None: only the entry was left out
+    line: int  # the unread file's error, or the last error of the entry left out
+    whole_file: bool
     id: str
 
 
@@ -55,32 +55,40 @@ class KnockOns:
 
     def add_file(self, file: str, raw: bytes, loaded: Iterable[str], problems: Iterable[Problem]) -> None:
         """A topic file with errors: remember the ids its text declares that did not load."""
-        cause = next((p for p in problems if p.is_error and p.reach == Reach.FILE), None)
+        errors = [p for p in problems if p.is_error]
+        cause = next((p for p in errors if p.reach == Reach.FILE), None)
         loaded = set(loaded)
-        for entry_id, line in declared_ids(raw).items():
-            if entry_id not in loaded:
-                self._unread.setdefault(entry_id, _Unread(file, line, cause, entry_id))
+        declared = sorted(declared_ids(raw).items(), key=lambda item: item[1])
+        ends = [line for _, line in declared[1:]] + [float("inf")]
+        for (entry_id, start), end in zip(declared, ends):
+            if entry_id in loaded or entry_id in self._unread:
+                continue
+            if cause is not None:
+                self._unread[entry_id] = _Unread(file, cause.line, True, entry_id)
+            else:  # the entry was left out: after its last error
+                last = max((p.line for p in errors if start <= p.line < end), default=start)
+                self._unread[entry_id] = _Unread(file, last, False, entry_id)
 
     def absorbs(self, entry_id: str, file: str, line: int) -> bool:
         """True (and noted) when a reference to a missing id follows from an unread file or entry."""
         unread = self._unread.get(entry_id)
         if unread is None:
             return False
-        key = (unread.file, unread.cause.line if unread.cause else unread.line, "" if unread.cause else entry_id)
+        key = (unread.file, unread.line, "" if unread.whole_file else entry_id)
         self._mentions.setdefault(key, []).append((file, line))
         return True
 
     def problems(self) -> list[Problem]:
-        """One line per unread file (right after its cause) or left-out entry."""
+        """One line per unread file (right after its cause) or left-out entry (after its errors)."""
         problems = []
         for (file, line, entry_id), places in self._mentions.items():
             where = _places(places)
             if entry_id:
                 message = messages.KNOCK_ON_ENTRY.format(id=entry_id, count=len(places), places=where)
-                problems.append(Problem(file, line, message))
+                problems.append(Problem(file, line, message, reach=Reach.AFTER_LINE))
             else:
                 message = messages.KNOCK_ON_FILE.format(count=len(places), places=where)
-                problems.append(Problem(file, line, message, reach=Reach.FOLLOWS))
+                problems.append(Problem(file, line, message, reach=Reach.AFTER_FILE))
         return problems
 
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from servicebot import checks, commands
 from servicebot.channels import tg_render
@@ -182,6 +183,14 @@ def test_every_file_the_guide_names_exists():
         n for n in names if n not in shipped and not (REPO / n).is_file() and not n.endswith(".yml")
     )  # .yml: the example of a wrong name
     assert missing == []
+
+
+def test_the_guide_lists_every_topic_file_of_the_pinned_faq_with_its_topic():
+    """Re-pinning a FAQ with a new or renamed topic file asks for the guide's list to follow."""
+    for path in sorted(PINNED_FAQ.glob("*.yaml")):
+        if path.name not in RESERVED_FILES:
+            topic = yaml.safe_load(path.read_text(encoding="utf-8"))["topic"]
+            assert f"`{path.name}`（{topic}）" in guide(), path.name
 
 
 def test_every_section_reference_names_a_real_section():

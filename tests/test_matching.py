@@ -12,7 +12,7 @@ from servicebot.faq import load_faq
 from servicebot.matching import ANSWERED, SUGGEST, UNANSWERED, Index, Known, Reason, Thresholds, features, tokens
 from servicebot.smalltalk import Intent
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def shipped() -> Index:
     from servicebot.checks import build_snapshot
     from servicebot.config import load_settings
 
-    return build_snapshot(load_settings(env={}, overrides={"faq_dir": REPO / "faq"}))[1]
+    return build_snapshot(load_settings(env={}, overrides={"faq_dir": PINNED_FAQ}))[1]
 
 
 @pytest.mark.parametrize(

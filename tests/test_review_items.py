@@ -17,14 +17,14 @@ from servicebot.review import items
 from servicebot.service import Service
 from servicebot.storage import InteractionLog
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 WAIT = 10.0
 
 
 @pytest.fixture
 def settings(mini_faq, make_settings):
-    shutil.copy(REPO / "faq" / REFERRALS_FILE, mini_faq / REFERRALS_FILE)
+    shutil.copy(PINNED_FAQ / REFERRALS_FILE, mini_faq / REFERRALS_FILE)
     shutil.copy(FIXTURES / "garbage-items.yaml", mini_faq / "garbage-items.yaml")
     settings = make_settings(mini_faq)
     log = InteractionLog(settings.db_path, retention_days=settings.retention_days)

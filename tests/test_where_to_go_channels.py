@@ -15,7 +15,7 @@ from servicebot.conversation import Conversation, Resident, Said, Text
 from servicebot.records import ButtonKind, Channel, Status
 from servicebot.service import Service
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def service(tmp_path_factory) -> Service:
     from servicebot.config import load_settings
 
     root = tmp_path_factory.mktemp("channels")
-    shutil.copytree(REPO / "faq", root / "faq")
+    shutil.copytree(PINNED_FAQ, root / "faq")
     shutil.copy(FIXTURES / "garbage-items.yaml", root / "faq" / "garbage-items.yaml")
     return Service.from_settings(load_settings(env={}, overrides={"faq_dir": root / "faq", "data_dir": root / "d"}))
 

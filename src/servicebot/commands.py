@@ -20,9 +20,9 @@ from servicebot import checks, evaluate
 from servicebot.channels import terminal
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
-from servicebot.faq.freshness import sourced_facts, stale_entries
+from servicebot.faq.freshness import sourced_facts, stale_entries, verify_lines
 from servicebot.faq_diff import diff_outcomes, labelled_questions
-from servicebot.health import check_health
+from servicebot.health import Verdict, health_report
 from servicebot.matching import Known, Reason
 from servicebot.poster import poster_command
 from servicebot.privacy import load_or_create_secret
@@ -150,6 +150,10 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
             )
     if groups:
         _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
+    marked = verify_lines(faq)
+    if marked:
+        _out()
+        _out("\n".join(marked))
     facts = sourced_facts(faq)
     if facts:
         _out(SOURCED_HEADER.format(count=len(facts)))
@@ -389,7 +393,10 @@ def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, 
         faq_dir=settings.faq_dir,
         staff_answers=_staff_answers(settings, period.since, period.until) if suggest_yaml else (),
     )
-    _emit(RENDERERS[fmt](report), output, bom=fmt == "csv")
+    text = RENDERERS[fmt](report)
+    if fmt == "table" and (marked := verify_lines(index.faq)):
+        text += "\n" + "\n".join(marked) + "\n"
+    _emit(text, output, bom=fmt == "csv")
     if output is not None:
         print(f"已写入 {output}：{len(report.clusters)} 组问题，{len(report.unhelpful)} 个被点 👎 的回答。")
     return 0
@@ -518,9 +525,13 @@ COMMANDS.update({f"staff {name}": fn for name, fn in staff_admin.COMMANDS.items(
 
 @command("health")
 def health(args: argparse.Namespace, settings: Settings) -> int:
-    problems = check_health(settings)
-    for problem in problems:
-        print(f"unhealthy: {problem}", file=sys.stderr)
-    if not problems:
-        _out("ok")
+    findings = health_report(settings)
+    for finding in findings:
+        if finding.verdict == Verdict.PROBLEM:
+            print(finding, file=sys.stderr)
+        else:
+            _out(str(finding))
+    problems = sum(f.verdict == Verdict.PROBLEM for f in findings)
+    if problems:
+        print(f"unhealthy: {problems} problem(s) above; fix them and run `servicebot health` again", file=sys.stderr)
     return 1 if problems else 0

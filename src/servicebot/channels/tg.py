@@ -70,6 +70,8 @@ from servicebot.channels.tg_ingest import (
 from servicebot.channels.tg_net import QuietRequest, RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
     ADMIN_ONLY_TEXT,
+    ID_GROUP_TEXT,
+    ID_PRIVATE_TEXT,
     NO_PREVIEW,
     STATS_UNAVAILABLE_TEXT,
     WATCH_PREFIX,
@@ -470,6 +472,17 @@ async def on_stats(update: Update, context: TgContext) -> None:
     await _respond(update, context, Said(Reply(stats_text(summary))))
 
 
+async def on_id(update: Update, context: TgContext) -> None:
+    """/id: the sender's own user id (private chat) or the group's id, for the settings that
+    name admins and groups. Works in webhook mode, where getUpdates cannot be used to find them."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    private = chat.type == ChatType.PRIVATE
+    text = ID_PRIVATE_TEXT.format(id=user.id if user else chat.id) if private else ID_GROUP_TEXT.format(id=chat.id)
+    await _respond(update, context, Said(Reply(text)))
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 
@@ -530,6 +543,7 @@ def _build_application(channel: TelegramChannel, rate_limiter: BaseRateLimiter |
         application.add_handler(CommandHandler(command.value, _command(command)))
     application.add_handler(CommandHandler("reload", on_reload))
     application.add_handler(CommandHandler("stats", on_stats))
+    application.add_handler(CommandHandler("id", on_id))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_question))
     application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, _command(Command.HELP)))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, on_other))

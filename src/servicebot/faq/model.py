@@ -69,6 +69,8 @@ class Entry:
     file: str = ""
     line: int = 0
     phrasing_lines: tuple[int, ...] = ()  # the line of each phrasing, for staff messages
+    keyword_lines: tuple[int, ...] = ()  # the line of each keyword, for staff messages
+    verify: str = ""  # what staff must still confirm (待核实); shown to staff, never to residents
     sources: tuple[Source, ...] = ()  # pages behind the facts the report lacks
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from servicebot.faq import Faq
+from servicebot.faq.freshness import to_verify, verify_lines
 from servicebot.records import Status
 from servicebot.review.period import Period, iso
 from servicebot.review.render import percent, summary_line
@@ -24,6 +25,7 @@ class StatsReport:
     top: tuple[tuple[str, str, int, int], ...]  # entry id, its question, answered, tapped
     helpful: int
     unhelpful: int
+    faq: Faq | None = None  # for the entries staff marked 待核实
 
 
 def build_stats(reader: LogReader, period: Period, faq: Faq | None) -> StatsReport:
@@ -40,6 +42,7 @@ def build_stats(reader: LogReader, period: Period, faq: Faq | None) -> StatsRepo
         top,
         sum(d.helpful for d in daily),
         sum(d.unhelpful for d in daily),
+        faq,
     )
 
 
@@ -57,6 +60,10 @@ def stats_dict(report: StatsReport) -> dict:
         },
         "daily": [{**asdict(d), "day": d.day.isoformat()} for d in report.daily],
         "top_entries": [{"entry_id": e, "question": q, "answered": a, "tapped": t} for e, q, a, t in report.top],
+        "to_verify": [
+            {"entry_id": e.id, "question": e.question, "verify": e.verify, "file": e.file, "line": e.line}
+            for e in (to_verify(report.faq) if report.faq else [])
+        ],
     }
 
 
@@ -105,4 +112,7 @@ def render_stats(report: StatsReport) -> str:
         if rows
         else ["（没有记录）"]
     )
+    marked = verify_lines(report.faq)
+    if marked:
+        lines += ["", *marked]
     return "\n".join(lines) + "\n"

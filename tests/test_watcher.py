@@ -37,7 +37,8 @@ from servicebot.watcher import FaqWatcher
 from conftest import FIXTURES, PINNED_FAQ, Clock, Recorder, wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
-ITEM_START = re.compile(r"^(  - id:|- question:)", re.MULTILINE)  # an entry, or a regression question
+# an entry or a referral matter, a garbage item, or a regression question
+ITEM_START = re.compile(r"^(  - id:|  - name:|- question:)", re.MULTILINE)
 
 
 class ServedLog(Service):
@@ -267,9 +268,12 @@ def test_a_long_list_of_names_is_cut_short():
 
 
 def items(text: str) -> list[str]:
-    """What staff would miss from a cut file: its entries' ids, or its regression questions as named."""
+    """What staff would miss from a cut file: its entries' (or matters') ids, its garbage items'
+    names, or its regression questions as named."""
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or []
     if isinstance(data, dict):
+        if "items" in data:
+            return [item["name"] for item in data["items"] or []]
         return [entry["id"] for entry in data.get("entries") or data.get("referrals") or []]
     return [f"“{case['question']}”" for case in data]
 

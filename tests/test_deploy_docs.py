@@ -6,7 +6,6 @@ config.py. A default changed in code without the example (thresholds 60/40 once)
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import re
 from pathlib import Path
 
@@ -89,17 +88,6 @@ def test_compose_lets_servicebot_env_win():
         for variable in env_file(REPO / name):
             assert field_of(variable) in {f.name for f in dataclasses.fields(Settings)}, variable
     assert (REPO / ".gitignore").read_text(encoding="utf-8").count("servicebot.env") >= 1
-
-
-def test_the_container_trusts_exactly_the_gateway_of_composes_own_network():
-    """The host's reverse proxy reaches the published port from the Docker network's gateway:
-    compose.env must trust that address (compose.yaml fixes it), never `*`, which the bot refuses."""
-    compose = yaml.safe_load((REPO / "compose.yaml").read_text(encoding="utf-8"))
-    [network] = compose["networks"]["default"]["ipam"]["config"]
-    gateway = ipaddress.ip_address(network["gateway"])
-    assert gateway in ipaddress.ip_network(network["subnet"])
-    settings = load_settings(env=in_the_container())  # raises on `*` or any other invalid value
-    assert settings.web_trusted_proxies == str(gateway)
 
 
 def test_the_image_sets_only_known_settings_and_serves_the_mounted_faq():

@@ -145,12 +145,19 @@ def test_addresses_and_networks_are_accepted(tmp_path):
 
 def test_compose_trusts_only_the_gateway_of_its_own_network():
     """Docker's port publishing (docker-proxy, or its NAT rule for the host's loopback) connects
-    to the container from the gateway of the compose network: that is the only proxy to believe."""
+    to the container from the gateway of the compose network: that is the only proxy to believe.
+    compose.yaml sets it in compose.env, the env file read before the operator's servicebot.env."""
     compose = yaml.safe_load((REPO / "compose.yaml").read_text(encoding="utf-8"))
-    trusted = compose["services"]["bot"]["environment"]["SERVICEBOT_WEB_TRUSTED_PROXIES"]
+    *defaults, last = compose["services"]["bot"]["env_file"]
+    assert last == "servicebot.env"
+    env = {}
+    for name in defaults:
+        lines = (REPO / name).read_text(encoding="utf-8").splitlines()
+        env.update(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+    trusted = env["SERVICEBOT_WEB_TRUSTED_PROXIES"]
     [network] = compose["networks"]["default"]["ipam"]["config"]
     assert trusted == network["gateway"]
-    load_settings(env={"SERVICEBOT_WEB_TRUSTED_PROXIES": trusted})  # valid
+    load_settings(env={"SERVICEBOT_WEB_TRUSTED_PROXIES": trusted})  # valid: not *
 
 
 def ask_as(http: httpx.Client, forwarded_for: str) -> int:

@@ -384,7 +384,7 @@ def test_a_voice_message_carries_what_wechat_recognised(extra, heard):
     xml = media_xml("voice", f"<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>{extra}")
     message = wx.parse_message(xml)
     assert message == VoiceMessage(**HEAD, msg_id="42", recognition=heard)
-    assert message.dedup_key == "msg:42"
+    assert message.dedup_key == f"msg:{OPENID}:42"  # keyed by sender and MsgId, like a text message
     assert OPENID not in repr(message) and "低保" not in repr(message)  # as private as typed text
 
 

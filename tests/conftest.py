@@ -220,3 +220,61 @@ async def telegram_bot(settings, api, **channel_options):
     finally:
         stop.set()
         await asyncio.wait_for(task, 20)
+
+
+# --- a real browser (Debian's chromium + chromium-driver) ---------------------------------------
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--lang=zh-CN",
+)
+BROWSER_WAIT = 15.0  # seconds a page may take to load
+
+
+def browser_or_skip() -> None:
+    """Skip without Debian's chromium and chromium-driver (or selenium); under CI, fail."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        reason = (
+            f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
+            "apt-get install chromium chromium-driver"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} — .ci/run installs them, so under CI this is a failure")
+        pytest.skip(reason)
+    try:
+        from selenium import webdriver  # noqa: F401
+    except ImportError:
+        pytest.skip("needs selenium (pip install -r requirements-test.lock)")
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A real headless Chromium (360 px wide; resize for more), driven by selenium."""
+    browser_or_skip()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    os.environ["SE_OFFLINE"] = "true"  # selenium must never try to download a browser or driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.add_argument("--window-size=360,780")
+    driver = webdriver.Chrome(options=options, service=DriverService(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(BROWSER_WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -17,8 +17,6 @@ Without chromium and chromedriver the test is skipped, saying so — except unde
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,64 +26,13 @@ import pytest
 
 from servicebot import replies
 
-from conftest import wording
+from conftest import ARTIFACTS, wording
 from webserver import ServerThread
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--lang=zh-CN",
-)
 WAIT = 15.0  # seconds any one thing on the page may take
-
-
-def _browser_or_skip():
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing:
-        reason = (
-            f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
-            "apt-get install chromium chromium-driver"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} — .ci/run installs them, so under CI this is a failure")
-        pytest.skip(reason)
-    try:
-        from selenium import webdriver  # noqa: F401
-    except ImportError:
-        pytest.skip("needs selenium (pip install -r requirements-test.lock)")
-
-
-@pytest.fixture
-def browser(tmp_path):
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    os.environ["SE_OFFLINE"] = "true"  # selenium must never try to download a browser or driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    options.add_argument("--window-size=360,780")
-    driver = webdriver.Chrome(options=options, service=DriverService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(WAIT)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture

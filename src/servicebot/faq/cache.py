@@ -102,6 +102,7 @@ def _encode(result: FileResult) -> tuple:
             e.file,
             e.line,
             e.phrasing_lines,
+            e.draft,
         )
         for e in result.entries
     )
@@ -110,7 +111,9 @@ def _encode(result: FileResult) -> tuple:
 
 
 def _decode_entry(fields: tuple) -> Entry:
-    eid, question, alternates, answer, source, reviewed, topic, keywords, links, related, file, line, lines = fields
+    eid, question, alternates, answer, source, reviewed, topic, keywords, links, related, file, line, lines, draft = (
+        fields
+    )
     return Entry(
         eid,
         question,
@@ -125,6 +128,7 @@ def _decode_entry(fields: tuple) -> Entry:
         file,
         line,
         lines,
+        draft,
     )
 
 

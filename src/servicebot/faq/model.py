@@ -42,6 +42,7 @@ class Entry:
     file: str = ""
     line: int = 0
     phrasing_lines: tuple[int, ...] = ()  # the line of each phrasing, for staff messages
+    draft: bool = False  # `draft: true`: pasted from the review, not yet written; never served
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -72,7 +73,7 @@ class RegressionCase:
 
 @dataclass(frozen=True)
 class Faq:
-    """A whole validated FAQ directory."""
+    """A whole validated FAQ directory: `entries` are what residents get, `drafts` wait for staff."""
 
     entries: tuple[Entry, ...]
     topics: tuple[Topic, ...]
@@ -81,6 +82,7 @@ class Faq:
     tests: tuple[RegressionCase, ...] = ()
     files: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    drafts: tuple[Entry, ...] = ()  # entries marked `draft: true`: validated, never served
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -21,7 +21,7 @@ import servicebot.faq.cache as cache
 from servicebot.config import STALE_DAYS
 from servicebot.errors import FaqError, Problem, Severity
 from servicebot.faq import messages
-from servicebot.faq.freshness import stale_warnings
+from servicebot.faq.freshness import office_today, stale_warnings
 from servicebot.faq.model import (
     PLACEHOLDER,
     RESERVED_FILES,
@@ -51,6 +51,7 @@ ENTRY_KEYS = {
     "related": "相关条目",
     "source": "资料来源",
     "reviewed": "核对日期",
+    "draft": "草稿标记",
 }
 REQUIRED_ENTRY_KEYS = ("id", "question", "alternates", "answer", "source", "reviewed")
 TOPIC_KEYS = ("topic", "entries")
@@ -233,6 +234,9 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
     values["reviewed"] = (
         _date(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
     )
+    if "draft" in raw and not isinstance(raw["draft"], bool):
+        out.error(file, line_of(raw, "draft", line), messages.BAD_DRAFT)
+    values["draft"] = raw.get("draft") is True
     if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
         return None
     return Entry(topic=topic, file=file, line=line, **values)
@@ -257,7 +261,7 @@ def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, li
             entries.append(entry)
     if topic is None:
         return None, entries
-    return Topic(topic, file, tuple(e.id for e in entries)), entries
+    return Topic(topic, file, tuple(e.id for e in entries if not e.draft)), entries
 
 
 def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tuple[str, ...], ...]]:
@@ -322,7 +326,9 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
             out.warning(entry.file, entry.phrasing_line(k), messages.REPEATED_PHRASING.format(id=entry.id, text=text))
             key = ""
         keys.append(key)
-    if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
+    if entry.draft:
+        out.warning(entry.file, entry.line, _draft_left(entry))
+    elif any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
         out.error(
             entry.file,
             entry.line,
@@ -337,11 +343,33 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _draft_left(entry: Entry) -> str:
+    """What staff still have to do before a pasted draft can answer residents."""
+    todo = [messages.DRAFT_TODO_ID.format(id=entry.id)] if entry.id.startswith("todo-") else []
+    unwritten = [
+        f"{name}（{ENTRY_KEYS[name]}）"
+        for name, text in (
+            ("question", entry.question),
+            ("alternates", " ".join(entry.alternates)),
+            ("answer", entry.answer),
+            ("source", entry.source),
+        )
+        if PLACEHOLDER in text
+    ]
+    if unwritten:
+        todo.append(messages.DRAFT_TODO_WRITE.format(fields="、".join(unwritten), placeholder=PLACEHOLDER))
+    if not todo:
+        return messages.DRAFT_READY.format(id=entry.id)
+    steps = "；".join(f"{n}. {step}" for n, step in enumerate([*todo, messages.DRAFT_TODO_PUBLISH], 1))
+    return messages.DRAFT_LEFT.format(id=entry.id, steps=steps)
+
+
 def _cross_checks(
     entries: list[Entry], keys: list[tuple[str, ...]], cases: list[RegressionCase], out: _Collector
 ) -> None:
     """Problems between entries of different files: ids, shared phrasings, references."""
     first_by_id: dict[str, Entry] = {}
+    drafts = {e.id for e in entries if e.draft}
     for entry in entries:
         if entry.id in first_by_id:
             other = first_by_id[entry.id]
@@ -373,6 +401,12 @@ def _cross_checks(
         for rel in entry.related:
             if rel not in first_by_id:
                 out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
+            elif rel in drafts and not entry.draft:
+                out.error(
+                    entry.file,
+                    entry.line,
+                    messages.DRAFT_REFERENCED.format(draft=rel, what=f"条目 {entry.id} 的 related"),
+                )
             elif rel == entry.id:
                 out.error(entry.file, entry.line, messages.RELATED_TO_ITSELF.format(id=entry.id))
     for case in cases:
@@ -382,6 +416,9 @@ def _cross_checks(
                 case.line,
                 messages.UNKNOWN_EXPECT.format(expect=case.expect),
             )
+        elif case.expect in drafts:
+            what = f"测试问题“{case.question}”的 expect"
+            out.error(case.file, case.line, messages.DRAFT_REFERENCED.format(draft=case.expect, what=what))
 
 
 def faq_files(directory: Path) -> list[Path]:
@@ -432,7 +469,7 @@ def check_faq(
     alone (`checks.answer_length_problems`: how long an answer is once rendered).
     """
     with _gc_paused():
-        return _check_faq(Path(directory), today or dt.date.today(), stale_days, cache_dir, entry_checks)
+        return _check_faq(Path(directory), today or office_today(), stale_days, cache_dir, entry_checks)
 
 
 def _check_faq(
@@ -475,13 +512,14 @@ def _check_faq(
     if out.errors:
         return None, out.problems
     faq = Faq(
-        entries=tuple(entries),
-        topics=tuple(topics),
+        entries=tuple(e for e in entries if not e.draft),
+        topics=tuple(t for t in topics if t.entry_ids),  # a file of drafts only is no topic yet
         synonyms=synonyms,
         contact=contact,
         tests=tuple(cases),
         files=tuple(p.name for p in files),
         warnings=tuple(out.warnings),
+        drafts=tuple(e for e in entries if e.draft),
     )
     return faq, out.problems
 

@@ -62,6 +62,18 @@ def test_a_restart_takes_unchanged_files_from_the_cache(mini_faq, tmp_path, pars
     assert again == first and again.entries == first.entries and again_problems == first_problems
 
 
+def test_a_draft_comes_back_from_the_cache_as_a_draft(mini_faq, tmp_path, parses):
+    books = mini_faq / "books.yaml"
+    draft = BROKEN.split("entries:\n")[1].replace("broken-one", "todo-draft").replace("www.", "https://www.")
+    marked = draft.replace("    question:", "    draft: true\n    question:")
+    books.write_text(books.read_text(encoding="utf-8") + marked, encoding="utf-8")
+    first, _ = restart_and_load(mini_faq, tmp_path / "cache")
+    parses.clear()
+    again, _ = restart_and_load(mini_faq, tmp_path / "cache")
+    assert parses == [] and first is not None and again is not None
+    assert [d.id for d in again.drafts] == ["todo-draft"] and again.drafts == first.drafts and again.drafts[0].draft
+
+
 def test_an_edited_file_is_parsed_again_and_its_new_content_served(mini_faq, tmp_path, parses):
     cache = tmp_path / "cache"
     restart_and_load(mini_faq, cache)

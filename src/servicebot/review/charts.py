@@ -84,7 +84,7 @@ def needs_svg(
         for k, n in enumerate(counts):
             h = (row_h - 14) * n / peak
             x = label_w + k * cell
-            opacity = 1.0 if k == weeks - 1 else 0.45
+            opacity = "1" if k == weeks - 1 else "0.45"  # the latest week stands out
             tip = f"{subject}：{n} 位居民"
             parts.append(
                 f'<rect x="{x + cell * 0.2:.1f}" y="{y + row_h - 4 - h:.1f}" width="{cell * 0.6:.1f}" height="{h:.1f}"'

@@ -33,6 +33,7 @@ STATUS_LABELS: dict[str, str] = {
 PRIVACY_NOTE = "居民编号是匿名的，问题中的手机号、身份证号已被遮盖。"
 NO_SNIPPET = "没有可加的问法（已在 FAQ 中、现在已能回答、含个人信息、太长，或 tests.yaml 规定不回答）"
 NO_SUBJECT = "（没说是什么事）"
+WORDS_ONLY = "只是字面相近：这个条目不讲这件事"
 ACTION_LABELS: dict[Action, str] = {
     Action.ADD_PHRASINGS: "有相近条目：加问法",
     Action.REFERRAL: "归别的部门：写转介",
@@ -396,6 +397,7 @@ def _cluster_row(c: Cluster, suggest_yaml: bool) -> str:
         else (
             f"{_e(c.nearest_id)}（{c.nearest_score:.0f} 分）<br>{_e(c.nearest_question)}"
             + ('<br><span class="ok">✓ 现在已能直接回答</span>' if c.now == Status.ANSWERED else "")
+            + ("" if c.near or not c.subject else f'<br><span class="muted">{_e(WORDS_ONLY)}</span>')
         )
     )
     cells = [

@@ -89,7 +89,7 @@ class Cluster:
     nearest_question: str | None
     nearest_score: float
     near: bool  # the nearest entry is about this subject (its phrasings or keywords have the word)
-    now: str  # what the current FAQ does with the most asked wording
+    now: str  # what the current FAQ does with the most asked wordings (answered: with all of them)
     chosen: tuple[tuple[str, int], ...]  # suggestions residents tapped afterwards, most first
     rejected: int  # times residents pressed 都不是
     owner: str | None = None  # the entry these questions belong to (residents tapped it, or it nearly answered)
@@ -184,8 +184,8 @@ def _owner(
 def _action(tally: Tally, now: str, owner: str | None, kept: bool) -> Action:
     if not tally.subject:
         return Action.UNCLEAR
-    if now == Status.ANSWERED:
-        return Action.ANSWERED_NOW
+    if now == Status.ANSWERED and not tally.statuses[Status.ANSWERED]:
+        return Action.ANSWERED_NOW  # (an answer that made the resident ask for a person is no answer)
     if tally.referral or tally.statuses[REFERRAL]:
         return Action.REFERRAL
     if owner:
@@ -205,10 +205,12 @@ class _Context:
 
 def _cluster(tally: Tally, ctx: _Context) -> Cluster:
     wordings = tally.examples(MAX_WORDINGS)
-    first_match = ctx.match_text(wordings[0])
-    answered = all(ctx.match_text(w).status == Status.ANSWERED for w in wordings[:MAX_EXAMPLES])
-    now = Status.ANSWERED if answered else first_match.status
-    near, about = _nearest(wordings, tally.subject, ctx.index, ctx.match_text)
+    statuses = [ctx.match_text(w).status for w in wordings[:MAX_EXAMPLES]]
+    missed = [status for status in statuses if status != Status.ANSWERED]
+    now = missed[0] if missed else Status.ANSWERED
+    # Where the FAQ does not answer yet (an answer that sent the resident to staff did not help).
+    unanswered = [w for w in wordings if ctx.match_text(w).status != Status.ANSWERED] or wordings
+    near, about = _nearest(unanswered, tally.subject, ctx.index, ctx.match_text)
     next_steps: Counter = Counter()
     for ref in tally.refs:
         next_steps.update(ctx.after.get(ref, ()))

@@ -28,7 +28,7 @@ from servicebot import words
 from servicebot.words import Segmenter
 
 # How a word's weight becomes its claim to be the subject.
-VERB_FACTOR = 0.5  # 补办, 提取, 辞职: the action asked about, not its subject
+VERB_FACTOR = 0.4  # 补办, 提取, 辞职: the action asked about, not its subject
 NOUN_FLOOR = 1.2  # 医院, 学校: common nouns still name a subject (as the matcher weighs unseen nouns)
 TERM_FLOOR = 1.5  # a word of the FAQ (its terms, synonyms) weighs at least this (as in the matcher)
 SUBJECT_FLOOR = 3.0  # a word staff wrote as a subject (a keyword, a matter's word) weighs at least this ...

@@ -17,6 +17,8 @@ from servicebot.faq.freshness import office_today
 from servicebot.faq.validation import ENTRY_KEYS
 from servicebot.replies import MAX_ANSWER_CHARS, answer_text
 
+from conftest import REPO
+
 SYNTAX = """\
 topic: 语法
 entries:
@@ -437,3 +439,10 @@ def test_today_is_the_office_day_in_china_time(mini_faq, monkeypatch):
     monkeypatch.setattr(validation, "office_today", lambda: dt.date(2026, 11, 1))
     _, problems = check_faq(mini_faq)
     assert not any(future in p.message for p in problems)
+
+
+def test_the_staff_guide_quotes_the_draft_warning_as_the_check_prints_it(mini_faq):
+    add_draft(mini_faq, id="todo-gong-ji-jin")
+    _, problems = check_faq(mini_faq)
+    [said] = [p.message for p in problems if "todo-gong-ji-jin" in p.message]
+    assert said in (REPO / "faq" / "README.md").read_text(encoding="utf-8")

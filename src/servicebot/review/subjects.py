@@ -93,6 +93,8 @@ class Knowledge:
     folds: Mapping[str, Fold] = field(default_factory=dict)  # normalized word → its fold
     subjects: frozenset[str] = frozenset()  # normalized words staff wrote as subjects
     _seen: dict[str, Subject] = field(default_factory=dict, repr=False)
+    _cuts: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _claims: dict[str, float] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -125,6 +127,13 @@ class Knowledge:
         if segmenter is None or not whole <= segmenter.terms:
             segmenter = Segmenter([*(segmenter.terms if segmenter else ()), *sorted(whole)])
         return cls(normalize, segmenter, table, frozenset(strong))
+
+    def cut(self, clause: str) -> list[str]:
+        """The words of a normalized clause (remembered: questions repeat, with other fillers)."""
+        found = self._cuts.get(clause)
+        if found is None:
+            found = self._cuts[clause] = self.segmenter.cut(clause)
+        return found
 
     def is_term(self, word: str) -> bool:
         return word in self.segmenter.terms
@@ -169,7 +178,7 @@ def subject_of(question: str, knowledge: Knowledge) -> Subject:
 
 def _subject(question: str, knowledge: Knowledge) -> Subject:
     clauses = [c for c in (knowledge.normalize(part) for part in _CLAUSE_RE.split(question)) if c]
-    cut = [knowledge.segmenter.cut(clause) for clause in clauses]
+    cut = [knowledge.cut(clause) for clause in clauses]
     story = len(cut) >= STORY_CLAUSES
     asking = max((k for k, ws in enumerate(cut) if any(words.weight(w) >= 1 for w in ws)), default=0)
     scored: dict[str, float] = {}
@@ -195,6 +204,13 @@ def _subject(question: str, knowledge: Knowledge) -> Subject:
 
 def _claim(word: str, knowledge: Knowledge) -> float:
     """How strongly one word of a question claims to be its subject (0: not at all)."""
+    found = knowledge._claims.get(word)
+    if found is None:
+        found = knowledge._claims[word] = _weighed(word, knowledge)
+    return found
+
+
+def _weighed(word: str, knowledge: Knowledge) -> float:
     weight = words.weight(word)
     if weight <= 0 or words.is_aspect(word) or word.isascii() or any(ch.isdigit() for ch in word):
         return 0.0  # 怎么, 在哪, 时间, 电话, 2020: they ask, they name nothing

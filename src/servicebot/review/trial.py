@@ -2,7 +2,9 @@
 
 Phrasings added to an entry go live as soon as they are pasted, so each must pass the
 checks the bot applies to every FAQ (`checks.py`): it must reach its own entry, must not
-pull another entry's phrasing away, and must not break a regression question of tests.yaml.
+pull a phrasing away from the entries near it (the matcher's top candidates for it: checking
+every phrasing of a 1,000-entry FAQ would take minutes), and must not break a regression
+question of tests.yaml.
 A draft entry answers nobody until staff finish it, so it cannot break anything as pasted;
 tried as if finished, its wordings that would reach another entry are dropped, and the
 tests.yaml questions it would answer against tests.yaml are named in it for staff to decide.
@@ -20,7 +22,6 @@ from collections import defaultdict
 
 from rapidfuzz import fuzz
 
-from servicebot import words
 from servicebot.checks import outcome_label
 from servicebot.faq import Entry, Faq, RegressionCase
 from servicebot.matching import Index, Match
@@ -28,7 +29,7 @@ from servicebot.records import Status
 from servicebot.review.drafting import DRAFT_ANSWER, DRAFT_SOURCE, Kind, Plan
 
 ROUNDS = 4  # tries; a plan still breaking something after them is dropped
-TELLING = 1.0  # a word this telling, shared with a new phrasing, may move an existing phrasing
+NEAR = 4  # a new phrasing may pull phrasings away from the entries this near it (the matcher's top candidates)
 
 
 def verify(index: Index, plans: list[Plan | None], today: dt.date) -> list[Plan | None]:
@@ -104,11 +105,9 @@ def _failures(
 ) -> tuple[dict[int, set[str]], dict[int, tuple[RegressionCase, ...]]]:
     """Per plan: phrasings to drop, and regression questions its finished draft would answer."""
     owner: dict[str, int] = {}  # planned entry id → plan number
-    new: dict[str, int] = {}  # normalized new phrasing → plan number
     for n, plan in enumerate(plans):
         if plan is not None:
             owner[plan.entry_id] = n
-            new.update((trial.normalize(p), n) for p in plan.phrasings)
     drops: dict[int, set[str]] = defaultdict(set)
     conflicts: dict[int, list[RegressionCase]] = defaultdict(list)
 
@@ -125,20 +124,19 @@ def _failures(
         target = trial.normalize(question)
         drops[n].add(max(plan.phrasings, key=lambda p: fuzz.ratio(trial.normalize(p), target)))
 
-    # New phrasings must reach their own entry.
+    # New phrasings must reach their own entry ...
+    near: set[str] = set()  # ... and the entries near them keep their own phrasings.
     for n, plan in enumerate(plans):
         for text in plan.phrasings if plan is not None else ():
             match = trial.match(text)
             if (match.status, match.entry_id) != (Status.ANSWERED, plan.entry_id):  # type: ignore[union-attr]
                 drops[n].add(text)
-    # Existing phrasings that share a telling word with a new one must still reach theirs.
-    shared = {w for text in new for w in trial.segmenter.cut(text) if words.weight(w) >= TELLING}
-    for i, entry in enumerate(index.entries):
+            near.update(c.entry_id for c in match.candidates[:NEAR] if c.entry_id in index.position)
+    for entry_id in sorted(near):
+        i = index.position[entry_id]
         for text in index.phrasings[i]:
-            if text in new or not any(w in text for w in shared):
-                continue
             match = trial.match(text)
-            if (match.status, match.entry_id) != (Status.ANSWERED, entry.id):
+            if (match.status, match.entry_id) != (Status.ANSWERED, entry_id):
                 blame(text, match)
     # Regression questions that passed must still pass; a finished draft answering one is named.
     for case in index.faq.tests:

@@ -26,6 +26,7 @@ from servicebot.review.drafting import DRAFT_ANSWER
 from servicebot.review.layout import yaml_scalar
 from servicebot.review.period import parse_period
 from servicebot.review.report import VIA_LABELS, Action
+from servicebot.review.stats import NEXT_MISSED, NEXT_UNHELPFUL
 from servicebot.review.tables import clip, table, text_width
 from servicebot.service import Service
 from servicebot.storage import CHINA_TZ, InteractionLog
@@ -416,6 +417,8 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
     out = capsys.readouterr().out
     for label in ("使用统计", "每日", "最常用的条目", "好评率 25.0%", today):
         assert label in out
+    missed = every[Status.UNANSWERED] + every[Status.SUGGEST]
+    assert out.splitlines()[-2:] == [NEXT_MISSED.format(missed=missed), NEXT_UNHELPFUL.format(down=3)]
 
 
 # --- the pieces --------------------------------------------------------------------------

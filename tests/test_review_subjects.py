@@ -22,13 +22,15 @@ from servicebot.commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY
 from servicebot.config import load_settings
 from servicebot.errors import ConfigError
 from servicebot.faq import question_key
-from servicebot.records import Status
+from servicebot.records import Interaction, Status
 from servicebot.review.clustering import read_subjects
-from servicebot.review.render import STEP_REFERRAL
-from servicebot.review.report import Action
+from servicebot.review.period import parse_period
+from servicebot.review.render import STEP_REFERRAL, STEP_REFERRAL_KNOWN, next_steps
+from servicebot.review.report import Action, build_review, faq_knowledge
 from servicebot.review.subjects import Fold, Knowledge, lexicon_folds, referral_folds, subject_of
 from servicebot.service import Service
-from servicebot.storage import InteractionLog
+from servicebot.storage import InteractionLog, LogReader
+from servicebot.storage.reader import REFERRAL
 from servicebot.storage.tickets import TicketStore
 from servicebot.text import Normalizer
 
@@ -331,3 +333,37 @@ def test_the_page_shows_what_residents_need_at_a_glance(fortnight, browser, tmp_
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1280, min(height, 4000))
     browser.save_screenshot(str(ARTIFACTS / "review-1280.png"))
+
+
+def test_matters_of_referrals_group_and_mark_what_the_bot_already_refers(mini_faq, make_settings):
+    settings = make_settings(mini_faq)
+    log = InteractionLog(settings.db_path)
+    now = dt.datetime.now(dt.UTC)
+    asked = [
+        ("户口迁到滁州怎么办", "a", REFERRAL),
+        ("新生儿落户要带什么", "b", Status.UNANSWERED),  # 落户 is one of the matter's words
+        ("护照在哪里办", "c", REFERRAL),
+        ("护照过期了怎么换", "d", REFERRAL),
+    ]
+    for n, (text, who, status) in enumerate(asked):
+        at = now - dt.timedelta(hours=n + 1)
+        log.record(Interaction(f"ref{n:09d}", at, "telegram", "private", who, text, text, status, None, 0.0))
+    assert log.flush(10)
+    log.close()
+    matters = Referrals((Matter("hukou", ("户口", "落户", "迁户口")), Matter("passport", ("护照", "出入境"))))
+    index = checks.build_snapshot(settings)[1]
+    report = build_review(
+        LogReader(settings.db_path),
+        index,
+        parse_period("7d"),
+        answer_threshold=settings.answer_threshold,
+        knowledge=faq_knowledge(index, referral_folds(matters)),
+    )
+    by_subject = {c.subject: c for c in report.clusters}
+    assert set(by_subject) == {"户口", "护照"}
+    hukou, passport = by_subject["户口"], by_subject["护照"]
+    assert (hukou.referral, hukou.count, hukou.referred, hukou.unanswered) == ("hukou", 2, 1, 1)
+    # one resident got no answer: the referral needs a look; the other matter was referred every time
+    assert hukou.action == Action.REFERRAL and passport.action == Action.REFERRED
+    assert [c.subject for c in report.clusters] == ["户口", "护照"]  # what needs doing first
+    assert next_steps(report)[0].endswith(STEP_REFERRAL_KNOWN.format(matter="hukou"))

@@ -24,6 +24,7 @@ ACTION_COLOURS: dict[str, tuple[str, str]] = {
     "new-entry": ("#c33b3b", "问答里没有：写新条目"),
     "faq-near": ("#3b78c3", "有相近条目：加问法"),
     "answered-now": ("#6a9f4a", "现在已能回答"),
+    "referred": ("#6a9f4a", "已告诉居民该去哪办"),
     "unclear": ("#999999", "没说是什么事"),
 }
 FONT = 'font-family="PingFang SC, Microsoft YaHei, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"'

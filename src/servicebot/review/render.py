@@ -39,11 +39,13 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REFERRAL: "归别的部门：写转介",
     Action.NEW_ENTRY: "问答里没有：写新条目",
     Action.ANSWERED_NOW: "✓ 现在已能回答",
+    Action.REFERRED: "✓ 已告诉居民该去哪办",
     Action.UNCLEAR: "没说是什么事：不用处理",
 }
 # What to do about a group, in "下一步" (str.format templates).
 STEP_ADD = "把居民的问法加到条目 {entry}（{question}）"
 STEP_REFERRAL = "这件事归别的部门管：在问答里告诉居民该找哪个部门、怎么联系"
+STEP_REFERRAL_KNOWN = "转介清单里已有这件事（{matter}），居民还是没得到帮助：看看转介的说法和主题词"
 STEP_NEW = "问答里还没有：写一个新条目"
 STEP_NEW_NEAR = "问答里的条目（如 {entry}）没有答到这些问题：写一个新条目，或把问法加到合适的条目"
 STEP_KEPT = "（tests.yaml 规定“{question}”不回答：要回答就先改 tests.yaml）"
@@ -91,6 +93,8 @@ def action_lines(c: Cluster) -> list[str]:
         lines.append(f"加到条目 {c.owner}")
     elif c.action.needs_work and c.near and c.nearest_id:
         lines.append(f"问答里相关的条目：{c.nearest_id}")
+    if c.referral:
+        lines.append(f"转介清单里的事项：{c.referral}")
     if c.kept_unanswered:
         lines.append(f"tests.yaml 规定不回答：{c.kept_unanswered[0].question}")
     return lines
@@ -104,7 +108,7 @@ def next_steps(report: ReviewReport) -> list[str]:
         if c.action == Action.ADD_PHRASINGS and c.owner:
             what = STEP_ADD.format(entry=c.owner, question=c.owner_question)
         elif c.action == Action.REFERRAL:
-            what = STEP_REFERRAL
+            what = STEP_REFERRAL_KNOWN.format(matter=c.referral) if c.referral else STEP_REFERRAL
         elif c.near and c.nearest_id:
             what = STEP_NEW_NEAR.format(entry=c.nearest_id)
         else:

@@ -59,11 +59,12 @@ class Action(StrEnum):
     REFERRAL = "referral"  # another body's matter: tell residents where to go
     NEW_ENTRY = "new-entry"  # nothing near: a new entry
     ANSWERED_NOW = "answered-now"  # the FAQ answers these questions now: nothing to do
+    REFERRED = "referred"  # a matter of referrals.yaml, and the bot said where to go each time: nothing to do
     UNCLEAR = "unclear"  # the questions name no subject (怎么办理): nothing to add
 
     @property
     def needs_work(self) -> bool:
-        return self not in (Action.ANSWERED_NOW, Action.UNCLEAR)
+        return self not in (Action.ANSWERED_NOW, Action.REFERRED, Action.UNCLEAR)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,8 @@ def _action(tally: Tally, now: str, owner: str | None, kept: bool) -> Action:
         return Action.UNCLEAR
     if now == Status.ANSWERED and not tally.statuses[Status.ANSWERED]:
         return Action.ANSWERED_NOW  # (an answer that made the resident ask for a person is no answer)
+    if tally.referral and tally.statuses[REFERRAL] == tally.count and not tally.handed_off:
+        return Action.REFERRED
     if tally.referral or tally.statuses[REFERRAL]:
         return Action.REFERRAL
     if owner:

@@ -12,6 +12,10 @@ from servicebot.review.tables import table
 from servicebot.storage import DayCounts, LogReader
 
 TOP_ENTRIES = 10
+# What to do next (str.format templates).
+NEXT_MISSED = "下一步：有 {missed} 个问题没有直接答上，运行 servicebot review 看看居民问的是什么事、该补充哪些问答"
+NEXT_UNHELPFUL = "居民点了 {down} 次 👎：servicebot review 列出了是哪些回答、居民当时问的是什么"
+NEXT_NOTHING = "下一步：这段时间的问题都直接答上了，没有要补充的。"
 
 
 @dataclass(frozen=True)
@@ -105,4 +109,12 @@ def render_stats(report: StatsReport) -> str:
         if rows
         else ["（没有记录）"]
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *next_lines(report)]) + "\n"
+
+
+def next_lines(report: StatsReport) -> list[str]:
+    missed = report.totals["unanswered"] + report.totals["suggest"]
+    lines = [NEXT_MISSED.format(missed=missed)] if missed else []
+    if report.unhelpful:
+        lines.append(NEXT_UNHELPFUL.format(down=report.unhelpful))
+    return lines or [NEXT_NOTHING]

@@ -104,25 +104,25 @@ def _failures(
     trial: Index, index: Index, plans: list[Plan | None], before: dict[str, str]
 ) -> tuple[dict[int, set[str]], dict[int, tuple[RegressionCase, ...]]]:
     """Per plan: phrasings to drop, and regression questions its finished draft would answer."""
-    owner: dict[str, int] = {}  # planned entry id → plan number
+    owners: dict[str, list[int]] = defaultdict(list)  # planned entry id → its plans' numbers
     for n, plan in enumerate(plans):
         if plan is not None:
-            owner[plan.entry_id] = n
+            owners[plan.entry_id].append(n)
     drops: dict[int, set[str]] = defaultdict(set)
     conflicts: dict[int, list[RegressionCase]] = defaultdict(list)
 
-    def blame(question: str, match: Match) -> None:
-        """Drop the new phrasing closest to `question` from the plan whose entry took it."""
-        took = [c.entry_id for c in match.candidates if c.entry_id in owner]
-        if match.status == Status.ANSWERED and match.entry_id in owner:
-            took = [match.entry_id]
-        if not took:
-            return
-        n = owner[took[0]]
-        plan = plans[n]
-        assert plan is not None
+    def taker(match: Match) -> str | None:
+        """The planned entry that took a question: the one answering it, else the best candidate."""
+        if match.status == Status.ANSWERED and match.entry_id in owners:
+            return match.entry_id
+        return next((c.entry_id for c in match.candidates if c.entry_id in owners), None)
+
+    def blame(question: str, entry_id: str) -> None:
+        """Drop the new phrasing closest to `question` from the plans of the entry that took it."""
         target = trial.normalize(question)
-        drops[n].add(max(plan.phrasings, key=lambda p: fuzz.ratio(trial.normalize(p), target)))
+        phrasings = [(n, p) for n in owners[entry_id] for p in plans[n].phrasings]  # type: ignore[union-attr]
+        n, closest = max(phrasings, key=lambda np: fuzz.ratio(trial.normalize(np[1]), target))
+        drops[n].add(closest)
 
     # New phrasings must reach their own entry ...
     near: set[str] = set()  # ... and the entries near them keep their own phrasings.
@@ -133,24 +133,21 @@ def _failures(
                 drops[n].add(text)
             near.update(c.entry_id for c in match.candidates[:NEAR] if c.entry_id in index.position)
     for entry_id in sorted(near):
-        i = index.position[entry_id]
-        for text in index.phrasings[i]:
+        for text in index.faq.by_id[entry_id].phrasings:
             match = trial.match(text)
-            if (match.status, match.entry_id) != (Status.ANSWERED, entry_id):
-                blame(text, match)
+            took = taker(match)
+            if (match.status, match.entry_id) != (Status.ANSWERED, entry_id) and took:
+                blame(text, took)
     # Regression questions that passed must still pass; a finished draft answering one is named.
     for case in index.faq.tests:
         match = trial.match(case.question)
         got = match.entry_id if match.status == Status.ANSWERED and match.entry_id else match.status
-        if got == case.expect or got == before.get(case.question) != case.expect:
+        took = taker(match)
+        if got == case.expect or got == before.get(case.question) != case.expect or took is None:
             continue
-        drafted = [c.entry_id for c in match.candidates if c.entry_id in owner]
-        if match.status == Status.ANSWERED and match.entry_id in owner:
-            drafted = [match.entry_id]
-        plan_n = owner.get(drafted[0]) if drafted else None
-        plan = plans[plan_n] if plan_n is not None else None
-        if plan is not None and plan.kind == Kind.NEW_ENTRY and plan_n is not None:
-            conflicts[plan_n].append(case)
+        drafts = [n for n in owners[took] if plans[n].kind == Kind.NEW_ENTRY]  # type: ignore[union-attr]
+        if drafts:
+            conflicts[drafts[0]].append(case)
         else:
-            blame(case.question, match)
+            blame(case.question, took)
     return dict(drops), {n: tuple(cases) for n, cases in conflicts.items()}

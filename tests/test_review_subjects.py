@@ -331,7 +331,7 @@ def test_the_page_shows_what_residents_need_at_a_glance(fortnight, browser, tmp_
     assert steps and steps[0].text.startswith("第 1 组“公积金”")
     ARTIFACTS.mkdir(exist_ok=True)
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1280, min(height, 4000))
+    browser.set_window_size(1280, min(height + 200, 5000))  # the whole page, window frame included
     browser.save_screenshot(str(ARTIFACTS / "review-1280.png"))
 
 

@@ -45,7 +45,8 @@ ID_NOTE = f"# {PLACEHOLDER}：改成有意义的英文编号（小写字母、�
 DRAFT_NOTE = f"# 草稿：居民看不到这个条目。写好标着“{PLACEHOLDER}”的地方，再删掉这一行"
 REPLY_NOTE = "# 工作人员在人工咨询 #{ticket} 里这样回复过（没有点“加入问答”，可参考，核对后再用）："
 NEW_WHERE = "FAQ 里没有合适的条目"
-REFERRAL_WHERE = "这件事多半归别的部门管，FAQ 里没有：草稿的回答请写清该找哪个部门、怎么联系"
+REFERRAL_WHERE = "这件事多半归别的部门管，FAQ 里没有"
+REFERRAL_HOW = "回答请写清该找哪个部门、怎么联系"
 CONFLICT_NOTE = "# 注意：tests.yaml 第 {line} 行规定“{question}”{expect}。"
 CONFLICT_UNANSWERED = "应该答不上来（多半归别的部门管）"
 CONFLICT_OTHER = "应该得到条目 {expect}"
@@ -253,6 +254,8 @@ class SnippetWriter:
             where += f"（第 {spot.after_line} 行之后）"
         if plan.staff is not None:
             where += f"，回答取自人工咨询 #{plan.staff.ticket} 里工作人员的答复"
+        elif plan.referral:
+            where += f"，{REFERRAL_HOW}"
         where += (
             f"。草稿（draft: true）不会回答居民：写好标着“{PLACEHOLDER}”的地方，删掉 draft: true 那一行，"
             "再运行 servicebot faq check 检查"

@@ -439,7 +439,9 @@ def _unhelpful_row(u: Unhelpful) -> str:
     )
 
 
-def render_html(report: ReviewReport) -> str:
+def html_sections(report: ReviewReport) -> str:
+    """The report's body without the page around it (for a page that has its own, such as a
+    staff desk's review page)."""
     heads = ["排名", "主题", "该做什么", "人数", "次数", "比上期", "机器人怎么做的", "首次/最近", "问法示例"]
     heads += ["最接近的条目", "居民点选"] + (["建议的 YAML"] if report.suggest_yaml else [])
     clusters = _html_table(
@@ -452,11 +454,8 @@ def render_html(report: ReviewReport) -> str:
     )
     steps = "".join(f"<li>{_e(step.split('. ', 1)[-1])}</li>" for step in next_steps(report))
     chart = needs_chart(report) or "<p>这段时间没有需要补充的问题。</p>"
-    return f"""<!DOCTYPE html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>居民需要什么 {_e(report.period.label)}</title>
-<style>{_CSS}</style></head><body>
-<h1>凤凰办事处问答机器人 · 居民需要什么（未答问题汇总）</h1>
-<p>时间范围：{_e(report.period.label)}；趋势和上期（{_e(report.before.label)}）比较<br>{_e(summary_line(report.totals))}</p>
+    span = f"时间范围：{report.period.label}；趋势和上期（{report.before.label}）比较"
+    return f"""<p>{_e(span)}<br>{_e(summary_line(report.totals))}</p>
 <h2>下一步</h2>
 <ol class="steps">{steps}</ol>
 <h2>居民最常问的主题</h2>
@@ -468,7 +467,16 @@ def render_html(report: ReviewReport) -> str:
 <h2>每日提问量与直接回答的比例</h2>
 {daily_svg(_daily_filled(report))}
 <p class="muted">生成时间：{_e(clock(report.generated, "%Y-%m-%d %H:%M"))}（北京时间）。{_e(PRIVACY_NOTE)}</p>
-</body></html>
+"""
+
+
+def render_html(report: ReviewReport) -> str:
+    """One self-contained page: no script, nothing loaded from elsewhere."""
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>居民需要什么 {_e(report.period.label)}</title>
+<style>{_CSS}</style></head><body>
+<h1>凤凰办事处问答机器人 · 居民需要什么（未答问题汇总）</h1>
+{html_sections(report)}</body></html>
 """
 
 

@@ -41,7 +41,7 @@ from servicebot.review.clustering import (
 )
 from servicebot.review.drafting import SnippetWriter, Suggestion
 from servicebot.review.period import Period
-from servicebot.review.subjects import Fold, Knowledge
+from servicebot.review.subjects import Fold, Knowledge, referral_folds
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, QuestionRow, RatedRow
 from servicebot.storage.reader import REFERRAL
 from servicebot.storage.tickets import StaffAnswer
@@ -317,7 +317,8 @@ def build_review(
     weeks: int = CHART_WEEKS,
 ) -> ReviewReport:
     faq = index.faq
-    knowledge = knowledge or faq_knowledge(index)
+    # faq/referrals.yaml's matters (Faq.referrals, from branch `referrals`; None without the file)
+    knowledge = knowledge or faq_knowledge(index, referral_folds(getattr(faq, "referrals", None)))
     match_text = functools.lru_cache(maxsize=None)(index.match)  # the snippets ask again about the same texts
     span = period.until - period.since
     before = Period(period.since - span, period.since)

@@ -143,7 +143,7 @@ class Knowledge:
         return word in self.subjects or word in self.folds
 
 
-def referral_folds(referrals: object) -> list[Fold]:
+def referral_folds(referrals: object | None) -> list[Fold]:
     """Each matter another body handles (faq/referrals.yaml): its subject words fold into its
     first one (户口, 落户, 迁户口 → 户口), carrying the matter's id.
 

@@ -20,7 +20,9 @@ import yaml
 from servicebot import checks, commands
 from servicebot.channels import tg_render
 from servicebot.cli import build_parser
-from servicebot.faq import RESERVED_FILES, messages
+from servicebot.faq import RESERVED_FILES, check_faq, messages
+from servicebot.review.drafting import DRAFT_ANSWER, DRAFT_SOURCE
+from servicebot.review.layout import yaml_scalar
 from servicebot.storage import InteractionLog
 
 from conftest import PINNED_FAQ, REPO, wording
@@ -185,7 +187,9 @@ def test_the_container_variant_checks_the_faq_staff_edit():
 
 def test_every_file_the_guide_names_exists():
     names = set(re.findall(r"\b[\w-]+\.ya?ml\b", guide()))
-    shipped = {p.name for p in PINNED_FAQ.glob("*.yaml")} | set(RESERVED_FILES)
+    written = {shlex.split(c)[shlex.split(c).index("-o") + 1] for c in guide_commands() if " -o " in c}
+    assert "drafts.yaml" in written  # `review --suggest-yaml -o drafts.yaml` makes it
+    shipped = {p.name for p in PINNED_FAQ.glob("*.yaml")} | set(RESERVED_FILES) | written
     missing = sorted(
         n for n in names if n not in shipped and not (REPO / n).is_file() and not n.endswith(".yml")
     )  # .yml: the example of a wrong name
@@ -215,6 +219,24 @@ def test_every_message_the_guide_quotes_is_one_the_program_prints():
     assert unknown == []
     shipped = {p.name for p in PINNED_FAQ.glob("*.yaml")}
     assert sorted({f for f, *_ in quoted} - shipped - {"welfare.yml"}) == []
+
+
+def test_the_draft_warning_is_quoted_as_the_check_prints_it(mini_faq):
+    """Quoted in full, step by step (the pattern check above lets any steps through)."""
+    books = mini_faq / "books.yaml"  # a draft as `review --suggest-yaml` writes one, pasted at the end
+    draft = f"""\
+  - id: todo-tuo-yu-bu-tie
+    draft: true
+    question: 托育补贴怎么申请
+    alternates: []
+    answer: {yaml_scalar(DRAFT_ANSWER)}
+    source: {yaml_scalar(DRAFT_SOURCE)}
+    reviewed: 2026-11-01
+"""
+    books.write_text(books.read_text(encoding="utf-8") + draft, encoding="utf-8")
+    _, problems = check_faq(mini_faq)
+    [said] = [p.message for p in problems if "todo-tuo-yu-bu-tie" in p.message]
+    assert f"`welfare.yaml:277: 警告：{said}`" in guide()
 
 
 OUTPUT_TEMPLATES = {

@@ -66,6 +66,18 @@ def test_a_restart_takes_unchanged_files_from_the_cache(mini_faq, tmp_path, pars
     assert again == first and again.entries == first.entries and again_problems == first_problems
 
 
+def test_a_draft_comes_back_from_the_cache_as_a_draft(mini_faq, tmp_path, parses):
+    books = mini_faq / "books.yaml"
+    draft = BROKEN.split("entries:\n")[1].replace("broken-one", "todo-draft").replace("www.", "https://www.")
+    marked = draft.replace("    question:", "    draft: true\n    question:")
+    books.write_text(books.read_text(encoding="utf-8") + marked, encoding="utf-8")
+    first, _ = restart_and_load(mini_faq, tmp_path / "cache")
+    parses.clear()
+    again, _ = restart_and_load(mini_faq, tmp_path / "cache")
+    assert parses == [] and first is not None and again is not None
+    assert [d.id for d in again.drafts] == ["todo-draft"] and again.drafts == first.drafts and again.drafts[0].draft
+
+
 def test_an_edited_file_is_parsed_again_and_its_new_content_served(mini_faq, tmp_path, parses):
     cache = tmp_path / "cache"
     restart_and_load(mini_faq, cache)
@@ -186,7 +198,7 @@ def test_a_cache_written_by_other_code_is_not_used(mini_faq, tmp_path, monkeypat
 
 
 def test_every_field_of_an_entry_and_a_problem_survives_the_disk_format():
-    """A field added to Entry (keyword_lines, verify, sources …) must be written to the cache
+    """A field added to Entry (keyword_lines, verify, sources, draft …) must be written to the cache
     too, or a restart would serve entries that lost it: every field here differs from its default."""
     entry = Entry(
         id="dibao-apply",
@@ -205,6 +217,7 @@ def test_every_field_of_an_entry_and_a_problem_survives_the_disk_format():
         keyword_lines=(8,),
         verify="电话号码待核实",
         sources=(Source("https://www.example.gov.cn/a", "标题", dt.date(2022, 8, 31), ("727元",)),),
+        draft=True,
     )
     defaults = Entry(entry.id, "", (), "", "", entry.reviewed, "")
     unset = [f.name for f in dataclasses.fields(Entry) if getattr(entry, f.name) == getattr(defaults, f.name)]

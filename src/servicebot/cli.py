@@ -145,12 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "review",
         "unanswered questions, grouped, for reviewers",
-        "Group unanswered and suggested questions for review.\n\n"
-        "examples:\n  servicebot review --since 7d\n  servicebot review --since 2026-11-01 --format html > review.html",
+        "What residents needed that the bot did not answer outright, grouped by subject\n"
+        '(unanswered, "did you mean", referred and handed-off questions), ranked for action,\n'
+        "with the trend against the period before and what to do next.\n\n"
+        "examples:\n  servicebot review --since 7d\n"
+        "  servicebot review --since 2026-11-01 --format html -o review.html\n"
+        "  servicebot review --suggest-yaml -o drafts.yaml   # only the YAML to paste",
     )
     p.add_argument("--since", default="7d", help="period: 7d, 24h or a date YYYY-MM-DD (default 7d)")
-    p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
-    p.add_argument("--suggest-yaml", action="store_true", help="print ready-to-paste YAML for each cluster")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json", "html", "yaml"),
+        default="table",
+        help="yaml: only the snippets to paste (also chosen by -o FILE.yaml)",
+    )
+    p.add_argument("--suggest-yaml", action="store_true", help="ready-to-paste YAML for each group")
     p.add_argument("--output", "-o", type=Path, help="write to a file instead of stdout")
 
     p = add(

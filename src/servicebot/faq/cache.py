@@ -105,6 +105,7 @@ def _encode(result: FileResult) -> tuple:
             e.keyword_lines,
             e.verify,
             tuple((s.url, s.title, s.date.toordinal(), s.facts) for s in e.sources),
+            e.draft,
         )
         for e in result.entries
     )
@@ -114,7 +115,7 @@ def _encode(result: FileResult) -> tuple:
 
 def _decode_entry(fields: tuple) -> Entry:
     eid, question, alternates, answer, source, reviewed, topic, keywords, links, related, file, line = fields[:12]
-    lines, keyword_lines, verify, sources = fields[12:]
+    lines, keyword_lines, verify, sources, draft = fields[12:]
     return Entry(
         eid,
         question,
@@ -132,6 +133,7 @@ def _decode_entry(fields: tuple) -> Entry:
         keyword_lines,
         verify,
         tuple(Source(url, title, dt.date.fromordinal(date), facts) for url, title, date, facts in sources),
+        draft,
     )
 
 

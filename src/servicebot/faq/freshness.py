@@ -7,6 +7,11 @@ a review date in the future, which would never come due), and `servicebot faq st
 only: no reply to residents reads it. `faq stale` also lists every fact taken from a page
 beyond the office's report (a 低保 standard, a hotline): such facts change, and only staff
 visiting the page again can tell.
+
+"Today" is the office's day, in China time, whatever the machine's clock says (a container
+runs on UTC: from 00:00 to 08:00 China time its date is yesterday's, and a date staff wrote
+this morning would be "in the future"); the review's drafts are dated with the same
+`office_today`.
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from collections.abc import Iterable
 from servicebot.errors import Problem, Severity
 from servicebot.faq import messages
 from servicebot.faq.model import Entry, Faq, Source
+from servicebot.hours import CHINA
+
+
+def office_today(now: dt.datetime | None = None) -> dt.date:
+    """The date in China time, the calendar staff write `reviewed` dates in."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(CHINA).date()
 
 
 def age_days(entry: Entry, today: dt.date) -> int:
@@ -53,7 +64,7 @@ def stale_entries(
     faq: Faq, stale_days: int, *, today: dt.date | None = None
 ) -> list[tuple[str, list[tuple[Entry, int]]]]:
     """Entries not reviewed for more than `stale_days`, by topic (menu order), oldest first."""
-    today = today or dt.date.today()
+    today = today or office_today()
     groups = []
     for topic in faq.topics:
         aged = [(faq.by_id[i], age_days(faq.by_id[i], today)) for i in topic.entry_ids]

@@ -46,6 +46,13 @@ REPEATED_PHRASING = "条目 {id} 里“{text}”写了两遍，可以删掉一�
 PLACEHOLDER_LEFT = "条目 {id} 的问题、回答或资料来源里还有“{placeholder}”：居民会看到这些占位文字，请先写好"
 VERIFY_NOT_TEXT = "“verify”（待核实的事项）要写成一句话，例如 verify: 电话号码待核实；核实完就删掉这一行"
 DRAFT_ENTRY = "条目 {id} 是从未答问题汇总粘贴来的草稿：请把编号、回答和资料来源改好（标着“{placeholder}”的注释）"
+BAD_DRAFT = "“draft”只能写 true（草稿：居民看不到这个条目）；条目写好后，把这一行整行删掉"
+DRAFT_LEFT = "条目 {id} 是草稿（draft: true），居民还看不到它。还要做：{steps}"
+DRAFT_READY = "条目 {id} 是草稿（draft: true），内容已经写好：删掉“draft: true”这一行，它就会回答居民"
+DRAFT_TODO_ID = "把 id 改成有意义的英文编号（现在是 {id}）"
+DRAFT_TODO_WRITE = "写好 {fields}，删掉“{placeholder}”字样"
+DRAFT_TODO_PUBLISH = "删掉“draft: true”这一行，条目才会回答居民"
+DRAFT_REFERENCED = "{what} 里写了草稿条目 {draft}：草稿不会回答居民，等它写好、删掉“draft: true”以后才能写在这里"
 
 # --- across files --------------------------------------------------------------------------
 DUPLICATE_ID = "id“{id}”重复了：{file} 第 {line} 行已经用过，每个 id 必须唯一"

@@ -32,7 +32,7 @@ from servicebot.faq.fields import (
     text_list,
     text_value,
 )
-from servicebot.faq.freshness import stale_warnings, verify_warnings
+from servicebot.faq.freshness import office_today, stale_warnings, verify_warnings
 from servicebot.faq.garbage_file import garbage_file
 from servicebot.faq.knockon import KnockOns
 from servicebot.faq.model import (
@@ -68,6 +68,7 @@ ENTRY_KEYS = {
     "sources": "工作纪实以外的事实的出处",
     "reviewed": "核对日期",
     "verify": "待核实的事项",
+    "draft": "草稿标记",
 }
 REQUIRED_ENTRY_KEYS = ("id", "question", "alternates", "answer", "source", "reviewed")
 TOPIC_KEYS = ("topic", "entries")
@@ -127,6 +128,9 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: Collector) -> Entry 
     values["reviewed"] = (
         date_value(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
     )
+    if "draft" in raw and not isinstance(raw["draft"], bool):
+        out.error(file, line_of(raw, "draft", line), messages.BAD_DRAFT)
+    values["draft"] = raw.get("draft") is True
     answer_line = values.pop("answer_line")
     if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
         return None
@@ -155,7 +159,7 @@ def _topic_file(data: Any, file: str, out: Collector) -> tuple[Topic | None, lis
             entries.append(entry)
     if topic is None:
         return None, entries
-    return Topic(topic, file, tuple(e.id for e in entries)), entries
+    return Topic(topic, file, tuple(e.id for e in entries if not e.draft)), entries
 
 
 def _settings_file(data: Any, file: str, out: Collector) -> tuple[str, tuple[tuple[str, ...], ...]]:
@@ -220,7 +224,9 @@ def _entry_checks(entry: Entry, out: Collector) -> tuple[str, ...]:
             out.warning(entry.file, entry.phrasing_line(k), messages.REPEATED_PHRASING.format(id=entry.id, text=text))
             key = ""
         keys.append(key)
-    if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
+    if entry.draft:
+        out.warning(entry.file, entry.line, _draft_left(entry))
+    elif any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
         out.error(
             entry.file,
             entry.line,
@@ -235,6 +241,27 @@ def _entry_checks(entry: Entry, out: Collector) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _draft_left(entry: Entry) -> str:
+    """What staff still have to do before a pasted draft can answer residents."""
+    todo = [messages.DRAFT_TODO_ID.format(id=entry.id)] if entry.id.startswith("todo-") else []
+    unwritten = [
+        f"{name}（{ENTRY_KEYS[name]}）"
+        for name, text in (
+            ("question", entry.question),
+            ("alternates", " ".join(entry.alternates)),
+            ("answer", entry.answer),
+            ("source", entry.source),
+        )
+        if PLACEHOLDER in text
+    ]
+    if unwritten:
+        todo.append(messages.DRAFT_TODO_WRITE.format(fields="、".join(unwritten), placeholder=PLACEHOLDER))
+    if not todo:
+        return messages.DRAFT_READY.format(id=entry.id)
+    steps = "；".join(f"{n}. {step}" for n, step in enumerate([*todo, messages.DRAFT_TODO_PUBLISH], 1))
+    return messages.DRAFT_LEFT.format(id=entry.id, steps=steps)
+
+
 def _cross_checks(
     entries: list[Entry],
     keys: list[tuple[str, ...]],
@@ -247,6 +274,7 @@ def _cross_checks(
     A reference to an entry that an error kept out is folded into one line by `knock_ons`.
     """
     first_by_id: dict[str, Entry] = {}
+    drafts = {e.id for e in entries if e.draft}
     for entry in entries:
         if entry.id in first_by_id:
             other = first_by_id[entry.id]
@@ -279,12 +307,21 @@ def _cross_checks(
             if rel not in first_by_id:
                 if not knock_ons.absorbs(rel, entry.file, entry.line):
                     out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
+            elif rel in drafts and not entry.draft:
+                out.error(
+                    entry.file,
+                    entry.line,
+                    messages.DRAFT_REFERENCED.format(draft=rel, what=f"条目 {entry.id} 的 related"),
+                )
             elif rel == entry.id:
                 out.error(entry.file, entry.line, messages.RELATED_TO_ITSELF.format(id=entry.id))
     for case in cases:
         missing = case.expect != Status.UNANSWERED and case.expect not in first_by_id
         if missing and not knock_ons.absorbs(case.expect, case.file, case.line):
             out.error(case.file, case.line, messages.UNKNOWN_EXPECT.format(expect=case.expect))
+        elif case.expect in drafts:
+            what = f"测试问题“{case.question}”的 expect"
+            out.error(case.file, case.line, messages.DRAFT_REFERENCED.format(draft=case.expect, what=what))
     out.problems.extend(knock_ons.problems())
 
 
@@ -337,7 +374,7 @@ def check_faq(
     alone (`checks.answer_length_problems`: how long an answer is once rendered).
     """
     with _gc_paused():
-        return _check_faq(Path(directory), today or dt.date.today(), stale_days, cache_dir, entry_checks)
+        return _check_faq(Path(directory), today or office_today(), stale_days, cache_dir, entry_checks)
 
 
 def _check_faq(
@@ -387,8 +424,8 @@ def _check_faq(
     if out.errors:
         return None, out.problems
     faq = Faq(
-        entries=tuple(entries),
-        topics=tuple(topics),
+        entries=tuple(e for e in entries if not e.draft),
+        topics=tuple(t for t in topics if t.entry_ids),  # a file of drafts only is no topic yet
         synonyms=synonyms,
         contact=contact,
         tests=tuple(cases),
@@ -396,6 +433,7 @@ def _check_faq(
         warnings=tuple(out.warnings),
         referrals=referrals,
         garbage=garbage,
+        drafts=tuple(e for e in entries if e.draft),
     )
     return faq, out.problems
 

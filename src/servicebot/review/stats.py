@@ -15,6 +15,13 @@ from servicebot.storage import DayCounts, LogReader
 TOP_ENTRIES = 10
 # The outcomes `stats --json` gives a rate for (referrals and items apart from the FAQ's answers).
 RATED = (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED, Status.REFERRAL, Status.ITEM)
+# What to do next (str.format templates).
+NEXT_MISSED = "下一步：有 {missed} 个问题没有直接答上，运行 servicebot review 看看居民问的是什么事、该补充哪些问答"
+NEXT_UNHELPFUL = "居民点了 {down} 次 👎：servicebot review 列出了是哪些回答、居民当时问的是什么"
+NEXT_ITEMS = (
+    "居民问了 {unlisted} 次垃圾分类清单里没有的物品：servicebot review 列出了是哪些，补充到 faq/garbage-items.yaml"
+)
+NEXT_NOTHING = "下一步：这段时间的问题都直接答上了，没有要补充的。"
 
 
 @dataclass(frozen=True)
@@ -115,4 +122,14 @@ def render_stats(report: StatsReport) -> str:
     marked = verify_lines(report.faq)
     if marked:
         lines += ["", *marked]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *next_lines(report)]) + "\n"
+
+
+def next_lines(report: StatsReport) -> list[str]:
+    missed = report.totals["unanswered"] + report.totals["suggest"]
+    lines = [NEXT_MISSED.format(missed=missed)] if missed else []
+    if report.unhelpful:
+        lines.append(NEXT_UNHELPFUL.format(down=report.unhelpful))
+    if report.totals.get("item_unlisted"):
+        lines.append(NEXT_ITEMS.format(unlisted=report.totals["item_unlisted"]))
+    return lines or [NEXT_NOTHING]

@@ -11,7 +11,7 @@ from servicebot.faq.cache import _decode, _encode
 from servicebot.faq.model import Source
 from servicebot.faq.sources import REPORT_FACTS, facts_in, facts_missing_from, unsourced_facts
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 SOURCE = Source("https://www.chuzhou.gov.cn/x.html", "某通知", dt.date(2022, 8, 31), ("2022年7月1日", "727元"))
 
@@ -88,7 +88,7 @@ def test_a_broken_source_is_reported_with_its_lines(tmp_path):
 
 
 def test_sources_survive_the_parse_cache(tmp_path):
-    shutil.copytree(REPO / "faq", tmp_path / "faq")
+    shutil.copytree(PINNED_FAQ, tmp_path / "faq")
     faq = load_faq(tmp_path / "faq")
     from servicebot.faq.cache import FileResult
 
@@ -97,7 +97,7 @@ def test_sources_survive_the_parse_cache(tmp_path):
 
 
 def test_every_fact_beyond_the_report_in_the_shipped_faq_has_a_source_url_and_date():
-    faq = load_faq(REPO / "faq")
+    faq = load_faq(PINNED_FAQ)
     sourced = [s for e in faq.entries for s in e.sources]
     assert faq.referrals is not None
     sourced += [s for m in faq.referrals.matters for s in m.sources] + list(faq.referrals.general_sources)

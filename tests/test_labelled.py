@@ -23,7 +23,7 @@ from servicebot import evaluate
 from servicebot.checks import build_snapshot
 from servicebot.config import load_settings
 
-from conftest import REPO
+from conftest import PINNED_FAQ, REPO
 
 DATA = REPO / "tests" / "data"
 
@@ -42,7 +42,7 @@ KIND_FLOORS = {"long": 75.0, "colloquial": 85.0, "typo": 80.0, "traditional": 88
 
 @pytest.fixture(scope="module")
 def shipped():
-    return build_snapshot(load_settings(env={}, overrides={"faq_dir": REPO / "faq"}))
+    return build_snapshot(load_settings(env={}, overrides={"faq_dir": PINNED_FAQ}))
 
 
 def _run(shipped, path: Path) -> evaluate.Evaluation:

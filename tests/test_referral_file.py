@@ -10,7 +10,7 @@ import pytest
 from servicebot.faq import BIN_CATEGORIES, REFERRALS_FILE, check_faq, load_faq, messages
 from servicebot.service import Service
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 REFERRALS = """\
 sources:
@@ -97,7 +97,7 @@ def test_a_broken_referrals_file_keeps_the_served_faq(faq_dir, make_settings):
 
 
 def test_the_shipped_referrals_file_names_at_least_40_matters():
-    faq = load_faq(REPO / "faq")
+    faq = load_faq(PINNED_FAQ)
     assert faq.referrals is not None and len(faq.referrals.matters) >= 40
     assert "12345" in faq.referrals.general
 

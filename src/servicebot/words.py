@@ -243,6 +243,13 @@ def is_place(word: str) -> bool:
     return _tags().get(word) == "ns"
 
 
+def tag(word: str) -> str:
+    """jieba's part-of-speech tag for a word ("n" noun, "v" verb …; "" when it has none)."""
+    if not _idf:
+        _load()
+    return _tags().get(word, "")
+
+
 @lru_cache(maxsize=1)
 def _tags() -> dict[str, str]:
     import jieba.posseg
@@ -288,5 +295,6 @@ __all__ = [
     "is_noun",
     "is_place",
     "names_subject",
+    "tag",
     "weight",
 ]

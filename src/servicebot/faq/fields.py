@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from servicebot.errors import Problem, Severity
+from servicebot.errors import Problem, Reach, Severity
 from servicebot.faq import messages
 from servicebot.faq.model import Link
 from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line, parse_yaml
@@ -30,8 +30,8 @@ class Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def error(self, file: str, line: int, message: str) -> None:
-        self.problems.append(Problem(file, line, message))
+    def error(self, file: str, line: int, message: str, reach: Reach = Reach.LINE) -> None:
+        self.problems.append(Problem(file, line, message, reach=reach))
 
     def warning(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message, Severity.WARNING))
@@ -55,7 +55,7 @@ def read_bytes(path: Path, label: str, out: Collector) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError as exc:  # deleted or renamed while an editor saves it
-        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc))
+        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc), Reach.FILE)
         return None
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from servicebot.errors import Reach
 from servicebot.faq import messages
 from servicebot.faq.fields import Collector, check_unknown, links_value, text_list, text_value
 from servicebot.faq.model import REFERRALS_FILE, Link, Referral, Referrals, Source, question_key
@@ -50,7 +51,7 @@ MIN_SUBJECT_CHARS = 2  # one character (电, 税) would match far too many quest
 def referrals_file(data: Any, out: Collector) -> Referrals | None:
     """The parsed file → Referrals (None when its shape is wrong); problems go to `out`."""
     if not isinstance(data, dict):
-        out.error(FILE, 1, messages.REFERRALS_SHAPE)
+        out.error(FILE, 1, messages.REFERRALS_SHAPE, Reach.FILE)
         return None
     check_unknown(data, TOP_KEYS, FILE, "referrals.yaml", out)
     named = named_sources(data.get("sources"), FILE, line_of(data, "sources", 1), out)

@@ -26,7 +26,7 @@ from servicebot.records import Interaction, Status, Via
 from servicebot.review.clustering import read_subjects
 from servicebot.review.period import parse_period
 from servicebot.review.render import STEP_REFERRAL, STEP_REFERRAL_KNOWN, next_steps
-from servicebot.review.report import Action, build_review
+from servicebot.review.report import Action, build_review, faq_knowledge, related_words
 from servicebot.review.subjects import Fold, Knowledge, lexicon_folds, referral_folds, subject_of
 from servicebot.service import Service
 from servicebot.storage import InteractionLog, LogReader
@@ -395,3 +395,16 @@ def test_with_referrals_yaml_a_matter_in_many_wordings_is_one_group_of_referrals
         assert found["suggestion"] is None and found["bot_did"]["referral"] == found["count"], subject
     actions = [c["action"] for c in doc["clusters"]]
     assert actions == sorted(actions, key=lambda a: not Action(a).needs_work)
+
+
+def test_a_word_the_matcher_relates_to_the_faqs_joins_that_subject(mini_faq, make_settings):
+    """build_review folds the words the matcher's lexicon relates to the FAQ's (失聪 → 聋哑, 截瘫 →
+    瘫痪) into the FAQ's word, so differently worded questions on one subject make one group."""
+    shutil.copytree(PINNED_FAQ, mini_faq, dirs_exist_ok=True)
+    (mini_faq / "books.yaml").unlink()  # the mini FAQ's own topic file, which the shipped one replaces
+    settings = make_settings(mini_faq)
+    index = checks.load_validated(settings)[1]
+    related = related_words(index, ["我家孩子失聪了有补助吗", "截瘫病人能领什么补贴"])
+    assert dict(related["失聪"])["聋哑"] >= 0.6
+    knowledge = faq_knowledge(index, lexicon_folds(related))
+    assert subject_of("我家孩子失聪了有补助吗", knowledge).name == subject_of("聋哑人有补助吗", knowledge).name

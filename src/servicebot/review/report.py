@@ -42,7 +42,7 @@ from servicebot.review.clustering import (
 from servicebot.review.drafting import SnippetWriter, Suggestion
 from servicebot.review.items import UnlistedItem, unlisted_items
 from servicebot.review.period import Period
-from servicebot.review.subjects import Fold, Knowledge, referral_folds
+from servicebot.review.subjects import Fold, Knowledge, lexicon_folds, referral_folds
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, QuestionRow, RatedRow
 from servicebot.storage.tickets import StaffAnswer
 
@@ -146,6 +146,17 @@ def faq_knowledge(index: Index, folds: Iterable[Fold] = ()) -> Knowledge:
     return Knowledge.build(
         index.normalize, terms=index.segmenter.terms, subjects=keywords, folds=folds, segmenter=index.segmenter
     )
+
+
+def related_words(index: Index, questions: Iterable[str]) -> dict[str, list[tuple[str, float]]]:
+    """Each word of these questions that the lexicon relates to one of the FAQ's words, as the
+    matcher reads it (`Known.RELATED`), with that word and how near it is."""
+    related: dict[str, list[tuple[str, float]]] = {}
+    for question in dict.fromkeys(questions):
+        for term in index.read(question).terms:
+            if term.related:
+                related.setdefault(term.word, []).append((term.related, term.similarity))
+    return related
 
 
 def _followups(reader: LogReader, period: Period) -> dict[str, Counter]:
@@ -318,12 +329,16 @@ def build_review(
     weeks: int = CHART_WEEKS,
 ) -> ReviewReport:
     faq = index.faq
-    knowledge = knowledge or faq_knowledge(index, referral_folds(faq.referrals))  # faq/referrals.yaml's matters
     match_text = functools.lru_cache(maxsize=None)(index.match)  # the snippets ask again about the same texts
     span = period.until - period.since
     before = Period(period.since - span, period.since)
     start = min(before.since, period.until - dt.timedelta(weeks=weeks))
     rows = reader.question_rows(start, period.until)
+    # The word knowledge: the FAQ's, the matters of faq/referrals.yaml, and the matcher's lexicon
+    # for the words these questions use that the FAQ does not (医疗保险 → 医保, 截肢 → 残疾).
+    knowledge = knowledge or faq_knowledge(
+        index, [*referral_folds(faq.referrals), *lexicon_folds(related_words(index, (r.question for r in rows)))]
+    )
     current = [r for r in rows if r.at >= period.since]
     subjects = read_subjects((r.question for r in current), knowledge)
     tallies = group_by_subject(current, subjects)

@@ -114,3 +114,15 @@ def test_the_decision_is_the_same_whatever_the_hash_seed():
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1, outputs
+
+
+def test_choices_are_never_empty(shipped):
+    """Whatever the clerk offers, it offers something to pick (the tuning set's questions)."""
+    from servicebot import evaluate
+
+    from conftest import REPO
+
+    for item in evaluate.load_set(REPO / "tests" / "data" / "fresh-tune.yaml"):
+        match = shipped.match(item.question)
+        if match.status == SUGGEST:
+            assert match.suggestions, item.question

@@ -211,7 +211,8 @@ def _decide(
         if verdict.probability >= t.sure and not overshadowed and not guessing:
             return Decision(ANSWERED, verdict.entry_id, verdict.reason, verdict.others, verdict.probability, features)
         if verdict.probability >= t.unsure:
-            return Decision(SUGGEST, None, Reason.UNSURE, (), verdict.probability, features)
+            choices = (verdict.entry_id, *verdict.others)  # the pick, and its subject's others alike
+            return Decision(SUGGEST, None, Reason.UNSURE, choices, verdict.probability, features)
     elif verdict is not None:
         return verdict  # a referral, or choices between subjects
     top = scored[0]

@@ -588,7 +588,7 @@ class Index:
                 referral=entry_id or "",
                 focus=reading.focus,
             )
-        if status == SUGGEST and reason == Reason.SUBJECTS:  # one choice per subject named
+        if status == SUGGEST and decision.follow_ups:  # the clerk's choices: one per subject, or its unsure pick
             by_id = {c.entry_id: c for c in scored}
             shown = tuple(by_id[e] for e in decision.follow_ups if e in by_id)
         elif status == SUGGEST:

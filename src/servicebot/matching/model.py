@@ -128,7 +128,7 @@ class Decision:
     status: Status
     entry_id: str | None
     reason: Reason
-    follow_ups: tuple[str, ...] = ()  # ANSWERED: the subject's other entries; SUGGEST (SUBJECTS): the choices
+    follow_ups: tuple[str, ...] = ()  # ANSWERED: the subject's other entries; SUGGEST: the choices
     probability: float | None = None
     features: tuple[tuple[str, float], ...] = ()
 

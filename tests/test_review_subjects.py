@@ -21,11 +21,11 @@ from servicebot.cli import main
 from servicebot.commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY, run_review
 from servicebot.config import load_settings
 from servicebot.errors import ConfigError
-from servicebot.faq import REFERRALS_FILE, Referral, Referrals, question_key
+from servicebot.faq import PLACEHOLDER, REFERRALS_FILE, Referral, Referrals, question_key
 from servicebot.records import Interaction, Status, Via
 from servicebot.review.clustering import read_subjects
 from servicebot.review.period import parse_period
-from servicebot.review.render import STEP_REFERRAL, STEP_REFERRAL_KNOWN, next_steps
+from servicebot.review.render import STEP_KEPT, STEP_REFERRAL, STEP_REFERRAL_FILE, STEP_REFERRAL_KNOWN, next_steps
 from servicebot.review.report import Action, build_review, faq_knowledge, related_words
 from servicebot.review.subjects import Fold, Knowledge, lexicon_folds, referral_folds, subject_of
 from servicebot.service import Service
@@ -415,3 +415,47 @@ def test_a_word_the_matcher_relates_to_the_faqs_joins_that_subject(mini_faq, mak
     assert dict(related["失聪"])["聋哑"] >= 0.6
     knowledge = faq_knowledge(index, lexicon_folds(related))
     assert subject_of("我家孩子失聪了有补助吗", knowledge).name == subject_of("聋哑人有补助吗", knowledge).name
+
+
+LOTTERY = ["彩票中奖了去哪兑奖", "体育彩票在哪里买", "彩票站怎么开"]
+
+
+def test_a_matter_referrals_yaml_lacks_gets_a_referral_draft_that_passes_the_check(mini_faq, make_settings, capsys):
+    """tests.yaml keeps 彩票 questions unanswered (not the office's business) and referrals.yaml has no
+    such matter: the draft is a matter for referrals.yaml, checked but never referred to, and drafted once."""
+    shutil.copy(PINNED_FAQ / REFERRALS_FILE, mini_faq / REFERRALS_FILE)
+    tests = mini_faq / "tests.yaml"
+    tests.write_text(tests.read_text(encoding="utf-8") + "- question: 彩票怎么兑奖\n  expect: unanswered\n", "utf-8")
+    settings = make_settings(mini_faq)
+    log = InteractionLog(settings.db_path)
+    service = Service.from_settings(settings, log, secret="lottery")
+    for n, text in enumerate(LOTTERY):
+        assert service.answer(text, channel="web", resident=n).status == Status.UNANSWERED, text
+    assert log.flush(10)
+    log.close()
+
+    def review() -> dict:
+        out = settings.data_dir / "review.json"
+        assert run_review(settings, since="7d", fmt="json", suggest_yaml=True, output=out) == 0
+        return json.loads(out.read_text(encoding="utf-8"))
+
+    doc = review()
+    lottery = group(doc, "彩票")
+    assert (lottery["action"], lottery["referral"], lottery["kept_unanswered"]) == (
+        Action.REFERRAL,
+        None,
+        ["彩票怎么兑奖"],
+    )
+    draft = lottery["suggestion"]
+    assert (draft["action"], draft["file"], draft["draft"]) == ("referral", REFERRALS_FILE, True)
+    [matter] = yaml.safe_load(draft["yaml"])
+    assert (matter["draft"], matter["matter"], matter["subjects"]) == (True, "彩票", ["彩票"])
+    assert matter["body"].startswith(PLACEHOLDER) and matter["how"].startswith(PLACEHOLDER)
+    assert all(text in draft["yaml"] for text in lottery["wordings"])  # what residents asked, in a comment
+    assert doc["next_steps"][0].endswith(STEP_REFERRAL_FILE + STEP_KEPT.format(question="彩票怎么兑奖"))
+    paste_all(mini_faq, [draft])
+    capsys.readouterr()
+    assert main(["faq", "check", str(mini_faq)]) == 0
+    assert f"事项 {draft['entry_id']} 是草稿（draft: true），机器人还不会用它转介居民" in capsys.readouterr().out
+    assert Service.from_settings(settings).answer(LOTTERY[0], channel="web", resident=9).status != Status.REFERRAL
+    assert group(review(), "彩票")["suggestion"] is None  # the draft waits for staff: not drafted again

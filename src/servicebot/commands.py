@@ -436,7 +436,8 @@ REVIEW_WRITTEN_CSV = (
     "已写入 {path}：{groups} 组问题，每组一行（被点 👎 的回答不在 CSV 里，请用 --format table 或 html 查看）。"
 )
 REVIEW_WRITTEN_YAML = (
-    "已写入 {path}：{snippets} 段可以粘贴的 YAML（{alternates} 处给已有条目加问法，{drafts} 个新条目草稿）。"
+    "已写入 {path}：{snippets} 段可以粘贴的 YAML"
+    "（{alternates} 处给已有条目加问法，{drafts} 个新条目或转介事项的草稿）。"
 )
 REVIEW_NEXT = "下一步：{step}"
 REVIEW_NEXT_YAML = (

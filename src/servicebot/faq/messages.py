@@ -130,6 +130,13 @@ UNUSED_SOURCE = "来源“{source}”没有被任何事项引用，可以删掉"
 DUPLICATE_REFERRAL_ID = "事项编号“{id}”重复了：第 {line} 行已经用过"
 SHORT_SUBJECT = "事项 {id} 的主题词“{word}”太短：至少要两个字，否则会误认别的问题"
 SHARED_SUBJECT = "主题词“{word}”（事项 {id}）在事项 {other} 里已经有了（第 {line} 行）：一个词只能属于一个事项"
+BAD_REFERRAL_DRAFT = "事项的“draft”只能写 true（草稿：机器人不会用它转介居民）；写好后，把这一行整行删掉"
+REFERRAL_PLACEHOLDER_LEFT = "事项 {id} 里还有“{placeholder}”：居民会看到这些占位文字，请先写好"
+REFERRAL_DRAFT_LEFT = "事项 {id} 是草稿（draft: true），机器人还不会用它转介居民。还要做：{steps}"
+REFERRAL_DRAFT_READY = (
+    "事项 {id} 是草稿（draft: true），内容已经写好：删掉“draft: true”这一行，机器人就会用它告诉居民该找哪个部门"
+)
+REFERRAL_TODO_PUBLISH = "删掉“draft: true”这一行，机器人才会用它告诉居民该找哪个部门"
 
 # --- garbage-items.yaml ------------------------------------------------------------------------
 GARBAGE_SHAPE = "garbage-items.yaml 应该包含 sources、categories 和 items 三部分"

@@ -114,15 +114,18 @@ class Referral:
     links: tuple[Link, ...] = ()
     file: str = ""
     line: int = 0
+    draft: bool = False  # `draft: true`: pasted from the review, not yet written; never referred to
 
 
 @dataclass(frozen=True)
 class Referrals:
-    """faq/referrals.yaml: the matters, and the general way in said under each of them."""
+    """faq/referrals.yaml: the matters, and the general way in said under each of them;
+    `matters` are what residents are referred to, `drafts` wait for staff."""
 
     matters: tuple[Referral, ...]
     general: str = ""  # e.g. 12345: for when residents are unsure which body to ask
     general_sources: tuple[Source, ...] = ()
+    drafts: tuple[Referral, ...] = ()
 
 
 BIN_CATEGORIES = ("可回收物", "有害垃圾", "厨余垃圾", "其他垃圾")  # GB/T 19095-2019, in its order

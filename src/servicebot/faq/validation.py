@@ -25,6 +25,7 @@ from servicebot.faq.fields import (
     Collector,
     check_unknown,
     date_value,
+    draft_steps,
     links_value,
     located_texts,
     read_bytes,
@@ -243,7 +244,6 @@ def _entry_checks(entry: Entry, out: Collector) -> tuple[str, ...]:
 
 def _draft_left(entry: Entry) -> str:
     """What staff still have to do before a pasted draft can answer residents."""
-    todo = [messages.DRAFT_TODO_ID.format(id=entry.id)] if entry.id.startswith("todo-") else []
     unwritten = [
         f"{name}（{ENTRY_KEYS[name]}）"
         for name, text in (
@@ -254,12 +254,8 @@ def _draft_left(entry: Entry) -> str:
         )
         if PLACEHOLDER in text
     ]
-    if unwritten:
-        todo.append(messages.DRAFT_TODO_WRITE.format(fields="、".join(unwritten), placeholder=PLACEHOLDER))
-    if not todo:
-        return messages.DRAFT_READY.format(id=entry.id)
-    steps = "；".join(f"{n}. {step}" for n, step in enumerate([*todo, messages.DRAFT_TODO_PUBLISH], 1))
-    return messages.DRAFT_LEFT.format(id=entry.id, steps=steps)
+    steps = draft_steps(entry.id, unwritten, messages.DRAFT_TODO_PUBLISH)
+    return messages.DRAFT_LEFT.format(id=entry.id, steps=steps) if steps else messages.DRAFT_READY.format(id=entry.id)
 
 
 def _cross_checks(

@@ -5,7 +5,10 @@ phrasings of that entry. Otherwise it drafts a new entry, with the group's wordi
 phrasings, marked `draft: true`: the validation accepts it, `faq check` says what is left to
 do, and no resident gets it until staff have written the answer and the source and deleted
 that line (a placeholder left in a live entry is an error, so the bot keeps its last good
-FAQ). When staff answered one of the questions in a hand-off ticket, the draft's answer is
+FAQ). A group about another body's matter that faq/referrals.yaml lacks gets a `draft: true`
+matter for that file instead, named by the group's subject, for staff to say who handles it
+and how residents reach them (a matter the file has already needs its words or text looked
+at, not a draft). When staff answered one of the questions in a hand-off ticket, the draft's answer is
 the reply they marked 加入问答 (the ticket in a comment; a number the log masked is left as
 a placeholder); an unmarked reply is quoted in comments for them to use.
 
@@ -26,7 +29,8 @@ from typing import Protocol
 
 from pypinyin import Style, lazy_pinyin
 
-from servicebot.faq import PLACEHOLDER, RegressionCase, question_key
+from servicebot.faq import PLACEHOLDER, REFERRALS_FILE, RegressionCase, question_key
+from servicebot.faq.referral_file import MIN_SUBJECT_CHARS
 from servicebot.hours import CHINA
 from servicebot.matching import Index, Match
 from servicebot.privacy import MASKED_RE as _MASKED_RE  # a masked question is one resident's own case
@@ -51,11 +55,19 @@ CONFLICT_NOTE = "# 注意：tests.yaml 第 {line} 行规定“{question}”{expe
 CONFLICT_UNANSWERED = "应该答不上来（多半归别的部门管）"
 CONFLICT_OTHER = "应该得到条目 {expect}"
 CONFLICT_FIX = "# 这个条目写好后会回答它：请确认确实要回答，再把 tests.yaml 那一行的 expect 改成这个条目的编号。"
+# A matter for referrals.yaml, until staff write it.
+REFERRAL_BODY = f"{PLACEHOLDER}：负责办理的部门（写部门类型，或官方网页能证实的名称）"
+REFERRAL_HOW_TEXT = f"{PLACEHOLDER}：居民怎么办、怎么联系（只写官方公布的电话、地址、网址，并在 sources 里写明出处）"
+REFERRAL_DRAFT_NOTE = f"# 草稿：机器人不会用它转介居民。写好标着“{PLACEHOLDER}”的地方，再删掉这一行"
+ASKED_NOTE = "# 居民这样问过：{wordings}"
+REFERRAL_FILE_WHERE = "这件事多半归别的部门管：把下面的转介事项草稿加到 referrals.yaml 的 referrals 列表末尾"
+MAX_ASKED = 5  # wordings quoted in a referral draft
 
 
 class Kind(StrEnum):
     ALTERNATES = "alternates"  # add phrasings to an existing entry
     NEW_ENTRY = "new-entry"  # a draft entry for staff to write
+    REFERRAL = "referral"  # a draft matter of referrals.yaml for staff to write
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ class Suggestion:
     where: str  # the instruction, in Chinese
     yaml: str
     questions: tuple[str, ...]
-    draft: bool = False  # a new entry marked `draft: true`: no resident gets it until staff finish it
+    draft: bool = False  # marked `draft: true` (an entry, a referral): no resident gets it until staff finish it
     conflicts: tuple[str, ...] = ()  # tests.yaml questions the finished entry would answer against tests.yaml
 
 
@@ -92,6 +104,8 @@ class Asked(Protocol):
     def staff_notes(self) -> tuple[StaffAnswer, ...]: ...
     @property
     def kept_unanswered(self) -> tuple[RegressionCase, ...]: ...
+    @property
+    def referral(self) -> str | None: ...  # the matter of referrals.yaml the questions are about
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,7 @@ class Plan:
     kind: Kind
     entry_id: str
     file: str
-    phrasings: tuple[str, ...]
+    phrasings: tuple[str, ...]  # for a referral, the wordings residents asked (quoted for staff)
     subject: str = ""
     staff: StaffAnswer | None = None  # the reply marked 加入问答: the draft's answer
     replies: tuple[StaffAnswer, ...] = ()  # other staff replies, quoted for staff
@@ -163,6 +177,10 @@ class SnippetWriter:
         # tests.yaml says these must stay unanswered; suggesting them would fail the check
         self.used |= {question_key(c.question) for c in self.faq.tests if c.expect == Status.UNANSWERED}
         self.ids = {e.id for e in everything}
+        referrals = self.faq.referrals
+        matters = (*referrals.matters, *referrals.drafts) if referrals else ()
+        self.referral_ids = {m.id for m in matters}
+        self.referral_words = {question_key(w) for m in matters for w in m.subjects}  # a draft waiting included
 
     # -- what to suggest --------------------------------------------------------------------
 
@@ -180,6 +198,11 @@ class SnippetWriter:
         return chosen
 
     def plan(self, cluster: Asked) -> Plan | None:
+        if cluster.action == "referral" and cluster.staff_answer is None:
+            if cluster.referral is not None:
+                return None  # referrals.yaml has the matter: its words or text need a look, not a draft
+            if self.faq.referrals is not None:
+                return self._referral_plan(cluster)
         phrasings = tuple(self._phrasings(cluster))
         if not phrasings:
             return None  # already answered now, already in the FAQ, or not a phrasing
@@ -201,12 +224,56 @@ class SnippetWriter:
             cluster.action == "referral",
         )
 
+    def _referral_plan(self, cluster: Asked) -> Plan | None:
+        """A matter named by the group's subject, unless referrals.yaml has that word already."""
+        key = question_key(cluster.subject)
+        if len(key) < MIN_SUBJECT_CHARS or key in self.referral_words:
+            return None
+        self.referral_words.add(key)
+        matter_id = placeholder_id(cluster.subject, self.referral_ids)
+        self.referral_ids.add(matter_id)
+        asked = [w for w in cluster.wordings if len(w) <= MAX_YAML_CHARS and not _MASKED_RE.search(w)]
+        return Plan(Kind.REFERRAL, matter_id, REFERRALS_FILE, tuple(asked[:MAX_ASKED]), cluster.subject)
+
     # -- the YAML ---------------------------------------------------------------------------
 
     def render(self, plan: Plan) -> Suggestion:
         if plan.kind == Kind.ALTERNATES:
             return self._alternates(plan)
+        if plan.kind == Kind.REFERRAL:
+            return self._referral(plan)
         return self._new_entry(plan)
+
+    def _referral(self, plan: Plan) -> Suggestion:
+        spot = self.layout.entries(plan.file, "referrals")
+        dash = " " * (spot.indent if spot else 2)
+        key = " " * (self.layout.key_indent(plan.file, "referrals") or len(dash) + 2)
+        asked = "；".join(" ".join(w.split()) for w in plan.phrasings)
+        lines = [
+            f"{dash}- id: {plan.entry_id}  {ID_NOTE}",
+            f"{key}draft: true  {REFERRAL_DRAFT_NOTE}",
+            f"{key}matter: {yaml_scalar(plan.subject)}",
+            f"{key}subjects:",
+            f"{key}  - {yaml_scalar(plan.subject)}",
+            *([f"{key}{ASKED_NOTE.format(wordings=asked)}"] if asked else []),
+            f"{key}body: {yaml_scalar(REFERRAL_BODY)}",
+            f"{key}how: {yaml_scalar(REFERRAL_HOW_TEXT)}",
+        ]
+        where = REFERRAL_FILE_WHERE + (f"（第 {spot.after_line} 行之后）" if spot else "")
+        where += (
+            f"，{REFERRAL_HOW}。草稿（draft: true）不会转介居民：写好标着“{PLACEHOLDER}”的地方，"
+            "删掉 draft: true 那一行，再运行 servicebot faq check 检查"
+        )
+        return Suggestion(
+            Kind.REFERRAL,
+            plan.entry_id,
+            plan.file,
+            spot.after_line if spot else None,
+            where,
+            "\n".join(lines) + "\n",
+            plan.phrasings,
+            draft=True,
+        )
 
     def _alternates(self, plan: Plan) -> Suggestion:
         spot = self.layout.alternates(plan.file, plan.entry_id)

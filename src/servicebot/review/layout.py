@@ -86,9 +86,10 @@ class FaqLayout:
                 self._files[name] = (None, [])
         return self._files[name]
 
-    def entries(self, file: str) -> Spot | None:
+    def entries(self, file: str, key: str = "entries") -> Spot | None:
+        """The end of the file's list of items (a topic file's entries, referrals.yaml's referrals)."""
         root, lines = self._file(file)
-        return _block_list_spot(_mapping_get(root, "entries"), lines) if root else None
+        return _block_list_spot(_mapping_get(root, key), lines) if root else None
 
     def alternates(self, file: str, entry_id: str) -> Spot | None:
         root, lines = self._file(file)
@@ -99,8 +100,8 @@ class FaqLayout:
                 return _block_list_spot(_mapping_get(item, "alternates"), lines)
         return None
 
-    def key_indent(self, file: str) -> int | None:
+    def key_indent(self, file: str, key: str = "entries") -> int | None:
         root, _ = self._file(file)
-        items = _mapping_get(root, "entries") if root else None
+        items = _mapping_get(root, key) if root else None
         first = (getattr(items, "value", None) or [None])[0]
         return first.start_mark.column if isinstance(first, yaml.MappingNode) else None

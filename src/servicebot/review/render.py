@@ -46,6 +46,7 @@ ACTION_LABELS: dict[Action, str] = {
 # What to do about a group, in "下一步" (str.format templates).
 STEP_ADD = "把居民的问法加到条目 {entry}（{question}）"
 STEP_REFERRAL = "这件事归别的部门管：在问答里告诉居民该找哪个部门、怎么联系"
+STEP_REFERRAL_FILE = "这件事归别的部门管：在转介清单 referrals.yaml 里写上该找哪个部门、怎么联系（下面有草稿）"
 STEP_REFERRAL_KNOWN = "转介清单里已有这件事（{matter}），居民还是没得到帮助：看看转介的说法和主题词"
 STEP_NEW = "问答里还没有：写一个新条目"
 STEP_NEW_NEAR = "问答里的条目（如 {entry}）没有答到这些问题：写一个新条目，或把问法加到合适的条目"
@@ -57,7 +58,7 @@ STEP_PASTE_DRAFT = (
 )
 STEP_PASTE_HERE = (
     "按下面每段 YAML 上方的说明粘贴，再运行 servicebot faq check faq/；"
-    "新条目是草稿（draft: true），写好后删掉那一行才会回答居民"
+    "新条目和转介事项是草稿（draft: true），写好后删掉那一行才会用上"
 )
 STEP_UNHELPFUL = "居民点了 👎 的 {count} 个回答：看看引出它的问题，改进回答，或把问题加到更合适的条目"
 STEP_NOTHING = "这段时间没有需要补充的问题。"
@@ -121,7 +122,9 @@ def next_steps(report: ReviewReport) -> list[str]:
         if c.action == Action.ADD_PHRASINGS and c.owner:
             what = STEP_ADD.format(entry=c.owner, question=c.owner_question)
         elif c.action == Action.REFERRAL:
+            drafted = c.suggestion is not None and c.suggestion.action == "referral"
             what = STEP_REFERRAL_KNOWN.format(matter=c.referral) if c.referral else STEP_REFERRAL
+            what = STEP_REFERRAL_FILE if drafted else what
         elif c.near and c.nearest_id:
             what = STEP_NEW_NEAR.format(entry=c.nearest_id)
         else:
@@ -221,7 +224,7 @@ def render_yaml(report: ReviewReport) -> str:
         "# 凤凰办事处问答机器人 · 建议粘贴到问答文件的 YAML",
         f"# 时间范围：{report.period.label}",
         "# 每段前面的注释说明粘贴到哪个文件、哪一行之后；粘贴后运行 servicebot faq check faq/ 检查。",
-        "# 新条目是草稿（draft: true）：居民看不到，写好标着“待填写”的地方后删掉 draft: true 那一行。",
+        "# 新条目和转介事项是草稿（draft: true）：居民看不到，写好标着“待填写”的地方后删掉 draft: true 那一行。",
     ]
     shown = [c for c in report.clusters if c.suggestion is not None]
     if not shown:

@@ -8,6 +8,7 @@ question of tests.yaml.
 A draft entry answers nobody until staff finish it, so it cannot break anything as pasted;
 tried as if finished, its wordings that would reach another entry are dropped, and the
 tests.yaml questions it would answer against tests.yaml are named in it for staff to decide.
+A referral draft goes to referrals.yaml, which none of these checks reads: it is not tried.
 
 The trial is the FAQ with every plan applied, indexed as `faq check` would index it; what
 fails is put down to the plan whose entry took the question, a phrasing at a time (the most
@@ -34,7 +35,8 @@ NEAR = 4  # a new phrasing may pull phrasings away from the entries this near it
 
 def verify(index: Index, plans: list[Plan | None], today: dt.date) -> list[Plan | None]:
     """The plans, with what would fail `faq check` taken out (see the module docstring)."""
-    current = list(plans)
+    referrals = [plan if plan is not None and plan.kind == Kind.REFERRAL else None for plan in plans]
+    current = [None if referral is not None else plan for plan, referral in zip(plans, referrals)]
     before = {case.question: outcome_label(index, case.question) for case in index.faq.tests}
     for attempt in range(ROUNDS):
         trial = Index(_applied(index.faq, current, today), index.normalize, index.thresholds)
@@ -48,7 +50,7 @@ def verify(index: Index, plans: list[Plan | None], today: dt.date) -> list[Plan 
         ]
         if not drops:
             break
-    return current
+    return [referral or plan for plan, referral in zip(current, referrals)]
 
 
 def _with(plan: Plan | None, dropped: set[str], conflicts: tuple[RegressionCase, ...]) -> Plan | None:

@@ -35,7 +35,7 @@ from servicebot.config import load_settings
 from servicebot.evaluate import load_set
 from servicebot.matching import ANSWERED, SUGGEST, Index
 from servicebot.matching.calibration import MODEL_FILE
-from servicebot.matching.clerk import Pick, clerk, closest
+from servicebot.matching.clerk import Pick, clerk
 
 REAL_WEIGHT = 3.0
 MAX_WRONG = 0.025
@@ -135,8 +135,6 @@ def main() -> None:
             scored = index.score(reading)
             cached.append((item, reading, scored))
             verdict = clerk(index, reading, scored)
-            if verdict is None and scored and not any(t.away for t in reading.asked):
-                verdict = closest(index, reading, scored)  # nothing named: the model weighs the closest entry
             if isinstance(verdict, Pick):
                 rows.append((verdict.features, verdict.entry_id in item.expected, weight))
     names = sorted({name for features, _, _ in rows for name in features})

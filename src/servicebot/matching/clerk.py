@@ -42,7 +42,6 @@ UNKNOWN_RATIO = 1.0  # ... unless words the FAQ lacks outweigh it this many time
 SAME_NAMING = 0.9  # entries named this nearly as strongly, by the same word, are of one subject
 AWAY_SHARE = 0.8  # a matter of another body named this strongly outweighs the FAQ's subject
 RIVAL_SHARE = 0.65  # another subject named this strongly competes: the resident picks
-UNNAMED_SURE = 0.6  # with no subject named, the closest entry is answered only when this likely right
 QUALIFIER_FACTOR = 0.5  # a word that qualifies the next one names its subject this much less
 MIN_MASS = 1.0  # a question whose words weigh less than this asks about nothing in particular
 
@@ -141,25 +140,6 @@ def clerk(
     return Pick(pick.entry_id, reason, features, calibration.probability(features), alike)
 
 
-def closest(index: FaqIndex, reading: Reading, scored: list[Candidate]) -> Pick:
-    """When no subject is named: the closest entry, weighed by the same model (nothing named)."""
-    pick = scored[0]
-    unknown = sum(t.weight for t in reading.asked if t.known == Known.UNSEEN and not t.circumstance)
-    mass = reading.mass or 1.0
-    features = {
-        "score": pick.score / 100,
-        "coverage": pick.coverage,
-        "similarity": pick.similarity,
-        "lead": (pick.score - (scored[1].score if len(scored) > 1 else 0.0)) / 100,
-        "elsewhere": min(3.0, elsewhere(index, reading, pick) / mass),
-        "unknown": unknown / mass,
-        "long": float(reading.long),
-        "untold": float(not index.tells(reading, pick.entry_id)),
-        "unnamed": 1.0,
-    } | _relevance(pick, scored)
-    return Pick(pick.entry_id, Reason.CONFIDENT, features, calibration.probability(features))
-
-
 def _relevance(pick: Candidate, scored: list[Candidate]) -> dict[str, float]:
     """What BM25 says of the pick among the candidates: is it BM25's first, by how much."""
     ranked = sorted((c.bm25 for c in scored), reverse=True)
@@ -234,10 +214,6 @@ def _decide(
         matter = next((x.away for x in reading.asked if x.away), "")
         if matter:  # no subject of the FAQ named, a matter of another body asked about: where to go
             return REFERRAL, matter, Reason.ELSEWHERE
-        nearest = closest(index, reading, scored)
-        if nearest.probability >= max(t.sure, UNNAMED_SURE) and not reading.long:
-            features = tuple(sorted(nearest.features.items()))
-            return Decision(ANSWERED, nearest.entry_id, Reason.CONFIDENT, (), nearest.probability, features)
     if isinstance(verdict, Pick):
         features = tuple(sorted(verdict.features.items()))
         # A short question as much about another of the FAQ's words that the entry lacks (电动车电池) is

@@ -137,7 +137,8 @@ def main() -> None:
             verdict = clerk(index, reading, scored)
             if isinstance(verdict, Pick):
                 rows.append((verdict.features, verdict.entry_id in item.expected, weight))
-    names = sorted(rows[0][0]) if rows else []
+    names = sorted({name for features, _, _ in rows for name in features})
+    rows = [({n: f.get(n, 0.0) for n in names}, right, weight) for f, right, weight in rows]
     weights, bias = fit(rows, names)
     print(f"{len(rows)} picks ({sum(r[1] for r in rows)} right) from {sum(map(len, by_set.values()))} questions")
     for name in names:

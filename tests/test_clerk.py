@@ -15,12 +15,12 @@ from servicebot.checks import load_validated
 from servicebot.config import load_settings
 from servicebot.matching import ANSWERED, REFERRAL, SUGGEST, Index, Known, Reason, calibration
 
-from conftest import REPO
+from conftest import PINNED_FAQ
 
 
 @pytest.fixture(scope="module")
 def shipped() -> Index:
-    return load_validated(load_settings(env={}, overrides={"faq_dir": REPO / "faq"}))[1]
+    return load_validated(load_settings(env={}, overrides={"faq_dir": PINNED_FAQ}))[1]
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_the_decision_is_the_same_whatever_the_hash_seed():
     # Sets iterate in a different order under each PYTHONHASHSEED: the index must not care.
     script = (
         "from servicebot.faq import load_faq; from servicebot.matching import Index;"
-        f"i = Index(load_faq({str(REPO / 'faq')!r}));"
+        f"i = Index(load_faq({str(PINNED_FAQ)!r}));"
         "print([(m.status, m.entry_id) for m in map(i.match, ['垃圾分内体验馆在哪', '树屋怎么搭', '地保咋申请'])])"
     )
     outputs = {
@@ -115,3 +115,15 @@ def test_the_decision_is_the_same_whatever_the_hash_seed():
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1, outputs
+
+
+def test_choices_are_never_empty(shipped):
+    """Whatever the clerk offers, it offers something to pick (the tuning set's questions)."""
+    from servicebot import evaluate
+
+    from conftest import REPO
+
+    for item in evaluate.load_set(REPO / "tests" / "data" / "fresh-tune.yaml"):
+        match = shipped.match(item.question)
+        if match.status == SUGGEST:
+            assert match.suggestions, item.question

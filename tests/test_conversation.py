@@ -198,6 +198,31 @@ def test_clean_text_keeps_ordinary_text():
     assert clean_text("\ud800低保\x00") == "\ufffd低保 "
 
 
+DIRECTION_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+FORMAT_CONTROLS = DIRECTION_CONTROLS + "\u00ad\u180e\u2060\u2061\u2062\u2063\u2064\u206a\u206f\ufff9\ufffb"
+
+
+@given(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(FORMAT_CONTROLS))))
+def test_clean_text_removes_every_direction_and_format_control(text):
+    assert not set(clean_text(text)) & set(FORMAT_CONTROLS)
+
+
+def test_a_right_to_left_override_is_removed_and_the_text_kept_in_order():
+    assert clean_text("低保\u202e怎么申请\u202c？") == "低保怎么申请？"
+    assert clean_text("电话\u2066139\u20691234\u200f5678") == "电话13912345678"
+    family = "👨\u200d👩\u200d👧"  # a zero-width joiner holds an emoji sequence together: kept
+    assert clean_text(family) == family
+
+
+def test_a_question_with_a_direction_control_is_stored_without_it(make_settings, mini_faq):
+    recorded = Recorded()
+    service = Service.from_settings(make_settings(mini_faq), recorded, secret="s")
+    said = Conversation(service).respond(WEB, Text("\u202e低保怎么申请\u2066"))
+    assert said.status == Status.ANSWERED
+    [interaction] = recorded.interactions
+    assert interaction.question == "低保怎么申请"
+
+
 # --- late messages ------------------------------------------------------------------------------
 
 

@@ -6,12 +6,14 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import servicebot.faq.sources as faq_sources
 from servicebot.faq import check_faq, load_faq, messages
 from servicebot.faq.cache import _decode, _encode
+from servicebot.faq.freshness import office_today
 from servicebot.faq.model import Source
 from servicebot.faq.sources import REPORT_FACTS, facts_in, facts_missing_from, unsourced_facts
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 SOURCE = Source("https://www.chuzhou.gov.cn/x.html", "某通知", dt.date(2022, 8, 31), ("2022年7月1日", "727元"))
 
@@ -87,8 +89,21 @@ def test_a_broken_source_is_reported_with_its_lines(tmp_path):
     assert (11, messages.BAD_DATE.format(name="date", value="2022/8/31")) in located
 
 
+def test_a_source_dated_today_in_china_is_not_in_the_future(tmp_path, monkeypatch):
+    """Between 00:00 and 08:00 China time a container's (UTC) date is yesterday's: a page staff
+    found this morning must not be refused as "in the future"."""
+    morning = dt.datetime(2026, 12, 8, 7, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    monkeypatch.setattr(faq_sources, "office_today", lambda: office_today(morning))
+    for date, refused in (("2026-12-08", False), ("2026-12-09", True)):
+        block = "    sources:\n      - url: https://www.chuzhou.gov.cn/x.html\n        title: 某通知\n"
+        block += f"        date: {date}\n"
+        _write_entry(tmp_path, "没有数字", block)
+        future = messages.SOURCE_IN_FUTURE.format(date=date)
+        assert any(p.message == future for p in check_faq(tmp_path)[1]) is refused, date
+
+
 def test_sources_survive_the_parse_cache(tmp_path):
-    shutil.copytree(REPO / "faq", tmp_path / "faq")
+    shutil.copytree(PINNED_FAQ, tmp_path / "faq")
     faq = load_faq(tmp_path / "faq")
     from servicebot.faq.cache import FileResult
 
@@ -97,7 +112,7 @@ def test_sources_survive_the_parse_cache(tmp_path):
 
 
 def test_every_fact_beyond_the_report_in_the_shipped_faq_has_a_source_url_and_date():
-    faq = load_faq(REPO / "faq")
+    faq = load_faq(PINNED_FAQ)
     sourced = [s for e in faq.entries for s in e.sources]
     assert faq.referrals is not None
     sourced += [s for m in faq.referrals.matters for s in m.sources] + list(faq.referrals.general_sources)

@@ -12,7 +12,7 @@ import pytest
 
 import servicebot
 
-from conftest import REPO, process_env
+from conftest import PINNED_FAQ, process_env
 
 PACKAGE = Path(servicebot.__file__).parent
 
@@ -106,7 +106,7 @@ def test_a_command_loads_only_what_it_uses(tmp_path, argv):
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
-        env=process_env(tmp_path, REPO / "faq"),
+        env=process_env(tmp_path, PINNED_FAQ),
         capture_output=True,
         text=True,
         timeout=120,

@@ -23,7 +23,7 @@ from servicebot.matching import (
 )
 from servicebot.smalltalk import Intent
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ def shipped() -> Index:
     from servicebot.checks import build_snapshot
     from servicebot.config import load_settings
 
-    return build_snapshot(load_settings(env={}, overrides={"faq_dir": REPO / "faq"}))[1]
+    return build_snapshot(load_settings(env={}, overrides={"faq_dir": PINNED_FAQ}))[1]
 
 
 @pytest.mark.parametrize(

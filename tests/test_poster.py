@@ -17,15 +17,15 @@ from servicebot.faq import load_faq
 from servicebot.poster import content, draw
 from servicebot.poster.content import DEFAULT_EXAMPLES, pick_examples, poster_text
 
-from conftest import REPO
+from conftest import PINNED_FAQ
 
 URL = "https://bot.example.gov.cn/wenda/"
 WECHAT_URL = "http://weixin.qq.com/r/mp/AbCdEfGhIjKlMnOpQrSt"  # what an account's code says
-SHIPPED = load_faq(REPO / "faq")
+SHIPPED = load_faq(PINNED_FAQ)
 
 
 def poster(tmp_path, *args: str) -> list[str]:
-    return ["poster", "--faq", str(REPO / "faq"), "--data-dir", str(tmp_path / "data"), *args]
+    return ["poster", "--faq", str(PINNED_FAQ), "--data-dir", str(tmp_path / "data"), *args]
 
 
 def decoded(image: Image.Image) -> set[str]:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from servicebot.faq import BIN_CATEGORIES, REFERRALS_FILE, check_faq, load_faq, messages
+from servicebot.faq import BIN_CATEGORIES, PLACEHOLDER, REFERRALS_FILE, check_faq, load_faq, messages
+from servicebot.records import Status
 from servicebot.service import Service
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 REFERRALS = """\
 sources:
@@ -96,8 +97,72 @@ def test_a_broken_referrals_file_keeps_the_served_faq(faq_dir, make_settings):
     assert service.snapshot.faq.referrals is not None
 
 
+DRAFT = f"""\
+  - id: todo-cai-piao
+    draft: true
+    matter: 彩票
+    subjects:
+      - 彩票
+    body: {PLACEHOLDER}：负责办理的部门
+    how: {PLACEHOLDER}：居民怎么联系
+"""
+
+
+def test_a_draft_matter_is_checked_kept_apart_and_says_what_is_left(faq_dir, make_settings):
+    (faq_dir / REFERRALS_FILE).write_text(REFERRALS + DRAFT, encoding="utf-8")
+    faq, problems = check_faq(faq_dir)
+    assert faq is not None and faq.referrals is not None
+    assert [m.id for m in faq.referrals.matters] == ["hukou"] and [d.id for d in faq.referrals.drafts] == [
+        "todo-cai-piao"
+    ]
+    steps = [
+        messages.DRAFT_TODO_ID.format(id="todo-cai-piao"),
+        messages.DRAFT_TODO_WRITE.format(fields="body（负责的部门）、how（怎么联系、怎么办）", placeholder=PLACEHOLDER),
+        messages.REFERRAL_TODO_PUBLISH,
+    ]
+    left = messages.REFERRAL_DRAFT_LEFT.format(
+        id="todo-cai-piao", steps="；".join(f"{n}. {step}" for n, step in enumerate(steps, 1))
+    )
+    assert [(p.file, p.line, p.message) for p in problems if not p.is_error and "todo-cai-piao" in p.message] == [
+        (REFERRALS_FILE, 16, left)
+    ]
+    service = Service.from_settings(make_settings(faq_dir))
+    assert (
+        service.answer("彩票中奖了去哪兑奖", channel="web", resident=1).status != Status.REFERRAL
+    )  # never referred to
+    # Written, renamed and its draft line deleted, it refers residents.
+    done = DRAFT.replace(f"{PLACEHOLDER}：负责办理的部门", "体育彩票管理中心").replace(
+        f"{PLACEHOLDER}：居民怎么联系", "到彩票销售网点咨询。"
+    )
+    (faq_dir / REFERRALS_FILE).write_text(REFERRALS + done.replace("todo-cai-piao", "lottery"), encoding="utf-8")
+    assert (REFERRALS_FILE, 16, messages.REFERRAL_DRAFT_READY.format(id="lottery")) in {
+        (p.file, p.line, p.message) for p in check_faq(faq_dir)[1]
+    }
+    (faq_dir / REFERRALS_FILE).write_text(
+        REFERRALS + done.replace("todo-cai-piao", "lottery").replace("    draft: true\n", ""), encoding="utf-8"
+    )
+    assert service.reload()[0]
+    assert service.answer("彩票中奖了去哪兑奖", channel="web", resident=1).status == Status.REFERRAL
+
+
+def test_a_placeholder_in_a_live_matter_a_wrong_draft_mark_and_a_draft_sharing_a_word_are_errors(faq_dir):
+    live = DRAFT.replace("    draft: true\n", "")
+    wrong = DRAFT.replace("draft: true", "draft: 是").replace("彩票", "福利彩票").replace("cai-piao", "fu-li")
+    shared = DRAFT.replace("todo-cai-piao", "todo-hu-kou").replace("彩票", "落户")
+    (faq_dir / REFERRALS_FILE).write_text(REFERRALS + live + wrong + shared, encoding="utf-8")
+    found = problems_of(faq_dir)
+    assert (
+        REFERRALS_FILE,
+        16,
+        messages.REFERRAL_PLACEHOLDER_LEFT.format(id="todo-cai-piao", placeholder=PLACEHOLDER),
+    ) in found
+    assert (REFERRALS_FILE, 23, messages.BAD_REFERRAL_DRAFT) in found
+    word = messages.SHARED_SUBJECT.format(word="落户", id="todo-hu-kou", other="hukou", line=11)
+    assert (REFERRALS_FILE, 29, word) in found  # publishing it would break the file
+
+
 def test_the_shipped_referrals_file_names_at_least_40_matters():
-    faq = load_faq(REPO / "faq")
+    faq = load_faq(PINNED_FAQ)
     assert faq.referrals is not None and len(faq.referrals.matters) >= 40
     assert "12345" in faq.referrals.general
 

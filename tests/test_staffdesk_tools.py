@@ -50,7 +50,7 @@ def test_the_review_page_has_the_groups_and_drafts_of_the_command(desk_server, s
     doc = json.loads(capsys.readouterr().out)
     assert doc["clusters"], "the questions above were not all answered"
     raw, shown = html.unescape(page.text), text_of(page.text)
-    assert f"需要补充的问题（共 {len(doc['clusters'])} 组" in shown
+    assert f"按主题分组（共 {len(doc['clusters'])} 组" in shown
     for cluster in doc["clusters"]:
         assert all(example in shown for example in cluster["examples"])
         if cluster["suggestion"]:

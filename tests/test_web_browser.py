@@ -22,8 +22,6 @@ Without chromium and chromedriver the test is skipped, saying so — except unde
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from servicebot import replies
@@ -41,17 +39,15 @@ from browser import (
     viewport,
     wait_for_new_bot_message,
 )
-from conftest import wording
+from conftest import PINNED_FAQ, REPO, wording
 from webserver import ServerThread
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture
 def server(make_settings):
-    settings = make_settings(REPO / "faq", reload_interval=0)
+    settings = make_settings(PINNED_FAQ, reload_interval=0)
     with ServerThread(settings) as running:
         yield running
 
@@ -189,9 +185,7 @@ def test_a_resident_hands_off_and_the_staff_reply_appears_in_the_open_page(brows
 
     api = on_api_loop(make_api())
     try:
-        settings = make_settings(
-            REPO / "faq", token=TOKEN, base_url=api.base_url, staff_chat_id=staff, reload_interval=0
-        )
+        settings = make_settings(PINNED_FAQ, token=TOKEN, base_url=api.base_url, staff_chat_id=staff, reload_interval=0)
         with ServerThread(settings) as server:
             driver = browser
             driver.get(server.base_url + "/")

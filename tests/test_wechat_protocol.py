@@ -386,7 +386,7 @@ def test_a_voice_message_carries_what_wechat_recognised(extra, heard):
     xml = media_xml("voice", f"<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>{extra}")
     message = wx.parse_message(xml)
     assert message == VoiceMessage(**HEAD, msg_id="42", recognition=heard)
-    assert message.dedup_key == "msg:42"
+    assert message.dedup_key == f"msg:{OPENID}:42"  # keyed by sender and MsgId, like a text message
     assert OPENID not in repr(message) and "低保" not in repr(message)  # as private as typed text
 
 
@@ -453,6 +453,8 @@ def test_dedup_keys_follow_wechats_advice():
     text = wx.parse_message(text_xml(msg_id="77"))
     assert text.dedup_key == wx.parse_message(text_xml("retried", msg_id="77")).dedup_key
     assert text.dedup_key != wx.parse_message(text_xml(msg_id="78")).dedup_key
+    # Another sender's message with the same MsgId is another message: it never shares an answer.
+    assert text.dedup_key != wx.parse_message(text_xml(msg_id="77").replace(OPENID, "oSomeoneElse")).dedup_key
     subscribe = wx.parse_message(event_xml("subscribe"))
     assert subscribe.dedup_key == wx.parse_message(event_xml("subscribe")).dedup_key
     assert subscribe.dedup_key != wx.parse_message(event_xml("subscribe", created=NOW + 1)).dedup_key
@@ -523,6 +525,12 @@ def test_safe_mode_refuses_another_appid_and_a_missing_key():
         wx.decode_post(body, query, token=TEST_TOKEN, crypto=None, now=NOW)
     with pytest.raises(DecryptError, match="encrypt_type"):
         wx.decode_post(body, query | {"encrypt_type": "rsa"}, token=TEST_TOKEN, now=NOW)
+
+
+def test_safe_mode_refuses_an_unencrypted_post_however_well_signed():
+    with pytest.raises(SignatureError, match="unencrypted"):
+        crypto = WechatCrypto(TEST_AES_KEY, TEST_APP_ID)
+        wx.decode_post(text_xml().encode(), signed_query(), token=TEST_TOKEN, crypto=crypto, now=NOW)
 
 
 def test_safe_mode_body_without_encrypt_is_malformed():
@@ -1075,7 +1083,8 @@ def test_a_slow_answer_is_retried_by_the_simulator_and_computed_once():
             reply = await sim.post(session, sim.text(OPENID, "低保怎么申请", msg_id="31415"))
             assert (reply.status, reply.content) == (200, "收到6个字：低保怎么申请")
             assert reply.tries >= 2  # 2, unless a loaded machine also made the retry miss its deadline
-            assert endpoint.arrivals == ["msg:31415"] * reply.tries and endpoint.computed == ["msg:31415"]
+            key = f"msg:{OPENID}:31415"
+            assert endpoint.arrivals == [key] * reply.tries and endpoint.computed == [key]
 
     run(main())
 
@@ -1088,6 +1097,6 @@ def test_the_simulator_gives_up_after_three_tries_like_wechat():
             sim = WechatSim(url, deadline=0.2)
             reply = await sim.post(session, sim.text(OPENID, "在吗", msg_id="27182"))
             assert (reply.status, reply.tries, sim.sent) == (None, 3, 3)
-            assert endpoint.arrivals == ["msg:27182"] * 3 and endpoint.computed == ["msg:27182"]
+            assert endpoint.arrivals == [f"msg:{OPENID}:27182"] * 3 and endpoint.computed == [f"msg:{OPENID}:27182"]
 
     run(main())

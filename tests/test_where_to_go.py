@@ -18,7 +18,7 @@ from servicebot.referrals import ReferralIndex
 from servicebot.service import ITEM_ID, REFERRAL_ID, Service
 from servicebot.text import Normalizer
 
-from conftest import FIXTURES, REPO, Recorded
+from conftest import FIXTURES, PINNED_FAQ, Recorded
 
 DEV = yaml.safe_load((Path(__file__).parent / "data" / "where-to-go-dev.yaml").read_text(encoding="utf-8"))
 
@@ -26,7 +26,7 @@ DEV = yaml.safe_load((Path(__file__).parent / "data" / "where-to-go-dev.yaml").r
 @pytest.fixture(scope="module")
 def faq_dir(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("where") / "faq"
-    shutil.copytree(REPO / "faq", target)
+    shutil.copytree(PINNED_FAQ, target)
     shutil.copy(FIXTURES / "garbage-items.yaml", target / "garbage-items.yaml")
     return target
 
@@ -43,7 +43,7 @@ def service(faq_dir, tmp_path_factory) -> Service:
 
 
 def test_a_referral_is_found_by_its_first_subject_word_and_the_longest_there():
-    faq = load_faq(REPO / "faq")
+    faq = load_faq(PINNED_FAQ)
     index = ReferralIndex(faq.referrals, Normalizer(faq.synonyms))
     assert index.find(index.normalize("办护照要带户口本吗")).referral.id == "exit-entry"
     assert index.find(index.normalize("违章建筑谁管")).referral.id == "illegal-building"

@@ -15,7 +15,7 @@ from servicebot.conversation import Conversation, Resident, Said, Text
 from servicebot.records import ButtonKind, Channel, Status
 from servicebot.service import Service
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, PINNED_FAQ
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,14 @@ def service(tmp_path_factory) -> Service:
     from servicebot.config import load_settings
 
     root = tmp_path_factory.mktemp("channels")
-    shutil.copytree(REPO / "faq", root / "faq")
+    shutil.copytree(PINNED_FAQ, root / "faq")
     shutil.copy(FIXTURES / "garbage-items.yaml", root / "faq" / "garbage-items.yaml")
     return Service.from_settings(load_settings(env={}, overrides={"faq_dir": root / "faq", "data_dir": root / "d"}))
+
+
+def vote_tag(ref: str) -> str:
+    """Stands in for the web session's tag that binds a 👍/👎 to the session it is shown to."""
+    return "session-tag"
 
 
 def referral(service: Service) -> Said:
@@ -60,11 +65,12 @@ def test_telegram_renders_the_referral_as_html_with_its_keyboard(service):
 
 
 def test_the_web_page_gets_the_referral_with_its_status_links_and_choices(service):
-    doc = message_json(referral(service))
+    doc = message_json(referral(service), vote_tag)
     assert doc is not None and doc["status"] == "referral"
     assert "城市管理和市政部门" in doc["body"] and doc["footer"].startswith("来源：")
     assert [c["label"] for c in doc["choices"]] == [replies.HANDOFF_LABEL]
     assert doc["links"] and doc["feedback"]
+    assert all(f["data"].endswith(":session-tag") for f in doc["feedback"])
 
 
 def test_wechat_renders_the_referral_as_numbered_plain_text(service):
@@ -82,7 +88,7 @@ def test_every_channel_renders_item_answers(service, question):
     first_line = reply.title or reply.body.splitlines()[0]
     assert first_line in terminal.render(reply)
     assert all(len(part) <= tg_render.MAX_MESSAGE for part in tg_render.render_html(reply))
-    doc = message_json(said)
+    doc = message_json(said, vote_tag)
     assert doc is not None and doc["status"] == outcome.status
     assert first_line in wechat_protocol.render(reply).text
     assert Path(FIXTURES / "garbage-items.yaml").exists()

@@ -25,7 +25,7 @@ from servicebot.faq import load_faq
 from servicebot.matching.index import _CLAUSE_RE
 from servicebot.text import sounds
 
-from conftest import REPO
+from conftest import PINNED_FAQ, REPO
 
 # The tuning sets (never a held-out one: fresh-eval.yaml, real/*-test.yaml).
 TUNING = ("fresh-tune.yaml", "real/in-tune.yaml", "real/out-tune.yaml", "labelled.yaml", "holdout.yaml")
@@ -48,8 +48,8 @@ ODD = (
 
 @pytest.fixture(scope="module")
 def shipped():
-    settings = load_settings(env={}, overrides={"faq_dir": REPO / "faq"})
-    return build_index(load_faq(REPO / "faq"), settings)
+    settings = load_settings(env={}, overrides={"faq_dir": PINNED_FAQ})
+    return build_index(load_faq(PINNED_FAQ), settings)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """The commands staff and operators type. Turns domain errors into exit codes:
-0 success, 1 a check found problems, 2 bad settings or usage.
+0 success, 1 a check found problems, 2 bad settings or usage, 141 the reader of the output
+stopped reading (`servicebot faq stale | head`), as for any tool that SIGPIPE stops.
 
 Run ``servicebot COMMAND --help`` for each command's options and an example.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,12 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "review",
         "unanswered questions, grouped, for reviewers",
-        "Group unanswered and suggested questions for review.\n\n"
-        "examples:\n  servicebot review --since 7d\n  servicebot review --since 2026-11-01 --format html > review.html",
+        "What residents needed that the bot did not answer outright, grouped by subject\n"
+        '(unanswered, "did you mean", referred and handed-off questions), ranked for action,\n'
+        "with the trend against the period before and what to do next.\n\n"
+        "examples:\n  servicebot review --since 7d\n"
+        "  servicebot review --since 2026-11-01 --format html -o review.html\n"
+        "  servicebot review --suggest-yaml -o drafts.yaml   # only the YAML to paste",
     )
     p.add_argument("--since", default="7d", help="period: 7d, 24h or a date YYYY-MM-DD (default 7d)")
-    p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
-    p.add_argument("--suggest-yaml", action="store_true", help="print ready-to-paste YAML for each cluster")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json", "html", "yaml"),
+        default="table",
+        help="yaml: only the snippets to paste (also chosen by -o FILE.yaml)",
+    )
+    p.add_argument("--suggest-yaml", action="store_true", help="ready-to-paste YAML for each group")
     p.add_argument("--output", "-o", type=Path, help="write to a file instead of stdout")
 
     p = add(
@@ -223,7 +234,31 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(overrides=overrides, config_file=getattr(args, "config_file", None))
 
 
+OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `yes | head`
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a reader that stops reading (`| head`) ends it quietly, whatever it printed."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # inside the try: a closed pipe shows here, not as noise at exit
+    except BrokenPipeError:
+        return _output_closed()
+
+
+def _output_closed() -> int:
+    """Point stdout at /dev/null, so that nothing left in its buffer fails again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (captured in tests): nothing to redirect
+        pass
+    return OUTPUT_CLOSED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

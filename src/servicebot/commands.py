@@ -135,7 +135,7 @@ def faq_test(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("faq stale")
 def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.faq.freshness import sourced_facts, stale_entries
+    from servicebot.faq.freshness import sourced_facts, stale_entries, verify_lines
 
     faq = checks.build_snapshot(settings)[0]
     groups = stale_entries(faq, settings.stale_days)
@@ -149,6 +149,10 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
             )
     if groups:
         _out(STALE_SUMMARY.format(count=sum(len(e) for _, e in groups)))
+    marked = verify_lines(faq)
+    if marked:
+        _out()
+        _out("\n".join(marked))
     facts = sourced_facts(faq)
     if facts:
         _out(SOURCED_HEADER.format(count=len(facts)))
@@ -431,17 +435,42 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return run_channels(settings)
 
 
+# What `review -o FILE` says once the file is written (str.format templates).
+REVIEW_WRITTEN = "已写入 {path}：{groups} 组问题，{unhelpful} 个被点 👎 的回答。"
+REVIEW_WRITTEN_CSV = (
+    "已写入 {path}：{groups} 组问题，每组一行（被点 👎 的回答不在 CSV 里，请用 --format table 或 html 查看）。"
+)
+REVIEW_WRITTEN_YAML = (
+    "已写入 {path}：{snippets} 段可以粘贴的 YAML"
+    "（{alternates} 处给已有条目加问法，{drafts} 个新条目或转介事项的草稿）。"
+)
+REVIEW_NEXT = "下一步：{step}"
+REVIEW_NEXT_YAML = (
+    "下一步：按每段上方的注释粘贴到问答文件，运行 servicebot faq check faq/；"
+    "草稿（draft: true）写好标着“待填写”的地方后删掉那一行，才会回答居民。"
+)
+YAML_ONLY = "-o {path} 以 .yaml 结尾，只会写入建议的 YAML；要 {fmt} 格式的报告，请换一个文件名（例如 review.{fmt}）"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
 @command("review")
 def review(args: argparse.Namespace, settings: Settings) -> int:
     return run_review(settings, since=args.since, fmt=args.format, suggest_yaml=args.suggest_yaml, output=args.output)
 
 
 def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, output: Path | None) -> int:
-    """`servicebot review`: the report for the period, in the chosen format."""
+    """`servicebot review`: the report for the period, in the chosen format; `-o x.yaml` (or
+    `--format yaml`) writes only the YAML to paste."""
+    from servicebot.faq.freshness import verify_lines
     from servicebot.review.period import parse_period
     from servicebot.review.render import RENDERERS
     from servicebot.review.report import build_review
 
+    if output is not None and output.suffix.lower() in YAML_SUFFIXES:
+        if fmt not in ("table", "yaml"):
+            raise ConfigError(YAML_ONLY.format(path=output, fmt=fmt))
+        fmt = "yaml"
+    suggest_yaml = suggest_yaml or fmt == "yaml"
     period = parse_period(since)
     _, index = checks.build_snapshot(settings)
     reader = LogReader(settings.db_path)
@@ -454,21 +483,43 @@ def run_review(settings: Settings, *, since: str, fmt: str, suggest_yaml: bool, 
         faq_dir=settings.faq_dir,
         staff_answers=_staff_answers(settings, period.since, period.until) if suggest_yaml else (),
     )
-    _emit(RENDERERS[fmt](report), output, bom=fmt == "csv")
+    text = RENDERERS[fmt](report)
+    if fmt == "table" and (marked := verify_lines(index.faq)):
+        text += "\n" + "\n".join(marked) + "\n"
+    _emit(text, output, bom=fmt == "csv")
     if output is not None:
-        print(f"已写入 {output}：{len(report.clusters)} 组问题，{len(report.unhelpful)} 个被点 👎 的回答。")
+        print(_written(report, output, fmt))
     return 0
 
 
+def _written(report, output: Path, fmt: str) -> str:
+    """What was written, and what to do next."""
+    from servicebot.review.render import next_steps
+
+    if fmt == "yaml":
+        shown = [c.suggestion for c in report.clusters if c.suggestion is not None]
+        drafts = sum(s.draft for s in shown)
+        said = REVIEW_WRITTEN_YAML.format(
+            path=output, snippets=len(shown), alternates=len(shown) - drafts, drafts=drafts
+        )
+        return said + "\n" + REVIEW_NEXT_YAML
+    if fmt == "csv":
+        said = REVIEW_WRITTEN_CSV.format(path=output, groups=len(report.clusters))
+    else:
+        said = REVIEW_WRITTEN.format(path=output, groups=len(report.clusters), unhelpful=len(report.unhelpful))
+    first = next_steps(report)[0]
+    return said + "\n" + REVIEW_NEXT.format(step=first.split(". ", 1)[-1])
+
+
 def _staff_answers(settings: Settings, since: dt.datetime, until: dt.datetime | None) -> list:
-    """Staff replies marked 加入问答 in the period's tickets (none when there is no log yet)."""
+    """Staff replies in the period's tickets, marked 加入问答 or not (none when there is no log yet)."""
     from servicebot.storage.tickets import TicketStore
 
     if not settings.db_path.is_file():
         return []
     store = TicketStore(settings.db_path, create=False)
     try:
-        return store.staff_answers(since, until)
+        return store.staff_answers(since, until, unmarked=True)
     finally:
         store.close()
 
@@ -594,11 +645,15 @@ COMMANDS.update({f"staff {name}": fn for name, fn in staff_admin.COMMANDS.items(
 
 @command("health")
 def health(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.health import check_health
+    from servicebot.health import Verdict, health_report
 
-    problems = check_health(settings)
-    for problem in problems:
-        print(f"unhealthy: {problem}", file=sys.stderr)
-    if not problems:
-        _out("ok")
+    findings = health_report(settings)
+    for finding in findings:
+        if finding.verdict == Verdict.PROBLEM:
+            print(finding, file=sys.stderr)
+        else:
+            _out(str(finding))
+    problems = sum(f.verdict == Verdict.PROBLEM for f in findings)
+    if problems:
+        print(f"unhealthy: {problems} problem(s) above; fix them and run `servicebot health` again", file=sys.stderr)
     return 1 if problems else 0

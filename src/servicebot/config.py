@@ -8,6 +8,7 @@ readable line instead of failing later inside the bot.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -72,7 +73,7 @@ class Settings:
     web_address_messages: int = 120
     """Questions per flood window from one network address (many residents can share one)."""
     web_trusted_proxies: str = "127.0.0.1"
-    """Reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma separated, or *)."""
+    """Reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated addresses or networks)."""
     desk_port: int | None = None
     """Port of the staff desk's own web server (/desk: sign-in, tickets, staff tools); empty: no staff desk."""
     desk_listen: str = "127.0.0.1"
@@ -253,6 +254,7 @@ def _validate(s: Settings) -> Settings:
         parsed = urlparse(origin)
         if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path or parsed.query:
             raise ConfigError(f"invalid web_origins: {origin!r} is not an origin like https://www.example.gov.cn")
+    _validate_proxies(s.web_trusted_proxies)
     if not s.web_frame_ancestors.strip() or any(c in s.web_frame_ancestors for c in ';,\r\n"<>'):
         raise ConfigError(
             f"invalid web_frame_ancestors: {s.web_frame_ancestors!r} "
@@ -282,6 +284,25 @@ def _validate(s: Settings) -> Settings:
     if s.token and (":" not in s.token or any(c.isspace() for c in s.token)):
         raise ConfigError("invalid token: a Telegram token looks like 123456:ABC-DEF (value hidden)")
     return s
+
+
+def _validate_proxies(value: str) -> None:
+    """Each trusted proxy an IP address or network; never everyone (`*`, a /0 network): a client
+    believed about its own address picks its own flood-control key."""
+    for item in (part.strip() for part in value.split(",") if part.strip()):
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            if item == "*":
+                raise ConfigError(
+                    "invalid web_trusted_proxies: * would believe any client about its own address; "
+                    "list the reverse proxy's address or network (e.g. 127.0.0.1, or 172.31.250.1 in compose.yaml)"
+                ) from None
+            raise ConfigError(
+                f"invalid web_trusted_proxies: {item!r} is not an IP address or network (comma separated)"
+            ) from None
+        if network.prefixlen == 0:
+            raise ConfigError(f"invalid web_trusted_proxies: {item!r} would believe any client about its own address")
 
 
 def _validate_wechat(s: Settings) -> None:

@@ -28,7 +28,8 @@ Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
   message can be routed without the conversation knowing any channel's details.
 
 Text is cleaned at this edge (`clean_text`): lone surrogates and control characters, which
-a JSON body can carry and which break the normalizer, never reach the core.
+a JSON body can carry and which break the normalizer, never reach the core; direction and
+format controls (U+202E and its kin) are removed.
 """
 
 from __future__ import annotations
@@ -215,13 +216,18 @@ class Said:
 
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200b\u2028\u2029\ufeff]")
+# Invisible controls of how text is shown (bidirectional marks, embeddings, overrides, isolates;
+# word joiner, invisible operators, soft hyphen, …): U+202E would print a question backwards in
+# `review`. Zero-width (non-)joiners stay: emoji sequences and some scripts need them.
+_FORMAT_RE = re.compile("[\u00ad\u061c\u180e\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufff9-\ufffb]")
 
 
 def clean_text(text: str) -> str:
     """Text safe for the core: a lone surrogate (which a JSON string can carry, and which
-    OpenCC refuses) becomes U+FFFD, control characters become spaces, CR LF becomes LF."""
+    OpenCC refuses) becomes U+FFFD, control characters become spaces, CR LF becomes LF, and
+    direction and format controls are removed."""
     text = _SURROGATE_RE.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _CONTROL_RE.sub(" ", text)
+    return _CONTROL_RE.sub(" ", _FORMAT_RE.sub("", text))
 
 
 _COMMAND_RE = re.compile(r"/([A-Za-z_]{1,32})")

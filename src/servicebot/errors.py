@@ -3,8 +3,9 @@ located `Problem` a FAQ error carries."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class ServicebotError(Exception):
@@ -27,14 +28,37 @@ class Severity(StrEnum):
     WARNING = "warning"  # only reported
 
 
-@dataclass(frozen=True, order=True)
+class Reach(IntEnum):
+    """How much of the FAQ a problem stands for; it decides the order staff read problems in."""
+
+    FILE = 0  # the whole file could not be read: what else is wrong may follow from it, so it comes first
+    AFTER_FILE = 1  # one line for the problems elsewhere that follow from an unread file, right after it
+    LINE = 2  # one place in one file
+    AFTER_LINE = 3  # one line for the problems elsewhere that follow from an entry left out, after its errors
+
+
+@functools.total_ordering
+@dataclass(frozen=True)
 class Problem:
-    """One thing wrong in a FAQ directory, located by file and line for staff."""
+    """One thing wrong in a FAQ directory, located by file and line for staff.
+
+    Problems sort the way staff should read them: a file that could not be read at all first
+    (with what follows from it), then everything else by file and line.
+    """
 
     file: str
     line: int
     message: str
     severity: Severity = Severity.ERROR
+    reach: Reach = Reach.LINE
+
+    def _order(self) -> tuple:
+        return (self.reach >= Reach.LINE, self.file, self.line, self.reach, self.message, self.severity)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Problem):
+            return NotImplemented
+        return self._order() < other._order()
 
     @property
     def is_error(self) -> bool:
@@ -64,6 +88,10 @@ class WechatError(ServicebotError):
 
 class SignatureError(WechatError):
     """The request is not from WeChat: bad or missing signature, or a timestamp outside the window (answer 403)."""
+
+
+class ReplayError(SignatureError):
+    """A signed request posted again with another body, or more often than WeChat retries (answer 403)."""
 
 
 class MalformedMessageError(WechatError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,10 +112,18 @@ class Route:
 
 
 def names_item(snap: Snapshot, match: Match, item: ItemQuestion) -> bool:
-    """Whether the entry answered names the item itself among its keywords (杀虫剂罐), not a part
-    of it (电池 of 去掉电池的充电宝): only then does it say which bin the item goes into."""
+    """Whether the entry answered names the item itself among its keywords: the item's name, or
+    what it ends in (杀虫剂罐子 is a 杀虫剂罐), never a word inside it (电池 of 去掉电池的充电宝 —
+    a 充电宝): only then does it say which bin the item goes into."""
     i = snap.index.position.get(match.entry_id or "")
-    return i is not None and any(item.name in keyword for keyword in snap.index.keywords[i])
+    if i is None:
+        return False
+    head = _ITEM_TAIL.sub("", item.name)  # 杀虫剂罐子 → 杀虫剂罐, 水银体温计打碎了 → 水银体温计
+    return any(item.name in k or (len(k) > 1 and head.endswith(k)) for k in snap.index.keywords[i])
+
+
+# What may trail an item's name without changing what it is.
+_ITEM_TAIL = re.compile("(?:子|了|打碎了|碎了|坏了|破了|用完了|过期了)+$")
 
 
 def route(snap: Snapshot, question: str) -> Route:

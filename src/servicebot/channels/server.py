@@ -23,20 +23,26 @@ import contextlib
 import logging
 import signal
 import socket
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicebot import replies
 from servicebot.channels import ChannelAdapter, Core
+from servicebot.channels.web import SecurityMiddleware, security_headers
+from servicebot.channels.web_limits import WebLimits, guarded_protocol
 from servicebot.config import Settings
 from servicebot.errors import ConfigError, ServicebotError
 from servicebot.service import Service
+from servicebot.throttle import LogThrottle
 
 if TYPE_CHECKING:
     from servicebot.staffdesk.site import DeskSite
@@ -87,26 +93,70 @@ async def _start_notices(core: Core, stack: contextlib.AsyncExitStack) -> None:
     core.desk.opened_listeners.append(robot.ticket_opened)
 
 
-def build_app(core: Core, channels: Sequence[ChannelAdapter]) -> Starlette:
-    """The Starlette app: /healthz plus every channel's routes, behind the security headers."""
-    from servicebot.channels.tg_render import describe_error
-    from servicebot.channels.web import security_middleware
+def build_app(core: Core, channels: Sequence[ChannelAdapter]) -> ASGIApp:
+    """The web server's app: /healthz plus every channel's routes, inside `LastResort` (an
+    unexpected error is one short log line and a JSON 500), inside the security headers, so
+    that every response — an error included — carries them."""
 
     async def healthz(request: Request) -> Response:
         if core.ready and core.service.snapshot.faq.entries:
             return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
         return PlainTextResponse("starting", status_code=503, headers={"Cache-Control": "no-store"})
 
-    async def failed(request: Request, exc: Exception) -> Response:
-        log.error("error while answering %s %s: %s", request.method, request.url.path, describe_error(exc))
-        return JSONResponse({"error": "internal", "message": replies.ERROR_TEXT}, status_code=500)
-
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     for channel in channels:
         routes.extend(channel.routes())
-    return Starlette(
-        routes=routes, middleware=[security_middleware(core.settings)], exception_handlers={Exception: failed}
+    app = Starlette(routes=routes, exception_handlers={Exception: lambda request, exc: _internal_error()})
+    return SecurityMiddleware(LastResort(app), core.settings)
+
+
+def _internal_error() -> Response:
+    return JSONResponse(
+        {"error": "internal", "message": replies.ERROR_TEXT}, status_code=500, headers={"Cache-Control": "no-store"}
     )
+
+
+def where(exc: BaseException) -> str:
+    """An exception for a log line: its type and the innermost frame, never its message (it
+    might quote a resident) nor a whole stack (a RecursionError's is a thousand frames)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
+
+
+class LastResort:
+    """Around the Starlette app: an exception a handler let through is logged as one line (at
+    most one a minute per kind, with a count) and answered with a JSON 500 if nothing was sent
+    yet; it goes no further, so uvicorn prints no traceback. A client that hung up while its
+    request was being read gets nothing (there is no one to answer)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+        self.errors = LogThrottle(log)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except ClientDisconnect:
+            return
+        except Exception as exc:
+            self.errors.error(
+                type(exc).__name__, "error while answering %s %s: %s", scope["method"], scope["path"], where(exc)
+            )
+            if not started:
+                await _internal_error()(scope, receive, send)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -119,15 +169,26 @@ class _Uvicorn(uvicorn.Server):
 
 
 class WebServer:
-    """uvicorn serving the app on a socket bound before the channels start: the residents'
-    (`web_listen:web_port`), or the staff desk's (`listen`, `port`)."""
+    """uvicorn serving the app on a socket bound before the channels start — the residents'
+    (`web_listen:web_port`), or the staff desk's (`listen`, `port`) — within `limits`
+    (`web_limits`: read timeout, idle timeout, connections; the defaults fit the process)."""
 
-    def __init__(self, app: Starlette, settings: Settings, *, listen: str | None = None, port: int | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        limits: WebLimits | None = None,
+        *,
+        listen: str | None = None,
+        port: int | None = None,
+    ):
         self.settings = settings
+        self.limits = limits or WebLimits.for_process()
         self.listen = settings.web_listen if listen is None else listen
         self.port_wanted = settings.web_port if port is None else port
         self.config = uvicorn.Config(
             app,
+            http=guarded_protocol(self.limits, security_headers(settings)),
             log_config=None,  # logging is configured by the entry point
             access_log=False,  # an access log would hold residents' addresses
             lifespan="off",  # channels are started by `serve`, not by the ASGI lifespan
@@ -135,7 +196,7 @@ class WebServer:
             forwarded_allow_ips=settings.web_trusted_proxies,
             server_header=False,
             timeout_graceful_shutdown=SHUTDOWN_GRACE,
-            timeout_keep_alive=15,
+            **self.limits.uvicorn_options(),
         )
         self.socket: socket.socket | None = None
         self._server = _Uvicorn(self.config)
@@ -198,9 +259,11 @@ async def serve(
     *,
     handle_signals: bool = False,
     listening: asyncio.Future[int] | None = None,
+    web_limits: WebLimits | None = None,
 ) -> None:
     """Run the channels until `stop` is set. With `handle_signals`, SIGINT/SIGTERM stop and
-    SIGHUP reloads the FAQ. `listening`, if given, gets the web server's port once it serves."""
+    SIGHUP reloads the FAQ. `listening`, if given, gets the web server's port once it serves.
+    `web_limits`: the web server's limits, if not the defaults (tests shrink them)."""
     loop = asyncio.get_running_loop()
     async with contextlib.AsyncExitStack() as stack:
         await core.open()
@@ -209,7 +272,7 @@ async def serve(
             _signals(loop, core, stop, install=True)
             stack.callback(_signals, loop, core, stop, False)
         settings = core.settings
-        web = WebServer(build_app(core, channels), settings) if settings.web_port is not None else None
+        web = WebServer(build_app(core, channels), settings, web_limits) if settings.web_port is not None else None
         desk = build_desk(core)
         desk_web = WebServer(desk.app, settings, listen=settings.desk_listen, port=settings.desk_port) if desk else None
         for server in (web, desk_web):
@@ -257,4 +320,4 @@ def run(settings: Settings) -> int:
     return 0
 
 
-__all__ = ["WebServer", "build_app", "build_channels", "build_desk", "run", "serve"]
+__all__ = ["LastResort", "WebServer", "build_app", "build_channels", "build_desk", "run", "serve", "where"]

@@ -12,7 +12,8 @@
 - /tickets lists the tickets that are not closed.
 
 Its handlers run before every other (group -2) and stop there, so nothing a staff member
-writes in the group is ever taken for a resident's question or counted by flood control.
+writes in the group — an @mention of the bot included — is ever taken for a resident's
+question, logged or counted by flood control; only commands go on to the other handlers.
 Staff-facing wording is Chinese and lives here; residents' wording is in replies.py.
 """
 
@@ -41,6 +42,7 @@ from telegram.ext import (
     CommandHandler,
     ExtBot,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -209,7 +211,22 @@ class StaffGroup:
             CallbackQueryHandler(self.on_button, pattern=r"^s:[cf]:\d{1,12}$"),
             CommandHandler("tickets", self.on_tickets, filters=chat),
             MessageHandler(chat & filters.UpdateType.MESSAGE & filters.REPLY & ~filters.COMMAND, self.on_reply),
+            TypeHandler(Update, self.on_anything_else),  # last: only what nothing above took
         ]
+
+    async def on_anything_else(self, update: Update, context: CallbackContext) -> None:
+        """Whatever else happens in the staff group — staff talking, @mentioning the bot, a
+        photo, a tap on a button that is not a staff button — is staff's, never a resident's
+        question: not answered, not logged, not counted. Commands go on (an admin's /reload)."""
+        chat = update.effective_chat
+        if chat is None or chat.id != self.chat_id:
+            return
+        message = update.effective_message
+        if update.callback_query is None and message is not None and (message.text or "").startswith("/"):
+            return
+        if update.callback_query is not None:
+            await _answer(update.callback_query, "")
+        raise ApplicationHandlerStop
 
     async def on_reply(self, update: Update, context: CallbackContext) -> None:
         """A reply in the staff group: relayed when it answers a ticket, otherwise left alone."""
@@ -272,7 +289,7 @@ def ticket_in(text: str) -> int | None:
 
 async def _answer(query: CallbackQuery, text: str) -> None:
     try:
-        await query.answer(text[:200])
+        await query.answer(text[:200] or None)
     except BadRequest as exc:
         log.info("could not answer a staff button press: %s", exc.message)
 

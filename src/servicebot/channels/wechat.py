@@ -20,6 +20,10 @@ the conversation:
   waits just under WeChat's deadline, then says the answer is coming; the answer then waits
   for the resident's next message. A retry that comes after a restart is answered again but
   logged once (its interaction reference is derived from the message).
+- replays: in safe mode only encrypted requests are read (`decode_post`), and a signed
+  request is accepted once, or again only as one of WeChat's identical retries
+  (`wechat_replay.NonceMemory`): a captured signed URL cannot carry another body, another
+  resident's OpenID included;
 - hand-off to staff (转人工), when the core has a desk: as on every channel, through the
   conversation; the resident is told, when the ticket opens, that the staff reply comes with
   the answer to their next message.
@@ -70,6 +74,7 @@ from servicebot.channels.wechat_protocol import (
     text_reply,
     verify_url,
 )
+from servicebot.channels.wechat_replay import NonceMemory
 from servicebot.conversation import (
     Ask,
     ChoiceMemory,
@@ -84,7 +89,7 @@ from servicebot.conversation import (
     Text,
     encode_button,
 )
-from servicebot.errors import SignatureError, StorageError, WechatError
+from servicebot.errors import ReplayError, SignatureError, StorageError, WechatError
 from servicebot.faq import Faq
 from servicebot.records import ButtonKind, Channel, Via
 from servicebot.replies import Button
@@ -281,6 +286,7 @@ class WechatChannel:
             desk=core.desk,
         )
         self.answers: ReplyCache[Outgoing] = ReplyCache()
+        self.nonces = NonceMemory()
         self.pages = Shelf(CHOICES_KEPT)
         self.outbox = Outbox(settings.db_path, keep_days=settings.ticket_days)
         # Residents something may wait for in the outbox: read at start, kept up to date here
@@ -338,8 +344,11 @@ class WechatChannel:
         try:
             body = await read_body(request, MAX_BODY_BYTES)
             inbound = decode_post(body, request.query_params, token=self.token, crypto=self.crypto)
+            self.nonces.admit(request.query_params, body)
         except BodyTooLarge:
             return self._refuse("size", 413, f"a body over {MAX_BODY_BYTES} bytes")
+        except ReplayError as exc:
+            return self._refuse("replay", 403, str(exc))
         except SignatureError as exc:
             return self._refuse("signature", 403, str(exc))
         except WechatError as exc:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from servicebot.errors import Problem, Severity
+from servicebot.errors import Problem, Reach, Severity
 from servicebot.faq import messages
-from servicebot.faq.model import Link
+from servicebot.faq.model import PLACEHOLDER, Link
 from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line, parse_yaml
 
 URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#][^\s]*)?$")
@@ -30,8 +30,8 @@ class Collector:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def error(self, file: str, line: int, message: str) -> None:
-        self.problems.append(Problem(file, line, message))
+    def error(self, file: str, line: int, message: str, reach: Reach = Reach.LINE) -> None:
+        self.problems.append(Problem(file, line, message, reach=reach))
 
     def warning(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message, Severity.WARNING))
@@ -51,11 +51,21 @@ class Collector:
         return [p for p in self.problems if not p.is_error]
 
 
+def draft_steps(item_id: str, unwritten: Sequence[str], publish: str) -> str:
+    """What is left before a draft pasted from the review goes live, numbered: rename its todo-
+    id, write the fields that still hold the placeholder, then `publish` (delete `draft: true`).
+    Empty when only that last step is left."""
+    todo = [messages.DRAFT_TODO_ID.format(id=item_id)] if item_id.startswith("todo-") else []
+    if unwritten:
+        todo.append(messages.DRAFT_TODO_WRITE.format(fields="、".join(unwritten), placeholder=PLACEHOLDER))
+    return "；".join(f"{n}. {step}" for n, step in enumerate([*todo, publish], 1)) if todo else ""
+
+
 def read_bytes(path: Path, label: str, out: Collector) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError as exc:  # deleted or renamed while an editor saves it
-        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc))
+        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc), Reach.FILE)
         return None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from servicebot.errors import Reach
 from servicebot.faq import messages
 from servicebot.faq.fields import Collector, check_unknown, text_list, text_value
 from servicebot.faq.model import (
@@ -41,7 +42,7 @@ def name_key(text: str) -> str:
 def garbage_file(data: Any, out: Collector) -> GarbageGuide | None:
     """The parsed file → GarbageGuide (None when its shape is wrong); problems go to `out`."""
     if not isinstance(data, dict):
-        out.error(FILE, 1, messages.GARBAGE_SHAPE)
+        out.error(FILE, 1, messages.GARBAGE_SHAPE, Reach.FILE)
         return None
     check_unknown(data, TOP_KEYS, FILE, "garbage-items.yaml", out)
     if not data.get("sources"):

@@ -69,7 +69,10 @@ class Entry:
     file: str = ""
     line: int = 0
     phrasing_lines: tuple[int, ...] = ()  # the line of each phrasing, for staff messages
+    keyword_lines: tuple[int, ...] = ()  # the line of each keyword, for staff messages
+    verify: str = ""  # what staff must still confirm (待核实); shown to staff, never to residents
     sources: tuple[Source, ...] = ()  # pages behind the facts the report lacks
+    draft: bool = False  # `draft: true`: pasted from the review, not yet written; never served
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -111,15 +114,18 @@ class Referral:
     links: tuple[Link, ...] = ()
     file: str = ""
     line: int = 0
+    draft: bool = False  # `draft: true`: pasted from the review, not yet written; never referred to
 
 
 @dataclass(frozen=True)
 class Referrals:
-    """faq/referrals.yaml: the matters, and the general way in said under each of them."""
+    """faq/referrals.yaml: the matters, and the general way in said under each of them;
+    `matters` are what residents are referred to, `drafts` wait for staff."""
 
     matters: tuple[Referral, ...]
     general: str = ""  # e.g. 12345: for when residents are unsure which body to ask
     general_sources: tuple[Source, ...] = ()
+    drafts: tuple[Referral, ...] = ()
 
 
 BIN_CATEGORIES = ("可回收物", "有害垃圾", "厨余垃圾", "其他垃圾")  # GB/T 19095-2019, in its order
@@ -168,7 +174,7 @@ class GarbageGuide:
 
 @dataclass(frozen=True)
 class Faq:
-    """A whole validated FAQ directory."""
+    """A whole validated FAQ directory: `entries` are what residents get, `drafts` wait for staff."""
 
     entries: tuple[Entry, ...]
     topics: tuple[Topic, ...]
@@ -179,6 +185,7 @@ class Faq:
     warnings: tuple[Problem, ...] = ()
     referrals: Referrals | None = None  # faq/referrals.yaml, when there is one
     garbage: GarbageGuide | None = None  # faq/garbage-items.yaml, when there is one
+    drafts: tuple[Entry, ...] = ()  # entries marked `draft: true`: validated, never served
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

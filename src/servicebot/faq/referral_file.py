@@ -19,15 +19,21 @@ handles each and its official channels; every phone number or date in it needs a
         how: 带上户口簿和身份证到派出所户籍窗口办理。
         sources: []                # optional; required when `how` names a number
         links: []                  # optional link buttons, as in an FAQ entry
+
+A matter marked `draft: true` (as `servicebot review --suggest-yaml` drafts one) is checked
+like the others but kept apart (`Referrals.drafts`): no resident is referred to it, and the
+check says what is left to write. A placeholder (待填写) left in a matter without that mark
+is an error, so the bot keeps its last good FAQ rather than show it to residents.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from servicebot.errors import Reach
 from servicebot.faq import messages
-from servicebot.faq.fields import Collector, check_unknown, links_value, text_list, text_value
-from servicebot.faq.model import REFERRALS_FILE, Link, Referral, Referrals, Source, question_key
+from servicebot.faq.fields import Collector, check_unknown, draft_steps, links_value, text_list, text_value
+from servicebot.faq.model import PLACEHOLDER, REFERRALS_FILE, Link, Referral, Referrals, Source, question_key
 from servicebot.faq.sources import check_facts, cited_sources, named_sources
 from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line
 
@@ -42,6 +48,7 @@ REFERRAL_KEYS = {
     "how": "怎么联系、怎么办",
     "sources": "出处（来源编号）",
     "links": "链接",
+    "draft": "草稿标记",
 }
 REQUIRED = ("id", "matter", "subjects", "body", "how")
 MIN_SUBJECT_CHARS = 2  # one character (电, 税) would match far too many questions
@@ -50,7 +57,7 @@ MIN_SUBJECT_CHARS = 2  # one character (电, 税) would match far too many quest
 def referrals_file(data: Any, out: Collector) -> Referrals | None:
     """The parsed file → Referrals (None when its shape is wrong); problems go to `out`."""
     if not isinstance(data, dict):
-        out.error(FILE, 1, messages.REFERRALS_SHAPE)
+        out.error(FILE, 1, messages.REFERRALS_SHAPE, Reach.FILE)
         return None
     check_unknown(data, TOP_KEYS, FILE, "referrals.yaml", out)
     named = named_sources(data.get("sources"), FILE, line_of(data, "sources", 1), out)
@@ -63,10 +70,13 @@ def referrals_file(data: Any, out: Collector) -> Referrals | None:
     matters = [_referral(item, named, used, at, out) for item, at in zip(raw, item_lines(raw, 1))]
     found = tuple(m for m in matters if m is not None)
     _cross_checks(found, out)
+    for matter in found:
+        _placeholder_check(matter, out)
     for key, (_, at) in named.items():
         if key not in used:
             out.warning(FILE, at, messages.UNUSED_SOURCE.format(source=key))
-    return Referrals(found, general, general_sources)
+    live = tuple(m for m in found if not m.draft)
+    return Referrals(live, general, general_sources, tuple(m for m in found if m.draft))
 
 
 def _general(
@@ -126,6 +136,8 @@ def _referral(
         if key in values:
             what = f"事项 {rid} 的 {key}"
             check_facts(values[key], sources, what, FILE, line_of(raw, key, line), out, shared=True)
+    if "draft" in raw and not isinstance(raw["draft"], bool):
+        out.error(FILE, line_of(raw, "draft", line), messages.BAD_REFERRAL_DRAFT)
     if any(key not in values for key in ("id", "matter", "body", "how")) or not subjects:
         return None
     return Referral(
@@ -138,7 +150,22 @@ def _referral(
         links=links,
         file=FILE,
         line=line,
+        draft=raw.get("draft") is True,
     )
+
+
+def _placeholder_check(matter: Referral, out: Collector) -> None:
+    """A draft gets what is left to write (a warning); a live matter may hold no placeholder."""
+    fields = (("matter", matter.matter), ("subjects", " ".join(matter.subjects)), ("body", matter.body))
+    unwritten = [
+        f"{name}（{REFERRAL_KEYS[name]}）" for name, text in (*fields, ("how", matter.how)) if PLACEHOLDER in text
+    ]
+    if matter.draft:
+        steps = draft_steps(matter.id, unwritten, messages.REFERRAL_TODO_PUBLISH)
+        said = messages.REFERRAL_DRAFT_LEFT.format(id=matter.id, steps=steps) if steps else None
+        out.warning(FILE, matter.line, said or messages.REFERRAL_DRAFT_READY.format(id=matter.id))
+    elif unwritten:
+        out.error(FILE, matter.line, messages.REFERRAL_PLACEHOLDER_LEFT.format(id=matter.id, placeholder=PLACEHOLDER))
 
 
 def _cross_checks(matters: tuple[Referral, ...], out: Collector) -> None:

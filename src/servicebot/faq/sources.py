@@ -18,13 +18,13 @@ facts, not text), for the rule to recognise.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from servicebot.faq import messages
 from servicebot.faq.fields import URL_RE, Collector, date_value, text_list, text_value
+from servicebot.faq.freshness import office_today
 from servicebot.faq.model import Source
 from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line
 
@@ -149,7 +149,7 @@ def source_value(raw: Any, file: str, line: int, out: Collector, *, with_facts: 
         out.error(file, line, messages.SOURCE_NO_DATE)
     else:
         date = date_value(raw["date"], file, line_of(raw, "date", line), out, name="date")
-        if date is not None and date > dt.date.today():
+        if date is not None and date > office_today():  # China's day, as staff date a page
             out.error(file, line_of(raw, "date", line), messages.SOURCE_IN_FUTURE.format(date=date))
             date = None
     facts = text_list(raw.get("facts"), "facts", file, line_of(raw, "facts", line), out) if with_facts else ()

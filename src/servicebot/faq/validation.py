@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 
 import servicebot.faq.cache as cache
 from servicebot.config import STALE_DAYS
-from servicebot.errors import FaqError, Problem
+from servicebot.errors import FaqError, Problem, Reach
 from servicebot.faq import messages
 from servicebot.faq.fields import (
     Collector,
     check_unknown,
     date_value,
+    draft_steps,
     links_value,
     located_texts,
     read_bytes,
@@ -32,8 +33,9 @@ from servicebot.faq.fields import (
     text_list,
     text_value,
 )
-from servicebot.faq.freshness import stale_warnings
+from servicebot.faq.freshness import office_today, stale_warnings, verify_warnings
 from servicebot.faq.garbage_file import garbage_file
+from servicebot.faq.knockon import KnockOns
 from servicebot.faq.model import (
     GARBAGE_ITEMS_FILE,
     PLACEHOLDER,
@@ -48,6 +50,7 @@ from servicebot.faq.model import (
     question_key,
 )
 from servicebot.faq.referral_file import referrals_file
+from servicebot.faq.sharing import shared_keyword_warnings
 from servicebot.faq.sources import check_facts, sources_list
 from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line
 from servicebot.records import Status
@@ -65,6 +68,8 @@ ENTRY_KEYS = {
     "source": "资料来源",
     "sources": "工作纪实以外的事实的出处",
     "reviewed": "核对日期",
+    "verify": "待核实的事项",
+    "draft": "草稿标记",
 }
 REQUIRED_ENTRY_KEYS = ("id", "question", "alternates", "answer", "source", "reviewed")
 TOPIC_KEYS = ("topic", "entries")
@@ -111,14 +116,22 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: Collector) -> Entry 
     alternates = located_texts(raw.get("alternates"), "alternates", file, line_of(raw, "alternates", line), out)
     values["alternates"] = tuple(text for text, _ in alternates)
     values["phrasing_lines"] = (line_of(raw, "question", line), *(item_line for _, item_line in alternates))
-    for key in ("keywords", "related"):
-        values[key] = text_list(raw.get(key), key, file, line_of(raw, key, line), out)
+    keywords = located_texts(raw.get("keywords"), "keywords", file, line_of(raw, "keywords", line), out)
+    values["keywords"] = tuple(text for text, _ in keywords)
+    values["keyword_lines"] = tuple(item_line for _, item_line in keywords)
+    values["related"] = text_list(raw.get("related"), "related", file, line_of(raw, "related", line), out)
+    values["verify"] = text_value(raw.get("verify")) or ""
+    if raw.get("verify") not in (None, "") and not values["verify"]:  # a list, a mapping, true/false
+        out.error(file, line_of(raw, "verify", line), messages.VERIFY_NOT_TEXT)
     values["links"] = links_value(raw.get("links"), file, line_of(raw, "links", line), out)
     values["sources"] = sources_list(raw.get("sources"), file, line_of(raw, "sources", line), out)
     values["answer_line"] = line_of(raw, "answer", line)
     values["reviewed"] = (
         date_value(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
     )
+    if "draft" in raw and not isinstance(raw["draft"], bool):
+        out.error(file, line_of(raw, "draft", line), messages.BAD_DRAFT)
+    values["draft"] = raw.get("draft") is True
     answer_line = values.pop("answer_line")
     if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
         return None
@@ -130,7 +143,7 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: Collector) -> Entry 
 
 def _topic_file(data: Any, file: str, out: Collector) -> tuple[Topic | None, list[Entry]]:
     if not isinstance(data, dict):
-        out.error(file, 1, messages.TOPIC_FILE_SHAPE)
+        out.error(file, 1, messages.TOPIC_FILE_SHAPE, Reach.FILE)
         return None, []
     check_unknown(data, TOPIC_KEYS, file, "文件顶层", out)
     topic = text_value(data.get("topic"))
@@ -138,7 +151,7 @@ def _topic_file(data: Any, file: str, out: Collector) -> tuple[Topic | None, lis
         out.error(file, line_of(data, "topic", 1), messages.NO_TOPIC)
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list) or not raw_entries:
-        out.error(file, line_of(data, "entries", 1), messages.NO_ENTRIES)
+        out.error(file, line_of(data, "entries", 1), messages.NO_ENTRIES, Reach.FILE)
         return None, []
     entries = []
     for raw, line in zip(raw_entries, item_lines(raw_entries, 1)):
@@ -147,14 +160,14 @@ def _topic_file(data: Any, file: str, out: Collector) -> tuple[Topic | None, lis
             entries.append(entry)
     if topic is None:
         return None, entries
-    return Topic(topic, file, tuple(e.id for e in entries)), entries
+    return Topic(topic, file, tuple(e.id for e in entries if not e.draft)), entries
 
 
 def _settings_file(data: Any, file: str, out: Collector) -> tuple[str, tuple[tuple[str, ...], ...]]:
     if data is None:
         return "", ()
     if not isinstance(data, dict):
-        out.error(file, 1, messages.SETTINGS_SHAPE)
+        out.error(file, 1, messages.SETTINGS_SHAPE, Reach.FILE)
         return "", ()
     check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
     contact = data.get("contact") or ""
@@ -185,7 +198,7 @@ def _tests_file(data: Any, file: str, out: Collector) -> list[RegressionCase]:
     if data is None:
         return []
     if not isinstance(data, list):
-        out.error(file, 1, messages.TESTS_SHAPE)
+        out.error(file, 1, messages.TESTS_SHAPE, Reach.FILE)
         return []
     cases = []
     for item, line in zip(data, item_lines(data, 1)):
@@ -212,7 +225,9 @@ def _entry_checks(entry: Entry, out: Collector) -> tuple[str, ...]:
             out.warning(entry.file, entry.phrasing_line(k), messages.REPEATED_PHRASING.format(id=entry.id, text=text))
             key = ""
         keys.append(key)
-    if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
+    if entry.draft:
+        out.warning(entry.file, entry.line, _draft_left(entry))
+    elif any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
         out.error(
             entry.file,
             entry.line,
@@ -227,11 +242,35 @@ def _entry_checks(entry: Entry, out: Collector) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _draft_left(entry: Entry) -> str:
+    """What staff still have to do before a pasted draft can answer residents."""
+    unwritten = [
+        f"{name}（{ENTRY_KEYS[name]}）"
+        for name, text in (
+            ("question", entry.question),
+            ("alternates", " ".join(entry.alternates)),
+            ("answer", entry.answer),
+            ("source", entry.source),
+        )
+        if PLACEHOLDER in text
+    ]
+    steps = draft_steps(entry.id, unwritten, messages.DRAFT_TODO_PUBLISH)
+    return messages.DRAFT_LEFT.format(id=entry.id, steps=steps) if steps else messages.DRAFT_READY.format(id=entry.id)
+
+
 def _cross_checks(
-    entries: list[Entry], keys: list[tuple[str, ...]], cases: list[RegressionCase], out: Collector
+    entries: list[Entry],
+    keys: list[tuple[str, ...]],
+    cases: list[RegressionCase],
+    out: Collector,
+    knock_ons: KnockOns,
 ) -> None:
-    """Problems between entries of different files: ids, shared phrasings, references."""
+    """Problems between entries of different files: ids, shared phrasings, references.
+
+    A reference to an entry that an error kept out is folded into one line by `knock_ons`.
+    """
     first_by_id: dict[str, Entry] = {}
+    drafts = {e.id for e in entries if e.draft}
     for entry in entries:
         if entry.id in first_by_id:
             other = first_by_id[entry.id]
@@ -262,16 +301,24 @@ def _cross_checks(
                 )
         for rel in entry.related:
             if rel not in first_by_id:
-                out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
+                if not knock_ons.absorbs(rel, entry.file, entry.line):
+                    out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
+            elif rel in drafts and not entry.draft:
+                out.error(
+                    entry.file,
+                    entry.line,
+                    messages.DRAFT_REFERENCED.format(draft=rel, what=f"条目 {entry.id} 的 related"),
+                )
             elif rel == entry.id:
                 out.error(entry.file, entry.line, messages.RELATED_TO_ITSELF.format(id=entry.id))
     for case in cases:
-        if case.expect != Status.UNANSWERED and case.expect not in first_by_id:
-            out.error(
-                case.file,
-                case.line,
-                messages.UNKNOWN_EXPECT.format(expect=case.expect),
-            )
+        missing = case.expect != Status.UNANSWERED and case.expect not in first_by_id
+        if missing and not knock_ons.absorbs(case.expect, case.file, case.line):
+            out.error(case.file, case.line, messages.UNKNOWN_EXPECT.format(expect=case.expect))
+        elif case.expect in drafts:
+            what = f"测试问题“{case.question}”的 expect"
+            out.error(case.file, case.line, messages.DRAFT_REFERENCED.format(draft=case.expect, what=what))
+    out.problems.extend(knock_ons.problems())
 
 
 def faq_files(directory: Path) -> list[Path]:
@@ -279,11 +326,12 @@ def faq_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in RESERVED_FILES)
 
 
-def _topic_result(path: Path, disk: cache.DiskCache | None) -> cache.FileResult:
+def _topic_result(path: Path, disk: cache.DiskCache | None) -> tuple[cache.FileResult, bytes | None]:
+    """The file's verdict (parsed, or from the cache) and its bytes (None when unreadable)."""
     out = Collector()
     raw = read_bytes(path, path.name, out)
     if raw is None:
-        return cache.FileResult(None, (), tuple(out.problems))
+        return cache.FileResult(None, (), tuple(out.problems)), None
     key = cache.digest(raw)
     result = cache.recall(path, key, disk)
     if result is None:
@@ -292,7 +340,7 @@ def _topic_result(path: Path, disk: cache.DiskCache | None) -> cache.FileResult:
         keys = tuple(_entry_checks(entry, out) for entry in entries)
         result = cache.FileResult(topic, tuple(entries), tuple(out.problems), keys)
         cache.remember(path, key, result, disk)
-    return result
+    return result, raw
 
 
 @contextmanager
@@ -322,7 +370,7 @@ def check_faq(
     alone (`checks.answer_length_problems`: how long an answer is once rendered).
     """
     with _gc_paused():
-        return _check_faq(Path(directory), today or dt.date.today(), stale_days, cache_dir, entry_checks)
+        return _check_faq(Path(directory), today or office_today(), stale_days, cache_dir, entry_checks)
 
 
 def _check_faq(
@@ -342,9 +390,12 @@ def _check_faq(
     entries: list[Entry] = []
     keys: list[tuple[str, ...]] = []
     disk = cache.DiskCache(cache_dir) if cache_dir is not None else None
+    knock_ons = KnockOns()
     for path in files:
-        result = _topic_result(path, disk)
+        result, raw = _topic_result(path, disk)
         out.problems.extend(result.problems)
+        if raw is not None and any(p.is_error for p in result.problems):
+            knock_ons.add_file(path.name, raw, (e.id for e in result.entries), result.problems)
         entries.extend(result.entries)
         keys.extend(result.keys)
         if result.topic:
@@ -360,15 +411,17 @@ def _check_faq(
         cases = _tests_file(read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
     referrals = _optional_file(directory / REFERRALS_FILE, referrals_file, out)
     garbage = _optional_file(directory / GARBAGE_ITEMS_FILE, garbage_file, out)
-    _cross_checks(entries, keys, cases, out)
+    _cross_checks(entries, keys, cases, out, knock_ons)
     if entry_checks is not None:
         out.problems.extend(entry_checks(entries))
     out.problems.extend(stale_warnings(entries, today, stale_days))
+    out.problems.extend(verify_warnings(entries))
+    out.problems.extend(shared_keyword_warnings(entries))
     if out.errors:
         return None, out.problems
     faq = Faq(
-        entries=tuple(entries),
-        topics=tuple(topics),
+        entries=tuple(e for e in entries if not e.draft),
+        topics=tuple(t for t in topics if t.entry_ids),  # a file of drafts only is no topic yet
         synonyms=synonyms,
         contact=contact,
         tests=tuple(cases),
@@ -376,6 +429,7 @@ def _check_faq(
         warnings=tuple(out.warnings),
         referrals=referrals,
         garbage=garbage,
+        drafts=tuple(e for e in entries if e.draft),
     )
     return faq, out.problems
 

@@ -135,8 +135,21 @@ def clerk(
         "guess": float(bool(term.heard_as)),
         "related": float(bool(term.related)),
     }
+    features |= _relevance(pick, scored)
     alike = tuple(c.entry_id for c in close if c.entry_id != pick.entry_id)
     return Pick(pick.entry_id, reason, features, calibration.probability(features), alike)
+
+
+def _relevance(pick: Candidate, scored: list[Candidate]) -> dict[str, float]:
+    """What BM25 says of the pick among the candidates: is it BM25's first, by how much."""
+    ranked = sorted((c.bm25 for c in scored), reverse=True)
+    best = ranked[0] if ranked else 0.0
+    second = ranked[1] if len(ranked) > 1 else 0.0
+    return {
+        "bm25_top": float(best > 0 and pick.bm25 >= best),
+        "bm25_share": pick.bm25 / best if best else 0.0,
+        "bm25_margin": (best - second) / best if best else 0.0,
+    }
 
 
 def away(index: FaqIndex, reading: Reading, top: Candidate) -> tuple[float, str]:
@@ -211,7 +224,8 @@ def _decide(
         if verdict.probability >= t.sure and not overshadowed and not guessing:
             return Decision(ANSWERED, verdict.entry_id, verdict.reason, verdict.others, verdict.probability, features)
         if verdict.probability >= t.unsure:
-            return Decision(SUGGEST, None, Reason.UNSURE, (), verdict.probability, features)
+            choices = (verdict.entry_id, *verdict.others)  # the pick, and its subject's others alike
+            return Decision(SUGGEST, None, Reason.UNSURE, choices, verdict.probability, features)
     elif verdict is not None:
         return verdict  # a referral, or choices between subjects
     top = scored[0]

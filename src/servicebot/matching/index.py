@@ -50,6 +50,7 @@ from servicebot.text import Normalizer, sounds
 SOUND_CREDIT = 0.8  # a homophone counts for most, not all, of the written form
 UNIGRAM_FACTOR = 0.4  # single characters carry less meaning than pairs
 UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to the rarest one
+BM25_K1, BM25_B = 1.2, 0.75  # the usual Okapi BM25 parameters
 FINE_COVERAGE = 0.7  # the rest of the character score is closeness to the nearest phrasing
 
 # Word layer.
@@ -160,6 +161,7 @@ class Index:
 
     def _build_words(self, segmenter: words.Segmenter | None) -> None:
         self.texts = ["|".join(p) for p in self.phrasings]
+        self.average_text = sum(map(len, self.texts)) / max(len(self.texts), 1)
         # Keywords are single terms: 快递 inside the keyword 快递盒 is not the entry's word.
         kw = self.normalize.many([k for e in self.entries for k in e.keywords])
         at = 0
@@ -557,6 +559,7 @@ class Index:
         close = self._closeness(reading.focus, focus_terms, ids)
         share = WORD_SHARE_LONG if reading.long else WORD_SHARE
         weighed, subject = self._weighed(reading), self._subject_words(reading)
+        relevance = self._bm25(reading.normalized, ids)
         scored = []
         for i in ids:
             coverage = self._coverage(weighed, i)
@@ -564,10 +567,36 @@ class Index:
             on_subject = self._on_subject(reading, subject, i, coverage)
             score = 100.0 * (share * coverage + (1 - share) * fine) * (1.0 if on_subject else OFF_SUBJECT)
             scored.append(
-                Candidate(self.entries[i].id, round(score, 1), coverage, fine, self.originals[i][at], on_subject, near)
+                Candidate(
+                    self.entries[i].id,
+                    round(score, 1),
+                    coverage,
+                    fine,
+                    self.originals[i][at],
+                    on_subject,
+                    near,
+                    round(relevance[i], 3),
+                )
             )
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
+
+    def _bm25(self, text: str, ids: list[int]) -> dict[int, float]:
+        """Okapi BM25 (k1 1.2, b 0.75) of a question's characters and pairs against each nominated
+        entry's phrasings: the more of the rarer words a long question shares, the higher. Counted
+        on the fly in the entry's phrasings, so it costs no memory per entry."""
+        toks = tokens(text)
+        query = {f: self.idf[f] for f in (*toks, *pairs(toks)) if f in self.idf}
+        out = {}
+        for i in ids:
+            doc, total = self.texts[i], 0.0
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * len(doc) / self.average_text)
+            for feat, weight in query.items():
+                tf = doc.count(feat)
+                if tf:
+                    total += weight * tf * (BM25_K1 + 1) / (tf + norm)
+            out[i] = total
+        return out
 
     def decide(self, reading: Reading, scored: list[Candidate], t: Thresholds | None = None) -> Decision:
         """The clerk's decision on a scored reading (`bench/tune.py` calls it with other thresholds)."""
@@ -610,7 +639,7 @@ class Index:
                 referral=entry_id or "",
                 focus=reading.focus,
             )
-        if status == SUGGEST and reason == Reason.SUBJECTS:  # one choice per subject named
+        if status == SUGGEST and decision.follow_ups:  # the clerk's choices: one per subject, or its unsure pick
             by_id = {c.entry_id: c for c in scored}
             shown = tuple(by_id[e] for e in decision.follow_ups if e in by_id)
         elif status == SUGGEST:

@@ -95,6 +95,7 @@ class Candidate:
     phrasing: str  # the entry's phrasing nearest to the question
     on_subject: bool = True
     similarity: float = 0.0  # rapidfuzz ratio to that phrasing, 0-1
+    bm25: float = 0.0  # Okapi BM25 of the question's characters and pairs against the entry's phrasings
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class Decision:
     status: Status
     entry_id: str | None
     reason: Reason
-    follow_ups: tuple[str, ...] = ()  # ANSWERED: the subject's other entries; SUGGEST (SUBJECTS): the choices
+    follow_ups: tuple[str, ...] = ()  # ANSWERED: the subject's other entries; SUGGEST: the choices
     probability: float | None = None
     features: tuple[tuple[str, float], ...] = ()
 

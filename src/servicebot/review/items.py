@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from servicebot.bins import BinIndex
 from servicebot.faq import BIN_CATEGORIES, PLACEHOLDER, Faq
-from servicebot.review.drafting import yaml_scalar
+from servicebot.review.layout import yaml_scalar
 from servicebot.review.period import Period
 from servicebot.storage import LogReader
 
@@ -20,6 +20,10 @@ NONE_TEXT = "没有。"
 ROW = "  {name}：{count} 次，{residents} 位居民{now}"
 NOW_LISTED = "（清单里现在已经有了）"
 YAML_HEADING = "可以粘贴到 garbage-items.yaml 的 items 下面（把类别改成四类之一）："
+# In `review -o drafts.yaml`, commented out: an item pasted with its bin left 待填写 fails `faq check`.
+YAML_COMMENTED = "# 垃圾分类清单里没有的物品：选好类别，去掉行首的“# ”，再粘贴到 garbage-items.yaml 的 items 下面"
+STEP = "居民问到 {count} 种垃圾分类清单里没有的物品（{names}）：选好类别，补充到 faq/garbage-items.yaml"
+STEP_NAMES = 3  # items named in the step
 YAML_ITEM = (
     "  - name: {name}\n"
     "    category: {placeholder}  # 可回收物 / 有害垃圾 / 厨余垃圾 / 其他垃圾 选一个；要看情况的改写成 cases"
@@ -49,10 +53,28 @@ def table_lines(items: tuple[UnlistedItem, ...], suggest_yaml: bool) -> list[str
         return [*lines, NONE_TEXT]
     for item in items:
         lines.append(ROW.format(name=item.name, count=item.count, residents=item.residents, now=_now(item)))
-    stubs = [item for item in items if not item.listed_now]
+    stubs = still_unlisted(items)
     if suggest_yaml and stubs:
         lines += ["", YAML_HEADING, *(yaml_item(item.name) for item in stubs)]
     return lines
+
+
+def still_unlisted(items: tuple[UnlistedItem, ...]) -> list[UnlistedItem]:
+    """The items the list still lacks (not added since they were asked)."""
+    return [item for item in items if not item.listed_now]
+
+
+def next_step(unlisted: list[UnlistedItem]) -> str:
+    names = "、".join(item.name for item in unlisted[:STEP_NAMES]) + ("等" if len(unlisted) > STEP_NAMES else "")
+    return STEP.format(count=len(unlisted), names=names)
+
+
+def yaml_comment_lines(items: tuple[UnlistedItem, ...]) -> list[str]:
+    """The items to paste, commented out, for a file of YAML only (empty when none is missing)."""
+    stubs = still_unlisted(items)
+    if not stubs:
+        return []
+    return [YAML_COMMENTED, *(f"# {line}" for item in stubs for line in yaml_item(item.name).splitlines())]
 
 
 def yaml_item(name: str) -> str:

@@ -29,6 +29,10 @@ class QuestionRow:
     resident: str | None
     question: str
     status: str
+    handed_off: bool = False  # the resident handed it to staff (转人工): a ticket names it
+
+
+REVIEWED = (Status.UNANSWERED, Status.SUGGEST, Status.REFERRAL)  # the outcomes the review lists
 
 
 @dataclass(frozen=True)
@@ -106,19 +110,21 @@ class LogReader:
         self,
         since: dt.datetime,
         until: dt.datetime | None = None,
-        statuses: tuple[str, ...] = (Status.UNANSWERED, Status.SUGGEST),
+        statuses: tuple[str, ...] = REVIEWED,
     ) -> list[QuestionRow]:
-        """Typed, non-empty questions with one of `statuses`, oldest first."""
+        """Asked (typed or spoken), non-empty questions with one of `statuses`, or handed to staff, oldest first."""
         marks = ",".join("?" * len(statuses))
         with self._reading() as conn:
             rows = conn.execute(
-                f"SELECT ref, at, resident, question, status FROM interactions WHERE at >= ? AND at < ?"
-                f" AND {_ASKED_IN} AND question != '' AND status IN ({marks}) ORDER BY at",
+                "SELECT i.ref, i.at, i.resident, i.question, i.status,"
+                " EXISTS (SELECT 1 FROM tickets t WHERE t.ref = i.ref) AS handed FROM interactions i"
+                f" WHERE i.at >= ? AND i.at < ? AND i.via IN ({', '.join('?' * len(ASKED))}) AND i.question != ''"
+                f" AND (i.status IN ({marks}) OR handed) ORDER BY i.at",
                 (*_range(since, until), *ASKED, *statuses),
             ).fetchall()
         return [
-            QuestionRow(ref, from_utc_text(at), resident, question, status)
-            for ref, at, resident, question, status in rows
+            QuestionRow(ref, from_utc_text(at), resident, question, status, bool(handed))
+            for ref, at, resident, question, status, handed in rows
         ]
 
     def followups(self, since: dt.datetime, until: dt.datetime | None = None) -> list[tuple[str, str, str | None]]:

@@ -109,7 +109,10 @@ class Unposted:
 
 @dataclass(frozen=True)
 class StaffAnswer:
-    """A staff reply marked 加入问答, with the question it answered (for `review --suggest-yaml`)."""
+    """What staff replied in a ticket, with the question it answered (for `review --suggest-yaml`).
+
+    `marked`: staff pressed 加入问答 on it (then it is the latest reply so marked); otherwise it
+    is the ticket's latest staff reply, which may speak to that one resident only."""
 
     ticket: int
     ref: str | None
@@ -117,6 +120,7 @@ class StaffAnswer:
     answer: str
     staff_name: str
     at: dt.datetime
+    marked: bool = True
 
 
 @dataclass(frozen=True)
@@ -481,17 +485,23 @@ class TicketStore:
             ).fetchone()[0]
         return DeskHealth(unposted, error, undelivered)
 
-    def staff_answers(self, since: dt.datetime, until: dt.datetime | None = None) -> list[StaffAnswer]:
-        """Staff replies marked 加入问答 in tickets opened in the period, latest per ticket."""
+    def staff_answers(
+        self, since: dt.datetime, until: dt.datetime | None = None, *, unmarked: bool = False
+    ) -> list[StaffAnswer]:
+        """Per ticket opened in the period, the latest staff reply marked 加入问答; with
+        `unmarked`, tickets without one give their latest staff reply (`marked` False)."""
         with self.db.transaction(write=False) as conn:
             rows = conn.execute(
-                "SELECT t.number, t.ref, t.question, m.text, m.staff_name, m.at FROM ticket_messages m"
-                " JOIN tickets t ON t.number = m.ticket WHERE m.faq = 1 AND t.opened_at >= ? AND t.opened_at < ?"
-                " AND m.id = (SELECT max(id) FROM ticket_messages x WHERE x.ticket = t.number AND x.faq = 1)"
+                "SELECT t.number, t.ref, t.question, m.text, m.staff_name, m.at, m.faq FROM ticket_messages m"
+                " JOIN tickets t ON t.number = m.ticket WHERE t.opened_at >= ? AND t.opened_at < ?"
+                " AND m.id = (SELECT x.id FROM ticket_messages x WHERE x.ticket = t.number AND x.author = 'staff'"
+                " AND (x.faq = 1 OR ?) ORDER BY x.faq DESC, x.id DESC LIMIT 1)"
                 " ORDER BY t.number",
-                (utc_text(since), utc_text(until) if until else "9999"),
+                (utc_text(since), utc_text(until) if until else "9999", unmarked),
             ).fetchall()
-        return [StaffAnswer(n, ref, q, a, name or "", from_utc_text(at)) for n, ref, q, a, name, at in rows]
+        return [
+            StaffAnswer(n, ref, q, a, name or "", from_utc_text(at), bool(faq)) for n, ref, q, a, name, at, faq in rows
+        ]
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -1,15 +1,20 @@
-"""The matcher's verdict on a whole FAQ is read back on an unchanged FAQ, and only then: the same
-report as a fresh check, recomputed after any edit, other thresholds or a damaged cache file."""
+"""The matcher's verdict on a whole FAQ, and the built index, are read back on an unchanged FAQ,
+and only then: the same report and answers as fresh, recomputed after any edit, other thresholds
+or a damaged cache file."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
 
 import pytest
 
 from servicebot import checks, verdicts
+from servicebot.faq import load_faq
+from servicebot.matching.index import Index
 
-from conftest import FIXTURES
+from conftest import FIXTURES, PINNED_FAQ
 
 
 @pytest.fixture
@@ -81,3 +86,81 @@ def test_the_key_follows_every_yaml_file_and_the_facts(mini_faq):
     (mini_faq / "referrals.yaml").write_text("matters: []\n", encoding="utf-8")
     assert verdicts.key(mini_faq, "a") != key
     assert verdicts.key(mini_faq / "missing", "a") is not None  # an empty directory: nothing to read
+
+
+# -- the built index ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """How many times an index was really built from a FAQ (the real method, counted)."""
+    calls = []
+    real = Index._build
+
+    def build(self, *args):
+        calls.append(self)
+        return real(self, *args)
+
+    monkeypatch.setattr(Index, "_build", build)
+    return calls
+
+
+def _answers(index: Index, questions: list[str]) -> list[tuple]:
+    return [(m.status, m.entry_id, m.score, m.reason, m.candidates) for m in map(index.match, questions)]
+
+
+def _questions(faq) -> list[str]:
+    asked = [p for e in faq.entries for p in (*e.phrasings, *e.keywords)]
+    return [*asked, "低保怎么申请", "我家老人瘫痪了有补助吗", "护照在哪办", "垃圾分类", "你好", "地保"]
+
+
+def test_an_unchanged_faq_is_indexed_once_and_read_back_alike(make_settings, builds):
+    settings = make_settings(PINNED_FAQ)
+    faq = load_faq(PINNED_FAQ)
+    fresh = checks.build_index(faq, settings)
+    again = checks.build_index(load_faq(PINNED_FAQ), settings)
+    assert len(builds) == 1 and len(list(settings.cache_dir.glob("*.index"))) == 1
+    questions = _questions(faq)
+    assert _answers(again, questions) == _answers(fresh, questions)
+
+
+def test_an_edited_faq_is_indexed_afresh_and_answers_the_edit(mini_faq, make_settings, builds):
+    settings = make_settings(mini_faq)
+    checks.build_index(load_faq(mini_faq), settings)
+    path = mini_faq / "books.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("      - 书屋在哪\n", "      - 书屋在哪\n      - 蓝鲸图书借阅卡怎么挂失\n", 1), encoding="utf-8"
+    )
+    edited = checks.build_index(load_faq(mini_faq), settings)
+    assert len(builds) == 2
+    assert edited.match("蓝鲸图书借阅卡怎么挂失").status == "answered"
+
+
+def test_a_damaged_index_is_built_again(mini_faq, make_settings, builds):
+    settings = make_settings(mini_faq)
+    fresh = checks.build_index(load_faq(mini_faq), settings)
+    (stored,) = settings.cache_dir.glob("*.index")
+    stored.write_bytes(stored.read_bytes()[:100])  # a write cut short
+    again = checks.build_index(load_faq(mini_faq), settings)
+    assert len(builds) == 2
+    questions = _questions(fresh.faq)
+    assert _answers(again, questions) == _answers(fresh, questions)
+    assert verdicts.recall_index(settings.cache_dir, stored.stem) is not None  # written whole again
+
+
+def test_a_faq_made_in_code_or_the_lints_variants_are_never_kept(mini_faq, make_settings):
+    settings = make_settings(mini_faq)
+    faq = load_faq(mini_faq)
+    checks.build_index(dataclasses.replace(faq, content_key=""), settings)
+    checks.build_index(faq, settings, synonyms=())
+    assert not list(settings.cache_dir.glob("*.index"))
+
+
+def test_only_the_newest_indexes_are_kept(tmp_path):
+    for n in range(verdicts.KEPT_INDEXES + 2):
+        verdicts.remember_index(tmp_path, f"k{n}", {"n": n})
+        os.utime(tmp_path / f"k{n}.index", (n, n))  # written in this order
+    verdicts.remember_index(tmp_path, "newest", {"n": -1})
+    kept = {p.stem for p in tmp_path.glob("*.index")}
+    assert len(kept) == verdicts.KEPT_INDEXES and "newest" in kept and "k0" not in kept

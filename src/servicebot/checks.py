@@ -112,8 +112,16 @@ def thresholds(settings: Settings) -> Thresholds:
 
 
 def build_index(faq: Faq, settings: Settings, synonyms=None, segmenter: Segmenter | None = None) -> Index:
-    groups = faq.synonyms if synonyms is None else synonyms
-    return Index(faq, Normalizer(groups), thresholds(settings), segmenter=segmenter)
+    name = verdicts.index_key(faq)
+    if name is None or synonyms is not None or segmenter is not None:  # the synonym lint's variants: never kept
+        groups = faq.synonyms if synonyms is None else synonyms
+        return Index(faq, Normalizer(groups), thresholds(settings), segmenter=segmenter)
+    # The index of an unchanged FAQ is read back from the cache directory (verdicts.py).
+    built = verdicts.recall_index(settings.cache_dir, name)
+    index = Index(faq, Normalizer(faq.synonyms), thresholds(settings), built=built)
+    if built is None:
+        verdicts.remember_index(settings.cache_dir, name, index.built())
+    return index
 
 
 def outcome_label(index: Index, question: str) -> str:

@@ -9,6 +9,7 @@ checked with these, so a date or a link is judged the same way whichever file it
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -29,6 +30,11 @@ class Collector:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        # Every file's name and bytes as read: what the loaded FAQ was made from (Faq.content_key).
+        self.read = hashlib.blake2b(digest_size=16)
+
+    def saw(self, label: str, raw: bytes) -> None:
+        self.read.update(label.encode() + b"\0" + raw + b"\0")
 
     def error(self, file: str, line: int, message: str, reach: Reach = Reach.LINE) -> None:
         self.problems.append(Problem(file, line, message, reach=reach))
@@ -63,10 +69,12 @@ def draft_steps(item_id: str, unwritten: Sequence[str], publish: str) -> str:
 
 def read_bytes(path: Path, label: str, out: Collector) -> bytes | None:
     try:
-        return path.read_bytes()
+        raw = path.read_bytes()
     except OSError as exc:  # deleted or renamed while an editor saves it
         out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc), Reach.FILE)
         return None
+    out.saw(label, raw)
+    return raw
 
 
 def read_yaml(path: Path, label: str, out: Collector) -> Any:

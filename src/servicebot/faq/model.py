@@ -187,6 +187,8 @@ class Faq:
     garbage: GarbageGuide | None = None  # faq/garbage-items.yaml, when there is one
     drafts: tuple[Entry, ...] = ()  # entries marked `draft: true`: validated, never served
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
+    # A digest of every file's bytes as loaded ("" for a Faq made in code): keys the built index.
+    content_key: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_id.update({e.id: e for e in self.entries})

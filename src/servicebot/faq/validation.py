@@ -394,6 +394,8 @@ def _check_faq(
     for path in files:
         result, raw = _topic_result(path, disk)
         out.problems.extend(result.problems)
+        if raw is not None:
+            out.saw(path.name, raw)
         if raw is not None and any(p.is_error for p in result.problems):
             knock_ons.add_file(path.name, raw, (e.id for e in result.entries), result.problems)
         entries.extend(result.entries)
@@ -430,6 +432,7 @@ def _check_faq(
         referrals=referrals,
         garbage=garbage,
         drafts=tuple(e for e in entries if e.draft),
+        content_key=out.read.hexdigest(),
     )
     return faq, out.problems
 

@@ -3,6 +3,7 @@ how it rides out a locked or deleted database without getting in the bot's way."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -17,6 +18,7 @@ from servicebot.migrations import MIGRATIONS, NEWER_SCHEMA
 from servicebot.records import Interaction, Status
 from servicebot.service import Service
 from servicebot.storage import InteractionLog, LogReader, utc_text
+from servicebot.storage.db import replaced_at
 
 from conftest import wording
 
@@ -298,9 +300,11 @@ def test_deleted_database_file_is_recreated_with_its_schema(service, log, settin
     assert log.flush(WAIT)
     errors = storage_records(caplog, logging.ERROR)
     assert len(errors) == 1 and "deleted" in errors[0].getMessage()
-    assert len(storage_records(caplog, logging.INFO)) == 1
+    assert storage_records(caplog, logging.INFO) == []  # noticed before writing, so nothing failed
     assert rows(settings.db_path, "PRAGMA user_version")[0][0] == len(MIGRATIONS)
     assert refs_in(settings.db_path) == after
+    with contextlib.closing(sqlite3.connect(settings.db_path)) as conn:
+        assert replaced_at(conn) is not None  # for `health`
 
 
 def test_data_directory_gone_and_blocked_waits_until_it_can_be_recreated(service, log, settings, caplog):
@@ -321,7 +325,8 @@ def test_data_directory_gone_and_blocked_waits_until_it_can_be_recreated(service
     assert len(storage_records(caplog, logging.INFO)) == 1
     log.close()
     assert refs_in(settings.db_path) == pending
-    assert len(storage_records(caplog, logging.ERROR)) == 1
+    errors = storage_records(caplog, logging.ERROR)  # cannot be written; then: a new file, the old one gone
+    assert [r.name for r in errors] == ["servicebot.storage.writer", "servicebot.storage.db"]
 
 
 def test_records_waiting_in_memory_are_bounded_and_the_oldest_dropped(tmp_path, caplog):

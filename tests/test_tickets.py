@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from servicebot import replies
-from servicebot.channels.tg_staff import FOLLOW_UP, NOTICES, card_text, listing_text, ticket_in
+from servicebot.channels.tg_staff import FOLLOW_UP, NOTICES, card_text, listing_text, ticket_line
 from servicebot.config import load_settings
 from servicebot.conversation import (
     Command,
@@ -36,7 +36,7 @@ from servicebot.conversation import (
 from servicebot.errors import ConfigError, StaffRoomError
 from servicebot.hours import CHINA, HoursError, parse_hours, when
 from servicebot.migrations import MIGRATIONS
-from servicebot.records import ButtonKind, Channel, Status, TicketStatus
+from servicebot.records import ButtonKind, Channel, Status, TicketId, TicketStatus
 from servicebot.replies import Button
 from servicebot.service import Service
 from servicebot.storage.db import connect
@@ -248,20 +248,19 @@ def test_the_store_masks_what_it_keeps_and_forgets_the_address_when_closed(tmp_p
     assert ticket.question == "我的手机 [手机号] 怎么改" and ticket.earlier == 0
     store.posted(ticket.number, -100, 55)
     pending, new = store.add_staff_reply(
-        ticket.number, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="cd" * 6, at=START
+        ticket.id, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="cd" * 6, at=START
     )
     assert new and pending is not None and pending.text == "请拨 0550-1234567"  # as written, until delivered
     again, new = store.add_staff_reply(
-        ticket.number, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="ef" * 6, at=START
+        ticket.id, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="ef" * 6, at=START
     )
     assert not new and again == pending  # the same update again: the same undelivered reply
     after = store.reply_delivered(pending.id, "sent", START)
     assert after is not None and after.status == TicketStatus.ANSWERED and after.answered_by == "张三"
     assert store.pending_replies() == []
-    assert store.add_staff_reply(
-        ticket.number, source="-100:60", text="x", staff_name="张三", ref="ef" * 6, at=START
-    ) == (None, False)
-    store.resolve(ticket.number, "李四", START)
+    seen = store.add_staff_reply(ticket.id, source="-100:60", text="x", staff_name="张三", ref="ef" * 6, at=START)
+    assert seen == (None, False)
+    store.resolve(ticket.id, "李四", START)
     closed = store.ticket(ticket.number)
     assert closed is not None and (closed.status, closed.address, closed.closed_by) == ("closed", None, "李四")
     assert status_text(closed) == "已结束（李四）"
@@ -343,10 +342,10 @@ class Room:
         self.cards.append(card)
         return next(self.ids)
 
-    async def post_follow_up(self, number, card_message, text):
+    async def post_follow_up(self, ticket, card_message, text):
         if self.down:
             raise StaffRoomError("Forbidden: bot was kicked from the supergroup chat")
-        self.follow_ups.append((number, card_message, text))
+        self.follow_ups.append((ticket.number, card_message, text))
         return next(self.ids)
 
     async def tell(self, number, notice, *, reply_to=None, name="", channel=""):
@@ -392,6 +391,15 @@ def key(service, resident):
     return Conversation(service).key(resident)
 
 
+async def staff_says(desk, *, replied_to, message, text, name="张三", named=None):
+    """What the staff room does with a staff member's reply to one of its messages: the
+    ticket that message belongs to, then the reply to it (None: no ticket of this log)."""
+    ticket = await desk.room_ticket(Room.chat_id, replied_to, named)
+    if ticket is None:
+        return None
+    return await desk.staff_reply(ticket, source=f"{Room.chat_id}:{message}", text=text, name=name)
+
+
 def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
     settings, service, _, inbox = desk_parts
 
@@ -410,15 +418,12 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         assert (card.number, card.question, card.status, card.earlier) == (1, "护照在哪里办", "unanswered", 0)
 
         # A staff reply reaches the resident; the same update again does nothing.
-        relayed = await desk.staff_reply(
-            chat=room.chat_id, replied_to=100, message=900, text="去出入境窗口", name="张三"
-        )
+        relayed = await staff_says(desk, replied_to=100, message=900, text="去出入境窗口")
         assert relayed.notice == Notice.SENT
         assert inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "去出入境窗口")
-        again = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=900, text="去出入境窗口", name="张三")
+        again = await staff_says(desk, replied_to=100, message=900, text="去出入境窗口")
         assert again.notice is None and len(inbox.texts()) == 1
-        ignored = await desk.staff_reply(chat=room.chat_id, replied_to=5, message=901, text="x", name="张三")
-        assert ignored.number is None
+        assert await staff_says(desk, replied_to=5, message=901, text="x") is None
 
         # Writing again within 24 h goes to the ticket; a day later it is a new question.
         me = key(service, TG)
@@ -442,7 +447,7 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         await desk.start(room)
         await until(lambda: desk.store.ticket(1).status == TicketStatus.CLOSED, "the ticket to expire")
         assert desk.store.ticket(1).address is None and status_text(desk.store.ticket(1)) == "已结束（到期）"
-        late = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=902, text="补充", name="李四")
+        late = await staff_says(desk, replied_to=100, message=902, text="补充", name="李四")
         assert late.notice == Notice.CLOSED and len(inbox.texts()) == 1
 
         # After retention_days the ticket is deleted.
@@ -475,9 +480,7 @@ def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_aft
         )
         await asyncio.to_thread(desk.store.posted, ticket.number, room.chat_id, 100)
         # The process died after recording the reply and before delivering it.
-        desk.store.add_staff_reply(
-            ticket.number, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START
-        )
+        desk.store.add_staff_reply(ticket.id, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START)
         await desk.close()
 
         desk = make_desk(desk_parts, clock)
@@ -487,7 +490,7 @@ def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_aft
         await until(lambda: room.notes, "the note to staff")
         assert room.notes == [(ticket.number, Notice.SENT, "张三")]
         # The update comes again (Telegram had not been told it was handled): not relayed twice.
-        relayed = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=7, text="答复", name="张三")
+        relayed = await staff_says(desk, replied_to=100, message=7, text="答复")
         assert relayed.notice is None and len(inbox.texts()) == 1
         await desk.stop()
         await desk.close()
@@ -516,7 +519,7 @@ def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(d
 
         # The resident's channel cannot take the reply now: kept, retried, delivered once.
         inbox.result = Delivered.RETRY
-        relayed = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=8, text="稍后答复", name="李四")
+        relayed = await staff_says(desk, replied_to=100, message=8, text="稍后答复", name="李四")
         assert relayed.notice == Notice.RETRYING and desk.store.health().undelivered == 1
         inbox.result = Delivered.SENT
         await until(lambda: any("稍后答复" in t for t in inbox.texts()), "the retried delivery")
@@ -525,7 +528,7 @@ def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(d
 
         # A resident who blocked the bot: the ticket is marked, the address forgotten.
         inbox.result = Delivered.GONE
-        gone = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=9, text="还在吗", name="李四")
+        gone = await staff_says(desk, replied_to=100, message=9, text="还在吗", name="李四")
         assert gone.notice == Notice.GONE
         ticket = desk.store.ticket(1)
         assert ticket.status == TicketStatus.UNREACHABLE and ticket.address is None
@@ -583,9 +586,10 @@ def test_ages_read_as_staff_say_them():
     ]
 
 
-def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(desk_parts):
+def test_a_reply_to_a_card_whose_id_was_never_recorded_finds_its_ticket_by_number_and_key(desk_parts):
     """The bot stopped between posting a card and recording its message id: the card is
-    posted again after the restart, and a staff reply to the first one is still relayed."""
+    posted again after the restart, and a staff reply to the first one is still relayed —
+    found by the number and key the card shows, never by its number alone."""
     service, inbox = desk_parts[1], desk_parts[3]
 
     async def body():
@@ -594,20 +598,25 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(de
         await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
         desk.store.posted(1, -1001, 200)
         lost_card = card_text(desk._card(desk.store.ticket(1)))
-        number = ticket_in(re.sub("<[^>]+>", "", lost_card))
-        relayed = await desk.staff_reply(chat=-1001, replied_to=150, message=9, text="您好", name="张三", hint=number)
+        number, named = ticket_line(re.sub("<[^>]+>", "", lost_card))
+        assert named == desk.store.ticket(1).id and number == 1
+        relayed = await staff_says(desk, replied_to=150, message=9, text="您好", named=named)
         assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "您好")
-        assert desk.store.ticket_for_room_message(-1001, 150) == 1  # mapped from now on
-        unknown = await desk.staff_reply(chat=-1001, replied_to=151, message=10, text="x", name="张三", hint=99)
-        assert unknown.number is None
+        assert desk.store.ticket_for_room_message(-1001, 150) == named  # recorded from now on
+        assert await staff_says(desk, replied_to=151, message=10, text="x", named=TicketId(1, "ZZZZZZ")) is None
+        assert await staff_says(desk, replied_to=152, message=11, text="x", named=TicketId(99, named.key)) is None
+        assert await staff_says(desk, replied_to=153, message=12, text="x") is None  # a number alone is not enough
+        assert await staff_says(desk, replied_to=200, message=13, text="x", named=TicketId(1, "ZZZZZZ")) is None
+        assert len(inbox.texts()) == 1
         await desk.close()
 
     asyncio.run(asyncio.wait_for(body(), 20))
 
 
 def test_the_ticket_a_staff_group_message_is_about_is_read_from_how_it_begins():
+    ticket = TicketId(32, "K7QX2M")
     for notice in Notice:
-        assert ticket_in(NOTICES[notice].format(number=31, name="张三", days=30, where="")) == 31
-    assert ticket_in(FOLLOW_UP.format(number=32, text="补充")) == 32
-    assert ticket_in(listing_text([], START)) is None
-    assert ticket_in("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None
+        assert ticket_line(NOTICES[notice].format(number=31, name="张三", days=30, where="")) == (31, None)
+    assert ticket_line(FOLLOW_UP.format(label=ticket.label, text="补充")) == (32, ticket)
+    assert ticket_line(listing_text([], START)) is None
+    assert ticket_line("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None

@@ -428,8 +428,10 @@ class Conversation:
         return self.admit(resident, event) or await self.respond_async(resident, event, ref=ref)
 
     async def respond_async(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """`respond`, with hand-off requests carried out by the desk."""
+        """`respond`, with hand-off requests carried out by the desk; what was recorded is on
+        disk before it returns (`Service.settle`)."""
         said = self.respond(resident, event, ref=ref)
+        await self.service.settle()
         if said.handoff is None or self.desk is None:
             return said
         said = await self.desk.take(resident, self.key(resident), said.handoff)

@@ -30,6 +30,7 @@ cross-origin API calls unless the origin is configured (`web_origins`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import json
 import logging
@@ -141,7 +142,7 @@ class WebChannel:
             core.service, gate=FloodGate(settings.flood_messages, settings.flood_window), desk=core.desk
         )
         self.addresses = FloodGate(settings.web_address_messages, settings.flood_window)
-        self.outbox = Outbox(settings.db_path, keep_days=settings.ticket_days)
+        self.outbox = Outbox(core.db, keep_days=settings.ticket_days)
         self.rejections = LogThrottle(log)
         self._page = _asset("index.html")
         core.delivery.register(self.name, self)
@@ -165,9 +166,11 @@ class WebChannel:
         await asyncio.to_thread(self.outbox.close)
 
     async def deliver(self, resident: Resident, said: Said) -> Delivered:
-        """Into the resident's outbox, where the page picks it up (KEPT), durably."""
+        """Into the resident's outbox, where the page picks it up (KEPT), durably; a message
+        with a reference (a staff reply) once, however often it is delivered."""
         message = message_json(said) or {"body": said.ack}
-        await asyncio.to_thread(self.outbox.put, self.name, self.conversation.key(resident), message)
+        key = self.conversation.key(resident)
+        await asyncio.to_thread(functools.partial(self.outbox.put, once=said.ref or None), self.name, key, message)
         return Delivered.KEPT
 
     # -- pages -----------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 Each check answers one question an operator would otherwise find out from a silent bot:
 would the bot accept the FAQ on disk (the same full check `/reload` and live reload use, so
 a FAQ the bot would refuse is unhealthy), can it write its data directory, does the
-interaction log open, does the hand-off desk reach its staff group and its residents, and —
-when the web server is configured — does it answer /healthz.
+interaction log open (and was it deleted while the bot ran), did the update journal give up
+any resident's message (dead letters), does the hand-off desk reach its staff group and its
+residents, and — when the web server is configured — does it answer /healthz.
 Problems are one line each, in English, for operators' logs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sqlite3
 import tempfile
@@ -20,11 +22,14 @@ from pathlib import Path
 from servicebot import checks
 from servicebot.config import Settings
 from servicebot.errors import FaqError, StorageError
+from servicebot.journal import DEAD_KEEP, dead_letter_count
 from servicebot.migrations import MIGRATIONS, schema_version
 from servicebot.storage import connect
+from servicebot.storage.db import UTC, replaced_at
 from servicebot.storage.tickets import TicketStore
 
 PROBE_PREFIX = ".health-probe-"
+REPLACED_REPORTED = dt.timedelta(days=7)  # how long a log deleted while the bot ran is reported
 
 
 def check_health(settings: Settings) -> list[str]:
@@ -33,6 +38,7 @@ def check_health(settings: Settings) -> list[str]:
         *faq_problems(settings),
         *data_dir_problems(settings.data_dir),
         *database_problems(settings.db_path),
+        *journal_problems(settings.journal_path),
         *desk_problems(settings),
         *web_problems(settings),
     ]
@@ -81,6 +87,7 @@ def database_problems(db_path: Path) -> list[str]:
     try:
         version = schema_version(conn)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        replaced = replaced_at(conn)
     except sqlite3.Error as exc:
         return [f"interaction log {db_path} cannot be read: {exc}"]
     finally:
@@ -90,7 +97,30 @@ def database_problems(db_path: Path) -> list[str]:
             f"interaction log {db_path} has schema version {version}, newer than this program "
             f"({len(MIGRATIONS)}); upgrade servicebot"
         ]
+    if replaced is not None and dt.datetime.now(UTC) - replaced < REPLACED_REPORTED:
+        return [
+            f"interaction log {db_path} was deleted or replaced while the bot ran (at {replaced:%Y-%m-%d %H:%M} UTC):"
+            " hand-off tickets, messages waiting for web and WeChat residents and the history from before are not"
+            " in it; if that was not meant, restore the latest backup (README, 'Back up and restore')."
+            f" Reported for {REPLACED_REPORTED.days} days"
+        ]
     return []
+
+
+def journal_problems(journal_path: Path) -> list[str]:
+    """Residents' Telegram messages the update journal gave up (dead letters)."""
+    try:
+        count, latest = dead_letter_count(journal_path)
+    except sqlite3.Error as exc:
+        return [f"update journal {journal_path} cannot be read: {exc}"]
+    if not count:
+        return []
+    when = dt.datetime.fromtimestamp(latest or 0, UTC)
+    return [
+        f"{count} Telegram update(s) were given up unanswered (latest at {when:%Y-%m-%d %H:%M} UTC): the bot stopped"
+        " while processing each several times, or it waited a day; they are in the dead_letters table of"
+        f" {journal_path} for {DEAD_KEEP / 86400:g} days (report them with the bot's log lines of that time)"
+    ]
 
 
 def desk_problems(settings: Settings) -> list[str]:

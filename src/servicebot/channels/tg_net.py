@@ -39,10 +39,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class Calls:
     """One update's Bot API calls so far: seconds spent waiting for them (limiter included),
-    and whether one has been let through to the network (then a reply may be on its way)."""
+    whether one has been let through to the network (then a reply may be on its way), and
+    `asking`, set when the first one is made (the update's own work is done by then)."""
 
     seconds: float = 0.0
     sent: bool = False
+    asking: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 # The update being processed on this task; set by `timed`.
@@ -101,6 +103,7 @@ class RetryingRateLimiter(AIORateLimiter):
         started = time.perf_counter()
         calls = _calls.get()
         if calls is not None:
+            calls.asking.set()
             callback = _marking_sent(callback, calls)
         try:
             for attempt in range(len(self._delays) + 1):

@@ -108,6 +108,10 @@ LIST_TITLE = "未结束的人工咨询（{count} 个，最新的在前）："
 LIST_LINE = "#{number} · {age} · {status} · {channel} · {question}"
 LIST_MORE = "……只列出最新的 {shown} 个；全部请用 servicebot tickets --open。"
 LIST_EMPTY = "现在没有未结束的人工咨询。"
+DEAD_LETTERS_TEXT = (
+    "⚠️ 有 {count} 条居民发给机器人的 Telegram 消息没能处理（机器人处理它们时多次停机，或一天内没能回答），"
+    "居民没有收到回答，机器人也不会再试。请告诉运维人员：servicebot health 会列出它们。"
+)
 # How the bot's own messages about a ticket begin (the card, a follow-up, a note). The card and
 # a follow-up name the ticket's key too: a reply to one whose id was never recorded still
 # finds its ticket, and only that one.
@@ -214,6 +218,15 @@ class StaffGroup:
             raise StaffRoomError(describe_error(exc)) from None
         return message.message_id
 
+    async def announce(self, text: str) -> bool:
+        """Tell the group something about the bot itself (not a ticket); False if it could not."""
+        try:
+            await self._send(html.escape(text, quote=False))
+        except StaffRoomError as exc:
+            log.warning("could not tell the staff group: %s", exc)
+            return False
+        return True
+
     # -- handlers ------------------------------------------------------------------------------
 
     def handlers(self) -> list[BaseHandler]:
@@ -310,4 +323,4 @@ async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> No
         log.info("could not update a ticket's buttons: %s", describe_error(exc))
 
 
-__all__ = ["GROUP", "StaffGroup", "card_text", "keyboard", "listing_text", "ticket_line"]
+__all__ = ["DEAD_LETTERS_TEXT", "GROUP", "StaffGroup", "card_text", "keyboard", "listing_text", "ticket_line"]

@@ -287,7 +287,7 @@ def main() -> int:
     parser.add_argument("--kill-at", type=float, default=3.0, help="seconds after the first question")
     parser.add_argument("--every", type=float, default=4.0, help="seconds a restarted bot answers before the next")
     parser.add_argument(
-        "--backlog", type=int, default=100, help="questions confirmed and unanswered a signal waits for (bounded)"
+        "--backlog", type=int, default=500, help="questions confirmed and unanswered a signal waits for (bounded)"
     )
     parser.add_argument("--faq", type=Path, default=REPO / "faq")
     parser.add_argument("--seed", type=int, default=1)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import html
+import json
 import logging
 import os
 import signal
@@ -31,7 +33,9 @@ from servicebot.channels.server import SHUTDOWN_GRACE
 from servicebot.channels.tg_ingest import CANCEL_AFTER, DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue
 from servicebot.channels.tg_net import RetryingRateLimiter
 from servicebot.channels.tg_render import render_html
-from servicebot.journal import UpdateJournal, dead_letter_count
+from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT
+from servicebot.health import check_health
+from servicebot.journal import MAX_ATTEMPTS, UpdateJournal, dead_letter_count
 from servicebot.service import Service
 from servicebot.storage.writer import CLOSE_TIMEOUT
 
@@ -401,7 +405,7 @@ class BotProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "servicebot", "run", env=self.env, stdin=asyncio.subprocess.DEVNULL, stderr=log
             )
-        await self.api.wait_for("setMyCommands", since=mark, timeout=30)
+        await self.api.wait_for("setMyCommands", since=mark, timeout=90)  # a loaded CI machine starts slowly
         return self
 
     async def kill(self) -> None:
@@ -457,18 +461,19 @@ def test_three_kills_in_a_row_with_a_backlog_lose_nothing_and_answer_each_questi
             processes = [BotProcess(settings, api, log_path) for _ in range(4)]
             try:
                 api.fail_next("sendMessage", "429", times=100_000, retry_after=60)  # every reply, for now
+                seen = len(api.faults)
                 bot = await processes[0].start()
                 for n, question in enumerate(plan):
                     api.user_message(question, user_id=FIRST_USER + n)
                 await api.wait_confirmed(api.update_records[-1].update_id, timeout=20)  # all in the journal
                 for run in processes[1:]:
-                    seen = len(api.faults)
                     await until(
                         lambda seen=seen: len(api.faults) > seen, "a reply attempted: answering is under way", 20
                     )
                     await bot.kill()
                     if run is processes[-1]:
                         api.disarm_faults()
+                    seen = len(api.faults)
                     bot = await run.start()
                 await until(lambda: len(replies_by_chat(api)) >= count, "every question answered", 40)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=1.0, since=api.mark())
@@ -522,6 +527,38 @@ def test_three_clean_restarts_in_a_row_lose_nothing_and_log_only_what_was_sent(s
     with contextlib.closing(sqlite3.connect(settings.db_path)) as conn:
         logged = [r[0] for r in conn.execute("SELECT resident FROM interactions")]
     assert sorted(logged) == sorted(service.resident_key(user) for user in residents)
+
+
+def test_an_update_the_bot_died_on_again_and_again_is_a_dead_letter_staff_and_health_hear_of(mini_faq, make_settings):
+    """An update three runs died while processing (a poison update) is not processed again:
+    it becomes a dead letter, the staff group is told once, and `servicebot health` lists it;
+    the update that waited beside it is answered."""
+    staff = -1005000000001
+    settings = make_settings(mini_faq, token=TOKEN, reload_interval=0, staff_chat_id=staff)
+    poison, innocent = FIRST_USER + 77, FIRST_USER + 78
+    journal = UpdateJournal(settings.journal_path)
+    journal.open()
+    journal.admit(77, json.dumps(private_update(77, "低保怎么申请", poison)))
+    journal.admit(78, json.dumps(private_update(78, "书屋在哪", innocent)))
+    for _ in range(MAX_ATTEMPTS):
+        journal.start(77)  # processing began, and the process died, three times
+    journal._disconnect()
+
+    async def body():
+        async with FakeBotApi() as api:
+            async with telegram_bot(settings, api):
+                await api.wait_for_reply(innocent, timeout=10)
+                note = await api.wait_for_reply(staff, timeout=10)
+                assert note.text == html.escape(DEAD_LETTERS_TEXT.format(count=1), quote=False)
+                await api.expect_no_call(lambda c: c.chat_id == poison, within=0.5)
+            mark = api.mark()
+            async with telegram_bot(settings, api):  # told once
+                await api.expect_no_call(lambda c: c.chat_id == staff, within=0.5, since=mark)
+
+    run(body())
+    problems = check_health(settings)
+    assert len(problems) == 1 and "1 Telegram update(s) were given up unanswered" in problems[0]
+    assert dead_letter_count(settings.journal_path)[0] == 1
 
 
 # --- a journal that cannot be written -------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import logging
 import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from servicebot import replies
-from servicebot.channels.tg_staff import FOLLOW_UP, NOTICES, card_text, listing_text, ticket_line
+from servicebot.channels.tg_staff import CARD_AGAIN, FOLLOW_UP, NOTICES, card_text, listing_text, ticket_line
 from servicebot.config import load_settings
 from servicebot.conversation import (
     Command,
@@ -36,7 +37,7 @@ from servicebot.conversation import (
 from servicebot.errors import ConfigError, StaffRoomError
 from servicebot.hours import CHINA, HoursError, parse_hours, when
 from servicebot.migrations import MIGRATIONS
-from servicebot.records import ButtonKind, Channel, Status, TicketId, TicketStatus
+from servicebot.records import TICKET_KEY_RE, ButtonKind, Channel, Status, TicketId, TicketStatus
 from servicebot.replies import Button
 from servicebot.service import Service
 from servicebot.storage.db import connect
@@ -229,9 +230,28 @@ def test_a_blank_database_gets_every_table_and_an_older_one_is_migrated(tmp_path
     assert store.listing() == []
     store.close()
     conn = sqlite3.connect(old)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 5
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"tickets", "ticket_messages", "room_messages", "outbox"} <= tables
+    assert {"tickets", "ticket_messages", "room_messages", "outbox", "outbox_once", "meta"} <= tables
+
+
+def test_tickets_of_an_older_log_get_keys_of_their_own(tmp_path):
+    path = tmp_path / "four.sqlite3"
+    conn = connect(path, create=True)
+    for migration in MIGRATIONS[:4]:
+        migration(conn)
+    for _ in range(3):
+        conn.execute(
+            "INSERT INTO tickets (opened_at, channel, resident, question, bot_said, status, last_activity)"
+            " VALUES ('2026-03-02 01:00:00.000000', 'telegram', ?, '问题', '{}', 'open', '2026-03-02 01:00:00.000000')",
+            ("k" * 16,),
+        )
+    conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    store = TicketStore(path)
+    keys = [t.key for t in store.listing()]
+    assert len(set(keys)) == 3 and all(TICKET_KEY_RE.fullmatch(k) for k in keys)
+    store.close()
 
 
 def test_the_store_masks_what_it_keeps_and_forgets_the_address_when_closed(tmp_path):
@@ -292,6 +312,23 @@ def test_the_outbox_keeps_messages_until_seen_and_across_reopening(tmp_path):
     outbox.put("web", "k4", {"body": "old"})
     now[0] += 31 * 86400
     assert outbox.after("web", "k4", 0) == [] and outbox.purge() == 1
+
+
+def test_a_message_put_again_under_its_name_is_kept_once_also_after_it_was_shown(tmp_path):
+    """The desk delivers a staff reply again when the bot died before noting the first
+    delivery: the resident of the web chat or WeChat must see it once."""
+    now = [1_800_000_000.0]
+    outbox = Outbox(tmp_path / "o.sqlite3", keep_days=30, clock=lambda: now[0])
+    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is not None
+    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is None
+    assert outbox.take("wechat", "k") == [{"text": "答复"}]
+    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is None  # shown already
+    assert outbox.take("wechat", "k") == []
+    assert outbox.put("web", "k", {"body": "答复"}, once="ref1") is not None  # names are per channel
+    now[0] += 31 * 86400
+    assert outbox.purge() == 1
+    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is not None  # forgotten with it
+    outbox.close()
 
 
 def test_the_outbox_gives_each_message_once_to_takers_at_the_same_moment_and_forgets_old_ones(tmp_path):
@@ -620,3 +657,71 @@ def test_the_ticket_a_staff_group_message_is_about_is_read_from_how_it_begins():
     assert ticket_line(FOLLOW_UP.format(label=ticket.label, text="补充")) == (32, ticket)
     assert ticket_line(listing_text([], START)) is None
     assert ticket_line("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None
+
+
+def test_what_was_being_sent_when_the_bot_died_is_sent_again_and_counted(desk_parts, caplog):
+    """Telegram cannot say whether a message arrived: a card, a resident's message for staff
+    or a staff reply that was being sent when the bot died is sent again — the card saying it
+    may be there twice — and each is counted in the log."""
+    service, inbox = desk_parts[1], desk_parts[3]
+
+    async def body():
+        clock, room = Clock(), Room()
+        desk = make_desk(desk_parts, clock)
+        await desk.open()
+        first = await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        assert "#1" in first.text
+        second = await Conversation(service, desk=desk).respond_async(TG_OTHER, Text("转人工"))
+        assert "#2" in second.text
+        store = desk.store
+        await asyncio.to_thread(store.posting, 1)  # the card of #1 was on its way...
+        await asyncio.to_thread(store.posted, 2, room.chat_id, 100)  # #2's card made it
+        row = store.ticket(2)
+        message = store.add_resident_message(row.id, "补充", START)
+        store.sending(message)  # ...and so were a follow-up of #2
+        pending, _ = store.add_staff_reply(
+            row.id, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START
+        )
+        store.sending(pending.id)  # ...and a staff reply in #2, when the bot died
+        await desk.close()
+
+        desk = make_desk(desk_parts, clock)
+        await desk.open()
+        await desk.start(room)
+        await until(lambda: room.cards and room.follow_ups and inbox.texts(TG_OTHER), "everything sent again")
+        await desk.stop()
+        [card] = room.cards
+        assert card.number == 1 and card.again and CARD_AGAIN in card_text(card)
+        assert [f[2] for f in room.follow_ups] == ["补充"]
+        assert [t.split("\n")[0] for t in inbox.texts(TG_OTHER)] == [replies.STAFF_REPLY_PREFIX + "答复"]
+        assert desk.store.pending_replies() == [] and desk.store.unposted() == []
+        await desk.close()
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(asyncio.wait_for(body(), 20))
+    again = [r.getMessage() for r in caplog.records if "sending again" in r.getMessage()]
+    assert sorted(line.rsplit(": ", 1)[1] for line in again) == [
+        "a message for ticket #2",
+        "a staff reply in ticket #2",
+        "the card of ticket #1",
+    ]
+
+
+def test_a_card_sent_and_recorded_is_not_marked_as_sent_again(desk_parts, caplog):
+    service = desk_parts[1]
+
+    async def body():
+        room = Room()
+        desk = make_desk(desk_parts, Clock())
+        await desk.open()
+        await desk.start(room)
+        await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        await until(lambda: room.cards, "the card")
+        await desk.stop()
+        assert not room.cards[0].again and CARD_AGAIN not in card_text(room.cards[0])
+        assert not desk.store.ticket(1).posting
+        await desk.close()
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(asyncio.wait_for(body(), 20))
+    assert not [r for r in caplog.records if "sending again" in r.getMessage()]

@@ -27,6 +27,9 @@ from wechat_sim import TEST_TOKEN, WechatSim
 pytestmark = pytest.mark.slow
 
 QUESTIONS = ("低保怎么申请", "书屋在哪", "养老保险怎么交", "体验馆", "今天天气怎么样")
+# A long story before the question (as residents write), so that storing a record takes real
+# work and the log's writer falls behind the answers, as under a heavy load.
+STORY = "我家住在凤凰小区三栋二单元，老人年纪大了腿脚不方便，孩子在外地打工，家里的事情都是我一个人跑，" * 6
 
 
 def healthy(port: int) -> bool:
@@ -57,7 +60,7 @@ def test_every_answer_given_before_a_kill_is_in_the_log(mini_faq, tmp_path):
         async def web_resident(http: aiohttp.ClientSession, n: int) -> None:
             session = secrets.token_hex(16)
             for k in range(1000):
-                question = f"{QUESTIONS[k % len(QUESTIONS)]} W{n}x{k}"
+                question = f"{STORY}{QUESTIONS[k % len(QUESTIONS)]} W{n}x{k}"
                 url = f"http://127.0.0.1:{port}/api/ask"
                 async with http.post(url, json={"session": session, "text": question}) as response:
                     doc = await response.json()
@@ -66,14 +69,14 @@ def test_every_answer_given_before_a_kill_is_in_the_log(mini_faq, tmp_path):
 
         async def wechat_resident(http: aiohttp.ClientSession, n: int) -> None:
             for k in range(1000):
-                question = f"{QUESTIONS[k % len(QUESTIONS)]} X{n}x{k}"
+                question = f"{STORY}{QUESTIONS[k % len(QUESTIONS)]} X{n}x{k}"
                 reply = await wechat.post(http, wechat.text(f"oWx{n:024d}", question))
                 if reply.status == 200 and reply.content:
                     answered.append(question)
 
         async with aiohttp.ClientSession() as http:
-            residents = [asyncio.create_task(web_resident(http, n)) for n in range(12)]
-            residents += [asyncio.create_task(wechat_resident(http, n)) for n in range(12)]
+            residents = [asyncio.create_task(web_resident(http, n)) for n in range(40)]
+            residents += [asyncio.create_task(wechat_resident(http, n)) for n in range(40)]
             await until(lambda: len(answered) >= 300, "answers flowing", 60)
             process.send_signal(signal.SIGKILL)
             await asyncio.gather(*residents, return_exceptions=True)

@@ -3,9 +3,8 @@ replies, and count what staff and residents got.
 
 --tickets residents (default 300) each ask a question the FAQ cannot answer and press 转人工,
 through the fake Bot API (tests/botapi.py, on 127.0.0.1), to a real bot process: what
-`servicebot run` runs (this script runs it with `--bot`), with the staff group's send limit
-off — Telegram's 20 messages a minute in a group would make a run of hundreds of cards take
-an hour; the bot's overall limit of 30 a second stays, so cards and replies queue up.
+`servicebot run` runs, with the staff group's send limit off (`bench/faulting.py --bot`);
+the bot's overall limit of 30 messages a second stays, so cards and replies queue up.
 
 1. While the cards are being posted, the bot is killed with SIGKILL --kills times in a row
    (default 3), --every seconds after each restart answers (the first --kill-at seconds after
@@ -42,7 +41,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faulting import REPO, BotProcess, Quiet, bot_env, dead_letters, log_lines, print_table, quiet_fake_server, until
+from faulting import (
+    BOT_WITHOUT_GROUP_LIMIT,
+    REPO,
+    BotProcess,
+    Quiet,
+    bot_env,
+    dead_letters,
+    log_lines,
+    print_table,
+    quiet_fake_server,
+    until,
+)
 
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -108,7 +118,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
 
         async def started() -> BotProcess:
             mark = api.mark()
-            process = BotProcess(env, log_path, [str(Path(__file__).resolve()), "--bot"])
+            process = BotProcess(env, log_path, BOT_WITHOUT_GROUP_LIMIT)
             return await process.start(lambda: api.wait_for("setMyCommands", since=mark, timeout=90))
 
         def cards() -> list:
@@ -240,22 +250,6 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
             print(f"{o.label}: {line}")
 
 
-def run_bot() -> int:
-    """`servicebot run`, with the staff group's send limit off (see the module docstring)."""
-    from servicebot import cli
-    from servicebot.channels import tg
-    from servicebot.channels.tg_net import RetryingRateLimiter
-
-    original = tg.TelegramChannel.__init__
-
-    def init(self, core, **options):
-        options.setdefault("rate_limiter", RetryingRateLimiter(group_max_rate=0, max_retries=3))
-        original(self, core, **options)
-
-    tg.TelegramChannel.__init__ = init  # type: ignore[method-assign]
-    return cli.main(["run"])
-
-
 async def main_async(args: argparse.Namespace) -> int:
     quiet_fake_server()
     outcomes = []
@@ -274,8 +268,6 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    if sys.argv[1:] == ["--bot"]:
-        return run_bot()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=300)
     parser.add_argument("--kills", type=int, default=3, help="kill -9 restarts in a row, in each phase")

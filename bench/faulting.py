@@ -8,7 +8,10 @@ state of its files at the moment it died.
   (before the restart), to tell a reply Telegram's protocol forces the bot to send again from
   one the bot should have known it had sent;
 - `until`: poll a condition (bounded), `Quiet`: "nothing new for N seconds";
-- `log_lines`: the bot log's lines that count something (ERRORs, tracebacks, "sending again").
+- `log_lines`: the bot log's lines that count something (ERRORs, tracebacks, "sending again");
+- `python bench/faulting.py --bot`: what `servicebot run` runs, with the staff group's send
+  limit off (`BOT_WITHOUT_GROUP_LIMIT`): Telegram's 20 messages a minute in a group would make
+  a run of hundreds of cards take an hour.
 
 Every script runs a baseline the same way with `--compare SRC` (a servicebot source tree put
 first on PYTHONPATH), so each figure stands next to the code it replaces, measured in the
@@ -153,7 +156,27 @@ def print_table(title: str, rows: Sequence[tuple[str, Callable[[object], object]
         print(f"{name:<{width}}" + "".join(f"{value(o)!s:>26}" for o in outcomes))
 
 
+BOT_WITHOUT_GROUP_LIMIT = (str(Path(__file__).resolve()), "--bot")  # BotProcess argv
+
+
+def run_bot() -> int:
+    """`servicebot run`, with the staff group's send limit off (see the module docstring)."""
+    from servicebot import cli
+    from servicebot.channels import tg
+    from servicebot.channels.tg_net import RetryingRateLimiter
+
+    original = tg.TelegramChannel.__init__
+
+    def init(self, core, **options):
+        options.setdefault("rate_limiter", RetryingRateLimiter(group_max_rate=0, max_retries=3))
+        original(self, core, **options)
+
+    tg.TelegramChannel.__init__ = init  # type: ignore[method-assign]
+    return cli.main(["run"])
+
+
 __all__ = [
+    "BOT_WITHOUT_GROUP_LIMIT",
     "REPO",
     "BotProcess",
     "Quiet",
@@ -165,3 +188,7 @@ __all__ = [
     "unfinished_updates",
     "until",
 ]
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--bot"]:
+    raise SystemExit(run_bot())

@@ -15,8 +15,6 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -30,7 +28,7 @@ from servicebot.tickets import Notice
 from test_handoff_e2e import STAFF, ZHANG, number_in, open_ticket, press, running, staff_says, to_resident
 
 from botapi import TOKEN, FakeBotApi, button
-from conftest import REPO, until
+from conftest import readme_backup_commands, run_readme_command, until
 
 pytestmark = pytest.mark.slow
 
@@ -47,22 +45,6 @@ def settings(mini_faq, make_settings):
     return make_settings(mini_faq, token=TOKEN, staff_chat_id=STAFF, reload_interval=0)
 
 
-def readme_commands() -> tuple[str, str]:
-    """The Python that the README's online backup and its restore run, as written there."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### Back up and restore") :]
-    backup, restore = re.findall(r"python -c '(.*?)'", section, re.S)[:2]
-    return backup, restore
-
-
-def run_python(code: str, paths: dict[str, Path]) -> None:
-    """Run a README command with its container paths replaced by this test's."""
-    for container_path, path in paths.items():
-        assert container_path in code, container_path
-        code = code.replace(container_path, str(path))
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-
-
 def relayed(call) -> bool:
     return replies.STAFF_REPLY_PREFIX in (call.text or "")
 
@@ -74,7 +56,7 @@ def key_of(card_text: str) -> str:
 
 
 def test_after_the_readme_restore_and_a_deleted_log_an_old_card_reaches_nobody(settings, tmp_path):
-    backup_command, restore_command = readme_commands()
+    backup_command, restore_command = readme_backup_commands()
     backup, key_backup = tmp_path / "backup.sqlite3", tmp_path / "pseudonym.key"
     key_backup.write_text("not used by this test's bot", encoding="utf-8")
     db = settings.db_path
@@ -85,7 +67,7 @@ def test_after_the_readme_restore_and_a_deleted_log_an_old_card_reaches_nobody(s
                 _, card_a = await open_ticket(api, "A家的疫苗本丢了怎么补办", RESIDENTS["A"])
                 _, card_b = await open_ticket(api, "B家的疫苗本丢了怎么补办", RESIDENTS["B"])
                 paths = {"/data/interactions.sqlite3": db, "/tmp/backup.sqlite3": backup}
-                await asyncio.to_thread(run_python, backup_command, paths)  # online, while the bot runs
+                await asyncio.to_thread(run_readme_command, backup_command, paths)  # online, while the bot runs
                 _, card_c = await open_ticket(api, "C家的疫苗本丢了怎么补办", RESIDENTS["C"])
             assert [number_in(c.text) for c in (card_a, card_b, card_c)] == [1, 2, 3]
 
@@ -95,7 +77,7 @@ def test_after_the_readme_restore_and_a_deleted_log_an_old_card_reaches_nobody(s
                 "/backup/pseudonym.key": key_backup,
                 "/data/pseudonym.key": settings.data_dir / "pseudonym.key",
             }
-            await asyncio.to_thread(run_python, restore_command, paths)
+            await asyncio.to_thread(run_readme_command, restore_command, paths)
             async with running(api, settings):
                 _, card_d = await open_ticket(api, "D家的疫苗本丢了怎么补办", RESIDENTS["D"])
                 assert number_in(card_d.text) == 3 and key_of(card_d.text) != key_of(card_c.text)

@@ -12,8 +12,8 @@ the bot's overall limit of 30 messages a second stays, so cards and replies queu
 2. Once every ticket has a card, a staff member replies to each ticket's *first* card (so a
    card posted twice, whose first copy's message id the bot never recorded, is answered
    through its key), each reply naming its resident; while the replies are relayed the bot
-   is killed --kills times again.
-3. A last run delivers what is left; it ends when every resident has a reply or nothing was
+   is killed --kills times again, then stopped cleanly and restarted --stops times (default 1).
+3. The last run delivers what is left; it ends when every resident has a reply or nothing was
    sent for --quiet seconds.
 
 Counted: tickets without a card, cards posted twice — those the bot counted itself ("sending
@@ -24,7 +24,7 @@ resident, refused; dead letters; replies left undelivered in the database.
 Exits 1 if a ticket has no card, a reply is lost, misdirected or refused, anything is
 duplicated without the bot counting it, or anything is dead-lettered.
 
-Usage: python bench/fault_staff.py [--tickets 300] [--kills 3] [--every 3] [--compare SRC]
+Usage: python bench/fault_staff.py [--tickets 300] [--kills 3] [--stops 1] [--every 3] [--compare SRC]
 """
 
 from __future__ import annotations
@@ -175,6 +175,10 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
                     reply_to_message_id=card_id,
                 )
             bot = await kills(bot, args.every)
+            for _ in range(args.stops):
+                await asyncio.sleep(args.every)
+                await bot.stop()
+                bot = await started()
             settled = Quiet(lambda: len(api.sent), args.quiet)
             await until(lambda: len({c.chat_id for c in relayed()}) >= len(first_card) or settled(), args.timeout)
             await asyncio.sleep(1.0)  # anything sent twice late would show up here
@@ -241,7 +245,8 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
     ]
     print_table(
         f"hand-off under kill -9: {args.tickets} tickets; {args.kills} x SIGKILL while cards are posted, "
-        f"{args.kills} x while staff replies are relayed, each {args.every:g} s after the restarted bot answers",
+        f"{args.kills} x SIGKILL and {args.stops} x SIGTERM while staff replies are relayed, each {args.every:g} s "
+        "after the restarted bot answers",
         rows,
         outcomes,
     )
@@ -271,6 +276,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=300)
     parser.add_argument("--kills", type=int, default=3, help="kill -9 restarts in a row, in each phase")
+    parser.add_argument(
+        "--stops", type=int, default=1, help="clean restarts after the kills, while replies are relayed"
+    )
     parser.add_argument("--kill-at", type=float, default=2.0, help="seconds after the presses")
     parser.add_argument("--every", type=float, default=3.0, help="seconds a restarted bot answers before the next")
     parser.add_argument("--faq", type=Path, default=REPO / "tests" / "fixtures" / "mini")

@@ -19,18 +19,12 @@ How it stays honest and loses nothing:
   marked delivered after, under one lock with the retrying worker: each reply is delivered
   once, also when its update comes again after a crash.
 
-Nobody misdirected: staff act on a ticket by its `TicketId` (number and random key). The
-room says which ticket a message of its own belongs to (`room_ticket`: recorded when it was
-posted, or named with its key in the text); a number alone is never enough, because numbers
-start again in a new log file (deleted, or restored from a backup) while old cards stay in
-the staff group. A staff reply that names no ticket of this file is refused, and staff are
-told (`Notice.UNKNOWN`).
-
-What cannot be made exactly-once is counted: Telegram cannot say whether a message arrived,
-so a card, a resident's message for staff or a staff reply that was being sent when the bot
-died is sent again at the next start, marked (the card says it may be there twice) and
-logged ("sending again …"); a reply kept in the outbox of the web chat or WeChat is kept
-once (`Outbox.put`'s `once`).
+Nobody misdirected: staff act on a `TicketId` (number and random key), never a number alone:
+numbers start again in a new log file (deleted, or restored from a backup) while old cards
+stay in the staff group (`room_ticket`; a reply naming no ticket of this file: `UNKNOWN`).
+What Telegram cannot make exactly-once is counted: what was being sent when the bot died (a
+card, a resident's message, a staff reply) is sent again at the next start and logged
+("sending again …"); the outboxes of the web chat and WeChat keep a reply once.
 
 Per resident (by hashed key) the desk keeps in memory the ticket they are writing in
 (`active`: 24 hours from the last activity, until closed or left) and their latest
@@ -343,18 +337,9 @@ class Desk:
     # -- the staff side (called by the room's handlers) --------------------------------------------
 
     async def room_ticket(self, chat: int, message: int, named: TicketId | None = None) -> TicketId | None:
-        """The ticket a message of the room belongs to: the one it was recorded for when it was
-        posted, or — a message whose id was never recorded (the bot stopped between sending and
-        recording it) — the one it `named` (number and key, as the room shows them), if that is
-        a ticket of this log. None: no ticket of this log (never one, or one from before the log
-        was deleted or restored)."""
-        recorded = await asyncio.to_thread(self.store.ticket_for_room_message, chat, message)
-        if recorded is not None:
-            return recorded if named is None or named == recorded else None
-        if named is None or await asyncio.to_thread(self.store.find, named) is None:
-            return None
-        await asyncio.to_thread(self.store.map_room_message, chat, message, named.number)
-        return named
+        """The ticket a message of the room belongs to (`TicketStore.room_ticket`); None: no
+        ticket of this log (never one, or one from before the log was deleted or restored)."""
+        return await asyncio.to_thread(self.store.room_ticket, chat, message, named)
 
     async def staff_reply(self, ticket: TicketId, *, source: str, text: str | None, name: str) -> Relayed:
         """A staff member answered ticket `ticket` (`source`: the room's own name for their
@@ -425,10 +410,7 @@ class Desk:
         resident = Resident(Channel(pending.channel), pending.address)
         said = Said(replies.staff_reply(pending.ticket, pending.text), ref=pending.ref)
         if pending.sending:
-            log.warning(
-                "hand-off: sending again what may have been sent when the bot stopped: a staff reply in ticket #%d",
-                pending.ticket,
-            )
+            _sending_again(f"a staff reply in ticket #{pending.ticket}")
         await asyncio.to_thread(self.store.sending, pending.id)
         result = await self.delivery.deliver(resident, said)
         if result:
@@ -502,10 +484,7 @@ class Desk:
             if self._stopping:  # the rest waits for the next start; what was sent is recorded
                 return True
             if ticket.posting:
-                log.warning(
-                    "hand-off: sending again what may have been sent when the bot stopped: the card of ticket #%d",
-                    ticket.number,
-                )
+                _sending_again(f"the card of ticket #{ticket.number}")
             await asyncio.to_thread(self.store.posting, ticket.number)
             try:
                 message = await room.post_ticket(self._card(ticket))
@@ -521,10 +500,7 @@ class Desk:
                 return True
             number = follow_up.ticket.number
             if follow_up.sending:
-                log.warning(
-                    "hand-off: sending again what may have been sent when the bot stopped: a message for ticket #%d",
-                    number,
-                )
+                _sending_again(f"a message for ticket #{number}")
             await asyncio.to_thread(self.store.sending, follow_up.id)
             try:
                 message = await room.post_follow_up(follow_up.ticket, follow_up.card, follow_up.text)
@@ -600,6 +576,11 @@ class Desk:
 
 def _backoff(current: float, low: float, high: float) -> float:
     return min(max(current * 2, low), high)
+
+
+def _sending_again(what: str) -> None:
+    """Counted: Telegram cannot say whether it arrived before the bot stopped."""
+    log.warning("hand-off: sending again what may have been sent when the bot stopped: %s", what)
 
 
 # --- how staff read tickets (the staff group's /tickets and `servicebot tickets`) --------------------

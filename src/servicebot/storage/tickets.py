@@ -372,12 +372,21 @@ class TicketStore:
     def ticket_for_room_message(self, chat: int, message: int) -> TicketId | None:
         """The ticket a message of the bot in the staff group was recorded for."""
         with self.db.transaction(write=False) as conn:
-            found = conn.execute(
-                "SELECT t.number, t.key FROM room_messages r JOIN tickets t ON t.number = r.ticket"
-                " WHERE r.chat = ? AND r.message = ?",
-                (chat, message),
-            ).fetchone()
-        return TicketId(*found) if found else None
+            return self._recorded(conn, chat, message)
+
+    def room_ticket(self, chat: int, message: int, named: TicketId | None) -> TicketId | None:
+        """The ticket a message of the bot in the staff group belongs to: the one it was
+        recorded for when it was posted, or — a message whose id was never recorded (the bot
+        stopped between sending and recording it) — the one it `named` (number and key, as the
+        room shows them), if that is a ticket of this file; it is recorded for it from now."""
+        with self.db.transaction() as conn:
+            recorded = self._recorded(conn, chat, message)
+            if recorded is not None:
+                return recorded if named is None or named == recorded else None
+            if named is None or self._named(conn, named) is None:
+                return None
+            self._map(conn, chat, message, named.number)
+            return named
 
     # -- staff replies -----------------------------------------------------------------------
 
@@ -520,6 +529,15 @@ class TicketStore:
     def _find(conn: sqlite3.Connection, number: int) -> TicketRow | None:
         row = conn.execute(f"SELECT {_COLUMNS} FROM tickets t WHERE t.number = ?", (number,)).fetchone()
         return _row(row) if row else None
+
+    @staticmethod
+    def _recorded(conn: sqlite3.Connection, chat: int, message: int) -> TicketId | None:
+        found = conn.execute(
+            "SELECT t.number, t.key FROM room_messages r JOIN tickets t ON t.number = r.ticket"
+            " WHERE r.chat = ? AND r.message = ?",
+            (chat, message),
+        ).fetchone()
+        return TicketId(*found) if found else None
 
     @staticmethod
     def _named(conn: sqlite3.Connection, ticket: TicketId) -> TicketRow | None:

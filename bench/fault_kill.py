@@ -30,7 +30,7 @@ Exits 1 if anything was lost, wrong, avoidably duplicated, logged wrongly, or de
 --compare SRC also runs the same case against the servicebot package in SRC (e.g. the `src`
 of an older checkout), as a baseline measured the same way in the same run.
 
-Usage: python bench/fault_kill.py [--questions 900] [--rate 100] [--kills 3] [--stops 3] [--every 3] [--compare DIR]
+Usage: python bench/fault_kill.py [--questions 900] [--rate 100] [--kills 3] [--stops 3] [--every 1] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -287,7 +287,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=3, help="kill -9 restarts in a row")
     parser.add_argument("--stops", type=int, default=3, help="clean (SIGTERM) restarts in a row, after the kills")
     parser.add_argument("--kill-at", type=float, default=3.0, help="seconds after the first question")
-    parser.add_argument("--every", type=float, default=3.0, help="seconds a restarted bot answers before the next")
+    parser.add_argument("--every", type=float, default=1.0, help="seconds a restarted bot answers before the next")
     parser.add_argument(
         "--backlog", type=int, default=500, help="questions confirmed and unanswered the first signal waits for"
     )

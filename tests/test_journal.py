@@ -330,3 +330,12 @@ def test_a_full_disk_degrades_to_memory_and_recovers_when_space_returns(small_di
     assert journal.healthy and 60 in rows(path)
     journal.close()
     assert_nothing_personal_logged(caplog)
+
+
+def test_an_update_given_up_is_a_dead_letter_with_its_reason(path, clock, journal):
+    journal.admit(1, "{not an update")
+    journal.give_up(1, "unreadable")
+    assert dead_letters(path) == [(1, 0, "unreadable", True, 0)]
+    assert rows(path)[1][0] is not None  # done: never replayed
+    journal.close()
+    assert reopen(path, clock)[1] == []

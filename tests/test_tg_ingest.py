@@ -138,6 +138,25 @@ class Ledger:
         return [u for k, u in self.events if k == kind]
 
 
+def test_an_update_that_cannot_be_read_back_is_a_dead_letter_not_dropped(tmp_path, caplog):
+    path = tmp_path / "updates.sqlite3"
+    journal = UpdateJournal(path)
+    journal.open()
+    journal.admit(5, '{"update_id": 5, "message": "damaged"}')
+    journal.admit(6, json.dumps(private_update(6, "书屋在哪", 42)))
+    journal.close()
+
+    async def body():
+        queue = JournaledQueue(UpdateJournal(path))
+        assert await queue.open(None) == 1
+        assert queue.get_nowait().update_id == 6
+        await queue.close()
+
+    run(body())
+    assert dead_letter_count(path)[0] == 1
+    assert any("cannot be read back" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
 def test_a_stop_cancels_what_has_sent_nothing_and_leaves_what_never_started():
     """After the drain deadline: an update waiting for the outgoing rate limit is cancelled
     (nothing of it reached Telegram) and released (a stop is no attempt at it), one whose

@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     received REAL NOT NULL,
     failed REAL NOT NULL,           -- Unix time it was given up
     attempts INTEGER NOT NULL,
-    reason TEXT NOT NULL,           -- 'attempts' (it may bring the bot down) or 'age' (unanswered for a day)
+    reason TEXT NOT NULL,           -- 'attempts' (it may bring the bot down), 'age' (a day old), 'unreadable'
     payload TEXT,                   -- the update as Telegram sent it, for the operator; deleted after DEAD_KEEP
     told INTEGER NOT NULL DEFAULT 0 -- staff have been told
 );
@@ -226,6 +226,28 @@ class UpdateJournal:
         """A suspect got through its own work (it is waiting for Telegram now): the runs that
         died while it was in flight were not its fault."""
         self._write("UPDATE updates SET attempts = 0 WHERE update_id = ? AND done IS NULL", update_id)
+
+    def give_up(self, update_id: int, reason: str) -> None:
+        """Make a pending update a dead letter now (`reason`: e.g. it cannot be read back)."""
+        if not self._usable():
+            return
+        assert self._conn is not None
+        now = self._clock()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                "INSERT OR REPLACE INTO dead_letters (update_id, received, failed, attempts, reason, payload)"
+                " SELECT update_id, received, ?, attempts, ?, payload FROM updates WHERE update_id = ?",
+                (now, reason, update_id),
+            )
+            self._conn.execute("UPDATE updates SET done = ?, payload = NULL WHERE update_id = ?", (now, update_id))
+            self._conn.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            self._fail(exc)
+            return
+        self._dirty = True
 
     def untold_dead_letters(self) -> int:
         """How many dead letters staff have not been told about (`told_dead_letters` when they were)."""

@@ -82,8 +82,8 @@ class JournaledQueue(asyncio.Queue[object]):
             try:
                 update = Update.de_json(json.loads(item.payload), bot)
             except Exception as exc:  # written by another version, or damaged: cannot be answered
-                log.warning("update journal: dropped an update that cannot be read back (%s)", type(exc).__name__)
-                await self._call(self.journal.done, item.update_id)
+                log.error("update journal: an update cannot be read back (%s): a dead letter now", type(exc).__name__)
+                await self._call(self.journal.give_up, item.update_id, "unreadable")
                 continue
             self.put_nowait(update)
             queued += 1

@@ -140,7 +140,7 @@ class Database:
     as `servicebot tickets`). Any SQLite error becomes a StorageError, and the connection is
     opened afresh for the next transaction. A file deleted or replaced since it was opened is
     noticed before the next transaction (see the module docstring); `replaced` counts how
-    often. `owned`: whoever made it closes it (a store given a Database leaves it open).
+    often. Whoever made it closes it (a store given a Database leaves it open).
     """
 
     def __init__(self, path: Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT):

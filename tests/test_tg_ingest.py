@@ -212,21 +212,25 @@ def test_an_update_a_run_died_processing_runs_alone_at_the_next_start():
         limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0)
         never = asyncio.Event()
 
-        async def bot_api() -> dict:
-            await never.wait()  # Telegram is slow: waiting for it is no fault of the update
-            return {"ok": True}
+        def bot_api(n: int):
+            async def request() -> dict:
+                asking.add(n)
+                await never.wait()  # Telegram is slow: waiting for it is no fault of the update
+                return {"ok": True}
+
+            return request
 
         def harness(suspects, alone_for):
             ledger = Ledger(suspects)
             processor = ChatOrderedProcessor(8, ledger=ledger, alone_for=alone_for)
-            gates = {n: asyncio.Event() for n in range(1, 6)}
+            gates = {n: asyncio.Event() for n in range(1, 8)}
             running: set[int] = set()
 
             async def work(n: int, calls_api: bool) -> None:
                 running.add(n)
                 await gates[n].wait()
                 if calls_api:
-                    await limiter.process_request(bot_api, (), {}, "sendMessage", {"chat_id": n}, None)
+                    await limiter.process_request(bot_api(n), (), {}, "sendMessage", {"chat_id": n}, None)
                 running.discard(n)
 
             def submit(n: int, calls_api: bool = False) -> asyncio.Task:
@@ -234,6 +238,11 @@ def test_an_update_a_run_died_processing_runs_alone_at_the_next_start():
                 return asyncio.create_task(processor.process_update(update, work(n, calls_api)))
 
             return ledger, gates, running, submit
+
+        def limiter_waits(n: int) -> bool:
+            return n in asking
+
+        asking: set[int] = set()
 
         ledger, gates, running, submit = harness({2, 4}, alone_for=60)
         tasks = [submit(1), submit(2, calls_api=True), submit(3)]
@@ -254,6 +263,17 @@ def test_an_update_a_run_died_processing_runs_alone_at_the_next_start():
             "CancelledError",
             "NoneType",
         ]
+
+        ledger, gates, running, submit = harness({7}, alone_for=60)
+        waiting = submit(6, calls_api=True)  # an update waiting for Telegram...
+        gates[6].set()
+        await until(lambda: limiter_waits(6), "the update waiting for the Bot API")
+        suspect = submit(7)
+        await until(lambda: 7 in running, "...does not hold up a suspect")
+        gates[7].set()
+        await suspect
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
 
         ledger, gates, running, submit = harness({4}, alone_for=0.2)  # a suspect that hangs
         tasks = [submit(4), submit(5)]

@@ -15,13 +15,14 @@ once, one at a time per chat, and a stop that finishes what it can in bounded ti
   attempt at it) and when it is finished — answered, deliberately ignored, or failed and
   reported by the error handler. One cancelled by a stop is released (not an attempt); one
   cancelled, or never started, stays in the journal.
-- Suspects: an update a run died while processing (`Pending.attempts`) is processed alone
-  at the next start (`SoloGate`): nothing else starts while it does its own work (until it
-  makes its first Bot API call, or ALONE_FOR seconds), so if the bot dies then, the blame is
-  its own, not shared with the dozens of innocent updates that were in flight with it; once
-  it calls the Bot API its count is cleared (it got through: waiting for Telegram brings no
-  bot down). After MAX_ATTEMPTS the journal makes it a dead letter (staff are told, `health`
-  lists it) instead of letting it bring the bot down at every start.
+- Suspects: an update a run died while processing (`Pending.attempts`) does its own work
+  alone at the next start (`SoloGate`): no other update is at its own work meanwhile (until
+  it makes its first Bot API call, or ALONE_FOR seconds; updates waiting for Telegram do not
+  count), so if the bot dies then, the blame is its own, not shared with the dozens of
+  innocent updates that were in flight with it; once it calls the Bot API its count is
+  cleared (it got through: waiting for Telegram brings no bot down). After MAX_ATTEMPTS the
+  journal makes it a dead letter (staff are told, `health` lists it) instead of letting it
+  bring the bot down at every start.
 - `stop_draining`, the drain on stop: updates keep being processed for DRAIN_SECONDS. Then
   one not started, or started but with nothing sent yet (waiting for the outgoing rate
   limit), is left for the next start; one whose request is on the network gets CANCEL_AFTER
@@ -155,16 +156,6 @@ def _chat_key(update: object) -> int | None:
     return chat.id if chat is not None else None
 
 
-async def _clear_when_asking(
-    calls: Calls, ledger: JournaledQueue, update_id: int, end_solo: Callable[[], None]
-) -> None:
-    """A suspect's own work is done once it makes its first Bot API call: others may run, and
-    its attempts are cleared."""
-    await calls.asking.wait()
-    end_solo()
-    await ledger.cleared(update_id)
-
-
 def _discard(coroutine: Awaitable[Any]) -> None:
     """Drop a coroutine that will not run, without the "never awaited" warning."""
     close = getattr(coroutine, "close", None)
@@ -173,14 +164,17 @@ def _discard(coroutine: Awaitable[Any]) -> None:
 
 
 class SoloGate:
-    """Lets a suspect run alone: it waits until nothing else runs, and nothing else starts
-    while it runs or waits — for at most `alone_for` seconds of its run. Single-threaded (the
-    event loop), so checking and changing the counts needs no lock."""
+    """Lets a suspect do its own work alone: it starts once no other update is at its own
+    work (each is, until its first Bot API call: `Calls.asking`), and no other update starts
+    while it waits or works — until it calls the Bot API itself, or `alone_for` seconds pass.
+    Updates waiting for Telegram do not hold it up. Single-threaded (the event loop), so
+    checking and changing the counts needs no lock."""
 
     def __init__(self, alone_for: float = ALONE_FOR):
         self.alone_for = alone_for
-        self.running = 0
-        self._solo: object | None = None  # the suspect running alone
+        self._inside: set[int] = set()  # ids of the Calls of the updates in the gate
+        self._working: dict[int, Calls] = {}  # those not yet waiting for Telegram
+        self._solo: object | None = None  # the suspect at its own work alone
         self._suspects_waiting = 0
         self._changed = asyncio.Event()
 
@@ -193,30 +187,36 @@ class SoloGate:
         self._changed = asyncio.Event()
 
     @contextlib.asynccontextmanager
-    async def enter(self, suspect: bool) -> AsyncIterator[Callable[[], None]]:
-        """Run the block when it may start; it gets a function that ends a suspect's time alone."""
+    async def enter(self, calls: Calls, *, suspect: bool) -> AsyncIterator[None]:
+        """Run the block when it may start (`calls`: the update's Bot API calls)."""
         token = object()
         timer = None
         if suspect:
             self._suspects_waiting += 1
             try:
-                await self._until(lambda: self._solo is None and self.running == 0)
+                await self._until(lambda: self._solo is None and not self._working)
             finally:
                 self._suspects_waiting -= 1
                 self._change()
             self._solo = token
             timer = asyncio.get_running_loop().call_later(self.alone_for, self._end_solo, token)
+            calls.listeners.append(functools.partial(self._end_solo, token))
         else:
             await self._until(lambda: self._solo is None and not self._suspects_waiting)
-        self.running += 1
+        self._working[id(calls)] = calls
+        calls.listeners.append(functools.partial(self._asking, calls))
         try:
-            yield functools.partial(self._end_solo, token)
+            yield
         finally:
-            self.running -= 1
+            self._working.pop(id(calls), None)
             if timer is not None:
                 timer.cancel()
             self._end_solo(token)
             self._change()
+
+    def _asking(self, calls: Calls) -> None:
+        self._working.pop(id(calls), None)
+        self._change()
 
     def _end_solo(self, token: object) -> None:
         if self._solo is token:
@@ -246,6 +246,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self.timings = timings
         self._ledger = ledger
         self._gate = SoloGate(alone_for)
+        self._clearing: set[asyncio.Task[None]] = set()
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._running: dict[asyncio.Task[Any], Calls] = {}
@@ -275,19 +276,20 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         ledger = self._ledger if isinstance(update, Update) else None
         update_id = update.update_id if isinstance(update, Update) else 0
         suspect = ledger is not None and update_id in ledger.suspects
-        async with self._gate.enter(suspect) as end_solo:
+        calls = Calls()
+        if suspect:
+            assert ledger is not None
+            calls.listeners.append(functools.partial(self._cleared, ledger, update_id))
+        async with self._gate.enter(calls, suspect=suspect):
             if self._stopped_starting():  # while it waited for a suspect
                 _discard(coroutine)
                 return
             task = asyncio.current_task()
             assert task is not None
-            self._running[task] = calls = Calls()
-            watch = None
+            self._running[task] = calls
             try:
                 if ledger is not None:
                     await ledger.started(update_id)
-                    if suspect:
-                        watch = asyncio.create_task(_clear_when_asking(calls, ledger, update_id, end_solo))
                 await timed(coroutine, self.timings, calls)
             except asyncio.CancelledError:
                 _discard(coroutine)  # if it was cancelled before it began
@@ -296,10 +298,14 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 raise
             finally:
                 del self._running[task]
-                if watch is not None and not watch.done():
-                    watch.cancel()
             if ledger is not None:
                 await ledger.finished(update_id)
+
+    def _cleared(self, ledger: JournaledQueue, update_id: int) -> None:
+        """A suspect made its first Bot API call: its own work is done; its attempts are cleared."""
+        task = asyncio.get_running_loop().create_task(ledger.cleared(update_id))
+        self._clearing.add(task)
+        task.add_done_callback(self._clearing.discard)
 
     def _stopped_starting(self) -> bool:
         if self._stop_starting_at is not None and time.monotonic() >= self._stop_starting_at:

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +40,19 @@ log = logging.getLogger(__name__)
 class Calls:
     """One update's Bot API calls so far: seconds spent waiting for them (limiter included),
     whether one has been let through to the network (then a reply may be on its way), and
-    `asking`, set when the first one is made (the update's own work is done by then)."""
+    whether the first one was made (`asking`: the update's own work is done by then; each of
+    `listeners` is called then, once)."""
 
     seconds: float = 0.0
     sent: bool = False
-    asking: asyncio.Event = field(default_factory=asyncio.Event)
+    asking: bool = False
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def ask(self) -> None:
+        if not self.asking:
+            self.asking = True
+            for listener in self.listeners:
+                listener()
 
 
 # The update being processed on this task; set by `timed`.
@@ -103,7 +111,7 @@ class RetryingRateLimiter(AIORateLimiter):
         started = time.perf_counter()
         calls = _calls.get()
         if calls is not None:
-            calls.asking.set()
+            calls.ask()
             callback = _marking_sent(callback, calls)
         try:
             for attempt in range(len(self._delays) + 1):

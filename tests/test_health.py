@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
 from servicebot import cli
 from servicebot.health import check_health
 from servicebot.migrations import MIGRATIONS
-from servicebot.storage import InteractionLog, connect
+from servicebot.storage import InteractionLog, connect, utc_text
 
 
 def test_valid_faq_and_missing_data_dir_is_healthy_and_creates_the_dir(mini_faq, make_settings, tmp_path):
@@ -126,3 +128,17 @@ def test_cli_health_reads_settings_from_the_environment(mini_faq, tmp_path, monk
     monkeypatch.setenv("SERVICEBOT_DATA_DIR", str(tmp_path / "data"))
     assert cli.main(["health"]) == 0
     assert Path(tmp_path / "data").is_dir()
+
+
+def test_a_log_the_bot_found_deleted_is_reported_for_a_week(mini_faq, make_settings):
+    settings = make_settings(mini_faq)
+    InteractionLog(settings.db_path).close()
+    for days_ago, reported in ((1, True), (8, False)):
+        when = utc_text(dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago))
+        with contextlib.closing(sqlite3.connect(settings.db_path)) as conn, conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('replaced_at', ?)", (when,))
+        problems = check_health(settings)
+        assert bool(problems) == reported
+        if reported:
+            assert len(problems) == 1 and "was deleted or replaced while the bot ran" in problems[0]
+            assert "restore the latest backup" in problems[0]

@@ -24,7 +24,7 @@ resident, refused; dead letters; replies left undelivered in the database.
 Exits 1 if a ticket has no card, a reply is lost, misdirected or refused, anything is
 duplicated without the bot counting it, or anything is dead-lettered.
 
-Usage: python bench/fault_staff.py [--tickets 300] [--kills 3] [--stops 1] [--every 3] [--compare SRC]
+Usage: python bench/fault_staff.py [--tickets 300] [--kills 3] [--stops 1] [--every 1] [--compare SRC]
 """
 
 from __future__ import annotations
@@ -280,7 +280,7 @@ def main() -> int:
         "--stops", type=int, default=1, help="clean restarts after the kills, while replies are relayed"
     )
     parser.add_argument("--kill-at", type=float, default=2.0, help="seconds after the presses")
-    parser.add_argument("--every", type=float, default=3.0, help="seconds a restarted bot answers before the next")
+    parser.add_argument("--every", type=float, default=1.0, help="seconds a restarted bot answers before the next")
     parser.add_argument("--faq", type=Path, default=REPO / "tests" / "fixtures" / "mini")
     parser.add_argument("--quiet", type=float, default=8.0, help="seconds without a message that end a phase")
     parser.add_argument("--timeout", type=float, default=240.0, help="upper bound for each phase, seconds")

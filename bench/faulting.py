@@ -151,9 +151,10 @@ def print_table(title: str, rows: Sequence[tuple[str, Callable[[object], object]
     """One column per outcome (its `label`), one line per row."""
     print(title)
     width = max(len(name) for name, _ in rows) + 2
-    print(f"{'':<{width}}" + "".join(f"{o.label:>26}" for o in outcomes))
+    column = max(26, *(len(o.label) + 2 for o in outcomes))
+    print(f"{'':<{width}}" + "".join(f"{o.label:>{column}}" for o in outcomes))
     for name, value in rows:
-        print(f"{name:<{width}}" + "".join(f"{value(o)!s:>26}" for o in outcomes))
+        print(f"{name:<{width}}" + "".join(f"{value(o)!s:>{column}}" for o in outcomes))
 
 
 BOT_WITHOUT_GROUP_LIMIT = (str(Path(__file__).resolve()), "--bot")  # BotProcess argv

@@ -11,7 +11,7 @@ and restarted at once; the last run is stopped cleanly.
 
 Counted: answers received (HTTP 200 with an answer; WeChat's reply) and, from the log,
 answered but not logged (lost), logged twice, and logged but never received — the answer was
-on its way when the process died, which the log cannot know (not a fault).
+on its way when the process died or the run ended, which the log cannot know (not a fault).
 
 Exits 1 if an answered question is missing from the log or logged twice.
 
@@ -148,7 +148,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
         ("answers received", lambda o: o.answered),
         ("answered, not in the log (lost)", lambda o: o.lost),
         ("logged twice", lambda o: o.twice),
-        ("logged, answer in flight at a kill", lambda o: o.in_flight),
+        ("logged, answer on its way at a kill or the end", lambda o: o.in_flight),
         ("kill -9 restarts", lambda o: o.kills),
         ("ERROR lines in the bot's log", lambda o: len(o.errors)),
     ]

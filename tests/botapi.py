@@ -21,7 +21,8 @@ Everything runs on the test's event loop; call the injection helpers from that l
 plain synchronous methods).  Waiting is event driven (``asyncio.Event``), never sleep-polling.
 
 It implements the methods the bot calls (getMe, getUpdates, setWebhook, deleteWebhook,
-setMyCommands, sendMessage, editMessageReplyMarkup, answerCallbackQuery); any other method is
+setMyCommands, sendMessage, editMessageReplyMarkup, answerCallbackQuery, and getChat for
+`servicebot health`); any other method is
 answered 404 and recorded in :attr:`FakeBotApi.unknown`, which fails :meth:`FakeBotApi.assert_clean`.
 
 Deliberately realistic behaviour the bot must cope with (real Telegram does the same):
@@ -1365,6 +1366,13 @@ class FakeBotApi:
 
     def _m_getMe(self, params: dict) -> dict:
         return dict(self.bot_user)
+
+    def _m_getChat(self, params: dict) -> dict:
+        """The chat as Telegram's ChatFullInfo (its required fields); 403 for a chat that
+        :meth:`block` made unreachable, as for a group the bot was removed from."""
+        chat_id = self._required(params, "chat_id")
+        self._check_blocked(chat_id)
+        return {**self._chat_for(chat_id), "accent_color_id": 0, "max_reaction_count": 11}
 
     def _m_getUpdates(self, params: dict) -> list:  # handled in _dispatch (async)
         raise AssertionError("unreachable")

@@ -24,8 +24,9 @@ _CHINESE = ["〇零○", "一幺", "二两", "三", "四", "五", "六", "七", 
 _FINANCIAL = ["零", "壹", "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖"]
 _FULL_WIDTH = "０１２３４５６７８９"
 DIGIT_STYLES = ("ascii", "full-width", "chinese", "financial", "mixed")
-# Between groups: ASCII and full-width spaces, dashes and dots.
-SEPARATORS = (" ", "-", ".", "\u3000", "－", "．", " - ", "—")
+# Between groups: ASCII and full-width spaces, dashes and dots; tildes and underscores as some
+# type them; a line break or a double space, as a web page or WeChat lets residents send them.
+SEPARATORS = (" ", "-", ".", "\u3000", "－", "．", " - ", "—", "～", "~", "_", "＿", "\n", "\r\n", "  ", " \n")
 
 # Text around the number. None of it may start or end with a digit or a Chinese numeral, or it
 # would be part of the number.
@@ -246,7 +247,7 @@ _NUMERALS = {
     )
     for c in chars
 }
-_NOT_COUNTED = re.compile(r"[\s\-.·。－—–()（）+]")
+_NOT_COUNTED = re.compile(r"[\s\-.·。－—–()（）+~_]")
 
 
 def canonical(text: str) -> str:

@@ -18,7 +18,7 @@ from servicebot.smalltalk import Intent
 
 from conftest import Recorded, wording
 
-ASK_KEYS = {"question", "status", "entry_id", "score", "answer", "links", "suggestions"}
+ASK_KEYS = {"question", "status", "entry_id", "score", "answer", "links", "suggestions", "referral", "item", "reply"}
 
 
 def test_ask_prints_the_reply_a_resident_would_see(mini_faq, capsys):

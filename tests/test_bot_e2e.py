@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 ADMIN = 900001
 ADMIN_CHAT = -1002000000009
 OTHER_USER = 100002
-SUGGEST_QUESTION = "低保申请取消"  # two mini-FAQ entries are equally close: "did you mean"
+SUGGEST_QUESTION = "低保和养老保险"  # two subjects of the mini FAQ named alike: "did you mean"
 WELFARE_BROKEN = "  - id: broken-entry\n    question: 这个条目缺少回答\n"
 
 

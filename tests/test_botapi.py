@@ -77,6 +77,18 @@ def test_get_me_commands_and_unknown_method():
     run(body())
 
 
+def test_get_chat_answers_like_telegram_and_refuses_a_group_the_bot_was_removed_from():
+    async def body():
+        async with FakeBotApi() as api, make_bot(api) as bot:
+            chat = await bot.get_chat(DEFAULT_GROUP_ID)  # PTB parses it as ChatFullInfo
+            assert chat.id == DEFAULT_GROUP_ID and chat.type == "supergroup" and chat.title
+            api.block(DEFAULT_GROUP_ID)
+            with pytest.raises(Forbidden, match="kicked"):
+                await bot.get_chat(DEFAULT_GROUP_ID)
+
+    run(body())
+
+
 def test_send_message_params_are_decoded_and_result_is_realistic():
     async def body():
         async with FakeBotApi() as api, make_bot(api) as bot:

@@ -74,6 +74,17 @@ def test_a_question_is_answered_and_logged_with_the_channel(service, log):
     assert row.resident == service.resident_key(42)  # Telegram keys stay as they were in the log
 
 
+def test_a_spoken_question_is_answered_as_if_typed_and_logged_as_voice(service, log):
+    conversation = Conversation(service)
+    typed = conversation.respond(WEB, Text("低保怎么申请"))
+    spoken = conversation.respond(OTHER, Text("低保怎么申请", via=Via.VOICE))
+    assert (spoken.reply, spoken.status, spoken.via) == (typed.reply, typed.status, typed.via)
+    assert [(row.via, row.question, row.entry_id) for row in log.interactions] == [
+        (Via.QUESTION, "低保怎么申请", "dibao-apply"),
+        (Via.VOICE, "低保怎么申请", "dibao-apply"),
+    ]
+
+
 def test_a_long_question_is_cut_with_a_notice(service, log):
     said = Conversation(service).respond(WEB, Text("低保怎么申请" + "啊" * 2000))
     assert said.notice == replies.TOO_LONG_TEXT
@@ -85,7 +96,7 @@ def test_presses_follow_the_via_of_the_reply_they_were_under(service, log):
     answer = conversation.respond(WEB, Text("低保"))
     related = conversation.respond(WEB, Press(data_of(answer, "为什么我家的低保被取消了")))
     assert related.status == Status.TAP and related.via == Via.RELATED
-    offer = conversation.respond(WEB, Text("低保申请取消"))
+    offer = conversation.respond(WEB, Text("低保和养老保险"))  # two subjects: the resident picks
     assert offer.via == Via.SUGGESTION
     picked = conversation.respond(WEB, Press(data_of(offer, "低保")))
     none = conversation.respond(WEB, Press(data_of(offer, "都不是")))
@@ -185,6 +196,31 @@ def test_clean_text_leaves_nothing_the_core_cannot_encode(text):
 def test_clean_text_keeps_ordinary_text():
     assert clean_text("低保\r\n怎么申请？😀") == "低保\n怎么申请？😀"
     assert clean_text("\ud800低保\x00") == "\ufffd低保 "
+
+
+DIRECTION_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+FORMAT_CONTROLS = DIRECTION_CONTROLS + "\u00ad\u180e\u2060\u2061\u2062\u2063\u2064\u206a\u206f\ufff9\ufffb"
+
+
+@given(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(FORMAT_CONTROLS))))
+def test_clean_text_removes_every_direction_and_format_control(text):
+    assert not set(clean_text(text)) & set(FORMAT_CONTROLS)
+
+
+def test_a_right_to_left_override_is_removed_and_the_text_kept_in_order():
+    assert clean_text("低保\u202e怎么申请\u202c？") == "低保怎么申请？"
+    assert clean_text("电话\u2066139\u20691234\u200f5678") == "电话13912345678"
+    family = "👨\u200d👩\u200d👧"  # a zero-width joiner holds an emoji sequence together: kept
+    assert clean_text(family) == family
+
+
+def test_a_question_with_a_direction_control_is_stored_without_it(make_settings, mini_faq):
+    recorded = Recorded()
+    service = Service.from_settings(make_settings(mini_faq), recorded, secret="s")
+    said = Conversation(service).respond(WEB, Text("\u202e低保怎么申请\u2066"))
+    assert said.status == Status.ANSWERED
+    [interaction] = recorded.interactions
+    assert interaction.question == "低保怎么申请"
 
 
 # --- late messages ------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from servicebot.checks import ANSWER_TOO_LONG
 from servicebot.cli import main
 from servicebot.commands import CHECK_FAILED, CHECK_PASSED
 from servicebot.errors import Problem, Severity
-from servicebot.faq import PLACEHOLDER, Entry, messages
+from servicebot.faq import PLACEHOLDER, Entry, check_faq, messages, validation
+from servicebot.faq.freshness import office_today
 from servicebot.faq.validation import ENTRY_KEYS
 from servicebot.replies import MAX_ANSWER_CHARS, answer_text
 
@@ -202,7 +203,11 @@ def expected(faq: Path) -> list[tuple[str, int, str]]:
             messages.EMPTY_VALUE.format(key="question", meaning=ENTRY_KEYS["question"]),
         ),
         ("b_main.yaml", line_of(main_, "alternates: 不是列表"), messages.NOT_A_LIST.format(name="alternates")),
-        ("b_main.yaml", line_of(main_, "reviewed: 2026/11/01"), messages.BAD_DATE.format(value="2026/11/01")),
+        (
+            "b_main.yaml",
+            line_of(main_, "reviewed: 2026/11/01"),
+            messages.BAD_DATE.format(name="reviewed", value="2026/11/01"),
+        ),
         ("b_main.yaml", line_of(main_, "source: 另一个来源"), messages.DUPLICATE_KEY.format(key="source")),
         ("c_more.yaml", 3, messages.DUPLICATE_ID.format(id="dibao-apply", file="b_main.yaml", line=3)),
         ("c_more.yaml", line_of(faq / "c_more.yaml", "- id: long-answer"), long_answer_problem(LONG_ANSWER)),
@@ -327,7 +332,10 @@ def test_an_impossible_calendar_date_is_a_located_problem(mini_faq, capsys):
     )
     assert main(["faq", "check", str(mini_faq)]) == 1
     line = line_of(path, "2026-13-45")
-    assert f"books.yaml:{line}: {messages.NO_SUCH_DATE.format(text='2026-13-45')}" in capsys.readouterr().out
+    assert (
+        f"books.yaml:{line}: {messages.NO_SUCH_DATE.format(name='reviewed', text='2026-13-45')}"
+        in capsys.readouterr().out
+    )
 
 
 def test_a_review_date_in_the_future_is_a_warning(mini_faq, capsys):
@@ -344,3 +352,95 @@ def test_a_review_date_in_the_future_is_a_warning(mini_faq, capsys):
 def test_settings_without_synonyms_are_valid(mini_faq, capsys):
     (mini_faq / "settings.yaml").write_text('contact: "0550-1234567"\n', encoding="utf-8")
     assert main(["faq", "check", str(mini_faq)]) == 0
+
+
+# --- drafts pasted from `servicebot review --suggest-yaml` -------------------------------------
+
+MARKED_DRAFT = """\
+  - id: {id}
+    draft: {draft}
+    question: 社区诊所几点开门
+    alternates: [诊所开门时间]
+    answer: {answer}
+    source: {source}
+    reviewed: 2026-11-01
+"""
+
+
+def add_draft(faq_dir: Path, *, id="todo-clinic", draft="true", answer=f"{PLACEHOLDER}：回答", source=PLACEHOLDER):
+    books = faq_dir / "books.yaml"
+    text = MARKED_DRAFT.format(id=id, draft=draft, answer=answer, source=source)
+    books.write_text(books.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def test_a_draft_passes_the_check_answers_no_one_and_the_check_says_what_is_left(mini_faq, capsys):
+    add_draft(mini_faq)
+    assert main(["faq", "check", str(mini_faq)]) == 0
+    out = capsys.readouterr().out
+    steps = [
+        messages.DRAFT_TODO_ID.format(id="todo-clinic"),
+        messages.DRAFT_TODO_WRITE.format(fields="answer（回答）、source（资料来源）", placeholder=PLACEHOLDER),
+        messages.DRAFT_TODO_PUBLISH,
+    ]
+    left = messages.DRAFT_LEFT.format(id="todo-clinic", steps="；".join(f"{n}. {s}" for n, s in enumerate(steps, 1)))
+    assert left in out
+    faq, _ = check_faq(mini_faq)
+    assert faq is not None and [d.id for d in faq.drafts] == ["todo-clinic"]
+    assert "todo-clinic" not in faq.by_id and all("todo-clinic" not in t.entry_ids for t in faq.topics)
+
+
+def test_a_written_draft_only_waits_for_its_draft_line(mini_faq, capsys):
+    add_draft(mini_faq, id="clinic-hours", answer="请向社区卫生服务中心咨询。", source="办事处通知")
+    assert main(["faq", "check", str(mini_faq)]) == 0
+    assert messages.DRAFT_READY.format(id="clinic-hours") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("draft", ["false", "草稿", "1", '"true"'])
+def test_draft_must_be_true_or_the_line_gone(mini_faq, capsys, draft):
+    add_draft(mini_faq, id="clinic-hours", draft=draft, answer="请向社区卫生服务中心咨询。", source="办事处通知")
+    if draft == "false":  # a live entry, written: fine
+        assert main(["faq", "check", str(mini_faq)]) == 0
+        faq, _ = check_faq(mini_faq)
+        assert faq is not None and "clinic-hours" in faq.by_id and faq.drafts == ()
+    else:
+        assert main(["faq", "check", str(mini_faq)]) == 1
+        assert messages.BAD_DRAFT in capsys.readouterr().out
+
+
+def test_nothing_live_may_point_at_a_draft(mini_faq, capsys):
+    add_draft(mini_faq)
+    welfare = mini_faq / "welfare.yaml"
+    welfare.write_text(
+        welfare.read_text(encoding="utf-8").replace("    source:", "    related: [todo-clinic]\n    source:", 1),
+        encoding="utf-8",
+    )
+    tests = mini_faq / "tests.yaml"
+    tests.write_text(tests.read_text(encoding="utf-8") + "- question: 诊所几点开门\n  expect: todo-clinic\n", "utf-8")
+    assert main(["faq", "check", str(mini_faq)]) == 1
+    out = capsys.readouterr().out
+    assert messages.DRAFT_REFERENCED.split("{what}")[1].format(draft="todo-clinic") in out
+    assert out.count("todo-clinic：草稿不会回答居民") == 2
+
+
+def test_a_file_of_drafts_only_is_no_topic_yet(mini_faq):
+    (mini_faq / "drafts.yaml").write_text(
+        "topic: 待整理\nentries:\n" + MARKED_DRAFT.format(id="todo-a", draft="true", answer="x", source="y"),
+        encoding="utf-8",
+    )
+    faq, problems = check_faq(mini_faq)
+    assert faq is not None and not any(p.is_error for p in problems)
+    assert "待整理" not in [t.name for t in faq.topics] and [d.topic for d in faq.drafts] == ["待整理"]
+
+
+def test_today_is_the_office_day_in_china_time(mini_faq, monkeypatch):
+    # 23:30 UTC on 7 December is 07:30 on 8 December in China: staff date their work the 8th.
+    assert office_today(dt.datetime(2026, 12, 7, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 12, 8)
+    assert office_today(dt.datetime(2026, 12, 7, 15, 59, tzinfo=dt.UTC)) == dt.date(2026, 12, 7)
+    # The check counts from that day: an entry reviewed that day is not "in the future".
+    monkeypatch.setattr(validation, "office_today", lambda: dt.date(2026, 10, 31))
+    _, problems = check_faq(mini_faq)  # the fixture's entries were reviewed on 2026-11-01
+    future = messages.REVIEWED_IN_FUTURE.split("{reviewed}")[1]
+    assert any(future in p.message for p in problems)
+    monkeypatch.setattr(validation, "office_today", lambda: dt.date(2026, 11, 1))
+    _, problems = check_faq(mini_faq)
+    assert not any(future in p.message for p in problems)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 import sqlite3
 from pathlib import Path
@@ -159,7 +160,8 @@ def test_a_log_deleted_while_the_bot_runs_is_started_afresh_and_reported(setting
             assert inbox["W1"]["messages"] == []
             with contextlib.closing(sqlite3.connect(settings.db_path)) as conn:  # the file at the path has it all
                 assert conn.execute("SELECT question FROM tickets").fetchall() == [("W2的护照在哪里办",)]
-            problems = await asyncio.to_thread(check_health, settings)
+            with_api = dataclasses.replace(settings, base_url=api.base_url)  # health asks the (fake) Bot API too
+            problems = await asyncio.to_thread(check_health, with_api)
             assert len(problems) == 1 and "deleted or replaced while the bot ran" in problems[0]
 
     run(body())

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
+import time
 from pathlib import Path
 
+import pytest
+
 from servicebot import cli
-from servicebot.health import check_health
+from servicebot.health import Verdict, check_health, health_report
 from servicebot.migrations import MIGRATIONS
 from servicebot.storage import InteractionLog, connect, utc_text
 
@@ -104,18 +108,26 @@ def test_every_problem_is_reported_not_just_the_first(make_settings, tmp_path):
     assert len(problems) == 2
 
 
-def test_cli_health_exit_codes(mini_faq, tmp_path, capsys):
+def test_cli_health_says_what_it_checked_and_what_it_could_not(mini_faq, tmp_path, capsys):
     data = tmp_path / "data"
     assert cli.main(["health", "--faq", str(mini_faq), "--data-dir", str(data)]) == 0
     out, err = capsys.readouterr()
-    assert out.strip() == "ok" and err == ""
+    assert err == ""
+    lines = out.splitlines()
+    verdicts = [line.split(":", 1)[0] for line in lines]
+    assert verdicts == ["ok", "ok", "ok", "skipped", "skipped", "skipped", "skipped", "skipped"]
+    assert "5 entries" in lines[0] and str(data) in lines[1]
+    assert "SERVICEBOT_TOKEN" in lines[3] and "update journal" in lines[4]
+    assert "SERVICEBOT_STAFF_CHAT_ID" in lines[5] and "SERVICEBOT_WEB_PORT" in lines[6]
+    assert "SERVICEBOT_DESK_PORT" in lines[7]
 
     (mini_faq / "books.yaml").write_text("not: [valid\n", encoding="utf-8")
     assert cli.main(["health", "--faq", str(mini_faq), "--data-dir", str(data)]) == 1
     out, err = capsys.readouterr()
-    assert out == ""
+    assert not out.startswith("ok: FAQ")
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("unhealthy: FAQ")
+    assert len(lines) == 2 and lines[0].startswith("unhealthy: FAQ") and "faq check" in lines[0]
+    assert lines[1].startswith("unhealthy: 1 problem(s)")
 
 
 def test_cli_health_reads_settings_from_the_environment(mini_faq, tmp_path, monkeypatch, capsys):
@@ -130,6 +142,71 @@ def test_cli_health_reads_settings_from_the_environment(mini_faq, tmp_path, monk
     assert Path(tmp_path / "data").is_dir()
 
 
+# --- Telegram: the token, the staff group, the admin chat (against the fake Bot API) --------
+
+
+def health_against(api_token: str | None, make_settings, mini_faq, **settings):
+    """`health_report` run beside a fake Bot API (it blocks on HTTP, so on its own thread)."""
+    from botapi import FakeBotApi
+
+    async def body():
+        async with FakeBotApi(token=api_token) as api:
+            blocked = settings.pop("blocked", None)
+            if blocked is not None:
+                api.block(blocked)
+            configured = make_settings(mini_faq, base_url=api.base_url, **settings)
+            return await asyncio.to_thread(health_report, configured)
+
+    return asyncio.run(asyncio.wait_for(body(), 30))
+
+
+@pytest.mark.slow
+def test_a_token_telegram_refuses_is_unhealthy_with_the_way_to_fix_it(make_settings, mini_faq):
+    from botapi import TOKEN
+
+    fake = "123456:not-the-bots-token"
+    findings = health_against(TOKEN, make_settings, mini_faq, token=fake)
+    [problem] = [f.text for f in findings if f.verdict == Verdict.PROBLEM]
+    assert "refused the token" in problem and "401" in problem and "@BotFather" in problem
+    assert fake not in problem and "not-the-bots-token" not in " ".join(map(str, findings))
+
+
+@pytest.mark.slow
+def test_the_token_the_staff_group_and_the_admin_chat_are_checked(make_settings, mini_faq):
+    from botapi import BOT_USERNAME, TOKEN
+
+    staff, admin = -1001000000001, -1001000000002
+    findings = health_against(TOKEN, make_settings, mini_faq, token=TOKEN, staff_chat_id=staff, admin_chat_id=admin)
+    assert all(f.verdict != Verdict.PROBLEM for f in findings), findings
+    texts = [f.text for f in findings if f.verdict == Verdict.OK]
+    assert any(f"@{BOT_USERNAME}" in t for t in texts)
+    assert any("staff group" in t and str(staff) in t for t in texts)
+    assert any("admin chat" in t and str(admin) in t for t in texts)
+
+    findings = health_against(TOKEN, make_settings, mini_faq, token=TOKEN, staff_chat_id=staff, blocked=staff)
+    [problem] = [f.text for f in findings if f.verdict == Verdict.PROBLEM]
+    assert "staff group" in problem and "kicked" in problem and f"/id@{BOT_USERNAME}" in problem
+
+
+def test_telegram_out_of_reach_is_unhealthy_and_says_so(make_settings, mini_faq):
+    from webserver import free_port
+
+    settings = make_settings(mini_faq, token="123456:abc", base_url=f"http://127.0.0.1:{free_port()}/bot")
+    [problem] = check_health(settings)
+    assert "cannot reach the Telegram Bot API at 127.0.0.1" in problem and "123456:abc" not in problem
+
+
+def test_a_staff_desk_that_does_not_answer_is_unhealthy_and_turns_hand_off_on(mini_faq, make_settings):
+    from webserver import free_port
+
+    port = free_port()
+    findings = health_report(make_settings(mini_faq, desk_port=port))
+    [problem] = [f.text for f in findings if f.verdict == Verdict.PROBLEM]
+    assert f"staff desk at http://127.0.0.1:{port}/desk/healthz does not answer" in problem
+    # the desk alone is a hand-off: the hand-off check runs instead of being skipped
+    assert any(f.verdict == Verdict.OK and f.text.startswith("hand-off:") for f in findings)
+
+
 def test_a_log_the_bot_found_deleted_is_reported_for_a_week(mini_faq, make_settings):
     settings = make_settings(mini_faq)
     InteractionLog(settings.db_path).close()
@@ -142,3 +219,28 @@ def test_a_log_the_bot_found_deleted_is_reported_for_a_week(mini_faq, make_setti
         if reported:
             assert len(problems) == 1 and "was deleted or replaced while the bot ran" in problems[0]
             assert "restore the latest backup" in problems[0]
+
+
+def test_a_telegram_update_given_up_is_a_check_of_its_own(mini_faq, make_settings):
+    from servicebot.journal import UpdateJournal
+
+    settings = make_settings(mini_faq)
+    [journal_line] = [f for f in health_report(settings) if "update journal" in f.text]
+    assert journal_line.verdict == Verdict.SKIPPED  # no token, no journal
+    now = [time.time() - 25 * 3600]
+    journal = UpdateJournal(settings.journal_path, clock=lambda: now[0])
+    journal.open()
+    journal.admit(1, '{"update_id": 1}')
+    journal.admit(2, '{"update_id": 2}')
+    journal.done(2)
+    journal.close()
+    [journal_line] = [f for f in health_report(settings) if "update journal" in f.text]
+    assert journal_line.verdict == Verdict.OK and "no Telegram update was given up" in journal_line.text
+    now[0] = time.time()  # a day later: the unanswered one is given up at the next start
+    again = UpdateJournal(settings.journal_path, clock=lambda: now[0])
+    again.open()
+    again.close()
+    findings = health_report(settings)
+    [problem] = [f.text for f in findings if f.verdict == Verdict.PROBLEM]
+    assert problem.startswith("1 Telegram update(s) were given up unanswered") and "dead_letters" in problem
+    assert check_health(settings) == [problem]

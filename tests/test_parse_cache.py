@@ -3,7 +3,9 @@ parsed again, and a cache that is corrupt or cannot be written never changes a v
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import marshal
 import os
 import time
 from pathlib import Path
@@ -12,7 +14,9 @@ import pytest
 
 from servicebot import checks
 from servicebot.config import Settings
-from servicebot.faq import RESERVED_FILES, cache, check_faq, messages, validation
+from servicebot.errors import Problem, Reach, Severity
+from servicebot.faq import RESERVED_FILES, cache, check_faq, fields, messages
+from servicebot.faq.model import Entry, Link, Source, Topic
 
 from conftest import wording
 
@@ -36,14 +40,14 @@ entries:
 def parses(monkeypatch) -> list[str]:
     """Topic files the loader really parses (settings.yaml and tests.yaml, small, always are)."""
     seen: list[str] = []
-    real = validation.parse_yaml
+    real = fields.parse_yaml
 
     def spy(raw, label):
         if label not in RESERVED_FILES:
             seen.append(label)
         return real(raw, label)
 
-    monkeypatch.setattr(validation, "parse_yaml", spy)
+    monkeypatch.setattr(fields, "parse_yaml", spy)
     return seen
 
 
@@ -60,6 +64,18 @@ def test_a_restart_takes_unchanged_files_from_the_cache(mini_faq, tmp_path, pars
     again, again_problems = restart_and_load(mini_faq, cache)
     assert parses == []
     assert again == first and again.entries == first.entries and again_problems == first_problems
+
+
+def test_a_draft_comes_back_from_the_cache_as_a_draft(mini_faq, tmp_path, parses):
+    books = mini_faq / "books.yaml"
+    draft = BROKEN.split("entries:\n")[1].replace("broken-one", "todo-draft").replace("www.", "https://www.")
+    marked = draft.replace("    question:", "    draft: true\n    question:")
+    books.write_text(books.read_text(encoding="utf-8") + marked, encoding="utf-8")
+    first, _ = restart_and_load(mini_faq, tmp_path / "cache")
+    parses.clear()
+    again, _ = restart_and_load(mini_faq, tmp_path / "cache")
+    assert parses == [] and first is not None and again is not None
+    assert [d.id for d in again.drafts] == ["todo-draft"] and again.drafts == first.drafts and again.drafts[0].draft
 
 
 def test_an_edited_file_is_parsed_again_and_its_new_content_served(mini_faq, tmp_path, parses):
@@ -179,3 +195,33 @@ def test_a_cache_written_by_other_code_is_not_used(mini_faq, tmp_path, monkeypat
     parses.clear()
     restart_and_load(mini_faq, cache_dir)
     assert sorted(parses) == ["books.yaml", "welfare.yaml"]
+
+
+def test_every_field_of_an_entry_and_a_problem_survives_the_disk_format():
+    """A field added to Entry (keyword_lines, verify, sources, draft …) must be written to the cache
+    too, or a restart would serve entries that lost it: every field here differs from its default."""
+    entry = Entry(
+        id="dibao-apply",
+        question="低保怎么申请？",
+        alternates=("低保咋办",),
+        answer="回答",
+        source="资料",
+        reviewed=dt.date(2026, 11, 1),
+        topic="民生保障",
+        keywords=("低保",),
+        links=(Link("网站", "https://www.example.gov.cn"),),
+        related=("dibao-removal",),
+        file="welfare.yaml",
+        line=3,
+        phrasing_lines=(4, 6),
+        keyword_lines=(8,),
+        verify="电话号码待核实",
+        sources=(Source("https://www.example.gov.cn/a", "标题", dt.date(2022, 8, 31), ("727元",)),),
+        draft=True,
+    )
+    defaults = Entry(entry.id, "", (), "", "", entry.reviewed, "")
+    unset = [f.name for f in dataclasses.fields(Entry) if getattr(entry, f.name) == getattr(defaults, f.name)]
+    assert unset == ["id", "reviewed"]  # the two given to both
+    problem = Problem("welfare.yaml", 13, "YAML 格式错误", Severity.ERROR, Reach.FILE)
+    result = cache.FileResult(Topic("民生保障", "welfare.yaml", (entry.id,)), (entry,), (problem,), (("k",),))
+    assert cache._decode(marshal.loads(marshal.dumps(cache._encode(result)))) == result

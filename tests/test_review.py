@@ -17,18 +17,19 @@ from hypothesis import given, strategies as st
 
 from servicebot import checks
 from servicebot.cli import main
-from servicebot.commands import CHECK_PASSED, run_review, run_stats
+from servicebot.commands import CHECK_PASSED, REVIEW_WRITTEN, REVIEW_WRITTEN_CSV, run_review, run_stats
 from servicebot.errors import ConfigError
-from servicebot.faq import PLACEHOLDER
+from servicebot.faq import PLACEHOLDER, messages
+from servicebot.faq.freshness import office_today
 from servicebot.records import Interaction, Status, Via
-from servicebot.review.clustering import content_key, group_questions
-from servicebot.review.drafting import NEW_ENTRY_ANSWER, yaml_scalar
+from servicebot.review.drafting import DRAFT_ANSWER
+from servicebot.review.layout import yaml_scalar
 from servicebot.review.period import parse_period
-from servicebot.review.report import VIA_LABELS
+from servicebot.review.report import VIA_LABELS, Action
+from servicebot.review.stats import NEXT_MISSED, NEXT_UNHELPFUL, RATED
 from servicebot.review.tables import clip, table, text_width
 from servicebot.service import Service
-from servicebot.storage import CHINA_TZ, InteractionLog, QuestionRow
-from servicebot.text import Normalizer
+from servicebot.storage import CHINA_TZ, InteractionLog
 
 from conftest import wording
 
@@ -40,8 +41,11 @@ CLINIC = [
     "社区卫生服务中心什么时候开门",
     "社区卫生服务中心开门时间",
 ]
-PENSION = ["养老保险一年交多少钱", "养老保险一年交多少钱", "养老保险每年交多少钱"]
-BOOKS = "梧桐书屋周末开吗"
+# Questions the bot is not sure of: it offers choices (a forgotten 密码 is not what the entry is about;
+# 书屋和低保 names two subjects) and the resident picks.
+PENSION = ["养老保险密码忘了", "养老保险密码忘了", "养老保险密码忘了咋办"]
+BOOKS = "书屋和低保"
+DIBAO_AND_PENSION = "低保和养老保险"  # two subjects, 低保 named first: the resident taps a 低保 entry
 NEAR_MISS = "体验馆周末开吗"
 WEATHER = "今天天气怎么样"  # tests.yaml says it must stay unanswered
 PERSONAL = "我的电话13812345678 怎么改"
@@ -83,7 +87,7 @@ def traffic(settings):
     helped = ask("养老保险怎么交", 2)
     missed = ask("低保", 1)
     tapped = service.answer_entry(
-        "dibao-apply", via="suggestion", channel="telegram", resident=3, origin_ref=ask("低保申请材料", 3).ref
+        "dibao-apply", via="suggestion", channel="telegram", resident=3, origin_ref=ask(DIBAO_AND_PENSION, 3).ref
     )
     topic = service.answer_entry("dibao-apply", via="topic", channel="telegram", resident=4)
     service.feedback(helped.ref, True)
@@ -123,80 +127,130 @@ def paste(faq_dir: Path, suggestions: list[dict]) -> None:
 # --- the review --------------------------------------------------------------------------
 
 
-def test_clusters_are_grouped_ranked_and_described(settings, traffic, tmp_path):
+def test_groups_are_by_subject_ranked_for_action_and_described(settings, traffic, tmp_path):
     doc = review_json(settings, tmp_path)
     clusters = doc["clusters"]
-    # 社区卫生服务中心 (3 residents, 4 times) outranks 养老保险 (3 residents, 3 times); singletons follow.
+    # 社区卫生 (3 residents, 4 times) outranks 养老保险 (3 residents, 3 times); singletons follow.
     first, second = clusters[0], clusters[1]
     clinic, pension = outcomes(traffic, CLINIC), outcomes(traffic, PENSION)
-    assert (first["rank"], first["residents"], first["count"]) == (1, 3, 4)
-    assert (first["unanswered"], first["suggest"]) == (clinic[Status.UNANSWERED], clinic[Status.SUGGEST])
+    assert (first["rank"], first["subject"], first["residents"], first["count"]) == (1, "社区卫生", 3, 4)
+    assert first["bot_did"] == {
+        "fallback": clinic[Status.UNANSWERED],
+        "did_you_mean": clinic[Status.SUGGEST],
+        "referral": 0,
+        "handoff": 0,
+    }
     # most asked first (the two 几点开门 differ only in punctuation); on a tie, the shorter
     assert first["examples"] == ["社区卫生服务中心几点开门", "社区卫生服务中心开门时间", "社区卫生服务中心什么时候开门"]
-    assert first["nearest_score"] < settings.suggest_threshold and first["now"] == Status.UNANSWERED
-    assert (second["residents"], second["count"]) == (3, 3)
+    assert first["action"] == Action.NEW_ENTRY and first["now"] == Status.UNANSWERED
+    assert (second["subject"], second["residents"], second["count"]) == ("养老保险", 3, 3)
     assert (second["unanswered"], second["suggest"]) == (pension[Status.UNANSWERED], pension[Status.SUGGEST])
-    assert second["examples"] == ["养老保险一年交多少钱", "养老保险每年交多少钱"]
-    assert second["nearest_id"] == "pension-insurance" and second["nearest_score"] >= settings.suggest_threshold
+    assert second["examples"] == [PENSION[0], PENSION[2]]
+    # residents tapped it: the FAQ could answer these, with their wordings added
+    assert second["action"] == Action.ADD_PHRASINGS and second["owner"] == "pension-insurance"
     assert second["chosen"] == [{"entry_id": "pension-insurance", "count": 1}] and second["rejected"] == 1
-    singles = {c["examples"][0]: c for c in clusters[2:]}
-    assert set(singles) == {BOOKS, NEAR_MISS, WEATHER, "我的电话[手机号] 怎么改", "低保申请材料"}
-    assert all((c["residents"], c["count"]) == (1, 1) for c in singles.values())
+    by_subject = {c["subject"]: c for c in clusters[2:]}
+    assert by_subject["今天天气"]["examples"] == [WEATHER]
+    assert by_subject["今天天气"]["action"] == Action.REFERRAL  # tests.yaml keeps its subject unanswered
+    assert by_subject["今天天气"]["kept_unanswered"] == [WEATHER]
+    assert by_subject["体验馆"]["examples"] == [NEAR_MISS] and by_subject["体验馆"]["action"] == Action.NEW_ENTRY
+    assert by_subject["书屋"]["examples"] == [BOOKS] and by_subject["书屋"]["owner"] == "bookhouse-wutong"
+    assert by_subject["低保"]["examples"] == [DIBAO_AND_PENSION]
+    # 我的电话… 怎么改 names nothing the office could add: last, marked as such
+    assert (clusters[-1]["subject"], clusters[-1]["action"]) == ("", Action.UNCLEAR)
+    assert clusters[-1]["examples"] == ["我的电话[手机号] 怎么改"]
+    assert all((c["residents"], c["count"]) == (1, 1) for c in clusters[2:])
     assert [c["rank"] for c in clusters] == list(range(1, 8))
     for c in clusters:
         first_seen, last_seen = dt.datetime.fromisoformat(c["first"]), dt.datetime.fromisoformat(c["last"])
         assert first_seen <= last_seen and first_seen.utcoffset() == dt.timedelta(hours=8)
+        assert (c["before_residents"], c["trend"]) == (0, c["residents"])  # nothing was asked the week before
     every = outcomes(traffic, list(traffic))
     assert doc["totals"]["questions"] == 14 == sum(every.values())
     assert [doc["totals"][k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)] == [
         every[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
     ]
+    # what to do next: the groups that need doing, biggest first, then how to paste, then the 👎
+    steps = doc["next_steps"]
+    assert steps[0].startswith("1. 第 1 组“社区卫生”") and "第 2 组“养老保险”" in steps[1]
+    assert "pension-insurance" in steps[1] and "👎" in steps[-1]
 
 
 def test_thumbs_down_answers_show_the_questions_behind_them(settings, traffic, tmp_path):
     unhelpful = review_json(settings, tmp_path)["unhelpful"]
     assert [(u["entry_id"], u["down"], u["up"]) for u in unhelpful] == [("dibao-apply", 3, 0)]
     asked = {q["question"]: q["count"] for q in unhelpful[0]["questions"]}
-    assert asked == {"低保": 1, "低保申请材料": 1, VIA_LABELS[Via.TOPIC]: 1}
+    assert asked == {"低保": 1, DIBAO_AND_PENSION: 1, VIA_LABELS[Via.TOPIC]: 1}
     assert unhelpful[0]["entry_question"] == "低保怎么申请？"
 
 
-def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_the_questions(
+def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_no_one_until_written(
     settings, traffic, tmp_path, capsys
 ):
     doc = review_json(settings, tmp_path)
     by_first = {c["examples"][0]: c["suggestion"] for c in doc["clusters"]}
     new_entry, alternates, books = by_first[CLINIC[0]], by_first[PENSION[0]], by_first[BOOKS]
     assert new_entry["action"] == "new-entry" and new_entry["entry_id"].startswith("todo-")
+    assert new_entry["draft"] and "draft: true" in new_entry["where"]
     assert alternates["action"] == "alternates" and alternates["entry_id"] == "pension-insurance"
     assert books["action"] == "alternates" and books["entry_id"] == "bookhouse-wutong"
     assert by_first[WEATHER] is None  # tests.yaml keeps it unanswered
     assert by_first[NEAR_MISS]["action"] == "new-entry"  # a near miss nobody confirmed
     assert by_first["我的电话[手机号] 怎么改"] is None  # one resident's own case
 
-    skeleton = yaml.safe_load(new_entry["yaml"])[0]
-    assert skeleton["question"] == CLINIC[0] and skeleton["alternates"] == [CLINIC[3], CLINIC[2]]
-    assert skeleton["answer"] == NEW_ENTRY_ANSWER and PLACEHOLDER not in skeleton["source"]
-    assert f"# {PLACEHOLDER}" in new_entry["yaml"]  # the reminders are YAML comments residents never see
-    assert skeleton["reviewed"] == dt.datetime.now(CHINA_TZ).date()
-    assert yaml.safe_load(alternates["yaml"]) == ["养老保险一年交多少钱", "养老保险每年交多少钱"]
+    draft = yaml.safe_load(new_entry["yaml"])[0]
+    assert draft["draft"] is True and draft["question"] == CLINIC[0] and draft["alternates"] == [CLINIC[3], CLINIC[2]]
+    assert draft["answer"] == DRAFT_ANSWER and PLACEHOLDER in draft["source"]
+    assert draft["reviewed"] == office_today()  # the day `faq check` counts from, in China time
+    assert yaml.safe_load(alternates["yaml"]) == [PENSION[0], PENSION[2]]
 
     paste(settings.faq_dir, [s for s in by_first.values() if s])
+    assert main(["faq", "check", str(settings.faq_dir)]) == 0
+    out = capsys.readouterr().out
+    assert wording(CHECK_PASSED).fullmatch(out.splitlines()[-1])
+    # `faq check` says what is left to do with the draft, in Chinese
+    head = messages.DRAFT_LEFT.split("{steps}")[0].format(id=new_entry["entry_id"])
+    [steps] = [line.split(head, 1)[1] for line in out.splitlines() if head in line]
+    assert steps.startswith("1. ") and "answer（回答）" in steps and "source（资料来源）" in steps
+    assert new_entry["entry_id"] in steps and steps.endswith(messages.DRAFT_TODO_PUBLISH)
     report = checks.check_directory(settings.faq_dir, settings)
-    assert report.errors == []
-    expected = {q: new_entry["entry_id"] for q in CLINIC} | {q: "pension-insurance" for q in PENSION}
-    expected[BOOKS] = "bookhouse-wutong"
-    for question, entry_id in expected.items():
+    drafted = {s["entry_id"] for s in by_first.values() if s and s["draft"]}
+    assert drafted == {new_entry["entry_id"], by_first[NEAR_MISS]["entry_id"]}
+    assert report.errors == [] and {d.id for d in report.faq.drafts} == drafted
+    answered = {q: "pension-insurance" for q in PENSION} | {BOOKS: "bookhouse-wutong"}
+    for question, entry_id in answered.items():
         match = report.index.match(question)
         assert (match.status, match.entry_id) == (Status.ANSWERED, entry_id), question
+    for question in [*CLINIC, WEATHER]:  # a draft answers nobody
+        assert report.index.match(question).status == Status.UNANSWERED, question
+
+    # Made live without being written, the draft is refused: the bot would keep its last good FAQ.
+    path = settings.faq_dir / new_entry["file"]
+    pasted = path.read_text(encoding="utf-8")
+    path.write_text(pasted.replace("draft: true", "draft: false"), encoding="utf-8")
+    assert main(["faq", "check", str(settings.faq_dir)]) == 1
+    assert (
+        messages.PLACEHOLDER_LEFT.format(id=new_entry["entry_id"], placeholder=PLACEHOLDER) in capsys.readouterr().out
+    )
+    # Written as the comments say, it answers the clinic questions.
+    finished = (
+        pasted.replace(new_entry["entry_id"], "clinic-hours")
+        .replace(DRAFT_ANSWER, "社区卫生服务中心的开放时间请向所在社区居委会咨询。")
+        .replace(draft["source"], "凤凰办事处 2026年11月通知")
+    )
+    kept = [line for line in finished.splitlines(keepends=True) if "draft:" not in line]
+    path.write_text("".join(kept), encoding="utf-8")
+    report = checks.check_directory(settings.faq_dir, settings)
+    assert report.errors == [] and [d.id for d in report.faq.drafts] == [by_first[NEAR_MISS]["entry_id"]]
+    for question in CLINIC:
+        match = report.index.match(question)
+        assert (match.status, match.entry_id) == (Status.ANSWERED, "clinic-hours"), question
     assert report.index.match(WEATHER).status == Status.UNANSWERED
-    assert main(["faq", "check", str(settings.faq_dir)]) == 0
-    assert wording(CHECK_PASSED).fullmatch(capsys.readouterr().out.splitlines()[-1])
 
     # The next review no longer proposes what is now in the FAQ.
     again = review_json(settings, tmp_path)
-    assert all(c["suggestion"] is None for c in again["clusters"] if c["examples"][0] in expected)
-    assert all(c["now"] == Status.ANSWERED for c in again["clusters"] if c["examples"][0] in expected)
+    done = [c for c in again["clusters"] if c["examples"][0] in {CLINIC[0], PENSION[0], BOOKS}]
+    assert done and all(c["suggestion"] is None and c["action"] == Action.ANSWERED_NOW for c in done)
 
 
 def test_table_is_the_default_and_reads_in_chinese(settings, traffic, capsys):
@@ -204,39 +258,55 @@ def test_table_is_the_default_and_reads_in_chinese(settings, traffic, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     for label in (
-        "未答问题汇总",
+        "居民需要什么",
+        "下一步",
         "排名",
+        "主题",
         "人数",
+        "比上期",
+        "机器人怎么做的",
         "问法示例",
-        "最接近的条目",
+        "该做什么",
         "居民点了 👎 的回答",
         "建议的 YAML",
         "待填写",
+        "draft: true",
     ):
         assert label in out
-    assert CLINIC[0] in out and "pension-insurance" in out
+    assert CLINIC[0] in out, out
+    assert "pension-insurance" in out, out
     # Every row of the cluster table lines up with its header, whatever the characters' widths.
     lines = out.splitlines()
     head = next(n for n, line in enumerate(lines) if line.startswith("排名"))
     rule = lines[head + 1]
     starts = [n for n, ch in enumerate(rule) if ch == "-" and (n == 0 or rule[n - 1] == " ")]
     header_cols = [text_width(lines[head][: lines[head].index(h)]) for h in ("人数", "次数", "问法示例")]
-    assert header_cols == [text_width(rule[:s]) for s in starts[1:3]] + [text_width(rule[: starts[4]])]
+    assert header_cols == [text_width(rule[: starts[k]]) for k in (2, 3, 7)]
     row = next(line for line in lines[head + 2 :] if CLINIC[0] in line)
     assert text_width(row[: row.index(CLINIC[0])]) == header_cols[2]
 
 
-def test_csv_has_a_bom_chinese_headers_and_one_row_per_cluster(settings, traffic, tmp_path):
+def test_csv_has_a_bom_chinese_headers_and_one_row_per_group(settings, traffic, tmp_path, capsys):
     out = tmp_path / "review.csv"
     assert run_review(settings, since="7d", fmt="csv", suggest_yaml=True, output=out) == 0
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     table_rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert table_rows[0][:3] == ["排名", "居民人数", "提问次数"] and "建议的YAML" in table_rows[0]
+    assert table_rows[0][:4] == ["排名", "主题", "该做什么", "居民人数"] and "建议的YAML" in table_rows[0]
     assert len(table_rows) == 1 + 7
     first = dict(zip(table_rows[0], table_rows[1]))
-    assert (first["居民人数"], first["提问次数"], first["问法示例1"]) == ("3", "4", CLINIC[0])
+    assert (first["主题"], first["居民人数"], first["提问次数"], first["问法示例1"]) == (
+        "社区卫生",
+        "3",
+        "4",
+        CLINIC[0],
+    )
+    assert first["比上期"] == "新出现" and first["未能回答"] == str(outcomes(traffic, CLINIC)[Status.UNANSWERED])
     assert yaml.safe_load(first["建议的YAML"])[0]["question"] == CLINIC[0]
+    # The CSV has the groups only: the message says so rather than count 👎 answers it lacks.
+    said = capsys.readouterr().out
+    assert wording(REVIEW_WRITTEN_CSV, path=out, groups=7).search(said) and "👎" in said.splitlines()[0]
+    assert wording(REVIEW_WRITTEN).search(said) is None
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas(settings, tmp_path):
@@ -246,8 +316,8 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(settings, tmp_path):
     log.close()
     out = tmp_path / "f.csv"
     run_review(settings, since="1d", fmt="csv", suggest_yaml=False, output=out)
-    row = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))[1]
-    assert row[7].startswith("'=")
+    head, row = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))[:2]
+    assert dict(zip(head, row))["问法示例1"].startswith("'=")
 
 
 class _Tags(HTMLParser):
@@ -271,11 +341,19 @@ def test_html_is_one_self_contained_page_with_escaped_resident_text(settings, tr
     page = out.read_text(encoding="utf-8")
     parser = _Tags()
     parser.feed(page)
-    assert "script" not in parser.tags and {"svg", "rect", "polyline", "table", "style"} <= set(parser.tags)
+    assert "script" not in parser.tags and {"svg", "rect", "polyline", "table", "style", "ol"} <= set(parser.tags)
     assert not {"src", "href"} & set(parser.attrs)
     assert "http" not in page and "url(" not in page and "@import" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; 办证" in page
-    for label in ("未答问题汇总", "每日提问量", "需要补充的问题", "居民点了 👎 的回答", CLINIC[0]):
+    for label in (
+        "居民需要什么",
+        "下一步",
+        "居民最常问的主题",
+        "按主题分组",
+        "每日提问量",
+        "居民点了 👎 的回答",
+        CLINIC[0],
+    ):
         assert label in page
 
 
@@ -328,7 +406,7 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
         every[k] for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
     ]
     assert (totals["taps"], totals["none_of_these"]) == (4, 1)
-    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)}
+    assert doc["rates"] == {k: round(every[k] / 14, 4) for k in RATED}
     assert doc["feedback"] == {"helpful": 1, "unhelpful": 3, "helpful_ratio": 0.25}
     assert doc["top_entries"][0] == {
         "entry_id": "dibao-apply",
@@ -343,46 +421,11 @@ def test_stats_reports_rates_top_entries_and_feedback(settings, traffic, capsys)
     out = capsys.readouterr().out
     for label in ("使用统计", "每日", "最常用的条目", "好评率 25.0%", today):
         assert label in out
+    missed = every[Status.UNANSWERED] + every[Status.SUGGEST]
+    assert out.splitlines()[-2:] == [NEXT_MISSED.format(missed=missed), NEXT_UNHELPFUL.format(down=3)]
 
 
 # --- the pieces --------------------------------------------------------------------------
-
-
-def _rows(pairs: list[tuple[str, str | None]]) -> list[QuestionRow]:
-    at = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
-    return [
-        QuestionRow(f"r{n}", at + dt.timedelta(minutes=n), who, text, Status.UNANSWERED)
-        for n, (text, who) in enumerate(pairs)
-    ]
-
-
-def test_grouping_joins_rewordings_and_keeps_topics_apart():
-    normalizer = Normalizer()
-    groups = group_questions(
-        _rows(
-            [
-                ("居住证怎么办", "a"),
-                ("居住证在哪里办理", "b"),
-                ("请问居住证怎么办？", "c"),
-                ("火车票怎么买", "a"),
-                ("火车票在哪买", "a"),
-                ("火车票怎么买", "a"),
-                ("出生证明归谁管", "d"),
-                ("残疾证归谁管", "d"),  # the same question about two things
-            ]
-        ),
-        normalizer.many,
-    )
-    assert [(len(g.residents), g.count) for g in groups] == [(3, 3), (1, 3), (1, 1), (1, 1)]
-    assert {groups[2].examples(), groups[3].examples()} == {("出生证明归谁管",), ("残疾证归谁管",)}
-    # 请问居住证怎么办？ and 居住证怎么办 are one phrasing once normalized: shown once, counted twice
-    assert groups[0].examples() == ("居住证怎么办", "居住证在哪里办理")
-    assert groups[1].examples() == ("火车票怎么买", "火车票在哪买")
-
-
-def test_content_key_drops_question_words_only():
-    assert content_key("社区医院几点开门") == "社区医院开门"
-    assert content_key("怎么办") == "怎么办"  # nothing left: keep the text
 
 
 def test_table_pads_by_display_width_and_clips_long_cells():

@@ -19,7 +19,7 @@ from servicebot.checks import REGRESSION_FAILED
 from servicebot.cli import main
 from servicebot.errors import FaqError, Problem, ServicebotError, Severity
 from servicebot.faq import check_faq, messages
-from servicebot.faq.freshness import stale_entries
+from servicebot.faq.freshness import office_today, stale_entries
 from servicebot.faq_diff import NOT_A_REVISION, NOT_IN_GIT, diff_outcomes, labelled_questions
 from servicebot.service import Service
 from servicebot.watcher import FaqWatcher, directory_signature
@@ -358,7 +358,7 @@ def test_faq_check_warns_about_stale_entries_with_file_and_line(mini_faq, capsys
     date_faq(mini_faq, {"dibao-removal": OLD})
     assert main(["faq", "check", str(mini_faq)]) == 0
     out = capsys.readouterr().out
-    age = (dt.date.today() - OLD).days
+    age = (office_today() - OLD).days
     line = line_of(mini_faq / "welfare.yaml", "- id: dibao-removal")
     stale = messages.STALE.format(id="dibao-removal", age=age, reviewed=OLD)
     assert str(Problem("welfare.yaml", line, stale, Severity.WARNING)) in out
@@ -367,7 +367,7 @@ def test_faq_check_warns_about_stale_entries_with_file_and_line(mini_faq, capsys
 
 def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
     monkeypatch.setenv("SERVICEBOT_STALE_DAYS", "1000")
-    today = dt.date.today()
+    today = office_today()
     date_faq(
         mini_faq,
         {
@@ -397,7 +397,7 @@ def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
 
 
 def test_faq_stale_says_so_when_everything_is_fresh(mini_faq, capsys):
-    today = dt.date.today()
+    today = office_today()
     date_faq(
         mini_faq,
         {i: today for i in ("bookhouse-wutong", "garbage-hall", "dibao-apply", "dibao-removal", "pension-insurance")},

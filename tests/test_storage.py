@@ -163,7 +163,7 @@ def test_reader_without_a_database_names_the_path(tmp_path):
 
 def test_every_kind_of_interaction_is_stored_with_its_links(service, log, settings):
     typed = service.answer("低保", channel="telegram", chat_type="private", resident=RAW_ID)
-    offered = service.answer("梧桐书屋周末开吗", channel="telegram", chat_type="group", resident=RAW_ID)
+    offered = service.answer("低保和书屋", channel="telegram", chat_type="group", resident=RAW_ID)  # two subjects
     assert (typed.status, offered.status) == (Status.ANSWERED, Status.SUGGEST)
     tapped = service.answer_entry(
         "bookhouse-wutong", via="suggestion", channel="telegram", resident=RAW_ID, origin_ref=offered.ref
@@ -445,6 +445,9 @@ def test_day_summary_uses_china_days(tmp_path):
         Status.ANSWERED: 1,
         Status.SUGGEST: 1,
         Status.UNANSWERED: 0,
+        Status.REFERRAL: 0,
+        Status.ITEM: 0,
+        Status.ITEM_UNLISTED: 0,
         "helpful": 0,
         "unhelpful": 0,
     }

@@ -230,9 +230,10 @@ def test_a_blank_database_gets_every_table_and_an_older_one_is_migrated(tmp_path
     assert store.listing() == []
     store.close()
     conn = sqlite3.connect(old)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 6
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"tickets", "ticket_messages", "room_messages", "outbox", "outbox_once", "meta"} <= tables
+    expected = {"tickets", "ticket_messages", "room_messages", "outbox", "outbox_once", "meta"}
+    assert expected | {"staff_accounts", "staff_sessions"} <= tables
 
 
 def test_tickets_of_an_older_log_get_keys_of_their_own(tmp_path):
@@ -252,6 +253,34 @@ def test_tickets_of_an_older_log_get_keys_of_their_own(tmp_path):
     keys = [t.key for t in store.listing()]
     assert len(set(keys)) == 3 and all(TICKET_KEY_RE.fullmatch(k) for k in keys)
     store.close()
+
+
+def test_a_log_with_the_staff_desk_tables_gets_ticket_keys_and_keeps_its_accounts(tmp_path):
+    """A log at version 5 (the staff desk's accounts and sessions) is migrated to 6 (ticket
+    keys, sending marks, the outbox's names, `meta`) with its tickets and accounts intact."""
+    path = tmp_path / "five.sqlite3"
+    conn = connect(path, create=True)
+    for migration in MIGRATIONS[:5]:
+        migration(conn)
+    conn.execute(
+        "INSERT INTO tickets (opened_at, channel, resident, question, bot_said, status, last_activity)"
+        " VALUES ('2026-03-02 01:00:00.000000', 'web', ?, '问题', '{}', 'open', '2026-03-02 01:00:00.000000')",
+        ("k" * 16,),
+    )
+    conn.execute(
+        "INSERT INTO staff_accounts (name, password, created_at, password_at)"
+        " VALUES ('张三', 'hash', '2026-03-01 00:00:00.000000', '2026-03-01 00:00:00.000000')"
+    )
+    conn.execute("PRAGMA user_version = 5")
+    conn.close()
+    store = TicketStore(path)
+    [ticket] = store.listing()
+    assert TICKET_KEY_RE.fullmatch(ticket.key) and store.find(ticket.id) == ticket
+    store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 6 == len(MIGRATIONS)
+    assert conn.execute("SELECT name FROM staff_accounts").fetchall() == [("张三",)]
+    conn.close()
 
 
 def test_the_store_masks_what_it_keeps_and_forgets_the_address_when_closed(tmp_path):
@@ -634,7 +663,7 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_finds_its_ticket_by_numbe
         await desk.open()
         await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
         desk.store.posted(1, -1001, 200)
-        lost_card = card_text(desk._card(desk.store.ticket(1)))
+        lost_card = card_text(desk.card(desk.store.ticket(1)))
         number, named = ticket_line(re.sub("<[^>]+>", "", lost_card))
         assert named == desk.store.ticket(1).id and number == 1
         relayed = await staff_says(desk, replied_to=150, message=9, text="您好", named=named)

@@ -173,15 +173,24 @@ def test_review_drafts_a_new_entry_from_a_staff_reply_marked_for_the_faq(setting
     pets_entry = yaml.safe_load(by_first["犬只登记在哪里办"]["suggestion"]["yaml"])[0]
     assert pets_entry["answer"] == f"到派出所办理，电话 [电话：{PLACEHOLDER}]"
 
-    # Pasted, the clinic entry passes the check and answers the question with the staff's words.
+    # Pasted, the clinic entry passes the check as a draft, which answers nobody yet ...
     path = settings.faq_dir / suggestion["file"]
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     lines[suggestion["after_line"] : suggestion["after_line"]] = [suggestion["yaml"]]
     path.write_text("".join(lines), encoding="utf-8")
     report = checks.check_directory(settings.faq_dir, settings)
-    assert report.errors == []
+    assert report.errors == [] and [d.id for d in report.faq.drafts] == [entry["id"]]
+    assert report.index.match(CLINIC).status == Status.UNANSWERED
+    # ... until staff have checked it: renamed, and its draft line deleted, it answers with the staff's words.
+    text = path.read_text(encoding="utf-8").replace(entry["id"], "clinic-hours")
+    path.write_text(
+        "".join(line for line in text.splitlines(keepends=True) if "draft: true" not in line), encoding="utf-8"
+    )
+    report = checks.check_directory(settings.faq_dir, settings)
+    assert report.errors == [] and report.faq.drafts == ()
     match = report.index.match(CLINIC)
-    assert match.status == Status.ANSWERED and report.faq.by_id[match.entry_id].answer == CLINIC_ANSWER
+    assert (match.status, match.entry_id) == (Status.ANSWERED, "clinic-hours")
+    assert report.faq.by_id["clinic-hours"].answer == CLINIC_ANSWER
 
 
 def test_run_refuses_a_staff_group_without_a_telegram_token(mini_faq, monkeypatch, capsys):

@@ -30,13 +30,15 @@ from servicebot.checks import (
     removal_problems,
 )
 from servicebot.faq import Entry
+from servicebot.records import Status
 from servicebot.service import Service
 from servicebot.watcher import FaqWatcher
 
-from conftest import REPO, Clock, Recorder, wording
+from conftest import FIXTURES, PINNED_FAQ, Clock, Recorder, wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
-ITEM_START = re.compile(r"^(  - id:|- question:)", re.MULTILINE)  # an entry, or a regression question
+# an entry or a referral matter, a garbage item, or a regression question
+ITEM_START = re.compile(r"^(  - id:|  - name:|- question:)", re.MULTILINE)
 
 
 class ServedLog(Service):
@@ -266,10 +268,13 @@ def test_a_long_list_of_names_is_cut_short():
 
 
 def items(text: str) -> list[str]:
-    """What staff would miss from a cut file: its entries' ids, or its regression questions as named."""
+    """What staff would miss from a cut file: its entries' (or matters') ids, its garbage items'
+    names, or its regression questions as named."""
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or []
     if isinstance(data, dict):
-        return [entry["id"] for entry in data.get("entries") or []]
+        if "items" in data:
+            return [item["name"] for item in data["items"] or []]
+        return [entry["id"] for entry in data.get("entries") or data.get("referrals") or []]
     return [f"“{case['question']}”" for case in data]
 
 
@@ -281,7 +286,7 @@ def test_cuts_at_entry_boundaries_are_refused_held_back_or_named(tmp_path, make_
     one-fifth line, and one; bench/truncation.py runs every cut (each valid cut costs a full check).
     """
     faq = tmp_path / "faq"
-    shutil.copytree(REPO / "faq", faq)
+    shutil.copytree(PINNED_FAQ, faq)
     service = Service.from_settings(make_settings(faq))
     original = service.snapshot
     watcher = FaqWatcher(service, 0)
@@ -316,3 +321,17 @@ def test_cuts_at_entry_boundaries_are_refused_held_back_or_named(tmp_path, make_
         write(path, whole)
     assert sum(outcomes.values()) == cuts
     assert outcomes["held back"] > 0 and outcomes["applied"] > 0, outcomes
+
+
+def test_the_referral_and_item_files_are_reloaded_live(watcher, service, clock, mini_faq):
+    """Like any faq/ file: referrals.yaml and garbage-items.yaml are picked up once quiet."""
+    shutil.copy(PINNED_FAQ / "referrals.yaml", mini_faq / "referrals.yaml")
+    shutil.copy(FIXTURES / "garbage-items.yaml", mini_faq / "garbage-items.yaml")
+    swapped, problems = quiet_poll(watcher, clock)
+    assert swapped and not [p for p in problems if p.is_error]
+    assert service.answer("护照怎么办", channel="ask").status == Status.REFERRAL
+    assert service.answer("塑料瓶是什么垃圾", channel="ask").status == Status.ITEM
+    items = mini_faq / "garbage-items.yaml"
+    write(items, items.read_text(encoding="utf-8") + "  - name: 榴莲壳\n    category: 其他垃圾\n")
+    swapped, _ = quiet_poll(watcher, clock)
+    assert swapped and service.answer("榴莲壳是什么垃圾", channel="ask").status == Status.ITEM

@@ -108,6 +108,7 @@ def test_welcome_lists_the_topics(http, server):
     [message] = doc["messages"]
     assert "凤凰办事处" in message["body"]
     assert [c["label"] for c in message["choices"]] == [t.name for t in server.core.service.snapshot.faq.topics]
+    assert {c["kind"] for c in message["choices"]} == {"topic"}  # the page lays a topic menu out as a grid
 
 
 def test_question_is_answered_with_links_related_questions_and_feedback(http, server, recorded):

@@ -7,8 +7,14 @@ A resident's visit: the welcome, a question typed and answered, a related questi
 the way: labels, the live region, focus after a tap, links opening in a new tab, a phone's
 360 px width without sideways scrolling, 200% zoom. And a hand-off: 转人工 pressed in the
 page, a staff member's reply (through the fake Bot API's staff group) appearing in it.
+长辈模式 (large text): the switch at the top, 24 px text and 60 px tap targets, the topic menu
+on one phone screen, the choice remembered across a reload and on the privacy page; clearing
+the history asked in the page, never in a dialog. axe-core (vendored, tests/vendor/axe-core)
+finds no WCAG 2.1 A/AA violation in either mode, at 360 px and 1280 px.
 Screenshots for people to look at are written to tests/artifacts/ (git-ignored):
-web-360.png, web-360-full.png, web-1280.png, web-1280-zoom200.png, web-handoff.png.
+web-360.png, web-360-full.png, web-1280.png, web-1280-zoom200.png, web-handoff.png,
+web-a11y-360.png, web-a11y-1280.png, web-elder-360.png, web-elder-360-answer.png,
+web-elder-1280.png, web-elder-privacy-360.png.
 
 Without chromium and chromedriver the test is skipped, saying so — except under CI
 (CI=true), where that is a failure: .ci/run installs them.
@@ -16,153 +22,34 @@ Without chromium and chromedriver the test is skipped, saying so — except unde
 
 from __future__ import annotations
 
-import base64
-import os
-import shutil
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from servicebot import replies
 
-from conftest import wording
+from browser import (
+    WAIT,
+    bot_messages,
+    button,
+    entries,
+    no_sideways_scroll,
+    press,
+    screenshot,
+    type_question,
+    until,
+    viewport,
+    wait_for_new_bot_message,
+)
+from conftest import PINNED_FAQ, REPO, wording
 from webserver import ServerThread
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--lang=zh-CN",
-)
-WAIT = 15.0  # seconds any one thing on the page may take
-
-
-def _browser_or_skip():
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing:
-        reason = (
-            f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
-            "apt-get install chromium chromium-driver"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} — .ci/run installs them, so under CI this is a failure")
-        pytest.skip(reason)
-    try:
-        from selenium import webdriver  # noqa: F401
-    except ImportError:
-        pytest.skip("needs selenium (pip install -r requirements-test.lock)")
-
-
-@pytest.fixture
-def browser(tmp_path):
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    os.environ["SE_OFFLINE"] = "true"  # selenium must never try to download a browser or driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    options.add_argument("--window-size=360,780")
-    driver = webdriver.Chrome(options=options, service=DriverService(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(WAIT)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
 
 @pytest.fixture
 def server(make_settings):
-    settings = make_settings(REPO / "faq", reload_interval=0)
+    settings = make_settings(PINNED_FAQ, reload_interval=0)
     with ServerThread(settings) as running:
         yield running
-
-
-def until(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    """Poll the page for a condition with a bounded deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except Exception:  # the element is being redrawn
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def bot_messages(driver) -> list:
-    return driver.find_elements("css selector", "#log .msg.bot")
-
-
-def entries(driver) -> list:
-    return driver.find_elements("css selector", "#log .msg")
-
-
-def type_question(driver, text: str) -> None:
-    from selenium.webdriver.common.keys import Keys
-
-    box = driver.find_element("id", "q")
-    box.send_keys(text)
-    box.send_keys(Keys.ENTER)
-
-
-def wait_for_new_bot_message(driver, before: int, what: str):
-    return until(lambda: len(bot_messages(driver)) > before and bot_messages(driver)[before], what)
-
-
-def button(message, label_part: str):
-    return next(b for b in message.find_elements("css selector", "button") if label_part in b.text)
-
-
-def press(driver, element) -> None:
-    """Scroll an element to the middle of the screen, as a resident would, and tap it."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
-
-
-def screenshot(driver, name: str, full_page: bool = False) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    if full_page:
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "format": "png"})
-        path.write_bytes(base64.b64decode(shot["data"]))
-    else:
-        driver.save_screenshot(str(path))
-    print(f"screenshot: {path}")
-    return path
-
-
-def viewport(driver, width: int, height: int, scale: float, mobile: bool) -> None:
-    """Emulate a screen: CSS pixels wide and high, at a pixel density (2 = a phone, or 200% zoom)."""
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile},
-    )
-    until(lambda: driver.execute_script("return window.innerWidth") == width, f"a {width} px wide viewport")
-
-
-def no_sideways_scroll(driver) -> bool:
-    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser, server):
@@ -204,9 +91,16 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
     assert server.core.log.flush()
     assert [(r.entry_id, r.positive) for r in server.core.log.rated(_since())] == [(related.id, True)]
 
-    # Off-topic: the honest fallback (after "都不是" if the matcher offered choices).
+    # Another body's matter: where to go, with the general way in and no promise of staff.
     count = len(bot_messages(driver))
     type_question(driver, "护照在哪里办")
+    reply = wait_for_new_bot_message(driver, count, "the referral")
+    assert "公安机关出入境管理部门" in reply.text and "12345" in reply.text
+    assert "转人工" not in reply.text and "转给" not in reply.text
+
+    # Off-topic: the honest fallback (after "都不是" if the matcher offered choices).
+    count = len(bot_messages(driver))
+    type_question(driver, "去南京的火车票怎么买")
     reply = wait_for_new_bot_message(driver, count, "the reply to an off-topic question")
     if replies.SUGGEST_TEXT in reply.text:
         press(driver, button(reply, replies.NONE_OF_THESE_LABEL))
@@ -291,9 +185,7 @@ def test_a_resident_hands_off_and_the_staff_reply_appears_in_the_open_page(brows
 
     api = on_api_loop(make_api())
     try:
-        settings = make_settings(
-            REPO / "faq", token=TOKEN, base_url=api.base_url, staff_chat_id=staff, reload_interval=0
-        )
+        settings = make_settings(PINNED_FAQ, token=TOKEN, base_url=api.base_url, staff_chat_id=staff, reload_interval=0)
         with ServerThread(settings) as server:
             driver = browser
             driver.get(server.base_url + "/")
@@ -332,3 +224,166 @@ def test_a_resident_hands_off_and_the_staff_reply_appears_in_the_open_page(brows
         on_api_loop(api.stop())
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+
+
+# --- 长辈模式 and accessibility ----------------------------------------------------------------
+
+AXE = REPO / "tests" / "vendor" / "axe-core" / "axe.min.js"  # axe-core 4.14.1, see its README
+WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+ELDER_TEXT_PX = 24  # 18 pt: the main text of an elder-friendly page
+ELDER_TARGET_PX = 60  # the MIIT guideline's tap target for elder-friendly screens (60 × 60 dp)
+
+
+def axe_violations(driver) -> list[str]:
+    """The WCAG 2.1 A and AA violations axe-core finds on the page as it is now, one line each."""
+    if not driver.execute_script("return !!window.axe"):
+        driver.execute_script(AXE.read_text(encoding="utf-8"))
+    driver.set_script_timeout(60)
+    found = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})
+          .then(r => done(r.violations.map(v => `${v.id} (${v.impact}): ${v.help} — ` +
+                v.nodes.map(n => n.target.join(" ")).join(", "))))
+          .catch(e => done([`axe failed: ${e}`]));
+        """,
+        WCAG21_AA,
+    )
+    return list(found)
+
+
+def elder_on(driver) -> bool:
+    return driver.execute_script("return document.documentElement.classList.contains('elder')")
+
+
+def px(driver, element, prop: str) -> float:
+    return float(driver.execute_script(f"return parseFloat(getComputedStyle(arguments[0]).{prop})", element))
+
+
+def small_targets(driver, minimum: int) -> list[str]:
+    """Visible buttons, links acting as buttons and the text box smaller than `minimum` px either way."""
+    return driver.execute_script(
+        """
+        const min = arguments[0];
+        return [...document.querySelectorAll("button, .tool, textarea, .links a")]
+          .filter(e => e.offsetParent !== null)
+          .map(e => [e, e.getBoundingClientRect()])
+          .filter(([e, r]) => r.width < min || r.height < min)
+          .map(([e, r]) => `${e.id || e.className || e.tagName} "${e.textContent.trim().slice(0, 12)}"`
+                            + ` ${Math.round(r.width)}×${Math.round(r.height)}`);
+        """,
+        minimum,
+    )
+
+
+def test_elder_mode_is_large_fits_a_phone_is_remembered_and_passes_axe_in_both_modes(browser, server):
+    driver = browser
+    faq = server.core.service.snapshot.faq
+    driver.get(server.base_url + "/")
+    viewport(driver, 360, 780, 2, mobile=True)
+    welcome = until(lambda: bot_messages(driver), "the welcome")[0]
+    switch = driver.find_element("id", "elder")
+    assert (switch.text, switch.get_attribute("aria-pressed"), elder_on(driver)) == ("长辈模式", "false", False)
+    assert switch.location["y"] < 120  # at the top, seen first
+    topics = welcome.find_elements("css selector", ".choices.topics button.choice")
+    assert [b.text for b in topics] == [t.name for t in faq.topics]
+    assert topics[0].location["y"] == topics[1].location["y"]  # two a row
+    assert axe_violations(driver) == []
+    screenshot(driver, "web-a11y-360.png")
+
+    # Switched on: said in the status line, large text, large targets, remembered.
+    switch.click()
+    until(lambda: elder_on(driver), "长辈模式 on")
+    assert switch.get_attribute("aria-pressed") == "true"
+    assert driver.find_element("id", "status").text.startswith("已打开长辈模式")
+    assert driver.execute_script("return localStorage.getItem('servicebot.elder')") == "1"
+    body = welcome.find_element("css selector", ".body p")
+    assert px(driver, body, "fontSize") >= ELDER_TEXT_PX
+    assert px(driver, body, "lineHeight") >= 1.3 * px(driver, body, "fontSize")
+    smallest = driver.execute_script(
+        "return Math.min(...[...document.querySelectorAll('body *')].filter(e => e.offsetParent !== null"
+        " && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))"
+        ".map(e => parseFloat(getComputedStyle(e).fontSize)))"
+    )
+    assert smallest >= 18  # nothing smaller than 18 px anywhere on the page
+    assert small_targets(driver, ELDER_TARGET_PX) == []
+    assert no_sideways_scroll(driver)
+    driver.execute_script("window.scrollTo(0, 0)")
+    screenshot(driver, "web-elder-360.png")
+    # The topic menu fits the screen above the composer (the header scrolls away), and so does
+    # the header with the greeting's first lines.
+    menu = welcome.find_element("css selector", ".choices.topics")
+    composer, header = driver.find_element("id", "ask"), driver.find_element("css selector", ".bar")
+    assert menu.size["height"] <= 780 - composer.size["height"]
+    assert header.size["height"] + composer.size["height"] <= 780 / 2
+    assert axe_violations(driver) == []
+
+    # An answer in 长辈模式: links, source line, related questions and 👍/👎, all large.
+    entry = next(e for e in faq.entries if e.links and e.related)
+    type_question(driver, entry.question)
+    answer = wait_for_new_bot_message(driver, 1, "the answer")
+    assert answer.find_element("css selector", ".title").text == entry.question
+    assert small_targets(driver, ELDER_TARGET_PX) == []
+    assert axe_violations(driver) == []
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", answer)
+    screenshot(driver, "web-elder-360-answer.png")
+
+    # Remembered across a reload (applied by mode.js before the page is drawn), and on the desktop.
+    driver.refresh()
+    until(lambda: bot_messages(driver), "the history after the reload")
+    assert elder_on(driver) and driver.find_element("id", "elder").get_attribute("aria-pressed") == "true"
+    viewport(driver, 1280, 900, 1, mobile=False)
+    assert small_targets(driver, ELDER_TARGET_PX) == []
+    assert axe_violations(driver) == []
+    driver.execute_script("window.scrollTo(0, 0)")
+    screenshot(driver, "web-elder-1280.png")
+
+    # The privacy page keeps the mode too, and passes axe.
+    driver.get(server.base_url + "/privacy")
+    assert elder_on(driver)
+    assert axe_violations(driver) == []
+    viewport(driver, 360, 780, 2, mobile=True)
+    screenshot(driver, "web-elder-privacy-360.png")
+
+    # Switched off again: normal size, remembered, and axe-clean on the desktop.
+    driver.get(server.base_url + "/")
+    until(lambda: bot_messages(driver), "the page")
+    driver.find_element("id", "elder").click()
+    until(lambda: not elder_on(driver), "长辈模式 off")
+    assert driver.execute_script("return localStorage.getItem('servicebot.elder')") == "0"
+    assert px(driver, bot_messages(driver)[0].find_element("css selector", ".body p"), "fontSize") < ELDER_TEXT_PX
+    viewport(driver, 1280, 900, 1, mobile=False)
+    assert axe_violations(driver) == []
+    screenshot(driver, "web-a11y-1280.png")
+
+
+def test_clearing_the_history_is_asked_in_the_page_without_a_dialog(browser, server):
+    from selenium.common.exceptions import NoAlertPresentException
+
+    driver = browser
+    driver.get(server.base_url + "/")
+    until(lambda: bot_messages(driver), "the welcome")
+    type_question(driver, "低保怎么申请")
+    wait_for_new_bot_message(driver, 1, "the answer")
+    session = driver.execute_script("return localStorage.getItem('servicebot.session')")
+    clear = driver.find_element("id", "clear")
+    box = driver.find_element("id", "confirm-clear")
+    assert not box.is_displayed()
+
+    press(driver, clear)
+    until(box.is_displayed, "the question in the page")
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018 — no browser dialog
+    assert clear.get_attribute("aria-expanded") == "true"
+    assert driver.switch_to.active_element.get_attribute("id") == "confirm-text"
+    assert axe_violations(driver) == []
+
+    press(driver, driver.find_element("id", "clear-no"))  # "不清除": nothing lost
+    assert not box.is_displayed() and len(bot_messages(driver)) == 2
+    assert driver.find_element("id", "status").text == "聊天记录没有清除。"
+
+    press(driver, clear)
+    press(driver, driver.find_element("id", "clear-yes"))
+    until(lambda: len(bot_messages(driver)) == 1 and "凤凰办事处" in bot_messages(driver)[0].text, "a fresh welcome")
+    assert driver.execute_script("return localStorage.getItem('servicebot.session')") != session
+    assert driver.find_element("id", "status").text == "聊天记录已清除。"

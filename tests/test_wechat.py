@@ -83,6 +83,11 @@ def say(text: str, openid: str = OPENID):
     return lambda sim: sim.text(openid, text)
 
 
+def speak(recognition: str | None, openid: str = OPENID):
+    """A voice message; `recognition` is what WeChat's speech recognition heard (None: it is off)."""
+    return lambda sim: sim.voice(openid, recognition)
+
+
 def event(name: str, key: str | None = None, openid: str = OPENID):
     return lambda sim: sim.event(openid, name, key)
 
@@ -489,19 +494,69 @@ def test_safe_mode_round_trip_with_a_known_key(safe_settings):
     assert [row["status"] for row in logged(safe_settings)] == [Status.ANSWERED, Status.TAP]
 
 
+# --- voice ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+def test_a_recognised_voice_message_is_answered_as_if_typed_and_logged_as_voice(mode, settings, safe_settings):
+    settings = safe_settings if mode == "safe" else settings
+    aes_key = TEST_AES_KEY if mode == "safe" else None
+    with ServerThread(settings, secret=SECRET) as server:
+        typed, spoken, picked, unheard = run(
+            conversation(
+                server,
+                say("低保怎么申请", OTHER),
+                speak("低保怎么申请。"),
+                speak("1。"),
+                speak(None),
+                aes_key=aes_key,
+            )
+        )
+    assert spoken.encrypted == (mode == "safe")
+    assert spoken.content == typed.content  # the same answer as the typed question, choices and all
+    assert picked.content.startswith("【为什么我家的低保被取消了？】")  # a spoken number picks a choice
+    assert unheard.content == replies.NON_TEXT_TEXT  # recognition off: the hint, as before
+    typed_row, spoken_row, tap_row = logged(settings)
+    assert (typed_row["via"], typed_row["question"]) == (Via.QUESTION, "低保怎么申请")
+    assert (spoken_row["via"], spoken_row["question"], spoken_row["status"], spoken_row["entry_id"]) == (
+        Via.VOICE,
+        "低保怎么申请",
+        Status.ANSWERED,
+        "dibao-apply",
+    )
+    assert spoken_row["resident"] == pseudonym(SECRET, OPENID)
+    assert (tap_row["via"], tap_row["origin_ref"]) == (Via.RELATED, spoken_row["ref"])
+
+
+def test_a_spoken_phone_number_is_masked_in_the_log(server, settings):
+    (reply,) = run(conversation(server, speak("我的电话是13912345678，低保怎么申请？")))
+    assert reply.content.startswith("【低保怎么申请？】")
+    server.stop()
+    (row,) = logged(settings)
+    assert row["via"] == Via.VOICE and "13912345678" not in row["question"] and "[手机号]" in row["question"]
+
+
 # --- review and stats --------------------------------------------------------------------------
 
 
 def test_wechat_questions_are_in_review_and_stats(server, settings, capsys):
-    run(conversation(server, say("今天天气怎么样"), say("低保怎么申请"), say("今天天气怎么样", OTHER)))
+    run(
+        conversation(
+            server,
+            say("今天天气怎么样"),
+            say("低保怎么申请"),
+            say("今天天气怎么样", OTHER),
+            speak("明天会下雨吗。", OTHER),
+        )
+    )
     server.stop()
     capsys.readouterr()
     assert run_review(settings, since="1d", fmt="json", suggest_yaml=False, output=None) == 0
-    review = json.loads(capsys.readouterr().out)
-    assert "今天天气怎么样" in json.dumps(review, ensure_ascii=False)
+    review = json.dumps(json.loads(capsys.readouterr().out), ensure_ascii=False)
+    assert "今天天气怎么样" in review and "明天会下雨吗" in review  # a spoken miss is reviewed like a typed one
     assert run_stats(settings, since="1d", as_json=True) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert (stats["totals"]["questions"], stats["totals"]["unanswered"], stats["totals"]["residents"]) == (3, 2, 2)
+    assert (stats["totals"]["questions"], stats["totals"]["unanswered"], stats["totals"]["residents"]) == (4, 3, 2)
 
 
 # --- logs ----------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from servicebot.channels.wechat_protocol import (
     Subscribe,
     TextMessage,
     Unsubscribe,
+    VoiceMessage,
     WechatCrypto,
 )
 from servicebot.errors import ConfigError
@@ -357,7 +358,6 @@ def test_events_are_typed(xml, expected):
     "msg_type, extra",
     [
         ("image", "<PicUrl><![CDATA[http://127.0.0.1/a.jpg]]></PicUrl><MediaId><![CDATA[m]]></MediaId>"),
-        ("voice", "<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>"),
         ("video", "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>"),
         ("shortvideo", "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>"),
         ("location", "<Location_X>32.3</Location_X><Location_Y>118.3</Location_Y><Scale>20</Scale><Label>x</Label>"),
@@ -370,6 +370,22 @@ def test_everything_else_is_other_with_its_type(msg_type, extra):
     message = wx.parse_message(media_xml(msg_type, extra))
     assert isinstance(message, OtherMessage)
     assert (message.msg_type, message.msg_id, message.sender) == (msg_type.lower(), "42", OPENID)
+
+
+@pytest.mark.parametrize(
+    "extra, heard",
+    [
+        ("<Recognition><![CDATA[ 低保怎么申请。 ]]></Recognition>", "低保怎么申请。"),
+        ("<Recognition><![CDATA[]]></Recognition>", ""),  # recognition on, nothing heard
+        ("", ""),  # recognition off: WeChat sends no Recognition
+    ],
+)
+def test_a_voice_message_carries_what_wechat_recognised(extra, heard):
+    xml = media_xml("voice", f"<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>{extra}")
+    message = wx.parse_message(xml)
+    assert message == VoiceMessage(**HEAD, msg_id="42", recognition=heard)
+    assert message.dedup_key == f"msg:{OPENID}:42"  # keyed by sender and MsgId, like a text message
+    assert OPENID not in repr(message) and "低保" not in repr(message)  # as private as typed text
 
 
 @pytest.mark.parametrize(
@@ -435,6 +451,8 @@ def test_dedup_keys_follow_wechats_advice():
     text = wx.parse_message(text_xml(msg_id="77"))
     assert text.dedup_key == wx.parse_message(text_xml("retried", msg_id="77")).dedup_key
     assert text.dedup_key != wx.parse_message(text_xml(msg_id="78")).dedup_key
+    # Another sender's message with the same MsgId is another message: it never shares an answer.
+    assert text.dedup_key != wx.parse_message(text_xml(msg_id="77").replace(OPENID, "oSomeoneElse")).dedup_key
     subscribe = wx.parse_message(event_xml("subscribe"))
     assert subscribe.dedup_key == wx.parse_message(event_xml("subscribe")).dedup_key
     assert subscribe.dedup_key != wx.parse_message(event_xml("subscribe", created=NOW + 1)).dedup_key
@@ -505,6 +523,12 @@ def test_safe_mode_refuses_another_appid_and_a_missing_key():
         wx.decode_post(body, query, token=TEST_TOKEN, crypto=None, now=NOW)
     with pytest.raises(DecryptError, match="encrypt_type"):
         wx.decode_post(body, query | {"encrypt_type": "rsa"}, token=TEST_TOKEN, now=NOW)
+
+
+def test_safe_mode_refuses_an_unencrypted_post_however_well_signed():
+    with pytest.raises(SignatureError, match="unencrypted"):
+        crypto = WechatCrypto(TEST_AES_KEY, TEST_APP_ID)
+        wx.decode_post(text_xml().encode(), signed_query(), token=TEST_TOKEN, crypto=crypto, now=NOW)
 
 
 def test_safe_mode_body_without_encrypt_is_malformed():
@@ -1057,7 +1081,8 @@ def test_a_slow_answer_is_retried_by_the_simulator_and_computed_once():
             reply = await sim.post(session, sim.text(OPENID, "低保怎么申请", msg_id="31415"))
             assert (reply.status, reply.content) == (200, "收到6个字：低保怎么申请")
             assert reply.tries >= 2  # 2, unless a loaded machine also made the retry miss its deadline
-            assert endpoint.arrivals == ["msg:31415"] * reply.tries and endpoint.computed == ["msg:31415"]
+            key = f"msg:{OPENID}:31415"
+            assert endpoint.arrivals == [key] * reply.tries and endpoint.computed == [key]
 
     run(main())
 
@@ -1070,6 +1095,6 @@ def test_the_simulator_gives_up_after_three_tries_like_wechat():
             sim = WechatSim(url, deadline=0.2)
             reply = await sim.post(session, sim.text(OPENID, "在吗", msg_id="27182"))
             assert (reply.status, reply.tries, sim.sent) == (None, 3, 3)
-            assert endpoint.arrivals == ["msg:27182"] * 3 and endpoint.computed == ["msg:27182"]
+            assert endpoint.arrivals == [f"msg:{OPENID}:27182"] * 3 and endpoint.computed == [f"msg:{OPENID}:27182"]
 
     run(main())

@@ -10,17 +10,25 @@ import re
 import pytest
 
 from servicebot import replies
-from servicebot.channels.wechat import Shelf, WechatChoices, asks_for_more, menu_event, said_text
+from servicebot.channels.wechat import (
+    More,
+    Shelf,
+    WechatChoices,
+    asks_for_more,
+    menu_event,
+    said_text,
+    spoken_event,
+)
 from servicebot.channels.wechat_protocol import render
 from servicebot.config import load_settings
-from servicebot.conversation import Ask, Command, Press, Said, decode_button
+from servicebot.conversation import Ask, Command, NonText, Press, Said, Text, decode_button
 from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind, Via
 from servicebot.replies import Reply
 from servicebot.service import Service
 
-from conftest import REPO, Clock
+from conftest import PINNED_FAQ, REPO, Clock
 from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
 
 
@@ -70,7 +78,7 @@ def readme_menu() -> dict:
 
 
 def test_the_readme_menu_fits_wechats_limits_and_every_key_names_something_in_the_shipped_faq():
-    faq = load_faq(REPO / "faq")
+    faq = load_faq(PINNED_FAQ)
     menu = readme_menu()
     assert 1 <= len(menu["button"]) <= 3
     for top in menu["button"]:
@@ -147,6 +155,22 @@ def test_what_wechat_shows_for_a_said():
 )
 def test_more_is_recognised_with_trailing_punctuation(text, more):
     assert asks_for_more(text) is more
+
+
+@pytest.mark.parametrize(
+    "heard, event",
+    [
+        ("低保怎么申请。", Text("低保怎么申请", via=Via.VOICE)),
+        (" 2。", Text("2", via=Via.VOICE)),  # picks numbered choice 2, as typed
+        ("我想问低保。电池是什么垃圾？", Text("我想问低保。电池是什么垃圾？", via=Via.VOICE)),
+        ("更多。", More),
+        ("", NonText()),
+        (" 。", NonText()),
+    ],
+)
+def test_a_voice_message_is_what_was_heard_or_the_hint_to_type(heard, event):
+    got = spoken_event(heard)
+    assert isinstance(got, More) if event is More else got == event
 
 
 # --- settings ----------------------------------------------------------------------------------

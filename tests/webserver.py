@@ -32,12 +32,13 @@ def free_port() -> int:
 class ServerThread:
     """Start with `start()` (returns once /healthz would answer ok), stop with `stop()`."""
 
-    def __init__(self, settings: Settings, *, secret: str = "web-test-secret", sink=None):
+    def __init__(self, settings: Settings, *, secret: str = "web-test-secret", sink=None, web_limits=None):
         if settings.web_port is None:
             settings = dataclasses.replace(settings, web_port=free_port(), web_listen="127.0.0.1")
         self.settings = settings
         self.core = Core(settings, Service.from_settings(settings, sink, secret))
         self.channels = build_channels(self.core)
+        self.web_limits = web_limits  # web_limits.WebLimits, if not the defaults
         self.port = settings.web_port
         self.loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
@@ -67,7 +68,7 @@ class ServerThread:
         self._stop = asyncio.Event()
         listening: asyncio.Future[int] = self.loop.create_future()
         listening.add_done_callback(lambda _: self._ready.set())
-        await serve(self.core, self.channels, self._stop, listening=listening)
+        await serve(self.core, self.channels, self._stop, listening=listening, web_limits=self.web_limits)
 
     def start(self, timeout: float = 20.0) -> ServerThread:
         self._thread.start()

@@ -146,6 +146,16 @@ class WechatSim:
             f"<MediaId>{cdata('media_id')}</MediaId><MsgId>{msg_id or self.next_msg_id()}</MsgId></xml>"
         )
 
+    def voice(self, openid: str, recognition: str | None = None, *, msg_id: str | None = None) -> str:
+        """A voice message as WeChat sends it; with `recognition` as when the account has
+        接收语音识别结果 on (WeChat adds `Recognition`, UTF-8 text, ending a sentence with 。)."""
+        heard = "" if recognition is None else f"<Recognition>{cdata(recognition)}</Recognition>"
+        return (
+            f"<xml>{self._head(openid, 'voice', None)}<MediaId>{cdata('media_id')}</MediaId>"
+            f"<Format>{cdata('amr')}</Format>{heard}<MsgId>{msg_id or self.next_msg_id()}</MsgId>"
+            f"<MediaId16K>{cdata('media_id_16k')}</MediaId16K></xml>"
+        )
+
     def media(self, openid: str, msg_type: str, extra: str = "") -> str:
         """Any other message type (voice, video, shortvideo, location, link, …) with `extra` fields."""
         return f"<xml>{self._head(openid, msg_type, None)}{extra}<MsgId>{self.next_msg_id()}</MsgId></xml>"

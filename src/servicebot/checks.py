@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem, Severity
-from servicebot.faq import Entry, Faq, RegressionCase, check_faq
+from servicebot.faq import GARBAGE_ITEMS_FILE, REFERRALS_FILE, Entry, Faq, RegressionCase, check_faq
 from servicebot.matching import Candidate, Index, Match, Thresholds
 from servicebot.records import Status
 from servicebot.replies import MAX_ANSWER_CHARS, answer_text
@@ -56,6 +56,8 @@ HELD_BACK = (
 )
 ENTRIES = "条目"
 TESTS = "测试问题"
+MATTERS = "转介事项"
+ITEMS = "垃圾分类物品"
 MORE_NAMES = "……"
 
 
@@ -126,7 +128,8 @@ class CaseResult:
 
     @property
     def passed(self) -> bool:
-        return self.got == self.case.expect
+        # "unanswered" means: no FAQ entry answers it; telling the resident where to go is no answer.
+        return self.got == self.case.expect or (self.case.expect == Status.UNANSWERED and self.got == Status.REFERRAL)
 
 
 def run_regression(index: Index) -> list[CaseResult]:
@@ -263,15 +266,20 @@ MAX_NAMES = 50  # names listed per message; the log line has them all
 
 @dataclass(frozen=True)
 class Removal:
-    """What a new FAQ drops compared with the one served: entries by id, regression questions by text."""
+    """What a new FAQ drops compared with the one served: entries by id, regression questions by
+    text, referral matters by id and garbage items by name (each list is a file staff edit)."""
 
     entries: tuple[Entry, ...] = ()
     tests: tuple[RegressionCase, ...] = ()
     entries_before: int = 0
     tests_before: int = 0
+    matters: tuple[str, ...] = ()  # referrals.yaml
+    matters_before: int = 0
+    items: tuple[str, ...] = ()  # garbage-items.yaml
+    items_before: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.entries or self.tests)
+        return bool(self.entries or self.tests or self.matters or self.items)
 
     @property
     def looks_half_saved(self) -> bool:
@@ -280,10 +288,13 @@ class Removal:
         A single removal is always allowed: deleting one entry is the common deliberate edit,
         and a file cut after its second-to-last item looks exactly like it (it is named anyway).
         """
-        return any(
-            len(gone) > 1 and len(gone) > HALF_SAVED_SHARE * before
-            for gone, before in ((self.entries, self.entries_before), (self.tests, self.tests_before))
+        kinds: tuple[tuple[tuple[object, ...], int], ...] = (
+            (self.entries, self.entries_before),
+            (self.tests, self.tests_before),
+            (self.matters, self.matters_before),
+            (self.items, self.items_before),
         )
+        return any(len(gone) > 1 and len(gone) > HALF_SAVED_SHARE * before for gone, before in kinds)
 
     def __str__(self) -> str:
         """For the log, in one line: `2 entries (a, b) and 1 regression question ('…')`."""
@@ -293,6 +304,10 @@ class Removal:
         if self.tests:
             questions = ", ".join(repr(c.question) for c in self.tests)
             parts.append(f"{_plural(len(self.tests), 'regression question', 'regression questions')} ({questions})")
+        if self.matters:
+            parts.append(f"{_plural(len(self.matters), 'referral', 'referrals')} ({', '.join(self.matters)})")
+        if self.items:
+            parts.append(f"{_plural(len(self.items), 'garbage item', 'garbage items')} ({', '.join(self.items)})")
         return " and ".join(parts) or "nothing"
 
 
@@ -303,12 +318,26 @@ def _plural(count: int, one: str, many: str) -> str:
 def find_removal(old: Faq, new: Faq) -> Removal:
     """Entries of `old` whose id `new` lacks, and regression questions `new` no longer asks."""
     asked = {case.question for case in new.tests}
+    old_matters, new_matters = _matter_ids(old), set(_matter_ids(new))
+    old_items, new_items = _item_names(old), set(_item_names(new))
     return Removal(
         entries=tuple(e for e in old.entries if e.id not in new.by_id),
         tests=tuple(c for c in old.tests if c.question not in asked),
         entries_before=len(old.entries),
         tests_before=len(old.tests),
+        matters=tuple(m for m in old_matters if m not in new_matters),
+        matters_before=len(old_matters),
+        items=tuple(i for i in old_items if i not in new_items),
+        items_before=len(old_items),
     )
+
+
+def _matter_ids(faq: Faq) -> list[str]:
+    return [m.id for m in faq.referrals.matters] if faq.referrals else []
+
+
+def _item_names(faq: Faq) -> list[str]:
+    return [i.name for i in faq.garbage.items] if faq.garbage else []
 
 
 def removal_problems(removal: Removal, *, held_back: bool = False) -> list[Problem]:
@@ -321,6 +350,8 @@ def removal_problems(removal: Removal, *, held_back: bool = False) -> list[Probl
     kinds = (
         (ENTRIES, removal.entries_before, [(e.file, e.id) for e in removal.entries]),
         (TESTS, removal.tests_before, [(c.file, f"“{c.question}”") for c in removal.tests]),
+        (MATTERS, removal.matters_before, [(REFERRALS_FILE, m) for m in removal.matters]),
+        (ITEMS, removal.items_before, [(GARBAGE_ITEMS_FILE, i) for i in removal.items]),
     )
     problems = []
     for what, total, located in kinds:

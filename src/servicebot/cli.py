@@ -1,5 +1,6 @@
 """The commands staff and operators type. Turns domain errors into exit codes:
-0 success, 1 a check found problems, 2 bad settings or usage.
+0 success, 1 a check found problems, 2 bad settings or usage, 141 the reader of the output
+stopped reading (`servicebot faq stale | head`), as for any tool that SIGPIPE stops.
 
 Run ``servicebot COMMAND --help`` for each command's options and an example.
 """
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from servicebot import poster
 from servicebot.config import Settings, load_settings
 from servicebot.errors import ConfigError, FaqError, ServicebotError
 from servicebot.logs import setup_logging
@@ -68,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--web-port", dest="web_port", default=argparse.SUPPRESS, type=int, help="port of the web server")
     p.add_argument(
         "--web-listen", dest="web_listen", default=argparse.SUPPRESS, help="address the web server binds (127.0.0.1)"
+    )
+    p.add_argument(
+        "--desk-port", dest="desk_port", default=argparse.SUPPRESS, type=int, help="port of the staff desk's server"
+    )
+    p.add_argument(
+        "--desk-listen", dest="desk_listen", default=argparse.SUPPRESS, help="address the staff desk binds (127.0.0.1)"
     )
     # Replaced by --web-port/--web-listen; kept so that using them says so (exit 2).
     p.add_argument("--webhook-listen", dest="webhook_listen", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -136,12 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "review",
         "unanswered questions, grouped, for reviewers",
-        "Group unanswered and suggested questions for review.\n\n"
-        "examples:\n  servicebot review --since 7d\n  servicebot review --since 2026-11-01 --format html > review.html",
+        "What residents needed that the bot did not answer outright, grouped by subject\n"
+        '(unanswered, "did you mean", referred and handed-off questions), ranked for action,\n'
+        "with the trend against the period before and what to do next.\n\n"
+        "examples:\n  servicebot review --since 7d\n"
+        "  servicebot review --since 2026-11-01 --format html -o review.html\n"
+        "  servicebot review --suggest-yaml -o drafts.yaml   # only the YAML to paste",
     )
     p.add_argument("--since", default="7d", help="period: 7d, 24h or a date YYYY-MM-DD (default 7d)")
-    p.add_argument("--format", choices=("table", "csv", "json", "html"), default="table")
-    p.add_argument("--suggest-yaml", action="store_true", help="print ready-to-paste YAML for each cluster")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json", "html", "yaml"),
+        default="table",
+        help="yaml: only the snippets to paste (also chosen by -o FILE.yaml)",
+    )
+    p.add_argument("--suggest-yaml", action="store_true", help="ready-to-paste YAML for each group")
     p.add_argument("--output", "-o", type=Path, help="write to a file instead of stdout")
 
     p = add(
@@ -162,6 +180,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="only tickets not closed")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
+    p = add("poster", "a printable A4 poster with the web chat's QR code", poster.HELP)
+    poster.add_arguments(p)
+    staff = add(
+        "staff",
+        "staff desk accounts: add, password, disable, enable, list",
+        "Accounts for the staff desk in a browser (SERVICEBOT_DESK_PORT). Passwords are asked at\n"
+        "the terminal (twice), or read from the first line of stdin in a script; only an argon2\n"
+        "hash is stored. Disabling an account or changing its password ends its sessions at once.\n\n"
+        "examples:\n  servicebot staff add 张三\n  servicebot staff add 李四 --admin\n"
+        "  servicebot staff disable 张三\n  servicebot staff list",
+    )
+    ssub = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    p = ssub.add_parser("add", parents=[common], help="create an account (asks for its password)")
+    p.add_argument("name", help="1-20 letters (Chinese too), digits, _ . - ; shown to colleagues")
+    p.add_argument("--admin", action="store_true", help="may also apply a held-back FAQ reload at the desk")
+    for action, text in (
+        ("password", "set a new password (signed-in sessions end)"),
+        ("disable", "no more sign-ins; signed-in sessions end now"),
+        ("enable", "allow sign-ins again"),
+    ):
+        ssub.add_parser(action, parents=[common], help=text).add_argument("name")
+    ssub.add_parser("list", parents=[common], help="every account: admin, disabled, signed-in sessions")
+
     add(
         "health",
         "check the FAQ loads, the data dir is writable, hand-off reaches staff",
@@ -181,6 +222,8 @@ SETTING_ARGS = (
     "webhook_port",
     "web_port",
     "web_listen",
+    "desk_port",
+    "desk_listen",
 )
 
 
@@ -191,7 +234,31 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(overrides=overrides, config_file=getattr(args, "config_file", None))
 
 
+OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `yes | head`
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a reader that stops reading (`| head`) ends it quietly, whatever it printed."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # inside the try: a closed pipe shows here, not as noise at exit
+    except BrokenPipeError:
+        return _output_closed()
+
+
+def _output_closed() -> int:
+    """Point stdout at /dev/null, so that nothing left in its buffer fails again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (captured in tests): nothing to redirect
+        pass
+    return OUTPUT_CLOSED
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -209,11 +276,13 @@ def main(argv: list[str] | None = None) -> int:
             settings.wechat_token,
             settings.wechat_app_secret,
             settings.wechat_aes_key,
+            settings.wecom_webhook_url,
+            settings.wecom_webhook_key,
         ),
     )
     name = args.command or ("run" if settings.token or settings.web_port is not None else "chat")
-    if name == "faq":
-        name = f"faq {args.faq_command}"
+    if name in ("faq", "staff"):
+        name = f"{name} {getattr(args, name + '_command')}"
     try:
         # Imported only now, so `--help` and setting errors stay fast and never import Telegram.
         from servicebot.commands import COMMANDS

@@ -8,6 +8,7 @@ readable line instead of failing later inside the bot.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from servicebot.errors import ConfigError
 from servicebot.hours import HoursError, OfficeHours, parse_hours
@@ -72,7 +73,13 @@ class Settings:
     web_address_messages: int = 120
     """Questions per flood window from one network address (many residents can share one)."""
     web_trusted_proxies: str = "127.0.0.1"
-    """Reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma separated, or *)."""
+    """Reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated addresses or networks)."""
+    desk_port: int | None = None
+    """Port of the staff desk's own web server (/desk: sign-in, tickets, staff tools); empty: no staff desk."""
+    desk_listen: str = "127.0.0.1"
+    """Address the staff desk binds: an office-network address, or 127.0.0.1 behind the office's HTTPS proxy."""
+    wecom_webhook_url: str = field(default="", repr=False)
+    """企业微信 group robot webhook: each new hand-off ticket is announced there (number and channel only)."""
     wechat_token: str = field(default="", repr=False)
     """WeChat Official Account server-mode Token (3-32 letters or digits); turns /wechat on (needs web_port)."""
     wechat_app_id: str = ""
@@ -118,9 +125,19 @@ class Settings:
         return bool(self.webhook_url)
 
     @property
-    def handoff(self) -> bool:
-        """Hand-off (转人工) is on: a staff group is set and Telegram, where staff sit, runs."""
+    def telegram_staff(self) -> bool:
+        """Staff answer in a Telegram group: a staff group is set and Telegram runs."""
         return self.staff_chat_id is not None and bool(self.token)
+
+    @property
+    def handoff(self) -> bool:
+        """Hand-off (转人工) is on: staff sit in a Telegram group, at the staff desk in a browser, or both."""
+        return self.telegram_staff or self.desk_port is not None
+
+    @property
+    def wecom_webhook_key(self) -> str:
+        """The secret part of the 企业微信 webhook URL (its `key`), for the log scrubber."""
+        return "".join(parse_qs(urlparse(self.wecom_webhook_url).query).get("key", []))
 
     @property
     def office_hours(self) -> OfficeHours:
@@ -178,6 +195,7 @@ _KINDS = {
     "answer_threshold": "float",
     "suggest_threshold": "float",
     "web_port": "optint",
+    "desk_port": "optint",
     "web_origins": "strings",
     "web_address_messages": "int",
     "retention_days": "int",
@@ -192,7 +210,15 @@ _KIND_WORDS = {
     "int": "a whole number",
     "float": "a number",
 }
-_SECRETS = {"token", "webhook_secret", "pseudonym_secret", "wechat_token", "wechat_app_secret", "wechat_aes_key"}
+_SECRETS = {
+    "token",
+    "webhook_secret",
+    "pseudonym_secret",
+    "wechat_token",
+    "wechat_app_secret",
+    "wechat_aes_key",
+    "wecom_webhook_url",
+}
 # WeChat's own rules for what its 公众平台 accepts (开发 → 基本配置).
 _WECHAT_TOKEN_RE = re.compile(r"[A-Za-z0-9]{3,32}")
 _WECHAT_APP_ID_RE = re.compile(r"wx[A-Za-z0-9]{16}")
@@ -228,6 +254,7 @@ def _validate(s: Settings) -> Settings:
         parsed = urlparse(origin)
         if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path or parsed.query:
             raise ConfigError(f"invalid web_origins: {origin!r} is not an origin like https://www.example.gov.cn")
+    _validate_proxies(s.web_trusted_proxies)
     if not s.web_frame_ancestors.strip() or any(c in s.web_frame_ancestors for c in ';,\r\n"<>'):
         raise ConfigError(
             f"invalid web_frame_ancestors: {s.web_frame_ancestors!r} "
@@ -253,9 +280,29 @@ def _validate(s: Settings) -> Settings:
     if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"invalid log_level: {s.log_level!r} (use DEBUG, INFO, WARNING or ERROR)")
     _validate_wechat(s)
+    _validate_desk(s)
     if s.token and (":" not in s.token or any(c.isspace() for c in s.token)):
         raise ConfigError("invalid token: a Telegram token looks like 123456:ABC-DEF (value hidden)")
     return s
+
+
+def _validate_proxies(value: str) -> None:
+    """Each trusted proxy an IP address or network; never everyone (`*`, a /0 network): a client
+    believed about its own address picks its own flood-control key."""
+    for item in (part.strip() for part in value.split(",") if part.strip()):
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            if item == "*":
+                raise ConfigError(
+                    "invalid web_trusted_proxies: * would believe any client about its own address; "
+                    "list the reverse proxy's address or network (e.g. 127.0.0.1, or 172.31.250.1 in compose.yaml)"
+                ) from None
+            raise ConfigError(
+                f"invalid web_trusted_proxies: {item!r} is not an IP address or network (comma separated)"
+            ) from None
+        if network.prefixlen == 0:
+            raise ConfigError(f"invalid web_trusted_proxies: {item!r} would believe any client about its own address")
 
 
 def _validate_wechat(s: Settings) -> None:
@@ -274,6 +321,28 @@ def _validate_wechat(s: Settings) -> None:
         raise ConfigError("safe mode (wechat_aes_key) needs wechat_app_id: replies are encrypted for the AppID")
     if s.wechat_token and s.web_port is None:
         raise ConfigError("wechat_token: the /wechat endpoint is served by the bot's web server: set web_port")
+
+
+def _validate_desk(s: Settings) -> None:
+    """The staff desk's port, and the 企业微信 robot that announces new tickets."""
+    if s.desk_port is not None and not 1 <= s.desk_port <= 65535:
+        raise ConfigError(f"invalid desk_port: {s.desk_port} is not a TCP port (1-65535)")
+    if s.desk_port is not None and s.desk_port == s.web_port:
+        raise ConfigError(
+            "invalid desk_port: the staff desk has a web server of its own; use a port other than web_port"
+        )
+    if s.wecom_webhook_url:
+        parsed = urlparse(s.wecom_webhook_url)
+        local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parsed.netloc or not (parsed.scheme == "https" or (parsed.scheme == "http" and local)):
+            raise ConfigError(
+                "invalid wecom_webhook_url: not an https URL like "
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=... (value hidden)"
+            )
+        if not s.handoff:
+            raise ConfigError(
+                "wecom_webhook_url announces hand-off tickets: set desk_port (the staff desk) or staff_chat_id"
+            )
 
 
 def _read_file(path: Path) -> dict[str, Any]:

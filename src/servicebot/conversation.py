@@ -28,7 +28,8 @@ Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
   message can be routed without the conversation knowing any channel's details.
 
 Text is cleaned at this edge (`clean_text`): lone surrogates and control characters, which
-a JSON body can carry and which break the normalizer, never reach the core.
+a JSON body can carry and which break the normalizer, never reach the core; direction and
+format controls (U+202E and its kin) are removed.
 """
 
 from __future__ import annotations
@@ -93,9 +94,12 @@ class Command(StrEnum):
 
 @dataclass(frozen=True)
 class Text:
-    """Typed text, as the resident sent it (cleaned and cut here, not by the channel)."""
+    """Typed text, as the resident sent it (cleaned and cut here, not by the channel); or
+    spoken, as the channel's speech recognition heard it (`via` VOICE): answered the same,
+    logged as spoken."""
 
     text: str
+    via: Via = Via.QUESTION
 
 
 @dataclass(frozen=True)
@@ -212,13 +216,18 @@ class Said:
 
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200b\u2028\u2029\ufeff]")
+# Invisible controls of how text is shown (bidirectional marks, embeddings, overrides, isolates;
+# word joiner, invisible operators, soft hyphen, …): U+202E would print a question backwards in
+# `review`. Zero-width (non-)joiners stay: emoji sequences and some scripts need them.
+_FORMAT_RE = re.compile("[\u00ad\u061c\u180e\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufff9-\ufffb]")
 
 
 def clean_text(text: str) -> str:
     """Text safe for the core: a lone surrogate (which a JSON string can carry, and which
-    OpenCC refuses) becomes U+FFFD, control characters become spaces, CR LF becomes LF."""
+    OpenCC refuses) becomes U+FFFD, control characters become spaces, CR LF becomes LF, and
+    direction and format controls are removed."""
     text = _SURROGATE_RE.sub("\ufffd", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _CONTROL_RE.sub(" ", text)
+    return _CONTROL_RE.sub(" ", _FORMAT_RE.sub("", text))
 
 
 _COMMAND_RE = re.compile(r"/([A-Za-z_]{1,32})")
@@ -466,7 +475,7 @@ class Conversation:
         so the input is counted once. None: a fresh reference.
         """
         if isinstance(event, Text):
-            said = self._text(resident, clean_text(event.text), ref)
+            said = self._text(resident, clean_text(event.text), ref, event.via)
         elif isinstance(event, Ask):
             said = self.command(event.command)
         elif isinstance(event, Press):
@@ -500,7 +509,7 @@ class Conversation:
             return Said(Reply(replies.privacy_text(settings.retention_days, ticket_days)))
         return Said(Reply(replies.HELP_TEXT))
 
-    def _text(self, resident: Resident, text: str, ref: str | None = None) -> Said:
+    def _text(self, resident: Resident, text: str, ref: str | None = None, via: Via = Via.QUESTION) -> Said:
         text = text.strip()
         if not text:
             return self.command(Command.START)
@@ -516,7 +525,7 @@ class Conversation:
         if number is not None:  # writing in their ticket: for staff, not for the matcher
             return Said(handoff=HandOff(HandOffKind.ADD, text=text, number=number))
         notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
-        outcome = self.service.answer(text[:MAX_QUESTION], **self._who(resident, ref))
+        outcome = self.service.answer(text[:MAX_QUESTION], via=via, **self._who(resident, ref))
         if self.desk is not None and asks_for_person(text, outcome.match):
             return self._person_asked(resident, outcome)
         reply, ref = outcome.reply, outcome.ref
@@ -610,7 +619,8 @@ def stale() -> Said:
 def _asked(outcome: Outcome, question: str) -> Asked:
     match = outcome.match
     suggestions = tuple(c.entry_id for c in match.suggestions) if match is not None else ()
-    status = Status.TAP if match is None else Status(outcome.status)
+    tapped = match is None and outcome.status == Status.ANSWERED  # an entry's button (answer_entry)
+    status = Status.TAP if tapped else Status(outcome.status)
     return Asked(outcome.ref, question, status, outcome.entry_id, suggestions)
 
 

@@ -1,44 +1,70 @@
-"""Labelled question sets → accuracy figures, for our matcher and the naive baseline.
+"""Labelled question sets → accuracy figures, for our matcher and two baselines.
 
-A set is YAML in one of two shapes. The old flat one maps question → expected entry id (null
-for out of scope). The kinded one groups questions by how residents write them, so the
-figures can be read per kind (long stories, dialect, typos, near-topic off-topic questions):
+A set is YAML in one of three shapes. The old flat one maps question → expected entry id
+(null for out of scope). The kinded one groups questions by how residents write them:
 
     in_scope:
       long: {"question": entry-id, ...}
-      colloquial: {...}
     out_of_scope:
       near: ["question", ...]
-      chitchat: [...]
 
-The baseline is what the matching issue describes: rapidfuzz `extractOne` with WRatio over
-every raw phrasing, answering when the best score clears a cutoff. It is shown at its best
-cutoff on the same set, so the comparison is as kind to it as possible.
+The real-question one (tests/data/real/) lists questions real people wrote, verbatim, with
+where they were found, every entry that answers each (none: out of scope) and its kinds:
+
+    questions:
+      - q: "低保是给老人一个人的还是全家都有"
+        url: https://…
+        by: resident            # or: title (a page's title)
+        kinds: [colloquial]
+        answers: [dibao-apply]  # [] = no entry answers it
+        subject: 低保
+        goes_to: ""             # out of scope: who handles it
+
+Two baselines run on the same set in the same run: rapidfuzz `extractOne` with WRatio over
+every phrasing (what the first version of this bot did), and BM25 over the characters and
+character pairs of each entry's phrasings. Each is shown twice: at its best cutoff on the set
+(as kind to it as possible), and held to our own off-topic answer rate (the cutoff that
+answers no more off-topic questions than we do), so the comparison is at equal risk.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 from rapidfuzz import fuzz, process
 
 from servicebot.errors import ServicebotError
 from servicebot.faq import Faq
-from servicebot.matching import Index, Match
+from servicebot.matching import Index
+from servicebot.privacy import mask_personal
 from servicebot.records import Status
+from servicebot.service import Snapshot, route
+from servicebot.text import to_simplified
 
 IN_SCOPE, OUT_OF_SCOPE = "in_scope", "out_of_scope"
 ALL = "all"
+BINS = ("可回收物", "有害垃圾", "厨余垃圾", "其他垃圾")  # GB/T 19095-2019
+REAL_KEYS = frozenset({"q", "url", "by", "kinds", "answers", "subject", "goes_to"})
 
 
 class Item(NamedTuple):
     question: str
-    expected: str | None  # None: out of scope
-    kind: str  # "long", "near", ...; "all" in a flat set
+    expected: frozenset[str]  # the entries that answer it; empty: out of scope
+    kinds: tuple[str, ...]  # ("long", "typo"); ("in",) or ("out",) in a flat set
+    goes_to: str = ""  # out of scope, real sets: who handles it
+    by: str = ""  # real sets: "resident" wrote it, or it is a page's "title"
+
+    @property
+    def in_scope(self) -> bool:
+        return bool(self.expected)
 
 
 def _fail(path: Path, message: str) -> ServicebotError:
@@ -55,51 +81,95 @@ def _kinded(path: Path, data: dict) -> list[Item]:
             if scope == IN_SCOPE:
                 if not isinstance(questions, dict):
                     raise _fail(path, f"{scope}.{kind} must map question → entry id")
-                items += [Item(str(q), str(v), str(kind)) for q, v in questions.items()]
+                items += [Item(str(q), frozenset([str(v)]), (str(kind),)) for q, v in questions.items()]
             else:
                 if not isinstance(questions, list):
                     raise _fail(path, f"{scope}.{kind} must be a list of questions")
-                items += [Item(str(q), None, str(kind)) for q in questions]
+                items += [Item(str(q), frozenset(), (str(kind),)) for q in questions]
     unknown = set(data) - {IN_SCOPE, OUT_OF_SCOPE}
     if unknown:
         raise _fail(path, f"unknown top-level keys: {', '.join(sorted(map(str, unknown)))}")
     return items
 
 
+def _real(path: Path, rows: Any) -> list[Item]:
+    if not isinstance(rows, list):
+        raise _fail(path, "questions must be a list")
+    items = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not isinstance(row.get("q"), str):
+            raise _fail(path, f"question {n}: needs q: text")
+        unknown = set(row) - REAL_KEYS
+        if unknown:
+            raise _fail(path, f"question {n}: unknown keys {', '.join(sorted(map(str, unknown)))}")
+        answers, kinds = row.get("answers") or [], row.get("kinds") or []
+        if not isinstance(answers, list) or not isinstance(kinds, list):
+            raise _fail(path, f"question {n}: answers and kinds must be lists")
+        kind_names = tuple(map(str, kinds)) or (("in",) if answers else ("out",))
+        items.append(
+            Item(
+                row["q"],
+                frozenset(map(str, answers)),
+                kind_names,
+                str(row.get("goes_to") or ""),
+                str(row.get("by", "")),
+            )
+        )
+    return items
+
+
 def load_set(path: Path, faq: Faq | None = None) -> list[Item]:
-    """A labelled set, flat or kinded; unknown entry ids are an error when `faq` is given."""
+    """A labelled set in any of the three shapes; unknown entry ids are an error when `faq` is given."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ServicebotError(f"cannot read labelled set {path}: {exc}") from None
     if not isinstance(data, dict):
-        raise _fail(path, "expected a mapping of question → entry id (or null), or in_scope/out_of_scope groups")
-    if IN_SCOPE in data or OUT_OF_SCOPE in data:
+        raise _fail(path, "expected a mapping of question → entry id (or null), in_scope/out_of_scope, or questions")
+    if "questions" in data:
+        items = _real(path, data["questions"])
+    elif IN_SCOPE in data or OUT_OF_SCOPE in data:
         items = _kinded(path, data)
     else:
-        items = [Item(str(q), None if v is None else str(v), "in" if v is not None else "out") for q, v in data.items()]
+        items = [
+            Item(str(q), frozenset() if v is None else frozenset([str(v)]), ("in",) if v is not None else ("out",))
+            for q, v in data.items()
+        ]
     if faq is not None:
-        unknown = sorted({i.expected for i in items if i.expected is not None and i.expected not in faq.by_id})
+        unknown = sorted({e for i in items for e in i.expected if e not in faq.by_id})
         if unknown:
             raise _fail(path, f"unknown entry ids: {', '.join(unknown)}")
     return items
 
 
 def load_labelled(path: Path, faq: Faq | None = None) -> list[tuple[str, str | None]]:
-    """question → expected id pairs (None = out of scope), whatever the set's shape."""
-    return [(i.question, i.expected) for i in load_set(path, faq)]
+    """question → one expected id (None = out of scope), whatever the set's shape."""
+    return [(i.question, min(i.expected) if i.expected else None) for i in load_set(path, faq)]
+
+
+class Verdict(Protocol):
+    """What the evaluation reads of one decision (a `Match`, or the service's outcome)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def entry_id(self) -> str | None: ...
+    @property
+    def score(self) -> float: ...
 
 
 @dataclass(frozen=True)
 class Figures:
     in_scope: int
     out_of_scope: int
-    correct: int  # in-scope answered with the right entry
+    correct: int  # in-scope answered with a right entry
     wrong: int  # in-scope answered with a wrong entry
     suggested: int  # in-scope that fell to "suggest"
     rejected: int  # out-of-scope not answered
     off_suggested: int = 0  # out-of-scope offered "did you mean" choices
+    referred: int = 0  # out-of-scope told where to go (a referral)
+    to_refer: int = 0  # out-of-scope questions another body handles (goes_to set)
 
     @staticmethod
     def rate(part: int, whole: int) -> float:
@@ -130,42 +200,90 @@ class Figures:
     def wrong_rate(self) -> float:
         return self.rate(self.wrong, self.in_scope)
 
+    @property
+    def referral_rate(self) -> float:
+        return self.rate(self.referred, self.to_refer)
+
 
 @dataclass(frozen=True)
 class Miss:
     question: str
-    expected: str | None
+    expected: frozenset[str]
     status: str
     got: str | None
     score: float
-    kind: str = ALL
+    kinds: tuple[str, ...] = (ALL,)
 
 
-def _figures(items: Sequence[Item], matches: Sequence[Match]) -> tuple[Figures, list[Miss]]:
-    counts = dict(correct=0, wrong=0, suggested=0, rejected=0, off_suggested=0)
+def _figures(items: Sequence[Item], verdicts: Sequence[Verdict]) -> tuple[Figures, list[Miss]]:
+    counts = dict.fromkeys(("correct", "wrong", "suggested", "rejected", "off_suggested", "referred", "to_refer"), 0)
     misses = []
-    for item, m in zip(items, matches, strict=True):
-        if item.expected is None:
-            if m.status != Status.ANSWERED:
+    for item, v in zip(items, verdicts, strict=True):
+        answered = v.status == Status.ANSWERED
+        if not item.in_scope:
+            counts["to_refer"] += bool(item.goes_to)
+            counts["referred"] += bool(item.goes_to) and v.status == "referral"
+            if not answered:
                 counts["rejected"] += 1
-                counts["off_suggested"] += m.status == Status.SUGGEST
-                if m.status != Status.SUGGEST:
+                counts["off_suggested"] += v.status == Status.SUGGEST
+                if v.status != Status.SUGGEST:
                     continue
-        elif m.status == Status.ANSWERED and m.entry_id == item.expected:
+        elif answered and (v.entry_id in item.expected or item.expected & getattr(v, "also", frozenset())):
             counts["correct"] += 1
             continue
-        elif m.status == Status.ANSWERED:
+        elif answered:
             counts["wrong"] += 1
-        elif m.status == Status.SUGGEST:
+        elif v.status == Status.SUGGEST:
             counts["suggested"] += 1
-        got = m.entry_id or (m.candidates[0].entry_id if m.candidates else None)
-        misses.append(Miss(item.question, item.expected, m.status, got, m.score, item.kind))
-    in_scope = sum(1 for i in items if i.expected is not None)
+        misses.append(Miss(item.question, item.expected, v.status, v.entry_id, v.score, item.kinds))
+    in_scope = sum(1 for i in items if i.in_scope)
     return Figures(in_scope, len(items) - in_scope, **counts), misses
 
 
-class NaiveBaseline:
+class _Best(NamedTuple):
+    status: str
+    entry_id: str | None
+    score: float
+
+
+class Baseline:
+    """A scorer that names its best entry and a score; answers when the score clears a cutoff."""
+
+    name = "baseline"
+
+    def best(self, question: str) -> tuple[str, float]:
+        raise NotImplementedError
+
+    @staticmethod
+    def at(bests: Sequence[tuple[str, float]], cutoff: float) -> list[_Best]:
+        return [_Best(Status.ANSWERED if s >= cutoff else Status.UNANSWERED, e, s) for e, s in bests]
+
+    def cutoffs(self, bests: Sequence[tuple[str, float]]) -> list[float]:
+        """Every cutoff that changes an outcome: each score seen, and one above them all."""
+        return sorted({s for _, s in bests} | {math.inf})
+
+    def best_cutoff(self, items: Sequence[Item], bests: Sequence[tuple[str, float]]) -> float:
+        """The cutoff that maximises the mean of in-scope accuracy and out-of-scope rejection."""
+
+        def merit(cutoff: float) -> tuple[float, float]:
+            f, _ = _figures(items, self.at(bests, cutoff))
+            return f.accuracy + f.rejection, cutoff
+
+        return max(self.cutoffs(bests), key=merit)
+
+    def held_cutoff(self, items: Sequence[Item], bests: Sequence[tuple[str, float]], off_answered: float) -> float:
+        """The lowest cutoff that answers no larger share of off-topic questions than `off_answered`."""
+        for cutoff in self.cutoffs(bests):
+            f, _ = _figures(items, self.at(bests, cutoff))
+            if f.off_answered <= off_answered + 1e-9:
+                return cutoff
+        return math.inf
+
+
+class NaiveBaseline(Baseline):
     """extractOne(question, all phrasings, scorer=WRatio) with a score cutoff."""
+
+    name = "naive"
 
     def __init__(self, faq: Faq):
         self.owners = [e.id for e in faq.entries for _ in e.phrasings]
@@ -175,60 +293,221 @@ class NaiveBaseline:
         _, score, i = process.extractOne(question, self.choices, scorer=fuzz.WRatio)
         return self.owners[i], score
 
-    def figures(self, labelled: Sequence[tuple[str, str | None]], cutoff: float, bests=None) -> Figures:
-        bests = bests or [self.best(q) for q, _ in labelled]
-        correct = wrong = rejected = 0
-        for (_, expected), (got, score) in zip(labelled, bests, strict=True):
-            answered = score >= cutoff
-            if expected is None:
-                rejected += not answered
-            elif answered:
-                correct += got == expected
-                wrong += got != expected
-        in_scope = sum(1 for _, e in labelled if e is not None)
-        return Figures(in_scope, len(labelled) - in_scope, correct, wrong, suggested=0, rejected=rejected)
 
-    def best_cutoff(
-        self, labelled: Sequence[tuple[str, str | None]], bests: Sequence[tuple[str, float]]
-    ) -> tuple[float, Figures]:
-        """The cutoff that maximises the mean of in-scope accuracy and out-of-scope rejection."""
-        options = [(c, self.figures(labelled, c, bests)) for c in range(0, 101, 5)]
-        return max(options, key=lambda cf: (cf[1].accuracy + cf[1].rejection, -cf[0]))
+def _bm25_tokens(text: str) -> list[str]:
+    chars = [c for c in to_simplified(unicodedata.normalize("NFKC", text)).casefold() if c.isalnum()]
+    return chars + [a + b for a, b in itertools.pairwise(chars)]
+
+
+class BM25Baseline(Baseline):
+    """Okapi BM25 (k1 1.2, b 0.75) over characters and character pairs; one document per
+    entry made of its question, alternates and keywords."""
+
+    name = "bm25"
+    K1, B = 1.2, 0.75
+
+    def __init__(self, faq: Faq):
+        self.ids = [e.id for e in faq.entries]
+        self.docs = [Counter(_bm25_tokens(" ".join((*e.phrasings, *e.keywords)))) for e in faq.entries]
+        self.lengths = [sum(d.values()) for d in self.docs]
+        self.avg = sum(self.lengths) / max(len(self.docs), 1)
+        df = Counter(t for d in self.docs for t in d)
+        n = len(self.docs)
+        self.idf = {t: math.log((n - k + 0.5) / (k + 0.5) + 1.0) for t, k in df.items()}
+
+    def best(self, question: str) -> tuple[str, float]:
+        query = set(_bm25_tokens(question))
+        best, at = 0.0, 0
+        for i, (doc, length) in enumerate(zip(self.docs, self.lengths, strict=True)):
+            score = 0.0
+            for t in query:
+                tf = doc.get(t)
+                if tf:
+                    score += (
+                        self.idf[t] * tf * (self.K1 + 1) / (tf + self.K1 * (1 - self.B + self.B * length / self.avg))
+                    )
+            if score > best:
+                best, at = score, i
+        return self.ids[at], round(best, 3)
+
+
+@dataclass(frozen=True)
+class BaselineFigures:
+    """One baseline at its best cutoff and held to our off-topic answer rate."""
+
+    best: Figures
+    held: Figures
 
 
 @dataclass(frozen=True)
 class KindFigures:
     kind: str
     ours: Figures
-    naive: Figures
+    baselines: dict[str, BaselineFigures]
+
+    @property
+    def naive(self) -> Figures:
+        return self.baselines["naive"].best
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One run over one set: totals and per-kind figures for ours and the naive baseline."""
+    """One run over one set: totals and per-kind figures for ours and each baseline."""
 
     total: KindFigures
     kinds: tuple[KindFigures, ...]
-    cutoff: float  # the naive baseline's best cutoff on the whole set
+    cutoffs: dict[str, tuple[float, float]]  # baseline → (best cutoff, held cutoff) on the whole set
     misses: tuple[Miss, ...]
 
+    @property
+    def cutoff(self) -> float:
+        return self.cutoffs["naive"][0]
 
-def run(index: Index, items: Sequence[Item], match: Callable[[str], Match] | None = None) -> Evaluation:
-    """Score a set with our matcher and the naive baseline (at its best cutoff on this set)."""
-    match = match or index.match
-    matches = [match(i.question) for i in items]
-    naive = NaiveBaseline(index.faq)
-    pairs = [(i.question, i.expected) for i in items]
-    bests = [naive.best(q) for q, _ in pairs]
-    cutoff, naive_total = naive.best_cutoff(pairs, bests)
-    ours_total, misses = _figures(items, matches)
-    kinds = []
-    for kind in dict.fromkeys(i.kind for i in items):
-        at = [k for k, i in enumerate(items) if i.kind == kind]
-        ours, _ = _figures([items[k] for k in at], [matches[k] for k in at])
-        theirs = naive.figures([pairs[k] for k in at], cutoff, [bests[k] for k in at])
-        kinds.append(KindFigures(kind, ours, theirs))
-    return Evaluation(KindFigures(ALL, ours_total, naive_total), tuple(kinds), cutoff, tuple(misses))
+
+def run(
+    index: Index,
+    items: Sequence[Item],
+    decide: Callable[[str], Verdict] | None = None,
+    baselines: Sequence[Baseline] | None = None,
+) -> Evaluation:
+    """Score a set with our matcher (or `decide`) and each baseline, on the same questions."""
+    decide = decide or index.match
+    verdicts = [decide(i.question) for i in items]
+    baselines = baselines if baselines is not None else (NaiveBaseline(index.faq), BM25Baseline(index.faq))
+    ours_total, misses = _figures(items, verdicts)
+    scored = {}
+    for b in baselines:
+        bests = [b.best(i.question) for i in items]
+        cuts = (b.best_cutoff(items, bests), b.held_cutoff(items, bests, ours_total.off_answered))
+        scored[b.name] = (bests, cuts)
+
+    def kind_figures(kind: str, at: list[int]) -> KindFigures:
+        subset = [items[k] for k in at]
+        ours, _ = _figures(subset, [verdicts[k] for k in at])
+        theirs = {}
+        for name, (bests, (best, held)) in scored.items():
+            part = [bests[k] for k in at]
+            theirs[name] = BaselineFigures(
+                _figures(subset, Baseline.at(part, best))[0], _figures(subset, Baseline.at(part, held))[0]
+            )
+        return KindFigures(kind, ours, theirs)
+
+    kinds = [
+        kind_figures(kind, [k for k, i in enumerate(items) if kind in i.kinds])
+        for kind in dict.fromkeys(k for i in items for k in i.kinds)
+    ]
+    total = kind_figures(ALL, list(range(len(items))))
+    return Evaluation(total, tuple(kinds), {n: c for n, (_, c) in scored.items()}, tuple(misses))
+
+
+class _BotVerdict(NamedTuple):
+    status: str
+    entry_id: str | None
+    score: float
+    also: frozenset[str] = frozenset()  # entries the verdict answers as well (an item's bin's entry)
+
+
+def run_bot(snap: Snapshot, items: Sequence[Item], baselines: Sequence[Baseline] | None = None) -> Evaluation:
+    """Score a set the way the bot answers it (`service.route`): items, FAQ entries, referrals.
+
+    An item's bin is an answer: it counts as right where the set expects the FAQ entry about
+    that bin (旧报纸属于什么垃圾 → the entry on 可回收物); an unlisted item is no answer."""
+    by_bin = {c: {e.id for e in snap.faq.entries if c in e.question} for c in BINS}
+
+    def decide(question: str) -> Verdict:
+        routed = route(snap, mask_personal(question))
+        if routed.status == Status.ITEM and routed.item is not None and routed.item.found is not None:
+            found = routed.item.found
+            bins = {found.category} if found.category else {c.category for c in found.cases}
+            also = frozenset(e for b in bins for e in by_bin.get(b or "", ()))
+            return _BotVerdict(Status.ANSWERED, routed.entry_id, routed.score, also)
+        return routed
+
+    return run(snap.index, items, decide, baselines)
+
+
+# --- which bin: the items sets (tests/data/real/items-*.yaml) ------------------------------------
+
+
+class ItemQuestion(NamedTuple):
+    question: str
+    item: str
+    bin: str  # one of BINS, or "depends"
+
+
+@dataclass(frozen=True)
+class ItemFigures:
+    """Everyday items asked about: sorted into the right bin, a wrong bin, honestly not listed, or missed."""
+
+    total: int
+    right: int
+    wrong: int
+    unlisted: int
+    missed: int
+    misses: tuple[tuple[str, str, str], ...]  # question, expected bin, what the bot said
+
+    @property
+    def right_rate(self) -> float:
+        return Figures.rate(self.right, self.total)
+
+    @property
+    def wrong_rate(self) -> float:
+        return Figures.rate(self.wrong, self.total)
+
+
+def load_items(path: Path) -> list[ItemQuestion]:
+    """An items set: questions about one everyday item and the bin the standard gives it."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    rows = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise _fail(Path(path), "questions must be a list")
+    out = []
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("q", "item", "bin")):
+            raise _fail(Path(path), f"question {n}: needs q, item and bin")
+        if row["bin"] not in (*BINS, "depends"):
+            raise _fail(Path(path), f"question {n}: bin must be one of {', '.join(BINS)} or depends")
+        out.append(ItemQuestion(row["q"], row["item"], row["bin"]))
+    return out
+
+
+def is_items_set(path: Path) -> bool:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    rows = data.get("questions") if isinstance(data, dict) else None
+    return isinstance(rows, list) and bool(rows) and isinstance(rows[0], dict) and "bin" in rows[0]
+
+
+def run_items(snap: Snapshot, items: Sequence[ItemQuestion]) -> ItemFigures:
+    """Each question the way the bot answers it: an item's bin (or its cases), an FAQ entry about
+    one bin, "not in the list", or something else. A depends-on-the-case item is right when the
+    bot lists cases or names one of the bins; a bin is wrong only when it is not the expected one."""
+    by_entry = {e.id: c for c in BINS for e in snap.faq.entries if c in e.question}
+    counts = dict.fromkeys(("right", "wrong", "unlisted", "missed"), 0)
+    misses = []
+    for item in items:
+        routed = route(snap, mask_personal(item.question))
+        found = routed.item.found if routed.item is not None else None
+        if found is not None:
+            bins = {found.category} if found.category else {c.category for c in found.cases}
+            said = "/".join(sorted(b for b in bins if b))
+        elif routed.status == Status.ITEM_UNLISTED:
+            said = "unlisted"
+        elif routed.status == Status.ANSWERED and routed.entry_id in by_entry:
+            said = by_entry[routed.entry_id]
+        else:
+            said = str(routed.status)
+        if said == "unlisted":
+            outcome = "unlisted"
+        elif said not in BINS and "/" not in said:
+            outcome = "missed"
+        elif item.bin == "depends" or item.bin in said.split("/"):
+            outcome = "right"
+        else:
+            outcome = "wrong"
+        counts[outcome] += 1
+        if outcome != "right":
+            misses.append((item.question, item.bin, said))
+    return ItemFigures(len(items), **counts, misses=tuple(misses))
 
 
 def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
@@ -242,28 +521,44 @@ def _pct(part: int, whole: int) -> str:
 
 def kind_lines(evaluation: Evaluation) -> list[str]:
     """One row per kind: in-scope right / wrong / suggested / unanswered, off-topic answered
-    and offered choices; each 'ours (naive)'."""
-    head = ("kind", "n", "right", "wrong", "suggested", "unanswered", "off-topic answered", "off-topic suggested")
-    rows = [head]
+    and offered choices, referred; each 'ours (naive, bm25)' at the baselines' best cutoffs;
+    then each baseline's in-scope right when held to our off-topic answer rate."""
+    names = list(evaluation.total.baselines)
+    head = ("kind", "n", "right", "wrong", "suggested", "unanswered", "off-topic answered", "off suggested", "referred")
+    held_head = tuple(f"{n}@ours" for n in names)
+    rows = [head + held_head]
     shown = evaluation.kinds if len(evaluation.kinds) == 1 else (*evaluation.kinds, evaluation.total)
+
+    def both(ours: tuple[int, int], pick: Callable[[Figures], tuple[int, int]], kf: KindFigures) -> str:
+        theirs = ", ".join(_pct(*pick(kf.baselines[n].best)) for n in names)
+        return f"{_pct(*ours)} ({theirs})" if names else _pct(*ours)
+
     for kf in shown:
-        o, n = kf.ours, kf.naive
+        o = kf.ours
+        cells: list[str] = [kf.kind, str(o.in_scope + o.out_of_scope)]
         if o.in_scope:
-            scope_cells = (
-                f"{_pct(o.correct, o.in_scope)} ({_pct(n.correct, n.in_scope)})",
-                f"{_pct(o.wrong, o.in_scope)} ({_pct(n.wrong, n.in_scope)})",
+            cells += [
+                both((o.correct, o.in_scope), lambda f: (f.correct, f.in_scope), kf),
+                both((o.wrong, o.in_scope), lambda f: (f.wrong, f.in_scope), kf),
                 _pct(o.suggested, o.in_scope),
-                f"{_pct(o.unanswered, o.in_scope)} ({_pct(n.in_scope - n.correct - n.wrong, n.in_scope)})",
-            )
+                _pct(o.unanswered, o.in_scope),
+            ]
         else:
-            scope_cells = ("", "", "", "")
+            cells += ["", "", "", ""]
         if o.out_of_scope:
-            off_cells = (
-                f"{_pct(o.out_of_scope - o.rejected, o.out_of_scope)} "
-                f"({_pct(n.out_of_scope - n.rejected, n.out_of_scope)})",
+            cells += [
+                both(
+                    (o.out_of_scope - o.rejected, o.out_of_scope),
+                    lambda f: (f.out_of_scope - f.rejected, f.out_of_scope),
+                    kf,
+                ),
                 _pct(o.off_suggested, o.out_of_scope),
-            )
+                _pct(o.referred, o.to_refer) if o.to_refer else "",
+            ]
         else:
-            off_cells = ("", "")
-        rows.append((kf.kind, str(o.in_scope + o.out_of_scope), *scope_cells, *off_cells))
+            cells += ["", "", ""]
+        cells += [
+            _pct(kf.baselines[n].held.correct, kf.baselines[n].held.in_scope) if o.in_scope else "" for n in names
+        ]
+        rows.append(tuple(cells))
     return _columns(rows)

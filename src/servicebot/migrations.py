@@ -142,7 +142,35 @@ def _m004_tickets(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX outbox_resident ON outbox (channel, resident, id)")
 
 
-def _m005_identities(conn: sqlite3.Connection) -> None:
+def _m005_staff_desk(conn: sqlite3.Connection) -> None:
+    """The staff desk in a browser: staff accounts (created from the CLI) and their sessions."""
+    conn.execute(
+        """
+        CREATE TABLE staff_accounts (
+            name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,  -- shown to colleagues and in tickets
+            password TEXT NOT NULL,        -- argon2id hash (PHC string); never the password
+            admin INTEGER NOT NULL DEFAULT 0,  -- may apply a held-back FAQ reload
+            created_at TEXT NOT NULL,
+            password_at TEXT NOT NULL,
+            disabled_at TEXT               -- NULL: may sign in
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE staff_sessions (
+            id TEXT PRIMARY KEY,           -- sha256 of the session cookie; the cookie itself is never stored
+            account TEXT NOT NULL COLLATE NOCASE,  -- staff_accounts.name
+            csrf TEXT NOT NULL,            -- the token every form of this session carries
+            created_at TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX staff_sessions_account ON staff_sessions (account)")
+
+
+def _m006_identities(conn: sqlite3.Connection) -> None:
     """Nothing lost, nobody misdirected (issue 22):
     - every ticket gets a random key, shown with its number on the staff's card: numbers
       start again in a new file (a deleted log, a restored backup), keys do not, so an old
@@ -179,7 +207,8 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _m002_feedback,
     _m003_mask_again,
     _m004_tickets,
-    _m005_identities,
+    _m005_staff_desk,
+    _m006_identities,
 )
 
 

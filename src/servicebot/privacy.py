@@ -62,9 +62,11 @@ CHINESE_DIGITS = {
     "8": "八捌",
     "9": "九玖",
 }
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"  # ‐ ‑ ‒ – — ― − ﹘ ﹣ (－ folds by NFKC)
+# Tildes (~ ～ 〜 ∼) and underscores (_ ＿) are typed between groups as dashes are.
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63~\uff5e\u301c\u223c_\uff3f"
 _DOTS = "\u00b7\u2022\u30fb\uff65"  # · • ・ ･ (． folds by NFKC)
-_SPACES = "\t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+# Line breaks too: a resident may put each group of a number on a line of its own.
+_SPACES = "\t\n\r\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 
 
 @functools.cache
@@ -100,7 +102,9 @@ def fold(text: str) -> str:
 
 # --- shapes --------------------------------------------------------------------------------
 
-_SEP = r"(?: ?[-.] ?| )"  # one separator: a space, or a dash or dot with optional spaces around
+# One separator: a dash or dot with spaces around it, or spaces alone. A few spaces count as
+# one (a double space, a line break after a space): bounded, so a match costs linear time.
+_SEP = r"(?: {0,3}[-.] {0,3}| {1,3})"
 _S = f"(?:{_SEP})?"
 _SEP_RE = re.compile(_SEP)
 

@@ -25,16 +25,27 @@ class Status(StrEnum):
     UNANSWERED = "unanswered"  # the bot said honestly that it cannot answer
     TAP = "tap"  # the resident tapped a question button (no matching involved)
     SMALL_TALK = "smalltalk"  # 你好, 谢谢, 你是谁: not a question about a service
+    REFERRAL = "referral"  # another body handles it: the bot said which, and how to reach it (never an entry)
+    # An everyday item's bin (garbage-items.yaml): entry_id "item:<name>", and the item as the
+    # resident named it in the `normalized` column, for review to list the items the list lacks.
+    ITEM = "item"  # the item is listed: its bin
+    ITEM_UNLISTED = "item-unlisted"  # it is not: said so, with each bin's rule of thumb, never a guessed bin
 
 
 class Via(StrEnum):
     """How a resident reached an interaction."""
 
     QUESTION = "question"  # typed a question
+    VOICE = "voice"  # spoke a question (WeChat's speech recognition gave its text)
     SUGGESTION = "suggestion"  # tapped one of the "您是不是想问" choices
     TOPIC = "topic"  # tapped a question in the topic menu
     RELATED = "related"  # tapped a related question under an answer
     NONE = "none"  # rejected every suggestion ("都不是")
+
+
+# A question the resident put in their own words, typed or spoken (not a button tapped):
+# what the review and the stats count as asked.
+ASKED: tuple[Via, ...] = (Via.QUESTION, Via.VOICE)
 
 
 class Channel(StrEnum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from servicebot.faq import Entry, Faq, Topic
+from servicebot.faq import Entry, Faq, GarbageGuide, GarbageItem, Link, Referral, Referrals, Source, Topic
 from servicebot.matching import Candidate
 from servicebot.records import ButtonKind, Status, Via
 from servicebot.smalltalk import Intent
@@ -64,7 +64,29 @@ class Reply:
 
 
 def source_line(entry: Entry) -> str:
-    return f"资料来源：{entry.source}（{entry.reviewed:%Y-%m-%d} 核对）"
+    lines = [f"资料来源：{entry.source}（{entry.reviewed:%Y-%m-%d} 核对）"]
+    lines += [FURTHER_SOURCE.format(text=cited(source)) for source in entry.sources]
+    return "\n".join(lines)
+
+
+FURTHER_SOURCE = "另据：{text}"
+SOURCE_TEXT = "{title}（{date:%Y-%m-%d}）"
+
+
+def cited(source: Source) -> str:
+    """A source as residents read it: its title and its page's date."""
+    return SOURCE_TEXT.format(title=source.title, date=source.date)
+
+
+def link_rows(links: tuple[Link, ...], sources: tuple[Source, ...] = ()) -> list[tuple[Button, ...]]:
+    """A link button per link, then per source on a government site (others are named, not linked)."""
+    seen = {link.url for link in links}
+    rows: list[tuple[Button, ...]] = [(Button(f"🔗 {link.title}", ButtonKind.URL, link.url),) for link in links]
+    for source in sources:
+        if source.official and source.url not in seen:
+            seen.add(source.url)
+            rows.append((Button(f"🔗 {source.title}", ButtonKind.URL, source.url),))
+    return rows
 
 
 def answer_text(entry: Entry) -> str:
@@ -72,15 +94,36 @@ def answer_text(entry: Entry) -> str:
     return answer_reply(entry, None).plain
 
 
-def answer_reply(entry: Entry, faq: Faq | None, *, feedback: bool = True) -> Reply:
-    rows: list[tuple[Button, ...]] = [(Button(f"🔗 {link.title}", ButtonKind.URL, link.url),) for link in entry.links]
+def answer_reply(
+    entry: Entry,
+    faq: Faq | None,
+    *,
+    feedback: bool = True,
+    follow_ups: tuple[str, ...] = (),
+    untold: tuple[str, ...] = (),
+    complaint: bool = False,
+) -> Reply:
+    """An entry's answer, with its links, then the subject's other entries (`follow_ups`, when
+    it answered as the subject's overview) and its related questions as buttons. A question
+    that asked what the entry does not hold (`untold`: 几点, 电话, 多少钱) is told so first;
+    a complaint may be handed to staff (`can_hand_off`)."""
+    rows = link_rows(entry.links, entry.sources)
     if faq is not None:
-        for rel in entry.related[:3]:
-            if rel in faq.by_id:
+        for rel in dict.fromkeys((*follow_ups, *entry.related[:3])):
+            if rel in faq.by_id and rel != entry.id:
                 rows.append((Button(f"❓ {faq.by_id[rel].question}", ButtonKind.ENTRY, rel),))
     if feedback:
         rows.append(feedback_row())
-    return Reply(body=entry.answer, title=entry.question, footer=source_line(entry), rows=tuple(rows))
+    body = entry.answer
+    if untold:
+        asked = "、".join(ASPECT_NAMES[a] for a in untold if a in ASPECT_NAMES)
+        body = f"{UNTOLD_TEXT.format(asked=asked)}\n{body}"
+    return Reply(body=body, title=entry.question, footer=source_line(entry), rows=tuple(rows), can_hand_off=complaint)
+
+
+# What a question asked that the answer does not hold: 几点开门, 电话多少, 要多少钱.
+ASPECT_NAMES = {"time": "具体时间", "phone": "联系电话", "money": "具体金额和标准"}
+UNTOLD_TEXT = "您问的{asked}，本问答没有收录，下面是这方面的一般说明；具体情况请向所在社区居委会或凤凰办事处确认。"
 
 
 def feedback_row() -> tuple[Button, ...]:
@@ -164,9 +207,71 @@ def small_talk_reply(intent: Intent, faq: Faq) -> Reply:
     return topics_reply(faq, text)
 
 
+# --- where to go: a matter another body handles (faq/referrals.yaml) --------------------------
+
+REFERRAL_TEXT = "您问的{matter}方面的事，一般由{body}办理。\n{how}"
+REFERRAL_SOURCES = "来源：{sources}"
+
+
+def referral_reply(referral: Referral, referrals: Referrals | None) -> Reply:
+    """Who handles the matter and how residents reach them; the general way in under it, the
+    sources' names and dates as the footer, the matter's own official pages as buttons. Like the
+    honest "I can't answer", it offers 转人工 where a staff desk runs."""
+    general = referrals.general if referrals else ""
+    sources = tuple(dict.fromkeys((*referral.sources, *(referrals.general_sources if referrals else ()))))
+    body = REFERRAL_TEXT.format(matter=referral.matter, body=referral.body, how=referral.how)
+    if general:
+        body += "\n" + general
+    footer = REFERRAL_SOURCES.format(sources="；".join(map(cited, sources))) if sources else ""
+    rows = (*link_rows(referral.links, referral.sources), feedback_row())  # the general way in: named, not linked
+    return Reply(body=body, footer=footer, rows=rows, can_hand_off=True)
+
+
+# --- which bin: one everyday item (faq/garbage-items.yaml) ----------------------------------
+
+ITEM_TITLE = "{name}属于{category}"
+ITEM_CASES_TITLE = "{name}：要看是哪一种"
+ITEM_BODY = "{means}\n投放：{put_out}"
+ITEM_CASE = "• {when}：{category}"
+ITEM_PUT_OUT = "{category}的投放：{put_out}"
+ITEM_TIP = "提示：{tip}"
+ITEM_FOOTER = "分类依据：{sources}。各小区的要求可能不同，以垃圾桶上的标识和社区的指引为准。"
+UNLISTED_TEXT = "“{name}”不在我的垃圾分类物品清单里，我不乱猜它属于哪一类。可以按下面的办法自己判断："
+UNLISTED_RULE = "• {category}：{means}"
+UNLISTED_END = "拿不准时，请看垃圾桶上的分类标识，或问小区物业、所在社区。"
+
+
+def item_reply(item: GarbageItem, guide: GarbageGuide) -> Reply:
+    """The item's bin (or, when it depends, each case's), what the bin means and how to put it out."""
+    if item.category:
+        category = guide.category(item.category)
+        title = ITEM_TITLE.format(name=item.name, category=category.name)
+        lines = [ITEM_BODY.format(means=category.means, put_out=category.put_out)]
+    else:
+        title = ITEM_CASES_TITLE.format(name=item.name)
+        lines = [ITEM_CASE.format(when=case.when, category=case.category) for case in item.cases]
+        for name in dict.fromkeys(case.category for case in item.cases):
+            lines.append(ITEM_PUT_OUT.format(category=name, put_out=guide.category(name).put_out))
+    if item.tip:
+        lines.append(ITEM_TIP.format(tip=item.tip))
+    return Reply(body="\n".join(lines), title=title, footer=_bin_footer(guide), rows=(feedback_row(),))
+
+
+def unlisted_item_reply(name: str, guide: GarbageGuide) -> Reply:
+    """An item the list lacks: said so, with each bin's rule of thumb, never a guessed bin."""
+    lines = [UNLISTED_TEXT.format(name=name)]
+    lines += [UNLISTED_RULE.format(category=c.name, means=c.means) for c in guide.categories]
+    lines.append(UNLISTED_END)
+    return Reply(body="\n".join(lines), footer=_bin_footer(guide), can_hand_off=True)
+
+
+def _bin_footer(guide: GarbageGuide) -> str:
+    return ITEM_FOOTER.format(sources="；".join(map(cited, guide.sources))) if guide.sources else ""
+
+
 # --- hand-off to staff (转人工) ------------------------------------------------------------------
 #
-# Only said where a staff desk runs (`staff_chat_id`); without one, nothing the bot says may
+# Only said where a staff desk runs (`staff_chat_id` or `desk_port`); without one, nothing the bot says may
 # promise that staff will see or answer a question (a typed 人工 gets HUMAN_TEXT).
 
 HANDOFF_LABEL = "🙋 转人工"
@@ -290,3 +395,18 @@ WECHAT_FEEDBACK_HINT = "回复 + 或 - 评价这个回答"
 WECHAT_SLOW_TEXT = "抱歉，这次回答得有点慢。答案准备好后，您再发任意一条消息就能看到。"
 WECHAT_LATE_PREFIX = "您刚才的问题，回答如下："
 WECHAT_SEPARATOR = "——————"
+
+# The notice-board poster (`servicebot poster`, poster/): read from a metre away, so short.
+POSTER_OFFICE = "凤凰办事处"
+POSTER_TITLE = "在线问答"
+POSTER_SUBTITLE = "有问题，手机扫一扫就能问"
+POSTER_WEB_CAPTION = "手机扫码，打开在线问答"
+POSTER_WEB_LABEL, POSTER_WEB_HINT = "在线问答", "手机扫码打开"  # beside the WeChat code: two short lines
+POSTER_WECHAT_LABEL, POSTER_WECHAT_HINT = "微信公众号", "扫码关注"
+POSTER_ADDRESS = "网址：{url}"
+POSTER_EXAMPLES_HEADING = "您可以这样问："
+POSTER_HOW = "不用下载、不用登录，打字就能问"
+POSTER_CONTACT = "机器人答不上来的问题，请到社区居委会或凤凰办事处咨询。"
+POSTER_PRIVACY = (
+    "隐私说明：提问会匿名记录（手机号、身份证号自动遮盖），{days}天后自动删除。请不要发送身份证号、银行卡号。"
+)

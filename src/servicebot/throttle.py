@@ -94,6 +94,13 @@ class LogThrottle:
 
     def warning(self, key: str, message: str, *args: object) -> bool:
         """Log `message % args` unless a line with this key was logged recently; True if logged."""
+        return self.log(logging.WARNING, key, message, *args)
+
+    def error(self, key: str, message: str, *args: object) -> bool:
+        """`warning`, at ERROR level: for failures of our own that outsiders can repeat at will."""
+        return self.log(logging.ERROR, key, message, *args)
+
+    def log(self, level: int, key: str, message: str, *args: object) -> bool:
         now = self._clock()
         if now < self._next.get(key, float("-inf")):
             self._held[key] = self._held.get(key, 0) + 1
@@ -103,7 +110,7 @@ class LogThrottle:
         self._next[key] = now + self.interval
         held = self._held.pop(key, 0)
         suffix = f" ({held} more like this in the last {self.interval:g} s not logged)" if held else ""
-        self.logger.warning(message + suffix, *args)
+        self.logger.log(level, message + suffix, *args)
         return True
 
 

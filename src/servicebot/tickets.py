@@ -2,9 +2,10 @@
 
 Channel-neutral. Residents come from any channel (Telegram, the web chat, WeChat): the
 conversation hands the desk a `HandOff` request, and the desk answers with what to tell the
-resident. Staff sit in one place, a `StaffRoom` (the Telegram staff group, `channels/tg_staff.py`):
-the desk posts one card per ticket there, adds what the resident writes afterwards, and
-relays each staff reply through `conversation.Delivery` to the resident's own channel.
+resident. Staff sit in a `StaffRoom` (the Telegram staff group, `channels/tg_staff.py`: one card
+per ticket, what the resident writes afterwards under it) and/or at the staff desk (`staffdesk/`,
+which reads the store); both act through `reply` / `resolve` / `mark_faq`, and each staff reply
+is relayed through `conversation.Delivery` to the resident's own channel.
 
 How it stays honest and loses nothing:
 - a ticket is in SQLite (`storage.tickets`) before the resident hears its number; cards,
@@ -158,6 +159,7 @@ class Desk:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._room_wait = self._reply_wait = 0.0  # current backoff, 0 when the last attempt worked
         self._room_due = self._reply_due = 0.0  # loop time of the next attempt
+        self.opened_listeners: list[Callable[[TicketRow], None]] = []  # told of each new ticket (notices)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -184,8 +186,8 @@ class Desk:
             await asyncio.to_thread(self._store.close)
             self._store = None
 
-    async def start(self, room: StaffRoom) -> None:
-        """Begin posting to the room and delivering; what waited while the bot was down goes first."""
+    async def start(self, room: StaffRoom | None) -> None:
+        """Begin posting to the room (None: the staff desk alone) and delivering; backlog first."""
         self.room = room
         self._stopping = False
         self._worker = asyncio.create_task(self._run(), name="hand-off desk")
@@ -267,6 +269,8 @@ class Desk:
         )
         self._active[key] = (ticket.id, now)
         log.info("hand-off: ticket #%d opened (%s)", ticket.number, resident.channel)
+        for listener in self.opened_listeners:
+            listener(ticket)
         if self.room_down:  # say so now, not after the next attempt fails
             await asyncio.to_thread(self.store.post_failed, ticket.number, self.room_error)
             text = replies.TICKET_OPENED_ROOM_DOWN_TEXT.format(number=ticket.number, where=self._where())
@@ -348,6 +352,12 @@ class Desk:
         number = ticket.number
         if not text or not text.strip():
             return Relayed(number, Notice.NOT_TEXT)
+        return await self.reply(ticket, source=source, text=text, name=name)
+
+    async def reply(self, ticket: TicketId, *, source: str, text: str, name: str) -> Relayed:
+        """A staff reply from any desk, recorded once per `source` (the desk's id of it, "<chat>:<message>"
+        in the staff group), then relayed; what to tell staff (UNKNOWN: `ticket` is not in the log)."""
+        number = ticket.number
         async with self._relay_lock:
             pending, new = await asyncio.to_thread(
                 self.store.add_staff_reply,
@@ -371,15 +381,16 @@ class Desk:
     async def resolve(self, ticket: TicketId, by: str) -> bool | None:
         """已解决: tell the resident, close, forget their address. None for an unknown ticket,
         False when it was closed already."""
-        row = await asyncio.to_thread(self.store.find, ticket)
-        if row is None:
-            return None
-        if row.status == TicketStatus.CLOSED:
-            return False
-        if row.live and row.address is not None:
-            notice = Said(Reply(replies.TICKET_CLOSED_TEXT.format(number=row.number)))
-            await self.delivery.deliver(Resident(Channel(row.channel), row.address), notice)
-        await asyncio.to_thread(self.store.resolve, ticket, by, self.clock())
+        async with self._relay_lock:  # two desks pressing 已解决 at once: one closes it, one hears False
+            row = await asyncio.to_thread(self.store.find, ticket)
+            if row is None:
+                return None
+            if row.status == TicketStatus.CLOSED:
+                return False
+            if row.live and row.address is not None:
+                notice = Said(Reply(replies.TICKET_CLOSED_TEXT.format(number=row.number)))
+                await self.delivery.deliver(Resident(Channel(row.channel), row.address), notice)
+            await asyncio.to_thread(self.store.resolve, ticket, by, self.clock())
         self._forget(row.resident, row.number)
         log.info("hand-off: ticket #%d closed", row.number)
         return True
@@ -478,7 +489,8 @@ class Desk:
     async def _post(self) -> bool:
         """Post unposted cards, then unposted follow-ups; False when the room cannot be reached."""
         room = self.room
-        assert room is not None
+        if room is None:  # staff read tickets at the staff desk: nothing to post
+            return True
         tickets = await asyncio.to_thread(self.store.unposted)
         for n, ticket in enumerate(tickets):
             if self._stopping:  # the rest waits for the next start; what was sent is recorded
@@ -487,7 +499,7 @@ class Desk:
                 _sending_again(f"the card of ticket #{ticket.number}")
             await asyncio.to_thread(self.store.posting, ticket.number)
             try:
-                message = await room.post_ticket(self._card(ticket))
+                message = await room.post_ticket(self.card(ticket))
             except StaffRoomError as exc:
                 await self._room_failed(tickets[n:], str(exc))
                 return False
@@ -555,7 +567,8 @@ class Desk:
             log.info("hand-off: purged %d tickets older than %d days", purged, self.settings.retention_days)
         return True
 
-    def _card(self, ticket: TicketRow) -> Card:
+    def card(self, ticket: TicketRow) -> Card:
+        """The ticket as staff first see it (the staff group's card, the staff desk's list)."""
         faq = self.service.snapshot.faq
         said = ticket.bot_said
         entry = faq.by_id.get(said.entry_id or "")
@@ -594,15 +607,15 @@ STATUS_NAMES = {
 CHANNEL_NAMES = {Channel.TELEGRAM: "Telegram 私聊", Channel.WEB: "网页聊天", Channel.WECHAT: "微信公众号"}
 
 
-def status_text(ticket: TicketRow) -> str:
-    """等待回复, 已回复（李四）, 已结束（李四）, 无法联系居民; "（未送达工作人员群）" while not posted."""
+def status_text(ticket: TicketRow, *, room: bool = True) -> str:
+    """等待回复, 已回复（李四）, 已结束（李四）, 无法联系居民; "（未送达工作人员群）" while not posted to a `room`."""
     text = STATUS_NAMES[ticket.status]
     who = ticket.closed_by if ticket.status == TicketStatus.CLOSED else ticket.answered_by
     if ticket.status == TicketStatus.CLOSED and ticket.closed_by == "":
         who = "到期"
     if who and ticket.status != TicketStatus.OPEN:
         text += f"（{who}）"
-    if ticket.room_message is None and ticket.status != TicketStatus.CLOSED:
+    if room and ticket.room_message is None and ticket.status != TicketStatus.CLOSED:
         text += "（还没送到工作人员群）"
     return text
 

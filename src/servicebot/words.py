@@ -13,6 +13,7 @@ is a pure lookup.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Iterable
@@ -78,6 +79,42 @@ def aspects(text: str) -> frozenset[str]:
     return frozenset(name for name, (asked, _) in ASPECT_GROUPS.items() if any(cue in text for cue in asked))
 
 
+# A grievance rather than a question (message-board posts, 12345 calls): what makes one.
+COMPLAINT_CUES = (
+    "投诉",
+    "举报",
+    "反映",
+    "不作为",
+    "没人管",
+    "无人管",
+    "不管不问",
+    "希望有关部门",
+    "希望社区",
+    "希望政府",
+    "请有关部门",
+    "请相关部门",
+    "管一管",
+    "管管",
+    "严重影响",
+    "扰民",
+    "太差",
+    "乱收费",
+    "推诿",
+    "踢皮球",
+    "态度恶劣",
+    "态度差",
+    "苦不堪言",
+    "忍无可忍",
+    "怎么能这样",
+    "凭什么",
+)
+
+
+def is_complaint(text: str) -> bool:
+    """Whether a resident's message reads as a grievance (a complaint or a post), not a plain question."""
+    return any(cue in text for cue in COMPLAINT_CUES)
+
+
 QUESTION_SUFFIXES = ("了没", "好没", "了吗", "没有", "了没有")  # 好了没, 弄好没: "is it done yet"
 QUESTION_PREFIXES = ("哪", "啥", "咋", "怎", "多少", "几", "什么", "是不是", "有没有", "能不能", "可不可")
 NUMBER_WEIGHT = 1.0  # 2020, 12388: a number alone says little about the subject
@@ -116,9 +153,12 @@ def idf(word: str) -> float:
         return found
     if len(word) == 1:
         return UNKNOWN_IDF if "\u4e00" <= word <= "\u9fff" else 0.0
-    # A compound the table lacks (医疗救助, 梧桐书屋): as telling as its most telling part.
+    # A compound the table lacks (医疗救助, 梧桐书屋): as telling as its most telling part; a
+    # run of single characters inside it is a word the table lacks too (失独 of 失独家庭).
     parts = cut(word) if len(word) > 2 else []
     known = [table[p] for p in parts if p in table and len(p) > 1]
+    if any(len(a) == len(b) == 1 for a, b in itertools.pairwise(parts)):
+        known.append(UNKNOWN_IDF)
     return max(known) if known and len(parts) > 1 else UNKNOWN_IDF
 
 
@@ -203,6 +243,13 @@ def is_place(word: str) -> bool:
     return _tags().get(word) == "ns"
 
 
+def tag(word: str) -> str:
+    """jieba's part-of-speech tag for a word ("n" noun, "v" verb …; "" when it has none)."""
+    if not _idf:
+        _load()
+    return _tags().get(word, "")
+
+
 @lru_cache(maxsize=1)
 def _tags() -> dict[str, str]:
     import jieba.posseg
@@ -244,8 +291,10 @@ __all__ = [
     "cut",
     "idf",
     "is_aspect",
+    "is_complaint",
     "is_noun",
     "is_place",
     "names_subject",
+    "tag",
     "weight",
 ]

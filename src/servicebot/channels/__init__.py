@@ -48,9 +48,10 @@ ReloadListener = Callable[[bool, list[Problem]], Coroutine[Any, Any, None]]
 class Core:
     """What every channel of one process shares: settings, the service (FAQ + answering),
     the interaction log, the FAQ watcher, the delivery registry for late messages, the
-    hand-off desk (when `staff_chat_id` and a token are set; Telegram hosts its staff room),
-    and `db`, the one owner of the connection to the log's file, through which the log, the
-    desk and the outboxes of the web chat and WeChat all write.
+    hand-off desk (`settings.handoff`: a staff group on Telegram, which hosts its staff room,
+    and/or the staff desk, `staffdesk/`), and `db`, the one owner of the connection to the
+    log's file, through which the log, the desk and the outboxes of the web chat and WeChat
+    all write.
 
     `open` and `close` are called once by the server around all channels. A service that
     already has a sink (a test's recording fake) keeps it; otherwise the log is opened here.

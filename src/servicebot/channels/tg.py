@@ -17,6 +17,8 @@ Decisions worth knowing:
 - With a hand-off desk (`staff_chat_id`), this channel hosts the staff room
   (`tg_staff.StaffGroup`): its handlers run first, and the desk's worker starts and stops
   with the channel. Residents here hand off like everywhere else, through the conversation.
+- An update python-telegram-bot cannot read is skipped (counted, logged once a minute), not
+  allowed to stop every update after it (`tg_ingest.UpdatesRequest`, `readable_update`).
 - Every update is in the update journal before Telegram may consider it delivered, is
   processed once, and stays there until answered; what a crash or a stop left unanswered is
   answered first at the next start; a stop drains for a bounded time (`tg_ingest`). An
@@ -57,10 +59,19 @@ from telegram.ext import (
 
 from servicebot import replies
 from servicebot.channels import Core
-from servicebot.channels.tg_ingest import DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue, stop_draining
+from servicebot.channels.tg_ingest import (
+    DRAIN_SECONDS,
+    ChatOrderedProcessor,
+    JournaledQueue,
+    UpdatesRequest,
+    readable_update,
+    stop_draining,
+)
 from servicebot.channels.tg_net import QuietRequest, RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
     ADMIN_ONLY_TEXT,
+    ID_GROUP_TEXT,
+    ID_PRIVATE_TEXT,
     NO_PREVIEW,
     STATS_UNAVAILABLE_TEXT,
     WATCH_PREFIX,
@@ -148,7 +159,9 @@ class TelegramChannel:
         )
         self.timings = Timings()
         self.rejections = LogThrottle(log)
-        self.staff = StaffGroup(core, lambda: self.application.bot) if core.desk is not None else None
+        self.unreadable = 0  # updates python-telegram-bot could not read, skipped
+        telegram_staff = core.desk is not None and settings.telegram_staff  # else staff sit at the desk only
+        self.staff = StaffGroup(core, lambda: self.application.bot) if telegram_staff else None
         self.drain = drain
         self.inbox = JournaledQueue(journal or UpdateJournal(settings.journal_path))
         self.processor = ChatOrderedProcessor(max_concurrent, self.timings, self.inbox)
@@ -210,7 +223,7 @@ class TelegramChannel:
         the rest in the journal; then stop the desk's worker, while the bot can still send."""
         try:
             await stop_draining(self.application, self.processor, self.drain)
-            if self.core.desk is not None:
+            if self.core.desk is not None and self.staff is not None:
                 await self.core.desk.stop()
             await self.application.shutdown()
         finally:
@@ -234,11 +247,23 @@ class TelegramChannel:
     def _polling_failed(self, error: TelegramError) -> None:
         self.rejections.warning("poll", "telegram: fetching updates failed (%s); retrying", describe_error(error))
 
+    def skipped(self, update_id: int | None, error: Exception) -> None:
+        """An update python-telegram-bot cannot read: skipped (see tg_ingest), counted, logged
+        (one line a minute at most: the error's type, never the update's content)."""
+        self.unreadable += 1
+        self.rejections.warning(
+            "unreadable",
+            "telegram: skipped update %s, which python-telegram-bot cannot read (%s); %d skipped since start",
+            update_id if update_id is not None else "without an id",
+            type(error).__name__,
+            self.unreadable,
+        )
+
     # -- webhook -------------------------------------------------------------------------
 
     async def webhook(self, request: Request) -> Response:
         """POST from Telegram: check the secret token, journal and queue the update (a re-post
-        of one already received is dropped), answer at once."""
+        of one already received is dropped; one PTB cannot read, skipped), answer at once."""
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self.core.settings.webhook_secret.encode()):
             self.rejections.warning("secret", "telegram: refused a webhook call with a wrong secret token")
@@ -247,13 +272,17 @@ class TelegramChannel:
 
         try:
             body = await read_body(request, MAX_WEBHOOK_BODY)
-            update = Update.de_json(json.loads(body), self.application.bot)
+            doc = json.loads(body)
         except BodyTooLarge:
             self.rejections.warning("size", "telegram: refused an oversized webhook call")
             return PlainTextResponse("too large", status_code=413)
-        except Exception:  # not JSON, or not an update
+        except (ValueError, RecursionError):  # not JSON
+            doc = None
+        if not isinstance(doc, dict) or type(doc.get("update_id")) is not int:  # not an update at all
             self.rejections.warning("bad", "telegram: refused a webhook call that is not an update")
             return PlainTextResponse("bad update", status_code=400)
+        update = readable_update(doc, self.application.bot, self.skipped)  # one PTB cannot read: a bare one
+        assert update is not None  # it has an update_id
         await self.application.update_queue.put(update)
         return PlainTextResponse("ok")
 
@@ -465,6 +494,17 @@ async def on_stats(update: Update, context: TgContext) -> None:
     await _respond(update, context, Said(Reply(stats_text(summary))))
 
 
+async def on_id(update: Update, context: TgContext) -> None:
+    """/id: the sender's own user id (private chat) or the group's id, for the settings that
+    name admins and groups. Works in webhook mode, where getUpdates cannot be used to find them."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    private = chat.type == ChatType.PRIVATE
+    text = ID_PRIVATE_TEXT.format(id=user.id if user else chat.id) if private else ID_GROUP_TEXT.format(id=chat.id)
+    await _respond(update, context, Said(Reply(text)))
+
+
 # --- errors ---------------------------------------------------------------------------------
 
 
@@ -499,7 +539,16 @@ def _build_application(channel: TelegramChannel, rate_limiter: BaseRateLimiter |
         .update_queue(channel.inbox)
         .concurrent_updates(channel.processor)
         .request(_request(256, connect_timeout=5, read_timeout=15, write_timeout=15, pool_timeout=5))
-        .get_updates_request(_request(1, connect_timeout=5, read_timeout=10, write_timeout=15, pool_timeout=5))
+        .get_updates_request(
+            UpdatesRequest(
+                on_unreadable=channel.skipped,
+                connection_pool_size=1,
+                connect_timeout=5,
+                read_timeout=10,
+                write_timeout=15,
+                pool_timeout=5,
+            )
+        )
     )
     if settings.base_url:
         builder = builder.base_url(settings.base_url)
@@ -516,6 +565,7 @@ def _build_application(channel: TelegramChannel, rate_limiter: BaseRateLimiter |
         application.add_handler(CommandHandler(command.value, _command(command)))
     application.add_handler(CommandHandler("reload", on_reload))
     application.add_handler(CommandHandler("stats", on_stats))
+    application.add_handler(CommandHandler("id", on_id))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_question))
     application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, _command(Command.HELP)))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, on_other))

@@ -23,6 +23,12 @@ once, one at a time per chat, and a stop that finishes what it can in bounded ti
   cleared (it got through: waiting for Telegram brings no bot down). After MAX_ATTEMPTS the
   journal makes it a dead letter (staff are told, `health` lists it) instead of letting it
   bring the bot down at every start.
+- `UpdatesRequest` reads each getUpdates batch before python-telegram-bot does: an update it
+  cannot parse (a field of a new Bot API version it does not know, a malformed payload) would
+  make PTB refuse the whole batch, again and again, with a CRITICAL log line each time and no
+  update answered ever again. Such an update is replaced by a bare one (its `update_id` only),
+  which moves the offset past it and is ignored like any update not meant for the bot;
+  `on_unreadable` counts and logs it. The webhook route does the same (`readable_update`).
 - `stop_draining`, the drain on stop: updates keep being processed for DRAIN_SECONDS. Then
   one not started, or started but with nothing sent yet (waiting for the outgoing rate
   limit), is left for the next start; one whose request is on the network gets CANCEL_AFTER
@@ -43,9 +49,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from telegram import Bot, Update
+from telegram._utils.types import JSONDict
 from telegram.ext import Application, BaseUpdateProcessor
 
-from servicebot.channels.tg_net import Calls, Timings, timed
+from servicebot.channels.tg_net import Calls, QuietRequest, Timings, timed
 from servicebot.journal import UpdateJournal
 
 log = logging.getLogger(__name__)
@@ -151,6 +158,58 @@ class JournaledQueue(asyncio.Queue[object]):
             await self._call(self.journal.housekeep)
 
 
+# --- updates python-telegram-bot cannot read -------------------------------------------------
+
+Unreadable = Callable[[int | None, Exception], None]  # (its update_id if it has one, what went wrong)
+
+
+def readable_update(item: object, bot: Bot | None, on_unreadable: Unreadable) -> Update | None:
+    """The update in `item` (one element of getUpdates' result, or a webhook body); a bare
+    Update with its update_id alone if PTB cannot read the rest; None if it has no update_id."""
+    parsed = _parse(item, bot)
+    return parsed if isinstance(parsed, Update) else _bare(item, parsed, on_unreadable)
+
+
+def _parse(item: object, bot: Bot | None) -> Update | Exception:
+    try:
+        update = Update.de_json(item, bot) if isinstance(item, dict) and item else None
+    except Exception as exc:
+        return exc
+    return update if update is not None else ValueError("not an update")
+
+
+def _bare(item: object, exc: Exception, on_unreadable: Unreadable) -> Update | None:
+    update_id = item.get("update_id") if isinstance(item, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        on_unreadable(None, exc)
+        return None
+    on_unreadable(update_id, exc)
+    return Update(update_id)
+
+
+class UpdatesRequest(QuietRequest):
+    """The request getUpdates goes through: every update of a batch that PTB could not parse
+    becomes a bare one (see the module docstring), so the batch, and the ones after it, are read."""
+
+    def __init__(self, *, on_unreadable: Unreadable, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._on_unreadable = on_unreadable
+
+    def parse_json_payload(self, payload: bytes) -> JSONDict:  # type: ignore[override]
+        doc = super().parse_json_payload(payload)
+        result = doc.get("result")
+        if not isinstance(result, list):
+            return doc
+        kept: list[JSONDict] = []
+        for item in result:
+            parsed = _parse(item, None)
+            if isinstance(parsed, Update):
+                kept.append(item)
+            elif (bare := _bare(item, parsed, self._on_unreadable)) is not None:
+                kept.append({"update_id": bare.update_id})
+        return {**doc, "result": kept}
+
+
 def _chat_key(update: object) -> int | None:
     chat = update.effective_chat if isinstance(update, Update) else None
     return chat.id if chat is not None else None
@@ -246,7 +305,6 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self.timings = timings
         self._ledger = ledger
         self._gate = SoloGate(alone_for)
-        self._clearing: set[asyncio.Task[None]] = set()
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._running: dict[asyncio.Task[Any], Calls] = {}
@@ -279,7 +337,9 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         calls = Calls()
         if suspect:
             assert ledger is not None
-            calls.listeners.append(functools.partial(self._cleared, ledger, update_id))
+            # its first Bot API call: its own work is done; its attempts are cleared, on disk
+            # before the call goes on (a kill once the request arrived must not count)
+            calls.before_asking = functools.partial(ledger.cleared, update_id)
         async with self._gate.enter(calls, suspect=suspect):
             if self._stopped_starting():  # while it waited for a suspect
                 _discard(coroutine)
@@ -300,12 +360,6 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 del self._running[task]
             if ledger is not None:
                 await ledger.finished(update_id)
-
-    def _cleared(self, ledger: JournaledQueue, update_id: int) -> None:
-        """A suspect made its first Bot API call: its own work is done; its attempts are cleared."""
-        task = asyncio.get_running_loop().create_task(ledger.cleared(update_id))
-        self._clearing.add(task)
-        task.add_done_callback(self._clearing.discard)
 
     def _stopped_starting(self) -> bool:
         if self._stop_starting_at is not None and time.monotonic() >= self._stop_starting_at:
@@ -372,5 +426,7 @@ __all__ = [
     "ChatOrderedProcessor",
     "JournaledQueue",
     "SoloGate",
+    "UpdatesRequest",
+    "readable_update",
     "stop_draining",
 ]

@@ -174,6 +174,17 @@ WATCH_PREFIX = "检测到问答文件有修改。\n"
 RELOADED_TEXT = "问答已重新加载：{files} 个文件，{entries} 个条目。"
 NOT_RELOADED_TEXT = "问答文件有 {count} 个问题，没有加载，机器人仍在使用原来的问答。请修改：\n"
 NO_QUESTIONS_TEXT = "今天还没有收到问题。"
+# /id: what the technician setting up staff and admins needs, in polling and webhook mode alike.
+ID_PRIVATE_TEXT = (
+    "您的 Telegram 用户 id：{id}\n"
+    "请把这个数字交给技术人员：写进 SERVICEBOT_ADMIN_IDS（几个人用英文逗号隔开）后，"
+    "您就能给机器人发 /reload 和 /stats。"
+)
+ID_GROUP_TEXT = (
+    "本群的 id：{id}\n"
+    "请把这个数字交给技术人员：工作人员群写进 SERVICEBOT_STAFF_CHAT_ID（转人工），"
+    "接收问答修改提醒的群写进 SERVICEBOT_ADMIN_CHAT_ID。"
+)
 MAX_PROBLEMS_SHOWN = 20
 
 
@@ -201,7 +212,9 @@ def stats_text(summary: dict[str, int]) -> str:
     rate = summary["answered"] / total
     return (
         f"今天共收到 {total} 个问题：直接回答 {summary['answered']} 个（回答率 {rate:.0%}），"
-        f"给出建议 {summary['suggest']} 个，未能回答 {summary['unanswered']} 个。\n"
+        f"给出建议 {summary['suggest']} 个，未能回答 {summary['unanswered']} 个，"
+        f"告诉居民该找哪个部门 {summary.get('referral', 0)} 个，回答物品分类 "
+        f"{summary.get('item', 0) + summary.get('item-unlisted', 0)} 个。\n"
         f"评价：👍 {summary['helpful']}，👎 {summary['unhelpful']}。"
     )
 
@@ -221,6 +234,8 @@ def describe_error(error: BaseException | None) -> str:
 
 __all__ = [
     "ADMIN_ONLY_TEXT",
+    "ID_GROUP_TEXT",
+    "ID_PRIVATE_TEXT",
     "MAX_MESSAGE",
     "NOT_RELOADED_TEXT",
     "NO_QUESTIONS_TEXT",

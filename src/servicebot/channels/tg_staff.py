@@ -17,7 +17,8 @@
 - /tickets lists the tickets that are not closed.
 
 Its handlers run before every other (group -2) and stop there, so nothing a staff member
-writes in the group is ever taken for a resident's question or counted by flood control.
+writes in the group — an @mention of the bot included — is ever taken for a resident's
+question, logged or counted by flood control; only commands go on to the other handlers.
 Staff-facing wording is Chinese and lives here; residents' wording is in replies.py.
 """
 
@@ -46,6 +47,7 @@ from telegram.ext import (
     CommandHandler,
     ExtBot,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -74,6 +76,9 @@ BOT_SAID = {
     Status.SUGGEST: "机器人：给出了建议（{suggested}）",
     Status.ANSWERED: "机器人：回答了「{answered}」，居民仍要求人工",
     Status.TAP: "机器人：居民看了「{answered}」的回答，仍要求人工",
+    Status.REFERRAL: "机器人：告诉了居民该找哪个部门（{answered}），居民仍要求人工",
+    Status.ITEM: "机器人：回答了物品分类（{answered}），居民仍要求人工",
+    Status.ITEM_UNLISTED: "机器人：这个物品不在垃圾分类清单里，没能回答",
 }
 BOT_SAID_NOTHING = "机器人：居民直接要求人工"
 EARLIER_NONE = "这位居民第一次转人工。"
@@ -235,7 +240,22 @@ class StaffGroup:
             CallbackQueryHandler(self.on_button, pattern=_BUTTON_RE),
             CommandHandler("tickets", self.on_tickets, filters=chat),
             MessageHandler(chat & filters.UpdateType.MESSAGE & filters.REPLY & ~filters.COMMAND, self.on_reply),
+            TypeHandler(Update, self.on_anything_else),  # last: only what nothing above took
         ]
+
+    async def on_anything_else(self, update: Update, context: CallbackContext) -> None:
+        """Whatever else happens in the staff group — staff talking, @mentioning the bot, a
+        photo, a tap on a button that is not a staff button — is staff's, never a resident's
+        question: not answered, not logged, not counted. Commands go on (an admin's /reload)."""
+        chat = update.effective_chat
+        if chat is None or chat.id != self.chat_id:
+            return
+        message = update.effective_message
+        if update.callback_query is None and message is not None and (message.text or "").startswith("/"):
+            return
+        if update.callback_query is not None:
+            await _answer(update.callback_query, "")
+        raise ApplicationHandlerStop
 
     async def on_reply(self, update: Update, context: CallbackContext) -> None:
         """A reply in the staff group: relayed when it answers a ticket, otherwise left alone."""
@@ -311,7 +331,7 @@ def ticket_line(text: str) -> tuple[int, TicketId | None] | None:
 
 async def _answer(query: CallbackQuery, text: str) -> None:
     try:
-        await query.answer(text[:200])
+        await query.answer(text[:200] or None)
     except BadRequest as exc:
         log.info("could not answer a staff button press: %s", exc.message)
 

@@ -16,31 +16,34 @@ API (all JSON, `POST` bodies at most `MAX_BODY` bytes, `Content-Type: applicatio
 Answers are `{"messages": [message...], "ack": text}`; errors `{"error": code, "message":
 text}` with 400 (not JSON, missing or wrong fields), 413 (body or text too long), 415 (not
 JSON content), 422 (a button that does not exist, or no longer), 429 (too many questions
-from one session or one address). The `session` is a random id the page keeps in the
-browser (32 hex digits); like a Telegram id it is only ever hashed.
+from one session or one address; `/api/inbox` has its own, larger allowance). The `session`
+is a random id the page keeps in the browser (32 hex digits); like a Telegram id it is only
+ever hashed. A 👍/👎 button's data carries a keyed hash binding it to the session it was
+shown to (`vote_tag`): a made-up reference, or another session's, rates nothing (422).
 
 Late messages wait in the durable outbox (`storage.outbox`, in the log's SQLite file) until
 the page fetches them: a staff reply reaches a resident whose page was closed, or whose bot
 restarted meanwhile, the next time they open the page.
 
-`security_middleware` adds the headers every response of the web server carries, and refuses
-cross-origin API calls unless the origin is configured (`web_origins`).
+`SecurityMiddleware`, around the whole app, adds the headers every response of the web server
+carries (errors included), and refuses cross-origin API calls unless the origin is configured
+(`web_origins`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
 import html
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources as package_files
 from typing import Any
 from urllib.parse import urlparse
 
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -59,6 +62,13 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 32 * 1024  # bytes of a JSON request: a 4096-character question, even \u-escaped
 MAX_TEXT = 4096  # characters of a question, as on Telegram
+# /api/inbox requests per session per window: the page asks every 5 s while it is shown, and
+# again when it is shown after being hidden; an address may send as many for as many residents
+# as its questions allowance assumes (web_address_messages / flood_messages).
+INBOX_POLLS = 30
+INBOX_WINDOW = 60.0
+VOTE_PREFIX = "f:"  # a 👍/👎 button's data (conversation.encode_button)
+VOTE_TAG_DIGITS = 10
 SESSION_RE = re.compile(r"[0-9a-f]{32}")
 STATIC = "static"
 
@@ -91,8 +101,11 @@ async def read_body(request: Request, limit: int) -> bytes:
 # --- rendering ------------------------------------------------------------------------------
 
 
-def message_json(said: Said) -> dict[str, Any] | None:
-    """A reply as the page draws it: title, body, links, choice buttons, 👍/👎, source line."""
+def message_json(said: Said, vote_tag: Callable[[str], str]) -> dict[str, Any] | None:
+    """A reply as the page draws it: title, body, links, choice buttons, 👍/👎, source line.
+    A choice carries its `kind` (`topic`, `entry`, …): the page lays a menu of topics out as a
+    grid, so it fits a phone's screen. A 👍/👎 button's data ends with `vote_tag(ref)`, which
+    binds it to the session it is shown to."""
     reply = said.reply
     if reply is None:
         return None
@@ -103,9 +116,11 @@ def message_json(said: Said) -> dict[str, Any] | None:
                 links.append({"label": button.label, "url": button.value})
         elif button.kind == ButtonKind.FEEDBACK:
             if said.ref:
-                feedback.append({"label": button.label, "data": encode_button(button, said.ref, said.via)})
+                data = f"{encode_button(button, said.ref, said.via)}:{vote_tag(said.ref)}"
+                feedback.append({"label": button.label, "data": data})
         else:
-            choices.append({"label": button.label, "data": encode_button(button, said.ref, said.via)})
+            data = encode_button(button, said.ref, said.via)
+            choices.append({"label": button.label, "data": data, "kind": str(button.kind)})
     return {
         "notice": said.notice,
         "title": reply.title,
@@ -118,8 +133,8 @@ def message_json(said: Said) -> dict[str, Any] | None:
     }
 
 
-def said_json(said: Said) -> dict[str, Any]:
-    message = message_json(said)
+def said_json(said: Said, vote_tag: Callable[[str], str]) -> dict[str, Any]:
+    message = message_json(said, vote_tag)
     return {"messages": [message] if message else [], "ack": said.ack}
 
 
@@ -142,6 +157,11 @@ class WebChannel:
             core.service, gate=FloodGate(settings.flood_messages, settings.flood_window), desk=core.desk
         )
         self.addresses = FloodGate(settings.web_address_messages, settings.flood_window)
+        # /api/inbox has gates of its own: the page asks it every few seconds, which must not
+        # use up the questions a session or an address may send.
+        self.inbox_sessions = FloodGate(INBOX_POLLS, INBOX_WINDOW)
+        residents_per_address = max(1, settings.web_address_messages // settings.flood_messages)
+        self.inbox_addresses = FloodGate(INBOX_POLLS * residents_per_address, INBOX_WINDOW)
         self.outbox = Outbox(core.db, keep_days=settings.ticket_days)
         self.rejections = LogThrottle(log)
         self._page = _asset("index.html")
@@ -168,7 +188,7 @@ class WebChannel:
     async def deliver(self, resident: Resident, said: Said) -> Delivered:
         """Into the resident's outbox, where the page picks it up (KEPT), durably; a message
         with a reference (a staff reply) once, however often it is delivered."""
-        message = message_json(said) or {"body": said.ack}
+        message = message_json(said, functools.partial(self.vote_tag, str(resident.id))) or {"body": said.ack}
         key = self.conversation.key(resident)
         await asyncio.to_thread(functools.partial(self.outbox.put, once=said.ref or None), self.name, key, message)
         return Delivered.KEPT
@@ -189,7 +209,8 @@ class WebChannel:
     # -- API -------------------------------------------------------------------------------
 
     async def welcome(self, request: Request) -> Response:
-        return JSONResponse(said_json(self.conversation.greeting()), headers={"Cache-Control": "no-store"})
+        greeting = said_json(self.conversation.greeting(), lambda ref: "")  # no 👍/👎 in a greeting
+        return JSONResponse(greeting, headers={"Cache-Control": "no-store"})
 
     async def ask(self, request: Request) -> Response:
         return await self._answer(request, "text")
@@ -204,6 +225,9 @@ class WebChannel:
             after = doc.get("after", 0)
             if not isinstance(after, int) or isinstance(after, bool) or after < 0:
                 raise BadRequest(400, "bad_after")
+            if self.inbox_sessions.check(self.conversation.key(resident)) != ALLOW:
+                raise BadRequest(429, "slow_down", replies.SLOW_DOWN_TEXT)
+            self._check_address(request, self.inbox_addresses)
         except BadRequest as exc:
             return self._refuse(request, exc)
         messages = await asyncio.to_thread(self.outbox.after, self.name, self.conversation.key(resident), after)
@@ -218,7 +242,9 @@ class WebChannel:
                 raise BadRequest(400, f"bad_{field}")
             if field == "text" and len(value) > MAX_TEXT:
                 raise BadRequest(413, "text_too_long", replies.WEB_TOO_LONG_TEXT)
-            self._check_address(request)
+            if field == "data" and value.startswith(VOTE_PREFIX):
+                value = self._vote(resident, value)
+            self._check_address(request, self.addresses)
         except BadRequest as exc:
             return self._refuse(request, exc)
         event = Text(value) if field == "text" else Press(value)
@@ -227,7 +253,8 @@ class WebChannel:
             return self._refuse(request, BadRequest(429, "slow_down", replies.SLOW_DOWN_TEXT))
         if said.refused == Refusal.STALE:
             return self._refuse(request, BadRequest(422, "unknown_button", said.ack))
-        return JSONResponse(said_json(said), headers={"Cache-Control": "no-store"})
+        vote_tag = functools.partial(self.vote_tag, str(resident.id))
+        return JSONResponse(said_json(said, vote_tag), headers={"Cache-Control": "no-store"})
 
     async def _json(self, request: Request) -> dict[str, Any]:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -239,7 +266,7 @@ class WebChannel:
             raise BadRequest(413, "too_large", replies.WEB_TOO_LONG_TEXT) from None
         try:
             doc = json.loads(body)
-        except ValueError:  # also UnicodeDecodeError
+        except (ValueError, RecursionError):  # also UnicodeDecodeError; RecursionError: [[[[… nested too deep
             raise BadRequest(400, "bad_json") from None
         if not isinstance(doc, dict):
             raise BadRequest(400, "bad_json")
@@ -251,10 +278,32 @@ class WebChannel:
             raise BadRequest(400, "bad_session")
         return Resident(Channel.WEB, session)
 
-    def _check_address(self, request: Request) -> None:
+    def vote_tag(self, session: str, ref: str) -> str:
+        """What a 👍/👎 button's data ends with: a keyed hash of the session and the reference,
+        so that only the session an answer was shown to can rate it, however the page is
+        rebuilt, also after a restart of the bot, and a made-up reference rates nothing."""
+        return (self.core.service.resident_key(f"vote:{session}:{ref}") or "")[:VOTE_TAG_DIGITS]
+
+    def _vote(self, resident: Resident, data: str) -> str:
+        """The 👍/👎 data for the conversation, once its tag is checked; 422 if it does not fit."""
+        button, _, tag = data.rpartition(":")
+        ref = button.rpartition(":")[2]
+        expected = self.vote_tag(str(resident.id), ref)
+        if not ref or not hmac.compare_digest(tag.encode(), expected.encode()):
+            raise BadRequest(422, "unknown_button", replies.STALE_BUTTON_TEXT)
+        return button
+
+    def _check_address(self, request: Request, gate: FloodGate) -> None:
         address = request.client.host if request.client else "unknown"
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded and address not in (part.strip() for part in forwarded.split(",")):
+            self.rejections.warning(
+                "forwarded",
+                "web: a request carries X-Forwarded-For, but comes from an address not in web_trusted_proxies: "
+                "flood control counts the proxy's address for everyone behind it (list the proxy there)",
+            )
         key = self.core.service.resident_key(f"address:{address}") or ""
-        if self.addresses.check(key) != ALLOW:
+        if gate.check(key) != ALLOW:
             raise BadRequest(429, "slow_down", replies.SLOW_DOWN_TEXT)
 
     def _refuse(self, request: Request, exc: BadRequest) -> JSONResponse:
@@ -278,6 +327,20 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """The headers every response of the web server carries (also those the server itself
+    writes when it refuses a connection: see `web_limits`)."""
+    headers = [
+        (b"content-security-policy", content_security_policy(settings).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    ]
+    if settings.web_frame_ancestors.strip() in ("'self'", "'none'"):  # old browsers without CSP frames
+        headers.append((b"x-frame-options", b"SAMEORIGIN" if "self" in settings.web_frame_ancestors else b"DENY"))
+    return headers
+
+
 class SecurityMiddleware:
     """Security headers on every response, and the cross-origin policy for the API.
 
@@ -290,16 +353,7 @@ class SecurityMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app
         self.allowed = settings.web_origins
-        self.headers = [
-            (b"content-security-policy", content_security_policy(settings).encode()),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-        ]
-        if settings.web_frame_ancestors.strip() in ("'self'", "'none'"):  # old browsers without CSP frames
-            self.headers.append(
-                (b"x-frame-options", b"SAMEORIGIN" if "self" in settings.web_frame_ancestors else b"DENY")
-            )
+        self.headers = security_headers(settings)
         self.rejections = LogThrottle(log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -350,8 +404,4 @@ def _same_origin(origin: str, host: str) -> bool:
     return bool(host) and urlparse(origin).netloc.lower() == host.lower()
 
 
-def security_middleware(settings: Settings) -> Middleware:
-    return Middleware(SecurityMiddleware, settings=settings)
-
-
-__all__ = ["MAX_BODY", "MAX_TEXT", "WebChannel", "message_json", "read_body", "security_middleware"]
+__all__ = ["MAX_BODY", "MAX_TEXT", "SecurityMiddleware", "WebChannel", "message_json", "read_body"]

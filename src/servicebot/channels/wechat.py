@@ -6,8 +6,10 @@ protocol itself — signatures, safe mode, safe XML, the reply limit, retries �
 `wechat_protocol`; the conversation is `conversation`. What is left here is WeChat's side of
 the conversation:
 
-- decoding: text → the conversation; `subscribe` → the welcome with the topic list; a menu
-  CLICK key → the topic or entry it names (`menu_event`); an image, voice, video, location or
+- decoding: text → the conversation; a voice message with WeChat's speech recognition
+  (`Recognition`) → its text, answered as if typed and logged as spoken (`Via.VOICE`);
+  `subscribe` → the welcome with the topic list; a menu CLICK key → the topic or entry it
+  names (`menu_event`); an image, a voice message without recognised text, video, location or
   link → "please send text"; any other event, and menu links, → nothing ("success");
 - per resident, for a while: the numbered choices of the last reply (`ChoiceMemory`; links
   are shown as links, so they are not numbered) and the pages of a long reply not read yet
@@ -18,6 +20,10 @@ the conversation:
   waits just under WeChat's deadline, then says the answer is coming; the answer then waits
   for the resident's next message. A retry that comes after a restart is answered again but
   logged once (its interaction reference is derived from the message).
+- replays: in safe mode only encrypted requests are read (`decode_post`), and a signed
+  request is accepted once, or again only as one of WeChat's identical retries
+  (`wechat_replay.NonceMemory`): a captured signed URL cannot carry another body, another
+  resident's OpenID included;
 - hand-off to staff (转人工), when the core has a desk: as on every channel, through the
   conversation; the resident is told, when the ticket opens, that the staff reply comes with
   the answer to their next message.
@@ -59,6 +65,7 @@ from servicebot.channels.wechat_protocol import (
     Subscribe,
     TextMessage,
     Unsubscribe,
+    VoiceMessage,
     WechatCrypto,
     decode_post,
     encode_reply,
@@ -67,6 +74,7 @@ from servicebot.channels.wechat_protocol import (
     text_reply,
     verify_url,
 )
+from servicebot.channels.wechat_replay import NonceMemory
 from servicebot.conversation import (
     Ask,
     ChoiceMemory,
@@ -81,7 +89,7 @@ from servicebot.conversation import (
     Text,
     encode_button,
 )
-from servicebot.errors import SignatureError, StorageError, WechatError
+from servicebot.errors import ReplayError, SignatureError, StorageError, WechatError
 from servicebot.faq import Faq
 from servicebot.records import ButtonKind, Channel, Via
 from servicebot.replies import Button
@@ -243,6 +251,17 @@ def asks_for_more(text: str) -> bool:
     return text.strip().rstrip("。.!！~～") == replies.WECHAT_MORE_KEYWORD
 
 
+def spoken_event(recognition: str) -> Event | More:
+    """A voice message, by what WeChat's speech recognition heard: a question as if typed
+    (logged as spoken), "更多" for the next page, or — nothing recognised (recognition is
+    off, or it heard nothing) — the hint to type. The recogniser ends a sentence with "。",
+    which is dropped, so a spoken number still picks a numbered choice."""
+    text = recognition.strip().rstrip("。")
+    if not text:
+        return NonText()
+    return More() if asks_for_more(text) else Text(text, via=Via.VOICE)
+
+
 # --- the channel ---------------------------------------------------------------------------
 
 
@@ -267,6 +286,7 @@ class WechatChannel:
             desk=core.desk,
         )
         self.answers: ReplyCache[Outgoing] = ReplyCache()
+        self.nonces = NonceMemory()
         self.pages = Shelf(CHOICES_KEPT)
         self.outbox = Outbox(core.db, keep_days=settings.ticket_days)
         # Residents something may wait for in the outbox: read at start, kept up to date here
@@ -325,8 +345,11 @@ class WechatChannel:
         try:
             body = await read_body(request, MAX_BODY_BYTES)
             inbound = decode_post(body, request.query_params, token=self.token, crypto=self.crypto)
+            self.nonces.admit(request.query_params, body)
         except BodyTooLarge:
             return self._refuse("size", 413, f"a body over {MAX_BODY_BYTES} bytes")
+        except ReplayError as exc:
+            return self._refuse("replay", 403, str(exc))
         except SignatureError as exc:
             return self._refuse("signature", 403, str(exc))
         except WechatError as exc:
@@ -382,6 +405,8 @@ class WechatChannel:
         """What the resident did, as the conversation understands it; None: nothing to answer."""
         if isinstance(message, TextMessage):
             return More() if asks_for_more(message.content) else Text(message.content)
+        if isinstance(message, VoiceMessage):
+            return spoken_event(message.recognition)
         if isinstance(message, Subscribe):
             return Ask(Command.START)
         if isinstance(message, MenuClick):
@@ -393,7 +418,7 @@ class WechatChannel:
                 return Ask(Command.TOPICS)
             return event
         if isinstance(message, OtherMessage) and not message.event:
-            return NonText()  # image, voice, video, location, link, file...
+            return NonText()  # image, video, location, link, file...
         return None  # a menu link, or an event we do not answer (location reports, scans...)
 
     async def _send(self, key: str, text: str, *, more: bool = False) -> Outgoing:
@@ -453,4 +478,14 @@ class WechatChannel:
         (self._kept_early if self._addressees is None else self._addressees).add(key)
 
 
-__all__ = ["PATH", "Outgoing", "Shelf", "WechatChannel", "WechatChoices", "late_text", "menu_event", "said_text"]
+__all__ = [
+    "PATH",
+    "Outgoing",
+    "Shelf",
+    "WechatChannel",
+    "WechatChoices",
+    "late_text",
+    "menu_event",
+    "said_text",
+    "spoken_event",
+]

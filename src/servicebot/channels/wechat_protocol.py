@@ -55,8 +55,8 @@ WECHAT_TRIES = 3
 
 # Five minutes either way, as Stripe and Slack allow for their signed webhooks: wide enough for
 # WeChat's ~15 s of retries plus a server clock that drifted a few minutes, narrow enough that a
-# captured request cannot be replayed later. Inside the window, a replay carries the same MsgId
-# and is answered from the ReplyCache (whose default TTL, 2 × the window, outlives it).
+# captured request cannot be replayed later. Inside the window, `wechat_replay.NonceMemory`
+# refuses a replay; WeChat's own retries are answered from the ReplyCache (TTL 2 × the window).
 TIMESTAMP_WINDOW = 300
 
 # A 50,000-character Chinese message is 150 kB of UTF-8, and 4/3 of that once base64-encoded in
@@ -218,10 +218,11 @@ class Envelope:
 
     @property
     def dedup_key(self) -> str:
-        """MsgId, as WeChat recommends; events have none, so sender + CreateTime (WeChat's
+        """Sender + MsgId (as WeChat recommends, and a MsgId reused by another sender never gets
+        the first one's answer); events have none, so sender + CreateTime (WeChat's
         recommendation), plus what the event is, so two different taps in one second stay two."""
         if self.msg_id:
-            return f"msg:{self.msg_id}"
+            return f"msg:{self.sender}:{self.msg_id}"
         return f"evt:{self.sender}:{self.create_time}:{self._what()}"
 
     def _what(self) -> str:
@@ -231,6 +232,14 @@ class Envelope:
 @dataclass(frozen=True, kw_only=True)
 class TextMessage(Envelope):
     content: str = field(repr=False)  # may hold a phone or ID-card number
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoiceMessage(Envelope):
+    """A voice message. `recognition` is what WeChat heard (`Recognition`, sent only when the
+    account has 接收语音识别结果 switched on), empty otherwise; like typed text, personal."""
+
+    recognition: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,7 +276,7 @@ class MenuView(Envelope):
 
 @dataclass(frozen=True, kw_only=True)
 class OtherMessage(Envelope):
-    """Anything else: image, voice, video, shortvideo, location, link, an event we do not use, or a
+    """Anything else: image, video, shortvideo, location, link, an event we do not use, or a
     type WeChat adds later. `msg_type` and `event` are lower-cased."""
 
     msg_type: str
@@ -277,7 +286,7 @@ class OtherMessage(Envelope):
         return f"{self.msg_type}:{self.event}"
 
 
-Message = TextMessage | Subscribe | Unsubscribe | MenuClick | MenuView | OtherMessage
+Message = TextMessage | VoiceMessage | Subscribe | Unsubscribe | MenuClick | MenuView | OtherMessage
 
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
@@ -300,6 +309,8 @@ def parse_message(body: bytes | str) -> Message:
     msg_type = fields["MsgType"].strip().lower()
     if msg_type == "text":
         return TextMessage(content=fields.get("Content", ""), **common)
+    if msg_type == "voice":
+        return VoiceMessage(recognition=fields.get("Recognition", "").strip(), **common)
     if msg_type != "event":
         return OtherMessage(msg_type=msg_type, **common)
     event, key = fields.get("Event", "").strip().lower(), fields.get("EventKey", "")
@@ -338,11 +349,17 @@ def decode_post(
     """Verify and decode one POST from WeChat, plain or safe mode (`encrypt_type=aes`).
 
     Raises SignatureError (→ 403), MalformedMessageError or DecryptError (→ 400). The signature
-    is checked before the body is parsed, and msg_signature before anything is decrypted.
+    is checked before the body is parsed, and msg_signature before anything is decrypted. With
+    `crypto` an unencrypted request is refused: nothing would sign its body.
     """
     timestamp, nonce = query.get("timestamp"), query.get("nonce")
     verify_signature(token, query.get("signature"), timestamp, nonce, now=now, window=window)
     mode = query.get("encrypt_type", "raw") or "raw"
+    if mode == "raw" and crypto is not None:
+        raise SignatureError(
+            "an unencrypted request, but the bot is in safe mode (wechat_aes_key is set): "
+            "消息加解密方式 must be 安全模式 or 兼容模式"
+        )
     if mode == "raw":
         return Inbound(parse_message(body), encrypted=False, nonce=nonce or "")
     if mode != "aes":
@@ -677,6 +694,7 @@ __all__ = [
     "Subscribe",
     "TextMessage",
     "Unsubscribe",
+    "VoiceMessage",
     "WechatCrypto",
     "WechatError",
     "WechatText",

@@ -30,8 +30,8 @@ from pathlib import Path
 import yaml
 
 from servicebot import errors
-from servicebot.errors import Problem, Severity
-from servicebot.faq.model import Entry, Link, Topic
+from servicebot.errors import Problem, Reach, Severity
+from servicebot.faq.model import Entry, Link, Source, Topic
 from servicebot.faq.yaml_lines import LOADER_KIND
 
 
@@ -102,15 +102,20 @@ def _encode(result: FileResult) -> tuple:
             e.file,
             e.line,
             e.phrasing_lines,
+            e.keyword_lines,
+            e.verify,
+            tuple((s.url, s.title, s.date.toordinal(), s.facts) for s in e.sources),
+            e.draft,
         )
         for e in result.entries
     )
-    problems = tuple((p.file, p.line, p.message, str(p.severity)) for p in result.problems)
+    problems = tuple((p.file, p.line, p.message, str(p.severity), int(p.reach)) for p in result.problems)
     return topic, entries, problems, result.keys
 
 
 def _decode_entry(fields: tuple) -> Entry:
-    eid, question, alternates, answer, source, reviewed, topic, keywords, links, related, file, line, lines = fields
+    eid, question, alternates, answer, source, reviewed, topic, keywords, links, related, file, line = fields[:12]
+    lines, keyword_lines, verify, sources, draft = fields[12:]
     return Entry(
         eid,
         question,
@@ -125,6 +130,10 @@ def _decode_entry(fields: tuple) -> Entry:
         file,
         line,
         lines,
+        keyword_lines,
+        verify,
+        tuple(Source(url, title, dt.date.fromordinal(date), facts) for url, title, date, facts in sources),
+        draft,
     )
 
 
@@ -133,7 +142,10 @@ def _decode(data: tuple) -> FileResult:
     return FileResult(
         Topic(*topic) if topic else None,
         tuple(map(_decode_entry, entries)),
-        tuple(Problem(file, line, message, Severity(severity)) for file, line, message, severity in problems),
+        tuple(
+            Problem(file, line, message, Severity(severity), Reach(reach))
+            for file, line, message, severity, reach in problems
+        ),
         keys,
     )
 

@@ -15,31 +15,47 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import servicebot.faq.cache as cache
 from servicebot.config import STALE_DAYS
-from servicebot.errors import FaqError, Problem, Severity
+from servicebot.errors import FaqError, Problem, Reach
 from servicebot.faq import messages
-from servicebot.faq.freshness import stale_warnings
+from servicebot.faq.fields import (
+    Collector,
+    check_unknown,
+    date_value,
+    draft_steps,
+    links_value,
+    located_texts,
+    read_bytes,
+    read_yaml,
+    text_list,
+    text_value,
+)
+from servicebot.faq.freshness import office_today, stale_warnings, verify_warnings
+from servicebot.faq.garbage_file import garbage_file
+from servicebot.faq.knockon import KnockOns
 from servicebot.faq.model import (
+    GARBAGE_ITEMS_FILE,
     PLACEHOLDER,
+    REFERRALS_FILE,
     RESERVED_FILES,
     SETTINGS_FILE,
     TESTS_FILE,
     Entry,
     Faq,
-    Link,
     RegressionCase,
     Topic,
     question_key,
 )
-from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line, parse_yaml
+from servicebot.faq.referral_file import referrals_file
+from servicebot.faq.sharing import shared_keyword_warnings
+from servicebot.faq.sources import check_facts, sources_list
+from servicebot.faq.yaml_lines import item_lines, line_of, mapping_line
 from servicebot.records import Status
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#][^\s]*)?$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 ENTRY_KEYS = {
     "id": "唯一编号",
@@ -50,158 +66,31 @@ ENTRY_KEYS = {
     "links": "链接",
     "related": "相关条目",
     "source": "资料来源",
+    "sources": "工作纪实以外的事实的出处",
     "reviewed": "核对日期",
+    "verify": "待核实的事项",
+    "draft": "草稿标记",
 }
 REQUIRED_ENTRY_KEYS = ("id", "question", "alternates", "answer", "source", "reviewed")
 TOPIC_KEYS = ("topic", "entries")
 SETTINGS_KEYS = ("contact", "synonyms")
-LINK_KEYS = ("title", "url")
 TEST_KEYS = ("question", "expect")
+
+T = TypeVar("T")
 
 # A check that needs more than one file's YAML (e.g. how an answer renders), run on every load.
 EntryCheck = Callable[[Sequence[Entry]], Iterable[Problem]]
 
 
-class _Collector:
-    """Accumulates problems for one load so every mistake is reported in one run."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def error(self, file: str, line: int, message: str) -> None:
-        self.problems.append(Problem(file, line, message))
-
-    def warning(self, file: str, line: int, message: str) -> None:
-        self.problems.append(Problem(file, line, message, Severity.WARNING))
-
-    def parsed(self, raw: bytes, label: str) -> Any:
-        """One file's YAML; its problems are collected, None when it cannot be parsed."""
-        data, problems = parse_yaml(raw, label)
-        self.problems.extend(problems)
-        return data
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
-
-
-def _read_bytes(path: Path, label: str, out: _Collector) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError as exc:  # deleted or renamed while an editor saves it
-        out.error(label, 0, messages.UNREADABLE.format(reason=exc.strerror or exc))
-        return None
-
-
-def _read_yaml(path: Path, label: str, out: _Collector) -> Any:
-    raw = _read_bytes(path, label, out)
-    return None if raw is None else out.parsed(raw, label)
-
-
-# --- field checks -----------------------------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    """A non-empty string (numbers staff typed bare are accepted as text)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        value = str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
-def _text_list(value: Any, name: str, file: str, line: int, out: _Collector) -> tuple[str, ...]:
-    return tuple(text for text, _ in _located_texts(value, name, file, line, out))
-
-
-def _located_texts(value: Any, name: str, file: str, line: int, out: _Collector) -> list[tuple[str, int]]:
-    """The texts of a list field, each with its line."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        out.error(file, line, messages.NOT_A_LIST.format(name=name))
-        return []
-    items: list[tuple[str, int]] = []
-    for item, item_line in zip(value, item_lines(value, line)):
-        text = _text(item)
-        if text is None:
-            out.error(file, item_line, messages.EMPTY_ITEM.format(name=name))
-        else:
-            items.append((text, item_line))
-    return items
-
-
-def _date(value: Any, file: str, line: int, out: _Collector) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = _text(value)
-    if text and DATE_RE.match(text):
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            out.error(file, line, messages.NO_SUCH_DATE.format(text=text))
-            return None
-    out.error(file, line, messages.BAD_DATE.format(value=value))
-    return None
-
-
-def _links(value: Any, file: str, line: int, out: _Collector) -> tuple[Link, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        out.error(file, line, messages.LINKS_NOT_A_LIST)
-        return ()
-    links = []
-    for item, item_line in zip(value, item_lines(value, line)):
-        if not isinstance(item, dict):
-            out.error(file, item_line, messages.LINK_NOT_A_MAPPING)
-            continue
-        for key in item:
-            if key not in LINK_KEYS:
-                out.error(file, line_of(item, key, item_line), messages.LINK_UNKNOWN_KEY.format(key=key))
-        title, url = _text(item.get("title")), _text(item.get("url"))
-        if title is None:
-            out.error(file, item_line, messages.LINK_NO_TITLE)
-        if url is None or not URL_RE.match(url):
-            out.error(
-                file,
-                line_of(item, "url", item_line),
-                messages.LINK_BAD_URL.format(url=item.get("url")),
-            )
-        if title and url and URL_RE.match(url):
-            links.append(Link(title, url))
-    return tuple(links)
-
-
 # --- files ------------------------------------------------------------------------------
 
 
-def _check_unknown(mapping: dict, allowed: Iterable[str], file: str, where: str, out: _Collector) -> None:
-    allowed = tuple(allowed)
-    for key in mapping:
-        if key not in allowed:
-            hint = "、".join(allowed)
-            out.error(
-                file,
-                line_of(mapping, key, mapping_line(mapping)),
-                messages.UNKNOWN_KEY.format(where=where, key=key, allowed=hint),
-            )
-
-
-def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry | None:
+def _entry(raw: Any, topic: str, file: str, line: int, out: Collector) -> Entry | None:
     if not isinstance(raw, dict):
         out.error(file, line, messages.ENTRY_NOT_A_MAPPING)
         return None
     line = mapping_line(raw)
-    _check_unknown(raw, ENTRY_KEYS, file, "条目", out)
+    check_unknown(raw, ENTRY_KEYS, file, "条目", out)
     missing = [k for k in REQUIRED_ENTRY_KEYS if k not in raw]
     for key in missing:
         out.error(
@@ -212,7 +101,7 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
     values: dict[str, Any] = {}
     for key in ("id", "question", "answer", "source"):
         if key in raw:
-            text = _text(raw[key])
+            text = text_value(raw[key])
             if text is None:
                 out.error(file, line_of(raw, key, line), messages.EMPTY_VALUE.format(key=key, meaning=ENTRY_KEYS[key]))
             values[key] = text
@@ -224,31 +113,45 @@ def _entry(raw: Any, topic: str, file: str, line: int, out: _Collector) -> Entry
         )
     if "answer" in raw and isinstance(raw["answer"], str):
         values["answer"] = raw["answer"].strip("\n").rstrip()
-    alternates = _located_texts(raw.get("alternates"), "alternates", file, line_of(raw, "alternates", line), out)
+    alternates = located_texts(raw.get("alternates"), "alternates", file, line_of(raw, "alternates", line), out)
     values["alternates"] = tuple(text for text, _ in alternates)
     values["phrasing_lines"] = (line_of(raw, "question", line), *(item_line for _, item_line in alternates))
-    for key in ("keywords", "related"):
-        values[key] = _text_list(raw.get(key), key, file, line_of(raw, key, line), out)
-    values["links"] = _links(raw.get("links"), file, line_of(raw, "links", line), out)
+    keywords = located_texts(raw.get("keywords"), "keywords", file, line_of(raw, "keywords", line), out)
+    values["keywords"] = tuple(text for text, _ in keywords)
+    values["keyword_lines"] = tuple(item_line for _, item_line in keywords)
+    values["related"] = text_list(raw.get("related"), "related", file, line_of(raw, "related", line), out)
+    values["verify"] = text_value(raw.get("verify")) or ""
+    if raw.get("verify") not in (None, "") and not values["verify"]:  # a list, a mapping, true/false
+        out.error(file, line_of(raw, "verify", line), messages.VERIFY_NOT_TEXT)
+    values["links"] = links_value(raw.get("links"), file, line_of(raw, "links", line), out)
+    values["sources"] = sources_list(raw.get("sources"), file, line_of(raw, "sources", line), out)
+    values["answer_line"] = line_of(raw, "answer", line)
     values["reviewed"] = (
-        _date(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
+        date_value(raw["reviewed"], file, line_of(raw, "reviewed", line), out) if "reviewed" in raw else None
     )
+    if "draft" in raw and not isinstance(raw["draft"], bool):
+        out.error(file, line_of(raw, "draft", line), messages.BAD_DRAFT)
+    values["draft"] = raw.get("draft") is True
+    answer_line = values.pop("answer_line")
     if missing or any(values.get(k) is None for k in ("id", "question", "answer", "source", "reviewed")):
         return None
-    return Entry(topic=topic, file=file, line=line, **values)
+    entry = Entry(topic=topic, file=file, line=line, **values)
+    what = messages.ENTRY_ANSWER.format(id=entry.id)  # a fact the report lacks comes with its source
+    check_facts(entry.answer, entry.sources, what, file, answer_line, out, cited=entry.source)
+    return entry
 
 
-def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, list[Entry]]:
+def _topic_file(data: Any, file: str, out: Collector) -> tuple[Topic | None, list[Entry]]:
     if not isinstance(data, dict):
-        out.error(file, 1, messages.TOPIC_FILE_SHAPE)
+        out.error(file, 1, messages.TOPIC_FILE_SHAPE, Reach.FILE)
         return None, []
-    _check_unknown(data, TOPIC_KEYS, file, "文件顶层", out)
-    topic = _text(data.get("topic"))
+    check_unknown(data, TOPIC_KEYS, file, "文件顶层", out)
+    topic = text_value(data.get("topic"))
     if topic is None:
         out.error(file, line_of(data, "topic", 1), messages.NO_TOPIC)
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list) or not raw_entries:
-        out.error(file, line_of(data, "entries", 1), messages.NO_ENTRIES)
+        out.error(file, line_of(data, "entries", 1), messages.NO_ENTRIES, Reach.FILE)
         return None, []
     entries = []
     for raw, line in zip(raw_entries, item_lines(raw_entries, 1)):
@@ -257,16 +160,16 @@ def _topic_file(data: Any, file: str, out: _Collector) -> tuple[Topic | None, li
             entries.append(entry)
     if topic is None:
         return None, entries
-    return Topic(topic, file, tuple(e.id for e in entries)), entries
+    return Topic(topic, file, tuple(e.id for e in entries if not e.draft)), entries
 
 
-def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tuple[str, ...], ...]]:
+def _settings_file(data: Any, file: str, out: Collector) -> tuple[str, tuple[tuple[str, ...], ...]]:
     if data is None:
         return "", ()
     if not isinstance(data, dict):
-        out.error(file, 1, messages.SETTINGS_SHAPE)
+        out.error(file, 1, messages.SETTINGS_SHAPE, Reach.FILE)
         return "", ()
-    _check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
+    check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
     contact = data.get("contact") or ""
     if not isinstance(contact, str):
         out.error(file, line_of(data, "contact", 1), messages.CONTACT_NOT_TEXT)
@@ -278,7 +181,7 @@ def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tu
         return contact.strip(), ()
     seen: dict[str, int] = {}
     for group, line in zip(raw_groups, getattr(raw_groups, "item_lines", ())):
-        words = _text_list(group, "synonyms", file, line, out) if isinstance(group, list) else ()
+        words = text_list(group, "synonyms", file, line, out) if isinstance(group, list) else ()
         if len(words) < 2:
             out.error(file, line, messages.SYNONYM_GROUP_TOO_SMALL)
             continue
@@ -291,19 +194,19 @@ def _settings_file(data: Any, file: str, out: _Collector) -> tuple[str, tuple[tu
     return contact.strip(), tuple(groups)
 
 
-def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
+def _tests_file(data: Any, file: str, out: Collector) -> list[RegressionCase]:
     if data is None:
         return []
     if not isinstance(data, list):
-        out.error(file, 1, messages.TESTS_SHAPE)
+        out.error(file, 1, messages.TESTS_SHAPE, Reach.FILE)
         return []
     cases = []
     for item, line in zip(data, item_lines(data, 1)):
         if not isinstance(item, dict):
             out.error(file, line, messages.TEST_NOT_A_MAPPING)
             continue
-        _check_unknown(item, TEST_KEYS, file, "测试问题", out)
-        question, expect = _text(item.get("question")), _text(item.get("expect"))
+        check_unknown(item, TEST_KEYS, file, "测试问题", out)
+        question, expect = text_value(item.get("question")), text_value(item.get("expect"))
         if question is None or expect is None:
             out.error(file, line, messages.TEST_INCOMPLETE)
             continue
@@ -311,7 +214,7 @@ def _tests_file(data: Any, file: str, out: _Collector) -> list[RegressionCase]:
     return cases
 
 
-def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
+def _entry_checks(entry: Entry, out: Collector) -> tuple[str, ...]:
     """Problems an entry has on its own; returns each phrasing's question key ("" if repeated)."""
     keys: list[str] = []
     for k, text in enumerate(entry.phrasings):
@@ -322,7 +225,9 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
             out.warning(entry.file, entry.phrasing_line(k), messages.REPEATED_PHRASING.format(id=entry.id, text=text))
             key = ""
         keys.append(key)
-    if any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
+    if entry.draft:
+        out.warning(entry.file, entry.line, _draft_left(entry))
+    elif any(PLACEHOLDER in t for t in (entry.question, entry.answer, entry.source)):
         out.error(
             entry.file,
             entry.line,
@@ -337,11 +242,35 @@ def _entry_checks(entry: Entry, out: _Collector) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _draft_left(entry: Entry) -> str:
+    """What staff still have to do before a pasted draft can answer residents."""
+    unwritten = [
+        f"{name}（{ENTRY_KEYS[name]}）"
+        for name, text in (
+            ("question", entry.question),
+            ("alternates", " ".join(entry.alternates)),
+            ("answer", entry.answer),
+            ("source", entry.source),
+        )
+        if PLACEHOLDER in text
+    ]
+    steps = draft_steps(entry.id, unwritten, messages.DRAFT_TODO_PUBLISH)
+    return messages.DRAFT_LEFT.format(id=entry.id, steps=steps) if steps else messages.DRAFT_READY.format(id=entry.id)
+
+
 def _cross_checks(
-    entries: list[Entry], keys: list[tuple[str, ...]], cases: list[RegressionCase], out: _Collector
+    entries: list[Entry],
+    keys: list[tuple[str, ...]],
+    cases: list[RegressionCase],
+    out: Collector,
+    knock_ons: KnockOns,
 ) -> None:
-    """Problems between entries of different files: ids, shared phrasings, references."""
+    """Problems between entries of different files: ids, shared phrasings, references.
+
+    A reference to an entry that an error kept out is folded into one line by `knock_ons`.
+    """
     first_by_id: dict[str, Entry] = {}
+    drafts = {e.id for e in entries if e.draft}
     for entry in entries:
         if entry.id in first_by_id:
             other = first_by_id[entry.id]
@@ -372,16 +301,24 @@ def _cross_checks(
                 )
         for rel in entry.related:
             if rel not in first_by_id:
-                out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
+                if not knock_ons.absorbs(rel, entry.file, entry.line):
+                    out.error(entry.file, entry.line, messages.UNKNOWN_RELATED.format(id=entry.id, related=rel))
+            elif rel in drafts and not entry.draft:
+                out.error(
+                    entry.file,
+                    entry.line,
+                    messages.DRAFT_REFERENCED.format(draft=rel, what=f"条目 {entry.id} 的 related"),
+                )
             elif rel == entry.id:
                 out.error(entry.file, entry.line, messages.RELATED_TO_ITSELF.format(id=entry.id))
     for case in cases:
-        if case.expect != Status.UNANSWERED and case.expect not in first_by_id:
-            out.error(
-                case.file,
-                case.line,
-                messages.UNKNOWN_EXPECT.format(expect=case.expect),
-            )
+        missing = case.expect != Status.UNANSWERED and case.expect not in first_by_id
+        if missing and not knock_ons.absorbs(case.expect, case.file, case.line):
+            out.error(case.file, case.line, messages.UNKNOWN_EXPECT.format(expect=case.expect))
+        elif case.expect in drafts:
+            what = f"测试问题“{case.question}”的 expect"
+            out.error(case.file, case.line, messages.DRAFT_REFERENCED.format(draft=case.expect, what=what))
+    out.problems.extend(knock_ons.problems())
 
 
 def faq_files(directory: Path) -> list[Path]:
@@ -389,11 +326,12 @@ def faq_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.yaml") if p.name not in RESERVED_FILES)
 
 
-def _topic_result(path: Path, disk: cache.DiskCache | None) -> cache.FileResult:
-    out = _Collector()
-    raw = _read_bytes(path, path.name, out)
+def _topic_result(path: Path, disk: cache.DiskCache | None) -> tuple[cache.FileResult, bytes | None]:
+    """The file's verdict (parsed, or from the cache) and its bytes (None when unreadable)."""
+    out = Collector()
+    raw = read_bytes(path, path.name, out)
     if raw is None:
-        return cache.FileResult(None, (), tuple(out.problems))
+        return cache.FileResult(None, (), tuple(out.problems)), None
     key = cache.digest(raw)
     result = cache.recall(path, key, disk)
     if result is None:
@@ -402,7 +340,7 @@ def _topic_result(path: Path, disk: cache.DiskCache | None) -> cache.FileResult:
         keys = tuple(_entry_checks(entry, out) for entry in entries)
         result = cache.FileResult(topic, tuple(entries), tuple(out.problems), keys)
         cache.remember(path, key, result, disk)
-    return result
+    return result, raw
 
 
 @contextmanager
@@ -432,13 +370,13 @@ def check_faq(
     alone (`checks.answer_length_problems`: how long an answer is once rendered).
     """
     with _gc_paused():
-        return _check_faq(Path(directory), today or dt.date.today(), stale_days, cache_dir, entry_checks)
+        return _check_faq(Path(directory), today or office_today(), stale_days, cache_dir, entry_checks)
 
 
 def _check_faq(
     directory: Path, today: dt.date, stale_days: int, cache_dir: Path | None, entry_checks: EntryCheck | None
 ) -> tuple[Faq | None, list[Problem]]:
-    out = _Collector()
+    out = Collector()
     if not directory.is_dir():
         out.error(str(directory), 0, messages.NO_DIRECTORY)
         return None, out.problems
@@ -452,9 +390,12 @@ def _check_faq(
     entries: list[Entry] = []
     keys: list[tuple[str, ...]] = []
     disk = cache.DiskCache(cache_dir) if cache_dir is not None else None
+    knock_ons = KnockOns()
     for path in files:
-        result = _topic_result(path, disk)
+        result, raw = _topic_result(path, disk)
         out.problems.extend(result.problems)
+        if raw is not None and any(p.is_error for p in result.problems):
+            knock_ons.add_file(path.name, raw, (e.id for e in result.entries), result.problems)
         entries.extend(result.entries)
         keys.extend(result.keys)
         if result.topic:
@@ -463,27 +404,42 @@ def _check_faq(
     synonyms: tuple[tuple[str, ...], ...] = ()
     settings_path = directory / SETTINGS_FILE
     if settings_path.exists():
-        contact, synonyms = _settings_file(_read_yaml(settings_path, SETTINGS_FILE, out), SETTINGS_FILE, out)
+        contact, synonyms = _settings_file(read_yaml(settings_path, SETTINGS_FILE, out), SETTINGS_FILE, out)
     cases: list[RegressionCase] = []
     tests_path = directory / TESTS_FILE
     if tests_path.exists():
-        cases = _tests_file(_read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
-    _cross_checks(entries, keys, cases, out)
+        cases = _tests_file(read_yaml(tests_path, TESTS_FILE, out), TESTS_FILE, out)
+    referrals = _optional_file(directory / REFERRALS_FILE, referrals_file, out)
+    garbage = _optional_file(directory / GARBAGE_ITEMS_FILE, garbage_file, out)
+    _cross_checks(entries, keys, cases, out, knock_ons)
     if entry_checks is not None:
         out.problems.extend(entry_checks(entries))
     out.problems.extend(stale_warnings(entries, today, stale_days))
+    out.problems.extend(verify_warnings(entries))
+    out.problems.extend(shared_keyword_warnings(entries))
     if out.errors:
         return None, out.problems
     faq = Faq(
-        entries=tuple(entries),
-        topics=tuple(topics),
+        entries=tuple(e for e in entries if not e.draft),
+        topics=tuple(t for t in topics if t.entry_ids),  # a file of drafts only is no topic yet
         synonyms=synonyms,
         contact=contact,
         tests=tuple(cases),
         files=tuple(p.name for p in files),
         warnings=tuple(out.warnings),
+        referrals=referrals,
+        garbage=garbage,
+        drafts=tuple(e for e in entries if e.draft),
     )
     return faq, out.problems
+
+
+def _optional_file(path: Path, reader: Callable[[Any, Collector], T | None], out: Collector) -> T | None:
+    """A file the FAQ may have (referrals.yaml, garbage-items.yaml), read and checked when it does."""
+    if not path.exists():
+        return None
+    data = read_yaml(path, path.name, out)
+    return None if data is None else reader(data, out)
 
 
 def load_faq(directory: str | Path, **kwargs: Any) -> Faq:

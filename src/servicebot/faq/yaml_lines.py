@@ -3,7 +3,8 @@
 A safe loader (libyaml when available) whose mappings and lists carry the line of each key
 and item, which flags a key written twice in one mapping (plain YAML keeps the last one
 silently), and which leaves an impossible date (2026-13-45) as text for the validation to
-name. Parse failures come back as located problems in the staff's language, never raised.
+name. Parse failures come back as located problems in the staff's language, never raised,
+marked as reaching the whole file (`Reach.FILE`): nothing in the file was read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from servicebot.errors import Problem
+from servicebot.errors import Problem, Reach
 from servicebot.faq import messages
 
 
@@ -84,7 +85,7 @@ def parse_yaml(raw: bytes, label: str) -> tuple[Any, list[Problem]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, [Problem(label, line, messages.NOT_UTF8)]
+        return None, [Problem(label, line, messages.NOT_UTF8, reach=Reach.FILE)]
     loader = _LocLoader(text)
     loader.duplicate_keys = []
     try:
@@ -92,9 +93,9 @@ def parse_yaml(raw: bytes, label: str) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        return None, [Problem(label, line, messages.YAML_SYNTAX.format(reason=exc.problem or exc))]
+        return None, [Problem(label, line, messages.YAML_SYNTAX.format(reason=exc.problem or exc), reach=Reach.FILE)]
     except yaml.YAMLError as exc:
-        return None, [Problem(label, 1, messages.YAML_OTHER.format(reason=exc))]
+        return None, [Problem(label, 1, messages.YAML_OTHER.format(reason=exc), reach=Reach.FILE)]
     finally:
         loader.dispose()
     problems = [Problem(label, line, messages.DUPLICATE_KEY.format(key=key)) for key, line in loader.duplicate_keys]

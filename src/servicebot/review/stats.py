@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from servicebot.faq import Faq
+from servicebot.faq.freshness import to_verify, verify_lines
 from servicebot.records import Status
 from servicebot.review.period import Period, iso
 from servicebot.review.render import percent, summary_line
@@ -12,6 +13,15 @@ from servicebot.review.tables import table
 from servicebot.storage import DayCounts, LogReader
 
 TOP_ENTRIES = 10
+# The outcomes `stats --json` gives a rate for (referrals and items apart from the FAQ's answers).
+RATED = (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED, Status.REFERRAL, Status.ITEM)
+# What to do next (str.format templates).
+NEXT_MISSED = "下一步：有 {missed} 个问题没有直接答上，运行 servicebot review 看看居民问的是什么事、该补充哪些问答"
+NEXT_UNHELPFUL = "居民点了 {down} 次 👎：servicebot review 列出了是哪些回答、居民当时问的是什么"
+NEXT_ITEMS = (
+    "居民问了 {unlisted} 次垃圾分类清单里没有的物品：servicebot review 列出了是哪些，补充到 faq/garbage-items.yaml"
+)
+NEXT_NOTHING = "下一步：这段时间的问题都直接答上了，没有要补充的。"
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,7 @@ class StatsReport:
     top: tuple[tuple[str, str, int, int], ...]  # entry id, its question, answered, tapped
     helpful: int
     unhelpful: int
+    faq: Faq | None = None  # for the entries staff marked 待核实
 
 
 def build_stats(reader: LogReader, period: Period, faq: Faq | None) -> StatsReport:
@@ -38,6 +49,7 @@ def build_stats(reader: LogReader, period: Period, faq: Faq | None) -> StatsRepo
         top,
         sum(d.helpful for d in daily),
         sum(d.unhelpful for d in daily),
+        faq,
     )
 
 
@@ -47,10 +59,7 @@ def stats_dict(report: StatsReport) -> dict:
     return {
         "period": {"since": iso(report.period.since), "until": iso(report.period.until), "timezone": "UTC+8"},
         "totals": report.totals,
-        "rates": {
-            k: round(report.totals[k] / n, 4) if n else None
-            for k in (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED)
-        },
+        "rates": {k: round(report.totals[k] / n, 4) if n else None for k in RATED},
         "feedback": {
             "helpful": report.helpful,
             "unhelpful": report.unhelpful,
@@ -58,6 +67,10 @@ def stats_dict(report: StatsReport) -> dict:
         },
         "daily": [{**asdict(d), "day": d.day.isoformat()} for d in report.daily],
         "top_entries": [{"entry_id": e, "question": q, "answered": a, "tapped": t} for e, q, a, t in report.top],
+        "to_verify": [
+            {"entry_id": e.id, "question": e.question, "verify": e.verify, "file": e.file, "line": e.line}
+            for e in (to_verify(report.faq) if report.faq else [])
+        ],
     }
 
 
@@ -80,6 +93,7 @@ def render_stats(report: StatsReport) -> str:
             percent(d.answered, d.total),
             percent(d.suggest, d.total),
             percent(d.unanswered, d.total),
+            percent(d.referral, d.total),
             str(d.taps),
             str(d.helpful),
             str(d.unhelpful),
@@ -88,10 +102,10 @@ def render_stats(report: StatsReport) -> str:
     ]
     lines += (
         table(
-            ["日期", "提问", "直接回答", "给出建议", "未能回答", "点选", "👍", "👎"],
+            ["日期", "提问", "直接回答", "给出建议", "未能回答", "转介部门", "点选", "👍", "👎"],
             rows,
-            [10, 7, 8, 8, 8, 6, 5, 5],
-            [False] + [True] * 7,
+            [10, 7, 8, 8, 8, 8, 6, 5, 5],
+            [False] + [True] * 8,
         )
         if rows
         else ["（没有记录）"]
@@ -105,4 +119,17 @@ def render_stats(report: StatsReport) -> str:
         if rows
         else ["（没有记录）"]
     )
-    return "\n".join(lines) + "\n"
+    marked = verify_lines(report.faq)
+    if marked:
+        lines += ["", *marked]
+    return "\n".join([*lines, "", *next_lines(report)]) + "\n"
+
+
+def next_lines(report: StatsReport) -> list[str]:
+    missed = report.totals["unanswered"] + report.totals["suggest"]
+    lines = [NEXT_MISSED.format(missed=missed)] if missed else []
+    if report.unhelpful:
+        lines.append(NEXT_UNHELPFUL.format(down=report.unhelpful))
+    if report.totals.get("item_unlisted"):
+        lines.append(NEXT_ITEMS.format(unlisted=report.totals["item_unlisted"]))
+    return lines or [NEXT_NOTHING]

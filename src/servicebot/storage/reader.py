@@ -16,7 +16,7 @@ from pathlib import Path
 
 from servicebot.errors import StorageError
 from servicebot.migrations import migrate
-from servicebot.records import Status, Via
+from servicebot.records import ASKED, Status, Via
 from servicebot.storage.db import connect, from_utc_text, utc_text
 
 
@@ -29,6 +29,10 @@ class QuestionRow:
     resident: str | None
     question: str
     status: str
+    handed_off: bool = False  # the resident handed it to staff (转人工): a ticket names it
+
+
+REVIEWED = (Status.UNANSWERED, Status.SUGGEST, Status.REFERRAL)  # the outcomes the review lists
 
 
 @dataclass(frozen=True)
@@ -52,22 +56,28 @@ class DayCounts:
     taps: int
     helpful: int
     unhelpful: int
+    referral: int = 0  # told which other body handles it
+    item: int = 0  # an everyday item's bin
+    item_unlisted: int = 0  # an item the list lacks
 
 
 # What the stats count in the interactions table, for a day (`daily`) or a period (`totals`):
 # typed questions (small talk such as 你好 and 谢谢 is not one), each outcome, button taps.
+_ASKED_IN = f"via IN ({', '.join('?' * len(ASKED))})"
+# Referrals and items are counted apart from the FAQ's answers.
+_COUNTED = (Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED, Status.REFERRAL, Status.ITEM, Status.ITEM_UNLISTED)
 _OUTCOMES = ", ".join(
-    ["count(*) FILTER (WHERE via = ? AND status != ?)"]
-    + ["count(*) FILTER (WHERE via = ? AND status = ?)"] * 3
+    [f"count(*) FILTER (WHERE {_ASKED_IN} AND status != ?)"]
+    + [f"count(*) FILTER (WHERE {_ASKED_IN} AND status = ?)"] * len(_COUNTED)
     + ["count(*) FILTER (WHERE status = ?)"]
 )
 _OUTCOME_ARGS = (
-    *(Via.QUESTION, Status.SMALL_TALK),
-    *(Via.QUESTION, Status.ANSWERED),
-    *(Via.QUESTION, Status.SUGGEST),
-    *(Via.QUESTION, Status.UNANSWERED),
+    *(*ASKED, Status.SMALL_TALK),
+    *(arg for status in _COUNTED for arg in (*ASKED, status)),
     Status.TAP,
 )
+# The names of those counts, in that order.
+_OUTCOME_NAMES = ("total", "answered", "suggest", "unanswered", "referral", "item", "item_unlisted", "taps")
 
 
 def _range(since: dt.datetime, until: dt.datetime | None) -> tuple[str, str]:
@@ -100,19 +110,21 @@ class LogReader:
         self,
         since: dt.datetime,
         until: dt.datetime | None = None,
-        statuses: tuple[str, ...] = (Status.UNANSWERED, Status.SUGGEST),
+        statuses: tuple[str, ...] = REVIEWED,
     ) -> list[QuestionRow]:
-        """Typed, non-empty questions with one of `statuses`, oldest first."""
+        """Asked (typed or spoken), non-empty questions with one of `statuses`, or handed to staff, oldest first."""
         marks = ",".join("?" * len(statuses))
         with self._reading() as conn:
             rows = conn.execute(
-                f"SELECT ref, at, resident, question, status FROM interactions WHERE at >= ? AND at < ?"
-                f" AND via = ? AND question != '' AND status IN ({marks}) ORDER BY at",
-                (*_range(since, until), Via.QUESTION, *statuses),
+                "SELECT i.ref, i.at, i.resident, i.question, i.status,"
+                " EXISTS (SELECT 1 FROM tickets t WHERE t.ref = i.ref) AS handed FROM interactions i"
+                f" WHERE i.at >= ? AND i.at < ? AND i.via IN ({', '.join('?' * len(ASKED))}) AND i.question != ''"
+                f" AND (i.status IN ({marks}) OR handed) ORDER BY i.at",
+                (*_range(since, until), *ASKED, *statuses),
             ).fetchall()
         return [
-            QuestionRow(ref, from_utc_text(at), resident, question, status)
-            for ref, at, resident, question, status in rows
+            QuestionRow(ref, from_utc_text(at), resident, question, status, bool(handed))
+            for ref, at, resident, question, status, handed in rows
         ]
 
     def followups(self, since: dt.datetime, until: dt.datetime | None = None) -> list[tuple[str, str, str | None]]:
@@ -135,7 +147,7 @@ class LogReader:
             ).fetchall()
         return [
             RatedRow(
-                entry_id, bool(positive), origin if via != Via.QUESTION and origin else question, via, from_utc_text(at)
+                entry_id, bool(positive), origin if via not in ASKED and origin else question, via, from_utc_text(at)
             )
             for entry_id, positive, question, via, origin, at in rows
         ]
@@ -154,10 +166,13 @@ class LogReader:
                 " WHERE at >= ? AND at < ? GROUP BY day",
                 bounds,
             ).fetchall()
-        days: dict[str, list[int]] = {day: [*counts, 0, 0] for day, *counts in asked}
+        days: dict[str, dict[str, int]] = {day: dict(zip(_OUTCOME_NAMES, counts)) for day, *counts in asked}
         for day, up, down in votes:
-            days.setdefault(day, [0] * 7)[5:7] = [up, down]
-        return [DayCounts(dt.date.fromisoformat(day), *counts) for day, counts in sorted(days.items())]
+            days.setdefault(day, dict.fromkeys(_OUTCOME_NAMES, 0)).update(helpful=up, unhelpful=down)
+        return [
+            DayCounts(dt.date.fromisoformat(day), **{"helpful": 0, "unhelpful": 0, **counts})
+            for day, counts in sorted(days.items())
+        ]
 
     def totals(self, since: dt.datetime, until: dt.datetime | None = None) -> dict[str, int]:
         """Questions by outcome, taps, rejections and distinct residents over the period."""
@@ -167,8 +182,19 @@ class LogReader:
                 " FROM interactions WHERE at >= ? AND at < ?",
                 (*_OUTCOME_ARGS, Via.NONE, *_range(since, until)),
             ).fetchone()
-        keys = ("questions", "answered", "suggest", "unanswered", "taps", "none_of_these", "residents")
+        keys = ("questions", *_OUTCOME_NAMES[1:], "none_of_these", "residents")
         return dict(zip(keys, row))
+
+    def unlisted_items(self, since: dt.datetime, until: dt.datetime | None = None) -> list[tuple[str, int, int]]:
+        """(item name, times asked, residents) for items the garbage list lacked, most asked first.
+        The item's name is kept in the `normalized` column of those interactions."""
+        with self._reading() as conn:
+            return conn.execute(
+                "SELECT normalized, count(*), count(DISTINCT resident) FROM interactions"
+                " WHERE at >= ? AND at < ? AND status = ? AND normalized != ''"
+                " GROUP BY normalized ORDER BY count(*) DESC, normalized",
+                (*_range(since, until), Status.ITEM_UNLISTED),
+            ).fetchall()
 
     def entry_counts(
         self, since: dt.datetime, until: dt.datetime | None = None, limit: int = 10
@@ -177,7 +203,7 @@ class LogReader:
         with self._reading() as conn:
             return conn.execute(
                 "SELECT entry_id, sum(status = ?), sum(status = ?) FROM interactions"
-                " WHERE at >= ? AND at < ? AND entry_id IS NOT NULL GROUP BY entry_id"
+                " WHERE at >= ? AND at < ? AND entry_id IS NOT NULL AND status IN (?, ?) GROUP BY entry_id"
                 " ORDER BY count(*) DESC, entry_id LIMIT ?",
-                (Status.ANSWERED, Status.TAP, *_range(since, until), limit),
+                (Status.ANSWERED, Status.TAP, *_range(since, until), Status.ANSWERED, Status.TAP, limit),
             ).fetchall()

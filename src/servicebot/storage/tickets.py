@@ -127,7 +127,10 @@ class Unposted:
 
 @dataclass(frozen=True)
 class StaffAnswer:
-    """A staff reply marked 加入问答, with the question it answered (for `review --suggest-yaml`)."""
+    """What staff replied in a ticket, with the question it answered (for `review --suggest-yaml`).
+
+    `marked`: staff pressed 加入问答 on it (then it is the latest reply so marked); otherwise it
+    is the ticket's latest staff reply, which may speak to that one resident only."""
 
     ticket: int
     ref: str | None
@@ -135,6 +138,19 @@ class StaffAnswer:
     answer: str
     staff_name: str
     at: dt.datetime
+    marked: bool = True
+
+
+@dataclass(frozen=True)
+class TicketMessage:
+    """One thing said in a ticket after it opened, as the staff desk shows it (masked)."""
+
+    at: dt.datetime
+    author: str  # Author.RESIDENT or Author.STAFF
+    text: str
+    staff_name: str  # staff: who wrote it
+    outcome: str | None  # staff: sent | kept | retry | gone; None while it is being delivered
+    faq: bool  # staff: marked 加入问答
 
 
 @dataclass(frozen=True)
@@ -265,6 +281,32 @@ class TicketStore:
                 (-1 if limit is None else limit,),
             ).fetchall()
         return [_row(r) for r in rows]
+
+    def messages(self, ticket: TicketId) -> list[TicketMessage]:
+        """What the resident and staff wrote in the ticket after it opened, oldest first (none
+        when `ticket` is not in this file)."""
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT m.at, m.author, m.text, coalesce(m.staff_name, ''), m.outcome, m.faq FROM ticket_messages m"
+                " JOIN tickets t ON t.number = m.ticket WHERE t.number = ? AND t.key = ? ORDER BY m.id",
+                (ticket.number, ticket.key),
+            ).fetchall()
+        return [
+            TicketMessage(from_utc_text(at), author, text, name, outcome, bool(faq))
+            for at, author, text, name, outcome, faq in rows
+        ]
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Changes whenever a ticket opens, changes status, is written in or answered: the staff
+        desk's pages ask for it every few seconds, and redraw only when it changed."""
+        with self.db.transaction(write=False) as conn:
+            tickets = conn.execute(
+                "SELECT count(*), max(number), max(last_activity), max(answered_at), max(closed_at),"
+                " total(status = 'closed'), total(status = 'unreachable'), total(room_message IS NULL)"
+                " FROM tickets"
+            ).fetchone()
+            messages = conn.execute("SELECT max(id), count(outcome), total(faq) FROM ticket_messages").fetchone()
+        return (*tickets, *messages)
 
     def asked(self, ref: str) -> tuple[str, str, str | None, tuple[str, ...], str | None] | None:
         """(question, status, entry_id, suggestions, resident key) of a logged interaction; for a
@@ -511,17 +553,23 @@ class TicketStore:
             ).fetchone()[0]
         return DeskHealth(unposted, error, undelivered)
 
-    def staff_answers(self, since: dt.datetime, until: dt.datetime | None = None) -> list[StaffAnswer]:
-        """Staff replies marked 加入问答 in tickets opened in the period, latest per ticket."""
+    def staff_answers(
+        self, since: dt.datetime, until: dt.datetime | None = None, *, unmarked: bool = False
+    ) -> list[StaffAnswer]:
+        """Per ticket opened in the period, the latest staff reply marked 加入问答; with
+        `unmarked`, tickets without one give their latest staff reply (`marked` False)."""
         with self.db.transaction(write=False) as conn:
             rows = conn.execute(
-                "SELECT t.number, t.ref, t.question, m.text, m.staff_name, m.at FROM ticket_messages m"
-                " JOIN tickets t ON t.number = m.ticket WHERE m.faq = 1 AND t.opened_at >= ? AND t.opened_at < ?"
-                " AND m.id = (SELECT max(id) FROM ticket_messages x WHERE x.ticket = t.number AND x.faq = 1)"
+                "SELECT t.number, t.ref, t.question, m.text, m.staff_name, m.at, m.faq FROM ticket_messages m"
+                " JOIN tickets t ON t.number = m.ticket WHERE t.opened_at >= ? AND t.opened_at < ?"
+                " AND m.id = (SELECT x.id FROM ticket_messages x WHERE x.ticket = t.number AND x.author = 'staff'"
+                " AND (x.faq = 1 OR ?) ORDER BY x.faq DESC, x.id DESC LIMIT 1)"
                 " ORDER BY t.number",
-                (utc_text(since), utc_text(until) if until else "9999"),
+                (utc_text(since), utc_text(until) if until else "9999", unmarked),
             ).fetchall()
-        return [StaffAnswer(n, ref, q, a, name or "", from_utc_text(at)) for n, ref, q, a, name, at in rows]
+        return [
+            StaffAnswer(n, ref, q, a, name or "", from_utc_text(at), bool(faq)) for n, ref, q, a, name, at, faq in rows
+        ]
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -586,6 +634,7 @@ __all__ = [
     "DeskHealth",
     "PendingReply",
     "StaffAnswer",
+    "TicketMessage",
     "TicketRow",
     "TicketStore",
     "Unposted",

@@ -39,7 +39,7 @@ from pathlib import Path
 from servicebot.config import RETENTION_DAYS
 from servicebot.errors import StorageError
 from servicebot.privacy import mask_personal
-from servicebot.records import Interaction, Status, Via
+from servicebot.records import ASKED, Interaction, Status
 from servicebot.storage.db import CHINA_TZ, UTC, Database, china_day_bounds, utc_text
 from servicebot.storage.reader import LogReader
 
@@ -314,7 +314,15 @@ class InteractionLog(LogReader):
         the database is unavailable (then only the pending records can be counted)."""
         day = day or dt.datetime.now(CHINA_TZ).date()
         start, end = (utc_text(t) for t in china_day_bounds(day))
-        counts = dict.fromkeys(("total", Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED), 0)
+        counted = (
+            Status.ANSWERED,
+            Status.SUGGEST,
+            Status.UNANSWERED,
+            Status.REFERRAL,
+            Status.ITEM,
+            Status.ITEM_UNLISTED,
+        )
+        counts = dict.fromkeys(("total", *counted), 0)
         votes: dict[str, bool] = {}
         with self._commit_lock:  # nothing moves from memory to the database meanwhile
             with self._cond:
@@ -323,8 +331,8 @@ class InteractionLog(LogReader):
                 with self._reading() as conn:
                     for status, n in conn.execute(
                         "SELECT status, count(*) FROM interactions"
-                        " WHERE at >= ? AND at < ? AND via = ? GROUP BY status",
-                        (start, end, Via.QUESTION),
+                        f" WHERE at >= ? AND at < ? AND via IN ({', '.join('?' * len(ASKED))}) GROUP BY status",
+                        (start, end, *ASKED),
                     ):
                         if status == Status.SMALL_TALK:
                             continue  # 你好 and 谢谢 are not questions
@@ -341,7 +349,7 @@ class InteractionLog(LogReader):
         for item in pending:
             if isinstance(item, Recorded):
                 i = item.interaction
-                if i.via == Via.QUESTION and i.status != Status.SMALL_TALK and start <= utc_text(i.at) < end:
+                if i.via in ASKED and i.status != Status.SMALL_TALK and start <= utc_text(i.at) < end:
                     counts["total"] += 1
                     if i.status in counts:
                         counts[i.status] += 1

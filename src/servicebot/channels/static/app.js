@@ -5,6 +5,11 @@
  * JSON and is put on the page with textContent, never as HTML. The conversation is kept in
  * localStorage so it survives a reload; the session id (32 random hex digits) is the only
  * thing that identifies this browser to the bot, and the bot only stores a hash of it.
+ *
+ * 长辈模式 (the switch at the top; mode.js applies a stored choice before the page is drawn)
+ * is a class on <html>: large text, large buttons, high contrast (style.css). Following the
+ * MIIT guideline for elder-friendly sites, nothing pops up and nothing moves on its own: the
+ * "clear history" question is asked in the page, not in a dialog, and waits for an answer.
  */
 (function () {
   "use strict";
@@ -12,6 +17,7 @@
   var SESSION_KEY = "servicebot.session";
   var HISTORY_KEY = "servicebot.history";
   var INBOX_KEY = "servicebot.inbox";
+  var ELDER_KEY = "servicebot.elder";
   var MAX_HISTORY = 200;
   var POLL_MS = 5000;
   var TEXT = {
@@ -20,7 +26,9 @@
     busy: "正在查找答案……",
     newTab: "（在新窗口打开）",
     cleared: "聊天记录已清除。",
-    confirmClear: "清除这台设备上的聊天记录吗？",
+    notCleared: "聊天记录没有清除。",
+    elderOn: "已打开长辈模式。",
+    elderOff: "已关闭长辈模式。",
     me: "您",
     bot: "机器人",
     related: "您可能还想问",
@@ -38,6 +46,10 @@
   var box = document.getElementById("q");
   var sendButton = document.getElementById("send");
   var statusEl = document.getElementById("status");
+  var root = document.documentElement;
+  var elderButton = document.getElementById("elder");
+  var clearButton = document.getElementById("clear");
+  var confirmBox = document.getElementById("confirm-clear");
 
   // --- storage ------------------------------------------------------------------------------
 
@@ -113,6 +125,19 @@
     return el("p", "msg note", entry.text);
   }
 
+  function drawBody(text) {
+    // One paragraph per line, so that paragraphs can be spaced apart (more so in 长辈模式).
+    var body = el("div", "body");
+    text.split("\n").forEach(function (line) {
+      if (line.trim()) body.appendChild(el("p", "", line));
+    });
+    return body;
+  }
+
+  function isTopicMenu(choices) {
+    return choices.every(function (choice) { return choice.kind === "topic"; });
+  }
+
   function drawBot(entry, index) {
     var m = entry.message || {};
     var item = el("article", "msg bot" + (entry.late ? " late" : ""));
@@ -120,7 +145,7 @@
     label(item, TEXT.bot + "：");
     if (m.notice) item.appendChild(el("p", "notice", m.notice));
     if (m.title) item.appendChild(el("h2", "title", m.title));
-    if (m.body) item.appendChild(el("p", "body", m.body));
+    if (m.body) item.appendChild(drawBody(m.body));
     if (m.links && m.links.length) {
       var links = el("ul", "links");
       m.links.forEach(function (link) {
@@ -138,7 +163,7 @@
     }
     if (m.footer) item.appendChild(el("p", "source", m.footer));
     if (m.choices && m.choices.length) {
-      var choices = el("div", "choices");
+      var choices = el("div", isTopicMenu(m.choices) ? "choices topics" : "choices");
       choices.setAttribute("role", "group");
       choices.setAttribute("aria-label", m.title ? TEXT.related : (m.body || "").split("\n")[0]);
       m.choices.forEach(function (choice) {
@@ -186,8 +211,13 @@
     history.forEach(function (entry, index) { logEl.appendChild(draw(entry, index)); });
   }
 
+  function elder() {
+    return /(^|\s)elder(\s|$)/.test(root.className);
+  }
+
   function show(node) {
-    if (node && node.scrollIntoView) node.scrollIntoView({ block: "start", behavior: "smooth" });
+    // No animation in 长辈模式: the page jumps to the new message rather than gliding.
+    if (node && node.scrollIntoView) node.scrollIntoView({ block: "start", behavior: elder() ? "auto" : "smooth" });
   }
 
   function setStatus(text) {
@@ -338,8 +368,39 @@
     run("api/tap", { session: session, data: "m" }, "浏览主题", true);
   });
 
-  document.getElementById("clear").addEventListener("click", function () {
-    if (!window.confirm(TEXT.confirmClear)) return;
+  function setElder(on) {
+    root.className = root.className.replace(/(^|\s)elder(?=\s|$)/g, "").replace(/^\s+|\s+$/g, "");
+    if (on) root.className = (root.className ? root.className + " " : "") + "elder";
+    elderButton.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+
+  elderButton.addEventListener("click", function () {
+    var on = !elder();
+    setElder(on);
+    try {
+      store.setItem(ELDER_KEY, on ? "1" : "0");
+    } catch (e) { /* storage full: the choice lasts until the page is closed */ }
+    setStatus(on ? TEXT.elderOn : TEXT.elderOff);
+  });
+
+  function askToClear(open) {
+    confirmBox.hidden = !open;
+    clearButton.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  clearButton.addEventListener("click", function () {
+    askToClear(confirmBox.hidden);
+    if (!confirmBox.hidden) document.getElementById("confirm-text").focus();
+  });
+
+  document.getElementById("clear-no").addEventListener("click", function () {
+    askToClear(false);
+    clearButton.focus();
+    setStatus(TEXT.notCleared);
+  });
+
+  document.getElementById("clear-yes").addEventListener("click", function () {
+    askToClear(false);
     history = [];
     save();
     session = newSession();
@@ -349,10 +410,12 @@
     redraw();
     setStatus(TEXT.cleared);
     welcome();
+    clearButton.focus();
   });
 
   document.addEventListener("visibilitychange", poll);
 
+  setElder(elder());
   redraw();
   if (history.length) {
     show(logEl.lastChild);

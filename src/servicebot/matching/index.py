@@ -1,27 +1,12 @@
-"""The FAQ index and the scoring: what is a resident's question about, which entry answers
-it, and how sure are we?
+"""The FAQ index: everything needed to read a question against one FAQ and score its entries,
+built once per FAQ load. Pure and synchronous: no Telegram, no I/O.
 
-Pure and synchronous: no Telegram, no I/O. A question is read the way a person at the
-service counter reads it, in two layers:
-
-- *Words.* The question is cut into words (jieba, with the FAQ's own terms added) and each
-  word weighs what it tells in everyday Chinese (`words.weight`): 低保, 书屋 and 护照 a lot,
-  在哪, 办理 and 需要 little, 怎么 nothing. A word the FAQ has never seen (护照, 公积金, 停水)
-  weighs *against* answering. In a long story only the clause that asks — the last one that
-  names something — counts in full; the story before it can support an entry but cannot
-  veto one. A typo that sounds like an FAQ term (低饱户, 垃圾分内) is read as that term.
-  An entry is *on the subject* only when the question names one of the entry's own telling
-  words (a 低保 entry never answers a question without 低保 or a sound-alike), or the
-  question's most telling word belongs to a small group of entries that includes it.
-- *Characters.* Among the entries on the subject, the one the question is closest to wins:
-  BM25-weighted characters, character pairs and their sounds (so 地保 meets 低保), and
-  rapidfuzz similarity to the nearest phrasing, as in the first version of this matcher.
-
-An entry is answered outright only when it is on the subject, covers enough of the
-question's words, scores high enough and leads the runner-up clearly; otherwise the
-resident is offered the entries on the subject ("您是不是想问"), or, when none is, told
-honestly that the bot cannot answer. Small talk (你好, 你是谁, 转人工) never reaches an
-entry. Every threshold was chosen with `bench/tune.py` on the tuning sets.
+A question is read in two layers. *Words*: cut by jieba (the FAQ's terms and the referral
+matters' subject words added), each weighed by how telling it is in everyday Chinese
+(`words.weight`), typos that sound like an FAQ term repaired, words the FAQ lacks related
+to its words through the lexicon (截肢 → 残疾) or marked as circumstance (妈妈, 民政局).
+*Characters*: BM25 over characters, pairs and their sounds, and rapidfuzz closeness to the
+nearest phrasing. The decision is the clerk's (`clerk.py`).
 """
 
 from __future__ import annotations
@@ -32,37 +17,51 @@ import math
 import operator
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from rapidfuzz import fuzz, process
 
-from servicebot import smalltalk, words
-from servicebot.config import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
+from servicebot import lexicon, smalltalk, words
 from servicebot.faq import Entry, Faq
-from servicebot.records import Status
+from servicebot.matching import calibration, clerk
+from servicebot.matching.characters import feature_list, pairs, sound_text, tokens
+from servicebot.matching.model import (
+    ANSWERED,
+    DEFAULT_THRESHOLDS,
+    GROUP_DF,
+    MAX_QUERY_CHARS,
+    MAX_SUGGESTIONS,
+    REFERRAL,
+    RESCORE,
+    STORY_FACTOR,
+    SUGGEST,
+    UNANSWERED,
+    Candidate,
+    Decision,
+    Known,
+    Match,
+    Reading,
+    Reason,
+    Term,
+    Thresholds,
+)
 from servicebot.text import Normalizer, sounds
-
-ANSWERED, SUGGEST, UNANSWERED = Status.ANSWERED, Status.SUGGEST, Status.UNANSWERED
-
-MAX_QUERY_CHARS = 120  # after normalization; longer rambling adds no signal
-MAX_SUGGESTIONS = 3
-RESCORE = 16  # candidates scored in full after the cheap postings pass
 
 # Character layer (BM25 over characters, pairs and their sounds).
 SOUND_CREDIT = 0.8  # a homophone counts for most, not all, of the written form
 UNIGRAM_FACTOR = 0.4  # single characters carry less meaning than pairs
 UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to the rarest one
+BM25_K1, BM25_B = 1.2, 0.75  # the usual Okapi BM25 parameters
 FINE_COVERAGE = 0.7  # the rest of the character score is closeness to the nearest phrasing
 
 # Word layer.
 LONG_CHARS = 26  # a normalized question longer than this, in several clauses, is a story
 STORY_CLAUSES = 3  # ... and so is one told in three or more punctuated parts, however short
-STORY_FACTOR = 0.35  # in a story, the weight of a known word outside the asking clause
 LONG_UNSEEN = 0.5  # ... and an unknown word in its asking clause this much (这种单亲家庭能申请低保吗)
 UNSEEN_PENALTY = 1.5  # an unknown word in the asking clause weighs this much more against
 WEAK_UNKNOWN = 0.35  # ... unless it is no noun (搞不清, 顾不上, 喝完): circumstance, not subject
 UNKNOWN_NOUN = 1.2  # an unknown noun weighs at least this, however common (医院, 学校, 银行)
+RELATED_RANK = 3  # ... and only among its few nearest words (公积金's are 社会保险, 还贷, 贷款, not 养老金)
+RELATED_MIN = 0.6  # similarity at which the lexicon relates a question's word to one of the FAQ's
 PLACE_WEIGHT = 1.0  # a place name (滁州, 南京) says where, not what; FAQ terms (长乐小区) excepted
 TERM_WEIGHT = 1.5  # a keyword or synonym of the FAQ weighs at least this, however common (老人)
 CONFLICT_WEIGHT = 3.0  # a word this telling, from another entry, keeps a short question from a sure answer
@@ -71,10 +70,8 @@ PART_CREDIT = 0.5  # ... and so does a word found only inside one of its longer 
 SPECIFICITY = 0.7  # how much a word shared by many entries is discounted when ranking them
 SUBJECT_MIN = 0.5  # weight a word needs to define an entry's subject
 SUBJECT_DF = 3  # ... and at most this many entries may share it
-GROUP_DF = 6  # a question's main word shared by at most this many entries puts them all on the subject
 FULL_COVERAGE = 0.9  # an entry covering this much of the question is on its subject anyway
 RARE_IDF = 10.5  # a real word this rare may be a typo of an FAQ term (地保 → 低保)
-MIN_MASS = 1.0  # a question whose words weigh less than this asks about nothing in particular
 WORD_SHARE = 0.2  # share of the word coverage in a short question's score (the rest: characters)
 WORD_SHARE_LONG = 0.7  # ... in a long one, where character closeness means little
 OFF_SUBJECT = 0.7  # score factor of an entry not on the question's subject
@@ -85,131 +82,7 @@ _WORD_RE = re.compile(r"[^\W_]")  # a part with a letter or a character in it (n
 _CLAUSE_RE = re.compile(r"[，。！？、；：,.!?;:\s…~～·—\-]+")
 
 
-class Reason(StrEnum):
-    """Why a match came out the way it did (for `ask --explain` and the tests)."""
-
-    EXACT = "exact"  # the question is one of the entry's phrasings
-    CONFIDENT = "confident"  # on subject, covered, high score, clear lead
-    NEAR_TIE = "near-tie"  # two entries too close to pick one
-    LOW_SCORE = "low-score"  # the best entry is not close enough to answer
-    UNKNOWN_WORDS = "unknown-words"  # telling words of the question are not in the FAQ
-    OFF_SUBJECT = "off-subject"  # no entry is on the question's subject
-    NOTHING_ASKED = "nothing-asked"  # no telling word at all (需要什么材料, emoji)
-    SMALL_TALK = "small-talk"  # 你好, 谢谢, 你是谁, 转人工
-    ABOUT_BOT = "about-bot"  # 你能干什么: the FAQ's entry about the bot
-
-
-class Known(StrEnum):
-    """Where the FAQ knows a question's word from."""
-
-    PHRASING = "phrasing"
-    SOUND = "sound"  # a phrasing has a word that sounds the same
-    ANSWER = "answer"  # only an answer mentions it
-    UNSEEN = "unseen"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    answer: float = ANSWER_THRESHOLD  # score an answer needs (less `sure_drop` with `sure_coverage`)
-    suggest: float = SUGGEST_THRESHOLD  # score a suggestion needs
-    margin: float = 5.0  # lead over the runner-up an answer needs
-    coverage: float = 0.3  # word coverage an answer needs
-    sure_coverage: float = 0.9  # a question this fully covered ...
-    sure_drop: float = 15.0  # ... is answered this many points below `answer`
-    verbatim: float = 0.8  # similarity that answers a question without a telling word
-
-
-@dataclass(frozen=True)
-class Term:
-    """One word of the question as the matcher weighed it."""
-
-    word: str
-    weight: float
-    asked: bool  # in the asking clause (always, for a short question)
-    known: Known
-    heard_as: str = ""  # the written form, when the resident typed a sound-alike
-    guess: bool = False  # ... and that form is itself a real word (地保, 树屋): a guess, not a fix
-
-
-@dataclass(frozen=True)
-class Candidate:
-    entry_id: str
-    score: float
-    coverage: float  # share of the question's weighted words the entry covers
-    closeness: float  # the character layer's score, 0-1
-    phrasing: str  # the entry's phrasing nearest to the question
-    on_subject: bool = True
-    similarity: float = 0.0  # rapidfuzz ratio to that phrasing, 0-1
-
-
-@dataclass(frozen=True)
-class Match:
-    status: Status
-    entry_id: str | None
-    score: float
-    candidates: tuple[Candidate, ...]
-    normalized: str
-    reason: Reason = Reason.LOW_SCORE
-    terms: tuple[Term, ...] = ()
-    intent: smalltalk.Intent | None = None
-
-    @property
-    def suggestions(self) -> tuple[Candidate, ...]:
-        return self.candidates[:MAX_SUGGESTIONS] if self.status == SUGGEST else ()
-
-
-# --- the character layer ---------------------------------------------------------------
-
-_TOKEN_RE = re.compile(r"[0-9a-z]+|.", re.S)
-_LATIN_RE = re.compile(r"[0-9a-z]")
-
-
-def tokens(text: str) -> list[str]:
-    """Chinese characters one by one; runs of Latin letters or digits as one token."""
-    return _TOKEN_RE.findall(text) if _LATIN_RE.search(text) else list(text)
-
-
-def _pairs(toks: list[str]) -> list[str]:
-    # Plain concatenation is unambiguous: adjacent ASCII runs are always one token.
-    return list(map(operator.add, toks, toks[1:]))
-
-
-def _features(toks: list[str], keys: list[str]) -> list[str]:
-    # Sound keys start with "~", so their pairs can't collide with character pairs.
-    return [*toks, *keys, *_pairs(toks), *_pairs(keys)]
-
-
-def features(text: str) -> frozenset[str]:
-    """Every feature of a normalized text: characters, their sounds, pairs and sound pairs."""
-    toks = tokens(text)
-    return frozenset(_features(toks, sounds(toks)))
-
-
-def sound_text(text: str) -> str:
-    return "".join(sounds(list(text)))
-
-
-# --- the question, read ------------------------------------------------------------------
-
-
-@dataclass
-class _Reading:
-    normalized: str
-    focus: str  # the asking part: the question itself, or a story's last clauses
-    terms: list[Term] = field(default_factory=list)
-    long: bool = False
-    aspects: frozenset[str] = frozenset()
-
-    @property
-    def asked(self) -> list[Term]:
-        return [t for t in self.terms if t.asked]
-
-    @property
-    def mass(self) -> float:
-        return sum(t.weight for t in self.terms if t.asked)
-
-
-def _asking_clause(cut: list[list[str]]) -> int:
+def asking_clause(cut: list[list[str]]) -> int:
     """Where a story's question is: its last clause that names something."""
     return max((k for k, ws in enumerate(cut) if any(words.weight(w) >= 1 for w in ws)), default=0)
 
@@ -221,7 +94,7 @@ class Index:
         self,
         faq: Faq,
         normalizer: Normalizer | None = None,
-        thresholds: Thresholds = Thresholds(),
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
         *,
         segmenter: words.Segmenter | None = None,
     ):
@@ -268,7 +141,7 @@ class Index:
                     normalized.append(norm)
                     originals.append(text)
                     heard.append(keys)
-                    feats.update(_features(toks, keys))
+                    feats.update(feature_list(toks, keys))
             at += len(group)
             self.phrasings.append(normalized)
             for norm in normalized:
@@ -288,6 +161,7 @@ class Index:
 
     def _build_words(self, segmenter: words.Segmenter | None) -> None:
         self.texts = ["|".join(p) for p in self.phrasings]
+        self.average_text = sum(map(len, self.texts)) / max(len(self.texts), 1)
         # Keywords are single terms: 快递 inside the keyword 快递盒 is not the entry's word.
         kw = self.normalize.many([k for e in self.entries for k in e.keywords])
         at = 0
@@ -315,7 +189,17 @@ class Index:
             owns.append(cuts)
             bare += ["".join(c) for c in cuts[1:] if len(c) > 1 and all(words.weight(w) > 0 for w in c)]
         synonyms = [self.normalize(group[0]) for group in self.faq.synonyms]
-        self.segmenter = segmenter or words.Segmenter([*kw, *synonyms, *bare])
+        # Matters other bodies handle (faq/referrals.yaml): subject words of their own, so a
+        # question about 公积金提取 or 医保报销 is read as being about that matter.
+        matters = self.faq.referrals.matters if self.faq.referrals else ()
+        away = self.normalize.many([w for m in matters for w in m.subjects])
+        owners = [m.id for m in matters for _ in m.subjects]
+        self.away: dict[str, str] = {}  # normalized subject word → the referral matter's id
+        for word, owner in zip(away, owners, strict=True):
+            if len(word) > 1:
+                self.away.setdefault(word, owner)
+        self.faq_terms = frozenset(t for t in (*kw, *synonyms, *bare) if len(t) > 1)  # the FAQ's own terms
+        self.segmenter = segmenter or words.Segmenter([*kw, *synonyms, *bare, *self.away])
         self._df: dict[str, int] = {}
         self.vocabulary: dict[str, str] = {}  # sound key → FAQ word, for reading typos
         entry_words: list[set[str]] = []
@@ -329,14 +213,15 @@ class Index:
             }
             telling |= {k for k in self.keywords[i] if not words.is_aspect(k)}
             entry_words.append(telling)
-            for w in telling:
+            for w in sorted(telling):  # sorted: the same sound key always reads as the same word
                 if len(w) > 1:
                     self.vocabulary.setdefault(sound_text(w), w)
             for a, b in itertools.pairwise(own):
                 if 3 <= len(a + b) <= 6 and words.weight(a) > 0 and words.weight(b) > 0:
                     self.vocabulary.setdefault(sound_text(a + b), a + b)
-        for term in self.segmenter.terms:
+        for term in sorted(self.segmenter.terms):
             self.vocabulary.setdefault(sound_text(term), term)
+        self.telling = [frozenset(t) for t in entry_words]  # each entry's telling words
         self.subjects: list[frozenset[str]] = []
         for telling in entry_words:
             specific = {w for w in telling if self.df(w) <= SUBJECT_DF}
@@ -352,7 +237,7 @@ class Index:
         found = self._df.get(word)
         if found is None:
             toks = tokens(word)
-            keys = _pairs(toks) or toks
+            keys = pairs(toks) or toks
             found = min((len(self.postings.get(k, ())) for k in keys), default=0)
             if found and len(toks) > 2:
                 found = sum(
@@ -365,7 +250,7 @@ class Index:
         if self.df(word):
             return Known.PHRASING
         if len(word) > 1:
-            if all(p in self.answer_pairs for p in _pairs(list(word))):
+            if all(p in self.answer_pairs for p in pairs(list(word))):
                 return Known.ANSWER
             if not self.segmenter.known(word) and sound_text(word) in self.vocabulary:
                 return Known.SOUND
@@ -373,7 +258,20 @@ class Index:
             return Known.ANSWER
         return Known.UNSEEN
 
-    def _specificity(self, word: str) -> float:
+    def _related(self, word: str) -> tuple[str, float]:
+        """The FAQ word the lexicon puts nearest to a word the FAQ lacks (截肢 → 残疾), with
+        its similarity; ("", 0) when none is near enough. Only words that can name a subject
+        relate: 偏瘫 → 瘫痪, not 怀疑 → 相信."""
+        if not words.names_subject(word):
+            return "", 0.0
+        for other, sim in lexicon.neighbours(word, RELATED_RANK):
+            if sim < RELATED_MIN:
+                break
+            if len(other) > 1 and self.df(other) and words.weight(other) >= SUBJECT_MIN and words.names_subject(other):
+                return other, sim
+        return "", 0.0
+
+    def specificity(self, word: str) -> float:
         n = len(self.entries)
         share = math.log((n + 1) / (self.df(word) + 0.5)) / math.log((n + 1) / 0.5)
         return (1.0 - SPECIFICITY) + SPECIFICITY * share
@@ -414,7 +312,7 @@ class Index:
                 t += 1
         return out, fixes
 
-    def read(self, question: str) -> _Reading:
+    def read(self, question: str) -> Reading:
         """Normalize clause by clause, cut into words, repair typos, weigh every word."""
         clauses = [c for c in _CLAUSE_RE.split(question) if c]
         normed = [c for c in self.normalize.many(clauses) if c] if clauses else []
@@ -431,38 +329,65 @@ class Index:
         # lists too: 油漆桶 杀虫剂瓶子 扔哪个桶).
         told = sum(1 for part in _SENTENCE_RE.split(question) if _WORD_RE.search(part))
         long = told >= STORY_CLAUSES or (len(normalized) > LONG_CHARS and len(fixed) > 1)
-        ask_at = _asking_clause(cut)
+        ask_at = asking_clause(cut)
         terms = []
         for k, clause_words in enumerate(cut):
-            for word in clause_words:
+            for at, word in enumerate(clause_words):
                 weight = words.weight(word)
                 if weight <= 0:
                     continue
                 known = self._known(word)
+                related, similarity, circumstance = "", 0.0, False
+                away = self.away.get(word, "")
+                if known == Known.UNSEEN and not away:
+                    related, similarity = self._related(word)
+                    if related:
+                        known = Known.RELATED
+                    else:
+                        circumstance = lexicon.is_circumstance(word)
                 if word in self.segmenter.terms:  # the FAQ's own terms (老人, 临时救助) name its subjects
                     weight = max(weight, TERM_WEIGHT)
                 elif words.is_place(word):
                     weight = min(weight, PLACE_WEIGHT)
-                elif known == Known.UNSEEN and words.is_noun(word) and not word.isascii():
+                elif known == Known.UNSEEN and not circumstance and words.is_noun(word) and not word.isascii():
                     weight = max(weight, UNKNOWN_NOUN)
                 elif known == Known.UNSEEN:
                     weight *= WEAK_UNKNOWN
                 asked = not long or k >= ask_at
-                terms.append(Term(word, round(weight, 2), asked, known, heard.get(word, ""), word in guesses))
+                # A noun right before another telling noun qualifies it (低保|大病救助: the 救助 of 低保 families).
+                after = clause_words[at + 1] if at + 1 < len(clause_words) else ""
+                qualifier = bool(after) and words.is_noun(word) and words.is_noun(after) and words.weight(after) >= 1
+                terms.append(
+                    Term(
+                        word,
+                        round(weight, 2),
+                        asked,
+                        known,
+                        heard.get(word, ""),
+                        word in guesses,
+                        related,
+                        similarity,
+                        circumstance,
+                        away,
+                        qualifier,
+                    )
+                )
         focus = "".join(fixed[ask_at:]) if long else normalized
         asking = words.aspects("".join(fixed[ask_at:]))  # 我的电话…，低保怎么申请 asks no phone number
-        return _Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, asking)
+        return Reading(normalized, focus[:MAX_QUERY_CHARS], terms, long, asking, words.is_complaint(question))
 
     # -- scoring ------------------------------------------------------------------------------
 
     def covered(self, term: Term, entry_id: str) -> float:
         """How much of one question word an entry has (for `ask --explain`)."""
-        return self._covers(term, self.position[entry_id])
+        return self.covers_at(term, self.position[entry_id])
 
-    def _covers(self, term: Term, i: int) -> float:
+    def covers_at(self, term: Term, i: int) -> float:
         """How much of one question word entry i has: as written, as a sound-alike, in its
         answer only, or a telling part of a compound (残疾证 → 残疾)."""
         word = term.word
+        if term.related:  # 截肢 is covered as far as its FAQ word 残疾 is, times their nearness
+            return term.similarity * self.covers_at(Term(term.related, term.weight, term.asked, Known.PHRASING), i)
         if word in self.sentences[i] or word in self.keywords[i]:
             return 1.0
         if word in self.texts[i]:
@@ -475,15 +400,15 @@ class Index:
                     best = max(best, min(1.0, words.weight(part) / term.weight) * size / len(word))
         return best
 
-    def _coverage(self, reading: _Reading, i: int) -> float:
+    def _coverage(self, reading: Reading, i: int) -> float:
         got = total = 0.0
         for term in reading.terms:
             if not term.asked and term.known == Known.UNSEEN:
                 continue  # a story's unknown words are circumstance, not another subject
-            weight = term.weight * (1.0 if term.asked else STORY_FACTOR) * self._specificity(term.word)
-            got += weight * self._covers(term, i)
+            weight = term.weight * (1.0 if term.asked else STORY_FACTOR) * self.specificity(term.word)
+            got += weight * self.covers_at(term, i)
             unseen = LONG_UNSEEN if reading.long else UNSEEN_PENALTY
-            total += weight * (unseen if term.known == Known.UNSEEN else 1.0)
+            total += weight * (unseen if term.known == Known.UNSEEN and not term.circumstance else 1.0)
         return got / total if total else 0.0
 
     def _query_terms(self, text: str) -> list[tuple[float, tuple[tuple[str, float], ...]]]:
@@ -499,7 +424,7 @@ class Index:
         for tok, sound in zip(toks, keys, strict=True):
             weight = self.idf.get(tok) or self.idf.get(sound) or self.unseen_idf
             terms.append((weight * UNIGRAM_FACTOR, ((tok, 1.0), (sound, SOUND_CREDIT))))
-        for k, (pair, sound) in enumerate(zip(_pairs(toks), _pairs(keys), strict=True)):
+        for k, (pair, sound) in enumerate(zip(pairs(toks), pairs(keys), strict=True)):
             if pair in self.idf:
                 weight = self.idf[pair]
             elif sound in self.idf:
@@ -543,7 +468,7 @@ class Index:
             out[i] = (FINE_COVERAGE * got / total + (1 - FINE_COVERAGE) * near, near, at)
         return out
 
-    def _conflict(self, reading: _Reading, entry_id: str) -> bool:
+    def conflict(self, reading: Reading, entry_id: str) -> bool:
         """A short question naming something the FAQ knows from *other* entries, which this
         one lacks (城乡居民医保 against 城乡居民养老保险, 过期食品…投诉 against 厨余垃圾): the
         resident picks. A story may mention other subjects; its asking clause decides."""
@@ -555,11 +480,22 @@ class Index:
             and t.weight >= CONFLICT_WEIGHT
             and not words.is_aspect(t.word)
             and words.names_subject(t.word)
-            and self._covers(t, i) < 0.5
+            and self.covers_at(t, i) < 0.5
             for t in reading.asked
         )
 
-    def _tells(self, reading: _Reading, entry_id: str) -> bool:
+    def untold(self, reading: Reading, entry_id: str) -> tuple[str, ...]:
+        """The aspects the question asks (time, phone, money) that the entry says nothing of."""
+        i = self.position[entry_id]
+        return tuple(
+            sorted(
+                aspect
+                for aspect in reading.aspects
+                if not any(cue in self.texts[i] or cue in self.answers[i] for cue in words.ASPECT_GROUPS[aspect][1])
+            )
+        )
+
+    def tells(self, reading: Reading, entry_id: str) -> bool:
         """Whether the entry mentions every aspect the question asks about (几点, 电话, 在哪)."""
         i = self.position[entry_id]
         return all(
@@ -567,7 +503,7 @@ class Index:
             for aspect in reading.aspects
         )
 
-    def _on_subject(self, reading: _Reading, i: int, coverage: float) -> bool:
+    def _on_subject(self, reading: Reading, i: int, coverage: float) -> bool:
         """Whether entry i is about what the question is about: the question names one of the
         entry's own subject words, or the entry has the question's most telling word that is
         shared by few entries (老鼠 rather than 小区), or it covers nearly all of it."""
@@ -582,16 +518,16 @@ class Index:
             return False
         main = max(named, key=lambda t: t.weight)
         # Only its answer, or one of its longer keywords, is not enough (快递 of 快递盒).
-        if coverage >= FULL_COVERAGE and self._covers(main, i) > PART_CREDIT:
+        if coverage >= FULL_COVERAGE and self.covers_at(main, i) > PART_CREDIT:
             return True
         specific = [t for t in named if self.df(t.word) <= GROUP_DF]
         if specific:
-            return self._covers(max(specific, key=lambda t: t.weight), i) > PART_CREDIT
+            return self.covers_at(max(specific, key=lambda t: t.weight), i) > PART_CREDIT
         # Only words many entries share (办事处, 小区, 垃圾): every entry that has the main one is
         # on the subject, and closeness picks among them.
-        return self._covers(main, i) > PART_CREDIT
+        return self.covers_at(main, i) > PART_CREDIT
 
-    def score(self, reading: _Reading) -> list[Candidate]:
+    def score(self, reading: Reading) -> list[Candidate]:
         """Every nominated entry, scored, best first."""
         if not reading.normalized:
             return []
@@ -601,6 +537,7 @@ class Index:
         focus_terms = terms if reading.focus == reading.normalized else self._query_terms(reading.focus)
         close = self._closeness(reading.focus, focus_terms, ids)
         share = WORD_SHARE_LONG if reading.long else WORD_SHARE
+        relevance = self._bm25(reading.normalized, ids)
         scored = []
         for i in ids:
             coverage = self._coverage(reading, i)
@@ -608,55 +545,40 @@ class Index:
             on_subject = self._on_subject(reading, i, coverage)
             score = 100.0 * (share * coverage + (1 - share) * fine) * (1.0 if on_subject else OFF_SUBJECT)
             scored.append(
-                Candidate(self.entries[i].id, round(score, 1), coverage, fine, self.originals[i][at], on_subject, near)
+                Candidate(
+                    self.entries[i].id,
+                    round(score, 1),
+                    coverage,
+                    fine,
+                    self.originals[i][at],
+                    on_subject,
+                    near,
+                    round(relevance[i], 3),
+                )
             )
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
-    def decide(
-        self, reading: _Reading, scored: list[Candidate], t: Thresholds | None = None
-    ) -> tuple[Status, str | None, Reason]:
-        t = t or self.thresholds
-        owners = self.verbatim.get(reading.normalized, ())
-        if len(owners) == 1:
-            return ANSWERED, self.entries[owners[0]].id, Reason.EXACT
-        if owners:  # two entries share the phrasing (a synonym made them equal): the resident picks
-            return SUGGEST, None, Reason.NEAR_TIE
-        if not scored:
-            return UNANSWERED, None, Reason.NOTHING_ASKED if reading.mass < MIN_MASS else Reason.OFF_SUBJECT
-        if reading.mass < MIN_MASS or len(tokens(reading.normalized)) < 2:
-            # No telling word (你能回答什么, 需要什么材料): only a near-verbatim phrasing answers.
-            top, runner_up = scored[0], (scored[1].similarity if len(scored) > 1 else 0.0)
-            if top.similarity >= t.verbatim and top.similarity - runner_up >= t.margin / 100:
-                return ANSWERED, top.entry_id, Reason.EXACT
-            return UNANSWERED, None, Reason.NOTHING_ASKED
-        top = scored[0]
-        second = scored[1] if len(scored) > 1 else None
-        lead = top.score - (second.score if second else 0.0)
-        # A question the top entry covers fully may score lower (a long or chatty wording),
-        # unless the runner-up covers it as fully: then only the characters tell them apart.
-        contested = second is not None and second.coverage >= t.sure_coverage and lead < 2 * t.margin
-        enough = (top.score >= t.answer and top.coverage >= t.coverage) or (
-            top.coverage >= t.sure_coverage and top.score >= t.answer - t.sure_drop and not contested
-        )
-        # Reading a real word as the FAQ term it sounds like (树屋 → 书屋) is a guess: it is
-        # offered, not asserted, when anything else in the question is unknown.
-        guessing = any(x.guess for x in reading.terms) and any(x.known == Known.UNSEEN for x in reading.asked)
-        if (
-            top.on_subject
-            and enough
-            and lead >= t.margin
-            and not guessing
-            and self._tells(reading, top.entry_id)
-            and not self._conflict(reading, top.entry_id)
-        ):
-            return ANSWERED, top.entry_id, Reason.CONFIDENT
-        if any(c.on_subject and c.score >= t.suggest for c in scored):
-            return SUGGEST, None, Reason.NEAR_TIE if top.on_subject and enough else Reason.LOW_SCORE
-        unseen = sum(x.weight for x in reading.asked if x.known == Known.UNSEEN)
-        if unseen >= reading.mass / 2:
-            return UNANSWERED, None, Reason.UNKNOWN_WORDS
-        return UNANSWERED, None, Reason.OFF_SUBJECT if not top.on_subject else Reason.LOW_SCORE
+    def _bm25(self, text: str, ids: list[int]) -> dict[int, float]:
+        """Okapi BM25 (k1 1.2, b 0.75) of a question's characters and pairs against each nominated
+        entry's phrasings: the more of the rarer words a long question shares, the higher. Counted
+        on the fly in the entry's phrasings, so it costs no memory per entry."""
+        toks = tokens(text)
+        query = {f: self.idf[f] for f in (*toks, *pairs(toks)) if f in self.idf}
+        out = {}
+        for i in ids:
+            doc, total = self.texts[i], 0.0
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * len(doc) / self.average_text)
+            for feat, weight in query.items():
+                tf = doc.count(feat)
+                if tf:
+                    total += weight * tf * (BM25_K1 + 1) / (tf + norm)
+            out[i] = total
+        return out
+
+    def decide(self, reading: Reading, scored: list[Candidate], t: Thresholds | None = None) -> Decision:
+        """The clerk's decision on a scored reading (`bench/tune.py` calls it with other thresholds)."""
+        return clerk.decide(self, reading, scored, t)
 
     def match(self, question: str) -> Match:
         intent = smalltalk.detect(question)
@@ -680,8 +602,25 @@ class Index:
                     intent,
                 )
             return Match(UNANSWERED, None, 0.0, (), reading.normalized, Reason.SMALL_TALK, tuple(reading.terms), intent)
-        status, entry_id, reason = self.decide(reading, scored)
-        if status == SUGGEST:
+        decision = self.decide(reading, scored)
+        status, entry_id, reason = decision.status, decision.entry_id, decision.reason
+        if status == REFERRAL:
+            top = scored[0].score if scored else 0.0
+            return Match(
+                status,
+                None,
+                top,
+                (),
+                reading.normalized,
+                reason,
+                tuple(reading.terms),
+                referral=entry_id or "",
+                focus=reading.focus,
+            )
+        if status == SUGGEST and decision.follow_ups:  # the clerk's choices: one per subject, or its unsure pick
+            by_id = {c.entry_id: c for c in scored}
+            shown = tuple(by_id[e] for e in decision.follow_ups if e in by_id)
+        elif status == SUGGEST:
             shared = {self.entries[i].id for i in self.verbatim.get(reading.normalized, ())}
             shown = tuple(
                 c for c in scored if c.entry_id in shared or (c.on_subject and c.score >= self.thresholds.suggest)
@@ -690,5 +629,17 @@ class Index:
             shown = tuple(scored)
         top = 100.0 if reason == Reason.EXACT else (scored[0].score if scored else 0.0)
         return Match(
-            status, entry_id, top, shown[: max(MAX_SUGGESTIONS, 5)], reading.normalized, reason, tuple(reading.terms)
+            status,
+            entry_id,
+            top,
+            shown[: max(MAX_SUGGESTIONS, 5)],
+            reading.normalized,
+            reason,
+            tuple(reading.terms),
+            focus=reading.focus,
+            follow_ups=decision.follow_ups if status == ANSWERED else (),
+            untold=self.untold(reading, entry_id) if status == ANSWERED and entry_id else (),
+            complaint=reading.complaint,
+            probability=decision.probability,
+            drivers=calibration.drivers(dict(decision.features)) if decision.features else (),
         )

@@ -1,0 +1,123 @@
+"""Which bin: "X是什么垃圾 / X扔哪个桶 / X怎么扔" → the item X in faq/garbage-items.yaml.
+
+The commonest garbage question is about one everyday item. This module recognises such a
+question and looks its item up; pure and synchronous, a question's text in, an `ItemQuestion`
+(or None: not a question about one item) out. It never guesses a bin: an item is found by
+its name or an alias after normalization (width, Traditional → Simplified, case, spoken
+forms: `servicebot.text.base_normalize`, the same on both sides), after at most dropping
+words that do not change a bin (坏掉的, 旧, 用完的 — never 脏, 油, 碎, 大: 大骨头 is not 骨头);
+an item not found is reported as unlisted, with its name as the resident wrote it.
+
+Two kinds of wording: strong ones (是什么垃圾, 扔哪个桶, 怎么扔) make a question about an item
+even when the item is not listed; weak ones (X垃圾, X怎么处理, X能回收吗) only when X is listed,
+so that 装修垃圾 or 低保怎么处理 never become an "item".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from servicebot.faq import GarbageGuide, GarbageItem
+from servicebot.text import base_normalize
+
+_CATEGORY_WORDS = (
+    "可回收物|可回收垃圾|可回收的|可回收|有害垃圾|厨余垃圾|湿垃圾|干垃圾|其他垃圾|其它垃圾|餐厨垃圾|易腐垃圾"
+)
+_THROW = "扔|丢|放|投|倒|投放|放进|扔进|丢进|扔到|丢到|放到|倒进|倒到|装"
+_STRONG = re.compile(
+    r"(?:"
+    r"(?:是|属于|算|算是|归|应该是|应该属于|应属于|属|为|是属于|应该算)?(?:什么|哪一?类|哪种|哪个类)类?的?垃圾"
+    r"(?:分类)?(?:类别|种类)?"
+    r"|(?:属于|是)的?垃圾(?:类别|种类)是什么"
+    rf"|(?:应该|要|该|得)?(?:{_THROW})(?:在|进|到)?(?:哪个|哪一个|什么|哪种|哪)(?:颜色的?)?(?:垃圾)?桶里?"
+    rf"|(?:应该|要|该|得)?(?:{_THROW})(?:在|到)?哪里?去?"
+    r"|(?:应该|要|该|得)?(?:怎么|如何)(?:扔|丢|投放|分类)"
+    rf"|(?:是|算|属于|算是)(?:不是)?(?:{_CATEGORY_WORDS})(?:还是(?:{_CATEGORY_WORDS}))?"
+    r")$"
+)
+_WEAK = re.compile(r"(?:垃圾分类|垃圾|(?:怎么|如何)处理|(?:能|可以|可不可以|能不能|可)回收|回收)$")
+
+# Words before an item that do not change its bin; dropped only to find a listed item.
+_SAFE_PREFIX = re.compile(
+    "^(?:我家里?的?|家里的?|家中的?|我们家的?|俺家的?|有个|有一个|有一些|有一堆|一个|一只|一把|一双|一件|一些|一堆|一袋"
+    "|这个|那个|这种|那种|这些|那些|坏掉了?的?|坏了的?|坏的|用完了?的?|用过的|用剩的|吃完的|喝完的|空的|旧的?|废旧的?|废弃的?"
+    "|废的?|不要的|不用的|没用的|过期了?的?|使用过的)+"
+)
+_TRAILING = re.compile("(?:这个|这种|那个|这些|它们|它|这|那|呢|的话|是指|指的是)+$")
+# Words before an item's name that may change its bin: no head is looked up past them.
+_CHANGES_BIN = re.compile("[脏油碎大湿破烂]|带")
+MAX_QUALIFIER = 4  # at most this many characters before an item's name are read as qualifying it
+_NOT_AN_ITEM = re.compile("垃圾|怎么|什么|哪|为啥|为什么|多少|几")
+MAX_ITEM_CHARS = 12  # longer than this, "X" is a sentence, not an item's name
+
+
+@dataclass(frozen=True)
+class ItemQuestion:
+    """A question about one item: the item as named (normalized), and its listing if any."""
+
+    name: str
+    found: GarbageItem | None
+
+
+class BinIndex:
+    """The items of garbage-items.yaml by their normalized names and aliases."""
+
+    def __init__(self, guide: GarbageGuide | None):
+        self.guide = guide
+        self._items: dict[str, GarbageItem | None] = {}
+        for item in guide.items if guide else ():
+            for name in item.names:
+                key = base_normalize(name)
+                if not key:
+                    continue
+                other = self._items.setdefault(key, item)
+                if other is not None and other is not item and _bins(other) != _bins(item):
+                    self._items[key] = None  # two items that normalize alike but sort apart: ask no bin
+
+    def __bool__(self) -> bool:
+        return self.guide is not None
+
+    def lookup(self, name: str) -> GarbageItem | None:
+        """The listed item a normalized name means, trying it with harmless words dropped, then
+        its head: a Chinese name ends in what the thing is (混合猫砂 is 猫砂, 女性卫生巾 卫生巾),
+        unless what comes before may change the bin (脏, 油, 碎, 大: 大骨头 is not 骨头)."""
+        plain = _SAFE_PREFIX.sub("", name)
+        for key in (name, plain):
+            item = self._items.get(key)
+            if item is not None:
+                return item
+        for start in range(1, min(len(plain) - 1, MAX_QUALIFIER + 1)):
+            head, qualifier = plain[start:], plain[:start]
+            if _CHANGES_BIN.search(qualifier):
+                return None
+            item = self._items.get(head)
+            if item is not None:
+                return item
+        return None
+
+    def ask(self, question: str) -> ItemQuestion | None:
+        """The item a question asks about, or None when it does not ask about one item."""
+        if self.guide is None:
+            return None
+        text = base_normalize(question)
+        strong = _STRONG.search(text)
+        match = strong or _WEAK.search(text)
+        if match is None:
+            return None
+        name = _TRAILING.sub("", text[: match.start()])
+        if not name:
+            return None
+        found = self.lookup(name)
+        if found is not None:
+            return ItemQuestion(name, found)
+        if strong is None:
+            return None
+        plain = _SAFE_PREFIX.sub("", name) or name
+        if len(plain) > MAX_ITEM_CHARS or _NOT_AN_ITEM.search(plain):
+            return None
+        return ItemQuestion(plain, None)
+
+
+def _bins(item: GarbageItem) -> tuple[str, ...]:
+    return (item.category,) if item.category else tuple(sorted(c.category for c in item.cases))

@@ -1,0 +1,97 @@
+"""Replayed WeChat requests: each signed request is accepted for what it was signed with, not again.
+
+WeChat signs a request's URL (sha1 of the token, `timestamp` and `nonce`), and in plain-text
+mode nothing signs the body: anyone who saw one signed URL (a proxy's log, a shared
+screenshot) could, for the 5 minutes its timestamp stays valid, post any body under it — a
+resident's OpenID included, and collect what waits for that resident. Safe mode signs the
+encrypted body too (`msg_signature`), but a captured request could still be posted again.
+
+`NonceMemory` remembers every verified request's (timestamp, nonce) for as long as the
+signature could be accepted, with a fingerprint of what it carried (signatures and body). A
+second request with the same timestamp and nonce is accepted only when it is the same request
+— WeChat's own retries, which repeat the request byte for byte (at most `WECHAT_TRIES` in
+all) — and refused otherwise (ReplayError, a SignatureError: 403).
+
+Memory is bounded: entries leave `keep` seconds after first seen (twice the timestamp window,
+so a timestamp up to the window ahead of our clock is covered) and the oldest leave first
+beyond `max_entries`. Only requests whose signature verified are remembered, and only WeChat
+(holding the token) can make new ones, so the bound is reached only by WeChat's own traffic:
+50,000 is ~170 messages a second for 5 minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from servicebot.channels.wechat_protocol import TIMESTAMP_WINDOW, WECHAT_TRIES
+from servicebot.errors import ReplayError
+
+SIGNED_PARAMS = ("signature", "msg_signature", "timestamp", "nonce", "encrypt_type")
+
+
+@dataclass
+class _Seen:
+    fingerprint: bytes
+    first: float
+    uses: int = 1
+
+
+class NonceMemory:
+    """The (timestamp, nonce) of every request accepted lately; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        keep: float = 2 * TIMESTAMP_WINDOW,
+        max_entries: int = 50_000,
+        max_uses: int = WECHAT_TRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.keep, self.max_entries, self.max_uses = keep, max_entries, max_uses
+        self._clock = clock
+        self._seen: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
+
+    def admit(self, query: Mapping[str, str], body: bytes) -> None:
+        """Accept a request whose signature has been verified, or raise ReplayError if its
+        timestamp and nonce came before with another request, or too often."""
+        now = self._clock()
+        self._expire(now)
+        key = (query.get("timestamp", ""), query.get("nonce", ""))
+        fingerprint = _fingerprint(query, body)
+        seen = self._seen.get(key)
+        if seen is None:
+            while len(self._seen) >= self.max_entries:
+                self._seen.popitem(last=False)
+            self._seen[key] = _Seen(fingerprint, now)
+            return
+        if seen.fingerprint != fingerprint:
+            raise ReplayError("a nonce already used by another request (replayed signature)")
+        if seen.uses >= self.max_uses:
+            raise ReplayError(f"the same request more than {self.max_uses} times (replayed)")
+        seen.uses += 1
+
+    def __len__(self) -> int:
+        self._expire(self._clock())
+        return len(self._seen)
+
+    def _expire(self, now: float) -> None:
+        while self._seen:
+            oldest = next(iter(self._seen.values()))
+            if oldest.first + self.keep > now:
+                break
+            self._seen.popitem(last=False)
+
+
+def _fingerprint(query: Mapping[str, str], body: bytes) -> bytes:
+    digest = hashlib.sha256()
+    for name in SIGNED_PARAMS:
+        digest.update(query.get(name, "").encode("utf-8", "replace") + b"\0")
+    digest.update(body)
+    return digest.digest()
+
+
+__all__ = ["NonceMemory"]

@@ -1,0 +1,199 @@
+"""Issue 21's targets, through the service: where to go (referrals), which bin (items), and
+off-topic questions never answered with an FAQ entry. The shipped FAQ with the fixture item
+list (tests/fixtures/garbage-items.yaml); the questions are tests/data/where-to-go-dev.yaml."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from servicebot import replies
+from servicebot.bins import BinIndex
+from servicebot.faq import load_faq
+from servicebot.records import Status
+from servicebot.referrals import ReferralIndex
+from servicebot.service import ITEM_ID, REFERRAL_ID, Service
+from servicebot.text import Normalizer
+
+from conftest import FIXTURES, PINNED_FAQ, Recorded
+
+DEV = yaml.safe_load((Path(__file__).parent / "data" / "where-to-go-dev.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def faq_dir(tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("where") / "faq"
+    shutil.copytree(PINNED_FAQ, target)
+    shutil.copy(FIXTURES / "garbage-items.yaml", target / "garbage-items.yaml")
+    return target
+
+
+@pytest.fixture(scope="module")
+def service(faq_dir, tmp_path_factory) -> Service:
+    from servicebot.config import load_settings
+
+    data = tmp_path_factory.mktemp("data")
+    return Service.from_settings(load_settings(env={}, overrides={"faq_dir": faq_dir, "data_dir": data}))
+
+
+# --- the pure lookups ----------------------------------------------------------------------
+
+
+def test_a_referral_is_found_by_its_first_subject_word_and_the_longest_there():
+    faq = load_faq(PINNED_FAQ)
+    index = ReferralIndex(faq.referrals, Normalizer(faq.synonyms))
+    assert index.find(index.normalize("办护照要带户口本吗")).referral.id == "exit-entry"
+    assert index.find(index.normalize("违章建筑谁管")).referral.id == "illegal-building"
+    assert index.find(index.normalize("違章怎麼處理")).referral.id == "traffic-violation"
+    assert index.find(index.normalize("今天天气怎么样")) is None
+    assert not ReferralIndex(None, Normalizer())
+
+
+def test_an_item_is_found_by_name_alias_width_script_and_harmless_words_only():
+    bins = BinIndex(load_faq_with_items().garbage)
+    assert bins.ask("矿泉水平是什么垃圾").found.name == "塑料瓶"  # a typo listed as an alias
+    assert bins.ask("飲料瓶屬於什麼垃圾").found.name == "塑料瓶"
+    assert bins.ask("５号电池扔哪个桶").found.name == "电池"
+    assert bins.ask("坏掉的电风扇是什么垃圾").found.name == "电风扇"
+    big = bins.ask("大骨头是什么垃圾")
+    assert big.found.name == "大骨头" and big.found.category == "其他垃圾"  # never read as 骨头
+    dirty = bins.ask("脏的纸箱是什么垃圾")
+    assert dirty.found is None and dirty.name == "脏的纸箱"  # 脏 may change the bin: not guessed
+    assert bins.ask("装修垃圾") is None and bins.ask("低保怎么处理") is None  # weak wording, unlisted
+    assert bins.ask("垃圾怎么分类") is None and bins.ask("这个是什么垃圾") is None
+    assert BinIndex(None).ask("塑料瓶是什么垃圾") is None
+
+
+def load_faq_with_items():
+    faq = load_faq(FIXTURES / "mini")
+    guide = yaml_guide()
+    from dataclasses import replace
+
+    return replace(faq, garbage=guide)
+
+
+def yaml_guide():
+    from servicebot.faq.fields import Collector
+    from servicebot.faq.garbage_file import garbage_file
+
+    data = yaml.safe_load((FIXTURES / "garbage-items.yaml").read_text(encoding="utf-8"))
+    return garbage_file(data, Collector())
+
+
+# --- the targets, through the service --------------------------------------------------------
+
+
+def test_everyday_questions_about_other_bodies_name_where_to_go(service):
+    outcomes = [(service.answer(q, channel="ask"), expected) for q, expected in DEV["referrals"]]
+    right = sum(o.referral is not None and o.referral.id == expected for o, expected in outcomes)
+    assert right / len(outcomes) >= 0.9
+    answered = [o.entry_id for o, _ in outcomes if o.status == Status.ANSWERED]
+    assert answered == []  # none answered as if the office handled it
+
+
+def test_questions_the_faq_answers_keep_their_entry(service):
+    for question, entry_id in DEV["faq"]:
+        outcome = service.answer(question, channel="ask")
+        assert (outcome.status, outcome.entry_id) == (Status.ANSWERED, entry_id), question
+    for entry in service.snapshot.faq.entries:
+        for phrasing in entry.phrasings:
+            assert service.answer(phrasing, channel="ask").status != Status.REFERRAL, phrasing
+
+
+def test_off_topic_questions_are_never_answered_with_an_entry(service):
+    statuses = [service.answer(q, channel="ask").status for q in DEV["offtopic"]]
+    assert Status.ANSWERED not in statuses and Status.ITEM not in statuses
+
+
+def test_everyday_items_are_never_sorted_into_a_wrong_bin(service):
+    wrong = []
+    for question, expected in DEV["items"]:
+        outcome = service.answer(question, channel="ask")
+        item = outcome.item
+        if item is None and expected == "unlisted" and outcome.status == Status.ANSWERED:
+            # not in the item list, but an FAQ entry about one bin names it (纸壳子 → 可回收物's entry)
+            assert (outcome.entry_id or "").startswith("garbage-"), question
+            continue
+        if item is None:
+            got = "none"
+        elif item.found is None:
+            got = "unlisted"
+        else:
+            got = item.found.category or "cases"
+        if got != expected:
+            wrong.append((question, expected, got))
+    assert wrong == []
+
+
+def test_general_garbage_questions_still_reach_the_faq(service):
+    for question in DEV["general"]:
+        assert service.answer(question, channel="ask").item is None, question
+    assert service.answer("垃圾分几类", channel="ask").entry_id == "garbage-categories"
+
+
+def test_a_referral_is_logged_as_its_own_kind_with_its_matter(faq_dir, make_settings):
+    sink = Recorded()
+    service = Service.from_settings(make_settings(faq_dir), sink)
+    outcome = service.answer("公积金怎么提取", channel="web")
+    assert (outcome.status, outcome.entry_id) == (Status.REFERRAL, REFERRAL_ID.format(id="housing-fund"))
+    [logged] = sink.interactions
+    assert (logged.status, logged.entry_id, logged.suggestions) == (Status.REFERRAL, "referral:housing-fund", ())
+    assert outcome.reply.can_hand_off  # 转人工 offered where a desk runs
+    assert "住房公积金管理中心" in outcome.reply.body and "12345" in outcome.reply.body
+    assert outcome.reply.footer.startswith(replies.REFERRAL_SOURCES.split("{")[0])
+
+
+def test_items_are_logged_with_their_name_and_unlisted_ones_apart(faq_dir, make_settings):
+    sink = Recorded()
+    service = Service.from_settings(make_settings(faq_dir), sink)
+    found = service.answer("塑料瓶扔哪个桶", channel="chat")
+    unlisted = service.answer("蚊香盘是什么垃圾", channel="chat")  # in neither the list nor an FAQ entry
+    assert (found.status, found.entry_id) == (Status.ITEM, ITEM_ID.format(name="塑料瓶"))
+    assert (unlisted.status, unlisted.entry_id) == (Status.ITEM_UNLISTED, None)
+    assert [(i.status, i.normalized) for i in sink.interactions] == [
+        (Status.ITEM, "塑料瓶"),
+        (Status.ITEM_UNLISTED, "蚊香盘"),
+    ]
+    assert found.reply.title == replies.ITEM_TITLE.format(name="塑料瓶", category="可回收物")
+    assert "倒空、压扁后投放" in found.reply.body
+    for category in ("可回收物", "有害垃圾", "厨余垃圾", "其他垃圾"):  # rules of thumb, no guess
+        assert f"• {category}：" in unlisted.reply.body
+    assert unlisted.reply.can_hand_off and not found.reply.can_hand_off
+
+
+def test_an_item_that_depends_lists_each_case(service):
+    reply = service.answer("电池是什么垃圾", channel="ask").reply
+    assert reply.title == replies.ITEM_CASES_TITLE.format(name="电池")
+    assert "• 普通一次性干电池（无汞、无镉）：其他垃圾" in reply.body
+    assert "• 充电电池、纽扣电池、蓄电池：有害垃圾" in reply.body
+
+
+def test_a_sourced_fact_shows_its_source_and_date(service):
+    reply = service.answer("低保标准一个月多少钱", channel="ask").reply
+    assert "2022年7月1日起" in reply.body and "727元" in reply.body
+    assert "（2022-08-31）" in reply.footer
+    assert not any("nodetpl" in b.value for b in reply.buttons)  # a reprint is named, not linked
+
+
+def test_an_official_source_becomes_a_link_button(service):
+    reply = service.answer("违章建筑谁管", channel="ask").reply
+    urls = [b.value for b in reply.buttons if b.kind == "url"]
+    assert urls and all(".gov.cn/" in u for u in urls)
+
+
+def test_ask_explains_a_referral_and_json_names_it(faq_dir, capsys):
+    from servicebot.cli import main
+    from servicebot.commands import CHECK_REFERRALS, EXPLAIN_REFERRAL
+
+    assert main(["ask", "--explain", "--faq", str(faq_dir), "办护照要带户口本吗"]) == 0
+    referral = next(m for m in load_faq(faq_dir).referrals.matters if m.id == "exit-entry")
+    line = EXPLAIN_REFERRAL.format(id=referral.id, matter=referral.matter, body=referral.body, word="护照")
+    assert line in capsys.readouterr().out
+    assert main(["ask", "--json", "--faq", str(faq_dir), "蚊香盘是什么垃圾"]) == 0
+    doc = yaml.safe_load(capsys.readouterr().out)
+    assert (doc["status"], doc["item"]["name"], doc["item"]["listed"]) == ("item-unlisted", "蚊香盘", None)
+    assert main(["faq", "check", str(faq_dir)]) == 0
+    assert CHECK_REFERRALS.split("{")[0] in capsys.readouterr().out

@@ -169,6 +169,22 @@ def process_env(tmp_path: Path, faq_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def readme_backup_commands() -> tuple[str, str]:
+    """The Python that the README's online backup and its restore run, as written there."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Back up and restore") :]
+    backup, restore = re.findall(r"python -c '(.*?)'", section, re.S)[:2]
+    return backup, restore
+
+
+def run_readme_command(code: str, paths: dict[str, Path]) -> None:
+    """Run a README command with its container paths (`/data/…`) replaced by `paths`."""
+    for container_path, path in paths.items():
+        assert container_path in code, container_path
+        code = code.replace(container_path, str(path))
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
 @contextlib.contextmanager
 def servicebot_process(env: dict[str, str], *argv: str) -> Iterator[subprocess.Popen]:
     """`python -m servicebot ARGV…` as operators start it (stderr readable as text); killed

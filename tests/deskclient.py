@@ -31,7 +31,7 @@ UNANSWERABLE = "我家的狗走丢了能帮忙找吗，我电话13912345678"
 MASKED = "[手机号]"  # how the desk shows that number
 _CSRF_RE = re.compile(r'name="csrf" value="([^"]*)"')
 _NONCE_RE = re.compile(r'name="nonce" value="([^"]*)"')
-_KEY_RE = re.compile(r'href="/desk/t/([0-9a-f-]+)"')
+_KEY_RE = re.compile(r'href="/desk/t/([0-9]+-[0-9A-Z]+)"')
 
 
 def add_account(settings, name: str = "张三", password: str = PASSWORD, *, admin: bool = False) -> None:

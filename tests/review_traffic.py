@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
-from servicebot.records import Interaction, Status
+from servicebot.records import Interaction, Status, TicketId
 from servicebot.service import Service
 from servicebot.storage import InteractionLog
 from servicebot.storage.tickets import BotSaid, TicketStore
@@ -87,7 +87,7 @@ def ask_all(service: Service, sink: AtTime, questions: Iterable[tuple[str, str, 
     return asked
 
 
-def hand_off(store: TicketStore, service: Service, outcome, question: str, resident: str, at: dt.datetime) -> int:
+def hand_off(store: TicketStore, service: Service, outcome, question: str, resident: str, at: dt.datetime) -> TicketId:
     """The resident pressed 转人工 under `outcome`: a ticket naming the question."""
     ticket = store.open_ticket(
         channel="telegram",
@@ -98,7 +98,7 @@ def hand_off(store: TicketStore, service: Service, outcome, question: str, resid
         bot_said=BotSaid(outcome.status),
         at=at,
     )
-    return ticket.number
+    return ticket.id
 
 
 def referral(service: Service, log: InteractionLog, now: dt.datetime) -> Interaction:

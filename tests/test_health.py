@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ import pytest
 from servicebot import cli
 from servicebot.health import Verdict, check_health, health_report
 from servicebot.migrations import MIGRATIONS
-from servicebot.storage import InteractionLog, connect
+from servicebot.storage import InteractionLog, connect, utc_text
 
 
 def test_valid_faq_and_missing_data_dir_is_healthy_and_creates_the_dir(mini_faq, make_settings, tmp_path):
@@ -111,12 +114,12 @@ def test_cli_health_says_what_it_checked_and_what_it_could_not(mini_faq, tmp_pat
     out, err = capsys.readouterr()
     assert err == ""
     lines = out.splitlines()
-    assert [line.split(":", 1)[0] for line in lines] == ["ok", "ok", "ok", "skipped", "skipped", "skipped", "skipped"]
+    verdicts = [line.split(":", 1)[0] for line in lines]
+    assert verdicts == ["ok", "ok", "ok", "skipped", "skipped", "skipped", "skipped", "skipped"]
     assert "5 entries" in lines[0] and str(data) in lines[1]
-    assert (
-        "SERVICEBOT_TOKEN" in lines[3] and "SERVICEBOT_STAFF_CHAT_ID" in lines[4] and "SERVICEBOT_WEB_PORT" in lines[5]
-    )
-    assert "SERVICEBOT_DESK_PORT" in lines[6]
+    assert "SERVICEBOT_TOKEN" in lines[3] and "update journal" in lines[4]
+    assert "SERVICEBOT_STAFF_CHAT_ID" in lines[5] and "SERVICEBOT_WEB_PORT" in lines[6]
+    assert "SERVICEBOT_DESK_PORT" in lines[7]
 
     (mini_faq / "books.yaml").write_text("not: [valid\n", encoding="utf-8")
     assert cli.main(["health", "--faq", str(mini_faq), "--data-dir", str(data)]) == 1
@@ -202,3 +205,42 @@ def test_a_staff_desk_that_does_not_answer_is_unhealthy_and_turns_hand_off_on(mi
     assert f"staff desk at http://127.0.0.1:{port}/desk/healthz does not answer" in problem
     # the desk alone is a hand-off: the hand-off check runs instead of being skipped
     assert any(f.verdict == Verdict.OK and f.text.startswith("hand-off:") for f in findings)
+
+
+def test_a_log_the_bot_found_deleted_is_reported_for_a_week(mini_faq, make_settings):
+    settings = make_settings(mini_faq)
+    InteractionLog(settings.db_path).close()
+    for days_ago, reported in ((1, True), (8, False)):
+        when = utc_text(dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago))
+        with contextlib.closing(sqlite3.connect(settings.db_path)) as conn, conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('replaced_at', ?)", (when,))
+        problems = check_health(settings)
+        assert bool(problems) == reported
+        if reported:
+            assert len(problems) == 1 and "was deleted or replaced while the bot ran" in problems[0]
+            assert "restore the latest backup" in problems[0]
+
+
+def test_a_telegram_update_given_up_is_a_check_of_its_own(mini_faq, make_settings):
+    from servicebot.journal import UpdateJournal
+
+    settings = make_settings(mini_faq)
+    [journal_line] = [f for f in health_report(settings) if "update journal" in f.text]
+    assert journal_line.verdict == Verdict.SKIPPED  # no token, no journal
+    now = [time.time() - 25 * 3600]
+    journal = UpdateJournal(settings.journal_path, clock=lambda: now[0])
+    journal.open()
+    journal.admit(1, '{"update_id": 1}')
+    journal.admit(2, '{"update_id": 2}')
+    journal.done(2)
+    journal.close()
+    [journal_line] = [f for f in health_report(settings) if "update journal" in f.text]
+    assert journal_line.verdict == Verdict.OK and "no Telegram update was given up" in journal_line.text
+    now[0] = time.time()  # a day later: the unanswered one is given up at the next start
+    again = UpdateJournal(settings.journal_path, clock=lambda: now[0])
+    again.open()
+    again.close()
+    findings = health_report(settings)
+    [problem] = [f.text for f in findings if f.verdict == Verdict.PROBLEM]
+    assert problem.startswith("1 Telegram update(s) were given up unanswered") and "dead_letters" in problem
+    assert check_health(settings) == [problem]

@@ -1,6 +1,8 @@
 """The update journal on a real SQLite file: each update admitted once, across restarts too;
-what is unfinished comes back in order; a finished row keeps no text; bounded; and a file
-that cannot be written (locked, deleted, full, a newer version) never stops an update."""
+what is unfinished comes back in order; only a run that died while processing an update
+counts as an attempt at it, and one attempted too often becomes a dead letter, never
+dropped silently; a finished row keeps no text; bounded; and a file that cannot be written
+(locked, deleted, full, a newer version) never stops an update."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from servicebot.journal import MAX_REPLAYS, UpdateJournal
+from servicebot.journal import DEAD_KEEP, MAX_ATTEMPTS, UpdateJournal, dead_letter_count
 
 from conftest import Clock, fill
 
@@ -54,7 +56,7 @@ def reopen(path: Path, clock: Clock, **kwargs) -> tuple[UpdateJournal, list[int]
 
 def rows(path: Path) -> dict[int, tuple]:
     with sqlite3.connect(path) as conn:
-        return {r[0]: r[1:] for r in conn.execute("SELECT update_id, done, replays, payload FROM updates")}
+        return {r[0]: r[1:] for r in conn.execute("SELECT update_id, done, attempts, payload FROM updates")}
 
 
 def file_bytes(path: Path) -> bytes:
@@ -151,7 +153,14 @@ def test_finished_ids_are_pruned_after_the_window_and_beyond_the_cap(path, clock
     journal.close()
 
 
-def test_a_day_old_update_is_not_replayed(path, clock, journal, caplog):
+def dead_letters(path: Path) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT update_id, attempts, reason, payload IS NOT NULL, told FROM dead_letters"
+        ).fetchall()
+
+
+def test_a_day_old_update_becomes_a_dead_letter(path, clock, journal, caplog):
     journal.admit(1, payload(1))
     clock.now += 3600
     journal.admit(2, payload(2))
@@ -159,27 +168,72 @@ def test_a_day_old_update_is_not_replayed(path, clock, journal, caplog):
     clock.now += 23.5 * 3600
     again, pending = reopen(path, clock)
     assert pending == [2]
-    assert rows(path)[1][0] is not None and rows(path)[1][2] is None  # given up: done, payload erased
-    assert journal_records(caplog, logging.WARNING) == [
-        "update journal: 1 unanswered updates older than 24 h were dropped"
-    ]
+    assert rows(path)[1][0] is not None and rows(path)[1][2] is None  # done: not replayed, not re-admitted
+    assert dead_letters(path) == [(1, 0, "age", True, 0)]
+    assert dead_letter_count(path) == (1, clock.now)
+    [error] = journal_records(caplog, logging.ERROR)
+    assert "1 updates unanswered for more than 24 h are dead letters" in error
     again.close()
     assert_nothing_personal_logged(caplog)
 
 
-def test_an_update_replayed_at_every_start_without_finishing_is_given_up(path, clock, journal, caplog):
+def test_waiting_through_any_number_of_starts_is_no_attempt(path, clock, journal):
+    """Three clean restarts (or kills) while an update waits its turn must not count against
+    it: only a run that began processing it and died does."""
     journal.admit(1, payload(1))
+    journal.admit(2, payload(2))
+    journal.start(2)
+    journal.release(2)  # a clean stop cancelled it: not an attempt either
     journal.close()
-    for _ in range(MAX_REPLAYS):  # the bot dies while answering it, start after start
+    for _ in range(MAX_ATTEMPTS + 5):
         again, pending = reopen(path, clock)
-        assert pending == [1]
+        assert pending == [1, 2]
         again._disconnect()  # no clean close: the process is gone
+    assert {u: r[1] for u, r in rows(path).items()} == {1: 0, 2: 0}
+    assert dead_letters(path) == []
+
+
+def test_an_update_the_bot_dies_processing_again_and_again_becomes_a_dead_letter(path, clock, journal, caplog):
+    journal.admit(1, payload(1))
+    journal.admit(2, payload(2))
+    journal.start(1)  # the bot dies while processing it, run after run
+    journal._disconnect()
+    for attempt in range(1, MAX_ATTEMPTS):
+        again = UpdateJournal(path, clock=clock, busy_timeout=0.05)
+        assert [(p.update_id, p.attempts) for p in again.open()] == [(1, attempt), (2, 0)]  # 1 is a suspect
+        again.start(1)
+        again._disconnect()
     again, pending = reopen(path, clock)
-    assert pending == []
-    warnings = journal_records(caplog, logging.WARNING)
-    assert len(warnings) == 1 and f"replayed at {MAX_REPLAYS} starts" in warnings[0]
-    assert not again.admit(1, payload(1))
+    assert pending == [2]  # not replayed a fourth time: it may be what brings the bot down
+    assert dead_letters(path) == [(1, MAX_ATTEMPTS, "attempts", True, 0)]
+    assert not again.admit(1, payload(1))  # Telegram sending it again does not bring it back
+    assert again.untold_dead_letters() == 1
+    again.told_dead_letters()
+    assert again.untold_dead_letters() == 0 and dead_letters(path)[0][4] == 1
+    [error] = journal_records(caplog, logging.ERROR)
+    assert f"the bot stopped {MAX_ATTEMPTS} times while processing each" in error
+
+    clock.now += DEAD_KEEP + 60
+    again.housekeep()  # kept for the operator a week, then deleted with its payload
+    assert dead_letters(path) == [] and dead_letter_count(path) == (0, None)
     again.close()
+    assert_nothing_personal_logged(caplog)
+
+
+def test_a_journal_of_the_first_version_is_upgraded_without_dropping_what_waits(path, clock):
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE updates (update_id INTEGER PRIMARY KEY, received REAL NOT NULL, done REAL,"
+            " replays INTEGER NOT NULL DEFAULT 0, payload TEXT); PRAGMA user_version = 1;"
+        )
+        conn.execute("INSERT INTO updates VALUES (1, ?, NULL, 5, ?)", (clock.now, payload(1)))
+    assert dead_letter_count(path) == (0, None)
+    journal, pending = reopen(path, clock)
+    assert pending == [1]  # five starts waited through are no attempts
+    journal.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 # --- when the file cannot be written ----------------------------------------------------------
@@ -276,3 +330,12 @@ def test_a_full_disk_degrades_to_memory_and_recovers_when_space_returns(small_di
     assert journal.healthy and 60 in rows(path)
     journal.close()
     assert_nothing_personal_logged(caplog)
+
+
+def test_an_update_given_up_is_a_dead_letter_with_its_reason(path, clock, journal):
+    journal.admit(1, "{not an update")
+    journal.give_up(1, "unreadable")
+    assert dead_letters(path) == [(1, 0, "unreadable", True, 0)]
+    assert rows(path)[1][0] is not None  # done: never replayed
+    journal.close()
+    assert reopen(path, clock)[1] == []

@@ -256,8 +256,8 @@ def test_a_form_from_before_a_reset_cannot_reach_a_new_ticket_of_its_number(
     page = signed_in(staff)
     old_key = ticket_keys(page.text)[0]
     ticket = staff.get(f"/desk/t/{old_key}")
-    conn = sqlite3.connect(desk_settings.db_path)  # the file restored or reset: a new #1, opened later
-    conn.execute("UPDATE tickets SET opened_at = '2030-01-01 00:00:00.000001' WHERE number = ?", (number,))
+    conn = sqlite3.connect(desk_settings.db_path)  # the file restored or reset: a new #1, another key
+    conn.execute("UPDATE tickets SET key = 'ZZZZZZ' WHERE number = ?", (number,))
     conn.commit()
     conn.close()
     gone = staff.form(f"/desk/t/{old_key}/reply", ticket, text="给原来那位居民的回复")
@@ -267,7 +267,8 @@ def test_a_form_from_before_a_reset_cannot_reach_a_new_ticket_of_its_number(
     row = store.ticket(number)
     store.close()
     assert ticket_key(row) != old_key and staff.get(f"/desk/t/{ticket_key(row)}").status_code == 200
-    assert staff.get("/desk/t/1-zz").status_code == 404 and staff.get("/desk/t/abc").status_code == 404
+    for malformed in ("1-zz", "1-ZZZZZ", f"{number}-{row.key.lower()}", "abc"):
+        assert staff.get(f"/desk/t/{malformed}").status_code == 404
 
 
 def test_the_version_changes_when_the_tickets_do(desk_server, staff, resident):
@@ -316,17 +317,17 @@ def test_a_residents_markup_is_shown_as_text_under_a_strict_policy(desk_server, 
 def test_a_long_queue_lists_the_oldest_and_says_so():
     import datetime as dt
 
-    from servicebot.records import TicketStatus
+    from servicebot.records import TicketId, TicketStatus
     from servicebot.storage.tickets import BotSaid, TicketRow
     from servicebot.tickets import Card
 
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     row = TicketRow(
-        1, now, "web", "k", "s", None, "问题", BotSaid(), TicketStatus.OPEN, now,
+        1, "K7QX2M", now, "web", "k", "s", None, "问题", BotSaid(), TicketStatus.OPEN, now,
         False, None, None, False, None, None, None, None,
     )  # fmt: skip
-    card = Card(1, "web", "问题", "", None, (), 0, now)
-    views = [pages.TicketView("1-0", row, card, "", False)] * pages.LISTED
+    card = Card(TicketId(1, "K7QX2M"), "web", "问题", "", None, (), 0, now)
+    views = [pages.TicketView("1-K7QX2M", row, card, "", False)] * pages.LISTED
     viewer = pages.Viewer("张三", "token")
     shown = text_of(pages.tickets_page(views, viewer, now, version="v", total=pages.LISTED + 5))
     assert wording(pages.TICKETS_HEADING, count=pages.LISTED + 5).search(shown)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import logging
 import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from servicebot import replies
-from servicebot.channels.tg_staff import FOLLOW_UP, NOTICES, card_text, listing_text, ticket_in
+from servicebot.channels.tg_staff import CARD_AGAIN, FOLLOW_UP, NOTICES, card_text, listing_text, ticket_line
 from servicebot.config import load_settings
 from servicebot.conversation import (
     Command,
@@ -36,7 +37,7 @@ from servicebot.conversation import (
 from servicebot.errors import ConfigError, StaffRoomError
 from servicebot.hours import CHINA, HoursError, parse_hours, when
 from servicebot.migrations import MIGRATIONS
-from servicebot.records import ButtonKind, Channel, Status, TicketStatus
+from servicebot.records import TICKET_KEY_RE, ButtonKind, Channel, Status, TicketId, TicketStatus
 from servicebot.replies import Button
 from servicebot.service import Service
 from servicebot.storage.db import connect
@@ -229,9 +230,57 @@ def test_a_blank_database_gets_every_table_and_an_older_one_is_migrated(tmp_path
     assert store.listing() == []
     store.close()
     conn = sqlite3.connect(old)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 6
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"tickets", "ticket_messages", "room_messages", "outbox"} <= tables
+    expected = {"tickets", "ticket_messages", "room_messages", "outbox", "outbox_once", "meta"}
+    assert expected | {"staff_accounts", "staff_sessions"} <= tables
+
+
+def test_tickets_of_an_older_log_get_keys_of_their_own(tmp_path):
+    path = tmp_path / "four.sqlite3"
+    conn = connect(path, create=True)
+    for migration in MIGRATIONS[:4]:
+        migration(conn)
+    for _ in range(3):
+        conn.execute(
+            "INSERT INTO tickets (opened_at, channel, resident, question, bot_said, status, last_activity)"
+            " VALUES ('2026-03-02 01:00:00.000000', 'telegram', ?, '问题', '{}', 'open', '2026-03-02 01:00:00.000000')",
+            ("k" * 16,),
+        )
+    conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    store = TicketStore(path)
+    keys = [t.key for t in store.listing()]
+    assert len(set(keys)) == 3 and all(TICKET_KEY_RE.fullmatch(k) for k in keys)
+    store.close()
+
+
+def test_a_log_with_the_staff_desk_tables_gets_ticket_keys_and_keeps_its_accounts(tmp_path):
+    """A log at version 5 (the staff desk's accounts and sessions) is migrated to 6 (ticket
+    keys, sending marks, the outbox's names, `meta`) with its tickets and accounts intact."""
+    path = tmp_path / "five.sqlite3"
+    conn = connect(path, create=True)
+    for migration in MIGRATIONS[:5]:
+        migration(conn)
+    conn.execute(
+        "INSERT INTO tickets (opened_at, channel, resident, question, bot_said, status, last_activity)"
+        " VALUES ('2026-03-02 01:00:00.000000', 'web', ?, '问题', '{}', 'open', '2026-03-02 01:00:00.000000')",
+        ("k" * 16,),
+    )
+    conn.execute(
+        "INSERT INTO staff_accounts (name, password, created_at, password_at)"
+        " VALUES ('张三', 'hash', '2026-03-01 00:00:00.000000', '2026-03-01 00:00:00.000000')"
+    )
+    conn.execute("PRAGMA user_version = 5")
+    conn.close()
+    store = TicketStore(path)
+    [ticket] = store.listing()
+    assert TICKET_KEY_RE.fullmatch(ticket.key) and store.find(ticket.id) == ticket
+    store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 6 == len(MIGRATIONS)
+    assert conn.execute("SELECT name FROM staff_accounts").fetchall() == [("张三",)]
+    conn.close()
 
 
 def test_the_store_masks_what_it_keeps_and_forgets_the_address_when_closed(tmp_path):
@@ -248,20 +297,19 @@ def test_the_store_masks_what_it_keeps_and_forgets_the_address_when_closed(tmp_p
     assert ticket.question == "我的手机 [手机号] 怎么改" and ticket.earlier == 0
     store.posted(ticket.number, -100, 55)
     pending, new = store.add_staff_reply(
-        ticket.number, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="cd" * 6, at=START
+        ticket.id, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="cd" * 6, at=START
     )
     assert new and pending is not None and pending.text == "请拨 0550-1234567"  # as written, until delivered
     again, new = store.add_staff_reply(
-        ticket.number, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="ef" * 6, at=START
+        ticket.id, source="-100:60", text="请拨 0550-1234567", staff_name="张三", ref="ef" * 6, at=START
     )
     assert not new and again == pending  # the same update again: the same undelivered reply
     after = store.reply_delivered(pending.id, "sent", START)
     assert after is not None and after.status == TicketStatus.ANSWERED and after.answered_by == "张三"
     assert store.pending_replies() == []
-    assert store.add_staff_reply(
-        ticket.number, source="-100:60", text="x", staff_name="张三", ref="ef" * 6, at=START
-    ) == (None, False)
-    store.resolve(ticket.number, "李四", START)
+    seen = store.add_staff_reply(ticket.id, source="-100:60", text="x", staff_name="张三", ref="ef" * 6, at=START)
+    assert seen == (None, False)
+    store.resolve(ticket.id, "李四", START)
     closed = store.ticket(ticket.number)
     assert closed is not None and (closed.status, closed.address, closed.closed_by) == ("closed", None, "李四")
     assert status_text(closed) == "已结束（李四）"
@@ -293,6 +341,23 @@ def test_the_outbox_keeps_messages_until_seen_and_across_reopening(tmp_path):
     outbox.put("web", "k4", {"body": "old"})
     now[0] += 31 * 86400
     assert outbox.after("web", "k4", 0) == [] and outbox.purge() == 1
+
+
+def test_a_message_put_again_under_its_name_is_kept_once_also_after_it_was_shown(tmp_path):
+    """The desk delivers a staff reply again when the bot died before noting the first
+    delivery: the resident of the web chat or WeChat must see it once."""
+    now = [1_800_000_000.0]
+    outbox = Outbox(tmp_path / "o.sqlite3", keep_days=30, clock=lambda: now[0])
+    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is not None
+    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is None
+    assert outbox.take("wechat", "k") == [{"text": "答复"}]
+    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is None  # shown already
+    assert outbox.take("wechat", "k") == []
+    assert outbox.put("web", "k", {"body": "答复"}, once="ref1") is not None  # names are per channel
+    now[0] += 31 * 86400
+    assert outbox.purge() == 1
+    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is not None  # forgotten with it
+    outbox.close()
 
 
 def test_the_outbox_gives_each_message_once_to_takers_at_the_same_moment_and_forgets_old_ones(tmp_path):
@@ -343,10 +408,10 @@ class Room:
         self.cards.append(card)
         return next(self.ids)
 
-    async def post_follow_up(self, number, card_message, text):
+    async def post_follow_up(self, ticket, card_message, text):
         if self.down:
             raise StaffRoomError("Forbidden: bot was kicked from the supergroup chat")
-        self.follow_ups.append((number, card_message, text))
+        self.follow_ups.append((ticket.number, card_message, text))
         return next(self.ids)
 
     async def tell(self, number, notice, *, reply_to=None, name="", channel=""):
@@ -392,6 +457,15 @@ def key(service, resident):
     return Conversation(service).key(resident)
 
 
+async def staff_says(desk, *, replied_to, message, text, name="张三", named=None):
+    """What the staff room does with a staff member's reply to one of its messages: the
+    ticket that message belongs to, then the reply to it (None: no ticket of this log)."""
+    ticket = await desk.room_ticket(Room.chat_id, replied_to, named)
+    if ticket is None:
+        return None
+    return await desk.staff_reply(ticket, source=f"{Room.chat_id}:{message}", text=text, name=name)
+
+
 def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
     settings, service, _, inbox = desk_parts
 
@@ -410,15 +484,12 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         assert (card.number, card.question, card.status, card.earlier) == (1, "护照在哪里办", "unanswered", 0)
 
         # A staff reply reaches the resident; the same update again does nothing.
-        relayed = await desk.staff_reply(
-            chat=room.chat_id, replied_to=100, message=900, text="去出入境窗口", name="张三"
-        )
+        relayed = await staff_says(desk, replied_to=100, message=900, text="去出入境窗口")
         assert relayed.notice == Notice.SENT
         assert inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "去出入境窗口")
-        again = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=900, text="去出入境窗口", name="张三")
+        again = await staff_says(desk, replied_to=100, message=900, text="去出入境窗口")
         assert again.notice is None and len(inbox.texts()) == 1
-        ignored = await desk.staff_reply(chat=room.chat_id, replied_to=5, message=901, text="x", name="张三")
-        assert ignored.number is None
+        assert await staff_says(desk, replied_to=5, message=901, text="x") is None
 
         # Writing again within 24 h goes to the ticket; a day later it is a new question.
         me = key(service, TG)
@@ -442,7 +513,7 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         await desk.start(room)
         await until(lambda: desk.store.ticket(1).status == TicketStatus.CLOSED, "the ticket to expire")
         assert desk.store.ticket(1).address is None and status_text(desk.store.ticket(1)) == "已结束（到期）"
-        late = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=902, text="补充", name="李四")
+        late = await staff_says(desk, replied_to=100, message=902, text="补充", name="李四")
         assert late.notice == Notice.CLOSED and len(inbox.texts()) == 1
 
         # After retention_days the ticket is deleted.
@@ -475,9 +546,7 @@ def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_aft
         )
         await asyncio.to_thread(desk.store.posted, ticket.number, room.chat_id, 100)
         # The process died after recording the reply and before delivering it.
-        desk.store.add_staff_reply(
-            ticket.number, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START
-        )
+        desk.store.add_staff_reply(ticket.id, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START)
         await desk.close()
 
         desk = make_desk(desk_parts, clock)
@@ -487,7 +556,7 @@ def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_aft
         await until(lambda: room.notes, "the note to staff")
         assert room.notes == [(ticket.number, Notice.SENT, "张三")]
         # The update comes again (Telegram had not been told it was handled): not relayed twice.
-        relayed = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=7, text="答复", name="张三")
+        relayed = await staff_says(desk, replied_to=100, message=7, text="答复")
         assert relayed.notice is None and len(inbox.texts()) == 1
         await desk.stop()
         await desk.close()
@@ -516,7 +585,7 @@ def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(d
 
         # The resident's channel cannot take the reply now: kept, retried, delivered once.
         inbox.result = Delivered.RETRY
-        relayed = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=8, text="稍后答复", name="李四")
+        relayed = await staff_says(desk, replied_to=100, message=8, text="稍后答复", name="李四")
         assert relayed.notice == Notice.RETRYING and desk.store.health().undelivered == 1
         inbox.result = Delivered.SENT
         await until(lambda: any("稍后答复" in t for t in inbox.texts()), "the retried delivery")
@@ -525,7 +594,7 @@ def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(d
 
         # A resident who blocked the bot: the ticket is marked, the address forgotten.
         inbox.result = Delivered.GONE
-        gone = await desk.staff_reply(chat=room.chat_id, replied_to=100, message=9, text="还在吗", name="李四")
+        gone = await staff_says(desk, replied_to=100, message=9, text="还在吗", name="李四")
         assert gone.notice == Notice.GONE
         ticket = desk.store.ticket(1)
         assert ticket.status == TicketStatus.UNREACHABLE and ticket.address is None
@@ -583,9 +652,10 @@ def test_ages_read_as_staff_say_them():
     ]
 
 
-def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(desk_parts):
+def test_a_reply_to_a_card_whose_id_was_never_recorded_finds_its_ticket_by_number_and_key(desk_parts):
     """The bot stopped between posting a card and recording its message id: the card is
-    posted again after the restart, and a staff reply to the first one is still relayed."""
+    posted again after the restart, and a staff reply to the first one is still relayed —
+    found by the number and key the card shows, never by its number alone."""
     service, inbox = desk_parts[1], desk_parts[3]
 
     async def body():
@@ -594,20 +664,93 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_still_finds_its_ticket(de
         await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
         desk.store.posted(1, -1001, 200)
         lost_card = card_text(desk.card(desk.store.ticket(1)))
-        number = ticket_in(re.sub("<[^>]+>", "", lost_card))
-        relayed = await desk.staff_reply(chat=-1001, replied_to=150, message=9, text="您好", name="张三", hint=number)
+        number, named = ticket_line(re.sub("<[^>]+>", "", lost_card))
+        assert named == desk.store.ticket(1).id and number == 1
+        relayed = await staff_says(desk, replied_to=150, message=9, text="您好", named=named)
         assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "您好")
-        assert desk.store.ticket_for_room_message(-1001, 150) == 1  # mapped from now on
-        unknown = await desk.staff_reply(chat=-1001, replied_to=151, message=10, text="x", name="张三", hint=99)
-        assert unknown.number is None
+        assert desk.store.ticket_for_room_message(-1001, 150) == named  # recorded from now on
+        assert await staff_says(desk, replied_to=151, message=10, text="x", named=TicketId(1, "ZZZZZZ")) is None
+        assert await staff_says(desk, replied_to=152, message=11, text="x", named=TicketId(99, named.key)) is None
+        assert await staff_says(desk, replied_to=153, message=12, text="x") is None  # a number alone is not enough
+        assert await staff_says(desk, replied_to=200, message=13, text="x", named=TicketId(1, "ZZZZZZ")) is None
+        assert len(inbox.texts()) == 1
         await desk.close()
 
     asyncio.run(asyncio.wait_for(body(), 20))
 
 
 def test_the_ticket_a_staff_group_message_is_about_is_read_from_how_it_begins():
+    ticket = TicketId(32, "K7QX2M")
     for notice in Notice:
-        assert ticket_in(NOTICES[notice].format(number=31, name="张三", days=30, where="")) == 31
-    assert ticket_in(FOLLOW_UP.format(number=32, text="补充")) == 32
-    assert ticket_in(listing_text([], START)) is None
-    assert ticket_in("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None
+        assert ticket_line(NOTICES[notice].format(number=31, name="张三", days=30, where="")) == (31, None)
+    assert ticket_line(FOLLOW_UP.format(label=ticket.label, text="补充")) == (32, ticket)
+    assert ticket_line(listing_text([], START)) is None
+    assert ticket_line("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None
+
+
+def test_what_was_being_sent_when_the_bot_died_is_sent_again_and_counted(desk_parts, caplog):
+    """Telegram cannot say whether a message arrived: a card, a resident's message for staff
+    or a staff reply that was being sent when the bot died is sent again — the card saying it
+    may be there twice — and each is counted in the log."""
+    service, inbox = desk_parts[1], desk_parts[3]
+
+    async def body():
+        clock, room = Clock(), Room()
+        desk = make_desk(desk_parts, clock)
+        await desk.open()
+        first = await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        assert "#1" in first.text
+        second = await Conversation(service, desk=desk).respond_async(TG_OTHER, Text("转人工"))
+        assert "#2" in second.text
+        store = desk.store
+        await asyncio.to_thread(store.posting, 1)  # the card of #1 was on its way...
+        await asyncio.to_thread(store.posted, 2, room.chat_id, 100)  # #2's card made it
+        row = store.ticket(2)
+        message = store.add_resident_message(row.id, "补充", START)
+        store.sending(message)  # ...and so were a follow-up of #2
+        pending, _ = store.add_staff_reply(
+            row.id, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START
+        )
+        store.sending(pending.id)  # ...and a staff reply in #2, when the bot died
+        await desk.close()
+
+        desk = make_desk(desk_parts, clock)
+        await desk.open()
+        await desk.start(room)
+        await until(lambda: room.cards and room.follow_ups and inbox.texts(TG_OTHER), "everything sent again")
+        await desk.stop()
+        [card] = room.cards
+        assert card.number == 1 and card.again and CARD_AGAIN in card_text(card)
+        assert [f[2] for f in room.follow_ups] == ["补充"]
+        assert [t.split("\n")[0] for t in inbox.texts(TG_OTHER)] == [replies.STAFF_REPLY_PREFIX + "答复"]
+        assert desk.store.pending_replies() == [] and desk.store.unposted() == []
+        await desk.close()
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(asyncio.wait_for(body(), 20))
+    again = [r.getMessage() for r in caplog.records if "sending again" in r.getMessage()]
+    assert sorted(line.rsplit(": ", 1)[1] for line in again) == [
+        "a message for ticket #2",
+        "a staff reply in ticket #2",
+        "the card of ticket #1",
+    ]
+
+
+def test_a_card_sent_and_recorded_is_not_marked_as_sent_again(desk_parts, caplog):
+    service = desk_parts[1]
+
+    async def body():
+        room = Room()
+        desk = make_desk(desk_parts, Clock())
+        await desk.open()
+        await desk.start(room)
+        await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        await until(lambda: room.cards, "the card")
+        await desk.stop()
+        assert not room.cards[0].again and CARD_AGAIN not in card_text(room.cards[0])
+        assert not desk.store.ticket(1).posting
+        await desk.close()
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(asyncio.wait_for(body(), 20))
+    assert not [r for r in caplog.records if "sending again" in r.getMessage()]

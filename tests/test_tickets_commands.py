@@ -45,13 +45,15 @@ def open_ticket(store: TicketStore, question: str, *, ref: str | None = None, re
 
 
 def answer(store: TicketStore, number: int, text: str, name: str, message: int, *, faq: bool = False) -> None:
+    ticket = store.ticket(number)
+    assert ticket is not None
     pending, _ = store.add_staff_reply(
-        number, source=f"-1001:{message}", text=text, staff_name=name, ref=f"{message:012x}", at=NOW
+        ticket.id, source=f"-1001:{message}", text=text, staff_name=name, ref=f"{message:012x}", at=NOW
     )
     assert pending is not None
     store.reply_delivered(pending.id, "sent", NOW)
     if faq:
-        assert store.mark_faq(number) == name
+        assert store.mark_faq(ticket.id) == name
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def tickets(settings):
     first = open_ticket(store, "燃气费在哪里交", at=NOW - dt.timedelta(days=2))
     store.posted(first.number, -1001, 10)
     answer(store, first.number, "请到燃气公司营业厅，电话 0550-1234567", "张三", 11)
-    store.resolve(first.number, "张三", NOW)
+    store.resolve(first.id, "张三", NOW)
     second = open_ticket(store, "犬只登记在哪里办", at=NOW - dt.timedelta(hours=3))
     store.posted(second.number, -1001, 20)
     answer(store, second.number, "到派出所办理", "李四", 21)

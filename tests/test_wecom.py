@@ -24,7 +24,7 @@ from webserver import ServerThread, free_port
 def ticket(number: int, channel: str = "web") -> TicketRow:
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     return TicketRow(
-        number, now, channel, "key", "session", None, UNANSWERABLE, BotSaid(), TicketStatus.OPEN,
+        number, "K7QX2M", now, channel, "key", "session", None, UNANSWERABLE, BotSaid(), TicketStatus.OPEN,
         now, False, None, None, False, None, None, None, None,
     )  # fmt: skip
 

@@ -410,7 +410,10 @@ class Conversation:
     `gate` (optional) limits how much one resident may send; `memory` (optional) turns on
     the numbered-choice convention: a number picks a choice of the last reply, + or - rates
     the last answer; `desk` (optional) turns on hand-off to staff in private chats (call
-    the async entry points then).
+    the async entry points then). `settle`: the async entry points return only once what
+    they recorded is on disk (`Service.settle`), so a crash after the answer went out cannot
+    take its record; Telegram, whose update journal replays an update until its reply is
+    sent, leaves it off rather than make every reply wait for the disk.
     """
 
     def __init__(
@@ -420,11 +423,13 @@ class Conversation:
         gate: FloodGate | None = None,
         memory: ChoiceMemory | None = None,
         desk: Desk | None = None,
+        settle: bool = True,
     ):
         self.service = service
         self.gate = gate
         self.memory = memory
         self.desk = desk
+        self.settle = settle
 
     # -- entry points ----------------------------------------------------------------------
 
@@ -437,8 +442,11 @@ class Conversation:
         return self.admit(resident, event) or await self.respond_async(resident, event, ref=ref)
 
     async def respond_async(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """`respond`, with hand-off requests carried out by the desk."""
+        """`respond`, with hand-off requests carried out by the desk; what was recorded is on
+        disk before it returns (with `settle`)."""
         said = self.respond(resident, event, ref=ref)
+        if self.settle:
+            await self.service.settle()
         if said.handoff is None or self.desk is None:
             return said
         said = await self.desk.take(resident, self.key(resident), said.handoff)

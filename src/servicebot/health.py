@@ -3,8 +3,9 @@
 Each check answers one question an operator would otherwise find out from a silent bot:
 would the bot accept the FAQ on disk (the same full check `/reload` and live reload use, so
 a FAQ the bot would refuse is unhealthy), can it write its data directory, does the
-interaction log open, does Telegram accept the token and reach the staff and admin groups,
-does the hand-off desk reach its residents, and — when the web server and the staff desk are
+interaction log open (and was it deleted while the bot ran), does Telegram accept the token
+and reach the staff and admin groups, did the update journal give up any resident's message
+(dead letters), does the hand-off desk reach its residents, and — when the web server and the staff desk are
 configured — do they answer their health URLs. Every check says what it found, passed or
 not, and a problem says what to do next: one line each, in English, for operators' logs (and
 `docker inspect`).
@@ -12,6 +13,7 @@ not, and a problem says what to do next: one line each, in English, for operator
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -27,11 +29,14 @@ from typing import Any
 from servicebot import checks
 from servicebot.config import Settings
 from servicebot.errors import FaqError, StorageError
+from servicebot.journal import DEAD_KEEP, dead_letter_count
 from servicebot.migrations import MIGRATIONS, schema_version
 from servicebot.storage import connect
+from servicebot.storage.db import UTC, replaced_at
 from servicebot.storage.tickets import TicketStore
 
 PROBE_PREFIX = ".health-probe-"
+REPLACED_REPORTED = dt.timedelta(days=7)  # how long a log deleted while the bot ran is reported
 TELEGRAM_API = "https://api.telegram.org/bot"  # python-telegram-bot's default base_url
 TELEGRAM_TIMEOUT = 5.0  # seconds per Bot API call: the HEALTHCHECK allows 30 s for everything
 FIX_FAQ = "run `servicebot faq check` (in the container: docker compose exec bot servicebot faq check), fix the first"
@@ -71,6 +76,7 @@ def health_report(settings: Settings) -> list[Finding]:
         _finding(data_dir_problems(settings.data_dir), f"data directory {settings.data_dir} is writable"),
         database_finding(settings.db_path),
         *telegram_findings(settings),
+        journal_finding(settings),
         _finding(desk_problems(settings), "hand-off: no ticket or staff reply is waiting to be retried", settings),
         web_finding(settings),
         staff_desk_finding(settings),
@@ -154,6 +160,7 @@ def database_problems(db_path: Path) -> list[str]:
     try:
         version = schema_version(conn)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        replaced = replaced_at(conn)
     except sqlite3.Error as exc:
         return [f"interaction log {db_path} cannot be read: {exc}; {restore}"]
     finally:
@@ -162,6 +169,13 @@ def database_problems(db_path: Path) -> list[str]:
         return [
             f"interaction log {db_path} has schema version {version}, newer than this program "
             f"({len(MIGRATIONS)}); upgrade servicebot"
+        ]
+    if replaced is not None and dt.datetime.now(UTC) - replaced < REPLACED_REPORTED:
+        return [
+            f"interaction log {db_path} was deleted or replaced while the bot ran (at {replaced:%Y-%m-%d %H:%M} UTC):"
+            " hand-off tickets, messages waiting for web and WeChat residents and the history from before are not"
+            " in it; if that was not meant, restore the latest backup (README, Operations: Back up and restore the"
+            f" interaction log). Reported for {REPLACED_REPORTED.days} days"
         ]
     return []
 
@@ -239,6 +253,35 @@ def telegram_findings(settings: Settings) -> list[Finding]:
                 )
             )
     return findings
+
+
+def journal_finding(settings: Settings) -> Finding:
+    """Residents' Telegram messages the update journal gave up (dead letters)."""
+    journal_path = settings.journal_path
+    problems = journal_problems(journal_path)
+    if problems:
+        return Finding(Verdict.PROBLEM, "; ".join(problems))
+    if not journal_path.is_file():
+        if not settings.token:
+            return skipped("update journal: no Telegram token, so no journal of Telegram updates")
+        return ok(f"update journal {journal_path}: none yet (Telegram creates it with the first update)")
+    return ok(f"update journal {journal_path}: no Telegram update was given up unanswered")
+
+
+def journal_problems(journal_path: Path) -> list[str]:
+    """Residents' Telegram messages the update journal gave up (dead letters)."""
+    try:
+        count, latest = dead_letter_count(journal_path)
+    except sqlite3.Error as exc:
+        return [f"update journal {journal_path} cannot be read: {exc}"]
+    if not count:
+        return []
+    when = dt.datetime.fromtimestamp(latest or 0, UTC)
+    return [
+        f"{count} Telegram update(s) were given up unanswered (latest at {when:%Y-%m-%d %H:%M} UTC): the bot stopped"
+        " while processing each several times, or it waited a day; they are in the dead_letters table of"
+        f" {journal_path} for {DEAD_KEEP / 86400:g} days (report them with the bot's log lines of that time)"
+    ]
 
 
 # --- hand-off and the web server --------------------------------------------------------------

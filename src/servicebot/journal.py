@@ -23,9 +23,17 @@ confirmed and `done` once its reply was sent (or it was deliberately ignored); a
   update on the path that confirms updates to Telegram (measured 0.56 ms per update instead
   of 0.015 ms on the development machine, far more on network disks), throttling intake in
   exactly the burst the journal is for.
-- Bounded: finished rows are deleted after DEDUP_WINDOW, and beyond MAX_DONE_ROWS;
-  unfinished rows older than MAX_AGE, or already replayed at MAX_REPLAYS starts (an update
-  that brings the bot down must not do so at every start), are given up at start-up.
+- Bounded: finished rows are deleted after DEDUP_WINDOW, and beyond MAX_DONE_ROWS.
+- Poison updates: an update that brings the bot down must not do so at every start. The
+  channel calls `start` (durably) when it begins processing an update, `release` when a
+  clean stop cancels it; so `attempts` counts the runs that died while it was being
+  processed — not every start it merely waited through. At start-up an update that has
+  been attempted before is a suspect: the channel processes it alone (`tg_ingest`), so a
+  death while it runs is its own, and `clear`s it once its own work is done (it is then
+  waiting for Telegram, like everything else). One attempted MAX_ATTEMPTS times, or unfinished for
+  MAX_AGE, is never dropped silently: it moves to the dead letters (`dead_letters` table,
+  payload kept DEAD_KEEP, then erased), which are logged, reported by `servicebot health`
+  (`dead_letter_count`) and told to staff once (`untold_dead_letters`, `told_dead_letters`).
 - Never in the way: when the file cannot be written (disk full, locked, deleted, the data
   directory gone) the journal logs one error, admits updates in memory only (deduplicating
   those it remembers) — today's behaviour without the journal — and tries the file again
@@ -51,11 +59,12 @@ from servicebot.storage.db import file_identity, remove_stale_wal
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEDUP_WINDOW = 24 * 3600.0  # seconds a finished update id is remembered: Telegram keeps an update 24 h
 MAX_DONE_ROWS = 100_000  # finished ids kept at most (a few MB), whatever the window
-MAX_AGE = 24 * 3600.0  # an update unfinished for longer is not replayed: the question is a day old
-MAX_REPLAYS = 3  # starts at which an update may be replayed before it is given up
+MAX_AGE = 24 * 3600.0  # an update unfinished for longer is a dead letter: the question is a day old
+MAX_ATTEMPTS = 3  # runs that may die while processing an update before it is a dead letter
+DEAD_KEEP = 7 * 24 * 3600.0  # seconds a dead letter is kept (for the operator), then deleted
 RETRY_EVERY = 5.0  # seconds between attempts to use the file again after a failure
 CHECKPOINT_EVERY = 2.0  # seconds between WAL truncations (erased payloads gone, WAL synced)
 PRUNE_EVERY = 60.0
@@ -67,20 +76,45 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS updates (
     update_id INTEGER PRIMARY KEY,  -- Telegram's update_id
     received REAL NOT NULL,         -- Unix time it was admitted
-    done REAL,                      -- Unix time it was finished; NULL while pending
-    replays INTEGER NOT NULL DEFAULT 0,  -- starts at which it was handed back unfinished
-    payload TEXT                    -- the update as JSON while pending; NULL once done
+    done REAL,                      -- Unix time it was finished (or became a dead letter); NULL while pending
+    replays INTEGER NOT NULL DEFAULT 0,  -- version 1 only: starts it waited through (no longer used)
+    payload TEXT,                   -- the update as JSON while pending; NULL once done
+    attempts INTEGER NOT NULL DEFAULT 0  -- runs that began processing it and did not finish or release it
 );
 CREATE INDEX IF NOT EXISTS updates_done ON updates (done);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    update_id INTEGER PRIMARY KEY,
+    received REAL NOT NULL,
+    failed REAL NOT NULL,           -- Unix time it was given up
+    attempts INTEGER NOT NULL,
+    reason TEXT NOT NULL,           -- 'attempts' (it may bring the bot down), 'age' (a day old), 'unreadable'
+    payload TEXT,                   -- the update as Telegram sent it, for the operator; deleted after DEAD_KEEP
+    told INTEGER NOT NULL DEFAULT 0 -- staff have been told
+);
 """
 
 
 @dataclass(frozen=True)
 class Pending:
-    """An update received before the last stop and not finished: to be processed first."""
+    """An update received before the last stop and not finished: to be processed first.
+    `attempts` > 0: a run died while processing it (a suspect)."""
 
     update_id: int
     payload: str
+    attempts: int = 0
+
+
+def dead_letter_count(path: Path) -> tuple[int, float | None]:
+    """(dead letters, when the latest was given up) in the journal at `path`, read-only, for
+    `servicebot health`; (0, None) when there is no journal (or one from before them)."""
+    if not Path(path).is_file():
+        return 0, None
+    with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        try:
+            count, latest = conn.execute("SELECT count(*), max(failed) FROM dead_letters").fetchone()
+        except sqlite3.OperationalError:  # version 1: no dead letters
+            return 0, None
+    return count, latest
 
 
 def _create_private(path: Path) -> None:
@@ -104,7 +138,7 @@ class UpdateJournal:
         dedup_window: float = DEDUP_WINDOW,
         max_done_rows: int = MAX_DONE_ROWS,
         max_age: float = MAX_AGE,
-        max_replays: int = MAX_REPLAYS,
+        max_attempts: int = MAX_ATTEMPTS,
     ):
         self.path = Path(path)
         self._clock = clock
@@ -113,7 +147,7 @@ class UpdateJournal:
         self._dedup_window = dedup_window
         self._max_done_rows = max_done_rows
         self._max_age = max_age
-        self._max_replays = max_replays
+        self._max_attempts = max_attempts
         self._opened = False  # between open() and close()
         self._conn: sqlite3.Connection | None = None
         self._file: tuple[int, int] | None = None
@@ -132,8 +166,8 @@ class UpdateJournal:
     # -- start and stop ------------------------------------------------------------------
 
     def open(self) -> list[Pending]:
-        """Open (or create) the file; the updates left unfinished, in update id order. Gives up
-        those too old or replayed too often, and counts each one handed back as a replay."""
+        """Open (or create) the file; the updates left unfinished, in update id order. Those too
+        old, or attempted MAX_ATTEMPTS times, become dead letters instead."""
         self._opened = True
         if not self._usable():
             return []
@@ -177,6 +211,64 @@ class UpdateJournal:
         self._remember(update_id)
         return fresh
 
+    def start(self, update_id: int) -> None:
+        """Processing of the update begins: if the process dies before `done` or `release`,
+        this run counts as an attempt at it. Written before it returns."""
+        self._write("UPDATE updates SET attempts = attempts + 1 WHERE update_id = ? AND done IS NULL", update_id)
+
+    def release(self, update_id: int) -> None:
+        """Processing was stopped on purpose (a clean stop cancelled it): not an attempt."""
+        self._write(
+            "UPDATE updates SET attempts = max(attempts - 1, 0) WHERE update_id = ? AND done IS NULL", update_id
+        )
+
+    def clear(self, update_id: int) -> None:
+        """A suspect got through its own work (it is waiting for Telegram now): the runs that
+        died while it was in flight were not its fault."""
+        self._write("UPDATE updates SET attempts = 0 WHERE update_id = ? AND done IS NULL", update_id)
+
+    def give_up(self, update_id: int, reason: str) -> None:
+        """Make a pending update a dead letter now (`reason`: e.g. it cannot be read back)."""
+        if not self._usable():
+            return
+        assert self._conn is not None
+        now = self._clock()
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                "INSERT OR REPLACE INTO dead_letters (update_id, received, failed, attempts, reason, payload)"
+                " SELECT update_id, received, ?, attempts, ?, payload FROM updates WHERE update_id = ?",
+                (now, reason, update_id),
+            )
+            self._conn.execute("UPDATE updates SET done = ?, payload = NULL WHERE update_id = ?", (now, update_id))
+            self._conn.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            self._fail(exc)
+            return
+        self._dirty = True
+
+    def untold_dead_letters(self) -> int:
+        """How many dead letters staff have not been told about (`told_dead_letters` when they were)."""
+        if not self._usable():
+            return 0
+        assert self._conn is not None
+        try:
+            return self._conn.execute("SELECT count(*) FROM dead_letters WHERE told = 0").fetchone()[0]
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(exc)
+            return 0
+
+    def told_dead_letters(self) -> None:
+        if self._usable():
+            assert self._conn is not None
+            try:
+                self._conn.execute("UPDATE dead_letters SET told = 1 WHERE told = 0")
+                self._dirty = True
+            except (sqlite3.Error, OSError) as exc:
+                self._fail(exc)
+
     def done(self, update_id: int) -> None:
         """The update was answered (or deliberately ignored): forget its payload."""
         self._owed[update_id] = self._clock()
@@ -201,6 +293,16 @@ class UpdateJournal:
                 self._next_checkpoint = now + CHECKPOINT_EVERY
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._dirty = False
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(exc)
+
+    def _write(self, sql: str, update_id: int) -> None:
+        if not self._usable():
+            return  # working in memory: nothing is counted
+        assert self._conn is not None
+        try:
+            self._conn.execute(sql, (update_id,))
+            self._dirty = True
         except (sqlite3.Error, OSError) as exc:
             self._fail(exc)
 
@@ -245,6 +347,8 @@ class UpdateJournal:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"written by a newer servicebot (version {version})")
+            if version == 1:  # counted starts, not attempts: each pending update starts at 0 again
+                conn.execute("ALTER TABLE updates ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
@@ -300,18 +404,22 @@ class UpdateJournal:
         conn.execute("BEGIN IMMEDIATE")
         try:
             rows = conn.execute(
-                "SELECT update_id, received, replays, payload FROM updates WHERE done IS NULL ORDER BY update_id"
+                "SELECT update_id, received, attempts, payload FROM updates"
+                " WHERE done IS NULL AND payload IS NOT NULL ORDER BY update_id"
             ).fetchall()
-            stale = [r[0] for r in rows if r[1] < now - self._max_age]
-            failing = [r[0] for r in rows if r[1] >= now - self._max_age and r[2] >= self._max_replays]
-            given_up = set(stale) | set(failing)
+            stale = [r for r in rows if r[1] < now - self._max_age]
+            failing = [r for r in rows if r[1] >= now - self._max_age and r[2] >= self._max_attempts]
+            dead = [(*r[:3], "age", r[3]) for r in stale] + [(*r[:3], "attempts", r[3]) for r in failing]
             conn.executemany(
-                "UPDATE updates SET done = ?, payload = NULL WHERE update_id = ?", [(now, u) for u in given_up]
+                "INSERT OR REPLACE INTO dead_letters (update_id, received, failed, attempts, reason, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(u, received, now, attempts, reason, payload) for u, received, attempts, reason, payload in dead],
             )
-            pending = [Pending(r[0], r[3]) for r in rows if r[0] not in given_up and r[3] is not None]
             conn.executemany(
-                "UPDATE updates SET replays = replays + 1 WHERE update_id = ?", [(p.update_id,) for p in pending]
+                "UPDATE updates SET done = ?, payload = NULL WHERE update_id = ?", [(now, d[0]) for d in dead]
             )
+            given_up = {d[0] for d in dead}
+            pending = [Pending(r[0], r[3], r[2]) for r in rows if r[0] not in given_up]
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -321,18 +429,28 @@ class UpdateJournal:
         for p in pending:
             self._remember(p.update_id)
         if stale:
-            log.warning(
-                "update journal: %d unanswered updates older than %g h were dropped", len(stale), self._max_age / 3600
+            log.error(
+                "update journal: %d updates unanswered for more than %g h are dead letters now"
+                " (`servicebot health` lists them)",
+                len(stale),
+                self._max_age / 3600,
             )
         if failing:
-            log.warning(
-                "update journal: %d updates were dropped: they were replayed at %d starts without being"
-                " answered (one of them may be what stopped the bot)",
+            log.error(
+                "update journal: %d updates are dead letters now: the bot stopped %d times while processing each"
+                " (one of them may be what brings it down); `servicebot health` lists them",
                 len(failing),
-                self._max_replays,
+                self._max_attempts,
             )
         if pending:
-            log.info("update journal: %d updates received before the last stop are answered first", len(pending))
+            suspects = sum(1 for p in pending if p.attempts)
+            log.info(
+                "update journal: %d updates received before the last stop are answered first%s",
+                len(pending),
+                f" ({suspects} were being processed when it stopped: they are processed one at a time)"
+                if suspects
+                else "",
+            )
         return pending
 
     def _prune(self, now: float) -> None:
@@ -344,7 +462,16 @@ class UpdateJournal:
             " SELECT update_id FROM updates WHERE done IS NOT NULL ORDER BY done DESC LIMIT -1 OFFSET ?)",
             (self._max_done_rows,),
         )
+        conn.execute("DELETE FROM dead_letters WHERE failed < ?", (now - DEAD_KEEP,))
         self._dirty = True
 
 
-__all__ = ["DEDUP_WINDOW", "MAX_AGE", "MAX_REPLAYS", "Pending", "UpdateJournal"]
+__all__ = [
+    "DEAD_KEEP",
+    "DEDUP_WINDOW",
+    "MAX_AGE",
+    "MAX_ATTEMPTS",
+    "Pending",
+    "UpdateJournal",
+    "dead_letter_count",
+]

@@ -170,6 +170,37 @@ def _m005_staff_desk(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX staff_sessions_account ON staff_sessions (account)")
 
 
+def _m006_identities(conn: sqlite3.Connection) -> None:
+    """Nothing lost, nobody misdirected (issue 22):
+    - every ticket gets a random key, shown with its number on the staff's card: numbers
+      start again in a new file (a deleted log, a restored backup), keys do not, so an old
+      card cannot be taken for a new ticket with its number;
+    - what the desk was sending when the bot stopped (a card, a resident's message for staff,
+      a staff reply) is marked, so that sending it again after a crash is counted;
+    - the outbox remembers which messages it was given (`once`), so a staff reply delivered
+      again after a crash is kept once;
+    - `meta`: facts about the file itself (when the bot found its predecessor deleted)."""
+    from servicebot.records import new_ticket_key
+
+    conn.execute("ALTER TABLE tickets ADD COLUMN key TEXT")
+    numbers = [n for (n,) in conn.execute("SELECT number FROM tickets")]
+    conn.executemany("UPDATE tickets SET key = ? WHERE number = ?", [(new_ticket_key(), n) for n in numbers])
+    conn.execute("CREATE UNIQUE INDEX tickets_key ON tickets (key)")
+    conn.execute("ALTER TABLE tickets ADD COLUMN posting INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE ticket_messages ADD COLUMN sending INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        """
+        CREATE TABLE outbox_once (
+            channel TEXT NOT NULL,
+            once TEXT NOT NULL,            -- the sender's name for the message (a staff reply's ref)
+            at TEXT NOT NULL,
+            PRIMARY KEY (channel, once)
+        )
+        """
+    )
+    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
 # Numbered by position: MIGRATIONS[0] is migration 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _m001_interactions,
@@ -177,6 +208,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _m003_mask_again,
     _m004_tickets,
     _m005_staff_desk,
+    _m006_identities,
 )
 
 

@@ -10,9 +10,11 @@ just to name a status: the log writer does not drag in the matcher, nor a channe
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Status(StrEnum):
@@ -78,6 +80,33 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"  # 已解决, or expired: the resident's address is deleted
 
 
+TICKET_KEY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed safely
+TICKET_KEY_CHARS = 6  # 31**6 ≈ 8.9e8 keys: an old card matches a new ticket by chance about once in a billion
+TICKET_KEY_RE = re.compile(f"[{TICKET_KEY_ALPHABET}]{{{TICKET_KEY_CHARS}}}")
+
+
+def new_ticket_key() -> str:
+    """A random ticket key (`TicketId.key`)."""
+    return "".join(secrets.choice(TICKET_KEY_ALPHABET) for _ in range(TICKET_KEY_CHARS))
+
+
+@dataclass(frozen=True)
+class TicketId:
+    """Which hand-off ticket, wherever staff see it (a card in the Telegram staff group, a
+    ticket on a web desk). `number` is what residents and staff say (#12); it starts again in
+    a new log file (a deleted one, a restored backup). `key` is random, chosen when the ticket
+    opens: a card or a link that names a ticket by number and key cannot be taken for another
+    ticket with the same number, in this file or any later one."""
+
+    number: int
+    key: str
+
+    @property
+    def label(self) -> str:
+        """How staff see it: #12（K7QX2M）."""
+        return f"#{self.number}（{self.key}）"
+
+
 @dataclass(frozen=True)
 class Interaction:
     """One row of the interaction log. Holds no raw personal data by construction."""
@@ -102,3 +131,10 @@ class InteractionSink(Protocol):
 
     def record(self, interaction: Interaction) -> None: ...
     def feedback(self, ref: str, positive: bool) -> None: ...
+
+
+@runtime_checkable
+class SettlingSink(Protocol):
+    """A sink that can say when what it was given is on disk (the interaction log)."""
+
+    async def settle(self) -> bool: ...

@@ -22,7 +22,7 @@ from servicebot.errors import FaqError, Problem
 from servicebot.faq import Faq, Referral
 from servicebot.matching import Index, Match, Reason
 from servicebot.privacy import mask_personal, pseudonym
-from servicebot.records import Interaction, InteractionSink, Status, Via
+from servicebot.records import Interaction, InteractionSink, SettlingSink, Status, Via
 from servicebot.referrals import Found, ReferralIndex
 from servicebot.replies import Reply
 
@@ -371,6 +371,16 @@ class Service:
             origin_ref=origin_ref,
         )
         return replies.unanswered_reply(self._snapshot.faq.contact)
+
+    async def settle(self) -> None:
+        """Wait (bounded, and not while the disk fails) until what was recorded so far is on
+        disk: a channel calls this before it answers, so a crash after the answer cannot take
+        the record with it."""
+        if isinstance(self.sink, SettlingSink):
+            try:
+                await self.sink.settle()
+            except Exception:  # the log must never stop an answer
+                log.exception("could not wait for the interaction log")
 
     def feedback(self, ref: str, positive: bool) -> None:
         if self.sink is not None:

@@ -20,6 +20,13 @@ How it stays honest and loses nothing:
   marked delivered after, under one lock with the retrying worker: each reply is delivered
   once, also when its update comes again after a crash.
 
+Nobody misdirected: staff act on a `TicketId` (number and random key), never a number alone:
+numbers start again in a new log file (deleted, or restored from a backup) while old cards
+stay in the staff group (`room_ticket`; a reply naming no ticket of this file: `UNKNOWN`).
+What Telegram cannot make exactly-once is counted: what was being sent when the bot died (a
+card, a resident's message, a staff reply) is sent again at the next start and logged
+("sending again …"); the outboxes of the web chat and WeChat keep a reply once.
+
 Per resident (by hashed key) the desk keeps in memory the ticket they are writing in
 (`active`: 24 hours from the last activity, until closed or left) and their latest
 questions (`remember`), so a typed 人工 or a 转人工 button hands off the right question.
@@ -43,9 +50,10 @@ from servicebot.config import Settings
 from servicebot.conversation import Asked, Delivered, Delivery, HandOff, HandOffKind, Resident, Said
 from servicebot.errors import StaffRoomError, StorageError
 from servicebot.hours import when
-from servicebot.records import Channel, Status, TicketStatus
+from servicebot.records import Channel, Status, TicketId, TicketStatus
 from servicebot.replies import Reply
 from servicebot.service import Service, new_ref
+from servicebot.storage.db import Database
 from servicebot.storage.tickets import BotSaid, PendingReply, TicketRow, TicketStore
 
 log = logging.getLogger(__name__)
@@ -68,13 +76,14 @@ class Notice(StrEnum):
     CLOSED = "closed"  # ⚠️ the ticket is closed: the reply was not relayed
     NOT_TEXT = "not_text"  # ⚠️ only text replies are relayed
     RESOLVED = "resolved"  # ☑️ someone pressed 已解决
+    UNKNOWN = "unknown"  # ⚠️ the reply answers a card of no ticket in the log (deleted or restored): not relayed
 
 
 @dataclass(frozen=True)
 class Card:
     """A ticket as staff first see it. Never the resident's id, username or name."""
 
-    number: int
+    ticket: TicketId
     channel: str
     question: str  # masked; "" when the resident asked for a person before asking anything
     status: str  # what the bot did with it: a records.Status, or ""
@@ -82,6 +91,11 @@ class Card:
     suggested: tuple[str, ...]  # the questions it offered instead
     earlier: int  # tickets this resident opened before
     opened_at: dt.datetime
+    again: bool = False  # posted again after a crash: the first may be in the room too
+
+    @property
+    def number(self) -> int:
+        return self.ticket.number
 
 
 @dataclass(frozen=True)
@@ -103,7 +117,7 @@ class StaffRoom(Protocol):
         """Post a ticket's card; its message id. StaffRoomError when the room cannot be reached."""
         ...
 
-    async def post_follow_up(self, number: int, card_message: int, text: str) -> int:
+    async def post_follow_up(self, ticket: TicketId, card_message: int, text: str) -> int:
         """Post what the resident wrote again, under the card; its message id. StaffRoomError."""
         ...
 
@@ -135,7 +149,7 @@ class Desk:
         self.room_down = False  # the last attempt to post to the staff group failed
         self.room_error = ""  # why
         self._store: TicketStore | None = None
-        self._active: dict[str, tuple[int, dt.datetime]] = {}
+        self._active: dict[str, tuple[TicketId, dt.datetime]] = {}
         self._latest: OrderedDict[str, tuple[Asked, dt.datetime]] = OrderedDict()
         self._by_ref: OrderedDict[str, tuple[str, Asked]] = OrderedDict()
         self._relay_lock = asyncio.Lock()
@@ -155,16 +169,17 @@ class Desk:
             raise StorageError("the hand-off desk is not open")
         return self._store
 
-    async def open(self) -> None:
-        """Open the tickets and remember which residents are writing in one."""
-        self._store = TicketStore(self.settings.db_path)
+    async def open(self, db: Database | None = None) -> None:
+        """Open the tickets (in `db`, the process's database, else a connection of their own)
+        and remember which residents are writing in one."""
+        self._store = TicketStore(db if db is not None else self.settings.db_path)
         try:
             rows = await asyncio.to_thread(self.store.active_since, self.clock() - FOLLOW_UP_WINDOW)
         except StorageError as exc:
             log.error("hand-off: could not read the open tickets: %s", exc)
             return
         for row in rows:
-            self._active[row.resident] = (row.number, row.last_activity)
+            self._active[row.resident] = (row.id, row.last_activity)
 
     async def close(self) -> None:
         if self._store is not None:
@@ -211,7 +226,7 @@ class Desk:
         if self.clock() - found[1] > FOLLOW_UP_WINDOW:
             del self._active[key]
             return None
-        return found[0]
+        return found[0].number
 
     def remember(self, key: str, asked: Asked) -> None:
         self._latest[key] = (asked, self.clock())
@@ -237,7 +252,7 @@ class Desk:
         if asked is not None:
             existing = await asyncio.to_thread(self.store.ticket_for_ref, asked.ref)
             if existing is not None and existing.resident == key and existing.live:
-                self._active[key] = (existing.number, self.clock())
+                self._active[key] = (existing.id, self.clock())
                 text = replies.TICKET_EXISTS_TEXT.format(number=existing.number)
                 return Said(replies.in_ticket(self._when_seen(resident, text)))
         now = self.clock()
@@ -252,7 +267,7 @@ class Desk:
             bot_said=said,
             at=now,
         )
-        self._active[key] = (ticket.number, now)
+        self._active[key] = (ticket.id, now)
         log.info("hand-off: ticket #%d opened (%s)", ticket.number, resident.channel)
         for listener in self.opened_listeners:
             listener(ticket)
@@ -290,11 +305,15 @@ class Desk:
         return Asked(ref, question, Status(status), entry_id, suggestions)
 
     async def _add(self, key: str, number: int, text: str) -> Said:
-        added = await asyncio.to_thread(self.store.add_resident_message, number, text, self.clock())
-        if added is None:  # closed meanwhile
+        found = self._active.get(key)
+        ticket = found[0] if found is not None and found[0].number == number else None
+        added = None
+        if ticket is not None:
+            added = await asyncio.to_thread(self.store.add_resident_message, ticket, text, self.clock())
+        if ticket is None or added is None:  # closed meanwhile (or gone with a deleted log file)
             self._active.pop(key, None)
             return Said(Reply(replies.TICKET_CLOSED_TEXT.format(number=number)))
-        self._active[key] = (number, self.clock())
+        self._active[key] = (ticket, self.clock())
         self.nudge()
         return Said(replies.in_ticket(replies.FOLLOW_UP_TEXT.format(number=number)))
 
@@ -303,7 +322,7 @@ class Desk:
         if found is None:
             return Said(Reply(replies.BACK_TO_BOT_NONE_TEXT))
         await asyncio.to_thread(self.store.leave, found[0], self.clock())
-        return Said(Reply(replies.BACK_TO_BOT_TEXT.format(number=found[0])))
+        return Said(Reply(replies.BACK_TO_BOT_TEXT.format(number=found[0].number)))
 
     def hours_line(self, now: dt.datetime) -> str:
         """When staff usually answer, as true as the settings allow."""
@@ -321,29 +340,28 @@ class Desk:
 
     # -- the staff side (called by the room's handlers) --------------------------------------------
 
-    async def staff_reply(
-        self, *, chat: int, replied_to: int, message: int, text: str | None, name: str, hint: int | None = None
-    ) -> Relayed:
-        """A staff member replied to one of the bot's messages in the staff group. `hint`: the
-        ticket the room reads in that message (its card or a note about it), for a message
-        whose id was never recorded (the bot stopped between sending it and recording it)."""
-        number = await asyncio.to_thread(self.store.ticket_for_room_message, chat, replied_to)
-        if number is None and hint is not None and await asyncio.to_thread(self.store.ticket, hint) is not None:
-            number = hint
-            await asyncio.to_thread(self.store.map_room_message, chat, replied_to, number)
-        if number is None:
-            return Relayed(None)  # a reply to anything else is not for a resident
+    async def room_ticket(self, chat: int, message: int, named: TicketId | None = None) -> TicketId | None:
+        """The ticket a message of the room belongs to (`TicketStore.room_ticket`); None: no
+        ticket of this log (never one, or one from before the log was deleted or restored)."""
+        return await asyncio.to_thread(self.store.room_ticket, chat, message, named)
+
+    async def staff_reply(self, ticket: TicketId, *, source: str, text: str | None, name: str) -> Relayed:
+        """A staff member answered ticket `ticket` (`source`: the room's own name for their
+        message, so a message that comes again is relayed once); UNKNOWN for a ticket that is
+        not in the log."""
+        number = ticket.number
         if not text or not text.strip():
             return Relayed(number, Notice.NOT_TEXT)
-        return await self.reply(number, source=f"{chat}:{message}", text=text, name=name)
+        return await self.reply(ticket, source=source, text=text, name=name)
 
-    async def reply(self, number: int, *, source: str, text: str, name: str) -> Relayed:
+    async def reply(self, ticket: TicketId, *, source: str, text: str, name: str) -> Relayed:
         """A staff reply from any desk, recorded once per `source` (the desk's id of it, "<chat>:<message>"
-        in the staff group), then relayed; what to tell staff."""
+        in the staff group), then relayed; what to tell staff (UNKNOWN: `ticket` is not in the log)."""
+        number = ticket.number
         async with self._relay_lock:
             pending, new = await asyncio.to_thread(
                 self.store.add_staff_reply,
-                number,
+                ticket,
                 source=source,
                 text=text.strip(),
                 staff_name=name,
@@ -353,31 +371,33 @@ class Desk:
             if pending is None:
                 if not new:
                     return Relayed(number)  # the same update again, already relayed
-                ticket = await asyncio.to_thread(self.store.ticket, number)
-                gone = ticket is not None and ticket.status == TicketStatus.UNREACHABLE
+                row = await asyncio.to_thread(self.store.find, ticket)
+                if row is None:
+                    return Relayed(number, Notice.UNKNOWN)
+                gone = row.status == TicketStatus.UNREACHABLE
                 return Relayed(number, Notice.GONE if gone else Notice.CLOSED)
             return Relayed(number, await self._relay(pending), pending.channel)
 
-    async def resolve(self, number: int, by: str) -> bool | None:
+    async def resolve(self, ticket: TicketId, by: str) -> bool | None:
         """已解决: tell the resident, close, forget their address. None for an unknown ticket,
         False when it was closed already."""
         async with self._relay_lock:  # two desks pressing 已解决 at once: one closes it, one hears False
-            ticket = await asyncio.to_thread(self.store.ticket, number)
-            if ticket is None:
+            row = await asyncio.to_thread(self.store.find, ticket)
+            if row is None:
                 return None
-            if ticket.status == TicketStatus.CLOSED:
+            if row.status == TicketStatus.CLOSED:
                 return False
-            if ticket.live and ticket.address is not None:
-                notice = Said(Reply(replies.TICKET_CLOSED_TEXT.format(number=number)))
-                await self.delivery.deliver(Resident(Channel(ticket.channel), ticket.address), notice)
-            await asyncio.to_thread(self.store.resolve, number, by, self.clock())
-        self._forget(ticket.resident, number)
-        log.info("hand-off: ticket #%d closed", number)
+            if row.live and row.address is not None:
+                notice = Said(Reply(replies.TICKET_CLOSED_TEXT.format(number=row.number)))
+                await self.delivery.deliver(Resident(Channel(row.channel), row.address), notice)
+            await asyncio.to_thread(self.store.resolve, ticket, by, self.clock())
+        self._forget(row.resident, row.number)
+        log.info("hand-off: ticket #%d closed", row.number)
         return True
 
-    async def mark_faq(self, number: int) -> str | None:
+    async def mark_faq(self, ticket: TicketId) -> str | None:
         """加入问答: the latest staff reply becomes a FAQ draft; who wrote it (None: no reply yet)."""
-        return await asyncio.to_thread(self.store.mark_faq, number)
+        return await asyncio.to_thread(self.store.mark_faq, ticket)
 
     async def listing(self, *, open_only: bool, limit: int | None = None) -> list[TicketRow]:
         return await asyncio.to_thread(self.store.listing, open_only=open_only, limit=limit)
@@ -385,11 +405,12 @@ class Desk:
     async def tell_staff(
         self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "", channel: str = ""
     ) -> None:
-        """Tell staff (best effort); a staff reply to that note goes to the ticket too."""
+        """Tell staff (best effort); a staff reply to that note goes to the ticket too (not to a
+        note that the ticket is unknown)."""
         if self.room is None:
             return
         message = await self.room.tell(number, notice, reply_to=reply_to, name=name, channel=channel)
-        if message is not None:
+        if message is not None and notice != Notice.UNKNOWN:
             with contextlib.suppress(StorageError):
                 await asyncio.to_thread(self.store.map_room_message, self.room.chat_id, message, number)
 
@@ -399,11 +420,14 @@ class Desk:
         """Deliver one recorded staff reply (under the relay lock) and record what happened."""
         resident = Resident(Channel(pending.channel), pending.address)
         said = Said(replies.staff_reply(pending.ticket, pending.text), ref=pending.ref)
+        if pending.sending:
+            _sending_again(f"a staff reply in ticket #{pending.ticket}")
+        await asyncio.to_thread(self.store.sending, pending.id)
         result = await self.delivery.deliver(resident, said)
         if result:
             ticket = await asyncio.to_thread(self.store.reply_delivered, pending.id, result.value, self.clock())
             if ticket is not None and ticket.live:
-                self._active[ticket.resident] = (ticket.number, self.clock())
+                self._active[ticket.resident] = (ticket.id, self.clock())
             return Notice.SENT if result == Delivered.SENT else Notice.KEPT
         if result == Delivered.GONE:
             gone = await asyncio.to_thread(self.store.resident_gone, pending.ticket)
@@ -416,7 +440,8 @@ class Desk:
         return Notice.RETRYING
 
     def _forget(self, key: str, number: int) -> None:
-        if self._active.get(key, (None,))[0] == number:
+        found = self._active.get(key)
+        if found is not None and found[0].number == number:
             del self._active[key]
 
     def _retry_replies(self) -> None:
@@ -470,6 +495,9 @@ class Desk:
         for n, ticket in enumerate(tickets):
             if self._stopping:  # the rest waits for the next start; what was sent is recorded
                 return True
+            if ticket.posting:
+                _sending_again(f"the card of ticket #{ticket.number}")
+            await asyncio.to_thread(self.store.posting, ticket.number)
             try:
                 message = await room.post_ticket(self.card(ticket))
             except StaffRoomError as exc:
@@ -482,13 +510,17 @@ class Desk:
         for follow_up in await asyncio.to_thread(self.store.unposted_messages):
             if self._stopping:
                 return True
+            number = follow_up.ticket.number
+            if follow_up.sending:
+                _sending_again(f"a message for ticket #{number}")
+            await asyncio.to_thread(self.store.sending, follow_up.id)
             try:
                 message = await room.post_follow_up(follow_up.ticket, follow_up.card, follow_up.text)
             except StaffRoomError as exc:
                 self.room_down, self.room_error = True, str(exc)
-                log.warning("hand-off: a message for ticket #%d could not be posted: %s", follow_up.ticket, exc)
+                log.warning("hand-off: a message for ticket #%d could not be posted: %s", number, exc)
                 return False
-            await asyncio.to_thread(self.store.message_posted, follow_up.id, room.chat_id, message, follow_up.ticket)
+            await asyncio.to_thread(self.store.message_posted, follow_up.id, room.chat_id, message, number)
         if self.room_down:
             log.info("hand-off: the staff group is reachable again")
         self.room_down = False
@@ -543,7 +575,7 @@ class Desk:
         answered = entry.question if entry else said.entry_id
         suggested = tuple(faq.by_id[e].question if e in faq.by_id else e for e in said.suggestions)
         return Card(
-            ticket.number,
+            ticket.id,
             ticket.channel,
             ticket.question,
             said.status,
@@ -551,11 +583,17 @@ class Desk:
             suggested,
             ticket.earlier,
             ticket.opened_at,
+            again=ticket.posting,
         )
 
 
 def _backoff(current: float, low: float, high: float) -> float:
     return min(max(current * 2, low), high)
+
+
+def _sending_again(what: str) -> None:
+    """Counted: Telegram cannot say whether it arrived before the bot stopped."""
+    log.warning("hand-off: sending again what may have been sent when the bot stopped: %s", what)
 
 
 # --- how staff read tickets (the staff group's /tickets and `servicebot tickets`) --------------------

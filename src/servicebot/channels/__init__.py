@@ -31,6 +31,7 @@ from servicebot.errors import Problem
 from servicebot.records import Channel
 from servicebot.service import Service
 from servicebot.storage import InteractionLog
+from servicebot.storage.db import Database
 from servicebot.watcher import FaqWatcher
 
 if TYPE_CHECKING:
@@ -46,9 +47,11 @@ ReloadListener = Callable[[bool, list[Problem]], Coroutine[Any, Any, None]]
 @dataclass
 class Core:
     """What every channel of one process shares: settings, the service (FAQ + answering),
-    the interaction log, the FAQ watcher, the delivery registry for late messages, and the
+    the interaction log, the FAQ watcher, the delivery registry for late messages, the
     hand-off desk (`settings.handoff`: a staff group on Telegram, which hosts its staff room,
-    and/or the staff desk, `staffdesk/`).
+    and/or the staff desk, `staffdesk/`), and `db`, the one owner of the connection to the
+    log's file, through which the log, the desk and the outboxes of the web chat and WeChat
+    all write.
 
     `open` and `close` are called once by the server around all channels. A service that
     already has a sink (a test's recording fake) keeps it; otherwise the log is opened here.
@@ -57,6 +60,7 @@ class Core:
     settings: Settings
     service: Service
     delivery: Delivery = field(default_factory=Delivery)
+    db: Database = field(init=False)
     log: InteractionLog | None = None
     watcher: FaqWatcher | None = None
     desk: Desk | None = None
@@ -65,6 +69,7 @@ class Core:
     _loop: asyncio.AbstractEventLoop | None = None
 
     def __post_init__(self) -> None:
+        self.db = Database(self.settings.db_path)  # opened at its first transaction
         if self.desk is None and self.settings.handoff:
             from servicebot.tickets import Desk
 
@@ -74,13 +79,13 @@ class Core:
         self._loop = asyncio.get_running_loop()
         if self.service.sink is None:
             self.log = await asyncio.to_thread(
-                InteractionLog, self.settings.db_path, retention_days=self.settings.retention_days
+                InteractionLog, self.settings.db_path, db=self.db, retention_days=self.settings.retention_days
             )
             self.service.sink = self.log
         self.watcher = FaqWatcher(self.service, self.settings.reload_interval, self._on_reload)
         self.watcher.start()
         if self.desk is not None:
-            await self.desk.open()
+            await self.desk.open(self.db)
 
     async def close(self) -> None:
         self.ready = False
@@ -93,6 +98,7 @@ class Core:
             self.service.sink = None
             await asyncio.to_thread(self.log.close)
             self.log = None
+        await asyncio.to_thread(self.db.close)
 
     def request_reload(self) -> None:
         """Reload the FAQ now (SIGHUP), off the event loop; listeners hear as for an edit."""

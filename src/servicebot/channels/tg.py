@@ -83,7 +83,7 @@ from servicebot.channels.tg_render import (
     stats_text,
     strip_mention,
 )
-from servicebot.channels.tg_staff import GROUP as STAFF_GROUP, StaffGroup
+from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT, GROUP as STAFF_GROUP, StaffGroup
 from servicebot.conversation import (
     Ask,
     Command,
@@ -148,8 +148,14 @@ class TelegramChannel:
     ):
         settings = core.settings
         self.core = core
+        # No `settle`: an update whose reply was not sent is replayed from the journal (and
+        # logged again, once); waiting for the log's disk would slow every reply by the
+        # writer thread's turn (48.8 ms median own work per update in bench/load_bot.py, 7.1 without).
         self.conversation = Conversation(
-            core.service, gate=FloodGate(settings.flood_messages, settings.flood_window), desk=core.desk
+            core.service,
+            gate=FloodGate(settings.flood_messages, settings.flood_window),
+            desk=core.desk,
+            settle=False,
         )
         self.timings = Timings()
         self.rejections = LogThrottle(log)
@@ -158,7 +164,7 @@ class TelegramChannel:
         self.staff = StaffGroup(core, lambda: self.application.bot) if telegram_staff else None
         self.drain = drain
         self.inbox = JournaledQueue(journal or UpdateJournal(settings.journal_path))
-        self.processor = ChatOrderedProcessor(max_concurrent, self.timings, finished=self.inbox.finished)
+        self.processor = ChatOrderedProcessor(max_concurrent, self.timings, self.inbox)
         self.application = _build_application(self, rate_limiter)
         core.reload_listeners.append(self.on_reload)
         core.delivery.register(self.name, self)
@@ -210,6 +216,7 @@ class TelegramChannel:
         )
         if self.core.desk is not None and self.staff is not None:
             await self.core.desk.start(self.staff)
+        await self._tell_dead_letters()
 
     async def stop(self) -> None:
         """Stop fetching, answer for at most `drain` seconds more (staff replies included), leave
@@ -221,6 +228,21 @@ class TelegramChannel:
             await self.application.shutdown()
         finally:
             await self.inbox.close()
+
+    async def _tell_dead_letters(self) -> None:
+        """Tell staff (the staff group, else the admin chat or admins) about updates the journal
+        gave up, once; with neither, the journal's own error line is all there is."""
+        count = await self.inbox.untold_dead_letters()
+        if not count:
+            return
+        text = DEAD_LETTERS_TEXT.format(count=count)
+        settings = self.core.settings
+        if self.staff is not None:
+            if not await self.staff.announce(text):
+                return  # told at the next start
+        elif settings.admin_chat_id is not None or settings.admin_ids:
+            await self.notify_staff(text)
+        await self.inbox.told_dead_letters()
 
     def _polling_failed(self, error: TelegramError) -> None:
         self.rejections.warning("poll", "telegram: fetching updates failed (%s); retrying", describe_error(error))
@@ -300,7 +322,7 @@ class TelegramChannel:
             try:
                 await send_reply(self.application.bot, chat_id, Reply(text))
             except TelegramError as exc:
-                log.warning("could not notify staff about a FAQ reload: %s", type(exc).__name__)
+                log.warning("could not notify staff: %s", type(exc).__name__)
 
     async def on_reload(self, swapped: bool, problems: list[Problem]) -> None:
         await self.notify_staff(WATCH_PREFIX + reload_text(swapped, problems, self.core.service.snapshot.faq))

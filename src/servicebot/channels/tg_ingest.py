@@ -11,8 +11,18 @@ once, one at a time per chat, and a stop that finishes what it can in bounded ti
   new ones.
 - `ChatOrderedProcessor` runs updates concurrently across chats but one at a time within a
   chat, in arrival order (answers come back in the order questions were asked), and tells
-  the journal when each is finished — answered, deliberately ignored, or failed and reported
-  by the error handler. One cancelled, or never started, stays in the journal.
+  the journal when each starts (on disk before it runs: if the process dies now, that is an
+  attempt at it) and when it is finished — answered, deliberately ignored, or failed and
+  reported by the error handler. One cancelled by a stop is released (not an attempt); one
+  cancelled, or never started, stays in the journal.
+- Suspects: an update a run died while processing (`Pending.attempts`) does its own work
+  alone at the next start (`SoloGate`): no other update is at its own work meanwhile (until
+  it makes its first Bot API call, or ALONE_FOR seconds; updates waiting for Telegram do not
+  count), so if the bot dies then, the blame is its own, not shared with the dozens of
+  innocent updates that were in flight with it; once it calls the Bot API its count is
+  cleared (it got through: waiting for Telegram brings no bot down). After MAX_ATTEMPTS the
+  journal makes it a dead letter (staff are told, `health` lists it) instead of letting it
+  bring the bot down at every start.
 - `UpdatesRequest` reads each getUpdates batch before python-telegram-bot does: an update it
   cannot parse (a field of a new Bot API version it does not know, a malformed payload) would
   make PTB refuse the whole batch, again and again, with a CRITICAL log line each time and no
@@ -34,7 +44,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -50,6 +60,7 @@ log = logging.getLogger(__name__)
 DRAIN_SECONDS = 5.0  # on stop, queued updates are still started for this long...
 CANCEL_AFTER = 2.0  # ...and what is still running this much later is cancelled
 HOUSEKEEP_EVERY = 1.0  # seconds between the journal's housekeeping calls (WAL truncation, pruning)
+ALONE_FOR = 5.0  # seconds a suspect runs alone at most; then the others may start beside it
 
 T = TypeVar("T")
 
@@ -65,6 +76,7 @@ class JournaledQueue(asyncio.Queue[object]):
         self._housekeeping: asyncio.Task[None] | None = None
         self._closed = False
         self._failed_once = False
+        self.suspects: set[int] = set()  # replayed updates a run died while processing
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -72,13 +84,14 @@ class JournaledQueue(asyncio.Queue[object]):
     async def open(self, bot: Bot | None) -> int:
         """Open the journal and queue what the last run left unfinished; how many were queued."""
         pending = await self._call(self.journal.open)
+        self.suspects = {item.update_id for item in pending if item.attempts}
         queued = 0
         for item in pending:
             try:
                 update = Update.de_json(json.loads(item.payload), bot)
             except Exception as exc:  # written by another version, or damaged: cannot be answered
-                log.warning("update journal: dropped an update that cannot be read back (%s)", type(exc).__name__)
-                await self._call(self.journal.done, item.update_id)
+                log.error("update journal: an update cannot be read back (%s): a dead letter now", type(exc).__name__)
+                await self._call(self.journal.give_up, item.update_id, "unreadable")
                 continue
             self.put_nowait(update)
             queued += 1
@@ -99,10 +112,35 @@ class JournaledQueue(asyncio.Queue[object]):
                 log.error("update journal failed (%s); answering without it", type(exc).__name__)
             return True
 
+    async def started(self, update_id: int) -> None:
+        """Processing of the update begins: on disk before it does (see the module docstring)."""
+        if not self._closed:
+            await self._call(self.journal.start, update_id)
+
+    async def released(self, update_id: int) -> None:
+        """A stop cancelled the update's processing: that was no attempt."""
+        self.suspects.discard(update_id)
+        if not self._closed:
+            await self._call(self.journal.release, update_id)
+
+    async def cleared(self, update_id: int) -> None:
+        """A suspect got through its own work: no attempt so far was its fault."""
+        self.suspects.discard(update_id)
+        if not self._closed:
+            await self._call(self.journal.clear, update_id)
+
     async def finished(self, update_id: int) -> None:
         """The update was processed: the journal forgets its payload."""
+        self.suspects.discard(update_id)
         if not self._closed:
             await self._call(self.journal.done, update_id)
+
+    async def untold_dead_letters(self) -> int:
+        """Dead letters staff have not been told about."""
+        return await self._call(self.journal.untold_dead_letters)
+
+    async def told_dead_letters(self) -> None:
+        await self._call(self.journal.told_dead_letters)
 
     async def close(self) -> None:
         self._closed = True
@@ -184,9 +222,71 @@ def _discard(coroutine: Awaitable[Any]) -> None:
         close()
 
 
+class SoloGate:
+    """Lets a suspect do its own work alone: it starts once no other update is at its own
+    work (each is, until its first Bot API call: `Calls.asking`), and no other update starts
+    while it waits or works — until it calls the Bot API itself, or `alone_for` seconds pass.
+    Updates waiting for Telegram do not hold it up. Single-threaded (the event loop), so
+    checking and changing the counts needs no lock."""
+
+    def __init__(self, alone_for: float = ALONE_FOR):
+        self.alone_for = alone_for
+        self._inside: set[int] = set()  # ids of the Calls of the updates in the gate
+        self._working: dict[int, Calls] = {}  # those not yet waiting for Telegram
+        self._solo: object | None = None  # the suspect at its own work alone
+        self._suspects_waiting = 0
+        self._changed = asyncio.Event()
+
+    async def _until(self, ready: Callable[[], bool]) -> None:
+        while not ready():
+            await self._changed.wait()
+
+    def _change(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def enter(self, calls: Calls, *, suspect: bool) -> AsyncIterator[None]:
+        """Run the block when it may start (`calls`: the update's Bot API calls)."""
+        token = object()
+        timer = None
+        if suspect:
+            self._suspects_waiting += 1
+            try:
+                await self._until(lambda: self._solo is None and not self._working)
+            finally:
+                self._suspects_waiting -= 1
+                self._change()
+            self._solo = token
+            timer = asyncio.get_running_loop().call_later(self.alone_for, self._end_solo, token)
+            calls.listeners.append(functools.partial(self._end_solo, token))
+        else:
+            await self._until(lambda: self._solo is None and not self._suspects_waiting)
+        self._working[id(calls)] = calls
+        calls.listeners.append(functools.partial(self._asking, calls))
+        try:
+            yield
+        finally:
+            self._working.pop(id(calls), None)
+            if timer is not None:
+                timer.cancel()
+            self._end_solo(token)
+            self._change()
+
+    def _asking(self, calls: Calls) -> None:
+        self._working.pop(id(calls), None)
+        self._change()
+
+    def _end_solo(self, token: object) -> None:
+        if self._solo is token:
+            self._solo = None
+            self._change()
+
+
 class ChatOrderedProcessor(BaseUpdateProcessor):
     """Up to `max_concurrent` updates at once, but one at a time per chat, in arrival order;
-    `finished(update_id)` is awaited after each update processed to the end.
+    each update's start, finish (processed to the end) or release (cancelled by a stop) is
+    reported to `ledger` (the `JournaledQueue`), and its suspects run alone (`SoloGate`).
 
     A chat's queued updates hold a concurrency slot while they wait; they are quick (a
     flooding resident's extra messages are dropped without network calls), so this only
@@ -197,11 +297,14 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self,
         max_concurrent: int,
         timings: Timings | None = None,
-        finished: Callable[[int], Awaitable[None]] | None = None,
+        ledger: JournaledQueue | None = None,
+        *,
+        alone_for: float = ALONE_FOR,
     ):
         super().__init__(max_concurrent)
         self.timings = timings
-        self._finished = finished
+        self._ledger = ledger
+        self._gate = SoloGate(alone_for)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
         self._running: dict[asyncio.Task[Any], Calls] = {}
@@ -225,19 +328,44 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 del self._waiting[key], self._locks[key]
 
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
-        if self._stop_starting_at is not None and time.monotonic() >= self._stop_starting_at:
-            self.left += 1
+        if self._stopped_starting():
             _discard(coroutine)
             return
-        task = asyncio.current_task()
-        assert task is not None
-        self._running[task] = calls = Calls()
-        try:
-            await timed(coroutine, self.timings, calls)
-        finally:
-            del self._running[task]
-        if self._finished is not None and isinstance(update, Update):
-            await self._finished(update.update_id)
+        ledger = self._ledger if isinstance(update, Update) else None
+        update_id = update.update_id if isinstance(update, Update) else 0
+        suspect = ledger is not None and update_id in ledger.suspects
+        calls = Calls()
+        if suspect:
+            assert ledger is not None
+            # its first Bot API call: its own work is done; its attempts are cleared, on disk
+            # before the call goes on (a kill once the request arrived must not count)
+            calls.before_asking = functools.partial(ledger.cleared, update_id)
+        async with self._gate.enter(calls, suspect=suspect):
+            if self._stopped_starting():  # while it waited for a suspect
+                _discard(coroutine)
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._running[task] = calls
+            try:
+                if ledger is not None:
+                    await ledger.started(update_id)
+                await timed(coroutine, self.timings, calls)
+            except asyncio.CancelledError:
+                _discard(coroutine)  # if it was cancelled before it began
+                if ledger is not None:
+                    await asyncio.shield(ledger.released(update_id))
+                raise
+            finally:
+                del self._running[task]
+            if ledger is not None:
+                await ledger.finished(update_id)
+
+    def _stopped_starting(self) -> bool:
+        if self._stop_starting_at is not None and time.monotonic() >= self._stop_starting_at:
+            self.left += 1
+            return True
+        return False
 
     def stop_starting(self, at: float) -> None:
         """Start no update after `at` (time.monotonic()); those left wait in the journal."""
@@ -292,10 +420,12 @@ async def stop_draining(application: Application, processor: ChatOrderedProcesso
 
 
 __all__ = [
+    "ALONE_FOR",
     "CANCEL_AFTER",
     "DRAIN_SECONDS",
     "ChatOrderedProcessor",
     "JournaledQueue",
+    "SoloGate",
     "UpdatesRequest",
     "readable_update",
     "stop_draining",

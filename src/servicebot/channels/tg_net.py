@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,10 +39,23 @@ log = logging.getLogger(__name__)
 @dataclass
 class Calls:
     """One update's Bot API calls so far: seconds spent waiting for them (limiter included),
-    and whether one has been let through to the network (then a reply may be on its way)."""
+    whether one has been let through to the network (then a reply may be on its way), and
+    whether the first one was made (`asking`: the update's own work is done by then; each of
+    `listeners` is called then, once). `before_asking`, if set, is awaited once at that moment,
+    before the call goes on: what must be on disk before anything can reach Telegram (a
+    suspect's cleared attempts: a kill right after its request arrived must not count)."""
 
     seconds: float = 0.0
     sent: bool = False
+    asking: bool = False
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+    before_asking: Callable[[], Awaitable[None]] | None = None
+
+    def ask(self) -> None:
+        if not self.asking:
+            self.asking = True
+            for listener in self.listeners:
+                listener()
 
 
 # The update being processed on this task; set by `timed`.
@@ -101,6 +114,10 @@ class RetryingRateLimiter(AIORateLimiter):
         started = time.perf_counter()
         calls = _calls.get()
         if calls is not None:
+            first = not calls.asking
+            calls.ask()
+            if first and calls.before_asking is not None:
+                await calls.before_asking()
             callback = _marking_sent(callback, calls)
         try:
             for attempt in range(len(self._delays) + 1):

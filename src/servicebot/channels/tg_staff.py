@@ -9,6 +9,11 @@
   bot's messages about that ticket; the desk relays the text and the group gets a ✅ line
   naming who answered. Replies to anything else, and staff talking among themselves, are
   left alone;
+- which ticket a message of the bot belongs to is what was recorded when it was sent (its
+  message id; Telegram never reuses one in a chat), or, for a message sent just before a
+  crash, the number *and key* its text begins with (`#12（K7QX2M）`) — never a number alone,
+  which a deleted or restored log gives to another ticket. A reply to a card of no ticket in
+  the log is refused, with a note; so is a button under one;
 - /tickets lists the tickets that are not closed.
 
 Its handlers run before every other (group -2) and stop there, so nothing a staff member
@@ -49,7 +54,7 @@ from telegram.ext import (
 from servicebot.channels import Core
 from servicebot.channels.tg_render import NO_PREVIEW, describe_error, split_text
 from servicebot.errors import StaffRoomError
-from servicebot.records import Channel, Status
+from servicebot.records import TICKET_KEY_ALPHABET, TICKET_KEY_CHARS, Channel, Status, TicketId
 from servicebot.storage.tickets import TicketRow
 from servicebot.tickets import Card, Desk, Notice, age_text, channel_text, status_text
 
@@ -61,7 +66,8 @@ LISTED = 30  # tickets /tickets shows
 
 # --- wording ---------------------------------------------------------------------------------
 
-CARD_TITLE = "🙋 人工咨询 #{number}"
+CARD_TITLE = "🙋 人工咨询 {label}"
+CARD_AGAIN = "（机器人重启前可能已经发过这张卡片：两张是同一个咨询，回复哪张都可以。）"
 CARD_CHANNEL = "来自：{channel}"
 CARD_QUESTION = "问题：{question}"
 CARD_NO_QUESTION = "问题：（居民还没写问题，后面的消息会接在这条下面）"
@@ -78,7 +84,7 @@ BOT_SAID_NOTHING = "机器人：居民直接要求人工"
 EARLIER_NONE = "这位居民第一次转人工。"
 EARLIER = "这位居民之前转过人工 {count} 次。"
 CARD_HOW = "回复这条消息（长按 → 回复）即可答复居民，回复会以“工作人员回复：”转给居民。"
-FOLLOW_UP = "💬 #{number} 居民补充：{text}"
+FOLLOW_UP = "💬 {label} 居民补充：{text}"
 NOTICES = {
     Notice.SENT: "✅ #{number} 已转给居民（{name} 的回复）。",
     Notice.KEPT: "✅ #{number} {name} 的回复已留给居民，{where}就会看到。",
@@ -89,6 +95,10 @@ NOTICES = {
     ),
     Notice.NOT_TEXT: "⚠️ #{number} 只能转达文字：请用文字回复。",
     Notice.RESOLVED: "☑️ #{number} 已由 {name} 标记为已解决，居民已收到通知。",
+    Notice.UNKNOWN: (
+        "⚠️ #{number} 不在机器人现在的咨询记录里（记录被删除过，或从备份恢复过，这张旧卡片已经失效），"
+        "这条回复没有转出。如果居民还在等，请用 /tickets 找到他的咨询，回复新的卡片。"
+    ),
 }
 KEPT_WHERE = {Channel.WEB: "居民下次打开网页聊天时", Channel.WECHAT: "居民下次给公众号发消息时"}
 KEPT_WHERE_OTHER = "居民下次来问时"
@@ -96,37 +106,47 @@ RESOLVE_LABEL = "✅ 已解决"
 FAQ_LABEL = "📚 加入问答"
 RESOLVED_TOAST = "已把 #{number} 标记为已解决。"
 ALREADY_RESOLVED_TOAST = "#{number} 已经结束了。"
-UNKNOWN_TOAST = "找不到 #{number}（可能已超过保存期限被删除）。"
+UNKNOWN_TOAST = "找不到 #{number}（可能已超过保存期限被删除，或是记录被删除、从备份恢复前的旧卡片）。"
 FAQ_TOAST = "已把 {name} 对 #{number} 的回复加入问答候选：servicebot review --suggest-yaml 会用它起草新条目。"
 FAQ_NO_REPLY_TOAST = "#{number} 还没有工作人员回复：先回复居民，再点“加入问答”。"
 LIST_TITLE = "未结束的人工咨询（{count} 个，最新的在前）："
 LIST_LINE = "#{number} · {age} · {status} · {channel} · {question}"
 LIST_MORE = "……只列出最新的 {shown} 个；全部请用 servicebot tickets --open。"
 LIST_EMPTY = "现在没有未结束的人工咨询。"
-# How the bot's own messages about a ticket begin (the card, a follow-up, a note): a reply to
-# one whose id was never recorded still finds its ticket.
-_TICKET_LINE_RE = re.compile(r"(?:🙋 人工咨询 |💬 |✅ |⏳ |⚠️ |☑️ )#(\d{1,12})\b")
+DEAD_LETTERS_TEXT = (
+    "⚠️ 有 {count} 条居民发给机器人的 Telegram 消息没能处理（机器人处理它们时多次停机，或一天内没能回答），"
+    "居民没有收到回答，机器人也不会再试。请告诉运维人员：servicebot health 会列出它们。"
+)
+# How the bot's own messages about a ticket begin (the card, a follow-up, a note). The card and
+# a follow-up name the ticket's key too: a reply to one whose id was never recorded still
+# finds its ticket, and only that one.
+_KEY = f"[{TICKET_KEY_ALPHABET}]{{{TICKET_KEY_CHARS}}}"
+_TICKET_LINE_RE = re.compile(r"(?:🙋 人工咨询 |💬 |✅ |⏳ |⚠️ |☑️ )#(\d{1,12})(?:（(" + _KEY + r")）)?")
+_BUTTON_RE = re.compile(r"s:([cf]):(\d{1,12})(?::(" + _KEY + r"))?$")  # PTB matches from the start
 
 
 def card_text(card: Card) -> str:
     """The card as HTML (escaped); the title bold."""
     bot_said = BOT_SAID.get(Status(card.status), BOT_SAID_NOTHING) if card.status in set(Status) else BOT_SAID_NOTHING
     lines = [
-        f"<b>{CARD_TITLE.format(number=card.number)}</b>",
+        f"<b>{CARD_TITLE.format(label=card.ticket.label)}</b>",
         CARD_CHANNEL.format(channel=channel_text(card.channel)),
         CARD_QUESTION.format(question=card.question[:MAX_SHOWN]) if card.question else CARD_NO_QUESTION,
         bot_said.format(answered=card.answered or "", suggested="；".join(card.suggested)),
         EARLIER.format(count=card.earlier) if card.earlier else EARLIER_NONE,
+        *([CARD_AGAIN] if card.again else []),
         f"<i>{CARD_HOW}</i>",
     ]
     return "\n".join(lines[:1] + [html.escape(line, quote=False) for line in lines[1:-1]] + lines[-1:])
 
 
-def keyboard(number: int, *, resolved: bool = False) -> InlineKeyboardMarkup:
-    faq = InlineKeyboardButton(FAQ_LABEL, callback_data=f"s:f:{number}")
+def keyboard(ticket: TicketId, *, resolved: bool = False) -> InlineKeyboardMarkup:
+    """已解决 and 加入问答, each naming the ticket by number and key."""
+    faq = InlineKeyboardButton(FAQ_LABEL, callback_data=f"s:f:{ticket.number}:{ticket.key}")
     if resolved:
         return InlineKeyboardMarkup([[faq]])
-    return InlineKeyboardMarkup([[InlineKeyboardButton(RESOLVE_LABEL, callback_data=f"s:c:{number}"), faq]])
+    resolve = InlineKeyboardButton(RESOLVE_LABEL, callback_data=f"s:c:{ticket.number}:{ticket.key}")
+    return InlineKeyboardMarkup([[resolve, faq]])
 
 
 def listing_text(rows: Sequence[TicketRow], now: dt.datetime) -> str:
@@ -170,10 +190,10 @@ class StaffGroup:
     # -- StaffRoom -------------------------------------------------------------------------------
 
     async def post_ticket(self, card: Card) -> int:
-        return await self._send(card_text(card), markup=keyboard(card.number))
+        return await self._send(card_text(card), markup=keyboard(card.ticket))
 
-    async def post_follow_up(self, number: int, card_message: int, text: str) -> int:
-        line = FOLLOW_UP.format(number=number, text=text[:MAX_SHOWN])
+    async def post_follow_up(self, ticket: TicketId, card_message: int, text: str) -> int:
+        line = FOLLOW_UP.format(label=ticket.label, text=text[:MAX_SHOWN])
         return await self._send(html.escape(line, quote=False), reply_to=card_message)
 
     async def tell(
@@ -203,12 +223,21 @@ class StaffGroup:
             raise StaffRoomError(describe_error(exc)) from None
         return message.message_id
 
+    async def announce(self, text: str) -> bool:
+        """Tell the group something about the bot itself (not a ticket); False if it could not."""
+        try:
+            await self._send(html.escape(text, quote=False))
+        except StaffRoomError as exc:
+            log.warning("could not tell the staff group: %s", exc)
+            return False
+        return True
+
     # -- handlers ------------------------------------------------------------------------------
 
     def handlers(self) -> list[BaseHandler]:
         chat = filters.Chat(self.chat_id)
         return [
-            CallbackQueryHandler(self.on_button, pattern=r"^s:[cf]:\d{1,12}$"),
+            CallbackQueryHandler(self.on_button, pattern=_BUTTON_RE),
             CommandHandler("tickets", self.on_tickets, filters=chat),
             MessageHandler(chat & filters.UpdateType.MESSAGE & filters.REPLY & ~filters.COMMAND, self.on_reply),
             TypeHandler(Update, self.on_anything_else),  # last: only what nothing above took
@@ -236,13 +265,17 @@ class StaffGroup:
             raise ApplicationHandlerStop
         name = user.first_name if user else ""
         desk = self.desk
+        named = ticket_line(replied.text or "")
+        if named is None:
+            raise ApplicationHandlerStop  # a reply to anything else is not for a resident
+        number, hint = named
+        ticket = await desk.room_ticket(message.chat_id, replied.message_id, hint)
+        if ticket is None:
+            log.warning("hand-off: a staff reply answers a card of no ticket in the log (#%d); not relayed", number)
+            desk.later(desk.tell_staff(number, Notice.UNKNOWN, reply_to=message.message_id))
+            raise ApplicationHandlerStop
         relayed = await desk.staff_reply(
-            chat=message.chat_id,
-            replied_to=replied.message_id,
-            message=message.message_id,
-            text=message.text,
-            name=name,
-            hint=ticket_in(replied.text or ""),
+            ticket, source=f"{message.chat_id}:{message.message_id}", text=message.text, name=name
         )
         if relayed.number is not None and relayed.notice is not None:
             # Not awaited: the next staff reply need not wait for the group's send rate limit.
@@ -257,19 +290,24 @@ class StaffGroup:
         query = update.callback_query
         if query is None or query.message is None or query.message.chat.id != self.chat_id:
             return  # a forged or stray press elsewhere: the residents' handlers call it stale
-        _, kind, digits = (query.data or "").split(":")
-        number, name = int(digits), query.from_user.first_name
-        if kind == "c":
-            resolved = await self.desk.resolve(number, name)
+        found = _BUTTON_RE.fullmatch(query.data or "")
+        assert found is not None  # the handler's pattern
+        kind, number, name = found.group(1), int(found.group(2)), query.from_user.first_name
+        hint = TicketId(number, found.group(3)) if found.group(3) else None
+        ticket = await self.desk.room_ticket(self.chat_id, query.message.message_id, hint)
+        if ticket is None:
+            await _answer(query, UNKNOWN_TOAST.format(number=number))
+        elif kind == "c":
+            resolved = await self.desk.resolve(ticket, name)
             toast = {None: UNKNOWN_TOAST, False: ALREADY_RESOLVED_TOAST, True: RESOLVED_TOAST}[resolved]
             await _answer(query, toast.format(number=number))
             if resolved:
-                await _edit_markup(query, keyboard(number, resolved=True))
+                await _edit_markup(query, keyboard(ticket, resolved=True))
                 self.desk.later(
                     self.desk.tell_staff(number, Notice.RESOLVED, reply_to=query.message.message_id, name=name)
                 )
         else:
-            author = await self.desk.mark_faq(number)
+            author = await self.desk.mark_faq(ticket)
             toast = FAQ_NO_REPLY_TOAST if author is None else FAQ_TOAST
             await _answer(query, toast.format(number=number, name=author or "工作人员"))
         raise ApplicationHandlerStop
@@ -281,10 +319,14 @@ class StaffGroup:
         raise ApplicationHandlerStop
 
 
-def ticket_in(text: str) -> int | None:
-    """The ticket a message of the bot in the staff group is about, read from how it begins."""
+def ticket_line(text: str) -> tuple[int, TicketId | None] | None:
+    """Whether a message of the bot in the staff group is about a ticket, read from how it
+    begins: (its number, the ticket when the text names its key too); None for anything else."""
     found = _TICKET_LINE_RE.match(text)
-    return int(found.group(1)) if found else None
+    if found is None:
+        return None
+    number = int(found.group(1))
+    return number, TicketId(number, found.group(2)) if found.group(2) else None
 
 
 async def _answer(query: CallbackQuery, text: str) -> None:
@@ -301,4 +343,4 @@ async def _edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup) -> No
         log.info("could not update a ticket's buttons: %s", describe_error(exc))
 
 
-__all__ = ["GROUP", "StaffGroup", "card_text", "keyboard", "listing_text", "ticket_in"]
+__all__ = ["DEAD_LETTERS_TEXT", "GROUP", "StaffGroup", "card_text", "keyboard", "listing_text", "ticket_line"]

@@ -162,7 +162,7 @@ class WebChannel:
         self.inbox_sessions = FloodGate(INBOX_POLLS, INBOX_WINDOW)
         residents_per_address = max(1, settings.web_address_messages // settings.flood_messages)
         self.inbox_addresses = FloodGate(INBOX_POLLS * residents_per_address, INBOX_WINDOW)
-        self.outbox = Outbox(settings.db_path, keep_days=settings.ticket_days)
+        self.outbox = Outbox(core.db, keep_days=settings.ticket_days)
         self.rejections = LogThrottle(log)
         self._page = _asset("index.html")
         core.delivery.register(self.name, self)
@@ -186,9 +186,11 @@ class WebChannel:
         await asyncio.to_thread(self.outbox.close)
 
     async def deliver(self, resident: Resident, said: Said) -> Delivered:
-        """Into the resident's outbox, where the page picks it up (KEPT), durably."""
+        """Into the resident's outbox, where the page picks it up (KEPT), durably; a message
+        with a reference (a staff reply) once, however often it is delivered."""
         message = message_json(said, functools.partial(self.vote_tag, str(resident.id))) or {"body": said.ack}
-        await asyncio.to_thread(self.outbox.put, self.name, self.conversation.key(resident), message)
+        key = self.conversation.key(resident)
+        await asyncio.to_thread(functools.partial(self.outbox.put, once=said.ref or None), self.name, key, message)
         return Delivered.KEPT
 
     # -- pages -----------------------------------------------------------------------------

@@ -288,7 +288,7 @@ class WechatChannel:
         self.answers: ReplyCache[Outgoing] = ReplyCache()
         self.nonces = NonceMemory()
         self.pages = Shelf(CHOICES_KEPT)
-        self.outbox = Outbox(settings.db_path, keep_days=settings.ticket_days)
+        self.outbox = Outbox(core.db, keep_days=settings.ticket_days)
         # Residents something may wait for in the outbox: read at start, kept up to date here
         # (this process is the only one writing to its data dir), so that a message from anyone
         # else costs no trip to the database. None until read: the outbox is asked every time.
@@ -327,7 +327,8 @@ class WechatChannel:
         text = late_text(said)
         if text is None:
             return Delivered.RETRY
-        return Delivered.KEPT if await self._keep(self.conversation.key(resident), text) else Delivered.RETRY
+        kept = await self._keep(self.conversation.key(resident), text, once=said.ref or None)
+        return Delivered.KEPT if kept else Delivered.RETRY
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -446,10 +447,11 @@ class WechatChannel:
 
     # -- the outbox ---------------------------------------------------------------------------
 
-    async def _keep(self, key: str, text: str) -> bool:
-        """Keep `text` for the resident's next message; False when it could not be stored."""
+    async def _keep(self, key: str, text: str, *, once: str | None = None) -> bool:
+        """Keep `text` for the resident's next message (once per `once`: a staff reply delivered
+        again after a crash); False when it could not be stored."""
         try:
-            await asyncio.to_thread(self.outbox.put, self.name, key, {"text": text})
+            await asyncio.to_thread(functools.partial(self.outbox.put, once=once), self.name, key, {"text": text})
         except StorageError as exc:
             log.error("wechat: a message for a resident's next reply could not be kept: %s", exc)
             return False

@@ -25,6 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from servicebot.errors import StaffAccountError
+from servicebot.storage.db import Database
 from servicebot.storage.staff import AccountRow, StaffStore
 
 SESSION_IDLE = dt.timedelta(hours=2)  # no request for this long (a closed tab): signed out
@@ -83,7 +84,7 @@ class Accounts:
 
     def __init__(
         self,
-        path: Path,
+        path: Database | Path,
         *,
         clock: Callable[[], dt.datetime] = _utcnow,
         hasher: PasswordHasher | None = None,

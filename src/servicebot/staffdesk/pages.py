@@ -301,7 +301,7 @@ def ticket_page(
     )
     body = f"""<p><a href="{PREFIX}/">{_e(BACK_LINK)}</a></p>
 {notice(message)}
-<h1>人工咨询 #{row.number}</h1>
+<h1>人工咨询 #{row.number}<small>（{_e(row.key)}）</small></h1>
 <div id="ticket" data-live>{_summary(view, now)}
 <h2>补充与回复</h2>
 {thread}

@@ -11,15 +11,14 @@ It is served by a server of its own (`desk_listen:desk_port`), never on the resi
 so the office can keep it on its own network; every path is under `/desk`. Pages redraw
 their changing parts by short polling (`/desk/api/version`, see `static/desk.js`).
 
-A form addresses a ticket by its key (`ticket_key`: its number and the moment it was opened),
-not by its number alone: after the database was restored or reset, an old page's form cannot
-reach the new ticket that happens to have the same number.
+A form addresses a ticket by its `TicketId` (`ticket_key`: its number and its random key, as
+the staff group's cards show them), not by its number alone: after the database was restored
+or reset, an old page's form cannot reach the new ticket that happens to have the same number.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import logging
 import re
@@ -34,6 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from servicebot.channels import Core
+from servicebot.records import TICKET_KEY_RE, TicketId
 from servicebot.staffdesk import pages, tools
 from servicebot.staffdesk.accounts import Accounts, Session
 from servicebot.staffdesk.guard import (
@@ -56,8 +56,7 @@ from servicebot.tickets import Desk, Notice
 
 log = logging.getLogger(__name__)
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_KEY_RE = re.compile(r"([0-9]{1,12})-([0-9a-f]{1,16})")
+_KEY_RE = re.compile(r"([0-9]{1,12})-(" + TICKET_KEY_RE.pattern + ")")
 _NONCE_RE = re.compile(r"[0-9a-f]{32}")
 NOTICE_DONE = {Notice.SENT: "sent", Notice.KEPT: "kept", Notice.RETRYING: "retrying", Notice.GONE: "gone"}
 
@@ -65,9 +64,16 @@ Handler = Callable[[Request, Session], Awaitable[Response]]
 
 
 def ticket_key(row: TicketRow) -> str:
-    """How the desk's links and forms name a ticket: its number and when it was opened (to the
-    microsecond), so a number reused after a reset names nothing."""
-    return f"{row.number}-{(row.opened_at - _EPOCH) // dt.timedelta(microseconds=1):x}"
+    """How the desk's links and forms name a ticket: its `TicketId`, number and random key, as
+    the staff group's cards do, so a number reused after a reset (a deleted log, a restored
+    backup) names nothing."""
+    return f"{row.number}-{row.key}"
+
+
+def ticket_of(key: str) -> TicketId | None:
+    """The ticket a link or form of the desk names (`ticket_key`); None: not one of its names."""
+    found = _KEY_RE.fullmatch(key)
+    return TicketId(int(found.group(1)), found.group(2)) if found else None
 
 
 class DeskSite:
@@ -78,7 +84,7 @@ class DeskSite:
             raise ValueError("the staff desk needs the hand-off desk (settings.handoff)")
         self.core = core
         self.desk: Desk = core.desk
-        self.accounts = accounts or Accounts(core.settings.db_path)
+        self.accounts = accounts or Accounts(core.db)  # the process's one connection to the log's file
         self.gate = gate or SignInGate()
         self.tools = tools.Tools(core)
         self.rejections = LogThrottle(log)
@@ -260,11 +266,8 @@ class DeskSite:
         return HTMLResponse(page)
 
     async def find(self, key: str) -> TicketRow | None:
-        found = _KEY_RE.fullmatch(key)
-        if found is None:
-            return None
-        row = await asyncio.to_thread(self.desk.store.ticket, int(found.group(1)))
-        return row if row is not None and ticket_key(row) == key else None
+        ticket = ticket_of(key)
+        return None if ticket is None else await asyncio.to_thread(self.desk.store.find, ticket)
 
     async def ticket(self, request: Request, session: Session) -> Response:
         row = await self.find(request.path_params["key"])
@@ -276,7 +279,7 @@ class DeskSite:
     async def ticket_response(
         self, row: TicketRow, session: Session, *, message: str = "", draft: str = "", status: int = 200
     ) -> Response:
-        messages = await asyncio.to_thread(self.desk.store.messages, row.number)
+        messages = await asyncio.to_thread(self.desk.store.messages, row.id)
         page = pages.ticket_page(
             self.view(row),
             messages,
@@ -304,11 +307,13 @@ class DeskSite:
         nonce = form.get("nonce", "")
         if not _NONCE_RE.fullmatch(nonce):
             nonce = secrets.token_hex(16)
-        relayed = await self.desk.reply(row.number, source=f"desk:{session.name}:{nonce}", text=text, name=session.name)
+        relayed = await self.desk.reply(row.id, source=f"desk:{session.name}:{nonce}", text=text, name=session.name)
         if relayed.notice is None:
             return _back(key, "again")  # the same form sent twice: relayed once
+        if relayed.notice == Notice.UNKNOWN:  # the log was deleted or restored meanwhile
+            return self.not_found(session)
         if relayed.notice == Notice.CLOSED:
-            fresh = await asyncio.to_thread(self.desk.store.ticket, row.number) or row
+            fresh = await asyncio.to_thread(self.desk.store.find, row.id) or row
             return await self.ticket_response(fresh, session, message=DONE["closed"], draft=text, status=409)
         log.info("staff desk: %s replied to ticket #%d (%s)", session.name, row.number, relayed.notice)
         self._tell_room(row, relayed.notice, session.name, relayed.channel)
@@ -319,7 +324,9 @@ class DeskSite:
         row = await self.find(key)
         if row is None:
             return self.not_found(session)
-        resolved = await self.desk.resolve(row.number, session.name)
+        resolved = await self.desk.resolve(row.id, session.name)
+        if resolved is None:  # the log was deleted or restored meanwhile
+            return self.not_found(session)
         if resolved:
             self._tell_room(row, Notice.RESOLVED, session.name, "")
         return _back(key, "resolved" if resolved else "already")
@@ -329,7 +336,7 @@ class DeskSite:
         row = await self.find(key)
         if row is None:
             return self.not_found(session)
-        author = await self.desk.mark_faq(row.number)
+        author = await self.desk.mark_faq(row.id)
         return _back(key, "faq-none" if author is None else "faq")
 
     def _tell_room(self, row: TicketRow, notice: Notice, name: str, channel: str) -> None:
@@ -349,4 +356,4 @@ def _to_signin(request: Request) -> Response:
     return RedirectResponse(f"{PREFIX}/signin", 303)
 
 
-__all__ = ["DeskSite", "ticket_key"]
+__all__ = ["DeskSite", "ticket_key", "ticket_of"]

@@ -1,30 +1,45 @@
-"""The SQLite file under the interaction log: how it is opened and how times are stored.
+"""The SQLite file under the interaction log: how it is opened, who owns its connection, and
+how times are stored.
 
 Times are stored as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts as text and which
 SQLite's date functions read; "days" in summaries are China days (UTC+8).
 
-`Database` is for the small writes that must be on disk before the bot goes on (a hand-off
-ticket before the resident is told its number, a staff reply before it is relayed): one
-connection, one transaction at a time, from whichever thread calls.
+`Database` is the one owner of the bot's connection to `interactions.sqlite3`: the log's
+writer, the hand-off tickets and the outboxes of the web chat and WeChat all write through
+it (`channels.Core` makes one and hands it to each), one transaction at a time, in the order
+they asked (a first-come lock), so none of them ever waits on SQLite's own lock for another
+(that is what made hand-offs fail with "database is locked" while the log's writer was busy).
+
+Before each transaction it checks that the file at its path is still the one it opened. If
+the file was deleted or replaced while the bot ran, writing on would go to a file nobody can
+see any more (and be lost at the next start): it says so once, loudly, opens (or creates)
+the file now at the path, and notes in it when that happened (`replaced_at`), which
+`servicebot health` reports.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
 from servicebot.errors import StorageError
 from servicebot.migrations import migrate
 
+log = logging.getLogger(__name__)
+
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+8")
 UTC = dt.UTC
 
-BUSY_TIMEOUT = 1.0  # seconds to wait for another connection's lock before counting a failure
+BUSY_TIMEOUT = 5.0  # seconds to wait for another process's lock (`servicebot ask --log`, a backup)
+FILE_ID = "file_id"  # meta key: a random id the file gets when it is first opened
+REPLACED_AT = "replaced_at"  # meta key: when the bot found its file deleted or replaced, and started afresh
 
 
 def connect(path: Path, *, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
@@ -81,20 +96,63 @@ def china_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
+def replaced_at(conn: sqlite3.Connection) -> dt.datetime | None:
+    """When a running bot found this file's predecessor deleted or replaced (None: never)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (REPLACED_AT,)).fetchone()
+    except sqlite3.OperationalError:  # a log from before migration 5: no meta table
+        return None
+    return from_utc_text(row[0]) if row else None
+
+
+class FairLock:
+    """A lock handed to waiting threads in the order they asked: a thread that releases and
+    asks again at once (the log's writer, under load) cannot starve the others."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> FairLock:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return self
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder, which hands the lock over without letting go
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._held = False
+
+
 class Database:
     """One connection to the log's file, shared by threads one transaction at a time.
 
     The file and its schema are created on first use (`create`), or must exist (readers such
     as `servicebot tickets`). Any SQLite error becomes a StorageError, and the connection is
-    opened afresh for the next transaction (the file may have been replaced meanwhile).
+    opened afresh for the next transaction. A file deleted or replaced since it was opened is
+    noticed before the next transaction (see the module docstring); `replaced` counts how
+    often. Whoever made it closes it (a store given a Database leaves it open).
     """
 
     def __init__(self, path: Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT):
         self.path = Path(path)
         self.create = create
         self.busy_timeout = busy_timeout
-        self._lock = threading.Lock()
+        self.replaced = 0
+        self._lock = FairLock()
         self._conn: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file `_conn` has open
+        self._file_id: str | None = None  # the FILE_ID of the file this process used last
+        self._lost = False  # the file `_conn` had open was deleted or replaced
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[sqlite3.Connection]:
@@ -115,19 +173,50 @@ class Database:
                 raise StorageError(f"数据库 {self.path} 读写失败：{exc}") from exc
 
     def _connect(self) -> sqlite3.Connection:
+        # While `_conn` holds the file open its inode cannot be reused, so this stat tells.
+        if self._conn is not None and self.create and file_identity(self.path) != self._file:
+            self._lost = True
+            self._disconnect()  # deleted or replaced: never write on into a file nobody sees
         if self._conn is None:
             if not self.create and not self.path.is_file():
                 raise StorageError(f"找不到数据库 {self.path}（请检查 --data-dir 或 SERVICEBOT_DATA_DIR）")
             if self.create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self.path.exists():
+                    remove_stale_wal(self.path)
             conn = connect(self.path, create=self.create, busy_timeout=self.busy_timeout)
             try:
                 migrate(conn)
+                found, file_id = file_identity(self.path), self._read_file_id(conn)
+                if self._file_id is not None and (self._lost or file_id != self._file_id):
+                    self._note_replaced(conn)
             except BaseException:
                 conn.close()
                 raise
-            self._conn = conn
+            self._conn, self._file, self._lost = conn, found, False
+            self._file_id = file_id
         return self._conn
+
+    def _read_file_id(self, conn: sqlite3.Connection) -> str | None:
+        """The file's FILE_ID (given one now, if it has none and this is the bot's own file):
+        a file deleted while the connection was closed is told apart from the same file
+        opened again, even if the new one got the old one's inode."""
+        if self.create:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (FILE_ID, os.urandom(8).hex()))
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (FILE_ID,)).fetchone()
+        return row[0] if row else None
+
+    def _note_replaced(self, conn: sqlite3.Connection) -> None:
+        self.replaced += 1
+        log.error(
+            "interaction log %s was deleted or replaced while the bot ran: continuing in the file now"
+            " there. Hand-off tickets, messages waiting for web and WeChat residents and the history"
+            " from before are not in it (restore the latest backup to get them back; see the README)",
+            self.path,
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (REPLACED_AT, utc_text(dt.datetime.now(UTC)))
+        )
 
     def _disconnect(self) -> None:
         if self._conn is not None:

@@ -10,6 +10,10 @@ are never returned, and are deleted whenever a message is put and by `purge`.
 
 Residents are identified by the channel's keyed hash, never by a raw id. Ids only grow
 (they start from the clock, so a page that saw ids of an older outbox still gets new ones).
+
+A message put with a `once` name (a staff reply's reference) is kept once, however often it
+is put within `keep_days`: the desk delivers a reply again when the bot stopped before it
+could note the first delivery, and the resident must not see it twice.
 """
 
 from __future__ import annotations
@@ -27,15 +31,27 @@ MAX_WAITING = 50  # messages kept per resident; the oldest go first
 
 
 class Outbox:
-    def __init__(self, path: Path, *, keep_days: int, clock: Callable[[], float] = time.time):
-        self.db = Database(path)
+    """The outbox in one database file: `db` is the process's `Database` (or a path, for a
+    connection of its own)."""
+
+    def __init__(self, db: Database | Path, *, keep_days: int, clock: Callable[[], float] = time.time):
+        self._owned = not isinstance(db, Database)
+        self.db = Database(db) if not isinstance(db, Database) else db
         self.keep_days = keep_days
         self._clock = clock
 
-    def put(self, channel: str, resident: str, message: dict[str, Any]) -> int:
-        """Keep a message for the resident; its id."""
+    def put(self, channel: str, resident: str, message: dict[str, Any], *, once: str | None = None) -> int | None:
+        """Keep a message for the resident; its id. None: a message put before under the name
+        `once` (it is kept, or was shown, already)."""
         now = self._clock()
         with self.db.transaction() as conn:
+            if once is not None:
+                at = utc_text(dt.datetime.fromtimestamp(now, UTC))
+                new = conn.execute(
+                    "INSERT OR IGNORE INTO outbox_once (channel, once, at) VALUES (?,?,?)", (channel, once, at)
+                ).rowcount
+                if not new:
+                    return None
             last = conn.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()[0]
             message_id = max(last + 1, int(now * 1_000_000))
             conn.execute(
@@ -48,6 +64,7 @@ class Outbox:
                 (channel, resident, channel, resident, MAX_WAITING),
             )
             conn.execute("DELETE FROM outbox WHERE at < ?", (self._oldest(),))
+            conn.execute("DELETE FROM outbox_once WHERE at < ?", (self._oldest(),))
         return message_id
 
     def after(self, channel: str, resident: str, after: int) -> list[dict[str, Any]]:
@@ -97,10 +114,12 @@ class Outbox:
     def purge(self) -> int:
         """Delete messages older than `keep_days`; how many."""
         with self.db.transaction() as conn:
+            conn.execute("DELETE FROM outbox_once WHERE at < ?", (self._oldest(),))
             return conn.execute("DELETE FROM outbox WHERE at < ?", (self._oldest(),)).rowcount
 
     def close(self) -> None:
-        self.db.close()
+        if self._owned:
+            self.db.close()
 
     def _oldest(self) -> str:
         return utc_text(dt.datetime.fromtimestamp(self._clock(), UTC) - dt.timedelta(days=self.keep_days))

@@ -56,13 +56,18 @@ def _account(row: tuple) -> AccountRow:
 
 
 class StaffStore:
-    """Accounts and sessions of one database file; every method is one short transaction."""
+    """Accounts and sessions of one database file; every method is one short transaction.
+    `db` is the process's `Database` (the running bot's staff desk: sessions are touched at
+    every poll, and must not wait on SQLite's lock for the log's writer), or a path, for a
+    connection of its own (`servicebot staff`)."""
 
-    def __init__(self, path: Path, *, create: bool = True):
-        self.db = Database(path, create=create)
+    def __init__(self, db: Database | Path, *, create: bool = True):
+        self._owned = not isinstance(db, Database)
+        self.db = db if isinstance(db, Database) else Database(db, create=create)
 
     def close(self) -> None:
-        self.db.close()
+        if self._owned:
+            self.db.close()
 
     # -- accounts ----------------------------------------------------------------------------
 

@@ -2,8 +2,18 @@
 
 A ticket holds one resident's question for staff, what was said in it since, and which of
 the bot's messages in the staff group belong to it (a staff member answers by replying to
-any of them). Every method is one short transaction on one connection (`Database`); the
-desk calls them from a worker thread, so the event loop never waits for the disk.
+any of them). Every method is one short transaction on the process's one connection
+(`Database`); the desk calls them from a worker thread, so the event loop never waits for
+the disk.
+
+Identity: a ticket is named by its number *and* its random key (`records.TicketId`). Every
+method that acts on a ticket for staff takes both and does nothing when they do not belong
+together: a card from before the log file was deleted or restored names a number that is
+now someone else's ticket, with another key.
+
+Sending marks: a card, a resident's message for staff or a staff reply is marked before it
+is sent and unmarked when the outcome is recorded; one still marked after a crash may have
+arrived already, and is counted when it is sent again (Telegram cannot say whether it did).
 
 Privacy, by construction:
 - texts are masked (`mask_personal`) here, whatever the caller passed;
@@ -23,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from servicebot.privacy import mask_personal
-from servicebot.records import TicketStatus
+from servicebot.records import TicketId, TicketStatus, new_ticket_key
 from servicebot.storage.db import Database, from_utc_text, utc_text
 
 LIVE = (TicketStatus.OPEN, TicketStatus.ANSWERED)  # statuses in which the resident can still be reached
@@ -58,6 +68,7 @@ class BotSaid:
 @dataclass(frozen=True)
 class TicketRow:
     number: int
+    key: str
     opened_at: dt.datetime
     channel: str
     resident: str
@@ -77,10 +88,15 @@ class TicketRow:
     closed_at: dt.datetime | None
     replies: int = 0  # staff replies
     earlier: int = 0  # tickets the same resident opened before this one
+    posting: bool = False  # its card was being posted when the bot stopped: it may be there already
 
     @property
     def live(self) -> bool:
         return self.status in LIVE and self.address is not None
+
+    @property
+    def id(self) -> TicketId:
+        return TicketId(self.number, self.key)
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,7 @@ class PendingReply:
     ref: str
     staff_name: str
     source: str
+    sending: bool = False  # it was being delivered when the bot stopped: it may have arrived
 
 
 @dataclass(frozen=True)
@@ -102,9 +119,10 @@ class Unposted:
     """A resident's message in a ticket that is not yet in the staff group."""
 
     id: int
-    ticket: int
+    ticket: TicketId
     text: str
     card: int  # the ticket's message in the staff group, which it answers
+    sending: bool = False  # it was being posted when the bot stopped: it may be there already
 
 
 @dataclass(frozen=True)
@@ -145,11 +163,11 @@ class DeskHealth:
 
 
 _COLUMNS = (
-    "t.number, t.opened_at, t.channel, t.resident, t.address, t.ref, t.question, t.bot_said, t.status,"
+    "t.number, t.key, t.opened_at, t.channel, t.resident, t.address, t.ref, t.question, t.bot_said, t.status,"
     " t.last_activity, t.left_at, t.room_message, t.post_error, t.told_unposted, t.answered_by, t.answered_at,"
     " t.closed_by, t.closed_at,"
     " (SELECT count(*) FROM ticket_messages m WHERE m.ticket = t.number AND m.author = 'staff'),"
-    " (SELECT count(*) FROM tickets e WHERE e.resident = t.resident AND e.number < t.number)"
+    " (SELECT count(*) FROM tickets e WHERE e.resident = t.resident AND e.number < t.number), t.posting"
 )
 
 
@@ -160,25 +178,27 @@ def _time(text: str | None) -> dt.datetime | None:
 def _row(r: sqlite3.Row | tuple[Any, ...]) -> TicketRow:
     return TicketRow(
         number=r[0],
-        opened_at=from_utc_text(r[1]),
-        channel=r[2],
-        resident=r[3],
-        address=r[4],
-        ref=r[5],
-        question=r[6],
-        bot_said=BotSaid.from_json(r[7]),
-        status=TicketStatus(r[8]),
-        last_activity=from_utc_text(r[9]),
-        left=r[10] is not None,
-        room_message=r[11],
-        post_error=r[12],
-        told_unposted=bool(r[13]),
-        answered_by=r[14],
-        answered_at=_time(r[15]),
-        closed_by=r[16],
-        closed_at=_time(r[17]),
-        replies=r[18],
-        earlier=r[19],
+        key=r[1],
+        opened_at=from_utc_text(r[2]),
+        channel=r[3],
+        resident=r[4],
+        address=r[5],
+        ref=r[6],
+        question=r[7],
+        bot_said=BotSaid.from_json(r[8]),
+        status=TicketStatus(r[9]),
+        last_activity=from_utc_text(r[10]),
+        left=r[11] is not None,
+        room_message=r[12],
+        post_error=r[13],
+        told_unposted=bool(r[14]),
+        answered_by=r[15],
+        answered_at=_time(r[16]),
+        closed_by=r[17],
+        closed_at=_time(r[18]),
+        replies=r[19],
+        earlier=r[20],
+        posting=bool(r[21]),
     )
 
 
@@ -187,13 +207,16 @@ def _clip(text: str) -> str:
 
 
 class TicketStore:
-    """The tickets of one database file; see the module docstring."""
+    """The tickets of one database file; see the module docstring. `db` is the process's
+    `Database` (or a path, for a connection of its own: the commands, `health`)."""
 
-    def __init__(self, path: Path, *, create: bool = True):
-        self.db = Database(path, create=create)
+    def __init__(self, db: Database | Path, *, create: bool = True):
+        self._owned = not isinstance(db, Database)
+        self.db = db if isinstance(db, Database) else Database(db, create=create)
 
     def close(self) -> None:
-        self.db.close()
+        if self._owned:
+            self.db.close()
 
     # -- opening and reading -------------------------------------------------------------
 
@@ -211,16 +234,27 @@ class TicketStore:
         moment = utc_text(at)
         values = (moment, channel, resident, address, ref, _clip(question), bot_said.to_json(), TicketStatus.OPEN)
         with self.db.transaction() as conn:
-            number = conn.execute(
-                "INSERT INTO tickets (opened_at, channel, resident, address, ref, question, bot_said, status,"
-                " last_activity) VALUES (?,?,?,?,?,?,?,?,?)",
-                (*values, moment),
-            ).lastrowid
-            return self._get(conn, number)
+            for _ in range(5):  # a key taken already (about one in a billion): draw again
+                try:
+                    number = conn.execute(
+                        "INSERT INTO tickets (opened_at, channel, resident, address, ref, question, bot_said, status,"
+                        " last_activity, key) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (*values, moment, new_ticket_key()),
+                    ).lastrowid
+                    return self._get(conn, number)
+                except sqlite3.IntegrityError:
+                    continue
+            raise sqlite3.IntegrityError("no free ticket key")
 
     def ticket(self, number: int) -> TicketRow | None:
+        """The ticket numbered `number` in this file (for listings; staff actions use `find`)."""
         with self.db.transaction(write=False) as conn:
             return self._find(conn, number)
+
+    def find(self, ticket: TicketId) -> TicketRow | None:
+        """The ticket `ticket` names, if its number and key belong together in this file."""
+        with self.db.transaction(write=False) as conn:
+            return self._named(conn, ticket)
 
     def ticket_for_ref(self, ref: str) -> TicketRow | None:
         """The latest ticket that handed off the question of interaction `ref`."""
@@ -248,13 +282,14 @@ class TicketStore:
             ).fetchall()
         return [_row(r) for r in rows]
 
-    def messages(self, number: int) -> list[TicketMessage]:
-        """What the resident and staff wrote in the ticket after it opened, oldest first."""
+    def messages(self, ticket: TicketId) -> list[TicketMessage]:
+        """What the resident and staff wrote in the ticket after it opened, oldest first (none
+        when `ticket` is not in this file)."""
         with self.db.transaction(write=False) as conn:
             rows = conn.execute(
-                "SELECT at, author, text, coalesce(staff_name, ''), outcome, faq FROM ticket_messages"
-                " WHERE ticket = ? ORDER BY id",
-                (number,),
+                "SELECT m.at, m.author, m.text, coalesce(m.staff_name, ''), m.outcome, m.faq FROM ticket_messages m"
+                " JOIN tickets t ON t.number = m.ticket WHERE t.number = ? AND t.key = ? ORDER BY m.id",
+                (ticket.number, ticket.key),
             ).fetchall()
         return [
             TicketMessage(from_utc_text(at), author, text, name, outcome, bool(faq))
@@ -290,25 +325,28 @@ class TicketStore:
 
     # -- the resident's side ----------------------------------------------------------------
 
-    def add_resident_message(self, number: int, text: str, at: dt.datetime) -> int | None:
-        """The resident wrote again in their ticket; None when it can no longer take messages."""
+    def add_resident_message(self, ticket: TicketId, text: str, at: dt.datetime) -> int | None:
+        """The resident wrote again in their ticket; None when it can no longer take messages
+        (closed, or not in this file any more)."""
         moment = utc_text(at)
         with self.db.transaction() as conn:
-            ticket = self._find(conn, number)
-            if ticket is None or not ticket.live:
+            row = self._named(conn, ticket)
+            if row is None or not row.live:
                 return None
             conn.execute(
                 "UPDATE tickets SET last_activity = ?, left_at = NULL WHERE number = ?",
-                (moment, number),
+                (moment, ticket.number),
             )
             return conn.execute(
                 "INSERT INTO ticket_messages (ticket, at, author, text) VALUES (?,?,?,?)",
-                (number, moment, Author.RESIDENT, _clip(text)),
+                (ticket.number, moment, Author.RESIDENT, _clip(text)),
             ).lastrowid
 
-    def leave(self, number: int, at: dt.datetime) -> None:
+    def leave(self, ticket: TicketId, at: dt.datetime) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE tickets SET left_at = ? WHERE number = ?", (utc_text(at), number))
+            conn.execute(
+                "UPDATE tickets SET left_at = ? WHERE number = ? AND key = ?", (utc_text(at), ticket.number, ticket.key)
+            )
 
     # -- the staff group ---------------------------------------------------------------------
 
@@ -321,12 +359,17 @@ class TicketStore:
             ).fetchall()
         return [_row(r) for r in rows]
 
+    def posting(self, number: int) -> None:
+        """The ticket's card is about to be sent to the staff group."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE tickets SET posting = 1 WHERE number = ?", (number,))
+
     def posted(self, number: int, chat: int, message: int) -> bool:
         """The ticket's card is in the staff group; True when the resident had been told it was not."""
         with self.db.transaction() as conn:
             told = conn.execute("SELECT told_unposted FROM tickets WHERE number = ?", (number,)).fetchone()
             conn.execute(
-                "UPDATE tickets SET room_chat = ?, room_message = ?, post_error = NULL WHERE number = ?",
+                "UPDATE tickets SET room_chat = ?, room_message = ?, post_error = NULL, posting = 0 WHERE number = ?",
                 (chat, message, number),
             )
             self._map(conn, chat, message, number)
@@ -336,23 +379,31 @@ class TicketStore:
         """Posting the card failed; True the first time, when the resident should be told."""
         with self.db.transaction() as conn:
             told = conn.execute("SELECT told_unposted FROM tickets WHERE number = ?", (number,)).fetchone()
-            conn.execute("UPDATE tickets SET post_error = ?, told_unposted = 1 WHERE number = ?", (error[:300], number))
+            conn.execute(
+                "UPDATE tickets SET post_error = ?, told_unposted = 1, posting = 0 WHERE number = ?",
+                (error[:300], number),
+            )
             return told is not None and not told[0]
 
     def unposted_messages(self) -> list[Unposted]:
         """Residents' messages whose ticket is in the staff group but they are not, oldest first."""
         with self.db.transaction(write=False) as conn:
             rows = conn.execute(
-                "SELECT m.id, m.ticket, m.text, t.room_message FROM ticket_messages m JOIN tickets t"
+                "SELECT m.id, m.ticket, t.key, m.text, t.room_message, m.sending FROM ticket_messages m JOIN tickets t"
                 " ON t.number = m.ticket WHERE m.author = ? AND m.room_message IS NULL"
                 " AND t.room_message IS NOT NULL AND t.status != 'closed' ORDER BY m.id",
                 (Author.RESIDENT,),
             ).fetchall()
-        return [Unposted(*r) for r in rows]
+        return [Unposted(i, TicketId(n, key), text, card, bool(sending)) for i, n, key, text, card, sending in rows]
+
+    def sending(self, message_id: int) -> None:
+        """A message of the ticket (a resident's for staff, a staff reply) is about to be sent."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE ticket_messages SET sending = 1 WHERE id = ?", (message_id,))
 
     def message_posted(self, message_id: int, chat: int, message: int, number: int) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE ticket_messages SET room_message = ? WHERE id = ?", (message, message_id))
+            conn.execute("UPDATE ticket_messages SET room_message = ?, sending = 0 WHERE id = ?", (message, message_id))
             self._map(conn, chat, message, number)
 
     def map_room_message(self, chat: int, message: int, number: int) -> None:
@@ -360,30 +411,43 @@ class TicketStore:
         with self.db.transaction() as conn:
             self._map(conn, chat, message, number)
 
-    def ticket_for_room_message(self, chat: int, message: int) -> int | None:
+    def ticket_for_room_message(self, chat: int, message: int) -> TicketId | None:
+        """The ticket a message of the bot in the staff group was recorded for."""
         with self.db.transaction(write=False) as conn:
-            row = conn.execute("SELECT ticket FROM room_messages WHERE chat = ? AND message = ?", (chat, message))
-            found = row.fetchone()
-        return found[0] if found else None
+            return self._recorded(conn, chat, message)
+
+    def room_ticket(self, chat: int, message: int, named: TicketId | None) -> TicketId | None:
+        """The ticket a message of the bot in the staff group belongs to: the one it was
+        recorded for when it was posted, or — a message whose id was never recorded (the bot
+        stopped between sending and recording it) — the one it `named` (number and key, as the
+        room shows them), if that is a ticket of this file; it is recorded for it from now."""
+        with self.db.transaction() as conn:
+            recorded = self._recorded(conn, chat, message)
+            if recorded is not None:
+                return recorded if named is None or named == recorded else None
+            if named is None or self._named(conn, named) is None:
+                return None
+            self._map(conn, chat, message, named.number)
+            return named
 
     # -- staff replies -----------------------------------------------------------------------
 
     def add_staff_reply(
-        self, number: int, *, source: str, text: str, staff_name: str, ref: str, at: dt.datetime
+        self, ticket: TicketId, *, source: str, text: str, staff_name: str, ref: str, at: dt.datetime
     ) -> tuple[PendingReply | None, bool]:
         """Record a staff reply to be relayed: (what to deliver, new). A reply seen before
         (the same update again) is not new; it is returned only if still undelivered. None
         to deliver when the ticket can no longer reach the resident."""
         with self.db.transaction() as conn:
-            ticket = self._find(conn, number)
+            row = self._named(conn, ticket)
             existing = conn.execute("SELECT id FROM ticket_messages WHERE source = ?", (source,)).fetchone()
             if existing is None:
-                if ticket is None or not ticket.live:
+                if row is None or not row.live:
                     return None, True
                 conn.execute(
                     "INSERT INTO ticket_messages (ticket, at, author, text, staff_name, source, ref, pending)"
                     " VALUES (?,?,?,?,?,?,?,?)",
-                    (number, utc_text(at), Author.STAFF, _clip(text), staff_name, source, ref, text[:MAX_TEXT]),
+                    (ticket.number, utc_text(at), Author.STAFF, _clip(text), staff_name, source, ref, text[:MAX_TEXT]),
                 )
             pending = self._pending(conn, "m.source = ?", (source,))
             return (pending[0] if pending else None), existing is None
@@ -405,7 +469,7 @@ class TicketStore:
                 return None
             number, name = row
             conn.execute(
-                "UPDATE ticket_messages SET pending = NULL, delivered_at = ?, outcome = ? WHERE id = ?",
+                "UPDATE ticket_messages SET pending = NULL, delivered_at = ?, outcome = ?, sending = 0 WHERE id = ?",
                 (moment, outcome, reply_id),
             )
             conn.execute(
@@ -417,13 +481,14 @@ class TicketStore:
 
     def reply_waits(self, reply_id: int) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE ticket_messages SET outcome = 'retry' WHERE id = ?", (reply_id,))
+            conn.execute("UPDATE ticket_messages SET outcome = 'retry', sending = 0 WHERE id = ?", (reply_id,))
 
     def resident_gone(self, number: int) -> TicketRow | None:
         """A delivery showed the resident cannot be reached (blocked the bot, deleted the chat)."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE ticket_messages SET pending = NULL, outcome = 'gone' WHERE ticket = ? AND pending IS NOT NULL",
+                "UPDATE ticket_messages SET pending = NULL, outcome = 'gone', sending = 0"
+                " WHERE ticket = ? AND pending IS NOT NULL",
                 (number,),
             )
             conn.execute(
@@ -432,25 +497,28 @@ class TicketStore:
             )
             return self._find(conn, number)
 
-    def mark_faq(self, number: int) -> str | None:
-        """Mark the ticket's latest staff reply 加入问答; the name of who wrote it, None if no reply yet."""
+    def mark_faq(self, ticket: TicketId) -> str | None:
+        """Mark the ticket's latest staff reply 加入问答; the name of who wrote it, None if no reply
+        yet (or no such ticket)."""
         with self.db.transaction() as conn:
+            if self._named(conn, ticket) is None:
+                return None
             row = conn.execute(
                 "SELECT id, staff_name FROM ticket_messages WHERE ticket = ? AND author = ? ORDER BY id DESC LIMIT 1",
-                (number, Author.STAFF),
+                (ticket.number, Author.STAFF),
             ).fetchone()
             if row is None:
                 return None
             conn.execute("UPDATE ticket_messages SET faq = 1 WHERE id = ?", (row[0],))
             return row[1] or ""
 
-    def resolve(self, number: int, by: str, at: dt.datetime) -> TicketRow | None:
+    def resolve(self, ticket: TicketId, by: str, at: dt.datetime) -> TicketRow | None:
         """已解决: the resident's address is deleted; the ticket as it was before, None if unknown."""
         with self.db.transaction() as conn:
-            before = self._find(conn, number)
+            before = self._named(conn, ticket)
             if before is None or before.status == TicketStatus.CLOSED:
                 return before
-            self._close(conn, "number = ?", (number,), by, at)
+            self._close(conn, "number = ?", (ticket.number,), by, at)
             return before
 
     # -- keeping it small ------------------------------------------------------------------
@@ -510,6 +578,22 @@ class TicketStore:
         row = conn.execute(f"SELECT {_COLUMNS} FROM tickets t WHERE t.number = ?", (number,)).fetchone()
         return _row(row) if row else None
 
+    @staticmethod
+    def _recorded(conn: sqlite3.Connection, chat: int, message: int) -> TicketId | None:
+        found = conn.execute(
+            "SELECT t.number, t.key FROM room_messages r JOIN tickets t ON t.number = r.ticket"
+            " WHERE r.chat = ? AND r.message = ?",
+            (chat, message),
+        ).fetchone()
+        return TicketId(*found) if found else None
+
+    @staticmethod
+    def _named(conn: sqlite3.Connection, ticket: TicketId) -> TicketRow | None:
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM tickets t WHERE t.number = ? AND t.key = ?", (ticket.number, ticket.key)
+        ).fetchone()
+        return _row(row) if row else None
+
     def _get(self, conn: sqlite3.Connection, number: int | None) -> TicketRow:
         row = self._find(conn, number or 0)
         assert row is not None
@@ -524,12 +608,15 @@ class TicketStore:
     @staticmethod
     def _pending(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[PendingReply]:
         rows = conn.execute(
-            "SELECT m.id, m.ticket, t.channel, t.address, m.pending, m.ref, m.staff_name, m.source"
+            "SELECT m.id, m.ticket, t.channel, t.address, m.pending, m.ref, m.staff_name, m.source, m.sending"
             " FROM ticket_messages m JOIN tickets t ON t.number = m.ticket"
             f" WHERE m.pending IS NOT NULL AND t.address IS NOT NULL AND {where} ORDER BY m.id",
             args,
         ).fetchall()
-        return [PendingReply(*r) for r in rows]
+        return [
+            PendingReply(i, n, ch, addr, text, ref, name, src, bool(sending))
+            for i, n, ch, addr, text, ref, name, src, sending in rows
+        ]
 
     @staticmethod
     def _close(conn: sqlite3.Connection, where: str, args: tuple[Any, ...], by: str, at: dt.datetime) -> None:

@@ -2,12 +2,19 @@
 without ever slowing the bot down or stopping it.
 
 Writing happens on one background thread. `record()` and `feedback()` only append to an
-in-memory queue; the writer inserts in batches. When the database cannot be written
-(locked, read-only, disk full, file or directory deleted) the writer logs one error, keeps
-the records in memory (at most `max_pending` besides the batch being written; beyond that
-the oldest are dropped and counted), retries with backoff, re-creates a deleted file, and
-logs one line when writing works again. Rows older than the retention period are purged
-when the log opens and then daily.
+in-memory queue; the writer inserts in batches, through the process's one `Database`. When
+the database cannot be written (locked, read-only, disk full, file or directory deleted) the
+writer logs one error, keeps the records in memory (at most `max_pending` besides the batch
+being written; beyond that the oldest are dropped and counted), retries with backoff, and
+logs one line when writing works again (a deleted file is re-created by the `Database`).
+Rows older than the retention period are purged when the log opens and then daily.
+
+Durable before the answer goes out: a channel awaits `settle()` after the conversation
+recorded what it answered, and only then replies, so a kill -9 a moment after a resident got
+an answer cannot take its record with it. Concurrent answers share one commit (the writer
+writes everything queued at once), so this costs about one small transaction's time. While
+the database cannot be written, `settle()` returns at once: answering never waits on a
+failing disk (those records are in memory, as above).
 
 Nothing personal is stored: questions are masked again here (phone and ID-card numbers),
 and the resident column only ever holds the keyed hash the service computed.
@@ -15,6 +22,7 @@ and the resident column only ever holds the keyed hash the service computed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -30,19 +38,9 @@ from pathlib import Path
 
 from servicebot.config import RETENTION_DAYS
 from servicebot.errors import StorageError
-from servicebot.migrations import migrate
 from servicebot.privacy import mask_personal
 from servicebot.records import ASKED, Interaction, Status
-from servicebot.storage.db import (
-    BUSY_TIMEOUT,
-    CHINA_TZ,
-    UTC,
-    china_day_bounds,
-    connect,
-    file_identity,
-    remove_stale_wal,
-    utc_text,
-)
+from servicebot.storage.db import CHINA_TZ, UTC, Database, china_day_bounds, utc_text
 from servicebot.storage.reader import LogReader
 
 log = logging.getLogger(__name__)
@@ -53,6 +51,7 @@ RETRY_MIN = 0.1  # first backoff after a failed write, doubled up to retry_max
 RETRY_MAX = 30.0
 RETRY_CLOSING = 0.25  # backoff cap while close() waits, so the last seconds are used
 CLOSE_TIMEOUT = 5.0
+SETTLE_TIMEOUT = 2.0  # seconds an answer waits, at most, for its record to be on disk
 PURGE_EVERY = 24 * 3600.0
 
 # A resident key is the service's keyed hash: 16+ hex digits. Anything else is not stored;
@@ -146,17 +145,21 @@ class InteractionLog(LogReader):
         self,
         path: Path,
         *,
+        db: Database | None = None,
         retention_days: int = RETENTION_DAYS,
         max_pending: int = MAX_PENDING,
         retry_max: float = RETRY_MAX,
-        busy_timeout: float = BUSY_TIMEOUT,
+        busy_timeout: float | None = None,
         purge_every: float = PURGE_EVERY,
     ):
         super().__init__(path)
+        self._owned = db is None
+        if db is None:
+            db = Database(path) if busy_timeout is None else Database(path, busy_timeout=busy_timeout)
+        self.db = db
         self.retention_days = retention_days
         self.max_pending = max_pending
         self._retry_max = retry_max
-        self._busy_timeout = busy_timeout
         self._purge_every = purge_every
         self._cond = threading.Condition()
         self._commit_lock = threading.Lock()  # a commit and the emptying of `_inflight` are one step
@@ -173,15 +176,15 @@ class InteractionLog(LogReader):
         self._drop_warned = False
         self.dropped = 0
         self._last_error: str | None = None
+        self._settling: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[bool]]] = []
         # -- writer thread only (and __init__, before the thread starts)
-        self._conn: sqlite3.Connection | None = None
-        self._file: tuple[int, int] | None = None
         self._failing = False
         self._dropped_written = 0  # self.dropped at the last successful write
         self._next_purge = 0.0
         self._warned_resident = False
         try:
-            self._open()  # schema and purge now, so queries work as soon as the log exists
+            with self.db.transaction() as conn:  # schema and purge now, so queries work as soon as the log exists
+                self._purge(conn)
         except (sqlite3.Error, OSError, StorageError) as exc:
             self._note_failure(exc)
         self._thread = threading.Thread(target=self._run, name="interaction-log", daemon=True)
@@ -232,6 +235,35 @@ class InteractionLog(LogReader):
 
     # -- waiting -----------------------------------------------------------------------
 
+    async def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Wait until what was recorded before this call is on disk: True then; False at once
+        while writing fails (the records wait in memory), or after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        with self._cond:
+            target = self._seq
+            if self._done >= target:
+                return True
+            if self._last_error is not None or self._closing or not self._thread.is_alive():
+                return False
+            future: asyncio.Future[bool] = loop.create_future()
+            self._settling.append((target, loop, future))
+            self._cond.notify_all()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            return False
+
+    def _settled(self, *, written: bool) -> None:
+        """Wake the settle() calls the last write answered (call with `_cond` held): those it
+        wrote for; or, when it failed, all of them (answers do not wait for a failing disk)."""
+        waiting, self._settling = self._settling, []
+        for target, loop, future in waiting:
+            if written and target > self._done:
+                self._settling.append((target, loop, future))
+                continue
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(_resolve, future, written)
+
     def flush(self, timeout: float = CLOSE_TIMEOUT) -> bool:
         """Write now what was recorded before this call. True once written; False as soon as
         a write attempt made after this call fails, or when `timeout` seconds pass."""
@@ -260,8 +292,11 @@ class InteractionLog(LogReader):
             with self._cond:
                 self._abandoned = True
                 lost = len(self._queue) + len(self._inflight)
+                self._settled(written=False)
                 self._cond.notify_all()
             log.error("interaction log: gave up after %.1f s; %d records were not written", timeout, lost)
+        if self._owned:
+            self.db.close()
 
     def status(self) -> LogStatus:
         with self._cond:
@@ -349,13 +384,15 @@ class InteractionLog(LogReader):
                     self._inflight = []
                     warn = self._trim()
                     self._failed_attempt = attempt
+                    self._settled(written=False)
                     self._cond.notify_all()
                 if warn:
                     self._warn_dropping()
                 cap = RETRY_CLOSING if self._closing else self._retry_max
                 delay = min(max(delay * 2, RETRY_MIN), cap)
         finally:
-            self._disconnect()
+            with self._cond:
+                self._settled(written=False)
 
     def _wait_for_work(self, delay: float) -> None:
         """Until there is something to write (after the backoff `delay`), or a purge is due."""
@@ -386,30 +423,22 @@ class InteractionLog(LogReader):
     def _write(self, batch: list[Pending]) -> bool:
         records, votes = self._rows(batch)
         try:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if time.monotonic() >= self._next_purge:
-                    self._purge(conn)
-                conn.executemany(_INSERT, records)
-                conn.executemany(_VOTE, votes)
-                with self._commit_lock:
-                    conn.execute("COMMIT")
-                    self._note_recovery(len(batch))  # logged before any flush() returns
-                    with self._cond:
-                        self._inflight = []
-                        if batch:
-                            self._done = batch[-1].seq
-                        self._last_error = None
-                        self._drop_warned = False
-                        self._cond.notify_all()
-            except BaseException:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
+            with self._commit_lock:  # committing and emptying `_inflight` are one step for day_summary
+                with self.db.transaction() as conn:
+                    if time.monotonic() >= self._next_purge:
+                        self._purge(conn)
+                    conn.executemany(_INSERT, records)
+                    conn.executemany(_VOTE, votes)
+                self._note_recovery(len(batch))  # logged before any flush() returns
+                with self._cond:
+                    self._inflight = []
+                    if batch:
+                        self._done = batch[-1].seq
+                    self._last_error = None
+                    self._drop_warned = False
+                    self._settled(written=True)
+                    self._cond.notify_all()
         except Exception as exc:  # whatever it is, the bot goes on; the records wait in memory
-            self._disconnect()
             self._note_failure(exc)
             return False
         return True
@@ -420,41 +449,11 @@ class InteractionLog(LogReader):
             log.warning("interaction log: a resident key that is not a pseudonym was not stored")
         return interaction
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None and file_identity(self.path) != self._file:
-            self._disconnect()
-            self._note_failure(StorageError("the database file was deleted or replaced; creating a new one"))
-        if self._conn is None:
-            self._open()
-        assert self._conn is not None
-        return self._conn
-
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            remove_stale_wal(self.path)
-        conn = connect(self.path, create=True, busy_timeout=self._busy_timeout)
-        try:
-            migrate(conn)
-            conn.execute("BEGIN IMMEDIATE")
-            self._purge(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.close()
-            raise
-        self._conn, self._file = conn, file_identity(self.path)
-
     def _purge(self, conn: sqlite3.Connection) -> None:
         deleted = purge(conn, dt.datetime.now(UTC) - dt.timedelta(days=self.retention_days))
         self._next_purge = time.monotonic() + self._purge_every
         if deleted:
             log.info("interaction log: purged %d interactions older than %d days", deleted, self.retention_days)
-
-    def _disconnect(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
 
     def _note_failure(self, exc: Exception) -> None:
         reason = str(exc) or type(exc).__name__
@@ -485,3 +484,8 @@ class InteractionLog(LogReader):
             )
         elif dropped:
             log.warning("interaction log: %d records were dropped while writing lagged behind", dropped)
+
+
+def _resolve(future: asyncio.Future[bool], written: bool) -> None:
+    if not future.done():
+        future.set_result(written)

@@ -41,7 +41,6 @@ import contextlib
 import random
 import sqlite3
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from faulting import (
     Quiet,
     bot_env,
     dead_letters,
+    each_checkout,
     log_lines,
     print_table,
     quiet_fake_server,
@@ -266,18 +266,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
 
 async def main_async(args: argparse.Namespace) -> int:
     quiet_fake_server()
-    outcomes = []
-    kept = contextlib.nullcontext(str(args.workdir)) if args.workdir else None
-    with kept or tempfile.TemporaryDirectory(prefix="servicebot-fault-") as tmp:
-        runs: list[tuple[str, Path | None]] = [("this checkout", None)]
-        if args.compare:
-            runs.append((f"baseline ({args.compare})", args.compare))
-        for n, (label, src) in enumerate(runs):
-            workdir = Path(tmp) / str(n)
-            workdir.mkdir(parents=True)
-            outcomes.append(await scenario(args, label, src, workdir))
-    report(args, outcomes)
-    return 0 if outcomes[0].ok else 1
+    return await each_checkout(args, scenario, report, "servicebot-fault-", args.workdir)
 
 
 def main() -> int:

@@ -26,12 +26,11 @@ import json
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from faulting import REPO, BotProcess, bot_env, log_lines, print_table, quiet_fake_server, until
+from faulting import REPO, BotProcess, bot_env, each_checkout, log_lines, print_table, quiet_fake_server, until
 
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -192,17 +191,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
 
 async def main_async(args: argparse.Namespace) -> int:
     quiet_fake_server()
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="servicebot-fault-locked-") as tmp:
-        runs: list[tuple[str, Path | None]] = [("this checkout", None)]
-        if args.compare:
-            runs.append((f"baseline ({args.compare})", args.compare))
-        for n, (label, src) in enumerate(runs):
-            workdir = Path(tmp) / str(n)
-            workdir.mkdir()
-            outcomes.append(await scenario(args, label, src, workdir))
-    report(args, outcomes)
-    return 0 if outcomes[0].ok else 1
+    return await each_checkout(args, scenario, report, "servicebot-fault-locked-")
 
 
 def main() -> int:

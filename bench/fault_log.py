@@ -26,13 +26,12 @@ import contextlib
 import secrets
 import sqlite3
 import sys
-import tempfile
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faulting import REPO, BotProcess, bot_env, log_lines, print_table, until
+from faulting import REPO, BotProcess, bot_env, each_checkout, log_lines, print_table, until
 
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -161,17 +160,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="servicebot-fault-log-") as tmp:
-        runs: list[tuple[str, Path | None]] = [("this checkout", None)]
-        if args.compare:
-            runs.append((f"baseline ({args.compare})", args.compare))
-        for n, (label, src) in enumerate(runs):
-            workdir = Path(tmp) / str(n)
-            workdir.mkdir()
-            outcomes.append(await scenario(args, label, src, workdir))
-    report(args, outcomes)
-    return 0 if outcomes[0].ok else 1
+    return await each_checkout(args, scenario, report, "servicebot-fault-log-")
 
 
 def main() -> int:

@@ -36,11 +36,20 @@ import re
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faulting import BOT_WITHOUT_GROUP_LIMIT, REPO, BotProcess, Quiet, bot_env, print_table, quiet_fake_server, until
+from faulting import (
+    BOT_WITHOUT_GROUP_LIMIT,
+    REPO,
+    BotProcess,
+    Quiet,
+    bot_env,
+    each_checkout,
+    print_table,
+    quiet_fake_server,
+    until,
+)
 
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -224,17 +233,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
 
 async def main_async(args: argparse.Namespace) -> int:
     quiet_fake_server()
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="servicebot-fault-reset-") as tmp:
-        runs: list[tuple[str, Path | None]] = [("this checkout", None)]
-        if args.compare:
-            runs.append((f"baseline ({args.compare})", args.compare))
-        for n, (label, src) in enumerate(runs):
-            workdir = Path(tmp) / str(n)
-            workdir.mkdir()
-            outcomes.append(await scenario(args, label, src, workdir))
-    report(args, outcomes)
-    return 0 if outcomes[0].ok else 1
+    return await each_checkout(args, scenario, report, "servicebot-fault-reset-")
 
 
 def main() -> int:

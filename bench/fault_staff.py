@@ -35,8 +35,6 @@ import contextlib
 import re
 import sqlite3
 import sys
-import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +46,7 @@ from faulting import (
     Quiet,
     bot_env,
     dead_letters,
+    each_checkout,
     log_lines,
     print_table,
     quiet_fake_server,
@@ -257,19 +256,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
 
 async def main_async(args: argparse.Namespace) -> int:
     quiet_fake_server()
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="servicebot-fault-staff-") as tmp:
-        runs: list[tuple[str, Path | None]] = [("this checkout", None)]
-        if args.compare:
-            runs.append((f"baseline ({args.compare})", args.compare))
-        for n, (label, src) in enumerate(runs):
-            workdir = Path(tmp) / str(n)
-            workdir.mkdir()
-            began = time.monotonic()
-            outcomes.append(await scenario(args, label, src, workdir))
-            print(f"{label}: {time.monotonic() - began:.0f} s", file=sys.stderr)
-    report(args, outcomes)
-    return 0 if outcomes[0].ok else 1
+    return await each_checkout(args, scenario, report, "servicebot-fault-staff-")
 
 
 def main() -> int:

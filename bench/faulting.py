@@ -27,9 +27,11 @@ import os
 import signal
 import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0  # seconds for a bot process to start answering (a loaded machine is slow)
@@ -155,6 +157,28 @@ def print_table(title: str, rows: Sequence[tuple[str, Callable[[object], object]
     print(f"{'':<{width}}" + "".join(f"{o.label:>{column}}" for o in outcomes))
     for name, value in rows:
         print(f"{name:<{width}}" + "".join(f"{value(o)!s:>{column}}" for o in outcomes))
+
+
+async def each_checkout(
+    args, scenario: Callable[..., Awaitable[Any]], report: Callable[..., None], prefix: str, workdir: Path | None = None
+) -> int:
+    """Run `scenario(args, label, src, workdir)` on this checkout, then on `args.compare`'s when given
+    (the baseline of the same run), each in a fresh directory under `workdir` (a temporary one by
+    default); print `report(args, outcomes)`; exit 0 when this checkout's outcome is `ok`."""
+    outcomes = []
+    kept = contextlib.nullcontext(str(workdir)) if workdir else None
+    with kept or tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        runs: list[tuple[str, Path | None]] = [("this checkout", None)]
+        if args.compare:
+            runs.append((f"baseline ({args.compare})", args.compare))
+        for n, (label, src) in enumerate(runs):
+            place = Path(tmp) / str(n)
+            place.mkdir(parents=True)
+            began = time.monotonic()
+            outcomes.append(await scenario(args, label, src, place))
+            print(f"{label}: {time.monotonic() - began:.0f} s", file=sys.stderr)
+    report(args, outcomes)
+    return 0 if outcomes[0].ok else 1
 
 
 BOT_WITHOUT_GROUP_LIMIT = (str(Path(__file__).resolve()), "--bot")  # BotProcess argv

@@ -44,7 +44,7 @@ COPY faq/ /app/faq/
 # The web chat (and /healthz, and Telegram's webhook in webhook mode) on port 8080 of every
 # interface of the container; publish it behind a reverse proxy that terminates HTTPS.
 # SERVICEBOT_WEB_PORT= (empty) in the env file turns the web server off. The staff desk is
-# off until SERVICEBOT_DESK_PORT is set (8090 in the README); it then binds every interface
+# off until SERVICEBOT_DESK_PORT is set (8090 in docs/handoff.md); it then binds every interface
 # of the container too, for the host to publish on the office network only.
 ENV SERVICEBOT_FAQ_DIR=/app/faq \
     SERVICEBOT_DATA_DIR=/data \

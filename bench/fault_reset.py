@@ -1,5 +1,5 @@
 """Fault script: restore a backup, delete the log while the bot runs, and count staff replies
-that reach the wrong resident (issue 22: after the README's restore, or a deleted
+that reach the wrong resident (issue 22: after the restore of docs/operations.md, or a deleted
 interactions.sqlite3, a reply to an old card "#N" went to whoever now held #N; and tickets
 opened after a deletion went on into the deleted file, lost at the next start).
 
@@ -8,8 +8,8 @@ A real bot process (what `servicebot run` runs, the staff group's send limit off
 resident hands off a question naming them; staff reply to cards with a text naming the
 resident the card was for.
 
-1. --tickets residents hand off (group "before"); the README's online backup runs; as many
-   again hand off ("after the backup"); the bot is stopped, the README's restore runs, the
+1. --tickets residents hand off (group "before"); the online backup of docs/operations.md runs; as many
+   again hand off ("after the backup"); the bot is stopped, its restore runs, the
    bot starts; as many again hand off ("after the restore"), whose tickets take the numbers
    of the "after the backup" ones.
 2. While the bot runs, interactions.sqlite3 is deleted; as many again hand off ("after the

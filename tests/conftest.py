@@ -170,15 +170,15 @@ def process_env(tmp_path: Path, faq_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def readme_backup_commands() -> tuple[str, str]:
-    """The Python that the README's online backup and its restore run, as written there."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### Back up and restore") :]
+    """The Python that the online backup and the restore of docs/operations.md run, as written there."""
+    text = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = text[text.index("## Back up and restore") :]
     backup, restore = re.findall(r"python -c '(.*?)'", section, re.S)[:2]
     return backup, restore
 
 
 def run_readme_command(code: str, paths: dict[str, Path]) -> None:
-    """Run a README command with its container paths (`/data/…`) replaced by `paths`."""
+    """Run a command of docs/operations.md with its container paths (`/data/…`) replaced by `paths`."""
     for container_path, path in paths.items():
         assert container_path in code, container_path
         code = code.replace(container_path, str(path))

@@ -3,7 +3,7 @@
 Staff edit faq/ whenever the office's answers change, and `servicebot faq check` is what
 tells them whether an edit is good. The developers' tests must pass whatever valid FAQ
 staff keep: a new entry has no labelled questions yet, a new keyword moves a measured
-answer, a renamed topic is missing from the README's example menu. So every test that
+answer, a renamed topic is missing from the example menu in docs/wechat.md. So every test that
 measures the shipped FAQ (accuracy floors, the matcher on real entries, the web page, the
 live-reload cuts) reads this pinned copy, and a developer refreshes it on purpose: after
 tuning the matcher or the FAQ, or when staff's latest edits should be measured.

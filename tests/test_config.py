@@ -286,7 +286,7 @@ def test_precedence_end_to_end_through_health(mini_faq, tmp_path, monkeypatch, c
 
 def test_every_setting_is_documented_with_its_variable():
     """The configuration reference lists every Settings field's environment variable."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = [
         f"SERVICEBOT_{f.name.upper()}"
         for f in dataclasses.fields(Settings)

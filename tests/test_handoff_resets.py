@@ -1,12 +1,12 @@
 """A staff reply never reaches the wrong resident after the log file starts again (issue 22).
 
-Ticket numbers start again with a new interactions.sqlite3 — after the README's backup
-restore, after the file was deleted while the bot was stopped, or while it ran — but the
+Ticket numbers start again with a new interactions.sqlite3 — after the restore of a backup
+(docs/operations.md), after the file was deleted while the bot was stopped, or while it ran — but the
 cards of the old tickets stay in the staff group. Over the real path (the bot of
 `channels.server.serve` polling the fake Bot API over HTTP on 127.0.0.1, the web chat where a
 test needs it, real SQLite files): a reply to a card of a ticket the log no longer has is
 refused with a note to staff, and reaches nobody; a reply to a card of a ticket it has still
-reaches that ticket's resident. The backup and the restore run the README's own commands.
+reaches that ticket's resident. The backup and the restore run the commands of docs/operations.md.
 """
 
 from __future__ import annotations

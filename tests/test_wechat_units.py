@@ -1,4 +1,4 @@
-"""The WeChat channel's small pieces alone: what menu keys mean (and the README's example menu
+"""The WeChat channel's small pieces alone: what menu keys mean (and docs/wechat.md's example menu
 against the shipped FAQ), the per-resident shelves, the numbered choices WeChat keeps, and
 the settings."""
 
@@ -70,8 +70,8 @@ def test_a_key_naming_nothing_or_the_wrong_kind_is_none(service, key):
 
 
 def readme_menu() -> dict:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("### Custom menu") :]
+    text = (REPO / "docs" / "wechat.md").read_text(encoding="utf-8")
+    section = text[text.index("## Custom menu") :]
     block = re.search(r"```json\n(.*?)```", section, re.DOTALL)
     assert block is not None
     return json.loads(block.group(1))

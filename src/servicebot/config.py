@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 from servicebot.errors import ConfigError
@@ -32,78 +32,199 @@ RETENTION_DAYS = 180
 TICKET_DAYS = 30
 
 
+_T = TypeVar("_T")
+
+
+def setting(default: _T, doc: str, *, secret: bool = False) -> _T:
+    """A field of `Settings` with its description, written once, beside it: the table of
+    docs/configuration.md is generated from these (bench/tools/settings_doc.py). A secret is
+    left out of `repr` and its value out of every error message."""
+    return field(default=default, repr=not secret, metadata={"doc": doc, "secret": secret})
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every tunable of the bot. Field docs double as the README's reference table."""
+    """Every tunable of the bot: its type, default and description (see `setting`)."""
 
-    token: str = field(default="", repr=False)
-    """Telegram bot token from @BotFather. Secret: never logged or printed."""
-    base_url: str = ""
-    """Bot API endpoint, e.g. http://127.0.0.1:8081/bot for a self-hosted server."""
-    faq_dir: Path = Path("faq")
-    """Directory of FAQ YAML files."""
-    data_dir: Path = Path("data")
-    """Directory the bot writes to (interaction log, update journal, pseudonym secret, FAQ parse cache)."""
-    admin_ids: frozenset[int] = frozenset()
-    """Telegram user ids allowed to use /reload and /stats (comma separated)."""
-    admin_chat_id: int | None = None
-    """Chat that receives FAQ reload problems; empty to skip notifications."""
-    staff_chat_id: int | None = None
-    """Telegram group where staff answer residents' hand-offs (转人工); empty: hand-off is off."""
-    staff_hours: str = ""
-    """When staff usually answer, China time, e.g. "mon-fri 08:30-12:00,14:30-17:30"; empty: not stated."""
-    ticket_days: int = TICKET_DAYS
-    """A hand-off ticket keeps the resident's chat id at most this many days (less if closed sooner)."""
-    answer_threshold: float = ANSWER_THRESHOLD
-    """Score (0-100) at or above which the bot answers outright."""
-    suggest_threshold: float = SUGGEST_THRESHOLD
-    """Score (0-100) at or above which the bot offers "did you mean" choices."""
-    webhook_url: str = ""
-    """Public HTTPS URL for webhook mode (served by the web server: needs web_port); empty: long polling."""
-    webhook_secret: str = field(default="", repr=False)
-    """secret_token Telegram must send with each webhook call (required in webhook mode)."""
-    web_port: int | None = None
-    """Port of the bot's web server (web chat, Telegram webhook, /healthz); empty: no web server."""
-    web_listen: str = "127.0.0.1"
-    """Address the web server binds; 0.0.0.0 for every interface (in a container)."""
-    web_origins: frozenset[str] = frozenset()
-    """Other sites (https://host[:port]) whose pages may call the web chat API; none by default."""
-    web_frame_ancestors: str = "'self'"
-    """Pages allowed to embed the web chat in a frame (CSP frame-ancestors sources)."""
-    web_address_messages: int = 120
-    """Questions per flood window from one network address (many residents can share one)."""
-    web_trusted_proxies: str = "127.0.0.1"
-    """Reverse proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated addresses or networks)."""
-    desk_port: int | None = None
-    """Port of the staff desk's own web server (/desk: sign-in, tickets, staff tools); empty: no staff desk."""
-    desk_listen: str = "127.0.0.1"
-    """Address the staff desk binds: an office-network address, or 127.0.0.1 behind the office's HTTPS proxy."""
-    wecom_webhook_url: str = field(default="", repr=False)
-    """企业微信 group robot webhook: each new hand-off ticket is announced there (number and channel only)."""
-    wechat_token: str = field(default="", repr=False)
-    """WeChat Official Account server-mode Token (3-32 letters or digits); turns /wechat on (needs web_port)."""
-    wechat_app_id: str = ""
-    """The Official Account's AppID (wx + 16 letters or digits); needed for safe mode."""
-    wechat_app_secret: str = field(default="", repr=False)
-    """The Official Account's AppSecret (32 letters or digits), for WeChat's API (creating the menu)."""
-    wechat_aes_key: str = field(default="", repr=False)
-    """EncodingAESKey (43 characters) for safe mode (安全模式); empty: plain-text mode only."""
-    pseudonym_secret: str = field(default="", repr=False)
-    """Key for hashing resident ids; empty means generate one in the data directory."""
-    retention_days: int = RETENTION_DAYS
-    """Interactions older than this many days are purged."""
-    stale_days: int = STALE_DAYS
-    """An entry whose `reviewed` date is older than this is reported as stale."""
-    reload_interval: float = 2.0
-    """Seconds between checks of the FAQ directory for edits; 0 disables watching."""
-    flood_messages: int = 12
-    """Questions one resident may send per flood window before being throttled."""
-    flood_window: float = 60.0
-    """Length of the flood window in seconds."""
-    log_format: str = "text"
-    """Log line format: text or json."""
-    log_level: str = "INFO"
-    """Minimum log level: DEBUG, INFO, WARNING or ERROR."""
+    token: str = setting(
+        "",
+        "Telegram bot token from @BotFather (`123456789:AA…`). Secret: never logged or printed. Turns the "
+        "Telegram channel on; with no command, `servicebot` runs the channels when a token or `web_port` is set "
+        "and the terminal chat otherwise.",
+        secret=True,
+    )
+    base_url: str = setting(
+        "",
+        "Bot API endpoint, e.g. `http://127.0.0.1:8081/bot` for a self-hosted Bot API server. Absolute "
+        "`http`/`https` URL. Empty: Telegram's own API.",
+    )
+    faq_dir: Path = setting(
+        Path("faq"),
+        "Directory of FAQ YAML files. The `faq` commands also take it as a positional `DIR`.",
+    )
+    data_dir: Path = setting(
+        Path("data"),
+        "Directory the bot writes to: the interaction log `interactions.sqlite3`, the update journal "
+        "`updates.sqlite3` (Telegram questions not yet answered; never needs a backup), the generated pseudonym "
+        "key `pseudonym.key`, and `cache/`, parsed FAQ files (safe to delete; never needs a backup). Created if "
+        "missing.",
+    )
+    admin_ids: frozenset[int] = setting(
+        frozenset(),
+        "Telegram user ids allowed to use `/reload` and `/stats`: comma separated in the environment (`111,222`),"
+        " a list in the file (`[111, 222]`). Each staff member finds theirs by sending `/id` to the bot in a "
+        "private chat.",
+    )
+    admin_chat_id: int | None = setting(
+        None,
+        "Chat that receives FAQ reload problems (`/id@<bot>` in a group shows its id); empty: each of `admin_ids`"
+        " privately (none: no notifications). An integer (group ids are negative).",
+    )
+    staff_chat_id: int | None = setting(
+        None,
+        "Telegram group where staff answer hand-offs (转人工); the bot must be a member. Needs `token`. Empty: "
+        "hand-off is off, and no reply promises that staff will see or answer a question. A negative group id.",
+    )
+    staff_hours: str = setting(
+        "",
+        "When staff usually answer, China time, told to residents who hand off (and that it is outside them): "
+        "`mon-fri 08:30-12:00,14:30-17:30; sat 09:00-12:00` (days `mon`…`sun`, ranges, `HH:MM-HH:MM` periods). "
+        "Empty: no hours are stated. Not in the FAQ's source, so never guessed.",
+    )
+    ticket_days: int = setting(
+        TICKET_DAYS,
+        "A hand-off ticket keeps the resident's chat id (to deliver staff replies) at most this many days after "
+        "it was opened; closing it (已解决) deletes it sooner. Also how long a staff reply waits in the outbox of "
+        "the web chat or WeChat. At least 1.",
+    )
+    answer_threshold: float = setting(
+        ANSWER_THRESHOLD,
+        "Score (0–100) at or above which the bot answers outright (it also needs the entry to be on the "
+        "question's subject, a 5-point lead over the next entry, and a question fully covered by the entry may "
+        "score 15 points less). Chosen with `bench/tune.py` on the tuning sets.",
+    )
+    suggest_threshold: float = setting(
+        SUGGEST_THRESHOLD,
+        'Score (0–100) at or above which the bot offers "您是不是想问" choices (only entries on the question\'s '
+        "subject). Must not exceed `answer_threshold`.",
+    )
+    webhook_url: str = setting(
+        "",
+        "Public HTTPS URL for Telegram's webhook mode; empty means long polling. Its path is served by the bot's "
+        "web server, so webhook mode needs `web_port`.",
+    )
+    webhook_secret: str = setting(
+        "",
+        "`secret_token` Telegram must send with each webhook call; required in webhook mode (letters, digits, `_`"
+        " and `-`). Secret.",
+        secret=True,
+    )
+    web_port: int | None = setting(
+        None,
+        "Port of the bot's web server: the web chat page and its API, Telegram's webhook (in webhook mode) and "
+        "`/healthz`. Empty: no web server.",
+    )
+    web_listen: str = setting(
+        "127.0.0.1",
+        "Address the web server binds. `0.0.0.0` for every interface (the container image sets it).",
+    )
+    web_origins: frozenset[str] = setting(
+        frozenset(),
+        "Other sites whose pages may call the web chat API from the browser (`https://host[:port]`, comma "
+        "separated; a list in the file). Cross-origin calls from anywhere else get 403.",
+    )
+    web_frame_ancestors: str = setting(
+        "'self'",
+        "Pages allowed to show the chat in a frame: the CSP `frame-ancestors` sources, space separated, e.g. "
+        "`'self' https://www.example.gov.cn`.",
+    )
+    web_address_messages: int = setting(
+        120,
+        "Web questions per flood window from one network address (many residents may share one address behind a "
+        "carrier's NAT); each browser session also has the `flood_messages` limit.",
+    )
+    web_trusted_proxies: str = setting(
+        "127.0.0.1",
+        "Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (comma-separated IP addresses"
+        " or networks; `*` or a `/0` network, which would believe any client about its own address, is refused), "
+        "so flood control sees residents' addresses, not the proxy's. `compose.env` sets `compose.yaml`'s network"
+        " gateway, `172.31.250.1`. See [Behind a reverse proxy with "
+        "HTTPS](web-chat.md#behind-a-reverse-proxy-with-https).",
+    )
+    desk_port: int | None = setting(
+        None,
+        "Port of the staff desk's own web server (`/desk`: sign-in, tickets, staff tools); turns hand-off on, "
+        "with or without a staff group. Empty: no desk. Must differ from `web_port`. See [Staff "
+        "desk](handoff.md#staff-desk-工作人员后台).",
+    )
+    desk_listen: str = setting(
+        "127.0.0.1",
+        "Address the staff desk binds: `127.0.0.1` behind the office's HTTPS proxy, or an office-network address;"
+        " the container image sets `0.0.0.0`.",
+    )
+    wecom_webhook_url: str = setting(
+        "",
+        "A 企业微信 group robot's webhook (`https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…`): each new "
+        "hand-off ticket is announced there, by number and channel only. `https` (or `http` to the loopback, for "
+        "a local relay); needs `desk_port` or `staff_chat_id`. Secret.",
+        secret=True,
+    )
+    wechat_token: str = setting(
+        "",
+        "The WeChat Official Account's server-mode Token (3–32 letters or digits); turns `/wechat` on, on the web"
+        " server (needs `web_port`). Secret. See [WeChat Official Account](wechat.md).",
+        secret=True,
+    )
+    wechat_app_id: str = setting(
+        "",
+        "The account's AppID (`wx` + 16 letters or digits); needed for safe mode.",
+    )
+    wechat_app_secret: str = setting(
+        "",
+        "The account's AppSecret (32 letters or digits), for WeChat's API (creating the menu); the bot does not "
+        "use it to answer. Secret.",
+        secret=True,
+    )
+    wechat_aes_key: str = setting(
+        "",
+        "EncodingAESKey (43 characters) for WeChat's safe mode; needs `wechat_token` and `wechat_app_id`. Empty: "
+        "plain-text mode only. Secret.",
+        secret=True,
+    )
+    pseudonym_secret: str = setting(
+        "",
+        "Key for hashing resident ids in the interaction log; empty means generate one once and keep it in "
+        "`<data_dir>/pseudonym.key`. Secret.",
+        secret=True,
+    )
+    retention_days: int = setting(
+        RETENTION_DAYS,
+        "Interactions older than this many days are purged (at least 1).",
+    )
+    stale_days: int = setting(
+        STALE_DAYS,
+        "An entry whose `reviewed` date is older than this is reported as stale (at least 1).",
+    )
+    reload_interval: float = setting(
+        2.0,
+        "Seconds between checks of the FAQ directory for edits; `0` disables live reload.",
+    )
+    flood_messages: int = setting(
+        12,
+        "Questions one resident may send per flood window before being throttled (at least 1).",
+    )
+    flood_window: float = setting(
+        60.0,
+        "Length of the flood window in seconds (more than 0).",
+    )
+    log_format: str = setting(
+        "text",
+        "`text` (human-readable lines) or `json` (one JSON object per line, for log collectors).",
+    )
+    log_level: str = setting(
+        "INFO",
+        "`DEBUG`, `INFO`, `WARNING` or `ERROR` (any case).",
+    )
 
     @property
     def db_path(self) -> Path:
@@ -210,15 +331,7 @@ _KIND_WORDS = {
     "int": "a whole number",
     "float": "a number",
 }
-_SECRETS = {
-    "token",
-    "webhook_secret",
-    "pseudonym_secret",
-    "wechat_token",
-    "wechat_app_secret",
-    "wechat_aes_key",
-    "wecom_webhook_url",
-}
+_SECRETS = frozenset(f.name for f in fields(Settings) if f.metadata["secret"])
 # WeChat's own rules for what its 公众平台 accepts (开发 → 基本配置).
 _WECHAT_TOKEN_RE = re.compile(r"[A-Za-z0-9]{3,32}")
 _WECHAT_APP_ID_RE = re.compile(r"wx[A-Za-z0-9]{16}")

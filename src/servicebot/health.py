@@ -152,7 +152,7 @@ def database_problems(db_path: Path) -> list[str]:
     """
     if not db_path.exists():
         return []
-    restore = "restore the last backup (README, Operations: Back up and restore the interaction log)"
+    restore = "restore the last backup (docs/operations.md: Back up and restore the interaction log)"
     try:
         conn = connect(db_path, create=False)
     except sqlite3.Error as exc:
@@ -174,7 +174,7 @@ def database_problems(db_path: Path) -> list[str]:
         return [
             f"interaction log {db_path} was deleted or replaced while the bot ran (at {replaced:%Y-%m-%d %H:%M} UTC):"
             " hand-off tickets, messages waiting for web and WeChat residents and the history from before are not"
-            " in it; if that was not meant, restore the latest backup (README, Operations: Back up and restore the"
+            " in it; if that was not meant, restore the latest backup (docs/operations.md: Back up and restore the"
             f" interaction log). Reported for {REPLACED_REPORTED.days} days"
         ]
     return []

@@ -211,7 +211,7 @@ class Database:
         log.error(
             "interaction log %s was deleted or replaced while the bot ran: continuing in the file now"
             " there. Hand-off tickets, messages waiting for web and WeChat residents and the history"
-            " from before are not in it (restore the latest backup to get them back; see the README)",
+            " from before are not in it (restore the latest backup to get them back; see docs/operations.md)",
             self.path,
         )
         conn.execute(

@@ -30,7 +30,13 @@ from telegram import Update
 
 from servicebot import tickets
 from servicebot.channels.server import SHUTDOWN_GRACE
-from servicebot.channels.tg_ingest import CANCEL_AFTER, DRAIN_SECONDS, ChatOrderedProcessor, JournaledQueue
+from servicebot.channels.tg_ingest import (
+    CANCEL_AFTER,
+    DRAIN_SECONDS,
+    ChatOrderedProcessor,
+    JournaledQueue,
+    suspects_first,
+)
 from servicebot.channels.tg_net import RetryingRateLimiter
 from servicebot.channels.tg_render import render_html
 from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT
@@ -667,3 +673,20 @@ def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(sett
 async def ask(api: FakeBotApi, text: str, user: int):
     api.user_message(text, user_id=user)
     return await api.wait_for_reply(user, timeout=10)
+
+
+def test_suspects_are_replayed_first_and_each_chat_keeps_its_order():
+    """A suspect queued behind updates that are not suspects would start its solo work whenever
+    one of them calls Telegram, in every run alike: a crash loop timed by replies would catch the
+    same innocent suspect each time and dead-letter it. Chats whose next update is a suspect go
+    first; within a chat nothing is reordered."""
+    updates = [
+        Update.de_json(private_update(1, "低保", user=10), None),
+        Update.de_json(private_update(2, "书屋", user=20), None),
+        Update.de_json(private_update(3, "体验馆", user=10), None),
+        Update.de_json(private_update(4, "临时救助", user=30), None),
+        Update.de_json(private_update(5, "养老保险", user=20), None),
+    ]
+    order = [u.update_id for u in suspects_first(updates, suspects={2, 4, 3})]
+    assert order == [2, 4, 5, 1, 3]  # chats 20 and 30 first; 3 waits behind 1 in chat 10
+    assert [u.update_id for u in suspects_first(updates, suspects=set())] == [1, 2, 3, 4, 5]

@@ -63,12 +63,7 @@ SCHEMA_VERSION = 2
 DEDUP_WINDOW = 24 * 3600.0  # seconds a finished update id is remembered: Telegram keeps an update 24 h
 MAX_DONE_ROWS = 100_000  # finished ids kept at most (a few MB), whatever the window
 MAX_AGE = 24 * 3600.0  # an update unfinished for longer is a dead letter: the question is a day old
-# Runs that may die while processing an update before it is a dead letter: the first death is
-# never evidence (a fresh update is processed beside many others, so which of them brought the bot
-# down is unknown); the three after it are, since a suspect does its own work alone. Three would
-# blame an innocent update for three kill -9s that each came while it was in its own work, the
-# first of them beside dozens of others (tests/test_tg_ingest.py, three kills during a backlog).
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 3  # runs that may die while processing an update before it is a dead letter
 DEAD_KEEP = 7 * 24 * 3600.0  # seconds a dead letter is kept (for the operator), then deleted
 RETRY_EVERY = 5.0  # seconds between attempts to use the file again after a failure
 CHECKPOINT_EVERY = 2.0  # seconds between WAL truncations (erased payloads gone, WAL synced)

@@ -80,12 +80,14 @@ def test_a_damaged_verdict_is_ignored(mini_faq, make_settings, counted):
     assert len(counted) == 2 and _same(first, again)
 
 
-def test_the_key_follows_every_yaml_file_and_the_facts(mini_faq):
-    key = verdicts.key(mini_faq, "a")
-    assert key == verdicts.key(mini_faq, "a") and key != verdicts.key(mini_faq, "b")
-    (mini_faq / "referrals.yaml").write_text("matters: []\n", encoding="utf-8")
-    assert verdicts.key(mini_faq, "a") != key
-    assert verdicts.key(mini_faq / "missing", "a") is not None  # an empty directory: nothing to read
+def test_the_key_follows_every_file_read_and_the_facts(mini_faq):
+    faq = load_faq(mini_faq)
+    key = verdicts.key(faq, "a")
+    assert key == verdicts.key(load_faq(mini_faq), "a") and key != verdicts.key(faq, "b")
+    path = mini_faq / "settings.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # one byte more
+    assert verdicts.key(load_faq(mini_faq), "a") != key
+    assert verdicts.key(dataclasses.replace(faq), "a") is None  # not the files' FAQ any more
 
 
 # -- the built index ------------------------------------------------------------------------
@@ -149,11 +151,14 @@ def test_a_damaged_index_is_built_again(mini_faq, make_settings, builds):
     assert verdicts.recall_index(settings.cache_dir, stored.stem) is not None  # written whole again
 
 
-def test_a_faq_made_in_code_or_the_lints_variants_are_never_kept(mini_faq, make_settings):
+def test_a_changed_faq_the_lints_variants_and_faq_diffs_sides_are_never_kept(mini_faq, make_settings):
     settings = make_settings(mini_faq)
     faq = load_faq(mini_faq)
-    checks.build_index(dataclasses.replace(faq, content_key=""), settings)
+    changed = dataclasses.replace(faq, entries=faq.entries[1:])
+    assert faq.content_key and not changed.content_key  # a changed copy is no longer the files' FAQ
+    checks.build_index(changed, settings)
     checks.build_index(faq, settings, synonyms=())
+    checks.build_index(faq, settings, keep=False)  # faq diff's sides
     assert not list(settings.cache_dir.glob("*.index"))
 
 
@@ -164,3 +169,14 @@ def test_only_the_newest_indexes_are_kept(tmp_path):
     verdicts.remember_index(tmp_path, "newest", {"n": -1})
     kept = {p.stem for p in tmp_path.glob("*.index")}
     assert len(kept) == verdicts.KEPT_INDEXES and "newest" in kept and "k0" not in kept
+
+
+def test_a_killed_writers_leftover_is_removed(tmp_path):
+    left = tmp_path / "abc123.tmp"
+    left.write_bytes(b"half an index")
+    os.utime(left, (0, 0))  # long ago: its writer was killed
+    fresh = tmp_path / "def456.tmp"
+    fresh.write_bytes(b"another writer, now")
+    verdicts.remember_index(tmp_path, "k", {"n": 1})
+    assert not left.exists() and fresh.exists()
+    assert verdicts.recall_index(tmp_path, "k") == {"n": 1}

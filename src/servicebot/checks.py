@@ -111,7 +111,11 @@ def thresholds(settings: Settings) -> Thresholds:
     return Thresholds(answer=settings.answer_threshold, suggest=settings.suggest_threshold)
 
 
-def build_index(faq: Faq, settings: Settings, synonyms=None, segmenter: Segmenter | None = None) -> Index:
+def build_index(
+    faq: Faq, settings: Settings, synonyms=None, segmenter: Segmenter | None = None, *, keep: bool = True
+) -> Index:
+    """The matcher's index of `faq`; `keep=False` for a FAQ not served (`faq diff`'s two sides),
+    whose index must not push the served one out of the cache."""
     name = verdicts.index_key(faq)
     if name is None or synonyms is not None or segmenter is not None:  # the synonym lint's variants: never kept
         groups = faq.synonyms if synonyms is None else synonyms
@@ -119,7 +123,7 @@ def build_index(faq: Faq, settings: Settings, synonyms=None, segmenter: Segmente
     # The index of an unchanged FAQ is read back from the cache directory (verdicts.py).
     built = verdicts.recall_index(settings.cache_dir, name)
     index = Index(faq, Normalizer(faq.synonyms), thresholds(settings), built=built)
-    if built is None:
+    if built is None and keep:
         verdicts.remember_index(settings.cache_dir, name, index.built())
     return index
 
@@ -256,15 +260,12 @@ class Report:
 def check_directory(
     directory: Path, settings: Settings, *, lint_synonyms: bool = False, today: dt.date | None = None
 ) -> Report:
-    facts = (thresholds(settings), lint_synonyms)
-    before = verdicts.key(directory, *facts)
     faq, problems = validate(directory, settings, today=today)
     if faq is None:
         return Report(None, None, sorted(problems))
     index = build_index(faq, settings)
-    # The matcher's verdict on an unchanged FAQ is read back (verdicts.py); not when a file
-    # changed while it was being read.
-    name = before if before is not None and verdicts.key(directory, *facts) == before else None
+    # The matcher's verdict on an unchanged FAQ is read back (verdicts.py).
+    name = verdicts.key(faq, thresholds(settings), lint_synonyms)
     known = verdicts.recall(settings.cache_dir, name) if name else None
     if known is not None and len(known[0]) == len(faq.tests):
         outcomes, found = known

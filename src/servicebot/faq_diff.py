@@ -71,7 +71,7 @@ def diff_outcomes(
     with tempfile.TemporaryDirectory(prefix="servicebot-diff-") as tmp:
         old_faq = _load_side(old, settings, Path(tmp) / "old")
         new_faq = _load_side(new, settings, Path(tmp) / "new")
-    old_index, new_index = build_index(old_faq, settings), build_index(new_faq, settings)
+    old_index, new_index = build_index(old_faq, settings, keep=False), build_index(new_faq, settings, keep=False)
     regression = [c.question for faq in (old_faq, new_faq) for c in faq.tests]
     changes = []
     for question in _unique([*questions, *regression]):

@@ -7,7 +7,7 @@ which rebuilds the index once per synonym group): about a second for the office'
 with the lint, on every start. The verdict depends only on the FAQ's files, the matcher's
 thresholds and the code and data behind the matcher, so a restart on an unchanged FAQ (a
 deploy, a crash, `ask` after `faq check`) reads it back instead. The key covers all of that:
-every YAML file of the FAQ directory (names and bytes), the thresholds, whether the synonym
+every file the FAQ was loaded from (names and bytes, `Faq.content_key`), the thresholds, whether the synonym
 lint ran, every file of this package (its code and its data tables), the libraries the matcher
 calls and Python's version (see `code_key`). Like the parse cache (`faq/cache.py`) it is only an accelerator:
 marshal data (plain tuples, no pickle), and any failure to read or write it is ignored.
@@ -25,6 +25,7 @@ import importlib
 import marshal
 import os
 import sys
+import tempfile
 import time
 from contextlib import suppress
 from functools import cache
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from servicebot.faq import Faq
 
 KEPT_INDEXES = 3  # built indexes kept in the cache directory: the most recently used
+ABANDONED_AFTER = 3600.0  # seconds after which a temporary file is a killed writer's leftover
 UNUSED_DAYS = 30  # a verdict not read for this long is removed when another is written
 LIBRARIES = ("rapidfuzz", "opencc", "rjieba", "yaml")  # what the matcher and the FAQ loader call
 
@@ -67,16 +69,13 @@ def _stamp(path: Path) -> bytes:
     return f"{status.st_size}:{status.st_mtime_ns}".encode()
 
 
-def key(directory: Path, *facts: object) -> str | None:
-    """The key of a FAQ directory's verdict under `facts` (thresholds, which checks ran);
-    None when the directory cannot be read."""
-    h = hashlib.blake2b(code_key() + repr(facts).encode(), digest_size=16)
-    try:
-        for path in sorted(directory.glob("*.y*ml")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    except OSError:
+def key(faq: Faq, *facts: object) -> str | None:
+    """The key of a loaded FAQ's verdict under `facts` (thresholds, which checks ran): the bytes
+    it was loaded from (`Faq.content_key`), so a file changed while it was read can never pair
+    one version's verdict with another; None for a FAQ not loaded from files."""
+    if not faq.content_key:
         return None
-    return h.hexdigest()
+    return hashlib.blake2b(code_key() + repr(facts).encode() + faq.content_key.encode(), digest_size=16).hexdigest()
 
 
 def recall(cache_dir: Path, name: str) -> tuple[list[str], list[Problem]] | None:
@@ -124,29 +123,34 @@ def recall_index(cache_dir: Path, name: str) -> dict[str, Any] | None:
     gc.disable()  # millions of small objects that live as long as the index (see Index.__init__)
     try:
         state = marshal.loads(path.read_bytes())
-        os.utime(path)  # recently used: kept
-    except (OSError, EOFError, ValueError, TypeError):
+    except (OSError, EOFError, ValueError, TypeError, MemoryError):
         return None
     finally:
         if enabled:
             gc.enable()
+    with suppress(OSError):  # another user's file: read, not touched
+        os.utime(path)  # recently used: kept
     return state if isinstance(state, dict) else None
 
 
 def remember_index(cache_dir: Path, name: str, state: dict[str, Any]) -> None:
-    path = cache_dir / f"{name}.index"
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp = None
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(marshal.dumps(state))
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=cache_dir)  # a name of its own per writer
+        with os.fdopen(fd, "wb") as out:
+            out.write(marshal.dumps(state))
+        os.replace(tmp, cache_dir / f"{name}.index")
         kept = sorted(cache_dir.glob("*.index"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in kept[KEPT_INDEXES:]:
+        stale = time.time() - ABANDONED_AFTER
+        abandoned = [p for p in cache_dir.glob("*.tmp") if p.stat().st_mtime < stale]  # a writer killed
+        for old in kept[KEPT_INDEXES:] + abandoned:
             with suppress(OSError):
                 old.unlink()
     except (OSError, ValueError):
-        with suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            with suppress(OSError):
+                os.unlink(tmp)
 
 
 __all__ = ["code_key", "index_key", "key", "recall", "recall_index", "remember", "remember_index"]

@@ -187,8 +187,15 @@ class Faq:
     garbage: GarbageGuide | None = None  # faq/garbage-items.yaml, when there is one
     drafts: tuple[Entry, ...] = ()  # entries marked `draft: true`: validated, never served
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
-    # A digest of every file's bytes as loaded ("" for a Faq made in code): keys the built index.
-    content_key: str = field(default="", compare=False, repr=False)
+    # A digest of every file's bytes as loaded, set by the loader (`with_content_key`); "" for a
+    # Faq made in code or changed with dataclasses.replace, which does not copy it. Keys the
+    # built index (verdicts.py).
+    content_key: str = field(default="", init=False, compare=False, repr=False)
+
+    def with_content_key(self, key: str) -> Faq:
+        """This Faq, marked as loaded from files whose digest is `key`."""
+        object.__setattr__(self, "content_key", key)
+        return self
 
     def __post_init__(self) -> None:
         self.by_id.update({e.id: e for e in self.entries})

@@ -432,8 +432,7 @@ def _check_faq(
         referrals=referrals,
         garbage=garbage,
         drafts=tuple(e for e in entries if e.draft),
-        content_key=out.read.hexdigest(),
-    )
+    ).with_content_key(out.read.hexdigest())
     return faq, out.problems
 
 

@@ -19,7 +19,6 @@ back a fraction of that. Only the newest few are kept (tens of MB each at that s
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import importlib
 import marshal
@@ -32,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from servicebot import gcpause
 from servicebot.errors import Problem, Severity
 
 if TYPE_CHECKING:
@@ -119,15 +119,11 @@ def index_key(faq: Faq) -> str | None:
 def recall_index(cache_dir: Path, name: str) -> dict[str, Any] | None:
     """The built index stored under `name`, or None."""
     path = cache_dir / f"{name}.index"
-    enabled = gc.isenabled()
-    gc.disable()  # millions of small objects that live as long as the index (see Index.__init__)
     try:
-        state = marshal.loads(path.read_bytes())
+        with gcpause.paused():  # millions of small objects that live as long as the index
+            state = marshal.loads(path.read_bytes())
     except (OSError, EOFError, ValueError, TypeError, MemoryError):
         return None
-    finally:
-        if enabled:
-            gc.enable()
     with suppress(OSError):  # another user's file: read, not touched
         os.utime(path)  # recently used: kept
     return state if isinstance(state, dict) else None

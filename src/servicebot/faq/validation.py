@@ -10,14 +10,13 @@ regression questions) and what depends on the day (stale dates) is checked on ev
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import servicebot.faq.cache as cache
+from servicebot import gcpause
 from servicebot.config import STALE_DAYS
 from servicebot.errors import FaqError, Problem, Reach
 from servicebot.faq import messages
@@ -343,18 +342,6 @@ def _topic_result(path: Path, disk: cache.DiskCache | None) -> tuple[cache.FileR
     return result, raw
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Loading allocates ~10 objects per YAML node and frees none: collections would only rescan them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def check_faq(
     directory: str | Path,
     *,
@@ -369,7 +356,7 @@ def check_faq(
     `entry_checks` adds problems about the loaded entries that this package cannot judge
     alone (`checks.answer_length_problems`: how long an answer is once rendered).
     """
-    with _gc_paused():
+    with gcpause.paused():  # ~10 objects per YAML node, none freed
         return _check_faq(Path(directory), today or office_today(), stale_days, cache_dir, entry_checks)
 
 

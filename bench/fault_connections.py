@@ -30,7 +30,6 @@ import resource
 import secrets
 import socket
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from faulting import each_checkout, print_table  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.service import Service  # noqa: E402
 
@@ -188,7 +188,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
 
 
 def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
-    print(
+    title = (
         f"held connections: {args.idle} idle + {args.slow} slowloris on 127.0.0.1, bot under a {args.fds}-descriptor "
         f"limit; then {args.questions} web questions (one at a time, {ANSWER_TIMEOUT:g} s timeout) and "
         f"{args.questions} Telegram messages"
@@ -202,10 +202,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
         ("ERROR/CRITICAL lines in the bot's log", lambda o: len(o.errors)),
         ("bot's log, bytes", lambda o: o.log_bytes),
     ]
-    width = max(len(name) for name, _ in rows) + 2
-    print(f"{'':<{width}}" + "".join(f"{o.label:>28}" for o in outcomes))
-    for name, value in rows:
-        print(f"{name:<{width}}" + "".join(f"{value(o)!s:>28}" for o in outcomes))
+    print_table(title, rows, outcomes)
     for o in outcomes:
         if o.web_seconds:
             print(latency_line(f"{o.label}: web answer latency", o.web_seconds))
@@ -214,17 +211,7 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="servicebot-conns-") as tmp:
-        runs = [("this checkout", None)]
-        if args.compare:
-            runs.append((f"baseline ({args.compare.parent.name or args.compare.name})", args.compare))
-        for n, (label, src) in enumerate(runs):
-            workdir = Path(tmp) / str(n)
-            workdir.mkdir()
-            outcomes.append(await scenario(args, label, src, workdir))
-    report(args, outcomes)
-    return 0 if outcomes[0].ok else 1
+    return await each_checkout(args, scenario, report, "servicebot-conns-")
 
 
 def main() -> int:

@@ -21,7 +21,6 @@ import asyncio
 import os
 import random
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from faulting import each_checkout, print_table  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.service import Service  # noqa: E402
 
@@ -122,7 +122,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
 
 
 def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
-    print(
+    title = (
         f"one unreadable update, then {args.questions} questions from as many residents; "
         f"measured for {args.seconds:g} s from the bad update on"
     )
@@ -132,24 +132,11 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
         ("bot's log, bytes per second", lambda o: f"{o.log_bytes / o.seconds:,.0f}"),
         ("CRITICAL lines in the bot's log", lambda o: f"{o.critical_lines:,}"),
     ]
-    width = max(len(name) for name, _ in rows) + 2
-    print(f"{'':<{width}}" + "".join(f"{o.label:>28}" for o in outcomes))
-    for name, value in rows:
-        print(f"{name:<{width}}" + "".join(f"{value(o)!s:>28}" for o in outcomes))
+    print_table(title, rows, outcomes)
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="servicebot-unreadable-") as tmp:
-        runs = [("this checkout", None)]
-        if args.compare:
-            runs.append((f"baseline ({args.compare.parent.name or args.compare.name})", args.compare))
-        for n, (label, src) in enumerate(runs):
-            workdir = Path(tmp) / str(n)
-            workdir.mkdir()
-            outcomes.append(await scenario(args, label, src, workdir))
-    report(args, outcomes)
-    return 0 if outcomes[0].ok else 1
+    return await each_checkout(args, scenario, report, "servicebot-unreadable-")
 
 
 def main() -> int:

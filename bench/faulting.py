@@ -159,12 +159,12 @@ def print_table(title: str, rows: Sequence[tuple[str, Callable[[object], object]
         print(f"{name:<{width}}" + "".join(f"{value(o)!s:>{column}}" for o in outcomes))
 
 
-async def each_checkout(
-    args, scenario: Callable[..., Awaitable[Any]], report: Callable[..., None], prefix: str, workdir: Path | None = None
-) -> int:
+async def checkouts(
+    args, scenario: Callable[..., Awaitable[Any]], prefix: str, workdir: Path | None = None
+) -> list[Any]:
     """Run `scenario(args, label, src, workdir)` on this checkout, then on `args.compare`'s when given
     (the baseline of the same run), each in a fresh directory under `workdir` (a temporary one by
-    default); print `report(args, outcomes)`; exit 0 when this checkout's outcome is `ok`."""
+    default); their outcomes, this checkout's first."""
     outcomes = []
     kept = contextlib.nullcontext(str(workdir)) if workdir else None
     with kept or tempfile.TemporaryDirectory(prefix=prefix) as tmp:
@@ -177,6 +177,14 @@ async def each_checkout(
             began = time.monotonic()
             outcomes.append(await scenario(args, label, src, place))
             print(f"{label}: {time.monotonic() - began:.0f} s", file=sys.stderr)
+    return outcomes
+
+
+async def each_checkout(
+    args, scenario: Callable[..., Awaitable[Any]], report: Callable[..., None], prefix: str, workdir: Path | None = None
+) -> int:
+    """`checkouts`, then `report(args, outcomes)`; exit 0 when this checkout's outcome is `ok`."""
+    outcomes = await checkouts(args, scenario, prefix, workdir)
     report(args, outcomes)
     return 0 if outcomes[0].ok else 1
 

@@ -28,7 +28,6 @@ import secrets
 import socket
 import sqlite3
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ from pathlib import Path
 
 import aiohttp
 
-REPO = Path(__file__).resolve().parents[1]
+from faulting import REPO, checkouts, print_table
+
 START_TIMEOUT = 60.0
 PAGE_POLL = 5.0  # seconds between the page's own /api/inbox requests (static/app.js)
 
@@ -144,7 +144,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
 
 
 def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
-    print(
+    title = (
         f"/api/inbox from one session on {args.clients} connections for {args.seconds:g} s, a second session "
         f"polling every {PAGE_POLL:g} s; then {args.votes} 👍 for made-up references and {args.votes} 👎 on "
         "the second session's answer, each from a session of its own"
@@ -158,24 +158,13 @@ def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
         ("👍 for made-up references: stored / sent", lambda o: f"{o.made_up_stored}/{len(o.made_up)}"),
         ("👎 from other sessions on the resident's answer stored", lambda o: "yes" if o.stolen_stored else "no"),
     ]
-    width = max(len(name) for name, _ in rows) + 2
-    print(f"{'':<{width}}" + "".join(f"{o.label:>28}" for o in outcomes))
-    for name, value in rows:
-        print(f"{name:<{width}}" + "".join(f"{value(o)!s:>28}" for o in outcomes))
+    print_table(title, rows, outcomes)
 
 
 async def main_async(args: argparse.Namespace) -> int:
     from servicebot.channels.web import INBOX_POLLS, INBOX_WINDOW
 
-    outcomes = []
-    with tempfile.TemporaryDirectory(prefix="servicebot-inbox-") as tmp:
-        runs = [("this checkout", None)]
-        if args.compare:
-            runs.append((f"baseline ({args.compare.parent.name or args.compare.name})", args.compare))
-        for n, (label, src) in enumerate(runs):
-            workdir = Path(tmp) / str(n)
-            workdir.mkdir()
-            outcomes.append(await scenario(args, label, src, workdir))
+    outcomes = await checkouts(args, scenario, "servicebot-inbox-")
     report(args, outcomes)
     mine = outcomes[0]
     allowance = INBOX_POLLS * (1 + int(mine.seconds // INBOX_WINDOW))

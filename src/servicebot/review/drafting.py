@@ -51,6 +51,10 @@ REPLY_NOTE = "# 工作人员在人工咨询 #{ticket} 里这样回复过（没�
 NEW_WHERE = "FAQ 里没有合适的条目"
 REFERRAL_WHERE = "这件事多半归别的部门管，FAQ 里没有"
 REFERRAL_HOW = "回答请写清该找哪个部门、怎么联系"
+DRAFT_STEPS = (
+    "草稿（draft: true）不会{serves}：写好标着“{placeholder}”的地方，删掉 draft: true 那一行，"
+    "再运行 servicebot faq check 检查"
+)
 CONFLICT_NOTE = "# 注意：tests.yaml 第 {line} 行规定“{question}”{expect}。"
 CONFLICT_UNANSWERED = "应该答不上来（多半归别的部门管）"
 CONFLICT_OTHER = "应该得到条目 {expect}"
@@ -260,10 +264,7 @@ class SnippetWriter:
             f"{key}how: {yaml_scalar(REFERRAL_HOW_TEXT)}",
         ]
         where = REFERRAL_FILE_WHERE + (f"（第 {spot.after_line} 行之后）" if spot else "")
-        where += (
-            f"，{REFERRAL_HOW}。草稿（draft: true）不会转介居民：写好标着“{PLACEHOLDER}”的地方，"
-            "删掉 draft: true 那一行，再运行 servicebot faq check 检查"
-        )
+        where += f"，{REFERRAL_HOW}。" + DRAFT_STEPS.format(serves="转介居民", placeholder=PLACEHOLDER)
         return Suggestion(
             Kind.REFERRAL,
             plan.entry_id,
@@ -323,10 +324,7 @@ class SnippetWriter:
             where += f"，回答取自人工咨询 #{plan.staff.ticket} 里工作人员的答复"
         elif plan.referral:
             where += f"，{REFERRAL_HOW}"
-        where += (
-            f"。草稿（draft: true）不会回答居民：写好标着“{PLACEHOLDER}”的地方，删掉 draft: true 那一行，"
-            "再运行 servicebot faq check 检查"
-        )
+        where += "。" + DRAFT_STEPS.format(serves="回答居民", placeholder=PLACEHOLDER)
         return Suggestion(
             Kind.NEW_ENTRY,
             plan.entry_id,

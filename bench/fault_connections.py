@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import resource
 import secrets
@@ -40,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from faulting import each_checkout, print_table  # noqa: E402
+from faulting import bot_env, each_checkout, print_table, web_ready  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.service import Service  # noqa: E402
 
@@ -111,19 +110,19 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     rng = random.Random(args.seed)
     port = free_port()
     async with FakeBotApi() as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
-        env.update(
-            SERVICEBOT_TOKEN=TOKEN,
-            SERVICEBOT_BASE_URL=api.base_url,
-            SERVICEBOT_FAQ_DIR=str(args.faq),
-            SERVICEBOT_DATA_DIR=str(workdir / "data"),
-            SERVICEBOT_RELOAD_INTERVAL="0",
-            SERVICEBOT_WEB_PORT=str(port),
-            SERVICEBOT_FLOOD_MESSAGES="1000",
-            SERVICEBOT_WEB_ADDRESS_MESSAGES="100000",
+        env = bot_env(
+            {
+                "SERVICEBOT_TOKEN": TOKEN,
+                "SERVICEBOT_BASE_URL": api.base_url,
+                "SERVICEBOT_FAQ_DIR": str(args.faq),
+                "SERVICEBOT_DATA_DIR": str(workdir / "data"),
+                "SERVICEBOT_RELOAD_INTERVAL": "0",
+                "SERVICEBOT_WEB_PORT": str(port),
+                "SERVICEBOT_FLOOD_MESSAGES": "1000",
+                "SERVICEBOT_WEB_ADDRESS_MESSAGES": "100000",
+            },
+            src,
         )
-        if src is not None:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
         limit = f"import resource; resource.setrlimit(resource.RLIMIT_NOFILE, ({args.fds}, {args.fds})); "
         command = limit + "from servicebot.cli import main; raise SystemExit(main(['run']))"
         log_path = workdir / "bot.log"
@@ -135,15 +134,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
             await api.wait_for("setMyCommands", timeout=START_TIMEOUT)
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ANSWER_TIMEOUT)) as http:
                 url = f"http://127.0.0.1:{port}"
-                deadline = time.monotonic() + START_TIMEOUT
-                while True:
-                    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                        async with http.get(url + "/healthz") as response:
-                            if response.status == 200:
-                                break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("the bot's web server did not start")
-                    await asyncio.sleep(0.1)
+                await web_ready(http, url)
 
                 stop = asyncio.Event()
                 holding = asyncio.create_task(hold(port, args.idle, args.slow, stop))

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from faulting import each_checkout, print_table  # noqa: E402
+from faulting import bot_env, each_checkout, print_table  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.service import Service  # noqa: E402
 
@@ -80,16 +80,16 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     pool = question_pool(Service.from_settings(settings, secret="bench").snapshot.faq)
     rng = random.Random(args.seed)
     async with FakeBotApi() as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
-        env.update(
-            SERVICEBOT_TOKEN=TOKEN,
-            SERVICEBOT_BASE_URL=api.base_url,
-            SERVICEBOT_FAQ_DIR=str(args.faq),
-            SERVICEBOT_DATA_DIR=str(workdir / "data"),
-            SERVICEBOT_RELOAD_INTERVAL="0",
+        env = bot_env(
+            {
+                "SERVICEBOT_TOKEN": TOKEN,
+                "SERVICEBOT_BASE_URL": api.base_url,
+                "SERVICEBOT_FAQ_DIR": str(args.faq),
+                "SERVICEBOT_DATA_DIR": str(workdir / "data"),
+                "SERVICEBOT_RELOAD_INTERVAL": "0",
+            },
+            src,
         )
-        if src is not None:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
         log_path = workdir / "bot.log"
         with log_path.open("wb") as log:
             bot = await asyncio.create_subprocess_exec(

@@ -54,6 +54,21 @@ def bot_env(extra: dict[str, str], src: Path | None = None) -> dict[str, str]:
     return env
 
 
+async def web_ready(http, base: str) -> None:
+    """Wait until the bot's web server at `base` answers /healthz (TimeoutError after START_TIMEOUT)."""
+    import aiohttp
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with http.get(base + "/healthz") as response:
+                if response.status == 200:
+                    return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot's web server did not start")
+        await asyncio.sleep(0.1)
+
+
 class BotProcess:
     """One bot process; `argv` after the Python executable (default: `-m servicebot run`)."""
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import secrets
 import socket
 import sqlite3
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import aiohttp
 
-from faulting import REPO, checkouts, print_table
+from faulting import REPO, bot_env, checkouts, print_table, web_ready
 
 START_TIMEOUT = 60.0
 PAGE_POLL = 5.0  # seconds between the page's own /api/inbox requests (static/app.js)
@@ -82,15 +81,15 @@ async def page(http: aiohttp.ClientSession, url: str, session: str, until: float
 async def scenario(args: argparse.Namespace, label: str, src: Path | None, workdir: Path) -> Outcome:
     outcome = Outcome(label)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
-    env.update(
-        SERVICEBOT_FAQ_DIR=str(args.faq),
-        SERVICEBOT_DATA_DIR=str(workdir / "data"),
-        SERVICEBOT_RELOAD_INTERVAL="0",
-        SERVICEBOT_WEB_PORT=str(port),
+    env = bot_env(
+        {
+            "SERVICEBOT_FAQ_DIR": str(args.faq),
+            "SERVICEBOT_DATA_DIR": str(workdir / "data"),
+            "SERVICEBOT_RELOAD_INTERVAL": "0",
+            "SERVICEBOT_WEB_PORT": str(port),
+        },
+        src,
     )
-    if src is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     with (workdir / "bot.log").open("wb") as log:
         bot = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "servicebot", "run", env=env, stdin=asyncio.subprocess.DEVNULL, stderr=log
@@ -99,15 +98,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     try:
         connector = aiohttp.TCPConnector(limit=args.clients + 4)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as http:
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    async with http.get(base + "/healthz") as response:
-                        if response.status == 200:
-                            break
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the bot's web server did not start")
-                await asyncio.sleep(0.1)
+            await web_ready(http, base)
 
             attacker, resident = secrets.token_hex(16), secrets.token_hex(16)
             began = time.monotonic()

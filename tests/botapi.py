@@ -454,6 +454,7 @@ class FakeBotApi:
         self._file_seq = itertools.count(1)
         self._faults_pending: dict[str, deque[tuple[str, dict]]] = {}
         self._blocked: dict[Any, str] = {}
+        self._held: dict[str, asyncio.Event] = {}
         self._mark = 0
         self._reply_cursor: dict[Any, int] = {}
         self._poll_generation = 0
@@ -604,6 +605,9 @@ class FakeBotApi:
                 return web.Response(status=502, text=BAD_GATEWAY_HTML, content_type="text/html")
             self._drop(request)  # "drop": no response at all
 
+        held = self._held.get(key)
+        if held is not None:
+            await held.wait()
         handler = self._handlers.get(key)
         if handler is None:
             call = Call(method, params, t, wall, 404, "Not Found: method not found")
@@ -671,6 +675,17 @@ class FakeBotApi:
             self._faults_pending.clear()
         else:
             self._faults_pending.pop(method.lower(), None)
+
+    def hold(self, method: str) -> None:
+        """Keep every call of ``method`` waiting (unanswered, not yet in :attr:`sent`) until
+        :meth:`release`: a backlog that builds up however fast or slow the machine is."""
+        self._held.setdefault(method.lower(), asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Let the held calls of ``method`` through, and the later ones straight away."""
+        held = self._held.pop(method.lower(), None)
+        if held is not None:
+            held.set()
 
     def block(self, chat_id: Any, description: str | None = None) -> None:
         """Refuse every message the bot sends to ``chat_id`` (and every edit there) with 403

@@ -27,9 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from servicebot.checks import check_directory
 from servicebot.config import load_settings
 from servicebot.faq import cache, check_faq, question_key
+from servicebot.faq.checks import check_directory
 
 TARGET_S = 1.0
 FILES = 50

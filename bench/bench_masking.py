@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from servicebot.migrations import MIGRATIONS
 from servicebot.privacy import mask_personal
+from servicebot.storage.migrations import MIGRATIONS
 
 # The masking before issue 13, as it was: ASCII digits only.
 _OLD = (

@@ -21,10 +21,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from servicebot import words
-from servicebot.evaluate import NaiveBaseline
+from servicebot.answering import words
 from servicebot.faq import Entry, Faq, Topic
 from servicebot.matching import Index
+from servicebot.tools.evaluate import NaiveBaseline
 
 REPORT = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_c7d0980286aeb782.txt"
 FALLBACK = (

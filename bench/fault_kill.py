@@ -62,10 +62,10 @@ from faulting import (
 
 sys.path.insert(0, str(REPO / "tests"))
 
+from servicebot.answering.service import Service
 from servicebot.channels.tg_render import render_html
 from servicebot.config import load_settings
 from servicebot.privacy import pseudonym
-from servicebot.service import Service
 
 from botapi import TOKEN, FakeBotApi
 

@@ -34,7 +34,7 @@ from faulting import REPO, BotProcess, bot_env, each_checkout, log_lines, print_
 
 sys.path.insert(0, str(REPO / "tests"))
 
-from servicebot import replies
+from servicebot.answering import replies
 
 from botapi import TOKEN, FakeBotApi
 from webserver import free_port

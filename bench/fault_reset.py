@@ -53,7 +53,7 @@ from faulting import (
 
 sys.path.insert(0, str(REPO / "tests"))
 
-from servicebot import replies
+from servicebot.answering import replies
 
 from botapi import TOKEN, FakeBotApi
 from conftest import readme_backup_commands, run_readme_command

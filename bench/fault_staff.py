@@ -55,7 +55,7 @@ from faulting import (
 
 sys.path.insert(0, str(REPO / "tests"))
 
-from servicebot import replies
+from servicebot.answering import replies
 
 from botapi import TOKEN, FakeBotApi
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
 from faulting import bot_env, each_checkout, print_table  # noqa: E402
+from servicebot.answering.service import Service  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
-from servicebot.service import Service  # noqa: E402
 
 from botapi import TOKEN, FakeBotApi  # noqa: E402
 from harness import question_pool  # noqa: E402

@@ -37,13 +37,13 @@ from harness import failed, latency_line, question_pool
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from servicebot.answering.service import Service  # noqa: E402
 from servicebot.channels import Core  # noqa: E402
 from servicebot.channels.server import serve  # noqa: E402
 from servicebot.channels.tg import MAX_CONCURRENT_UPDATES, TelegramChannel  # noqa: E402
 from servicebot.channels.tg_net import RetryingRateLimiter  # noqa: E402
 from servicebot.channels.tg_render import render_html  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
-from servicebot.service import Service  # noqa: E402
 
 from botapi import TOKEN, FakeBotApi  # noqa: E402
 

@@ -39,14 +39,14 @@ from harness import failed, percentile_ms
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from servicebot import replies  # noqa: E402
+from servicebot.answering import replies  # noqa: E402
+from servicebot.answering.service import Service  # noqa: E402
 from servicebot.channels import Core  # noqa: E402
 from servicebot.channels.server import serve  # noqa: E402
 from servicebot.channels.tg import TelegramChannel  # noqa: E402
 from servicebot.channels.tg_net import RetryingRateLimiter  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.records import Status  # noqa: E402
-from servicebot.service import Service  # noqa: E402
 
 from botapi import TOKEN, FakeBotApi  # noqa: E402
 

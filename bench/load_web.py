@@ -88,6 +88,7 @@ def ask_all(port: int, plan: list[list[str]], workdir: Path, timeout: float) -> 
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
+    from servicebot.answering.service import Service
     from servicebot.channels import Core
     from servicebot.channels.server import serve
     from servicebot.channels.tg import TelegramChannel
@@ -95,7 +96,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     from servicebot.channels.tg_render import render_html
     from servicebot.channels.web import WebChannel
     from servicebot.config import load_settings
-    from servicebot.service import Service
 
     from botapi import TOKEN, FakeBotApi
 

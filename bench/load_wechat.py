@@ -92,11 +92,11 @@ def send_all(url: str, plan: list[list[str]], aes_key: str | None, workdir: Path
 
 
 async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
+    from servicebot.answering.service import Service
     from servicebot.channels import Core
     from servicebot.channels.server import build_channels, serve
     from servicebot.channels.wechat_protocol import paginate, render
     from servicebot.config import load_settings
-    from servicebot.service import Service
 
     from webserver import free_port
     from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN

@@ -26,10 +26,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from servicebot.checks import HELD_BACK, check_directory
+from servicebot.answering.service import Service
 from servicebot.config import load_settings
-from servicebot.service import Service
-from servicebot.watcher import FaqWatcher
+from servicebot.faq.checks import HELD_BACK, check_directory
+from servicebot.faq.watcher import FaqWatcher
 
 ITEM_START = re.compile(r"^(  - id:|- question:)", re.MULTILINE)
 HELD_BACK_START = HELD_BACK.split("{", 1)[0]

@@ -30,12 +30,12 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from servicebot.checks import load_validated
 from servicebot.config import load_settings
-from servicebot.evaluate import load_set
+from servicebot.faq.checks import load_validated
 from servicebot.matching import ANSWERED, SUGGEST, Index
 from servicebot.matching.calibration import MODEL_FILE
 from servicebot.matching.clerk import Pick, clerk
+from servicebot.tools.evaluate import load_set
 
 REAL_WEIGHT = 3.0
 MAX_WRONG = 0.025

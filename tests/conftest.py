@@ -286,10 +286,10 @@ async def until(condition: Callable[[], Any], what: str, timeout: float = 5.0) -
 @contextlib.asynccontextmanager
 async def telegram_bot(settings, api, **channel_options):
     """The Telegram bot polling `api` (a FakeBotApi) until the block ends; yields its channel."""
+    from servicebot.answering.service import Service
     from servicebot.channels import Core
     from servicebot.channels.server import serve
     from servicebot.channels.tg import TelegramChannel
-    from servicebot.service import Service
 
     settings = dataclasses.replace(settings, base_url=api.base_url)
     core = Core(settings, Service.from_settings(settings, secret="bot-secret"))

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from servicebot import replies
+from servicebot.answering import replies
 from servicebot.staffdesk.accounts import Accounts
 
 from conftest import wording

@@ -14,8 +14,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
+from servicebot.answering.service import Service
 from servicebot.records import Interaction, Status, TicketId
-from servicebot.service import Service
 from servicebot.storage import InteractionLog
 from servicebot.storage.tickets import BotSaid, TicketStore
 

@@ -8,13 +8,13 @@ import json
 
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.service import Service
+from servicebot.answering.smalltalk import Intent
 from servicebot.channels.terminal import ChatSession, run_chat
 from servicebot.cli import main
-from servicebot.conversation import choice_hint
+from servicebot.conversation.chat import choice_hint
 from servicebot.records import Status
-from servicebot.service import Service
-from servicebot.smalltalk import Intent
 
 from conftest import Recorded, wording
 

@@ -22,13 +22,13 @@ import aiohttp
 import pytest
 from telegram.error import InvalidToken
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.service import Service
 from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_render import ADMIN_ONLY_TEXT, NOT_RELOADED_TEXT, RELOADED_TEXT, utf16_len
-from servicebot.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
 from servicebot.cli import main as cli_main
-from servicebot.service import Service
+from servicebot.faq.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -14,6 +14,8 @@ from hypothesis import given, settings as hsettings, strategies as st
 from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 
+from servicebot.answering.replies import Button, Reply
+from servicebot.answering.service import load_snapshot
 from servicebot.channels.tg_ingest import ChatOrderedProcessor
 from servicebot.channels.tg_net import RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
@@ -31,12 +33,10 @@ from servicebot.channels.tg_render import (
     strip_mention,
     utf16_len,
 )
-from servicebot.conversation import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
+from servicebot.conversation.chat import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
+from servicebot.conversation.throttle import ALLOW, DROP, WARN, FloodGate
 from servicebot.errors import Problem
 from servicebot.records import ButtonKind
-from servicebot.replies import Button, Reply
-from servicebot.service import load_snapshot
-from servicebot.throttle import ALLOW, DROP, WARN, FloodGate
 
 from conftest import Clock
 

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from servicebot import replies
-from servicebot.checks import load_validated
+from servicebot.answering import replies
 from servicebot.config import load_settings
+from servicebot.faq.checks import load_validated
 from servicebot.matching import ANSWERED, REFERRAL, SUGGEST, Index, Known, Reason, calibration
 
 from conftest import PINNED_FAQ
@@ -119,7 +119,7 @@ def test_the_decision_is_the_same_whatever_the_hash_seed():
 
 def test_choices_are_never_empty(shipped):
     """Whatever the clerk offers, it offers something to pick (the tuning set's questions)."""
-    from servicebot import evaluate
+    from servicebot.tools import evaluate
 
     from conftest import REPO
 

@@ -10,8 +10,10 @@ import logging
 import pytest
 from hypothesis import given, strategies as st
 
-from servicebot import replies
-from servicebot.conversation import (
+from servicebot.answering import replies
+from servicebot.answering.replies import Button, Reply
+from servicebot.answering.service import Service
+from servicebot.conversation.chat import (
     Ask,
     ChoiceMemory,
     Command,
@@ -27,10 +29,8 @@ from servicebot.conversation import (
     clean_text,
     encode_button,
 )
+from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel, Status, Via
-from servicebot.replies import Button, Reply
-from servicebot.service import Service
-from servicebot.throttle import FloodGate, LogThrottle
 
 from conftest import Clock, Recorded
 

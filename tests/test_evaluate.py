@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from servicebot import evaluate
 from servicebot.errors import ServicebotError
 from servicebot.faq import load_faq
 from servicebot.matching import Index
+from servicebot.tools import evaluate
 
 from conftest import FIXTURES
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from servicebot.answering.replies import answer_text
+from servicebot.answering.service import Service
 from servicebot.channels import terminal
 from servicebot.cli import main
-from servicebot.commands import CHECK_PASSED, NOTHING_STALE, run_review, run_stats
 from servicebot.faq import cache, check_faq, messages
 from servicebot.records import Channel
-from servicebot.replies import answer_text
-from servicebot.service import Service
 from servicebot.storage import InteractionLog
+from servicebot.tools.commands import CHECK_PASSED, NOTHING_STALE, run_review, run_stats
 
 from conftest import wording
 

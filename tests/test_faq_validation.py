@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from servicebot.checks import ANSWER_TOO_LONG
+from servicebot.answering.replies import MAX_ANSWER_CHARS, answer_text
 from servicebot.cli import main
-from servicebot.commands import CHECK_FAILED, CHECK_PASSED
 from servicebot.errors import Problem, Severity
 from servicebot.faq import PLACEHOLDER, Entry, check_faq, messages, validation
+from servicebot.faq.checks import ANSWER_TOO_LONG
 from servicebot.faq.freshness import office_today
 from servicebot.faq.validation import ENTRY_KEYS
-from servicebot.replies import MAX_ANSWER_CHARS, answer_text
+from servicebot.tools.commands import CHECK_FAILED, CHECK_PASSED
 
 SYNTAX = """\
 topic: 语法

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servicebot import checks, commands
 from servicebot.channels import tg_render
 from servicebot.cli import build_parser
-from servicebot.faq import RESERVED_FILES, check_faq, messages
+from servicebot.faq import RESERVED_FILES, check_faq, checks, messages
 from servicebot.review.drafting import DRAFT_ANSWER, DRAFT_SOURCE
 from servicebot.review.layout import yaml_scalar
 from servicebot.storage import InteractionLog
+from servicebot.tools import commands
 
 from conftest import PINNED_FAQ, REPO, wording
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.service import Service
 from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_staff import (
@@ -33,10 +34,9 @@ from servicebot.channels.tg_staff import (
     NOTICES,
     RESOLVE_LABEL,
 )
-from servicebot.health import check_health
+from servicebot.conversation.tickets import Notice
 from servicebot.records import TicketStatus
-from servicebot.service import Service
-from servicebot.tickets import Notice
+from servicebot.tools.health import check_health
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -21,11 +21,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
 from servicebot.channels.tg_staff import NOTICES, UNKNOWN_TOAST
-from servicebot.health import check_health
+from servicebot.conversation.tickets import Notice
 from servicebot.records import TICKET_KEY_RE
-from servicebot.tickets import Notice
+from servicebot.tools.health import check_health
 from test_handoff_e2e import STAFF, ZHANG, number_in, open_ticket, press, running, staff_says, to_resident
 
 from botapi import TOKEN, FakeBotApi, button

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from servicebot import cli
-from servicebot.health import Verdict, check_health, health_report
-from servicebot.migrations import MIGRATIONS
 from servicebot.storage import InteractionLog, connect, utc_text
+from servicebot.storage.migrations import MIGRATIONS
+from servicebot.tools.health import Verdict, check_health, health_report
 
 
 def test_valid_faq_and_missing_data_dir_is_healthy_and_creates_the_dir(mini_faq, make_settings, tmp_path):
@@ -222,7 +222,7 @@ def test_a_log_the_bot_found_deleted_is_reported_for_a_week(mini_faq, make_setti
 
 
 def test_a_telegram_update_given_up_is_a_check_of_its_own(mini_faq, make_settings):
-    from servicebot.journal import UpdateJournal
+    from servicebot.storage.journal import UpdateJournal
 
     settings = make_settings(mini_faq)
     [journal_line] = [f for f in health_report(settings) if "update journal" in f.text]

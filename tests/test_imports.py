@@ -87,7 +87,7 @@ NOT_FOR_ANSWERING = (
     "segno",
     "cryptography",
     "pypinyin",
-    "servicebot.evaluate",
+    "servicebot.tools.evaluate",
     "servicebot.review.drafting",
     "servicebot.staffdesk.accounts",
     "servicebot.channels.server",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from servicebot.journal import DEAD_KEEP, MAX_ATTEMPTS, UpdateJournal, dead_letter_count
+from servicebot.storage.journal import DEAD_KEEP, MAX_ATTEMPTS, UpdateJournal, dead_letter_count
 
 from conftest import Clock, fill
 
@@ -69,12 +69,12 @@ def traces(text: str) -> list[bytes]:
 
 
 def journal_records(caplog, level: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "servicebot.journal" and r.levelno == level]
+    return [r.getMessage() for r in caplog.records if r.name == "servicebot.storage.journal" and r.levelno == level]
 
 
 @pytest.fixture(autouse=True)
 def _info(caplog):
-    caplog.set_level(logging.INFO, logger="servicebot.journal")
+    caplog.set_level(logging.INFO, logger="servicebot.storage.journal")
 
 
 def assert_nothing_personal_logged(caplog) -> None:

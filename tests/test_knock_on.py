@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from servicebot.answering.service import Service
 from servicebot.channels.tg_render import reload_text
 from servicebot.cli import main
-from servicebot.commands import CHECK_FAILED
 from servicebot.errors import Problem, Reach, Severity
 from servicebot.faq import messages
 from servicebot.faq.knockon import declared_ids
-from servicebot.service import Service
-from servicebot.watcher import FaqWatcher
+from servicebot.faq.watcher import FaqWatcher
+from servicebot.tools.commands import CHECK_FAILED
 
 from conftest import PINNED_FAQ, wording
 
@@ -102,7 +102,7 @@ def test_the_running_bot_logs_the_cause_first_and_once(office_faq, make_settings
     service = Service.from_settings(make_settings(office_faq))
     watcher = FaqWatcher(service, 0)
     slip(office_faq, kind)
-    with caplog.at_level(logging.WARNING, logger="servicebot.watcher"):
+    with caplog.at_level(logging.WARNING, logger="servicebot.faq.watcher"):
         swapped, problems = watcher.check_now()
     assert not swapped
     logged = [r.getMessage() for r in caplog.records]

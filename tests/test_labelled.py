@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from servicebot import evaluate
-from servicebot.checks import build_snapshot
+from servicebot.answering.service import Snapshot
 from servicebot.config import load_settings
-from servicebot.service import Snapshot
+from servicebot.faq.checks import build_snapshot
+from servicebot.tools import evaluate
 
 from conftest import PINNED_FAQ, REPO
 

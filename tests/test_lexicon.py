@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from servicebot import lexicon
+from servicebot.answering import lexicon
 
 
 def test_a_rarer_word_residents_use_is_near_the_faqs_word():

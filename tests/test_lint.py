@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from servicebot import checks
 from servicebot.cli import main
-from servicebot.commands import CHECK_PASSED
 from servicebot.errors import Problem, Severity
+from servicebot.faq import checks
+from servicebot.tools.commands import CHECK_PASSED
 
 from conftest import wording
 
@@ -111,8 +111,8 @@ def test_a_phrasing_of_only_polite_words_is_an_error(tmp_path, capsys):
 
 
 def test_a_refused_phrasing_also_blocks_a_live_reload(tmp_path, make_settings):
+    from servicebot.answering.service import Service
     from servicebot.errors import FaqError
-    from servicebot.service import Service
 
     faq = make_faq(tmp_path / "faq", FILLER + HOURS, synonyms=[["图书室", "阅览室"]])
     with pytest.raises(FaqError) as caught:
@@ -205,7 +205,7 @@ def test_a_synonym_that_moves_nothing_is_not_reported(tmp_path, capsys):
 
 
 def test_the_synonym_lint_runs_in_faq_check_only(tmp_path, capsys, make_settings):
-    from servicebot.service import Service
+    from servicebot.answering.service import Service
 
     faq = make_faq(tmp_path / "faq", LIBRARY, synonyms=[["书屋", "图书室"]], tests=[("图书室要办卡吗", "bookhouse")])
     swapped, problems = Service.from_settings(make_settings(faq)).reload()

@@ -18,11 +18,11 @@ from urllib.parse import quote
 import pytest
 
 from servicebot import cli
+from servicebot.answering.service import Service
 from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.logs import setup_logging
 from servicebot.privacy import load_or_create_secret
-from servicebot.service import Service
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from servicebot import words
+from servicebot.answering import words
+from servicebot.answering.smalltalk import Intent
 from servicebot.faq import load_faq
 from servicebot.matching import (
     ANSWERED,
@@ -21,7 +22,6 @@ from servicebot.matching import (
     features,
     tokens,
 )
-from servicebot.smalltalk import Intent
 
 from conftest import FIXTURES, PINNED_FAQ
 
@@ -149,8 +149,8 @@ def test_huge_and_hostile_messages_are_handled(index, unit, repeat):
 
 @pytest.fixture(scope="module")
 def shipped() -> Index:
-    from servicebot.checks import build_snapshot
     from servicebot.config import load_settings
+    from servicebot.faq.checks import build_snapshot
 
     return build_snapshot(load_settings(env={}, overrides={"faq_dir": PINNED_FAQ}))[1]
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from servicebot import checks
 from servicebot.config import Settings
 from servicebot.errors import Problem, Reach, Severity
-from servicebot.faq import RESERVED_FILES, cache, check_faq, fields, messages
+from servicebot.faq import RESERVED_FILES, cache, check_faq, checks, fields, messages
 from servicebot.faq.model import Entry, Link, Source, Topic
 
 from conftest import wording

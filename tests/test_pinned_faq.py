@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from pin_faq import differences, pin
-from servicebot.checks import check_directory
+from servicebot.faq.checks import check_directory
 
 from conftest import PINNED_FAQ, REPO
 

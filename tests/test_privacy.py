@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from servicebot.commands import run_review
+from servicebot.answering.service import Service
+from servicebot.answering.text import Normalizer
 from servicebot.logs import setup_logging
-from servicebot.migrations import MIGRATIONS
 from servicebot.privacy import MASKED_RE, PLACEHOLDERS, fold, mask_personal, personal_spans
 from servicebot.records import Channel, Interaction, Status
 from servicebot.review.render import RENDERERS
-from servicebot.service import Service
 from servicebot.storage import InteractionLog, utc_text
-from servicebot.text import Normalizer
+from servicebot.storage.migrations import MIGRATIONS
+from servicebot.tools.commands import run_review
 
 sys.path.insert(0, str(Path(__file__).parent))
 

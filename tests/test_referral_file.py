@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from servicebot.answering.service import Service
 from servicebot.faq import BIN_CATEGORIES, PLACEHOLDER, REFERRALS_FILE, check_faq, load_faq, messages
 from servicebot.records import Status
-from servicebot.service import Service
 
 from conftest import FIXTURES, PINNED_FAQ
 

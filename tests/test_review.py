@@ -15,11 +15,10 @@ import pytest
 import yaml
 from hypothesis import given, strategies as st
 
-from servicebot import checks
+from servicebot.answering.service import Service
 from servicebot.cli import main
-from servicebot.commands import CHECK_PASSED, REVIEW_WRITTEN, REVIEW_WRITTEN_CSV, run_review, run_stats
 from servicebot.errors import ConfigError
-from servicebot.faq import PLACEHOLDER, messages
+from servicebot.faq import PLACEHOLDER, checks, messages
 from servicebot.faq.freshness import office_today
 from servicebot.records import Interaction, Status, Via
 from servicebot.review.drafting import DRAFT_ANSWER
@@ -28,8 +27,8 @@ from servicebot.review.period import parse_period
 from servicebot.review.report import VIA_LABELS, Action
 from servicebot.review.stats import NEXT_MISSED, NEXT_UNHELPFUL, RATED
 from servicebot.review.tables import clip, table, text_width
-from servicebot.service import Service
 from servicebot.storage import CHINA_TZ, InteractionLog
+from servicebot.tools.commands import CHECK_PASSED, REVIEW_WRITTEN, REVIEW_WRITTEN_CSV, run_review, run_stats
 
 from conftest import wording
 

@@ -10,13 +10,13 @@ import shutil
 import pytest
 import yaml
 
-from servicebot.commands import run_review, run_stats
+from servicebot.answering.service import Service
 from servicebot.faq import PLACEHOLDER, REFERRALS_FILE
 from servicebot.records import Status
 from servicebot.review import items
 from servicebot.review.stats import NEXT_ITEMS, NEXT_NOTHING
-from servicebot.service import Service
 from servicebot.storage import InteractionLog
+from servicebot.tools.commands import run_review, run_stats
 
 from conftest import FIXTURES, PINNED_FAQ
 

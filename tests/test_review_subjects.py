@@ -16,22 +16,21 @@ import pytest
 import yaml
 
 import review_traffic as traffic
-from servicebot import checks
+from servicebot.answering.service import Service
+from servicebot.answering.text import Normalizer
 from servicebot.cli import main
-from servicebot.commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY, run_review
 from servicebot.config import load_settings
 from servicebot.errors import ConfigError
-from servicebot.faq import PLACEHOLDER, REFERRALS_FILE, Referral, Referrals, question_key
+from servicebot.faq import PLACEHOLDER, REFERRALS_FILE, Referral, Referrals, checks, question_key
 from servicebot.records import Interaction, Status, Via
 from servicebot.review.clustering import read_subjects
 from servicebot.review.period import parse_period
 from servicebot.review.render import STEP_KEPT, STEP_REFERRAL, STEP_REFERRAL_FILE, STEP_REFERRAL_KNOWN, next_steps
 from servicebot.review.report import Action, build_review, faq_knowledge, related_words
 from servicebot.review.subjects import Fold, Knowledge, lexicon_folds, referral_folds, subject_of
-from servicebot.service import Service
 from servicebot.storage import InteractionLog, LogReader
 from servicebot.storage.tickets import TicketStore
-from servicebot.text import Normalizer
+from servicebot.tools.commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY, run_review
 
 from browser import screenshot
 from conftest import PINNED_FAQ, wording

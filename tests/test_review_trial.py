@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from servicebot import checks
 from servicebot.config import load_settings
+from servicebot.faq import checks
 from servicebot.review.drafting import Kind, Plan
 from servicebot.review.trial import verify
 

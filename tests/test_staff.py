@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from servicebot import commands
+from servicebot.answering.service import Service
 from servicebot.channels.terminal import ChatSession
-from servicebot.checks import REGRESSION_FAILED
 from servicebot.cli import main
 from servicebot.errors import FaqError, Problem, ServicebotError, Severity
 from servicebot.faq import check_faq, messages
+from servicebot.faq.checks import REGRESSION_FAILED
+from servicebot.faq.diff import NOT_A_REVISION, NOT_IN_GIT, diff_outcomes, labelled_questions
 from servicebot.faq.freshness import office_today, stale_entries
-from servicebot.faq_diff import NOT_A_REVISION, NOT_IN_GIT, diff_outcomes, labelled_questions
-from servicebot.service import Service
-from servicebot.watcher import FaqWatcher, directory_signature
+from servicebot.faq.watcher import FaqWatcher, directory_signature
+from servicebot.tools import commands
 
 from conftest import Recorder, wording
 
@@ -131,7 +131,7 @@ def test_added_and_deleted_files_are_noticed(watcher, service, mini_faq):
 
 def test_a_broken_edit_is_refused_and_the_old_faq_keeps_serving(watcher, service, mini_faq, caplog):
     before = service.snapshot
-    caplog.set_level(logging.WARNING, logger="servicebot.watcher")
+    caplog.set_level(logging.WARNING, logger="servicebot.faq.watcher")
     break_books(mini_faq)
     swapped, problems = watcher.check_now()
     assert not swapped

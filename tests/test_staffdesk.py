@@ -16,7 +16,8 @@ import sqlite3
 
 import pytest
 
-from servicebot import cli, replies
+from servicebot import cli
+from servicebot.answering import replies
 from servicebot.channels.server import build_app
 from servicebot.staffdesk import pages
 from servicebot.staffdesk.guard import PER_ADDRESS, PER_NAME, SESSION_COOKIE
@@ -317,9 +318,9 @@ def test_a_residents_markup_is_shown_as_text_under_a_strict_policy(desk_server, 
 def test_a_long_queue_lists_the_oldest_and_says_so():
     import datetime as dt
 
+    from servicebot.conversation.tickets import Card
     from servicebot.records import TicketId, TicketStatus
     from servicebot.storage.tickets import BotSaid, TicketRow
-    from servicebot.tickets import Card
 
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     row = TicketRow(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
 from servicebot.staffdesk import pages
 from servicebot.staffdesk.guard import SESSION_COOKIE
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
 from servicebot.channels.tg_staff import NOTICES, RESOLVE_LABEL
+from servicebot.conversation.tickets import Notice
 from servicebot.staffdesk import pages
-from servicebot.tickets import Notice
 
 from botapi import TOKEN, FakeBotApi, button
 from conftest import wording

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from servicebot import cli
-from servicebot.checks import ENTRIES, HELD_BACK
+from servicebot.faq.checks import ENTRIES, HELD_BACK
 from servicebot.review.render import summary_line
 from servicebot.staffdesk import tools
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from servicebot.answering.service import Service
 from servicebot.errors import StorageError
-from servicebot.migrations import MIGRATIONS, NEWER_SCHEMA
 from servicebot.records import Interaction, Status
-from servicebot.service import Service
 from servicebot.storage import InteractionLog, LogReader, utc_text
 from servicebot.storage.db import Database, replaced_at
+from servicebot.storage.migrations import MIGRATIONS, NEWER_SCHEMA
 from servicebot.storage.outbox import Outbox
 from servicebot.storage.tickets import BotSaid, TicketStore
 

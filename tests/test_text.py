@@ -1,7 +1,7 @@
 """Normalization steps, alone and as a pipeline."""
 
-from servicebot import text
-from servicebot.text import Normalizer
+from servicebot.answering import text
+from servicebot.answering.text import Normalizer
 
 
 def test_width_folding_turns_full_width_into_ascii():

@@ -14,10 +14,10 @@ import sqlite3
 
 import pytest
 
+from servicebot.answering.service import Service
 from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_ingest import readable_update
-from servicebot.service import Service
 
 from botapi import TOKEN, FakeBotApi, button
 from conftest import telegram_bot

@@ -28,7 +28,7 @@ import pytest
 import yaml
 from telegram import Update
 
-from servicebot import tickets
+from servicebot.answering.service import Service
 from servicebot.channels.server import SHUTDOWN_GRACE
 from servicebot.channels.tg_ingest import (
     CANCEL_AFTER,
@@ -40,10 +40,10 @@ from servicebot.channels.tg_ingest import (
 from servicebot.channels.tg_net import RetryingRateLimiter
 from servicebot.channels.tg_render import render_html
 from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT
-from servicebot.health import Verdict, journal_finding
-from servicebot.journal import MAX_ATTEMPTS, UpdateJournal, dead_letter_count
-from servicebot.service import Service
+from servicebot.conversation import tickets
+from servicebot.storage.journal import MAX_ATTEMPTS, UpdateJournal, dead_letter_count
 from servicebot.storage.writer import CLOSE_TIMEOUT
+from servicebot.tools.health import Verdict, journal_finding
 
 from botapi import TOKEN, FakeBotApi
 from conftest import REPO, fill, telegram_bot, until
@@ -635,7 +635,7 @@ def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, 
 
     with caplog.at_level(logging.INFO):
         run(body())
-    journal_lines = [r for r in caplog.records if r.name == "servicebot.journal"]
+    journal_lines = [r for r in caplog.records if r.name == "servicebot.storage.journal"]
     assert [r.levelname for r in journal_lines] == ["ERROR", "ERROR", "INFO"]  # deleted; cannot be used; back
     assert "answering without it" in journal_lines[1].getMessage()
     logged = "\n".join(r.getMessage() for r in caplog.records)
@@ -668,7 +668,7 @@ def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(sett
 
     with caplog.at_level(logging.INFO):
         run(body())
-    journal_lines = [r for r in caplog.records if r.name == "servicebot.journal"]
+    journal_lines = [r for r in caplog.records if r.name == "servicebot.storage.journal"]
     assert [r.levelname for r in journal_lines] == ["ERROR", "INFO"]
     assert "full" in journal_lines[0].getMessage()
     logged = "\n".join(r.getMessage() for r in caplog.records)

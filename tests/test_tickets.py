@@ -16,10 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Button
+from servicebot.answering.service import Service
 from servicebot.channels.tg_staff import CARD_AGAIN, FOLLOW_UP, NOTICES, card_text, listing_text, ticket_line
 from servicebot.config import load_settings
-from servicebot.conversation import (
+from servicebot.conversation.chat import (
     Command,
     Conversation,
     Delivered,
@@ -34,16 +36,14 @@ from servicebot.conversation import (
     decode_button,
     encode_button,
 )
+from servicebot.conversation.hours import CHINA, HoursError, parse_hours, when
+from servicebot.conversation.tickets import Desk, Notice, age_text, status_text
 from servicebot.errors import ConfigError, StaffRoomError
-from servicebot.hours import CHINA, HoursError, parse_hours, when
-from servicebot.migrations import MIGRATIONS
 from servicebot.records import TICKET_KEY_RE, ButtonKind, Channel, Status, TicketId, TicketStatus
-from servicebot.replies import Button
-from servicebot.service import Service
 from servicebot.storage.db import connect
+from servicebot.storage.migrations import MIGRATIONS
 from servicebot.storage.outbox import MAX_WAITING, Outbox
 from servicebot.storage.tickets import BotSaid, TicketStore
-from servicebot.tickets import Desk, Notice, age_text, status_text
 
 from conftest import Clock as StandingClock, until, wording
 

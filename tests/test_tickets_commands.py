@@ -12,15 +12,14 @@ import json
 import pytest
 import yaml
 
-from servicebot import checks
+from servicebot.answering.service import Service
 from servicebot.cli import main
-from servicebot.commands import NO_OPEN_TICKETS, TICKET_HEADERS, run_review
-from servicebot.faq import PLACEHOLDER
-from servicebot.health import desk_problems
+from servicebot.faq import PLACEHOLDER, checks
 from servicebot.records import Status
-from servicebot.service import Service
 from servicebot.storage import InteractionLog
 from servicebot.storage.tickets import BotSaid, TicketStore
+from servicebot.tools.commands import NO_OPEN_TICKETS, TICKET_HEADERS, run_review
+from servicebot.tools.health import desk_problems
 
 NOW = dt.datetime.now(dt.UTC)
 CLINIC = "社区卫生服务中心几点开门"

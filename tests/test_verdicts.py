@@ -10,8 +10,7 @@ import shutil
 
 import pytest
 
-from servicebot import checks, verdicts
-from servicebot.faq import load_faq
+from servicebot.faq import checks, load_faq, verdicts
 from servicebot.matching.index import Index
 
 from conftest import FIXTURES, PINNED_FAQ

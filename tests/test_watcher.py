@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servicebot import watcher as watcher_module
-from servicebot.checks import (
+from servicebot.answering.service import Service
+from servicebot.faq import Entry, watcher as watcher_module
+from servicebot.faq.checks import (
     ENTRIES,
     HALF_SAVED_SHARE,
     HELD_BACK,
@@ -29,10 +30,8 @@ from servicebot.checks import (
     Removal,
     removal_problems,
 )
-from servicebot.faq import Entry
+from servicebot.faq.watcher import FaqWatcher
 from servicebot.records import Status
-from servicebot.service import Service
-from servicebot.watcher import FaqWatcher
 
 from conftest import FIXTURES, PINNED_FAQ, Clock, Recorder, wording
 
@@ -207,7 +206,7 @@ def test_removing_an_entry_on_purpose_is_applied_and_named(watcher, service, clo
 def test_removing_a_regression_question_is_applied_and_named(watcher, service, clock, mini_faq, caplog):
     tests = mini_faq / "tests.yaml"
     write(tests, "- question: 地保怎么申请\n  expect: dibao-apply\n")
-    caplog.set_level(logging.WARNING, logger="servicebot.service")
+    caplog.set_level(logging.WARNING, logger="servicebot.answering.service")
     swapped, problems = quiet_poll(watcher, clock)
     assert swapped and [c.question for c in service.snapshot.faq.tests] == ["地保怎么申请"]
     expected = REMOVED.format(count=1, what=TESTS, names="“今天天气怎么样”")
@@ -218,7 +217,7 @@ def test_removing_a_regression_question_is_applied_and_named(watcher, service, c
 def test_editing_without_removing_names_nothing(watcher, clock, mini_faq, caplog):
     tests = mini_faq / "tests.yaml"
     write(tests, tests.read_text(encoding="utf-8") + "- question: 低保被停了怎么办\n  expect: dibao-removal\n")
-    caplog.set_level(logging.WARNING, logger="servicebot.service")
+    caplog.set_level(logging.WARNING, logger="servicebot.answering.service")
     swapped, problems = quiet_poll(watcher, clock)
     assert swapped and problems == [] and caplog.records == []
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Reply
 from servicebot.channels.web import MAX_BODY, MAX_TEXT
-from servicebot.conversation import MAX_QUESTION, Resident, Said
+from servicebot.conversation.chat import MAX_QUESTION, Resident, Said
 from servicebot.records import Channel, Status, Via
-from servicebot.replies import Reply
 
 from conftest import Recorded
 from webserver import ServerThread

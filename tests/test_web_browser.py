@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
 
 from browser import (
     WAIT,
@@ -135,9 +135,9 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
 
 
 def test_links_open_in_a_new_tab_and_a_late_message_appears_in_the_open_page(browser, server):
-    from servicebot.conversation import Resident, Said
+    from servicebot.answering.replies import Reply
+    from servicebot.conversation.chat import Resident, Said
     from servicebot.records import Channel
-    from servicebot.replies import Reply
 
     driver = browser
     driver.get(server.base_url + "/")

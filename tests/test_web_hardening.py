@@ -21,13 +21,13 @@ import pytest
 import yaml
 from starlette.routing import Route
 
-from servicebot import replies
+from servicebot.answering import replies
 from servicebot.channels.web import INBOX_POLLS
-from servicebot.commands import run_review
 from servicebot.config import load_settings
-from servicebot.conversation import Resident, Said
+from servicebot.conversation.chat import Resident, Said
 from servicebot.errors import ConfigError
 from servicebot.records import Channel
+from servicebot.tools.commands import run_review
 
 from webserver import ServerThread, free_port
 from wechat_sim import TEST_TOKEN, WechatSim

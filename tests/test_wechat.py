@@ -19,16 +19,16 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Reply
 from servicebot.channels.wechat import WechatChannel
 from servicebot.channels.wechat_protocol import MAX_TEXT_BYTES, MORE_HINT, utf8_len
 from servicebot.cli import main as cli_main
-from servicebot.commands import run_review, run_stats
-from servicebot.conversation import MAX_QUESTION, Delivered, Resident, Said, choice_hint
+from servicebot.conversation.chat import MAX_QUESTION, Delivered, Resident, Said, choice_hint
 from servicebot.logs import setup_logging
 from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via
-from servicebot.replies import Reply
+from servicebot.tools.commands import run_review, run_stats
 
 from conftest import process_env, servicebot_process, wording
 from webserver import ServerThread, free_port
@@ -638,9 +638,9 @@ def test_bad_wechat_settings_stop_startup_with_one_line_and_no_secret(monkeypatc
 
 
 def test_the_channel_runs_only_when_a_wechat_token_is_set(settings):
+    from servicebot.answering.service import Service
     from servicebot.channels import Core
     from servicebot.channels.server import build_channels
-    from servicebot.service import Service
 
     with_token = build_channels(Core(settings, Service.from_settings(settings)))
     without = dataclasses.replace(settings, wechat_token="")

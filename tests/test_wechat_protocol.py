@@ -24,7 +24,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings as hsettings, strategies as st
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Button, Reply
 from servicebot.channels import wechat_protocol as wx
 from servicebot.channels.wechat_protocol import (
     DecryptError,
@@ -44,7 +45,6 @@ from servicebot.channels.wechat_protocol import (
 from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind
-from servicebot.replies import Button, Reply
 
 from conftest import Clock
 from wechat_sim import (

@@ -12,11 +12,11 @@ import sqlite3
 import aiohttp
 import pytest
 
+from servicebot.answering.replies import Reply
 from servicebot.channels.wechat_replay import NonceMemory
-from servicebot.conversation import Delivered, Resident, Said
+from servicebot.conversation.chat import Delivered, Resident, Said
 from servicebot.errors import ReplayError
 from servicebot.records import Channel
-from servicebot.replies import Reply
 
 from conftest import Clock
 from webserver import ServerThread, free_port

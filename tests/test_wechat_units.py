@@ -9,7 +9,9 @@ import re
 
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Reply
+from servicebot.answering.service import Service
 from servicebot.channels.wechat import (
     More,
     Shelf,
@@ -21,12 +23,10 @@ from servicebot.channels.wechat import (
 )
 from servicebot.channels.wechat_protocol import render
 from servicebot.config import load_settings
-from servicebot.conversation import Ask, Command, NonText, Press, Said, Text, decode_button
+from servicebot.conversation.chat import Ask, Command, NonText, Press, Said, Text, decode_button
 from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind, Via
-from servicebot.replies import Reply
-from servicebot.service import Service
 
 from conftest import PINNED_FAQ, REPO, Clock
 from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN

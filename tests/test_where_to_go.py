@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from servicebot import replies
-from servicebot.bins import BinIndex
+from servicebot.answering import replies
+from servicebot.answering.bins import BinIndex
+from servicebot.answering.referrals import ReferralIndex
+from servicebot.answering.service import ITEM_ID, REFERRAL_ID, Service
+from servicebot.answering.text import Normalizer
 from servicebot.faq import load_faq
 from servicebot.records import Status
-from servicebot.referrals import ReferralIndex
-from servicebot.service import ITEM_ID, REFERRAL_ID, Service
-from servicebot.text import Normalizer
 
 from conftest import FIXTURES, PINNED_FAQ, Recorded
 
@@ -187,7 +187,7 @@ def test_an_official_source_becomes_a_link_button(service):
 @pytest.mark.slow  # faq check with every lint on the shipped FAQ
 def test_ask_explains_a_referral_and_json_names_it(faq_dir, capsys):
     from servicebot.cli import main
-    from servicebot.commands import CHECK_REFERRALS, EXPLAIN_REFERRAL
+    from servicebot.tools.commands import CHECK_REFERRALS, EXPLAIN_REFERRAL
 
     assert main(["ask", "--explain", "--faq", str(faq_dir), "办护照要带户口本吗"]) == 0
     referral = next(m for m in load_faq(faq_dir).referrals.matters if m.id == "exit-entry")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.service import Service
 from servicebot.channels import terminal, tg_render, wechat_protocol
 from servicebot.channels.web import message_json
-from servicebot.conversation import Conversation, Resident, Said, Text
+from servicebot.conversation.chat import Conversation, Resident, Said, Text
 from servicebot.records import ButtonKind, Channel, Status
-from servicebot.service import Service
 
 from conftest import FIXTURES, PINNED_FAQ
 

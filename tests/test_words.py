@@ -17,13 +17,13 @@ from pathlib import Path
 import jieba
 import pytest
 
-from servicebot import words
-from servicebot.checks import build_index
+from servicebot.answering import words
+from servicebot.answering.text import sounds
 from servicebot.config import load_settings
-from servicebot.evaluate import load_items, load_set
 from servicebot.faq import load_faq
+from servicebot.faq.checks import build_index
 from servicebot.matching.index import _CLAUSE_RE
-from servicebot.text import sounds
+from servicebot.tools.evaluate import load_items, load_set
 
 from conftest import PINNED_FAQ, REPO
 

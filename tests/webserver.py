@@ -17,10 +17,10 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
+from servicebot.answering.service import Service
 from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.config import Settings
-from servicebot.service import Service
 
 
 def free_port() -> int:

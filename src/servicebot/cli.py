@@ -285,7 +285,7 @@ def _main(argv: list[str] | None) -> int:
         name = f"{name} {getattr(args, name + '_command')}"
     try:
         # Imported only now, so `--help` and setting errors stay fast and never import Telegram.
-        from servicebot.commands import COMMANDS
+        from servicebot.tools.commands import COMMANDS
 
         return COMMANDS[name](args, settings)
     except ConfigError as exc:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
+from servicebot.conversation.hours import HoursError, OfficeHours, parse_hours
 from servicebot.errors import ConfigError
-from servicebot.hours import HoursError, OfficeHours, parse_hours
 
 ENV_PREFIX = "SERVICEBOT_"
 
@@ -233,7 +233,7 @@ class Settings:
 
     @property
     def journal_path(self) -> Path:
-        """Telegram updates received and not yet answered (see servicebot.journal)."""
+        """Telegram updates received and not yet answered (see servicebot.storage.journal)."""
         return self.data_dir / "updates.sqlite3"
 
     @property

@@ -4,7 +4,7 @@ Each adapter decodes its own input (a Telegram update, a line in the terminal, a
 request from the web page), hands it to the `Conversation` and renders the `Said`:
 
 - `tg.py` (with `tg_render.py`, `tg_net.py`, `tg_ingest.py`): Telegram, by long polling or by
-  webhook, every update kept in the update journal (`servicebot.journal`) until answered;
+  webhook, every update kept in the update journal (`servicebot.storage.journal`) until answered;
 - `web.py`: the web chat page and its JSON API;
 - `wechat.py` (with `wechat_protocol.py`): the WeChat Official Account's server mode;
 - `terminal.py`: the same conversation in a terminal, buttons as numbered choices;
@@ -25,19 +25,19 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from servicebot.answering.service import Service
 from servicebot.config import Settings
-from servicebot.conversation import Delivery
+from servicebot.conversation.chat import Delivery
 from servicebot.errors import Problem
+from servicebot.faq.watcher import FaqWatcher
 from servicebot.records import Channel
-from servicebot.service import Service
 from servicebot.storage import InteractionLog
 from servicebot.storage.db import Database
-from servicebot.watcher import FaqWatcher
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute  # a type only: `servicebot ask` never loads the web server
 
-    from servicebot.tickets import Desk
+    from servicebot.conversation.tickets import Desk
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Core:
     def __post_init__(self) -> None:
         self.db = Database(self.settings.db_path)  # opened at its first transaction
         if self.desk is None and self.settings.handoff:
-            from servicebot.tickets import Desk
+            from servicebot.conversation.tickets import Desk
 
             self.desk = Desk(self.settings, self.service, self.delivery)
 

@@ -35,14 +35,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.service import Service
 from servicebot.channels import ChannelAdapter, Core
 from servicebot.channels.web import SecurityMiddleware, security_headers
 from servicebot.channels.web_limits import WebLimits, guarded_protocol
 from servicebot.config import Settings
+from servicebot.conversation.throttle import LogThrottle
 from servicebot.errors import ConfigError, ServicebotError
-from servicebot.service import Service
-from servicebot.throttle import LogThrottle
 
 if TYPE_CHECKING:
     from servicebot.staffdesk.site import DeskSite

@@ -7,11 +7,20 @@ from __future__ import annotations
 import secrets
 from typing import IO
 
-from servicebot import replies
-from servicebot.conversation import Ask, ChoiceMemory, Command, Conversation, Resident, Said, Text, numbered_choices
+from servicebot.answering import replies
+from servicebot.answering.replies import Reply
+from servicebot.answering.service import Service
+from servicebot.conversation.chat import (
+    Ask,
+    ChoiceMemory,
+    Command,
+    Conversation,
+    Resident,
+    Said,
+    Text,
+    numbered_choices,
+)
 from servicebot.records import ButtonKind, Channel
-from servicebot.replies import Reply
-from servicebot.service import Service
 
 
 def render(reply: Reply) -> str:

@@ -57,7 +57,8 @@ from telegram.ext import (
     filters,
 )
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Reply
 from servicebot.channels import Core
 from servicebot.channels.tg_ingest import (
     DRAIN_SECONDS,
@@ -84,7 +85,7 @@ from servicebot.channels.tg_render import (
     strip_mention,
 )
 from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT, GROUP as STAFF_GROUP, StaffGroup
-from servicebot.conversation import (
+from servicebot.conversation.chat import (
     Ask,
     Command,
     Conversation,
@@ -97,12 +98,11 @@ from servicebot.conversation import (
     Said,
     Text,
 )
+from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.errors import Problem
-from servicebot.journal import UpdateJournal
 from servicebot.records import Channel, Via
-from servicebot.replies import Reply
 from servicebot.storage import InteractionLog
-from servicebot.throttle import FloodGate, LogThrottle
+from servicebot.storage.journal import UpdateJournal
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ once, one at a time per chat, and a stop that finishes what it can in bounded ti
 - `JournaledQueue` is the Application's update queue, so every update enters through it.
   PTB's Updater awaits `put` for each update of a getUpdates batch before it advances the
   offset that the next getUpdates confirms the batch with; the webhook route awaits `put`
-  before it answers 200. `put` writes the update to the journal (`servicebot.journal`) first
+  before it answers 200. `put` writes the update to the journal (`servicebot.storage.journal`) first
   and drops an update whose id the journal has seen. The journal runs on a thread of its own,
   so SQLite never blocks the event loop. `open` queues, before anything new arrives, what the
   last run left unfinished, oldest first — so each chat's replayed questions come before its
@@ -53,7 +53,7 @@ from telegram._utils.types import JSONDict
 from telegram.ext import Application, BaseUpdateProcessor
 
 from servicebot.channels.tg_net import Calls, QuietRequest, Timings, timed
-from servicebot.journal import UpdateJournal
+from servicebot.storage.journal import UpdateJournal
 
 log = logging.getLogger(__name__)
 

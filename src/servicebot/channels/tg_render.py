@@ -20,11 +20,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from servicebot.conversation import encode_button
+from servicebot.answering.replies import MAX_ANSWER_CHARS, Reply
+from servicebot.conversation.chat import encode_button
 from servicebot.errors import Problem
 from servicebot.faq import Faq
 from servicebot.records import ButtonKind, Via
-from servicebot.replies import MAX_ANSWER_CHARS, Reply
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # answers carry their links as buttons
 MAX_MESSAGE = MAX_ANSWER_CHARS  # Telegram's limit, in UTF-16 code units after entity parsing

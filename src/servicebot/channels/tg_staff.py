@@ -53,10 +53,10 @@ from telegram.ext import (
 
 from servicebot.channels import Core
 from servicebot.channels.tg_render import NO_PREVIEW, describe_error, split_text
+from servicebot.conversation.tickets import Card, Desk, Notice, age_text, channel_text, status_text
 from servicebot.errors import StaffRoomError
 from servicebot.records import TICKET_KEY_ALPHABET, TICKET_KEY_CHARS, Channel, Status, TicketId
 from servicebot.storage.tickets import TicketRow
-from servicebot.tickets import Card, Desk, Notice, age_text, channel_text, status_text
 
 log = logging.getLogger(__name__)
 

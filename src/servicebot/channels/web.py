@@ -50,13 +50,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicebot import replies
+from servicebot.answering import replies
 from servicebot.channels import Core
 from servicebot.config import Settings
-from servicebot.conversation import Conversation, Delivered, Press, Refusal, Resident, Said, Text, encode_button
+from servicebot.conversation.chat import Conversation, Delivered, Press, Refusal, Resident, Said, Text, encode_button
+from servicebot.conversation.throttle import ALLOW, FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel
 from servicebot.storage.outbox import Outbox
-from servicebot.throttle import ALLOW, FloodGate, LogThrottle
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Button
 from servicebot.channels import Core
 from servicebot.channels.web import BodyTooLarge, read_body
 from servicebot.channels.wechat_protocol import (
@@ -75,7 +76,7 @@ from servicebot.channels.wechat_protocol import (
     verify_url,
 )
 from servicebot.channels.wechat_replay import NonceMemory
-from servicebot.conversation import (
+from servicebot.conversation.chat import (
     Ask,
     ChoiceMemory,
     Command,
@@ -89,12 +90,11 @@ from servicebot.conversation import (
     Text,
     encode_button,
 )
+from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.errors import ReplayError, SignatureError, StorageError, WechatError
 from servicebot.faq import Faq
 from servicebot.records import ButtonKind, Channel, Via
-from servicebot.replies import Button
 from servicebot.storage.outbox import Outbox
-from servicebot.throttle import FloodGate, LogThrottle
 
 log = logging.getLogger(__name__)
 

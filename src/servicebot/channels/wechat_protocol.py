@@ -43,10 +43,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Button, Reply
 from servicebot.errors import ConfigError, DecryptError, MalformedMessageError, SignatureError, WechatError
 from servicebot.records import ButtonKind
-from servicebot.replies import Button, Reply
 
 # WeChat drops the connection after 5 s without an answer and tries again; three requests in all
 # ("五秒内收不到响应会断掉连接，并且重新发起请求，总共重试三次", 被动回复用户消息).

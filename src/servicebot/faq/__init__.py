@@ -4,7 +4,11 @@
 - `yaml_lines`: YAML that remembers the line of every key and item;
 - `validation`: every problem of a directory, located, in the staff's words;
 - `freshness`: when an entry is due for re-checking;
-- `cache`: per-file verdicts kept in memory and on disk, so unchanged files are not parsed again.
+- `cache`: per-file verdicts kept in memory and on disk, so unchanged files are not parsed again;
+- `checks`: the checks that need the rendered replies and the matcher (`faq check`, reloads);
+- `verdicts`: what checking and indexing compute, remembered on disk by content;
+- `diff`: what an edit changes for residents (`faq diff`);
+- `watcher`: live reload, noticing edits in faq/ and offering them to the service.
 
 The names below are the package's public surface: the matcher, the replies and the
 channels import them from `servicebot.faq`, so the modules inside can be rearranged

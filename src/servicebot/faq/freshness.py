@@ -19,10 +19,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from servicebot.conversation.hours import CHINA
 from servicebot.errors import Problem, Severity
 from servicebot.faq import messages
 from servicebot.faq.model import Entry, Faq, Source
-from servicebot.hours import CHINA
 
 
 def office_today(now: dt.datetime | None = None) -> dt.date:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator
 import re
 
-from servicebot.text import sounds
+from servicebot.answering.text import sounds
 
 _TOKEN_RE = re.compile(r"[0-9a-z]+|.", re.S)
 _LATIN_RE = re.compile(r"[0-9a-z]")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from servicebot import words
+from servicebot.answering import words
 from servicebot.matching import calibration
 from servicebot.matching.characters import tokens
 from servicebot.matching.model import (

@@ -20,7 +20,9 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from servicebot import gcpause, lexicon, smalltalk, words
+from servicebot import gcpause
+from servicebot.answering import lexicon, smalltalk, words
+from servicebot.answering.text import Normalizer, sounds
 from servicebot.faq import Entry, Faq
 from servicebot.matching import calibration, clerk
 from servicebot.matching.characters import feature_list, pairs, sound_text, tokens
@@ -44,7 +46,6 @@ from servicebot.matching.model import (
     Term,
     Thresholds,
 )
-from servicebot.text import Normalizer, sounds
 
 # Character layer (BM25 over characters, pairs and their sounds).
 SOUND_CREDIT = 0.8  # a homophone counts for most, not all, of the written form

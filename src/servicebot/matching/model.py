@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from servicebot import smalltalk
+from servicebot.answering import smalltalk
 from servicebot.config import ANSWER_THRESHOLD, SUGGEST_THRESHOLD
 from servicebot.faq import Entry
 from servicebot.matching import calibration

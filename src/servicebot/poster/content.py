@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from servicebot import replies
+from servicebot.answering import replies
 from servicebot.errors import PosterError
 from servicebot.faq import Faq
 

@@ -27,7 +27,7 @@ import noto_cjk_sans_otc
 import segno
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
-from servicebot import replies
+from servicebot.answering import replies
 from servicebot.errors import PosterError
 from servicebot.poster.content import PosterText
 

@@ -29,9 +29,9 @@ from typing import Protocol
 
 from pypinyin import Style, lazy_pinyin
 
+from servicebot.conversation.hours import CHINA
 from servicebot.faq import PLACEHOLDER, REFERRALS_FILE, RegressionCase, question_key
 from servicebot.faq.referral_file import MIN_SUBJECT_CHARS
-from servicebot.hours import CHINA
 from servicebot.matching import Index, Match
 from servicebot.privacy import MASKED_RE as _MASKED_RE  # a masked question is one resident's own case
 from servicebot.records import Status

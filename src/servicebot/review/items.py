@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from servicebot.bins import BinIndex
+from servicebot.answering.bins import BinIndex
 from servicebot.faq import BIN_CATEGORIES, PLACEHOLDER, Faq
 from servicebot.review.layout import yaml_scalar
 from servicebot.review.period import Period

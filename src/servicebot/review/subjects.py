@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from servicebot import words
+from servicebot.answering import words
+from servicebot.answering.words import Segmenter
 from servicebot.faq.model import Referrals
-from servicebot.words import Segmenter
 
 # How a word's weight becomes its claim to be the subject.
 VERB_FACTOR = 0.4  # 补办, 提取, 辞职: the action asked about, not its subject

@@ -23,8 +23,8 @@ from collections import defaultdict
 
 from rapidfuzz import fuzz
 
-from servicebot.checks import outcome_label
 from servicebot.faq import Entry, Faq, RegressionCase
+from servicebot.faq.checks import outcome_label
 from servicebot.matching import Index, Match
 from servicebot.records import Status
 from servicebot.review.drafting import DRAFT_ANSWER, DRAFT_SOURCE, Kind, Plan

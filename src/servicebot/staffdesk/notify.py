@@ -26,8 +26,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from servicebot.conversation.tickets import channel_text
 from servicebot.storage.tickets import TicketRow
-from servicebot.tickets import channel_text
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from servicebot.conversation.tickets import Card, age_text, channel_text, status_text
 from servicebot.records import Channel, Status, TicketStatus
 from servicebot.staffdesk.accounts import Session
 from servicebot.storage import CHINA_TZ
 from servicebot.storage.tickets import Author, TicketMessage, TicketRow
-from servicebot.tickets import Card, age_text, channel_text, status_text
 
 PREFIX = "/desk"
 LISTED = 200  # open tickets a list shows at most (the oldest); an office has a handful

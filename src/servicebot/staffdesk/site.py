@@ -33,6 +33,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from servicebot.channels import Core
+from servicebot.conversation.throttle import LogThrottle
+from servicebot.conversation.tickets import Desk, Notice
 from servicebot.records import TICKET_KEY_RE, TicketId
 from servicebot.staffdesk import pages, tools
 from servicebot.staffdesk.accounts import Accounts, Session
@@ -51,8 +53,6 @@ from servicebot.staffdesk.guard import (
 )
 from servicebot.staffdesk.pages import DONE, PREFIX, TicketView, viewer_of
 from servicebot.storage.tickets import TicketRow
-from servicebot.throttle import LogThrottle
-from servicebot.tickets import Desk, Notice
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from servicebot import checks
 from servicebot.channels import Core
 from servicebot.errors import ConfigError, Problem
+from servicebot.faq import checks
 from servicebot.faq.freshness import stale_entries
+from servicebot.faq.watcher import Signature, directory_signature
 from servicebot.review.period import Period, parse_period
 from servicebot.review.render import html_sections, percent, summary_line
 from servicebot.review.report import build_review
@@ -38,7 +39,6 @@ from servicebot.review.stats import build_stats
 from servicebot.staffdesk.accounts import Session
 from servicebot.staffdesk.pages import PREFIX, csrf_field, layout, notice, viewer_of
 from servicebot.storage import CHINA_TZ, LogReader
-from servicebot.watcher import Signature, directory_signature
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,10 @@
 
 - `db`: opening the file, and how times are stored;
 - `reader`: the queries behind `review` and `stats` (`LogReader`);
-- `writer`: the background writer the service records into (`InteractionLog`).
+- `writer`: the background writer the service records into (`InteractionLog`);
+- `migrations`: the schema, as numbered migrations;
+- `tickets`, `staff`, `outbox`: the hand-off desk's tables;
+- `journal`: Telegram's update journal, its own file, so a crash loses no question.
 
 The names below are the log's public surface (the bot, `health` and the commands import
 them from `servicebot.storage`), so the modules inside can be rearranged without touching

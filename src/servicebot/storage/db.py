@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from servicebot.errors import StorageError
-from servicebot.migrations import migrate
+from servicebot.storage.migrations import migrate
 
 log = logging.getLogger(__name__)
 

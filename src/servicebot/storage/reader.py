@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from servicebot.errors import StorageError
-from servicebot.migrations import migrate
 from servicebot.records import ASKED, Status, Via
 from servicebot.storage.db import connect, from_utc_text, utc_text
+from servicebot.storage.migrations import migrate
 
 
 @dataclass(frozen=True)

@@ -46,14 +46,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Button, Reply
+from servicebot.answering.service import Outcome, Service, Snapshot
+from servicebot.answering.smalltalk import Intent
+from servicebot.answering.text import MAX_INPUT_CHARS
+from servicebot.conversation.throttle import ALLOW, WARN, FloodGate
 from servicebot.matching import Match
 from servicebot.records import ButtonKind, Channel, Status, Via
-from servicebot.replies import Button, Reply
-from servicebot.service import Outcome, Service, Snapshot
-from servicebot.smalltalk import Intent
-from servicebot.text import MAX_INPUT_CHARS
-from servicebot.throttle import ALLOW, WARN, FloodGate
 
 log = logging.getLogger(__name__)
 

@@ -26,13 +26,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from servicebot import checks
 from servicebot.config import Settings
 from servicebot.errors import FaqError, StorageError
-from servicebot.journal import DEAD_KEEP, dead_letter_count
-from servicebot.migrations import MIGRATIONS, schema_version
+from servicebot.faq import checks
 from servicebot.storage import connect
 from servicebot.storage.db import UTC, replaced_at
+from servicebot.storage.journal import DEAD_KEEP, dead_letter_count
+from servicebot.storage.migrations import MIGRATIONS, schema_version
 from servicebot.storage.tickets import TicketStore
 
 PROBE_PREFIX = ".health-probe-"

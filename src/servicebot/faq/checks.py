@@ -21,15 +21,14 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from servicebot import verdicts
+from servicebot.answering.replies import MAX_ANSWER_CHARS, answer_text
+from servicebot.answering.text import Normalizer, base_normalize
+from servicebot.answering.words import Segmenter
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem, Severity
-from servicebot.faq import GARBAGE_ITEMS_FILE, REFERRALS_FILE, Entry, Faq, RegressionCase, check_faq
+from servicebot.faq import GARBAGE_ITEMS_FILE, REFERRALS_FILE, Entry, Faq, RegressionCase, check_faq, verdicts
 from servicebot.matching import Candidate, Index, Match, Thresholds
 from servicebot.records import Status
-from servicebot.replies import MAX_ANSWER_CHARS, answer_text
-from servicebot.text import Normalizer, base_normalize
-from servicebot.words import Segmenter
 
 # What staff read about these checks (str.format templates; tests name them, not their words).
 ANSWER_TOO_LONG = (

@@ -17,18 +17,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from servicebot import checks
+from servicebot.answering.service import Service, Snapshot
 from servicebot.channels import terminal
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
+from servicebot.faq import checks
+from servicebot.faq.watcher import FaqWatcher
 from servicebot.matching import Known, Reason
 from servicebot.poster import poster_command
 from servicebot.privacy import load_or_create_secret
 from servicebot.records import Channel
-from servicebot.service import Service, Snapshot
 from servicebot.staffdesk import admin as staff_admin
 from servicebot.storage import CHINA_TZ, InteractionLog, LogReader
-from servicebot.watcher import FaqWatcher
 
 if TYPE_CHECKING:
     from servicebot.storage.tickets import TicketRow
@@ -172,7 +172,7 @@ def faq_stale(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("faq diff")
 def faq_diff(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.faq_diff import diff_outcomes, labelled_questions
+    from servicebot.faq.diff import diff_outcomes, labelled_questions
 
     questions = labelled_questions(args.labelled)
     changes, old_n, new_n = diff_outcomes(args.old, args.new, settings, questions)
@@ -352,7 +352,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("eval")
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot import evaluate
+    from servicebot.tools import evaluate
 
     faq, index = checks.load_validated(settings)
     if evaluate.is_items_set(args.file):
@@ -376,7 +376,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval_items(args: argparse.Namespace, snap: Snapshot) -> int:
     """`eval` on an items set: how many everyday items go into the right bin."""
-    from servicebot import evaluate
+    from servicebot.tools import evaluate
 
     figures = evaluate.run_items(snap, evaluate.load_items(args.file))
     _out(f"{args.file}: {figures.total} item questions")
@@ -604,7 +604,7 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
 
 
 def _ticket_cells(t: TicketRow, now: dt.datetime, room: bool) -> list[str]:
-    from servicebot.tickets import age_text, channel_text, status_text
+    from servicebot.conversation.tickets import age_text, channel_text, status_text
 
     return [
         f"#{t.number}",
@@ -645,7 +645,7 @@ COMMANDS.update({f"staff {name}": fn for name, fn in staff_admin.COMMANDS.items(
 
 @command("health")
 def health(args: argparse.Namespace, settings: Settings) -> int:
-    from servicebot.health import Verdict, health_report
+    from servicebot.tools.health import Verdict, health_report
 
     findings = health_report(settings)
     for finding in findings:

@@ -41,13 +41,13 @@ from typing import Any, NamedTuple, Protocol
 import yaml
 from rapidfuzz import fuzz, process
 
+from servicebot.answering.service import Snapshot, route
+from servicebot.answering.text import to_simplified
 from servicebot.errors import ServicebotError
 from servicebot.faq import Faq
 from servicebot.matching import Index
 from servicebot.privacy import mask_personal
 from servicebot.records import Status
-from servicebot.service import Snapshot, route
-from servicebot.text import to_simplified
 
 IN_SCOPE, OUT_OF_SCOPE = "in_scope", "out_of_scope"
 ALL = "all"

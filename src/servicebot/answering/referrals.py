@@ -6,7 +6,7 @@ faq/referrals.yaml it is about. Pure and synchronous: a question's text in, a `F
 None) out.
 
 A matter is recognised by its subject words (and the colloquial forms staff list with them),
-normalized exactly as the matcher normalizes questions (`servicebot.text`, the FAQ's
+normalized exactly as the matcher normalizes questions (`servicebot.answering.text`, the FAQ's
 synonyms included), so 護照, 护照 and ＨＵ照 meet. Where several subject words occur, the
 first one the resident wrote wins, and at one place the longest (违章建筑 before 违章): a
 question names its matter first and the circumstances after (办护照要带户口本吗 is about 护照).

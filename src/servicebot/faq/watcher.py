@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from servicebot.answering.service import Snapshot, load_snapshot
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
-from servicebot.service import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from servicebot.answering.smalltalk import Intent
 from servicebot.faq import Entry, Faq, GarbageGuide, GarbageItem, Link, Referral, Referrals, Source, Topic
 from servicebot.matching import Candidate
 from servicebot.records import ButtonKind, Status, Via
-from servicebot.smalltalk import Intent
 
 DEFAULT_CONTACT = "请到您所在的社区居委会或凤凰办事处咨询。"
 SUGGEST_TEXT = "您是不是想问："

@@ -45,14 +45,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from servicebot import replies
+from servicebot.answering import replies
+from servicebot.answering.replies import Reply
+from servicebot.answering.service import Service, new_ref
 from servicebot.config import Settings
-from servicebot.conversation import Asked, Delivered, Delivery, HandOff, HandOffKind, Resident, Said
+from servicebot.conversation.chat import Asked, Delivered, Delivery, HandOff, HandOffKind, Resident, Said
+from servicebot.conversation.hours import when
 from servicebot.errors import StaffRoomError, StorageError
-from servicebot.hours import when
 from servicebot.records import Channel, Status, TicketId, TicketStatus
-from servicebot.replies import Reply
-from servicebot.service import Service, new_ref
 from servicebot.storage.db import Database
 from servicebot.storage.tickets import BotSaid, PendingReply, TicketRow, TicketStore
 

@@ -4,7 +4,7 @@ The commonest garbage question is about one everyday item. This module recognise
 question and looks its item up; pure and synchronous, a question's text in, an `ItemQuestion`
 (or None: not a question about one item) out. It never guesses a bin: an item is found by
 its name or an alias after normalization (width, Traditional → Simplified, case, spoken
-forms: `servicebot.text.base_normalize`, the same on both sides), after at most dropping
+forms: `servicebot.answering.text.base_normalize`, the same on both sides), after at most dropping
 words that do not change a bin (坏掉的, 旧, 用完的 — never 脏, 油, 碎, 大: 大骨头 is not 骨头);
 an item not found is reported as unlisted, with its name as the resident wrote it.
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from servicebot.answering.text import base_normalize
 from servicebot.faq import GarbageGuide, GarbageItem
-from servicebot.text import base_normalize
 
 _CATEGORY_WORDS = (
     "可回收物|可回收垃圾|可回收的|可回收|有害垃圾|厨余垃圾|湿垃圾|干垃圾|其他垃圾|其它垃圾|餐厨垃圾|易腐垃圾"

@@ -14,17 +14,17 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from servicebot import replies
-from servicebot.bins import BinIndex, ItemQuestion
-from servicebot.checks import build_snapshot, find_removal, removal_problems
+from servicebot.answering import replies
+from servicebot.answering.bins import BinIndex, ItemQuestion
+from servicebot.answering.referrals import Found, ReferralIndex
+from servicebot.answering.replies import Reply
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem
 from servicebot.faq import Faq, Referral
+from servicebot.faq.checks import build_snapshot, find_removal, removal_problems
 from servicebot.matching import Index, Match, Reason
 from servicebot.privacy import mask_personal, pseudonym
 from servicebot.records import Interaction, InteractionSink, SettlingSink, Status, Via
-from servicebot.referrals import Found, ReferralIndex
-from servicebot.replies import Reply
 
 log = logging.getLogger(__name__)
 

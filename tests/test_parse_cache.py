@@ -125,14 +125,14 @@ def test_a_cache_directory_that_cannot_be_written_changes_nothing(mini_faq, tmp_
 def test_cache_files_unused_for_a_month_are_removed_when_one_is_written(mini_faq, tmp_path):
     cache = tmp_path / "cache"
     restart_and_load(mini_faq, cache)
-    before = set(cache.iterdir())
+    before = set(cache.glob("*.faqcache"))
     month_ago = time.time() - 31 * 86400
     for path in before:
         os.utime(path, (month_ago, month_ago))
     books = mini_faq / "books.yaml"
     books.write_text(books.read_text(encoding="utf-8") + "# 改过\n", encoding="utf-8")
     restart_and_load(mini_faq, cache)  # welfare.yaml's cache file is used, books.yaml's replaced
-    after = set(cache.iterdir())
+    after = set(cache.glob("*.faqcache"))
     assert len(after) == 2 and len(after & before) == 1
     (kept,) = after & before
     assert kept.stat().st_mtime > month_ago + 86400
@@ -147,7 +147,7 @@ def test_a_copy_of_the_faq_elsewhere_reuses_the_cache(mini_faq, tmp_path, parses
     expected, _ = restart_and_load(mini_faq, cache)
     parses.clear()
     faq, _ = restart_and_load(other, cache)
-    assert parses == [] and faq == expected and len(list(cache.iterdir())) == 2
+    assert parses == [] and faq == expected and len(list(cache.glob("*.faqcache"))) == 2
 
 
 def test_warnings_that_depend_on_the_day_are_never_taken_from_the_cache(mini_faq, tmp_path, parses):

@@ -10,10 +10,10 @@ import shutil
 
 import pytest
 
-from servicebot.faq import checks, load_faq, verdicts
+from servicebot.faq import checks, load_faq, messages, verdicts
 from servicebot.matching.index import Index
 
-from conftest import FIXTURES, PINNED_FAQ
+from conftest import FIXTURES, PINNED_FAQ, wording
 
 
 @pytest.fixture
@@ -179,3 +179,38 @@ def test_a_killed_writers_leftover_is_removed(tmp_path):
     verdicts.remember_index(tmp_path, "k", {"n": 1})
     assert not left.exists() and fresh.exists()
     assert verdicts.recall_index(tmp_path, "k") == {"n": 1}
+
+
+@pytest.fixture
+def shared_counted(monkeypatch):
+    """How many times the shared-keyword lint really ran over every entry (counted)."""
+    from servicebot.faq import validation
+
+    calls = []
+    real = validation.shared_keyword_warnings
+
+    def lint(entries):
+        calls.append(entries)
+        return real(entries)
+
+    monkeypatch.setattr(validation, "shared_keyword_warnings", lint)
+    return calls
+
+
+def test_the_shared_keyword_lint_is_read_back_by_content_and_a_damaged_copy_is_ignored(
+    mini_faq, make_settings, shared_counted
+):
+    welfare = mini_faq / "welfare.yaml"
+    plain = welfare.read_text(encoding="utf-8")
+    related = "    related: [dibao-removal]"
+    welfare.write_text(plain.replace(related, "    keywords: [共享书屋]\n" + related, 1), encoding="utf-8")
+    settings = make_settings(mini_faq)
+    first = checks.validate(mini_faq, settings)[1]
+    assert any(wording(messages.SHARED_KEYWORD, word="共享书屋").fullmatch(p.message) for p in first)
+    assert checks.validate(mini_faq, settings)[1] == first and len(shared_counted) == 1
+    for path in settings.cache_dir.glob("*.lint"):
+        path.write_bytes(b"\x00not marshal")
+    assert checks.validate(mini_faq, settings)[1] == first and len(shared_counted) == 2
+    welfare.write_text(plain, encoding="utf-8")
+    assert not any("共享书屋" in p.message for p in checks.validate(mini_faq, settings)[1])
+    assert len(shared_counted) == 3

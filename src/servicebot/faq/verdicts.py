@@ -1,5 +1,5 @@
 """What checking and indexing a FAQ compute, remembered on disk by content: the verdict of the
-checks that run the matcher over the whole FAQ, and the built index.
+checks that run the matcher over the whole FAQ, the lints over all its entries, and the built index.
 
 Before the bot may serve a FAQ, `checks.check_directory` matches every phrasing of every entry
 against its own entry and asks the regression questions (`faq check` adds the synonym lint,
@@ -11,6 +11,9 @@ every file the FAQ was loaded from (names and bytes, `Faq.content_key`), the thr
 lint ran, every file of this package (its code and its data tables), the libraries the matcher
 calls and Python's version (see `code_key`). Like the parse cache (`faq/cache.py`) it is only an accelerator:
 marshal data (plain tuples, no pickle), and any failure to read or write it is ignored.
+
+The lints over all entries that follow from the bytes alone (keywords two entries share) are
+kept the same way.
 
 The built index (`Index.built()`) is kept the same way, keyed by the FAQ as loaded and the same
 code key: building it takes 0.1 s for the office's FAQ but 3-4 s at 10,000 entries, reading it
@@ -75,31 +78,63 @@ def key(faq: Faq, *facts: object) -> str | None:
     one version's verdict with another; None for a FAQ not loaded from files."""
     if not faq.content_key:
         return None
-    return hashlib.blake2b(code_key() + repr(facts).encode() + faq.content_key.encode(), digest_size=16).hexdigest()
+    return content_name(faq.content_key, *facts)
+
+
+def content_name(content_key: str, *facts: object) -> str:
+    """The name of what was computed from the FAQ read as `content_key` under `facts`."""
+    return hashlib.blake2b(code_key() + repr(facts).encode() + content_key.encode(), digest_size=16).hexdigest()
 
 
 def recall(cache_dir: Path, name: str) -> tuple[list[str], list[Problem]] | None:
     """(each regression question's outcome, the problems found) stored under `name`, or None."""
-    path = cache_dir / f"{name}.verdict"
     try:
-        outcomes, problems = marshal.loads(path.read_bytes())
-        found = [Problem(file, line, message, Severity(severity)) for file, line, message, severity in problems]
-        os.utime(path)  # recently used: not pruned
+        outcomes, problems = _read(cache_dir / f"{name}.verdict")
+        return list(outcomes), _problems(problems)
     except (OSError, EOFError, ValueError, TypeError):  # absent, or written by a broken run
         return None
-    return list(outcomes), found
 
 
 def remember(cache_dir: Path, name: str, outcomes: list[str], problems: list[Problem]) -> None:
-    path = cache_dir / f"{name}.verdict"
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    data = (tuple(outcomes), tuple((p.file, p.line, p.message, str(p.severity)) for p in problems))
+    _write(cache_dir / f"{name}.verdict", (tuple(outcomes), _rows(problems)))
+
+
+def recall_lint(cache_dir: Path, name: str) -> list[Problem] | None:
+    """What a lint over every entry found, stored under `name`, or None."""
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        return _problems(_read(cache_dir / f"{name}.lint"))
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def remember_lint(cache_dir: Path, name: str, problems: list[Problem]) -> None:
+    _write(cache_dir / f"{name}.lint", _rows(problems))
+
+
+def _rows(problems: list[Problem]) -> tuple[tuple[str, int, str, str], ...]:
+    return tuple((p.file, p.line, p.message, str(p.severity)) for p in problems)
+
+
+def _problems(rows: Any) -> list[Problem]:
+    return [Problem(file, line, message, Severity(severity)) for file, line, message, severity in rows]
+
+
+def _read(path: Path) -> Any:
+    data = marshal.loads(path.read_bytes())
+    with suppress(OSError):
+        os.utime(path)  # recently used: not pruned
+    return data
+
+
+def _write(path: Path, data: Any) -> None:
+    """Store `data` (marshal) at `path`, and remove the files of its kind not used for UNUSED_DAYS."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(marshal.dumps(data))
         os.replace(tmp, path)
         cutoff = time.time() - UNUSED_DAYS * 86400
-        for old in cache_dir.glob("*.verdict"):
+        for old in path.parent.glob(f"*{path.suffix}"):
             with suppress(OSError):
                 if old.stat().st_mtime < cutoff:
                     old.unlink()
@@ -149,4 +184,15 @@ def remember_index(cache_dir: Path, name: str, state: dict[str, Any]) -> None:
                 os.unlink(tmp)
 
 
-__all__ = ["code_key", "index_key", "key", "recall", "recall_index", "remember", "remember_index"]
+__all__ = [
+    "code_key",
+    "content_name",
+    "index_key",
+    "key",
+    "recall",
+    "recall_index",
+    "recall_lint",
+    "remember",
+    "remember_index",
+    "remember_lint",
+]

@@ -38,7 +38,7 @@ from servicebot import gcpause
 from servicebot.errors import Problem, Severity
 
 if TYPE_CHECKING:
-    from servicebot.faq import Faq
+    from servicebot.faq.model import Faq
 
 KEPT_INDEXES = 3  # built indexes kept in the cache directory: the most recently used
 ABANDONED_AFTER = 3600.0  # seconds after which a temporary file is a killed writer's leftover

@@ -22,7 +22,7 @@ from servicebot.channels.server import build_app
 from servicebot.staffdesk import pages
 from servicebot.staffdesk.guard import PER_ADDRESS, PER_NAME, SESSION_COOKIE
 from servicebot.staffdesk.site import ticket_key
-from servicebot.storage.tickets import TicketStore
+from servicebot.storage.ticket_store import TicketStore
 
 from conftest import wording
 from deskclient import (

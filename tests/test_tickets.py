@@ -43,7 +43,8 @@ from servicebot.records import TICKET_KEY_RE, ButtonKind, Channel, Status, Ticke
 from servicebot.storage.db import connect
 from servicebot.storage.migrations import MIGRATIONS
 from servicebot.storage.outbox import MAX_WAITING, Outbox
-from servicebot.storage.tickets import BotSaid, TicketStore
+from servicebot.storage.ticket_store import TicketStore
+from servicebot.storage.tickets import BotSaid
 
 from conftest import Clock as StandingClock, until, wording
 

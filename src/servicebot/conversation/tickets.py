@@ -54,7 +54,8 @@ from servicebot.conversation.hours import when
 from servicebot.errors import StaffRoomError, StorageError
 from servicebot.records import Channel, Status, TicketId, TicketStatus
 from servicebot.storage.db import Database
-from servicebot.storage.tickets import BotSaid, PendingReply, TicketRow, TicketStore
+from servicebot.storage.ticket_store import TicketStore
+from servicebot.storage.tickets import BotSaid, PendingReply, TicketRow
 
 log = logging.getLogger(__name__)
 

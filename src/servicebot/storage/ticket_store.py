@@ -31,7 +31,7 @@ from typing import Any
 
 from servicebot.privacy import mask_personal
 from servicebot.records import TicketId, TicketStatus, new_ticket_key
-from servicebot.storage.db import Database, from_utc_text, utc_text
+from servicebot.storage.db import Database, database_for, from_utc_text, utc_text
 from servicebot.storage.tickets import (
     LIVE,
     TICKET_COLUMNS,
@@ -58,8 +58,7 @@ class TicketStore:
     `Database` (or a path, for a connection of its own: the commands, `health`)."""
 
     def __init__(self, db: Database | Path, *, create: bool = True):
-        self._owned = not isinstance(db, Database)
-        self.db = db if isinstance(db, Database) else Database(db, create=create)
+        self.db, self._owned = database_for(db, create=create)
 
     def close(self) -> None:
         if self._owned:

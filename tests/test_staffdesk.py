@@ -318,7 +318,7 @@ def test_a_residents_markup_is_shown_as_text_under_a_strict_policy(desk_server, 
 def test_a_long_queue_lists_the_oldest_and_says_so():
     import datetime as dt
 
-    from servicebot.conversation.tickets import Card
+    from servicebot.conversation.ticket_view import Card
     from servicebot.records import TicketId, TicketStatus
     from servicebot.storage.tickets import BotSaid, TicketRow
 

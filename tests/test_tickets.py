@@ -37,7 +37,8 @@ from servicebot.conversation.chat import (
     encode_button,
 )
 from servicebot.conversation.hours import CHINA, HoursError, parse_hours, when
-from servicebot.conversation.tickets import Desk, Notice, age_text, status_text
+from servicebot.conversation.ticket_view import Notice, age_text, status_text
+from servicebot.conversation.tickets import Desk
 from servicebot.errors import ConfigError, StaffRoomError
 from servicebot.records import TICKET_KEY_RE, ButtonKind, Channel, Status, TicketId, TicketStatus
 from servicebot.storage.db import connect

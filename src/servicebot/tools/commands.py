@@ -604,7 +604,7 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
 
 
 def _ticket_cells(t: TicketRow, now: dt.datetime, room: bool) -> list[str]:
-    from servicebot.conversation.tickets import age_text, channel_text, status_text
+    from servicebot.conversation.ticket_view import age_text, channel_text, status_text
 
     return [
         f"#{t.number}",

@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from servicebot.config import load_settings  # noqa: E402
-from servicebot.storage.tickets import BotSaid, TicketStore  # noqa: E402
+from servicebot.storage.ticket_store import TicketStore  # noqa: E402
+from servicebot.storage.tickets import BotSaid  # noqa: E402
 
 from deskclient import DeskClient, add_account, signed_in  # noqa: E402
 from webserver import ServerThread, free_port  # noqa: E402

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from servicebot.answering.service import Service
 from servicebot.records import Interaction, Status, TicketId
 from servicebot.storage import InteractionLog
-from servicebot.storage.tickets import BotSaid, TicketStore
+from servicebot.storage.ticket_store import TicketStore
+from servicebot.storage.tickets import BotSaid
 
 # The subjects residents asked about this week, each in several wordings.
 HOUSING_FUND = [  # 公积金: 5 residents

@@ -34,7 +34,7 @@ from servicebot.channels.tg_staff import (
     NOTICES,
     RESOLVE_LABEL,
 )
-from servicebot.conversation.tickets import Notice
+from servicebot.conversation.ticket_view import Notice
 from servicebot.records import TicketStatus
 from servicebot.tools.health import check_health
 

@@ -23,7 +23,7 @@ import pytest
 
 from servicebot.answering import replies
 from servicebot.channels.tg_staff import NOTICES, UNKNOWN_TOAST
-from servicebot.conversation.tickets import Notice
+from servicebot.conversation.ticket_view import Notice
 from servicebot.records import TICKET_KEY_RE
 from servicebot.tools.health import check_health
 from test_handoff_e2e import STAFF, ZHANG, number_in, open_ticket, press, running, staff_says, to_resident

@@ -29,7 +29,7 @@ from servicebot.review.render import STEP_KEPT, STEP_REFERRAL, STEP_REFERRAL_FIL
 from servicebot.review.report import Action, build_review, faq_knowledge, related_words
 from servicebot.review.subjects import Fold, Knowledge, lexicon_folds, referral_folds, subject_of
 from servicebot.storage import InteractionLog, LogReader
-from servicebot.storage.tickets import TicketStore
+from servicebot.storage.ticket_store import TicketStore
 from servicebot.tools.commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY, run_review
 
 from browser import screenshot

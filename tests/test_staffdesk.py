@@ -22,7 +22,7 @@ from servicebot.channels.server import build_app
 from servicebot.staffdesk import pages
 from servicebot.staffdesk.guard import PER_ADDRESS, PER_NAME, SESSION_COOKIE
 from servicebot.staffdesk.site import ticket_key
-from servicebot.storage.tickets import TicketStore
+from servicebot.storage.ticket_store import TicketStore
 
 from conftest import wording
 from deskclient import (
@@ -318,7 +318,7 @@ def test_a_residents_markup_is_shown_as_text_under_a_strict_policy(desk_server, 
 def test_a_long_queue_lists_the_oldest_and_says_so():
     import datetime as dt
 
-    from servicebot.conversation.tickets import Card
+    from servicebot.conversation.ticket_view import Card
     from servicebot.records import TicketId, TicketStatus
     from servicebot.storage.tickets import BotSaid, TicketRow
 

@@ -16,7 +16,7 @@ import pytest
 
 from servicebot.answering import replies
 from servicebot.channels.tg_staff import NOTICES, RESOLVE_LABEL
-from servicebot.conversation.tickets import Notice
+from servicebot.conversation.ticket_view import Notice
 from servicebot.staffdesk import pages
 
 from botapi import TOKEN, FakeBotApi, button

@@ -21,7 +21,8 @@ from servicebot.storage import InteractionLog, LogReader, utc_text
 from servicebot.storage.db import Database, replaced_at
 from servicebot.storage.migrations import MIGRATIONS, NEWER_SCHEMA
 from servicebot.storage.outbox import Outbox
-from servicebot.storage.tickets import BotSaid, TicketStore
+from servicebot.storage.ticket_store import TicketStore
+from servicebot.storage.tickets import BotSaid
 
 from conftest import wording
 

@@ -37,13 +37,15 @@ from servicebot.conversation.chat import (
     encode_button,
 )
 from servicebot.conversation.hours import CHINA, HoursError, parse_hours, when
-from servicebot.conversation.tickets import Desk, Notice, age_text, status_text
+from servicebot.conversation.ticket_view import Notice, age_text, status_text
+from servicebot.conversation.tickets import Desk
 from servicebot.errors import ConfigError, StaffRoomError
 from servicebot.records import TICKET_KEY_RE, ButtonKind, Channel, Status, TicketId, TicketStatus
 from servicebot.storage.db import connect
 from servicebot.storage.migrations import MIGRATIONS
 from servicebot.storage.outbox import MAX_WAITING, Outbox
-from servicebot.storage.tickets import BotSaid, TicketStore
+from servicebot.storage.ticket_store import TicketStore
+from servicebot.storage.tickets import BotSaid
 
 from conftest import Clock as StandingClock, until, wording
 

@@ -17,7 +17,8 @@ from servicebot.cli import main
 from servicebot.faq import PLACEHOLDER, checks
 from servicebot.records import Status
 from servicebot.storage import InteractionLog
-from servicebot.storage.tickets import BotSaid, TicketStore
+from servicebot.storage.ticket_store import TicketStore
+from servicebot.storage.tickets import BotSaid
 from servicebot.tools.commands import NO_OPEN_TICKETS, TICKET_HEADERS, run_review
 from servicebot.tools.health import desk_problems
 

@@ -81,16 +81,14 @@ def build_desk(core: Core) -> DeskSite | None:
     return DeskSite(core)
 
 
-async def _start_notices(core: Core, stack: contextlib.AsyncExitStack) -> None:
-    """With `wecom_webhook_url`, new tickets are announced to the 企业微信 group robot."""
+def _announce_tickets(core: Core) -> None:
+    """With `wecom_webhook_url`, new tickets are announced to the 企业微信 group robot too (the
+    desk starts and stops it with its worker)."""
     if not core.settings.wecom_webhook_url or core.desk is None:
         return
     from servicebot.staffdesk.notify import WecomRobot
 
-    robot = WecomRobot(core.settings.wecom_webhook_url)
-    await robot.start()
-    stack.push_async_callback(robot.stop)
-    core.desk.opened_listeners.append(robot.ticket_opened)
+    core.desk.notices.append(WecomRobot(core.settings.wecom_webhook_url))
 
 
 def build_app(core: Core, channels: Sequence[ChannelAdapter]) -> ASGIApp:
@@ -279,13 +277,13 @@ async def serve(
             if server is not None:
                 server.bind()
                 stack.callback(server.close)
+        _announce_tickets(core)
         for channel in channels:
             stack.push_async_callback(channel.stop)
             await channel.start()
         if desk is not None:
             stack.push_async_callback(desk.stop)
             await desk.start()
-        await _start_notices(core, stack)
         for server in (web, desk_web):
             if server is not None:
                 stack.push_async_callback(server.stop)

@@ -53,7 +53,8 @@ from telegram.ext import (
 
 from servicebot.channels import Core
 from servicebot.channels.tg_render import NO_PREVIEW, describe_error, split_text
-from servicebot.conversation.tickets import Card, Desk, Notice, age_text, channel_text, status_text
+from servicebot.conversation.ticket_view import Card, Notice, age_text, channel_text, status_text
+from servicebot.conversation.tickets import Desk
 from servicebot.errors import StaffRoomError
 from servicebot.records import TICKET_KEY_ALPHABET, TICKET_KEY_CHARS, Channel, Status, TicketId
 from servicebot.storage.tickets import TicketRow

@@ -5,10 +5,17 @@ conversation hands the desk a `HandOff` request, and the desk answers with what 
 resident. Staff sit in a `StaffRoom` (the Telegram staff group, `channels/tg_staff.py`: one card
 per ticket, what the resident writes afterwards under it) and/or at the staff desk (`staffdesk/`,
 which reads the store); both act through `reply` / `resolve` / `mark_faq`, and each staff reply
-is relayed through `conversation.Delivery` to the resident's own channel.
+is relayed through `conversation.Delivery` to the resident's own channel. What staff see (the
+card, the notices, the words for a ticket's status) is in `ticket_view.py`.
+
+Its life in a process, all here: `open` / `close` (the tickets, in the process's database) are
+called by `channels.Core` around everything; `start` / `stop` (the worker, and the
+`TicketNotices` told of each new ticket, such as the 企业微信 robot) by whoever hosts the staff
+room, once it can reach staff: the Telegram channel, with its staff group, when staff sit in one
+(`settings.telegram_staff`); otherwise the staff desk, with no room.
 
 How it stays honest and loses nothing:
-- a ticket is in SQLite (`storage.tickets`) before the resident hears its number; cards,
+- a ticket is in SQLite (`storage.ticket_store`) before the resident hears its number; cards,
   follow-ups and staff replies are posted or delivered by a background worker that retries
   with backoff, so a restart or an unreachable staff group loses nothing;
 - the resident is told what is true at each step: "being passed to staff" when the ticket
@@ -42,7 +49,6 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Protocol
 
 from servicebot.answering import replies
@@ -51,10 +57,12 @@ from servicebot.answering.service import Service, new_ref
 from servicebot.config import Settings
 from servicebot.conversation.chat import Asked, Delivered, Delivery, HandOff, HandOffKind, Resident, Said
 from servicebot.conversation.hours import when
+from servicebot.conversation.ticket_view import Card, Notice, card_of
 from servicebot.errors import StaffRoomError, StorageError
 from servicebot.records import Channel, Status, TicketId, TicketStatus
 from servicebot.storage.db import Database
-from servicebot.storage.tickets import BotSaid, PendingReply, TicketRow, TicketStore
+from servicebot.storage.ticket_store import TicketStore
+from servicebot.storage.tickets import BotSaid, PendingReply, TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -64,38 +72,6 @@ RECENT_SIZE = 10_000  # residents and questions remembered for a hand-off
 RETRY_MIN, RETRY_MAX = 5.0, 300.0  # seconds between attempts when the staff group or a resident cannot be reached
 MAINTAIN_EVERY = 3600.0  # seconds between expiring and purging old tickets
 STOP_GRACE = 5.0  # seconds queued staff notices get when stopping
-
-
-class Notice(StrEnum):
-    """What staff are told about a reply or a ticket (rendered by the room)."""
-
-    SENT = "sent"  # ✅ the resident has the reply
-    KEPT = "kept"  # ✅ the reply waits in the resident's web chat
-    RETRYING = "retrying"  # ⏳ not delivered yet; the bot keeps trying
-    GONE = "gone"  # ⚠️ the resident cannot be reached (blocked the bot)
-    CLOSED = "closed"  # ⚠️ the ticket is closed: the reply was not relayed
-    NOT_TEXT = "not_text"  # ⚠️ only text replies are relayed
-    RESOLVED = "resolved"  # ☑️ someone pressed 已解决
-    UNKNOWN = "unknown"  # ⚠️ the reply answers a card of no ticket in the log (deleted or restored): not relayed
-
-
-@dataclass(frozen=True)
-class Card:
-    """A ticket as staff first see it. Never the resident's id, username or name."""
-
-    ticket: TicketId
-    channel: str
-    question: str  # masked; "" when the resident asked for a person before asking anything
-    status: str  # what the bot did with it: a records.Status, or ""
-    answered: str | None  # the question of the entry the bot answered with
-    suggested: tuple[str, ...]  # the questions it offered instead
-    earlier: int  # tickets this resident opened before
-    opened_at: dt.datetime
-    again: bool = False  # posted again after a crash: the first may be in the room too
-
-    @property
-    def number(self) -> int:
-        return self.ticket.number
 
 
 @dataclass(frozen=True)
@@ -129,13 +105,26 @@ class StaffRoom(Protocol):
         ...
 
 
+class TicketNotices(Protocol):
+    """Told of each new ticket besides the room (the 企业微信 robot, `staffdesk/notify.py`);
+    started and stopped with the desk's worker."""
+
+    def ticket_opened(self, ticket: TicketRow) -> None:
+        """A ticket opened (called on the event loop: must not block)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 class Desk:
     """The desk of one process; see the module docstring. `open`/`close` (the database) are
-    called by the core, `start`/`stop` (the worker) by the channel that hosts the room."""
+    called by the core, `start`/`stop` (the worker and `notices`) by the host of the room."""
 
     def __init__(
         self, settings: Settings, service: Service, delivery: Delivery, *, clock: Callable[[], dt.datetime] = _utcnow
@@ -159,7 +148,8 @@ class Desk:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._room_wait = self._reply_wait = 0.0  # current backoff, 0 when the last attempt worked
         self._room_due = self._reply_due = 0.0  # loop time of the next attempt
-        self.opened_listeners: list[Callable[[TicketRow], None]] = []  # told of each new ticket (notices)
+        self.notices: list[TicketNotices] = []  # told of each new ticket; run while the worker runs
+        self._running_notices: list[TicketNotices] = []
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -187,14 +177,18 @@ class Desk:
             self._store = None
 
     async def start(self, room: StaffRoom | None) -> None:
-        """Begin posting to the room (None: the staff desk alone) and delivering; backlog first."""
+        """Begin posting to the room (None: the staff desk alone) and delivering, backlog
+        first; start the notices of new tickets."""
+        for notices in self.notices:
+            await notices.start()
+            self._running_notices.append(notices)
         self.room = room
         self._stopping = False
         self._worker = asyncio.create_task(self._run(), name="hand-off desk")
 
     async def stop(self) -> None:
         """Let the worker finish what it is doing (a card sent but not yet recorded would be
-        posted again after a restart), bounded; then stop."""
+        posted again after a restart), bounded; then stop, and stop the notices."""
         if self._worker is not None:
             self._stopping = True
             self._wake.set()
@@ -206,6 +200,8 @@ class Desk:
             self._worker = None
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_GRACE)
+        while self._running_notices:
+            await self._running_notices.pop().stop()
 
     def nudge(self) -> None:
         """Something new to post or deliver."""
@@ -269,8 +265,8 @@ class Desk:
         )
         self._active[key] = (ticket.id, now)
         log.info("hand-off: ticket #%d opened (%s)", ticket.number, resident.channel)
-        for listener in self.opened_listeners:
-            listener(ticket)
+        for notices in self.notices:
+            notices.ticket_opened(ticket)
         if self.room_down:  # say so now, not after the next attempt fails
             await asyncio.to_thread(self.store.post_failed, ticket.number, self.room_error)
             text = replies.TICKET_OPENED_ROOM_DOWN_TEXT.format(number=ticket.number, where=self._where())
@@ -568,23 +564,8 @@ class Desk:
         return True
 
     def card(self, ticket: TicketRow) -> Card:
-        """The ticket as staff first see it (the staff group's card, the staff desk's list)."""
-        faq = self.service.snapshot.faq
-        said = ticket.bot_said
-        entry = faq.by_id.get(said.entry_id or "")
-        answered = entry.question if entry else said.entry_id
-        suggested = tuple(faq.by_id[e].question if e in faq.by_id else e for e in said.suggestions)
-        return Card(
-            ticket.id,
-            ticket.channel,
-            ticket.question,
-            said.status,
-            answered,
-            suggested,
-            ticket.earlier,
-            ticket.opened_at,
-            again=ticket.posting,
-        )
+        """The ticket as staff first see it, in the FAQ the bot answers from now."""
+        return card_of(ticket, self.service.snapshot.faq)
 
 
 def _backoff(current: float, low: float, high: float) -> float:
@@ -596,53 +577,4 @@ def _sending_again(what: str) -> None:
     log.warning("hand-off: sending again what may have been sent when the bot stopped: %s", what)
 
 
-# --- how staff read tickets (the staff group's /tickets and `servicebot tickets`) --------------------
-
-STATUS_NAMES = {
-    TicketStatus.OPEN: "等待回复",
-    TicketStatus.ANSWERED: "已回复",
-    TicketStatus.UNREACHABLE: "无法联系居民",
-    TicketStatus.CLOSED: "已结束",
-}
-CHANNEL_NAMES = {Channel.TELEGRAM: "Telegram 私聊", Channel.WEB: "网页聊天", Channel.WECHAT: "微信公众号"}
-
-
-def status_text(ticket: TicketRow, *, room: bool = True) -> str:
-    """等待回复, 已回复（李四）, 已结束（李四）, 无法联系居民; "（未送达工作人员群）" while not posted to a `room`."""
-    text = STATUS_NAMES[ticket.status]
-    who = ticket.closed_by if ticket.status == TicketStatus.CLOSED else ticket.answered_by
-    if ticket.status == TicketStatus.CLOSED and ticket.closed_by == "":
-        who = "到期"
-    if who and ticket.status != TicketStatus.OPEN:
-        text += f"（{who}）"
-    if room and ticket.room_message is None and ticket.status != TicketStatus.CLOSED:
-        text += "（还没送到工作人员群）"
-    return text
-
-
-def age_text(since: dt.datetime, now: dt.datetime) -> str:
-    """How long ago, as staff say it: 刚刚, 5 分钟前, 3 小时前, 2 天前."""
-    seconds = max(0, int((now - since).total_seconds()))
-    if seconds < 60:
-        return "刚刚"
-    if seconds < 3600:
-        return f"{seconds // 60} 分钟前"
-    if seconds < 86400:
-        return f"{seconds // 3600} 小时前"
-    return f"{seconds // 86400} 天前"
-
-
-def channel_text(channel: str) -> str:
-    return CHANNEL_NAMES.get(Channel(channel), channel) if channel in set(Channel) else channel
-
-
-__all__ = [
-    "Card",
-    "Desk",
-    "Notice",
-    "Relayed",
-    "StaffRoom",
-    "age_text",
-    "channel_text",
-    "status_text",
-]
+__all__ = ["Desk", "Relayed", "StaffRoom", "TicketNotices"]

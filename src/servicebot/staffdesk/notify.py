@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from servicebot.conversation.tickets import channel_text
+from servicebot.conversation.ticket_view import channel_text
 from servicebot.storage.tickets import TicketRow
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def post_json(url: str, doc: dict[str, Any]) -> None:
 
 
 class WecomRobot:
-    """The robot of one process; `ticket_opened` is a `Desk.opened_listeners` callback."""
+    """The robot of one process, one of the desk's `TicketNotices` (`Desk.notices`)."""
 
     def __init__(
         self,

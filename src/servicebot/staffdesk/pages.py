@@ -16,7 +16,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from servicebot.conversation.tickets import Card, age_text, channel_text, status_text
+from servicebot.conversation.ticket_view import Card, age_text, channel_text, status_text
 from servicebot.records import Channel, Status, TicketStatus
 from servicebot.staffdesk.accounts import Session
 from servicebot.storage import CHINA_TZ

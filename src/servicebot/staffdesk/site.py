@@ -34,7 +34,8 @@ from starlette.staticfiles import StaticFiles
 
 from servicebot.channels import Core
 from servicebot.conversation.throttle import LogThrottle
-from servicebot.conversation.tickets import Desk, Notice
+from servicebot.conversation.ticket_view import Notice
+from servicebot.conversation.tickets import Desk
 from servicebot.records import TICKET_KEY_RE, TicketId
 from servicebot.staffdesk import pages, tools
 from servicebot.staffdesk.accounts import Accounts, Session

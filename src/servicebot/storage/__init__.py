@@ -1,10 +1,12 @@
 """The interaction log, kept in SQLite for the review, with numbered migrations.
 
-- `db`: opening the file, and how times are stored;
+- `db`: opening the bot's SQLite files (`connect`, the one place that does), the log's one
+  connection (`Database`), and how times are stored;
 - `reader`: the queries behind `review` and `stats` (`LogReader`);
 - `writer`: the background writer the service records into (`InteractionLog`);
 - `migrations`: the schema, as numbered migrations;
-- `tickets`, `staff`, `outbox`: the hand-off desk's tables;
+- `tickets` (the rows) and `ticket_store` (`TicketStore`, the queries), `staff`, `outbox`:
+  the hand-off desk's tables;
 - `journal`: Telegram's update journal, its own file, so a crash loses no question.
 
 The names below are the log's public surface (the bot, `health` and the commands import

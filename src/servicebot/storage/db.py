@@ -1,5 +1,11 @@
-"""The SQLite file under the interaction log: how it is opened, who owns its connection, and
+"""The SQLite files the bot keeps: how they are opened, who owns the log's connection, and
 how times are stored.
+
+`connect` is the one place a connection to one of them is made, with the same settings
+everywhere (autocommit, WAL, synchronous=NORMAL, secure_delete; read-only when asked): the
+interaction log's `Database`, the log's reader, `health`, and the update journal (its own
+file, its own busy timeout). The word tables shipped in the package (`servicebot.data`) are
+not kept by the bot: read-only and immutable, they open on their own.
 
 Times are stored as UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``, which sorts as text and which
 SQLite's date functions read; "days" in summaries are China days (UTC+8).
@@ -42,9 +48,15 @@ FILE_ID = "file_id"  # meta key: a random id the file gets when it is first open
 REPLACED_AT = "replaced_at"  # meta key: when the bot found its file deleted or replaced, and started afresh
 
 
-def connect(path: Path, *, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL journal."""
-    mode = "rwc" if create else "rw"
+def connect(
+    path: Path, *, create: bool = False, read_only: bool = False, busy_timeout: float = BUSY_TIMEOUT
+) -> sqlite3.Connection:
+    """A connection to one of the bot's SQLite files: autocommit (transactions are explicit),
+    usable from any thread (one at a time), waiting `busy_timeout` seconds for another's lock.
+
+    Read-write (`create`: the file is made if missing) in WAL mode, synchronous=NORMAL and
+    secure_delete; `read_only` (mode=ro) sets nothing that would write to the file."""
+    mode = "ro" if read_only else "rwc" if create else "rw"
     conn = sqlite3.connect(
         f"{Path(path).resolve().as_uri()}?mode={mode}",
         uri=True,
@@ -52,6 +64,8 @@ def connect(path: Path, *, create: bool, busy_timeout: float = BUSY_TIMEOUT) -> 
         isolation_level=None,
         check_same_thread=False,
     )
+    if read_only:
+        return conn
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable across app crashes in WAL mode
@@ -227,3 +241,14 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._disconnect()
+
+
+def database_for(
+    db: Database | Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT
+) -> tuple[Database, bool]:
+    """The `Database` a store works through, and whether it is the store's own (to close):
+    `db` itself when given one (the running bot's, which `channels.Core` closes), else one of
+    its own for the path (the commands, `health`)."""
+    if isinstance(db, Database):
+        return db, False
+    return Database(db, create=create, busy_timeout=busy_timeout), True

@@ -15,7 +15,8 @@ confirmed and `done` once its reply was sent (or it was deliberately ignored); a
   deduplication); `secure_delete` overwrites the erased bytes, and the WAL is truncated every
   CHECKPOINT_EVERY seconds, so a finished question is gone from the files within seconds.
   The file is created readable by the bot's user only. Nothing from a payload is logged.
-- Durability: WAL with synchronous=NORMAL. A commit is written to the WAL (write(2)) before
+- Durability: WAL with synchronous=NORMAL (the file is opened by `storage.db.connect`, like
+  the log's, with a busy timeout of its own). A commit is written to the WAL (write(2)) before
   it returns, so it survives the death of the process, which is the fault at hand (kill -9,
   OOM kill, a crash, a container killed at the end of its stop grace period). Only an
   operating-system crash or power cut can lose commits not yet synced; the WAL is synced at
@@ -55,7 +56,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from servicebot.storage.db import file_identity, remove_stale_wal
+from servicebot.storage.db import connect, file_identity, remove_stale_wal
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def dead_letter_count(path: Path) -> tuple[int, float | None]:
     `servicebot health`; (0, None) when there is no journal (or one from before them)."""
     if not Path(path).is_file():
         return 0, None
-    with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+    with contextlib.closing(connect(path, read_only=True)) as conn:
         try:
             count, latest = conn.execute("SELECT count(*), max(failed) FROM dead_letters").fetchone()
         except sqlite3.OperationalError:  # version 1: no dead letters
@@ -333,17 +334,10 @@ class UpdateJournal:
     def _connect(self) -> None:
         if not self.path.exists():
             _create_private(self.path)
-        conn = sqlite3.connect(
-            f"{self.path.resolve().as_uri()}?mode=rw",
-            uri=True,
-            timeout=self._busy_timeout,
-            isolation_level=None,
-            check_same_thread=False,  # closed from another thread if the journal thread is gone
-        )
+        # WAL, synchronous=NORMAL (see the module docstring), secure_delete (erased payloads are
+        # overwritten); usable from another thread, which closes it if the journal thread is gone.
+        conn = connect(self.path, busy_timeout=self._busy_timeout)
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # see the module docstring
-            conn.execute("PRAGMA secure_delete = ON")  # erased payloads are overwritten
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"written by a newer servicebot (version {version})")

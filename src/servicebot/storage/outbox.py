@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from servicebot.storage.db import UTC, Database, utc_text
+from servicebot.storage.db import UTC, Database, database_for, utc_text
 
 MAX_WAITING = 50  # messages kept per resident; the oldest go first
 
@@ -35,8 +35,7 @@ class Outbox:
     connection of its own)."""
 
     def __init__(self, db: Database | Path, *, keep_days: int, clock: Callable[[], float] = time.time):
-        self._owned = not isinstance(db, Database)
-        self.db = Database(db) if not isinstance(db, Database) else db
+        self.db, self._owned = database_for(db)
         self.keep_days = keep_days
         self._clock = clock
 

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from servicebot.storage.db import Database, from_utc_text, utc_text
+from servicebot.storage.db import Database, database_for, from_utc_text, utc_text
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,7 @@ class StaffStore:
     connection of its own (`servicebot staff`)."""
 
     def __init__(self, db: Database | Path, *, create: bool = True):
-        self._owned = not isinstance(db, Database)
-        self.db = db if isinstance(db, Database) else Database(db, create=create)
+        self.db, self._owned = database_for(db, create=create)
 
     def close(self) -> None:
         if self._owned:

@@ -40,7 +40,7 @@ from servicebot.config import RETENTION_DAYS
 from servicebot.errors import StorageError
 from servicebot.privacy import mask_personal
 from servicebot.records import ASKED, Interaction, Status
-from servicebot.storage.db import CHINA_TZ, UTC, Database, china_day_bounds, utc_text
+from servicebot.storage.db import BUSY_TIMEOUT, CHINA_TZ, UTC, Database, china_day_bounds, database_for, utc_text
 from servicebot.storage.reader import LogReader
 
 log = logging.getLogger(__name__)
@@ -149,14 +149,11 @@ class InteractionLog(LogReader):
         retention_days: int = RETENTION_DAYS,
         max_pending: int = MAX_PENDING,
         retry_max: float = RETRY_MAX,
-        busy_timeout: float | None = None,
+        busy_timeout: float = BUSY_TIMEOUT,
         purge_every: float = PURGE_EVERY,
     ):
         super().__init__(path)
-        self._owned = db is None
-        if db is None:
-            db = Database(path) if busy_timeout is None else Database(path, busy_timeout=busy_timeout)
-        self.db = db
+        self.db, self._owned = database_for(path if db is None else db, busy_timeout=busy_timeout)
         self.retention_days = retention_days
         self.max_pending = max_pending
         self._retry_max = retry_max

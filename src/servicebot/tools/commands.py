@@ -513,7 +513,7 @@ def _written(report, output: Path, fmt: str) -> str:
 
 def _staff_answers(settings: Settings, since: dt.datetime, until: dt.datetime | None) -> list:
     """Staff replies in the period's tickets, marked 加入问答 or not (none when there is no log yet)."""
-    from servicebot.storage.tickets import TicketStore
+    from servicebot.storage.ticket_store import TicketStore
 
     if not settings.db_path.is_file():
         return []
@@ -574,7 +574,7 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
     """`servicebot tickets`: hand-off tickets, newest first, with age, status and who answered."""
     from servicebot.review.render import csv_cell
     from servicebot.review.tables import table
-    from servicebot.storage.tickets import TicketStore
+    from servicebot.storage.ticket_store import TicketStore
 
     store = TicketStore(settings.db_path, create=False)
     try:
@@ -604,7 +604,7 @@ def run_tickets(settings: Settings, *, open_only: bool, fmt: str) -> int:
 
 
 def _ticket_cells(t: TicketRow, now: dt.datetime, room: bool) -> list[str]:
-    from servicebot.conversation.tickets import age_text, channel_text, status_text
+    from servicebot.conversation.ticket_view import age_text, channel_text, status_text
 
     return [
         f"#{t.number}",

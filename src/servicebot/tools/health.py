@@ -33,7 +33,7 @@ from servicebot.storage import connect
 from servicebot.storage.db import UTC, replaced_at
 from servicebot.storage.journal import DEAD_KEEP, dead_letter_count
 from servicebot.storage.migrations import MIGRATIONS, schema_version
-from servicebot.storage.tickets import TicketStore
+from servicebot.storage.ticket_store import TicketStore
 
 PROBE_PREFIX = ".health-probe-"
 REPLACED_REPORTED = dt.timedelta(days=7)  # how long a log deleted while the bot ran is reported

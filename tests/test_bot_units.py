@@ -33,7 +33,7 @@ from servicebot.channels.tg_render import (
     strip_mention,
     utf16_len,
 )
-from servicebot.conversation.chat import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
+from servicebot.conversation.buttons import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
 from servicebot.conversation.throttle import ALLOW, DROP, WARN, FloodGate
 from servicebot.errors import Problem
 from servicebot.records import ButtonKind

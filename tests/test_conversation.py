@@ -13,22 +13,11 @@ from hypothesis import given, strategies as st
 from servicebot.answering import replies
 from servicebot.answering.replies import Button, Reply
 from servicebot.answering.service import Service
-from servicebot.conversation.chat import (
-    Ask,
-    ChoiceMemory,
-    Command,
-    Conversation,
-    Delivery,
-    NonText,
-    Press,
-    Refusal,
-    Resident,
-    Said,
-    Text,
-    choice_hint,
-    clean_text,
-    encode_button,
-)
+from servicebot.conversation.buttons import encode_button
+from servicebot.conversation.chat import Conversation, clean_text
+from servicebot.conversation.delivery import Delivery
+from servicebot.conversation.events import Ask, Command, NonText, Press, Refusal, Resident, Said, Text
+from servicebot.conversation.memory import ChoiceMemory, choice_hint
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel, Status, Via
 

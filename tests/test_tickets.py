@@ -21,21 +21,10 @@ from servicebot.answering.replies import Button
 from servicebot.answering.service import Service
 from servicebot.channels.tg_staff import CARD_AGAIN, FOLLOW_UP, NOTICES, card_text, listing_text, ticket_line
 from servicebot.config import load_settings
-from servicebot.conversation.chat import (
-    Command,
-    Conversation,
-    Delivered,
-    Delivery,
-    HandOff,
-    HandOffKind,
-    Press,
-    Resident,
-    Said,
-    Text,
-    asks_for_person,
-    decode_button,
-    encode_button,
-)
+from servicebot.conversation.buttons import decode_button, encode_button
+from servicebot.conversation.chat import Conversation, asks_for_person
+from servicebot.conversation.delivery import Delivered, Delivery
+from servicebot.conversation.events import Command, HandOff, HandOffKind, Press, Resident, Said, Text
 from servicebot.conversation.hours import CHINA, HoursError, parse_hours, when
 from servicebot.conversation.tickets import Desk, Notice, age_text, status_text
 from servicebot.errors import ConfigError, StaffRoomError

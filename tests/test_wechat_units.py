@@ -23,7 +23,8 @@ from servicebot.channels.wechat import (
 )
 from servicebot.channels.wechat_protocol import render
 from servicebot.config import load_settings
-from servicebot.conversation.chat import Ask, Command, NonText, Press, Said, Text, decode_button
+from servicebot.conversation.buttons import decode_button
+from servicebot.conversation.events import Ask, Command, NonText, Press, Said, Text
 from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind, Via

@@ -12,7 +12,8 @@ from servicebot.answering import replies
 from servicebot.answering.service import Service
 from servicebot.channels import terminal, tg_render, wechat_protocol
 from servicebot.channels.web import message_json
-from servicebot.conversation.chat import Conversation, Resident, Said, Text
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.events import Resident, Said, Text
 from servicebot.records import ButtonKind, Channel, Status
 
 from conftest import FIXTURES, PINNED_FAQ

@@ -10,16 +10,9 @@ from typing import IO
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
 from servicebot.answering.service import Service
-from servicebot.conversation.chat import (
-    Ask,
-    ChoiceMemory,
-    Command,
-    Conversation,
-    Resident,
-    Said,
-    Text,
-    numbered_choices,
-)
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.events import Ask, Command, Resident, Said, Text
+from servicebot.conversation.memory import ChoiceMemory, numbered_choices
 from servicebot.records import ButtonKind, Channel
 
 

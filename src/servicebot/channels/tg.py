@@ -85,19 +85,9 @@ from servicebot.channels.tg_render import (
     strip_mention,
 )
 from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT, GROUP as STAFF_GROUP, StaffGroup
-from servicebot.conversation.chat import (
-    Ask,
-    Command,
-    Conversation,
-    Delivered,
-    Event,
-    NonText,
-    Press,
-    Refusal,
-    Resident,
-    Said,
-    Text,
-)
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.delivery import Delivered
+from servicebot.conversation.events import Ask, Command, Event, NonText, Press, Refusal, Resident, Said, Text
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.errors import Problem
 from servicebot.records import Channel, Via

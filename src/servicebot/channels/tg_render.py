@@ -2,7 +2,7 @@
 
 - HTML text (escaped; title bold, footer italic), split at line boundaries into messages
   under Telegram's 4096-character limit.
-- Inline keyboards; each button's callback data is `conversation.encode_button`'s, which
+- Inline keyboards; each button's callback data is `buttons.encode_button`'s, which
   fits Telegram's 64 bytes and decodes against the current FAQ when it comes back.
 - Whether a group message is addressed to the bot, and the question without the @mention.
 - What staff read after a reload or /stats, and errors described for the log without
@@ -21,7 +21,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from servicebot.answering.replies import MAX_ANSWER_CHARS, Reply
-from servicebot.conversation.chat import encode_button
+from servicebot.conversation.buttons import encode_button
 from servicebot.errors import Problem
 from servicebot.faq import Faq
 from servicebot.records import ButtonKind, Via

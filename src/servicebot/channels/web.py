@@ -53,7 +53,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicebot.answering import replies
 from servicebot.channels import Core
 from servicebot.config import Settings
-from servicebot.conversation.chat import Conversation, Delivered, Press, Refusal, Resident, Said, Text, encode_button
+from servicebot.conversation.buttons import encode_button
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.delivery import Delivered
+from servicebot.conversation.events import Press, Refusal, Resident, Said, Text
 from servicebot.conversation.throttle import ALLOW, FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel
 from servicebot.storage.outbox import Outbox
@@ -67,7 +70,7 @@ MAX_TEXT = 4096  # characters of a question, as on Telegram
 # as its questions allowance assumes (web_address_messages / flood_messages).
 INBOX_POLLS = 30
 INBOX_WINDOW = 60.0
-VOTE_PREFIX = "f:"  # a 👍/👎 button's data (conversation.encode_button)
+VOTE_PREFIX = "f:"  # a 👍/👎 button's data (conversation.buttons.encode_button)
 VOTE_TAG_DIGITS = 10
 SESSION_RE = re.compile(r"[0-9a-f]{32}")
 STATIC = "static"

@@ -76,20 +76,11 @@ from servicebot.channels.wechat_protocol import (
     verify_url,
 )
 from servicebot.channels.wechat_replay import NonceMemory
-from servicebot.conversation.chat import (
-    Ask,
-    ChoiceMemory,
-    Command,
-    Conversation,
-    Delivered,
-    Event,
-    NonText,
-    Press,
-    Resident,
-    Said,
-    Text,
-    encode_button,
-)
+from servicebot.conversation.buttons import encode_button
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.delivery import Delivered
+from servicebot.conversation.events import Ask, Command, Event, NonText, Press, Resident, Said, Text
+from servicebot.conversation.memory import ChoiceMemory
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.errors import ReplayError, SignatureError, StorageError, WechatError
 from servicebot.faq import Faq

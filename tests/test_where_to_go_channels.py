@@ -16,7 +16,7 @@ from servicebot.conversation.chat import Conversation
 from servicebot.conversation.events import Resident, Said, Text
 from servicebot.records import ButtonKind, Channel, Status
 
-from conftest import FIXTURES, PINNED_FAQ
+from conftest import FIXTURES, PINNED_FAQ, converse
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def referral(service: Service) -> Said:
 
 
 def test_the_conversation_passes_a_referral_through_with_its_status(service):
-    said = Conversation(service).respond(Resident(Channel.TERMINAL, "1"), Text("停水了找谁"))
+    said = converse(Conversation(service), Resident(Channel.TERMINAL, "1"), Text("停水了找谁"))
     assert said.status == Status.REFERRAL and said.reply is not None
     assert "供水公司" in said.reply.body and said.ref
 

@@ -85,7 +85,7 @@ from servicebot.channels.tg_render import (
     strip_mention,
 )
 from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT, GROUP as STAFF_GROUP, StaffGroup
-from servicebot.conversation.chat import Conversation
+from servicebot.conversation.chat import Conversation, admission
 from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Ask, Command, Event, NonText, Press, Refusal, Resident, Said, Text
 from servicebot.conversation.throttle import FloodGate, LogThrottle
@@ -141,12 +141,10 @@ class TelegramChannel:
         # No `settle`: an update whose reply was not sent is replayed from the journal (and
         # logged again, once); waiting for the log's disk would slow every reply by the
         # writer thread's turn (48.8 ms median own work per update in bench/load_bot.py, 7.1 without).
-        self.conversation = Conversation(
-            core.service,
-            gate=FloodGate(settings.flood_messages, settings.flood_window),
-            desk=core.desk,
-            settle=False,
-        )
+        # The flood gate is checked for every update for the bot, before it is read (`admit`),
+        # so the conversation has none of its own.
+        self.gate = FloodGate(settings.flood_messages, settings.flood_window)
+        self.conversation = Conversation(core.service, desk=core.desk, settle=False)
         self.timings = Timings()
         self.rejections = LogThrottle(log)
         self.unreadable = 0  # updates python-telegram-bot could not read, skipped
@@ -397,7 +395,8 @@ async def admit(update: Update, context: TgContext) -> None:
     if not _is_for_bot(update, context.bot):
         raise ApplicationHandlerStop
     resident = _resident(update)
-    said = context.channel.conversation.admit(resident) if resident is not None else None
+    channel = context.channel
+    said = admission(channel.gate, channel.conversation.key(resident)) if resident is not None else None
     if said is None:
         return
     if update.callback_query is not None:
@@ -411,7 +410,7 @@ async def _converse(update: Update, context: TgContext, event: Event) -> None:
     resident = _resident(update)
     if resident is None:
         return
-    said = await context.channel.conversation.respond_async(resident, event, ref=_interaction_ref(update, context))
+    said = await context.channel.conversation.handle(resident, event, ref=_interaction_ref(update, context))
     await _respond(update, context, said)
 
 
@@ -443,7 +442,7 @@ async def on_button(update: Update, context: TgContext) -> None:
         await _ack(query)
         return
     ref = _interaction_ref(update, context)
-    said = await context.channel.conversation.respond_async(resident, Press(query.data), ref=ref)
+    said = await context.channel.conversation.handle(resident, Press(query.data), ref=ref)
     await _ack(query, said.ack)
     if said.reply is not None:
         await _respond(update, context, said)

@@ -251,7 +251,7 @@ class WebChannel:
         except BadRequest as exc:
             return self._refuse(request, exc)
         event = Text(value) if field == "text" else Press(value)
-        said = await self.conversation.handle_async(resident, event)
+        said = await self.conversation.handle(resident, event)
         if said.refused in (Refusal.SLOW_DOWN, Refusal.DROPPED):
             return self._refuse(request, BadRequest(429, "slow_down", replies.SLOW_DOWN_TEXT))
         if said.refused == Refusal.STALE:

@@ -389,7 +389,7 @@ class WechatChannel:
             page = self.pages.pop(key)
             return await self._send(key, page or replies.WECHAT_NO_MORE_TEXT, more=page is not None)
         ref = self.core.service.ref_for(f"wechat:{message.dedup_key}")
-        text = said_text(await self.conversation.handle_async(resident, event, ref=ref))
+        text = said_text(await self.conversation.handle(resident, event, ref=ref))
         return SILENT if text is None else await self._send(key, text)
 
     def _event(self, message: Message) -> Event | More | None:

@@ -1,7 +1,7 @@
 """The conversation runtime every channel shares, written once.
 
-- `chat`: the conversation with a resident: commands, presses, feedback, flood control, when
-  to hand off;
+- `chat`: the conversation with a resident (`Conversation.handle`, the one way in for every
+  channel): commands, presses, feedback, flood control, when to hand off;
 - `events`: what goes in (`Text`, `Ask`, `Press`, `NonText`) and comes out (`Said`), and what
   the desk is asked (`HandOff`, `Asked`);
 - `buttons`: the data a button carries on the wire and the press it decodes to;

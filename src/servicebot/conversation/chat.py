@@ -3,20 +3,20 @@
 A channel adapter (Telegram, the terminal, the web page, WeChat) only decodes what the
 resident did into an event (`events`: typed text, a command, a button press, something that
 is not text), hands it to `Conversation.handle` together with the `Resident`, and renders the
-`Said` it gets back. Everything in between lives here: commands, greetings, too-long messages,
-button presses and stale buttons, feedback, the `via` bookkeeping that tells reviewers how
-an answer was reached, per-resident flood control, and (for channels without real buttons)
-the numbered-choice convention (`memory`).
+`Said` it gets back. `handle` is the only way in, so no channel can answer without flood
+control, the log's record or the hand-off. Everything in between lives here:
+commands, greetings, too-long messages, button presses and stale buttons, feedback, the `via`
+bookkeeping that tells reviewers how an answer was reached, per-resident flood control, and
+(for channels without real buttons) the numbered-choice convention (`memory`).
 
 Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
 - the conversation decides *when* — the 转人工 button under a reply the bot could not help
   with (`Reply.can_hand_off`) and after a 👎, a typed 人工 / 转人工 / 找工作人员 (the
   matcher's `Intent.HUMAN`, `asks_for_person`), and everything typed while the resident's
   ticket is open (it goes to staff, not to the matcher);
-- it returns a `Said` carrying the `HandOff` request; `respond_async` / `handle_async` have
-  the desk (`tickets.Desk`) carry it out, which needs the database and so is async. A
-  channel with a desk calls the async entry points; without a desk nothing changes, and no
-  reply promises that staff will see or answer a question.
+- the desk (`tickets.Desk`) carries the `HandOff` request out before `handle` returns, and
+  what it says is what the resident reads. Without a desk nothing changes, and no reply
+  promises that staff will see or answer a question.
 - `Resident` carries the channel's own address of the resident (`chat`), so a later message
   (`delivery.Delivery`) can be routed without the conversation knowing any channel's details.
 
@@ -28,6 +28,7 @@ format controls (U+202E and its kin) are removed.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Protocol
 
 from servicebot.answering import replies
@@ -111,6 +112,22 @@ def command_in(text: str) -> Command | None:
     return Command(name) if name in {command.value for command in Command} else Command.HELP
 
 
+# --- flood control -----------------------------------------------------------------------
+
+
+def admission(gate: FloodGate, key: str) -> Said | None:
+    """None if the resident (by hashed key) may be answered; otherwise what to say instead
+    (once) or a quiet refusal. `Conversation.handle` applies its own gate; Telegram, which
+    gates every update for the bot before it knows what it is (a staff command too), applies
+    its gate itself and gives its conversation none."""
+    verdict = gate.check(key)
+    if verdict == ALLOW:
+        return None
+    if verdict == WARN:
+        return Said(ack=replies.SLOW_DOWN_TEXT, refused=Refusal.SLOW_DOWN)
+    return Said(refused=Refusal.DROPPED)
+
+
 # --- the conversation --------------------------------------------------------------------
 
 
@@ -119,11 +136,11 @@ class Conversation:
 
     `gate` (optional) limits how much one resident may send; `memory` (optional) turns on
     the numbered-choice convention: a number picks a choice of the last reply, + or - rates
-    the last answer; `desk` (optional) turns on hand-off to staff in private chats (call
-    the async entry points then). `settle`: the async entry points return only once what
-    they recorded is on disk (`Service.settle`), so a crash after the answer went out cannot
-    take its record; Telegram, whose update journal replays an update until its reply is
-    sent, leaves it off rather than make every reply wait for the disk.
+    the last answer; `desk` (optional) turns on hand-off to staff in private chats.
+    `settle`: `handle` returns only once what it recorded is on disk (`Service.settle`), so
+    a crash after the answer went out cannot take its record; Telegram, whose update journal
+    replays an update until its reply is sent, leaves it off rather than make every reply
+    wait for the disk.
     """
 
     def __init__(
@@ -141,73 +158,56 @@ class Conversation:
         self.desk = desk
         self.settle = settle
 
-    # -- entry points ----------------------------------------------------------------------
-
-    def handle(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """Admit the input (flood control), then respond to it (no hand-off: see handle_async)."""
-        return self.admit(resident, event) or self.respond(resident, event, ref=ref)
-
-    async def handle_async(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """`handle`, with hand-off requests carried out by the desk."""
-        return self.admit(resident, event) or await self.respond_async(resident, event, ref=ref)
-
-    async def respond_async(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """`respond`, with hand-off requests carried out by the desk; what was recorded is on
-        disk before it returns (with `settle`)."""
-        said = self.respond(resident, event, ref=ref)
-        if self.settle:
-            await self.service.settle()
-        if said.handoff is None or self.desk is None:
-            return said
-        said = await self.desk.take(resident, self.key(resident), said.handoff)
-        if self.memory is not None and said.reply is not None:
-            self.memory.remember(self.key(resident), said)
-        return said
-
-    def admit(self, resident: Resident, event: Event | None = None) -> Said | None:
-        """None if the resident may be answered; otherwise what to say instead (once) or
-        a quiet refusal. Channels that gate inputs other than events call this alone."""
-        if self.gate is None:
-            return None
-        verdict = self.gate.check(self.key(resident))
-        if verdict == ALLOW:
-            return None
-        if verdict == WARN:
-            return Said(ack=replies.SLOW_DOWN_TEXT, refused=Refusal.SLOW_DOWN)
-        return Said(refused=Refusal.DROPPED)
-
-    def respond(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """The answer to one input, without flood control.
+    async def handle(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
+        """The answer to one input, the one way in for every channel: flood control, what
+        the input means, its record on disk (with `settle`), and the hand-off it asks for
+        carried out by the desk (the `Said` is then the desk's, with the request in `handoff`).
 
         `ref`: the reference to log the input's interaction under, from a channel that may be
         handed the same input again (`Service.ref_for`): a Telegram update replayed after a
         crash, WeChat retrying a message after a restart. The log keeps one row per reference,
         so the input is counted once. None: a fresh reference.
         """
-        if isinstance(event, Text):
-            said = self._text(resident, clean_text(event.text), ref, event.via)
-        elif isinstance(event, Ask):
-            said = self.command(event.command)
-        elif isinstance(event, Press):
-            tap = decode_button(event.data, self.service.snapshot)
-            said = self.press(resident, tap, ref=ref) if tap is not None else stale()
-        else:
-            said = Said(Reply(replies.NON_TEXT_TEXT))
-        if self.memory is not None and said.reply is not None and not said.refused:
-            self.memory.remember(self.key(resident), said)
-        return said
+        refused = admission(self.gate, self.key(resident)) if self.gate is not None else None
+        if refused is not None:
+            return refused
+        said = self._respond(resident, event, ref)
+        if self.settle:
+            await self.service.settle()
+        if said.handoff is None or self.desk is None:
+            return said
+        taken = replace(await self.desk.take(resident, self.key(resident), said.handoff), handoff=said.handoff)
+        if self.memory is not None and taken.reply is not None:
+            self.memory.remember(self.key(resident), taken)
+        return taken
 
     def key(self, resident: Resident) -> str:
         """The resident's hashed key: flood control and memory never hold raw ids."""
         return self.service.resident_key(f"{resident.channel}:{resident.id}") or ""
 
     def greeting(self) -> Said:
-        """The welcome with the topic menu (what /start says)."""
-        return self.command(Command.START)
+        """The welcome with the topic menu (what /start says), for a channel to show before
+        the resident has said anything (the web page)."""
+        return self._command(Command.START)
 
     # -- what each input means --------------------------------------------------------------
 
-    def command(self, command: Command) -> Said:
+    def _respond(self, resident: Resident, event: Event, ref: str | None) -> Said:
+        """What to say to one input, and the hand-off it asks for (not yet carried out)."""
+        if isinstance(event, Text):
+            said = self._text(resident, clean_text(event.text), ref, event.via)
+        elif isinstance(event, Ask):
+            said = self._command(event.command)
+        elif isinstance(event, Press):
+            tap = decode_button(event.data, self.service.snapshot)
+            said = self._press(resident, tap, ref=ref) if tap is not None else stale()
+        else:
+            said = Said(Reply(replies.NON_TEXT_TEXT))
+        if self.memory is not None and said.reply is not None and not said.refused:
+            self.memory.remember(self.key(resident), said)
+        return said
+
+    def _command(self, command: Command) -> Said:
         faq = self.service.snapshot.faq
         if command == Command.START:
             return Said(replies.greeting_reply(faq))
@@ -222,10 +222,10 @@ class Conversation:
     def _text(self, resident: Resident, text: str, ref: str | None = None, via: Via = Via.QUESTION) -> Said:
         text = text.strip()
         if not text:
-            return self.command(Command.START)
+            return self._command(Command.START)
         command = command_in(text)
         if command is not None:
-            return self.command(command)
+            return self._command(command)
         if self.memory is not None:
             picked = self._numbered(resident, text, ref)
             if picked is not None:
@@ -274,7 +274,7 @@ class Conversation:
         if shown is None:
             return None
         if text in ("+", "-") and shown.rated_ref:
-            return self.press(resident, Tap(ButtonKind.FEEDBACK, text, shown.rated_ref))
+            return self._press(resident, Tap(ButtonKind.FEEDBACK, text, shown.rated_ref))
         if not (text.isdigit() and len(text) <= 2 and shown.choices):
             return None
         if not 1 <= int(text) <= len(shown.choices):
@@ -282,10 +282,10 @@ class Conversation:
         button = shown.choices[int(text) - 1]
         if button.kind == ButtonKind.URL:
             return Said(ack=f"请在浏览器中打开：{button.value}")
-        return self.press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via), ref=ref)
+        return self._press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via), ref=ref)
 
-    def press(self, resident: Resident, tap: Tap, *, ref: str | None = None) -> Said:
-        """A button pressed (or picked by number); `ref` as for `respond`."""
+    def _press(self, resident: Resident, tap: Tap, *, ref: str | None = None) -> Said:
+        """A button pressed (or picked by number); `ref` as for `handle`."""
         service = self.service
         faq = service.snapshot.faq
         desk = self._desk(resident)
@@ -338,6 +338,7 @@ __all__ = [
     "MAX_QUESTION",
     "Conversation",
     "Desk",
+    "admission",
     "asks_for_person",
     "clean_text",
     "command_in",

@@ -142,7 +142,9 @@ class Said:
     ack: str = ""
     refused: Refusal | None = None
     status: Status | None = None  # outcome of a question or a question button
-    handoff: HandOff | None = None  # for the desk to carry out (`Conversation.respond_async`)
+    # The hand-off the input asked for; where a desk runs, `Conversation.handle` has had the
+    # desk carry it out, and what it says is the desk's.
+    handoff: HandOff | None = None
 
     @property
     def text(self) -> str:

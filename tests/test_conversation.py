@@ -16,7 +16,7 @@ from servicebot.answering.service import Service
 from servicebot.conversation.buttons import encode_button
 from servicebot.conversation.chat import Conversation, clean_text
 from servicebot.conversation.delivery import Delivery
-from servicebot.conversation.events import Ask, Command, NonText, Press, Refusal, Resident, Said, Text
+from servicebot.conversation.events import Ask, Command, NonText, Pick, Press, Refusal, Resident, Said, Text
 from servicebot.conversation.memory import ChoiceMemory, choice_hint
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel, Status, Via
@@ -117,6 +117,24 @@ def test_feedback_is_acknowledged_without_a_new_message(service, log):
 def test_stale_or_forged_presses_are_refused_politely(service, data):
     said = converse(Conversation(service), WEB, Press(data))
     assert (said.reply, said.ack, said.refused) == (None, replies.STALE_BUTTON_TEXT, Refusal.STALE)
+
+
+def test_a_pick_is_answered_as_a_topic_menu_tap_without_button_data(service, log):
+    conversation = Conversation(service)
+    said = converse(conversation, WEB, Pick(ButtonKind.ENTRY, "dibao-apply"))
+    assert said.status == Status.TAP and said.reply.title == "低保怎么申请？"
+    assert (log.interactions[-1].via, log.interactions[-1].origin_ref) == (Via.TOPIC, None)
+    assert converse(conversation, WEB, Pick(ButtonKind.TOPIC, "民生保障")).reply.body.startswith("「民生保障」")
+
+
+@pytest.mark.parametrize("pick", [Pick(ButtonKind.ENTRY, "gone"), Pick(ButtonKind.TOPIC, "没有这个主题")])
+def test_a_pick_of_something_gone_is_stale_like_an_old_button(service, pick):
+    assert converse(Conversation(service), WEB, pick).refused == Refusal.STALE
+
+
+def test_a_pick_names_an_entry_or_a_topic_only():
+    with pytest.raises(ValueError):
+        Pick(ButtonKind.FEEDBACK, "+")
 
 
 def test_handle_is_the_one_way_in():

@@ -2,8 +2,8 @@
 
 - `chat`: the conversation with a resident (`Conversation.handle`, the one way in for every
   channel): commands, presses, feedback, flood control, when to hand off;
-- `events`: what goes in (`Text`, `Ask`, `Press`, `NonText`) and comes out (`Said`), and what
-  the desk is asked (`HandOff`, `Asked`);
+- `events`: what goes in (`Text`, `Ask`, `Press`, `Pick`, `NonText`) and comes out (`Said`),
+  and what the desk is asked (`HandOff`, `Asked`);
 - `buttons`: the data a button carries on the wire and the press it decodes to;
 - `memory`: numbered choices per resident, for channels without real buttons;
 - `delivery`: late messages (a staff reply) routed to the resident's channel;

@@ -1,10 +1,10 @@
 """The conversation every channel holds with a resident, written once.
 
 A channel adapter (Telegram, the terminal, the web page, WeChat) only decodes what the
-resident did into an event (`events`: typed text, a command, a button press, something that
-is not text), hands it to `Conversation.handle` together with the `Resident`, and renders the
-`Said` it gets back. `handle` is the only way in, so no channel can answer without flood
-control, the log's record or the hand-off. Everything in between lives here:
+resident did into an event (`events`: typed text, a command, a button press, a menu pick,
+something that is not text), hands it to `Conversation.handle` together with the `Resident`,
+and renders the `Said` it gets back. `handle` is the only way in, so no channel can answer
+without flood control, the log's record or the hand-off. Everything in between lives here:
 commands, greetings, too-long messages, button presses and stale buttons, feedback, the `via`
 bookkeeping that tells reviewers how an answer was reached, per-resident flood control, and
 (for channels without real buttons) the numbered-choice convention (`memory`).
@@ -44,6 +44,7 @@ from servicebot.conversation.events import (
     Event,
     HandOff,
     HandOffKind,
+    Pick,
     Press,
     Refusal,
     Resident,
@@ -201,6 +202,8 @@ class Conversation:
         elif isinstance(event, Press):
             tap = decode_button(event.data, self.service.snapshot)
             said = self._press(resident, tap, ref=ref) if tap is not None else stale()
+        elif isinstance(event, Pick):
+            said = self._press(resident, event.tap, ref=ref)
         else:
             said = Said(Reply(replies.NON_TEXT_TEXT))
         if self.memory is not None and said.reply is not None and not said.refused:
@@ -285,7 +288,7 @@ class Conversation:
         return self._press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via), ref=ref)
 
     def _press(self, resident: Resident, tap: Tap, *, ref: str | None = None) -> Said:
-        """A button pressed (or picked by number); `ref` as for `handle`."""
+        """A button pressed (or picked by number, or from a menu); `ref` as for `handle`."""
         service = self.service
         faq = service.snapshot.faq
         desk = self._desk(resident)

@@ -1,8 +1,8 @@
 """What goes into the conversation and what comes out of it, as plain values.
 
 A module of its own so that every party can name them without importing the conversation's
-machinery: channel adapters build the events (`Text`, `Ask`, `Press`, `NonText`) and render
-the `Said`; the hand-off desk reads `Asked` and `HandOff` and answers with a `Said`;
+machinery: channel adapters build the events (`Text`, `Ask`, `Press`, `Pick`, `NonText`) and
+render the `Said`; the hand-off desk reads `Asked` and `HandOff` and answers with a `Said`;
 `Delivery` carries a `Said` to a `Resident` later.
 """
 
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from servicebot.answering.replies import Reply
-from servicebot.records import Channel, Status, Via
+from servicebot.conversation.buttons import Tap
+from servicebot.records import ButtonKind, Channel, Status, Via
 
 # --- who ---------------------------------------------------------------------------------------
 
@@ -73,11 +74,30 @@ class Press:
 
 
 @dataclass(frozen=True)
+class Pick:
+    """An entry or a topic the channel names itself, with no button data behind it (a WeChat
+    menu key): `kind` ENTRY (answered as if tapped in the topic menu) or TOPIC (its questions),
+    `value` the entry id or topic name. Looked up in the FAQ when the conversation handles
+    it: one gone by then is refused as stale, like an old button."""
+
+    kind: ButtonKind
+    value: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in (ButtonKind.ENTRY, ButtonKind.TOPIC):
+            raise ValueError(f"a pick names an entry or a topic, not a {self.kind} button")
+
+    @property
+    def tap(self) -> Tap:
+        return Tap(self.kind, self.value, via=Via.TOPIC)
+
+
+@dataclass(frozen=True)
 class NonText:
     """A sticker, photo, voice message, location...: something the bot cannot read."""
 
 
-Event = Text | Ask | Press | NonText
+Event = Text | Ask | Press | Pick | NonText
 
 
 # --- what the desk is asked, and told ---------------------------------------------------------
@@ -161,6 +181,7 @@ __all__ = [
     "HandOff",
     "HandOffKind",
     "NonText",
+    "Pick",
     "Press",
     "Refusal",
     "Resident",

@@ -37,9 +37,9 @@ def service(make_settings, mini_faq, log):
     return Service.from_settings(make_settings(mini_faq), sink=log, secret="k")
 
 
-def data_of(said: Said, label_part: str) -> str:
+def data_of(said: Said, label_part: str) -> str | None:
     button = next(b for b in said.reply.buttons if label_part in b.label)
-    return encode_button(button, said.ref, said.via)
+    return said.button_data(button)
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -135,6 +135,23 @@ def test_a_pick_of_something_gone_is_stale_like_an_old_button(service, pick):
 def test_a_pick_names_an_entry_or_a_topic_only():
     with pytest.raises(ValueError):
         Pick(ButtonKind.FEEDBACK, "+")
+
+
+def test_what_is_said_carries_each_buttons_data():
+    reply = Reply(
+        "答",
+        rows=(
+            (Button("🔗 网站", ButtonKind.URL, "https://example.org"),),
+            (Button("❓ 低保怎么申请", ButtonKind.ENTRY, "dibao-apply"),),
+            (Button("👍", ButtonKind.FEEDBACK, "+"),),
+        ),
+    )
+    link, entry, vote = reply.buttons
+    said = Said(reply, ref="ab12", via=Via.RELATED)
+    assert said.button_data(link) is None
+    assert said.button_data(entry) == encode_button(entry, "ab12", Via.RELATED)
+    assert said.button_data(vote) == "f:+:ab12"
+    assert Said(reply).button_data(vote) is None  # nothing recorded to rate
 
 
 def test_handle_is_the_one_way_in():

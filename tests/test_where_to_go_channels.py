@@ -59,7 +59,7 @@ def test_telegram_renders_the_referral_as_html_with_its_keyboard(service):
     said = referral(service)
     [html] = tg_render.render_html(said.reply)
     assert "城市管理和市政部门" in html and "来源：" in html
-    keyboard = tg_render.keyboard(said.reply, said.ref)
+    keyboard = tg_render.keyboard(said)
     buttons = [b for row in keyboard.inline_keyboard for b in row]
     assert any(b.url and ".gov.cn/" in b.url for b in buttons)
     assert buttons[0].text == replies.HANDOFF_LABEL and buttons[0].callback_data

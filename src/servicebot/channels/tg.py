@@ -34,6 +34,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -90,7 +91,7 @@ from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Ask, Command, Event, NonText, Press, Refusal, Resident, Said, Text
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.errors import Problem
-from servicebot.records import Channel, Via
+from servicebot.records import Channel
 from servicebot.storage import InteractionLog
 from servicebot.storage.journal import UpdateJournal
 
@@ -279,12 +280,11 @@ class TelegramChannel:
     async def send(self, chat_id: int, said: Said, *, quote: Message | None = None) -> None:
         """Send what was said as one or more HTML messages; the buttons go with the last one.
         An acknowledgement without a reply (e.g. "slow down") is sent as a message."""
-        reply = said.reply or (Reply(said.ack) if said.ack else None)
-        if reply is None:
-            return
-        await send_reply(
-            self.application.bot, chat_id, reply, ref=said.ref, via=said.via, notice=said.notice, quote=quote
-        )
+        if said.reply is None:
+            if not said.ack:
+                return
+            said = replace(said, reply=Reply(said.ack))
+        await send_reply(self.application.bot, chat_id, said, quote=quote)
 
     async def deliver(self, resident: Resident, said: Said) -> Delivered:
         """A late message (e.g. a staff reply) to a resident's chat: SENT; GONE when the
@@ -308,7 +308,7 @@ class TelegramChannel:
         targets = [settings.admin_chat_id] if settings.admin_chat_id is not None else sorted(settings.admin_ids)
         for chat_id in targets:
             try:
-                await send_reply(self.application.bot, chat_id, Reply(text))
+                await send_reply(self.application.bot, chat_id, Said(Reply(text)))
             except TelegramError as exc:
                 log.warning("could not notify staff: %s", type(exc).__name__)
 
@@ -316,19 +316,13 @@ class TelegramChannel:
         await self.notify_staff(WATCH_PREFIX + reload_text(swapped, problems, self.core.service.snapshot.faq))
 
 
-async def send_reply(
-    bot: ExtBot,
-    chat_id: int,
-    reply: Reply,
-    *,
-    ref: str = "",
-    via: Via = Via.TOPIC,
-    notice: str = "",
-    quote: Message | None = None,
-) -> None:
-    """Send a reply as one or more HTML messages; the buttons go with the last one."""
-    texts = render_html(reply, notice)
-    markup = keyboard(reply, ref, via)
+async def send_reply(bot: ExtBot, chat_id: int, said: Said, *, quote: Message | None = None) -> None:
+    """Send what was said (its reply, notice, buttons) as one or more HTML messages; the
+    buttons go with the last one. Nothing without a reply."""
+    if said.reply is None:
+        return
+    texts = render_html(said.reply, said.notice)
+    markup = keyboard(said)
     for n, text in enumerate(texts):
         await bot.send_message(
             chat_id,
@@ -505,7 +499,7 @@ async def on_error(update: object, context: TgContext) -> None:
     try:
         if update.callback_query is not None:
             await _ack(update.callback_query)
-        await send_reply(context.bot, update.effective_chat.id, Reply(replies.ERROR_TEXT))
+        await send_reply(context.bot, update.effective_chat.id, Said(Reply(replies.ERROR_TEXT)))
     except TelegramError as exc:
         log.warning("could not tell the resident about the error: %s", type(exc).__name__)
 

@@ -53,7 +53,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicebot.answering import replies
 from servicebot.channels import Core
 from servicebot.config import Settings
-from servicebot.conversation.buttons import encode_button
 from servicebot.conversation.chat import Conversation
 from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Press, Refusal, Resident, Said, Text
@@ -114,15 +113,15 @@ def message_json(said: Said, vote_tag: Callable[[str], str]) -> dict[str, Any] |
         return None
     links, choices, feedback = [], [], []
     for button in reply.buttons:
+        data = said.button_data(button)
         if button.kind == ButtonKind.URL:
             if urlparse(button.value).scheme in ("http", "https"):
                 links.append({"label": button.label, "url": button.value})
+        elif data is None:
+            continue  # 👍/👎 with nothing to rate
         elif button.kind == ButtonKind.FEEDBACK:
-            if said.ref:
-                data = f"{encode_button(button, said.ref, said.via)}:{vote_tag(said.ref)}"
-                feedback.append({"label": button.label, "data": data})
+            feedback.append({"label": button.label, "data": f"{data}:{vote_tag(said.ref)}"})
         else:
-            data = encode_button(button, said.ref, said.via)
             choices.append({"label": button.label, "data": data, "kind": str(button.kind)})
     return {
         "notice": said.notice,

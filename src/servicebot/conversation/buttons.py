@@ -1,8 +1,9 @@
 """Buttons on the wire: the short string a button carries, and the press it stands for.
 
 Channels with real buttons (Telegram, the web page) send a short string with each button
-and get it back when it is pressed. This module exists so that the format has one home,
-apart from the conversation: `encode_button` makes a button's data, and the conversation
+and get it back when it is pressed. This module exists so that the format has one home that
+both sides can read without importing the conversation: the conversation's output carries
+each button's data (`events.Said.button_data`), renderers only copy it, and the conversation
 decodes what comes back (`decode_button`).
 
 Entry ids and topic names are replaced by short hashes, looked up again in the *current* FAQ

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from servicebot.answering.replies import Reply
-from servicebot.conversation.buttons import Tap
+from servicebot.answering.replies import Button, Reply
+from servicebot.conversation.buttons import Tap, encode_button
 from servicebot.records import ButtonKind, Channel, Status, Via
 
 # --- who ---------------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ class Ask:
 
 @dataclass(frozen=True)
 class Press:
-    """A button press carrying the button's data (`buttons.encode_button`), as it came back."""
+    """A button press carrying the button's data (`Said.button_data`), as it came back."""
 
     data: str | None
 
@@ -150,9 +150,10 @@ class Said:
 
     `reply` is a message to show, with its buttons; `ref` is the interaction it recorded
     (feedback and follow-up presses carry it) and `via` how the question buttons under it
-    are reached. `notice` is a quiet line shown above the reply. `ack` is a short
-    acknowledgement of a press or a refusal (Telegram shows it as a toast); a channel that has
-    no toasts shows it as a message when there is no reply.
+    are reached: together they make each button's data (`button_data`). `notice` is a quiet
+    line shown above the reply. `ack` is a short acknowledgement of a press or a refusal
+    (Telegram shows it as a toast); a channel that has no toasts shows it as a message when
+    there is no reply.
     """
 
     reply: Reply | None = None
@@ -171,6 +172,14 @@ class Said:
         """Everything said, as plain text (for channels without formatting, and tests)."""
         parts = [self.notice, self.reply.plain if self.reply else "", "" if self.reply else self.ack]
         return "\n\n".join(p for p in parts if p)
+
+    def button_data(self, button: Button) -> str | None:
+        """The data `button` of this reply carries, for the channel to send with it and hand
+        back in a `Press`; None where there is none to send: a link, and 👍/👎 when no
+        interaction was recorded to rate (`ref` empty)."""
+        if button.kind == ButtonKind.URL or (button.kind == ButtonKind.FEEDBACK and not self.ref):
+            return None
+        return encode_button(button, self.ref, self.via)
 
 
 __all__ = [

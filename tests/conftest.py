@@ -257,6 +257,12 @@ class Recorded:
         self.feedback_given.append((ref, positive))
 
 
+def converse(conversation, resident, event, *, ref: str | None = None):
+    """What `conversation` says to one input, through its one way in (`Conversation.handle`),
+    for a test that runs no event loop of its own."""
+    return asyncio.run(conversation.handle(resident, event, ref=ref))
+
+
 class Recorder:
     """The reload watcher's on_result callback: keeps every result and signals each one."""
 

@@ -13,7 +13,7 @@ from servicebot.answering.service import Service
 from servicebot.answering.smalltalk import Intent
 from servicebot.channels.terminal import ChatSession, run_chat
 from servicebot.cli import main
-from servicebot.conversation.chat import choice_hint
+from servicebot.conversation.memory import choice_hint
 from servicebot.records import Status
 
 from conftest import Recorded, wording

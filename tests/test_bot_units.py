@@ -33,7 +33,8 @@ from servicebot.channels.tg_render import (
     strip_mention,
     utf16_len,
 )
-from servicebot.conversation.chat import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
+from servicebot.conversation.buttons import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
+from servicebot.conversation.events import Said
 from servicebot.conversation.throttle import ALLOW, DROP, WARN, FloodGate
 from servicebot.errors import Problem
 from servicebot.records import ButtonKind
@@ -179,11 +180,11 @@ def test_keyboard_renders_urls_and_hides_feedback_without_a_reference():
             (Button("👍", ButtonKind.FEEDBACK, "+"), Button("👎", ButtonKind.FEEDBACK, "-")),
         ),
     )
-    rows = keyboard(reply, "ab12").inline_keyboard
+    rows = keyboard(Said(reply, ref="ab12")).inline_keyboard
     assert rows[0][0].url == "https://example.org"
     assert [b.callback_data for b in rows[1]] == ["f:+:ab12", "f:-:ab12"]
-    assert len(keyboard(reply, "").inline_keyboard) == 1
-    assert keyboard(Reply("没有按钮")) is None
+    assert len(keyboard(Said(reply)).inline_keyboard) == 1
+    assert keyboard(Said(Reply("没有按钮"))) is None
 
 
 # --- groups ------------------------------------------------------------------------------------

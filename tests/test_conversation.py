@@ -13,26 +13,15 @@ from hypothesis import given, strategies as st
 from servicebot.answering import replies
 from servicebot.answering.replies import Button, Reply
 from servicebot.answering.service import Service
-from servicebot.conversation.chat import (
-    Ask,
-    ChoiceMemory,
-    Command,
-    Conversation,
-    Delivery,
-    NonText,
-    Press,
-    Refusal,
-    Resident,
-    Said,
-    Text,
-    choice_hint,
-    clean_text,
-    encode_button,
-)
+from servicebot.conversation.buttons import encode_button
+from servicebot.conversation.chat import Conversation, clean_text
+from servicebot.conversation.delivery import Delivery
+from servicebot.conversation.events import Ask, Command, NonText, Pick, Press, Refusal, Resident, Said, Text
+from servicebot.conversation.memory import ChoiceMemory, choice_hint
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel, Status, Via
 
-from conftest import Clock, Recorded
+from conftest import Clock, Recorded, converse
 
 WEB = Resident(Channel.WEB, "a" * 32)
 OTHER = Resident(Channel.WEB, "b" * 32)
@@ -48,9 +37,9 @@ def service(make_settings, mini_faq, log):
     return Service.from_settings(make_settings(mini_faq), sink=log, secret="k")
 
 
-def data_of(said: Said, label_part: str) -> str:
+def data_of(said: Said, label_part: str) -> str | None:
     button = next(b for b in said.reply.buttons if label_part in b.label)
-    return encode_button(button, said.ref, said.via)
+    return said.button_data(button)
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -59,15 +48,15 @@ def data_of(said: Said, label_part: str) -> str:
 def test_commands_typed_or_named_give_the_same_reply(service):
     conversation = Conversation(service)
     for command in Command:
-        assert conversation.respond(WEB, Ask(command)) == conversation.respond(WEB, Text(f"/{command}"))
-    assert conversation.respond(WEB, Text("/nosuch")).reply.body == replies.HELP_TEXT
-    assert "180 天" in conversation.respond(WEB, Ask(Command.PRIVACY)).reply.body
-    assert conversation.respond(WEB, Text("   ")) == conversation.greeting()
-    assert conversation.respond(WEB, NonText()).reply.body == replies.NON_TEXT_TEXT
+        assert converse(conversation, WEB, Ask(command)) == converse(conversation, WEB, Text(f"/{command}"))
+    assert converse(conversation, WEB, Text("/nosuch")).reply.body == replies.HELP_TEXT
+    assert "180 天" in converse(conversation, WEB, Ask(Command.PRIVACY)).reply.body
+    assert converse(conversation, WEB, Text("   ")) == conversation.greeting()
+    assert converse(conversation, WEB, NonText()).reply.body == replies.NON_TEXT_TEXT
 
 
 def test_a_question_is_answered_and_logged_with_the_channel(service, log):
-    said = Conversation(service).respond(Resident(Channel.TELEGRAM, 42, chat=-100, chat_type="group"), Text("低保"))
+    said = converse(Conversation(service), Resident(Channel.TELEGRAM, 42, chat=-100, chat_type="group"), Text("低保"))
     assert said.status == Status.ANSWERED and said.via == Via.RELATED and said.ref
     [row] = log.interactions
     assert (row.channel, row.chat_type, row.ref) == (Channel.TELEGRAM, "group", said.ref)
@@ -76,8 +65,8 @@ def test_a_question_is_answered_and_logged_with_the_channel(service, log):
 
 def test_a_spoken_question_is_answered_as_if_typed_and_logged_as_voice(service, log):
     conversation = Conversation(service)
-    typed = conversation.respond(WEB, Text("低保怎么申请"))
-    spoken = conversation.respond(OTHER, Text("低保怎么申请", via=Via.VOICE))
+    typed = converse(conversation, WEB, Text("低保怎么申请"))
+    spoken = converse(conversation, OTHER, Text("低保怎么申请", via=Via.VOICE))
     assert (spoken.reply, spoken.status, spoken.via) == (typed.reply, typed.status, typed.via)
     assert [(row.via, row.question, row.entry_id) for row in log.interactions] == [
         (Via.QUESTION, "低保怎么申请", "dibao-apply"),
@@ -86,24 +75,24 @@ def test_a_spoken_question_is_answered_as_if_typed_and_logged_as_voice(service, 
 
 
 def test_a_long_question_is_cut_with_a_notice(service, log):
-    said = Conversation(service).respond(WEB, Text("低保怎么申请" + "啊" * 2000))
+    said = converse(Conversation(service), WEB, Text("低保怎么申请" + "啊" * 2000))
     assert said.notice == replies.TOO_LONG_TEXT
     assert len(log.interactions[0].question) == 500
 
 
 def test_presses_follow_the_via_of_the_reply_they_were_under(service, log):
     conversation = Conversation(service)
-    answer = conversation.respond(WEB, Text("低保"))
-    related = conversation.respond(WEB, Press(data_of(answer, "为什么我家的低保被取消了")))
+    answer = converse(conversation, WEB, Text("低保"))
+    related = converse(conversation, WEB, Press(data_of(answer, "为什么我家的低保被取消了")))
     assert related.status == Status.TAP and related.via == Via.RELATED
-    offer = conversation.respond(WEB, Text("低保和养老保险"))  # two subjects: the resident picks
+    offer = converse(conversation, WEB, Text("低保和养老保险"))  # two subjects: the resident picks
     assert offer.via == Via.SUGGESTION
-    picked = conversation.respond(WEB, Press(data_of(offer, "低保")))
-    none = conversation.respond(WEB, Press(data_of(offer, "都不是")))
+    picked = converse(conversation, WEB, Press(data_of(offer, "低保")))
+    none = converse(conversation, WEB, Press(data_of(offer, "都不是")))
     assert none.status == Status.UNANSWERED and "答不上来" in none.reply.body
-    menu = conversation.respond(WEB, Press("m"))
-    listing = conversation.respond(WEB, Press(data_of(menu, "民生保障")))
-    from_topic = conversation.respond(WEB, Press(data_of(listing, "低保怎么申请")))
+    menu = converse(conversation, WEB, Press("m"))
+    listing = converse(conversation, WEB, Press(data_of(menu, "民生保障")))
+    from_topic = converse(conversation, WEB, Press(data_of(listing, "低保怎么申请")))
     rows = log.interactions
     assert [(r.status, r.via, r.origin_ref) for r in rows] == [
         (Status.ANSWERED, Via.QUESTION, None),
@@ -118,16 +107,57 @@ def test_presses_follow_the_via_of_the_reply_they_were_under(service, log):
 
 def test_feedback_is_acknowledged_without_a_new_message(service, log):
     conversation = Conversation(service)
-    answer = conversation.respond(WEB, Text("低保"))
-    said = conversation.respond(WEB, Press(data_of(answer, "👎")))
+    answer = converse(conversation, WEB, Text("低保"))
+    said = converse(conversation, WEB, Press(data_of(answer, "👎")))
     assert (said.reply, said.ack) == (None, replies.FEEDBACK_THANKS["-"])
     assert log.feedback_given == [(answer.ref, False)]
 
 
 @pytest.mark.parametrize("data", [None, "", "garbage", "t:AAAAAAAAAA", "e:s:AAAAAAAAAA:ab", "f:+:", "x" * 100])
 def test_stale_or_forged_presses_are_refused_politely(service, data):
-    said = Conversation(service).respond(WEB, Press(data))
+    said = converse(Conversation(service), WEB, Press(data))
     assert (said.reply, said.ack, said.refused) == (None, replies.STALE_BUTTON_TEXT, Refusal.STALE)
+
+
+def test_a_pick_is_answered_as_a_topic_menu_tap_without_button_data(service, log):
+    conversation = Conversation(service)
+    said = converse(conversation, WEB, Pick(ButtonKind.ENTRY, "dibao-apply"))
+    assert said.status == Status.TAP and said.reply.title == "低保怎么申请？"
+    assert (log.interactions[-1].via, log.interactions[-1].origin_ref) == (Via.TOPIC, None)
+    assert converse(conversation, WEB, Pick(ButtonKind.TOPIC, "民生保障")).reply.body.startswith("「民生保障」")
+
+
+@pytest.mark.parametrize("pick", [Pick(ButtonKind.ENTRY, "gone"), Pick(ButtonKind.TOPIC, "没有这个主题")])
+def test_a_pick_of_something_gone_is_stale_like_an_old_button(service, pick):
+    assert converse(Conversation(service), WEB, pick).refused == Refusal.STALE
+
+
+def test_a_pick_names_an_entry_or_a_topic_only():
+    with pytest.raises(ValueError):
+        Pick(ButtonKind.FEEDBACK, "+")
+
+
+def test_what_is_said_carries_each_buttons_data():
+    reply = Reply(
+        "答",
+        rows=(
+            (Button("🔗 网站", ButtonKind.URL, "https://example.org"),),
+            (Button("❓ 低保怎么申请", ButtonKind.ENTRY, "dibao-apply"),),
+            (Button("👍", ButtonKind.FEEDBACK, "+"),),
+        ),
+    )
+    link, entry, vote = reply.buttons
+    said = Said(reply, ref="ab12", via=Via.RELATED)
+    assert said.button_data(link) is None
+    assert said.button_data(entry) == encode_button(entry, "ab12", Via.RELATED)
+    assert said.button_data(vote) == "f:+:ab12"
+    assert Said(reply).button_data(vote) is None  # nothing recorded to rate
+
+
+def test_handle_is_the_one_way_in():
+    """No second entry point that could answer without the hand-off (or flood control)."""
+    public = {name for name in vars(Conversation) if not name.startswith("_")}
+    assert public == {"handle", "key", "greeting"}
 
 
 # --- flood control ------------------------------------------------------------------------------
@@ -135,12 +165,12 @@ def test_stale_or_forged_presses_are_refused_politely(service, data):
 
 def test_flood_gate_warns_once_then_drops_per_resident(service):
     conversation = Conversation(service, gate=FloodGate(2, 60, Clock()))
-    refusals = [conversation.handle(WEB, Text("低保")).refused for _ in range(4)]
+    refusals = [converse(conversation, WEB, Text("低保")).refused for _ in range(4)]
     assert refusals == [None, None, Refusal.SLOW_DOWN, Refusal.DROPPED]
-    assert conversation.handle(WEB, Text("低保")).ack == ""
-    assert conversation.handle(OTHER, Text("低保")).refused is None
+    assert converse(conversation, WEB, Text("低保")).ack == ""
+    assert converse(conversation, OTHER, Text("低保")).refused is None
     # The same raw id on another channel is another resident.
-    assert conversation.handle(Resident(Channel.TELEGRAM, WEB.id), Text("低保")).refused is None
+    assert converse(conversation, Resident(Channel.TELEGRAM, WEB.id), Text("低保")).refused is None
 
 
 # --- numbered choices ---------------------------------------------------------------------------
@@ -148,38 +178,38 @@ def test_flood_gate_warns_once_then_drops_per_resident(service):
 
 def test_numbers_pick_choices_and_plus_rates_the_last_answer(service, log):
     conversation = Conversation(service, memory=ChoiceMemory())
-    conversation.respond(WEB, Text("低保"))
-    assert conversation.respond(WEB, Text("+")).ack == replies.FEEDBACK_THANKS["+"]
-    follow = conversation.respond(WEB, Text("1"))  # the choices survived the rating
+    converse(conversation, WEB, Text("低保"))
+    assert converse(conversation, WEB, Text("+")).ack == replies.FEEDBACK_THANKS["+"]
+    follow = converse(conversation, WEB, Text("1"))  # the choices survived the rating
     assert follow.reply.title == "为什么我家的低保被取消了？"
-    conversation.respond(WEB, Ask(Command.TOPICS))
-    assert conversation.respond(WEB, Text("9")).ack == choice_hint(2)
-    listing = conversation.respond(WEB, Text("2"))  # still the same choices
+    converse(conversation, WEB, Ask(Command.TOPICS))
+    assert converse(conversation, WEB, Text("9")).ack == choice_hint(2)
+    listing = converse(conversation, WEB, Text("2"))  # still the same choices
     assert listing.reply.body.startswith("「民生保障」")
-    conversation.respond(WEB, Text("1"))
+    converse(conversation, WEB, Text("1"))
     assert [r.via for r in log.interactions if r.status == Status.TAP] == [Via.RELATED, Via.TOPIC]
     assert log.feedback_given == [(log.interactions[0].ref, True)]
 
 
 def test_without_choices_on_screen_a_number_is_a_question(service, log):
     conversation = Conversation(service, memory=ChoiceMemory())
-    conversation.respond(WEB, Ask(Command.HELP))
-    conversation.respond(WEB, Text("12"))
+    converse(conversation, WEB, Ask(Command.HELP))
+    converse(conversation, WEB, Text("12"))
     assert [r.question for r in log.interactions] == ["12"]
 
 
 def test_memory_forgets_after_its_ttl_and_keeps_residents_apart(service):
     clock = Clock()
     conversation = Conversation(service, memory=ChoiceMemory(ttl=600, size=2, clock=clock))
-    conversation.respond(WEB, Ask(Command.TOPICS))
-    conversation.respond(OTHER, Text("低保"))
-    assert conversation.respond(WEB, Text("2")).reply.body.startswith("「民生保障」")
-    assert conversation.respond(OTHER, Text("1")).reply.title == "为什么我家的低保被取消了？"
+    converse(conversation, WEB, Ask(Command.TOPICS))
+    converse(conversation, OTHER, Text("低保"))
+    assert converse(conversation, WEB, Text("2")).reply.body.startswith("「民生保障」")
+    assert converse(conversation, OTHER, Text("1")).reply.title == "为什么我家的低保被取消了？"
     clock.now += 601
-    assert conversation.respond(WEB, Text("2")).status is not None  # asked as a question
+    assert converse(conversation, WEB, Text("2")).status is not None  # asked as a question
     memory = conversation.memory
     for n in range(5):
-        conversation.respond(Resident(Channel.WECHAT, f"openid-{n}"), Ask(Command.TOPICS))
+        converse(conversation, Resident(Channel.WECHAT, f"openid-{n}"), Ask(Command.TOPICS))
     assert len(memory) == 2
 
 
@@ -217,7 +247,7 @@ def test_a_right_to_left_override_is_removed_and_the_text_kept_in_order():
 def test_a_question_with_a_direction_control_is_stored_without_it(make_settings, mini_faq):
     recorded = Recorded()
     service = Service.from_settings(make_settings(mini_faq), recorded, secret="s")
-    said = Conversation(service).respond(WEB, Text("\u202e低保怎么申请\u2066"))
+    said = converse(Conversation(service), WEB, Text("\u202e低保怎么申请\u2066"))
     assert said.status == Status.ANSWERED
     [interaction] = recorded.interactions
     assert interaction.question == "低保怎么申请"

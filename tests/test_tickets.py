@@ -21,21 +21,10 @@ from servicebot.answering.replies import Button
 from servicebot.answering.service import Service
 from servicebot.channels.tg_staff import CARD_AGAIN, FOLLOW_UP, NOTICES, card_text, listing_text, ticket_line
 from servicebot.config import load_settings
-from servicebot.conversation.chat import (
-    Command,
-    Conversation,
-    Delivered,
-    Delivery,
-    HandOff,
-    HandOffKind,
-    Press,
-    Resident,
-    Said,
-    Text,
-    asks_for_person,
-    decode_button,
-    encode_button,
-)
+from servicebot.conversation.buttons import decode_button, encode_button
+from servicebot.conversation.chat import Conversation, asks_for_person
+from servicebot.conversation.delivery import Delivered, Delivery
+from servicebot.conversation.events import Ask, Command, HandOff, HandOffKind, Press, Resident, Said, Text
 from servicebot.conversation.hours import CHINA, HoursError, parse_hours, when
 from servicebot.conversation.ticket_view import Notice, age_text, status_text
 from servicebot.conversation.tickets import Desk
@@ -47,7 +36,7 @@ from servicebot.storage.outbox import MAX_WAITING, Outbox
 from servicebot.storage.ticket_store import TicketStore
 from servicebot.storage.tickets import BotSaid
 
-from conftest import Clock as StandingClock, until, wording
+from conftest import Clock as StandingClock, converse, until, wording
 
 TG = Resident(Channel.TELEGRAM, 4242, chat=4242)
 TG_OTHER = Resident(Channel.TELEGRAM, 4343, chat=4343)
@@ -156,62 +145,62 @@ class FakeDesk:
 
 def test_without_a_desk_the_bot_promises_no_staff(service):
     conversation = Conversation(service)
-    unanswered = conversation.respond(TG, Text("护照在哪里办"))
+    unanswered = converse(conversation, TG, Text("护照在哪里办"))
     assert unanswered.reply is not None and unanswered.status == Status.UNANSWERED
     assert all(b.kind != ButtonKind.HANDOFF for b in unanswered.reply.buttons)
-    person = conversation.respond(TG, Text("转人工"))
+    person = converse(conversation, TG, Text("转人工"))
     assert person.handoff is None and person.reply is not None
     assert person.reply.body == replies.HUMAN_TEXT.format(where=replies.DEFAULT_CONTACT)  # the honest small talk
-    down = conversation.respond(TG, Press("f:-:" + unanswered.ref))
+    down = converse(conversation, TG, Press("f:-:" + unanswered.ref))
     assert down.reply is None and down.ack == replies.FEEDBACK_THANKS["-"]
     for said in (unanswered, person):
         assert "转给" not in said.text and "会在这里回复" not in said.text
-    assert "转人工" not in conversation.command(Command.PRIVACY).text
+    assert "转人工" not in converse(conversation, TG, Ask(Command.PRIVACY)).text
 
 
 def test_with_a_desk_the_conversation_offers_and_hands_off(service):
     desk = FakeDesk()
     conversation = Conversation(service, desk=desk)
-    unanswered = conversation.respond(TG, Text("护照在哪里办"))
+    unanswered = converse(conversation, TG, Text("护照在哪里办"))
     assert unanswered.reply is not None and unanswered.reply.rows[0][0].kind == ButtonKind.HANDOFF
     assert replies.HANDOFF_OFFER in unanswered.reply.body
     assert [a.question for a in desk.remembered] == ["护照在哪里办"]
-    pressed = asyncio.run(conversation.respond_async(TG, Press(f"h:{unanswered.ref}")))
+    pressed = converse(conversation, TG, Press(f"h:{unanswered.ref}"))
     assert desk.taken == [HandOff(HandOffKind.OPEN, ref=unanswered.ref)] and pressed.reply is not None
-    typed = conversation.respond(TG, Text("我要找工作人员"))
+    typed = converse(conversation, TG, Text("我要找工作人员"))
     assert typed.handoff == HandOff(HandOffKind.OPEN)
-    answered = conversation.respond(TG, Text("低保怎么申请"))
-    down = conversation.respond(TG, Press(f"f:-:{answered.ref}"))
+    answered = converse(conversation, TG, Text("低保怎么申请"))
+    down = converse(conversation, TG, Press(f"f:-:{answered.ref}"))
     assert down.reply is not None and down.reply.body == replies.DOWNVOTE_TEXT and down.ref == answered.ref
     # A residents' group: no staff reply should reach everyone there.
     group = Resident(Channel.TELEGRAM, 1, chat=-5, chat_type="supergroup")
-    assert all(b.kind != ButtonKind.HANDOFF for b in conversation.respond(group, Text("护照在哪里办")).reply.buttons)
-    assert conversation.respond(group, Text("转人工")).reply.body == replies.PRIVATE_ONLY_TEXT
-    privacy = conversation.command(Command.PRIVACY).text
+    assert all(b.kind != ButtonKind.HANDOFF for b in converse(conversation, group, Text("护照在哪里办")).reply.buttons)
+    assert converse(conversation, group, Text("转人工")).reply.body == replies.PRIVATE_ONLY_TEXT
+    privacy = converse(conversation, TG, Ask(Command.PRIVACY)).text
     assert f"最长保存 {service.settings.ticket_days} 天" in privacy
 
 
 def test_a_complaint_offers_a_person_for_the_latest_question(service):
     desk = FakeDesk()
     conversation = Conversation(service, desk=desk)
-    conversation.respond(TG, Text("护照在哪里办"))
-    complaint = conversation.respond(TG, Text("垃圾机器人"))
+    converse(conversation, TG, Text("护照在哪里办"))
+    complaint = converse(conversation, TG, Text("垃圾机器人"))
     assert complaint.status == Status.SMALL_TALK and complaint.reply is not None
     assert complaint.reply.rows[0][0].kind == ButtonKind.HANDOFF
     assert encode_button(complaint.reply.rows[0][0], complaint.ref, complaint.via) == "h:"  # the latest question
     assert [a.question for a in desk.remembered] == ["护照在哪里办"]  # small talk is not a question to hand off
-    greeting = conversation.respond(TG, Text("你好"))
+    greeting = converse(conversation, TG, Text("你好"))
     assert all(b.kind != ButtonKind.HANDOFF for b in greeting.reply.buttons)
 
 
 def test_while_a_ticket_is_open_what_the_resident_types_goes_to_it(service):
     desk = FakeDesk(active=12)
     conversation = Conversation(service, desk=desk)
-    said = asyncio.run(conversation.respond_async(TG, Text("低保怎么申请")))
+    said = converse(conversation, TG, Text("低保怎么申请"))
     assert desk.taken == [HandOff(HandOffKind.ADD, text="低保怎么申请", number=12)]
     assert said.reply is not None and "#12" in said.reply.body
-    assert conversation.respond(TG, Text("/help")).reply.body == replies.HELP_TEXT  # commands still work
-    asyncio.run(conversation.respond_async(TG, Press("b")))
+    assert converse(conversation, TG, Text("/help")).reply.body == replies.HELP_TEXT  # commands still work
+    converse(conversation, TG, Press("b"))
     assert desk.taken[-1] == HandOff(HandOffKind.LEAVE)
 
 
@@ -477,8 +466,8 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         await desk.open()
         await desk.start(room)
         conversation = Conversation(service, desk=desk)
-        asked = conversation.respond(TG, Text("护照在哪里办"))
-        opened = await conversation.respond_async(TG, Press(f"h:{asked.ref}"))
+        asked = await conversation.handle(TG, Text("护照在哪里办"))
+        opened = await conversation.handle(TG, Press(f"h:{asked.ref}"))
         assert wording(replies.TICKET_OPENED_TEXT, number=1).search(opened.text)
         assert replies.HOURS_OPEN_TEXT.format(hours="周一至周五 8:30-12:00、14:30-17:30") in opened.text
         await until(lambda: room.cards, "the card")
@@ -497,16 +486,16 @@ def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
         me = key(service, TG)
         clock.now += dt.timedelta(hours=23)
         assert desk.active(me) == 1
-        await conversation.respond_async(TG, Text("还要带照片吗"))
+        await conversation.handle(TG, Text("还要带照片吗"))
         await until(lambda: room.follow_ups, "the follow-up")
         assert room.follow_ups == [(1, 100, "还要带照片吗")]
         clock.now += dt.timedelta(hours=24, seconds=1)
         assert desk.active(me) is None
-        assert conversation.respond(TG, Text("低保怎么申请")).status == Status.ANSWERED
+        assert (await conversation.handle(TG, Text("低保怎么申请"))).status == Status.ANSWERED
 
         # Outside office hours the resident hears when staff are next in.
         clock.now = dt.datetime(2026, 3, 7, 4, 0, tzinfo=dt.UTC)  # Saturday noon in China
-        other = await conversation.respond_async(TG_OTHER, Text("转人工"))
+        other = await conversation.handle(TG_OTHER, Text("转人工"))
         assert wording(replies.HOURS_CLOSED_TEXT, next="周一 8:30").search(other.text)
 
         # After ticket_days the address is gone; a staff reply then is not relayed.
@@ -576,7 +565,7 @@ def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(d
         await desk.open()
         await desk.start(room)
         conversation = Conversation(service, desk=desk)
-        await conversation.respond_async(TG, Text("转人工"))
+        await conversation.handle(TG, Text("转人工"))
         await until(lambda: any(map(NOT_REACHED.search, inbox.texts())), "the resident told")
         assert desk.room_down and desk.store.health().unposted == 1
         room.down = False
@@ -614,8 +603,8 @@ def test_a_forged_button_cannot_hand_off_someone_elses_question(desk_parts):
         desk = make_desk(desk_parts, Clock())
         await desk.open()
         conversation = Conversation(service, desk=desk)
-        theirs = conversation.respond(TG_OTHER, Text("我家的房产证丢了怎么办"))
-        said = await conversation.respond_async(TG, Press(f"h:{theirs.ref}"))
+        theirs = await conversation.handle(TG_OTHER, Text("我家的房产证丢了怎么办"))
+        said = await conversation.handle(TG, Press(f"h:{theirs.ref}"))
         ticket = desk.store.ticket(1)
         assert ticket.question == "" and replies.WRITE_QUESTION_TEXT in said.text
         await desk.close()
@@ -633,9 +622,9 @@ def test_residents_of_a_channel_that_can_only_answer_are_told_when_a_staff_reply
         await desk.open()
         conversation = Conversation(service, desk=desk)
         for resident in (TG, wechat):
-            asked = conversation.respond(resident, Text("护照在哪里办"))
-            opened = await conversation.respond_async(resident, Press(f"h:{asked.ref}"))
-            again = await conversation.respond_async(resident, Press(f"h:{asked.ref}"))
+            asked = await conversation.handle(resident, Text("护照在哪里办"))
+            opened = await conversation.handle(resident, Press(f"h:{asked.ref}"))
+            again = await conversation.handle(resident, Press(f"h:{asked.ref}"))
             told = resident.channel == Channel.WECHAT
             assert "人工咨询 #" in opened.text and (replies.NEXT_MESSAGE_TEXT in opened.text) == told
             assert "已经转给工作人员" in again.text and (replies.NEXT_MESSAGE_TEXT in again.text) == told
@@ -663,7 +652,7 @@ def test_a_reply_to_a_card_whose_id_was_never_recorded_finds_its_ticket_by_numbe
     async def body():
         desk = make_desk(desk_parts, Clock())
         await desk.open()
-        await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        await Conversation(service, desk=desk).handle(TG, Text("转人工"))
         desk.store.posted(1, -1001, 200)
         lost_card = card_text(desk.card(desk.store.ticket(1)))
         number, named = ticket_line(re.sub("<[^>]+>", "", lost_card))
@@ -700,9 +689,9 @@ def test_what_was_being_sent_when_the_bot_died_is_sent_again_and_counted(desk_pa
         clock, room = Clock(), Room()
         desk = make_desk(desk_parts, clock)
         await desk.open()
-        first = await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        first = await Conversation(service, desk=desk).handle(TG, Text("转人工"))
         assert "#1" in first.text
-        second = await Conversation(service, desk=desk).respond_async(TG_OTHER, Text("转人工"))
+        second = await Conversation(service, desk=desk).handle(TG_OTHER, Text("转人工"))
         assert "#2" in second.text
         store = desk.store
         await asyncio.to_thread(store.posting, 1)  # the card of #1 was on its way...
@@ -746,7 +735,7 @@ def test_a_card_sent_and_recorded_is_not_marked_as_sent_again(desk_parts, caplog
         desk = make_desk(desk_parts, Clock())
         await desk.open()
         await desk.start(room)
-        await Conversation(service, desk=desk).respond_async(TG, Text("转人工"))
+        await Conversation(service, desk=desk).handle(TG, Text("转人工"))
         await until(lambda: room.cards, "the card")
         await desk.stop()
         assert not room.cards[0].again and CARD_AGAIN not in card_text(room.cards[0])

@@ -17,7 +17,8 @@ import pytest
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
 from servicebot.channels.web import MAX_BODY, MAX_TEXT
-from servicebot.conversation.chat import MAX_QUESTION, Resident, Said
+from servicebot.conversation.chat import MAX_QUESTION
+from servicebot.conversation.events import Resident, Said
 from servicebot.records import Channel, Status, Via
 
 from conftest import Recorded

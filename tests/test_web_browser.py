@@ -136,7 +136,7 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
 
 def test_links_open_in_a_new_tab_and_a_late_message_appears_in_the_open_page(browser, server):
     from servicebot.answering.replies import Reply
-    from servicebot.conversation.chat import Resident, Said
+    from servicebot.conversation.events import Resident, Said
     from servicebot.records import Channel
 
     driver = browser

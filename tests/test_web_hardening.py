@@ -24,7 +24,7 @@ from starlette.routing import Route
 from servicebot.answering import replies
 from servicebot.channels.web import INBOX_POLLS
 from servicebot.config import load_settings
-from servicebot.conversation.chat import Resident, Said
+from servicebot.conversation.events import Resident, Said
 from servicebot.errors import ConfigError
 from servicebot.records import Channel
 from servicebot.tools.commands import run_review

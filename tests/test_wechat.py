@@ -24,7 +24,10 @@ from servicebot.answering.replies import Reply
 from servicebot.channels.wechat import WechatChannel
 from servicebot.channels.wechat_protocol import MAX_TEXT_BYTES, MORE_HINT, utf8_len
 from servicebot.cli import main as cli_main
-from servicebot.conversation.chat import MAX_QUESTION, Delivered, Resident, Said, choice_hint
+from servicebot.conversation.chat import MAX_QUESTION
+from servicebot.conversation.delivery import Delivered
+from servicebot.conversation.events import Resident, Said
+from servicebot.conversation.memory import choice_hint
 from servicebot.logs import setup_logging
 from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via

@@ -14,7 +14,8 @@ import pytest
 
 from servicebot.answering.replies import Reply
 from servicebot.channels.wechat_replay import NonceMemory
-from servicebot.conversation.chat import Delivered, Resident, Said
+from servicebot.conversation.delivery import Delivered
+from servicebot.conversation.events import Resident, Said
 from servicebot.errors import ReplayError
 from servicebot.records import Channel
 

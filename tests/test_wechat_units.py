@@ -23,7 +23,7 @@ from servicebot.channels.wechat import (
 )
 from servicebot.channels.wechat_protocol import render
 from servicebot.config import load_settings
-from servicebot.conversation.chat import Ask, Command, NonText, Press, Said, Text, decode_button
+from servicebot.conversation.events import Ask, Command, NonText, Pick, Said, Text
 from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind, Via
@@ -40,20 +40,20 @@ def service(mini_faq, make_settings):
 # --- menu keys -----------------------------------------------------------------------------
 
 
-def tapped(event, service):
-    assert isinstance(event, Press), event
-    return decode_button(event.data, service.snapshot)
+def tapped(event):
+    assert isinstance(event, Pick), event
+    return event.tap
 
 
 @pytest.mark.parametrize("key", ["dibao-apply", "entry:dibao-apply", " entry:dibao-apply "])
 def test_a_key_naming_an_entry_answers_it_as_a_topic_menu_tap(service, key):
-    tap = tapped(menu_event(key, service.snapshot.faq), service)
+    tap = tapped(menu_event(key, service.snapshot.faq))
     assert (tap.kind, tap.value, tap.via, tap.ref) == (ButtonKind.ENTRY, "dibao-apply", Via.TOPIC, None)
 
 
 @pytest.mark.parametrize("key", ["民生保障", "topic:民生保障"])
 def test_a_key_naming_a_topic_lists_its_questions(service, key):
-    tap = tapped(menu_event(key, service.snapshot.faq), service)
+    tap = tapped(menu_event(key, service.snapshot.faq))
     assert (tap.kind, tap.value) == (ButtonKind.TOPIC, "民生保障")
 
 

@@ -12,10 +12,11 @@ from servicebot.answering import replies
 from servicebot.answering.service import Service
 from servicebot.channels import terminal, tg_render, wechat_protocol
 from servicebot.channels.web import message_json
-from servicebot.conversation.chat import Conversation, Resident, Said, Text
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.events import Resident, Said, Text
 from servicebot.records import ButtonKind, Channel, Status
 
-from conftest import FIXTURES, PINNED_FAQ
+from conftest import FIXTURES, PINNED_FAQ, converse
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def referral(service: Service) -> Said:
 
 
 def test_the_conversation_passes_a_referral_through_with_its_status(service):
-    said = Conversation(service).respond(Resident(Channel.TERMINAL, "1"), Text("停水了找谁"))
+    said = converse(Conversation(service), Resident(Channel.TERMINAL, "1"), Text("停水了找谁"))
     assert said.status == Status.REFERRAL and said.reply is not None
     assert "供水公司" in said.reply.body and said.ref
 
@@ -58,7 +59,7 @@ def test_telegram_renders_the_referral_as_html_with_its_keyboard(service):
     said = referral(service)
     [html] = tg_render.render_html(said.reply)
     assert "城市管理和市政部门" in html and "来源：" in html
-    keyboard = tg_render.keyboard(said.reply, said.ref)
+    keyboard = tg_render.keyboard(said)
     buttons = [b for row in keyboard.inline_keyboard for b in row]
     assert any(b.url and ".gov.cn/" in b.url for b in buttons)
     assert buttons[0].text == replies.HANDOFF_LABEL and buttons[0].callback_data

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from servicebot.answering.service import Service
 from servicebot.config import Settings
-from servicebot.conversation.chat import Delivery
+from servicebot.conversation.delivery import Delivery
 from servicebot.errors import Problem
 from servicebot.faq.watcher import FaqWatcher
 from servicebot.records import Channel

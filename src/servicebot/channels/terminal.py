@@ -4,22 +4,16 @@ question per line), so anyone can try the bot without Telegram or a browser."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import IO
 
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
 from servicebot.answering.service import Service
-from servicebot.conversation.chat import (
-    Ask,
-    ChoiceMemory,
-    Command,
-    Conversation,
-    Resident,
-    Said,
-    Text,
-    numbered_choices,
-)
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.events import Ask, Command, Event, Resident, Said, Text
+from servicebot.conversation.memory import ChoiceMemory, numbered_choices
 from servicebot.records import ButtonKind, Channel
 
 
@@ -48,17 +42,22 @@ class ChatSession:
     """
 
     def __init__(self, service: Service):
-        self.conversation = Conversation(service, memory=ChoiceMemory(ttl=float("inf"), size=1))
+        # No `settle`: the terminal answers at once and its record follows, as it always has.
+        memory = ChoiceMemory(ttl=float("inf"), size=1)
+        self.conversation = Conversation(service, memory=memory, settle=False)
         self.resident = Resident(Channel.TERMINAL, f"terminal-{secrets.token_hex(8)}", chat_type="terminal")
 
     def greet(self) -> str:
         """The welcome; its topics can be picked by number."""
-        return render_said(self.conversation.handle(self.resident, Ask(Command.START))) or ""
+        return render_said(self._said(Ask(Command.START))) or ""
 
     def handle(self, line: str) -> str | None:
         if not line.strip():
             return None
-        return render_said(self.conversation.handle(self.resident, Text(line)))
+        return render_said(self._said(Text(line)))
+
+    def _said(self, event: Event) -> Said:
+        return asyncio.run(self.conversation.handle(self.resident, event))
 
 
 def run_chat(service: Service, stdin: IO[str], stdout: IO[str], interactive: bool) -> int:

@@ -34,6 +34,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -85,22 +86,12 @@ from servicebot.channels.tg_render import (
     strip_mention,
 )
 from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT, GROUP as STAFF_GROUP, StaffGroup
-from servicebot.conversation.chat import (
-    Ask,
-    Command,
-    Conversation,
-    Delivered,
-    Event,
-    NonText,
-    Press,
-    Refusal,
-    Resident,
-    Said,
-    Text,
-)
+from servicebot.conversation.chat import Conversation, admission
+from servicebot.conversation.delivery import Delivered
+from servicebot.conversation.events import Ask, Command, Event, NonText, Press, Refusal, Resident, Said, Text
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.errors import Problem
-from servicebot.records import Channel, Via
+from servicebot.records import Channel
 from servicebot.storage import InteractionLog
 from servicebot.storage.journal import UpdateJournal
 
@@ -151,12 +142,10 @@ class TelegramChannel:
         # No `settle`: an update whose reply was not sent is replayed from the journal (and
         # logged again, once); waiting for the log's disk would slow every reply by the
         # writer thread's turn (48.8 ms median own work per update in bench/load_bot.py, 7.1 without).
-        self.conversation = Conversation(
-            core.service,
-            gate=FloodGate(settings.flood_messages, settings.flood_window),
-            desk=core.desk,
-            settle=False,
-        )
+        # The flood gate is checked for every update for the bot, before it is read (`admit`),
+        # so the conversation has none of its own.
+        self.gate = FloodGate(settings.flood_messages, settings.flood_window)
+        self.conversation = Conversation(core.service, desk=core.desk, settle=False)
         self.timings = Timings()
         self.rejections = LogThrottle(log)
         self.unreadable = 0  # updates python-telegram-bot could not read, skipped
@@ -291,12 +280,11 @@ class TelegramChannel:
     async def send(self, chat_id: int, said: Said, *, quote: Message | None = None) -> None:
         """Send what was said as one or more HTML messages; the buttons go with the last one.
         An acknowledgement without a reply (e.g. "slow down") is sent as a message."""
-        reply = said.reply or (Reply(said.ack) if said.ack else None)
-        if reply is None:
-            return
-        await send_reply(
-            self.application.bot, chat_id, reply, ref=said.ref, via=said.via, notice=said.notice, quote=quote
-        )
+        if said.reply is None:
+            if not said.ack:
+                return
+            said = replace(said, reply=Reply(said.ack))
+        await send_reply(self.application.bot, chat_id, said, quote=quote)
 
     async def deliver(self, resident: Resident, said: Said) -> Delivered:
         """A late message (e.g. a staff reply) to a resident's chat: SENT; GONE when the
@@ -320,7 +308,7 @@ class TelegramChannel:
         targets = [settings.admin_chat_id] if settings.admin_chat_id is not None else sorted(settings.admin_ids)
         for chat_id in targets:
             try:
-                await send_reply(self.application.bot, chat_id, Reply(text))
+                await send_reply(self.application.bot, chat_id, Said(Reply(text)))
             except TelegramError as exc:
                 log.warning("could not notify staff: %s", type(exc).__name__)
 
@@ -328,19 +316,13 @@ class TelegramChannel:
         await self.notify_staff(WATCH_PREFIX + reload_text(swapped, problems, self.core.service.snapshot.faq))
 
 
-async def send_reply(
-    bot: ExtBot,
-    chat_id: int,
-    reply: Reply,
-    *,
-    ref: str = "",
-    via: Via = Via.TOPIC,
-    notice: str = "",
-    quote: Message | None = None,
-) -> None:
-    """Send a reply as one or more HTML messages; the buttons go with the last one."""
-    texts = render_html(reply, notice)
-    markup = keyboard(reply, ref, via)
+async def send_reply(bot: ExtBot, chat_id: int, said: Said, *, quote: Message | None = None) -> None:
+    """Send what was said (its reply, notice, buttons) as one or more HTML messages; the
+    buttons go with the last one. Nothing without a reply."""
+    if said.reply is None:
+        return
+    texts = render_html(said.reply, said.notice)
+    markup = keyboard(said)
     for n, text in enumerate(texts):
         await bot.send_message(
             chat_id,
@@ -407,7 +389,8 @@ async def admit(update: Update, context: TgContext) -> None:
     if not _is_for_bot(update, context.bot):
         raise ApplicationHandlerStop
     resident = _resident(update)
-    said = context.channel.conversation.admit(resident) if resident is not None else None
+    channel = context.channel
+    said = admission(channel.gate, channel.conversation.key(resident)) if resident is not None else None
     if said is None:
         return
     if update.callback_query is not None:
@@ -421,7 +404,7 @@ async def _converse(update: Update, context: TgContext, event: Event) -> None:
     resident = _resident(update)
     if resident is None:
         return
-    said = await context.channel.conversation.respond_async(resident, event, ref=_interaction_ref(update, context))
+    said = await context.channel.conversation.handle(resident, event, ref=_interaction_ref(update, context))
     await _respond(update, context, said)
 
 
@@ -453,7 +436,7 @@ async def on_button(update: Update, context: TgContext) -> None:
         await _ack(query)
         return
     ref = _interaction_ref(update, context)
-    said = await context.channel.conversation.respond_async(resident, Press(query.data), ref=ref)
+    said = await context.channel.conversation.handle(resident, Press(query.data), ref=ref)
     await _ack(query, said.ack)
     if said.reply is not None:
         await _respond(update, context, said)
@@ -516,7 +499,7 @@ async def on_error(update: object, context: TgContext) -> None:
     try:
         if update.callback_query is not None:
             await _ack(update.callback_query)
-        await send_reply(context.bot, update.effective_chat.id, Reply(replies.ERROR_TEXT))
+        await send_reply(context.bot, update.effective_chat.id, Said(Reply(replies.ERROR_TEXT)))
     except TelegramError as exc:
         log.warning("could not tell the resident about the error: %s", type(exc).__name__)
 

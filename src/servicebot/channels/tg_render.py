@@ -2,8 +2,9 @@
 
 - HTML text (escaped; title bold, footer italic), split at line boundaries into messages
   under Telegram's 4096-character limit.
-- Inline keyboards; each button's callback data is `conversation.encode_button`'s, which
-  fits Telegram's 64 bytes and decodes against the current FAQ when it comes back.
+- Inline keyboards; each button's callback data is the one the `Said` carries
+  (`Said.button_data`), which fits Telegram's 64 bytes and decodes against the current FAQ
+  when it comes back.
 - Whether a group message is addressed to the bot, and the question without the @mention.
 - What staff read after a reload or /stats, and errors described for the log without
   personal data.
@@ -21,10 +22,10 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from servicebot.answering.replies import MAX_ANSWER_CHARS, Reply
-from servicebot.conversation.chat import encode_button
+from servicebot.conversation.events import Said
 from servicebot.errors import Problem
 from servicebot.faq import Faq
-from servicebot.records import ButtonKind, Via
+from servicebot.records import ButtonKind
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # answers carry their links as buttons
 MAX_MESSAGE = MAX_ANSWER_CHARS  # Telegram's limit, in UTF-16 code units after entity parsing
@@ -115,17 +116,18 @@ def _tagged(tag: str, text: str) -> str:
 # --- buttons -------------------------------------------------------------------------------
 
 
-def keyboard(reply: Reply, ref: str = "", via: Via = Via.TOPIC) -> InlineKeyboardMarkup | None:
-    """Inline keyboard of a reply. `ref` links feedback and follow-up taps to its interaction;
-    `via` says how the reply's question buttons were reached."""
+def keyboard(said: Said) -> InlineKeyboardMarkup | None:
+    """Inline keyboard of what was said: links, and each other button with the data it
+    carries (a button without data, 👍/👎 with nothing to rate, is left out)."""
     rows = []
-    for row in reply.rows:
+    for row in said.reply.rows if said.reply is not None else ():
         buttons = []
         for b in row:
+            data = said.button_data(b)
             if b.kind == ButtonKind.URL:
                 buttons.append(InlineKeyboardButton(b.label, url=b.value))
-            elif b.kind != ButtonKind.FEEDBACK or ref:
-                buttons.append(InlineKeyboardButton(b.label, callback_data=encode_button(b, ref, via)))
+            elif data is not None:
+                buttons.append(InlineKeyboardButton(b.label, callback_data=data))
         if buttons:
             rows.append(buttons)
     return InlineKeyboardMarkup(rows) if rows else None

@@ -53,7 +53,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicebot.answering import replies
 from servicebot.channels import Core
 from servicebot.config import Settings
-from servicebot.conversation.chat import Conversation, Delivered, Press, Refusal, Resident, Said, Text, encode_button
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.delivery import Delivered
+from servicebot.conversation.events import Press, Refusal, Resident, Said, Text
 from servicebot.conversation.throttle import ALLOW, FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel
 from servicebot.storage.outbox import Outbox
@@ -67,7 +69,7 @@ MAX_TEXT = 4096  # characters of a question, as on Telegram
 # as its questions allowance assumes (web_address_messages / flood_messages).
 INBOX_POLLS = 30
 INBOX_WINDOW = 60.0
-VOTE_PREFIX = "f:"  # a 👍/👎 button's data (conversation.encode_button)
+VOTE_PREFIX = "f:"  # a 👍/👎 button's data (conversation.buttons.encode_button)
 VOTE_TAG_DIGITS = 10
 SESSION_RE = re.compile(r"[0-9a-f]{32}")
 STATIC = "static"
@@ -111,15 +113,15 @@ def message_json(said: Said, vote_tag: Callable[[str], str]) -> dict[str, Any] |
         return None
     links, choices, feedback = [], [], []
     for button in reply.buttons:
+        data = said.button_data(button)
         if button.kind == ButtonKind.URL:
             if urlparse(button.value).scheme in ("http", "https"):
                 links.append({"label": button.label, "url": button.value})
+        elif data is None:
+            continue  # 👍/👎 with nothing to rate
         elif button.kind == ButtonKind.FEEDBACK:
-            if said.ref:
-                data = f"{encode_button(button, said.ref, said.via)}:{vote_tag(said.ref)}"
-                feedback.append({"label": button.label, "data": data})
+            feedback.append({"label": button.label, "data": f"{data}:{vote_tag(said.ref)}"})
         else:
-            data = encode_button(button, said.ref, said.via)
             choices.append({"label": button.label, "data": data, "kind": str(button.kind)})
     return {
         "notice": said.notice,
@@ -248,7 +250,7 @@ class WebChannel:
         except BadRequest as exc:
             return self._refuse(request, exc)
         event = Text(value) if field == "text" else Press(value)
-        said = await self.conversation.handle_async(resident, event)
+        said = await self.conversation.handle(resident, event)
         if said.refused in (Refusal.SLOW_DOWN, Refusal.DROPPED):
             return self._refuse(request, BadRequest(429, "slow_down", replies.SLOW_DOWN_TEXT))
         if said.refused == Refusal.STALE:

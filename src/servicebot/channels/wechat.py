@@ -9,8 +9,9 @@ the conversation:
 - decoding: text → the conversation; a voice message with WeChat's speech recognition
   (`Recognition`) → its text, answered as if typed and logged as spoken (`Via.VOICE`);
   `subscribe` → the welcome with the topic list; a menu CLICK key → the topic or entry it
-  names (`menu_event`); an image, a voice message without recognised text, video, location or
-  link → "please send text"; any other event, and menu links, → nothing ("success");
+  names (`menu_event`: a `Pick`, no button data); an image, a voice message without
+  recognised text, video, location or link → "please send text"; any other event, and menu
+  links, → nothing ("success");
 - per resident, for a while: the numbered choices of the last reply (`ChoiceMemory`; links
   are shown as links, so they are not numbered) and the pages of a long reply not read yet
   ("更多"), in memory;
@@ -51,7 +52,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from servicebot.answering import replies
-from servicebot.answering.replies import Button
 from servicebot.channels import Core
 from servicebot.channels.web import BodyTooLarge, read_body
 from servicebot.channels.wechat_protocol import (
@@ -76,20 +76,10 @@ from servicebot.channels.wechat_protocol import (
     verify_url,
 )
 from servicebot.channels.wechat_replay import NonceMemory
-from servicebot.conversation.chat import (
-    Ask,
-    ChoiceMemory,
-    Command,
-    Conversation,
-    Delivered,
-    Event,
-    NonText,
-    Press,
-    Resident,
-    Said,
-    Text,
-    encode_button,
-)
+from servicebot.conversation.chat import Conversation
+from servicebot.conversation.delivery import Delivered
+from servicebot.conversation.events import Ask, Command, Event, NonText, Pick, Resident, Said, Text
+from servicebot.conversation.memory import ChoiceMemory
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.errors import ReplayError, SignatureError, StorageError, WechatError
 from servicebot.faq import Faq
@@ -124,9 +114,9 @@ def menu_event(key: str, faq: Faq) -> Event | None:
     elif key.startswith(TOPIC_PREFIX):
         entry_id, topic = "", key.removeprefix(TOPIC_PREFIX)
     if entry_id in faq.by_id:
-        return Press(encode_button(Button("", ButtonKind.ENTRY, entry_id), "", Via.TOPIC))
+        return Pick(ButtonKind.ENTRY, entry_id)
     if topic and any(t.name == topic for t in faq.topics):
-        return Press(encode_button(Button("", ButtonKind.TOPIC, topic), "", Via.TOPIC))
+        return Pick(ButtonKind.TOPIC, topic)
     command = MENU_COMMANDS.get(key.lower())
     return Ask(command) if command is not None else None
 
@@ -398,7 +388,7 @@ class WechatChannel:
             page = self.pages.pop(key)
             return await self._send(key, page or replies.WECHAT_NO_MORE_TEXT, more=page is not None)
         ref = self.core.service.ref_for(f"wechat:{message.dedup_key}")
-        text = said_text(await self.conversation.handle_async(resident, event, ref=ref))
+        text = said_text(await self.conversation.handle(resident, event, ref=ref))
         return SILENT if text is None else await self._send(key, text)
 
     def _event(self, message: Message) -> Event | More | None:

@@ -1,31 +1,24 @@
 """The conversation every channel holds with a resident, written once.
 
 A channel adapter (Telegram, the terminal, the web page, WeChat) only decodes what the
-resident did into an event — typed text, a command, a button press, something that is not
-text — hands it to `Conversation.handle` together with the `Resident`, and renders the `Said`
-it gets back. Everything in between lives here: commands, greetings, too-long messages,
-button presses and stale buttons, feedback, the `via` bookkeeping that tells reviewers how
-an answer was reached, per-resident flood control, and (for channels without real buttons)
-the numbered-choice convention with a short per-resident memory.
+resident did into an event (`events`: typed text, a command, a button press, a menu pick,
+something that is not text), hands it to `Conversation.handle` together with the `Resident`,
+and renders the `Said` it gets back. `handle` is the only way in, so no channel can answer
+without flood control, the log's record or the hand-off. Everything in between lives here:
+commands, greetings, too-long messages, button presses and stale buttons, feedback, the `via`
+bookkeeping that tells reviewers how an answer was reached, per-resident flood control, and
+(for channels without real buttons) the numbered-choice convention (`memory`).
 
 Hand-off to staff (转人工), when the channel gives the conversation a `Desk`:
 - the conversation decides *when* — the 转人工 button under a reply the bot could not help
   with (`Reply.can_hand_off`) and after a 👎, a typed 人工 / 转人工 / 找工作人员 (the
   matcher's `Intent.HUMAN`, `asks_for_person`), and everything typed while the resident's
   ticket is open (it goes to staff, not to the matcher);
-- it returns a `Said` carrying the `HandOff` request; `respond_async` / `handle_async` have
-  the desk (`tickets.Desk`) carry it out, which needs the database and so is async. A
-  channel with a desk calls the async entry points; without a desk nothing changes, and no
-  reply promises that staff will see or answer a question.
-- `Delivery`: a channel-neutral "deliver this to that resident" for messages that are not
-  the answer to the resident's own input (a staff reply). Each channel registers a
-  `Deliverer`; it answers with `Delivered`: SENT (the resident has it), KEPT (it waits where
-  the resident will see it next: the web chat's durable outbox, or WeChat's next passive
-  reply), RETRY (not now) or GONE (the resident cannot be reached: blocked the bot). A
-  channel that can only answer registers as such (`answer_only`), and the desk tells its
-  residents that a staff reply comes with the answer to their next message.
-- `Resident` carries the channel's own address of the resident (`chat`), so a later
-  message can be routed without the conversation knowing any channel's details.
+- the desk (`tickets.Desk`) carries the `HandOff` request out before `handle` returns, and
+  what it says is what the resident reads. Without a desk nothing changes, and no reply
+  promises that staff will see or answer a question.
+- `Resident` carries the channel's own address of the resident (`chat`), so a later message
+  (`delivery.Delivery`) can be routed without the conversation knowing any channel's details.
 
 Text is cleaned at this edge (`clean_text`): lone surrogates and control characters, which
 a JSON body can carry and which break the normalizer, never reach the core; direction and
@@ -34,124 +27,36 @@ format controls (U+202E and its kin) are removed.
 
 from __future__ import annotations
 
-import base64
-import enum
-import hashlib
-import logging
 import re
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import replace
 from typing import Protocol
 
 from servicebot.answering import replies
-from servicebot.answering.replies import Button, Reply
-from servicebot.answering.service import Outcome, Service, Snapshot
+from servicebot.answering.replies import Reply
+from servicebot.answering.service import Outcome, Service
 from servicebot.answering.smalltalk import Intent
 from servicebot.answering.text import MAX_INPUT_CHARS
+from servicebot.conversation.buttons import Tap, decode_button
+from servicebot.conversation.events import (
+    Ask,
+    Asked,
+    Command,
+    Event,
+    HandOff,
+    HandOffKind,
+    Pick,
+    Press,
+    Refusal,
+    Resident,
+    Said,
+    Text,
+)
+from servicebot.conversation.memory import ChoiceMemory, choice_hint
 from servicebot.conversation.throttle import ALLOW, WARN, FloodGate
 from servicebot.matching import Match
-from servicebot.records import ButtonKind, Channel, Status, Via
-
-log = logging.getLogger(__name__)
+from servicebot.records import ButtonKind, Status, Via
 
 MAX_QUESTION = MAX_INPUT_CHARS  # characters of a message that are matched; the rest is ignored, with a note
-MAX_BUTTON_DATA = 64  # bytes; Telegram's callback_data limit, which every channel's buttons fit
-
-
-# --- who and what ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Resident:
-    """Someone talking to the bot, as their channel knows them.
-
-    `id` is the channel's own identifier (Telegram user id, web session id, WeChat OpenID):
-    it is only ever hashed (`Service.resident_key`), never logged or stored. `chat` is where
-    replies to them go (a Telegram chat id; the same as `id` elsewhere).
-    """
-
-    channel: Channel
-    id: int | str
-    chat: int | str | None = None
-    chat_type: str = "private"
-
-    @property
-    def address(self) -> int | str:
-        return self.id if self.chat is None else self.chat
-
-
-class Command(StrEnum):
-    """What a resident can ask for by name (/start on Telegram and in the terminal)."""
-
-    START = "start"
-    HELP = "help"
-    TOPICS = "topics"
-    PRIVACY = "privacy"
-
-
-@dataclass(frozen=True)
-class Text:
-    """Typed text, as the resident sent it (cleaned and cut here, not by the channel); or
-    spoken, as the channel's speech recognition heard it (`via` VOICE): answered the same,
-    logged as spoken."""
-
-    text: str
-    via: Via = Via.QUESTION
-
-
-@dataclass(frozen=True)
-class Ask:
-    """A command by name; `Text("/help")` means the same."""
-
-    command: Command
-
-
-@dataclass(frozen=True)
-class Press:
-    """A button press carrying the button's data (`encode_button`), as it came back."""
-
-    data: str | None
-
-
-@dataclass(frozen=True)
-class NonText:
-    """A sticker, photo, voice message, location...: something the bot cannot read."""
-
-
-Event = Text | Ask | Press | NonText
-
-
-class HandOffKind(StrEnum):
-    OPEN = "open"  # open a ticket (or say which one already holds the question)
-    ADD = "add"  # the resident wrote again in their open ticket
-    LEAVE = "leave"  # the resident goes back to the bot
-
-
-@dataclass(frozen=True)
-class HandOff:
-    """What the desk is asked to do. OPEN: hand off the question of interaction `ref` (the
-    button's), or the resident's latest question when `ref` is None (typed 人工). ADD: `text`
-    goes to ticket `number`."""
-
-    kind: HandOffKind
-    ref: str | None = None
-    text: str = ""
-    number: int | None = None
-
-
-@dataclass(frozen=True)
-class Asked:
-    """A question as the desk needs it to open a ticket: the text (masked by the desk before
-    it is stored or shown), and what the bot did with it."""
-
-    ref: str
-    question: str
-    status: Status
-    entry_id: str | None = None
-    suggestions: tuple[str, ...] = ()
 
 
 class Desk(Protocol):
@@ -175,41 +80,6 @@ def asks_for_person(text: str, match: Match | None) -> bool:
     """The message asks for a person (人工, 转人工, 找工作人员...), and nothing else: the
     matcher's small-talk reading of it (`smalltalk.Intent.HUMAN`)."""
     return match is not None and match.intent == Intent.HUMAN
-
-
-class Refusal(StrEnum):
-    """Why an input got no real reply; channels map these to their own signals."""
-
-    STALE = "stale"  # a button from an older FAQ, or one that never existed
-    SLOW_DOWN = "slow_down"  # over the flood limit: told once to slow down
-    DROPPED = "dropped"  # still over the limit: ignored quietly
-
-
-@dataclass(frozen=True)
-class Said:
-    """What the conversation says back for one input.
-
-    `reply` is a message to show, with its buttons; `ref` is the interaction it recorded
-    (feedback and follow-up presses carry it) and `via` how the question buttons under it
-    are reached. `notice` is a quiet line shown above the reply. `ack` is a short
-    acknowledgement of a press or a refusal (Telegram shows it as a toast); a channel that
-    has no toasts shows it as a message when there is no reply.
-    """
-
-    reply: Reply | None = None
-    ref: str = ""
-    via: Via = Via.TOPIC
-    notice: str = ""
-    ack: str = ""
-    refused: Refusal | None = None
-    status: Status | None = None  # outcome of a question or a question button
-    handoff: HandOff | None = None  # for the desk to carry out (`Conversation.respond_async`)
-
-    @property
-    def text(self) -> str:
-        """Everything said, as plain text (for channels without formatting, and tests)."""
-        parts = [self.notice, self.reply.plain if self.reply else "", "" if self.reply else self.ack]
-        return "\n\n".join(p for p in parts if p)
 
 
 # --- text at the edge --------------------------------------------------------------------
@@ -243,162 +113,20 @@ def command_in(text: str) -> Command | None:
     return Command(name) if name in {command.value for command in Command} else Command.HELP
 
 
-# --- buttons on the wire -----------------------------------------------------------------
-#
-# Channels with real buttons (Telegram, the web page) send a short string with each button
-# and get it back when it is pressed. Entry ids and topic names are replaced by short hashes,
-# looked up again in the *current* FAQ when the press comes back, so the data fits Telegram's
-# 64 bytes whatever the ids are, and a button from an older FAQ or a forged one decodes to
-# None instead of raising.
-
-VIA_CODES = {Via.SUGGESTION: "s", Via.RELATED: "r", Via.TOPIC: "t"}
-_VIA_NAMES = {code: via for via, code in VIA_CODES.items()}
-_REF_RE = re.compile(r"[0-9a-f]{0,24}")
-_HASH_LEN = 10
+# --- flood control -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Tap:
-    """A button press understood: `value` is the entry id, topic name or "+"/"-"; `ref` the
-    interaction the button was shown under; `via` how its question was reached."""
-
-    kind: ButtonKind
-    value: str = ""
-    ref: str | None = None
-    via: Via = Via.TOPIC
-
-
-def short_hash(value: str) -> str:
-    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii")[:_HASH_LEN]
-
-
-def encode_button(button: Button, ref: str, via: Via) -> str:
-    """The data a button carries (not for URL buttons). At most 27 bytes."""
-    if button.kind == ButtonKind.ENTRY:
-        return f"e:{VIA_CODES.get(via, 't')}:{short_hash(button.value)}:{ref}"
-    if button.kind == ButtonKind.TOPIC:
-        return f"t:{short_hash(button.value)}"
-    if button.kind == ButtonKind.FEEDBACK:
-        return f"f:{'+' if button.value == '+' else '-'}:{ref}"
-    if button.kind == ButtonKind.NONE_OF_THESE:
-        return f"n:{ref}"
-    if button.kind == ButtonKind.HANDOFF:
-        return f"h:{ref}"
-    if button.kind == ButtonKind.BACK:
-        return "b"
-    return "m"
-
-
-@dataclass(frozen=True)
-class _Tables:
-    """Hash → entry id and hash → topic name for one snapshot."""
-
-    entries: dict[str, str]
-    topics: dict[str, str]
-
-
-_last: tuple[Snapshot, _Tables] | None = None  # built once per snapshot; the loop is single-threaded
-
-
-def _lookup(snapshot: Snapshot) -> _Tables:
-    global _last
-    if _last is None or _last[0] is not snapshot:
-        tables = _Tables(
-            entries={short_hash(e.id): e.id for e in snapshot.faq.entries},
-            topics={short_hash(t.name): t.name for t in snapshot.faq.topics},
-        )
-        _last = (snapshot, tables)
-    return _last[1]
-
-
-def decode_button(data: str | None, snapshot: Snapshot) -> Tap | None:
-    """The press behind button data, resolved in the current snapshot; None if it is stale
-    (the entry or topic is gone), malformed, or forged."""
-    if not data or len(data.encode("utf-8", "replace")) > MAX_BUTTON_DATA:
+def admission(gate: FloodGate, key: str) -> Said | None:
+    """None if the resident (by hashed key) may be answered; otherwise what to say instead
+    (once) or a quiet refusal. `Conversation.handle` applies its own gate; Telegram, which
+    gates every update for the bot before it knows what it is (a staff command too), applies
+    its gate itself and gives its conversation none."""
+    verdict = gate.check(key)
+    if verdict == ALLOW:
         return None
-    if data == "m":
-        return Tap(ButtonKind.TOPICS)
-    if data == "b":
-        return Tap(ButtonKind.BACK)
-    kind, _, rest = data.partition(":")
-    parts = rest.split(":")
-    if kind == "t" and len(parts) == 1:
-        name = _lookup(snapshot).topics.get(parts[0])
-        return Tap(ButtonKind.TOPIC, name) if name else None
-    if kind == "e" and len(parts) == 3 and parts[0] in _VIA_NAMES and _valid_ref(parts[2]):
-        entry_id = _lookup(snapshot).entries.get(parts[1])
-        return Tap(ButtonKind.ENTRY, entry_id, parts[2] or None, _VIA_NAMES[parts[0]]) if entry_id else None
-    if kind == "f" and len(parts) == 2 and parts[0] in ("+", "-") and parts[1] and _valid_ref(parts[1]):
-        return Tap(ButtonKind.FEEDBACK, parts[0], parts[1])
-    if kind == "n" and len(parts) == 1 and _valid_ref(parts[0]):
-        return Tap(ButtonKind.NONE_OF_THESE, ref=parts[0] or None)
-    if kind == "h" and len(parts) == 1 and _valid_ref(parts[0]):
-        return Tap(ButtonKind.HANDOFF, ref=parts[0] or None)
-    return None
-
-
-def _valid_ref(ref: str) -> bool:
-    return _REF_RE.fullmatch(ref) is not None
-
-
-# --- numbered choices --------------------------------------------------------------------
-
-
-def numbered_choices(reply: Reply) -> list[Button]:
-    """The buttons a resident picks by number where there are no real buttons (the terminal,
-    WeChat): every button but feedback, which is given with + or -."""
-    return [b for b in reply.buttons if b.kind != ButtonKind.FEEDBACK]
-
-
-@dataclass
-class _Shown:
-    """What a resident last saw with choices under it, and when."""
-
-    choices: tuple[Button, ...]
-    ref: str
-    via: Via
-    rated_ref: str  # the answer "+" / "-" rates; "" when the last reply had no feedback buttons
-    at: float
-
-
-class ChoiceMemory:
-    """Per resident, the numbered choices of the last reply, for `ttl` seconds; at most
-    `size` residents (the least recently active are forgotten first). Keys are hashed
-    resident keys."""
-
-    def __init__(self, ttl: float = 30 * 60, size: int = 10_000, clock: Callable[[], float] = time.monotonic):
-        self.ttl = ttl
-        self.size = size
-        self._clock = clock
-        self._shown: OrderedDict[str, _Shown] = OrderedDict()
-
-    def get(self, key: str) -> _Shown | None:
-        shown = self._shown.get(key)
-        if shown is None:
-            return None
-        if self._clock() - shown.at > self.ttl:
-            del self._shown[key]
-            return None
-        return shown
-
-    def remember(self, key: str, said: Said) -> None:
-        reply = said.reply
-        if reply is None:
-            return
-        rated = said.ref if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons) else ""
-        self._shown[key] = _Shown(tuple(numbered_choices(reply)), said.ref, said.via, rated, self._clock())
-        self._shown.move_to_end(key)
-        while len(self._shown) > self.size:
-            self._shown.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._shown)
-
-
-def choice_hint(count: int) -> str:
-    pick = " 1 " if count == 1 else f" 1 到 {count} 之间的数字"
-    return f"请输入{pick}来选择，或者直接打字提问。"
+    if verdict == WARN:
+        return Said(ack=replies.SLOW_DOWN_TEXT, refused=Refusal.SLOW_DOWN)
+    return Said(refused=Refusal.DROPPED)
 
 
 # --- the conversation --------------------------------------------------------------------
@@ -409,11 +137,11 @@ class Conversation:
 
     `gate` (optional) limits how much one resident may send; `memory` (optional) turns on
     the numbered-choice convention: a number picks a choice of the last reply, + or - rates
-    the last answer; `desk` (optional) turns on hand-off to staff in private chats (call
-    the async entry points then). `settle`: the async entry points return only once what
-    they recorded is on disk (`Service.settle`), so a crash after the answer went out cannot
-    take its record; Telegram, whose update journal replays an update until its reply is
-    sent, leaves it off rather than make every reply wait for the disk.
+    the last answer; `desk` (optional) turns on hand-off to staff in private chats.
+    `settle`: `handle` returns only once what it recorded is on disk (`Service.settle`), so
+    a crash after the answer went out cannot take its record; Telegram, whose update journal
+    replays an update until its reply is sent, leaves it off rather than make every reply
+    wait for the disk.
     """
 
     def __init__(
@@ -431,73 +159,58 @@ class Conversation:
         self.desk = desk
         self.settle = settle
 
-    # -- entry points ----------------------------------------------------------------------
-
-    def handle(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """Admit the input (flood control), then respond to it (no hand-off: see handle_async)."""
-        return self.admit(resident, event) or self.respond(resident, event, ref=ref)
-
-    async def handle_async(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """`handle`, with hand-off requests carried out by the desk."""
-        return self.admit(resident, event) or await self.respond_async(resident, event, ref=ref)
-
-    async def respond_async(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """`respond`, with hand-off requests carried out by the desk; what was recorded is on
-        disk before it returns (with `settle`)."""
-        said = self.respond(resident, event, ref=ref)
-        if self.settle:
-            await self.service.settle()
-        if said.handoff is None or self.desk is None:
-            return said
-        said = await self.desk.take(resident, self.key(resident), said.handoff)
-        if self.memory is not None and said.reply is not None:
-            self.memory.remember(self.key(resident), said)
-        return said
-
-    def admit(self, resident: Resident, event: Event | None = None) -> Said | None:
-        """None if the resident may be answered; otherwise what to say instead (once) or
-        a quiet refusal. Channels that gate inputs other than events call this alone."""
-        if self.gate is None:
-            return None
-        verdict = self.gate.check(self.key(resident))
-        if verdict == ALLOW:
-            return None
-        if verdict == WARN:
-            return Said(ack=replies.SLOW_DOWN_TEXT, refused=Refusal.SLOW_DOWN)
-        return Said(refused=Refusal.DROPPED)
-
-    def respond(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
-        """The answer to one input, without flood control.
+    async def handle(self, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
+        """The answer to one input, the one way in for every channel: flood control, what
+        the input means, its record on disk (with `settle`), and the hand-off it asks for
+        carried out by the desk (the `Said` is then the desk's, with the request in `handoff`).
 
         `ref`: the reference to log the input's interaction under, from a channel that may be
         handed the same input again (`Service.ref_for`): a Telegram update replayed after a
         crash, WeChat retrying a message after a restart. The log keeps one row per reference,
         so the input is counted once. None: a fresh reference.
         """
-        if isinstance(event, Text):
-            said = self._text(resident, clean_text(event.text), ref, event.via)
-        elif isinstance(event, Ask):
-            said = self.command(event.command)
-        elif isinstance(event, Press):
-            tap = decode_button(event.data, self.service.snapshot)
-            said = self.press(resident, tap, ref=ref) if tap is not None else stale()
-        else:
-            said = Said(Reply(replies.NON_TEXT_TEXT))
-        if self.memory is not None and said.reply is not None and not said.refused:
-            self.memory.remember(self.key(resident), said)
-        return said
+        refused = admission(self.gate, self.key(resident)) if self.gate is not None else None
+        if refused is not None:
+            return refused
+        said = self._respond(resident, event, ref)
+        if self.settle:
+            await self.service.settle()
+        if said.handoff is None or self.desk is None:
+            return said
+        taken = replace(await self.desk.take(resident, self.key(resident), said.handoff), handoff=said.handoff)
+        if self.memory is not None and taken.reply is not None:
+            self.memory.remember(self.key(resident), taken)
+        return taken
 
     def key(self, resident: Resident) -> str:
         """The resident's hashed key: flood control and memory never hold raw ids."""
         return self.service.resident_key(f"{resident.channel}:{resident.id}") or ""
 
     def greeting(self) -> Said:
-        """The welcome with the topic menu (what /start says)."""
-        return self.command(Command.START)
+        """The welcome with the topic menu (what /start says), for a channel to show before
+        the resident has said anything (the web page)."""
+        return self._command(Command.START)
 
     # -- what each input means --------------------------------------------------------------
 
-    def command(self, command: Command) -> Said:
+    def _respond(self, resident: Resident, event: Event, ref: str | None) -> Said:
+        """What to say to one input, and the hand-off it asks for (not yet carried out)."""
+        if isinstance(event, Text):
+            said = self._text(resident, clean_text(event.text), ref, event.via)
+        elif isinstance(event, Ask):
+            said = self._command(event.command)
+        elif isinstance(event, Press):
+            tap = decode_button(event.data, self.service.snapshot)
+            said = self._press(resident, tap, ref=ref) if tap is not None else stale()
+        elif isinstance(event, Pick):
+            said = self._press(resident, event.tap, ref=ref)
+        else:
+            said = Said(Reply(replies.NON_TEXT_TEXT))
+        if self.memory is not None and said.reply is not None and not said.refused:
+            self.memory.remember(self.key(resident), said)
+        return said
+
+    def _command(self, command: Command) -> Said:
         faq = self.service.snapshot.faq
         if command == Command.START:
             return Said(replies.greeting_reply(faq))
@@ -512,10 +225,10 @@ class Conversation:
     def _text(self, resident: Resident, text: str, ref: str | None = None, via: Via = Via.QUESTION) -> Said:
         text = text.strip()
         if not text:
-            return self.command(Command.START)
+            return self._command(Command.START)
         command = command_in(text)
         if command is not None:
-            return self.command(command)
+            return self._command(command)
         if self.memory is not None:
             picked = self._numbered(resident, text, ref)
             if picked is not None:
@@ -564,7 +277,7 @@ class Conversation:
         if shown is None:
             return None
         if text in ("+", "-") and shown.rated_ref:
-            return self.press(resident, Tap(ButtonKind.FEEDBACK, text, shown.rated_ref))
+            return self._press(resident, Tap(ButtonKind.FEEDBACK, text, shown.rated_ref))
         if not (text.isdigit() and len(text) <= 2 and shown.choices):
             return None
         if not 1 <= int(text) <= len(shown.choices):
@@ -572,10 +285,10 @@ class Conversation:
         button = shown.choices[int(text) - 1]
         if button.kind == ButtonKind.URL:
             return Said(ack=f"请在浏览器中打开：{button.value}")
-        return self.press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via), ref=ref)
+        return self._press(resident, Tap(button.kind, button.value, shown.ref or None, shown.via), ref=ref)
 
-    def press(self, resident: Resident, tap: Tap, *, ref: str | None = None) -> Said:
-        """A button pressed (or picked by number); `ref` as for `respond`."""
+    def _press(self, resident: Resident, tap: Tap, *, ref: str | None = None) -> Said:
+        """A button pressed (or picked by number, or from a menu); `ref` as for `handle`."""
         service = self.service
         faq = service.snapshot.faq
         desk = self._desk(resident)
@@ -624,88 +337,13 @@ def _asked(outcome: Outcome, question: str) -> Asked:
     return Asked(outcome.ref, question, status, outcome.entry_id, suggestions)
 
 
-# --- late messages -----------------------------------------------------------------------
-
-
-class Delivered(enum.Enum):
-    """What became of a late message. True (in `if`) when the channel took it."""
-
-    SENT = "sent"  # the resident has it
-    KEPT = "kept"  # it waits where the resident will see it next (the outbox of the web chat, of WeChat)
-    RETRY = "retry"  # not now (the channel is down or not running): try again later
-    GONE = "gone"  # the resident cannot be reached (blocked the bot, deleted the chat)
-
-    def __bool__(self) -> bool:
-        return self in (Delivered.SENT, Delivered.KEPT)
-
-
-class Deliverer(Protocol):
-    """How one channel brings a message to a resident outside a request/response.
-
-    A channel without a way to push (WeChat's passive replies) keeps the message in the
-    durable `storage.outbox.Outbox` and answers KEPT, then shows what waits with its next
-    answer to that resident (`Outbox.take`). A plain bool is read as SENT / RETRY."""
-
-    async def deliver(self, resident: Resident, said: Said) -> Delivered | bool: ...
-
-
-@dataclass
-class Delivery:
-    """Channel-neutral "deliver this to that resident": each running channel registers its
-    deliverer; the hand-off desk sends staff replies through here."""
-
-    deliverers: dict[Channel, Deliverer] = field(default_factory=dict)
-    answer_only: set[Channel] = field(default_factory=set)
-
-    def register(self, channel: Channel, deliverer: Deliverer, *, answer_only: bool = False) -> None:
-        """`answer_only`: the channel can only answer a resident's message, never write first
-        (WeChat), so what is delivered waits for their next message: residents are told so."""
-        self.deliverers[channel] = deliverer
-        if answer_only:
-            self.answer_only.add(channel)
-        else:
-            self.answer_only.discard(channel)
-
-    def waits_for_resident(self, channel: Channel) -> bool:
-        """A late message to this channel's residents is only seen when they next write."""
-        return channel in self.answer_only
-
-    async def deliver(self, resident: Resident, said: Said) -> Delivered:
-        """What the resident's channel made of the message; RETRY when it is not running."""
-        deliverer = self.deliverers.get(resident.channel)
-        if deliverer is None:
-            log.warning("cannot deliver to a %s resident: that channel is not running", resident.channel)
-            return Delivered.RETRY
-        result = await deliverer.deliver(resident, said)
-        if isinstance(result, Delivered):
-            return result
-        return Delivered.SENT if result else Delivered.RETRY
-
-
 __all__ = [
     "MAX_QUESTION",
-    "Ask",
-    "Asked",
-    "ChoiceMemory",
-    "Command",
     "Conversation",
-    "Delivered",
-    "Deliverer",
-    "Delivery",
     "Desk",
-    "Event",
-    "HandOff",
-    "HandOffKind",
-    "NonText",
-    "Press",
-    "Refusal",
-    "Resident",
-    "Said",
-    "Tap",
-    "Text",
+    "admission",
     "asks_for_person",
     "clean_text",
-    "decode_button",
-    "encode_button",
-    "numbered_choices",
+    "command_in",
+    "stale",
 ]

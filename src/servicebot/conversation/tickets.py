@@ -55,7 +55,8 @@ from servicebot.answering import replies
 from servicebot.answering.replies import Reply
 from servicebot.answering.service import Service, new_ref
 from servicebot.config import Settings
-from servicebot.conversation.chat import Asked, Delivered, Delivery, HandOff, HandOffKind, Resident, Said
+from servicebot.conversation.delivery import Delivered, Delivery
+from servicebot.conversation.events import Asked, HandOff, HandOffKind, Resident, Said
 from servicebot.conversation.hours import when
 from servicebot.conversation.ticket_view import Card, Notice, card_of
 from servicebot.errors import StaffRoomError, StorageError

@@ -1,0 +1,77 @@
+"""Numbered choices, for channels without real buttons (the terminal, WeChat).
+
+There a resident picks a button of the last reply by typing its number, and rates the last
+answer with + or -. That needs a short memory per resident of what they were last shown: it
+lives here, apart from the conversation that consults it, so a channel can adapt what is
+remembered to what it shows (WeChat's links are not numbered: `channels.wechat.WechatChoices`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from servicebot.answering.replies import Button, Reply
+from servicebot.conversation.events import Said
+from servicebot.records import ButtonKind, Via
+
+
+def numbered_choices(reply: Reply) -> list[Button]:
+    """The buttons a resident picks by number where there are no real buttons (the terminal,
+    WeChat): every button but feedback, which is given with + or -."""
+    return [b for b in reply.buttons if b.kind != ButtonKind.FEEDBACK]
+
+
+@dataclass
+class Shown:
+    """What a resident last saw with choices under it, and when."""
+
+    choices: tuple[Button, ...]
+    ref: str
+    via: Via
+    rated_ref: str  # the answer "+" / "-" rates; "" when the last reply had no feedback buttons
+    at: float
+
+
+class ChoiceMemory:
+    """Per resident, the numbered choices of the last reply, for `ttl` seconds; at most
+    `size` residents (the least recently active are forgotten first). Keys are hashed
+    resident keys."""
+
+    def __init__(self, ttl: float = 30 * 60, size: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.size = size
+        self._clock = clock
+        self._shown: OrderedDict[str, Shown] = OrderedDict()
+
+    def get(self, key: str) -> Shown | None:
+        shown = self._shown.get(key)
+        if shown is None:
+            return None
+        if self._clock() - shown.at > self.ttl:
+            del self._shown[key]
+            return None
+        return shown
+
+    def remember(self, key: str, said: Said) -> None:
+        reply = said.reply
+        if reply is None:
+            return
+        rated = said.ref if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons) else ""
+        self._shown[key] = Shown(tuple(numbered_choices(reply)), said.ref, said.via, rated, self._clock())
+        self._shown.move_to_end(key)
+        while len(self._shown) > self.size:
+            self._shown.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._shown)
+
+
+def choice_hint(count: int) -> str:
+    pick = " 1 " if count == 1 else f" 1 到 {count} 之间的数字"
+    return f"请输入{pick}来选择，或者直接打字提问。"
+
+
+__all__ = ["ChoiceMemory", "Shown", "choice_hint", "numbered_choices"]

@@ -12,6 +12,9 @@ request from the web page), hands it to the `Conversation` and renders the `Said
   assembled from the routes each web-facing channel contributes plus /healthz, clean start
   and stop, signals.
 
+Shared by the adapters, so that none imports another: `http.py` (a request body within a
+limit, the security headers and cross-origin policy of every response).
+
 Adding a channel touches its adapter, its settings and `server.build_channels`, nothing else.
 """
 

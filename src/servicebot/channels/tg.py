@@ -61,6 +61,7 @@ from telegram.ext import (
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
 from servicebot.channels import Core
+from servicebot.channels.http import BodyTooLarge, read_body
 from servicebot.channels.tg_ingest import (
     DRAIN_SECONDS,
     ChatOrderedProcessor,
@@ -257,8 +258,6 @@ class TelegramChannel:
         if not hmac.compare_digest(given, self.core.settings.webhook_secret.encode()):
             self.rejections.warning("secret", "telegram: refused a webhook call with a wrong secret token")
             return PlainTextResponse("forbidden", status_code=403)
-        from servicebot.channels.web import BodyTooLarge, read_body
-
         try:
             body = await read_body(request, MAX_WEBHOOK_BODY)
             doc = json.loads(body)

@@ -53,7 +53,7 @@ from starlette.routing import BaseRoute, Route
 
 from servicebot.answering import replies
 from servicebot.channels import Core
-from servicebot.channels.web import BodyTooLarge, read_body
+from servicebot.channels.http import BodyTooLarge, read_body
 from servicebot.channels.wechat_protocol import (
     MAX_BODY_BYTES,
     SUCCESS,

@@ -95,7 +95,7 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
     from servicebot.answering.service import Service
     from servicebot.channels import Core
     from servicebot.channels.server import build_channels, serve
-    from servicebot.channels.wechat_protocol import paginate, render
+    from servicebot.channels.wechat_text import paginate, render
     from servicebot.config import load_settings
 
     from webserver import free_port

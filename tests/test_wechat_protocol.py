@@ -1,10 +1,10 @@
-"""The WeChat protocol module, piece by piece, and the simulated WeChat server against it.
+"""The WeChat protocol modules, piece by piece, and the simulated WeChat server against them.
 
 Known answers come from outside this code: signatures and ciphertexts computed here by hand
 from WeChat's specification, and the sample vectors WeChat published for its message
 encryption (token "123456", EncodingAESKey "kWxPEV…", as reproduced in wechatpy's tests).
-The HTTP tests run the simulator against a minimal endpoint on 127.0.0.1 made only of this
-module (the product endpoint is the integration's job).
+The HTTP tests run the simulator against a minimal endpoint on 127.0.0.1 made only of these
+modules (the product endpoint is the integration's job).
 """
 
 from __future__ import annotations
@@ -27,22 +27,42 @@ from hypothesis import given, settings as hsettings, strategies as st
 from servicebot.answering import replies
 from servicebot.answering.replies import Button, Reply
 from servicebot.channels import wechat_protocol as wx
-from servicebot.channels.wechat_protocol import (
-    DecryptError,
-    Inbound,
-    MalformedMessageError,
+from servicebot.channels.wechat_crypto import (
+    TIMESTAMP_WINDOW,
+    WechatCrypto,
+    aes_key,
+    signature,
+    verify_signature,
+    verify_url,
+)
+from servicebot.channels.wechat_messages import (
+    MAX_BODY_BYTES,
+    SUCCESS,
     MenuClick,
     MenuView,
     OtherMessage,
-    ReplyCache,
-    SignatureError,
     Subscribe,
     TextMessage,
     Unsubscribe,
     VoiceMessage,
-    WechatCrypto,
+    cdata,
+    parse_fields,
+    parse_message,
+    text_reply,
 )
-from servicebot.errors import ConfigError
+from servicebot.channels.wechat_protocol import Inbound
+from servicebot.channels.wechat_replay import ReplyCache
+from servicebot.channels.wechat_text import (
+    MAX_TEXT_BYTES,
+    MORE_HINT,
+    WechatText,
+    link,
+    paginate,
+    render,
+    shorten,
+    utf8_len,
+)
+from servicebot.errors import ConfigError, DecryptError, MalformedMessageError, SignatureError, WechatError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind
 
@@ -101,7 +121,7 @@ def text_xml(content: str = "低保怎么申请", *, msg_id: str = "605476859006
     return (
         f"<xml><ToUserName><![CDATA[{TEST_ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
         f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content>{wx.cdata(content)}</Content><MsgId>{msg_id}</MsgId></xml>"
+        f"<Content>{cdata(content)}</Content><MsgId>{msg_id}</MsgId></xml>"
     )
 
 
@@ -115,16 +135,16 @@ def signed_query(*, token: str = TEST_TOKEN, timestamp: int = NOW, nonce: str = 
 
 def test_signature_is_sha1_of_the_sorted_parts_known_answer():
     # Sorted by hand: "12345" < "1700000000" < "servicebot" (string order, not numeric).
-    assert wx.signature("servicebot", "1700000000", "12345") == hashlib.sha1(b"123451700000000servicebot").hexdigest()
+    assert signature("servicebot", "1700000000", "12345") == hashlib.sha1(b"123451700000000servicebot").hexdigest()
     assert (
-        wx.signature("servicebot", "1700000000", "12345") == "26b1ee9298ef9d648194bbe34465fca3dcff60d6"
+        signature("servicebot", "1700000000", "12345") == "26b1ee9298ef9d648194bbe34465fca3dcff60d6"
     )  # printf %s 123451700000000servicebot | sha1sum
-    assert wx.signature("12345", "servicebot", "1700000000") == wx.signature("servicebot", "1700000000", "12345")
+    assert signature("12345", "servicebot", "1700000000") == signature("servicebot", "1700000000", "12345")
 
 
 def test_msg_signature_matches_wechats_published_sample():
-    assert wx.signature(SAMPLE_TOKEN, SAMPLE_TIMESTAMP, SAMPLE_NONCE, SAMPLE_ENCRYPT) == SAMPLE_MSG_SIGNATURE
-    wx.verify_signature(
+    assert signature(SAMPLE_TOKEN, SAMPLE_TIMESTAMP, SAMPLE_NONCE, SAMPLE_ENCRYPT) == SAMPLE_MSG_SIGNATURE
+    verify_signature(
         SAMPLE_TOKEN,
         SAMPLE_MSG_SIGNATURE,
         SAMPLE_TIMESTAMP,
@@ -136,9 +156,9 @@ def test_msg_signature_matches_wechats_published_sample():
 
 def test_good_signature_inside_the_window_passes():
     q = signed_query()
-    wx.verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW)
-    wx.verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW + wx.TIMESTAMP_WINDOW)
-    wx.verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW - wx.TIMESTAMP_WINDOW)
+    verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW)
+    verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW + TIMESTAMP_WINDOW)
+    verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW - TIMESTAMP_WINDOW)
 
 
 @pytest.mark.parametrize(
@@ -155,47 +175,47 @@ def test_good_signature_inside_the_window_passes():
 def test_bad_or_missing_signature_is_refused(change, reason):
     q = signed_query() | change
     with pytest.raises(SignatureError, match=reason):
-        wx.verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW)
+        verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW)
 
 
-@pytest.mark.parametrize("offset", [wx.TIMESTAMP_WINDOW + 1, -wx.TIMESTAMP_WINDOW - 1, 86_400 * 365])
+@pytest.mark.parametrize("offset", [TIMESTAMP_WINDOW + 1, -TIMESTAMP_WINDOW - 1, 86_400 * 365])
 def test_a_correctly_signed_but_stale_or_future_timestamp_is_refused(offset):
     q = signed_query(timestamp=NOW + offset)
     with pytest.raises(SignatureError, match="timestamp"):
-        wx.verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW)
+        verify_signature(TEST_TOKEN, q["signature"], q["timestamp"], q["nonce"], now=NOW)
 
 
 @pytest.mark.parametrize("stamp", ["-1700000000", "1.7e9", "１７００００００００", "9" * 40])
 def test_a_signed_timestamp_that_is_not_plain_seconds_is_refused(stamp):
     sig = sha1_signature(TEST_TOKEN, stamp, "n")
     with pytest.raises(SignatureError, match="timestamp"):
-        wx.verify_signature(TEST_TOKEN, sig, stamp, "n", now=NOW)
+        verify_signature(TEST_TOKEN, sig, stamp, "n", now=NOW)
 
 
 def test_an_empty_token_refuses_everything_rather_than_accept_forgeries():
     q = signed_query(token="")
     with pytest.raises(SignatureError, match="no token"):
-        wx.verify_signature("", q["signature"], q["timestamp"], q["nonce"], now=NOW)
+        verify_signature("", q["signature"], q["timestamp"], q["nonce"], now=NOW)
 
 
 def test_url_verification_answers_echostr_only_when_signed():
     query = signed_query() | {"echostr": "5837397520832701"}
-    assert wx.verify_url(query, TEST_TOKEN, now=NOW) == "5837397520832701"
+    assert verify_url(query, TEST_TOKEN, now=NOW) == "5837397520832701"
     with pytest.raises(SignatureError):
-        wx.verify_url(query, "another-token", now=NOW)
+        verify_url(query, "another-token", now=NOW)
     with pytest.raises(SignatureError):
-        wx.verify_url({"echostr": "x"}, TEST_TOKEN, now=NOW)
+        verify_url({"echostr": "x"}, TEST_TOKEN, now=NOW)
 
 
 # --- safe mode -----------------------------------------------------------------------------
 
 
 def test_encoding_aes_key_decodes_to_32_bytes_and_bad_keys_are_config_errors():
-    assert wx.aes_key(TEST_AES_KEY) == base64.b64decode(TEST_AES_KEY + "=")
-    assert len(wx.aes_key(TEST_AES_KEY)) == 32
+    assert aes_key(TEST_AES_KEY) == base64.b64decode(TEST_AES_KEY + "=")
+    assert len(aes_key(TEST_AES_KEY)) == 32
     for bad in ["", TEST_AES_KEY[:-1], TEST_AES_KEY + "H", TEST_AES_KEY[:-1] + "=", TEST_AES_KEY[:-1] + "-"]:
         with pytest.raises(ConfigError, match="wechat_aes_key") as caught:
-            wx.aes_key(bad)
+            aes_key(bad)
         assert TEST_AES_KEY[:10] not in str(caught.value)  # the secret is never echoed
     with pytest.raises(ConfigError, match="wechat_app_id"):
         WechatCrypto(TEST_AES_KEY, "")
@@ -203,14 +223,14 @@ def test_encoding_aes_key_decodes_to_32_bytes_and_bad_keys_are_config_errors():
 
 def test_decrypt_wechats_published_sample():
     xml = WechatCrypto(SAMPLE_KEY, SAMPLE_APP_ID).decrypt(SAMPLE_ENCRYPT)
-    fields = wx.parse_fields(xml)
+    fields = parse_fields(xml)
     assert (fields["Content"], fields["FromUserName"], fields["MsgId"]) == ("test", "messense", "4363689963896700987")
 
 
 def test_encrypt_reproduces_wechats_published_sample_with_its_random_prefix():
     crypto = WechatCrypto(SAMPLE_KEY, SAMPLE_APP_ID)
     assert crypto.encrypt(SAMPLE_REPLY, random_prefix=b"1234567890123456") == SAMPLE_REPLY_ENCRYPT
-    inbound = Inbound(message=wx.parse_message(text_xml()), encrypted=True, nonce=SAMPLE_NONCE)
+    inbound = Inbound(message=parse_message(text_xml()), encrypted=True, nonce=SAMPLE_NONCE)
     body = wx.encode_reply(
         SAMPLE_REPLY,
         inbound,
@@ -283,7 +303,7 @@ def test_damaged_ciphertext_is_a_decrypt_error(encrypted):
 
 
 def encrypt_raw(plain: bytes) -> str:
-    key = wx.aes_key(TEST_AES_KEY)
+    key = aes_key(TEST_AES_KEY)
     encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
     return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
 
@@ -323,7 +343,7 @@ def media_xml(msg_type: str, extra: str = "") -> str:
 
 
 def test_text_message_is_parsed_with_every_field():
-    message = wx.parse_message(text_xml("低保怎么申请？ <b>&amp;</b>").encode())
+    message = parse_message(text_xml("低保怎么申请？ <b>&amp;</b>").encode())
     assert message == TextMessage(
         account=TEST_ACCOUNT,
         sender=OPENID,
@@ -334,7 +354,7 @@ def test_text_message_is_parsed_with_every_field():
     assert OPENID not in repr(message) and "低保" not in repr(message)  # safe to log by mistake
     # Escaped rather than CDATA: entities of XML itself are fine, only DTD-declared ones are refused.
     escaped = text_xml().replace("<Content><![CDATA[低保怎么申请]]></Content>", "<Content>A &lt; B &amp; 中</Content>")
-    assert wx.parse_message(escaped).content == "A < B & 中"
+    assert parse_message(escaped).content == "A < B & 中"
 
 
 HEAD = {"account": TEST_ACCOUNT, "sender": OPENID, "create_time": NOW}
@@ -353,7 +373,7 @@ HEAD = {"account": TEST_ACCOUNT, "sender": OPENID, "create_time": NOW}
     ],
 )
 def test_events_are_typed(xml, expected):
-    assert wx.parse_message(xml) == expected
+    assert parse_message(xml) == expected
 
 
 @pytest.mark.parametrize(
@@ -369,7 +389,7 @@ def test_events_are_typed(xml, expected):
     ],
 )
 def test_everything_else_is_other_with_its_type(msg_type, extra):
-    message = wx.parse_message(media_xml(msg_type, extra))
+    message = parse_message(media_xml(msg_type, extra))
     assert isinstance(message, OtherMessage)
     assert (message.msg_type, message.msg_id, message.sender) == (msg_type.lower(), "42", OPENID)
 
@@ -384,7 +404,7 @@ def test_everything_else_is_other_with_its_type(msg_type, extra):
 )
 def test_a_voice_message_carries_what_wechat_recognised(extra, heard):
     xml = media_xml("voice", f"<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>{extra}")
-    message = wx.parse_message(xml)
+    message = parse_message(xml)
     assert message == VoiceMessage(**HEAD, msg_id="42", recognition=heard)
     assert message.dedup_key == f"msg:{OPENID}:42"  # keyed by sender and MsgId, like a text message
     assert OPENID not in repr(message) and "低保" not in repr(message)  # as private as typed text
@@ -409,7 +429,7 @@ def test_a_voice_message_carries_what_wechat_recognised(extra, heard):
 )
 def test_malformed_bodies_are_refused_with_a_reason(body, reason):
     with pytest.raises(MalformedMessageError, match=reason):
-        wx.parse_message(body)
+        parse_message(body)
 
 
 def test_xxe_pointing_at_a_local_file_is_refused_without_reading_it(tmp_path: Path):
@@ -425,7 +445,7 @@ def test_xxe_pointing_at_a_local_file_is_refused_without_reading_it(tmp_path: Pa
     ]
     for payload in payloads:
         with pytest.raises(MalformedMessageError, match="DOCTYPE") as caught:
-            wx.parse_message(payload.encode())
+            parse_message(payload.encode())
         assert "TOP-SECRET" not in str(caught.value)
         assert secret.as_uri() not in str(caught.value)
 
@@ -436,31 +456,31 @@ def test_billion_laughs_is_refused_without_expanding():
         "<Content><![CDATA[低保怎么申请]]></Content>", "<Content>&lol9;</Content>"
     )
     with pytest.raises(MalformedMessageError, match="DOCTYPE"):
-        wx.parse_message(bomb.encode())
+        parse_message(bomb.encode())
     with pytest.raises(MalformedMessageError, match="DOCTYPE"):
-        wx.parse_message(b"<!DOCTYPE xml><xml/>")  # even a harmless DOCTYPE: WeChat never sends one
+        parse_message(b"<!DOCTYPE xml><xml/>")  # even a harmless DOCTYPE: WeChat never sends one
 
 
 def test_a_50000_character_text_message_is_read_whole():
     content = ("我想问一下低保怎么申请，" * 5000)[:50_000]
     assert len(content) == 50_000
-    message = wx.parse_message(text_xml(content).encode())
+    message = parse_message(text_xml(content).encode())
     assert isinstance(message, TextMessage)
     assert message.content == content
 
 
 def test_dedup_keys_follow_wechats_advice():
-    text = wx.parse_message(text_xml(msg_id="77"))
-    assert text.dedup_key == wx.parse_message(text_xml("retried", msg_id="77")).dedup_key
-    assert text.dedup_key != wx.parse_message(text_xml(msg_id="78")).dedup_key
+    text = parse_message(text_xml(msg_id="77"))
+    assert text.dedup_key == parse_message(text_xml("retried", msg_id="77")).dedup_key
+    assert text.dedup_key != parse_message(text_xml(msg_id="78")).dedup_key
     # Another sender's message with the same MsgId is another message: it never shares an answer.
-    assert text.dedup_key != wx.parse_message(text_xml(msg_id="77").replace(OPENID, "oSomeoneElse")).dedup_key
-    subscribe = wx.parse_message(event_xml("subscribe"))
-    assert subscribe.dedup_key == wx.parse_message(event_xml("subscribe")).dedup_key
-    assert subscribe.dedup_key != wx.parse_message(event_xml("subscribe", created=NOW + 1)).dedup_key
+    assert text.dedup_key != parse_message(text_xml(msg_id="77").replace(OPENID, "oSomeoneElse")).dedup_key
+    subscribe = parse_message(event_xml("subscribe"))
+    assert subscribe.dedup_key == parse_message(event_xml("subscribe")).dedup_key
+    assert subscribe.dedup_key != parse_message(event_xml("subscribe", created=NOW + 1)).dedup_key
     # Two different taps in the same second are two events, not a retry.
-    assert wx.parse_message(event_xml("CLICK", "a")).dedup_key != wx.parse_message(event_xml("CLICK", "b")).dedup_key
-    assert subscribe.dedup_key != wx.parse_message(event_xml("CLICK", "a")).dedup_key
+    assert parse_message(event_xml("CLICK", "a")).dedup_key != parse_message(event_xml("CLICK", "b")).dedup_key
+    assert subscribe.dedup_key != parse_message(event_xml("CLICK", "a")).dedup_key
 
 
 # --- a whole POST --------------------------------------------------------------------------
@@ -495,7 +515,7 @@ def test_safe_mode_round_trip_with_a_known_key():
     assert inbound.encrypted and inbound.nonce == "2718"
     assert inbound.message.content == "梧桐书屋在哪"
 
-    answer = wx.text_reply(inbound.message, "在凤凰办事处。]]> 不会断开", now=NOW + 1)
+    answer = text_reply(inbound.message, "在凤凰办事处。]]> 不会断开", now=NOW + 1)
     sealed = xml_fields(wx.encode_reply(answer, inbound, token=TEST_TOKEN, crypto=crypto, now=NOW + 1))
     assert sealed["MsgSignature"] == sha1_signature(TEST_TOKEN, sealed["TimeStamp"], sealed["Nonce"], sealed["Encrypt"])
     assert (sealed["TimeStamp"], sealed["Nonce"]) == (str(NOW + 1), "2718")
@@ -544,15 +564,15 @@ def test_safe_mode_body_without_encrypt_is_malformed():
 def test_safe_mode_carries_a_50000_character_message():
     content = "长" * 50_000
     body, query = safe_post(text_xml(content))
-    assert len(body) < wx.MAX_BODY_BYTES
+    assert len(body) < MAX_BODY_BYTES
     inbound = wx.decode_post(body, query, token=TEST_TOKEN, crypto=WechatCrypto(TEST_AES_KEY, TEST_APP_ID), now=NOW)
     assert inbound.message.content == content
 
 
 def test_success_and_empty_replies_are_never_encrypted():
-    inbound = Inbound(message=wx.parse_message(text_xml()), encrypted=True, nonce="1")
+    inbound = Inbound(message=parse_message(text_xml()), encrypted=True, nonce="1")
     crypto = WechatCrypto(TEST_AES_KEY, TEST_APP_ID)
-    assert wx.encode_reply(wx.SUCCESS, inbound, token=TEST_TOKEN, crypto=crypto) == "success"
+    assert wx.encode_reply(SUCCESS, inbound, token=TEST_TOKEN, crypto=crypto) == "success"
     assert wx.encode_reply("", inbound, token=TEST_TOKEN, crypto=crypto) == ""
     plain = Inbound(message=inbound.message, encrypted=False, nonce="1")
     assert wx.encode_reply("<xml/>", plain, token=TEST_TOKEN, crypto=crypto) == "<xml/>"
@@ -566,7 +586,7 @@ def test_success_and_empty_replies_are_never_encrypted():
     ["普通回答", "a]]>b", "]]>", "]]]]>", "x]]><script>alert(1)</script><![CDATA[", '<a href="https://x.cn">x</a>'],
 )
 def test_reply_content_survives_any_text_including_cdata_end(content):
-    xml = wx.text_reply(wx.parse_message(text_xml()), content, now=NOW)
+    xml = text_reply(parse_message(text_xml()), content, now=NOW)
     assert xml_fields(xml) == {
         "ToUserName": OPENID,
         "FromUserName": TEST_ACCOUNT,
@@ -577,21 +597,21 @@ def test_reply_content_survives_any_text_including_cdata_end(content):
 
 
 def test_reply_drops_characters_xml_cannot_carry():
-    xml = wx.text_reply(wx.parse_message(text_xml()), "a\x00b\x1bc\ud800d\ne\tf", now=NOW)
+    xml = text_reply(parse_message(text_xml()), "a\x00b\x1bc\ud800d\ne\tf", now=NOW)
     assert xml_fields(xml)["Content"] == "abcd\ne\tf"
 
 
 # --- the text limit ------------------------------------------------------------------------
 
-HINT = "\n" + wx.MORE_HINT
+HINT = "\n" + MORE_HINT
 
 
 def body_of(page: str) -> str:
     return page.removesuffix(HINT)
 
 
-def assert_pages_are_sound(text: str, pages: list[str], limit: int = wx.MAX_TEXT_BYTES) -> None:
-    assert pages and all(wx.utf8_len(page) <= limit for page in pages)
+def assert_pages_are_sound(text: str, pages: list[str], limit: int = MAX_TEXT_BYTES) -> None:
+    assert pages and all(utf8_len(page) <= limit for page in pages)
     assert all(page.endswith(HINT) for page in pages[:-1]) and not pages[-1].endswith(HINT)
     # Nothing lost or reordered: only whitespace at the cuts may go.
     squeeze = re.compile(r"\s+")
@@ -601,10 +621,10 @@ def assert_pages_are_sound(text: str, pages: list[str], limit: int = wx.MAX_TEXT
 
 
 def test_the_limit_is_2047_utf8_bytes():
-    assert wx.MAX_TEXT_BYTES == 2047
-    assert wx.utf8_len("低保") == 6 and wx.utf8_len("👍") == 4 and wx.utf8_len("ab") == 2
-    assert wx.paginate("字" * 682 + "a") == ["字" * 682 + "a"]  # 2047 bytes: one message
-    pages = wx.paginate("字" * 682 + "ab")  # 2048 bytes: too many
+    assert MAX_TEXT_BYTES == 2047
+    assert utf8_len("低保") == 6 and utf8_len("👍") == 4 and utf8_len("ab") == 2
+    assert paginate("字" * 682 + "a") == ["字" * 682 + "a"]  # 2047 bytes: one message
+    pages = paginate("字" * 682 + "ab")  # 2048 bytes: too many
     assert len(pages) == 2
     assert_pages_are_sound("字" * 682 + "ab", pages)
 
@@ -612,7 +632,7 @@ def test_the_limit_is_2047_utf8_bytes():
 def test_cuts_fall_on_line_breaks_when_there_are_any():
     lines = [f"第{n}行：" + "办事处的服务说明，" * 8 + "完。" for n in range(40)]
     text = "\n".join(lines)
-    pages = wx.paginate(text)
+    pages = paginate(text)
     assert len(pages) > 2
     assert_pages_are_sound(text, pages)
     for page in pages:
@@ -621,35 +641,35 @@ def test_cuts_fall_on_line_breaks_when_there_are_any():
 
 def test_without_line_breaks_cuts_fall_after_a_sentence():
     text = "这是第一句话，后面还有很多内容。" * 300
-    pages = wx.paginate(text)
+    pages = paginate(text)
     assert_pages_are_sound(text, pages)
     assert all(body_of(page).endswith("。") for page in pages)
 
 
 def test_english_sentences_and_closing_quotes_count_as_sentence_ends():
     text = "He said “好的。” and left. " * 200
-    pages = wx.paginate(text)
+    pages = paginate(text)
     assert_pages_are_sound(text, pages)
     assert all(body_of(page)[-1] in "。”." for page in pages[:-1])
 
 
 def test_without_sentences_cuts_fall_after_a_pause():
     text = "一二三四五六七八九十，" * 400
-    pages = wx.paginate(text)
+    pages = paginate(text)
     assert_pages_are_sound(text, pages)
     assert all(body_of(page).endswith("，") for page in pages[:-1])
 
 
 def test_an_early_line_break_does_not_make_a_tiny_page():
     text = "标题\n" + "正文的一句话。" * 400
-    pages = wx.paginate(text)
+    pages = paginate(text)
     assert_pages_are_sound(text, pages)
-    assert all(wx.utf8_len(page) > wx.MAX_TEXT_BYTES // 2 for page in pages[:-1])
+    assert all(utf8_len(page) > MAX_TEXT_BYTES // 2 for page in pages[:-1])
 
 
 def test_text_without_any_boundary_is_cut_between_characters():
     text = "一" * 5000
-    pages = wx.paginate(text)
+    pages = paginate(text)
     assert_pages_are_sound(text, pages)
     assert sum(len(body_of(p)) for p in pages) == 5000
 
@@ -657,7 +677,7 @@ def test_text_without_any_boundary_is_cut_between_characters():
 @pytest.mark.parametrize("unit", ["👨‍👩‍👧‍👦", "🇨🇳", "é", "👍🏽", "1️⃣"])
 def test_a_cut_never_splits_a_character_made_of_several_code_points(unit):
     text = unit * 2000
-    pages = wx.paginate(text)
+    pages = paginate(text)
     assert len(pages) > 1
     assert_pages_are_sound(text, pages)
     for page in pages:
@@ -666,47 +686,45 @@ def test_a_cut_never_splits_a_character_made_of_several_code_points(unit):
 
 
 def test_a_cut_never_falls_inside_a_link():
-    link = wx.link(
-        "https://www.gov.cn/zhengce/content/2020-12/08/content_5567890.htm?from=凤凰&x=1", "国家政务服务平台"
-    )
-    text = "".join(f"第{n}段说明文字没有句号也没有换行{link}" for n in range(200))
-    pages = wx.paginate(text)
+    a_link = link("https://www.gov.cn/zhengce/content/2020-12/08/content_5567890.htm?from=凤凰&x=1", "国家政务服务平台")
+    text = "".join(f"第{n}段说明文字没有句号也没有换行{a_link}" for n in range(200))
+    pages = paginate(text)
     assert len(pages) > 3
     assert_pages_are_sound(text, pages)
 
 
 def test_a_link_longer_than_a_page_keeps_its_words_but_not_its_markup():
-    huge = wx.link("https://example.org/" + "x" * 3000, "很长的链接")
-    pages = wx.paginate("前言。" + huge + "后记。")
-    assert all(wx.utf8_len(p) <= wx.MAX_TEXT_BYTES for p in pages)
+    huge = link("https://example.org/" + "x" * 3000, "很长的链接")
+    pages = paginate("前言。" + huge + "后记。")
+    assert all(utf8_len(p) <= MAX_TEXT_BYTES for p in pages)
     assert "很长的链接" in "".join(pages) and "<a " not in "".join(pages)
 
 
 def test_a_50000_character_message_becomes_pages_within_the_limit():
     text = ("居民来信：我家小区的垃圾分类做得不好，希望办事处管一管！\n" * 2000)[:50_000]
-    pages = wx.paginate(text)
-    assert len(pages) == pytest.approx(wx.utf8_len(text) / 2000, rel=0.15)
+    pages = paginate(text)
+    assert len(pages) == pytest.approx(utf8_len(text) / 2000, rel=0.15)
     assert_pages_are_sound(text, pages)
 
 
 def test_short_text_is_untouched_and_shorten_says_where_the_rest_is():
-    assert wx.paginate("低保申请请到社区。") == ["低保申请请到社区。"]
-    assert wx.shorten("低保申请请到社区。", "（全文见网页版）") == "低保申请请到社区。"
+    assert paginate("低保申请请到社区。") == ["低保申请请到社区。"]
+    assert shorten("低保申请请到社区。", "（全文见网页版）") == "低保申请请到社区。"
     text = "详细说明。" * 1000
-    short = wx.shorten(text, "（全文请到办事处网页查看）")
-    assert wx.utf8_len(short) <= wx.MAX_TEXT_BYTES
+    short = shorten(text, "（全文请到办事处网页查看）")
+    assert utf8_len(short) <= MAX_TEXT_BYTES
     assert short.endswith("\n（全文请到办事处网页查看）") and short.startswith("详细说明。")
     with pytest.raises(ValueError):
-        wx.paginate(text, limit=100)
+        paginate(text, limit=100)
 
 
 def test_trailing_whitespace_does_not_leave_a_dangling_more_hint():
     text = "内容。" * 200 + " " * 3000  # 1800 bytes of words, then blanks past the limit
-    pages = wx.paginate(text)
+    pages = paginate(text)
     assert pages == ["内容。" * 200]
 
 
-LINK = wx.link("https://example.org/a?b=c", "链接")
+LINK = link("https://example.org/a?b=c", "链接")
 pieces = st.sampled_from(["低保", "申请。", "，", "\n", " ", "Hello. ", "👨‍👩‍👧", "🇨🇳", "e\u0301", "！", LINK, "\n\n"])
 
 
@@ -714,7 +732,7 @@ pieces = st.sampled_from(["低保", "申请。", "，", "\n", " ", "Hello. ", "�
 @given(st.lists(pieces, min_size=1, max_size=400), st.integers(min_value=400, max_value=900))
 def test_pages_are_always_within_the_limit_and_lose_nothing(parts, limit):
     text = "".join(parts)
-    pages = wx.paginate(text, limit)
+    pages = paginate(text, limit)
     assert_pages_are_sound(text, pages, limit)
     for page, following in itertools.pairwise(pages):  # no character split across a cut
         assert not body_of(page).endswith("\u200d") and following[0] not in "\u200d\u0301"
@@ -731,7 +749,7 @@ def faq(mini_faq):
 
 def test_an_answer_renders_title_body_links_source_then_numbered_related_questions(faq):
     entry = faq.by_id["pension-insurance"]
-    rendered = wx.render(replies.answer_reply(entry, faq))
+    rendered = render(replies.answer_reply(entry, faq))
     assert rendered.text == (
         "【城乡居民养老保险怎么参保？】\n\n"
         "请到社区咨询参保办法。\n\n"
@@ -741,35 +759,35 @@ def test_an_answer_renders_title_body_links_source_then_numbered_related_questio
     )
     assert rendered.choices == ()
 
-    dibao = wx.render(replies.answer_reply(faq.by_id["dibao-apply"], faq))
+    dibao = render(replies.answer_reply(faq.by_id["dibao-apply"], faq))
     hints = f"（{replies.WECHAT_CHOICE_HINT}；{replies.WECHAT_FEEDBACK_HINT}）"
     assert dibao.text.endswith(f"\n\n[1] ❓ 为什么我家的低保被取消了？\n{hints}")
     assert dibao.choices == (Button("❓ 为什么我家的低保被取消了？", ButtonKind.ENTRY, "dibao-removal"),)
 
 
 def test_suggestions_and_topic_menus_are_numbered_in_order(faq):
-    topics = wx.render(replies.topics_reply(faq))
+    topics = render(replies.topics_reply(faq))
     names = [t.name for t in faq.topics]
     assert topics.text == f"{replies.TOPICS_TEXT}\n\n" + "\n".join(
         f"[{n}] {name}" for n, name in enumerate(names, 1)
     ) + (f"\n（{replies.WECHAT_CHOICE_HINT}）")
     assert [b.value for b in topics.choices] == names and all(b.kind == ButtonKind.TOPIC for b in topics.choices)
 
-    topic = wx.render(replies.topic_reply(faq.topics[0], faq))
+    topic = render(replies.topic_reply(faq.topics[0], faq))
     assert topic.choices[-1].kind == ButtonKind.TOPICS
     assert f"[{len(topic.choices)}] {replies.BACK_TO_TOPICS_LABEL}" in topic.text
 
-    unanswered = wx.render(replies.unanswered_reply(""))
+    unanswered = render(replies.unanswered_reply(""))
     assert unanswered.text.startswith(replies.UNANSWERED_TEXT.format(where=replies.DEFAULT_CONTACT))
     assert unanswered.choices == (replies.topics_button(),)
 
 
 def test_plain_text_reply_renders_as_itself():
-    assert wx.render(Reply("谢谢您的评价！")) == wx.WechatText("谢谢您的评价！", ())
+    assert render(Reply("谢谢您的评价！")) == WechatText("谢谢您的评价！", ())
 
 
 def test_links_cannot_break_out_of_their_tag():
-    rendered = wx.link('https://x.cn/a"onclick="b<c> d', "标题</a><a href=x>")
+    rendered = link('https://x.cn/a"onclick="b<c> d', "标题</a><a href=x>")
     assert rendered == '<a href="https://x.cn/a%22onclick=%22b%3Cc%3E%20d">标题＜/a＞＜a href=x＞</a>'
     assert len(re.findall(r"<a [^<>]*>[^<>]*</a>", rendered)) == 1
 
@@ -907,7 +925,7 @@ def test_the_store_is_bounded_oldest_first():
 
 
 def test_default_ttl_outlives_the_timestamp_window_so_replays_are_caught():
-    assert ReplyCache().ttl >= 2 * wx.TIMESTAMP_WINDOW
+    assert ReplyCache().ttl >= 2 * TIMESTAMP_WINDOW
 
 
 # --- the simulator, offline ------------------------------------------------------------------
@@ -917,13 +935,13 @@ def test_simulator_signs_and_encrypts_as_the_module_verifies_and_decrypts():
     sim = WechatSim("http://127.0.0.1:9/wechat", aes_key=TEST_AES_KEY, clock=lambda: NOW)
     crypto = WechatCrypto(TEST_AES_KEY, TEST_APP_ID)
     body, query = sim.sign(sim.text(OPENID, "养老保险怎么交", msg_id="99"))
-    assert query["signature"] == wx.signature(TEST_TOKEN, query["timestamp"], query["nonce"])
+    assert query["signature"] == signature(TEST_TOKEN, query["timestamp"], query["nonce"])
     inbound = wx.decode_post(body.encode(), query, token=TEST_TOKEN, crypto=crypto, now=NOW)
     assert inbound.message == TextMessage(
         account=TEST_ACCOUNT, sender=OPENID, create_time=NOW, msg_id="99", content="养老保险怎么交"
     )
     reply = wx.encode_reply(
-        wx.text_reply(inbound.message, "请到社区咨询。", now=NOW), inbound, token=TEST_TOKEN, crypto=crypto
+        text_reply(inbound.message, "请到社区咨询。", now=NOW), inbound, token=TEST_TOKEN, crypto=crypto
     )
     decoded = sim.read_reply(200, reply)
     assert decoded.encrypted and decoded.content == "请到社区咨询。" and decoded.fields["ToUserName"] == OPENID
@@ -937,8 +955,8 @@ def test_simulator_crypto_reproduces_wechats_published_sample():
 
 def test_simulator_refuses_a_reply_whose_signature_or_appid_is_wrong():
     sim = WechatSim("http://127.0.0.1:9/wechat", aes_key=TEST_AES_KEY, clock=lambda: NOW)
-    inbound = Inbound(wx.parse_message(text_xml()), encrypted=True, nonce="1")
-    xml = wx.text_reply(inbound.message, "hi", now=NOW)
+    inbound = Inbound(parse_message(text_xml()), encrypted=True, nonce="1")
+    xml = text_reply(inbound.message, "hi", now=NOW)
     forged = wx.encode_reply(xml, inbound, token="other-token", crypto=WechatCrypto(TEST_AES_KEY, TEST_APP_ID))
     with pytest.raises(AssertionError, match="MsgSignature"):
         sim.read_reply(200, forged)
@@ -964,7 +982,7 @@ class Endpoint:
 
     async def get(self, request: web.Request) -> web.Response:
         try:
-            return web.Response(text=wx.verify_url(request.query, TEST_TOKEN))
+            return web.Response(text=verify_url(request.query, TEST_TOKEN))
         except SignatureError:
             return web.Response(status=403, text="forbidden")
 
@@ -973,7 +991,7 @@ class Endpoint:
             inbound = wx.decode_post(await request.read(), request.query, token=TEST_TOKEN, crypto=self.crypto)
         except SignatureError:
             return web.Response(status=403, text="forbidden")
-        except wx.WechatError as error:
+        except WechatError as error:
             return web.Response(status=400, text=type(error).__name__)
         message = inbound.message
         self.arrivals.append(message.dedup_key)
@@ -997,8 +1015,8 @@ class Endpoint:
 
         content = await self.cache.run_once(message.dedup_key, compute)
         if content is None:
-            return web.Response(text=wx.SUCCESS)
-        xml = wx.text_reply(message, wx.shorten(content, "（略）"))
+            return web.Response(text=SUCCESS)
+        xml = text_reply(message, shorten(content, "（略）"))
         return web.Response(text=wx.encode_reply(xml, inbound, token=TEST_TOKEN, crypto=self.crypto))
 
 

@@ -21,7 +21,7 @@ from servicebot.channels.wechat import (
     said_text,
     spoken_event,
 )
-from servicebot.channels.wechat_protocol import render
+from servicebot.channels.wechat_text import render
 from servicebot.config import load_settings
 from servicebot.conversation.events import Ask, Command, NonText, Pick, Said, Text
 from servicebot.errors import ConfigError

@@ -10,7 +10,7 @@ import pytest
 
 from servicebot.answering import replies
 from servicebot.answering.service import Service
-from servicebot.channels import terminal, tg_render, wechat_protocol
+from servicebot.channels import terminal, tg_render, wechat_text
 from servicebot.channels.web import message_json
 from servicebot.conversation.chat import Conversation
 from servicebot.conversation.events import Resident, Said, Text
@@ -75,7 +75,7 @@ def test_the_web_page_gets_the_referral_with_its_status_links_and_choices(servic
 
 
 def test_wechat_renders_the_referral_as_numbered_plain_text(service):
-    rendered = wechat_protocol.render(referral(service).reply)
+    rendered = wechat_text.render(referral(service).reply)
     assert "城市管理和市政部门" in rendered.text and "<a href=" in rendered.text
     assert f"[1] {replies.HANDOFF_LABEL}" in rendered.text
     assert [b.kind for b in rendered.choices] == [ButtonKind.HANDOFF]
@@ -91,5 +91,5 @@ def test_every_channel_renders_item_answers(service, question):
     assert all(len(part) <= tg_render.MAX_MESSAGE for part in tg_render.render_html(reply))
     doc = message_json(said, vote_tag)
     assert doc is not None and doc["status"] == outcome.status
-    assert first_line in wechat_protocol.render(reply).text
+    assert first_line in wechat_text.render(reply).text
     assert Path(FIXTURES / "garbage-items.yaml").exists()

@@ -6,14 +6,18 @@ request from the web page), hands it to the `Conversation` and renders the `Said
 - `tg.py` (with `tg_render.py`, `tg_net.py`, `tg_ingest.py`): Telegram, by long polling or by
   webhook, every update kept in the update journal (`servicebot.storage.journal`) until answered;
 - `web.py`: the web chat page and its JSON API;
-- `wechat.py` (with `wechat_protocol.py`): the WeChat Official Account's server mode;
+- `wechat.py`: the WeChat Official Account's server mode, with its protocol as pure functions
+  (`wechat_crypto.py`: signatures and safe mode; `wechat_messages.py`: the XML messages;
+  `wechat_protocol.py`: a POST in, its answer out; `wechat_text.py`: a reply as WeChat text)
+  and `wechat_replay.py` (retries answered once, replays refused);
 - `terminal.py`: the same conversation in a terminal, buttons as numbered choices;
 - `server.py`: one process for every configured channel: the shared `Core`, one web server
   assembled from the routes each web-facing channel contributes plus /healthz, clean start
   and stop, signals.
 
 Shared by the adapters, so that none imports another: `http.py` (a request body within a
-limit, the security headers and cross-origin policy of every response).
+limit, the security headers and cross-origin policy of every response) and `singleflight.py`
+(each request answered once, however often it is retried).
 
 Adding a channel touches its adapter, its settings and `server.build_channels`, nothing else.
 """

@@ -2,9 +2,10 @@
 
 With server mode on, WeChat POSTs every message a resident sends to the account to `/wechat`
 and shows the XML we answer with, if it comes within 5 seconds (a "passive reply"). The
-protocol itself — signatures, safe mode, safe XML, the reply limit, retries — is
-`wechat_protocol`; the conversation is `conversation`. What is left here is WeChat's side of
-the conversation:
+protocol itself is apart — signatures and safe mode (`wechat_crypto`), safe XML
+(`wechat_messages`), a POST in and its answer out (`wechat_protocol`), a reply as WeChat text
+within WeChat's limit (`wechat_text`), retries and replays (`wechat_replay`) — and so is the
+conversation (`conversation`). What is left here is WeChat's side of the conversation:
 
 - decoding: text → the conversation; a voice message with WeChat's speech recognition
   (`Recognition`) → its text, answered as if typed and logged as spoken (`Via.VOICE`);
@@ -54,28 +55,22 @@ from starlette.routing import BaseRoute, Route
 from servicebot.answering import replies
 from servicebot.channels import Core
 from servicebot.channels.http import BodyTooLarge, read_body
-from servicebot.channels.wechat_protocol import (
+from servicebot.channels.wechat_crypto import WechatCrypto, verify_url
+from servicebot.channels.wechat_messages import (
     MAX_BODY_BYTES,
     SUCCESS,
-    WECHAT_DEADLINE,
-    WECHAT_TRIES,
     MenuClick,
     Message,
     OtherMessage,
-    ReplyCache,
     Subscribe,
     TextMessage,
     Unsubscribe,
     VoiceMessage,
-    WechatCrypto,
-    decode_post,
-    encode_reply,
-    paginate,
-    render,
     text_reply,
-    verify_url,
 )
-from servicebot.channels.wechat_replay import NonceMemory
+from servicebot.channels.wechat_protocol import WECHAT_DEADLINE, WECHAT_TRIES, decode_post, encode_reply
+from servicebot.channels.wechat_replay import NonceMemory, ReplyCache
+from servicebot.channels.wechat_text import paginate, render
 from servicebot.conversation.chat import Conversation
 from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Ask, Command, Event, NonText, Pick, Resident, Said, Text
@@ -126,7 +121,7 @@ def menu_event(key: str, faq: Faq) -> Event | None:
 
 class WechatChoices(ChoiceMemory):
     """`ChoiceMemory` as WeChat shows replies: links are `<a href>` links, not numbered lines,
-    so the numbers a resident sees (`wechat_protocol.render`) are exactly the choices kept."""
+    so the numbers a resident sees (`wechat_text.render`) are exactly the choices kept."""
 
     def remember(self, key: str, said: Said) -> None:
         reply = said.reply

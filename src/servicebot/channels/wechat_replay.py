@@ -1,4 +1,10 @@
-"""Replayed WeChat requests: each signed request is accepted for what it was signed with, not again.
+"""Repeated WeChat requests: WeChat's own retries answered once, a replayed request refused.
+
+`ReplyCache` is the single-flight cache (`singleflight`) with WeChat's retries in mind: each
+message, recognised by its `dedup_key`, is answered once however often WeChat sends it, and
+the answer is kept for twice the timestamp window, as long as a retry could still be signed.
+
+Each signed request is accepted for what it was signed with, not again (`NonceMemory`).
 
 WeChat signs a request's URL (sha1 of the token, `timestamp` and `nonce`), and in plain-text
 mode nothing signs the body: anyone who saw one signed URL (a proxy's log, a shared
@@ -26,11 +32,37 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
-from servicebot.channels.wechat_protocol import TIMESTAMP_WINDOW, WECHAT_TRIES
+from servicebot.channels.singleflight import SingleFlight
+from servicebot.channels.wechat_crypto import TIMESTAMP_WINDOW
+from servicebot.channels.wechat_protocol import WECHAT_TRIES
 from servicebot.errors import ReplayError
 
 SIGNED_PARAMS = ("signature", "msg_signature", "timestamp", "nonce", "encrypt_type")
+
+T = TypeVar("T")
+
+
+class ReplyCache(SingleFlight[T]):
+    """Each message answered once, however often WeChat sends it (`SingleFlight`), its answer
+    kept `ttl` seconds: by default twice the timestamp window, so that a retry that could still
+    be signed is answered from here, not answered (and logged) again.
+
+    Suggested use by the adapter, given WeChat's three tries of 5 s each: on the first tries,
+    wait for the answer without replying "success" (which would stop WeChat's retries); on the
+    last (`seen(key) == WECHAT_TRIES - 1` before the call), wait with a timeout just under
+    WECHAT_DEADLINE and answer something short if it runs out.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl: float = 2 * TIMESTAMP_WINDOW,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        super().__init__(ttl=ttl, max_entries=max_entries, clock=clock)
 
 
 @dataclass
@@ -94,4 +126,4 @@ def _fingerprint(query: Mapping[str, str], body: bytes) -> bytes:
     return digest.digest()
 
 
-__all__ = ["NonceMemory"]
+__all__ = ["NonceMemory", "ReplyCache"]

@@ -26,7 +26,8 @@ from servicebot.answering import replies
 from servicebot.answering.service import Service
 from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
-from servicebot.channels.tg_render import ADMIN_ONLY_TEXT, NOT_RELOADED_TEXT, RELOADED_TEXT, utf16_len
+from servicebot.channels.splitter import utf16_len
+from servicebot.channels.tg_render import ADMIN_ONLY_TEXT, NOT_RELOADED_TEXT, RELOADED_TEXT
 from servicebot.cli import main as cli_main
 from servicebot.faq.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
 

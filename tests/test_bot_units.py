@@ -16,6 +16,7 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 
 from servicebot.answering.replies import Button, Reply
 from servicebot.answering.service import load_snapshot
+from servicebot.channels.splitter import group_lines, utf16_len
 from servicebot.channels.tg_ingest import ChatOrderedProcessor
 from servicebot.channels.tg_net import RetryingRateLimiter, Timings
 from servicebot.channels.tg_render import (
@@ -23,7 +24,6 @@ from servicebot.channels.tg_render import (
     NOT_RELOADED_TEXT,
     RELOADED_TEXT,
     describe_error,
-    group_lines,
     is_addressed,
     keyboard,
     reload_text,
@@ -31,7 +31,6 @@ from servicebot.channels.tg_render import (
     split_text,
     stats_text,
     strip_mention,
-    utf16_len,
 )
 from servicebot.conversation.buttons import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
 from servicebot.conversation.events import Said

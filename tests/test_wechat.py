@@ -21,8 +21,9 @@ import pytest
 
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
+from servicebot.channels.splitter import utf8_len
 from servicebot.channels.wechat import WechatChannel
-from servicebot.channels.wechat_text import MAX_TEXT_BYTES, MORE_HINT, utf8_len
+from servicebot.channels.wechat_text import MAX_TEXT_BYTES, MORE_HINT
 from servicebot.cli import main as cli_main
 from servicebot.conversation.chat import MAX_QUESTION
 from servicebot.conversation.delivery import Delivered

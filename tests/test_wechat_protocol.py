@@ -27,6 +27,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from servicebot.answering import replies
 from servicebot.answering.replies import Button, Reply
 from servicebot.channels import wechat_protocol as wx
+from servicebot.channels.splitter import utf8_len
 from servicebot.channels.wechat_crypto import (
     TIMESTAMP_WINDOW,
     WechatCrypto,
@@ -52,16 +53,7 @@ from servicebot.channels.wechat_messages import (
 )
 from servicebot.channels.wechat_protocol import Inbound
 from servicebot.channels.wechat_replay import ReplyCache
-from servicebot.channels.wechat_text import (
-    MAX_TEXT_BYTES,
-    MORE_HINT,
-    WechatText,
-    link,
-    paginate,
-    render,
-    shorten,
-    utf8_len,
-)
+from servicebot.channels.wechat_text import MAX_TEXT_BYTES, MORE_HINT, WechatText, link, paginate, render, shorten
 from servicebot.errors import ConfigError, DecryptError, MalformedMessageError, SignatureError, WechatError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind

@@ -3,8 +3,9 @@
 Each adapter decodes its own input (a Telegram update, a line in the terminal, a JSON
 request from the web page), hands it to the `Conversation` and renders the `Said`:
 
-- `tg.py` (with `tg_render.py`, `tg_net.py`, `tg_ingest.py`): Telegram, by long polling or by
-  webhook, every update kept in the update journal (`servicebot.storage.journal`) until answered;
+- `tg.py` (with `tg_render.py`, `tg_net.py`, `tg_ingest.py`, `tg_staff.py`): Telegram, by long
+  polling or by webhook, every update kept in the update journal (`servicebot.storage.journal`)
+  until answered;
 - `web.py`: the web chat page and its JSON API;
 - `wechat.py`: the WeChat Official Account's server mode, with its protocol as pure functions
   (`wechat_crypto.py`: signatures and safe mode; `wechat_messages.py`: the XML messages;
@@ -13,11 +14,13 @@ request from the web page), hands it to the `Conversation` and renders the `Said
 - `terminal.py`: the same conversation in a terminal, buttons as numbered choices;
 - `server.py`: one process for every configured channel: the shared `Core`, one web server
   assembled from the routes each web-facing channel contributes plus /healthz, clean start
-  and stop, signals.
+  and stop, signals; with `web_limits.py`, the web server's limits.
 
-Shared by the adapters, so that none imports another: `http.py` (a request body within a
-limit, the security headers and cross-origin policy of every response) and `singleflight.py`
-(each request answered once, however often it is retried).
+Mechanisms the adapters share, so that none imports another: `http.py` (a request body
+within a limit, the security headers and cross-origin policy of every response; web chat,
+WeChat, Telegram's webhook and the server), `splitter.py` (the one message splitter, each
+channel giving its limit and how it is measured; Telegram and WeChat) and `singleflight.py`
+(each request answered once, however often it is retried; WeChat's retries).
 
 Adding a channel touches its adapter, its settings and `server.build_channels`, nothing else.
 """

@@ -1,7 +1,8 @@
 """Telegram's side of a channel-neutral `Reply`, as pure functions the bot and tests share.
 
 - HTML text (escaped; title bold, footer italic), split at line boundaries into messages
-  under Telegram's 4096-character limit.
+  under Telegram's 4096-character limit, measured in UTF-16 code units (the one splitter,
+  `splitter`, with `Cuts.LINES`).
 - Inline keyboards; each button's callback data is the one the `Said` carries
   (`Said.button_data`), which fits Telegram's 64 bytes and decodes against the current FAQ
   when it comes back.
@@ -15,13 +16,13 @@ from __future__ import annotations
 import html
 import re
 import traceback
-from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, MessageEntity
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from servicebot.answering.replies import MAX_ANSWER_CHARS, Reply
+from servicebot.channels.splitter import Cuts, cut_line, group_lines, split, utf16_len
 from servicebot.conversation.events import Said
 from servicebot.errors import Problem
 from servicebot.faq import Faq
@@ -33,51 +34,10 @@ MAX_MESSAGE = MAX_ANSWER_CHARS  # Telegram's limit, in UTF-16 code units after e
 # --- text ----------------------------------------------------------------------------------
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _hard_split(line: str, limit: int) -> list[str]:
-    """Pieces of one over-long line, each at most `limit` UTF-16 units, never splitting a character."""
-    if len(line) * 2 <= limit or utf16_len(line) <= limit:
-        return [line]
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in line:
-        width = 2 if ord(char) > 0xFFFF else 1
-        if size + width > limit:
-            pieces.append("".join(current))
-            current, size = [], 0
-        current.append(char)
-        size += width
-    pieces.append("".join(current))
-    return pieces
-
-
-def group_lines(lengths: Sequence[int], limit: int) -> list[range]:
-    """Consecutive lines packed greedily into groups whose joined length (with one newline
-    between lines) is at most `limit`. Every length must already be ≤ limit."""
-    groups, start, size = [], 0, -1
-    for i, length in enumerate(lengths):
-        if i > start and size + 1 + length > limit:
-            groups.append(range(start, i))
-            start, size = i, -1
-        size += 1 + length
-    if lengths:
-        groups.append(range(start, len(lengths)))
-    return groups
-
-
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Text as messages of at most `limit` UTF-16 units, split at line breaks (a line longer
     than `limit` is cut); blank lines at the edges of a message are dropped."""
-    lines = [piece for line in text.split("\n") for piece in _hard_split(line, limit)]
-    chunks = [
-        "\n".join(lines[g.start : g.stop]).strip("\n")
-        for g in group_lines([utf16_len(piece) for piece in lines], limit)
-    ]
-    return [c for c in chunks if c.strip()]
+    return split(text, limit, utf16_len, cuts=Cuts.LINES)
 
 
 def _styled_lines(reply: Reply, notice: str) -> list[tuple[str, str]]:
@@ -95,7 +55,7 @@ def _styled_lines(reply: Reply, notice: str) -> list[tuple[str, str]]:
 
 def render_html(reply: Reply, notice: str = "", limit: int = MAX_MESSAGE) -> list[str]:
     """The reply as HTML messages; each line is tagged on its own so a split never breaks markup."""
-    lines = [(tag, piece) for tag, line in _styled_lines(reply, notice) for piece in _hard_split(line, limit)]
+    lines = [(tag, piece) for tag, line in _styled_lines(reply, notice) for piece in cut_line(line, limit, utf16_len)]
     messages = []
     for group in group_lines([utf16_len(text) for _, text in lines], limit):
         chunk = lines[group.start : group.stop]
@@ -245,7 +205,6 @@ __all__ = [
     "STATS_UNAVAILABLE_TEXT",
     "WATCH_PREFIX",
     "describe_error",
-    "group_lines",
     "is_addressed",
     "keyboard",
     "reload_text",
@@ -253,5 +212,4 @@ __all__ = [
     "split_text",
     "stats_text",
     "strip_mention",
-    "utf16_len",
 ]

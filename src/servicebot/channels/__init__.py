@@ -16,7 +16,7 @@ request from the web page), hands it to the `Conversation` and renders the `Said
   assembled from the routes each web-facing channel contributes plus /healthz, clean start
   and stop, signals; with `web_limits.py`, the web server's limits.
 
-Mechanisms the adapters share, so that none imports another: `http.py` (a request body
+Mechanisms the adapters share, so that none imports another: `http_shared.py` (a request body
 within a limit, the security headers and cross-origin policy of every response; web chat,
 WeChat, Telegram's webhook and the server), `splitter.py` (the one message splitter, each
 channel giving its limit and how it is measured; Telegram and WeChat) and `singleflight.py`

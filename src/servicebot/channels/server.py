@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from servicebot.answering import replies
 from servicebot.answering.service import Service
 from servicebot.channels import ChannelAdapter, Core
-from servicebot.channels.http import SecurityMiddleware, security_headers
+from servicebot.channels.http_shared import SecurityMiddleware, security_headers
 from servicebot.channels.web_limits import WebLimits, guarded_protocol
 from servicebot.config import Settings
 from servicebot.conversation.throttle import LogThrottle

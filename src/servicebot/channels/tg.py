@@ -61,7 +61,7 @@ from telegram.ext import (
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
 from servicebot.channels import Core
-from servicebot.channels.http import BodyTooLarge, read_body
+from servicebot.channels.http_shared import BodyTooLarge, read_body
 from servicebot.channels.tg_ingest import (
     DRAIN_SECONDS,
     ChatOrderedProcessor,

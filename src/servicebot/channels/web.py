@@ -26,7 +26,7 @@ the page fetches them: a staff reply reaches a resident whose page was closed, o
 restarted meanwhile, the next time they open the page.
 
 The security headers on every response, and the refusal of cross-origin API calls unless the
-origin is configured (`web_origins`), are the whole web server's: `channels.http`.
+origin is configured (`web_origins`), are the whole web server's: `channels.http_shared`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from starlette.staticfiles import StaticFiles
 
 from servicebot.answering import replies
 from servicebot.channels import Core
-from servicebot.channels.http import BodyTooLarge, read_body
+from servicebot.channels.http_shared import BodyTooLarge, read_body
 from servicebot.conversation.chat import Conversation
 from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Press, Refusal, Resident, Said, Text

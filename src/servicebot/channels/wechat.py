@@ -54,7 +54,7 @@ from starlette.routing import BaseRoute, Route
 
 from servicebot.answering import replies
 from servicebot.channels import Core
-from servicebot.channels.http import BodyTooLarge, read_body
+from servicebot.channels.http_shared import BodyTooLarge, read_body
 from servicebot.channels.wechat_crypto import WechatCrypto, verify_url
 from servicebot.channels.wechat_messages import (
     MAX_BODY_BYTES,

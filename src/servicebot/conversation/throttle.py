@@ -17,12 +17,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 log = logging.getLogger(__name__)
 
-ALLOW = "allow"
-WARN = "warn"  # over the limit for the first time in this window: say "slow down" once
-DROP = "drop"  # over the limit again: ignore quietly
+
+class Verdict(StrEnum):
+    """What `FloodGate.check` says of one incoming message."""
+
+    ALLOW = "allow"
+    WARN = "warn"  # over the limit for the first time in this window: say "slow down" once
+    DROP = "drop"  # over the limit again: ignore quietly
+
+
+ALLOW, WARN, DROP = Verdict.ALLOW, Verdict.WARN, Verdict.DROP  # as the channels name them
 
 
 @dataclass
@@ -45,7 +53,7 @@ class FloodGate:
         self._windows: dict[str, _Window] = {}
         self._next_sweep = clock() + window
 
-    def check(self, key: str) -> str:
+    def check(self, key: str) -> Verdict:
         """ALLOW, WARN (first rejection in this window) or DROP for one incoming message."""
         now = self._clock()
         self._sweep(now)
@@ -114,4 +122,4 @@ class LogThrottle:
         return True
 
 
-__all__ = ["ALLOW", "DROP", "WARN", "FloodGate", "LogThrottle"]
+__all__ = ["ALLOW", "DROP", "WARN", "FloodGate", "LogThrottle", "Verdict"]

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_matching import synthetic_faq
 from servicebot.matching import Index
-from servicebot.records import Interaction, Status
+from servicebot.records import Channel, Interaction, Status, Via
 from servicebot.review.period import parse_period
 from servicebot.review.render import RENDERERS
 from servicebot.review.report import build_review
@@ -99,21 +99,23 @@ def traffic(faq, n: int, seed: int = 5):
         if roll < 0.70:
             entry = rng.choice(entries)
             text = rng.choice(entry.phrasings)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.ANSWERED, entry.id, 75.0)
+            i = Interaction(ref, at, Channel.TELEGRAM, "private", who, text, text, Status.ANSWERED, entry.id, 75.0)
         elif roll < 0.82:
             entry = rng.choice(entries)
             text = rng.choice(entry.phrasings)[:4] + rng.choice(ASKS)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.SUGGEST, None, 50.0, (entry.id,))
+            i = Interaction(
+                ref, at, Channel.TELEGRAM, "private", who, text, text, Status.SUGGEST, None, 50.0, (entry.id,)
+            )
             last_suggest = i
         elif roll < 0.92:
             text = unanswered_question(rng)
-            i = Interaction(ref, at, "telegram", "private", who, text, text, Status.UNANSWERED, None, 20.0)
+            i = Interaction(ref, at, Channel.TELEGRAM, "private", who, text, text, Status.UNANSWERED, None, 20.0)
         elif last_suggest is not None:
             target = last_suggest.suggestions[0]
             i = Interaction(
                 ref,
                 at,
-                "telegram",
+                Channel.TELEGRAM,
                 "private",
                 last_suggest.resident,
                 "",
@@ -121,7 +123,7 @@ def traffic(faq, n: int, seed: int = 5):
                 Status.TAP,
                 target,
                 100.0,
-                via="suggestion",
+                via=Via.SUGGESTION,
                 origin_ref=last_suggest.ref,
             )
         else:

@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from servicebot.config import load_settings  # noqa: E402
+from servicebot.records import Channel, Status  # noqa: E402
 from servicebot.storage.ticket_store import TicketStore  # noqa: E402
 from servicebot.storage.tickets import BotSaid  # noqa: E402
 
@@ -62,12 +63,12 @@ def main() -> int:
         opened = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
         for n in range(args.tickets):
             store.open_ticket(
-                channel="web",
+                channel=Channel.WEB,
                 resident=f"r{n}",
                 address=f"{n:032x}",
                 ref=None,
                 question=f"第 {n} 个居民的问题：小区门口的路灯坏了找谁修",
-                bot_said=BotSaid("unanswered"),
+                bot_said=BotSaid(Status.UNANSWERED),
                 at=opened + dt.timedelta(seconds=n),
             )
         add_account(settings, "张三")

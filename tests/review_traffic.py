@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from servicebot.answering.service import Service
-from servicebot.records import Interaction, Status, TicketId
+from servicebot.records import Channel, Interaction, Status, TicketId
 from servicebot.storage import InteractionLog
 from servicebot.storage.ticket_store import TicketStore
 from servicebot.storage.tickets import BotSaid
@@ -84,14 +84,14 @@ def ask_all(service: Service, sink: AtTime, questions: Iterable[tuple[str, str, 
     asked: dict[str, list] = {}
     for text, resident, days_ago in questions:
         sink.days_ago = days_ago
-        asked.setdefault(text, []).append(service.answer(text, channel="telegram", resident=resident))
+        asked.setdefault(text, []).append(service.answer(text, channel=Channel.TELEGRAM, resident=resident))
     return asked
 
 
 def hand_off(store: TicketStore, service: Service, outcome, question: str, resident: str, at: dt.datetime) -> TicketId:
     """The resident pressed 转人工 under `outcome`: a ticket naming the question."""
     ticket = store.open_ticket(
-        channel="telegram",
+        channel=Channel.TELEGRAM,
         resident=service.resident_key(resident) or "",
         address="4242",
         ref=outcome.ref,
@@ -108,7 +108,7 @@ def referral(service: Service, log: InteractionLog, now: dt.datetime) -> Interac
     interaction = Interaction(
         "refe" + "0" * 8,
         now - dt.timedelta(days=days_ago),
-        "telegram",
+        Channel.TELEGRAM,
         "private",
         service.resident_key(resident),
         text,

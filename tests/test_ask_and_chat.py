@@ -14,7 +14,7 @@ from servicebot.answering.smalltalk import Intent
 from servicebot.channels.terminal import ChatSession, run_chat
 from servicebot.cli import main
 from servicebot.conversation.memory import choice_hint
-from servicebot.records import Status
+from servicebot.records import Channel, Status
 
 from conftest import Recorded, wording
 
@@ -133,13 +133,13 @@ def test_chat_logs_how_each_tap_was_reached_and_one_resident_per_session(make_se
 def test_greetings_and_thanks_get_a_welcome_not_an_apology(make_settings, mini_faq):
     service = Service.from_settings(make_settings(mini_faq))
     faq = service.snapshot.faq
-    greeting = service.answer("你好", channel="check")
+    greeting = service.answer("你好", channel=Channel.ASK)
     assert (greeting.status, greeting.reply) == (Status.SMALL_TALK, replies.greeting_reply(faq))
     assert "共享书屋" in [b.label for b in greeting.reply.buttons]
-    thanks = service.answer("谢谢！", channel="check")
+    thanks = service.answer("谢谢！", channel=Channel.ASK)
     assert (thanks.status, thanks.reply.body) == (Status.SMALL_TALK, replies.SMALL_TALK_TEXT[Intent.THANKS])
-    assert service.answer("🙏🙏", channel="check").reply == replies.nothing_asked_reply(faq)
-    assert service.answer("今天天气怎么样", channel="check").reply == replies.unanswered_reply(faq.contact)
+    assert service.answer("🙏🙏", channel=Channel.ASK).reply == replies.nothing_asked_reply(faq)
+    assert service.answer("今天天气怎么样", channel=Channel.ASK).reply == replies.unanswered_reply(faq.contact)
 
 
 @pytest.mark.parametrize("text", ["你是谁", "你是机器人吗？", "转人工", "垃圾机器人", "再见"])
@@ -149,7 +149,7 @@ def test_small_talk_gets_its_own_reply_and_is_logged_as_small_talk(make_settings
     settings = make_settings(mini_faq)
     log = InteractionLog(settings.db_path, retention_days=30)
     service = Service.from_settings(settings, log, secret="s")
-    outcome = service.answer(text, channel="check")
+    outcome = service.answer(text, channel=Channel.ASK)
     assert outcome.status == Status.SMALL_TALK and outcome.entry_id is None
     assert not any(b.kind == "entry" for b in outcome.reply.buttons)  # no FAQ entry by accident
     assert log.flush(10)

@@ -30,6 +30,7 @@ from servicebot.channels.splitter import utf16_len
 from servicebot.channels.tg_render import ADMIN_ONLY_TEXT, NOT_RELOADED_TEXT, RELOADED_TEXT
 from servicebot.cli import main as cli_main
 from servicebot.faq.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
+from servicebot.records import Channel
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -200,7 +201,7 @@ def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
             assert entry.answer.strip() in answer.text
             assert res.log.flush()
             follow = res.log.followups(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-            assert [(via, entry_id) for _, via, entry_id in follow] == [("suggestion", entry.id)]
+            assert [(row.via, row.entry_id) for row in follow] == [("suggestion", entry.id)]
             api.assert_clean()
 
     run(body())
@@ -311,7 +312,7 @@ def test_very_long_message_gets_a_note_and_the_answer_to_its_start(settings):
     async def body():
         async with running_bot(settings) as (api, core):
             reply = await ask(api, text)
-            expected = Service(core.service.snapshot, settings).answer(text[:500], channel="check").reply
+            expected = Service(core.service.snapshot, settings).answer(text[:500], channel=Channel.ASK).reply
             assert reply.text.startswith(f"<i>{replies.TOO_LONG_TEXT}</i>")
             assert (expected.title or expected.body) in reply.text
             assert utf16_len(reply.text) <= 4096

@@ -36,7 +36,7 @@ from servicebot.conversation.buttons import MAX_BUTTON_DATA as MAX_CALLBACK_DATA
 from servicebot.conversation.events import Said
 from servicebot.conversation.throttle import ALLOW, DROP, WARN, FloodGate
 from servicebot.errors import Problem
-from servicebot.records import ButtonKind
+from servicebot.records import ButtonKind, Via
 
 from conftest import Clock
 
@@ -114,12 +114,12 @@ def test_callback_data_fits_64_bytes_whatever_the_id(value, via):
 
 def test_every_entry_and_topic_button_decodes_in_the_current_snapshot(snapshot):
     for entry in snapshot.faq.entries:
-        for via in ("suggestion", "related", "topic"):
+        for via in (Via.SUGGESTION, Via.RELATED, Via.TOPIC):
             tap = decode_button(encode_button(Button("x", ButtonKind.ENTRY, entry.id), "ab12", via), snapshot)
             assert (tap.kind, tap.value, tap.ref, tap.via) == (ButtonKind.ENTRY, entry.id, "ab12", via)
     for topic in snapshot.faq.topics:
         assert (
-            decode_button(encode_button(Button("x", ButtonKind.TOPIC, topic.name), "", "topic"), snapshot).value
+            decode_button(encode_button(Button("x", ButtonKind.TOPIC, topic.name), "", Via.TOPIC), snapshot).value
             == topic.name
         )
     assert decode_button("f:-:ab12", snapshot).value == "-"
@@ -148,7 +148,7 @@ def test_every_entry_and_topic_button_decodes_in_the_current_snapshot(snapshot):
     ],
 )
 def test_forged_or_malformed_callback_data_decodes_to_none(snapshot, data):
-    entry_hash = encode_button(Button("x", ButtonKind.ENTRY, snapshot.faq.entries[0].id), "", "topic").split(":")[2]
+    entry_hash = encode_button(Button("x", ButtonKind.ENTRY, snapshot.faq.entries[0].id), "", Via.TOPIC).split(":")[2]
     assert decode_button(data.replace("{h}", entry_hash) if data else data, snapshot) is None
 
 
@@ -166,7 +166,7 @@ def test_buttons_of_a_removed_topic_are_stale_after_reload(snapshot, tmp_path):
     (faq / "books.yaml").unlink()
     newer = load_snapshot(load_settings(env={}, overrides={"faq_dir": faq}))
     gone = next(t for t in snapshot.faq.topics if t.name == "共享书屋")
-    data = encode_button(Button("x", ButtonKind.TOPIC, gone.name), "", "topic")
+    data = encode_button(Button("x", ButtonKind.TOPIC, gone.name), "", Via.TOPIC)
     assert decode_button(data, snapshot) is not None
     assert decode_button(data, newer) is None
 

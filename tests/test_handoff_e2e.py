@@ -35,7 +35,7 @@ from servicebot.channels.tg_staff import (
     RESOLVE_LABEL,
 )
 from servicebot.conversation.ticket_view import Notice
-from servicebot.records import TicketStatus
+from servicebot.records import Channel, TicketStatus
 from servicebot.tools.health import check_health
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -436,7 +436,9 @@ def test_a_web_resident_hands_off_and_finds_the_staff_reply_after_a_restart(sett
                 assert "网页聊天" in card.text and "护照在哪里办" in card.text and session not in card.text
                 staff_says(api, "护照请到市出入境管理窗口办理。", card.result["message_id"])
                 kept = await api.wait_for_reply(STAFF)
-                assert kept.text == NOTICES[Notice.KEPT].format(number=number, name="张三", where=KEPT_WHERE["web"])
+                assert kept.text == NOTICES[Notice.KEPT].format(
+                    number=number, name="张三", where=KEPT_WHERE[Channel.WEB]
+                )
             # The page was closed, the bot restarted: the reply waits in the outbox.
             async with running(api, settings, web=True) as (_, port):
                 inbox = await post(http, port, "/api/inbox", {"session": session, "after": 0})
@@ -536,7 +538,9 @@ def test_a_wechat_resident_hands_off_and_sees_the_staff_reply_once_with_the_next
 
                 staff_says(api, answer, card.result["message_id"])
                 kept = await api.wait_for_reply(STAFF)
-                assert kept.text == NOTICES[Notice.KEPT].format(number=number, name="张三", where=KEPT_WHERE["wechat"])
+                assert kept.text == NOTICES[Notice.KEPT].format(
+                    number=number, name="张三", where=KEPT_WHERE[Channel.WECHAT]
+                )
                 # On disk, under the resident's hashed key: no OpenID in the outbox.
                 [(resident, message)] = wechat_outbox(settings)
                 assert resident == core.service.resident_key(f"wechat:{OPENID}") and OPENID not in message
@@ -622,7 +626,7 @@ def test_a_staff_reply_sent_while_the_bot_was_down_reaches_a_wechat_resident_wit
                 card = await api.wait_for_reply(STAFF)
             staff_says(api, "护照请到市出入境窗口办理。", card.result["message_id"])  # the bot is down
             async with running(api, settings, web=True) as (_, port):
-                kept = NOTICES[Notice.KEPT].format(number=number, name="张三", where=KEPT_WHERE["wechat"])
+                kept = NOTICES[Notice.KEPT].format(number=number, name="张三", where=KEPT_WHERE[Channel.WECHAT])
                 await api.wait_for(lambda c: c.chat_id == STAFF and c.text == kept)  # relayed after the restart
                 shown = await wechat_says(http, port, "谢谢")
                 assert shown.startswith(replies.STAFF_REPLY_PREFIX + "护照请到市出入境窗口办理。")

@@ -9,7 +9,7 @@ import pytest
 
 from servicebot.answering.service import Service
 from servicebot.faq import BIN_CATEGORIES, PLACEHOLDER, REFERRALS_FILE, check_faq, load_faq, messages
-from servicebot.records import Status
+from servicebot.records import Channel, Status
 
 from conftest import FIXTURES, PINNED_FAQ
 
@@ -128,7 +128,7 @@ def test_a_draft_matter_is_checked_kept_apart_and_says_what_is_left(faq_dir, mak
     ]
     service = Service.from_settings(make_settings(faq_dir))
     assert (
-        service.answer("彩票中奖了去哪兑奖", channel="web", resident=1).status != Status.REFERRAL
+        service.answer("彩票中奖了去哪兑奖", channel=Channel.WEB, resident=1).status != Status.REFERRAL
     )  # never referred to
     # Written, renamed and its draft line deleted, it refers residents.
     done = DRAFT.replace(f"{PLACEHOLDER}：负责办理的部门", "体育彩票管理中心").replace(
@@ -142,7 +142,7 @@ def test_a_draft_matter_is_checked_kept_apart_and_says_what_is_left(faq_dir, mak
         REFERRALS + done.replace("todo-cai-piao", "lottery").replace("    draft: true\n", ""), encoding="utf-8"
     )
     assert service.reload()[0]
-    assert service.answer("彩票中奖了去哪兑奖", channel="web", resident=1).status == Status.REFERRAL
+    assert service.answer("彩票中奖了去哪兑奖", channel=Channel.WEB, resident=1).status == Status.REFERRAL
 
 
 def test_a_placeholder_in_a_live_matter_a_wrong_draft_mark_and_a_draft_sharing_a_word_are_errors(faq_dir):

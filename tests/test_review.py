@@ -20,7 +20,7 @@ from servicebot.cli import main
 from servicebot.errors import ConfigError
 from servicebot.faq import PLACEHOLDER, checks, messages
 from servicebot.faq.freshness import office_today
-from servicebot.records import Interaction, Status, Via
+from servicebot.records import Channel, Interaction, Status, Via
 from servicebot.review.drafting import DRAFT_ANSWER
 from servicebot.review.layout import yaml_scalar
 from servicebot.review.period import parse_period
@@ -65,7 +65,7 @@ def traffic(settings):
     asked: dict[str, list] = {}
 
     def ask(question: str, resident: int):
-        outcome = service.answer(question, channel="telegram", resident=resident)
+        outcome = service.answer(question, channel=Channel.TELEGRAM, resident=resident)
         asked.setdefault(question, []).append(outcome)
         return outcome
 
@@ -74,21 +74,27 @@ def traffic(settings):
     pension = [ask(q, r) for q, r in zip(PENSION, (4, 5, 6))]
     assert pension[0].status == Status.SUGGEST  # the resident taps a suggestion, the next rejects them all
     service.answer_entry(
-        "pension-insurance", via="suggestion", channel="telegram", resident=4, origin_ref=pension[0].ref
+        "pension-insurance", via=Via.SUGGESTION, channel=Channel.TELEGRAM, resident=4, origin_ref=pension[0].ref
     )
-    service.none_of_these(pension[1].ref, channel="telegram", resident=5)
+    service.none_of_these(pension[1].ref, channel=Channel.TELEGRAM, resident=5)
     books = ask(BOOKS, 7)
     assert books.status == Status.SUGGEST  # and the resident taps the right one
-    service.answer_entry("bookhouse-wutong", via="suggestion", channel="telegram", resident=7, origin_ref=books.ref)
+    service.answer_entry(
+        "bookhouse-wutong", via=Via.SUGGESTION, channel=Channel.TELEGRAM, resident=7, origin_ref=books.ref
+    )
     assert ask(NEAR_MISS, 6).status == Status.SUGGEST  # nobody taps: it shares words with an entry, not meaning
     ask(WEATHER, 8)
     ask(PERSONAL, 9)
     helped = ask("养老保险怎么交", 2)
     missed = ask("低保", 1)
     tapped = service.answer_entry(
-        "dibao-apply", via="suggestion", channel="telegram", resident=3, origin_ref=ask(DIBAO_AND_PENSION, 3).ref
+        "dibao-apply",
+        via=Via.SUGGESTION,
+        channel=Channel.TELEGRAM,
+        resident=3,
+        origin_ref=ask(DIBAO_AND_PENSION, 3).ref,
     )
-    topic = service.answer_entry("dibao-apply", via="topic", channel="telegram", resident=4)
+    topic = service.answer_entry("dibao-apply", via=Via.TOPIC, channel=Channel.TELEGRAM, resident=4)
     service.feedback(helped.ref, True)
     for outcome in (missed, tapped, topic):
         service.feedback(outcome.ref, False)
@@ -311,7 +317,7 @@ def test_csv_has_a_bom_chinese_headers_and_one_row_per_group(settings, traffic, 
 def test_csv_cells_cannot_become_spreadsheet_formulas(settings, tmp_path):
     log = InteractionLog(settings.db_path)
     service = Service.from_settings(settings, log, secret="s")
-    service.answer('=HYPERLINK("x")怎么办', channel="chat")
+    service.answer('=HYPERLINK("x")怎么办', channel=Channel.TERMINAL)
     log.close()
     out = tmp_path / "f.csv"
     run_review(settings, since="1d", fmt="csv", suggest_yaml=False, output=out)
@@ -333,7 +339,7 @@ class _Tags(HTMLParser):
 def test_html_is_one_self_contained_page_with_escaped_resident_text(settings, traffic, tmp_path):
     log = InteractionLog(settings.db_path)
     service = Service.from_settings(settings, log, secret="review-secret")
-    service.answer("<script>alert('x')</script> 办证", channel="telegram", resident=11)
+    service.answer("<script>alert('x')</script> 办证", channel=Channel.TELEGRAM, resident=11)
     log.close()
     out = tmp_path / "review.html"
     assert run_review(settings, since="7d", fmt="html", suggest_yaml=True, output=out) == 0
@@ -361,7 +367,7 @@ def test_period_excludes_older_questions(settings, tmp_path):
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
     log.record(
         Interaction(
-            "0ld0", old, "telegram", "private", None, "火车票怎么买", "火车票怎么买", Status.UNANSWERED, None, 0.0
+            "0ld0", old, Channel.TELEGRAM, "private", None, "火车票怎么买", "火车票怎么买", Status.UNANSWERED, None, 0.0
         )
     )
     log.close()

@@ -12,7 +12,7 @@ import yaml
 
 from servicebot.answering.service import Service
 from servicebot.faq import PLACEHOLDER, REFERRALS_FILE
-from servicebot.records import Status
+from servicebot.records import Channel, Status
 from servicebot.review import items
 from servicebot.review.stats import NEXT_ITEMS, NEXT_NOTHING
 from servicebot.storage import InteractionLog
@@ -40,7 +40,7 @@ def settings(mini_faq, make_settings):
         ("低保", 6, Status.ANSWERED),
     ]
     for question, resident, status in asked:
-        assert service.answer(question, channel="web", resident=resident).status == status, question
+        assert service.answer(question, channel=Channel.WEB, resident=resident).status == status, question
     assert log.flush(WAIT)
     log.close()
     return settings

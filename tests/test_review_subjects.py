@@ -22,7 +22,7 @@ from servicebot.cli import main
 from servicebot.config import load_settings
 from servicebot.errors import ConfigError
 from servicebot.faq import PLACEHOLDER, REFERRALS_FILE, Referral, Referrals, checks, question_key
-from servicebot.records import Interaction, Status, Via
+from servicebot.records import Channel, Interaction, Status, Via
 from servicebot.review.clustering import read_subjects
 from servicebot.review.period import parse_period
 from servicebot.review.render import STEP_KEPT, STEP_REFERRAL, STEP_REFERRAL_FILE, STEP_REFERRAL_KNOWN, next_steps
@@ -361,7 +361,9 @@ def test_matters_of_referrals_group_and_mark_what_the_bot_already_refers(mini_fa
     ]
     for n, (text, who, status, via) in enumerate(asked):
         at = now - dt.timedelta(hours=n + 1)
-        log.record(Interaction(f"ref{n:09d}", at, "wechat", "private", who, text, text, status, None, 0.0, via=via))
+        log.record(
+            Interaction(f"ref{n:09d}", at, Channel.WECHAT, "private", who, text, text, status, None, 0.0, via=via)
+        )
     assert log.flush(10)
     log.close()
     index = checks.build_snapshot(settings)[1]
@@ -429,7 +431,7 @@ def test_a_matter_referrals_yaml_lacks_gets_a_referral_draft_that_passes_the_che
     log = InteractionLog(settings.db_path)
     service = Service.from_settings(settings, log, secret="lottery")
     for n, text in enumerate(LOTTERY):
-        assert service.answer(text, channel="web", resident=n).status == Status.UNANSWERED, text
+        assert service.answer(text, channel=Channel.WEB, resident=n).status == Status.UNANSWERED, text
     assert log.flush(10)
     log.close()
 
@@ -456,5 +458,5 @@ def test_a_matter_referrals_yaml_lacks_gets_a_referral_draft_that_passes_the_che
     capsys.readouterr()
     assert main(["faq", "check", str(mini_faq)]) == 0
     assert f"事项 {draft['entry_id']} 是草稿（draft: true），机器人还不会用它转介居民" in capsys.readouterr().out
-    assert Service.from_settings(settings).answer(LOTTERY[0], channel="web", resident=9).status != Status.REFERRAL
+    assert Service.from_settings(settings).answer(LOTTERY[0], channel=Channel.WEB, resident=9).status != Status.REFERRAL
     assert group(review(), "彩票")["suggestion"] is None  # the draft waits for staff: not drafted again

@@ -22,6 +22,7 @@ from servicebot.faq.checks import REGRESSION_FAILED
 from servicebot.faq.diff import NOT_A_REVISION, NOT_IN_GIT, diff_outcomes, labelled_questions
 from servicebot.faq.freshness import office_today, stale_entries
 from servicebot.faq.watcher import FaqWatcher, directory_signature
+from servicebot.records import Channel
 from servicebot.tools import commands
 
 from conftest import Recorder, wording
@@ -89,7 +90,7 @@ def watcher(service):
 
 
 def answer_id(service: Service, question: str) -> str | None:
-    return service.answer(question, channel="test").entry_id
+    return service.answer(question, channel=Channel.ASK).entry_id
 
 
 # --- live reload: check_now ------------------------------------------------------------

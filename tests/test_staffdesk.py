@@ -19,6 +19,7 @@ import pytest
 from servicebot import cli
 from servicebot.answering import replies
 from servicebot.channels.server import build_app
+from servicebot.records import Channel
 from servicebot.staffdesk import pages
 from servicebot.staffdesk.guard import PER_ADDRESS, PER_NAME, SESSION_COOKIE
 from servicebot.staffdesk.site import ticket_key
@@ -201,7 +202,7 @@ def test_a_web_ticket_is_answered_once_marked_and_resolved_at_the_desk(desk_serv
 
     key = ticket_keys(page.text)[0]
     ticket = staff.get(f"/desk/t/{key}")
-    assert f"人工咨询 #{first}" in text_of(ticket.text) and pages.WHERE_SEEN["web"] in text_of(ticket.text)
+    assert f"人工咨询 #{first}" in text_of(ticket.text) and pages.WHERE_SEEN[Channel.WEB] in text_of(ticket.text)
     sent = staff.form(f"/desk/t/{key}/reply", ticket, text="狗走丢了请联系社区网格员。")
     assert sent.headers["location"] == f"/desk/t/{key}?done=kept"
     after = staff.follow(sent)
@@ -324,10 +325,10 @@ def test_a_long_queue_lists_the_oldest_and_says_so():
 
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     row = TicketRow(
-        1, "K7QX2M", now, "web", "k", "s", None, "问题", BotSaid(), TicketStatus.OPEN, now,
+        1, "K7QX2M", now, Channel.WEB, "k", "s", None, "问题", BotSaid(), TicketStatus.OPEN, now,
         False, None, None, False, None, None, None, None,
     )  # fmt: skip
-    card = Card(TicketId(1, "K7QX2M"), "web", "问题", "", None, (), 0, now)
+    card = Card(TicketId(1, "K7QX2M"), Channel.WEB, "问题", None, None, (), 0, now)
     views = [pages.TicketView("1-K7QX2M", row, card, "", False)] * pages.LISTED
     viewer = pages.Viewer("张三", "token")
     shown = text_of(pages.tickets_page(views, viewer, now, version="v", total=pages.LISTED + 5))

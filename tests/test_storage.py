@@ -11,12 +11,13 @@ import shutil
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from servicebot.answering.service import Service
 from servicebot.errors import StorageError
-from servicebot.records import Interaction, Status
+from servicebot.records import Channel, Interaction, Status, Via
 from servicebot.storage import InteractionLog, LogReader, utc_text
 from servicebot.storage.db import Database, replaced_at
 from servicebot.storage.migrations import MIGRATIONS, NEWER_SCHEMA
@@ -69,15 +70,15 @@ def interaction(
     ref: str,
     at: dt.datetime,
     *,
-    status: str = Status.UNANSWERED,
+    status: Status = Status.UNANSWERED,
     question: str = "问题",
-    via: str = "question",
+    via: Via = Via.QUESTION,
     resident: str | None = PSEUDONYM,
 ) -> Interaction:
     return Interaction(
         ref=ref,
         at=at,
-        channel="chat",
+        channel=Channel.TERMINAL,
         chat_type="terminal",
         resident=resident,
         question=question,
@@ -163,14 +164,14 @@ def test_reader_without_a_database_names_the_path(tmp_path):
 
 
 def test_every_kind_of_interaction_is_stored_with_its_links(service, log, settings):
-    typed = service.answer("低保", channel="telegram", chat_type="private", resident=RAW_ID)
-    offered = service.answer("低保和书屋", channel="telegram", chat_type="group", resident=RAW_ID)  # two subjects
+    typed = service.answer("低保", channel=Channel.TELEGRAM, chat_type="private", resident=RAW_ID)
+    offered = service.answer("低保和书屋", channel=Channel.TELEGRAM, chat_type="group", resident=RAW_ID)  # two subjects
     assert (typed.status, offered.status) == (Status.ANSWERED, Status.SUGGEST)
     tapped = service.answer_entry(
-        "bookhouse-wutong", via="suggestion", channel="telegram", resident=RAW_ID, origin_ref=offered.ref
+        "bookhouse-wutong", via=Via.SUGGESTION, channel=Channel.TELEGRAM, resident=RAW_ID, origin_ref=offered.ref
     )
-    service.none_of_these(offered.ref, channel="telegram", resident=RAW_ID)
-    missed = service.answer("今天天气怎么样", channel="chat", chat_type="terminal")
+    service.none_of_these(offered.ref, channel=Channel.TELEGRAM, resident=RAW_ID)
+    missed = service.answer("今天天气怎么样", channel=Channel.TERMINAL, chat_type="terminal")
     service.feedback(typed.ref, False)
     service.feedback(tapped.ref, True)
     assert log.flush(WAIT)
@@ -200,7 +201,7 @@ def test_every_kind_of_interaction_is_stored_with_its_links(service, log, settin
 
 
 def test_a_second_rating_of_the_same_answer_replaces_the_first(service, log, settings):
-    ref = service.answer("低保", channel="chat").ref
+    ref = service.answer("低保", channel=Channel.TERMINAL).ref
     service.feedback(ref, True)
     service.feedback(ref, False)
     assert log.flush(WAIT)
@@ -216,14 +217,14 @@ def test_malformed_feedback_reference_is_ignored(log, settings, caplog):
 
 def test_no_raw_id_phone_or_id_card_number_reaches_the_database_files(service, log, settings):
     text = f"我的手机{PHONE}，身份证{ID_CARD}，低保怎么申请"
-    service.answer(text, channel="telegram", resident=RAW_ID)
-    service.answer(f"{ID_CARD.lower()} 办证", channel="telegram", resident=RAW_ID)
+    service.answer(text, channel=Channel.TELEGRAM, resident=RAW_ID)
+    service.answer(f"{ID_CARD.lower()} 办证", channel=Channel.TELEGRAM, resident=RAW_ID)
     # A careless caller that skips the service's masking and hashing is caught here too.
     log.record(
         Interaction(
             ref="feed01",
             at=NOW,
-            channel="ask",
+            channel=Channel.ASK,
             chat_type="cli",
             resident=str(RAW_ID),
             question=f"电话 {PHONE}",
@@ -256,17 +257,18 @@ def test_no_raw_id_phone_or_id_card_number_reaches_the_database_files(service, l
 
 
 def test_locked_database_logs_once_keeps_answering_and_catches_up(service, log, settings, caplog):
-    before = [service.answer("低保", channel="chat").ref]
+    before = [service.answer("低保", channel=Channel.TERMINAL).ref]
     assert log.flush(WAIT)
     blocker = sqlite3.connect(settings.db_path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
         during = [
-            service.answer(q, channel="chat", resident=n) for n, q in enumerate(["低保", "养老保险怎么交", "体验馆"])
+            service.answer(q, channel=Channel.TERMINAL, resident=n)
+            for n, q in enumerate(["低保", "养老保险怎么交", "体验馆"])
         ]
         assert [o.status for o in during] == [Status.ANSWERED] * 3  # residents still get answers
         assert not log.flush(WAIT)  # returns when the write attempt fails, not after WAIT
-        during += [service.answer("今天天气怎么样", channel="chat", resident=9) for _ in range(3)]
+        during += [service.answer("今天天气怎么样", channel=Channel.TERMINAL, resident=9) for _ in range(3)]
         service.feedback(during[0].ref, False)
         assert not log.flush(WAIT)
         assert not log.flush(WAIT)
@@ -297,10 +299,10 @@ def test_locked_database_logs_once_keeps_answering_and_catches_up(service, log, 
 
 
 def test_deleted_database_file_is_recreated_with_its_schema(service, log, settings, caplog):
-    service.answer("低保", channel="chat")
+    service.answer("低保", channel=Channel.TERMINAL)
     assert log.flush(WAIT)
     settings.db_path.unlink()
-    after = [service.answer(q, channel="chat").ref for q in ("梧桐书屋", "体验馆", "今天天气怎么样")]
+    after = [service.answer(q, channel=Channel.TERMINAL).ref for q in ("梧桐书屋", "体验馆", "今天天气怎么样")]
     assert log.flush(WAIT)
     errors = storage_records(caplog, logging.ERROR)
     assert len(errors) == 1 and "deleted" in errors[0].getMessage()
@@ -312,15 +314,15 @@ def test_deleted_database_file_is_recreated_with_its_schema(service, log, settin
 
 
 def test_data_directory_gone_and_blocked_waits_until_it_can_be_recreated(service, log, settings, caplog):
-    service.answer("低保", channel="chat")
+    service.answer("低保", channel=Channel.TERMINAL)
     assert log.flush(WAIT)
     data_dir = settings.db_path.parent
     shutil.rmtree(data_dir)
     data_dir.write_text("not a directory")  # mkdir fails until this is removed
     try:
-        pending = [service.answer("体验馆", channel="chat", resident=n).ref for n in range(3)]
+        pending = [service.answer("体验馆", channel=Channel.TERMINAL, resident=n).ref for n in range(3)]
         assert not log.flush(WAIT)
-        pending += [service.answer("养老保险", channel="chat").ref]
+        pending += [service.answer("养老保险", channel=Channel.TERMINAL).ref]
         assert not log.flush(WAIT)
         assert len(storage_records(caplog, logging.ERROR)) == 1
     finally:
@@ -437,7 +439,7 @@ def test_day_summary_uses_china_days(tmp_path):
     log.record(interaction("d1", dt.datetime(2026, 11, 27, 16, 30, tzinfo=utc), status=Status.ANSWERED))
     log.record(interaction("d2", dt.datetime(2026, 11, 27, 15, 59, tzinfo=utc)))
     log.record(interaction("d3", dt.datetime(2026, 11, 28, 15, 59, tzinfo=utc), status=Status.SUGGEST))
-    log.record(interaction("d4", dt.datetime(2026, 11, 28, 10, 0, tzinfo=utc), status=Status.TAP, via="suggestion"))
+    log.record(interaction("d4", dt.datetime(2026, 11, 28, 10, 0, tzinfo=utc), status=Status.TAP, via=Via.SUGGESTION))
     assert log.flush(WAIT)
     day = log.day_summary(dt.date(2026, 11, 28))
     log.close()
@@ -480,11 +482,11 @@ def test_hand_offs_never_fail_while_the_log_writer_is_saturated(tmp_path):
     try:  # hand-offs until 40 are done and the writer has written 1,000 records meanwhile
         while opened < 40 or rows(db.path, "SELECT count(*) FROM interactions")[0][0] < 1_000:
             ticket = store.open_ticket(
-                channel="web", resident="k" * 16, address="s", ref=None, question="问", bot_said=BotSaid(), at=NOW
+                channel=Channel.WEB, resident="k" * 16, address="s", ref=None, question="问", bot_said=BotSaid(), at=NOW
             )
             opened += 1
             assert ticket.number == opened and opened < 10_000
-            assert outbox.put("web", "k", {"body": str(opened)}) is not None
+            assert outbox.put(Channel.WEB, "k", {"body": str(opened)}) is not None
     finally:
         flooding.set()
         for thread in flooders:
@@ -501,12 +503,14 @@ def test_tickets_and_the_outbox_never_write_on_into_a_deleted_log(tmp_path, capl
     path = tmp_path / "interactions.sqlite3"
     db = Database(path)
     store, outbox = TicketStore(db), Outbox(db, keep_days=30)
-    opened = dict(channel="web", resident="k" * 16, address="s", ref=None, question="问", bot_said=BotSaid(), at=NOW)
+    opened: dict[str, Any] = dict(
+        channel=Channel.WEB, resident="k" * 16, address="s", ref=None, question="问", bot_said=BotSaid(), at=NOW
+    )
     first = store.open_ticket(**opened)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     second = store.open_ticket(**opened)
-    outbox.put("web", "k", {"body": "答复"})
+    outbox.put(Channel.WEB, "k", {"body": "答复"})
     assert (first.number, second.number) == (1, 1) and first.key != second.key
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT key FROM tickets").fetchall() == [(second.key,)]

@@ -41,6 +41,7 @@ from servicebot.channels.tg_net import RetryingRateLimiter
 from servicebot.channels.tg_render import render_html
 from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT
 from servicebot.conversation import tickets
+from servicebot.records import Channel
 from servicebot.storage.journal import MAX_ATTEMPTS, UpdateJournal, dead_letter_count
 from servicebot.storage.writer import CLOSE_TIMEOUT
 from servicebot.tools.health import Verdict, journal_finding
@@ -68,7 +69,7 @@ def settings(mini_faq, make_settings):
 
 def expected_replies(settings, questions) -> list[list[str]]:
     service = Service.from_settings(settings, None, "expected")
-    return [render_html(service.answer(q, channel="telegram").reply) for q in questions]
+    return [render_html(service.answer(q, channel=Channel.TELEGRAM).reply) for q in questions]
 
 
 def journal_rows(settings) -> dict[int, tuple]:

@@ -29,7 +29,7 @@ from servicebot.conversation.hours import CHINA, HoursError, parse_hours, when
 from servicebot.conversation.ticket_view import Notice, age_text, status_text
 from servicebot.conversation.tickets import Desk
 from servicebot.errors import ConfigError, StaffRoomError
-from servicebot.records import TICKET_KEY_RE, ButtonKind, Channel, Status, TicketId, TicketStatus
+from servicebot.records import TICKET_KEY_RE, ButtonKind, Channel, Status, TicketId, TicketStatus, Via
 from servicebot.storage.db import connect
 from servicebot.storage.migrations import MIGRATIONS
 from servicebot.storage.outbox import MAX_WAITING, Outbox
@@ -110,11 +110,11 @@ def test_a_question_that_mentions_staff_is_not_a_request_for_a_person(service, t
 
 def test_hand_off_buttons_fit_and_come_back():
     service_free = "e" * 12
-    data = encode_button(Button("🙋 转人工", ButtonKind.HANDOFF), service_free, Status.UNANSWERED)
+    data = encode_button(Button("🙋 转人工", ButtonKind.HANDOFF), service_free, Via.TOPIC)
     assert data == f"h:{service_free}" and len(data) <= 64
     tap = decode_button(data, snapshot=None)  # type: ignore[arg-type]  # no FAQ lookup for these
     assert tap is not None and (tap.kind, tap.ref) == (ButtonKind.HANDOFF, service_free)
-    back = decode_button(encode_button(Button("x", ButtonKind.BACK), "", Status.UNANSWERED), snapshot=None)  # type: ignore[arg-type]
+    back = decode_button(encode_button(Button("x", ButtonKind.BACK), "", Via.TOPIC), snapshot=None)  # type: ignore[arg-type]
     assert back is not None and back.kind == ButtonKind.BACK
     assert decode_button("h:not-hex", snapshot=None) is None  # type: ignore[arg-type]
 
@@ -277,7 +277,7 @@ def test_a_log_with_the_staff_desk_tables_gets_ticket_keys_and_keeps_its_account
 def test_the_store_masks_what_it_keeps_and_forgets_the_address_when_closed(tmp_path):
     store = TicketStore(tmp_path / "t.sqlite3")
     ticket = store.open_ticket(
-        channel="telegram",
+        channel=Channel.TELEGRAM,
         resident="k" * 16,
         address="4242",
         ref="ab" * 6,
@@ -314,24 +314,24 @@ def test_the_store_masks_what_it_keeps_and_forgets_the_address_when_closed(tmp_p
 def test_the_outbox_keeps_messages_until_seen_and_across_reopening(tmp_path):
     now = [1_800_000_000.0]
     outbox = Outbox(tmp_path / "o.sqlite3", keep_days=30, clock=lambda: now[0])
-    first = outbox.put("web", "k1", {"body": "一"})
-    second = outbox.put("web", "k1", {"body": "二"})
-    outbox.put("web", "k2", {"body": "别人的"})
+    first = outbox.put(Channel.WEB, "k1", {"body": "一"})
+    second = outbox.put(Channel.WEB, "k1", {"body": "二"})
+    outbox.put(Channel.WEB, "k2", {"body": "别人的"})
     assert second > first >= 1_800_000_000_000_000  # ids grow from the clock
     outbox.close()
     outbox = Outbox(tmp_path / "o.sqlite3", keep_days=30, clock=lambda: now[0])
-    assert [m["body"] for m in outbox.after("web", "k1", 0)] == ["一", "二"]
-    assert [m["body"] for m in outbox.after("web", "k1", first)] == ["二"]
-    assert outbox.after("web", "k1", second) == []
-    assert outbox.after("web", "k1", 0) == []  # seen ones were deleted
-    assert outbox.take("web", "k2") == [{"body": "别人的"}] and outbox.take("web", "k2") == []
+    assert [m["body"] for m in outbox.after(Channel.WEB, "k1", 0)] == ["一", "二"]
+    assert [m["body"] for m in outbox.after(Channel.WEB, "k1", first)] == ["二"]
+    assert outbox.after(Channel.WEB, "k1", second) == []
+    assert outbox.after(Channel.WEB, "k1", 0) == []  # seen ones were deleted
+    assert outbox.take(Channel.WEB, "k2") == [{"body": "别人的"}] and outbox.take(Channel.WEB, "k2") == []
     for n in range(MAX_WAITING + 5):
-        outbox.put("wechat", "k3", {"body": str(n)})
-    kept = outbox.take("wechat", "k3")
+        outbox.put(Channel.WECHAT, "k3", {"body": str(n)})
+    kept = outbox.take(Channel.WECHAT, "k3")
     assert len(kept) == MAX_WAITING and kept[-1]["body"] == str(MAX_WAITING + 4)
-    outbox.put("web", "k4", {"body": "old"})
+    outbox.put(Channel.WEB, "k4", {"body": "old"})
     now[0] += 31 * 86400
-    assert outbox.after("web", "k4", 0) == [] and outbox.purge() == 1
+    assert outbox.after(Channel.WEB, "k4", 0) == [] and outbox.purge() == 1
 
 
 def test_a_message_put_again_under_its_name_is_kept_once_also_after_it_was_shown(tmp_path):
@@ -339,15 +339,15 @@ def test_a_message_put_again_under_its_name_is_kept_once_also_after_it_was_shown
     delivery: the resident of the web chat or WeChat must see it once."""
     now = [1_800_000_000.0]
     outbox = Outbox(tmp_path / "o.sqlite3", keep_days=30, clock=lambda: now[0])
-    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is not None
-    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is None
-    assert outbox.take("wechat", "k") == [{"text": "答复"}]
-    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is None  # shown already
-    assert outbox.take("wechat", "k") == []
-    assert outbox.put("web", "k", {"body": "答复"}, once="ref1") is not None  # names are per channel
+    assert outbox.put(Channel.WECHAT, "k", {"text": "答复"}, once="ref1") is not None
+    assert outbox.put(Channel.WECHAT, "k", {"text": "答复"}, once="ref1") is None
+    assert outbox.take(Channel.WECHAT, "k") == [{"text": "答复"}]
+    assert outbox.put(Channel.WECHAT, "k", {"text": "答复"}, once="ref1") is None  # shown already
+    assert outbox.take(Channel.WECHAT, "k") == []
+    assert outbox.put(Channel.WEB, "k", {"body": "答复"}, once="ref1") is not None  # names are per channel
     now[0] += 31 * 86400
     assert outbox.purge() == 1
-    assert outbox.put("wechat", "k", {"text": "答复"}, once="ref1") is not None  # forgotten with it
+    assert outbox.put(Channel.WECHAT, "k", {"text": "答复"}, once="ref1") is not None  # forgotten with it
     outbox.close()
 
 
@@ -356,18 +356,18 @@ def test_the_outbox_gives_each_message_once_to_takers_at_the_same_moment_and_for
     path = tmp_path / "o.sqlite3"
     outboxes = [Outbox(path, keep_days=30, clock=lambda: now[0]) for _ in range(4)]  # a connection each
     for n in range(40):
-        outboxes[0].put("wechat", "k", {"text": str(n)})
+        outboxes[0].put(Channel.WECHAT, "k", {"text": str(n)})
     with ThreadPoolExecutor(8) as pool:
-        taken = list(pool.map(lambda n: outboxes[n % 4].take("wechat", "k"), range(16)))
+        taken = list(pool.map(lambda n: outboxes[n % 4].take(Channel.WECHAT, "k"), range(16)))
     assert sorted(int(m["text"]) for batch in taken for m in batch) == list(range(40))  # each once
-    assert outboxes[0].take("wechat", "k") == []
+    assert outboxes[0].take(Channel.WECHAT, "k") == []
 
-    outboxes[0].put("wechat", "old", {"text": "旧的"})
+    outboxes[0].put(Channel.WECHAT, "old", {"text": "旧的"})
     now[0] += 31 * 86400
-    assert outboxes[1].take("wechat", "old") == []  # older than keep_days: never shown
-    outboxes[0].put("wechat", "old", {"text": "旧的"})
+    assert outboxes[1].take(Channel.WECHAT, "old") == []  # older than keep_days: never shown
+    outboxes[0].put(Channel.WECHAT, "old", {"text": "旧的"})
     now[0] += 31 * 86400
-    outboxes[0].put("web", "new", {"body": "新的"})  # putting deletes what is too old
+    outboxes[0].put(Channel.WEB, "new", {"body": "新的"})  # putting deletes what is too old
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT resident FROM outbox").fetchall() == [("new",)]
     conn.close()
@@ -527,7 +527,7 @@ def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_aft
         await desk.open()
         ticket = await asyncio.to_thread(
             desk.store.open_ticket,
-            channel="telegram",
+            channel=Channel.TELEGRAM,
             resident=key(service, TG),
             address="4242",
             ref=None,

@@ -15,7 +15,7 @@ import yaml
 from servicebot.answering.service import Service
 from servicebot.cli import main
 from servicebot.faq import PLACEHOLDER, checks
-from servicebot.records import Status
+from servicebot.records import Channel, Status
 from servicebot.storage import InteractionLog
 from servicebot.storage.ticket_store import TicketStore
 from servicebot.storage.tickets import BotSaid
@@ -34,7 +34,7 @@ def settings(mini_faq, make_settings):
 
 def open_ticket(store: TicketStore, question: str, *, ref: str | None = None, resident: str = "a" * 16, **kw):
     return store.open_ticket(
-        channel=kw.get("channel", "telegram"),
+        channel=kw.get("channel", Channel.TELEGRAM),
         resident=resident,
         address="4242",
         ref=ref,
@@ -66,7 +66,7 @@ def tickets(settings):
     second = open_ticket(store, "犬只登记在哪里办", at=NOW - dt.timedelta(hours=3))
     store.posted(second.number, -1001, 20)
     answer(store, second.number, "到派出所办理", "李四", 21)
-    third = open_ticket(store, "=HYPERLINK(1)", channel="web", at=NOW - dt.timedelta(minutes=5))
+    third = open_ticket(store, "=HYPERLINK(1)", channel=Channel.WEB, at=NOW - dt.timedelta(minutes=5))
     store.close()
     return first, second, third
 
@@ -136,9 +136,9 @@ def test_health_reports_a_staff_group_the_bot_cannot_post_to(settings, make_sett
 def test_review_drafts_a_new_entry_from_a_staff_reply_marked_for_the_faq(settings, tmp_path):
     log = InteractionLog(settings.db_path)
     service = Service.from_settings(settings, log, secret="review-secret")
-    clinic = service.answer(CLINIC, channel="telegram", resident=1)
-    pets = service.answer("犬只登记在哪里办", channel="telegram", resident=2)
-    dibao = service.answer("低保怎么办理", channel="telegram", resident=3)
+    clinic = service.answer(CLINIC, channel=Channel.TELEGRAM, resident=1)
+    pets = service.answer("犬只登记在哪里办", channel=Channel.TELEGRAM, resident=2)
+    dibao = service.answer("低保怎么办理", channel=Channel.TELEGRAM, resident=3)
     assert (clinic.status, pets.status, dibao.status) == (Status.UNANSWERED, Status.UNANSWERED, Status.ANSWERED)
     assert log.flush(10)
     log.close()

@@ -31,7 +31,7 @@ from servicebot.faq.checks import (
     removal_problems,
 )
 from servicebot.faq.watcher import FaqWatcher
-from servicebot.records import Status
+from servicebot.records import Channel, Status
 
 from conftest import FIXTURES, PINNED_FAQ, Clock, Recorder, wording
 
@@ -332,9 +332,9 @@ def test_the_referral_and_item_files_are_reloaded_live(watcher, service, clock, 
     shutil.copy(FIXTURES / "garbage-items.yaml", mini_faq / "garbage-items.yaml")
     swapped, problems = quiet_poll(watcher, clock)
     assert swapped and not [p for p in problems if p.is_error]
-    assert service.answer("护照怎么办", channel="ask").status == Status.REFERRAL
-    assert service.answer("塑料瓶是什么垃圾", channel="ask").status == Status.ITEM
+    assert service.answer("护照怎么办", channel=Channel.ASK).status == Status.REFERRAL
+    assert service.answer("塑料瓶是什么垃圾", channel=Channel.ASK).status == Status.ITEM
     items = mini_faq / "garbage-items.yaml"
     write(items, items.read_text(encoding="utf-8") + "  - name: 榴莲壳\n    category: 其他垃圾\n")
     swapped, _ = quiet_poll(watcher, clock)
-    assert swapped and service.answer("榴莲壳是什么垃圾", channel="ask").status == Status.ITEM
+    assert swapped and service.answer("榴莲壳是什么垃圾", channel=Channel.ASK).status == Status.ITEM

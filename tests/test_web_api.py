@@ -149,7 +149,7 @@ def test_feedback_is_recorded_in_the_interaction_log(mini_faq, make_settings):
         log = server.core.log
         assert log.flush()
         assert [(r.entry_id, r.positive) for r in log.rated(SINCE)] == [("dibao-apply", True)]
-        assert [via for _, via, _ in log.followups(SINCE)] == []
+        assert [row.via for row in log.followups(SINCE)] == []
 
 
 def test_off_topic_question_gets_the_honest_fallback_and_the_topic_menu(http, server):
@@ -167,7 +167,7 @@ def test_typed_commands_and_long_questions_behave_as_on_telegram(http, server):
     assert ask(http, session, "/help").json()["messages"][0]["body"] == replies.HELP_TEXT
     text = "低保怎么申请\n" + "我家的情况比较复杂，" * 300
     long = ask(http, session, text).json()["messages"][0]
-    expected = server.core.service.answer(text[:MAX_QUESTION], channel="check").reply
+    expected = server.core.service.answer(text[:MAX_QUESTION], channel=Channel.ASK).reply
     assert long["notice"] == replies.TOO_LONG_TEXT and (long["title"], long["body"]) == (expected.title, expected.body)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import pytest
 
 from servicebot.answering import replies
+from servicebot.records import Channel
 
 from browser import (
     WAIT,
@@ -67,7 +68,7 @@ def test_a_resident_asks_taps_rates_and_finds_the_history_after_a_reload(browser
     assert (log.get_attribute("role"), log.get_attribute("aria-live")) == ("log", "polite")
 
     # A typed question and its answer, with its source line and a related question.
-    entry = faq.by_id[server.core.service.answer("垃圾分类体验馆在哪里", channel="check").entry_id]
+    entry = faq.by_id[server.core.service.answer("垃圾分类体验馆在哪里", channel=Channel.ASK).entry_id]
     type_question(driver, "垃圾分类体验馆在哪里")
     answer = wait_for_new_bot_message(driver, 1, "the answer")
     assert answer.find_element("css selector", ".title").text == entry.question

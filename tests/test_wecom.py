@@ -12,7 +12,7 @@ import pytest
 
 from servicebot.config import load_settings
 from servicebot.errors import ConfigError
-from servicebot.records import TicketStatus
+from servicebot.records import Channel, TicketStatus
 from servicebot.staffdesk.notify import NEW_TICKET, NoticeError, WecomRobot, post_json
 from servicebot.storage.tickets import BotSaid, TicketRow
 
@@ -21,7 +21,7 @@ from deskclient import UNANSWERABLE, FakeRobot, open_ticket
 from webserver import ServerThread, free_port
 
 
-def ticket(number: int, channel: str = "web") -> TicketRow:
+def ticket(number: int, channel: Channel = Channel.WEB) -> TicketRow:
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     return TicketRow(
         number, "K7QX2M", now, channel, "key", "session", None, UNANSWERABLE, BotSaid(), TicketStatus.OPEN,
@@ -36,7 +36,7 @@ def test_a_new_ticket_is_announced_with_its_number_and_channel_only():
             notices = WecomRobot(robot.url, min_interval=0, retries=(0.01,))
             await notices.start()
             notices.ticket_opened(ticket(7))
-            notices.ticket_opened(ticket(8, "wechat"))
+            notices.ticket_opened(ticket(8, Channel.WECHAT))
             await notices.stop()
             return notices
 

@@ -16,7 +16,7 @@ from servicebot.answering.referrals import ReferralIndex
 from servicebot.answering.service import ITEM_ID, REFERRAL_ID, Service
 from servicebot.answering.text import Normalizer
 from servicebot.faq import load_faq
-from servicebot.records import Status
+from servicebot.records import Channel, Status
 
 from conftest import FIXTURES, PINNED_FAQ, Recorded
 
@@ -87,7 +87,7 @@ def yaml_guide():
 
 
 def test_everyday_questions_about_other_bodies_name_where_to_go(service):
-    outcomes = [(service.answer(q, channel="ask"), expected) for q, expected in DEV["referrals"]]
+    outcomes = [(service.answer(q, channel=Channel.ASK), expected) for q, expected in DEV["referrals"]]
     right = sum(o.referral is not None and o.referral.id == expected for o, expected in outcomes)
     assert right / len(outcomes) >= 0.9
     answered = [o.entry_id for o, _ in outcomes if o.status == Status.ANSWERED]
@@ -96,22 +96,22 @@ def test_everyday_questions_about_other_bodies_name_where_to_go(service):
 
 def test_questions_the_faq_answers_keep_their_entry(service):
     for question, entry_id in DEV["faq"]:
-        outcome = service.answer(question, channel="ask")
+        outcome = service.answer(question, channel=Channel.ASK)
         assert (outcome.status, outcome.entry_id) == (Status.ANSWERED, entry_id), question
     for entry in service.snapshot.faq.entries:
         for phrasing in entry.phrasings:
-            assert service.answer(phrasing, channel="ask").status != Status.REFERRAL, phrasing
+            assert service.answer(phrasing, channel=Channel.ASK).status != Status.REFERRAL, phrasing
 
 
 def test_off_topic_questions_are_never_answered_with_an_entry(service):
-    statuses = [service.answer(q, channel="ask").status for q in DEV["offtopic"]]
+    statuses = [service.answer(q, channel=Channel.ASK).status for q in DEV["offtopic"]]
     assert Status.ANSWERED not in statuses and Status.ITEM not in statuses
 
 
 def test_everyday_items_are_never_sorted_into_a_wrong_bin(service):
     wrong = []
     for question, expected in DEV["items"]:
-        outcome = service.answer(question, channel="ask")
+        outcome = service.answer(question, channel=Channel.ASK)
         item = outcome.item
         if item is None and expected == "unlisted" and outcome.status == Status.ANSWERED:
             # not in the item list, but an FAQ entry about one bin names it (纸壳子 → 可回收物's entry)
@@ -130,14 +130,14 @@ def test_everyday_items_are_never_sorted_into_a_wrong_bin(service):
 
 def test_general_garbage_questions_still_reach_the_faq(service):
     for question in DEV["general"]:
-        assert service.answer(question, channel="ask").item is None, question
-    assert service.answer("垃圾分几类", channel="ask").entry_id == "garbage-categories"
+        assert service.answer(question, channel=Channel.ASK).item is None, question
+    assert service.answer("垃圾分几类", channel=Channel.ASK).entry_id == "garbage-categories"
 
 
 def test_a_referral_is_logged_as_its_own_kind_with_its_matter(faq_dir, make_settings):
     sink = Recorded()
     service = Service.from_settings(make_settings(faq_dir), sink)
-    outcome = service.answer("公积金怎么提取", channel="web")
+    outcome = service.answer("公积金怎么提取", channel=Channel.WEB)
     assert (outcome.status, outcome.entry_id) == (Status.REFERRAL, REFERRAL_ID.format(id="housing-fund"))
     [logged] = sink.interactions
     assert (logged.status, logged.entry_id, logged.suggestions) == (Status.REFERRAL, "referral:housing-fund", ())
@@ -149,8 +149,8 @@ def test_a_referral_is_logged_as_its_own_kind_with_its_matter(faq_dir, make_sett
 def test_items_are_logged_with_their_name_and_unlisted_ones_apart(faq_dir, make_settings):
     sink = Recorded()
     service = Service.from_settings(make_settings(faq_dir), sink)
-    found = service.answer("塑料瓶扔哪个桶", channel="chat")
-    unlisted = service.answer("蚊香盘是什么垃圾", channel="chat")  # in neither the list nor an FAQ entry
+    found = service.answer("塑料瓶扔哪个桶", channel=Channel.TERMINAL)
+    unlisted = service.answer("蚊香盘是什么垃圾", channel=Channel.TERMINAL)  # in neither the list nor an FAQ entry
     assert (found.status, found.entry_id) == (Status.ITEM, ITEM_ID.format(name="塑料瓶"))
     assert (unlisted.status, unlisted.entry_id) == (Status.ITEM_UNLISTED, None)
     assert [(i.status, i.normalized) for i in sink.interactions] == [
@@ -165,21 +165,21 @@ def test_items_are_logged_with_their_name_and_unlisted_ones_apart(faq_dir, make_
 
 
 def test_an_item_that_depends_lists_each_case(service):
-    reply = service.answer("电池是什么垃圾", channel="ask").reply
+    reply = service.answer("电池是什么垃圾", channel=Channel.ASK).reply
     assert reply.title == replies.ITEM_CASES_TITLE.format(name="电池")
     assert "• 普通一次性干电池（无汞、无镉）：其他垃圾" in reply.body
     assert "• 充电电池、纽扣电池、蓄电池：有害垃圾" in reply.body
 
 
 def test_a_sourced_fact_shows_its_source_and_date(service):
-    reply = service.answer("低保标准一个月多少钱", channel="ask").reply
+    reply = service.answer("低保标准一个月多少钱", channel=Channel.ASK).reply
     assert "2022年7月1日起" in reply.body and "727元" in reply.body
     assert "（2022-08-31）" in reply.footer
     assert not any("nodetpl" in b.value for b in reply.buttons)  # a reprint is named, not linked
 
 
 def test_an_official_source_becomes_a_link_button(service):
-    reply = service.answer("违章建筑谁管", channel="ask").reply
+    reply = service.answer("违章建筑谁管", channel=Channel.ASK).reply
     urls = [b.value for b in reply.buttons if b.kind == "url"]
     assert urls and all(".gov.cn/" in u for u in urls)
 

@@ -36,7 +36,7 @@ def vote_tag(ref: str) -> str:
 
 def referral(service: Service) -> Said:
     """What a resident reads for 路灯 where a desk runs: the reply with 转人工 added."""
-    outcome = service.answer("路灯不亮找谁", channel="web")
+    outcome = service.answer("路灯不亮找谁", channel=Channel.WEB)
     assert outcome.status == Status.REFERRAL
     return Said(replies.with_handoff(outcome.reply), ref=outcome.ref, status=Status.REFERRAL)
 
@@ -83,7 +83,7 @@ def test_wechat_renders_the_referral_as_numbered_plain_text(service):
 
 @pytest.mark.parametrize("question", ["塑料瓶是什么垃圾", "电池扔哪个桶", "榴莲壳是什么垃圾"])
 def test_every_channel_renders_item_answers(service, question):
-    outcome = service.answer(question, channel="chat")
+    outcome = service.answer(question, channel=Channel.TERMINAL)
     reply = outcome.reply
     said = Said(reply, ref=outcome.ref, status=Status(outcome.status))
     first_line = reply.title or reply.body.splitlines()[0]

@@ -5,6 +5,8 @@ question's outcome, how a resident reached an answer and which channel they came
 Those names live here, as `StrEnum`s (so they compare equal to the strings stored in
 SQLite), together with `Interaction`, so that none of those modules has to import another
 just to name a status: the log writer does not drag in the matcher, nor a channel the log.
+Records, outcomes and rows carry the enums themselves, never bare strings: the storage
+modules write their `.value` and turn what they read back into enums.
 """
 
 from __future__ import annotations
@@ -113,16 +115,16 @@ class Interaction:
 
     ref: str
     at: dt.datetime
-    channel: str
+    channel: Channel
     chat_type: str
     resident: str | None
     question: str
     normalized: str
-    status: str
+    status: Status
     entry_id: str | None
     score: float
     suggestions: tuple[str, ...] = ()
-    via: str = Via.QUESTION
+    via: Via = Via.QUESTION
     origin_ref: str | None = None
 
 

@@ -131,9 +131,9 @@ def feedback_row() -> tuple[Button, ...]:
     return (Button("👍 有帮助", ButtonKind.FEEDBACK, "+"), Button("👎 没帮助", ButtonKind.FEEDBACK, "-"))
 
 
-def buttons_via(status: str) -> Via:
+def buttons_via(status: Status) -> Via:
     """How the question buttons under a reply of this status are reached (Interaction.via)."""
-    return {Status.ANSWERED: Via.RELATED, Status.SUGGEST: Via.SUGGESTION}.get(Status(status), Via.TOPIC)
+    return {Status.ANSWERED: Via.RELATED, Status.SUGGEST: Via.SUGGESTION}.get(status, Via.TOPIC)
 
 
 def suggest_reply(candidates: tuple[Candidate, ...], faq: Faq) -> Reply:

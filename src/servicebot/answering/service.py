@@ -24,7 +24,7 @@ from servicebot.faq import Faq, Referral
 from servicebot.faq.checks import build_snapshot, find_removal, removal_problems
 from servicebot.matching import Index, Match, Reason
 from servicebot.privacy import mask_personal, pseudonym
-from servicebot.records import Interaction, InteractionSink, SettlingSink, Status, Via
+from servicebot.records import Channel, Interaction, InteractionSink, SettlingSink, Status, Via
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Snapshot:
 @dataclass(frozen=True)
 class Outcome:
     ref: str
-    status: str
+    status: Status
     entry_id: str | None
     reply: Reply
     match: Match | None = None
@@ -227,7 +227,7 @@ class Service:
         self,
         question: str,
         *,
-        channel: str,
+        channel: Channel,
         chat_type: str = "private",
         resident: int | str | None = None,
         ref: str | None = None,
@@ -289,7 +289,7 @@ class Service:
         routed: Route,
         question: str,
         ref: str,
-        channel: str,
+        channel: Channel,
         chat_type: str,
         resident: Any,
         via: Via,
@@ -319,8 +319,8 @@ class Service:
         self,
         entry_id: str,
         *,
-        via: str,
-        channel: str,
+        via: Via,
+        channel: Channel,
         chat_type: str = "private",
         resident: int | str | None = None,
         origin_ref: str | None = None,
@@ -351,7 +351,7 @@ class Service:
         self,
         origin_ref: str | None,
         *,
-        channel: str,
+        channel: Channel,
         chat_type: str = "private",
         resident: int | str | None = None,
         ref: str | None = None,
@@ -389,7 +389,7 @@ class Service:
             except Exception:  # the log must never stop an answer
                 log.exception("could not record feedback")
 
-    def _log(self, ref: str, channel: str, chat_type: str, resident: int | str | None, **fields: Any) -> None:
+    def _log(self, ref: str, channel: Channel, chat_type: str, resident: int | str | None, **fields: Any) -> None:
         """Record one interaction, now, under the resident's pseudonym."""
         self._record(
             Interaction(

@@ -128,7 +128,7 @@ _BUTTON_RE = re.compile(r"s:([cf]):(\d{1,12})(?::(" + _KEY + r"))?$")  # PTB mat
 
 def card_text(card: Card) -> str:
     """The card as HTML (escaped); the title bold."""
-    bot_said = BOT_SAID.get(Status(card.status), BOT_SAID_NOTHING) if card.status in set(Status) else BOT_SAID_NOTHING
+    bot_said = BOT_SAID.get(card.status, BOT_SAID_NOTHING) if card.status is not None else BOT_SAID_NOTHING
     lines = [
         f"<b>{CARD_TITLE.format(label=card.ticket.label)}</b>",
         CARD_CHANNEL.format(channel=channel_text(card.channel)),
@@ -198,9 +198,15 @@ class StaffGroup:
         return await self._send(html.escape(line, quote=False), reply_to=card_message)
 
     async def tell(
-        self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "", channel: str = ""
+        self,
+        number: int,
+        notice: Notice,
+        *,
+        reply_to: int | None = None,
+        name: str = "",
+        channel: Channel | None = None,
     ) -> int | None:
-        where = KEPT_WHERE.get(Channel(channel), KEPT_WHERE_OTHER) if channel in set(Channel) else KEPT_WHERE_OTHER
+        where = KEPT_WHERE.get(channel, KEPT_WHERE_OTHER) if channel is not None else KEPT_WHERE_OTHER
         text = NOTICES[notice].format(
             number=number, name=name or "工作人员", days=self.core.settings.ticket_days, where=where
         )

@@ -254,7 +254,7 @@ class Conversation:
             ref=ref,
             via=replies.buttons_via(outcome.status),
             notice=notice,
-            status=Status(outcome.status),
+            status=outcome.status,
         )
 
     def _person_asked(self, resident: Resident, outcome: Outcome) -> Said:
@@ -262,8 +262,8 @@ class Conversation:
         ask them to write privately). Without a desk the service's own small-talk reply says
         honestly that the bot cannot reach staff."""
         if self._desk(resident) is not None:
-            return Said(handoff=HandOff(HandOffKind.OPEN), ref=outcome.ref, status=Status(outcome.status))
-        return Said(Reply(replies.PRIVATE_ONLY_TEXT), ref=outcome.ref, status=Status(outcome.status))
+            return Said(handoff=HandOff(HandOffKind.OPEN), ref=outcome.ref, status=outcome.status)
+        return Said(Reply(replies.PRIVATE_ONLY_TEXT), ref=outcome.ref, status=outcome.status)
 
     def _desk(self, resident: Resident) -> Desk | None:
         """The desk, for a resident who may hand off: in a private chat (a staff reply in a
@@ -333,7 +333,7 @@ def _asked(outcome: Outcome, question: str) -> Asked:
     match = outcome.match
     suggestions = tuple(c.entry_id for c in match.suggestions) if match is not None else ()
     tapped = match is None and outcome.status == Status.ANSWERED  # an entry's button (answer_entry)
-    status = Status.TAP if tapped else Status(outcome.status)
+    status = Status.TAP if tapped else outcome.status
     return Asked(outcome.ref, question, status, outcome.entry_id, suggestions)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from servicebot.records import Channel, TicketId, TicketStatus
+from servicebot.records import Channel, Status, TicketId, TicketStatus
 from servicebot.storage.tickets import TicketRow
 
 if TYPE_CHECKING:
@@ -40,9 +40,9 @@ class Card:
     """A ticket as staff first see it. Never the resident's id, username or name."""
 
     ticket: TicketId
-    channel: str
+    channel: Channel
     question: str  # masked; "" when the resident asked for a person before asking anything
-    status: str  # what the bot did with it: a records.Status, or ""
+    status: Status | None  # what the bot did with it; None when nothing was asked
     answered: str | None  # the question of the entry the bot answered with
     suggested: tuple[str, ...]  # the questions it offered instead
     earlier: int  # tickets this resident opened before
@@ -110,8 +110,8 @@ def age_text(since: dt.datetime, now: dt.datetime) -> str:
     return f"{seconds // 86400} 天前"
 
 
-def channel_text(channel: str) -> str:
-    return CHANNEL_NAMES.get(Channel(channel), channel) if channel in set(Channel) else channel
+def channel_text(channel: Channel) -> str:
+    return CHANNEL_NAMES.get(channel, channel.value)
 
 
 __all__ = [

@@ -60,7 +60,7 @@ from servicebot.conversation.events import Asked, HandOff, HandOffKind, Resident
 from servicebot.conversation.hours import when
 from servicebot.conversation.ticket_view import Card, Notice, card_of
 from servicebot.errors import StaffRoomError, StorageError
-from servicebot.records import Channel, Status, TicketId, TicketStatus
+from servicebot.records import Channel, TicketId, TicketStatus
 from servicebot.storage.db import Database
 from servicebot.storage.ticket_store import TicketStore
 from servicebot.storage.tickets import BotSaid, PendingReply, TicketRow
@@ -82,7 +82,7 @@ class Relayed:
 
     number: int | None
     notice: Notice | None = None
-    channel: str = ""  # the resident's
+    channel: Channel | None = None  # the resident's
 
 
 class StaffRoom(Protocol):
@@ -99,7 +99,13 @@ class StaffRoom(Protocol):
         ...
 
     async def tell(
-        self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "", channel: str = ""
+        self,
+        number: int,
+        notice: Notice,
+        *,
+        reply_to: int | None = None,
+        name: str = "",
+        channel: Channel | None = None,
     ) -> int | None:
         """Tell staff about a reply or the ticket (`channel`: the resident's, for where a KEPT
         reply waits); the message id, None if it could not be sent."""
@@ -253,10 +259,10 @@ class Desk:
                 text = replies.TICKET_EXISTS_TEXT.format(number=existing.number)
                 return Said(replies.in_ticket(self._when_seen(resident, text)))
         now = self.clock()
-        said = BotSaid(str(asked.status), asked.entry_id, asked.suggestions) if asked else BotSaid()
+        said = BotSaid(asked.status, asked.entry_id, asked.suggestions) if asked else BotSaid()
         ticket = await asyncio.to_thread(
             self.store.open_ticket,
-            channel=str(resident.channel),
+            channel=resident.channel,
             resident=key,
             address=str(resident.address),
             ref=asked.ref if asked else None,
@@ -294,12 +300,9 @@ class Desk:
         if known is not None:
             return known[1] if known[0] == key else None
         row = await asyncio.to_thread(self.store.asked, ref)  # a button from before a restart
-        if row is None:
+        if row is None or row.resident != self.service.resident_key(resident.id):
             return None
-        question, status, entry_id, suggestions, resident_key = row
-        if resident_key != self.service.resident_key(resident.id) or status not in set(Status):
-            return None
-        return Asked(ref, question, Status(status), entry_id, suggestions)
+        return Asked(ref, row.question, row.status, row.entry_id, row.suggestions)
 
     async def _add(self, key: str, number: int, text: str) -> Said:
         found = self._active.get(key)
@@ -386,7 +389,7 @@ class Desk:
                 return False
             if row.live and row.address is not None:
                 notice = Said(Reply(replies.TICKET_CLOSED_TEXT.format(number=row.number)))
-                await self.delivery.deliver(Resident(Channel(row.channel), row.address), notice)
+                await self.delivery.deliver(Resident(row.channel, row.address), notice)
             await asyncio.to_thread(self.store.resolve, ticket, by, self.clock())
         self._forget(row.resident, row.number)
         log.info("hand-off: ticket #%d closed", row.number)
@@ -400,7 +403,13 @@ class Desk:
         return await asyncio.to_thread(self.store.listing, open_only=open_only, limit=limit)
 
     async def tell_staff(
-        self, number: int, notice: Notice, *, reply_to: int | None = None, name: str = "", channel: str = ""
+        self,
+        number: int,
+        notice: Notice,
+        *,
+        reply_to: int | None = None,
+        name: str = "",
+        channel: Channel | None = None,
     ) -> None:
         """Tell staff (best effort); a staff reply to that note goes to the ticket too (not to a
         note that the ticket is unknown)."""
@@ -415,7 +424,7 @@ class Desk:
 
     async def _relay(self, pending: PendingReply) -> Notice:
         """Deliver one recorded staff reply (under the relay lock) and record what happened."""
-        resident = Resident(Channel(pending.channel), pending.address)
+        resident = Resident(pending.channel, pending.address)
         said = Said(replies.staff_reply(pending.ticket, pending.text), ref=pending.ref)
         if pending.sending:
             _sending_again(f"a staff reply in ticket #{pending.ticket}")
@@ -534,7 +543,7 @@ class Desk:
 
     def _tell_resident(self, ticket: TicketRow, text: str) -> None:
         if ticket.live and ticket.address is not None:
-            resident = Resident(Channel(ticket.channel), ticket.address)
+            resident = Resident(ticket.channel, ticket.address)
             self.later(self.delivery.deliver(resident, Said(Reply(text))))
 
     async def _redeliver(self) -> bool:

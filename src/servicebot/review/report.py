@@ -46,7 +46,7 @@ from servicebot.review.subjects import Fold, Knowledge, lexicon_folds, referral_
 from servicebot.storage import CHINA_TZ, DayCounts, LogReader, QuestionRow, RatedRow
 from servicebot.storage.tickets import StaffAnswer
 
-VIA_LABELS: dict[str, str] = {Via.TOPIC: "（从主题菜单点选）", Via.RELATED: "（从相关条目点选）"}
+VIA_LABELS: dict[Via, str] = {Via.TOPIC: "（从主题菜单点选）", Via.RELATED: "（从相关条目点选）"}
 CHART_WEEKS = 8  # the chart shows this many weeks, the last ending with the report
 CHART_SUBJECTS = 8  # ... for this many subjects, the report's biggest
 NEAR_WORDINGS = 5  # wordings of a group the matcher is asked about (the most asked ones)
@@ -162,8 +162,8 @@ def related_words(index: Index, questions: Iterable[str]) -> dict[str, list[tupl
 def _followups(reader: LogReader, period: Period) -> dict[str, Counter]:
     """origin ref → what the resident did next (tapped entry id, or Via.NONE)."""
     after: dict[str, Counter] = defaultdict(Counter)
-    for origin, via, entry_id in reader.followups(period.since, period.until):
-        after[origin][entry_id if via == Via.SUGGESTION else Via.NONE] += 1
+    for row in reader.followups(period.since, period.until):
+        after[row.origin_ref][row.entry_id if row.via == Via.SUGGESTION else Via.NONE] += 1
     return after
 
 
@@ -281,7 +281,7 @@ def _with_staff(
             n = by_subject.get(name)
             if n is None:
                 tally = Tally(subject=name)
-                row = QuestionRow(answer.ref or f"ticket:{answer.ticket}", answer.at, None, answer.question, "")
+                row = QuestionRow(answer.ref or f"ticket:{answer.ticket}", answer.at, None, answer.question, None)
                 tally.add_row(row, subjects.normalize(answer.question))
                 tallies.append(tally)
                 n = by_subject[name] = len(tallies) - 1

@@ -193,7 +193,7 @@ def signin_page(csrf: str, *, message: str = "", error: bool = False, name: str 
 
 
 def bot_said(card: Card) -> str:
-    template = BOT_SAID.get(Status(card.status), BOT_SAID_NOTHING) if card.status in set(Status) else BOT_SAID_NOTHING
+    template = BOT_SAID.get(card.status, BOT_SAID_NOTHING) if card.status is not None else BOT_SAID_NOTHING
     return template.format(answered=card.answered or "", suggested="；".join(card.suggested))
 
 
@@ -275,7 +275,7 @@ def ticket_page(
     )
     action = f"{PREFIX}/t/{_e(view.key)}"
     if row.live:
-        where = WHERE_SEEN.get(Channel(row.channel), "") if row.channel in set(Channel) else ""
+        where = WHERE_SEEN.get(row.channel, "")
         reply = f"""<form method="post" action="{action}/reply" class="reply">{csrf_field(viewer)}
 <input type="hidden" name="nonce" value="{_e(nonce)}">
 <label for="text">{_e(REPLY_LABEL)}</label>

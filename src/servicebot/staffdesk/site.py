@@ -36,7 +36,7 @@ from servicebot.channels import Core
 from servicebot.conversation.throttle import LogThrottle
 from servicebot.conversation.ticket_view import Notice
 from servicebot.conversation.tickets import Desk
-from servicebot.records import TICKET_KEY_RE, TicketId
+from servicebot.records import TICKET_KEY_RE, Channel, TicketId
 from servicebot.staffdesk import pages, tools
 from servicebot.staffdesk.accounts import Accounts, Session
 from servicebot.staffdesk.guard import (
@@ -329,7 +329,7 @@ class DeskSite:
         if resolved is None:  # the log was deleted or restored meanwhile
             return self.not_found(session)
         if resolved:
-            self._tell_room(row, Notice.RESOLVED, session.name, "")
+            self._tell_room(row, Notice.RESOLVED, session.name, None)
         return _back(key, "resolved" if resolved else "already")
 
     async def mark_faq(self, request: Request, session: Session, form: dict[str, str]) -> Response:
@@ -340,7 +340,7 @@ class DeskSite:
         author = await self.desk.mark_faq(row.id)
         return _back(key, "faq-none" if author is None else "faq")
 
-    def _tell_room(self, row: TicketRow, notice: Notice, name: str, channel: str) -> None:
+    def _tell_room(self, row: TicketRow, notice: Notice, name: str, channel: Channel | None) -> None:
         """The staff group hears what was done here, under the ticket's card (no group: nothing)."""
         note = self.desk.tell_staff(row.number, notice, reply_to=row.room_message, name=name, channel=channel)
         self.desk.later(note)

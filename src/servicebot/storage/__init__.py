@@ -15,13 +15,14 @@ their importers.
 """
 
 from servicebot.storage.db import CHINA_TZ, UTC, china_day_bounds, connect, from_utc_text, utc_text
-from servicebot.storage.reader import DayCounts, LogReader, QuestionRow, RatedRow
+from servicebot.storage.reader import DayCounts, FollowupRow, LogReader, QuestionRow, RatedRow
 from servicebot.storage.writer import InteractionLog, LogStatus
 
 __all__ = [
     "CHINA_TZ",
     "UTC",
     "DayCounts",
+    "FollowupRow",
     "InteractionLog",
     "LogReader",
     "LogStatus",

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from servicebot.records import Channel
 from servicebot.storage.db import UTC, Database, database_for, utc_text
 
 MAX_WAITING = 50  # messages kept per resident; the oldest go first
@@ -39,7 +40,7 @@ class Outbox:
         self.keep_days = keep_days
         self._clock = clock
 
-    def put(self, channel: str, resident: str, message: dict[str, Any], *, once: str | None = None) -> int | None:
+    def put(self, channel: Channel, resident: str, message: dict[str, Any], *, once: str | None = None) -> int | None:
         """Keep a message for the resident; its id. None: a message put before under the name
         `once` (it is kept, or was shown, already)."""
         now = self._clock()
@@ -47,7 +48,7 @@ class Outbox:
             if once is not None:
                 at = utc_text(dt.datetime.fromtimestamp(now, UTC))
                 new = conn.execute(
-                    "INSERT OR IGNORE INTO outbox_once (channel, once, at) VALUES (?,?,?)", (channel, once, at)
+                    "INSERT OR IGNORE INTO outbox_once (channel, once, at) VALUES (?,?,?)", (channel.value, once, at)
                 ).rowcount
                 if not new:
                     return None
@@ -55,7 +56,13 @@ class Outbox:
             message_id = max(last + 1, int(now * 1_000_000))
             conn.execute(
                 "INSERT INTO outbox (id, channel, resident, at, message) VALUES (?,?,?,?,?)",
-                (message_id, channel, resident, utc_text(dt.datetime.fromtimestamp(now, UTC)), json.dumps(message)),
+                (
+                    message_id,
+                    channel.value,
+                    resident,
+                    utc_text(dt.datetime.fromtimestamp(now, UTC)),
+                    json.dumps(message),
+                ),
             )
             conn.execute(
                 "DELETE FROM outbox WHERE channel = ? AND resident = ? AND id NOT IN"
@@ -66,7 +73,7 @@ class Outbox:
             conn.execute("DELETE FROM outbox_once WHERE at < ?", (self._oldest(),))
         return message_id
 
-    def after(self, channel: str, resident: str, after: int) -> list[dict[str, Any]]:
+    def after(self, channel: Channel, resident: str, after: int) -> list[dict[str, Any]]:
         """Messages after id `after`, each with its "id"; those up to `after` were seen: deleted.
         A page asks every few seconds, mostly for nothing: that costs a read, no write lock."""
         with self.db.transaction(write=False) as conn:
@@ -86,7 +93,7 @@ class Outbox:
             if message_id > after and at >= oldest
         ]
 
-    def take(self, channel: str, resident: str) -> list[dict[str, Any]]:
+    def take(self, channel: Channel, resident: str) -> list[dict[str, Any]]:
         """Every message waiting for the resident, oldest first, removed from the outbox: each
         is taken once, also by two calls at the same moment. Asked with every message a
         resident sends, mostly for nothing: that costs a read, no write lock."""
@@ -104,7 +111,7 @@ class Outbox:
             conn.execute("DELETE FROM outbox WHERE channel = ? AND resident = ?", (channel, resident))
         return [json.loads(message) for _, message in rows]
 
-    def residents(self, channel: str) -> set[str]:
+    def residents(self, channel: Channel) -> set[str]:
         """The residents of `channel` something waits for (also too old to show: take clears it)."""
         with self.db.transaction(write=False) as conn:
             rows = conn.execute("SELECT DISTINCT resident FROM outbox WHERE channel = ?", (channel,)).fetchall()

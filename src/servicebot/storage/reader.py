@@ -2,7 +2,8 @@
 
 A reader never creates the database and never writes to it (beyond running the numbered
 migrations an older file lacks); every query opens its own connection, so it can run next to
-a live bot whose writer holds the file.
+a live bot whose writer holds the file. Rows come back typed: statuses and vias as the enums of
+`records`, never the bare strings SQLite holds.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class QuestionRow:
     at: dt.datetime
     resident: str | None
     question: str
-    status: str
+    status: Status | None  # None: not asked of the bot (a staff answer's question, for the review)
     handed_off: bool = False  # the resident handed it to staff (转人工): a ticket names it
 
 
@@ -42,8 +43,17 @@ class RatedRow:
     entry_id: str | None
     positive: bool
     question: str  # what the resident typed, or the entry's question when they tapped it
-    via: str
+    via: Via
     at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupRow:
+    """A suggestion tapped, or "none of these" pressed, after the interaction `origin_ref`."""
+
+    origin_ref: str
+    via: Via  # SUGGESTION or NONE
+    entry_id: str | None  # the suggestion tapped
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,7 @@ class LogReader:
         self,
         since: dt.datetime,
         until: dt.datetime | None = None,
-        statuses: tuple[str, ...] = REVIEWED,
+        statuses: tuple[Status, ...] = REVIEWED,
     ) -> list[QuestionRow]:
         """Asked (typed or spoken), non-empty questions with one of `statuses`, or handed to staff, oldest first."""
         marks = ",".join("?" * len(statuses))
@@ -123,18 +133,19 @@ class LogReader:
                 (*_range(since, until), *ASKED, *statuses),
             ).fetchall()
         return [
-            QuestionRow(ref, from_utc_text(at), resident, question, status, bool(handed))
+            QuestionRow(ref, from_utc_text(at), resident, question, Status(status), bool(handed))
             for ref, at, resident, question, status, handed in rows
         ]
 
-    def followups(self, since: dt.datetime, until: dt.datetime | None = None) -> list[tuple[str, str, str | None]]:
-        """(origin_ref, via, entry_id) for each suggestion tapped or "none of these" pressed."""
+    def followups(self, since: dt.datetime, until: dt.datetime | None = None) -> list[FollowupRow]:
+        """Each suggestion tapped or "none of these" pressed."""
         with self._reading() as conn:
-            return conn.execute(
+            rows = conn.execute(
                 "SELECT origin_ref, via, entry_id FROM interactions WHERE at >= ? AND at < ?"
                 " AND origin_ref IS NOT NULL AND via IN (?, ?)",
                 (*_range(since, until), Via.SUGGESTION, Via.NONE),
             ).fetchall()
+        return [FollowupRow(origin, Via(via), entry_id) for origin, via, entry_id in rows]
 
     def rated(self, since: dt.datetime, until: dt.datetime | None = None) -> list[RatedRow]:
         """Every 👍/👎 given in the period, with the question behind the rated answer."""
@@ -147,7 +158,11 @@ class LogReader:
             ).fetchall()
         return [
             RatedRow(
-                entry_id, bool(positive), origin if via not in ASKED and origin else question, via, from_utc_text(at)
+                entry_id,
+                bool(positive),
+                origin if via not in ASKED and origin else question,
+                Via(via),
+                from_utc_text(at),
             )
             for entry_id, positive, question, via, origin, at in rows
         ]

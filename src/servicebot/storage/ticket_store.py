@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from servicebot.privacy import mask_personal
-from servicebot.records import TicketId, TicketStatus, new_ticket_key
+from servicebot.records import Channel, Status, TicketId, TicketStatus, new_ticket_key
 from servicebot.storage.db import Database, database_for, from_utc_text, utc_text
 from servicebot.storage.tickets import (
     LIVE,
     TICKET_COLUMNS,
+    AskedRow,
     Author,
     BotSaid,
     DeskHealth,
@@ -69,7 +70,7 @@ class TicketStore:
     def open_ticket(
         self,
         *,
-        channel: str,
+        channel: Channel,
         resident: str,
         address: str,
         ref: str | None,
@@ -78,7 +79,16 @@ class TicketStore:
         at: dt.datetime,
     ) -> TicketRow:
         moment = utc_text(at)
-        values = (moment, channel, resident, address, ref, _clip(question), bot_said.to_json(), TicketStatus.OPEN)
+        values = (
+            moment,
+            channel.value,
+            resident,
+            address,
+            ref,
+            _clip(question),
+            bot_said.to_json(),
+            TicketStatus.OPEN.value,
+        )
         with self.db.transaction() as conn:
             for _ in range(5):  # a key taken already (about one in a billion): draw again
                 try:
@@ -154,20 +164,20 @@ class TicketStore:
             messages = conn.execute("SELECT max(id), count(outcome), total(faq) FROM ticket_messages").fetchone()
         return (*tickets, *messages)
 
-    def asked(self, ref: str) -> tuple[str, str, str | None, tuple[str, ...], str | None] | None:
-        """(question, status, entry_id, suggestions, resident key) of a logged interaction; for a
-        button tapped after a restart, when the desk's memory of recent questions is gone."""
+    def asked(self, ref: str) -> AskedRow | None:
+        """A logged interaction, for a button tapped after a restart, when the desk's memory of
+        recent questions is gone; None if there is none, or its status is not one of `Status`."""
         with self.db.transaction(write=False) as conn:
             row = conn.execute(
                 "SELECT question, status, entry_id, suggestions, resident FROM interactions WHERE ref = ?", (ref,)
             ).fetchone()
-        if row is None:
+        if row is None or row[1] not in set(Status):
             return None
         try:
             suggestions = tuple(json.loads(row[3]))
         except ValueError:
             suggestions = ()
-        return row[0], row[1], row[2], suggestions, row[4]
+        return AskedRow(row[0], Status(row[1]), row[2], suggestions, row[4])
 
     # -- the resident's side ----------------------------------------------------------------
 
@@ -339,7 +349,7 @@ class TicketStore:
             )
             conn.execute(
                 "UPDATE tickets SET address = NULL, status = ? WHERE number = ? AND status != 'closed'",
-                (TicketStatus.UNREACHABLE, number),
+                (TicketStatus.UNREACHABLE.value, number),
             )
             return self._find(conn, number)
 
@@ -460,7 +470,7 @@ class TicketStore:
             args,
         ).fetchall()
         return [
-            PendingReply(i, n, ch, addr, text, ref, name, src, bool(sending))
+            PendingReply(i, n, Channel(ch), addr, text, ref, name, src, bool(sending))
             for i, n, ch, addr, text, ref, name, src, sending in rows
         ]
 
@@ -470,7 +480,7 @@ class TicketStore:
         conn.execute(f"UPDATE ticket_messages SET pending = NULL WHERE ticket IN ({numbers})", args)
         conn.execute(
             f"UPDATE tickets SET address = NULL, status = ?, closed_by = ?, closed_at = ? WHERE {where}",
-            (TicketStatus.CLOSED, by, utc_text(at), *args),
+            (TicketStatus.CLOSED.value, by, utc_text(at), *args),
         )
 
 

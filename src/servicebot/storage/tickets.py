@@ -5,6 +5,9 @@ the bot's messages in the staff group belong to it. `TicketStore` (`storage/tick
 reads and writes the tables; the desk, the staff group, the staff desk, `servicebot tickets`,
 `health` and the review read the frozen rows defined here (times as aware UTC datetimes).
 
+Typed rows: channels and statuses are the enums of `records`, converted as rows are read
+(`ticket_row`, `BotSaid.from_json`); `TicketStore` writes their `.value`.
+
 A ticket is named by its number *and* its random key (`TicketRow.id`, a `records.TicketId`).
 `TICKET_COLUMNS` and `ticket_row` are the one mapping from the `tickets` table to `TicketRow`,
 so every query that returns tickets returns them alike.
@@ -18,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from servicebot.records import TicketId, TicketStatus
+from servicebot.records import Channel, Status, TicketId, TicketStatus
 from servicebot.storage.db import from_utc_text
 
 LIVE = (TicketStatus.OPEN, TicketStatus.ANSWERED)  # statuses in which the resident can still be reached
@@ -33,18 +36,21 @@ class Author:
 class BotSaid:
     """What the bot did with the question that was handed off."""
 
-    status: str = ""  # a records.Status; "" when the resident asked for a person before asking anything
+    status: Status | None = None  # None when the resident asked for a person before asking anything
     entry_id: str | None = None
     suggestions: tuple[str, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps({"status": self.status, "entry_id": self.entry_id, "suggestions": list(self.suggestions)})
+        status = "" if self.status is None else self.status.value
+        return json.dumps({"status": status, "entry_id": self.entry_id, "suggestions": list(self.suggestions)})
 
     @classmethod
     def from_json(cls, text: str) -> BotSaid:
         try:
             doc = json.loads(text)
-            return cls(str(doc.get("status") or ""), doc.get("entry_id"), tuple(doc.get("suggestions") or ()))
+            status = str(doc.get("status") or "")
+            known = Status(status) if status in set(Status) else None
+            return cls(known, doc.get("entry_id"), tuple(doc.get("suggestions") or ()))
         except (ValueError, AttributeError, TypeError):
             return cls()
 
@@ -54,7 +60,7 @@ class TicketRow:
     number: int
     key: str
     opened_at: dt.datetime
-    channel: str
+    channel: Channel
     resident: str
     address: str | None
     ref: str | None
@@ -89,7 +95,7 @@ class PendingReply:
 
     id: int
     ticket: int
-    channel: str
+    channel: Channel
     address: str
     text: str  # as written
     ref: str
@@ -137,6 +143,17 @@ class TicketMessage:
     faq: bool  # staff: marked 加入问答
 
 
+@dataclass(frozen=True, slots=True)
+class AskedRow:
+    """A logged interaction, as the desk needs it to hand off its question."""
+
+    question: str
+    status: Status
+    entry_id: str | None
+    suggestions: tuple[str, ...]
+    resident: str | None  # the resident's key
+
+
 @dataclass(frozen=True)
 class DeskHealth:
     """What `servicebot health` reports about the hand-off desk."""
@@ -164,7 +181,7 @@ def ticket_row(r: sqlite3.Row | tuple[Any, ...]) -> TicketRow:
         number=r[0],
         key=r[1],
         opened_at=from_utc_text(r[2]),
-        channel=r[3],
+        channel=Channel(r[3]),
         resident=r[4],
         address=r[5],
         ref=r[6],
@@ -189,6 +206,7 @@ def ticket_row(r: sqlite3.Row | tuple[Any, ...]) -> TicketRow:
 __all__ = [
     "LIVE",
     "TICKET_COLUMNS",
+    "AskedRow",
     "Author",
     "BotSaid",
     "DeskHealth",

@@ -67,20 +67,20 @@ def _resident(key: str | None) -> str | None:
 
 
 def interaction_row(i: Interaction) -> tuple:
-    """The stored form: masked again, resident kept only if it is a pseudonym."""
+    """The stored form: masked again, resident kept only if it is a pseudonym; the enums as their values."""
     return (
         i.ref,
         utc_text(i.at),
-        i.channel,
+        i.channel.value,
         i.chat_type,
         _resident(i.resident),
         mask_personal(i.question),
         mask_personal(i.normalized),
-        i.status,
+        i.status.value,
         i.entry_id,
         float(i.score),
         json.dumps(list(i.suggestions)),
-        i.via,
+        i.via.value,
         i.origin_ref,
     )
 

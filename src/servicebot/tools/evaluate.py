@@ -152,7 +152,7 @@ class Verdict(Protocol):
     """What the evaluation reads of one decision (a `Match`, or the service's outcome)."""
 
     @property
-    def status(self) -> str: ...
+    def status(self) -> Status: ...
     @property
     def entry_id(self) -> str | None: ...
     @property
@@ -209,7 +209,7 @@ class Figures:
 class Miss:
     question: str
     expected: frozenset[str]
-    status: str
+    status: Status
     got: str | None
     score: float
     kinds: tuple[str, ...] = (ALL,)
@@ -222,7 +222,7 @@ def _figures(items: Sequence[Item], verdicts: Sequence[Verdict]) -> tuple[Figure
         answered = v.status == Status.ANSWERED
         if not item.in_scope:
             counts["to_refer"] += bool(item.goes_to)
-            counts["referred"] += bool(item.goes_to) and v.status == "referral"
+            counts["referred"] += bool(item.goes_to) and v.status == Status.REFERRAL
             if not answered:
                 counts["rejected"] += 1
                 counts["off_suggested"] += v.status == Status.SUGGEST
@@ -241,7 +241,7 @@ def _figures(items: Sequence[Item], verdicts: Sequence[Verdict]) -> tuple[Figure
 
 
 class _Best(NamedTuple):
-    status: str
+    status: Status
     entry_id: str | None
     score: float
 
@@ -401,7 +401,7 @@ def run(
 
 
 class _BotVerdict(NamedTuple):
-    status: str
+    status: Status
     entry_id: str | None
     score: float
     also: frozenset[str] = frozenset()  # entries the verdict answers as well (an item's bin's entry)

@@ -47,6 +47,9 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What the service did with one question or tapped question button: `status` is the one
+    its interaction is logged under (TAP for a button: no matching was involved)."""
+
     ref: str
     status: Status
     entry_id: str | None
@@ -326,12 +329,14 @@ class Service:
         origin_ref: str | None = None,
         ref: str | None = None,
     ) -> Outcome | None:
-        """Answer a tapped question button; None if the entry no longer exists."""
+        """Answer a tapped question button; None if the entry no longer exists. Its status, TAP,
+        is decided here, once: the log, the conversation and a hand-off all take it from the outcome."""
         snap = self._snapshot
         entry = snap.faq.by_id.get(entry_id)
         if entry is None:
             return None
         ref = ref or new_ref()
+        status = Status.TAP  # a button: no matching was involved
         self._log(
             ref,
             channel,
@@ -339,13 +344,13 @@ class Service:
             resident,
             question=entry.question,
             normalized="",
-            status=Status.TAP,
+            status=status,
             entry_id=entry_id,
             score=100.0,
             via=via,
             origin_ref=origin_ref,
         )
-        return Outcome(ref, Status.ANSWERED, entry_id, replies.answer_reply(entry, snap.faq))
+        return Outcome(ref, status, entry_id, replies.answer_reply(entry, snap.faq))
 
     def none_of_these(
         self,

@@ -304,7 +304,7 @@ class Conversation:
                 return stale()
             if desk is not None:
                 desk.remember(self.key(resident), _asked(outcome, faq.by_id[tap.value].question))
-            return Said(outcome.reply, ref=outcome.ref, via=Via.RELATED, status=Status.TAP)
+            return Said(outcome.reply, ref=outcome.ref, via=Via.RELATED, status=outcome.status)
         if tap.kind == ButtonKind.TOPIC:
             topic = next((t for t in faq.topics if t.name == tap.value), None)
             return Said(replies.topic_reply(topic, faq)) if topic else stale()
@@ -332,9 +332,7 @@ def stale() -> Said:
 def _asked(outcome: Outcome, question: str) -> Asked:
     match = outcome.match
     suggestions = tuple(c.entry_id for c in match.suggestions) if match is not None else ()
-    tapped = match is None and outcome.status == Status.ANSWERED  # an entry's button (answer_entry)
-    status = Status.TAP if tapped else outcome.status
-    return Asked(outcome.ref, question, status, outcome.entry_id, suggestions)
+    return Asked(outcome.ref, question, outcome.status, outcome.entry_id, suggestions)
 
 
 __all__ = [

@@ -16,7 +16,8 @@ from servicebot.cli import main
 from servicebot.faq import cache, check_faq, messages
 from servicebot.records import Channel
 from servicebot.storage import InteractionLog
-from servicebot.tools.commands import CHECK_PASSED, NOTHING_STALE, run_review, run_stats
+from servicebot.tools.faq_commands import CHECK_PASSED, NOTHING_STALE
+from servicebot.tools.report_commands import run_review, run_stats
 
 from conftest import wording
 

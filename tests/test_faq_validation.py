@@ -15,7 +15,7 @@ from servicebot.faq import PLACEHOLDER, Entry, check_faq, messages, validation
 from servicebot.faq.checks import ANSWER_TOO_LONG
 from servicebot.faq.freshness import office_today
 from servicebot.faq.validation import ENTRY_KEYS
-from servicebot.tools.commands import CHECK_FAILED, CHECK_PASSED
+from servicebot.tools.faq_commands import CHECK_FAILED, CHECK_PASSED
 
 SYNTAX = """\
 topic: 语法

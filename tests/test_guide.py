@@ -23,7 +23,7 @@ from servicebot.faq import RESERVED_FILES, check_faq, checks, messages
 from servicebot.review.drafting import DRAFT_ANSWER, DRAFT_SOURCE
 from servicebot.review.layout import yaml_scalar
 from servicebot.storage import InteractionLog
-from servicebot.tools import commands
+from servicebot.tools import faq_commands
 
 from conftest import PINNED_FAQ, REPO, wording
 
@@ -240,24 +240,24 @@ def test_the_draft_warning_is_quoted_as_the_check_prints_it(mini_faq):
 
 
 OUTPUT_TEMPLATES = {
-    "检查通过": commands.CHECK_PASSED,
-    "转介清单 ": commands.CHECK_REFERRALS,
-    "垃圾分类物品清单 ": commands.CHECK_ITEMS,
-    "发现 ": commands.CHECK_FAILED,
-    "[通过]": commands.CASE_PASSED,
-    "共 2 个测试问题": commands.CASES_SUMMARY,
-    "【": commands.STALE_TOPIC,
-    "  bookhouse-": commands.STALE_ENTRY,
-    "共 1 个条目需要": commands.STALE_SUMMARY,
+    "检查通过": faq_commands.CHECK_PASSED,
+    "转介清单 ": faq_commands.CHECK_REFERRALS,
+    "垃圾分类物品清单 ": faq_commands.CHECK_ITEMS,
+    "发现 ": faq_commands.CHECK_FAILED,
+    "[通过]": faq_commands.CASE_PASSED,
+    "共 2 个测试问题": faq_commands.CASES_SUMMARY,
+    "【": faq_commands.STALE_TOPIC,
+    "  bookhouse-": faq_commands.STALE_ENTRY,
+    "共 1 个条目需要": faq_commands.STALE_SUMMARY,
     "待核实的条目": messages.TO_VERIFY_HEADER,
     "  office-contact": messages.TO_VERIFY_LINE,
     "共 1 个条目待核实": messages.TO_VERIFY_SUMMARY,
-    "工作纪实以外": commands.SOURCED_HEADER.strip(),
-    "  welfare.yaml:": commands.SOURCED_FACT.split("\n")[0],
-    "    来源：": commands.SOURCED_FACT.split("\n")[1],
-    "比较 ": commands.DIFF_HEADER,
-    "  借书": commands.DIFF_CHANGE,
-    "1 个问题的结果": commands.DIFF_SUMMARY,
+    "工作纪实以外": faq_commands.SOURCED_HEADER.strip(),
+    "  welfare.yaml:": faq_commands.SOURCED_FACT.split("\n")[0],
+    "    来源：": faq_commands.SOURCED_FACT.split("\n")[1],
+    "比较 ": faq_commands.DIFF_HEADER,
+    "  借书": faq_commands.DIFF_CHANGE,
+    "1 个问题的结果": faq_commands.DIFF_SUMMARY,
     "检测到": tg_render.WATCH_PREFIX.strip(),
     "问答已重新加载": tg_render.RELOADED_TEXT,
 }

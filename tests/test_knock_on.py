@@ -21,7 +21,7 @@ from servicebot.errors import Problem, Reach, Severity
 from servicebot.faq import messages
 from servicebot.faq.knockon import declared_ids
 from servicebot.faq.watcher import FaqWatcher
-from servicebot.tools.commands import CHECK_FAILED
+from servicebot.tools.faq_commands import CHECK_FAILED
 
 from conftest import PINNED_FAQ, wording
 

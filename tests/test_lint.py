@@ -15,7 +15,7 @@ import pytest
 from servicebot.cli import main
 from servicebot.errors import Problem, Severity
 from servicebot.faq import checks
-from servicebot.tools.commands import CHECK_PASSED
+from servicebot.tools.faq_commands import CHECK_PASSED
 
 from conftest import wording
 

@@ -28,7 +28,7 @@ from servicebot.records import Channel, Interaction, Status
 from servicebot.review.render import RENDERERS
 from servicebot.storage import InteractionLog, utc_text
 from servicebot.storage.migrations import MIGRATIONS
-from servicebot.tools.commands import run_review
+from servicebot.tools.report_commands import run_review
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -28,7 +28,8 @@ from servicebot.review.report import VIA_LABELS, Action
 from servicebot.review.stats import NEXT_MISSED, NEXT_UNHELPFUL, RATED
 from servicebot.review.tables import clip, table, text_width
 from servicebot.storage import CHINA_TZ, InteractionLog
-from servicebot.tools.commands import CHECK_PASSED, REVIEW_WRITTEN, REVIEW_WRITTEN_CSV, run_review, run_stats
+from servicebot.tools.faq_commands import CHECK_PASSED
+from servicebot.tools.report_commands import REVIEW_WRITTEN, REVIEW_WRITTEN_CSV, run_review, run_stats
 
 from conftest import wording
 

@@ -16,7 +16,7 @@ from servicebot.records import Channel, Status
 from servicebot.review import items
 from servicebot.review.stats import NEXT_ITEMS, NEXT_NOTHING
 from servicebot.storage import InteractionLog
-from servicebot.tools.commands import run_review, run_stats
+from servicebot.tools.report_commands import run_review, run_stats
 
 from conftest import FIXTURES, PINNED_FAQ
 

@@ -30,7 +30,7 @@ from servicebot.review.report import Action, build_review, faq_knowledge, relate
 from servicebot.review.subjects import Fold, Knowledge, lexicon_folds, referral_folds, subject_of
 from servicebot.storage import InteractionLog, LogReader
 from servicebot.storage.ticket_store import TicketStore
-from servicebot.tools.commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY, run_review
+from servicebot.tools.report_commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY, run_review
 
 from browser import screenshot
 from conftest import PINNED_FAQ, wording

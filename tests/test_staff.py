@@ -23,7 +23,7 @@ from servicebot.faq.diff import NOT_A_REVISION, NOT_IN_GIT, diff_outcomes, label
 from servicebot.faq.freshness import office_today, stale_entries
 from servicebot.faq.watcher import FaqWatcher, directory_signature
 from servicebot.records import Channel
-from servicebot.tools import commands
+from servicebot.tools import faq_commands
 
 from conftest import Recorder, wording
 
@@ -280,9 +280,9 @@ def test_faq_test_prints_each_question_and_passes(mini_faq, capsys):
     assert main(["faq", "test", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        commands.CASE_PASSED.format(question="地保怎么申请", got="dibao-apply"),
-        commands.CASE_PASSED.format(question="今天天气怎么样", got="unanswered"),
-        commands.CASES_SUMMARY.format(cases=2, passed=2, failed=0),
+        faq_commands.CASE_PASSED.format(question="地保怎么申请", got="dibao-apply"),
+        faq_commands.CASE_PASSED.format(question="今天天气怎么样", got="unanswered"),
+        faq_commands.CASES_SUMMARY.format(cases=2, passed=2, failed=0),
     ]
 
 
@@ -293,9 +293,9 @@ def test_faq_test_fails_on_a_wrong_expectation(mini_faq, capsys):
     )
     assert main(["faq", "test", str(mini_faq)]) == 1
     out = capsys.readouterr().out
-    failed = commands.CASE_FAILED.format(question="地保怎么申请", got="dibao-apply", expect="pension-insurance")
+    failed = faq_commands.CASE_FAILED.format(question="地保怎么申请", got="dibao-apply", expect="pension-insurance")
     assert failed in out.splitlines()
-    assert commands.CASES_SUMMARY.format(cases=2, passed=1, failed=1) in out
+    assert faq_commands.CASES_SUMMARY.format(cases=2, passed=1, failed=1) in out
 
 
 def test_faq_test_on_a_broken_faq_shows_the_problems(mini_faq, capsys):
@@ -306,7 +306,7 @@ def test_faq_test_on_a_broken_faq_shows_the_problems(mini_faq, capsys):
 
 def test_faq_check_runs_the_regression_questions(mini_faq, capsys):
     assert main(["faq", "check", str(mini_faq)]) == 0
-    assert wording(commands.CHECK_PASSED, passed=2, cases=2).search(capsys.readouterr().out)
+    assert wording(faq_commands.CHECK_PASSED, passed=2, cases=2).search(capsys.readouterr().out)
     edit(mini_faq / "tests.yaml", "- question: 梧桐书屋\n  expect: garbage-hall\n")
     assert main(["faq", "check", str(mini_faq)]) == 1
     out = capsys.readouterr().out
@@ -366,7 +366,7 @@ def test_faq_check_warns_about_stale_entries_with_file_and_line(mini_faq, capsys
     line = line_of(mini_faq / "welfare.yaml", "- id: dibao-removal")
     stale = messages.STALE.format(id="dibao-removal", age=age, reviewed=OLD)
     assert str(Problem("welfare.yaml", line, stale, Severity.WARNING)) in out
-    assert wording(commands.CHECK_PASSED, warnings=1).search(out)
+    assert wording(faq_commands.CHECK_PASSED, warnings=1).search(out)
 
 
 def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
@@ -384,9 +384,9 @@ def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
     )
     assert main(["faq", "stale", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == commands.STALE_TOPIC.format(topic="共享书屋")
+    assert out[0] == faq_commands.STALE_TOPIC.format(topic="共享书屋")
     line = line_of(mini_faq / "books.yaml", "- id: bookhouse-wutong")
-    assert out[1] == commands.STALE_ENTRY.format(
+    assert out[1] == faq_commands.STALE_ENTRY.format(
         id="bookhouse-wutong",
         question="梧桐书屋是什么？",
         reviewed=today - dt.timedelta(days=1001),
@@ -394,9 +394,9 @@ def test_faq_stale_lists_old_entries_by_topic(mini_faq, capsys, monkeypatch):
         file="books.yaml",
         line=line,
     )
-    assert out[2] == commands.STALE_TOPIC.format(topic="民生保障")
-    assert wording(commands.STALE_ENTRY, id="dibao-removal").fullmatch(out[3])
-    assert out[-1] == commands.STALE_SUMMARY.format(count=2)
+    assert out[2] == faq_commands.STALE_TOPIC.format(topic="民生保障")
+    assert wording(faq_commands.STALE_ENTRY, id="dibao-removal").fullmatch(out[3])
+    assert out[-1] == faq_commands.STALE_SUMMARY.format(count=2)
     assert "garbage-hall" not in "\n".join(out)
 
 
@@ -407,7 +407,7 @@ def test_faq_stale_says_so_when_everything_is_fresh(mini_faq, capsys):
         {i: today for i in ("bookhouse-wutong", "garbage-hall", "dibao-apply", "dibao-removal", "pension-insurance")},
     )
     assert main(["faq", "stale", str(mini_faq)]) == 0
-    assert capsys.readouterr().out.strip() == commands.NOTHING_STALE.format(days=365)
+    assert capsys.readouterr().out.strip() == faq_commands.NOTHING_STALE.format(days=365)
 
 
 # --- labelled questions -------------------------------------------------------------------
@@ -477,10 +477,10 @@ def test_faq_diff_command_on_directories(mini_faq, tmp_path, labelled, capsys):
     append_entry(new)
     assert main(["faq", "diff", str(mini_faq), str(new), "--labelled", str(labelled), "--faq", str(mini_faq)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == commands.DIFF_HEADER.format(questions=3, old=5, new=6)
+    assert out[0] == faq_commands.DIFF_HEADER.format(questions=3, old=5, new=6)
     assert out[1:] == [
-        commands.DIFF_CHANGE.format(question="书屋怎么借书", before=out[1].split()[1], after="bookhouse-borrow"),
-        commands.DIFF_SUMMARY.format(count=1),
+        faq_commands.DIFF_CHANGE.format(question="书屋怎么借书", before=out[1].split()[1], after="bookhouse-borrow"),
+        faq_commands.DIFF_SUMMARY.format(count=1),
     ]
 
 
@@ -522,9 +522,9 @@ def test_faq_diff_against_a_git_revision(repo, labelled, capsys):
     faq = str(repo / "faq")
     assert main(["faq", "diff", "HEAD", faq, "--faq", faq, "--labelled", str(labelled)]) == 0
     out = capsys.readouterr().out
-    assert wording(commands.DIFF_HEADER, old=5, new=6).search(out)
-    assert wording(commands.DIFF_CHANGE, question="书屋怎么借书", after="bookhouse-borrow").search(out)
-    assert commands.DIFF_SUMMARY.format(count=1) in out
+    assert wording(faq_commands.DIFF_HEADER, old=5, new=6).search(out)
+    assert wording(faq_commands.DIFF_CHANGE, question="书屋怎么借书", after="bookhouse-borrow").search(out)
+    assert faq_commands.DIFF_SUMMARY.format(count=1) in out
 
 
 def test_faq_diff_between_two_revisions_from_inside_the_repo(repo, capsys, monkeypatch):
@@ -535,12 +535,13 @@ def test_faq_diff_between_two_revisions_from_inside_the_repo(repo, capsys, monke
     monkeypatch.chdir(repo / "faq")
     assert main(["faq", "diff", "HEAD~1", "HEAD", "--faq", "."]) == 0
     out = capsys.readouterr().out
-    assert wording(commands.DIFF_HEADER, questions=0).search(out)  # tests/data is looked up from the current directory
+    # tests/data is looked up from the current directory
+    assert wording(faq_commands.DIFF_HEADER, questions=0).search(out)
     monkeypatch.chdir(repo)
     assert main(["faq", "diff", "HEAD~1", "HEAD"]) == 0
     out = capsys.readouterr().out
-    assert wording(commands.DIFF_HEADER, questions=1).search(out)
-    assert wording(commands.DIFF_CHANGE, question="借书要办证吗", after="bookhouse-borrow").search(out)
+    assert wording(faq_commands.DIFF_HEADER, questions=1).search(out)
+    assert wording(faq_commands.DIFF_CHANGE, question="借书要办证吗", after="bookhouse-borrow").search(out)
 
 
 def test_faq_diff_with_an_unknown_revision_exits_1(repo, capsys):

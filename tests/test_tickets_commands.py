@@ -19,8 +19,8 @@ from servicebot.records import Channel, Status
 from servicebot.storage import InteractionLog
 from servicebot.storage.ticket_store import TicketStore
 from servicebot.storage.tickets import BotSaid
-from servicebot.tools.commands import NO_OPEN_TICKETS, TICKET_HEADERS, run_review
 from servicebot.tools.health import desk_problems
+from servicebot.tools.report_commands import NO_OPEN_TICKETS, TICKET_HEADERS, run_review
 
 NOW = dt.datetime.now(dt.UTC)
 CLINIC = "社区卫生服务中心几点开门"

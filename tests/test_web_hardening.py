@@ -27,7 +27,7 @@ from servicebot.config import load_settings
 from servicebot.conversation.events import Resident, Said
 from servicebot.errors import ConfigError
 from servicebot.records import Channel
-from servicebot.tools.commands import run_review
+from servicebot.tools.report_commands import run_review
 
 from webserver import ServerThread, free_port
 from wechat_sim import TEST_TOKEN, WechatSim

@@ -32,7 +32,7 @@ from servicebot.conversation.memory import choice_hint
 from servicebot.logs import setup_logging
 from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via
-from servicebot.tools.commands import run_review, run_stats
+from servicebot.tools.report_commands import run_review, run_stats
 
 from conftest import process_env, servicebot_process, wording
 from webserver import ServerThread, free_port

@@ -187,7 +187,8 @@ def test_an_official_source_becomes_a_link_button(service):
 @pytest.mark.slow  # faq check with every lint on the shipped FAQ
 def test_ask_explains_a_referral_and_json_names_it(faq_dir, capsys):
     from servicebot.cli import main
-    from servicebot.tools.commands import CHECK_REFERRALS, EXPLAIN_REFERRAL
+    from servicebot.tools.ask_commands import EXPLAIN_REFERRAL
+    from servicebot.tools.faq_commands import CHECK_REFERRALS
 
     assert main(["ask", "--explain", "--faq", str(faq_dir), "办护照要带户口本吗"]) == 0
     referral = next(m for m in load_faq(faq_dir).referrals.matters if m.id == "exit-entry")

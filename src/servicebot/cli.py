@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +235,37 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(overrides=overrides, config_file=getattr(args, "config_file", None))
 
 
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def command(name: str) -> Command:
+    """The body of `servicebot NAME` ("faq check" for a subcommand). Its family's module is
+    imported only now, so `--help` and setting errors stay fast, and a command loads only what
+    its family uses: `ask` never imports Telegram, the review or the password hasher."""
+    family, _, action = name.partition(" ")
+    if family == "faq":
+        from servicebot.tools import faq_commands
+
+        return faq_commands.COMMANDS[name]
+    if family in ("ask", "eval", "chat"):
+        from servicebot.tools import ask_commands
+
+        return ask_commands.COMMANDS[name]
+    if family in ("review", "stats", "tickets"):
+        from servicebot.tools import report_commands
+
+        return report_commands.COMMANDS[name]
+    if family == "staff":  # their bodies live with the desk
+        from servicebot.staffdesk import admin
+
+        return admin.COMMANDS[action]
+    if family == "poster":  # its own package
+        return poster.poster_command
+    from servicebot.tools import run_commands
+
+    return run_commands.COMMANDS[name]
+
+
 OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `yes | head`
 
 
@@ -284,10 +316,7 @@ def _main(argv: list[str] | None) -> int:
     if name in ("faq", "staff"):
         name = f"{name} {getattr(args, name + '_command')}"
     try:
-        # Imported only now, so `--help` and setting errors stay fast and never import Telegram.
-        from servicebot.tools.commands import COMMANDS
-
-        return COMMANDS[name](args, settings)
+        return command(name)(args, settings)
     except ConfigError as exc:
         print(f"servicebot: {exc}", file=sys.stderr)
         return 2

@@ -44,7 +44,6 @@ import asyncio
 import functools
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -53,6 +52,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from servicebot.answering import replies
+from servicebot.bounded import BoundedMap
 from servicebot.channels import Core
 from servicebot.channels.http_shared import BodyTooLarge, read_body
 from servicebot.channels.wechat_crypto import WechatCrypto, verify_url
@@ -145,8 +145,7 @@ class Shelf:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.ttl, self.residents, self.per_resident = ttl, residents, per_resident
-        self._clock = clock
-        self._shelves: OrderedDict[str, tuple[float, list[str]]] = OrderedDict()
+        self._shelves: BoundedMap[str, list[str]] = BoundedMap(residents, ttl, clock=clock)
 
     def put(self, key: str, texts: Sequence[str], *, first: bool = False) -> None:
         """Add `texts` after what is kept (before it, with `first`)."""
@@ -154,14 +153,11 @@ class Shelf:
             return
         kept = self._get(key)
         joined = [*texts, *kept] if first else [*kept, *texts]
-        self._shelves[key] = (self._clock(), joined[-self.per_resident :])
-        self._shelves.move_to_end(key)
-        while len(self._shelves) > self.residents:
-            self._shelves.popitem(last=False)
+        self._shelves[key] = joined[-self.per_resident :]
 
     def set(self, key: str, texts: Sequence[str]) -> None:
         """Keep `texts` instead of what is kept."""
-        self._shelves.pop(key, None)
+        self._shelves.pop(key)
         self.put(key, texts)
 
     def peek(self, key: str) -> list[str]:
@@ -171,7 +167,7 @@ class Shelf:
     def take(self, key: str) -> list[str]:
         """Everything kept for `key`, which is then forgotten."""
         texts = self._get(key)
-        self._shelves.pop(key, None)
+        self._shelves.pop(key)
         return texts
 
     def pop(self, key: str) -> str | None:
@@ -183,13 +179,7 @@ class Shelf:
         return texts[0]
 
     def _get(self, key: str) -> list[str]:
-        entry = self._shelves.get(key)
-        if entry is None:
-            return []
-        if self._clock() - entry[0] > self.ttl:
-            del self._shelves[key]
-            return []
-        return list(entry[1])
+        return list(self._shelves.get(key) or ())
 
     def __len__(self) -> int:
         return len(self._shelves)

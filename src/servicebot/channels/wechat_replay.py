@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from servicebot.bounded import BoundedMap
 from servicebot.channels.singleflight import SingleFlight
 from servicebot.channels.wechat_crypto import TIMESTAMP_WINDOW
 from servicebot.channels.wechat_protocol import WECHAT_TRIES
@@ -68,7 +68,6 @@ class ReplyCache(SingleFlight[T]):
 @dataclass
 class _Seen:
     fingerprint: bytes
-    first: float
     uses: int = 1
 
 
@@ -84,21 +83,16 @@ class NonceMemory:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.keep, self.max_entries, self.max_uses = keep, max_entries, max_uses
-        self._clock = clock
-        self._seen: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
+        self._seen: BoundedMap[tuple[str, str], _Seen] = BoundedMap(max_entries, keep, clock=clock)
 
     def admit(self, query: Mapping[str, str], body: bytes) -> None:
         """Accept a request whose signature has been verified, or raise ReplayError if its
         timestamp and nonce came before with another request, or too often."""
-        now = self._clock()
-        self._expire(now)
         key = (query.get("timestamp", ""), query.get("nonce", ""))
         fingerprint = _fingerprint(query, body)
         seen = self._seen.get(key)
         if seen is None:
-            while len(self._seen) >= self.max_entries:
-                self._seen.popitem(last=False)
-            self._seen[key] = _Seen(fingerprint, now)
+            self._seen[key] = _Seen(fingerprint)
             return
         if seen.fingerprint != fingerprint:
             raise ReplayError("a nonce already used by another request (replayed signature)")
@@ -107,15 +101,7 @@ class NonceMemory:
         seen.uses += 1
 
     def __len__(self) -> int:
-        self._expire(self._clock())
         return len(self._seen)
-
-    def _expire(self, now: float) -> None:
-        while self._seen:
-            oldest = next(iter(self._seen.values()))
-            if oldest.first + self.keep > now:
-                break
-            self._seen.popitem(last=False)
 
 
 def _fingerprint(query: Mapping[str, str], body: bytes) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Sequence
 from urllib.parse import parse_qsl, urlparse
 
@@ -25,6 +25,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicebot.bounded import BoundedMap
 
 SESSION_COOKIE = "__Host-servicebot-desk"
 SIGNIN_COOKIE = "__Host-servicebot-desk-signin"  # the sign-in form's CSRF token
@@ -108,14 +110,14 @@ class SignInGate:
         self.limits = {"name": per_name, "address": per_address}
         self.window = window
         self.clock = clock
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self._failures: BoundedMap[tuple[str, str], deque[float]] = BoundedMap(REMEMBERED)
 
     def wait(self, name: str, address: str) -> float:
         """Seconds until this name may be tried again from this address (0: now)."""
         now = self.clock()
         longest = 0.0
         for key in self._keys(name, address):
-            times = self._recent(key, now, keep=False)
+            times = self._recent(key, now)
             if len(times) >= self.limits[key[0]]:
                 longest = max(longest, times[0] + self.window - now)
         return longest
@@ -123,23 +125,25 @@ class SignInGate:
     def failed(self, name: str, address: str) -> int:
         """Count a failure; how many this name has had in the window."""
         now = self.clock()
-        for key in self._keys(name, address):
-            self._recent(key, now).append(now)
-            self._failures.move_to_end(key)
-        while len(self._failures) > REMEMBERED:
-            self._failures.popitem(last=False)
-        return len(self._failures[("name", name.casefold())])
+        keys = self._keys(name, address)
+        failures = [self._recent(key, now) for key in keys]  # both read before either is set
+        for key, times in zip(keys, failures, strict=True):
+            times.append(now)
+            self._failures[key] = times  # the most recently failed are forgotten last
+        return len(failures[0])
 
     def succeeded(self, name: str) -> None:
         """The right password: the name's earlier typos are forgiven (the address's are not)."""
-        self._failures.pop(("name", name.casefold()), None)
+        self._failures.pop(("name", name.casefold()))
 
     def _keys(self, name: str, address: str) -> tuple[tuple[str, str], ...]:
         return ("name", name.casefold()), ("address", address)
 
-    def _recent(self, key: tuple[str, str], now: float, *, keep: bool = True) -> deque[float]:
-        """The key's failures in the window; `keep`: remembered from now on (a mere look is not)."""
-        times = self._failures.setdefault(key, deque()) if keep else self._failures.get(key, deque())
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        """The key's failures in the window (remembered only once `failed` sets them)."""
+        times = self._failures.get(key)
+        if times is None:
+            times = deque()
         while times and times[0] <= now - self.window:
             times.popleft()
         return times

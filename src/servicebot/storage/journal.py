@@ -51,11 +51,11 @@ import logging
 import os
 import sqlite3
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from servicebot.bounded import BoundedMap
 from servicebot.storage.db import connect, file_identity, remove_stale_wal
 
 log = logging.getLogger(__name__)
@@ -157,8 +157,8 @@ class UpdateJournal:
         self._dirty = False  # written since the last checkpoint
         self._next_checkpoint = 0.0
         self._next_prune = 0.0
-        self._seen: OrderedDict[int, None] = OrderedDict()
-        self._owed: OrderedDict[int, float] = OrderedDict()  # done marks not yet written
+        self._seen: BoundedMap[int, None] = BoundedMap(REMEMBERED)  # update ids admitted lately
+        self._owed: BoundedMap[int, float] = BoundedMap(OWED)  # done marks not yet written
 
     @property
     def healthy(self) -> bool:
@@ -273,8 +273,6 @@ class UpdateJournal:
     def done(self, update_id: int) -> None:
         """The update was answered (or deliberately ignored): forget its payload."""
         self._owed[update_id] = self._clock()
-        while len(self._owed) > OWED:
-            self._owed.popitem(last=False)
         if self._usable():
             self._pay_owed()
 
@@ -375,9 +373,8 @@ class UpdateJournal:
     # -- rows --------------------------------------------------------------------------------
 
     def _remember(self, update_id: int) -> None:
-        self._seen[update_id] = None
-        if len(self._seen) > REMEMBERED:
-            self._seen.popitem(last=False)
+        if update_id not in self._seen:  # one already remembered keeps its place
+            self._seen[update_id] = None
 
     def _pay_owed(self) -> None:
         if not self._owed or self._conn is None:

@@ -33,8 +33,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.storage.tickets import BotSaid, TicketStore  # noqa: E402
 
-from deskclient import DeskClient, add_account, signed_in  # noqa: E402
-from webserver import ServerThread, free_port  # noqa: E402
+from support.deskclient import DeskClient, add_account, signed_in  # noqa: E402
+from support.webserver import ServerThread, free_port  # noqa: E402
 
 POLL_SECONDS = 3.0  # desk.js, a visible page
 

@@ -1,7 +1,7 @@
 """Fault script: clients that hold the web server's connections open, and what residents get.
 
 Reruns issue 22's item 4: a real `servicebot run` process (web chat on 127.0.0.1, Telegram
-polling the fake Bot API of tests/botapi.py, the shipped FAQ, a temporary data dir) under a
+polling the fake Bot API of tests/support/botapi.py, the shipped FAQ, a temporary data dir) under a
 descriptor limit of --fds (1,024, as on most hosts), while this script holds --idle
 connections that never send a byte and --slow connections that send their headers a byte a
 second (slowloris). Meanwhile --questions web questions (one after another, each with a 5 s
@@ -43,8 +43,8 @@ from faulting import bot_env, each_checkout, print_table, web_ready  # noqa: E40
 from servicebot.answering.service import Service  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 
-from botapi import TOKEN, FakeBotApi  # noqa: E402
 from harness import latency_line, question_pool  # noqa: E402
+from support.botapi import TOKEN, FakeBotApi  # noqa: E402
 
 FIRST_USER = 700_000
 START_TIMEOUT = 60.0

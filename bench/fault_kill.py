@@ -2,7 +2,7 @@
 and again, and count what residents got.
 
 --questions questions (default 900) arrive at --rate a second (default 100), each from a
-resident of its own, through the fake Bot API (tests/botapi.py, on 127.0.0.1) to a real
+resident of its own, through the fake Bot API (tests/support/botapi.py, on 127.0.0.1) to a real
 `servicebot run` process (long polling; the shipped FAQ; a temporary data dir; the bot's own
 outgoing limit of 30 messages a second, so replies fall behind and the bot holds a backlog of
 hundreds of questions it has already confirmed to Telegram).
@@ -67,7 +67,7 @@ from servicebot.channels.tg_render import render_html
 from servicebot.config import load_settings
 from servicebot.privacy import pseudonym
 
-from botapi import TOKEN, FakeBotApi
+from support.botapi import TOKEN, FakeBotApi
 
 FIRST_USER = 600_000
 SECRET = "fault-kill-pseudonym-secret"

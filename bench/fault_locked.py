@@ -2,7 +2,7 @@
 second, 20 of 120 hand-offs failed with "database is locked").
 
 A real bot process — what `servicebot run` runs: the web chat on 127.0.0.1, Telegram polling
-the fake Bot API (tests/botapi.py) for the staff group, the interaction log, tickets and the
+the fake Bot API (tests/support/botapi.py) for the staff group, the interaction log, tickets and the
 outbox in one SQLite file — gets, from a client process of its own:
 - --sessions web sessions asking questions back to back for --seconds seconds (flood control
   raised so that nothing is refused), which keeps the log's writer busy;
@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from servicebot.answering import replies
 
-from botapi import TOKEN, FakeBotApi
-from webserver import free_port
+from support.botapi import TOKEN, FakeBotApi
+from support.webserver import free_port
 
 STAFF = -1004000000002
 LOAD_QUESTIONS = ("低保怎么申请", "垃圾分类体验馆在哪里", "养老保险怎么交", "今天天气怎么样", "书屋几点开门")

@@ -3,7 +3,7 @@ answers missing from the interaction log (issue 22: 0.7–6.5% per run were lost
 moment after the answer went out).
 
 A real `servicebot run` process serves the web chat and WeChat (plain mode) on 127.0.0.1.
---residents web sessions and as many WeChat users (tests/wechat_sim.py) ask questions back
+--residents web sessions and as many WeChat users (tests/support/wechat_sim.py) ask questions back
 to back, each a long story ending in a question (as residents write; storing one takes real
 work, so the log's writer has something to fall behind on) with a tag of its own. The bot is
 killed with SIGKILL --kills times (default 3), --every seconds after each restart answers,
@@ -35,8 +35,8 @@ from faulting import REPO, BotProcess, bot_env, each_checkout, log_lines, print_
 
 sys.path.insert(0, str(REPO / "tests"))
 
-from webserver import free_port
-from wechat_sim import TEST_TOKEN, WechatSim
+from support.webserver import free_port
+from support.wechat_sim import TEST_TOKEN, WechatSim
 
 QUESTIONS = ("低保怎么申请", "书屋在哪", "养老保险怎么交", "体验馆", "今天天气怎么样")
 STORY = "我家住在凤凰小区三栋二单元，老人年纪大了腿脚不方便，孩子在外地打工，家里的事情都是我一个人跑，" * 6

@@ -4,7 +4,7 @@ interactions.sqlite3, a reply to an old card "#N" went to whoever now held #N; a
 opened after a deletion went on into the deleted file, lost at the next start).
 
 A real bot process (what `servicebot run` runs, the staff group's send limit off:
-`bench/faulting.py --bot`) polls the fake Bot API (tests/botapi.py) on 127.0.0.1; each
+`bench/faulting.py --bot`) polls the fake Bot API (tests/support/botapi.py) on 127.0.0.1; each
 resident hands off a question naming them; staff reply to cards with a text naming the
 resident the card was for.
 
@@ -55,8 +55,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from servicebot.answering import replies
 
-from botapi import TOKEN, FakeBotApi
 from conftest import readme_backup_commands, run_readme_command
+from support.botapi import TOKEN, FakeBotApi
 
 STAFF = -1004000000003
 FIRST_USER = 900_000

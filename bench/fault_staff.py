@@ -2,7 +2,7 @@
 replies, and count what staff and residents got.
 
 --tickets residents (default 300) each ask a question the FAQ cannot answer and press 转人工,
-through the fake Bot API (tests/botapi.py, on 127.0.0.1), to a real bot process: what
+through the fake Bot API (tests/support/botapi.py, on 127.0.0.1), to a real bot process: what
 `servicebot run` runs, with the staff group's send limit off (`bench/faulting.py --bot`);
 the bot's overall limit of 30 messages a second stays, so cards and replies queue up.
 
@@ -57,7 +57,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from servicebot.answering import replies
 
-from botapi import TOKEN, FakeBotApi
+from support.botapi import TOKEN, FakeBotApi
 
 STAFF = -1004000000001
 STAFF_MEMBER = (3001, "张三")

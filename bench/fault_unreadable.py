@@ -1,7 +1,7 @@
 """Fault script: one Telegram update python-telegram-bot cannot parse, among good ones.
 
 Reruns issue 22's item 3: a real `servicebot run` process (long polling the fake Bot API of
-tests/botapi.py on 127.0.0.1, the shipped FAQ, a temporary data dir) gets one update whose
+tests/support/botapi.py on 127.0.0.1, the shipped FAQ, a temporary data dir) gets one update whose
 `date` is not a timestamp, then --questions questions from as many residents. For --seconds
 from the bad update on, it counts the questions answered, the CPU the bot used (from
 /proc/PID/stat) and what it wrote to its log.
@@ -33,8 +33,8 @@ from faulting import bot_env, each_checkout, print_table  # noqa: E402
 from servicebot.answering.service import Service  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 
-from botapi import TOKEN, FakeBotApi  # noqa: E402
 from harness import question_pool  # noqa: E402
+from support.botapi import TOKEN, FakeBotApi  # noqa: E402
 
 FIRST_USER = 720_000
 START_TIMEOUT = 60.0

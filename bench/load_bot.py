@@ -1,5 +1,5 @@
 """Load benchmark of the Telegram bot: N questions from R simulated residents, sent through the
-fake Bot API server (tests/botapi.py) to the real bot (channels.tg.TelegramChannel run by channels.server.serve,
+fake Bot API server (tests/support/botapi.py) to the real bot (channels.tg.TelegramChannel run by channels.server.serve,
 polling over HTTP on 127.0.0.1, real interaction log in a temporary directory).
 
 Reports:
@@ -45,7 +45,7 @@ from servicebot.channels.tg_net import RetryingRateLimiter  # noqa: E402
 from servicebot.channels.tg_render import render_html  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 
-from botapi import TOKEN, FakeBotApi  # noqa: E402
+from support.botapi import TOKEN, FakeBotApi  # noqa: E402
 
 TARGET_OWN_MEDIAN_MS = 10.0
 FIRST_USER = 500_000

@@ -1,5 +1,5 @@
 """Load check of the hand-off desk (转人工): T tickets from R residents and one staff reply to
-each, through the fake Bot API server (tests/botapi.py) to the real bot (channels.tg with
+each, through the fake Bot API server (tests/support/botapi.py) to the real bot (channels.tg with
 the staff group, run by channels.server.serve, polling over HTTP on 127.0.0.1, tickets and the
 interaction log in a temporary SQLite file).
 
@@ -48,7 +48,7 @@ from servicebot.channels.tg_net import RetryingRateLimiter  # noqa: E402
 from servicebot.config import load_settings  # noqa: E402
 from servicebot.records import Status  # noqa: E402
 
-from botapi import TOKEN, FakeBotApi  # noqa: E402
+from support.botapi import TOKEN, FakeBotApi  # noqa: E402
 
 STAFF = -1004000000001
 STAFF_MEMBERS = ((3001, "张三"), (3002, "李四"))

@@ -1,7 +1,7 @@
 """Load check of the web chat, with the Telegram bot running in the same process.
 
 One process runs what `servicebot run` runs — the Core (real interaction log in a temporary
-directory), the Telegram channel polling the fake Bot API (tests/botapi.py) and the web chat —
+directory), the Telegram channel polling the fake Bot API (tests/support/botapi.py) and the web chat —
 on 127.0.0.1 via `channels.server.serve`. A separate client process (so that the clients'
 own work does not share the server's event loop) opens --sessions concurrent web sessions;
 each asks --questions questions one after another, as a resident waits for each answer.
@@ -97,7 +97,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     from servicebot.channels.web import WebChannel
     from servicebot.config import load_settings
 
-    from botapi import TOKEN, FakeBotApi
+    from support.botapi import TOKEN, FakeBotApi
 
     async with FakeBotApi() as api:
         settings = load_settings(
@@ -236,7 +236,7 @@ def main() -> int:
     if not (1 <= args.sessions <= 1000 and 1 <= args.questions <= 200 and 1 <= args.telegram <= 10_000):
         parser.error("need 1 <= sessions <= 1000, 1 <= questions <= 200, 1 <= telegram <= 10000")
     if not args.port:
-        from webserver import free_port
+        from support.webserver import free_port
 
         args.port = free_port()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -4,7 +4,7 @@ One process runs what `servicebot run` runs for WeChat — the Core (real intera
 temporary directory), the web chat and `/wechat` — on 127.0.0.1 via `channels.server.serve`.
 A separate client process (so that the clients' own work, signing and encrypting included,
 does not share the server's event loop) plays WeChat with the simulated WeChat server
-(tests/wechat_sim.py): --users residents at once, each sending --messages questions one after
+(tests/support/wechat_sim.py): --users residents at once, each sending --messages questions one after
 another (WeChat forwards a resident's next message after the reply to the last), signed, and in
 safe mode AES-encrypted, exactly as WeChat does, with WeChat's 5 s deadline and retries.
 
@@ -49,7 +49,7 @@ async def client(url: str, plan: list[list[str]], aes_key: str | None) -> dict:
     message, and the wall time from the first message sent to the last reply."""
     import aiohttp
 
-    from wechat_sim import WechatSim
+    from support.wechat_sim import WechatSim
 
     sim = WechatSim(url, aes_key=aes_key, deadline=DEADLINE)
     results: list[dict] = []
@@ -98,8 +98,8 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
     from servicebot.channels.wechat_protocol import paginate, render
     from servicebot.config import load_settings
 
-    from webserver import free_port
-    from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
+    from support.webserver import free_port
+    from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
 
     aes_key = TEST_AES_KEY if safe else None
     data_dir = workdir / ("data-safe" if safe else "data-plain")

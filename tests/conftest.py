@@ -53,8 +53,8 @@ def mini_faq(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def browser(tmp_path):
-    """A headless Chromium (tests/browser.py); skipped without one, except under CI."""
-    from browser import chromium
+    """A headless Chromium (tests/support/browser.py); skipped without one, except under CI."""
+    from support.browser import chromium
 
     with chromium(tmp_path / "chromium-profile") as driver:
         yield driver
@@ -63,8 +63,8 @@ def browser(tmp_path):
 @pytest.fixture
 def desk_settings(mini_faq, make_settings):
     """The web chat and the staff desk, each on a free port; accounts 张三 (admin) and 李四."""
-    from deskclient import add_account
-    from webserver import free_port
+    from support.deskclient import add_account
+    from support.webserver import free_port
 
     settings = make_settings(mini_faq, reload_interval=0, desk_port=free_port(), web_port=free_port())
     add_account(settings, "张三", admin=True)
@@ -74,8 +74,8 @@ def desk_settings(mini_faq, make_settings):
 
 @pytest.fixture
 def desk_server(desk_settings):
-    """The bot's servers (web chat + staff desk) on their own thread; see tests/webserver.py."""
-    from webserver import ServerThread
+    """The bot's servers (web chat + staff desk) on their own thread; see tests/support/webserver.py."""
+    from support.webserver import ServerThread
 
     with ServerThread(desk_settings) as running:
         yield running
@@ -84,7 +84,7 @@ def desk_server(desk_settings):
 @pytest.fixture
 def staff(desk_server):
     """A staff member's browser at the desk (signed out)."""
-    from deskclient import DeskClient
+    from support.deskclient import DeskClient
 
     client = DeskClient(f"http://127.0.0.1:{desk_server.settings.desk_port}")
     yield client

@@ -1,6 +1,6 @@
 """End-to-end tests of the Telegram bot: the real PTB Application of `channels.tg`, run by
 `channels.server.serve` (with the web server when a test sets `web_port`), polling the fake
-Bot API server (tests/botapi.py)
+Bot API server (tests/support/botapi.py)
 over HTTP on 127.0.0.1. Nothing inside PTB or the project is mocked; the interaction log is a
 real SQLite file under tmp_path. Every wait is event driven and bounded.
 """
@@ -32,9 +32,9 @@ from servicebot.faq.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
 from conftest import wording
-from webserver import free_port
+from support.botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
+from support.webserver import free_port
 
 pytestmark = pytest.mark.slow
 

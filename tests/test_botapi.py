@@ -1,4 +1,4 @@
-"""Tests of the fake Telegram Bot API server (tests/botapi.py) itself, driven by real PTB 22.
+"""Tests of the fake Telegram Bot API server (tests/support/botapi.py) itself, driven by real PTB 22.
 
 No project code is involved: the client is a plain ``telegram.Bot`` talking to the fake over
 HTTP on 127.0.0.1. They check that the fake answers the calls the bot makes (getMe,
@@ -34,7 +34,7 @@ from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, Ne
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import BOT_USERNAME, DEFAULT_GROUP_ID, TOKEN, FakeBotApi, utf16_len
+from support.botapi import BOT_USERNAME, DEFAULT_GROUP_ID, TOKEN, FakeBotApi, utf16_len
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,8 @@
 """End-to-end tests of the hand-off desk (转人工): the real bot (`channels.server.serve` with
 the Telegram channel, and the web chat and WeChat where a test needs them) against the fake
-Bot API (tests/botapi.py) over HTTP on 127.0.0.1, a real SQLite file under tmp_path. Residents
+Bot API (tests/support/botapi.py) over HTTP on 127.0.0.1, a real SQLite file under tmp_path. Residents
 write in private chats (and on the web chat API, and through the simulated WeChat server,
-tests/wechat_sim.py); two staff members sit in the staff group and answer by replying to the
+tests/support/wechat_sim.py); two staff members sit in the staff group and answer by replying to the
 bot's messages there. Every wait is event driven and bounded.
 """
 
@@ -40,10 +40,10 @@ from servicebot.tools.health import check_health
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
 from conftest import wording
-from webserver import free_port
-from wechat_sim import TEST_TOKEN, WechatSim
+from support.botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
+from support.webserver import free_port
+from support.wechat_sim import TEST_TOKEN, WechatSim
 
 pytestmark = pytest.mark.slow
 
@@ -485,7 +485,7 @@ def test_without_a_staff_group_nothing_promises_staff(mini_faq, make_settings):
 #
 # WeChat's passive replies can only answer a message: a staff reply waits in the durable outbox and
 # is shown above the answer to the resident's next message. The simulated WeChat server
-# (tests/wechat_sim.py) signs and posts as WeChat does to the bot's real /wechat.
+# (tests/support/wechat_sim.py) signs and posts as WeChat does to the bot's real /wechat.
 
 OPENID = "oWx3Q5handoff00000000000001"
 OPENID_OTHER = "oWx3Q5handoff00000000000002"

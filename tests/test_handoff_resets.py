@@ -28,8 +28,8 @@ from servicebot.records import TICKET_KEY_RE
 from servicebot.tools.health import check_health
 from test_handoff_e2e import STAFF, ZHANG, number_in, open_ticket, press, running, staff_says, to_resident
 
-from botapi import TOKEN, FakeBotApi, button
 from conftest import readme_backup_commands, run_readme_command, until
+from support.botapi import TOKEN, FakeBotApi, button
 
 pytestmark = pytest.mark.slow
 

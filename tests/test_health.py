@@ -147,7 +147,7 @@ def test_cli_health_reads_settings_from_the_environment(mini_faq, tmp_path, monk
 
 def health_against(api_token: str | None, make_settings, mini_faq, **settings):
     """`health_report` run beside a fake Bot API (it blocks on HTTP, so on its own thread)."""
-    from botapi import FakeBotApi
+    from support.botapi import FakeBotApi
 
     async def body():
         async with FakeBotApi(token=api_token) as api:
@@ -162,7 +162,7 @@ def health_against(api_token: str | None, make_settings, mini_faq, **settings):
 
 @pytest.mark.slow
 def test_a_token_telegram_refuses_is_unhealthy_with_the_way_to_fix_it(make_settings, mini_faq):
-    from botapi import TOKEN
+    from support.botapi import TOKEN
 
     fake = "123456:not-the-bots-token"
     findings = health_against(TOKEN, make_settings, mini_faq, token=fake)
@@ -173,7 +173,7 @@ def test_a_token_telegram_refuses_is_unhealthy_with_the_way_to_fix_it(make_setti
 
 @pytest.mark.slow
 def test_the_token_the_staff_group_and_the_admin_chat_are_checked(make_settings, mini_faq):
-    from botapi import BOT_USERNAME, TOKEN
+    from support.botapi import BOT_USERNAME, TOKEN
 
     staff, admin = -1001000000001, -1001000000002
     findings = health_against(TOKEN, make_settings, mini_faq, token=TOKEN, staff_chat_id=staff, admin_chat_id=admin)
@@ -189,7 +189,7 @@ def test_the_token_the_staff_group_and_the_admin_chat_are_checked(make_settings,
 
 
 def test_telegram_out_of_reach_is_unhealthy_and_says_so(make_settings, mini_faq):
-    from webserver import free_port
+    from support.webserver import free_port
 
     settings = make_settings(mini_faq, token="123456:abc", base_url=f"http://127.0.0.1:{free_port()}/bot")
     [problem] = check_health(settings)
@@ -197,7 +197,7 @@ def test_telegram_out_of_reach_is_unhealthy_and_says_so(make_settings, mini_faq)
 
 
 def test_a_staff_desk_that_does_not_answer_is_unhealthy_and_turns_hand_off_on(mini_faq, make_settings):
-    from webserver import free_port
+    from support.webserver import free_port
 
     port = free_port()
     findings = health_report(make_settings(mini_faq, desk_port=port))

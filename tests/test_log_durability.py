@@ -3,7 +3,7 @@ of the web chat's and WeChat's interactions from the log, which only wrote them 
 later).
 
 A real `servicebot run` process serves the web chat and WeChat (plain mode) on 127.0.0.1;
-web sessions and a simulated WeChat server (tests/wechat_sim.py) ask questions back to back;
+web sessions and a simulated WeChat server (tests/support/wechat_sim.py) ask questions back to back;
 the process is killed with SIGKILL while they do. Every question that was answered must be
 in the interaction log, once.
 """
@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 
 from conftest import process_env, servicebot_process, until
-from webserver import free_port
-from wechat_sim import TEST_TOKEN, WechatSim
+from support.webserver import free_port
+from support.wechat_sim import TEST_TOKEN, WechatSim
 
 pytestmark = pytest.mark.slow
 

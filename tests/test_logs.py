@@ -26,8 +26,8 @@ from servicebot.privacy import load_or_create_secret
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from botapi import FakeBotApi
-from webserver import free_port
+from support.botapi import FakeBotApi
+from support.webserver import free_port
 
 TOKEN = "123456789:AAH-abcdefghijklmnopqrstuvwxyz012345"
 PHONE = "13812345678"

@@ -32,7 +32,7 @@ from servicebot.tools.commands import run_review
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from personal import ORDINARY, Embedded, embedded, id_check_digit, leaked
+from support.personal import ORDINARY, Embedded, embedded, id_check_digit, leaked
 
 REPO = Path(__file__).resolve().parents[1]
 WAIT = 10.0

@@ -15,7 +15,7 @@ import pytest
 from servicebot.cli import main as cli_main
 
 from conftest import process_env, servicebot_process
-from webserver import free_port
+from support.webserver import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from servicebot.review.render import summary_line
 from servicebot.staffdesk import tools
 
 from conftest import wording
-from deskclient import DeskClient, signed_in, text_of
+from support.deskclient import DeskClient, signed_in, text_of
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """Telegram faults from issue 22: an update python-telegram-bot cannot parse among good ones
 (item 3), in polling and in webhook mode; and staff who @mention the bot in the staff group
 (item 13). The real bot (`channels.server.serve` with the Telegram channel) against the fake
-Bot API (tests/botapi.py) over HTTP on 127.0.0.1, a real SQLite log under tmp_path; every wait
+Bot API (tests/support/botapi.py) over HTTP on 127.0.0.1, a real SQLite log under tmp_path; every wait
 is event driven and bounded."""
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_ingest import readable_update
 
-from botapi import TOKEN, FakeBotApi, button
 from conftest import telegram_bot
-from webserver import free_port
+from support.botapi import TOKEN, FakeBotApi, button
+from support.webserver import free_port
 
 pytestmark = pytest.mark.slow
 

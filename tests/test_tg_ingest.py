@@ -1,5 +1,5 @@
 """Telegram updates coming in, over the real paths: the real PTB Application of `channels.tg`
-polling the fake Bot API (tests/botapi.py) over HTTP, or its webhook on the bot's own web
+polling the fake Bot API (tests/support/botapi.py) over HTTP, or its webhook on the bot's own web
 server; the update journal a real SQLite file; `servicebot run` a real process for kill -9.
 
 What must hold: an update is in the journal before Telegram is told it was delivered; it is
@@ -45,9 +45,9 @@ from servicebot.storage.journal import MAX_ATTEMPTS, UpdateJournal, dead_letter_
 from servicebot.storage.writer import CLOSE_TIMEOUT
 from servicebot.tools.health import Verdict, journal_finding
 
-from botapi import TOKEN, FakeBotApi
 from conftest import REPO, fill, telegram_bot, until
-from webserver import free_port
+from support.botapi import TOKEN, FakeBotApi
+from support.webserver import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """A Telegram update replayed from the update journal is answered again but counted once.
 
 Over the real path: the bot (`channels.server.serve` with the Telegram channel) polling the
-fake Bot API (tests/botapi.py) over HTTP on 127.0.0.1, the update journal and the interaction
+fake Bot API (tests/support/botapi.py) over HTTP on 127.0.0.1, the update journal and the interaction
 log real SQLite files under tmp_path. Telegram refuses every reply for a while (429, "retry
 after 60 s"), so the questions are looked up and logged (on disk) but not answered; the bot
 stops (its drain cancels them: they stay in the journal, as after a crash), and the next
@@ -18,8 +18,8 @@ import pytest
 
 from servicebot.records import Status, Via
 
-from botapi import TOKEN, FakeBotApi, buttons
 from conftest import telegram_bot, until
+from support.botapi import TOKEN, FakeBotApi, buttons
 
 pytestmark = pytest.mark.slow
 

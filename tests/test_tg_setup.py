@@ -12,8 +12,8 @@ import pytest
 
 from servicebot.channels.tg_render import ID_GROUP_TEXT, ID_PRIVATE_TEXT
 
-from botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi
 from conftest import telegram_bot
+from support.botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from servicebot.conversation.chat import MAX_QUESTION, Resident, Said
 from servicebot.records import Channel, Status, Via
 
 from conftest import Recorded
-from webserver import ServerThread
+from support.webserver import ServerThread
 
 pytestmark = pytest.mark.slow
 

@@ -26,7 +26,8 @@ import pytest
 
 from servicebot.answering import replies
 
-from browser import (
+from conftest import PINNED_FAQ, REPO, wording
+from support.browser import (
     WAIT,
     bot_messages,
     button,
@@ -39,8 +40,7 @@ from browser import (
     viewport,
     wait_for_new_bot_message,
 )
-from conftest import PINNED_FAQ, REPO, wording
-from webserver import ServerThread
+from support.webserver import ServerThread
 
 pytestmark = pytest.mark.slow
 
@@ -170,7 +170,7 @@ def test_a_resident_hands_off_and_the_staff_reply_appears_in_the_open_page(brows
     import asyncio
     import threading
 
-    from botapi import TOKEN, FakeBotApi
+    from support.botapi import TOKEN, FakeBotApi
 
     staff = -1005000000001
     loop = asyncio.new_event_loop()

@@ -29,8 +29,8 @@ from servicebot.errors import ConfigError
 from servicebot.records import Channel
 from servicebot.tools.commands import run_review
 
-from webserver import ServerThread, free_port
-from wechat_sim import TEST_TOKEN, WechatSim
+from support.webserver import ServerThread, free_port
+from support.wechat_sim import TEST_TOKEN, WechatSim
 
 REPO = Path(__file__).resolve().parents[1]
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")

@@ -1,6 +1,6 @@
-"""The WeChat channel end to end: the simulated WeChat server (tests/wechat_sim.py, which signs,
+"""The WeChat channel end to end: the simulated WeChat server (tests/support/wechat_sim.py, which signs,
 encrypts and retries exactly as WeChat does) talking over HTTP on 127.0.0.1 to the bot's real
-web server (`channels.server.serve` on uvicorn, tests/webserver.py), with the real SQLite
+web server (`channels.server.serve` on uvicorn, tests/support/webserver.py), with the real SQLite
 interaction log under tmp_path."""
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from servicebot.records import Channel, Status, Via
 from servicebot.tools.commands import run_review, run_stats
 
 from conftest import process_env, servicebot_process, wording
-from webserver import ServerThread, free_port
-from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, SimReply, WechatSim, sha1_signature
+from support.webserver import ServerThread, free_port
+from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, SimReply, WechatSim, sha1_signature
 
 pytestmark = pytest.mark.slow
 

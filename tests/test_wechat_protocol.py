@@ -47,7 +47,7 @@ from servicebot.faq import load_faq
 from servicebot.records import ButtonKind
 
 from conftest import Clock
-from wechat_sim import (
+from support.wechat_sim import (
     TEST_ACCOUNT,
     TEST_AES_KEY,
     TEST_APP_ID,

@@ -1,5 +1,5 @@
 """Replayed and downgraded WeChat requests (issue 22, items 10 and 11): the simulated WeChat
-server (tests/wechat_sim.py) and a forger holding one captured signed request, against the
+server (tests/support/wechat_sim.py) and a forger holding one captured signed request, against the
 bot's real web server on 127.0.0.1 with a real SQLite log under tmp_path. `NonceMemory` is
 also checked alone, with a fake clock."""
 
@@ -19,8 +19,8 @@ from servicebot.errors import ReplayError
 from servicebot.records import Channel
 
 from conftest import Clock
-from webserver import ServerThread, free_port
-from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, WechatSim
+from support.webserver import ServerThread, free_port
+from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, WechatSim
 
 VICTIM = "oWx3Q5resident0000000000001"
 FORGER = "oWx3Q5resident0000000000666"

@@ -29,7 +29,7 @@ from servicebot.faq import load_faq
 from servicebot.records import ButtonKind, Via
 
 from conftest import PINNED_FAQ, REPO, Clock
-from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
+from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Notices without Telegram: "新的人工咨询 #N" to a 企业微信 group robot, tested against a local
-fake of its webhook on 127.0.0.1 (tests/deskclient.py's FakeRobot), never the real one."""
+fake of its webhook on 127.0.0.1 (tests/support/deskclient.py's FakeRobot), never the real one."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from servicebot.staffdesk.notify import NEW_TICKET, NoticeError, WecomRobot, pos
 from servicebot.storage.tickets import BotSaid, TicketRow
 
 from conftest import until
-from deskclient import UNANSWERABLE, FakeRobot, open_ticket
-from webserver import ServerThread, free_port
+from support.deskclient import UNANSWERABLE, FakeRobot, open_ticket
+from support.webserver import ServerThread, free_port
 
 
 def ticket(number: int, channel: str = "web") -> TicketRow:

@@ -1,0 +1,12 @@
+"""The tests' own fakes and helpers, imported as `from support.botapi import FakeBotApi` (pytest puts
+tests/ on sys.path, beside conftest.py) and, by the benchmarks, as `tests.support.…`: modules here
+import each other relatively, so both work.
+
+- `botapi`: a fake Telegram Bot API server on 127.0.0.1, for the real python-telegram-bot client;
+- `wechat_sim`: a simulated WeChat server, written from WeChat's documentation;
+- `webserver`: the bot's real web server on a thread of its own, and free ports;
+- `deskclient`: a staff member's browser at the staff desk over HTTP, and a fake 企业微信 robot;
+- `browser`: a headless Chromium driven by selenium, for the page tests;
+- `personal`: residents' personal numbers written every way, as hypothesis strategies;
+- `review_traffic`: a fortnight of residents' questions for the review tests.
+"""

@@ -55,8 +55,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from servicebot.answering import replies
 
-from conftest import readme_backup_commands, run_readme_command
 from support.botapi import TOKEN, FakeBotApi
+from support.operations import readme_backup_commands, run_readme_command
 
 STAFF = -1004000000003
 FIRST_USER = 900_000

@@ -32,9 +32,9 @@ from servicebot.faq.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import wording
 from support.botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
 from support.webserver import free_port
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

@@ -38,7 +38,7 @@ from servicebot.conversation.throttle import ALLOW, DROP, WARN, FloodGate
 from servicebot.errors import Problem
 from servicebot.records import ButtonKind
 
-from conftest import Clock
+from support.fakes import Clock
 
 BOT = "fenghuang_test_bot"
 BOT_ID = 7000000001

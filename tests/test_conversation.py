@@ -32,7 +32,7 @@ from servicebot.conversation.chat import (
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel, Status, Via
 
-from conftest import Clock, Recorded
+from support.fakes import Clock, Recorded
 
 WEB = Resident(Channel.WEB, "a" * 32)
 OTHER = Resident(Channel.WEB, "b" * 32)

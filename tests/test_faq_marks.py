@@ -18,7 +18,7 @@ from servicebot.records import Channel
 from servicebot.storage import InteractionLog
 from servicebot.tools.commands import CHECK_PASSED, NOTHING_STALE, run_review, run_stats
 
-from conftest import wording
+from support.wording import wording
 
 NOTE = "电话号码待核实"
 

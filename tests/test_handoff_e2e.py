@@ -40,10 +40,10 @@ from servicebot.tools.health import check_health
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import wording
 from support.botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
 from support.webserver import free_port
 from support.wechat_sim import TEST_TOKEN, WechatSim
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

@@ -28,8 +28,9 @@ from servicebot.records import TICKET_KEY_RE
 from servicebot.tools.health import check_health
 from test_handoff_e2e import STAFF, ZHANG, number_in, open_ticket, press, running, staff_says, to_resident
 
-from conftest import readme_backup_commands, run_readme_command, until
 from support.botapi import TOKEN, FakeBotApi, button
+from support.operations import readme_backup_commands, run_readme_command
+from support.waiting import until
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,8 @@ from servicebot.faq.knockon import declared_ids
 from servicebot.faq.watcher import FaqWatcher
 from servicebot.tools.commands import CHECK_FAILED
 
-from conftest import PINNED_FAQ, wording
+from conftest import PINNED_FAQ
+from support.wording import wording
 
 
 def _tab(text: str) -> tuple[str, int]:

@@ -17,7 +17,7 @@ from servicebot.errors import Problem, Severity
 from servicebot.faq import checks
 from servicebot.tools.commands import CHECK_PASSED
 
-from conftest import wording
+from support.wording import wording
 
 FILLER = [
     ("garbage-hall", "垃圾分类体验馆在哪里？", ["体验馆在哪", "体验馆地址", "怎么去体验馆"], []),

@@ -20,7 +20,8 @@ import urllib.request
 import aiohttp
 import pytest
 
-from conftest import process_env, servicebot_process, until
+from support.processes import process_env, servicebot_process
+from support.waiting import until
 from support.webserver import free_port
 from support.wechat_sim import TEST_TOKEN, WechatSim
 

@@ -17,7 +17,7 @@ from servicebot.errors import Problem, Reach, Severity
 from servicebot.faq import RESERVED_FILES, cache, check_faq, checks, fields, messages
 from servicebot.faq.model import Entry, Link, Source, Topic
 
-from conftest import wording
+from support.wording import wording
 
 TODAY = dt.date(2026, 11, 28)
 BROKEN = """\

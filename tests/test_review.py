@@ -30,7 +30,7 @@ from servicebot.review.tables import clip, table, text_width
 from servicebot.storage import CHINA_TZ, InteractionLog
 from servicebot.tools.commands import CHECK_PASSED, REVIEW_WRITTEN, REVIEW_WRITTEN_CSV, run_review, run_stats
 
-from conftest import wording
+from support.wording import wording
 
 WAIT = 10.0
 

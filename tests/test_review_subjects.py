@@ -31,9 +31,10 @@ from servicebot.storage import InteractionLog, LogReader
 from servicebot.storage.tickets import TicketStore
 from servicebot.tools.commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY, run_review
 
-from conftest import PINNED_FAQ, wording
+from conftest import PINNED_FAQ
 from support import review_traffic as traffic
 from support.browser import screenshot
+from support.wording import wording
 
 # --- a question's subject --------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import pytest
 
 from servicebot.cli import main as cli_main
 
-from conftest import process_env, servicebot_process
+from support.processes import process_env, servicebot_process
 from support.webserver import free_port
 
 pytestmark = pytest.mark.slow

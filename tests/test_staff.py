@@ -24,7 +24,8 @@ from servicebot.faq.freshness import office_today, stale_entries
 from servicebot.faq.watcher import FaqWatcher, directory_signature
 from servicebot.tools import commands
 
-from conftest import Recorder, wording
+from support.fakes import Recorder
+from support.wording import wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 

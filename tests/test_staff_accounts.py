@@ -17,7 +17,8 @@ from servicebot.staffdesk.accounts import SESSION_IDLE, SESSION_MAX, Accounts, s
 from servicebot.staffdesk.admin import ADDED, DISABLED, MISMATCH, NO_ACCOUNTS, read_password
 from servicebot.staffdesk.guard import SignInGate
 
-from conftest import Clock, wording
+from support.fakes import Clock
+from support.wording import wording
 
 START = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # the same argon2id, cheaper for unit tests

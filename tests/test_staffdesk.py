@@ -24,7 +24,6 @@ from servicebot.staffdesk.guard import PER_ADDRESS, PER_NAME, SESSION_COOKIE
 from servicebot.staffdesk.site import ticket_key
 from servicebot.storage.tickets import TicketStore
 
-from conftest import wording
 from support.deskclient import (
     MASKED,
     OTHER_SESSION,
@@ -37,6 +36,7 @@ from support.deskclient import (
     text_of,
     ticket_keys,
 )
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

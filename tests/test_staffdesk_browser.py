@@ -18,7 +18,6 @@ from servicebot.answering import replies
 from servicebot.staffdesk import pages
 from servicebot.staffdesk.guard import SESSION_COOKIE
 
-from conftest import wording
 from support.browser import (
     bot_messages,
     button,
@@ -31,6 +30,7 @@ from support.browser import (
     wait_for_new_bot_message,
 )
 from support.deskclient import PASSWORD
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

@@ -19,10 +19,10 @@ from servicebot.channels.tg_staff import NOTICES, RESOLVE_LABEL
 from servicebot.conversation.tickets import Notice
 from servicebot.staffdesk import pages
 
-from conftest import wording
 from support.botapi import TOKEN, FakeBotApi, button
 from support.deskclient import DeskClient, inbox, open_ticket, signed_in, text_of, ticket_keys
 from support.webserver import ServerThread
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from servicebot.storage.migrations import MIGRATIONS, NEWER_SCHEMA
 from servicebot.storage.outbox import Outbox
 from servicebot.storage.tickets import BotSaid, TicketStore
 
-from conftest import wording
+from support.wording import wording
 
 RAW_ID = 7012345678
 PHONE = "13812345678"

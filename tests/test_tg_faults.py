@@ -19,8 +19,8 @@ from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_ingest import readable_update
 
-from conftest import telegram_bot
 from support.botapi import TOKEN, FakeBotApi, button
+from support.tgbot import telegram_bot
 from support.webserver import free_port
 
 pytestmark = pytest.mark.slow

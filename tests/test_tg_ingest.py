@@ -45,8 +45,11 @@ from servicebot.storage.journal import MAX_ATTEMPTS, UpdateJournal, dead_letter_
 from servicebot.storage.writer import CLOSE_TIMEOUT
 from servicebot.tools.health import Verdict, journal_finding
 
-from conftest import REPO, fill, telegram_bot, until
+from conftest import REPO
 from support.botapi import TOKEN, FakeBotApi
+from support.disk import fill
+from support.tgbot import telegram_bot
+from support.waiting import until
 from support.webserver import free_port
 
 pytestmark = pytest.mark.slow

@@ -18,8 +18,9 @@ import pytest
 
 from servicebot.records import Status, Via
 
-from conftest import telegram_bot, until
 from support.botapi import TOKEN, FakeBotApi, buttons
+from support.tgbot import telegram_bot
+from support.waiting import until
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ import pytest
 
 from servicebot.channels.tg_render import ID_GROUP_TEXT, ID_PRIVATE_TEXT
 
-from conftest import telegram_bot
 from support.botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi
+from support.tgbot import telegram_bot
 
 pytestmark = pytest.mark.slow
 

@@ -45,7 +45,9 @@ from servicebot.storage.migrations import MIGRATIONS
 from servicebot.storage.outbox import MAX_WAITING, Outbox
 from servicebot.storage.tickets import BotSaid, TicketStore
 
-from conftest import Clock as StandingClock, until, wording
+from support.fakes import Clock as StandingClock
+from support.waiting import until
+from support.wording import wording
 
 TG = Resident(Channel.TELEGRAM, 4242, chat=4242)
 TG_OTHER = Resident(Channel.TELEGRAM, 4343, chat=4343)

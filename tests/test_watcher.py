@@ -33,7 +33,9 @@ from servicebot.faq.checks import (
 from servicebot.faq.watcher import FaqWatcher
 from servicebot.records import Status
 
-from conftest import FIXTURES, PINNED_FAQ, Clock, Recorder, wording
+from conftest import FIXTURES, PINNED_FAQ
+from support.fakes import Clock, Recorder
+from support.wording import wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 # an entry or a referral matter, a garbage item, or a regression question

@@ -20,7 +20,7 @@ from servicebot.channels.web import MAX_BODY, MAX_TEXT
 from servicebot.conversation.chat import MAX_QUESTION, Resident, Said
 from servicebot.records import Channel, Status, Via
 
-from conftest import Recorded
+from support.fakes import Recorded
 from support.webserver import ServerThread
 
 pytestmark = pytest.mark.slow

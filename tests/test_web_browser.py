@@ -26,7 +26,7 @@ import pytest
 
 from servicebot.answering import replies
 
-from conftest import PINNED_FAQ, REPO, wording
+from conftest import PINNED_FAQ, REPO
 from support.browser import (
     WAIT,
     bot_messages,
@@ -41,6 +41,7 @@ from support.browser import (
     wait_for_new_bot_message,
 )
 from support.webserver import ServerThread
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ import pytest
 
 from servicebot.channels.web_limits import ACCEPT_BACKLOG, BATCHES_IN_FLIGHT, RESERVED_FDS, WebLimits
 
-from conftest import process_env
+from support.processes import process_env
 from support.webserver import ServerThread, free_port
 
 pytestmark = pytest.mark.slow

@@ -30,9 +30,10 @@ from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via
 from servicebot.tools.commands import run_review, run_stats
 
-from conftest import process_env, servicebot_process, wording
+from support.processes import process_env, servicebot_process
 from support.webserver import ServerThread, free_port
 from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, SimReply, WechatSim, sha1_signature
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

@@ -46,7 +46,7 @@ from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind
 
-from conftest import Clock
+from support.fakes import Clock
 from support.wechat_sim import (
     TEST_ACCOUNT,
     TEST_AES_KEY,

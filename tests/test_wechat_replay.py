@@ -18,7 +18,7 @@ from servicebot.conversation.chat import Delivered, Resident, Said
 from servicebot.errors import ReplayError
 from servicebot.records import Channel
 
-from conftest import Clock
+from support.fakes import Clock
 from support.webserver import ServerThread, free_port
 from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, WechatSim
 

@@ -16,8 +16,8 @@ from servicebot.records import TicketStatus
 from servicebot.staffdesk.notify import NEW_TICKET, NoticeError, WecomRobot, post_json
 from servicebot.storage.tickets import BotSaid, TicketRow
 
-from conftest import until
 from support.deskclient import UNANSWERABLE, FakeRobot, open_ticket
+from support.waiting import until
 from support.webserver import ServerThread, free_port
 
 

@@ -9,4 +9,11 @@ import each other relatively, so both work.
 - `browser`: a headless Chromium driven by selenium, for the page tests;
 - `personal`: residents' personal numbers written every way, as hypothesis strategies;
 - `review_traffic`: a fortnight of residents' questions for the review tests.
+- `wording`: a message's pattern from the constant that owns its wording;
+- `fakes`: a clock a test moves, a recording interaction sink, a recording reload callback;
+- `waiting`: `until`, a bounded poll on the running event loop;
+- `tgbot`: the bot's Telegram channel polling a `FakeBotApi` in the test's event loop;
+- `processes`: `servicebot` in a process of its own, as operators start it;
+- `operations`: docs/operations.md's backup and restore commands, run as written;
+- `disk`: filling the small disk of conftest's `small_disk` to the last byte.
 """

@@ -23,7 +23,7 @@ import httpx
 from servicebot.answering import replies
 from servicebot.staffdesk.accounts import Accounts
 
-from conftest import wording
+from .wording import wording
 
 PASSWORD = "correct horse 1"
 SESSION, OTHER_SESSION = "a" * 32, "b" * 32  # two residents' web chat sessions

@@ -34,7 +34,8 @@ from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, Ne
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support.botapi import BOT_USERNAME, DEFAULT_GROUP_ID, TOKEN, FakeBotApi, utf16_len
+from support.botapi import BOT_USERNAME, DEFAULT_GROUP_ID, TOKEN, FakeBotApi
+from support.tg_entities import utf16_len
 
 pytestmark = pytest.mark.slow
 

@@ -3,6 +3,8 @@ tests/ on sys.path, beside conftest.py) and, by the benchmarks, as `tests.suppor
 import each other relatively, so both work.
 
 - `botapi`: a fake Telegram Bot API server on 127.0.0.1, for the real python-telegram-bot client;
+  `tg_chats` holds its chats and messages and makes residents' updates, `tg_entities` applies
+  Telegram's text rules (HTML parse_mode, entities, UTF-16 lengths);
 - `wechat_sim`: a simulated WeChat server, written from WeChat's documentation;
 - `webserver`: the bot's real web server on a thread of its own, and free ports;
 - `deskclient`: a staff member's browser at the staff desk over HTTP, and a fake 企业微信 robot;

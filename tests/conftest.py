@@ -4,11 +4,14 @@ servers and clients for them, a small disk) and the paths tests read (`PINNED_FA
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import anyio
 import pytest
 
 from servicebot.config import Settings, load_settings
@@ -19,6 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 # purpose). Tests that measure the office's real entries read this, never faq/, which staff
 # edit: the suite passes whatever valid FAQ they keep.
 PINNED_FAQ = FIXTURES / "faq-pinned"
+# Seconds an async test may run before it fails with TimeoutError, unless its `deadline` mark
+# says otherwise: a test that waits for something that never comes fails instead of hanging.
+DEADLINE = 30.0
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -32,6 +38,33 @@ def pytest_terminal_summary(terminalreporter) -> None:
             + ", ".join(found)
             + ". To measure faq/ as it is now: python tests/pin_faq.py, then run the tests again."
         )
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (marked `anyio`) run on asyncio, the bot's own event loop, never on trio."""
+    return "asyncio"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """Run an async test within its deadline (`pytest.mark.deadline(seconds)`, else DEADLINE)."""
+    test = pyfuncitem.obj
+    if not (inspect.iscoroutinefunction(test) and "anyio_backend" in pyfuncitem.funcargs):
+        return (yield)
+    mark = pyfuncitem.get_closest_marker("deadline")
+    seconds = mark.args[0] if mark else DEADLINE
+
+    @functools.wraps(test)
+    async def within_deadline(**kwargs):
+        with anyio.fail_after(seconds):
+            return await test(**kwargs)
+
+    pyfuncitem.obj = within_deadline
+    try:
+        return (yield)
+    finally:
+        pyfuncitem.obj = test
 
 
 @pytest.fixture

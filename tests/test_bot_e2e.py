@@ -36,18 +36,13 @@ from support.botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi,
 from support.webserver import free_port
 from support.wording import wording
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.anyio, pytest.mark.deadline(20)]
 
 ADMIN = 900001
 ADMIN_CHAT = -1002000000009
 OTHER_USER = 100002
 SUGGEST_QUESTION = "低保和养老保险"  # two subjects of the mini FAQ named alike: "did you mean"
 WELFARE_BROKEN = "  - id: broken-entry\n    question: 这个条目缺少回答\n"
-
-
-def run(coro, timeout: float = 20.0):
-    """Run one test body with a hard upper bound."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 @pytest.fixture
@@ -98,188 +93,164 @@ def write_answer(faq_dir: Path, new_answer: str) -> None:
 # --- conversation ----------------------------------------------------------------------------
 
 
-def test_start_greets_with_topic_menu_and_commands_are_registered(settings):
-    async def body():
-        async with running_bot(settings) as (api, core):
-            commands = {c["command"]: c["description"] for c in api.commands()}
-            assert set(commands) == {"start", "help", "topics", "privacy"}
-            assert all("\u4e00" <= ch <= "\u9fff" for ch in commands["help"][:2])  # Chinese descriptions
+async def test_start_greets_with_topic_menu_and_commands_are_registered(settings):
+    async with running_bot(settings) as (api, core):
+        commands = {c["command"]: c["description"] for c in api.commands()}
+        assert set(commands) == {"start", "help", "topics", "privacy"}
+        assert all("\u4e00" <= ch <= "\u9fff" for ch in commands["help"][:2])  # Chinese descriptions
 
-            api.command("start")
-            greeting = await api.wait_for_reply(DEFAULT_USER_ID)
-            assert "凤凰办事处" in greeting.text
-            topics = [t.name for t in core.service.snapshot.faq.topics]
-            assert [b["text"] for b in buttons(greeting)] == topics
+        api.command("start")
+        greeting = await api.wait_for_reply(DEFAULT_USER_ID)
+        assert "凤凰办事处" in greeting.text
+        topics = [t.name for t in core.service.snapshot.faq.topics]
+        assert [b["text"] for b in buttons(greeting)] == topics
 
-            api.command("privacy")
-            privacy = await api.wait_for_reply(DEFAULT_USER_ID)
-            assert f"{settings.retention_days} 天" in privacy.text
-            api.command("help")
-            assert "/topics" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
-            api.assert_clean()
-
-    run(body())
+        api.command("privacy")
+        privacy = await api.wait_for_reply(DEFAULT_USER_ID)
+        assert f"{settings.retention_days} 天" in privacy.text
+        api.command("help")
+        assert "/topics" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
+        api.assert_clean()
 
 
-def test_question_is_answered_in_html_with_link_related_and_feedback_buttons(settings):
-    async def body():
-        async with running_bot(settings) as (api, core):
-            faq = core.service.snapshot.faq
-            reply = await ask(api, "养老保险怎么交")
-            entry = faq.by_id["pension-insurance"]
-            assert reply.params["parse_mode"] == "HTML"
-            assert reply.text.startswith(f"<b>{entry.question}</b>")
-            assert "<i>资料来源：" in reply.text
-            link = button(reply, entry.links[0].title)
-            assert link["url"] == entry.links[0].url
-            assert {"👍 有帮助", "👎 没帮助"} <= {b["text"] for b in buttons(reply)}
+async def test_question_is_answered_in_html_with_link_related_and_feedback_buttons(settings):
+    async with running_bot(settings) as (api, core):
+        faq = core.service.snapshot.faq
+        reply = await ask(api, "养老保险怎么交")
+        entry = faq.by_id["pension-insurance"]
+        assert reply.params["parse_mode"] == "HTML"
+        assert reply.text.startswith(f"<b>{entry.question}</b>")
+        assert "<i>资料来源：" in reply.text
+        link = button(reply, entry.links[0].title)
+        assert link["url"] == entry.links[0].url
+        assert {"👍 有帮助", "👎 没帮助"} <= {b["text"] for b in buttons(reply)}
 
-            reply = await ask(api, "低保怎么申请")
-            related = button(reply, faq.by_id["dibao-removal"].question)
-            await tap(api, related["callback_data"])
-            answer = await api.wait_for_reply(DEFAULT_USER_ID)
-            assert faq.by_id["dibao-removal"].answer in answer.text
-            api.assert_clean()
-
-    run(body())
+        reply = await ask(api, "低保怎么申请")
+        related = button(reply, faq.by_id["dibao-removal"].question)
+        await tap(api, related["callback_data"])
+        answer = await api.wait_for_reply(DEFAULT_USER_ID)
+        assert faq.by_id["dibao-removal"].answer in answer.text
+        api.assert_clean()
 
 
-def test_answer_text_is_html_escaped(settings, mini_faq):
+async def test_answer_text_is_html_escaped(settings, mini_faq):
     path = mini_faq / "books.yaml"
     path.write_text(
         path.read_text(encoding="utf-8").replace("梧桐书屋是滁州首家公益共享书屋。", "梧桐书屋 <开放> & 免费 </b>"),
         encoding="utf-8",
     )
 
-    async def body():
-        async with running_bot(settings) as (api, _):
-            reply = await ask(api, "梧桐书屋是什么")
-            assert "梧桐书屋 &lt;开放&gt; &amp; 免费 &lt;/b&gt;" in reply.text
-            api.assert_clean()  # the fake parses the HTML like Telegram: no "can't parse entities"
-
-    run(body())
+    async with running_bot(settings) as (api, _):
+        reply = await ask(api, "梧桐书屋是什么")
+        assert "梧桐书屋 &lt;开放&gt; &amp; 免费 &lt;/b&gt;" in reply.text
+        api.assert_clean()  # the fake parses the HTML like Telegram: no "can't parse entities"
 
 
-def test_topic_is_browsed_and_a_question_tapped(settings):
-    async def body():
-        async with running_bot(settings) as (api, core):
-            faq = core.service.snapshot.faq
-            topic = faq.topics[1]
-            api.command("topics")
-            menu = await api.wait_for_reply(DEFAULT_USER_ID)
-            ack = await tap(api, button(menu, topic.name)["callback_data"])
-            assert ack.params.get("text") is None
-            listing = await api.wait_for_reply(DEFAULT_USER_ID)
-            questions = [faq.by_id[i].question for i in topic.entry_ids]
-            assert [b["text"] for b in buttons(listing)][: len(questions)] == questions
+async def test_topic_is_browsed_and_a_question_tapped(settings):
+    async with running_bot(settings) as (api, core):
+        faq = core.service.snapshot.faq
+        topic = faq.topics[1]
+        api.command("topics")
+        menu = await api.wait_for_reply(DEFAULT_USER_ID)
+        ack = await tap(api, button(menu, topic.name)["callback_data"])
+        assert ack.params.get("text") is None
+        listing = await api.wait_for_reply(DEFAULT_USER_ID)
+        questions = [faq.by_id[i].question for i in topic.entry_ids]
+        assert [b["text"] for b in buttons(listing)][: len(questions)] == questions
 
-            await tap(api, button(listing, questions[-1])["callback_data"])
-            answer = await api.wait_for_reply(DEFAULT_USER_ID)
-            assert faq.by_id[topic.entry_ids[-1]].answer.strip() in answer.text
+        await tap(api, button(listing, questions[-1])["callback_data"])
+        answer = await api.wait_for_reply(DEFAULT_USER_ID)
+        assert faq.by_id[topic.entry_ids[-1]].answer.strip() in answer.text
 
-            await tap(api, button(listing, "返回")["callback_data"])
-            again = await api.wait_for_reply(DEFAULT_USER_ID)
-            assert [b["text"] for b in buttons(again)] == [t.name for t in faq.topics]
-            api.assert_clean()
-
-    run(body())
+        await tap(api, button(listing, "返回")["callback_data"])
+        again = await api.wait_for_reply(DEFAULT_USER_ID)
+        assert [b["text"] for b in buttons(again)] == [t.name for t in faq.topics]
+        api.assert_clean()
 
 
-def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
-    async def body():
-        async with running_bot(settings) as (api, core):
-            res = core
-            offer = await ask(api, SUGGEST_QUESTION)
-            assert offer.text == replies.SUGGEST_TEXT
-            first = buttons(offer)[0]
-            assert buttons(offer)[-1]["text"] == replies.NONE_OF_THESE_LABEL
-            await tap(api, first["callback_data"])
-            answer = await api.wait_for_reply(DEFAULT_USER_ID)
-            entry = next(e for e in res.service.snapshot.faq.entries if e.question == first["text"])
-            assert entry.answer.strip() in answer.text
-            assert res.log.flush()
-            follow = res.log.followups(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-            assert [(via, entry_id) for _, via, entry_id in follow] == [("suggestion", entry.id)]
-            api.assert_clean()
-
-    run(body())
+async def test_suggestion_is_tapped_and_recorded_as_follow_up(settings):
+    async with running_bot(settings) as (api, core):
+        res = core
+        offer = await ask(api, SUGGEST_QUESTION)
+        assert offer.text == replies.SUGGEST_TEXT
+        first = buttons(offer)[0]
+        assert buttons(offer)[-1]["text"] == replies.NONE_OF_THESE_LABEL
+        await tap(api, first["callback_data"])
+        answer = await api.wait_for_reply(DEFAULT_USER_ID)
+        entry = next(e for e in res.service.snapshot.faq.entries if e.question == first["text"])
+        assert entry.answer.strip() in answer.text
+        assert res.log.flush()
+        follow = res.log.followups(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        assert [(via, entry_id) for _, via, entry_id in follow] == [("suggestion", entry.id)]
+        api.assert_clean()
 
 
-def test_unanswered_question_and_none_of_these_offer_the_topic_menu(settings):
-    async def body():
-        async with running_bot(settings) as (api, core):
-            reply = await ask(api, "今天天气怎么样")
-            assert reply.text == replies.unanswered_reply("").body
-            await tap(api, buttons(reply)[0]["callback_data"])
-            menu = await api.wait_for_reply(DEFAULT_USER_ID)
-            assert [b["text"] for b in buttons(menu)] == [t.name for t in core.service.snapshot.faq.topics]
+async def test_unanswered_question_and_none_of_these_offer_the_topic_menu(settings):
+    async with running_bot(settings) as (api, core):
+        reply = await ask(api, "今天天气怎么样")
+        assert reply.text == replies.unanswered_reply("").body
+        await tap(api, buttons(reply)[0]["callback_data"])
+        menu = await api.wait_for_reply(DEFAULT_USER_ID)
+        assert [b["text"] for b in buttons(menu)] == [t.name for t in core.service.snapshot.faq.topics]
 
-            offer = await ask(api, SUGGEST_QUESTION)
-            await tap(api, button(offer, replies.NONE_OF_THESE_LABEL)["callback_data"])
-            assert wording(replies.UNANSWERED_TEXT).search((await api.wait_for_reply(DEFAULT_USER_ID)).text)
-            api.assert_clean()
-
-    run(body())
+        offer = await ask(api, SUGGEST_QUESTION)
+        await tap(api, button(offer, replies.NONE_OF_THESE_LABEL)["callback_data"])
+        assert wording(replies.UNANSWERED_TEXT).search((await api.wait_for_reply(DEFAULT_USER_ID)).text)
+        api.assert_clean()
 
 
-def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings):
-    async def body():
-        async with running_bot(settings) as (api, core):
-            log = core.log
-            reply = await ask(api, "低保怎么申请")
-            ack = await tap(api, button(reply, "👍")["callback_data"])
-            assert ack.params["text"] == replies.FEEDBACK_THANKS["+"]
-            reply = await ask(api, "书屋在哪")
-            await tap(api, button(reply, "👎")["callback_data"])
-            assert log.flush()
-            rated = log.rated(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
-            assert sorted((r.entry_id, r.positive) for r in rated) == [
-                ("bookhouse-wutong", False),
-                ("dibao-apply", True),
-            ]
+async def test_feedback_is_recorded_in_the_interaction_log_and_shown_in_stats(settings):
+    async with running_bot(settings) as (api, core):
+        log = core.log
+        reply = await ask(api, "低保怎么申请")
+        ack = await tap(api, button(reply, "👍")["callback_data"])
+        assert ack.params["text"] == replies.FEEDBACK_THANKS["+"]
+        reply = await ask(api, "书屋在哪")
+        await tap(api, button(reply, "👎")["callback_data"])
+        assert log.flush()
+        rated = log.rated(dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        assert sorted((r.entry_id, r.positive) for r in rated) == [
+            ("bookhouse-wutong", False),
+            ("dibao-apply", True),
+        ]
 
-            api.command("stats", user_id=ADMIN)
-            stats = await api.wait_for_reply(ADMIN)
-            assert "2 个问题" in stats.text and "👍 1" in stats.text and "👎 1" in stats.text
-            api.command("stats")
-            assert (await api.wait_for_reply(DEFAULT_USER_ID)).text == ADMIN_ONLY_TEXT
-            api.assert_clean()
-
-    run(body())
+        api.command("stats", user_id=ADMIN)
+        stats = await api.wait_for_reply(ADMIN)
+        assert "2 个问题" in stats.text and "👍 1" in stats.text and "👎 1" in stats.text
+        api.command("stats")
+        assert (await api.wait_for_reply(DEFAULT_USER_ID)).text == ADMIN_ONLY_TEXT
+        api.assert_clean()
 
 
 # --- groups, odd updates ----------------------------------------------------------------------
 
 
-def test_group_messages_are_answered_only_when_addressed(settings):
-    async def body():
-        async with running_bot(settings) as (api, _):
-            chat = DEFAULT_GROUP_ID
-            api.mark()
-            api.group_message("低保怎么申请")  # chatting among residents
-            api.command("start", at_bot=False, chat_type="supergroup", chat_id=chat, user_id=OTHER_USER)
-            greeting = await api.wait_for_reply(chat)
-            assert "凤凰办事处" in greeting.text
-            api.user_message("/help@some_other_bot", chat_type="supergroup", chat_id=chat)
-            api.group_message("书屋在哪", mention=True)
-            reply = await api.wait_for_reply(chat)
-            assert "梧桐书屋" in reply.text
-            assert reply.params["reply_parameters"]["message_id"] > 0  # quotes the resident
+async def test_group_messages_are_answered_only_when_addressed(settings):
+    async with running_bot(settings) as (api, _):
+        chat = DEFAULT_GROUP_ID
+        api.mark()
+        api.group_message("低保怎么申请")  # chatting among residents
+        api.command("start", at_bot=False, chat_type="supergroup", chat_id=chat, user_id=OTHER_USER)
+        greeting = await api.wait_for_reply(chat)
+        assert "凤凰办事处" in greeting.text
+        api.user_message("/help@some_other_bot", chat_type="supergroup", chat_id=chat)
+        api.group_message("书屋在哪", mention=True)
+        reply = await api.wait_for_reply(chat)
+        assert "梧桐书屋" in reply.text
+        assert reply.params["reply_parameters"]["message_id"] > 0  # quotes the resident
 
-            api.group_message("养老保险怎么交", reply_to_bot=True)
-            reply = await api.wait_for_reply(chat)
-            assert "养老保险" in reply.text
-            api.sticker(chat_type="supergroup", chat_id=chat)
-            await api.expect_no_call(lambda c: c.method == "sendMessage" and c.chat_id == chat, since=reply.index + 1)
-            sent = [c.text for c in api.calls("sendMessage", chat_id=chat)]
-            assert len(sent) == 3 and "低保申请" not in "".join(sent)  # the unaddressed question got nothing
-            api.assert_clean()
-
-    run(body())
+        api.group_message("养老保险怎么交", reply_to_bot=True)
+        reply = await api.wait_for_reply(chat)
+        assert "养老保险" in reply.text
+        api.sticker(chat_type="supergroup", chat_id=chat)
+        await api.expect_no_call(lambda c: c.method == "sendMessage" and c.chat_id == chat, since=reply.index + 1)
+        sent = [c.text for c in api.calls("sendMessage", chat_id=chat)]
+        assert len(sent) == 3 and "低保申请" not in "".join(sent)  # the unaddressed question got nothing
+        api.assert_clean()
 
 
-def test_stickers_media_edits_and_channel_posts_never_crash(settings, caplog):
-    async def body():
+async def test_stickers_media_edits_and_channel_posts_never_crash(settings, caplog):
+    with caplog.at_level(logging.WARNING):
         async with running_bot(settings) as (api, _):
             for inject in (api.sticker, api.photo, api.voice, api.location):
                 inject()
@@ -297,29 +268,23 @@ def test_stickers_media_edits_and_channel_posts_never_crash(settings, caplog):
                 lambda c: c.method == "sendMessage" and c.index != help_reply.index, since=answer.index + 1
             )
             api.assert_clean()
-
-    with caplog.at_level(logging.WARNING):
-        run(body())
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def test_very_long_message_gets_a_note_and_the_answer_to_its_start(settings):
+async def test_very_long_message_gets_a_note_and_the_answer_to_its_start(settings):
     text = "低保怎么申请\n" + "我家里的情况比较复杂，" * 5000
     assert len(text) > 50_000
 
-    async def body():
-        async with running_bot(settings) as (api, core):
-            reply = await ask(api, text)
-            expected = Service(core.service.snapshot, settings).answer(text[:500], channel="check").reply
-            assert reply.text.startswith(f"<i>{replies.TOO_LONG_TEXT}</i>")
-            assert (expected.title or expected.body) in reply.text
-            assert utf16_len(reply.text) <= 4096
-            api.assert_clean()
-
-    run(body())
+    async with running_bot(settings) as (api, core):
+        reply = await ask(api, text)
+        expected = Service(core.service.snapshot, settings).answer(text[:500], channel="check").reply
+        assert reply.text.startswith(f"<i>{replies.TOO_LONG_TEXT}</i>")
+        assert (expected.title or expected.body) in reply.text
+        assert utf16_len(reply.text) <= 4096
+        api.assert_clean()
 
 
-def test_reply_over_the_limit_is_split_at_line_boundaries(settings, mini_faq):
+async def test_reply_over_the_limit_is_split_at_line_boundaries(settings, mini_faq):
     # An answer just under Telegram's limit (the FAQ check allows it); the note about a long
     # question pushes the reply over it.
     line = "第000条：请携带身份证、户口簿和相关证明材料到社区居委会办理。"
@@ -332,102 +297,90 @@ def test_reply_over_the_limit_is_split_at_line_boundaries(settings, mini_faq):
         path.read_text(encoding="utf-8").replace("梧桐书屋是滁州首家公益共享书屋。\n", answer_yaml), encoding="utf-8"
     )
 
-    async def body():
-        async with running_bot(settings) as (api, _):
-            api.user_message("梧桐书屋是什么？" + "。" * 50_000)
-            first = await api.wait_for_reply(DEFAULT_USER_ID)
-            second = await api.wait_for_reply(DEFAULT_USER_ID)
-            assert first.text.startswith(f"<i>{replies.TOO_LONG_TEXT}</i>")
-            assert not buttons(first) and buttons(second)  # buttons under the last part only
-            shown = [line for call in (first, second) for line in call.text.split("\n")]
-            assert [line for line in shown if line.startswith("第")] == lines  # nothing lost or cut
-            await api.expect_no_call("sendMessage", since=second.index + 1)
-            api.assert_clean()
-
-    run(body())
+    async with running_bot(settings) as (api, _):
+        api.user_message("梧桐书屋是什么？" + "。" * 50_000)
+        first = await api.wait_for_reply(DEFAULT_USER_ID)
+        second = await api.wait_for_reply(DEFAULT_USER_ID)
+        assert first.text.startswith(f"<i>{replies.TOO_LONG_TEXT}</i>")
+        assert not buttons(first) and buttons(second)  # buttons under the last part only
+        shown = [line for call in (first, second) for line in call.text.split("\n")]
+        assert [line for line in shown if line.startswith("第")] == lines  # nothing lost or cut
+        await api.expect_no_call("sendMessage", since=second.index + 1)
+        api.assert_clean()
 
 
-def test_forged_and_stale_buttons_get_a_polite_answer(settings, mini_faq):
+async def test_forged_and_stale_buttons_get_a_polite_answer(settings, mini_faq):
     forged = ["garbage", "e:s:AAAAAAAAAA:0123456789ab", "t:", "f:*:abc", "e:r:" + "x" * 70, "", "m:extra", "n:ZZZ"]
 
-    async def body():
-        async with running_bot(settings) as (api, core):
-            reply = await ask(api, "书屋在哪")
-            related_free = button(reply, "👍")["callback_data"]
-            api.command("topics")
-            menu = await api.wait_for_reply(DEFAULT_USER_ID)
-            old_topic = button(menu, "共享书屋")["callback_data"]
-            before = len(api.calls("sendMessage"))
-            for data in forged:
-                ack = await tap(api, data)
-                assert ack.params["text"] == replies.STALE_BUTTON_TEXT
-
-            (mini_faq / "books.yaml").unlink()  # the topic disappears in the next FAQ
-            assert core.service.reload()[0]
-            ack = await tap(api, old_topic)
+    async with running_bot(settings) as (api, core):
+        reply = await ask(api, "书屋在哪")
+        related_free = button(reply, "👍")["callback_data"]
+        api.command("topics")
+        menu = await api.wait_for_reply(DEFAULT_USER_ID)
+        old_topic = button(menu, "共享书屋")["callback_data"]
+        before = len(api.calls("sendMessage"))
+        for data in forged:
+            ack = await tap(api, data)
             assert ack.params["text"] == replies.STALE_BUTTON_TEXT
-            assert (await tap(api, related_free)).params["text"] == replies.FEEDBACK_THANKS["+"]
-            assert len(api.calls("sendMessage")) == before
-            api.assert_clean()
 
-    run(body())
+        (mini_faq / "books.yaml").unlink()  # the topic disappears in the next FAQ
+        assert core.service.reload()[0]
+        ack = await tap(api, old_topic)
+        assert ack.params["text"] == replies.STALE_BUTTON_TEXT
+        assert (await tap(api, related_free)).params["text"] == replies.FEEDBACK_THANKS["+"]
+        assert len(api.calls("sendMessage")) == before
+        api.assert_clean()
 
 
-def test_flooding_resident_gets_one_warning_and_others_are_unaffected(settings):
+async def test_flooding_resident_gets_one_warning_and_others_are_unaffected(settings):
     flood = dataclasses.replace(settings, flood_messages=3, flood_window=600.0)
 
-    async def body():
-        async with running_bot(flood) as (api, _):
-            for _ in range(6):
-                api.user_message("低保怎么申请")
-            api.user_message("书屋在哪", user_id=OTHER_USER)
-            other = await api.wait_for_reply(OTHER_USER)
-            assert "梧桐书屋" in other.text
-            replies_to_flooder = await api.wait_for_count(
-                lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID, 4
-            )
-            await api.expect_no_call(
-                lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID,
-                since=replies_to_flooder[-1].index + 1,
-            )
-            texts = [c.text for c in replies_to_flooder]
-            assert texts[3] == replies.SLOW_DOWN_TEXT and replies.SLOW_DOWN_TEXT not in texts[:3]
-            api.assert_clean()
-
-    run(body())
+    async with running_bot(flood) as (api, _):
+        for _ in range(6):
+            api.user_message("低保怎么申请")
+        api.user_message("书屋在哪", user_id=OTHER_USER)
+        other = await api.wait_for_reply(OTHER_USER)
+        assert "梧桐书屋" in other.text
+        replies_to_flooder = await api.wait_for_count(
+            lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID, 4
+        )
+        await api.expect_no_call(
+            lambda c: c.method == "sendMessage" and c.chat_id == DEFAULT_USER_ID,
+            since=replies_to_flooder[-1].index + 1,
+        )
+        texts = [c.text for c in replies_to_flooder]
+        assert texts[3] == replies.SLOW_DOWN_TEXT and replies.SLOW_DOWN_TEXT not in texts[:3]
+        api.assert_clean()
 
 
 # --- staff -----------------------------------------------------------------------------------
 
 
-def test_reload_with_a_broken_faq_reports_file_and_line_and_keeps_answering(settings, mini_faq):
-    async def body():
-        async with running_bot(settings) as (api, core):
-            old = (await ask(api, "梧桐书屋是什么")).text
-            with (mini_faq / "welfare.yaml").open("a", encoding="utf-8") as fh:
-                fh.write(WELFARE_BROKEN)
-            write_answer(mini_faq, "梧桐书屋周一闭馆。")
-            api.command("reload")
-            assert (await api.wait_for_reply(DEFAULT_USER_ID)).text == ADMIN_ONLY_TEXT
+async def test_reload_with_a_broken_faq_reports_file_and_line_and_keeps_answering(settings, mini_faq):
+    async with running_bot(settings) as (api, core):
+        old = (await ask(api, "梧桐书屋是什么")).text
+        with (mini_faq / "welfare.yaml").open("a", encoding="utf-8") as fh:
+            fh.write(WELFARE_BROKEN)
+        write_answer(mini_faq, "梧桐书屋周一闭馆。")
+        api.command("reload")
+        assert (await api.wait_for_reply(DEFAULT_USER_ID)).text == ADMIN_ONLY_TEXT
 
-            api.command("reload", user_id=ADMIN)
-            report = await api.wait_for_reply(ADMIN)
-            assert wording(NOT_RELOADED_TEXT).search(report.text) and "welfare.yaml:34" in report.text
-            assert (await ask(api, "梧桐书屋是什么")).text == old
+        api.command("reload", user_id=ADMIN)
+        report = await api.wait_for_reply(ADMIN)
+        assert wording(NOT_RELOADED_TEXT).search(report.text) and "welfare.yaml:34" in report.text
+        assert (await ask(api, "梧桐书屋是什么")).text == old
 
-            welfare = mini_faq / "welfare.yaml"
-            welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
-            api.command("reload", user_id=ADMIN)
-            done = await api.wait_for_reply(ADMIN)
-            faq = core.service.snapshot.faq
-            assert wording(RELOADED_TEXT, files=len(faq.files), entries=len(faq.entries)).search(done.text)
-            assert "梧桐书屋周一闭馆。" in (await ask(api, "梧桐书屋是什么")).text
-            api.assert_clean()
-
-    run(body())
+        welfare = mini_faq / "welfare.yaml"
+        welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
+        api.command("reload", user_id=ADMIN)
+        done = await api.wait_for_reply(ADMIN)
+        faq = core.service.snapshot.faq
+        assert wording(RELOADED_TEXT, files=len(faq.files), entries=len(faq.entries)).search(done.text)
+        assert "梧桐书屋周一闭馆。" in (await ask(api, "梧桐书屋是什么")).text
+        api.assert_clean()
 
 
-def test_live_reload_through_the_watcher(settings, mini_faq):
+async def test_live_reload_through_the_watcher(settings, mini_faq):
     live = dataclasses.replace(settings, reload_interval=0.05)
 
     async def staff_notice(api, since, said):
@@ -436,108 +389,93 @@ def test_live_reload_through_the_watcher(settings, mini_faq):
             lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT and said(c.text), since=since
         )
 
-    async def body():
-        async with running_bot(live) as (api, _):
-            mark = api.mark()
-            write_answer(mini_faq, "梧桐书屋今天起延长开放时间。")
-            await staff_notice(api, mark, wording(RELOADED_TEXT).search)
-            assert "延长开放时间" in (await ask(api, "梧桐书屋是什么")).text
+    async with running_bot(live) as (api, _):
+        mark = api.mark()
+        write_answer(mini_faq, "梧桐书屋今天起延长开放时间。")
+        await staff_notice(api, mark, wording(RELOADED_TEXT).search)
+        assert "延长开放时间" in (await ask(api, "梧桐书屋是什么")).text
 
-            mark = api.mark()
-            with (mini_faq / "welfare.yaml").open("a", encoding="utf-8") as fh:
-                fh.write(WELFARE_BROKEN)
-            notice = await staff_notice(api, mark, lambda text: "welfare.yaml:34" in text)
-            assert wording(NOT_RELOADED_TEXT).search(notice.text)
-            assert "延长开放时间" in (await ask(api, "梧桐书屋是什么")).text
+        mark = api.mark()
+        with (mini_faq / "welfare.yaml").open("a", encoding="utf-8") as fh:
+            fh.write(WELFARE_BROKEN)
+        notice = await staff_notice(api, mark, lambda text: "welfare.yaml:34" in text)
+        assert wording(NOT_RELOADED_TEXT).search(notice.text)
+        assert "延长开放时间" in (await ask(api, "梧桐书屋是什么")).text
 
-            mark = api.mark()
-            write_answer(mini_faq, "梧桐书屋暂停开放。")  # still refused: welfare.yaml is broken
-            welfare = mini_faq / "welfare.yaml"
-            welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
-            await staff_notice(api, mark, wording(RELOADED_TEXT).search)
-            assert "暂停开放" in (await ask(api, "梧桐书屋是什么")).text
-            api.assert_clean()
-
-    run(body())
+        mark = api.mark()
+        write_answer(mini_faq, "梧桐书屋暂停开放。")  # still refused: welfare.yaml is broken
+        welfare = mini_faq / "welfare.yaml"
+        welfare.write_text(welfare.read_text(encoding="utf-8").replace(WELFARE_BROKEN, ""), encoding="utf-8")
+        await staff_notice(api, mark, wording(RELOADED_TEXT).search)
+        assert "暂停开放" in (await ask(api, "梧桐书屋是什么")).text
+        api.assert_clean()
 
 
-def test_staff_hear_by_name_what_an_edit_removes_and_a_likely_half_save_waits_for_reload(settings, mini_faq):
+async def test_staff_hear_by_name_what_an_edit_removes_and_a_likely_half_save_waits_for_reload(settings, mini_faq):
     live = dataclasses.replace(settings, reload_interval=0.05)
 
     async def admin_chat(api, since):
         return await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT, since=since)
 
-    async def body():
-        async with running_bot(live) as (api, core):
-            mark = api.mark()
-            books = mini_faq / "books.yaml"
-            text = books.read_text(encoding="utf-8")
-            books.write_text(text[: text.index("  - id: garbage-hall")], encoding="utf-8")
-            notice = await admin_chat(api, mark)
-            assert wording(RELOADED_TEXT).search(notice.text)
-            assert REMOVED.format(count=1, what=ENTRIES, names="garbage-hall") in notice.text
+    async with running_bot(live) as (api, core):
+        mark = api.mark()
+        books = mini_faq / "books.yaml"
+        text = books.read_text(encoding="utf-8")
+        books.write_text(text[: text.index("  - id: garbage-hall")], encoding="utf-8")
+        notice = await admin_chat(api, mark)
+        assert wording(RELOADED_TEXT).search(notice.text)
+        assert REMOVED.format(count=1, what=ENTRIES, names="garbage-hall") in notice.text
 
-            mark = api.mark()
-            (mini_faq / "tests.yaml").write_text("", encoding="utf-8")  # every regression question at once
-            notice = await admin_chat(api, mark)
-            names = "“地保怎么申请”、“今天天气怎么样”"
-            assert HELD_BACK.format(count=2, what=TESTS, total=2, names=names) in notice.text
-            assert len(core.service.snapshot.faq.tests) == 2
+        mark = api.mark()
+        (mini_faq / "tests.yaml").write_text("", encoding="utf-8")  # every regression question at once
+        notice = await admin_chat(api, mark)
+        names = "“地保怎么申请”、“今天天气怎么样”"
+        assert HELD_BACK.format(count=2, what=TESTS, total=2, names=names) in notice.text
+        assert len(core.service.snapshot.faq.tests) == 2
 
-            api.command("reload", user_id=ADMIN)  # it was meant: apply it
-            done = await api.wait_for_reply(ADMIN)
-            assert REMOVED.format(count=2, what=TESTS, names=names) in done.text
-            assert core.service.snapshot.faq.tests == ()
-            api.assert_clean()
-
-    run(body())
+        api.command("reload", user_id=ADMIN)  # it was meant: apply it
+        done = await api.wait_for_reply(ADMIN)
+        assert REMOVED.format(count=2, what=TESTS, names=names) in done.text
+        assert core.service.snapshot.faq.tests == ()
+        api.assert_clean()
 
 
-def test_sighup_reloads_the_faq(settings, mini_faq):
-    async def body():
-        async with running_bot(settings, handle_signals=True) as (api, _):
-            write_answer(mini_faq, "梧桐书屋搬到了新地址。")
-            mark = api.mark()
-            os.kill(os.getpid(), signal.SIGHUP)
-            notice = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT, since=mark)
-            assert wording(RELOADED_TEXT).search(notice.text)
-            assert "新地址" in (await ask(api, "梧桐书屋是什么")).text
-
-    run(body())
+async def test_sighup_reloads_the_faq(settings, mini_faq):
+    async with running_bot(settings, handle_signals=True) as (api, _):
+        write_answer(mini_faq, "梧桐书屋搬到了新地址。")
+        mark = api.mark()
+        os.kill(os.getpid(), signal.SIGHUP)
+        notice = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == ADMIN_CHAT, since=mark)
+        assert wording(RELOADED_TEXT).search(notice.text)
+        assert "新地址" in (await ask(api, "梧桐书屋是什么")).text
 
 
 # --- faults ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["429", "502", "drop"])
-def test_failed_send_is_retried_and_delivered_exactly_once(settings, kind):
-    async def body():
-        async with running_bot(settings) as (api, _):
-            api.fail_next("sendMessage", kind, retry_after=1)
-            api.user_message("低保怎么申请")
-            fault = await api.wait_for_fault("sendMessage")
-            assert fault.kind == kind
-            reply = await api.wait_for_reply(DEFAULT_USER_ID, timeout=8)
-            assert "低保" in reply.text
-            await api.expect_no_call(lambda c: c.method == "sendMessage", since=reply.index + 1)
-            assert len(api.calls("sendMessage")) == 1
-            assert "梧桐书屋" in (await ask(api, "书屋在哪")).text  # still polling
-            api.assert_clean()
-
-    run(body())
+async def test_failed_send_is_retried_and_delivered_exactly_once(settings, kind):
+    async with running_bot(settings) as (api, _):
+        api.fail_next("sendMessage", kind, retry_after=1)
+        api.user_message("低保怎么申请")
+        fault = await api.wait_for_fault("sendMessage")
+        assert fault.kind == kind
+        reply = await api.wait_for_reply(DEFAULT_USER_ID, timeout=8)
+        assert "低保" in reply.text
+        await api.expect_no_call(lambda c: c.method == "sendMessage", since=reply.index + 1)
+        assert len(api.calls("sendMessage")) == 1
+        assert "梧桐书屋" in (await ask(api, "书屋在哪")).text  # still polling
+        api.assert_clean()
 
 
-def test_error_handler_tells_the_resident_and_logs_no_personal_data(settings, caplog):
-    async def body():
+async def test_error_handler_tells_the_resident_and_logs_no_personal_data(settings, caplog):
+    with caplog.at_level(logging.INFO):
         async with running_bot(settings) as (api, _):
             api.fail_next("sendMessage", "502", times=3)  # every attempt of the answer fails
             api.user_message("我的手机号是13912345678，低保怎么申请")
             reply = await api.wait_for_reply(DEFAULT_USER_ID, timeout=8)
             assert reply.text == replies.ERROR_TEXT
             assert "梧桐书屋" in (await ask(api, "书屋在哪")).text
-
-    with caplog.at_level(logging.INFO):
-        run(body())
     errors = [r for r in caplog.records if r.name.startswith("servicebot") and r.levelno >= logging.ERROR]
     assert errors and "NetworkError" in errors[0].getMessage()
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("servicebot"))
@@ -547,7 +485,7 @@ def test_error_handler_tells_the_resident_and_logs_no_personal_data(settings, ca
 # --- webhook ---------------------------------------------------------------------------------
 
 
-def test_webhook_web_chat_and_health_share_one_port(settings, caplog):
+async def test_webhook_web_chat_and_health_share_one_port(settings, caplog):
     """Webhook mode through the bot's own web server: the fake Bot API posts updates to the
     webhook path, a browser's requests reach the web chat, and /healthz answers, all on one
     port of one process."""
@@ -571,7 +509,7 @@ def test_webhook_web_chat_and_health_share_one_port(settings, caplog):
     }
     secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_A"}
 
-    async def body():
+    with caplog.at_level(logging.WARNING):
         async with running_bot(hooked) as (api, core), aiohttp.ClientSession() as http:
             hook = api.webhook
             assert hook["url"] == hooked.webhook_url and hook["secret_token"] == "s3cret-token_A"
@@ -611,66 +549,51 @@ def test_webhook_web_chat_and_health_share_one_port(settings, caplog):
                 channels = dict(db.execute("SELECT channel, count(*) FROM interactions GROUP BY channel"))
             assert channels == {"telegram": 2, "web": 1}
             api.assert_clean()
-
-    with caplog.at_level(logging.WARNING):
-        run(body())
     refusals = [r.getMessage() for r in caplog.records if "wrong secret" in r.getMessage()]
     assert len(refusals) == 1
 
 
-def test_a_bad_gateway_page_from_the_bot_api_logs_one_warning_not_a_traceback(settings, caplog):
-    async def body():
+async def test_a_bad_gateway_page_from_the_bot_api_logs_one_warning_not_a_traceback(settings, caplog):
+    with caplog.at_level(logging.INFO):
         async with running_bot(settings) as (api, _):
             api.fail_next("sendMessage", "502")  # an HTML error page, as a proxy sends it
             api.user_message("低保怎么申请")
             assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID, timeout=8)).text
             api.assert_clean()
-
-    with caplog.at_level(logging.INFO):
-        run(body())
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "sendMessage" in warnings[0] and "<html" not in warnings[0].lower()
 
 
-def test_polling_recovers_from_a_failed_get_updates_with_one_warning(settings, caplog):
-    async def body():
+async def test_polling_recovers_from_a_failed_get_updates_with_one_warning(settings, caplog):
+    with caplog.at_level(logging.INFO):
         async with running_bot(settings) as (api, _):
             api.fail_next("getUpdates", "502")  # the poll after the next update fails
             assert "低保" in (await ask(api, "低保怎么申请")).text
             await api.wait_for_fault("getUpdates")
             assert "梧桐书屋" in (await ask(api, "书屋在哪")).text  # polling again, after a pause
             api.assert_clean()
-
-    with caplog.at_level(logging.INFO):
-        run(body())
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "fetching updates failed" in warnings[0] and "<html" not in warnings[0].lower()
 
 
-def test_a_lone_surrogate_in_a_message_is_repaired_not_a_crash(settings, caplog):
-    async def body():
+async def test_a_lone_surrogate_in_a_message_is_repaired_not_a_crash(settings, caplog):
+    with caplog.at_level(logging.WARNING):
         async with running_bot(settings) as (api, _):
             api.user_message("\ud800低保怎么申请\udfff")
             assert "低保" in (await api.wait_for_reply(DEFAULT_USER_ID)).text
             api.assert_clean()
-
-    with caplog.at_level(logging.WARNING):
-        run(body())
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def test_a_token_the_server_rejects_stops_startup_cleanly(settings):
-    async def body():
-        async with FakeBotApi(token=TOKEN) as api:
-            wrong = dataclasses.replace(settings, token="123456:" + "x" * 35, base_url=api.base_url)
-            core = Core(wrong, Service.from_settings(wrong, secret="e2e-secret"))
-            with pytest.raises(InvalidToken):
-                await serve(core, build_channels(core), asyncio.Event())
-            assert core.log is None and not api.sent
-
-    run(body())
+async def test_a_token_the_server_rejects_stops_startup_cleanly(settings):
+    async with FakeBotApi(token=TOKEN) as api:
+        wrong = dataclasses.replace(settings, token="123456:" + "x" * 35, base_url=api.base_url)
+        core = Core(wrong, Service.from_settings(wrong, secret="e2e-secret"))
+        with pytest.raises(InvalidToken):
+            await serve(core, build_channels(core), asyncio.Event())
+        assert core.log is None and not api.sent
 
 
 # --- command line ----------------------------------------------------------------------------

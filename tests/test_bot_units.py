@@ -40,6 +40,8 @@ from servicebot.records import ButtonKind
 
 from support.fakes import Clock
 
+pytestmark = pytest.mark.anyio
+
 BOT = "fenghuang_test_bot"
 BOT_ID = 7000000001
 LINES = st.text(alphabet=st.sampled_from("低保申请a b😀\n<&>"), max_size=300)
@@ -328,61 +330,55 @@ def _update(update_id: int, chat_id: int) -> Update:
     )
 
 
-def test_updates_of_one_chat_run_in_order_while_other_chats_proceed():
-    async def body():
-        timings = Timings()
-        processor = ChatOrderedProcessor(8, timings)
-        release, other_chat_done = asyncio.Event(), asyncio.Event()
-        order: list[int] = []
+@pytest.mark.deadline(5)
+async def test_updates_of_one_chat_run_in_order_while_other_chats_proceed():
+    timings = Timings()
+    processor = ChatOrderedProcessor(8, timings)
+    release, other_chat_done = asyncio.Event(), asyncio.Event()
+    order: list[int] = []
 
-        async def work(n: int, wait: bool) -> None:
-            if wait:
-                await release.wait()
-            order.append(n)
-            if n == 3:
-                other_chat_done.set()
+    async def work(n: int, wait: bool) -> None:
+        if wait:
+            await release.wait()
+        order.append(n)
+        if n == 3:
+            other_chat_done.set()
 
-        tasks = [
-            asyncio.create_task(processor.process_update(_update(n, chat), work(n, n == 1)))
-            for n, chat in ((1, 10), (2, 10), (3, 20), (4, 10))
-        ]
-        await other_chat_done.wait()  # chat 20 is not held up by chat 10's slow update
-        assert order == [3]
-        release.set()
-        await asyncio.gather(*tasks)
-        assert order == [3, 1, 2, 4]
-        assert len(timings.total) == 4 and processor._locks == {}
-
-    asyncio.run(asyncio.wait_for(body(), 5))
+    tasks = [
+        asyncio.create_task(processor.process_update(_update(n, chat), work(n, n == 1)))
+        for n, chat in ((1, 10), (2, 10), (3, 20), (4, 10))
+    ]
+    await other_chat_done.wait()  # chat 20 is not held up by chat 10's slow update
+    assert order == [3]
+    release.set()
+    await asyncio.gather(*tasks)
+    assert order == [3, 1, 2, 4]
+    assert len(timings.total) == 4 and processor._locks == {}
 
 
-def test_transport_failures_are_retried_a_bounded_number_of_times():
-    async def body():
-        limiter = RetryingRateLimiter(delays=(0, 0), overall_max_rate=0, group_max_rate=0)
-        calls: list[int] = []
+@pytest.mark.deadline(5)
+async def test_transport_failures_are_retried_a_bounded_number_of_times():
+    limiter = RetryingRateLimiter(delays=(0, 0), overall_max_rate=0, group_max_rate=0)
+    calls: list[int] = []
 
-        def failing(errors):
-            async def call():
-                calls.append(1)
-                if errors:
-                    raise errors.pop(0)
-                return {"ok": True}
+    def failing(errors):
+        async def call():
+            calls.append(1)
+            if errors:
+                raise errors.pop(0)
+            return {"ok": True}
 
-            return call
+        return call
 
-        assert await limiter.process_request(
-            failing([NetworkError("Bad Gateway"), TimedOut()]), (), {}, "sendMessage", {}, None
-        ) == {"ok": True}
-        assert len(calls) == 3
-        calls.clear()
-        with pytest.raises(NetworkError):
-            await limiter.process_request(failing([NetworkError("x")] * 3), (), {}, "sendMessage", {}, None)
-        assert len(calls) == 3
-        calls.clear()
-        with pytest.raises(BadRequest):  # Telegram refused the request: retrying cannot help
-            await limiter.process_request(
-                failing([BadRequest("can't parse entities")]), (), {}, "sendMessage", {}, None
-            )
-        assert len(calls) == 1
-
-    asyncio.run(asyncio.wait_for(body(), 5))
+    assert await limiter.process_request(
+        failing([NetworkError("Bad Gateway"), TimedOut()]), (), {}, "sendMessage", {}, None
+    ) == {"ok": True}
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(NetworkError):
+        await limiter.process_request(failing([NetworkError("x")] * 3), (), {}, "sendMessage", {}, None)
+    assert len(calls) == 3
+    calls.clear()
+    with pytest.raises(BadRequest):  # Telegram refused the request: retrying cannot help
+        await limiter.process_request(failing([BadRequest("can't parse entities")]), (), {}, "sendMessage", {}, None)
+    assert len(calls) == 1

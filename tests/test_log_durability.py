@@ -25,7 +25,7 @@ from support.waiting import until
 from support.webserver import free_port
 from support.wechat_sim import TEST_TOKEN, WechatSim
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 QUESTIONS = ("低保怎么申请", "书屋在哪", "养老保险怎么交", "体验馆", "今天天气怎么样")
 # A long story before the question (as residents write), so that storing a record takes real
@@ -41,7 +41,8 @@ def healthy(port: int) -> bool:
         return False
 
 
-def test_every_answer_given_before_a_kill_is_in_the_log(mini_faq, tmp_path):
+@pytest.mark.deadline(120)
+async def test_every_answer_given_before_a_kill_is_in_the_log(mini_faq, tmp_path):
     port = free_port()
     env = process_env(
         tmp_path,
@@ -83,7 +84,7 @@ def test_every_answer_given_before_a_kill_is_in_the_log(mini_faq, tmp_path):
             await asyncio.gather(*residents, return_exceptions=True)
 
     with servicebot_process(env, "run") as process:
-        asyncio.run(asyncio.wait_for(body(process), 120))
+        await body(process)
         process.wait(10)
     with contextlib.closing(sqlite3.connect(tmp_path / "data" / "interactions.sqlite3")) as conn:
         logged = [question for (question,) in conn.execute("SELECT question FROM interactions")]

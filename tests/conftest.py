@@ -116,6 +116,15 @@ def staff(desk_server):
 
 
 @pytest.fixture
+def http(server):
+    """An HTTP client for the web chat of the module's `server` (a ServerThread), as a browser's."""
+    import httpx
+
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
 def resident(desk_server):
     """An HTTP client for the web chat's JSON API."""
     import httpx
@@ -123,6 +132,15 @@ def resident(desk_server):
     client = httpx.Client(base_url=desk_server.base_url, timeout=30)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def mini_index():
+    """The matcher's index of tests/fixtures/mini, built once and only read."""
+    from servicebot.faq import load_faq
+    from servicebot.matching import Index
+
+    return Index(load_faq(FIXTURES / "mini"))
 
 
 @pytest.fixture

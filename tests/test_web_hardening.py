@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import secrets
 import sqlite3
 from pathlib import Path
 
@@ -28,17 +27,13 @@ from servicebot.errors import ConfigError
 from servicebot.records import Channel
 from servicebot.tools.commands import run_review
 
-from support.webserver import ServerThread, free_port
+from support.webserver import ServerThread, free_port, new_session
 from support.wechat_sim import TEST_TOKEN, WechatSim
 
 pytestmark = pytest.mark.anyio
 
 REPO = Path(__file__).resolve().parents[1]
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")
-
-
-def new_session() -> str:
-    return secrets.token_hex(16)
 
 
 def has_security_headers(response: httpx.Response) -> bool:
@@ -54,12 +49,6 @@ def settings(mini_faq, make_settings):
 def server(settings):
     with ServerThread(settings) as running:
         yield running
-
-
-@pytest.fixture
-def http(server):
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
-        yield client
 
 
 def db_rows(settings, sql: str) -> list[tuple]:

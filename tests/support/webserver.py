@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import secrets
 import socket
 import threading
 from collections.abc import Coroutine
@@ -27,6 +28,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def new_session() -> str:
+    """A web chat session id, as the page makes one (32 hex digits)."""
+    return secrets.token_hex(16)
 
 
 class ServerThread:

@@ -5,7 +5,7 @@ HTTP on 127.0.0.1. They check that the fake answers the calls the bot makes (get
 getUpdates, setMyCommands, sendMessage, editMessageReplyMarkup, answerCallbackQuery) the way
 Telegram does, that the updates it injects parse in PTB, and that its injected faults reach
 the client as Telegram's would. How the bot itself copes with those faults is tested in
-test_bot_e2e.py and test_tg_ingest.py.
+test_tg_e2e.py and test_tg_ingest.py.
 
 How PTB 22.8 sees the injected faults:
 

@@ -24,15 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, NetworkError, RetryAfter
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from support.botapi import BOT_USERNAME, DEFAULT_GROUP_ID, TOKEN, FakeBotApi
 from support.tg_entities import utf16_len

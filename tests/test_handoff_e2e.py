@@ -13,8 +13,6 @@ import contextlib
 import dataclasses
 import re
 import sqlite3
-import sys
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -37,8 +35,6 @@ from servicebot.channels.tg_staff import (
 from servicebot.conversation.tickets import Notice
 from servicebot.records import TicketStatus
 from servicebot.tools.health import check_health
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from support.botapi import DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
 from support.webserver import free_port

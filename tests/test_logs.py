@@ -11,8 +11,6 @@ import datetime as dt
 import io
 import json
 import logging
-import sys
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -23,8 +21,6 @@ from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.logs import setup_logging
 from servicebot.privacy import load_or_create_secret
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from support.botapi import FakeBotApi
 from support.webserver import free_port

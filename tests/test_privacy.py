@@ -14,7 +14,6 @@ import json
 import logging
 import secrets
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,8 +28,6 @@ from servicebot.review.render import RENDERERS
 from servicebot.storage import InteractionLog, utc_text
 from servicebot.storage.migrations import MIGRATIONS
 from servicebot.tools.commands import run_review
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from support.personal import ORDINARY, Embedded, embedded, id_check_digit, leaked
 

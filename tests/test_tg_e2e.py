@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -29,8 +28,6 @@ from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_render import ADMIN_ONLY_TEXT, NOT_RELOADED_TEXT, RELOADED_TEXT, utf16_len
 from servicebot.cli import main as cli_main
 from servicebot.faq.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from support.botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
 from support.webserver import free_port

@@ -92,7 +92,7 @@ def test_the_report_names_both_baselines_at_equal_risk(tmp_path: Path, mini_inde
     assert set(result.cutoffs) == {"naive", "bm25"}
 
 
-@pytest.mark.slow  # runs bench/tune.py in processes
+@pytest.mark.slow  # runs bench/tools/tune.py in processes
 def test_tuning_refuses_a_held_out_set():
     import subprocess
     import sys
@@ -101,7 +101,7 @@ def test_tuning_refuses_a_held_out_set():
 
     for held_out in ("tests/data/fresh-eval.yaml", "tests/data/real/in-test.yaml"):
         done = subprocess.run(
-            [sys.executable, "bench/tune.py", "tests/data/labelled.yaml", held_out],
+            [sys.executable, "-m", "bench.tools.tune", "tests/data/labelled.yaml", held_out],
             cwd=REPO,
             capture_output=True,
             text=True,

@@ -479,7 +479,7 @@ async def test_three_kills_in_a_row_with_a_backlog_lose_nothing_and_answer_each_
     Telegram refuses every reply until the last run (429, "retry after 60 s"), so the bot is
     always mid-answer when it dies and no reply is on its way at a kill: a reply that reached
     Telegram in the last milliseconds before a kill can come twice, which no bot can rule
-    out (docs/operations.md, "Stops, crashes and restarts"), and that is bench/fault_kill.py's to count."""
+    out (docs/operations.md, "Stops, crashes and restarts"), and that is bench/faults/kill.py's to count."""
     count = 150
     plan = [QUESTIONS[n % len(QUESTIONS)] for n in range(count)]
     expected = expected_replies(settings, plan)

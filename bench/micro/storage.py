@@ -4,9 +4,9 @@ review (grouping, nearest entries, suggested YAML, every output format) and the 
 The traffic is synthetic but shaped like the bot's: 60 days, 5,000 residents, about 70%
 answered questions, 12% "did you mean", 10% unanswered (a few hundred topics the FAQ lacks,
 each asked many ways), button taps after suggestions, and 👍/👎 on a tenth of the answers.
-The FAQ is bench_matching's synthetic 1,000-entry FAQ.
+The FAQ is bench.micro.matching's synthetic 1,000-entry FAQ.
 
-Usage: python bench/bench_storage.py [--rows 100000] [--entries 1000] [--keep DIR]
+Usage: python -m bench.micro.storage [--rows 100000] [--entries 1000] [--keep DIR]
 Prints timings in seconds; exits 1 if a record was lost or the review is empty.
 """
 
@@ -21,9 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_matching import synthetic_faq
 from servicebot.matching import Index
 from servicebot.records import Interaction, Status
 from servicebot.review.period import parse_period
@@ -31,6 +28,8 @@ from servicebot.review.render import RENDERERS
 from servicebot.review.report import build_review
 from servicebot.review.stats import build_stats, render_stats
 from servicebot.storage import InteractionLog
+
+from bench.micro.matching import synthetic_faq
 
 PLACES = (
     "社区卫生服务中心",

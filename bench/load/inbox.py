@@ -15,7 +15,7 @@ checkout served the hammering session more than its allowance or stored such a v
 --compare SRC also runs the case against the servicebot package in SRC (e.g. the `src` of the
 commit before the limit), as a baseline measured the same way in the same run.
 
-Usage: python bench/load_inbox.py [--seconds 10] [--clients 8] [--votes 50] [--compare DIR]
+Usage: python -m bench.load.inbox [--seconds 10] [--clients 8] [--votes 50] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from pathlib import Path
 
 import aiohttp
 
-from faulting import REPO, bot_env, checkouts, print_table, web_ready
+from bench import REPO
+from bench.faults.faulting import bot_env, checkouts, print_table, web_ready
 
 START_TIMEOUT = 60.0
 PAGE_POLL = 5.0  # seconds between the page's own /api/inbox requests (static/app.js)

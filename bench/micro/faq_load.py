@@ -12,7 +12,7 @@ reload after one of the 50 files was edited (what the live reloader pays).
 With --full, also times one `checks.check_directory` (load + index + self-consistency lint +
 regression questions): what `Service.reload` pays on every accepted edit.
 
-Usage: python bench/bench_load.py [--entries 10000] [--runs 5] [--keep DIR] [--full]
+Usage: python -m bench.micro.faq_load [--entries 10000] [--runs 5] [--keep DIR] [--full]
 Prints the medians and every run; exits 1 if the synthetic FAQ does not validate.
 """
 

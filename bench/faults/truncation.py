@@ -11,7 +11,7 @@ tests.yaml of a FAQ (a copy, never the original), this prints how many cuts:
 - when the cut stays on disk (the editor died): are refused by the checks, held back as a
   likely half-save, applied with every dropped id or question named, or applied silently.
 
-Usage: python bench/truncation.py [FAQ_DIR]      (default: faq/ of this checkout; about a minute)
+Usage: python -m bench.faults.truncation [FAQ_DIR]      (default: faq/ of this checkout; about a minute)
 Exits 1 if any cut is served half-way or applied without naming what it drops.
 """
 
@@ -30,6 +30,8 @@ from servicebot.answering.service import Service
 from servicebot.config import load_settings
 from servicebot.faq.checks import HELD_BACK, check_directory
 from servicebot.faq.watcher import FaqWatcher
+
+from bench import REPO
 
 ITEM_START = re.compile(r"^(  - id:|- question:)", re.MULTILINE)
 HELD_BACK_START = HELD_BACK.split("{", 1)[0]
@@ -121,5 +123,5 @@ def main(source: Path) -> int:
 
 
 if __name__ == "__main__":
-    default = Path(__file__).resolve().parents[1] / "faq"
+    default = REPO / "faq"
     sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else default))

@@ -14,7 +14,7 @@ Reports:
   load and for one session alone, next to a direct `Service.answer` call on the same
   questions in the same run; "added" is the web median minus the direct median.
 
-Usage: python bench/load_web.py [--sessions 200] [--questions 20] [--telegram 400] [--faq DIR]
+Usage: python -m bench.load.web [--sessions 200] [--questions 20] [--telegram 400] [--faq DIR]
 Exits 1 if any answer is lost or wrong, or the run exceeds --timeout seconds.
 """
 
@@ -32,10 +32,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import direct_seconds, failed, latency_line, plans, print_result, question_pool, read_plan, run_client
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from bench import REPO
+from bench.harness import (
+    direct_seconds,
+    failed,
+    latency_line,
+    plans,
+    print_result,
+    question_pool,
+    read_plan,
+    run_client,
+)
 
 FIRST_TELEGRAM_USER = 700_000
 
@@ -81,7 +88,7 @@ async def client(port: int, plan: list[list[str]], concurrency: int) -> list[dic
 
 def ask_all(port: int, plan: list[list[str]], workdir: Path, timeout: float) -> list[dict]:
     """`client` in a process of its own, one connection per session."""
-    return run_client(__file__, plan, workdir, timeout, str(port), str(max(len(plan), 1)))
+    return run_client(__spec__.name, plan, workdir, timeout, str(port), str(max(len(plan), 1)))
 
 
 # --- the server process ------------------------------------------------------------------------------
@@ -97,7 +104,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     from servicebot.channels.web import WebChannel
     from servicebot.config import load_settings
 
-    from support.botapi import TOKEN, FakeBotApi
+    from tests.support.botapi import TOKEN, FakeBotApi
 
     async with FakeBotApi() as api:
         settings = load_settings(
@@ -236,7 +243,7 @@ def main() -> int:
     if not (1 <= args.sessions <= 1000 and 1 <= args.questions <= 200 and 1 <= args.telegram <= 10_000):
         parser.error("need 1 <= sessions <= 1000, 1 <= questions <= 200, 1 <= telegram <= 10000")
     if not args.port:
-        from support.webserver import free_port
+        from tests.support.webserver import free_port
 
         args.port = free_port()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

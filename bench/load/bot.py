@@ -16,7 +16,7 @@ enough not to trip, and outgoing rate limiting is off (Telegram's 30 messages/s 
 otherwise set the pace); the fake server, the simulated residents and the bot share one
 event loop and one core, so end-to-end latency includes the harness's own work.
 
-Usage: python bench/load_bot.py [--questions 2000] [--residents 100] [--rate 50] [--concurrency 64] [--faq DIR]
+Usage: python -m bench.load.bot [--questions 2000] [--residents 100] [--rate 50] [--concurrency 64] [--faq DIR]
 Exits 1 if any answer is lost, duplicated or wrong, or the run exceeds --timeout seconds.
 """
 
@@ -27,25 +27,21 @@ import asyncio
 import logging
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness import failed, latency_line, question_pool
+from servicebot.answering.service import Service
+from servicebot.channels import Core
+from servicebot.channels.server import serve
+from servicebot.channels.tg import MAX_CONCURRENT_UPDATES, TelegramChannel
+from servicebot.channels.tg_net import RetryingRateLimiter
+from servicebot.channels.tg_render import render_html
+from servicebot.config import load_settings
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from servicebot.answering.service import Service  # noqa: E402
-from servicebot.channels import Core  # noqa: E402
-from servicebot.channels.server import serve  # noqa: E402
-from servicebot.channels.tg import MAX_CONCURRENT_UPDATES, TelegramChannel  # noqa: E402
-from servicebot.channels.tg_net import RetryingRateLimiter  # noqa: E402
-from servicebot.channels.tg_render import render_html  # noqa: E402
-from servicebot.config import load_settings  # noqa: E402
-
-from support.botapi import TOKEN, FakeBotApi  # noqa: E402
+from bench import REPO
+from bench.harness import failed, latency_line, question_pool
+from tests.support.botapi import TOKEN, FakeBotApi
 
 TARGET_OWN_MEDIAN_MS = 10.0
 FIRST_USER = 500_000

@@ -16,7 +16,7 @@ Reports the counts and, per staff reply, the time from the moment getUpdates han
 bot to the moment the resident's sendMessage arrives (median, p99). Outgoing rate limiting is
 off (Telegram's 20 messages a minute in a group would otherwise set the pace of the cards).
 
-Usage: python bench/load_handoff.py [--tickets 200] [--residents 100] [--timeout 120]
+Usage: python -m bench.load.handoff [--tickets 200] [--residents 100] [--timeout 120]
 Exits 1 if anything is lost, duplicated or misdelivered, or the run exceeds --timeout seconds.
 """
 
@@ -28,27 +28,23 @@ import logging
 import re
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from harness import failed, percentile_ms
+from servicebot.answering import replies
+from servicebot.answering.service import Service
+from servicebot.channels import Core
+from servicebot.channels.server import serve
+from servicebot.channels.tg import TelegramChannel
+from servicebot.channels.tg_net import RetryingRateLimiter
+from servicebot.config import load_settings
+from servicebot.records import Status
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from servicebot.answering import replies  # noqa: E402
-from servicebot.answering.service import Service  # noqa: E402
-from servicebot.channels import Core  # noqa: E402
-from servicebot.channels.server import serve  # noqa: E402
-from servicebot.channels.tg import TelegramChannel  # noqa: E402
-from servicebot.channels.tg_net import RetryingRateLimiter  # noqa: E402
-from servicebot.config import load_settings  # noqa: E402
-from servicebot.records import Status  # noqa: E402
-
-from support.botapi import TOKEN, FakeBotApi  # noqa: E402
+from bench import REPO
+from bench.harness import failed, percentile_ms
+from tests.support.botapi import TOKEN, FakeBotApi
 
 STAFF = -1004000000001
 STAFF_MEMBERS = ((3001, "张三"), (3002, "李四"))

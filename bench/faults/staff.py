@@ -3,7 +3,7 @@ replies, and count what staff and residents got.
 
 --tickets residents (default 300) each ask a question the FAQ cannot answer and press 转人工,
 through the fake Bot API (tests/support/botapi.py, on 127.0.0.1), to a real bot process: what
-`servicebot run` runs, with the staff group's send limit off (`bench/faulting.py --bot`);
+`servicebot run` runs, with the staff group's send limit off (`python -m bench.faults.faulting --bot`);
 the bot's overall limit of 30 messages a second stays, so cards and replies queue up.
 
 1. While the cards are being posted, the bot is killed with SIGKILL --kills times in a row
@@ -24,7 +24,7 @@ resident, refused; dead letters; replies left undelivered in the database.
 Exits 1 if a ticket has no card, a reply is lost, misdirected or refused, anything is
 duplicated without the bot counting it, or anything is dead-lettered.
 
-Usage: python bench/fault_staff.py [--tickets 300] [--kills 3] [--stops 1] [--every 1] [--compare SRC]
+Usage: python -m bench.faults.staff [--tickets 300] [--kills 3] [--stops 1] [--every 1] [--compare SRC]
 """
 
 from __future__ import annotations
@@ -34,14 +34,15 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faulting import (
+from servicebot.answering import replies
+
+from bench import REPO
+from bench.faults.faulting import (
     BOT_WITHOUT_GROUP_LIMIT,
-    REPO,
     BotProcess,
     Quiet,
     bot_env,
@@ -52,12 +53,7 @@ from faulting import (
     quiet_fake_server,
     until,
 )
-
-sys.path.insert(0, str(REPO / "tests"))
-
-from servicebot.answering import replies
-
-from support.botapi import TOKEN, FakeBotApi
+from tests.support.botapi import TOKEN, FakeBotApi
 
 STAFF = -1004000000001
 STAFF_MEMBER = (3001, "张三")

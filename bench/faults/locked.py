@@ -15,7 +15,7 @@ bot's log. Exits 1 if a hand-off failed.
 
 --compare SRC also runs it against the servicebot package in SRC, as a baseline.
 
-Usage: python bench/fault_locked.py [--sessions 64] [--seconds 20] [--handoffs 120] [--compare SRC]
+Usage: python -m bench.faults.locked [--sessions 64] [--seconds 20] [--handoffs 120] [--compare SRC]
 """
 
 from __future__ import annotations
@@ -30,14 +30,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from faulting import REPO, BotProcess, bot_env, each_checkout, log_lines, print_table, quiet_fake_server, until
-
-sys.path.insert(0, str(REPO / "tests"))
-
 from servicebot.answering import replies
 
-from support.botapi import TOKEN, FakeBotApi
-from support.webserver import free_port
+from bench import REPO
+from bench.faults.faulting import BotProcess, bot_env, each_checkout, log_lines, print_table, quiet_fake_server, until
+from tests.support.botapi import TOKEN, FakeBotApi
+from tests.support.webserver import free_port
 
 STAFF = -1004000000002
 LOAD_QUESTIONS = ("低保怎么申请", "垃圾分类体验馆在哪里", "养老保险怎么交", "今天天气怎么样", "书屋几点开门")
@@ -137,7 +135,8 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
         bot = await BotProcess(env, log_path).start(lambda: api.wait_for("setMyCommands", since=mark, timeout=90))
         try:
             await until(lambda: _answers(port), 30)
-            command = [sys.executable, __file__, "--client", str(port), str(args.sessions), str(args.seconds)]
+            client = [sys.executable, "-m", __spec__.name, "--client"]  # this script, in a process of its own
+            command = [*client, str(port), str(args.sessions), str(args.seconds)]
             done = await asyncio.to_thread(
                 subprocess.run,
                 [*command, str(args.handoffs)],

@@ -15,7 +15,7 @@ on its way when the process died or the run ended, which the log cannot know (no
 
 Exits 1 if an answered question is missing from the log or logged twice.
 
-Usage: python bench/fault_log.py [--residents 40] [--kills 3] [--every 6] [--compare SRC]
+Usage: python -m bench.faults.log [--residents 40] [--kills 3] [--every 6] [--compare SRC]
 """
 
 from __future__ import annotations
@@ -25,18 +25,15 @@ import asyncio
 import contextlib
 import secrets
 import sqlite3
-import sys
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faulting import REPO, BotProcess, bot_env, each_checkout, log_lines, print_table, until
-
-sys.path.insert(0, str(REPO / "tests"))
-
-from support.webserver import free_port
-from support.wechat_sim import TEST_TOKEN, WechatSim
+from bench import REPO
+from bench.faults.faulting import BotProcess, bot_env, each_checkout, log_lines, print_table, until
+from tests.support.webserver import free_port
+from tests.support.wechat_sim import TEST_TOKEN, WechatSim
 
 QUESTIONS = ("低保怎么申请", "书屋在哪", "养老保险怎么交", "体验馆", "今天天气怎么样")
 STORY = "我家住在凤凰小区三栋二单元，老人年纪大了腿脚不方便，孩子在外地打工，家里的事情都是我一个人跑，" * 6

@@ -17,7 +17,7 @@ src/servicebot/matching/decision.json, which the bot reads. Held-out sets (file 
 "eval" or "test": tests/data/fresh-eval.yaml, tests/data/real/*-test.yaml) are refused: their
 figures are only honest while nothing is chosen by them.
 
-Usage: python bench/tune.py tests/data/real/in-tune.yaml tests/data/real/out-tune.yaml \\
+Usage: python -m bench.tools.tune tests/data/real/in-tune.yaml tests/data/real/out-tune.yaml \\
            tests/data/fresh-tune.yaml tests/data/labelled.yaml tests/data/holdout.yaml [--write]
 """
 
@@ -37,13 +37,15 @@ from servicebot.matching.calibration import MODEL_FILE
 from servicebot.matching.clerk import Pick, clerk
 from servicebot.tools.evaluate import load_set
 
+from bench import REPO
+
 REAL_WEIGHT = 3.0
 MAX_WRONG = 0.025
 MAX_OFF = 0.04
 RIDGE = 1.0
 SURE = [x / 100 for x in range(30, 91, 5)]
 UNSURE = [x / 100 for x in range(5, 51, 5)]
-OUT = Path(__file__).resolve().parents[1] / "src" / "servicebot" / "matching" / MODEL_FILE
+OUT = REPO / "src" / "servicebot" / "matching" / MODEL_FILE
 
 
 def cost(right: float, wrong: float, suggested: float, off_answered: float, off_suggested: float) -> float:

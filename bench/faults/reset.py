@@ -4,7 +4,7 @@ interactions.sqlite3, a reply to an old card "#N" went to whoever now held #N; a
 opened after a deletion went on into the deleted file, lost at the next start).
 
 A real bot process (what `servicebot run` runs, the staff group's send limit off:
-`bench/faulting.py --bot`) polls the fake Bot API (tests/support/botapi.py) on 127.0.0.1; each
+`python -m bench.faults.faulting --bot`) polls the fake Bot API (tests/support/botapi.py) on 127.0.0.1; each
 resident hands off a question naming them; staff reply to cards with a text naming the
 resident the card was for.
 
@@ -24,7 +24,7 @@ the wrong resident, lost (the ticket should be there, nothing arrived); and whet
 `servicebot health` reported the deletion. Exits 1 if any reply reached the wrong resident or
 was lost, or health said nothing.
 
-Usage: python bench/fault_reset.py [--tickets 30] [--compare SRC]
+Usage: python -m bench.faults.reset [--tickets 30] [--compare SRC]
 """
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faulting import (
+from servicebot.answering import replies
+
+from bench import REPO
+from bench.faults.faulting import (
     BOT_WITHOUT_GROUP_LIMIT,
-    REPO,
     BotProcess,
     Quiet,
     bot_env,
@@ -50,13 +52,8 @@ from faulting import (
     quiet_fake_server,
     until,
 )
-
-sys.path.insert(0, str(REPO / "tests"))
-
-from servicebot.answering import replies
-
-from support.botapi import TOKEN, FakeBotApi
-from support.operations import readme_backup_commands, run_readme_command
+from tests.support.botapi import TOKEN, FakeBotApi
+from tests.support.operations import readme_backup_commands, run_readme_command
 
 STAFF = -1004000000003
 FIRST_USER = 900_000

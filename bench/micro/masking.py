@@ -7,7 +7,7 @@ masking it replaced (four regexes, measured in the same run), on
 
 and how long migration 3 (masking every stored row again) takes on 100,000 rows.
 
-Usage: python bench/bench_masking.py [--runs 2000] [--rows 100000]
+Usage: python -m bench.micro.masking [--runs 2000] [--rows 100000]
 Prints medians in microseconds (milliseconds for the long messages, seconds for the migration).
 """
 

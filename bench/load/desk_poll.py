@@ -11,7 +11,7 @@ one staff member in, and measures:
 - a redraw (the open-ticket list fetched again after a change): latency and bytes;
 - what --pages open pages cost the bot: polls a second, and the share of one core they take.
 
-Usage: python bench/desk_poll.py [--tickets 50] [--polls 500] [--pages 20]
+Usage: python -m bench.load.desk_poll [--tickets 50] [--polls 500] [--pages 20]
 """
 
 from __future__ import annotations
@@ -20,21 +20,17 @@ import argparse
 import dataclasses
 import datetime as dt
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness import latency_line
+from servicebot.config import load_settings
+from servicebot.storage.tickets import BotSaid, TicketStore
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from servicebot.config import load_settings  # noqa: E402
-from servicebot.storage.tickets import BotSaid, TicketStore  # noqa: E402
-
-from support.deskclient import DeskClient, add_account, signed_in  # noqa: E402
-from support.webserver import ServerThread, free_port  # noqa: E402
+from bench import REPO
+from bench.harness import latency_line
+from tests.support.deskclient import DeskClient, add_account, signed_in
+from tests.support.webserver import ServerThread, free_port
 
 POLL_SECONDS = 3.0  # desk.js, a visible page
 

@@ -30,7 +30,7 @@ Exits 1 if anything was lost, wrong, avoidably duplicated, logged wrongly, or de
 --compare SRC also runs the same case against the servicebot package in SRC (e.g. the `src`
 of an older checkout), as a baseline measured the same way in the same run.
 
-Usage: python bench/fault_kill.py [--questions 900] [--rate 100] [--kills 3] [--stops 3] [--every 1] [--compare DIR]
+Usage: python -m bench.faults.kill [--questions 900] [--rate 100] [--kills 3] [--stops 3] [--every 1] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -40,14 +40,18 @@ import asyncio
 import contextlib
 import random
 import sqlite3
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faulting import (
-    REPO,
+from servicebot.answering.service import Service
+from servicebot.channels.tg_render import render_html
+from servicebot.config import load_settings
+from servicebot.privacy import pseudonym
+
+from bench import REPO
+from bench.faults.faulting import (
     BotProcess,
     Quiet,
     bot_env,
@@ -59,15 +63,7 @@ from faulting import (
     unfinished_updates,
     until,
 )
-
-sys.path.insert(0, str(REPO / "tests"))
-
-from servicebot.answering.service import Service
-from servicebot.channels.tg_render import render_html
-from servicebot.config import load_settings
-from servicebot.privacy import pseudonym
-
-from support.botapi import TOKEN, FakeBotApi
+from tests.support.botapi import TOKEN, FakeBotApi
 
 FIRST_USER = 600_000
 SECRET = "fault-kill-pseudonym-secret"

@@ -11,7 +11,7 @@ Prints those figures per run. Exits 1 if this checkout left a question unanswere
 --compare SRC also runs the case against the servicebot package in SRC (e.g. the `src` of the
 commit before the fix), as a baseline measured the same way in the same run.
 
-Usage: python bench/fault_unreadable.py [--questions 50] [--seconds 10] [--compare DIR]
+Usage: python -m bench.faults.unreadable [--questions 50] [--seconds 10] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -25,16 +25,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "bench"))
+from servicebot.answering.service import Service
+from servicebot.config import load_settings
 
-from faulting import bot_env, each_checkout, print_table  # noqa: E402
-from servicebot.answering.service import Service  # noqa: E402
-from servicebot.config import load_settings  # noqa: E402
-
-from harness import question_pool  # noqa: E402
-from support.botapi import TOKEN, FakeBotApi  # noqa: E402
+from bench import REPO
+from bench.faults.faulting import bot_env, each_checkout, print_table
+from bench.harness import question_pool
+from tests.support.botapi import TOKEN, FakeBotApi
 
 FIRST_USER = 720_000
 START_TIMEOUT = 60.0

@@ -1,4 +1,4 @@
-"""What the fault scripts (bench/fault_*.py) share: a real bot process they can kill, and the
+"""What the fault scripts (bench/faults/) share: a real bot process they can kill, and the
 state of its files at the moment it died.
 
 - `BotProcess`: `python -m servicebot run` (or another entry point) with a given environment,
@@ -9,7 +9,7 @@ state of its files at the moment it died.
   one the bot should have known it had sent;
 - `until`: poll a condition (bounded), `Quiet`: "nothing new for N seconds";
 - `log_lines`: the bot log's lines that count something (ERRORs, tracebacks, "sending again");
-- `python bench/faulting.py --bot`: what `servicebot run` runs, with the staff group's send
+- `python -m bench.faults.faulting --bot`: what `servicebot run` runs, with the staff group's send
   limit off (`BOT_WITHOUT_GROUP_LIMIT`): Telegram's 20 messages a minute in a group would make
   a run of hundreds of cards take an hour.
 
@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0  # seconds for a bot process to start answering (a loaded machine is slow)
 STOP_TIMEOUT = 60.0  # seconds a clean stop may take before the script kills the process
 
@@ -204,7 +203,7 @@ async def each_checkout(
     return 0 if outcomes[0].ok else 1
 
 
-BOT_WITHOUT_GROUP_LIMIT = (str(Path(__file__).resolve()), "--bot")  # BotProcess argv
+BOT_WITHOUT_GROUP_LIMIT = ("-m", "bench.faults.faulting", "--bot")  # BotProcess argv
 
 
 def run_bot() -> int:
@@ -225,7 +224,6 @@ def run_bot() -> int:
 
 __all__ = [
     "BOT_WITHOUT_GROUP_LIMIT",
-    "REPO",
     "BotProcess",
     "Quiet",
     "bot_env",

@@ -5,14 +5,14 @@ floor of the same run (the Python interpreter starting and exiting, and `service
 - `servicebot faq check`: the same plus every lint staff get (self-consistency, regression
   questions, the synonym lint that rebuilds the index once per synonym group);
 - `servicebot run` with a web port: from the process starting to `/healthz` answering 200;
-- optionally `ask` on a synthetic FAQ of --entries entries (bench/bench_load.py writes it):
+- optionally `ask` on a synthetic FAQ of --entries entries (bench/micro/faq_load.py writes it):
   start-up plus loading and indexing that FAQ, with the parse cache warm as after a restart.
 
 Each figure is the median (and min-max) of --runs runs after one warm-up run, on the FAQ in
 ./faq by default; the data directory is a fresh temporary one (the parse cache warm after the
 warm-up, as on a restart). One process at a time, no network beyond 127.0.0.1.
 
-Usage: python bench/bench_startup.py [--runs 7] [--faq faq] [--entries 10000]
+Usage: python -m bench.micro.startup [--runs 7] [--faq faq] [--entries 10000]
 """
 
 from __future__ import annotations
@@ -107,8 +107,7 @@ def main() -> int:
         measure("servicebot faq check", lambda: timed([*SERVICEBOT, "faq", "check"], env), args.runs)
         measure("servicebot run: start until /healthz answers", lambda: until_healthy(env), args.runs)
         if args.entries:
-            sys.path.insert(0, str(Path(__file__).parent))
-            from bench_load import write_faq
+            from bench.micro.faq_load import write_faq
 
             big = Path(tmp) / "big-faq"
             big.mkdir()

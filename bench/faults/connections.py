@@ -15,7 +15,7 @@ bot's log. Exits 1 if this checkout left a question unanswered.
 --compare SRC also runs the case against the servicebot package in SRC (e.g. the `src` of the
 commit before the limits), as a baseline measured the same way in the same run.
 
-Usage: python bench/fault_connections.py [--idle 1015] [--slow 0] [--fds 1024] [--questions 50] [--compare DIR]
+Usage: python -m bench.faults.connections [--idle 1015] [--slow 0] [--fds 1024] [--questions 50] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -35,16 +35,13 @@ from pathlib import Path
 
 import aiohttp
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "bench"))
+from servicebot.answering.service import Service
+from servicebot.config import load_settings
 
-from faulting import bot_env, each_checkout, print_table, web_ready  # noqa: E402
-from servicebot.answering.service import Service  # noqa: E402
-from servicebot.config import load_settings  # noqa: E402
-
-from harness import latency_line, question_pool  # noqa: E402
-from support.botapi import TOKEN, FakeBotApi  # noqa: E402
+from bench import REPO
+from bench.faults.faulting import bot_env, each_checkout, print_table, web_ready
+from bench.harness import latency_line, question_pool
+from tests.support.botapi import TOKEN, FakeBotApi
 
 FIRST_USER = 700_000
 START_TIMEOUT = 60.0

@@ -16,7 +16,7 @@ Reports, for plain-text mode and safe mode:
   under load and for one resident alone, next to a direct `Service.answer` call on the same
   questions in the same run.
 
-Usage: python bench/load_wechat.py [--users 200] [--messages 5] [--mode plain|safe|both] [--faq DIR]
+Usage: python -m bench.load.wechat [--users 200] [--messages 5] [--mode plain|safe|both] [--faq DIR]
 Exits 1 if any reply is lost, wrong, retried or over 5 s, or a message is not logged exactly once.
 """
 
@@ -33,10 +33,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import direct_seconds, failed, latency_line, plans, print_result, question_pool, read_plan, run_client
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from bench import REPO
+from bench.harness import (
+    direct_seconds,
+    failed,
+    latency_line,
+    plans,
+    print_result,
+    question_pool,
+    read_plan,
+    run_client,
+)
 
 DEADLINE = 5.0
 
@@ -49,7 +56,7 @@ async def client(url: str, plan: list[list[str]], aes_key: str | None) -> dict:
     message, and the wall time from the first message sent to the last reply."""
     import aiohttp
 
-    from support.wechat_sim import WechatSim
+    from tests.support.wechat_sim import WechatSim
 
     sim = WechatSim(url, aes_key=aes_key, deadline=DEADLINE)
     results: list[dict] = []
@@ -85,7 +92,7 @@ async def client(url: str, plan: list[list[str]], aes_key: str | None) -> dict:
 
 def send_all(url: str, plan: list[list[str]], aes_key: str | None, workdir: Path, timeout: float) -> dict:
     """`client` in a process of its own."""
-    return run_client(__file__, plan, workdir, timeout, url, aes_key or "")
+    return run_client(__spec__.name, plan, workdir, timeout, url, aes_key or "")
 
 
 # --- the server process ------------------------------------------------------------------------
@@ -98,8 +105,8 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
     from servicebot.channels.wechat_protocol import paginate, render
     from servicebot.config import load_settings
 
-    from support.webserver import free_port
-    from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
+    from tests.support.webserver import free_port
+    from tests.support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
 
     aes_key = TEST_AES_KEY if safe else None
     data_dir = workdir / ("data-safe" if safe else "data-plain")

@@ -4,7 +4,7 @@ synthetic FAQs of 100, 1,000 and 10,000 entries, with the naive rapidfuzz baseli
 The one-time load of jieba's dictionaries is printed separately: it happens once per
 process, not per FAQ load.
 
-Usage: python bench/bench_matching.py [--sizes 100,1000,10000] [--questions 2000]
+Usage: python -m bench.micro.matching [--sizes 100,1000,10000] [--questions 2000]
 Prints a table; exits 0. Single process, one core, no network.
 """
 
@@ -19,14 +19,15 @@ import statistics
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 from servicebot.answering import words
 from servicebot.faq import Entry, Faq, Topic
 from servicebot.matching import Index
 from servicebot.tools.evaluate import NaiveBaseline
 
-REPORT = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_c7d0980286aeb782.txt"
+from bench import REPO
+
+REPORT = REPO.parent / "shared" / "seeds" / "000_c7d0980286aeb782.txt"
 FALLBACK = (
     "凤凰办事处梧桐书屋垃圾分类体验馆低保医疗救助临时救助养老保险"
     "老旧小区改造物业管理志愿服务疫情防控人口普查防汛秸秆禁烧"

@@ -1,6 +1,7 @@
-"""Shared fixtures (a small valid FAQ copied per test, settings pointing at tmp dirs, the bot's
-servers and clients for them, a small disk) and the paths tests read (`PINNED_FAQ`, `FIXTURES`,
-`REPO`). The fakes and helpers test modules import are in tests/support/."""
+"""Shared fixtures (a small valid FAQ copied per test and its index, settings pointing at tmp
+dirs, the bot's servers and clients for them, a small disk), the paths tests read (`PINNED_FAQ`,
+`FIXTURES`, `REPO`), and how async tests run: on asyncio through anyio's plugin, each within its
+deadline. The fakes and helpers test modules import are in tests/support/."""
 
 from __future__ import annotations
 

@@ -6,11 +6,11 @@ import each other relatively, so both work.
   `tg_chats` holds its chats and messages and makes residents' updates, `tg_entities` applies
   Telegram's text rules (HTML parse_mode, entities, UTF-16 lengths);
 - `wechat_sim`: a simulated WeChat server, written from WeChat's documentation;
-- `webserver`: the bot's real web server on a thread of its own, and free ports;
+- `webserver`: the bot's real web server on a thread of its own, free ports, web chat sessions;
 - `deskclient`: a staff member's browser at the staff desk over HTTP, and a fake 企业微信 robot;
 - `browser`: a headless Chromium driven by selenium, for the page tests;
 - `personal`: residents' personal numbers written every way, as hypothesis strategies;
-- `review_traffic`: a fortnight of residents' questions for the review tests.
+- `review_traffic`: a fortnight of residents' questions for the review tests;
 - `wording`: a message's pattern from the constant that owns its wording;
 - `fakes`: a clock a test moves, a recording interaction sink, a recording reload callback;
 - `waiting`: `until`, a bounded poll on the running event loop;

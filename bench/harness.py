@@ -1,10 +1,11 @@
-"""What the load checks (bench/load_*.py) share, so that they ask alike and report alike.
+"""What the load checks (bench/load/) and two fault scripts share, so that they ask alike and report alike.
 
 - the questions residents ask: FAQ phrasings, some with a typo-like ending, and off-topic ones;
 - latency figures: median, p99 and max of a list of seconds, printed in one format;
 - the baseline: a direct `Service.answer` call per question, measured in the same run;
 - the client in a process of its own (so that the clients' work does not share the server's
-  event loop): the script runs itself with `--client PLAN_FILE ARGS…` and prints JSON.
+  event loop): the script runs itself (`python -m` its module) with `--client PLAN_FILE ARGS…`
+  and prints JSON.
 """
 
 from __future__ import annotations
@@ -60,12 +61,12 @@ def direct_seconds(answer: Callable[[str], object], questions: Sequence[str]) ->
     return seconds
 
 
-def run_client(script: str, plan: list[list[str]], workdir: Path, timeout: float, *args: str) -> Any:
-    """Run `script --client PLAN_FILE *args` in a new process; what it printed, as JSON."""
+def run_client(module: str, plan: list[list[str]], workdir: Path, timeout: float, *args: str) -> Any:
+    """Run `python -m module --client PLAN_FILE *args` in a new process; what it printed, as JSON."""
     plan_file = workdir / f"plan-{len(plan)}.json"
     plan_file.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, script, "--client", str(plan_file), *args],
+        [sys.executable, "-m", module, "--client", str(plan_file), *args],
         capture_output=True,
         text=True,
         timeout=timeout,

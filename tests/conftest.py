@@ -1,23 +1,18 @@
-"""Shared fixtures (a small valid FAQ copied per test, settings pointing at tmp dirs) and the
-helpers test modules import from here: `wording`, a full disk, small fakes, a bounded wait."""
+"""Shared fixtures (a small valid FAQ copied per test and its index, settings pointing at tmp
+dirs, the bot's servers and clients for them, a small disk), the paths tests read (`PINNED_FAQ`,
+`FIXTURES`, `REPO`), and how async tests run: on asyncio through anyio's plugin, each within its
+deadline. The fakes and helpers test modules import are in tests/support/."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
+import functools
+import inspect
 import os
-import re
 import shutil
-import string
 import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
+import anyio
 import pytest
 
 from servicebot.config import Settings, load_settings
@@ -28,6 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 # purpose). Tests that measure the office's real entries read this, never faq/, which staff
 # edit: the suite passes whatever valid FAQ they keep.
 PINNED_FAQ = FIXTURES / "faq-pinned"
+# Seconds an async test may run before it fails with TimeoutError, unless its `deadline` mark
+# says otherwise: a test that waits for something that never comes fails instead of hanging.
+DEADLINE = 30.0
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -43,6 +41,33 @@ def pytest_terminal_summary(terminalreporter) -> None:
         )
 
 
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests (marked `anyio`) run on asyncio, the bot's own event loop, never on trio."""
+    return "asyncio"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """Run an async test within its deadline (`pytest.mark.deadline(seconds)`, else DEADLINE)."""
+    test = pyfuncitem.obj
+    if not (inspect.iscoroutinefunction(test) and "anyio_backend" in pyfuncitem.funcargs):
+        return (yield)
+    mark = pyfuncitem.get_closest_marker("deadline")
+    seconds = mark.args[0] if mark else DEADLINE
+
+    @functools.wraps(test)
+    async def within_deadline(**kwargs):
+        with anyio.fail_after(seconds):
+            return await test(**kwargs)
+
+    pyfuncitem.obj = within_deadline
+    try:
+        return (yield)
+    finally:
+        pyfuncitem.obj = test
+
+
 @pytest.fixture
 def mini_faq(tmp_path: Path) -> Path:
     """A writable copy of tests/fixtures/mini (5 entries, 2 topics, synonyms, tests.yaml)."""
@@ -53,8 +78,8 @@ def mini_faq(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def browser(tmp_path):
-    """A headless Chromium (tests/browser.py); skipped without one, except under CI."""
-    from browser import chromium
+    """A headless Chromium (tests/support/browser.py); skipped without one, except under CI."""
+    from support.browser import chromium
 
     with chromium(tmp_path / "chromium-profile") as driver:
         yield driver
@@ -63,8 +88,8 @@ def browser(tmp_path):
 @pytest.fixture
 def desk_settings(mini_faq, make_settings):
     """The web chat and the staff desk, each on a free port; accounts 张三 (admin) and 李四."""
-    from deskclient import add_account
-    from webserver import free_port
+    from support.deskclient import add_account
+    from support.webserver import free_port
 
     settings = make_settings(mini_faq, reload_interval=0, desk_port=free_port(), web_port=free_port())
     add_account(settings, "张三", admin=True)
@@ -74,8 +99,8 @@ def desk_settings(mini_faq, make_settings):
 
 @pytest.fixture
 def desk_server(desk_settings):
-    """The bot's servers (web chat + staff desk) on their own thread; see tests/webserver.py."""
-    from webserver import ServerThread
+    """The bot's servers (web chat + staff desk) on their own thread; see tests/support/webserver.py."""
+    from support.webserver import ServerThread
 
     with ServerThread(desk_settings) as running:
         yield running
@@ -84,11 +109,20 @@ def desk_server(desk_settings):
 @pytest.fixture
 def staff(desk_server):
     """A staff member's browser at the desk (signed out)."""
-    from deskclient import DeskClient
+    from support.deskclient import DeskClient
 
     client = DeskClient(f"http://127.0.0.1:{desk_server.settings.desk_port}")
     yield client
     client.close()
+
+
+@pytest.fixture
+def http(server):
+    """An HTTP client for the web chat of the module's `server` (a ServerThread), as a browser's."""
+    import httpx
+
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        yield client
 
 
 @pytest.fixture
@@ -99,6 +133,15 @@ def resident(desk_server):
     client = httpx.Client(base_url=desk_server.base_url, timeout=30)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def mini_index():
+    """The matcher's index of tests/fixtures/mini, built once and only read."""
+    from servicebot.faq import load_faq
+    from servicebot.matching import Index
+
+    return Index(load_faq(FIXTURES / "mini"))
 
 
 @pytest.fixture
@@ -138,67 +181,6 @@ def _clean_env(monkeypatch, tmp_path):
     monkeypatch.chdir(workdir)
 
 
-def wording(template: str, **known: object) -> re.Pattern[str]:
-    """A pattern for the messages a `str.format` template makes, with `known` fields filled in.
-
-    Tests name the constant that owns a message instead of repeating its words, so staff
-    wording can change without breaking them; unknown fields match anything and are
-    captured by name (`wording(T, id="a").search(out)["other"]`).
-    """
-    parts, seen = [], set()
-    for literal, field, _spec, conversion in string.Formatter().parse(template):
-        parts.append(re.escape(literal))
-        if field is None:
-            continue
-        if field in known:
-            value = known[field]
-            parts.append(re.escape(repr(value) if conversion == "r" else format(value)))
-        elif field in seen:
-            parts.append(f"(?P={field})")
-        else:
-            seen.add(field)
-            parts.append(f"(?P<{field}>.+?)")
-    return re.compile("".join(parts))
-
-
-def process_env(tmp_path: Path, faq_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment for a `servicebot` process: this one's, without its SERVICEBOT_*
-    variables, plus the FAQ, a data dir under tmp_path and `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SERVICEBOT_")}
-    env.update(SERVICEBOT_FAQ_DIR=str(faq_dir), SERVICEBOT_DATA_DIR=str(tmp_path / "data"), **extra)
-    return env
-
-
-def readme_backup_commands() -> tuple[str, str]:
-    """The Python that the online backup and the restore of docs/operations.md run, as written there."""
-    text = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
-    section = text[text.index("## Back up and restore") :]
-    backup, restore = re.findall(r"python -c '(.*?)'", section, re.S)[:2]
-    return backup, restore
-
-
-def run_readme_command(code: str, paths: dict[str, Path]) -> None:
-    """Run a command of docs/operations.md with its container paths (`/data/…`) replaced by `paths`."""
-    for container_path, path in paths.items():
-        assert container_path in code, container_path
-        code = code.replace(container_path, str(path))
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-
-
-@contextlib.contextmanager
-def servicebot_process(env: dict[str, str], *argv: str) -> Iterator[subprocess.Popen]:
-    """`python -m servicebot ARGV…` as operators start it (stderr readable as text); killed
-    at the end of the block if it is still running."""
-    command = [sys.executable, "-m", "servicebot", *argv]
-    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 2 MiB tmpfs, to fill up: a real "No space left on device", not a simulation. Mounting
@@ -212,100 +194,3 @@ def small_disk(tmp_path: Path):
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def fill(disk: Path) -> Path:
-    """Fill `disk` to the last byte; returns the filler file (delete it to free the space)."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as out:
-        for size in (1 << 16, 1 << 12, 1 << 9, 1):
-            try:
-                while True:
-                    out.write(b"\0" * size)
-            except OSError:
-                pass
-    return filler
-
-
-# --- small hand-written fakes and waits, shared by the test modules ---------------------------
-
-
-class Clock:
-    """A clock that stands still until a test moves it: `clock()` is `clock.now`."""
-
-    def __init__(self, now: Any = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> Any:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class Recorded:
-    """A hand-written interaction sink: keeps what the service records, in order."""
-
-    def __init__(self) -> None:
-        self.interactions: list = []
-        self.feedback_given: list = []
-
-    def record(self, interaction) -> None:
-        self.interactions.append(interaction)
-
-    def feedback(self, ref, positive) -> None:
-        self.feedback_given.append((ref, positive))
-
-
-def converse(conversation, resident, event, *, ref: str | None = None):
-    """What `conversation` says to one input, through its one way in (`Conversation.handle`),
-    for a test that runs no event loop of its own."""
-    return asyncio.run(conversation.handle(resident, event, ref=ref))
-
-
-class Recorder:
-    """The reload watcher's on_result callback: keeps every result and signals each one."""
-
-    def __init__(self, wait: float = 10.0) -> None:
-        self.results: list[tuple[bool, list]] = []
-        self.event = threading.Event()
-        self.wait = wait
-
-    def __call__(self, swapped, problems) -> None:
-        self.results.append((swapped, list(problems)))
-        self.event.set()
-
-    def next(self) -> tuple[bool, list]:
-        assert self.event.wait(self.wait), "the watcher never reported"
-        self.event.clear()
-        return self.results[-1]
-
-
-async def until(condition: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
-    """Poll `condition()` on the running loop until it is true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout:g} s: {what}"
-        await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def telegram_bot(settings, api, **channel_options):
-    """The Telegram bot polling `api` (a FakeBotApi) until the block ends; yields its channel."""
-    from servicebot.answering.service import Service
-    from servicebot.channels import Core
-    from servicebot.channels.server import serve
-    from servicebot.channels.tg import TelegramChannel
-
-    settings = dataclasses.replace(settings, base_url=api.base_url)
-    core = Core(settings, Service.from_settings(settings, secret="bot-secret"))
-    telegram = TelegramChannel(core, **channel_options)
-    stop = asyncio.Event()
-    mark = api.mark()
-    task = asyncio.create_task(serve(core, [telegram], stop))
-    try:
-        await api.wait_for("setMyCommands", since=mark, timeout=10)
-        yield telegram
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)

@@ -16,7 +16,8 @@ from servicebot.cli import main
 from servicebot.conversation.memory import choice_hint
 from servicebot.records import Channel, Status
 
-from conftest import Recorded, wording
+from support.fakes import Recorded
+from support.wording import wording
 
 ASK_KEYS = {"question", "status", "entry_id", "score", "answer", "links", "suggestions", "referral", "item", "reply"}
 

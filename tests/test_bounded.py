@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 from servicebot.bounded import BoundedMap
 
-from conftest import Clock
+from support.fakes import Clock
 
 
 def test_it_keeps_what_was_set_like_a_dict():

@@ -13,7 +13,7 @@ import pytest
 from servicebot.cli import OUTPUT_CLOSED, main
 from servicebot.storage import InteractionLog
 
-from conftest import process_env
+from support.processes import process_env
 
 
 def _old_reviews(faq: Path) -> None:

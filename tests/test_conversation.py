@@ -4,7 +4,6 @@ cleaning at the edge, and the delivery registry for late messages."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -21,7 +20,9 @@ from servicebot.conversation.memory import ChoiceMemory, choice_hint
 from servicebot.conversation.throttle import FloodGate, LogThrottle
 from servicebot.records import ButtonKind, Channel, Status, Via
 
-from conftest import Clock, Recorded, converse
+from support.fakes import Clock, Recorded, converse
+
+pytestmark = pytest.mark.anyio
 
 WEB = Resident(Channel.WEB, "a" * 32)
 OTHER = Resident(Channel.WEB, "b" * 32)
@@ -265,15 +266,15 @@ class Inbox:
         return True
 
 
-def test_delivery_routes_by_channel_and_says_when_it_cannot(caplog):
+async def test_delivery_routes_by_channel_and_says_when_it_cannot(caplog):
     delivery = Delivery()
     inbox = Inbox()
     delivery.register(Channel.WEB, inbox)
     said = Said(Reply("工作人员回复：好的。"))
-    assert asyncio.run(delivery.deliver(WEB, said))
+    assert await delivery.deliver(WEB, said)
     assert inbox.got == [(WEB, said)]
     with caplog.at_level(logging.WARNING):
-        assert not asyncio.run(delivery.deliver(Resident(Channel.WECHAT, "o1"), said))
+        assert not (await delivery.deliver(Resident(Channel.WECHAT, "o1"), said))
     assert "wechat" in caplog.text and "o1" not in caplog.text
 
 

@@ -19,7 +19,7 @@ from servicebot.storage import InteractionLog
 from servicebot.tools.faq_commands import CHECK_PASSED, NOTHING_STALE
 from servicebot.tools.report_commands import run_review, run_stats
 
-from conftest import wording
+from support.wording import wording
 
 NOTE = "电话号码待核实"
 

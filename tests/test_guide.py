@@ -25,7 +25,8 @@ from servicebot.review.layout import yaml_scalar
 from servicebot.storage import InteractionLog
 from servicebot.tools import faq_commands
 
-from conftest import PINNED_FAQ, REPO, wording
+from conftest import PINNED_FAQ, REPO
+from support.wording import wording
 
 GUIDE = REPO / "faq" / "README.md"
 COMMAND_RE = re.compile(r"`(\./servicebot [^`]+)`")

@@ -145,51 +145,52 @@ def test_cli_health_reads_settings_from_the_environment(mini_faq, tmp_path, monk
 # --- Telegram: the token, the staff group, the admin chat (against the fake Bot API) --------
 
 
-def health_against(api_token: str | None, make_settings, mini_faq, **settings):
+async def health_against(api_token: str | None, make_settings, mini_faq, **settings):
     """`health_report` run beside a fake Bot API (it blocks on HTTP, so on its own thread)."""
-    from botapi import FakeBotApi
+    from support.botapi import FakeBotApi
 
-    async def body():
-        async with FakeBotApi(token=api_token) as api:
-            blocked = settings.pop("blocked", None)
-            if blocked is not None:
-                api.block(blocked)
-            configured = make_settings(mini_faq, base_url=api.base_url, **settings)
-            return await asyncio.to_thread(health_report, configured)
-
-    return asyncio.run(asyncio.wait_for(body(), 30))
+    async with FakeBotApi(token=api_token) as api:
+        blocked = settings.pop("blocked", None)
+        if blocked is not None:
+            api.block(blocked)
+        configured = make_settings(mini_faq, base_url=api.base_url, **settings)
+        return await asyncio.to_thread(health_report, configured)
 
 
 @pytest.mark.slow
-def test_a_token_telegram_refuses_is_unhealthy_with_the_way_to_fix_it(make_settings, mini_faq):
-    from botapi import TOKEN
+@pytest.mark.anyio
+async def test_a_token_telegram_refuses_is_unhealthy_with_the_way_to_fix_it(make_settings, mini_faq):
+    from support.botapi import TOKEN
 
     fake = "123456:not-the-bots-token"
-    findings = health_against(TOKEN, make_settings, mini_faq, token=fake)
+    findings = await health_against(TOKEN, make_settings, mini_faq, token=fake)
     [problem] = [f.text for f in findings if f.verdict == Verdict.PROBLEM]
     assert "refused the token" in problem and "401" in problem and "@BotFather" in problem
     assert fake not in problem and "not-the-bots-token" not in " ".join(map(str, findings))
 
 
 @pytest.mark.slow
-def test_the_token_the_staff_group_and_the_admin_chat_are_checked(make_settings, mini_faq):
-    from botapi import BOT_USERNAME, TOKEN
+@pytest.mark.anyio
+async def test_the_token_the_staff_group_and_the_admin_chat_are_checked(make_settings, mini_faq):
+    from support.botapi import BOT_USERNAME, TOKEN
 
     staff, admin = -1001000000001, -1001000000002
-    findings = health_against(TOKEN, make_settings, mini_faq, token=TOKEN, staff_chat_id=staff, admin_chat_id=admin)
+    findings = await health_against(
+        TOKEN, make_settings, mini_faq, token=TOKEN, staff_chat_id=staff, admin_chat_id=admin
+    )
     assert all(f.verdict != Verdict.PROBLEM for f in findings), findings
     texts = [f.text for f in findings if f.verdict == Verdict.OK]
     assert any(f"@{BOT_USERNAME}" in t for t in texts)
     assert any("staff group" in t and str(staff) in t for t in texts)
     assert any("admin chat" in t and str(admin) in t for t in texts)
 
-    findings = health_against(TOKEN, make_settings, mini_faq, token=TOKEN, staff_chat_id=staff, blocked=staff)
+    findings = await health_against(TOKEN, make_settings, mini_faq, token=TOKEN, staff_chat_id=staff, blocked=staff)
     [problem] = [f.text for f in findings if f.verdict == Verdict.PROBLEM]
     assert "staff group" in problem and "kicked" in problem and f"/id@{BOT_USERNAME}" in problem
 
 
 def test_telegram_out_of_reach_is_unhealthy_and_says_so(make_settings, mini_faq):
-    from webserver import free_port
+    from support.webserver import free_port
 
     settings = make_settings(mini_faq, token="123456:abc", base_url=f"http://127.0.0.1:{free_port()}/bot")
     [problem] = check_health(settings)
@@ -197,7 +198,7 @@ def test_telegram_out_of_reach_is_unhealthy_and_says_so(make_settings, mini_faq)
 
 
 def test_a_staff_desk_that_does_not_answer_is_unhealthy_and_turns_hand_off_on(mini_faq, make_settings):
-    from webserver import free_port
+    from support.webserver import free_port
 
     port = free_port()
     findings = health_report(make_settings(mini_faq, desk_port=port))

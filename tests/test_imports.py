@@ -12,7 +12,8 @@ import pytest
 
 import servicebot
 
-from conftest import PINNED_FAQ, process_env
+from conftest import PINNED_FAQ
+from support.processes import process_env
 
 PACKAGE = Path(servicebot.__file__).parent
 

@@ -17,7 +17,8 @@ import pytest
 
 from servicebot.storage.journal import DEAD_KEEP, MAX_ATTEMPTS, UpdateJournal, dead_letter_count
 
-from conftest import Clock, fill
+from support.disk import fill
+from support.fakes import Clock
 
 QUESTION = "我家住凤凰小区，低保怎么申请"
 RAW_ID = 7012345678

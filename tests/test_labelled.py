@@ -3,7 +3,7 @@
 `fresh-eval.yaml` is the honest yardstick: written blind from the report and the entry list
 only, by someone who never saw the FAQ, and never used for tuning — no threshold, word list
 or FAQ edit was chosen by looking at it. `fresh-tune.yaml` was written the same way by
-another author and is what `bench/tune.py` tunes on, with `labelled.yaml` and `holdout.yaml`
+another author and is what `bench/tools/tune.py` tunes on, with `labelled.yaml` and `holdout.yaml`
 (written from the entry list, with knowledge of the FAQ's canonical questions). `blind.yaml`
 was the previous matcher's honest set. The adversarial set holds off-topic questions that
 share everyday words with FAQ phrasings.

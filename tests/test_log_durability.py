@@ -3,7 +3,7 @@ of the web chat's and WeChat's interactions from the log, which only wrote them 
 later).
 
 A real `servicebot run` process serves the web chat and WeChat (plain mode) on 127.0.0.1;
-web sessions and a simulated WeChat server (tests/wechat_sim.py) ask questions back to back;
+web sessions and a simulated WeChat server (tests/support/wechat_sim.py) ask questions back to back;
 the process is killed with SIGKILL while they do. Every question that was answered must be
 in the interaction log, once.
 """
@@ -20,11 +20,12 @@ import urllib.request
 import aiohttp
 import pytest
 
-from conftest import process_env, servicebot_process, until
-from webserver import free_port
-from wechat_sim import TEST_TOKEN, WechatSim
+from support.processes import process_env, servicebot_process
+from support.waiting import until
+from support.webserver import free_port
+from support.wechat_sim import TEST_TOKEN, WechatSim
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 QUESTIONS = ("低保怎么申请", "书屋在哪", "养老保险怎么交", "体验馆", "今天天气怎么样")
 # A long story before the question (as residents write), so that storing a record takes real
@@ -40,7 +41,8 @@ def healthy(port: int) -> bool:
         return False
 
 
-def test_every_answer_given_before_a_kill_is_in_the_log(mini_faq, tmp_path):
+@pytest.mark.deadline(120)
+async def test_every_answer_given_before_a_kill_is_in_the_log(mini_faq, tmp_path):
     port = free_port()
     env = process_env(
         tmp_path,
@@ -82,7 +84,7 @@ def test_every_answer_given_before_a_kill_is_in_the_log(mini_faq, tmp_path):
             await asyncio.gather(*residents, return_exceptions=True)
 
     with servicebot_process(env, "run") as process:
-        asyncio.run(asyncio.wait_for(body(process), 120))
+        await body(process)
         process.wait(10)
     with contextlib.closing(sqlite3.connect(tmp_path / "data" / "interactions.sqlite3")) as conn:
         logged = [question for (question,) in conn.execute("SELECT question FROM interactions")]

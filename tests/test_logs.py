@@ -11,8 +11,6 @@ import datetime as dt
 import io
 import json
 import logging
-import sys
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -24,10 +22,10 @@ from servicebot.channels.server import build_channels, serve
 from servicebot.logs import setup_logging
 from servicebot.privacy import load_or_create_secret
 
-sys.path.insert(0, str(Path(__file__).parent))
+from support.botapi import FakeBotApi
+from support.webserver import free_port
 
-from botapi import FakeBotApi
-from webserver import free_port
+pytestmark = pytest.mark.anyio
 
 TOKEN = "123456789:AAH-abcdefghijklmnopqrstuvwxyz012345"
 PHONE = "13812345678"
@@ -394,14 +392,14 @@ def _what_must_not_appear(token: str) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 @pytest.mark.parametrize("token", ["42:Zz", "12345678:AAH-short_but-odd"])
-def test_the_real_bot_at_debug_logs_no_identity_question_or_secret(logs, make_settings, mini_faq, token, mode):
+async def test_the_real_bot_at_debug_logs_no_identity_question_or_secret(logs, make_settings, mini_faq, token, mode):
     settings = _bot_settings(make_settings, mini_faq, token, mode)
     stream = logs("text", "DEBUG", token=token, secrets=(WEBHOOK_SECRET, PSEUDONYM_SECRET))
     seen: list[logging.LogRecord] = []
     handler = logging.getLogger().handlers[0]
     handler.filters.insert(0, _Recorder(seen))  # every record that reaches the handler
 
-    asyncio.run(asyncio.wait_for(_converse(settings), 30))
+    await _converse(settings)
 
     output = stream.getvalue()
     assert (
@@ -413,7 +411,9 @@ def test_the_real_bot_at_debug_logs_no_identity_question_or_secret(logs, make_se
 
 
 @pytest.mark.slow
-def test_without_the_protection_the_same_conversation_leaks_what_the_test_looks_for(make_settings, mini_faq, logs):
+async def test_without_the_protection_the_same_conversation_leaks_what_the_test_looks_for(
+    make_settings, mini_faq, logs
+):
     """The control: plain logging at DEBUG shows what python-telegram-bot would write, so the
     test above is looking for the right things."""
     logs()  # only for the restore on teardown
@@ -426,7 +426,7 @@ def test_without_the_protection_the_same_conversation_leaks_what_the_test_looks_
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET)
 
-    asyncio.run(asyncio.wait_for(_converse(settings), 30))
+    await _converse(settings)
 
     output = stream.getvalue()
     for value in (str(RESIDENT["user_id"]), RESIDENT["username"], RESIDENT["first_name"], token, QUESTIONS[1]):

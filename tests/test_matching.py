@@ -26,11 +26,6 @@ from servicebot.matching import (
 from conftest import FIXTURES, PINNED_FAQ
 
 
-@pytest.fixture(scope="module")
-def index() -> Index:
-    return Index(load_faq(FIXTURES / "mini"))
-
-
 @pytest.mark.parametrize(
     "question, entry_id",
     [
@@ -43,21 +38,21 @@ def index() -> Index:
         ("ＷＴ梧桐书屋！！", "bookhouse-wutong"),
     ],
 )
-def test_resident_questions_reach_the_right_entry(index, question, entry_id):
-    match = index.match(question)
+def test_resident_questions_reach_the_right_entry(mini_index, question, entry_id):
+    match = mini_index.match(question)
     assert (match.status, match.entry_id) == (ANSWERED, entry_id)
 
 
 @pytest.mark.parametrize("question", ["今天天气怎么样", "火车票怎么买", "附近哪里有好吃的", "😀😀😀", "", "   "])
-def test_off_topic_questions_are_not_answered(index, question):
-    match = index.match(question)
+def test_off_topic_questions_are_not_answered(mini_index, question):
+    match = mini_index.match(question)
     assert match.status == UNANSWERED
     assert match.entry_id is None
 
 
 @pytest.mark.parametrize("question", ["书", "保", "馆", "4", "二"])
-def test_a_single_character_is_too_little_to_match_on(index, question):
-    match = index.match(question)
+def test_a_single_character_is_too_little_to_match_on(mini_index, question):
+    match = mini_index.match(question)
     assert (match.status, match.suggestions) == (UNANSWERED, ())
 
 
@@ -72,13 +67,13 @@ def test_a_single_token_equal_to_a_phrasing_still_matches():
     assert index.match("书").status == UNANSWERED
 
 
-def test_a_typo_is_read_as_the_faq_term_it_sounds_like(index):
-    match = index.match("低饱户怎么申请")  # 低饱 is no word; it sounds like 低保
+def test_a_typo_is_read_as_the_faq_term_it_sounds_like(mini_index):
+    match = mini_index.match("低饱户怎么申请")  # 低饱 is no word; it sounds like 低保
     assert (match.status, match.entry_id) == (ANSWERED, "dibao-apply")
     assert any(t.word == "低保" and t.heard_as == "低饱" for t in match.terms)
 
 
-def test_a_common_word_is_not_turned_into_an_faq_term_that_sounds_like_it(index):
+def test_a_common_word_is_not_turned_into_an_faq_term_that_sounds_like_it(mini_index):
     # 调节 (adjust) sounds like 调解 (mediate), 树屋 like 书屋: real words keep their meaning.
     mediation = dataclasses.replace(load_faq(FIXTURES / "mini").entries[0], id="dispute", alternates=("邻里纠纷调解",))
     faq = load_faq(FIXTURES / "mini")
@@ -117,9 +112,9 @@ def test_everyday_words_weigh_little_and_subjects_a_lot():
         assert words.weight(telling) > 3.0, telling
 
 
-def test_scores_stay_within_0_and_100(index):
+def test_scores_stay_within_0_and_100(mini_index):
     for question in ("低保", "低保怎么申请？", "x" * 300, "的的的的的"):
-        for candidate in index.match(question).candidates:
+        for candidate in mini_index.match(question).candidates:
             assert 0 <= candidate.score <= 100
 
 
@@ -130,8 +125,8 @@ def test_tokens_keep_latin_runs_whole():
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=400))
-def test_any_text_gets_a_clean_outcome(index, text):
-    match = index.match(text)
+def test_any_text_gets_a_clean_outcome(mini_index, text):
+    match = mini_index.match(text)
     assert match.status in (ANSWERED, SUGGEST, UNANSWERED)
     assert (match.entry_id is not None) == (match.status == ANSWERED)
 
@@ -139,8 +134,8 @@ def test_any_text_gets_a_clean_outcome(index, text):
 @pytest.mark.slow  # 50 messages of up to 60,000 characters
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=20), st.integers(1000, 60000))
-def test_huge_and_hostile_messages_are_handled(index, unit, repeat):
-    match = index.match((unit * repeat)[:60000] + "\x00\u202e\ufeff")
+def test_huge_and_hostile_messages_are_handled(mini_index, unit, repeat):
+    match = mini_index.match((unit * repeat)[:60000] + "\x00\u202e\ufeff")
     assert match.status in (ANSWERED, SUGGEST, UNANSWERED)
 
 

@@ -14,7 +14,6 @@ import json
 import logging
 import secrets
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,9 +29,7 @@ from servicebot.storage import InteractionLog, utc_text
 from servicebot.storage.migrations import MIGRATIONS
 from servicebot.tools.report_commands import run_review
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from personal import ORDINARY, Embedded, embedded, id_check_digit, leaked
+from support.personal import ORDINARY, Embedded, embedded, id_check_digit, leaked
 
 REPO = Path(__file__).resolve().parents[1]
 WAIT = 10.0

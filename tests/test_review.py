@@ -31,7 +31,7 @@ from servicebot.storage import CHINA_TZ, InteractionLog
 from servicebot.tools.faq_commands import CHECK_PASSED
 from servicebot.tools.report_commands import REVIEW_WRITTEN, REVIEW_WRITTEN_CSV, run_review, run_stats
 
-from conftest import wording
+from support.wording import wording
 
 WAIT = 10.0
 

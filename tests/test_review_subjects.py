@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-import review_traffic as traffic
 from servicebot.answering.service import Service
 from servicebot.answering.text import Normalizer
 from servicebot.cli import main
@@ -32,8 +31,10 @@ from servicebot.storage import InteractionLog, LogReader
 from servicebot.storage.ticket_store import TicketStore
 from servicebot.tools.report_commands import REVIEW_NEXT_YAML, REVIEW_WRITTEN_YAML, YAML_ONLY, run_review
 
-from browser import screenshot
-from conftest import PINNED_FAQ, wording
+from conftest import PINNED_FAQ
+from support import review_traffic as traffic
+from support.browser import screenshot
+from support.wording import wording
 
 # --- a question's subject --------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ import pytest
 
 from servicebot.cli import main as cli_main
 
-from conftest import process_env, servicebot_process
-from webserver import free_port
+from support.processes import process_env, servicebot_process
+from support.webserver import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +105,7 @@ def test_webhook_mode_needs_the_web_server(tmp_path, mini_faq, capsys, monkeypat
 
 def test_the_listening_socket_is_tcp_so_asyncio_turns_nagle_off(make_settings, mini_faq):
     """With proto 0, asyncio leaves Nagle on for accepted connections and every keep-alive
-    answer waited 40 ms for the client's delayed ACK (bench/load_web.py showed it)."""
+    answer waited 40 ms for the client's delayed ACK (bench/load/web.py showed it)."""
     import socket
 
     from starlette.applications import Starlette

@@ -1,6 +1,6 @@
 """The staff desk over real HTTP: the bot's servers (`channels.server.serve`: the web chat on
 one port, the desk on its own) on 127.0.0.1, a real SQLite file, residents on the web chat's
-JSON API, staff through `DeskClient` (a browser's cookie handling, tests/deskclient.py).
+JSON API, staff through `DeskClient` (a browser's cookie handling, tests/support/deskclient.py).
 
 Sign-in and its faults (wrong passwords, a stolen cookie after sign-out, forged forms, a
 disabled account), tickets from the web chat answered at the desk, a reply to a ticket closed
@@ -25,8 +25,7 @@ from servicebot.staffdesk.guard import PER_ADDRESS, PER_NAME, SESSION_COOKIE
 from servicebot.staffdesk.site import ticket_key
 from servicebot.storage.ticket_store import TicketStore
 
-from conftest import wording
-from deskclient import (
+from support.deskclient import (
     MASKED,
     OTHER_SESSION,
     PASSWORD,
@@ -38,6 +37,7 @@ from deskclient import (
     text_of,
     ticket_keys,
 )
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

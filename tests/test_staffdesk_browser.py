@@ -1,4 +1,4 @@
-"""The staff desk in a real headless Chromium (tests/browser.py), beside a resident's web chat
+"""The staff desk in a real headless Chromium (tests/support/browser.py), beside a resident's web chat
 page in another tab of the same browser, against the real servers on 127.0.0.1.
 
 A staff member signs in (typing, as at an office PC), waits on the empty list; a resident on
@@ -18,7 +18,7 @@ from servicebot.answering import replies
 from servicebot.staffdesk import pages
 from servicebot.staffdesk.guard import SESSION_COOKIE
 
-from browser import (
+from support.browser import (
     bot_messages,
     button,
     no_sideways_scroll,
@@ -29,8 +29,8 @@ from browser import (
     viewport,
     wait_for_new_bot_message,
 )
-from conftest import wording
-from deskclient import PASSWORD
+from support.deskclient import PASSWORD
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Two desks at once: the Telegram staff group (the fake Bot API, tests/botapi.py, on its own
+"""Two desks at once: the Telegram staff group (the fake Bot API, tests/support/botapi.py, on its own
 thread) and the staff desk in a browser, on one bot. Each ticket has one state, whichever desk
 acts: what one does, the other shows and is told; a reply to a ticket closed at the other desk
 is refused, with a note, at either."""
@@ -19,10 +19,10 @@ from servicebot.channels.tg_staff import NOTICES, RESOLVE_LABEL
 from servicebot.conversation.ticket_view import Notice
 from servicebot.staffdesk import pages
 
-from botapi import TOKEN, FakeBotApi, button
-from conftest import wording
-from deskclient import DeskClient, inbox, open_ticket, signed_in, text_of, ticket_keys
-from webserver import ServerThread
+from support.botapi import TOKEN, FakeBotApi, button
+from support.deskclient import DeskClient, inbox, open_ticket, signed_in, text_of, ticket_keys
+from support.webserver import ServerThread
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

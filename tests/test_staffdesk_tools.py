@@ -15,8 +15,8 @@ from servicebot.faq.checks import ENTRIES, HELD_BACK
 from servicebot.review.render import summary_line
 from servicebot.staffdesk import tools
 
-from conftest import wording
-from deskclient import DeskClient, signed_in, text_of
+from support.deskclient import DeskClient, signed_in, text_of
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 

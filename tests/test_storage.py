@@ -25,7 +25,7 @@ from servicebot.storage.outbox import Outbox
 from servicebot.storage.ticket_store import TicketStore
 from servicebot.storage.tickets import BotSaid
 
-from conftest import wording
+from support.wording import wording
 
 RAW_ID = 7012345678
 PHONE = "13812345678"

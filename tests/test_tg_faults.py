@@ -1,7 +1,7 @@
 """Telegram faults from issue 22: an update python-telegram-bot cannot parse among good ones
 (item 3), in polling and in webhook mode; and staff who @mention the bot in the staff group
 (item 13). The real bot (`channels.server.serve` with the Telegram channel) against the fake
-Bot API (tests/botapi.py) over HTTP on 127.0.0.1, a real SQLite log under tmp_path; every wait
+Bot API (tests/support/botapi.py) over HTTP on 127.0.0.1, a real SQLite log under tmp_path; every wait
 is event driven and bounded."""
 
 from __future__ import annotations
@@ -19,20 +19,16 @@ from servicebot.channels import Core
 from servicebot.channels.server import build_channels, serve
 from servicebot.channels.tg_ingest import readable_update
 
-from botapi import TOKEN, FakeBotApi, button
-from conftest import telegram_bot
-from webserver import free_port
+from support.botapi import TOKEN, FakeBotApi, button
+from support.tgbot import telegram_bot
+from support.webserver import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.anyio, pytest.mark.deadline(40)]
 
 FIRST_USER = 810_000
 STAFF = -1003000000001
 ZHANG = 3001
 SECRET_TEXT = "我的手机13912345678，低保怎么申请"
-
-
-def run(coro, timeout: float = 40.0):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 def malformed() -> dict:
@@ -62,20 +58,16 @@ def settings(mini_faq, make_settings):
 # --- item 3: an update PTB cannot read ----------------------------------------------------------
 
 
-def test_polling_skips_an_unreadable_update_and_answers_every_one_after_it(settings, caplog):
-    async def body():
-        async with FakeBotApi() as api, telegram_bot(settings, api) as telegram:
-            with caplog.at_level(logging.DEBUG):
-                for n in range(5):
-                    api.user_message("低保怎么申请", user_id=FIRST_USER + n)
-                bad = api.inject(malformed())["update_id"]
-                for n in range(5, 55):
-                    api.user_message("书屋在哪", user_id=FIRST_USER + n)
-                replies = await api.wait_for_count(lambda c: c.method == "sendMessage", 55, timeout=20)
-                await api.wait_confirmed(bad)
-            return telegram, replies, bad
-
-    telegram, replies, bad = run(body())
+async def test_polling_skips_an_unreadable_update_and_answers_every_one_after_it(settings, caplog):
+    async with FakeBotApi() as api, telegram_bot(settings, api) as telegram:
+        with caplog.at_level(logging.DEBUG):
+            for n in range(5):
+                api.user_message("低保怎么申请", user_id=FIRST_USER + n)
+            bad = api.inject(malformed())["update_id"]
+            for n in range(5, 55):
+                api.user_message("书屋在哪", user_id=FIRST_USER + n)
+            replies = await api.wait_for_count(lambda c: c.method == "sendMessage", 55, timeout=20)
+            await api.wait_confirmed(bad)
     assert {int(c.chat_id) for c in replies} == {FIRST_USER + n for n in range(55)}  # everyone, once
     assert telegram.unreadable == 1
     skipped = [r for r in caplog.records if "cannot read" in r.getMessage()]
@@ -85,17 +77,13 @@ def test_polling_skips_an_unreadable_update_and_answers_every_one_after_it(setti
     assert len(logged_questions(settings)) == 55
 
 
-def test_many_unreadable_updates_are_counted_and_logged_once(settings, caplog):
-    async def body():
-        async with FakeBotApi() as api, telegram_bot(settings, api) as telegram:
-            with caplog.at_level(logging.WARNING):
-                for _ in range(30):
-                    api.inject(malformed())
-                api.user_message("低保怎么申请", user_id=FIRST_USER)
-                await api.wait_for_reply(FIRST_USER, timeout=20)
-            return telegram
-
-    telegram = run(body())
+async def test_many_unreadable_updates_are_counted_and_logged_once(settings, caplog):
+    async with FakeBotApi() as api, telegram_bot(settings, api) as telegram:
+        with caplog.at_level(logging.WARNING):
+            for _ in range(30):
+                api.inject(malformed())
+            api.user_message("低保怎么申请", user_id=FIRST_USER)
+            await api.wait_for_reply(FIRST_USER, timeout=20)
     assert telegram.unreadable == 30
     assert len([r for r in caplog.records if "cannot read" in r.getMessage()]) == 1
 
@@ -124,19 +112,16 @@ async def webhook_bot(settings):
             await asyncio.wait_for(task, 15)
 
 
-def test_webhook_accepts_an_unreadable_update_so_telegram_goes_on_to_the_next(settings):
+async def test_webhook_accepts_an_unreadable_update_so_telegram_goes_on_to_the_next(settings):
     """Telegram redelivers an update until the webhook answers 2xx, holding back the ones after
     it: an unreadable update is accepted (and skipped), so the next ones arrive."""
 
-    async def body():
-        async with webhook_bot(settings) as (api, telegram):
-            bad = api.inject(malformed())["update_id"]
-            for n in range(5):
-                api.user_message("低保怎么申请", user_id=FIRST_USER + n)
-            replies = await api.wait_for_count(lambda c: c.method == "sendMessage", 5, timeout=20)
-            return telegram, replies, api.update_record(bad)
-
-    telegram, replies, record = run(body())
+    async with webhook_bot(settings) as (api, telegram):
+        bad = api.inject(malformed())["update_id"]
+        for n in range(5):
+            api.user_message("低保怎么申请", user_id=FIRST_USER + n)
+        replies = await api.wait_for_count(lambda c: c.method == "sendMessage", 5, timeout=20)
+        record = api.update_record(bad)
     assert {int(c.chat_id) for c in replies} == {FIRST_USER + n for n in range(5)}
     assert record.delivery_count == 1 and telegram.unreadable == 1
 
@@ -162,35 +147,27 @@ def staff_settings(settings):
     return dataclasses.replace(settings, staff_chat_id=STAFF)
 
 
-def test_staff_who_mention_the_bot_are_not_answered_or_logged_as_residents(staff_settings):
-    async def body():
-        async with FakeBotApi() as api, telegram_bot(staff_settings, api):
-            mark = api.mark()
-            api.group_message("低保怎么申请", mention=True, chat_id=STAFF, user_id=ZHANG, first_name="张三")
-            api.group_message("养老保险怎么交", mention=True, chat_id=STAFF, user_id=ZHANG, first_name="张三")
-            api.user_message("@fenghuang_test_bot 你好", chat_id=STAFF, chat_type="supergroup", user_id=ZHANG)
-            # Updates of one chat are handled in order: once /tickets is answered, the rest were.
-            api.command("tickets", chat_id=STAFF, chat_type="supergroup", user_id=ZHANG, first_name="张三")
-            listing = await api.wait_for_reply(STAFF, timeout=10)
-            return [c for c in api.sent[mark:] if c.method == "sendMessage"], listing
-
-    sent, listing = run(body())
+async def test_staff_who_mention_the_bot_are_not_answered_or_logged_as_residents(staff_settings):
+    async with FakeBotApi() as api, telegram_bot(staff_settings, api):
+        mark = api.mark()
+        api.group_message("低保怎么申请", mention=True, chat_id=STAFF, user_id=ZHANG, first_name="张三")
+        api.group_message("养老保险怎么交", mention=True, chat_id=STAFF, user_id=ZHANG, first_name="张三")
+        api.user_message("@fenghuang_test_bot 你好", chat_id=STAFF, chat_type="supergroup", user_id=ZHANG)
+        # Updates of one chat are handled in order: once /tickets is answered, the rest were.
+        api.command("tickets", chat_id=STAFF, chat_type="supergroup", user_id=ZHANG, first_name="张三")
+        listing = await api.wait_for_reply(STAFF, timeout=10)
+        sent = [c for c in api.sent[mark:] if c.method == "sendMessage"]
     assert sent == [listing]  # the ticket list, and nothing said to the mentions
     assert logged_questions(staff_settings) == []
 
 
-def test_a_residents_button_pressed_in_the_staff_group_does_nothing(staff_settings):
-    async def body():
-        async with FakeBotApi() as api, telegram_bot(staff_settings, api):
-            api.user_message("低保怎么申请", user_id=FIRST_USER)
-            answer = await api.wait_for_reply(FIRST_USER)
-            data = button(answer, "为什么")["callback_data"]  # a related question's button
-            mark = api.mark()
-            query = api.callback_query(data, chat_id=STAFF, user_id=ZHANG, first_name="张三")["callback_query"]
-            await api.wait_for(
-                lambda c: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query["id"]
-            )
-            await api.expect_no_call("sendMessage", within=0.5, since=mark)
-
-    run(body())
+async def test_a_residents_button_pressed_in_the_staff_group_does_nothing(staff_settings):
+    async with FakeBotApi() as api, telegram_bot(staff_settings, api):
+        api.user_message("低保怎么申请", user_id=FIRST_USER)
+        answer = await api.wait_for_reply(FIRST_USER)
+        data = button(answer, "为什么")["callback_data"]  # a related question's button
+        mark = api.mark()
+        query = api.callback_query(data, chat_id=STAFF, user_id=ZHANG, first_name="张三")["callback_query"]
+        await api.wait_for(lambda c: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query["id"])
+        await api.expect_no_call("sendMessage", within=0.5, since=mark)
     assert logged_questions(staff_settings) == ["低保怎么申请"]

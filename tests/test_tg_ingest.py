@@ -1,5 +1,5 @@
 """Telegram updates coming in, over the real paths: the real PTB Application of `channels.tg`
-polling the fake Bot API (tests/botapi.py) over HTTP, or its webhook on the bot's own web
+polling the fake Bot API (tests/support/botapi.py) over HTTP, or its webhook on the bot's own web
 server; the update journal a real SQLite file; `servicebot run` a real process for kill -9.
 
 What must hold: an update is in the journal before Telegram is told it was delivered; it is
@@ -46,19 +46,18 @@ from servicebot.storage.journal import MAX_ATTEMPTS, UpdateJournal, dead_letter_
 from servicebot.storage.writer import CLOSE_TIMEOUT
 from servicebot.tools.health import Verdict, journal_finding
 
-from botapi import TOKEN, FakeBotApi
-from conftest import REPO, fill, telegram_bot, until
-from webserver import free_port
+from conftest import REPO
+from support.botapi import TOKEN, FakeBotApi
+from support.disk import fill
+from support.tgbot import telegram_bot
+from support.waiting import until
+from support.webserver import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.anyio, pytest.mark.deadline(60)]
 
 QUESTIONS = ("低保怎么申请", "书屋在哪", "养老保险怎么交", "体验馆", "低保被停了", "今天天气怎么样")
 FIRST_USER = 300_000
 SECRET = "s3cret-token_A"
-
-
-def run(coro, timeout: float = 60.0):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 @pytest.fixture
@@ -93,31 +92,28 @@ def private_update(update_id: int, text: str, user: int) -> dict:
 # --- the queue and the processor ---------------------------------------------------------------
 
 
-def test_an_update_put_twice_is_queued_once_and_unfinished_ones_come_first_after_a_restart(tmp_path):
+async def test_an_update_put_twice_is_queued_once_and_unfinished_ones_come_first_after_a_restart(tmp_path):
     path = tmp_path / "updates.sqlite3"
 
-    async def body():
-        queue = JournaledQueue(UpdateJournal(path))
-        await queue.open(None)
-        first = Update.de_json(private_update(5, "低保", 42), None)
-        await queue.put(first)
-        await queue.put(Update.de_json(private_update(5, "低保", 42), None))  # a re-post
-        await queue.put(Update.de_json(private_update(6, "书屋在哪", 42), None))
-        await queue.finished(6)
-        assert queue.qsize() == 2
-        await queue.close()  # 5 was never finished: the process stopped
+    queue = JournaledQueue(UpdateJournal(path))
+    await queue.open(None)
+    first = Update.de_json(private_update(5, "低保", 42), None)
+    await queue.put(first)
+    await queue.put(Update.de_json(private_update(5, "低保", 42), None))  # a re-post
+    await queue.put(Update.de_json(private_update(6, "书屋在哪", 42), None))
+    await queue.finished(6)
+    assert queue.qsize() == 2
+    await queue.close()  # 5 was never finished: the process stopped
 
-        again = JournaledQueue(UpdateJournal(path))
-        assert await again.open(None) == 1
-        await again.put(Update.de_json(private_update(5, "低保", 42), None))  # Telegram sends it again
-        await again.put(Update.de_json(private_update(6, "书屋在哪", 42), None))  # answered already
-        await again.put(Update.de_json(private_update(7, "体验馆", 42), None))
-        queued = [again.get_nowait() for _ in range(again.qsize())]
-        assert [u.update_id for u in queued] == [5, 7]
-        assert queued[0].to_dict() == first.to_dict()  # read back whole
-        await again.close()
-
-    run(body())
+    again = JournaledQueue(UpdateJournal(path))
+    assert await again.open(None) == 1
+    await again.put(Update.de_json(private_update(5, "低保", 42), None))  # Telegram sends it again
+    await again.put(Update.de_json(private_update(6, "书屋在哪", 42), None))  # answered already
+    await again.put(Update.de_json(private_update(7, "体验馆", 42), None))
+    queued = [again.get_nowait() for _ in range(again.qsize())]
+    assert [u.update_id for u in queued] == [5, 7]
+    assert queued[0].to_dict() == first.to_dict()  # read back whole
+    await again.close()
 
 
 class Ledger:
@@ -145,7 +141,7 @@ class Ledger:
         return [u for k, u in self.events if k == kind]
 
 
-def test_an_update_that_cannot_be_read_back_is_a_dead_letter_not_dropped(tmp_path, caplog):
+async def test_an_update_that_cannot_be_read_back_is_a_dead_letter_not_dropped(tmp_path, caplog):
     path = tmp_path / "updates.sqlite3"
     journal = UpdateJournal(path)
     journal.open()
@@ -153,146 +149,139 @@ def test_an_update_that_cannot_be_read_back_is_a_dead_letter_not_dropped(tmp_pat
     journal.admit(6, json.dumps(private_update(6, "书屋在哪", 42)))
     journal.close()
 
-    async def body():
-        queue = JournaledQueue(UpdateJournal(path))
-        assert await queue.open(None) == 1
-        assert queue.get_nowait().update_id == 6
-        await queue.close()
-
-    run(body())
+    queue = JournaledQueue(UpdateJournal(path))
+    assert await queue.open(None) == 1
+    assert queue.get_nowait().update_id == 6
+    await queue.close()
     assert dead_letter_count(path)[0] == 1
     assert any("cannot be read back" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
 
 
-def test_a_stop_cancels_what_has_sent_nothing_and_leaves_what_never_started():
+@pytest.mark.deadline(10)
+async def test_a_stop_cancels_what_has_sent_nothing_and_leaves_what_never_started():
     """After the drain deadline: an update waiting for the outgoing rate limit is cancelled
     (nothing of it reached Telegram) and released (a stop is no attempt at it), one whose
     request is out is let finish, and one still queued behind it in the same chat does not
     start. Only the finished one is marked done."""
 
-    async def body():
-        ledger = Ledger()
-        processor = ChatOrderedProcessor(8, ledger=ledger)
-        limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0)
-        on_the_wire, reply_arrives, never = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    ledger = Ledger()
+    processor = ChatOrderedProcessor(8, ledger=ledger)
+    limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0)
+    on_the_wire, reply_arrives, never = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-        async def request() -> dict:
-            on_the_wire.set()
-            await reply_arrives.wait()
-            return {"ok": True}
+    async def request() -> dict:
+        on_the_wire.set()
+        await reply_arrives.wait()
+        return {"ok": True}
 
-        async def sending() -> None:
-            await limiter.process_request(request, (), {}, "sendMessage", {"chat_id": 1}, None)
+    async def sending() -> None:
+        await limiter.process_request(request, (), {}, "sendMessage", {"chat_id": 1}, None)
 
-        async def waiting_for_the_limit() -> None:
-            await never.wait()
+    async def waiting_for_the_limit() -> None:
+        await never.wait()
 
-        async def queued() -> None:
-            raise AssertionError("started after the deadline")
+    async def queued() -> None:
+        raise AssertionError("started after the deadline")
 
-        tasks = [
-            asyncio.create_task(processor.process_update(Update.de_json(private_update(1, "a", 1), None), sending())),
-            asyncio.create_task(
-                processor.process_update(Update.de_json(private_update(2, "b", 2), None), waiting_for_the_limit())
-            ),
-            asyncio.create_task(processor.process_update(Update.de_json(private_update(3, "c", 1), None), queued())),
-        ]
-        await on_the_wire.wait()
-        processor.stop_starting(time.monotonic())
-        assert processor.cancel_running(unsent_only=True) == 1
-        reply_arrives.set()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        assert [type(r).__name__ for r in results] == ["NoneType", "CancelledError", "NoneType"]
-        assert ledger.of("finished") == [1]
-        assert sorted(ledger.of("started")) == [1, 2] and ledger.of("released") == [2]
-        assert (processor.left, processor.cancelled) == (1, 1)
-
-    run(body(), timeout=10)
+    tasks = [
+        asyncio.create_task(processor.process_update(Update.de_json(private_update(1, "a", 1), None), sending())),
+        asyncio.create_task(
+            processor.process_update(Update.de_json(private_update(2, "b", 2), None), waiting_for_the_limit())
+        ),
+        asyncio.create_task(processor.process_update(Update.de_json(private_update(3, "c", 1), None), queued())),
+    ]
+    await on_the_wire.wait()
+    processor.stop_starting(time.monotonic())
+    assert processor.cancel_running(unsent_only=True) == 1
+    reply_arrives.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert [type(r).__name__ for r in results] == ["NoneType", "CancelledError", "NoneType"]
+    assert ledger.of("finished") == [1]
+    assert sorted(ledger.of("started")) == [1, 2] and ledger.of("released") == [2]
+    assert (processor.left, processor.cancelled) == (1, 1)
 
 
-def test_an_update_a_run_died_processing_runs_alone_at_the_next_start():
+@pytest.mark.deadline(10)
+async def test_an_update_a_run_died_processing_runs_alone_at_the_next_start():
     """A suspect waits for what is running to finish, and nothing starts beside it while it
     does its own work: until its first Bot API call (which clears its attempts), or until it
     has run alone for `alone_for` seconds."""
 
-    async def body():
-        limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0)
-        never = asyncio.Event()
+    limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0)
+    never = asyncio.Event()
 
-        def bot_api(n: int):
-            async def request() -> dict:
-                asking.add(n)
-                await never.wait()  # Telegram is slow: waiting for it is no fault of the update
-                return {"ok": True}
+    def bot_api(n: int):
+        async def request() -> dict:
+            asking.add(n)
+            await never.wait()  # Telegram is slow: waiting for it is no fault of the update
+            return {"ok": True}
 
-            return request
+        return request
 
-        def harness(suspects, alone_for):
-            ledger = Ledger(suspects)
-            processor = ChatOrderedProcessor(8, ledger=ledger, alone_for=alone_for)
-            gates = {n: asyncio.Event() for n in range(1, 8)}
-            running: set[int] = set()
+    def harness(suspects, alone_for):
+        ledger = Ledger(suspects)
+        processor = ChatOrderedProcessor(8, ledger=ledger, alone_for=alone_for)
+        gates = {n: asyncio.Event() for n in range(1, 8)}
+        running: set[int] = set()
 
-            async def work(n: int, calls_api: bool) -> None:
-                running.add(n)
-                await gates[n].wait()
-                if calls_api:
-                    await limiter.process_request(bot_api(n), (), {}, "sendMessage", {"chat_id": n}, None)
-                running.discard(n)
+        async def work(n: int, calls_api: bool) -> None:
+            running.add(n)
+            await gates[n].wait()
+            if calls_api:
+                await limiter.process_request(bot_api(n), (), {}, "sendMessage", {"chat_id": n}, None)
+            running.discard(n)
 
-            def submit(n: int, calls_api: bool = False) -> asyncio.Task:
-                update = Update.de_json(private_update(n, "问", 100 + n), None)
-                return asyncio.create_task(processor.process_update(update, work(n, calls_api)))
+        def submit(n: int, calls_api: bool = False) -> asyncio.Task:
+            update = Update.de_json(private_update(n, "问", 100 + n), None)
+            return asyncio.create_task(processor.process_update(update, work(n, calls_api)))
 
-            return ledger, gates, running, submit
+        return ledger, gates, running, submit
 
-        def limiter_waits(n: int) -> bool:
-            return n in asking
+    def limiter_waits(n: int) -> bool:
+        return n in asking
 
-        asking: set[int] = set()
+    asking: set[int] = set()
 
-        ledger, gates, running, submit = harness({2, 4}, alone_for=60)
-        tasks = [submit(1), submit(2, calls_api=True), submit(3)]
-        await until(lambda: running == {1}, "the first update running, the suspect waiting for it")
-        gates[1].set()
-        await until(lambda: running == {2}, "the suspect running alone; the third waits behind it")
-        for _ in range(50):  # turns of the event loop: nothing may start meanwhile
-            await asyncio.sleep(0)
-        assert running == {2} and ledger.of("cleared") == []
-        gates[2].set()  # its own work done, it asks the Bot API (and waits for it)
-        await until(lambda: running == {2, 3}, "the third beside it, once it asks Telegram")
-        assert ledger.of("cleared") == [2]
-        gates[3].set()
-        await tasks[2]
-        tasks[1].cancel()  # still waiting for Telegram
-        assert [type(r).__name__ for r in await asyncio.gather(*tasks, return_exceptions=True)] == [
-            "NoneType",
-            "CancelledError",
-            "NoneType",
-        ]
+    ledger, gates, running, submit = harness({2, 4}, alone_for=60)
+    tasks = [submit(1), submit(2, calls_api=True), submit(3)]
+    await until(lambda: running == {1}, "the first update running, the suspect waiting for it")
+    gates[1].set()
+    await until(lambda: running == {2}, "the suspect running alone; the third waits behind it")
+    for _ in range(50):  # turns of the event loop: nothing may start meanwhile
+        await asyncio.sleep(0)
+    assert running == {2} and ledger.of("cleared") == []
+    gates[2].set()  # its own work done, it asks the Bot API (and waits for it)
+    await until(lambda: running == {2, 3}, "the third beside it, once it asks Telegram")
+    assert ledger.of("cleared") == [2]
+    gates[3].set()
+    await tasks[2]
+    tasks[1].cancel()  # still waiting for Telegram
+    assert [type(r).__name__ for r in await asyncio.gather(*tasks, return_exceptions=True)] == [
+        "NoneType",
+        "CancelledError",
+        "NoneType",
+    ]
 
-        ledger, gates, running, submit = harness({7}, alone_for=60)
-        waiting = submit(6, calls_api=True)  # an update waiting for Telegram...
-        gates[6].set()
-        await until(lambda: limiter_waits(6), "the update waiting for the Bot API")
-        suspect = submit(7)
-        await until(lambda: 7 in running, "...does not hold up a suspect")
-        gates[7].set()
-        await suspect
-        waiting.cancel()
-        await asyncio.gather(waiting, return_exceptions=True)
+    ledger, gates, running, submit = harness({7}, alone_for=60)
+    waiting = submit(6, calls_api=True)  # an update waiting for Telegram...
+    gates[6].set()
+    await until(lambda: limiter_waits(6), "the update waiting for the Bot API")
+    suspect = submit(7)
+    await until(lambda: 7 in running, "...does not hold up a suspect")
+    gates[7].set()
+    await suspect
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
 
-        ledger, gates, running, submit = harness({4}, alone_for=0.2)  # a suspect that hangs
-        tasks = [submit(4), submit(5)]
-        await until(lambda: running == {4}, "the suspect alone")
-        await until(lambda: running == {4, 5}, "the others, once it has had its time alone", timeout=5)
-        assert ledger.of("cleared") == []  # it never got through its own work: still a suspect
-        gates[4].set()
-        gates[5].set()
-        await asyncio.gather(*tasks)
-        assert ledger.of("finished") == [4, 5]
-
-    run(body(), timeout=10)
+    ledger, gates, running, submit = harness({4}, alone_for=0.2)  # a suspect that hangs
+    tasks = [submit(4), submit(5)]
+    await until(lambda: running == {4}, "the suspect alone")
+    await until(lambda: running == {4, 5}, "the others, once it has had its time alone", timeout=5)
+    assert ledger.of("cleared") == []  # it never got through its own work: still a suspect
+    gates[4].set()
+    gates[5].set()
+    await asyncio.gather(*tasks)
+    assert ledger.of("finished") == [4, 5]
 
 
 # --- polling -------------------------------------------------------------------------------------
@@ -318,24 +307,21 @@ class CheckingBotApi(FakeBotApi):
         super()._confirm(offset)
 
 
-def test_polling_confirms_an_update_only_once_it_is_in_the_journal(settings):
-    async def body():
-        async with CheckingBotApi(settings.journal_path) as api, telegram_bot(settings, api):
-            for n in range(40):  # batches of several updates per getUpdates
-                api.user_message(QUESTIONS[n % len(QUESTIONS)], user_id=FIRST_USER + n)
-            await until(lambda: len(api.calls("sendMessage")) >= 40, "every question answered", 20)
-            await until(lambda: all(r.confirmed_at for r in api.update_records), "every update confirmed", 10)
-            assert api.confirmations >= 1 and api.confirmed_unjournaled == []
-            await until(lambda: all(row[0] for row in journal_rows(settings).values()), "all marked done", 5)
-            assert all(row[1] is None for row in journal_rows(settings).values())  # no text kept
-
-    run(body())
+async def test_polling_confirms_an_update_only_once_it_is_in_the_journal(settings):
+    async with CheckingBotApi(settings.journal_path) as api, telegram_bot(settings, api):
+        for n in range(40):  # batches of several updates per getUpdates
+            api.user_message(QUESTIONS[n % len(QUESTIONS)], user_id=FIRST_USER + n)
+        await until(lambda: len(api.calls("sendMessage")) >= 40, "every question answered", 20)
+        await until(lambda: all(r.confirmed_at for r in api.update_records), "every update confirmed", 10)
+        assert api.confirmations >= 1 and api.confirmed_unjournaled == []
+        await until(lambda: all(row[0] for row in journal_rows(settings).values()), "all marked done", 5)
+        assert all(row[1] is None for row in journal_rows(settings).values())  # no text kept
 
 
 # --- webhook -------------------------------------------------------------------------------------
 
 
-def test_a_webhook_re_post_is_answered_once_also_after_a_restart(settings, caplog):
+async def test_a_webhook_re_post_is_answered_once_also_after_a_restart(settings, caplog):
     port = free_port()
     hooked = dataclasses.replace(
         settings,
@@ -351,35 +337,30 @@ def test_a_webhook_re_post_is_answered_once_also_after_a_restart(settings, caplo
         async with http.post(hooked.webhook_url, json=update, headers=headers) as response:
             return response.status
 
-    async def body():
-        async with FakeBotApi() as api, aiohttp.ClientSession() as http:
-            async with telegram_bot(hooked, api):
-                delivered = api.user_message("书屋在哪", user_id=user)  # sent by the fake's webhook loop
-                await api.wait_for_reply(user)
-                same = private_update(900_001, "低保怎么申请", user)
-                statuses = await asyncio.gather(*(post(http, same) for _ in range(3)))  # Telegram retrying
-                assert statuses == [200, 200, 200]
-                assert await post(http, delivered) == 200
-                await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 2, "the re-posted question", 10)
-                await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
+    async with FakeBotApi() as api, aiohttp.ClientSession() as http:
+        async with telegram_bot(hooked, api):
+            delivered = api.user_message("书屋在哪", user_id=user)  # sent by the fake's webhook loop
+            await api.wait_for_reply(user)
+            same = private_update(900_001, "低保怎么申请", user)
+            statuses = await asyncio.gather(*(post(http, same) for _ in range(3)))  # Telegram retrying
+            assert statuses == [200, 200, 200]
+            assert await post(http, delivered) == 200
+            await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 2, "the re-posted question", 10)
+            await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
 
-            async with telegram_bot(hooked, api):  # a restart: the journal file remembers
-                assert [await post(http, u) for u in (same, delivered)] == [200, 200]
-                api.user_message("体验馆", user_id=user)
-                await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 3, "a new question", 10)
-                await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
-            texts = [c.text for c in api.calls("sendMessage", chat_id=user)]
-            assert texts == [
-                r for q in ("书屋在哪", "低保怎么申请", "体验馆") for r in expected_replies(settings, [q])[0]
-            ]
-
-    run(body())
+        async with telegram_bot(hooked, api):  # a restart: the journal file remembers
+            assert [await post(http, u) for u in (same, delivered)] == [200, 200]
+            api.user_message("体验馆", user_id=user)
+            await until(lambda: len(api.calls("sendMessage", chat_id=user)) >= 3, "a new question", 10)
+            await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
+        texts = [c.text for c in api.calls("sendMessage", chat_id=user)]
+        assert texts == [r for q in ("书屋在哪", "低保怎么申请", "体验馆") for r in expected_replies(settings, [q])[0]]
 
 
 # --- a clean stop ---------------------------------------------------------------------------------
 
 
-def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_rest_in_order(settings, caplog):
+async def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_rest_in_order(settings, caplog):
     """Replies go out at Telegram's 30 a second; 3 residents send 40 questions each at once.
     The replies are held until the stop begins, which drains for 1 s (the bot's default is 5):
     it returns within that plus CANCEL_AFTER, and the next start answers everything else, once, in each chat's order."""
@@ -387,7 +368,7 @@ def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_r
     plan = {user: [QUESTIONS[(n + k) % len(QUESTIONS)] for n in range(40)] for k, user in enumerate(residents)}
     expected = {user: [r for replies in expected_replies(settings, qs) for r in replies] for user, qs in plan.items()}
 
-    async def body():
+    with caplog.at_level(logging.INFO):
         async with FakeBotApi() as api:
             async with telegram_bot(settings, api, drain=1.0) as telegram:
                 # Replies wait until the stop begins, so the backlog does not depend on how long
@@ -412,9 +393,6 @@ def test_a_clean_stop_with_a_backlog_is_bounded_and_the_next_start_answers_the_r
                 await until(lambda: len(api.calls("sendMessage")) >= 120, "the rest answered", 30)
                 await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
             assert replies_by_chat(api) == expected
-
-    with caplog.at_level(logging.INFO):
-        run(body())
     stops = [r.getMessage() for r in caplog.records if r.getMessage().startswith("telegram: stopped in")]
     assert "updates wait in the journal for the next start" in stops[0]
 
@@ -492,7 +470,8 @@ async def quiet(api: FakeBotApi, seconds: float, timeout: float = 10) -> None:
     await until(settled, f"{seconds:g} s without a sendMessage", timeout)
 
 
-def test_three_kills_in_a_row_with_a_backlog_lose_nothing_and_answer_each_question_once(settings, tmp_path):
+@pytest.mark.deadline(150)
+async def test_three_kills_in_a_row_with_a_backlog_lose_nothing_and_answer_each_question_once(settings, tmp_path):
     """SIGKILL, three times in a row, to a real `servicebot run` that has confirmed 150
     questions to Telegram and is in the middle of answering them: the fourth run answers each
     of them, once, with the right answer, and gives up none (issue 22: each start used to
@@ -501,41 +480,36 @@ def test_three_kills_in_a_row_with_a_backlog_lose_nothing_and_answer_each_questi
     Telegram refuses every reply until the last run (429, "retry after 60 s"), so the bot is
     always mid-answer when it dies and no reply is on its way at a kill: a reply that reached
     Telegram in the last milliseconds before a kill can come twice, which no bot can rule
-    out (docs/operations.md, "Stops, crashes and restarts"), and that is bench/fault_kill.py's to count."""
+    out (docs/operations.md, "Stops, crashes and restarts"), and that is bench/faults/kill.py's to count."""
     count = 150
     plan = [QUESTIONS[n % len(QUESTIONS)] for n in range(count)]
     expected = expected_replies(settings, plan)
     log_path = tmp_path / "bot.log"
 
-    async def body():
-        async with FakeBotApi() as api:
-            processes = [BotProcess(settings, api, log_path) for _ in range(4)]
-            try:
-                api.fail_next("sendMessage", "429", times=100_000, retry_after=60)  # every reply, for now
+    async with FakeBotApi() as api:
+        processes = [BotProcess(settings, api, log_path) for _ in range(4)]
+        try:
+            api.fail_next("sendMessage", "429", times=100_000, retry_after=60)  # every reply, for now
+            seen = len(api.faults)
+            bot = await processes[0].start()
+            for n, question in enumerate(plan):
+                api.user_message(question, user_id=FIRST_USER + n)
+            await api.wait_confirmed(api.update_records[-1].update_id, timeout=20)  # all in the journal
+            for run in processes[1:]:
+                await until(lambda seen=seen: len(api.faults) > seen, "a reply attempted: answering is under way", 20)
+                await bot.kill()
+                if run is processes[-1]:
+                    api.disarm_faults()
                 seen = len(api.faults)
-                bot = await processes[0].start()
-                for n, question in enumerate(plan):
-                    api.user_message(question, user_id=FIRST_USER + n)
-                await api.wait_confirmed(api.update_records[-1].update_id, timeout=20)  # all in the journal
-                for run in processes[1:]:
-                    await until(
-                        lambda seen=seen: len(api.faults) > seen, "a reply attempted: answering is under way", 20
-                    )
-                    await bot.kill()
-                    if run is processes[-1]:
-                        api.disarm_faults()
-                    seen = len(api.faults)
-                    bot = await run.start()
-                await until(lambda: len(replies_by_chat(api)) >= count, "every question answered", 40)
-                await api.expect_no_call(lambda c: c.method == "sendMessage", within=1.0, since=api.mark())
-                assert await bot.stop() == 0
-            finally:
-                for process in processes:
-                    process.ensure_gone()
-            replies = replies_by_chat(api)
-            assert [replies.get(FIRST_USER + n) for n in range(count)] == expected
-
-    run(body(), timeout=150)
+                bot = await run.start()
+            await until(lambda: len(replies_by_chat(api)) >= count, "every question answered", 40)
+            await api.expect_no_call(lambda c: c.method == "sendMessage", within=1.0, since=api.mark())
+            assert await bot.stop() == 0
+        finally:
+            for process in processes:
+                process.ensure_gone()
+        replies = replies_by_chat(api)
+        assert [replies.get(FIRST_USER + n) for n in range(count)] == expected
     with contextlib.closing(sqlite3.connect(settings.db_path)) as conn:  # and logged once, replayed or not
         assert conn.execute("SELECT count(*), count(DISTINCT resident) FROM interactions").fetchone() == (count, count)
     assert dead_letter_count(settings.journal_path) == (0, None)
@@ -545,7 +519,8 @@ def test_three_kills_in_a_row_with_a_backlog_lose_nothing_and_answer_each_questi
     assert str(FIRST_USER) not in log and "低保怎么申请" not in log
 
 
-def test_three_clean_restarts_in_a_row_lose_nothing_and_log_only_what_was_sent(settings):
+@pytest.mark.deadline(90)
+async def test_three_clean_restarts_in_a_row_lose_nothing_and_log_only_what_was_sent(settings):
     """Three clean stops, each while every update is being answered (Telegram answers 429) and
     more wait behind them: a stop cancels them, which is no attempt at them, so the fourth
     start answers every question once, and the interaction log holds exactly the questions
@@ -553,26 +528,23 @@ def test_three_clean_restarts_in_a_row_lose_nothing_and_log_only_what_was_sent(s
     residents = [FIRST_USER + n for n in range(80)]
     plan = {user: QUESTIONS[n % len(QUESTIONS)] for n, user in enumerate(residents)}
 
-    async def body():
-        async with FakeBotApi() as api:
-            api.fail_next("sendMessage", "429", times=100_000, retry_after=60)
-            for user, question in plan.items():
-                api.user_message(question, user_id=user)
-            for _ in range(3):
-                seen = len(api.faults)
-                async with telegram_bot(settings, api, drain=0.2, max_concurrent=16) as telegram:
-                    await until(lambda seen=seen: len(api.faults) > seen, "replies attempted", 10)
-                assert telegram.processor.cancelled > 0  # it was in the middle of answering
-            api.disarm_faults()
-            async with telegram_bot(settings, api):
-                await until(lambda: len(replies_by_chat(api)) >= len(residents), "every question answered", 30)
-                await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
-            got = replies_by_chat(api)
-            assert {user: got.get(user) for user in residents} == {
-                user: replies for user, replies in zip(residents, expected_replies(settings, plan.values()))
-            }
-
-    run(body(), timeout=90)
+    async with FakeBotApi() as api:
+        api.fail_next("sendMessage", "429", times=100_000, retry_after=60)
+        for user, question in plan.items():
+            api.user_message(question, user_id=user)
+        for _ in range(3):
+            seen = len(api.faults)
+            async with telegram_bot(settings, api, drain=0.2, max_concurrent=16) as telegram:
+                await until(lambda seen=seen: len(api.faults) > seen, "replies attempted", 10)
+            assert telegram.processor.cancelled > 0  # it was in the middle of answering
+        api.disarm_faults()
+        async with telegram_bot(settings, api):
+            await until(lambda: len(replies_by_chat(api)) >= len(residents), "every question answered", 30)
+            await api.expect_no_call(lambda c: c.method == "sendMessage", within=0.5, since=api.mark())
+        got = replies_by_chat(api)
+        assert {user: got.get(user) for user in residents} == {
+            user: replies for user, replies in zip(residents, expected_replies(settings, plan.values()))
+        }
     assert dead_letter_count(settings.journal_path) == (0, None)
     service = Service.from_settings(settings, secret="bot-secret")
     with contextlib.closing(sqlite3.connect(settings.db_path)) as conn:
@@ -580,7 +552,9 @@ def test_three_clean_restarts_in_a_row_lose_nothing_and_log_only_what_was_sent(s
     assert sorted(logged) == sorted(service.resident_key(user) for user in residents)
 
 
-def test_an_update_the_bot_died_on_again_and_again_is_a_dead_letter_staff_and_health_hear_of(mini_faq, make_settings):
+async def test_an_update_the_bot_died_on_again_and_again_is_a_dead_letter_staff_and_health_hear_of(
+    mini_faq, make_settings
+):
     """An update three runs died while processing (a poison update) is not processed again:
     it becomes a dead letter, the staff group is told once, and `servicebot health` lists it;
     the update that waited beside it is answered."""
@@ -595,18 +569,15 @@ def test_an_update_the_bot_died_on_again_and_again_is_a_dead_letter_staff_and_he
         journal.start(77)  # processing began, and the process died, three times
     journal._disconnect()
 
-    async def body():
-        async with FakeBotApi() as api:
-            async with telegram_bot(settings, api):
-                await api.wait_for_reply(innocent, timeout=10)
-                note = await api.wait_for_reply(staff, timeout=10)
-                assert note.text == html.escape(DEAD_LETTERS_TEXT.format(count=1), quote=False)
-                await api.expect_no_call(lambda c: c.chat_id == poison, within=0.5)
-            mark = api.mark()
-            async with telegram_bot(settings, api):  # told once
-                await api.expect_no_call(lambda c: c.chat_id == staff, within=0.5, since=mark)
-
-    run(body())
+    async with FakeBotApi() as api:
+        async with telegram_bot(settings, api):
+            await api.wait_for_reply(innocent, timeout=10)
+            note = await api.wait_for_reply(staff, timeout=10)
+            assert note.text == html.escape(DEAD_LETTERS_TEXT.format(count=1), quote=False)
+            await api.expect_no_call(lambda c: c.chat_id == poison, within=0.5)
+        mark = api.mark()
+        async with telegram_bot(settings, api):  # told once
+            await api.expect_no_call(lambda c: c.chat_id == staff, within=0.5, since=mark)
     journal = journal_finding(settings)  # (the rest of `health` would ask the fake Bot API, gone now)
     assert journal.verdict == Verdict.PROBLEM and "1 Telegram update(s) were given up unanswered" in journal.text
     assert dead_letter_count(settings.journal_path)[0] == 1
@@ -615,8 +586,8 @@ def test_an_update_the_bot_died_on_again_and_again_is_a_dead_letter_staff_and_he
 # --- a journal that cannot be written -------------------------------------------------------------
 
 
-def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, caplog):
-    async def body():
+async def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, caplog):
+    with caplog.at_level(logging.INFO):
         async with FakeBotApi() as api:
             journal = UpdateJournal(settings.journal_path, retry_every=0.2)
             async with telegram_bot(settings, api, journal=journal):
@@ -633,9 +604,6 @@ def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, 
                 await ask(api, "体验馆", FIRST_USER + 9)
                 # Protected again: the new file holds that update (and none from the outage).
                 assert list(journal_rows(settings)) == [api.update_records[-1].update_id]
-
-    with caplog.at_level(logging.INFO):
-        run(body())
     journal_lines = [r for r in caplog.records if r.name == "servicebot.storage.journal"]
     assert [r.levelname for r in journal_lines] == ["ERROR", "ERROR", "INFO"]  # deleted; cannot be used; back
     assert "answering without it" in journal_lines[1].getMessage()
@@ -643,10 +611,10 @@ def test_a_removed_journal_never_stops_the_bot_answering_and_recovers(settings, 
     assert str(FIRST_USER) not in logged and "低保怎么申请" not in logged
 
 
-def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(settings, small_disk, caplog):
+async def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(settings, small_disk, caplog):
     on_small_disk = dataclasses.replace(settings, data_dir=small_disk / "data")
 
-    async def body():
+    with caplog.at_level(logging.INFO):
         async with FakeBotApi() as api:
             journal = UpdateJournal(on_small_disk.journal_path, retry_every=0.2)
             async with telegram_bot(on_small_disk, api, journal=journal):
@@ -666,9 +634,6 @@ def test_a_full_disk_never_stops_the_bot_answering_and_the_journal_recovers(sett
                 await until(lambda: journal.healthy, "the journal is back", 10)
                 await ask(api, "体验馆", FIRST_USER + 999)
                 assert api.update_records[-1].update_id in journal_rows(on_small_disk)
-
-    with caplog.at_level(logging.INFO):
-        run(body())
     journal_lines = [r for r in caplog.records if r.name == "servicebot.storage.journal"]
     assert [r.levelname for r in journal_lines] == ["ERROR", "INFO"]
     assert "full" in journal_lines[0].getMessage()

@@ -36,7 +36,11 @@ from servicebot.storage.outbox import MAX_WAITING, Outbox
 from servicebot.storage.ticket_store import TicketStore
 from servicebot.storage.tickets import BotSaid
 
-from conftest import Clock as StandingClock, converse, until, wording
+from support.fakes import Clock as StandingClock, converse
+from support.waiting import until
+from support.wording import wording
+
+pytestmark = [pytest.mark.anyio, pytest.mark.deadline(20)]
 
 TG = Resident(Channel.TELEGRAM, 4242, chat=4242)
 TG_OTHER = Resident(Channel.TELEGRAM, 4343, chat=4343)
@@ -158,25 +162,27 @@ def test_without_a_desk_the_bot_promises_no_staff(service):
     assert "转人工" not in converse(conversation, TG, Ask(Command.PRIVACY)).text
 
 
-def test_with_a_desk_the_conversation_offers_and_hands_off(service):
+async def test_with_a_desk_the_conversation_offers_and_hands_off(service):
     desk = FakeDesk()
     conversation = Conversation(service, desk=desk)
-    unanswered = converse(conversation, TG, Text("护照在哪里办"))
+    unanswered = await conversation.handle(TG, Text("护照在哪里办"))
     assert unanswered.reply is not None and unanswered.reply.rows[0][0].kind == ButtonKind.HANDOFF
     assert replies.HANDOFF_OFFER in unanswered.reply.body
     assert [a.question for a in desk.remembered] == ["护照在哪里办"]
-    pressed = converse(conversation, TG, Press(f"h:{unanswered.ref}"))
+    pressed = await conversation.handle(TG, Press(f"h:{unanswered.ref}"))
     assert desk.taken == [HandOff(HandOffKind.OPEN, ref=unanswered.ref)] and pressed.reply is not None
-    typed = converse(conversation, TG, Text("我要找工作人员"))
+    typed = await conversation.handle(TG, Text("我要找工作人员"))
     assert typed.handoff == HandOff(HandOffKind.OPEN)
-    answered = converse(conversation, TG, Text("低保怎么申请"))
-    down = converse(conversation, TG, Press(f"f:-:{answered.ref}"))
+    answered = await conversation.handle(TG, Text("低保怎么申请"))
+    down = await conversation.handle(TG, Press(f"f:-:{answered.ref}"))
     assert down.reply is not None and down.reply.body == replies.DOWNVOTE_TEXT and down.ref == answered.ref
     # A residents' group: no staff reply should reach everyone there.
     group = Resident(Channel.TELEGRAM, 1, chat=-5, chat_type="supergroup")
-    assert all(b.kind != ButtonKind.HANDOFF for b in converse(conversation, group, Text("护照在哪里办")).reply.buttons)
-    assert converse(conversation, group, Text("转人工")).reply.body == replies.PRIVATE_ONLY_TEXT
-    privacy = converse(conversation, TG, Ask(Command.PRIVACY)).text
+    assert all(
+        b.kind != ButtonKind.HANDOFF for b in (await conversation.handle(group, Text("护照在哪里办"))).reply.buttons
+    )
+    assert (await conversation.handle(group, Text("转人工"))).reply.body == replies.PRIVATE_ONLY_TEXT
+    privacy = (await conversation.handle(TG, Ask(Command.PRIVACY))).text
     assert f"最长保存 {service.settings.ticket_days} 天" in privacy
 
 
@@ -193,14 +199,14 @@ def test_a_complaint_offers_a_person_for_the_latest_question(service):
     assert all(b.kind != ButtonKind.HANDOFF for b in greeting.reply.buttons)
 
 
-def test_while_a_ticket_is_open_what_the_resident_types_goes_to_it(service):
+async def test_while_a_ticket_is_open_what_the_resident_types_goes_to_it(service):
     desk = FakeDesk(active=12)
     conversation = Conversation(service, desk=desk)
-    said = converse(conversation, TG, Text("低保怎么申请"))
+    said = await conversation.handle(TG, Text("低保怎么申请"))
     assert desk.taken == [HandOff(HandOffKind.ADD, text="低保怎么申请", number=12)]
     assert said.reply is not None and "#12" in said.reply.body
-    assert converse(conversation, TG, Text("/help")).reply.body == replies.HELP_TEXT  # commands still work
-    converse(conversation, TG, Press("b"))
+    assert (await conversation.handle(TG, Text("/help"))).reply.body == replies.HELP_TEXT  # commands still work
+    await conversation.handle(TG, Press("b"))
     assert desk.taken[-1] == HandOff(HandOffKind.LEAVE)
 
 
@@ -457,180 +463,165 @@ async def staff_says(desk, *, replied_to, message, text, name="张三", named=No
     return await desk.staff_reply(ticket, source=f"{Room.chat_id}:{message}", text=text, name=name)
 
 
-def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
+async def test_a_ticket_is_opened_posted_answered_and_expires(desk_parts):
     settings, service, _, inbox = desk_parts
 
-    async def body():
-        clock, room = Clock(), Room()
-        desk = make_desk(desk_parts, clock)
-        await desk.open()
-        await desk.start(room)
-        conversation = Conversation(service, desk=desk)
-        asked = await conversation.handle(TG, Text("护照在哪里办"))
-        opened = await conversation.handle(TG, Press(f"h:{asked.ref}"))
-        assert wording(replies.TICKET_OPENED_TEXT, number=1).search(opened.text)
-        assert replies.HOURS_OPEN_TEXT.format(hours="周一至周五 8:30-12:00、14:30-17:30") in opened.text
-        await until(lambda: room.cards, "the card")
-        [card] = room.cards
-        assert (card.number, card.question, card.status, card.earlier) == (1, "护照在哪里办", "unanswered", 0)
+    clock, room = Clock(), Room()
+    desk = make_desk(desk_parts, clock)
+    await desk.open()
+    await desk.start(room)
+    conversation = Conversation(service, desk=desk)
+    asked = await conversation.handle(TG, Text("护照在哪里办"))
+    opened = await conversation.handle(TG, Press(f"h:{asked.ref}"))
+    assert wording(replies.TICKET_OPENED_TEXT, number=1).search(opened.text)
+    assert replies.HOURS_OPEN_TEXT.format(hours="周一至周五 8:30-12:00、14:30-17:30") in opened.text
+    await until(lambda: room.cards, "the card")
+    [card] = room.cards
+    assert (card.number, card.question, card.status, card.earlier) == (1, "护照在哪里办", "unanswered", 0)
 
-        # A staff reply reaches the resident; the same update again does nothing.
-        relayed = await staff_says(desk, replied_to=100, message=900, text="去出入境窗口")
-        assert relayed.notice == Notice.SENT
-        assert inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "去出入境窗口")
-        again = await staff_says(desk, replied_to=100, message=900, text="去出入境窗口")
-        assert again.notice is None and len(inbox.texts()) == 1
-        assert await staff_says(desk, replied_to=5, message=901, text="x") is None
+    # A staff reply reaches the resident; the same update again does nothing.
+    relayed = await staff_says(desk, replied_to=100, message=900, text="去出入境窗口")
+    assert relayed.notice == Notice.SENT
+    assert inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "去出入境窗口")
+    again = await staff_says(desk, replied_to=100, message=900, text="去出入境窗口")
+    assert again.notice is None and len(inbox.texts()) == 1
+    assert await staff_says(desk, replied_to=5, message=901, text="x") is None
 
-        # Writing again within 24 h goes to the ticket; a day later it is a new question.
-        me = key(service, TG)
-        clock.now += dt.timedelta(hours=23)
-        assert desk.active(me) == 1
-        await conversation.handle(TG, Text("还要带照片吗"))
-        await until(lambda: room.follow_ups, "the follow-up")
-        assert room.follow_ups == [(1, 100, "还要带照片吗")]
-        clock.now += dt.timedelta(hours=24, seconds=1)
-        assert desk.active(me) is None
-        assert (await conversation.handle(TG, Text("低保怎么申请"))).status == Status.ANSWERED
+    # Writing again within 24 h goes to the ticket; a day later it is a new question.
+    me = key(service, TG)
+    clock.now += dt.timedelta(hours=23)
+    assert desk.active(me) == 1
+    await conversation.handle(TG, Text("还要带照片吗"))
+    await until(lambda: room.follow_ups, "the follow-up")
+    assert room.follow_ups == [(1, 100, "还要带照片吗")]
+    clock.now += dt.timedelta(hours=24, seconds=1)
+    assert desk.active(me) is None
+    assert (await conversation.handle(TG, Text("低保怎么申请"))).status == Status.ANSWERED
 
-        # Outside office hours the resident hears when staff are next in.
-        clock.now = dt.datetime(2026, 3, 7, 4, 0, tzinfo=dt.UTC)  # Saturday noon in China
-        other = await conversation.handle(TG_OTHER, Text("转人工"))
-        assert wording(replies.HOURS_CLOSED_TEXT, next="周一 8:30").search(other.text)
+    # Outside office hours the resident hears when staff are next in.
+    clock.now = dt.datetime(2026, 3, 7, 4, 0, tzinfo=dt.UTC)  # Saturday noon in China
+    other = await conversation.handle(TG_OTHER, Text("转人工"))
+    assert wording(replies.HOURS_CLOSED_TEXT, next="周一 8:30").search(other.text)
 
-        # After ticket_days the address is gone; a staff reply then is not relayed.
-        await desk.stop()
-        clock.now = START + dt.timedelta(days=settings.ticket_days, seconds=1)
-        await desk.start(room)
-        await until(lambda: desk.store.ticket(1).status == TicketStatus.CLOSED, "the ticket to expire")
-        assert desk.store.ticket(1).address is None and status_text(desk.store.ticket(1)) == "已结束（到期）"
-        late = await staff_says(desk, replied_to=100, message=902, text="补充", name="李四")
-        assert late.notice == Notice.CLOSED and len(inbox.texts()) == 1
+    # After ticket_days the address is gone; a staff reply then is not relayed.
+    await desk.stop()
+    clock.now = START + dt.timedelta(days=settings.ticket_days, seconds=1)
+    await desk.start(room)
+    await until(lambda: desk.store.ticket(1).status == TicketStatus.CLOSED, "the ticket to expire")
+    assert desk.store.ticket(1).address is None and status_text(desk.store.ticket(1)) == "已结束（到期）"
+    late = await staff_says(desk, replied_to=100, message=902, text="补充", name="李四")
+    assert late.notice == Notice.CLOSED and len(inbox.texts()) == 1
 
-        # After retention_days the ticket is deleted.
-        await desk.stop()
-        clock.now = START + dt.timedelta(days=settings.retention_days, seconds=1)
-        await desk.start(room)
-        await until(lambda: desk.store.ticket(1) is None, "the ticket to be purged")
-        await desk.stop()
-        await desk.close()
-
-    asyncio.run(asyncio.wait_for(body(), 20))
+    # After retention_days the ticket is deleted.
+    await desk.stop()
+    clock.now = START + dt.timedelta(days=settings.retention_days, seconds=1)
+    await desk.start(room)
+    await until(lambda: desk.store.ticket(1) is None, "the ticket to be purged")
+    await desk.stop()
+    await desk.close()
 
 
-def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_after(desk_parts):
+async def test_a_reply_recorded_but_not_delivered_before_a_crash_is_delivered_once_after(desk_parts):
     _, service, _, inbox = desk_parts
 
-    async def body():
-        clock, room = Clock(), Room()
-        desk = make_desk(desk_parts, clock)
-        await desk.open()
-        ticket = await asyncio.to_thread(
-            desk.store.open_ticket,
-            channel=Channel.TELEGRAM,
-            resident=key(service, TG),
-            address="4242",
-            ref=None,
-            question="问题",
-            bot_said=BotSaid(),
-            at=START,
-        )
-        await asyncio.to_thread(desk.store.posted, ticket.number, room.chat_id, 100)
-        # The process died after recording the reply and before delivering it.
-        desk.store.add_staff_reply(ticket.id, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START)
-        await desk.close()
+    clock, room = Clock(), Room()
+    desk = make_desk(desk_parts, clock)
+    await desk.open()
+    ticket = await asyncio.to_thread(
+        desk.store.open_ticket,
+        channel=Channel.TELEGRAM,
+        resident=key(service, TG),
+        address="4242",
+        ref=None,
+        question="问题",
+        bot_said=BotSaid(),
+        at=START,
+    )
+    await asyncio.to_thread(desk.store.posted, ticket.number, room.chat_id, 100)
+    # The process died after recording the reply and before delivering it.
+    desk.store.add_staff_reply(ticket.id, source="-1001:7", text="答复", staff_name="张三", ref="a" * 12, at=START)
+    await desk.close()
 
-        desk = make_desk(desk_parts, clock)
-        await desk.open()
-        await desk.start(room)
-        await until(lambda: inbox.texts(), "the delivery")
-        await until(lambda: room.notes, "the note to staff")
-        assert room.notes == [(ticket.number, Notice.SENT, "张三")]
-        # The update comes again (Telegram had not been told it was handled): not relayed twice.
-        relayed = await staff_says(desk, replied_to=100, message=7, text="答复")
-        assert relayed.notice is None and len(inbox.texts()) == 1
-        await desk.stop()
-        await desk.close()
-
-    asyncio.run(asyncio.wait_for(body(), 20))
+    desk = make_desk(desk_parts, clock)
+    await desk.open()
+    await desk.start(room)
+    await until(lambda: inbox.texts(), "the delivery")
+    await until(lambda: room.notes, "the note to staff")
+    assert room.notes == [(ticket.number, Notice.SENT, "张三")]
+    # The update comes again (Telegram had not been told it was handled): not relayed twice.
+    relayed = await staff_says(desk, replied_to=100, message=7, text="答复")
+    assert relayed.notice is None and len(inbox.texts()) == 1
+    await desk.stop()
+    await desk.close()
 
 
-def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(desk_parts):
+async def test_an_unreachable_room_is_told_once_retried_and_a_failing_delivery_waits(desk_parts):
     _, service, _, inbox = desk_parts
 
-    async def body():
-        clock, room = Clock(), Room()
-        room.down = True
-        desk = make_desk(desk_parts, clock)
-        await desk.open()
-        await desk.start(room)
-        conversation = Conversation(service, desk=desk)
-        await conversation.handle(TG, Text("转人工"))
-        await until(lambda: any(map(NOT_REACHED.search, inbox.texts())), "the resident told")
-        assert desk.room_down and desk.store.health().unposted == 1
-        room.down = False
-        await until(lambda: room.cards, "the retried card")
-        reached = wording(replies.TICKET_REACHED_TEXT)
-        await until(lambda: any(map(reached.search, inbox.texts())), "the resident told again")
-        assert any(map(NOT_REACHED.search, inbox.texts())) and desk.store.health().unposted == 0
+    clock, room = Clock(), Room()
+    room.down = True
+    desk = make_desk(desk_parts, clock)
+    await desk.open()
+    await desk.start(room)
+    conversation = Conversation(service, desk=desk)
+    await conversation.handle(TG, Text("转人工"))
+    await until(lambda: any(map(NOT_REACHED.search, inbox.texts())), "the resident told")
+    assert desk.room_down and desk.store.health().unposted == 1
+    room.down = False
+    await until(lambda: room.cards, "the retried card")
+    reached = wording(replies.TICKET_REACHED_TEXT)
+    await until(lambda: any(map(reached.search, inbox.texts())), "the resident told again")
+    assert any(map(NOT_REACHED.search, inbox.texts())) and desk.store.health().unposted == 0
 
-        # The resident's channel cannot take the reply now: kept, retried, delivered once.
-        inbox.result = Delivered.RETRY
-        relayed = await staff_says(desk, replied_to=100, message=8, text="稍后答复", name="李四")
-        assert relayed.notice == Notice.RETRYING and desk.store.health().undelivered == 1
-        inbox.result = Delivered.SENT
-        await until(lambda: any("稍后答复" in t for t in inbox.texts()), "the retried delivery")
-        await until(lambda: (1, Notice.SENT, "李四") in room.notes, "the ✅ after the retry")
-        assert sum("稍后答复" in t for t in inbox.texts()) == 1
+    # The resident's channel cannot take the reply now: kept, retried, delivered once.
+    inbox.result = Delivered.RETRY
+    relayed = await staff_says(desk, replied_to=100, message=8, text="稍后答复", name="李四")
+    assert relayed.notice == Notice.RETRYING and desk.store.health().undelivered == 1
+    inbox.result = Delivered.SENT
+    await until(lambda: any("稍后答复" in t for t in inbox.texts()), "the retried delivery")
+    await until(lambda: (1, Notice.SENT, "李四") in room.notes, "the ✅ after the retry")
+    assert sum("稍后答复" in t for t in inbox.texts()) == 1
 
-        # A resident who blocked the bot: the ticket is marked, the address forgotten.
-        inbox.result = Delivered.GONE
-        gone = await staff_says(desk, replied_to=100, message=9, text="还在吗", name="李四")
-        assert gone.notice == Notice.GONE
-        ticket = desk.store.ticket(1)
-        assert ticket.status == TicketStatus.UNREACHABLE and ticket.address is None
-        assert desk.active(key(service, TG)) is None
-        await desk.stop()
-        await desk.close()
-
-    asyncio.run(asyncio.wait_for(body(), 20))
+    # A resident who blocked the bot: the ticket is marked, the address forgotten.
+    inbox.result = Delivered.GONE
+    gone = await staff_says(desk, replied_to=100, message=9, text="还在吗", name="李四")
+    assert gone.notice == Notice.GONE
+    ticket = desk.store.ticket(1)
+    assert ticket.status == TicketStatus.UNREACHABLE and ticket.address is None
+    assert desk.active(key(service, TG)) is None
+    await desk.stop()
+    await desk.close()
 
 
-def test_a_forged_button_cannot_hand_off_someone_elses_question(desk_parts):
+async def test_a_forged_button_cannot_hand_off_someone_elses_question(desk_parts):
     service = desk_parts[1]
 
-    async def body():
-        desk = make_desk(desk_parts, Clock())
-        await desk.open()
-        conversation = Conversation(service, desk=desk)
-        theirs = await conversation.handle(TG_OTHER, Text("我家的房产证丢了怎么办"))
-        said = await conversation.handle(TG, Press(f"h:{theirs.ref}"))
-        ticket = desk.store.ticket(1)
-        assert ticket.question == "" and replies.WRITE_QUESTION_TEXT in said.text
-        await desk.close()
-
-    asyncio.run(asyncio.wait_for(body(), 20))
+    desk = make_desk(desk_parts, Clock())
+    await desk.open()
+    conversation = Conversation(service, desk=desk)
+    theirs = await conversation.handle(TG_OTHER, Text("我家的房产证丢了怎么办"))
+    said = await conversation.handle(TG, Press(f"h:{theirs.ref}"))
+    ticket = desk.store.ticket(1)
+    assert ticket.question == "" and replies.WRITE_QUESTION_TEXT in said.text
+    await desk.close()
 
 
-def test_residents_of_a_channel_that_can_only_answer_are_told_when_a_staff_reply_shows(desk_parts):
+async def test_residents_of_a_channel_that_can_only_answer_are_told_when_a_staff_reply_shows(desk_parts):
     service, delivery, inbox = desk_parts[1], desk_parts[2], desk_parts[3]
     delivery.register(Channel.WECHAT, inbox, answer_only=True)
     wechat = Resident(Channel.WECHAT, "oWx3Q5resident0000000000009")
 
-    async def body():
-        desk = make_desk(desk_parts, Clock())
-        await desk.open()
-        conversation = Conversation(service, desk=desk)
-        for resident in (TG, wechat):
-            asked = await conversation.handle(resident, Text("护照在哪里办"))
-            opened = await conversation.handle(resident, Press(f"h:{asked.ref}"))
-            again = await conversation.handle(resident, Press(f"h:{asked.ref}"))
-            told = resident.channel == Channel.WECHAT
-            assert "人工咨询 #" in opened.text and (replies.NEXT_MESSAGE_TEXT in opened.text) == told
-            assert "已经转给工作人员" in again.text and (replies.NEXT_MESSAGE_TEXT in again.text) == told
-        await desk.close()
-
-    asyncio.run(asyncio.wait_for(body(), 20))
+    desk = make_desk(desk_parts, Clock())
+    await desk.open()
+    conversation = Conversation(service, desk=desk)
+    for resident in (TG, wechat):
+        asked = await conversation.handle(resident, Text("护照在哪里办"))
+        opened = await conversation.handle(resident, Press(f"h:{asked.ref}"))
+        again = await conversation.handle(resident, Press(f"h:{asked.ref}"))
+        told = resident.channel == Channel.WECHAT
+        assert "人工咨询 #" in opened.text and (replies.NEXT_MESSAGE_TEXT in opened.text) == told
+        assert "已经转给工作人员" in again.text and (replies.NEXT_MESSAGE_TEXT in again.text) == told
+    await desk.close()
 
 
 def test_ages_read_as_staff_say_them():
@@ -643,31 +634,28 @@ def test_ages_read_as_staff_say_them():
     ]
 
 
-def test_a_reply_to_a_card_whose_id_was_never_recorded_finds_its_ticket_by_number_and_key(desk_parts):
+async def test_a_reply_to_a_card_whose_id_was_never_recorded_finds_its_ticket_by_number_and_key(desk_parts):
     """The bot stopped between posting a card and recording its message id: the card is
     posted again after the restart, and a staff reply to the first one is still relayed —
     found by the number and key the card shows, never by its number alone."""
     service, inbox = desk_parts[1], desk_parts[3]
 
-    async def body():
-        desk = make_desk(desk_parts, Clock())
-        await desk.open()
-        await Conversation(service, desk=desk).handle(TG, Text("转人工"))
-        desk.store.posted(1, -1001, 200)
-        lost_card = card_text(desk.card(desk.store.ticket(1)))
-        number, named = ticket_line(re.sub("<[^>]+>", "", lost_card))
-        assert named == desk.store.ticket(1).id and number == 1
-        relayed = await staff_says(desk, replied_to=150, message=9, text="您好", named=named)
-        assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "您好")
-        assert desk.store.ticket_for_room_message(-1001, 150) == named  # recorded from now on
-        assert await staff_says(desk, replied_to=151, message=10, text="x", named=TicketId(1, "ZZZZZZ")) is None
-        assert await staff_says(desk, replied_to=152, message=11, text="x", named=TicketId(99, named.key)) is None
-        assert await staff_says(desk, replied_to=153, message=12, text="x") is None  # a number alone is not enough
-        assert await staff_says(desk, replied_to=200, message=13, text="x", named=TicketId(1, "ZZZZZZ")) is None
-        assert len(inbox.texts()) == 1
-        await desk.close()
-
-    asyncio.run(asyncio.wait_for(body(), 20))
+    desk = make_desk(desk_parts, Clock())
+    await desk.open()
+    await Conversation(service, desk=desk).handle(TG, Text("转人工"))
+    desk.store.posted(1, -1001, 200)
+    lost_card = card_text(desk.card(desk.store.ticket(1)))
+    number, named = ticket_line(re.sub("<[^>]+>", "", lost_card))
+    assert named == desk.store.ticket(1).id and number == 1
+    relayed = await staff_says(desk, replied_to=150, message=9, text="您好", named=named)
+    assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "您好")
+    assert desk.store.ticket_for_room_message(-1001, 150) == named  # recorded from now on
+    assert await staff_says(desk, replied_to=151, message=10, text="x", named=TicketId(1, "ZZZZZZ")) is None
+    assert await staff_says(desk, replied_to=152, message=11, text="x", named=TicketId(99, named.key)) is None
+    assert await staff_says(desk, replied_to=153, message=12, text="x") is None  # a number alone is not enough
+    assert await staff_says(desk, replied_to=200, message=13, text="x", named=TicketId(1, "ZZZZZZ")) is None
+    assert len(inbox.texts()) == 1
+    await desk.close()
 
 
 def test_the_ticket_a_staff_group_message_is_about_is_read_from_how_it_begins():
@@ -679,13 +667,13 @@ def test_the_ticket_a_staff_group_message_is_about_is_read_from_how_it_begins():
     assert ticket_line("未结束的人工咨询（2 个）：\n#3 · 刚刚") is None
 
 
-def test_what_was_being_sent_when_the_bot_died_is_sent_again_and_counted(desk_parts, caplog):
+async def test_what_was_being_sent_when_the_bot_died_is_sent_again_and_counted(desk_parts, caplog):
     """Telegram cannot say whether a message arrived: a card, a resident's message for staff
     or a staff reply that was being sent when the bot died is sent again — the card saying it
     may be there twice — and each is counted in the log."""
     service, inbox = desk_parts[1], desk_parts[3]
 
-    async def body():
+    with caplog.at_level(logging.INFO):
         clock, room = Clock(), Room()
         desk = make_desk(desk_parts, clock)
         await desk.open()
@@ -716,9 +704,6 @@ def test_what_was_being_sent_when_the_bot_died_is_sent_again_and_counted(desk_pa
         assert [t.split("\n")[0] for t in inbox.texts(TG_OTHER)] == [replies.STAFF_REPLY_PREFIX + "答复"]
         assert desk.store.pending_replies() == [] and desk.store.unposted() == []
         await desk.close()
-
-    with caplog.at_level(logging.INFO):
-        asyncio.run(asyncio.wait_for(body(), 20))
     again = [r.getMessage() for r in caplog.records if "sending again" in r.getMessage()]
     assert sorted(line.rsplit(": ", 1)[1] for line in again) == [
         "a message for ticket #2",
@@ -727,10 +712,10 @@ def test_what_was_being_sent_when_the_bot_died_is_sent_again_and_counted(desk_pa
     ]
 
 
-def test_a_card_sent_and_recorded_is_not_marked_as_sent_again(desk_parts, caplog):
+async def test_a_card_sent_and_recorded_is_not_marked_as_sent_again(desk_parts, caplog):
     service = desk_parts[1]
 
-    async def body():
+    with caplog.at_level(logging.INFO):
         room = Room()
         desk = make_desk(desk_parts, Clock())
         await desk.open()
@@ -741,7 +726,4 @@ def test_a_card_sent_and_recorded_is_not_marked_as_sent_again(desk_parts, caplog
         assert not room.cards[0].again and CARD_AGAIN not in card_text(room.cards[0])
         assert not desk.store.ticket(1).posting
         await desk.close()
-
-    with caplog.at_level(logging.INFO):
-        asyncio.run(asyncio.wait_for(body(), 20))
     assert not [r for r in caplog.records if "sending again" in r.getMessage()]

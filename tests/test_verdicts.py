@@ -13,7 +13,8 @@ import pytest
 from servicebot.faq import checks, load_faq, messages, verdicts
 from servicebot.matching.index import Index
 
-from conftest import FIXTURES, PINNED_FAQ, wording
+from conftest import FIXTURES, PINNED_FAQ
+from support.wording import wording
 
 
 @pytest.fixture

@@ -33,7 +33,9 @@ from servicebot.faq.checks import (
 from servicebot.faq.watcher import FaqWatcher
 from servicebot.records import Channel, Status
 
-from conftest import FIXTURES, PINNED_FAQ, Clock, Recorder, wording
+from conftest import FIXTURES, PINNED_FAQ
+from support.fakes import Clock, Recorder
+from support.wording import wording
 
 WAIT = 10.0  # seconds; generous upper bound for event waits, never a sleep
 # an entry or a referral matter, a garbage item, or a regression question
@@ -285,7 +287,7 @@ def test_cuts_at_entry_boundaries_are_refused_held_back_or_named(tmp_path, make_
 
     A file can be cut so that it loses all its items, half, one item either side of the
     one-fifth line, or one; each file gets two of those five, in turn, so that every kind of cut
-    is tried on several files (each valid cut costs a full check; bench/truncation.py runs
+    is tried on several files (each valid cut costs a full check; bench/faults/truncation.py runs
     every cut of every file).
     """
     faq = tmp_path / "faq"

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import logging
 import re
-import secrets
 from pathlib import Path
 
 import httpx
@@ -21,17 +20,13 @@ from servicebot.conversation.chat import MAX_QUESTION
 from servicebot.conversation.events import Resident, Said
 from servicebot.records import Channel, Status, Via
 
-from conftest import Recorded
-from webserver import ServerThread
+from support.fakes import Recorded
+from support.webserver import ServerThread, new_session
 
 pytestmark = pytest.mark.slow
 
 STATIC = Path(__file__).resolve().parents[1] / "src" / "servicebot" / "channels" / "static"
 SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-
-
-def new_session() -> str:
-    return secrets.token_hex(16)
 
 
 @pytest.fixture
@@ -48,12 +43,6 @@ def recorded():
 def server(settings, recorded):
     with ServerThread(settings, sink=recorded) as running:
         yield running
-
-
-@pytest.fixture
-def http(server):
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
-        yield client
 
 
 def ask(http: httpx.Client, session: str, text: str) -> httpx.Response:

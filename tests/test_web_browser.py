@@ -27,7 +27,8 @@ import pytest
 from servicebot.answering import replies
 from servicebot.records import Channel
 
-from browser import (
+from conftest import PINNED_FAQ, REPO
+from support.browser import (
     WAIT,
     bot_messages,
     button,
@@ -40,8 +41,8 @@ from browser import (
     viewport,
     wait_for_new_bot_message,
 )
-from conftest import PINNED_FAQ, REPO, wording
-from webserver import ServerThread
+from support.webserver import ServerThread
+from support.wording import wording
 
 pytestmark = pytest.mark.slow
 
@@ -171,7 +172,7 @@ def test_a_resident_hands_off_and_the_staff_reply_appears_in_the_open_page(brows
     import asyncio
     import threading
 
-    from botapi import TOKEN, FakeBotApi
+    from support.botapi import TOKEN, FakeBotApi
 
     staff = -1005000000001
     loop = asyncio.new_event_loop()

@@ -7,11 +7,9 @@ settings validation and compose.yaml checked as operators meet them."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
-import secrets
 import sqlite3
 from pathlib import Path
 
@@ -29,15 +27,13 @@ from servicebot.errors import ConfigError
 from servicebot.records import Channel
 from servicebot.tools.report_commands import run_review
 
-from webserver import ServerThread, free_port
-from wechat_sim import TEST_TOKEN, WechatSim
+from support.webserver import ServerThread, free_port, new_session
+from support.wechat_sim import TEST_TOKEN, WechatSim
+
+pytestmark = pytest.mark.anyio
 
 REPO = Path(__file__).resolve().parents[1]
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")
-
-
-def new_session() -> str:
-    return secrets.token_hex(16)
 
 
 def has_security_headers(response: httpx.Response) -> bool:
@@ -53,12 +49,6 @@ def settings(mini_faq, make_settings):
 def server(settings):
     with ServerThread(settings) as running:
         yield running
-
-
-@pytest.fixture
-def http(server):
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
-        yield client
 
 
 def db_rows(settings, sql: str) -> list[tuple]:
@@ -241,7 +231,9 @@ def test_a_late_message_rated_from_the_inbox_after_a_restart_is_stored(settings)
 
 
 @pytest.mark.slow
-def test_direction_controls_and_numbers_across_lines_never_reach_the_log_or_review(mini_faq, make_settings, tmp_path):
+async def test_direction_controls_and_numbers_across_lines_never_reach_the_log_or_review(
+    mini_faq, make_settings, tmp_path
+):
     settings = make_settings(mini_faq, reload_interval=0, web_port=free_port(), wechat_token=TEST_TOKEN)
     asked = [
         "\u202e公积金怎么查\u202c，我的手机\n139\n1234\n5678",
@@ -252,13 +244,10 @@ def test_direction_controls_and_numbers_across_lines_never_reach_the_log_or_revi
         for text in asked[:2]:
             assert http.post("/api/ask", json={"session": new_session(), "text": text}).status_code == 200
 
-        async def wechat():
-            sim = WechatSim(running.base_url + "/wechat")
-            async with aiohttp.ClientSession() as session:
-                for n, text in enumerate(asked):
-                    assert (await sim.post(session, sim.text(f"oWx3Q5resident00000000000{n}", text))).status == 200
-
-        asyncio.run(asyncio.wait_for(wechat(), 30))
+        sim = WechatSim(running.base_url + "/wechat")
+        async with aiohttp.ClientSession() as session:
+            for n, text in enumerate(asked):
+                assert (await sim.post(session, sim.text(f"oWx3Q5resident00000000000{n}", text))).status == 200
     stored = [q for (q,) in db_rows(settings, "SELECT question FROM interactions")]
     assert len(stored) == 5 and all(q.startswith("公积金怎么查，") for q in stored)
     out = tmp_path / "review.json"

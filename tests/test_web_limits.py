@@ -21,8 +21,8 @@ import pytest
 
 from servicebot.channels.web_limits import ACCEPT_BACKLOG, BATCHES_IN_FLIGHT, RESERVED_FDS, WebLimits
 
-from conftest import process_env
-from webserver import ServerThread, free_port
+from support.processes import process_env
+from support.webserver import ServerThread, free_port
 
 pytestmark = pytest.mark.slow
 

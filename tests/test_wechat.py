@@ -1,6 +1,6 @@
-"""The WeChat channel end to end: the simulated WeChat server (tests/wechat_sim.py, which signs,
+"""The WeChat channel end to end: the simulated WeChat server (tests/support/wechat_sim.py, which signs,
 encrypts and retries exactly as WeChat does) talking over HTTP on 127.0.0.1 to the bot's real
-web server (`channels.server.serve` on uvicorn, tests/webserver.py), with the real SQLite
+web server (`channels.server.serve` on uvicorn, tests/support/webserver.py), with the real SQLite
 interaction log under tmp_path."""
 
 from __future__ import annotations
@@ -34,20 +34,17 @@ from servicebot.privacy import pseudonym
 from servicebot.records import Channel, Status, Via
 from servicebot.tools.report_commands import run_review, run_stats
 
-from conftest import process_env, servicebot_process, wording
-from webserver import ServerThread, free_port
-from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, SimReply, WechatSim, sha1_signature
+from support.processes import process_env, servicebot_process
+from support.webserver import ServerThread, free_port
+from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, SimReply, WechatSim, sha1_signature
+from support.wording import wording
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 OPENID = "oWx3Q5resident0000000000001"
 OTHER = "oWx3Q5resident0000000000002"
 SECRET = "web-test-secret"  # ServerThread's pseudonym secret
 CHOICE_AND_FEEDBACK_HINT = f"（{replies.WECHAT_CHOICE_HINT}；{replies.WECHAT_FEEDBACK_HINT}）"
-
-
-def run(coro, timeout: float = 30.0):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 @pytest.fixture
@@ -120,26 +117,23 @@ def poll(condition, timeout: float = 10.0) -> None:
 # --- the URL check -------------------------------------------------------------------------
 
 
-def test_url_verification_echoes_echostr_only_when_signed(server):
-    async def main():
-        sim = WechatSim(endpoint(server))
-        async with aiohttp.ClientSession() as session:
-            assert await sim.verify_url(session, "5837397520832701") == (200, "5837397520832701")
-            stamp = str(int(time.time()))
-            forged = {"signature": sha1_signature("guessed", stamp, "1"), "timestamp": stamp, "nonce": "1"}
-            assert (await sim.verify_url(session, query=forged | {"echostr": "x"}))[0] == 403
-            assert (await sim.verify_url(session, query={"echostr": "x"}))[0] == 403
-            stale = WechatSim(endpoint(server), clock=lambda: time.time() - 3600)
-            assert (await stale.verify_url(session, "x"))[0] == 403
-
-    run(main())
+async def test_url_verification_echoes_echostr_only_when_signed(server):
+    sim = WechatSim(endpoint(server))
+    async with aiohttp.ClientSession() as session:
+        assert await sim.verify_url(session, "5837397520832701") == (200, "5837397520832701")
+        stamp = str(int(time.time()))
+        forged = {"signature": sha1_signature("guessed", stamp, "1"), "timestamp": stamp, "nonce": "1"}
+        assert (await sim.verify_url(session, query=forged | {"echostr": "x"}))[0] == 403
+        assert (await sim.verify_url(session, query={"echostr": "x"}))[0] == 403
+        stale = WechatSim(endpoint(server), clock=lambda: time.time() - 3600)
+        assert (await stale.verify_url(session, "x"))[0] == 403
 
 
 # --- questions -----------------------------------------------------------------------------
 
 
-def test_a_text_question_is_answered_with_the_right_entry_and_logged_with_the_openid_hashed(server, settings):
-    (reply,) = run(conversation(server, say("低保怎么申请")))
+async def test_a_text_question_is_answered_with_the_right_entry_and_logged_with_the_openid_hashed(server, settings):
+    (reply,) = await conversation(server, say("低保怎么申请"))
     assert (reply.status, reply.tries, reply.fields["ToUserName"], reply.fields["MsgType"]) == (200, 1, OPENID, "text")
     assert reply.content == (
         "【低保怎么申请？】\n\n低保申请请到户籍所在社区居委会咨询。\n办事处会按规定审核。\n\n"
@@ -159,9 +153,9 @@ def test_a_text_question_is_answered_with_the_right_entry_and_logged_with_the_op
         assert OPENID.encode() not in path.read_bytes(), path.name
 
 
-def test_numbers_pick_the_choices_each_resident_last_saw_and_plus_rates_the_answer(server, settings):
-    asked, other_one, out_of_range, picked, rated = run(
-        conversation(server, say("低保怎么申请"), say("1", OTHER), say("9"), say("1"), say("+"))
+async def test_numbers_pick_the_choices_each_resident_last_saw_and_plus_rates_the_answer(server, settings):
+    asked, other_one, out_of_range, picked, rated = await conversation(
+        server, say("低保怎么申请"), say("1", OTHER), say("9"), say("1"), say("+")
     )
     assert asked.content.endswith(f"[1] ❓ 为什么我家的低保被取消了？\n{CHOICE_AND_FEEDBACK_HINT}")
     assert out_of_range.content == choice_hint(1)
@@ -177,15 +171,15 @@ def test_numbers_pick_the_choices_each_resident_last_saw_and_plus_rates_the_answ
     assert feedback_rows(settings) == [(tap["ref"], 1)]  # "+" rates the answer last shown: the picked one
 
 
-def test_links_are_links_and_are_not_numbered(server):
-    asked, one = run(conversation(server, say("养老保险怎么交"), say("1")))
+async def test_links_are_links_and_are_not_numbered(server):
+    asked, one = await conversation(server, say("养老保险怎么交"), say("1"))
     assert '<a href="https://gjzwfw.www.gov.cn">🔗 国家政务服务平台</a>' in asked.content
     assert "[1]" not in asked.content
     assert not one.content.startswith("请在浏览器中打开")  # "1" picks nothing: no numbered link behind it
 
 
-def test_a_question_over_the_limit_is_read_in_part_and_the_reply_fits(server, settings):
-    (reply,) = run(conversation(server, say("低保怎么申请" + "啊" * 49_994)))
+async def test_a_question_over_the_limit_is_read_in_part_and_the_reply_fits(server, settings):
+    (reply,) = await conversation(server, say("低保怎么申请" + "啊" * 49_994))
     assert reply.status == 200 and reply.content.startswith(replies.TOO_LONG_TEXT)
     assert utf8_len(reply.content) <= MAX_TEXT_BYTES
     server.stop()
@@ -224,25 +218,21 @@ def held(settings, **options) -> tuple[ServerThread, HeldChannel]:
     return server, channel
 
 
-def test_a_retried_message_is_answered_and_logged_once(settings):
+async def test_a_retried_message_is_answered_and_logged_once(settings):
     server, channel = held(settings, release_on_retry=True)
     with server:
-
-        async def main():
-            sim = WechatSim(endpoint(server), deadline=0.5)
-            async with aiohttp.ClientSession() as session:
-                xml = sim.text(OPENID, "低保怎么申请", msg_id="6054768590064713728")
-                first = await sim.post(session, xml)  # WeChat gives up on the first try and retries
-                again = await sim.post(session, xml)  # the same message once more, already answered
-                return first, again
-
-        first, again = run(main())
+        sim = WechatSim(endpoint(server), deadline=0.5)
+        async with aiohttp.ClientSession() as session:
+            xml = sim.text(OPENID, "低保怎么申请", msg_id="6054768590064713728")
+            first = await sim.post(session, xml)  # WeChat gives up on the first try and retries
+            again = await sim.post(session, xml)  # the same message once more, already answered
     assert first.tries >= 2 and channel.arrivals == first.tries + again.tries
     assert first.content.startswith("【低保怎么申请？】") and again.content == first.content
     assert [row["question"] for row in logged(settings)] == ["低保怎么申请"]
 
 
-def test_a_message_retried_after_a_restart_is_answered_again_and_logged_once(settings):
+@pytest.mark.deadline(60)  # two runs of the server, 30 s each
+async def test_a_message_retried_after_a_restart_is_answered_again_and_logged_once(settings):
     """WeChat retries a message it got no answer to; the bot restarted meanwhile, so it no longer
     holds the answer: it answers again, and the log, keyed by the message, keeps one row."""
 
@@ -254,21 +244,18 @@ def test_a_message_retried_after_a_restart_is_answered_again_and_logged_once(set
     replies_ = []
     for _ in range(2):
         with ServerThread(settings, secret=SECRET) as server:
-            replies_.append(run(send(server)))
+            replies_.append(await send(server))
     assert replies_[0].content == replies_[1].content and replies_[0].content.startswith("【低保怎么申请？】")
     assert [row["question"] for row in logged(settings)] == ["低保怎么申请"]
 
 
-def test_an_event_sent_twice_is_answered_and_logged_once(server, settings):
+async def test_an_event_sent_twice_is_answered_and_logged_once(server, settings):
     created = int(time.time())
 
-    async def main():
-        sim = WechatSim(endpoint(server))
-        async with aiohttp.ClientSession() as session:
-            xml = sim.event(OPENID, "CLICK", "dibao-apply", create_time=created)
-            return [await sim.post(session, xml) for _ in range(2)]
-
-    first, second = run(main())
+    sim = WechatSim(endpoint(server))
+    async with aiohttp.ClientSession() as session:
+        xml = sim.event(OPENID, "CLICK", "dibao-apply", create_time=created)
+        first, second = [await sim.post(session, xml) for _ in range(2)]
     assert first.content == second.content and first.content.startswith("【低保怎么申请？】")
     server.stop()
     assert [(r["status"], r["entry_id"], r["via"]) for r in logged(settings)] == [
@@ -276,16 +263,17 @@ def test_an_event_sent_twice_is_answered_and_logged_once(server, settings):
     ]
 
 
-def test_on_the_last_try_a_slow_answer_says_so_and_comes_with_the_next_message(settings):
+@pytest.mark.deadline(60)
+async def test_on_the_last_try_a_slow_answer_says_so_and_comes_with_the_next_message(settings):
     server, channel = held(settings, deadline=1.0)  # WeChat's 5 s, shortened; the simulator waits 1.5 s
     with server:
-        (slow,) = run(conversation(server, say("低保怎么申请"), deadline=1.5))
+        (slow,) = await conversation(server, say("低保怎么申请"), deadline=1.5)
         assert (slow.status, slow.tries, slow.content) == (200, 3, replies.WECHAT_SLOW_TEXT)
 
         server.loop.call_soon_threadsafe(channel.release.set)
         key = channel.conversation.key(Resident(Channel.WECHAT, OPENID))
         poll(lambda: waiting(settings) == [key])  # in the outbox, on disk
-        nxt, after = run(conversation(server, say("为什么低保被取消"), say("养老保险怎么交")))
+        nxt, after = await conversation(server, say("为什么低保被取消"), say("养老保险怎么交"))
     assert nxt.content.startswith(replies.WECHAT_LATE_PREFIX + "\n\n【低保怎么申请？】")
     assert f"\n\n{replies.WECHAT_SEPARATOR}\n\n【为什么我家的低保被取消了？】" in nxt.content
     assert after.content.startswith("【城乡居民养老保险怎么参保？】")  # shown once only
@@ -302,8 +290,8 @@ def waiting(settings) -> list[str]:
 # --- events and other messages ---------------------------------------------------------------
 
 
-def test_subscribe_welcomes_with_the_topic_list_and_a_number_opens_a_topic(server):
-    welcome, picked, entry = run(conversation(server, event("subscribe"), say("2"), say("1")))
+async def test_subscribe_welcomes_with_the_topic_list_and_a_number_opens_a_topic(server):
+    welcome, picked, entry = await conversation(server, event("subscribe"), say("2"), say("1"))
     assert wording(replies.GREETING_TEXT, topics="共享书屋、民生保障").match(welcome.content)
     assert welcome.content.endswith(f"[1] 共享书屋\n[2] 民生保障\n（{replies.WECHAT_CHOICE_HINT}）")
     assert picked.content.startswith(replies.TOPIC_TEXT.format(name="民生保障") + "\n\n[1] 低保怎么申请？")
@@ -321,44 +309,40 @@ def test_subscribe_welcomes_with_the_topic_list_and_a_number_opens_a_topic(serve
         ("help", replies.HELP_TEXT.splitlines()[0]),
     ],
 )
-def test_menu_click_keys_name_a_topic_an_entry_or_a_command(server, key, start):
-    (reply,) = run(conversation(server, event("CLICK", key)))
+async def test_menu_click_keys_name_a_topic_an_entry_or_a_command(server, key, start):
+    (reply,) = await conversation(server, event("CLICK", key))
     assert reply.content.startswith(start)
 
 
-def test_an_unknown_menu_key_shows_the_topics_and_warns_the_operator(server, caplog):
+async def test_an_unknown_menu_key_shows_the_topics_and_warns_the_operator(server, caplog):
     caplog.set_level(logging.WARNING, logger="servicebot")
-    (reply,) = run(conversation(server, event("CLICK", "topic:已删除的主题")))
+    (reply,) = await conversation(server, event("CLICK", "topic:已删除的主题"))
     assert reply.content.startswith(replies.TOPICS_TEXT)
     assert "names no entry, topic or command" in caplog.text and "已删除的主题" in caplog.text
 
 
-def test_images_and_other_media_get_please_send_text(server):
+async def test_images_and_other_media_get_please_send_text(server):
     def media(kind: str, extra: str = ""):
         return lambda sim: sim.media(OPENID, kind, extra)
 
-    answers = run(
-        conversation(
-            server,
-            lambda sim: sim.image(OPENID),
-            media("voice", "<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>"),
-            media("video", "<MediaId><![CDATA[m]]></MediaId>"),
-            media("location", "<Location_X>32.3</Location_X><Location_Y>118.3</Location_Y>"),
-            media("link", "<Title><![CDATA[t]]></Title><Url><![CDATA[https://example.org]]></Url>"),
-        )
+    answers = await conversation(
+        server,
+        lambda sim: sim.image(OPENID),
+        media("voice", "<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>"),
+        media("video", "<MediaId><![CDATA[m]]></MediaId>"),
+        media("location", "<Location_X>32.3</Location_X><Location_Y>118.3</Location_Y>"),
+        media("link", "<Title><![CDATA[t]]></Title><Url><![CDATA[https://example.org]]></Url>"),
     )
     assert [a.content for a in answers] == [replies.NON_TEXT_TEXT] * 5
 
 
-def test_menu_links_location_reports_and_unsubscribe_get_nothing(server, settings):
-    answers = run(
-        conversation(
-            server,
-            event("VIEW", "https://example.org/"),
-            event("LOCATION"),
-            event("SCAN", "1"),
-            event("unsubscribe"),
-        )
+async def test_menu_links_location_reports_and_unsubscribe_get_nothing(server, settings):
+    answers = await conversation(
+        server,
+        event("VIEW", "https://example.org/"),
+        event("LOCATION"),
+        event("SCAN", "1"),
+        event("unsubscribe"),
     )
     assert all(a.silent and a.body == "success" for a in answers)
     server.stop()
@@ -379,7 +363,7 @@ LONG_ENTRY = """
 """
 
 
-def test_a_long_answer_comes_in_pages_and_more_reads_on(mini_faq, make_settings):
+async def test_a_long_answer_comes_in_pages_and_more_reads_on(mini_faq, make_settings):
     lines = "\n".join(
         f"      第{n}条：请携带身份证和户口本原件，到户籍所在社区居委会窗口咨询和办理相关手续。" for n in range(1, 61)
     )
@@ -389,7 +373,7 @@ def test_a_long_answer_comes_in_pages_and_more_reads_on(mini_faq, make_settings)
         mini_faq, web_port=free_port(), web_listen="127.0.0.1", wechat_token=TEST_TOKEN, reload_interval=0
     )
     with ServerThread(settings, secret=SECRET) as server:
-        first, *more = run(conversation(server, say("办事须知全文"), *[say("更多")] * 6))
+        first, *more = await conversation(server, say("办事须知全文"), *[say("更多")] * 6)
     pages = [first, *more]
     assert all(utf8_len(p.content) <= MAX_TEXT_BYTES for p in pages)
     assert first.content.startswith("【长篇办事须知是什么？】") and first.content.endswith(MORE_HINT)
@@ -404,15 +388,16 @@ def test_a_long_answer_comes_in_pages_and_more_reads_on(mini_faq, make_settings)
 # --- late messages (the hand-off's hook) -------------------------------------------------------
 
 
-def test_a_message_delivered_later_is_shown_once_with_the_residents_next_message_also_after_a_restart(settings):
+@pytest.mark.deadline(60)
+async def test_a_message_delivered_later_is_shown_once_with_the_residents_next_message_also_after_a_restart(settings):
     staff = Said(Reply("工作人员回复：您的低保申请材料已收到。"))
     with ServerThread(settings, secret=SECRET) as server:
         assert server.call(server.core.delivery.deliver(Resident(Channel.WECHAT, OPENID), staff)) == Delivered.KEPT
         assert server.core.delivery.waits_for_resident(Channel.WECHAT)
     assert waiting(settings) == [pseudonym(SECRET, f"wechat:{OPENID}")]  # hashed: no OpenID on disk
     with ServerThread(settings, secret=SECRET) as server:
-        (other,) = run(conversation(server, say("低保怎么申请", OTHER)))
-        first, second = run(conversation(server, say("低保怎么申请"), say("低保怎么申请")))
+        (other,) = await conversation(server, say("低保怎么申请", OTHER))
+        first, second = await conversation(server, say("低保怎么申请"), say("低保怎么申请"))
     assert "工作人员回复" not in other.content
     assert first.content.startswith(
         f"工作人员回复：您的低保申请材料已收到。\n\n{replies.WECHAT_SEPARATOR}\n\n【低保怎么申请？】"
@@ -424,28 +409,24 @@ def test_a_message_delivered_later_is_shown_once_with_the_residents_next_message
 # --- refused requests ----------------------------------------------------------------------
 
 
-def test_forged_stale_malformed_hostile_and_oversized_posts_are_refused(server, settings, tmp_path: Path):
+async def test_forged_stale_malformed_hostile_and_oversized_posts_are_refused(server, settings, tmp_path: Path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-42")
 
-    async def main():
-        sim = WechatSim(endpoint(server))
-        async with aiohttp.ClientSession() as session:
-            xml = sim.text(OPENID, "低保怎么申请")
-            _, signed = sim.sign(xml)
-            forged = await sim.post(session, xml, query=signed | {"signature": "0" * 40})
-            unsigned = await sim.post(session, xml, query={})
-            stale_sim = WechatSim(endpoint(server), clock=lambda: time.time() - 3600)
-            stale = await stale_sim.post(session, stale_sim.text(OPENID, "低保怎么申请"))
-            broken = await sim.post(session, "<xml><oops>", body="<xml><oops>")
-            not_wechat = await sim.post(session, "<xml><a>1</a></xml>", body="<xml><a>1</a></xml>")
-            xxe = f'<!DOCTYPE xml [<!ENTITY x SYSTEM "{secret.as_uri()}">]>' + xml.replace("低保怎么申请", "&x;")
-            hostile = await sim.post(session, xxe, body=xxe)
-            huge = "<xml>" + "啊" * 100_000 + "</xml>"
-            oversized = await sim.post(session, huge, body=huge)
-            return forged, unsigned, stale, broken, not_wechat, hostile, oversized
-
-    forged, unsigned, stale, broken, not_wechat, hostile, oversized = run(main())
+    sim = WechatSim(endpoint(server))
+    async with aiohttp.ClientSession() as session:
+        xml = sim.text(OPENID, "低保怎么申请")
+        _, signed = sim.sign(xml)
+        forged = await sim.post(session, xml, query=signed | {"signature": "0" * 40})
+        unsigned = await sim.post(session, xml, query={})
+        stale_sim = WechatSim(endpoint(server), clock=lambda: time.time() - 3600)
+        stale = await stale_sim.post(session, stale_sim.text(OPENID, "低保怎么申请"))
+        broken = await sim.post(session, "<xml><oops>", body="<xml><oops>")
+        not_wechat = await sim.post(session, "<xml><a>1</a></xml>", body="<xml><a>1</a></xml>")
+        xxe = f'<!DOCTYPE xml [<!ENTITY x SYSTEM "{secret.as_uri()}">]>' + xml.replace("低保怎么申请", "&x;")
+        hostile = await sim.post(session, xxe, body=xxe)
+        huge = "<xml>" + "啊" * 100_000 + "</xml>"
+        oversized = await sim.post(session, huge, body=huge)
     assert [r.status for r in (forged, unsigned, stale)] == [403] * 3
     assert [r.status for r in (broken, not_wechat, hostile)] == [400] * 3
     assert oversized.status == 413
@@ -470,24 +451,21 @@ def safe_settings(mini_faq, make_settings):
     )
 
 
-def test_safe_mode_round_trip_with_a_known_key(safe_settings):
+@pytest.mark.deadline(60)
+async def test_safe_mode_round_trip_with_a_known_key(safe_settings):
     with ServerThread(safe_settings, secret=SECRET) as server:
-        asked, picked, welcome = run(
-            conversation(server, say("低保怎么申请"), say("1"), event("subscribe"), aes_key=TEST_AES_KEY)
+        asked, picked, welcome = await conversation(
+            server, say("低保怎么申请"), say("1"), event("subscribe"), aes_key=TEST_AES_KEY
         )
 
-        async def tampered():
-            sim = WechatSim(endpoint(server), aes_key=TEST_AES_KEY)
-            wrong_key = WechatSim(endpoint(server), aes_key="B" * 43)
-            async with aiohttp.ClientSession() as session:
-                xml = sim.text(OPENID, "低保怎么申请")
-                body, query = sim.sign(xml)
-                bad_msg_signature = await sim.post(session, xml, body=body, query=query | {"msg_signature": "0" * 40})
-                other_body, other_query = wrong_key.sign(xml)
-                undecryptable = await sim.post(session, xml, body=other_body, query=other_query)
-                return bad_msg_signature, undecryptable
-
-        bad_msg_signature, undecryptable = run(tampered())
+        sim = WechatSim(endpoint(server), aes_key=TEST_AES_KEY)
+        wrong_key = WechatSim(endpoint(server), aes_key="B" * 43)
+        async with aiohttp.ClientSession() as session:
+            xml = sim.text(OPENID, "低保怎么申请")
+            body, query = sim.sign(xml)
+            bad_msg_signature = await sim.post(session, xml, body=body, query=query | {"msg_signature": "0" * 40})
+            other_body, other_query = wrong_key.sign(xml)
+            undecryptable = await sim.post(session, xml, body=other_body, query=other_query)
     # The simulator decrypted each reply and checked its MsgSignature and AppID.
     assert asked.encrypted and picked.encrypted and welcome.encrypted
     assert asked.content.startswith("【低保怎么申请？】") and picked.content.startswith(
@@ -502,19 +480,17 @@ def test_safe_mode_round_trip_with_a_known_key(safe_settings):
 
 
 @pytest.mark.parametrize("mode", ["plain", "safe"])
-def test_a_recognised_voice_message_is_answered_as_if_typed_and_logged_as_voice(mode, settings, safe_settings):
+async def test_a_recognised_voice_message_is_answered_as_if_typed_and_logged_as_voice(mode, settings, safe_settings):
     settings = safe_settings if mode == "safe" else settings
     aes_key = TEST_AES_KEY if mode == "safe" else None
     with ServerThread(settings, secret=SECRET) as server:
-        typed, spoken, picked, unheard = run(
-            conversation(
-                server,
-                say("低保怎么申请", OTHER),
-                speak("低保怎么申请。"),
-                speak("1。"),
-                speak(None),
-                aes_key=aes_key,
-            )
+        typed, spoken, picked, unheard = await conversation(
+            server,
+            say("低保怎么申请", OTHER),
+            speak("低保怎么申请。"),
+            speak("1。"),
+            speak(None),
+            aes_key=aes_key,
         )
     assert spoken.encrypted == (mode == "safe")
     assert spoken.content == typed.content  # the same answer as the typed question, choices and all
@@ -532,8 +508,8 @@ def test_a_recognised_voice_message_is_answered_as_if_typed_and_logged_as_voice(
     assert (tap_row["via"], tap_row["origin_ref"]) == (Via.RELATED, spoken_row["ref"])
 
 
-def test_a_spoken_phone_number_is_masked_in_the_log(server, settings):
-    (reply,) = run(conversation(server, speak("我的电话是13912345678，低保怎么申请？")))
+async def test_a_spoken_phone_number_is_masked_in_the_log(server, settings):
+    (reply,) = await conversation(server, speak("我的电话是13912345678，低保怎么申请？"))
     assert reply.content.startswith("【低保怎么申请？】")
     server.stop()
     (row,) = logged(settings)
@@ -543,15 +519,13 @@ def test_a_spoken_phone_number_is_masked_in_the_log(server, settings):
 # --- review and stats --------------------------------------------------------------------------
 
 
-def test_wechat_questions_are_in_review_and_stats(server, settings, capsys):
-    run(
-        conversation(
-            server,
-            say("今天天气怎么样"),
-            say("低保怎么申请"),
-            say("今天天气怎么样", OTHER),
-            speak("明天会下雨吗。", OTHER),
-        )
+async def test_wechat_questions_are_in_review_and_stats(server, settings, capsys):
+    await conversation(
+        server,
+        say("今天天气怎么样"),
+        say("低保怎么申请"),
+        say("今天天气怎么样", OTHER),
+        speak("明天会下雨吗。", OTHER),
     )
     server.stop()
     capsys.readouterr()
@@ -579,7 +553,8 @@ def log_stream():
         logging.getLogger(name).setLevel(level)
 
 
-def test_logs_at_debug_hold_no_openid_message_or_secret(safe_settings, log_stream):
+@pytest.mark.deadline(60)
+async def test_logs_at_debug_hold_no_openid_message_or_secret(safe_settings, log_stream):
     phone = "13912345678"
     setup_logging(
         "text",
@@ -588,13 +563,11 @@ def test_logs_at_debug_hold_no_openid_message_or_secret(safe_settings, log_strea
         secrets=(safe_settings.wechat_token, safe_settings.wechat_aes_key, SECRET),
     )
     with ServerThread(safe_settings, secret=SECRET) as server:
-        run(
-            conversation(
-                server,
-                say(f"我的电话{phone}，小狗走丢了怎么办"),
-                event("CLICK", "no-such-key"),
-                aes_key=TEST_AES_KEY,
-            )
+        await conversation(
+            server,
+            say(f"我的电话{phone}，小狗走丢了怎么办"),
+            event("CLICK", "no-such-key"),
+            aes_key=TEST_AES_KEY,
         )
 
         async def forged():
@@ -603,7 +576,7 @@ def test_logs_at_debug_hold_no_openid_message_or_secret(safe_settings, log_strea
                 xml = sim.text(OPENID, "小狗走丢了")
                 return await sim.post(session, xml, query=sim.sign(xml)[1] | {"signature": "1" * 40})
 
-        assert run(forged()).status == 403
+        assert (await forged()).status == 403
     output = log_stream.getvalue()
     assert "answering on: web, wechat" in output and "wechat: refused a request with 403" in output
     for value in (OPENID, phone, "小狗走丢", TEST_TOKEN, TEST_AES_KEY, SECRET):
@@ -652,7 +625,7 @@ def test_the_channel_runs_only_when_a_wechat_token_is_set(settings):
     assert [c.name for c in build_channels(Core(without, Service.from_settings(without)))] == [Channel.WEB]
 
 
-def test_servicebot_run_answers_wechat_in_a_real_process(tmp_path, mini_faq):
+async def test_servicebot_run_answers_wechat_in_a_real_process(tmp_path, mini_faq):
     """As operators start it: `servicebot run` with the WeChat settings in the environment."""
     port = free_port()
     env = process_env(
@@ -664,22 +637,18 @@ def test_servicebot_run_answers_wechat_in_a_real_process(tmp_path, mini_faq):
         SERVICEBOT_WECHAT_AES_KEY=TEST_AES_KEY,
     )
     with servicebot_process(env, "run") as process:
-
-        async def main():
-            sim = WechatSim(f"http://127.0.0.1:{port}/wechat", aes_key=TEST_AES_KEY)
-            async with aiohttp.ClientSession() as session:
-                deadline = time.monotonic() + 20
-                while True:
-                    assert process.poll() is None
-                    try:
-                        check = await sim.verify_url(session, "hello-42")
-                        break
-                    except aiohttp.ClientConnectionError:
-                        assert time.monotonic() < deadline, "the server did not start"
-                        await asyncio.sleep(0.05)
-                return check, await sim.post(session, sim.text(OPENID, "低保怎么申请"))
-
-        check, answer = run(main())
+        sim = WechatSim(f"http://127.0.0.1:{port}/wechat", aes_key=TEST_AES_KEY)
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 20
+            while True:
+                assert process.poll() is None
+                try:
+                    check = await sim.verify_url(session, "hello-42")
+                    break
+                except aiohttp.ClientConnectionError:
+                    assert time.monotonic() < deadline, "the server did not start"
+                    await asyncio.sleep(0.05)
+            check, answer = check, await sim.post(session, sim.text(OPENID, "低保怎么申请"))
         assert check == (200, "hello-42")
         assert answer.encrypted and answer.content.startswith("【低保怎么申请？】")
         process.send_signal(signal.SIGTERM)

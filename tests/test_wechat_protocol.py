@@ -58,8 +58,8 @@ from servicebot.errors import ConfigError, DecryptError, MalformedMessageError, 
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind
 
-from conftest import Clock
-from wechat_sim import (
+from support.fakes import Clock
+from support.wechat_sim import (
     TEST_ACCOUNT,
     TEST_AES_KEY,
     TEST_APP_ID,
@@ -70,6 +70,8 @@ from wechat_sim import (
     wechat_encrypt,
     xml_fields,
 )
+
+pytestmark = [pytest.mark.anyio, pytest.mark.deadline(20)]
 
 NOW = 1_700_000_000
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
@@ -102,11 +104,6 @@ SAMPLE_REPLY_ENCRYPT = (
 )
 
 SAMPLE_REPLY_SIGNATURE = "407518b7649e86ef23978113f92d27afa9296533"
-
-
-def run(coro, timeout: float = 20.0):
-    """Run one test body with a hard upper bound."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 def text_xml(content: str = "低保怎么申请", *, msg_id: str = "6054768590064713728", created: int = NOW) -> str:
@@ -787,133 +784,115 @@ def test_links_cannot_break_out_of_their_tag():
 # --- retries -------------------------------------------------------------------------------
 
 
-def test_a_repeated_key_gets_the_same_result_computed_once():
-    async def main():
-        cache: ReplyCache[str] = ReplyCache()
-        calls = []
+async def test_a_repeated_key_gets_the_same_result_computed_once():
+    cache: ReplyCache[str] = ReplyCache()
+    calls = []
 
-        async def compute():
-            calls.append(1)
-            return f"answer {len(calls)}"
+    async def compute():
+        calls.append(1)
+        return f"answer {len(calls)}"
 
-        results = [await cache.run_once("msg:1", compute) for _ in range(3)]
-        assert results == ["answer 1"] * 3 and len(calls) == 1
-        assert cache.seen("msg:1") == 3 and cache.seen("msg:2") == 0
-        assert await cache.run_once("msg:2", compute) == "answer 2"
-
-    run(main())
+    results = [await cache.run_once("msg:1", compute) for _ in range(3)]
+    assert results == ["answer 1"] * 3 and len(calls) == 1
+    assert cache.seen("msg:1") == 3 and cache.seen("msg:2") == 0
+    assert await cache.run_once("msg:2", compute) == "answer 2"
 
 
-def test_a_retry_arriving_while_the_first_is_still_answering_awaits_the_same_result():
-    async def main():
-        cache: ReplyCache[str] = ReplyCache()
-        release, started, calls = asyncio.Event(), asyncio.Event(), []
+async def test_a_retry_arriving_while_the_first_is_still_answering_awaits_the_same_result():
+    cache: ReplyCache[str] = ReplyCache()
+    release, started, calls = asyncio.Event(), asyncio.Event(), []
 
-        async def compute():
-            calls.append(1)
-            started.set()
+    async def compute():
+        calls.append(1)
+        started.set()
+        await release.wait()
+        return "the answer"
+
+    first = asyncio.create_task(cache.run_once("msg:1", compute))
+    await started.wait()
+    retry = asyncio.create_task(cache.run_once("msg:1", compute))
+    await asyncio.sleep(0)  # let the retry reach its await (no time passes)
+    assert not retry.done()
+    release.set()
+    assert await first == await retry == "the answer"
+    assert len(calls) == 1
+
+
+async def test_a_request_that_gives_up_leaves_the_answer_for_the_retry():
+    cache: ReplyCache[str] = ReplyCache()
+    release, calls = asyncio.Event(), []
+
+    async def compute():
+        calls.append(1)
+        await release.wait()
+        return "late answer"
+
+    with pytest.raises(TimeoutError):
+        await cache.run_once("msg:1", compute, timeout=0.01)
+    cancelled = asyncio.create_task(cache.run_once("msg:1", compute))
+    await asyncio.sleep(0)
+    cancelled.cancel()  # an HTTP handler cancelled when WeChat hangs up
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    release.set()
+    assert await cache.run_once("msg:1", compute) == "late answer"
+    assert len(calls) == 1 and cache.seen("msg:1") == 3
+
+
+async def test_a_failure_reaches_the_waiting_requests_and_the_next_retry_tries_again():
+    cache: ReplyCache[str] = ReplyCache()
+    release, calls = asyncio.Event(), []
+
+    async def compute():
+        calls.append(1)
+        if len(calls) == 1:
             await release.wait()
-            return "the answer"
+            raise RuntimeError("database locked")
+        return "second try"
 
-        first = asyncio.create_task(cache.run_once("msg:1", compute))
-        await started.wait()
-        retry = asyncio.create_task(cache.run_once("msg:1", compute))
-        await asyncio.sleep(0)  # let the retry reach its await (no time passes)
-        assert not retry.done()
-        release.set()
-        assert await first == await retry == "the answer"
-        assert len(calls) == 1
-
-    run(main())
-
-
-def test_a_request_that_gives_up_leaves_the_answer_for_the_retry():
-    async def main():
-        cache: ReplyCache[str] = ReplyCache()
-        release, calls = asyncio.Event(), []
-
-        async def compute():
-            calls.append(1)
-            await release.wait()
-            return "late answer"
-
-        with pytest.raises(TimeoutError):
-            await cache.run_once("msg:1", compute, timeout=0.01)
-        cancelled = asyncio.create_task(cache.run_once("msg:1", compute))
-        await asyncio.sleep(0)
-        cancelled.cancel()  # an HTTP handler cancelled when WeChat hangs up
-        with pytest.raises(asyncio.CancelledError):
-            await cancelled
-        release.set()
-        assert await cache.run_once("msg:1", compute) == "late answer"
-        assert len(calls) == 1 and cache.seen("msg:1") == 3
-
-    run(main())
+    first = asyncio.create_task(cache.run_once("msg:1", compute))
+    await asyncio.sleep(0)
+    retry = asyncio.create_task(cache.run_once("msg:1", compute))
+    await asyncio.sleep(0)
+    release.set()
+    for task in (first, retry):
+        with pytest.raises(RuntimeError, match="locked"):
+            await task
+    assert await cache.run_once("msg:1", compute) == "second try"
+    assert len(calls) == 2
 
 
-def test_a_failure_reaches_the_waiting_requests_and_the_next_retry_tries_again():
-    async def main():
-        cache: ReplyCache[str] = ReplyCache()
-        release, calls = asyncio.Event(), []
+async def test_entries_expire_after_the_ttl():
+    clock = Clock(0.0)
+    cache: ReplyCache[int] = ReplyCache(ttl=600, clock=clock)
+    calls = []
 
-        async def compute():
-            calls.append(1)
-            if len(calls) == 1:
-                await release.wait()
-                raise RuntimeError("database locked")
-            return "second try"
+    async def compute():
+        calls.append(1)
+        return len(calls)
 
-        first = asyncio.create_task(cache.run_once("msg:1", compute))
-        await asyncio.sleep(0)
-        retry = asyncio.create_task(cache.run_once("msg:1", compute))
-        await asyncio.sleep(0)
-        release.set()
-        for task in (first, retry):
-            with pytest.raises(RuntimeError, match="locked"):
-                await task
-        assert await cache.run_once("msg:1", compute) == "second try"
-        assert len(calls) == 2
-
-    run(main())
+    assert await cache.run_once("k", compute) == 1
+    clock.now = 599.9
+    assert await cache.run_once("k", compute) == 1
+    clock.now = 600
+    assert len(cache) == 0
+    assert await cache.run_once("k", compute) == 2
 
 
-def test_entries_expire_after_the_ttl():
-    async def main():
-        clock = Clock(0.0)
-        cache: ReplyCache[int] = ReplyCache(ttl=600, clock=clock)
-        calls = []
+async def test_the_store_is_bounded_oldest_first():
+    cache: ReplyCache[str] = ReplyCache(max_entries=3, clock=Clock(0.0))
+    calls = []
 
-        async def compute():
-            calls.append(1)
-            return len(calls)
+    async def compute():
+        calls.append(1)
+        return "x"
 
-        assert await cache.run_once("k", compute) == 1
-        clock.now = 599.9
-        assert await cache.run_once("k", compute) == 1
-        clock.now = 600
-        assert len(cache) == 0
-        assert await cache.run_once("k", compute) == 2
-
-    run(main())
-
-
-def test_the_store_is_bounded_oldest_first():
-    async def main():
-        cache: ReplyCache[str] = ReplyCache(max_entries=3, clock=Clock(0.0))
-        calls = []
-
-        async def compute():
-            calls.append(1)
-            return "x"
-
-        for key in "abcd":
-            await cache.run_once(key, compute)
-        assert len(cache) == 3
-        await cache.run_once("d", compute)  # kept
-        await cache.run_once("a", compute)  # evicted, so computed again
-        assert len(calls) == 5
-
-    run(main())
+    for key in "abcd":
+        await cache.run_once(key, compute)
+    assert len(cache) == 3
+    await cache.run_once("d", compute)  # kept
+    await cache.run_once("a", compute)  # evicted, so computed again
+    assert len(calls) == 5
 
 
 def test_default_ttl_outlives_the_timestamp_window_so_replays_are_caught():
@@ -1031,82 +1010,65 @@ async def serving(endpoint: Endpoint):
         await runner.cleanup()
 
 
-def test_url_verification_handshake_over_http():
-    async def main():
-        async with serving(Endpoint()) as (url, session):
-            sim = WechatSim(url)
-            assert await sim.verify_url(session, "echo-5837397520832701") == (200, "echo-5837397520832701")
-            forged = signed_query(token="guess", timestamp=int(sim.clock())) | {"echostr": "x"}
-            assert (await sim.verify_url(session, query=forged))[0] == 403
-
-    run(main())
+async def test_url_verification_handshake_over_http():
+    async with serving(Endpoint()) as (url, session):
+        sim = WechatSim(url)
+        assert await sim.verify_url(session, "echo-5837397520832701") == (200, "echo-5837397520832701")
+        forged = signed_query(token="guess", timestamp=int(sim.clock())) | {"echostr": "x"}
+        assert (await sim.verify_url(session, query=forged))[0] == 403
 
 
 @pytest.mark.parametrize("aes_key", [None, TEST_AES_KEY], ids=["plain", "safe-mode"])
-def test_messages_and_events_round_trip_over_http(aes_key):
-    async def main():
-        crypto = WechatCrypto(aes_key, TEST_APP_ID) if aes_key else None
-        async with serving(Endpoint(crypto)) as (url, session):
-            sim = WechatSim(url, aes_key=aes_key)
-            text = await sim.post(session, sim.text(OPENID, "梧桐书屋在哪里"))
-            assert (text.status, text.encrypted, text.tries) == (200, bool(aes_key), 1)
-            assert text.content == "收到7个字：梧桐书屋在哪里" and text.fields["ToUserName"] == OPENID
-            assert (await sim.post(session, sim.event(OPENID, "subscribe"))).content == "欢迎关注"
-            assert (
-                await sim.post(session, sim.event(OPENID, "CLICK", "topic:共享书屋"))
-            ).content == "菜单 topic:共享书屋"
-            assert (await sim.post(session, sim.image(OPENID))).content == "请发文字"
-            assert (await sim.post(session, sim.event(OPENID, "unsubscribe"))).silent
-            long = await sim.post(session, sim.text(OPENID, "问" * 50_000))
-            assert long.content == "收到50000个字：" + "问" * 10
-
-    run(main())
+async def test_messages_and_events_round_trip_over_http(aes_key):
+    crypto = WechatCrypto(aes_key, TEST_APP_ID) if aes_key else None
+    async with serving(Endpoint(crypto)) as (url, session):
+        sim = WechatSim(url, aes_key=aes_key)
+        text = await sim.post(session, sim.text(OPENID, "梧桐书屋在哪里"))
+        assert (text.status, text.encrypted, text.tries) == (200, bool(aes_key), 1)
+        assert text.content == "收到7个字：梧桐书屋在哪里" and text.fields["ToUserName"] == OPENID
+        assert (await sim.post(session, sim.event(OPENID, "subscribe"))).content == "欢迎关注"
+        assert (await sim.post(session, sim.event(OPENID, "CLICK", "topic:共享书屋"))).content == "菜单 topic:共享书屋"
+        assert (await sim.post(session, sim.image(OPENID))).content == "请发文字"
+        assert (await sim.post(session, sim.event(OPENID, "unsubscribe"))).silent
+        long = await sim.post(session, sim.text(OPENID, "问" * 50_000))
+        assert long.content == "收到50000个字：" + "问" * 10
 
 
-def test_forged_and_hostile_posts_are_refused_over_http(tmp_path: Path):
-    async def main():
-        secret = tmp_path / "secret.txt"
-        secret.write_text("TOP-SECRET-42")
-        endpoint = Endpoint()
-        async with serving(endpoint) as (url, session):
-            sim = WechatSim(url)
-            xml = sim.text(OPENID, "hello")
-            _, good = sim.sign(xml)
-            assert (await sim.post(session, xml, query=good | {"signature": "0" * 40})).status == 403
-            stale = WechatSim(url, clock=lambda: NOW)  # signed correctly, but years ago
-            assert (await stale.post(session, stale.text(OPENID, "hello"))).status == 403
-            xxe = f'<!DOCTYPE xml [<!ENTITY x SYSTEM "{secret.as_uri()}">]>' + xml.replace("hello", "&x;")
-            refused = await sim.post(session, xxe, body=xxe)
-            assert (refused.status, refused.body) == (400, "MalformedMessageError")
-            assert (await sim.post(session, "<xml><oops>", body="<xml><oops>")).status == 400
-        assert endpoint.computed == []
-
-    run(main())
+async def test_forged_and_hostile_posts_are_refused_over_http(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-42")
+    endpoint = Endpoint()
+    async with serving(endpoint) as (url, session):
+        sim = WechatSim(url)
+        xml = sim.text(OPENID, "hello")
+        _, good = sim.sign(xml)
+        assert (await sim.post(session, xml, query=good | {"signature": "0" * 40})).status == 403
+        stale = WechatSim(url, clock=lambda: NOW)  # signed correctly, but years ago
+        assert (await stale.post(session, stale.text(OPENID, "hello"))).status == 403
+        xxe = f'<!DOCTYPE xml [<!ENTITY x SYSTEM "{secret.as_uri()}">]>' + xml.replace("hello", "&x;")
+        refused = await sim.post(session, xxe, body=xxe)
+        assert (refused.status, refused.body) == (400, "MalformedMessageError")
+        assert (await sim.post(session, "<xml><oops>", body="<xml><oops>")).status == 400
+    assert endpoint.computed == []
 
 
-def test_a_slow_answer_is_retried_by_the_simulator_and_computed_once():
-    async def main():
-        endpoint = Endpoint()
-        endpoint.hold = endpoint.retried  # the first request cannot be answered before WeChat retries
-        async with serving(endpoint) as (url, session):
-            sim = WechatSim(url, deadline=0.5)
-            reply = await sim.post(session, sim.text(OPENID, "低保怎么申请", msg_id="31415"))
-            assert (reply.status, reply.content) == (200, "收到6个字：低保怎么申请")
-            assert reply.tries >= 2  # 2, unless a loaded machine also made the retry miss its deadline
-            key = f"msg:{OPENID}:31415"
-            assert endpoint.arrivals == [key] * reply.tries and endpoint.computed == [key]
-
-    run(main())
+async def test_a_slow_answer_is_retried_by_the_simulator_and_computed_once():
+    endpoint = Endpoint()
+    endpoint.hold = endpoint.retried  # the first request cannot be answered before WeChat retries
+    async with serving(endpoint) as (url, session):
+        sim = WechatSim(url, deadline=0.5)
+        reply = await sim.post(session, sim.text(OPENID, "低保怎么申请", msg_id="31415"))
+        assert (reply.status, reply.content) == (200, "收到6个字：低保怎么申请")
+        assert reply.tries >= 2  # 2, unless a loaded machine also made the retry miss its deadline
+        key = f"msg:{OPENID}:31415"
+        assert endpoint.arrivals == [key] * reply.tries and endpoint.computed == [key]
 
 
-def test_the_simulator_gives_up_after_three_tries_like_wechat():
-    async def main():
-        endpoint = Endpoint()
-        endpoint.hold = asyncio.Event()  # never answered while WeChat waits
-        async with serving(endpoint) as (url, session):
-            sim = WechatSim(url, deadline=0.2)
-            reply = await sim.post(session, sim.text(OPENID, "在吗", msg_id="27182"))
-            assert (reply.status, reply.tries, sim.sent) == (None, 3, 3)
-            assert endpoint.arrivals == [f"msg:{OPENID}:27182"] * 3 and endpoint.computed == [f"msg:{OPENID}:27182"]
-
-    run(main())
+async def test_the_simulator_gives_up_after_three_tries_like_wechat():
+    endpoint = Endpoint()
+    endpoint.hold = asyncio.Event()  # never answered while WeChat waits
+    async with serving(endpoint) as (url, session):
+        sim = WechatSim(url, deadline=0.2)
+        reply = await sim.post(session, sim.text(OPENID, "在吗", msg_id="27182"))
+        assert (reply.status, reply.tries, sim.sent) == (None, 3, 3)
+        assert endpoint.arrivals == [f"msg:{OPENID}:27182"] * 3 and endpoint.computed == [f"msg:{OPENID}:27182"]

@@ -1,11 +1,10 @@
 """Replayed and downgraded WeChat requests (issue 22, items 10 and 11): the simulated WeChat
-server (tests/wechat_sim.py) and a forger holding one captured signed request, against the
+server (tests/support/wechat_sim.py) and a forger holding one captured signed request, against the
 bot's real web server on 127.0.0.1 with a real SQLite log under tmp_path. `NonceMemory` is
 also checked alone, with a fake clock."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import sqlite3
 
@@ -19,17 +18,15 @@ from servicebot.conversation.events import Resident, Said
 from servicebot.errors import ReplayError
 from servicebot.records import Channel
 
-from conftest import Clock
-from webserver import ServerThread, free_port
-from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, WechatSim
+from support.fakes import Clock
+from support.webserver import ServerThread, free_port
+from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN, WechatSim
+
+pytestmark = pytest.mark.anyio
 
 VICTIM = "oWx3Q5resident0000000000001"
 FORGER = "oWx3Q5resident0000000000666"
 STAFF_REPLY = "工作人员回复：您的低保申请材料已收到。"
-
-
-def run(coro, timeout: float = 30.0):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 def logged_questions(settings) -> list[str]:
@@ -63,7 +60,7 @@ async def post_raw(session: aiohttp.ClientSession, url: str, body: str, query: d
 
 
 @pytest.mark.slow
-def test_a_captured_signed_url_cannot_fetch_another_residents_staff_reply(plain_settings):
+async def test_a_captured_signed_url_cannot_fetch_another_residents_staff_reply(plain_settings):
     """The probe's case: a staff reply waits for the victim; the forger posts a message in the
     victim's name under a signed URL captured from an earlier request of the forger's own."""
     with ServerThread(plain_settings) as server:
@@ -71,15 +68,12 @@ def test_a_captured_signed_url_cannot_fetch_another_residents_staff_reply(plain_
         staff = Said(Reply(STAFF_REPLY))
         assert server.call(server.core.delivery.deliver(Resident(Channel.WECHAT, VICTIM), staff)) == Delivered.KEPT
 
-        async def main():
-            sim = WechatSim(url)
-            async with aiohttp.ClientSession() as session:
-                body, query = sim.sign(sim.text(FORGER, "低保怎么申请"))
-                own = sim.read_reply(*await post_raw(session, url, body, query))  # as WeChat sent it
-                forged = sim.text(VICTIM, "你好")  # the captured URL, another body
-                return own, await post_raw(session, url, forged, query)
-
-        own, (status, text) = run(main())
+        sim = WechatSim(url)
+        async with aiohttp.ClientSession() as session:
+            body, query = sim.sign(sim.text(FORGER, "低保怎么申请"))
+            own = sim.read_reply(*await post_raw(session, url, body, query))  # as WeChat sent it
+            forged = sim.text(VICTIM, "你好")  # the captured URL, another body
+            status, text = await post_raw(session, url, forged, query)
     assert own.status == 200 and own.content.startswith("【低保怎么申请？】")
     assert (status, text) == (403, "")
     assert STAFF_REPLY not in text
@@ -88,36 +82,29 @@ def test_a_captured_signed_url_cannot_fetch_another_residents_staff_reply(plain_
 
 
 @pytest.mark.slow
-def test_wechats_own_retries_pass_and_a_fourth_identical_request_is_refused(plain_settings):
+async def test_wechats_own_retries_pass_and_a_fourth_identical_request_is_refused(plain_settings):
     with ServerThread(plain_settings) as server:
         url = server.base_url + "/wechat"
 
-        async def main():
-            sim = WechatSim(url)
-            async with aiohttp.ClientSession() as session:
-                body, query = sim.sign(sim.text(VICTIM, "低保怎么申请"))
-                return [await post_raw(session, url, body, query) for _ in range(4)]
-
-        answers = run(main())
+        sim = WechatSim(url)
+        async with aiohttp.ClientSession() as session:
+            body, query = sim.sign(sim.text(VICTIM, "低保怎么申请"))
+            answers = [await post_raw(session, url, body, query) for _ in range(4)]
     assert [status for status, _ in answers] == [200, 200, 200, 403]
     assert answers[0][1] == answers[1][1] == answers[2][1]  # one answer, given to each try
     assert logged_questions(plain_settings) == ["低保怎么申请"]
 
 
 @pytest.mark.slow
-def test_safe_mode_refuses_an_unencrypted_request_and_answers_an_encrypted_one(safe_settings):
+async def test_safe_mode_refuses_an_unencrypted_request_and_answers_an_encrypted_one(safe_settings):
     with ServerThread(safe_settings) as server:
         url = server.base_url + "/wechat"
 
-        async def main():
-            async with aiohttp.ClientSession() as session:
-                plain = WechatSim(url)  # signed with the right token, but in plain-text mode
-                downgraded = await plain.post(session, plain.text(VICTIM, "低保怎么申请"))
-                safe = WechatSim(url, aes_key=TEST_AES_KEY)
-                encrypted = await safe.post(session, safe.text(VICTIM, "养老保险怎么交"))
-                return downgraded, encrypted
-
-        downgraded, encrypted = run(main())
+        async with aiohttp.ClientSession() as session:
+            plain = WechatSim(url)  # signed with the right token, but in plain-text mode
+            downgraded = await plain.post(session, plain.text(VICTIM, "低保怎么申请"))
+            safe = WechatSim(url, aes_key=TEST_AES_KEY)
+            encrypted = await safe.post(session, safe.text(VICTIM, "养老保险怎么交"))
     assert (downgraded.status, downgraded.body) == (403, "")
     assert encrypted.status == 200 and encrypted.encrypted and encrypted.content.startswith("【城乡居民养老保险")
     assert logged_questions(safe_settings) == ["养老保险怎么交"]
@@ -127,17 +114,12 @@ def test_safe_mode_refuses_an_unencrypted_request_and_answers_an_encrypted_one(s
 
 
 @pytest.mark.slow
-def test_a_second_sender_reusing_a_msgid_gets_its_own_answer(plain_settings):
+async def test_a_second_sender_reusing_a_msgid_gets_its_own_answer(plain_settings):
     with ServerThread(plain_settings) as server:
-
-        async def main():
-            sim = WechatSim(server.base_url + "/wechat")
-            async with aiohttp.ClientSession() as session:
-                first = await sim.post(session, sim.text(VICTIM, "低保怎么申请", msg_id="6054768590064700001"))
-                second = await sim.post(session, sim.text(FORGER, "养老保险怎么交", msg_id="6054768590064700001"))
-                return first, second
-
-        first, second = run(main())
+        sim = WechatSim(server.base_url + "/wechat")
+        async with aiohttp.ClientSession() as session:
+            first = await sim.post(session, sim.text(VICTIM, "低保怎么申请", msg_id="6054768590064700001"))
+            second = await sim.post(session, sim.text(FORGER, "养老保险怎么交", msg_id="6054768590064700001"))
     assert first.content.startswith("【低保怎么申请？】")
     assert second.content.startswith("【城乡居民养老保险") and second.fields["ToUserName"] == FORGER
     assert logged_questions(plain_settings) == ["低保怎么申请", "养老保险怎么交"]

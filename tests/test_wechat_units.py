@@ -28,8 +28,9 @@ from servicebot.errors import ConfigError
 from servicebot.faq import load_faq
 from servicebot.records import ButtonKind, Via
 
-from conftest import PINNED_FAQ, REPO, Clock
-from wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
+from conftest import PINNED_FAQ, REPO
+from support.fakes import Clock
+from support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
 """Notices without Telegram: "新的人工咨询 #N" to a 企业微信 group robot, tested against a local
-fake of its webhook on 127.0.0.1 (tests/deskclient.py's FakeRobot), never the real one."""
+fake of its webhook on 127.0.0.1 (tests/support/deskclient.py's FakeRobot), never the real one."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -16,9 +15,11 @@ from servicebot.records import Channel, TicketStatus
 from servicebot.staffdesk.notify import NEW_TICKET, NoticeError, WecomRobot, post_json
 from servicebot.storage.tickets import BotSaid, TicketRow
 
-from conftest import until
-from deskclient import UNANSWERABLE, FakeRobot, open_ticket
-from webserver import ServerThread, free_port
+from support.deskclient import UNANSWERABLE, FakeRobot, open_ticket
+from support.waiting import until
+from support.webserver import ServerThread, free_port
+
+pytestmark = pytest.mark.anyio
 
 
 def ticket(number: int, channel: Channel = Channel.WEB) -> TicketRow:
@@ -29,18 +30,13 @@ def ticket(number: int, channel: Channel = Channel.WEB) -> TicketRow:
     )  # fmt: skip
 
 
-def test_a_new_ticket_is_announced_with_its_number_and_channel_only():
+async def test_a_new_ticket_is_announced_with_its_number_and_channel_only():
     with FakeRobot() as robot:
-
-        async def scenario():
-            notices = WecomRobot(robot.url, min_interval=0, retries=(0.01,))
-            await notices.start()
-            notices.ticket_opened(ticket(7))
-            notices.ticket_opened(ticket(8, Channel.WECHAT))
-            await notices.stop()
-            return notices
-
-        notices = asyncio.run(scenario())
+        notices = WecomRobot(robot.url, min_interval=0, retries=(0.01,))
+        await notices.start()
+        notices.ticket_opened(ticket(7))
+        notices.ticket_opened(ticket(8, Channel.WECHAT))
+        await notices.stop()
     assert robot.posts == [
         {"msgtype": "text", "text": {"content": NEW_TICKET.format(number=7, channel="网页聊天")}},
         {"msgtype": "text", "text": {"content": NEW_TICKET.format(number=8, channel="微信公众号")}},
@@ -50,7 +46,7 @@ def test_a_new_ticket_is_announced_with_its_number_and_channel_only():
     assert notices.sent == 2 and notices.failed == 0
 
 
-def test_a_refused_notice_is_tried_again_then_given_up_with_a_warning(caplog):
+async def test_a_refused_notice_is_tried_again_then_given_up_with_a_warning(caplog):
     caplog.set_level(logging.WARNING, logger="servicebot")
     with FakeRobot() as robot:
         robot.failures = [500, 0]  # an HTTP error, then WeCom's "too many messages" (errcode 45009)
@@ -63,10 +59,10 @@ def test_a_refused_notice_is_tried_again_then_given_up_with_a_warning(caplog):
             await notices.stop()
             return notices
 
-        assert asyncio.run(scenario(1)).sent == 1  # third time lucky
+        assert (await scenario(1)).sent == 1  # third time lucky
         assert len(robot.posts) == 1
         robot.failures = [500, 500, 500]
-        assert asyncio.run(scenario(2)).failed == 1
+        assert (await scenario(2)).failed == 1
     text = caplog.text
     assert "HTTP 500" in text and "errcode 45009" in text and "gave up announcing ticket #2" in text
     assert "test-robot-key" not in text and "key=" not in text

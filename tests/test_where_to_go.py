@@ -18,7 +18,8 @@ from servicebot.answering.text import Normalizer
 from servicebot.faq import load_faq
 from servicebot.records import Channel, Status
 
-from conftest import FIXTURES, PINNED_FAQ, Recorded
+from conftest import FIXTURES, PINNED_FAQ
+from support.fakes import Recorded
 
 DEV = yaml.safe_load((Path(__file__).parent / "data" / "where-to-go-dev.yaml").read_text(encoding="utf-8"))
 

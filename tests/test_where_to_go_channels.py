@@ -16,7 +16,8 @@ from servicebot.conversation.chat import Conversation
 from servicebot.conversation.events import Resident, Said, Text
 from servicebot.records import ButtonKind, Channel, Status
 
-from conftest import FIXTURES, PINNED_FAQ, converse
+from conftest import FIXTURES, PINNED_FAQ
+from support.fakes import converse
 
 
 @pytest.fixture(scope="module")

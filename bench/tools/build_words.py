@@ -20,7 +20,7 @@ The words themselves are cut by rjieba, which embeds the same dictionary
 pypinyin's tables).
 Run it again only to rebuild the file, from the test environment (which has jieba):
 
-    python bench/tools/build_words.py
+    python -m bench.tools.build_words
 """
 
 from __future__ import annotations

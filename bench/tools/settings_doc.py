@@ -6,8 +6,8 @@ flag (read from `servicebot.cli`'s parser), default, description — between the
 comments of the page. `tests/test_settings_doc.py` fails when the committed table differs from
 what the code gives. After adding or changing a setting, run from the project folder:
 
-    python bench/tools/settings_doc.py           # rewrite the table in docs/configuration.md
-    python bench/tools/settings_doc.py --check   # exit 1, saying so, if the page is out of date
+    python -m bench.tools.settings_doc           # rewrite the table in docs/configuration.md
+    python -m bench.tools.settings_doc --check   # exit 1, saying so, if the page is out of date
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from servicebot.cli import build_parser
 from servicebot.config import ENV_PREFIX, Settings
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
-COMMAND = "python bench/tools/settings_doc.py"
+COMMAND = "python -m bench.tools.settings_doc"
 BEGIN = f"<!-- settings table: generated from servicebot.config.Settings by `{COMMAND}`; do not edit by hand -->"
 END = "<!-- end of the generated settings table -->"
 HEADER = "| setting (TOML key) | environment variable | flag | default | meaning |\n|---|---|---|---|---|"

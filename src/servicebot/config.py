@@ -101,7 +101,7 @@ class Settings:
         ANSWER_THRESHOLD,
         "Score (0–100) at or above which the bot answers outright (it also needs the entry to be on the "
         "question's subject, a 5-point lead over the next entry, and a question fully covered by the entry may "
-        "score 15 points less). Chosen with `bench/tune.py` on the tuning sets.",
+        "score 15 points less). Chosen with `bench/tools/tune.py` on the tuning sets.",
     )
     suggest_threshold: float = setting(
         SUGGEST_THRESHOLD,

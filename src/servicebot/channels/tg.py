@@ -142,7 +142,7 @@ class TelegramChannel:
         self.core = core
         # No `settle`: an update whose reply was not sent is replayed from the journal (and
         # logged again, once); waiting for the log's disk would slow every reply by the
-        # writer thread's turn (48.8 ms median own work per update in bench/load_bot.py, 7.1 without).
+        # writer thread's turn (48.8 ms median own work per update in bench/load/bot.py, 7.1 without).
         # The flood gate is checked for every update for the bot, before it is read (`admit`),
         # so the conversation has none of its own.
         self.gate = FloodGate(settings.flood_messages, settings.flood_window)

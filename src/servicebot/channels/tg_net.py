@@ -9,7 +9,7 @@
   traceback on every attempt: the failure still raises, and the limiter's one WARNING line
   per attempt says what happened.
 - `timed`: times an update's processing, split into time waiting for the Bot API and
-  everything else (`Timings`, for bench/load_bot.py), and notes whether a request for it
+  everything else (`Timings`, for bench/load/bot.py), and notes whether a request for it
   has left (`Calls`: a stop may cancel an update that has sent nothing yet).
 
 Incoming updates (the journal, per-chat order, the drain on stop) are `channels/tg_ingest.py`'s.

@@ -48,7 +48,7 @@ RESERVED_FDS = 400  # descriptors kept for everything else (Telegram's 256-conne
 READ_TIMEOUT = 10.0  # seconds for a request's headers and body: ~3 KB/s for the largest chat request
 KEEP_ALIVE = 15  # seconds an idle connection is kept for the page's next request (it polls every 5 s)
 ACCEPT_BACKLOG = 64  # connections waiting to be accepted, and accepted in one batch
-BATCHES_IN_FLIGHT = 3  # accepted, not yet seen by the protocol (measured: bench/fault_connections.py)
+BATCHES_IN_FLIGHT = 3  # accepted, not yet seen by the protocol (measured: bench/faults/connections.py)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 (how strongly the question names the subject, how close the entry is, what the question asks
 that the entry does not cover, whether another body's matter is named too …).
 
-The weights are fitted by `bench/tune.py --fit` on the tuning sets only (never on a held-out
+The weights are fitted by `bench/tools/tune.py --fit` on the tuning sets only (never on a held-out
 set) and kept in `decision.json` beside this module, with the names of the features they
 weigh, so `ask --explain` can show the probability and what drove it.
 """

@@ -112,7 +112,7 @@ class Index:
         return scoring.score(self.tables, reading)
 
     def decide(self, reading: Reading, scored: list[Candidate], t: Thresholds | None = None) -> Decision:
-        """The clerk's decision on a scored reading (`bench/tune.py` calls it with other thresholds)."""
+        """The clerk's decision on a scored reading (`bench/tools/tune.py` calls it with other thresholds)."""
         return clerk.decide(self, reading, scored, t)
 
     def match(self, question: str) -> Match:

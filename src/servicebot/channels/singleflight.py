@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from servicebot.bounded import BoundedMap
 
 T = TypeVar("T")
 
@@ -24,7 +25,6 @@ T = TypeVar("T")
 @dataclass
 class _Pending(Generic[T]):
     task: asyncio.Future[T]
-    created: float
     requests: int = 0
 
 
@@ -48,28 +48,23 @@ class SingleFlight(Generic[T]):
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.ttl, self.max_entries, self._clock = ttl, max_entries, clock
-        self._entries: OrderedDict[str, _Pending[T]] = OrderedDict()
+        self.ttl, self.max_entries = ttl, max_entries
+        self._entries: BoundedMap[str, _Pending[T]] = BoundedMap(max_entries, ttl, clock=clock)
 
     def __len__(self) -> int:
-        self._expire()
         return len(self._entries)
 
     def seen(self, key: str) -> int:
         """How many requests with `key` have asked so far (0: this is the first)."""
-        self._expire()
         entry = self._entries.get(key)
         return entry.requests if entry else 0
 
     async def run_once(self, key: str, compute: Callable[[], Awaitable[T]], *, timeout: float | None = None) -> T:
         """The result of the one `compute()` for `key`; TimeoutError after `timeout` seconds
         (the computation goes on for the next request)."""
-        self._expire()
         entry = self._entries.get(key)
         if entry is None:
-            while len(self._entries) >= self.max_entries:
-                self._entries.popitem(last=False)
-            entry = _Pending(asyncio.ensure_future(compute()), self._clock())
+            entry = _Pending(asyncio.ensure_future(compute()))
             self._entries[key] = entry
             entry.task.add_done_callback(functools.partial(self._settled, key))
         entry.requests += 1
@@ -79,15 +74,7 @@ class SingleFlight(Generic[T]):
         failed = task.cancelled() or task.exception() is not None  # .exception() also marks it seen
         entry = self._entries.get(key)
         if failed and entry is not None and entry.task is task:
-            del self._entries[key]
-
-    def _expire(self) -> None:
-        now = self._clock()
-        while self._entries:
-            oldest = next(iter(self._entries.values()))
-            if oldest.created + self.ttl > now:
-                break
-            self._entries.popitem(last=False)
+            self._entries.pop(key)
 
 
 __all__ = ["SingleFlight"]

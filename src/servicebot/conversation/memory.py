@@ -9,11 +9,11 @@ remembered to what it shows (WeChat's links are not numbered: `channels.wechat.W
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from servicebot.answering.replies import Button, Reply
+from servicebot.bounded import BoundedMap
 from servicebot.conversation.events import Said
 from servicebot.records import ButtonKind, Via
 
@@ -26,13 +26,12 @@ def numbered_choices(reply: Reply) -> list[Button]:
 
 @dataclass
 class Shown:
-    """What a resident last saw with choices under it, and when."""
+    """What a resident last saw with choices under it."""
 
     choices: tuple[Button, ...]
     ref: str
     via: Via
     rated_ref: str  # the answer "+" / "-" rates; "" when the last reply had no feedback buttons
-    at: float
 
 
 class ChoiceMemory:
@@ -43,27 +42,17 @@ class ChoiceMemory:
     def __init__(self, ttl: float = 30 * 60, size: int = 10_000, clock: Callable[[], float] = time.monotonic):
         self.ttl = ttl
         self.size = size
-        self._clock = clock
-        self._shown: OrderedDict[str, Shown] = OrderedDict()
+        self._shown: BoundedMap[str, Shown] = BoundedMap(size, ttl, clock=clock)
 
     def get(self, key: str) -> Shown | None:
-        shown = self._shown.get(key)
-        if shown is None:
-            return None
-        if self._clock() - shown.at > self.ttl:
-            del self._shown[key]
-            return None
-        return shown
+        return self._shown.get(key)
 
     def remember(self, key: str, said: Said) -> None:
         reply = said.reply
         if reply is None:
             return
         rated = said.ref if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons) else ""
-        self._shown[key] = Shown(tuple(numbered_choices(reply)), said.ref, said.via, rated, self._clock())
-        self._shown.move_to_end(key)
-        while len(self._shown) > self.size:
-            self._shown.popitem(last=False)
+        self._shown[key] = Shown(tuple(numbered_choices(reply)), said.ref, said.via, rated)
 
     def __len__(self) -> int:
         return len(self._shown)

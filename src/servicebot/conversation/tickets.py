@@ -46,7 +46,6 @@ import contextlib
 import datetime as dt
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -54,6 +53,7 @@ from typing import Any, Protocol
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
 from servicebot.answering.service import Service, new_ref
+from servicebot.bounded import BoundedMap
 from servicebot.config import Settings
 from servicebot.conversation.delivery import Delivered, Delivery
 from servicebot.conversation.events import Asked, HandOff, HandOffKind, Resident, Said
@@ -146,8 +146,8 @@ class Desk:
         self.room_error = ""  # why
         self._store: TicketStore | None = None
         self._active: dict[str, tuple[TicketId, dt.datetime]] = {}
-        self._latest: OrderedDict[str, tuple[Asked, dt.datetime]] = OrderedDict()
-        self._by_ref: OrderedDict[str, tuple[str, Asked]] = OrderedDict()
+        self._latest: BoundedMap[str, tuple[Asked, dt.datetime]] = BoundedMap(RECENT_SIZE)
+        self._by_ref: BoundedMap[str, tuple[str, Asked]] = BoundedMap(RECENT_SIZE)
         self._relay_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
@@ -233,11 +233,7 @@ class Desk:
 
     def remember(self, key: str, asked: Asked) -> None:
         self._latest[key] = (asked, self.clock())
-        self._latest.move_to_end(key)
         self._by_ref[asked.ref] = (key, asked)
-        for memory in (self._latest, self._by_ref):
-            while len(memory) > RECENT_SIZE:
-                memory.popitem(last=False)
 
     async def take(self, resident: Resident, key: str, handoff: HandOff) -> Said:
         try:

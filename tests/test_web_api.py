@@ -15,8 +15,8 @@ import pytest
 
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
-from servicebot.channels.web import MAX_BODY, MAX_TEXT
-from servicebot.conversation.chat import MAX_QUESTION
+from servicebot.answering.text import MAX_INPUT_CHARS
+from servicebot.channels.web import MAX_BODY, MAX_REQUEST_CHARS
 from servicebot.conversation.events import Resident, Said
 from servicebot.records import Channel, Status, Via
 
@@ -156,7 +156,7 @@ def test_typed_commands_and_long_questions_behave_as_on_telegram(http, server):
     assert ask(http, session, "/help").json()["messages"][0]["body"] == replies.HELP_TEXT
     text = "低保怎么申请\n" + "我家的情况比较复杂，" * 300
     long = ask(http, session, text).json()["messages"][0]
-    expected = server.core.service.answer(text[:MAX_QUESTION], channel=Channel.ASK).reply
+    expected = server.core.service.answer(text[:MAX_INPUT_CHARS], channel=Channel.ASK).reply
     assert long["notice"] == replies.TOO_LONG_TEXT and (long["title"], long["body"]) == (expected.title, expected.body)
 
 
@@ -236,9 +236,9 @@ def test_oversize_bodies_and_texts_get_413(http):
 
     response = http.post("/api/ask", content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413
-    too_long = ask(http, session, "低" * (MAX_TEXT + 1))
+    too_long = ask(http, session, "低" * (MAX_REQUEST_CHARS + 1))
     assert too_long.status_code == 413 and too_long.json()["message"] == replies.WEB_TOO_LONG_TEXT
-    assert ask(http, session, "低保怎么申请" + "。" * (MAX_TEXT - 6)).status_code == 200
+    assert ask(http, session, "低保怎么申请" + "。" * (MAX_REQUEST_CHARS - 6)).status_code == 200
 
 
 def test_flooding_session_is_slowed_down_and_others_are_not(mini_faq, make_settings):

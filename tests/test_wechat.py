@@ -21,11 +21,11 @@ import pytest
 
 from servicebot.answering import replies
 from servicebot.answering.replies import Reply
+from servicebot.answering.text import MAX_INPUT_CHARS
 from servicebot.channels.splitter import utf8_len
 from servicebot.channels.wechat import WechatChannel
 from servicebot.channels.wechat_text import MAX_TEXT_BYTES, MORE_HINT
 from servicebot.cli import main as cli_main
-from servicebot.conversation.chat import MAX_QUESTION
 from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Resident, Said
 from servicebot.conversation.memory import choice_hint
@@ -184,7 +184,7 @@ async def test_a_question_over_the_limit_is_read_in_part_and_the_reply_fits(serv
     assert utf8_len(reply.content) <= MAX_TEXT_BYTES
     server.stop()
     (row,) = logged(settings)
-    assert len(row["question"]) == MAX_QUESTION
+    assert len(row["question"]) == MAX_INPUT_CHARS
 
 
 # --- retries -----------------------------------------------------------------------------

@@ -61,7 +61,9 @@ from servicebot.storage.outbox import Outbox
 log = logging.getLogger(__name__)
 
 MAX_BODY = 32 * 1024  # bytes of a JSON request: a 4096-character question, even \u-escaped
-MAX_TEXT = 4096  # characters of a question, as on Telegram
+MAX_REQUEST_CHARS = (
+    4096  # characters of a question the web API accepts, as Telegram does (MAX_INPUT_CHARS of it are read)
+)
 # /api/inbox requests per session per window: the page asks every 5 s while it is shown, and
 # again when it is shown after being hidden; an address may send as many for as many residents
 # as its questions allowance assumes (web_address_messages / flood_messages).
@@ -223,7 +225,7 @@ class WebChannel:
             value = doc.get(field)
             if not isinstance(value, str):
                 raise BadRequest(400, f"bad_{field}")
-            if field == "text" and len(value) > MAX_TEXT:
+            if field == "text" and len(value) > MAX_REQUEST_CHARS:
                 raise BadRequest(413, "text_too_long", replies.WEB_TOO_LONG_TEXT)
             if field == "data" and value.startswith(VOTE_PREFIX):
                 value = self._vote(resident, value)
@@ -300,4 +302,4 @@ def _asset(name: str) -> str:
     return (package_files.files("servicebot.channels") / STATIC / name).read_text(encoding="utf-8")
 
 
-__all__ = ["MAX_BODY", "MAX_TEXT", "WebChannel", "message_json"]
+__all__ = ["MAX_BODY", "MAX_REQUEST_CHARS", "WebChannel", "message_json"]

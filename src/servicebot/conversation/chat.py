@@ -56,8 +56,6 @@ from servicebot.conversation.throttle import ALLOW, WARN, FloodGate
 from servicebot.matching import Match
 from servicebot.records import ButtonKind, Status, Via
 
-MAX_QUESTION = MAX_INPUT_CHARS  # characters of a message that are matched; the rest is ignored, with a note
-
 
 class Desk(Protocol):
     """The hand-off desk (`tickets.Desk`) as the conversation sees it. `key` is the
@@ -237,15 +235,15 @@ class Conversation:
         number = desk.active(self.key(resident)) if desk is not None else None
         if number is not None:  # writing in their ticket: for staff, not for the matcher
             return Said(handoff=HandOff(HandOffKind.ADD, text=text, number=number))
-        notice = replies.TOO_LONG_TEXT if len(text) > MAX_QUESTION else ""
-        outcome = self.service.answer(text[:MAX_QUESTION], via=via, **self._who(resident, ref))
+        notice = replies.TOO_LONG_TEXT if len(text) > MAX_INPUT_CHARS else ""
+        outcome = self.service.answer(text[:MAX_INPUT_CHARS], via=via, **self._who(resident, ref))
         if self.desk is not None and asks_for_person(text, outcome.match):
             return self._person_asked(resident, outcome)
         reply, ref = outcome.reply, outcome.ref
         if desk is not None:
             small_talk = outcome.status == Status.SMALL_TALK
             if not small_talk:
-                desk.remember(self.key(resident), _asked(outcome, text[:MAX_QUESTION]))
+                desk.remember(self.key(resident), _asked(outcome, text[:MAX_INPUT_CHARS]))
             if reply.can_hand_off:
                 reply = replies.with_handoff(reply)
                 ref = "" if small_talk else ref  # under a complaint, 转人工 hands off the latest question
@@ -336,7 +334,6 @@ def _asked(outcome: Outcome, question: str) -> Asked:
 
 
 __all__ = [
-    "MAX_QUESTION",
     "Conversation",
     "Desk",
     "admission",

@@ -47,11 +47,11 @@ from servicebot.storage.tickets import (
     ticket_row,
 )
 
-MAX_TEXT = 4000  # characters of a message kept in a ticket
+MAX_KEPT_CHARS = 4000  # characters of a message kept in a ticket
 
 
 def _clip(text: str) -> str:
-    return mask_personal(text[:MAX_TEXT])
+    return mask_personal(text[:MAX_KEPT_CHARS])
 
 
 class TicketStore:
@@ -303,7 +303,16 @@ class TicketStore:
                 conn.execute(
                     "INSERT INTO ticket_messages (ticket, at, author, text, staff_name, source, ref, pending)"
                     " VALUES (?,?,?,?,?,?,?,?)",
-                    (ticket.number, utc_text(at), Author.STAFF, _clip(text), staff_name, source, ref, text[:MAX_TEXT]),
+                    (
+                        ticket.number,
+                        utc_text(at),
+                        Author.STAFF,
+                        _clip(text),
+                        staff_name,
+                        source,
+                        ref,
+                        text[:MAX_KEPT_CHARS],
+                    ),
                 )
             pending = self._pending(conn, "m.source = ?", (source,))
             return (pending[0] if pending else None), existing is None
@@ -484,4 +493,4 @@ class TicketStore:
         )
 
 
-__all__ = ["MAX_TEXT", "TicketStore"]
+__all__ = ["MAX_KEPT_CHARS", "TicketStore"]

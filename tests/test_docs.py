@@ -1,7 +1,8 @@
 """The documentation stays a front door and a true reference: the README is short (at most
 400 lines), starts with the two commands and links every page of docs/; every relative link
-of the README and docs/ reaches a file (and a heading, where it names one); and the settings
-table of docs/configuration.md is the one `Settings` gives (bench/tools/settings_doc.py)."""
+of the README and docs/ reaches a file (and a heading, where it names one); the settings
+table of docs/configuration.md is the one `Settings` gives (bench/tools/settings_doc.py); and
+docs/architecture.md names every module of the package, which stays in wings."""
 
 from __future__ import annotations
 
@@ -110,3 +111,24 @@ def test_check_names_the_command_when_the_table_is_stale_and_a_run_rewrites_only
     assert doc.main([], page_path=page) == 0
     assert page.read_text(encoding="utf-8") == original
     assert doc.main(["--check"], page_path=page) == 0
+
+
+PACKAGE = REPO / "src" / "servicebot"
+
+
+def test_the_architecture_page_names_every_module_of_the_package():
+    page = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    modules = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
+    packages = [p.parent.relative_to(PACKAGE).as_posix() + "/" for p in PACKAGE.rglob("*/__init__.py")]
+    assert [m for m in modules + packages if f"`{m}`" not in page] == []
+
+
+def test_the_package_is_in_wings_of_modules_under_600_lines():
+    """At most 12 modules in the package's root; no module over 600 lines."""
+    assert len([p for p in PACKAGE.glob("*.py")]) <= 12
+    long = {
+        p.relative_to(PACKAGE).as_posix(): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_bytes().splitlines())) > 600
+    }
+    assert long == {}

@@ -1,10 +1,10 @@
 """Read-only data files shipped with the package, as SQLite tables that need no loading:
 each look-up is one indexed read, so a process pays only for the words it meets.
 
-- `lexicon.sqlite3`: word knowledge beyond the FAQ (`lexicon.py`; built by
+- `lexicon.sqlite3`: word knowledge beyond the FAQ (`answering/lexicon.py`; built by
   `bench/tools/build_lexicon.py`);
-- `words.sqlite3`: jieba's IDF table and part-of-speech tags (`words.py`) and each character's
-  pinyin (`text.py`'s sound keys); built by `bench/tools/build_words.py`.
+- `words.sqlite3`: jieba's IDF table and part-of-speech tags (`answering/words.py`) and each character's
+  pinyin (`answering/text.py`'s sound keys); built by `bench/tools/build_words.py`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Try the review's snippets on the FAQ before staff paste them: what `faq check` would say.
 
 Phrasings added to an entry go live as soon as they are pasted, so each must pass the
-checks the bot applies to every FAQ (`checks.py`): it must reach its own entry, must not
+checks the bot applies to every FAQ (`faq/checks.py`): it must reach its own entry, must not
 pull a phrasing away from the entries near it (the matcher's top candidates for it: checking
 every phrasing of a 1,000-entry FAQ would take minutes), and must not break a regression
 question of tests.yaml.

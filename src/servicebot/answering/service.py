@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self, overload
 
 from servicebot.answering import replies
 from servicebot.answering.bins import BinIndex, ItemQuestion
@@ -174,7 +174,7 @@ class Service:
         self._secret = secret or secrets.token_hex(16)
 
     @classmethod
-    def from_settings(cls, settings: Settings, sink: InteractionSink | None = None, secret: str = "") -> Service:
+    def from_settings(cls, settings: Settings, sink: InteractionSink | None = None, secret: str = "") -> Self:
         """Load the FAQ named by the settings; raises FaqError if it is broken."""
         return cls(load_snapshot(settings), settings, sink, secret)
 
@@ -215,6 +215,10 @@ class Service:
 
     # -- answering -----------------------------------------------------------------------
 
+    @overload
+    def resident_key(self, raw_id: int | str) -> str: ...
+    @overload
+    def resident_key(self, raw_id: None) -> None: ...
     def resident_key(self, raw_id: int | str | None) -> str | None:
         return None if raw_id is None else pseudonym(self._secret, raw_id)
 

@@ -46,7 +46,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from telegram import Bot, Update
 from telegram._utils.types import JSONDict
@@ -63,6 +63,17 @@ HOUSEKEEP_EVERY = 1.0  # seconds between the journal's housekeeping calls (WAL t
 ALONE_FOR = 5.0  # seconds a suspect runs alone at most; then the others may start beside it
 
 T = TypeVar("T")
+
+
+class Ledger(Protocol):
+    """What `ChatOrderedProcessor` tells of each update's progress: the `JournaledQueue` below."""
+
+    suspects: set[int]
+
+    async def started(self, update_id: int) -> None: ...
+    async def released(self, update_id: int) -> None: ...
+    async def cleared(self, update_id: int) -> None: ...
+    async def finished(self, update_id: int) -> None: ...
 
 
 class JournaledQueue(asyncio.Queue[object]):
@@ -313,7 +324,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self,
         max_concurrent: int,
         timings: Timings | None = None,
-        ledger: JournaledQueue | None = None,
+        ledger: Ledger | None = None,
         *,
         alone_for: float = ALONE_FOR,
     ):

@@ -17,6 +17,7 @@ import sys
 import unicodedata
 from collections import Counter
 from pathlib import Path
+from typing import TypeGuard
 
 import yaml
 
@@ -35,7 +36,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().lower()
 
 
-def is_text(value: object) -> bool:
+def is_text(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.strip() != ""
 
 

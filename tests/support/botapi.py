@@ -61,7 +61,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import ClientSession, ClientTimeout, web
 
@@ -148,14 +148,19 @@ class Call:
         return self.params.get("chat_id")
 
     @property
-    def text(self) -> str | None:
-        return self.params.get("text")
+    def text(self) -> str:
+        """The text the call carried ("" for one that carried none, e.g. editMessageReplyMarkup)."""
+        return self.params.get("text", "")
 
     def __repr__(self) -> str:  # compact, used in assertion messages
         params = {k: v for k, v in self.params.items() if k != "reply_markup"}
         if "reply_markup" in self.params:
             params["reply_markup"] = "..."
         return f"<{self.method} {self.status} {params!r}>"
+
+
+# What the waits take to pick calls: any truthy result matches (a `re.Match` will do), or a method name.
+Predicate = Callable[[Call], object] | str
 
 
 def buttons(call: Call) -> list[dict]:
@@ -300,7 +305,7 @@ class FakeBotApi(Chats):
         if self.port is None:
             raise RuntimeError("FakeBotApi is not started; await api.start() first")
 
-    async def start(self) -> FakeBotApi:
+    async def start(self) -> Self:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -329,7 +334,7 @@ class FakeBotApi(Chats):
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeBotApi:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -392,9 +397,9 @@ class FakeBotApi(Chats):
             return self._error_response(exc)
 
         if self.token is not None and request.match_info["token"] != self.token:
-            exc = ApiError(401, "Unauthorized")
-            self.errors.append(Call(method, params, t, wall, 401, exc.description))
-            return self._error_response(exc)
+            unauthorized = ApiError(401, "Unauthorized")
+            self.errors.append(Call(method, params, t, wall, 401, unauthorized.description))
+            return self._error_response(unauthorized)
 
         fault = self._take_fault(key)
         if fault is not None:
@@ -528,7 +533,7 @@ class FakeBotApi(Chats):
         return self._mark
 
     @staticmethod
-    def _as_predicate(predicate: Callable[[Call], bool] | str) -> Callable[[Call], bool]:
+    def _as_predicate(predicate: Predicate) -> Callable[[Call], object]:
         if isinstance(predicate, str):
             name = predicate.lower()
             return lambda c: c.method.lower() == name
@@ -564,7 +569,7 @@ class FakeBotApi(Chats):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(ev.wait(), remaining)
 
-    async def wait_for(self, predicate: Callable[[Call], bool] | str, timeout: float = 5.0, *, since: int = 0) -> Call:
+    async def wait_for(self, predicate: Predicate, timeout: float = 5.0, *, since: int = 0) -> Call:
         """Wait until a recorded successful call ``sent[since:]`` matches; return it.
 
         ``predicate`` is a function of :class:`Call` or a method name.  Raises
@@ -577,7 +582,7 @@ class FakeBotApi(Chats):
 
         return await self._wait_until(check, timeout, f"a call matching {predicate!r}")
 
-    def _scanner(self, since: int, pred: Callable[[Call], bool]) -> Callable[[], list[Call]]:
+    def _scanner(self, since: int, pred: Callable[[Call], object]) -> Callable[[], list[Call]]:
         """Incremental matcher over :attr:`sent` (each call is tested once, so waiting for
         the 10 000th reply of a load test stays linear)."""
         pos = since
@@ -594,7 +599,7 @@ class FakeBotApi(Chats):
 
     async def wait_for_count(
         self,
-        predicate: Callable[[Call], bool] | str,
+        predicate: Predicate,
         count: int,
         timeout: float = 5.0,
         *,
@@ -638,9 +643,7 @@ class FakeBotApi(Chats):
         self._reply_cursor[chat_id] = call.index + 1
         return call
 
-    async def expect_no_call(
-        self, predicate: Callable[[Call], bool] | str, within: float = 0.3, *, since: int = 0
-    ) -> None:
+    async def expect_no_call(self, predicate: Predicate, within: float = 0.3, *, since: int = 0) -> None:
         """Assert that no matching call shows up in ``sent[since:]`` within ``within`` s."""
         try:
             call = await self.wait_for(predicate, within, since=since)

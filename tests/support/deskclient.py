@@ -52,7 +52,7 @@ class DeskClient:
         headers = {"x-forwarded-for": address} if address else {}
         self.http = httpx.Client(base_url=base_url, timeout=60, follow_redirects=False, headers=headers)
         self.cookies: dict[str, str] = {}
-        self.last: httpx.Response | None = None
+        self._last: httpx.Response | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -69,8 +69,14 @@ class DeskClient:
                 self.cookies.pop(name, None)
             else:
                 self.cookies[name] = value
-        self.last = response
+        self._last = response
         return response
+
+    @property
+    def last(self) -> httpx.Response:
+        """The response to the latest request (there must have been one)."""
+        assert self._last is not None, "no request sent yet"
+        return self._last
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self._send("GET", path, **kwargs)

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from servicebot.conversation.chat import Conversation
+    from servicebot.conversation.events import Event, Resident, Said
 
 
 class Clock:
@@ -36,7 +40,7 @@ class Recorded:
         self.feedback_given.append((ref, positive))
 
 
-def converse(conversation, resident, event, *, ref: str | None = None):
+def converse(conversation: Conversation, resident: Resident, event: Event, *, ref: str | None = None) -> Said:
     """What `conversation` says to one input, through its one way in (`Conversation.handle`),
     for a test that runs no event loop of its own."""
     return asyncio.run(conversation.handle(resident, event, ref=ref))

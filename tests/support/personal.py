@@ -240,19 +240,21 @@ def embedded(draw, personal=PERSONAL, max_items: int = 2) -> Embedded:
 
 # --- checking outputs ---------------------------------------------------------------------------
 
-_NUMERALS = {
-    c: str(d)
-    for d, chars in enumerate(
-        ["〇零○◯洞", "一壹幺", "二贰貳两兩", "三叁參", "四肆", "五伍", "六陆陸", "七柒", "八捌", "九玖"]
-    )
-    for c in chars
-}
+_NUMERALS = str.maketrans(
+    {
+        c: str(d)
+        for d, chars in enumerate(
+            ["〇零○◯洞", "一壹幺", "二贰貳两兩", "三叁參", "四肆", "五伍", "六陆陸", "七柒", "八捌", "九玖"]
+        )
+        for c in chars
+    }
+)
 _NOT_COUNTED = re.compile(r"[\s\-.·。－—–()（）+~_]")
 
 
 def canonical(text: str) -> str:
     """Folded for comparison: digits in any script as ASCII, upper case, no separators."""
-    text = unicodedata.normalize("NFKC", text).translate(str.maketrans(_NUMERALS)).upper()
+    text = unicodedata.normalize("NFKC", text).translate(_NUMERALS).upper()
     return _NOT_COUNTED.sub("", text)
 
 

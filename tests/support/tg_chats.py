@@ -343,7 +343,7 @@ class Chats:
         return self._media_update(kwargs, location={"latitude": latitude, "longitude": longitude})
 
     def _media_update(self, kwargs: dict, **content: Any) -> dict:
-        opts = {
+        opts: dict[str, Any] = {
             "user_id": DEFAULT_USER_ID,
             "chat_id": None,
             "chat_type": "private",
@@ -380,9 +380,10 @@ class Chats:
                 raise ValueError(f"user {user_id} has no message in chat {chat_id} to edit")
             original = mine[-1]
         else:
-            original = self._find_message(chat_id, message_id)
-            if original is None:
+            found = self._find_message(chat_id, message_id)
+            if found is None:
                 raise ValueError(f"no message {message_id} in chat {chat_id}")
+            original = found
         msg = {k: v for k, v in original.items() if k not in ("text", "entities")}
         msg["text"] = text
         ents = detect_entities(text) if entities is None else entities

@@ -87,8 +87,9 @@ class SimReply:
     encrypted: bool = False
 
     @property
-    def content(self) -> str | None:
-        return self.fields.get("Content")
+    def content(self) -> str:
+        """The text WeChat shows ("" for a reply that carries none: "success", an empty body)."""
+        return self.fields.get("Content", "")
 
     @property
     def silent(self) -> bool:

@@ -19,7 +19,7 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -63,7 +63,7 @@ def _item_lines(text: str) -> list[int]:
     return []
 
 
-def _is_text(value: Any) -> bool:
+def _is_text(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and value.strip() != "" and value == value.strip()
 
 

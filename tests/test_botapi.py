@@ -27,7 +27,7 @@ import datetime as dtm
 import time
 
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, NetworkError, RetryAfter
 
 from support.botapi import BOT_USERNAME, DEFAULT_GROUP_ID, TOKEN, FakeBotApi
@@ -40,6 +40,13 @@ POLL_TIMEOUT = dtm.timedelta(seconds=1)
 
 def make_bot(api: FakeBotApi) -> Bot:
     return Bot(TOKEN, base_url=api.base_url)
+
+
+def message_of(update: dict, bot: Bot) -> Message:
+    """The message of an injected update, as PTB reads it."""
+    message = Update.de_json(update, bot).message
+    assert message is not None, update
+    return message
 
 
 @pytest.fixture
@@ -183,50 +190,56 @@ async def test_long_polling_offset_timeout_and_conflict(api, bot):
 
 async def test_injected_updates_parse_in_ptb(api, bot):
     group = api.group_message("👋 请问低保", mention=True, user_id=7)
-    msg = Update.de_json(group, bot).message
+    msg = message_of(group, bot)
     assert msg.chat.type == "supergroup" and msg.chat.id == DEFAULT_GROUP_ID
     assert msg.text == f"@{BOT_USERNAME} 👋 请问低保"
     assert list(msg.parse_entities(["mention"]).values()) == [f"@{BOT_USERNAME}"]
 
     # The mention after an emoji: offsets must be UTF-16 code units.
     g2 = api.group_message(f"😀😀 @{BOT_USERNAME} 在吗", mention=True)
-    m2 = Update.de_json(g2, bot).message
+    m2 = message_of(g2, bot)
     assert m2.entities[0].offset == 5  # 😀 is a surrogate pair: 2 + 2 + 1 space
     assert list(m2.parse_entities(["mention"]).values()) == [f"@{BOT_USERNAME}"]
 
-    cmd = Update.de_json(api.command("start", "faq_123"), bot).message
+    cmd = message_of(api.command("start", "faq_123"), bot)
     assert cmd.text == "/start faq_123"
     assert cmd.entities[0].type == "bot_command" and cmd.entities[0].offset == 0
-    at = Update.de_json(api.command("help", at_bot=True, chat_type="group"), bot)
-    assert at.message.text == f"/help@{BOT_USERNAME}"
-    assert at.message.entities[0].length == utf16_len(at.message.text)
+    at = message_of(api.command("help", at_bot=True, chat_type="group"), bot)
+    assert at.text == f"/help@{BOT_USERNAME}"
+    assert at.entities[0].length == utf16_len(at.text)
 
     sent = await bot.send_message(DEFAULT_GROUP_ID, "回复我")
-    reply = Update.de_json(
+    reply = message_of(
         api.user_message("好的", chat_id=DEFAULT_GROUP_ID, chat_type="supergroup", reply_to_bot=True), bot
-    ).message
+    )
+    assert reply.reply_to_message is not None and reply.reply_to_message.from_user is not None
     assert reply.reply_to_message.message_id == sent.message_id
     assert reply.reply_to_message.from_user.id == bot.id
 
     cq = Update.de_json(api.callback_query("topic:x", chat_id=DEFAULT_GROUP_ID, user_id=7), bot).callback_query
+    assert cq is not None and cq.message is not None
     assert cq.data == "topic:x" and cq.message.message_id == sent.message_id
     assert cq.from_user.id == 7
     assert await bot.answer_callback_query(cq.id, "好的")
     with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query(cq.id)  # a query is answered once
 
-    sticker = Update.de_json(api.sticker("🙏"), bot).message.sticker
+    sticker = message_of(api.sticker("🙏"), bot).sticker
+    assert sticker is not None
     assert sticker.emoji == "🙏" and sticker.width == 512
-    photo = Update.de_json(api.photo(caption="证件照"), bot).message
+    photo = message_of(api.photo(caption="证件照"), bot)
     assert len(photo.photo) == 3 and photo.caption == "证件照"
     voice = api.voice(duration=4)
-    assert voice["message"]["voice"]["duration"] == 4 and Update.de_json(voice, bot).message.voice
-    loc = Update.de_json(api.location(22.5, 114.1), bot).message.location
+    assert voice["message"]["voice"]["duration"] == 4 and message_of(voice, bot).voice
+    loc = message_of(api.location(22.5, 114.1), bot).location
+    assert loc is not None
     assert (loc.latitude, loc.longitude) == (22.5, 114.1)
-    edited = Update.de_json(api.edited_message("改一下"), bot)
-    assert edited.edited_message.text == "改一下" and edited.edited_message.edit_date
-    post = Update.de_json(api.channel_post("通知：周六办公"), bot)
-    assert post.channel_post.chat.type == "channel"
+    edited = Update.de_json(api.edited_message("改一下"), bot).edited_message
+    assert edited is not None
+    assert edited.text == "改一下" and edited.edit_date
+    post = Update.de_json(api.channel_post("通知：周六办公"), bot).channel_post
+    assert post is not None
+    assert post.chat.type == "channel"
 
     ids = [r.update_id for r in api.update_records]
     assert ids == list(range(1, len(ids) + 1))

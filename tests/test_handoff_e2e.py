@@ -113,7 +113,9 @@ async def open_ticket(api: FakeBotApi, question: str = UNANSWERABLE, user: int =
 
 
 def number_in(text: str) -> int:
-    return int(re.search(r"#(\d+)", text).group(1))
+    found = re.search(r"#(\d+)", text)
+    assert found, text
+    return int(found.group(1))
 
 
 def db_rows(settings, query: str, *args) -> list[tuple]:
@@ -464,7 +466,9 @@ async def wechat_says(http: aiohttp.ClientSession, port: int, text: str, openid:
 
 def numbered(content: str, label: str) -> str:
     """The number WeChat shows in front of a choice (`[2] 🙋 转人工`)."""
-    return re.search(rf"\[(\d+)\] {re.escape(label)}", content).group(1)
+    found = re.search(rf"\[(\d+)\] {re.escape(label)}", content)
+    assert found, content
+    return found.group(1)
 
 
 def wechat_outbox(settings) -> list[tuple]:

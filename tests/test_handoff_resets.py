@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import re
 import sqlite3
 from pathlib import Path
@@ -91,7 +92,7 @@ async def test_after_the_readme_restore_and_a_deleted_log_an_old_card_reaches_no
             # D's own card, and A's (in the backup), still work.
             for name, card in (("D", card_d), ("A", card_a)):
                 staff_says(api, f"答复{name}：请带户口本来。", card.result["message_id"])
-                await until(lambda name=name: to_resident(api, RESIDENTS[name]), f"{name}'s reply")
+                await until(functools.partial(to_resident, api, RESIDENTS[name]), f"{name}'s reply")
                 assert (await api.wait_for_reply(STAFF)).text.startswith("✅")
 
         for suffix in ("", "-wal", "-shm"):  # deleted while the bot was stopped

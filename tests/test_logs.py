@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import logging
+from typing import TypedDict
 from urllib.parse import quote
 
 import pytest
@@ -314,7 +315,17 @@ def test_a_generated_pseudonym_key_is_never_logged(logs, tmp_path):
 
 # --- the real bot at DEBUG ----------------------------------------------------------------------
 
-RESIDENT = {"user_id": 8123456789, "first_name": "王小明", "last_name": "测试姓", "username": "wang_xm_1990"}
+
+class Person(TypedDict):
+    """Who writes to the bot (`FakeBotApi.user_message` keywords)."""
+
+    user_id: int
+    first_name: str
+    last_name: str
+    username: str
+
+
+RESIDENT: Person = {"user_id": 8123456789, "first_name": "王小明", "last_name": "测试姓", "username": "wang_xm_1990"}
 QUESTIONS = (
     "我家住凤凰小区，电话１３９１２３４５６７８，低保怎么申请",
     "我家小狗走丢了能帮忙找吗 一三九一二三四五六七八",

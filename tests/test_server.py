@@ -55,6 +55,7 @@ def test_web_only_process_serves_passes_health_and_stops_cleanly_on_sigterm(tmp_
         assert f"ok: web server answers http://127.0.0.1:{port}/healthz" in health.stdout.splitlines()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+    assert process.stderr is not None
     log = process.stderr.read()
     assert "answering on: web" in log and "Traceback" not in log
 
@@ -115,6 +116,6 @@ def test_the_listening_socket_is_tcp_so_asyncio_turns_nagle_off(make_settings, m
     server = WebServer(Starlette(), make_settings(mini_faq, web_port=free_port(), web_listen="127.0.0.1"))
     server.bind()
     try:
-        assert server.socket.proto == socket.IPPROTO_TCP
+        assert server.socket is not None and server.socket.proto == socket.IPPROTO_TCP
     finally:
         server.close()

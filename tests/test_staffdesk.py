@@ -15,10 +15,12 @@ import re
 import sqlite3
 
 import pytest
+from starlette.applications import Starlette
 
 from servicebot import cli
 from servicebot.answering import replies
-from servicebot.channels.server import build_app
+from servicebot.channels.http_shared import SecurityMiddleware
+from servicebot.channels.server import LastResort, build_app
 from servicebot.records import Channel
 from servicebot.staffdesk import pages
 from servicebot.staffdesk.guard import PER_ADDRESS, PER_NAME, SESSION_COOKIE
@@ -178,7 +180,8 @@ def test_no_resident_facing_route_serves_desk_data(desk_server, staff, resident)
         405,
     )
     app = build_app(desk_server.core, desk_server.channels)
-    while not hasattr(app, "routes"):  # inside the security headers and the last-resort handler
+    while not isinstance(app, Starlette):  # inside the security headers and the last-resort handler
+        assert isinstance(app, SecurityMiddleware | LastResort), app
         app = app.app
     paths = [getattr(route, "path", "") for route in app.routes]
     assert paths and not [p for p in paths if p.startswith("/desk")]
@@ -218,13 +221,16 @@ def test_a_web_ticket_is_answered_once_marked_and_resolved_at_the_desk(desk_serv
     marked = staff.form(f"/desk/t/{key}/faq", after)
     assert marked.headers["location"].endswith("done=faq")
     store = TicketStore(desk_settings.db_path)
-    (answer,) = store.staff_answers(store.ticket(first).opened_at)
+    opened = store.ticket(first)
+    assert opened is not None
+    (answer,) = store.staff_answers(opened.opened_at)
     assert (answer.ticket, answer.answer, answer.staff_name) == (first, "狗走丢了请联系社区网格员。", "张三")
 
     resolved = staff.form(f"/desk/t/{key}/resolve", after)
     assert resolved.headers["location"].endswith("done=resolved")
     assert inbox(resident)[-1] == replies.TICKET_CLOSED_TEXT.format(number=first)
     row = store.ticket(first)
+    assert row is not None
     assert row.status == "closed" and row.closed_by == "张三" and row.address is None
     store.close()
     assert f"#{first} · " not in text_of(staff.get("/desk/").text)  # off the open list
@@ -268,6 +274,7 @@ def test_a_form_from_before_a_reset_cannot_reach_a_new_ticket_of_its_number(
     store = TicketStore(desk_settings.db_path)
     row = store.ticket(number)
     store.close()
+    assert row is not None
     assert ticket_key(row) != old_key and staff.get(f"/desk/t/{ticket_key(row)}").status_code == 200
     for malformed in ("1-zz", "1-ZZZZZ", f"{number}-{row.key.lower()}", "abc"):
         assert staff.get(f"/desk/t/{malformed}").status_code == 404
@@ -286,7 +293,9 @@ def test_the_version_changes_when_the_tickets_do(desk_server, staff, resident):
     after = version()
     assert after != before
     page = staff.get("/desk/")  # a page starts from the version it shows
-    shown = re.search(r'data-version="([0-9a-f]{16})"', page.text)[1]
+    version_attribute = re.search(r'data-version="([0-9a-f]{16})"', page.text)
+    assert version_attribute, page.text
+    shown = version_attribute[1]
     assert shown == after or shown == version()  # (or the minute turned meanwhile)
 
 

@@ -73,7 +73,9 @@ def test_a_ticket_from_the_web_chat_is_answered_at_the_desk_and_the_reply_appear
     count = len(bot_messages(driver))
     press(driver, button(reply, replies.HANDOFF_LABEL))
     opened = wait_for_new_bot_message(driver, count, "the ticket's message")
-    number = int(wording(replies.TICKET_OPENED_TEXT).search(opened.text)["number"])
+    opened_line = wording(replies.TICKET_OPENED_TEXT).search(opened.text)
+    assert opened_line, opened.text
+    number = int(opened_line["number"])
 
     # The ticket appears at the desk without a reload; the tab's title counts it.
     driver.switch_to.window(desk_tab)

@@ -132,10 +132,12 @@ def test_readable_update_keeps_what_it_can():
     def note(update_id, error):
         seen.append((update_id, type(error).__name__))
 
-    assert readable_update({"update_id": 7, "message": []}, None, note).update_id == 7
+    bare = readable_update({"update_id": 7, "message": []}, None, note)
+    assert bare is not None and bare.update_id == 7
     assert readable_update({"message": []}, None, note) is None
     assert readable_update([1, 2], None, note) is None
     good = readable_update({"update_id": 8}, None, note)
+    assert good is not None
     assert good.update_id == 8 and seen == [(7, "TypeError"), (None, "TypeError"), (None, "ValueError")]
 
 

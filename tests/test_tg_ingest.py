@@ -21,6 +21,7 @@ import signal
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -83,6 +84,18 @@ def replies_by_chat(api: FakeBotApi) -> dict[int, list[str]]:
     return got
 
 
+def more_faults(api: FakeBotApi, seen: int) -> Callable[[], bool]:
+    """A condition for `until`: a fault struck since `seen` had."""
+    return lambda: len(api.faults) > seen
+
+
+def queued_update(queue: JournaledQueue) -> Update:
+    """The next item of the queue, which holds only Telegram updates here."""
+    item = queue.get_nowait()
+    assert isinstance(item, Update), item
+    return item
+
+
 def private_update(update_id: int, text: str, user: int) -> dict:
     chat = {"id": user, "type": "private", "first_name": "居民"}
     message = {"message_id": update_id, "date": 1700000000, "chat": chat, "from": {**chat, "is_bot": False}}
@@ -110,7 +123,7 @@ async def test_an_update_put_twice_is_queued_once_and_unfinished_ones_come_first
     await again.put(Update.de_json(private_update(5, "低保", 42), None))  # Telegram sends it again
     await again.put(Update.de_json(private_update(6, "书屋在哪", 42), None))  # answered already
     await again.put(Update.de_json(private_update(7, "体验馆", 42), None))
-    queued = [again.get_nowait() for _ in range(again.qsize())]
+    queued = [queued_update(again) for _ in range(again.qsize())]
     assert [u.update_id for u in queued] == [5, 7]
     assert queued[0].to_dict() == first.to_dict()  # read back whole
     await again.close()
@@ -151,7 +164,7 @@ async def test_an_update_that_cannot_be_read_back_is_a_dead_letter_not_dropped(t
 
     queue = JournaledQueue(UpdateJournal(path))
     assert await queue.open(None) == 1
-    assert queue.get_nowait().update_id == 6
+    assert queued_update(queue).update_id == 6
     await queue.close()
     assert dead_letter_count(path)[0] == 1
     assert any("cannot be read back" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
@@ -496,7 +509,7 @@ async def test_three_kills_in_a_row_with_a_backlog_lose_nothing_and_answer_each_
                 api.user_message(question, user_id=FIRST_USER + n)
             await api.wait_confirmed(api.update_records[-1].update_id, timeout=20)  # all in the journal
             for run in processes[1:]:
-                await until(lambda seen=seen: len(api.faults) > seen, "a reply attempted: answering is under way", 20)
+                await until(more_faults(api, seen), "a reply attempted: answering is under way", 20)
                 await bot.kill()
                 if run is processes[-1]:
                     api.disarm_faults()
@@ -535,7 +548,7 @@ async def test_three_clean_restarts_in_a_row_lose_nothing_and_log_only_what_was_
         for _ in range(3):
             seen = len(api.faults)
             async with telegram_bot(settings, api, drain=0.2, max_concurrent=16) as telegram:
-                await until(lambda seen=seen: len(api.faults) > seen, "replies attempted", 10)
+                await until(more_faults(api, seen), "replies attempted", 10)
             assert telegram.processor.cancelled > 0  # it was in the middle of answering
         api.disarm_faults()
         async with telegram_bot(settings, api):
@@ -578,8 +591,8 @@ async def test_an_update_the_bot_died_on_again_and_again_is_a_dead_letter_staff_
         mark = api.mark()
         async with telegram_bot(settings, api):  # told once
             await api.expect_no_call(lambda c: c.chat_id == staff, within=0.5, since=mark)
-    journal = journal_finding(settings)  # (the rest of `health` would ask the fake Bot API, gone now)
-    assert journal.verdict == Verdict.PROBLEM and "1 Telegram update(s) were given up unanswered" in journal.text
+    finding = journal_finding(settings)  # (the rest of `health` would ask the fake Bot API, gone now)
+    assert finding.verdict == Verdict.PROBLEM and "1 Telegram update(s) were given up unanswered" in finding.text
     assert dead_letter_count(settings.journal_path)[0] == 1
 
 

@@ -15,7 +15,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, NetworkError, TimedOut
 
 from servicebot.answering.replies import Button, Reply
-from servicebot.answering.service import load_snapshot
+from servicebot.answering.service import Snapshot, load_snapshot
 from servicebot.channels.splitter import group_lines, utf16_len
 from servicebot.channels.tg_ingest import ChatOrderedProcessor
 from servicebot.channels.tg_net import RetryingRateLimiter, Timings
@@ -32,7 +32,7 @@ from servicebot.channels.tg_render import (
     stats_text,
     strip_mention,
 )
-from servicebot.conversation.buttons import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, decode_button, encode_button
+from servicebot.conversation.buttons import MAX_BUTTON_DATA as MAX_CALLBACK_DATA, Tap, decode_button, encode_button
 from servicebot.conversation.events import Said
 from servicebot.conversation.throttle import ALLOW, DROP, WARN, FloodGate
 from servicebot.errors import Problem
@@ -98,6 +98,13 @@ def test_render_html_parts_fit_and_keep_tags_balanced(body_lines, limit):
 # --- callback data -----------------------------------------------------------------------------
 
 
+def decoded(data: str, snapshot: Snapshot) -> Tap:
+    """The press `data` stands for in `snapshot` (the test expects a valid one)."""
+    tap = decode_button(data, snapshot)
+    assert tap is not None, data
+    return tap
+
+
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory):
     from servicebot.config import load_settings
@@ -117,16 +124,16 @@ def test_callback_data_fits_64_bytes_whatever_the_id(value, via):
 def test_every_entry_and_topic_button_decodes_in_the_current_snapshot(snapshot):
     for entry in snapshot.faq.entries:
         for via in (Via.SUGGESTION, Via.RELATED, Via.TOPIC):
-            tap = decode_button(encode_button(Button("x", ButtonKind.ENTRY, entry.id), "ab12", via), snapshot)
+            tap = decoded(encode_button(Button("x", ButtonKind.ENTRY, entry.id), "ab12", via), snapshot)
             assert (tap.kind, tap.value, tap.ref, tap.via) == (ButtonKind.ENTRY, entry.id, "ab12", via)
     for topic in snapshot.faq.topics:
         assert (
-            decode_button(encode_button(Button("x", ButtonKind.TOPIC, topic.name), "", Via.TOPIC), snapshot).value
+            decoded(encode_button(Button("x", ButtonKind.TOPIC, topic.name), "", Via.TOPIC), snapshot).value
             == topic.name
         )
-    assert decode_button("f:-:ab12", snapshot).value == "-"
-    assert decode_button("n:", snapshot).ref is None
-    assert decode_button("m", snapshot).kind == ButtonKind.TOPICS
+    assert decoded("f:-:ab12", snapshot).value == "-"
+    assert decoded("n:", snapshot).ref is None
+    assert decoded("m", snapshot).kind == ButtonKind.TOPICS
 
 
 @pytest.mark.parametrize(
@@ -181,10 +188,13 @@ def test_keyboard_renders_urls_and_hides_feedback_without_a_reference():
             (Button("👍", ButtonKind.FEEDBACK, "+"), Button("👎", ButtonKind.FEEDBACK, "-")),
         ),
     )
-    rows = keyboard(Said(reply, ref="ab12")).inline_keyboard
+    markup = keyboard(Said(reply, ref="ab12"))
+    assert markup is not None
+    rows = markup.inline_keyboard
     assert rows[0][0].url == "https://example.org"
     assert [b.callback_data for b in rows[1]] == ["f:+:ab12", "f:-:ab12"]
-    assert len(keyboard(Said(reply)).inline_keyboard) == 1
+    without_reference = keyboard(Said(reply))
+    assert without_reference is not None and len(without_reference.inline_keyboard) == 1
     assert keyboard(Said(Reply("没有按钮"))) is None
 
 

@@ -136,6 +136,7 @@ def test_feedback_is_recorded_in_the_interaction_log(mini_faq, make_settings):
         response = tap(http, session, message["feedback"][0]["data"])
         assert response.json() == {"messages": [], "ack": replies.FEEDBACK_THANKS["+"]}
         log = server.core.log
+        assert log is not None
         assert log.flush()
         assert [(r.entry_id, r.positive) for r in log.rated(SINCE)] == [("dibao-apply", True)]
         assert [row.via for row in log.followups(SINCE)] == []

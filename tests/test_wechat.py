@@ -66,7 +66,7 @@ def server(settings):
 
 
 def channel_of(server: ServerThread) -> WechatChannel:
-    return next(c for c in server.channels if c.name == Channel.WECHAT)
+    return next(c for c in server.channels if isinstance(c, WechatChannel))
 
 
 def endpoint(server: ServerThread) -> str:
@@ -653,6 +653,7 @@ async def test_servicebot_run_answers_wechat_in_a_real_process(tmp_path, mini_fa
         assert answer.encrypted and answer.content.startswith("【低保怎么申请？】")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+    assert process.stderr is not None
     log = process.stderr.read()
     assert "answering on: web, wechat" in log and "(safe mode)" in log and "Traceback" not in log
     assert TEST_TOKEN not in log and TEST_AES_KEY not in log and OPENID not in log

@@ -17,6 +17,7 @@ import re
 import struct
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypedDict
 
 import aiohttp
 import pytest
@@ -343,10 +344,19 @@ def test_text_message_is_parsed_with_every_field():
     assert OPENID not in repr(message) and "低保" not in repr(message)  # safe to log by mistake
     # Escaped rather than CDATA: entities of XML itself are fine, only DTD-declared ones are refused.
     escaped = text_xml().replace("<Content><![CDATA[低保怎么申请]]></Content>", "<Content>A &lt; B &amp; 中</Content>")
-    assert parse_message(escaped).content == "A < B & 中"
+    message = parse_message(escaped)
+    assert isinstance(message, TextMessage) and message.content == "A < B & 中"
 
 
-HEAD = {"account": TEST_ACCOUNT, "sender": OPENID, "create_time": NOW}
+class Head(TypedDict):
+    """The fields every message shares (the message classes' keywords)."""
+
+    account: str
+    sender: str
+    create_time: int
+
+
+HEAD: Head = {"account": TEST_ACCOUNT, "sender": OPENID, "create_time": NOW}
 
 
 @pytest.mark.parametrize(
@@ -502,7 +512,7 @@ def test_safe_mode_round_trip_with_a_known_key():
     body, query = safe_post(text_xml("梧桐书屋在哪"))
     inbound = wx.decode_post(body, query, token=TEST_TOKEN, crypto=crypto, now=NOW)
     assert inbound.encrypted and inbound.nonce == "2718"
-    assert inbound.message.content == "梧桐书屋在哪"
+    assert isinstance(inbound.message, TextMessage) and inbound.message.content == "梧桐书屋在哪"
 
     answer = text_reply(inbound.message, "在凤凰办事处。]]> 不会断开", now=NOW + 1)
     sealed = xml_fields(wx.encode_reply(answer, inbound, token=TEST_TOKEN, crypto=crypto, now=NOW + 1))
@@ -555,7 +565,7 @@ def test_safe_mode_carries_a_50000_character_message():
     body, query = safe_post(text_xml(content))
     assert len(body) < MAX_BODY_BYTES
     inbound = wx.decode_post(body, query, token=TEST_TOKEN, crypto=WechatCrypto(TEST_AES_KEY, TEST_APP_ID), now=NOW)
-    assert inbound.message.content == content
+    assert isinstance(inbound.message, TextMessage) and inbound.message.content == content
 
 
 def test_success_and_empty_replies_are_never_encrypted():

@@ -78,17 +78,24 @@ def test_eval_reports_both_matchers_side_by_side(mini_faq, tmp_path, capsys):
     assert rows["out"][2] == "0.0%"  # the off-topic question was not answered
 
 
+def said(session: ChatSession, line: str) -> str:
+    """What the terminal chat prints for a line with words in it (only a blank line gets nothing)."""
+    out = session.handle(line)
+    assert out is not None, line
+    return out
+
+
 def test_chat_numbers_buttons_and_follows_a_pick(make_settings, mini_faq):
     service = Service.from_settings(make_settings(mini_faq))
     session = ChatSession(service)
-    menu = session.handle("/topics")
+    menu = said(session, "/topics")
     assert "[1] 共享书屋" in menu and "[2] 民生保障" in menu
-    listing = session.handle("2")
+    listing = said(session, "2")
     assert "[1] 低保怎么申请？" in listing
-    answer = session.handle("1")
+    answer = said(session, "1")
     assert "低保申请请到户籍所在社区居委会咨询。" in answer
     assert "[1] ❓ 为什么我家的低保被取消了？" in answer
-    assert "不符合条件的低保对象会被清退。" in session.handle("1")
+    assert "不符合条件的低保对象会被清退。" in said(session, "1")
 
 
 def test_chat_works_with_piped_input(make_settings, mini_faq):
@@ -104,9 +111,9 @@ def test_chat_works_with_piped_input(make_settings, mini_faq):
 def test_chat_choices_survive_feedback_and_a_wrong_number_is_not_a_question(make_settings, mini_faq):
     log = Recorded()
     session = ChatSession(Service.from_settings(make_settings(mini_faq), sink=log, secret="k"))
-    assert "[1] ❓ 为什么我家的低保被取消了？" in session.handle("低保")
-    assert replies.FEEDBACK_THANKS["+"] in session.handle("+")
-    assert "不符合条件的低保对象会被清退。" in session.handle("1")
+    assert "[1] ❓ 为什么我家的低保被取消了？" in said(session, "低保")
+    assert replies.FEEDBACK_THANKS["+"] in said(session, "+")
+    assert "不符合条件的低保对象会被清退。" in said(session, "1")
     assert log.feedback_given == [(log.interactions[0].ref, True)]
     session.handle("/topics")
     assert session.handle("7") == choice_hint(2)

@@ -45,6 +45,7 @@ def test_a_reader_that_went_away_ends_the_command_quietly(argv, mini_faq, make_s
     os.close(read)  # the reader is gone before the command prints anything
     with open(write, "w", encoding="utf-8") as closed:
         monkeypatch.setattr(sys, "stdout", closed)
+        code: int | str | None
         try:
             code = main(argv)
         except SystemExit as stop:  # --help

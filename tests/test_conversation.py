@@ -38,8 +38,14 @@ def service(make_settings, mini_faq, log):
     return Service.from_settings(make_settings(mini_faq), sink=log, secret="k")
 
 
+def shown(said: Said) -> Reply:
+    """The message `said` shows (the test expects one)."""
+    assert said.reply is not None, said
+    return said.reply
+
+
 def data_of(said: Said, label_part: str) -> str | None:
-    button = next(b for b in said.reply.buttons if label_part in b.label)
+    button = next(b for b in shown(said).buttons if label_part in b.label)
     return said.button_data(button)
 
 
@@ -50,10 +56,10 @@ def test_commands_typed_or_named_give_the_same_reply(service):
     conversation = Conversation(service)
     for command in Command:
         assert converse(conversation, WEB, Ask(command)) == converse(conversation, WEB, Text(f"/{command}"))
-    assert converse(conversation, WEB, Text("/nosuch")).reply.body == replies.HELP_TEXT
-    assert "180 天" in converse(conversation, WEB, Ask(Command.PRIVACY)).reply.body
+    assert shown(converse(conversation, WEB, Text("/nosuch"))).body == replies.HELP_TEXT
+    assert "180 天" in shown(converse(conversation, WEB, Ask(Command.PRIVACY))).body
     assert converse(conversation, WEB, Text("   ")) == conversation.greeting()
-    assert converse(conversation, WEB, NonText()).reply.body == replies.NON_TEXT_TEXT
+    assert shown(converse(conversation, WEB, NonText())).body == replies.NON_TEXT_TEXT
 
 
 def test_a_question_is_answered_and_logged_with_the_channel(service, log):
@@ -90,7 +96,7 @@ def test_presses_follow_the_via_of_the_reply_they_were_under(service, log):
     assert offer.via == Via.SUGGESTION
     picked = converse(conversation, WEB, Press(data_of(offer, "低保")))
     none = converse(conversation, WEB, Press(data_of(offer, "都不是")))
-    assert none.status == Status.UNANSWERED and "答不上来" in none.reply.body
+    assert none.status == Status.UNANSWERED and "答不上来" in shown(none).body
     menu = converse(conversation, WEB, Press("m"))
     listing = converse(conversation, WEB, Press(data_of(menu, "民生保障")))
     from_topic = converse(conversation, WEB, Press(data_of(listing, "低保怎么申请")))
@@ -123,9 +129,9 @@ def test_stale_or_forged_presses_are_refused_politely(service, data):
 def test_a_pick_is_answered_as_a_topic_menu_tap_without_button_data(service, log):
     conversation = Conversation(service)
     said = converse(conversation, WEB, Pick(ButtonKind.ENTRY, "dibao-apply"))
-    assert said.status == Status.TAP and said.reply.title == "低保怎么申请？"
+    assert said.status == Status.TAP and shown(said).title == "低保怎么申请？"
     assert (log.interactions[-1].via, log.interactions[-1].origin_ref) == (Via.TOPIC, None)
-    assert converse(conversation, WEB, Pick(ButtonKind.TOPIC, "民生保障")).reply.body.startswith("「民生保障」")
+    assert shown(converse(conversation, WEB, Pick(ButtonKind.TOPIC, "民生保障"))).body.startswith("「民生保障」")
 
 
 @pytest.mark.parametrize("pick", [Pick(ButtonKind.ENTRY, "gone"), Pick(ButtonKind.TOPIC, "没有这个主题")])
@@ -182,11 +188,11 @@ def test_numbers_pick_choices_and_plus_rates_the_last_answer(service, log):
     converse(conversation, WEB, Text("低保"))
     assert converse(conversation, WEB, Text("+")).ack == replies.FEEDBACK_THANKS["+"]
     follow = converse(conversation, WEB, Text("1"))  # the choices survived the rating
-    assert follow.reply.title == "为什么我家的低保被取消了？"
+    assert shown(follow).title == "为什么我家的低保被取消了？"
     converse(conversation, WEB, Ask(Command.TOPICS))
     assert converse(conversation, WEB, Text("9")).ack == choice_hint(2)
     listing = converse(conversation, WEB, Text("2"))  # still the same choices
-    assert listing.reply.body.startswith("「民生保障」")
+    assert shown(listing).body.startswith("「民生保障」")
     converse(conversation, WEB, Text("1"))
     assert [r.via for r in log.interactions if r.status == Status.TAP] == [Via.RELATED, Via.TOPIC]
     assert log.feedback_given == [(log.interactions[0].ref, True)]
@@ -201,14 +207,14 @@ def test_without_choices_on_screen_a_number_is_a_question(service, log):
 
 def test_memory_forgets_after_its_ttl_and_keeps_residents_apart(service):
     clock = Clock()
-    conversation = Conversation(service, memory=ChoiceMemory(ttl=600, size=2, clock=clock))
+    memory = ChoiceMemory(ttl=600, size=2, clock=clock)
+    conversation = Conversation(service, memory=memory)
     converse(conversation, WEB, Ask(Command.TOPICS))
     converse(conversation, OTHER, Text("低保"))
-    assert converse(conversation, WEB, Text("2")).reply.body.startswith("「民生保障」")
-    assert converse(conversation, OTHER, Text("1")).reply.title == "为什么我家的低保被取消了？"
+    assert shown(converse(conversation, WEB, Text("2"))).body.startswith("「民生保障」")
+    assert shown(converse(conversation, OTHER, Text("1"))).title == "为什么我家的低保被取消了？"
     clock.now += 601
     assert converse(conversation, WEB, Text("2")).status is not None  # asked as a question
-    memory = conversation.memory
     for n in range(5):
         converse(conversation, Resident(Channel.WECHAT, f"openid-{n}"), Ask(Command.TOPICS))
     assert len(memory) == 2

@@ -28,7 +28,7 @@ def field_of(variable: str) -> str:
 def image_env() -> dict[str, str]:
     """What the Dockerfile's ENV instructions set (SERVICEBOT_* only)."""
     text = (REPO / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
-    found = {}
+    found: dict[str, str] = {}
     for line in text.splitlines():
         if line.startswith("ENV "):
             found.update(re.findall(r"(SERVICEBOT_[A-Z_]+)=(\S*)", line))
@@ -53,7 +53,7 @@ def in_the_container() -> dict[str, str]:
 
 
 def setting_lines() -> list[tuple[str, str]]:
-    return [m.groups() for m in map(SETTING_LINE.match, ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()) if m]
+    return [(m[1], m[2]) for m in map(SETTING_LINE.match, ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()) if m]
 
 
 @pytest.mark.parametrize("variable, shown", setting_lines(), ids=lambda v: v if v.startswith("SERV") else "")

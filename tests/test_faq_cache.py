@@ -81,7 +81,9 @@ def test_an_edited_file_is_parsed_again_and_its_new_content_served(mini_faq, tmp
     cache = tmp_path / "cache"
     restart_and_load(mini_faq, cache)
     path = mini_faq / "books.yaml"
-    old = check_faq(mini_faq, today=TODAY)[0].entries[0].answer
+    faq, problems = check_faq(mini_faq, today=TODAY)
+    assert faq is not None, problems
+    old = faq.entries[0].answer
     path.write_text(path.read_text(encoding="utf-8").replace(old, "改过的回答"), encoding="utf-8")
     parses.clear()
     faq, _ = restart_and_load(mini_faq, cache)

@@ -104,7 +104,9 @@ def test_the_running_bot_logs_the_cause_first_and_once(office_faq, make_settings
     watcher = FaqWatcher(service, 0)
     slip(office_faq, kind)
     with caplog.at_level(logging.WARNING, logger="servicebot.faq.watcher"):
-        swapped, problems = watcher.check_now()
+        tried = watcher.check_now()
+    assert tried is not None
+    swapped, problems = tried
     assert not swapped
     logged = [r.getMessage() for r in caplog.records]
     listed = [m.strip() for m in logged[1:]]

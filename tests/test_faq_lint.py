@@ -19,7 +19,10 @@ from servicebot.tools.faq_commands import CHECK_PASSED
 
 from support.wording import wording
 
-FILLER = [
+# An entry as `make_faq` writes it: (id, question, alternates, keywords).
+EntrySpec = tuple[str, str, list[str], list[str]]
+
+FILLER: list[EntrySpec] = [
     ("garbage-hall", "垃圾分类体验馆在哪里？", ["体验馆在哪", "体验馆地址", "怎么去体验馆"], []),
     ("bookhouse", "梧桐书屋是什么？", ["梧桐书屋", "书屋在哪", "书屋几点开门"], []),
     ("pension", "城乡居民养老保险怎么参保？", ["养老保险怎么交", "养老保险", "养老保险交多少钱"], []),
@@ -35,7 +38,7 @@ def entry_yaml(entry_id: str, question: str, alternates: list[str], keywords: li
     return "\n".join(lines) + "\n"
 
 
-def make_faq(root: Path, entries, synonyms=(), tests=()) -> Path:
+def make_faq(root: Path, entries: list[EntrySpec], synonyms=(), tests=()) -> Path:
     """A one-topic FAQ directory; entries are (id, question, alternates, keywords)."""
     root.mkdir(parents=True)
     body = "".join(entry_yaml(*e) for e in entries)
@@ -56,7 +59,7 @@ def check(directory: Path, capsys) -> tuple[int, str]:
 
 # --- a phrasing that does not reach its own entry (error) ------------------------------
 
-HOURS = [
+HOURS: list[EntrySpec] = [
     ("room-hours", "图书室几点开门？", ["图书室开放时间", "图书室周末开吗"], []),
     ("reading-hours", "阅览室几点开门？", ["阅览室开放时间", "阅览室周末开吗"], []),
 ]
@@ -123,11 +126,11 @@ def test_a_refused_phrasing_also_blocks_a_live_reload(tmp_path, make_settings):
 
 # --- two entries residents could confuse (warning) -------------------------------------
 
-LOOKALIKE = [
+LOOKALIKE: list[EntrySpec] = [
     ("dibao-apply", "低保怎么申请？", ["低保申请", "想办低保找谁"], []),
     ("dibao-apply-online", "低保怎么网上申请？", ["低保网上申请", "低保能在手机上申请吗"], []),
 ]
-DISTINCT = [
+DISTINCT: list[EntrySpec] = [
     ("dibao-material", "低保申请要什么材料？", ["低保申请材料", "办低保带什么", "低保要准备哪些证件"], []),
     ("dibao-where", "低保申请要去哪里？", ["低保在哪申请", "办低保去哪", "低保到哪里办"], []),
 ]
@@ -154,7 +157,7 @@ def test_an_entry_is_never_reported_as_similar_to_itself(tmp_path, capsys):
 
 
 def test_the_same_question_in_two_entries_is_flagged_even_when_worded_differently(tmp_path, capsys):
-    twins = [
+    twins: list[EntrySpec] = [
         ("dibao-apply", "低保怎么申请？", ["低保申请", "想办低保找谁"], []),
         ("dibao-apply2", "低保如何申请？", ["怎样申请低保", "低保申请流程"], []),
     ]
@@ -165,7 +168,7 @@ def test_the_same_question_in_two_entries_is_flagged_even_when_worded_differentl
 
 # --- a synonym group that moves a question (warning) -------------------------------------
 
-LIBRARY = [
+LIBRARY: list[EntrySpec] = [
     ("bookhouse", "梧桐书屋是什么？", ["梧桐书屋", "书屋开放时间", "书屋几点开门", "书屋要办卡吗", "梧桐书屋在哪"], []),
     ("reading-room", "社区图书室在哪里？", ["图书室在哪", "图书室能借书吗", "社区有没有图书室", "社区图书室"], []),
     ("pension", "城乡居民养老保险怎么参保？", ["养老保险怎么交", "养老保险", "养老保险交多少钱"], []),

@@ -82,10 +82,14 @@ def service(mini_faq, make_settings) -> Service:
 
 
 @pytest.fixture
-def watcher(service):
-    recorder = Recorder(WAIT)
+def recorder() -> Recorder:
+    """What the `watcher` fixture reported."""
+    return Recorder(WAIT)
+
+
+@pytest.fixture
+def watcher(service, recorder):
     w = FaqWatcher(service, 0, recorder)
-    w.recorder = recorder
     yield w
     w.stop()
 
@@ -97,18 +101,18 @@ def answer_id(service: Service, question: str) -> str | None:
 # --- live reload: check_now ------------------------------------------------------------
 
 
-def test_check_now_without_changes_reloads_nothing(watcher, service):
+def test_check_now_without_changes_reloads_nothing(watcher, service, recorder):
     before = service.snapshot
     assert watcher.check_now() is None
-    assert service.snapshot is before and watcher.recorder.results == []
+    assert service.snapshot is before and recorder.results == []
 
 
-def test_an_edited_file_is_swapped_in_and_reported(watcher, service, mini_faq):
+def test_an_edited_file_is_swapped_in_and_reported(watcher, service, mini_faq, recorder):
     assert answer_id(service, "书屋怎么借书") != "bookhouse-borrow"
     append_entry(mini_faq)
     swapped, problems = watcher.check_now()
     assert swapped and not [p for p in problems if p.is_error]
-    assert watcher.recorder.results == [(True, problems)]
+    assert recorder.results == [(True, problems)]
     assert answer_id(service, "书屋怎么借书") == "bookhouse-borrow"
 
 
@@ -131,7 +135,7 @@ def test_added_and_deleted_files_are_noticed(watcher, service, mini_faq):
     assert len(service.snapshot.faq.entries) == 5
 
 
-def test_a_broken_edit_is_refused_and_the_old_faq_keeps_serving(watcher, service, mini_faq, caplog):
+def test_a_broken_edit_is_refused_and_the_old_faq_keeps_serving(watcher, service, mini_faq, caplog, recorder):
     before = service.snapshot
     caplog.set_level(logging.WARNING, logger="servicebot.faq.watcher")
     break_books(mini_faq)
@@ -142,15 +146,15 @@ def test_a_broken_edit_is_refused_and_the_old_faq_keeps_serving(watcher, service
     located = [str(p) for p in problems]
     syntax = wording(messages.YAML_SYNTAX)
     assert any(p.startswith("books.yaml:") and syntax.search(p) for p in located), located
-    assert watcher.recorder.results == [(False, problems)]
+    assert recorder.results == [(False, problems)]
     assert "FAQ change refused" in caplog.text and "books.yaml:" in caplog.text
 
 
-def test_an_unchanged_broken_state_is_not_reloaded_again_and_a_fix_is(watcher, service, mini_faq):
+def test_an_unchanged_broken_state_is_not_reloaded_again_and_a_fix_is(watcher, service, mini_faq, recorder):
     good = break_books(mini_faq)
     assert watcher.check_now()[0] is False
     assert watcher.check_now() is None
-    assert len(watcher.recorder.results) == 1
+    assert len(recorder.results) == 1
     edit(mini_faq / "books.yaml", good + NEW_ENTRY)
     swapped, _ = watcher.check_now()
     assert swapped and answer_id(service, "书屋怎么借书") == "bookhouse-borrow"
@@ -183,7 +187,8 @@ def test_a_failing_callback_does_not_stop_the_reload(service, mini_faq):
 
     watcher = FaqWatcher(service, 0, explode)
     append_entry(mini_faq)
-    assert watcher.check_now()[0]
+    tried = watcher.check_now()
+    assert tried is not None and tried[0]
     assert "bookhouse-borrow" in service.snapshot.faq.by_id
 
 
@@ -245,7 +250,8 @@ def test_interval_zero_starts_no_thread_but_check_now_works(service, mini_faq):
     watcher.start()
     assert not watcher.running
     append_entry(mini_faq)
-    assert watcher.check_now()[0]
+    tried = watcher.check_now()
+    assert tried is not None and tried[0]
     watcher.stop()
 
 
@@ -256,10 +262,12 @@ def test_the_terminal_chat_sees_an_edit_without_restarting(service, mini_faq):
     session = ChatSession(service)
     watcher.start()
     try:
-        assert "借书" not in session.handle("书屋怎么借书")
+        before = session.handle("书屋怎么借书")
+        assert before is not None and "借书" not in before
         append_entry(mini_faq)
         assert recorder.next()[0]
-        assert "凭身份证登记即可借书。" in session.handle("书屋怎么借书")
+        after = session.handle("书屋怎么借书")
+        assert after is not None and "凭身份证登记即可借书。" in after
     finally:
         watcher.stop()
 
@@ -343,6 +351,7 @@ def test_stale_entries_are_grouped_by_topic_oldest_first(mini_faq):
     date_faq(mini_faq, {"dibao-removal": OLD, "pension-insurance": dt.date(2021, 6, 1), "garbage-hall": OLD})
     today = dt.date(2026, 11, 28)
     faq, _ = check_faq(mini_faq, today=today)
+    assert faq is not None
     groups = stale_entries(faq, 365, today=today)
     assert [(topic, [(e.id, age) for e, age in entries]) for topic, entries in groups] == [
         ("共享书屋", [("garbage-hall", (today - OLD).days)]),
@@ -355,6 +364,7 @@ def test_stale_entries_are_grouped_by_topic_oldest_first(mini_faq):
 
 def test_stale_days_is_a_strict_limit(mini_faq):
     faq, _ = check_faq(mini_faq, today=FRESH)
+    assert faq is not None
     assert stale_entries(faq, 10, today=FRESH + dt.timedelta(days=10)) == []
     assert len(stale_entries(faq, 10, today=FRESH + dt.timedelta(days=11))[0][1]) > 0
 

@@ -240,6 +240,7 @@ def test_no_number_reaches_the_database_logs_or_reports(make_settings, mini_faq,
         for n, case in enumerate(cases):
             question = case.text + "，公积金怎么查"  # a question the FAQ cannot answer: it goes to the review
             outcome = service.answer(question, channel=Channel.TELEGRAM, resident=100000 + n)
+            assert outcome.match is not None
             assert leaked(items, outcome.match.normalized) == []
             log.record(  # a caller that forgot to mask
                 Interaction(

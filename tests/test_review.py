@@ -96,6 +96,7 @@ def traffic(settings):
         origin_ref=ask(DIBAO_AND_PENSION, 3).ref,
     )
     topic = service.answer_entry("dibao-apply", via=Via.TOPIC, channel=Channel.TELEGRAM, resident=4)
+    assert tapped is not None and topic is not None  # the entry exists
     service.feedback(helped.ref, True)
     for outcome in (missed, tapped, topic):
         service.feedback(outcome.ref, False)
@@ -220,6 +221,7 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_no_one_
     assert steps.startswith("1. ") and "answer（回答）" in steps and "source（资料来源）" in steps
     assert new_entry["entry_id"] in steps and steps.endswith(messages.DRAFT_TODO_PUBLISH)
     report = checks.check_directory(settings.faq_dir, settings)
+    assert report.faq is not None and report.index is not None, report.problems
     drafted = {s["entry_id"] for s in by_first.values() if s and s["draft"]}
     assert drafted == {new_entry["entry_id"], by_first[NEAR_MISS]["entry_id"]}
     assert report.errors == [] and {d.id for d in report.faq.drafts} == drafted
@@ -247,6 +249,7 @@ def test_suggested_yaml_pasted_into_the_faq_passes_the_check_and_answers_no_one_
     kept = [line for line in finished.splitlines(keepends=True) if "draft:" not in line]
     path.write_text("".join(kept), encoding="utf-8")
     report = checks.check_directory(settings.faq_dir, settings)
+    assert report.faq is not None and report.index is not None, report.problems
     assert report.errors == [] and [d.id for d in report.faq.drafts] == [by_first[NEAR_MISS]["entry_id"]]
     for question in CLINIC:
         match = report.index.match(question)
@@ -441,7 +444,7 @@ def test_table_pads_by_display_width_and_clips_long_cells():
     assert clip("一二三四五六", 7) == "一二三…" and text_width(clip("一二三四五六", 7)) <= 7
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40))
+@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40))
 def test_yaml_scalars_read_back_as_the_same_text(text):
     assert yaml.safe_load(f"- {yaml_scalar(text)}\n") == [text]
     assert yaml.safe_load(f"question: {yaml_scalar(text)}\n") == {"question": text}

@@ -296,6 +296,7 @@ def test_every_draft_pasted_as_it_comes_passes_the_check_and_answers_no_one(fort
     out = capsys.readouterr().out
     assert "失败" not in out and "错误" not in out
     pasted = checks.check_directory(faq_dir, dataclasses.replace(settings, faq_dir=faq_dir))
+    assert pasted.faq is not None and pasted.index is not None, pasted.problems
     assert pasted.errors == [] and len(pasted.faq.entries) == len(checks.build_snapshot(settings)[0].entries)
     for text in asked:
         if asked[text][0].status != Status.ANSWERED:

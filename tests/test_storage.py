@@ -11,7 +11,7 @@ import shutil
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -32,7 +32,16 @@ PHONE = "13812345678"
 ID_CARD = "34112219800101123X"
 PSEUDONYM = "0a1b2c3d4e5f6a7b"
 WAIT = 10.0  # seconds; an upper bound for event-driven waits, never a sleep
-QUICK = {"retry_max": 0.5, "busy_timeout": 0.2}  # fail fast on a held lock, retry soon
+
+
+class Quick(TypedDict):
+    """The writer's timings for tests (`InteractionLog` keywords)."""
+
+    retry_max: float
+    busy_timeout: float
+
+
+QUICK: Quick = {"retry_max": 0.5, "busy_timeout": 0.2}  # fail fast on a held lock, retry soon
 
 
 @pytest.fixture

@@ -17,14 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from servicebot.answering import replies
-from servicebot.answering.replies import Button
+from servicebot.answering.replies import Button, Reply
 from servicebot.answering.service import Service
 from servicebot.channels.tg_staff import CARD_AGAIN, FOLLOW_UP, NOTICES, card_text, listing_text, ticket_line
 from servicebot.config import load_settings
 from servicebot.conversation.buttons import decode_button, encode_button
 from servicebot.conversation.chat import Conversation, asks_for_person
 from servicebot.conversation.delivery import Delivered, Delivery
-from servicebot.conversation.events import Ask, Command, HandOff, HandOffKind, Press, Resident, Said, Text
+from servicebot.conversation.events import Ask, Asked, Command, HandOff, HandOffKind, Press, Resident, Said, Text
 from servicebot.conversation.hours import CHINA, HoursError, parse_hours, when
 from servicebot.conversation.ticket_view import Notice, age_text, status_text
 from servicebot.conversation.tickets import Desk
@@ -47,6 +47,12 @@ TG_OTHER = Resident(Channel.TELEGRAM, 4343, chat=4343)
 WEB = Resident(Channel.WEB, "c" * 32)
 START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # a Monday, 9:00 in China
 NOT_REACHED = wording(replies.TICKET_NOT_REACHED_TEXT)
+
+
+def shown(said: Said) -> Reply:
+    """The message `said` shows (the test expects one)."""
+    assert said.reply is not None, said
+    return said.reply
 
 
 # --- office hours ----------------------------------------------------------------------------------
@@ -134,7 +140,7 @@ class FakeDesk:
     def __init__(self, active: int | None = None):
         self.number = active
         self.taken: list[HandOff] = []
-        self.remembered = []
+        self.remembered: list[Asked] = []
 
     def active(self, key):
         return self.number
@@ -179,9 +185,9 @@ async def test_with_a_desk_the_conversation_offers_and_hands_off(service):
     # A residents' group: no staff reply should reach everyone there.
     group = Resident(Channel.TELEGRAM, 1, chat=-5, chat_type="supergroup")
     assert all(
-        b.kind != ButtonKind.HANDOFF for b in (await conversation.handle(group, Text("护照在哪里办"))).reply.buttons
+        b.kind != ButtonKind.HANDOFF for b in shown(await conversation.handle(group, Text("护照在哪里办"))).buttons
     )
-    assert (await conversation.handle(group, Text("转人工"))).reply.body == replies.PRIVATE_ONLY_TEXT
+    assert shown(await conversation.handle(group, Text("转人工"))).body == replies.PRIVATE_ONLY_TEXT
     privacy = (await conversation.handle(TG, Ask(Command.PRIVACY))).text
     assert f"最长保存 {service.settings.ticket_days} 天" in privacy
 
@@ -196,7 +202,7 @@ def test_a_complaint_offers_a_person_for_the_latest_question(service):
     assert encode_button(complaint.reply.rows[0][0], complaint.ref, complaint.via) == "h:"  # the latest question
     assert [a.question for a in desk.remembered] == ["护照在哪里办"]  # small talk is not a question to hand off
     greeting = converse(conversation, TG, Text("你好"))
-    assert all(b.kind != ButtonKind.HANDOFF for b in greeting.reply.buttons)
+    assert all(b.kind != ButtonKind.HANDOFF for b in shown(greeting).buttons)
 
 
 async def test_while_a_ticket_is_open_what_the_resident_types_goes_to_it(service):
@@ -205,7 +211,7 @@ async def test_while_a_ticket_is_open_what_the_resident_types_goes_to_it(service
     said = await conversation.handle(TG, Text("低保怎么申请"))
     assert desk.taken == [HandOff(HandOffKind.ADD, text="低保怎么申请", number=12)]
     assert said.reply is not None and "#12" in said.reply.body
-    assert (await conversation.handle(TG, Text("/help"))).reply.body == replies.HELP_TEXT  # commands still work
+    assert shown(await conversation.handle(TG, Text("/help"))).body == replies.HELP_TEXT  # commands still work
     await conversation.handle(TG, Press("b"))
     assert desk.taken[-1] == HandOff(HandOffKind.LEAVE)
 
@@ -323,6 +329,7 @@ def test_the_outbox_keeps_messages_until_seen_and_across_reopening(tmp_path):
     first = outbox.put(Channel.WEB, "k1", {"body": "一"})
     second = outbox.put(Channel.WEB, "k1", {"body": "二"})
     outbox.put(Channel.WEB, "k2", {"body": "别人的"})
+    assert first is not None and second is not None  # put without `once` always stores
     assert second > first >= 1_800_000_000_000_000  # ids grow from the clock
     outbox.close()
     outbox = Outbox(tmp_path / "o.sqlite3", keep_days=30, clock=lambda: now[0])
@@ -645,7 +652,10 @@ async def test_a_reply_to_a_card_whose_id_was_never_recorded_finds_its_ticket_by
     await Conversation(service, desk=desk).handle(TG, Text("转人工"))
     desk.store.posted(1, -1001, 200)
     lost_card = card_text(desk.card(desk.store.ticket(1)))
-    number, named = ticket_line(re.sub("<[^>]+>", "", lost_card))
+    line = ticket_line(re.sub("<[^>]+>", "", lost_card))
+    assert line is not None, lost_card
+    number, named = line
+    assert named is not None, lost_card  # the card names the ticket's key
     assert named == desk.store.ticket(1).id and number == 1
     relayed = await staff_says(desk, replied_to=150, message=9, text="您好", named=named)
     assert relayed.notice == Notice.SENT and inbox.texts()[-1].startswith(replies.STAFF_REPLY_PREFIX + "您好")

@@ -179,6 +179,7 @@ def test_review_drafts_a_new_entry_from_a_staff_reply_marked_for_the_faq(setting
     lines[suggestion["after_line"] : suggestion["after_line"]] = [suggestion["yaml"]]
     path.write_text("".join(lines), encoding="utf-8")
     report = checks.check_directory(settings.faq_dir, settings)
+    assert report.faq is not None and report.index is not None, report.problems
     assert report.errors == [] and [d.id for d in report.faq.drafts] == [entry["id"]]
     assert report.index.match(CLINIC).status == Status.UNANSWERED
     # ... until staff have checked it: renamed, and its draft line deleted, it answers with the staff's words.
@@ -187,6 +188,7 @@ def test_review_drafts_a_new_entry_from_a_staff_reply_marked_for_the_faq(setting
         "".join(line for line in text.splitlines(keepends=True) if "draft: true" not in line), encoding="utf-8"
     )
     report = checks.check_directory(settings.faq_dir, settings)
+    assert report.faq is not None and report.index is not None, report.problems
     assert report.errors == [] and report.faq.drafts == ()
     match = report.index.match(CLINIC)
     assert (match.status, match.entry_id) == (Status.ANSWERED, "clinic-hours")

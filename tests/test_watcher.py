@@ -67,10 +67,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def watcher(service, clock):
-    recorder = Recorder(WAIT)
+def recorder() -> Recorder:
+    """What the `watcher` fixture reported."""
+    return Recorder(WAIT)
+
+
+@pytest.fixture
+def watcher(service, clock, recorder):
     w = FaqWatcher(service, 0, recorder, clock=clock)
-    w.recorder = recorder
     yield w
     w.stop()
 
@@ -108,13 +112,13 @@ def quiet_poll(watcher: FaqWatcher, clock: Clock):
 # --- the quiet period --------------------------------------------------------------------------
 
 
-def test_a_new_state_is_tried_only_after_the_directory_was_quiet(watcher, service, clock, mini_faq):
+def test_a_new_state_is_tried_only_after_the_directory_was_quiet(watcher, service, clock, mini_faq, recorder):
     books = mini_faq / "books.yaml"
     write(books, books.read_text(encoding="utf-8").replace("梧桐书屋是滁州首家", "梧桐书屋是全市首家"))
     assert watcher.poll() is None
     clock.advance(watcher.quiet / 2)
     assert watcher.poll() is None
-    assert service.served == [] and watcher.recorder.results == []
+    assert service.served == [] and recorder.results == []
     clock.advance(watcher.quiet / 2)
     swapped, problems = watcher.poll()
     assert swapped and problems == [] and len(service.served) == 1
@@ -143,7 +147,7 @@ def _welfare_ids() -> set[str]:
     return {"dibao-apply", "dibao-removal", "pension-insurance"}
 
 
-def test_a_state_written_to_while_being_read_is_not_served(watcher, service, clock, mini_faq, monkeypatch):
+def test_a_state_written_to_while_being_read_is_not_served(watcher, service, clock, mini_faq, monkeypatch, recorder):
     books = mini_faq / "books.yaml"
     whole = books.read_text(encoding="utf-8")
     write(books, whole[: cut_points(whole)[1]])  # garbage-hall cut off
@@ -156,7 +160,7 @@ def test_a_state_written_to_while_being_read_is_not_served(watcher, service, clo
 
     monkeypatch.setattr(watcher_module, "load_snapshot", load_then_editor_saves)
     assert quiet_poll(watcher, clock) is None
-    assert service.served == [] and watcher.recorder.results == []
+    assert service.served == [] and recorder.results == []
     monkeypatch.setattr(watcher_module, "load_snapshot", real_load)
     assert watcher.poll() is None, "the state written during the read must be quiet in turn"
     clock.advance(watcher.quiet)
@@ -189,7 +193,7 @@ def test_the_watcher_thread_never_serves_a_two_step_save_half_way(service, mini_
 # --- what an edit removes ----------------------------------------------------------------------
 
 
-def test_removing_an_entry_on_purpose_is_applied_and_named(watcher, service, clock, mini_faq, caplog):
+def test_removing_an_entry_on_purpose_is_applied_and_named(watcher, service, clock, mini_faq, caplog, recorder):
     books = mini_faq / "books.yaml"
     write(books, without_entry(books.read_text(encoding="utf-8"), "garbage-hall"))
     caplog.set_level(logging.INFO)
@@ -199,7 +203,7 @@ def test_removing_an_entry_on_purpose_is_applied_and_named(watcher, service, clo
     assert [(p.file, p.is_error) for p in named] == [("books.yaml", False)]
     assert wording(REMOVED, count=1, what=ENTRIES, names="garbage-hall").fullmatch(named[0].message)
     assert problems[0] == named[0], "the removal comes first in what staff read"
-    assert watcher.recorder.results == [(True, problems)]
+    assert recorder.results == [(True, problems)]
     lines = [r for r in caplog.records if "removed" in r.getMessage()]
     assert len(lines) == 1 and lines[0].levelno == logging.WARNING
     assert "1 entry (garbage-hall)" in lines[0].getMessage()
@@ -308,7 +312,9 @@ def test_cuts_at_entry_boundaries_are_refused_held_back_or_named(tmp_path, make_
         for point in (points[len(points) - drop] for drop in dropped):
             cuts += 1
             write(path, whole[:point])
-            swapped, problems = watcher.check_now()
+            tried = watcher.check_now()
+            assert tried is not None
+            swapped, problems = tried
             kept = items(whole[:point])
             gone = [name for name in every if name not in kept]
             said = " ".join(messages(problems))

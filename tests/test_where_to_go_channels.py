@@ -49,7 +49,9 @@ def test_the_conversation_passes_a_referral_through_with_its_status(service):
 
 
 def test_terminal_shows_where_to_go_the_handoff_and_the_official_link(service):
-    text = terminal.render(referral(service).reply)
+    said = referral(service)
+    assert said.reply is not None
+    text = terminal.render(said.reply)
     assert "城市管理和市政部门" in text and "12345" in text
     assert f"[1] {replies.HANDOFF_LABEL}" in text
     assert "https://" in text or "http://" in text
@@ -58,9 +60,11 @@ def test_terminal_shows_where_to_go_the_handoff_and_the_official_link(service):
 
 def test_telegram_renders_the_referral_as_html_with_its_keyboard(service):
     said = referral(service)
+    assert said.reply is not None
     [html] = tg_render.render_html(said.reply)
     assert "城市管理和市政部门" in html and "来源：" in html
     keyboard = tg_render.keyboard(said)
+    assert keyboard is not None
     buttons = [b for row in keyboard.inline_keyboard for b in row]
     assert any(b.url and ".gov.cn/" in b.url for b in buttons)
     assert buttons[0].text == replies.HANDOFF_LABEL and buttons[0].callback_data
@@ -76,7 +80,9 @@ def test_the_web_page_gets_the_referral_with_its_status_links_and_choices(servic
 
 
 def test_wechat_renders_the_referral_as_numbered_plain_text(service):
-    rendered = wechat_text.render(referral(service).reply)
+    said = referral(service)
+    assert said.reply is not None
+    rendered = wechat_text.render(said.reply)
     assert "城市管理和市政部门" in rendered.text and "<a href=" in rendered.text
     assert f"[1] {replies.HANDOFF_LABEL}" in rendered.text
     assert [b.kind for b in rendered.choices] == [ButtonKind.HANDOFF]

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -31,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 START_TIMEOUT = 90.0  # seconds for a bot process to start answering (a loaded machine is slow)
 STOP_TIMEOUT = 60.0  # seconds a clean stop may take before the script kills the process
@@ -163,7 +164,25 @@ def log_lines(log_path: Path) -> dict[str, list[str]]:
     }
 
 
-def print_table(title: str, rows: Sequence[tuple[str, Callable[[object], object]]], outcomes: Sequence) -> None:
+class Labelled(Protocol):
+    """An outcome of one checkout, named in the table's heading."""
+
+    label: str
+
+
+Outcome = TypeVar("Outcome", bound=Labelled)
+
+
+def number_in(pattern: re.Pattern[str], text: str) -> int:
+    """The number in `pattern`'s first group, in a text it matches (a card, a token)."""
+    found = pattern.search(text)
+    assert found, f"{pattern.pattern!r} not in {text!r}"
+    return int(found.group(1))
+
+
+def print_table(
+    title: str, rows: Sequence[tuple[str, Callable[[Outcome], object]]], outcomes: Sequence[Outcome]
+) -> None:
     """One column per outcome (its `label`), one line per row."""
     print(title)
     width = max(len(name) for name, _ in rows) + 2

@@ -49,6 +49,7 @@ from servicebot.answering.service import Service
 from servicebot.channels.tg_render import render_html
 from servicebot.config import load_settings
 from servicebot.privacy import pseudonym
+from servicebot.records import Channel
 
 from bench import REPO
 from bench.faults.faulting import (
@@ -109,7 +110,7 @@ def questions(service: Service, count: int, seed: int) -> list[tuple[str, list[s
     pool += ["今天天气怎么样", "你是机器人吗", "附近有什么好吃的", "快递站几点关门"]
     rng = random.Random(seed)
     chosen = [rng.choice(pool) for _ in range(count)]
-    return [(q, render_html(service.answer(q, channel="bench").reply)) for q in chosen]
+    return [(q, render_html(service.answer(q, channel=Channel.TELEGRAM).reply)) for q in chosen]
 
 
 def replies_by_chat(api: FakeBotApi) -> dict[int, list[tuple[str, float]]]:

@@ -36,6 +36,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from bench.faults.faulting import (
     Quiet,
     bot_env,
     each_checkout,
+    number_in,
     print_table,
     quiet_fake_server,
     until,
@@ -130,14 +132,14 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
                 api.callback_query(
                     press, chat_id=call.chat_id, user_id=call.chat_id, message_id=call.result["message_id"]
                 )
-            await until(lambda: set(users) <= {int(TOKEN_RE.search(c.text).group(1)) for c in cards()}, 120)
+            await until(lambda: set(users) <= {number_in(TOKEN_RE, c.text) for c in cards()}, 120)
 
         async def staff_reply(groups: list[str], round_: str) -> None:
             """A staff reply to the first card of each resident of `groups`, naming them and the round."""
             users = {user for group in groups for user in residents[group]}
             first: dict[int, int] = {}
             for call in cards():
-                user = int(TOKEN_RE.search(call.text).group(1))
+                user = number_in(TOKEN_RE, call.text)
                 first.setdefault(user, call.result["message_id"])
             for user in sorted(users):
                 api.user_message(
@@ -204,17 +206,25 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     return outcome
 
 
+Row = tuple[str, Callable[[Outcome], object]]
+
+
+def group_rows(key: str, reaches: bool) -> list[Row]:
+    """The table's lines for one group of residents in one round (`key`)."""
+    rows: list[Row] = [
+        (f"{key}: should {'' if reaches else 'not '}reach", lambda o: o.delivered[key]),
+        (f"{key}: wrong resident", lambda o: o.wrong[key]),
+    ]
+    if reaches:
+        rows.append((f"{key}: lost", lambda o: o.lost[key]))
+    return rows
+
+
 def report(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
-    rows = []
+    rows: list[Row] = []
     for round_, expected in ROUNDS.items():
         for group, reaches in expected.items():
-            key = f"{group}, {round_}"
-            rows += [
-                (f"{key}: should {'' if reaches else 'not '}reach", lambda o, k=key: o.delivered[k]),
-                (f"{key}: wrong resident", lambda o, k=key: o.wrong[k]),
-            ]
-            if reaches:
-                rows.append((f"{key}: lost", lambda o, k=key: o.lost[k]))
+            rows += group_rows(f"{group}, {round_}", reaches)
     rows += [
         ("replies refused, with a note to staff", lambda o: o.refused),
         ("tickets in the file after the deletion", lambda o: o.in_file_after_deletion),

@@ -49,6 +49,7 @@ from bench.faults.faulting import (
     dead_letters,
     each_checkout,
     log_lines,
+    number_in,
     print_table,
     quiet_fake_server,
     until,
@@ -120,7 +121,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
             return [c for c in api.calls("sendMessage", chat_id=STAFF) if CARD_RE.search(c.text or "")]
 
         def carded() -> int:
-            return len({CARD_RE.search(c.text).group(1) for c in cards()})
+            return len({number_in(CARD_RE, c.text) for c in cards()})
 
         def relayed() -> list:
             return [c for c in api.calls("sendMessage") if replies.STAFF_REPLY_PREFIX in (c.text or "")]
@@ -156,7 +157,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
             # A staff reply to each ticket's first card.
             first_card: dict[int, tuple[int, int]] = {}  # ticket → (card message id, resident index)
             for call in cards():
-                number = int(CARD_RE.search(call.text).group(1))
+                number = number_in(CARD_RE, call.text)
                 token = TOKEN_RE.search(call.text)
                 if number not in first_card and token is not None:
                     first_card[number] = (call.result["message_id"], int(token.group(1)))
@@ -187,7 +188,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
         ]
 
     counted = Counter((kind, int(number)) for kind, number in AGAIN_RE.findall("\n".join(log_lines(log_path)["again"])))
-    per_ticket = Counter(int(CARD_RE.search(c.text).group(1)) for c in all_cards)
+    per_ticket = Counter(number_in(CARD_RE, c.text) for c in all_cards)
     outcome.carded = len(per_ticket)
     for number, count in per_ticket.items():
         if count > 1:

@@ -38,6 +38,7 @@ from servicebot.channels.tg import MAX_CONCURRENT_UPDATES, TelegramChannel
 from servicebot.channels.tg_net import RetryingRateLimiter
 from servicebot.channels.tg_render import render_html
 from servicebot.config import load_settings
+from servicebot.records import Channel
 
 from bench import REPO
 from bench.harness import failed, latency_line, question_pool
@@ -102,7 +103,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     problems, latencies = 0, []
     expected_by_user: dict[int, list[str]] = {}
     for user, question in plan:
-        expected_by_user.setdefault(user, []).append(render_html(checker.answer(question, channel="bench").reply)[0])
+        expected_by_user.setdefault(user, []).append(
+            render_html(checker.answer(question, channel=Channel.TELEGRAM).reply)[0]
+        )
     for user, expected in expected_by_user.items():
         got = replies_by_user.get(user, [])
         if [c.text for c in got] != expected:

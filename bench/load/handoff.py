@@ -124,15 +124,19 @@ async def run(tickets: int, residents: int, workdir: Path, faq: Path, timeout: f
             )
             owner: dict[int, int] = {}  # ticket → the resident told its number
             for call in opened:
-                owner[int(NUMBER_RE.search(call.text).group(1))] = call.chat_id
+                told = NUMBER_RE.search(call.text)
+                assert told, call.text
+                owner[int(told.group(1))] = call.chat_id
             card_of: dict[int, tuple[int, str]] = {}  # ticket → (card message id, question token)
             wrong_cards = 0
             for call in cards:
-                number = int(NUMBER_RE.search(call.text).group(1))
-                token = TOKEN_RE.search(call.text)
-                if number in card_of or token is None or FIRST_USER + int(token.group(1)) != owner.get(number):
+                named = NUMBER_RE.search(call.text)
+                assert named, call.text
+                number = int(named.group(1))
+                asked = TOKEN_RE.search(call.text)
+                if number in card_of or asked is None or FIRST_USER + int(asked.group(1)) != owner.get(number):
                     wrong_cards += 1
-                card_of[number] = (call.result["message_id"], token.group(0) if token else "")
+                card_of[number] = (call.result["message_id"], asked.group(0) if asked else "")
 
             # 3. Two staff members reply to every card at once.
             mark = api.mark()
@@ -179,7 +183,9 @@ async def run(tickets: int, residents: int, workdir: Path, faq: Path, timeout: f
         text = call.text[len(replies.STAFF_REPLY_PREFIX) :].split("\n")[0]
         got.setdefault(call.chat_id, Counter())[text] += 1
         if text in reply_updates:
-            latencies.append(call.t - api.update_record(reply_updates[text]).handed_out_at)
+            fetched = api.update_record(reply_updates[text]).handed_out_at
+            assert fetched is not None  # the bot fetched the staff reply before it relayed it
+            latencies.append(call.t - fetched)
     lost = sum((expected[u] - got.get(u, Counter())).total() for u in expected)
     duplicated = sum(max(0, n - 1) for u in got for n in got[u].values())
     misdelivered = sum(n for u in got for text, n in got[u].items() if text not in expected.get(u, {}))

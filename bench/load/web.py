@@ -103,6 +103,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     from servicebot.channels.tg_render import render_html
     from servicebot.channels.web import WebChannel
     from servicebot.config import load_settings
+    from servicebot.records import Channel
 
     from tests.support.botapi import TOKEN, FakeBotApi
 
@@ -131,7 +132,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
         # The direct call, on every question of the plan, in this process and this run.
         questions = [q for session in plan for q in session]
-        direct = direct_seconds(lambda q: checker.answer(q, channel="bench"), questions)
+        direct = direct_seconds(lambda q: checker.answer(q, channel=Channel.WEB), questions)
 
         core = Core(settings, service)
         limiter = RetryingRateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
@@ -173,7 +174,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     # --- verdicts ---
     expected = {}
     for question in set(questions) | {q for s in solo_plan for q in s}:
-        reply = checker.answer(question, channel="bench").reply
+        reply = checker.answer(question, channel=Channel.WEB).reply
         expected[question] = (reply.title, reply.body)
     lost = [r for r in results if r["status"] != 200]
     wrong = [
@@ -185,7 +186,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
         tg_replies.setdefault(call.chat_id, []).append(call.text)
     tg_expected: dict[int, list[str]] = {}
     for user, question in tg_plan:
-        tg_expected.setdefault(user, []).append(render_html(checker.answer(question, channel="bench").reply)[0])
+        tg_expected.setdefault(user, []).append(
+            render_html(checker.answer(question, channel=Channel.TELEGRAM).reply)[0]
+        )
     tg_bad = sum(tg_replies.get(user, []) != texts for user, texts in tg_expected.items())
 
     web_seconds = [r["seconds"] for r in results if r["status"] == 200]

@@ -104,6 +104,7 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
     from servicebot.channels.server import build_channels, serve
     from servicebot.channels.wechat_text import paginate, render
     from servicebot.config import load_settings
+    from servicebot.records import Channel
 
     from tests.support.webserver import free_port
     from tests.support.wechat_sim import TEST_AES_KEY, TEST_APP_ID, TEST_TOKEN
@@ -132,7 +133,7 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
 
     # The direct call, on every question of the plan, in this process and this run.
     questions = [q for messages in plan for q in messages]
-    direct = direct_seconds(lambda q: checker.answer(q, channel="bench"), questions)
+    direct = direct_seconds(lambda q: checker.answer(q, channel=Channel.WECHAT), questions)
 
     core = Core(settings, service)
     stop = asyncio.Event()
@@ -152,7 +153,7 @@ async def run_mode(args: argparse.Namespace, workdir: Path, safe: bool) -> bool:
     # --- verdicts ---
     expected = {}
     for question in set(questions) | set(solo_plan[0]):
-        expected[question] = paginate(render(checker.answer(question, channel="bench").reply).text)[0]
+        expected[question] = paginate(render(checker.answer(question, channel=Channel.WECHAT).reply).text)[0]
     everything = results + solo
     lost = [r for r in everything if r["status"] != 200]
     wrong = [r for r in results if r["status"] == 200 and r["content"] != expected[plan[r["user"]][r["index"]]]]

@@ -49,7 +49,7 @@ def synthetic_faq(size: int, seed: int = 7) -> Faq:
     entries = []
     for i in range(size):
         core = rng.sample(words, 3)
-        phrasings = []
+        phrasings: list[str] = []
         while len(phrasings) < 7:
             k = rng.randint(1, 3)
             text = "".join(rng.sample(core, k)) + rng.choice(SUFFIXES)

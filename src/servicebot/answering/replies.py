@@ -58,6 +58,28 @@ class Reply:
     def buttons(self) -> list[Button]:
         return [b for row in self.rows for b in row]
 
+    # How every channel partitions the buttons, in one place:
+    @property
+    def links(self) -> list[Button]:
+        """The buttons that open a web page."""
+        return [b for b in self.buttons if b.kind == ButtonKind.URL]
+
+    @property
+    def choices(self) -> list[Button]:
+        """The buttons that ask the bot something: neither a link nor feedback."""
+        return [b for b in self.buttons if b.kind not in (ButtonKind.URL, ButtonKind.FEEDBACK)]
+
+    @property
+    def numbered(self) -> list[Button]:
+        """What a channel without real buttons numbers (the terminal): choices and links, in
+        order; feedback is given with + or -."""
+        return [b for b in self.buttons if b.kind != ButtonKind.FEEDBACK]
+
+    @property
+    def rated(self) -> bool:
+        """Whether the reply asks for 👍/👎."""
+        return any(b.kind == ButtonKind.FEEDBACK for b in self.buttons)
+
     @property
     def plain(self) -> str:
         return "\n\n".join(part for part in (self.title, self.body, self.footer) if part)

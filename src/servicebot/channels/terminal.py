@@ -13,17 +13,17 @@ from servicebot.answering.replies import Reply
 from servicebot.answering.service import Service
 from servicebot.conversation.chat import Conversation
 from servicebot.conversation.events import Ask, Command, Event, Resident, Said, Text
-from servicebot.conversation.memory import ChoiceMemory, numbered_choices
+from servicebot.conversation.memory import ChoiceMemory
 from servicebot.records import ButtonKind, Channel
 
 
 def render(reply: Reply) -> str:
     """A reply as terminal text; buttons (except feedback) numbered from 1."""
     lines = [reply.plain]
-    for n, button in enumerate(numbered_choices(reply), 1):
+    for n, button in enumerate(reply.numbered, 1):
         suffix = f"  {button.value}" if button.kind == ButtonKind.URL else ""
         lines.append(f"  [{n}] {button.label}{suffix}")
-    if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons):
+    if reply.rated:
         lines.append(f"  {replies.TERMINAL_FEEDBACK_HINT}")
     return "\n".join(lines)
 

@@ -16,7 +16,6 @@ from urllib.parse import quote
 from servicebot.answering import replies
 from servicebot.answering.replies import Button, Reply
 from servicebot.channels.splitter import Cuts, split, utf8_len
-from servicebot.records import ButtonKind
 
 # The passive text reply's Content: "不超过2048字节" in WeChat's interface documentation, measured
 # as UTF-8 — and exactly 2048 bytes is already refused, so 2047 is the most that gets through
@@ -68,9 +67,7 @@ def link(url: str, title: str) -> str:
 def render(reply: Reply) -> WechatText:
     """Title, body, links, source line; then the question and topic buttons as numbered lines the
     resident answers with the number (the terminal chat's convention), and a hint saying so."""
-    links = [b for b in reply.buttons if b.kind == ButtonKind.URL]
-    choices = tuple(b for b in reply.buttons if b.kind not in (ButtonKind.URL, ButtonKind.FEEDBACK))
-    rated = any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons)
+    links, choices, rated = reply.links, tuple(reply.choices), reply.rated
     parts = [f"【{reply.title}】" if reply.title else "", reply.body]
     parts.append("\n".join(link(b.value, b.label) for b in links))
     parts.append(reply.footer)

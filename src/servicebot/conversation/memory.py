@@ -12,16 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from servicebot.answering.replies import Button, Reply
+from servicebot.answering.replies import Button
 from servicebot.bounded import BoundedMap
 from servicebot.conversation.events import Said
-from servicebot.records import ButtonKind, Via
-
-
-def numbered_choices(reply: Reply) -> list[Button]:
-    """The buttons a resident picks by number where there are no real buttons (the terminal,
-    WeChat): every button but feedback, which is given with + or -."""
-    return [b for b in reply.buttons if b.kind != ButtonKind.FEEDBACK]
+from servicebot.records import Via
 
 
 @dataclass
@@ -51,8 +45,8 @@ class ChoiceMemory:
         reply = said.reply
         if reply is None:
             return
-        rated = said.ref if any(b.kind == ButtonKind.FEEDBACK for b in reply.buttons) else ""
-        self._shown[key] = Shown(tuple(numbered_choices(reply)), said.ref, said.via, rated)
+        rated = said.ref if reply.rated else ""
+        self._shown[key] = Shown(tuple(reply.numbered), said.ref, said.via, rated)
 
     def __len__(self) -> int:
         return len(self._shown)
@@ -63,4 +57,4 @@ def choice_hint(count: int) -> str:
     return f"请输入{pick}来选择，或者直接打字提问。"
 
 
-__all__ = ["ChoiceMemory", "Shown", "choice_hint", "numbered_choices"]
+__all__ = ["ChoiceMemory", "Shown", "choice_hint"]

@@ -42,8 +42,8 @@ def unlisted_items(reader: LogReader, period: Period, faq: Faq) -> tuple[Unliste
     """The items residents asked about that were not listed, most asked first."""
     bins = BinIndex(faq.garbage)
     return tuple(
-        UnlistedItem(name, count, residents, bins.lookup(name) is not None)
-        for name, count, residents in reader.unlisted_items(period.since, period.until)
+        UnlistedItem(row.name, row.asked, row.residents, bins.lookup(row.name) is not None)
+        for row in reader.unlisted_items(period.since, period.until)
     )
 
 

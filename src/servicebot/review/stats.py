@@ -39,8 +39,8 @@ def build_stats(reader: LogReader, period: Period, faq: Faq | None) -> StatsRepo
     daily = tuple(reader.daily(period.since, period.until))
     names = faq.by_id if faq else {}
     top = tuple(
-        (entry_id, names[entry_id].question if entry_id in names else "", answered, tapped)
-        for entry_id, answered, tapped in reader.entry_counts(period.since, period.until, TOP_ENTRIES)
+        (row.entry_id, names[row.entry_id].question if row.entry_id in names else "", row.answered, row.tapped)
+        for row in reader.entry_counts(period.since, period.until, TOP_ENTRIES)
     )
     return StatsReport(
         period,

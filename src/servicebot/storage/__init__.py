@@ -15,15 +15,17 @@ their importers.
 """
 
 from servicebot.storage.db import CHINA_TZ, UTC, china_day_bounds, connect, from_utc_text, utc_text
-from servicebot.storage.reader import DayCounts, FollowupRow, LogReader, QuestionRow, RatedRow
+from servicebot.storage.reader import DayCounts, EntryCount, FollowupRow, ItemCount, LogReader, QuestionRow, RatedRow
 from servicebot.storage.writer import InteractionLog, LogStatus
 
 __all__ = [
     "CHINA_TZ",
     "UTC",
     "DayCounts",
+    "EntryCount",
     "FollowupRow",
     "InteractionLog",
+    "ItemCount",
     "LogReader",
     "LogStatus",
     "QuestionRow",

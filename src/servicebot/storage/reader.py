@@ -48,6 +48,24 @@ class RatedRow:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryCount:
+    """How often an entry answered: typed questions, and taps on its button."""
+
+    entry_id: str
+    answered: int
+    tapped: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCount:
+    """An item the garbage list lacked: how often it was asked, by how many residents."""
+
+    name: str
+    asked: int
+    residents: int
+
+
+@dataclass(frozen=True, slots=True)
 class FollowupRow:
     """A suggestion tapped, or "none of these" pressed, after the interaction `origin_ref`."""
 
@@ -200,25 +218,25 @@ class LogReader:
         keys = ("questions", *_OUTCOME_NAMES[1:], "none_of_these", "residents")
         return dict(zip(keys, row))
 
-    def unlisted_items(self, since: dt.datetime, until: dt.datetime | None = None) -> list[tuple[str, int, int]]:
-        """(item name, times asked, residents) for items the garbage list lacked, most asked first.
-        The item's name is kept in the `normalized` column of those interactions."""
+    def unlisted_items(self, since: dt.datetime, until: dt.datetime | None = None) -> list[ItemCount]:
+        """The items the garbage list lacked, most asked first. The item's name is kept in the
+        `normalized` column of those interactions."""
         with self._reading() as conn:
-            return conn.execute(
+            rows = conn.execute(
                 "SELECT normalized, count(*), count(DISTINCT resident) FROM interactions"
                 " WHERE at >= ? AND at < ? AND status = ? AND normalized != ''"
                 " GROUP BY normalized ORDER BY count(*) DESC, normalized",
                 (*_range(since, until), Status.ITEM_UNLISTED),
             ).fetchall()
+        return [ItemCount(*row) for row in rows]
 
-    def entry_counts(
-        self, since: dt.datetime, until: dt.datetime | None = None, limit: int = 10
-    ) -> list[tuple[str, int, int]]:
-        """(entry_id, answered typed questions, button taps), most used first."""
+    def entry_counts(self, since: dt.datetime, until: dt.datetime | None = None, limit: int = 10) -> list[EntryCount]:
+        """The entries that answered most, most used first."""
         with self._reading() as conn:
-            return conn.execute(
+            rows = conn.execute(
                 "SELECT entry_id, sum(status = ?), sum(status = ?) FROM interactions"
                 " WHERE at >= ? AND at < ? AND entry_id IS NOT NULL AND status IN (?, ?) GROUP BY entry_id"
                 " ORDER BY count(*) DESC, entry_id LIMIT ?",
                 (Status.ANSWERED, Status.TAP, *_range(since, until), Status.ANSWERED, Status.TAP, limit),
             ).fetchall()
+        return [EntryCount(*row) for row in rows]

@@ -216,3 +216,18 @@ def test_asking_what_the_bot_can_do_gets_the_entry_about_the_bot(shipped):
 def test_small_talk_around_a_question_does_not_hide_it(shipped):
     match = shipped.match("你好，请问低保怎么申请？谢谢")
     assert (match.status, match.entry_id) == (ANSWERED, "dibao-apply")
+
+
+def test_the_word_memos_stay_bounded_and_answers_do_not_change(monkeypatch):
+    """Residents' words never run out: the memos of df() and specificity() are emptied when
+    full, and what they remembered is computed again, alike."""
+    from servicebot.matching import tables as tables_module
+
+    index = Index(load_faq(FIXTURES / "mini"))
+    question = "低保怎么申请"
+    before = index.match(question)
+    monkeypatch.setattr(tables_module, "MEMO_SIZE", 3)
+    for n in range(20):
+        index.match(f"第{n}个没听过的词语{n}")
+    assert len(index.tables._df) <= 3 and len(index.tables._specificity) <= 3
+    assert index.match(question) == before

@@ -30,6 +30,7 @@ UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to th
 SPECIFICITY = 0.7  # how much a word shared by many entries is discounted when ranking them
 SUBJECT_MIN = 0.5  # weight a word needs to define an entry's subject
 SUBJECT_DF = 3  # ... and at most this many entries may share it
+MEMO_SIZE = 200_000  # words whose df and specificity are remembered; a few tens of MB at most
 
 
 class Tables:
@@ -64,8 +65,8 @@ class Tables:
 
     def __init__(self, entries: list[Entry]):
         self.entries = entries
-        self._df: dict[str, int] = {}  # memos of df() and specificity(), filled as asked
-        self._specificity: dict[str, float] = {}
+        self._df: dict[str, int] = {}  # memos of df() and specificity(), filled as asked:
+        self._specificity: dict[str, float] = {}  # emptied at MEMO_SIZE (residents' words never end)
 
     @classmethod
     def build(cls, faq: Faq, normalize: Normalizer, segmenter: words.Segmenter | None = None) -> Tables:
@@ -218,6 +219,8 @@ class Tables:
                 found = sum(
                     1 for i in self.postings[min(keys, key=lambda k: len(self.postings[k]))] if word in self.texts[i]
                 )
+            if len(self._df) >= MEMO_SIZE:
+                self._df.clear()
             self._df[word] = found
         return found
 
@@ -228,5 +231,7 @@ class Tables:
         if found is None:
             n = len(self.entries)
             share = math.log((n + 1) / (self.df(word) + 0.5)) / math.log((n + 1) / 0.5)
+            if len(self._specificity) >= MEMO_SIZE:
+                self._specificity.clear()
             found = self._specificity[word] = (1.0 - SPECIFICITY) + SPECIFICITY * share
         return found

@@ -1,6 +1,9 @@
 """A dict that forgets, so that what the bot keeps in memory per resident, per request or per
-update stays bounded however many arrive: the one mechanism behind WeChat's nonces and
-pages, the desk's failed sign-ins and the update journal's recent ids.
+update stays bounded however many arrive: the one mechanism behind the numbered choices
+(`conversation.memory.ChoiceMemory`), the desk's recent questions (`conversation.tickets`),
+WeChat's answers, nonces and pages (`channels.singleflight`, `channels.wechat_replay`,
+`channels.wechat.Shelf`), the staff desk's failed sign-ins (`staffdesk.guard.SignInGate`) and
+the update journal's recent ids and owed done marks (`storage.journal`).
 
 `BoundedMap` keeps at most `max_size` keys, the least recently set forgotten first, and with
 a `ttl`, forgets each key `ttl` seconds after it was last set (at that moment exactly). Only

@@ -52,6 +52,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from servicebot.answering import replies
+from servicebot.answering.replies import Button, Reply
 from servicebot.bounded import BoundedMap
 from servicebot.channels import Core
 from servicebot.channels.http_shared import BodyTooLarge, read_body
@@ -123,12 +124,8 @@ class WechatChoices(ChoiceMemory):
     """`ChoiceMemory` as WeChat shows replies: links are `<a href>` links, not numbered lines,
     so the numbers a resident sees (`wechat_text.render`) are exactly the choices kept."""
 
-    def remember(self, key: str, said: Said) -> None:
-        reply = said.reply
-        if reply is not None:
-            rows = tuple(row for row in (tuple(b for b in r if b.kind != ButtonKind.URL) for r in reply.rows) if row)
-            said = replace(said, reply=replace(reply, rows=rows))
-        super().remember(key, said)
+    def numbered(self, reply: Reply) -> list[Button]:
+        return reply.choices
 
 
 class Shelf:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from servicebot.answering.replies import Button
+from servicebot.answering.replies import Button, Reply
 from servicebot.bounded import BoundedMap
 from servicebot.conversation.events import Said
 from servicebot.records import Via
@@ -46,7 +46,11 @@ class ChoiceMemory:
         if reply is None:
             return
         rated = said.ref if reply.rated else ""
-        self._shown[key] = Shown(tuple(reply.numbered), said.ref, said.via, rated)
+        self._shown[key] = Shown(tuple(self.numbered(reply)), said.ref, said.via, rated)
+
+    def numbered(self, reply: Reply) -> list[Button]:
+        """The buttons of `reply` the channel shows numbered: choices and links (the terminal)."""
+        return reply.numbered
 
     def __len__(self) -> int:
         return len(self._shown)

@@ -12,6 +12,7 @@ import pytest
 
 from servicebot.answering import replies
 from servicebot.config import load_settings
+from servicebot.faq import labelled
 from servicebot.faq.checks import load_validated
 from servicebot.matching import ANSWERED, REFERRAL, SUGGEST, Index, Known, Reason, calibration
 
@@ -119,11 +120,10 @@ def test_the_decision_is_the_same_whatever_the_hash_seed():
 
 def test_choices_are_never_empty(shipped):
     """Whatever the clerk offers, it offers something to pick (the tuning set's questions)."""
-    from servicebot.tools import evaluate
 
     from conftest import REPO
 
-    for item in evaluate.load_set(REPO / "tests" / "data" / "fresh-tune.yaml"):
+    for item in labelled.load_set(REPO / "tests" / "data" / "fresh-tune.yaml"):
         match = shipped.match(item.question)
         if match.status == SUGGEST:
             assert match.suggestions, item.question

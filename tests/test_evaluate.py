@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from servicebot.errors import ServicebotError
+from servicebot.faq import labelled
 from servicebot.tools import evaluate
 
 REAL = textwrap.dedent(
@@ -35,7 +36,7 @@ REAL = textwrap.dedent(
 def test_a_real_question_set_keeps_every_right_entry_kind_and_destination(tmp_path: Path, mini_index):
     path = tmp_path / "real.yaml"
     path.write_text(REAL, encoding="utf-8")
-    first, second = evaluate.load_set(path, mini_index.faq)
+    first, second = labelled.load_set(path, mini_index.faq)
     assert first.expected == {"dibao-apply", "dibao-removal"} and first.kinds == ("colloquial", "long")
     assert first.in_scope and first.by == "resident"
     assert not second.in_scope and second.goes_to == "出入境"
@@ -45,16 +46,16 @@ def test_an_unknown_entry_or_key_is_refused_with_where(tmp_path: Path, mini_inde
     path = tmp_path / "bad.yaml"
     path.write_text(REAL.replace("dibao-removal", "no-such-entry"), encoding="utf-8")
     with pytest.raises(ServicebotError, match="no-such-entry"):
-        evaluate.load_set(path, mini_index.faq)
+        labelled.load_set(path, mini_index.faq)
     path.write_text(REAL.replace("subject: 护照", "subjekt: 护照"), encoding="utf-8")
     with pytest.raises(ServicebotError, match="question 2: unknown keys subjekt"):
-        evaluate.load_set(path)
+        labelled.load_set(path)
 
 
 def test_any_listed_entry_is_right_and_a_question_counts_in_each_of_its_kinds(tmp_path: Path, mini_index):
     path = tmp_path / "real.yaml"
     path.write_text(REAL, encoding="utf-8")
-    result = evaluate.run(mini_index, evaluate.load_set(path, mini_index.faq), baselines=[])
+    result = evaluate.run(mini_index, labelled.load_set(path, mini_index.faq), baselines=[])
     kinds = {k.kind: k.ours for k in result.kinds}
     assert result.total.ours.correct == 1  # 低保 → dibao-apply, one of the two right entries
     assert kinds["colloquial"].correct == kinds["long"].correct == 1
@@ -70,10 +71,10 @@ def test_bm25_ranks_the_entry_sharing_the_rarest_words_first(mini_index):
 
 def test_a_baseline_held_to_our_off_topic_rate_answers_no_more_off_topic_questions(mini_index):
     items = [
-        evaluate.Item("低保怎么申请", frozenset({"dibao-apply"}), ("in",)),
-        evaluate.Item("梧桐书屋在哪", frozenset({"bookhouse-wutong"}), ("in",)),
-        evaluate.Item("低保户能办护照吗", frozenset(), ("out",)),
-        evaluate.Item("今天天气怎么样", frozenset(), ("out",)),
+        labelled.Item("低保怎么申请", frozenset({"dibao-apply"}), ("in",)),
+        labelled.Item("梧桐书屋在哪", frozenset({"bookhouse-wutong"}), ("in",)),
+        labelled.Item("低保户能办护照吗", frozenset(), ("out",)),
+        labelled.Item("今天天气怎么样", frozenset(), ("out",)),
     ]
     naive = evaluate.NaiveBaseline(mini_index.faq)
     bests = [naive.best(i.question) for i in items]
@@ -86,7 +87,7 @@ def test_a_baseline_held_to_our_off_topic_rate_answers_no_more_off_topic_questio
 def test_the_report_names_both_baselines_at_equal_risk(tmp_path: Path, mini_index):
     path = tmp_path / "real.yaml"
     path.write_text(REAL, encoding="utf-8")
-    result = evaluate.run(mini_index, evaluate.load_set(path, mini_index.faq))
+    result = evaluate.run(mini_index, labelled.load_set(path, mini_index.faq))
     lines = evaluate.kind_lines(result)
     assert "naive@ours" in lines[0] and "bm25@ours" in lines[0]
     assert set(result.cutoffs) == {"naive", "bm25"}

@@ -26,6 +26,7 @@ import pytest
 
 from servicebot.answering.service import Snapshot
 from servicebot.config import load_settings
+from servicebot.faq import labelled
 from servicebot.faq.checks import build_snapshot
 from servicebot.tools import evaluate
 
@@ -58,16 +59,16 @@ def shipped():
     return build_snapshot(load_settings(env={}, overrides={"faq_dir": PINNED_FAQ}))
 
 
-def _items(faq, name: str) -> list[evaluate.Item]:
+def _items(faq, name: str) -> list[labelled.Item]:
     if name.startswith("real-"):  # the real questions on the FAQ's subjects and beyond, one half
         half = name.removeprefix("real-")
-        return [i for part in ("in", "out") for i in evaluate.load_set(DATA / "real" / f"{part}-{half}.yaml", faq)]
-    return evaluate.load_set(DATA / f"{name}.yaml", faq)
+        return [i for part in ("in", "out") for i in labelled.load_set(DATA / "real" / f"{part}-{half}.yaml", faq)]
+    return labelled.load_set(DATA / f"{name}.yaml", faq)
 
 
 def _run(shipped, name_or_path: str | Path) -> evaluate.Evaluation:
     faq, index = shipped
-    items = evaluate.load_set(name_or_path, faq) if isinstance(name_or_path, Path) else _items(faq, name_or_path)
+    items = labelled.load_set(name_or_path, faq) if isinstance(name_or_path, Path) else _items(faq, name_or_path)
     return evaluate.run_bot(Snapshot(faq, index, dt.datetime.now(dt.UTC)), items)
 
 
@@ -109,7 +110,7 @@ def test_everyday_items_go_into_their_bin_or_honestly_unlisted(shipped):
     faq, index = shipped
     snap = Snapshot(faq, index, dt.datetime.now(dt.UTC))
     for half, right in (("tune", 85.0), ("test", 70.0)):
-        figures = evaluate.run_items(snap, evaluate.load_items(DATA / "real" / f"items-{half}.yaml"))
+        figures = evaluate.run_items(snap, labelled.load_items(DATA / "real" / f"items-{half}.yaml"))
         assert figures.right_rate >= right and figures.wrong <= (0 if half == "tune" else 1), figures.misses
 
 
@@ -127,13 +128,13 @@ def test_the_adversarial_set_is_refused(shipped):
 def test_the_blind_sets_are_big_and_cover_every_topic_and_way_of_writing(shipped):
     faq, _ = shipped
     for name in ("fresh-eval", "fresh-tune"):
-        items = evaluate.load_set(DATA / f"{name}.yaml", faq)
+        items = labelled.load_set(DATA / f"{name}.yaml", faq)
         inside = [i for i in items if i.expected]
         kinds = {k for i in inside for k in i.kinds}
         assert len(inside) >= 200 and len(items) - len(inside) >= 300, name
         assert kinds >= {"long", "colloquial", "typo", "traditional", "noisy", "short"}, name
         assert sum("near" in i.kinds for i in items) >= 120, name
-    eval_items = evaluate.load_set(DATA / "fresh-eval.yaml", faq)
+    eval_items = labelled.load_set(DATA / "fresh-eval.yaml", faq)
     assert {e for i in eval_items for e in i.expected} == set(faq.by_id)  # every entry is asked about
-    tune = {i.question for i in evaluate.load_set(DATA / "fresh-tune.yaml", faq)}
+    tune = {i.question for i in labelled.load_set(DATA / "fresh-tune.yaml", faq)}
     assert not tune & {i.question for i in eval_items}  # nothing held out is tuned on

@@ -22,8 +22,8 @@ from servicebot.answering.text import sounds
 from servicebot.config import load_settings
 from servicebot.faq import load_faq
 from servicebot.faq.checks import build_index
+from servicebot.faq.labelled import load_items, load_set
 from servicebot.matching.reading import _CLAUSE_RE
-from servicebot.tools.evaluate import load_items, load_set
 
 from conftest import PINNED_FAQ, REPO
 

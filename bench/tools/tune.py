@@ -32,10 +32,10 @@ from pathlib import Path
 
 from servicebot.config import load_settings
 from servicebot.faq.checks import load_validated
+from servicebot.faq.labelled import load_set
 from servicebot.matching import ANSWERED, SUGGEST, Index
 from servicebot.matching.calibration import MODEL_FILE
 from servicebot.matching.clerk import Pick, clerk
-from servicebot.tools.evaluate import load_set
 
 from bench import REPO
 

@@ -21,7 +21,7 @@ from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem, ServicebotError
 from servicebot.faq import Faq
 from servicebot.faq.checks import build_index, outcome_label, validate
-from servicebot.tools.evaluate import load_labelled
+from servicebot.faq.labelled import load_labelled
 
 DEFAULT_LABELLED_GLOB = "tests/data/*.yaml"
 

@@ -22,7 +22,7 @@ from servicebot.answering.service import Service, Snapshot
 from servicebot.channels import terminal
 from servicebot.config import Settings
 from servicebot.errors import ConfigError
-from servicebot.faq import checks
+from servicebot.faq import checks, labelled
 from servicebot.faq.watcher import FaqWatcher
 from servicebot.matching import Known, Reason
 from servicebot.privacy import load_or_create_secret
@@ -209,9 +209,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from servicebot.tools import evaluate
 
     faq, index = checks.load_validated(settings)
-    if evaluate.is_items_set(args.file):
+    if labelled.is_items_set(args.file):
         return _eval_items(args, Snapshot(faq, index, dt.datetime.now(dt.UTC)))
-    items = evaluate.load_set(args.file, faq)
+    items = labelled.load_set(args.file, faq)
     result = evaluate.run_bot(Snapshot(faq, index, dt.datetime.now(dt.UTC)), items)
     echo(f"{args.file}: {len(items)} questions, FAQ {len(faq.entries)} entries")
     cuts = ", ".join(f"{name} {best:g}" for name, (best, _) in result.cutoffs.items())
@@ -232,7 +232,7 @@ def _eval_items(args: argparse.Namespace, snap: Snapshot) -> int:
     """`eval` on an items set: how many everyday items go into the right bin."""
     from servicebot.tools import evaluate
 
-    figures = evaluate.run_items(snap, evaluate.load_items(args.file))
+    figures = evaluate.run_items(snap, labelled.load_items(args.file))
     echo(f"{args.file}: {figures.total} item questions")
     echo(
         f"right bin {figures.right_rate:.1f}%  wrong bin {figures.wrong_rate:.1f}% ({figures.wrong})  "

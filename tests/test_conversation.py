@@ -17,7 +17,8 @@ from servicebot.conversation.chat import Conversation, clean_text
 from servicebot.conversation.delivery import Delivery
 from servicebot.conversation.events import Ask, Command, NonText, Pick, Press, Refusal, Resident, Said, Text
 from servicebot.conversation.memory import ChoiceMemory, choice_hint
-from servicebot.conversation.throttle import FloodGate, LogThrottle
+from servicebot.conversation.throttle import FloodGate
+from servicebot.logs import LogThrottle
 from servicebot.records import ButtonKind, Channel, Status, Via
 
 from support.fakes import Clock, Recorded, converse

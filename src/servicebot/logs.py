@@ -17,6 +17,9 @@ Three layers, because each alone has a gap:
 
 All of it sits on the one root handler, so a library must not bring its own: run uvicorn with
 ``log_config=None`` so that its records propagate here.
+
+`LogThrottle` paces what outsiders can make the bot log at will (rejected requests, forged
+webhook calls): at most one line per kind per interval, with a count of what was held back.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import IO
 from urllib.parse import quote
 
@@ -206,3 +210,37 @@ def setup_logging(
     for name in _QUIETED:
         logging.getLogger(name).setLevel(max(library_limit(name), root.level))
     return handler
+
+
+class LogThrottle:
+    """Warnings about things outsiders can trigger at will (rejected requests, forged webhook
+    calls), at most one line per `key` per `interval` seconds. The next line that gets
+    through says how many were held back, so nothing goes unnoticed."""
+
+    def __init__(self, logger: logging.Logger, interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.logger = logger
+        self.interval = interval
+        self._clock = clock
+        self._next: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def warning(self, key: str, message: str, *args: object) -> bool:
+        """Log `message % args` unless a line with this key was logged recently; True if logged."""
+        return self.log(logging.WARNING, key, message, *args)
+
+    def error(self, key: str, message: str, *args: object) -> bool:
+        """`warning`, at ERROR level: for failures of our own that outsiders can repeat at will."""
+        return self.log(logging.ERROR, key, message, *args)
+
+    def log(self, level: int, key: str, message: str, *args: object) -> bool:
+        now = self._clock()
+        if now < self._next.get(key, float("-inf")):
+            self._held[key] = self._held.get(key, 0) + 1
+            return False
+        if len(self._next) > 1000:  # keys are a small fixed set; this only guards against misuse
+            self._next.clear()
+        self._next[key] = now + self.interval
+        held = self._held.pop(key, 0)
+        suffix = f" ({held} more like this in the last {self.interval:g} s not logged)" if held else ""
+        self.logger.log(level, message + suffix, *args)
+        return True

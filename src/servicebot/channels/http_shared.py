@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicebot.config import Settings
-from servicebot.conversation.throttle import LogThrottle
+from servicebot.logs import LogThrottle
 
 log = logging.getLogger(__name__)
 

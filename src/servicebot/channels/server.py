@@ -41,8 +41,8 @@ from servicebot.channels import ChannelAdapter, Core
 from servicebot.channels.http_shared import SecurityMiddleware, security_headers
 from servicebot.channels.web_limits import WebLimits, guarded_protocol
 from servicebot.config import Settings
-from servicebot.conversation.throttle import LogThrottle
 from servicebot.errors import ConfigError, ServicebotError
+from servicebot.logs import LogThrottle
 
 if TYPE_CHECKING:
     from servicebot.staffdesk.site import DeskSite

@@ -90,8 +90,9 @@ from servicebot.channels.tg_staff import DEAD_LETTERS_TEXT, GROUP as STAFF_GROUP
 from servicebot.conversation.chat import Conversation, admission
 from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Ask, Command, Event, NonText, Press, Refusal, Resident, Said, Text
-from servicebot.conversation.throttle import FloodGate, LogThrottle
+from servicebot.conversation.throttle import FloodGate
 from servicebot.errors import Problem
+from servicebot.logs import LogThrottle
 from servicebot.records import Channel
 from servicebot.storage import InteractionLog
 from servicebot.storage.journal import UpdateJournal

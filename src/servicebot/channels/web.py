@@ -54,7 +54,8 @@ from servicebot.channels.http_shared import BodyTooLarge, read_body
 from servicebot.conversation.chat import Conversation
 from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Press, Refusal, Resident, Said, Text
-from servicebot.conversation.throttle import ALLOW, FloodGate, LogThrottle
+from servicebot.conversation.throttle import ALLOW, FloodGate
+from servicebot.logs import LogThrottle
 from servicebot.records import ButtonKind, Channel
 from servicebot.storage.outbox import Outbox
 

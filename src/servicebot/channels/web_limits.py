@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from servicebot.conversation.throttle import LogThrottle
+from servicebot.logs import LogThrottle
 
 log = logging.getLogger(__name__)
 

@@ -76,9 +76,10 @@ from servicebot.conversation.chat import Conversation
 from servicebot.conversation.delivery import Delivered
 from servicebot.conversation.events import Ask, Command, Event, NonText, Pick, Resident, Said, Text
 from servicebot.conversation.memory import ChoiceMemory
-from servicebot.conversation.throttle import FloodGate, LogThrottle
+from servicebot.conversation.throttle import FloodGate
 from servicebot.errors import ReplayError, SignatureError, StorageError, WechatError
 from servicebot.faq import Faq
+from servicebot.logs import LogThrottle
 from servicebot.records import ButtonKind, Channel, Via
 from servicebot.storage.outbox import Outbox
 

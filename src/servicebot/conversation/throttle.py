@@ -1,10 +1,9 @@
-"""Pacing that every channel shares, kept apart from the handlers so each piece is testable alone.
+"""Pacing residents: flood control that every channel shares, kept apart from the handlers so it is
+testable alone. (Pacing log lines is `logs.LogThrottle`.)
 
 - `FloodGate`: a resident (or a network address) that sends too much in a short time gets
   one "slow down" and is then ignored until their window passes; others are not affected.
   Pure, with an injectable clock.
-- `LogThrottle`: at most one warning line per kind of event per interval, with a count of
-  what was held back, so that a stream of rejected requests cannot flood the log.
 
 Telegram's own pacing is in `channels/tg_net.py` (outgoing rate limits, retries) and
 `channels/tg_ingest.py` (per-chat ordering, the drain on stop).
@@ -85,41 +84,4 @@ def _expire(times: deque[float], before: float) -> None:
         times.popleft()
 
 
-# --- log lines ---------------------------------------------------------------------------
-
-
-class LogThrottle:
-    """Warnings about things outsiders can trigger at will (rejected requests, forged webhook
-    calls), at most one line per `key` per `interval` seconds. The next line that gets
-    through says how many were held back, so nothing goes unnoticed."""
-
-    def __init__(self, logger: logging.Logger, interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
-        self.logger = logger
-        self.interval = interval
-        self._clock = clock
-        self._next: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def warning(self, key: str, message: str, *args: object) -> bool:
-        """Log `message % args` unless a line with this key was logged recently; True if logged."""
-        return self.log(logging.WARNING, key, message, *args)
-
-    def error(self, key: str, message: str, *args: object) -> bool:
-        """`warning`, at ERROR level: for failures of our own that outsiders can repeat at will."""
-        return self.log(logging.ERROR, key, message, *args)
-
-    def log(self, level: int, key: str, message: str, *args: object) -> bool:
-        now = self._clock()
-        if now < self._next.get(key, float("-inf")):
-            self._held[key] = self._held.get(key, 0) + 1
-            return False
-        if len(self._next) > 1000:  # keys are a small fixed set; this only guards against misuse
-            self._next.clear()
-        self._next[key] = now + self.interval
-        held = self._held.pop(key, 0)
-        suffix = f" ({held} more like this in the last {self.interval:g} s not logged)" if held else ""
-        self.logger.log(level, message + suffix, *args)
-        return True
-
-
-__all__ = ["ALLOW", "DROP", "WARN", "FloodGate", "LogThrottle", "Verdict"]
+__all__ = ["ALLOW", "DROP", "WARN", "FloodGate", "Verdict"]

@@ -33,9 +33,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from servicebot.channels import Core
-from servicebot.conversation.throttle import LogThrottle
 from servicebot.conversation.ticket_view import Notice
 from servicebot.conversation.tickets import Desk
+from servicebot.logs import LogThrottle
 from servicebot.records import TICKET_KEY_RE, Channel, TicketId
 from servicebot.staffdesk import pages, tools
 from servicebot.staffdesk.accounts import Accounts, Session

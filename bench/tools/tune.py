@@ -35,7 +35,7 @@ from servicebot.faq.checks import load_validated
 from servicebot.faq.labelled import load_set
 from servicebot.matching import ANSWERED, SUGGEST, Index
 from servicebot.matching.calibration import MODEL_FILE
-from servicebot.matching.clerk import Pick, clerk
+from servicebot.matching.clerk import Proposal, clerk
 
 from bench import REPO
 
@@ -137,7 +137,7 @@ def main() -> None:
             scored = index.score(reading)
             cached.append((item, reading, scored))
             verdict = clerk(index, reading, scored)
-            if isinstance(verdict, Pick):
+            if isinstance(verdict, Proposal):
                 rows.append((verdict.features, verdict.entry_id in item.expected, weight))
     names = sorted({name for features, _, _ in rows for name in features})
     rows = [({n: f.get(n, 0.0) for n in names}, right, weight) for f, right, weight in rows]

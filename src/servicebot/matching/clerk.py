@@ -77,7 +77,7 @@ def named(index: FaqIndex, reading: Reading, i: int) -> tuple[float, str]:
 
 
 @dataclass(frozen=True)
-class Pick:
+class Proposal:
     """The entry the clerk would answer with, and what speaks for and against it."""
 
     entry_id: str
@@ -89,11 +89,11 @@ class Pick:
 
 def clerk(
     index: FaqIndex, reading: Reading, scored: list[Candidate]
-) -> tuple[Status, str | None, Reason] | Decision | Pick | None:
+) -> tuple[Status, str | None, Reason] | Decision | Proposal | None:
     """Decide the way a counter clerk does: find the subject the question names. A matter
     another body handles that is named more strongly sends the resident there; several
     subjects of the FAQ named alike are offered as choices; one subject gives its best entry
-    (its overview when several fit alike) as a `Pick`, whose probability the caller weighs.
+    (its overview when several fit alike) as a `Proposal`, whose probability the caller weighs.
     None: no FAQ subject is named; the caller decides by closeness alone."""
     namings = [(named(index, reading, index.position[c.entry_id]), c) for c in scored[:RESCORE]]
     namings.sort(key=lambda nc: (-nc[0][0], -nc[1].score))
@@ -137,7 +137,7 @@ def clerk(
     }
     features |= _relevance(pick, scored)
     alike = tuple(c.entry_id for c in close if c.entry_id != pick.entry_id)
-    return Pick(pick.entry_id, reason, features, calibration.probability(features), alike)
+    return Proposal(pick.entry_id, reason, features, calibration.probability(features), alike)
 
 
 def _relevance(pick: Candidate, scored: list[Candidate]) -> dict[str, float]:
@@ -214,7 +214,7 @@ def _decide(
         matter = next((x.away for x in reading.asked if x.away), "")
         if matter:  # no subject of the FAQ named, a matter of another body asked about: where to go
             return REFERRAL, matter, Reason.ELSEWHERE
-    if isinstance(verdict, Pick):
+    if isinstance(verdict, Proposal):
         features = tuple(sorted(verdict.features.items()))
         # A short question as much about another of the FAQ's words that the entry lacks (电动车电池) is
         # offered; so is a subject read from a word that only sounds like it (树屋 → 书屋) beside a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Collection
 
 from servicebot.answering.text import sounds
 
@@ -35,3 +36,27 @@ def features(text: str) -> frozenset[str]:
 
 def sound_text(text: str) -> str:
     return "".join(sounds(list(text)))
+
+
+# Spelling: each of a set of strings (sound keys, features) stands for one character of its own,
+# so that a row of them is one compact string. rapidfuzz compares such strings directly, where a
+# list of keys would be hashed key by key on every comparison; and an entry's features spelled
+# this way fill a few hundred bytes that a look-up scans, where a set of them spreads over
+# kilobytes. Spellings compare as the strings they spell do: equal strings, equal characters.
+ABSENT = "\0"  # spells whatever the codes lack (the FAQ never has it): no code is this character
+_SURROGATES = 0xD800, 0xE000  # not characters on their own: codes skip them
+
+
+def spell(items: Collection[str], codes: dict[str, str]) -> str:
+    """`items` as one string, a character each; an item `codes` lacks is given the next free
+    character (building the FAQ's tables)."""
+    for item in items:
+        if item not in codes:
+            n = len(codes) + 1  # from U+0001: never ABSENT
+            codes[item] = chr(n if n < _SURROGATES[0] else n + _SURROGATES[1] - _SURROGATES[0])
+    return "".join([codes[item] for item in items])
+
+
+def spelled(items: list[str], codes: dict[str, str]) -> str:
+    """`items` (a question's) spelled with the FAQ's `codes`; one they lack is `ABSENT`."""
+    return "".join([codes.get(item, ABSENT) for item in items])

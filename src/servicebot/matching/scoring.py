@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from servicebot.answering import words
 from servicebot.answering.text import sounds
-from servicebot.matching.characters import pairs, tokens
+from servicebot.matching.characters import ABSENT, pairs, spelled, tokens
 from servicebot.matching.model import GROUP_DF, RESCORE, STORY_FACTOR, Candidate, Known, Reading, Term
 from servicebot.matching.tables import Tables
 
@@ -119,16 +119,24 @@ def _nominate(tables: Tables, terms) -> list[int]:
 def _closeness(tables: Tables, text: str, terms, ids: list[int]) -> dict[int, tuple[float, float, int]]:
     """The character layer: (score 0-1, similarity to the nearest phrasing, its index)."""
     total = sum(w for w, _ in terms) or 1.0
-    heard = sounds(tokens(text))
+    heard = spelled(sounds(tokens(text)), tables.sound_codes)
+    # Each position's feature and its sound, spelled as the entries' features are, and what
+    # each earns: unpacked once for every entry. A position the FAQ has neither of earns nothing.
+    code = tables.feature_codes.get
+    spelled_terms = [
+        (code(feat, ABSENT), weight, code(sound, ABSENT), weight * credit)
+        for weight, ((feat, _), (sound, credit)) in terms
+    ]
+    flat = [term for term in spelled_terms if term[0] != ABSENT or term[2] != ABSENT]
     out = {}
     for i in ids:
         feats = tables.entry_features[i]
         got = 0.0
-        for weight, ((feat, _), (sound, credit)) in terms:
+        for feat, weight, sound, heard_weight in flat:
             if feat in feats:
                 got += weight
             elif sound in feats:
-                got += weight * credit
+                got += heard_weight
         best = process.extractOne(text, tables.phrasings[i], scorer=fuzz.ratio)
         near, at = best[1] / 100.0, best[2]
         sound_best = process.extractOne(heard, tables.phrasing_sounds[i], scorer=fuzz.ratio)

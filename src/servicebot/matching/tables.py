@@ -218,16 +218,24 @@ class Tables:
         """How many entries' phrasings contain `word` (at most; from the pair postings)."""
         found = self._df.get(word)
         if found is None:
-            toks = tokens(word)
-            keys = pairs(toks) or toks
-            found = min((len(self.postings.get(k, ())) for k in keys), default=0)
-            if found and len(toks) > 2:
-                found = sum(
-                    1 for i in self.postings[min(keys, key=lambda k: len(self.postings[k]))] if word in self.texts[i]
-                )
+            found = self._count(word)
             if len(self._df) >= MEMO_SIZE:
                 self._df.clear()
             self._df[word] = found
+        return found
+
+    def _count(self, word: str) -> int:
+        """`df` without its memo: the size of the rarest posting among the word's pairs (its
+        character, if it has one); for a longer word, how many of those entries' phrasings
+        have it."""
+        toks = tokens(word)
+        keys = pairs(toks) or toks
+        sizes = [len(self.postings.get(k, ())) for k in keys]
+        found = min(sizes, default=0)
+        if found and len(toks) > 2:
+            rarest = self.postings[keys[sizes.index(found)]]
+            # `word in texts[i]` for each entry i of the posting, counted in C.
+            found = sum(map(operator.contains, map(self.texts.__getitem__, rarest), itertools.repeat(word)))
         return found
 
     def specificity(self, word: str) -> float:

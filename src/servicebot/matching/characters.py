@@ -6,11 +6,13 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Collection
+from functools import lru_cache
 
 from servicebot.answering.text import sounds
 
 _TOKEN_RE = re.compile(r"[0-9a-z]+|.", re.S)
 _LATIN_RE = re.compile(r"[0-9a-z]")
+PARTS_MEMO = 4096  # words whose inner parts are remembered
 
 
 def tokens(text: str) -> list[str]:
@@ -32,6 +34,15 @@ def features(text: str) -> frozenset[str]:
     """Every feature of a normalized text: characters, their sounds, pairs and sound pairs."""
     toks = tokens(text)
     return frozenset(feature_list(toks, sounds(toks)))
+
+
+@lru_cache(maxsize=PARTS_MEMO)
+def inner_parts(word: str) -> tuple[str, ...]:
+    """Each part of `word` two characters or more long but shorter than it, the longest first
+    (what of a question's word an entry may have: 残疾 of 残疾证; asked of every candidate)."""
+    return tuple(
+        word[start : start + size] for size in range(len(word) - 1, 1, -1) for start in range(len(word) - size + 1)
+    )
 
 
 def sound_text(text: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from servicebot.answering import words
 from servicebot.matching import calibration
-from servicebot.matching.characters import tokens
+from servicebot.matching.characters import inner_parts, tokens
 from servicebot.matching.model import (
     ANSWERED,
     GROUP_DF,
@@ -59,7 +59,7 @@ def named(index: FaqIndex, reading: Reading, i: int) -> tuple[float, str]:
         if word in index.telling[i]:
             strength = term.weight * (term.similarity if term.related else 1.0)
         else:
-            inside = [s for s in index.telling[i] if len(s) > 1 and s in word]
+            inside = index.telling[i].intersection(inner_parts(word))  # of two characters or more
             if not inside:
                 continue
             word = max(inside, key=lambda s: (len(s), -index.df(s), s))

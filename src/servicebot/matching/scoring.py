@@ -143,9 +143,11 @@ def _closeness(tables: Tables, text: str, terms, ids: list[int]) -> dict[int, tu
                 got += weight
             elif sound in feats:
                 got += heard_weight
-        best = process.extractOne(text, tables.phrasings[i], scorer=fuzz.ratio)
+        # The phrasings, and their sounds, each split from one string (no phrasing has "|"): one
+        # place in memory to read rather than a string per phrasing, for entries seldom read.
+        best = process.extractOne(text, tables.texts[i].split("|"), scorer=fuzz.ratio)
         near, at = best[1] / 100.0, best[2]
-        sound_best = process.extractOne(heard, tables.phrasing_sounds[i], scorer=fuzz.ratio)
+        sound_best = process.extractOne(heard, tables.phrasing_sounds[i].split(ABSENT), scorer=fuzz.ratio)
         if sound_best[1] / 100.0 * SOUND_CREDIT > near:
             near, at = sound_best[1] / 100.0 * SOUND_CREDIT, sound_best[2]
         out[i] = (FINE_COVERAGE * got / total + (1 - FINE_COVERAGE) * near, near, at)
@@ -218,7 +220,7 @@ def _on_subject(
     entry's own subject words, or the entry has the question's most telling word that is
     shared by few entries (老鼠 rather than 小区), or it covers nearly all of it. `covered`:
     how much of each weighed word it has (see `_subject_words`)."""
-    if any(s in reading.normalized for s in tables.subjects[i]):  # typos were repaired while reading
+    if any(map(reading.normalized.__contains__, tables.subjects[i])):  # typos were repaired while reading
         return True
     if subject is None:
         return False

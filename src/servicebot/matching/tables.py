@@ -23,7 +23,7 @@ from typing import Any
 from servicebot.answering import words
 from servicebot.answering.text import Normalizer, sounds
 from servicebot.faq import Entry, Faq
-from servicebot.matching.characters import feature_list, pairs, sound_text, spell, tokens
+from servicebot.matching.characters import ABSENT, feature_list, pairs, sound_text, spell, tokens
 from servicebot.matching.model import MAX_QUERY_CHARS
 
 UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to the rarest one
@@ -40,7 +40,7 @@ class Tables:
     # The character layer.
     position: dict[str, int]  # entry id → its index
     phrasings: list[list[str]]  # normalized, per entry
-    phrasing_sounds: list[list[str]]  # each phrasing's sound keys, spelled (`characters.spell`)
+    phrasing_sounds: list[str]  # each phrasing's sound keys spelled (`characters.spell`), joined by ABSENT
     sound_codes: dict[str, str]  # sound key → the character that spells it
     originals: list[list[str]]  # each phrasing as written
     entry_features: list[str]  # characters, pairs and their sounds, spelled (`feature_codes`)
@@ -132,7 +132,7 @@ class Tables:
             for norm in normalized:
                 self.verbatim.setdefault(norm, []).append(i)
             self.originals.append(originals)
-            self.phrasing_sounds.append(heard)
+            self.phrasing_sounds.append(ABSENT.join(heard))
             self.entry_features.append(spell(feats, self.feature_codes))
             for feat in feats:
                 postings[feat].append(i)

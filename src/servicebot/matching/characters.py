@@ -56,6 +56,7 @@ def sound_text(text: str) -> str:
 # kilobytes. Spellings compare as the strings they spell do: equal strings, equal characters.
 ABSENT = "\0"  # spells whatever the codes lack (the FAQ never has it): no code is this character
 _SURROGATES = 0xD800, 0xE000  # not characters on their own: codes skip them
+MAX_CODES = 0x110000 - 1 - (_SURROGATES[1] - _SURROGATES[0])  # 1,112,063 (10,000 synthetic entries: 57,000 features)
 
 
 def spell(items: Collection[str], codes: dict[str, str]) -> str:
@@ -64,6 +65,8 @@ def spell(items: Collection[str], codes: dict[str, str]) -> str:
     for item in items:
         if item not in codes:
             n = len(codes) + 1  # from U+0001: never ABSENT
+            if n > MAX_CODES:
+                raise ValueError(f"more than {MAX_CODES:,} distinct sound keys or features to spell")
             codes[item] = chr(n if n < _SURROGATES[0] else n + _SURROGATES[1] - _SURROGATES[0])
     return "".join([codes[item] for item in items])
 

@@ -1,5 +1,6 @@
 """The character layer of the matcher: characters, character pairs and their sounds, the
-features BM25 weighs (so 地保 meets 低保 by sound)."""
+features BM25 weighs (so 地保 meets 低保 by sound); and their spelling, a character each, into
+the compact strings the built index keeps per entry and per phrasing."""
 
 from __future__ import annotations
 

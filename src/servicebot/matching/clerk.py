@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from servicebot.answering import words
 from servicebot.matching import calibration
-from servicebot.matching.characters import tokens
+from servicebot.matching.characters import inner_parts, tokens
 from servicebot.matching.model import (
     ANSWERED,
     GROUP_DF,
@@ -46,12 +46,28 @@ QUALIFIER_FACTOR = 0.5  # a word that qualifies the next one names its subject t
 MIN_MASS = 1.0  # a question whose words weigh less than this asks about nothing in particular
 
 
-def named(index: FaqIndex, reading: Reading, i: int) -> tuple[float, str]:
+def naming_words(reading: Reading) -> frozenset[str]:
+    """Every word of the question that may name a subject (`named`), and every part of one:
+    an entry whose telling words are none of them is named by nothing."""
+    found: set[str] = set()
+    for term in reading.terms:
+        if term.related and term.similarity < NAMING_SIMILARITY:
+            continue
+        word = term.related or term.word
+        found.add(word)
+        found.update(inner_parts(word))
+    return frozenset(found)
+
+
+def named(index: FaqIndex, reading: Reading, i: int, naming: frozenset[str]) -> tuple[float, str]:
     """How strongly the question names entry i's subject, and by which of the question's
     words (the strongest): each specific telling word of the entry the question has — as
     written, inside a longer word (残疾证 names 残疾) or near it in the lexicon (截肢 →
-    残疾) — weighed by how few entries share it (小区, 社区 name no one subject)."""
+    残疾) — weighed by how few entries share it (小区, 社区 name no one subject).
+    `naming`: the question's `naming_words`."""
     total, best, by = 0.0, 0.0, ""
+    if index.telling[i].isdisjoint(naming):
+        return total, by
     for term in reading.terms:
         if term.related and term.similarity < NAMING_SIMILARITY:
             continue
@@ -59,7 +75,7 @@ def named(index: FaqIndex, reading: Reading, i: int) -> tuple[float, str]:
         if word in index.telling[i]:
             strength = term.weight * (term.similarity if term.related else 1.0)
         else:
-            inside = [s for s in index.telling[i] if len(s) > 1 and s in word]
+            inside = index.telling[i].intersection(inner_parts(word))  # of two characters or more
             if not inside:
                 continue
             word = max(inside, key=lambda s: (len(s), -index.df(s), s))
@@ -95,7 +111,8 @@ def clerk(
     subjects of the FAQ named alike are offered as choices; one subject gives its best entry
     (its overview when several fit alike) as a `Proposal`, whose probability the caller weighs.
     None: no FAQ subject is named; the caller decides by closeness alone."""
-    namings = [(named(index, reading, index.position[c.entry_id]), c) for c in scored[:RESCORE]]
+    naming = naming_words(reading)
+    namings = [(named(index, reading, index.position[c.entry_id], naming), c) for c in scored[:RESCORE]]
     namings.sort(key=lambda nc: (-nc[0][0], -nc[1].score))
     (strength, by), top = namings[0] if namings else ((0.0, ""), None)
     if top is None or strength < NAMED_MIN:

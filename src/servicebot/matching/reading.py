@@ -112,17 +112,20 @@ def _repair(tables: Tables, toks: list[str]) -> tuple[list[str], list[tuple[str,
     """
     out: list[str] = []
     fixes = []
+    heard = [sound_text(tok) for tok in toks]  # a span sounds like its words, one after another
     t = 0
     while t < len(toks):
         for k in (3, 2, 1):
             part = toks[t : t + k]
             span = "".join(part)
-            if len(part) < k or not 2 <= len(span) <= 6 or tables.df(span):
+            if len(part) < k or not 2 <= len(span) <= 6:
+                continue
+            # Whether it sounds like another FAQ word first: rarely, and far cheaper than
+            # counting the entries that have it (most spans are seams no entry has).
+            target = tables.vocabulary.get("".join(heard[t : t + k]))
+            if not target or target == span or tables.df(span):
                 continue
             if any(p in words.FUNCTION_WORDS for p in part):
-                continue
-            target = tables.vocabulary.get(sound_text(span))
-            if not target or target == span:
                 continue
             if k == 1:
                 plausible = not tables.segmenter.known(span) or words.idf(span) >= RARE_IDF

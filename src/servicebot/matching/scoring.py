@@ -15,8 +15,8 @@ from rapidfuzz import fuzz, process
 
 from servicebot.answering import words
 from servicebot.answering.text import sounds
-from servicebot.matching.characters import pairs, tokens
-from servicebot.matching.model import GROUP_DF, RESCORE, STORY_FACTOR, Candidate, Known, Reading, Term
+from servicebot.matching.characters import ABSENT, inner_parts, pairs, spelled, tokens
+from servicebot.matching.model import GROUP_DF, MAX_QUERY_CHARS, RESCORE, STORY_FACTOR, Candidate, Known, Reading, Term
 from servicebot.matching.tables import Tables
 
 # Character layer (BM25 over characters, pairs and their sounds).
@@ -40,19 +40,24 @@ OFF_SUBJECT = 0.7  # score factor of an entry not on the question's subject
 def covers_at(tables: Tables, term: Term, i: int) -> float:
     """How much of one question word entry i has: as written, as a sound-alike, in its
     answer only, or a telling part of a compound (残疾证 → 残疾)."""
-    word = term.word
     if term.related:  # 截肢 is covered as far as its FAQ word 残疾 is, times their nearness
-        return term.similarity * covers_at(tables, Term(term.related, term.weight, term.asked, Known.PHRASING), i)
-    if word in tables.sentences[i] or word in tables.keywords[i]:
-        return 1.0
-    if word in tables.texts[i]:
-        return PART_CREDIT  # only inside a longer keyword (快递 in 快递盒)
-    best = ANSWER_CREDIT if (len(word) > 1 or term.weight >= 1) and word in tables.answers[i] else 0.0
-    for size in range(len(word) - 1, 1, -1):
-        for start in range(len(word) - size + 1):
-            part = word[start : start + size]
-            if part in tables.texts[i]:  # a telling part of a longer word: 残疾 of 残疾证
-                best = max(best, min(1.0, words.weight(part) / term.weight) * size / len(word))
+        return term.similarity * _covers_word(tables, term.related, term.weight, i)
+    return _covers_word(tables, term.word, term.weight, i)
+
+
+def _covers_word(tables: Tables, word: str, weight: float, i: int) -> float:
+    """`covers_at` for a question word as written, weighing `weight`."""
+    # Its phrasings and keywords all, joined by "|" (which no normalized word has): a word the
+    # entry lacks is looked up once, not in its sentences and its keywords apart.
+    text = tables.texts[i]
+    if word in text:
+        return 1.0 if word in tables.sentences[i] or word in tables.keywords[i] else PART_CREDIT  # 快递 in 快递盒
+    if len(word) > MAX_QUERY_CHARS and word in tables.keywords[i]:
+        return 1.0  # a keyword too long to be a phrasing
+    best = ANSWER_CREDIT if (len(word) > 1 or weight >= 1) and word in tables.answers[i] else 0.0
+    for part in inner_parts(word):
+        if part in text:  # a telling part of a longer word: 残疾 of 残疾证
+            best = max(best, min(1.0, words.weight(part) / weight) * len(part) / len(word))
     return best
 
 
@@ -69,12 +74,13 @@ def _weighed(tables: Tables, reading: Reading) -> tuple[list[tuple[Term, float]]
     return weighed, total
 
 
-def _coverage(tables: Tables, weighed: tuple[list[tuple[Term, float]], float], i: int) -> float:
-    """How much of the question entry i covers, each word weighed (see `_weighed`)."""
+def _coverage(weighed: tuple[list[tuple[Term, float]], float], covered: list[float]) -> float:
+    """How much of the question an entry covers, each word weighed (see `_weighed`), from how
+    much of each word it has (`covered`, in the same order)."""
     terms, total = weighed
     got = 0.0
-    for term, weight in terms:
-        got += weight * covers_at(tables, term, i)
+    for (_, weight), have in zip(terms, covered, strict=True):
+        got += weight * have
     return got / total if total else 0.0
 
 
@@ -119,19 +125,29 @@ def _nominate(tables: Tables, terms) -> list[int]:
 def _closeness(tables: Tables, text: str, terms, ids: list[int]) -> dict[int, tuple[float, float, int]]:
     """The character layer: (score 0-1, similarity to the nearest phrasing, its index)."""
     total = sum(w for w, _ in terms) or 1.0
-    heard = sounds(tokens(text))
+    heard = spelled(sounds(tokens(text)), tables.sound_codes)
+    # Each position's feature and its sound, spelled as the entries' features are, and what
+    # each earns: unpacked once for every entry. A position the FAQ has neither of earns nothing.
+    code = tables.feature_codes.get
+    spelled_terms = [
+        (code(feat, ABSENT), weight, code(sound, ABSENT), weight * credit)
+        for weight, ((feat, _), (sound, credit)) in terms
+    ]
+    flat = [term for term in spelled_terms if term[0] != ABSENT or term[2] != ABSENT]
     out = {}
     for i in ids:
         feats = tables.entry_features[i]
         got = 0.0
-        for weight, ((feat, _), (sound, credit)) in terms:
+        for feat, weight, sound, heard_weight in flat:
             if feat in feats:
                 got += weight
             elif sound in feats:
-                got += weight * credit
-        best = process.extractOne(text, tables.phrasings[i], scorer=fuzz.ratio)
+                got += heard_weight
+        # The phrasings, and their sounds, each split from one string (no phrasing has "|"): one
+        # place in memory to read rather than a string per phrasing, for entries seldom read.
+        best = process.extractOne(text, tables.texts[i].split("|"), scorer=fuzz.ratio)
         near, at = best[1] / 100.0, best[2]
-        sound_best = process.extractOne(heard, tables.phrasing_sounds[i], scorer=fuzz.ratio)
+        sound_best = process.extractOne(heard, tables.phrasing_sounds[i].split(ABSENT), scorer=fuzz.ratio)
         if sound_best[1] / 100.0 * SOUND_CREDIT > near:
             near, at = sound_best[1] / 100.0 * SOUND_CREDIT, sound_best[2]
         out[i] = (FINE_COVERAGE * got / total + (1 - FINE_COVERAGE) * near, near, at)
@@ -176,40 +192,47 @@ def tells(tables: Tables, reading: Reading, entry_id: str) -> bool:
     )
 
 
-def _subject_words(tables: Tables, reading: Reading) -> tuple[Term, Term | None] | None:
-    """The question's main subject word and its most telling specific one (shared by few
-    entries), or None when it names nothing: the same for every entry."""
+def _subject_words(tables: Tables, terms: list[tuple[Term, float]]) -> tuple[int, int | None] | None:
+    """Where, among the weighed words (`_weighed`'s, which hold every asked one), the question's
+    main subject word is and its most telling specific one (shared by few entries); None when
+    it names nothing: the same for every entry."""
     named = [
-        t
-        for t in reading.asked
-        if not words.is_aspect(t.word) and (t.word in tables.segmenter.terms or words.names_subject(t.word))
+        k
+        for k, (t, _) in enumerate(terms)
+        if t.asked and not words.is_aspect(t.word) and (t.word in tables.segmenter.terms or words.names_subject(t.word))
     ]
     if not named:
         return None
-    main = max(named, key=lambda t: t.weight)
-    specific = [t for t in named if tables.df(t.word) <= GROUP_DF]
-    return main, max(specific, key=lambda t: t.weight) if specific else None
+    main = max(named, key=lambda k: terms[k][0].weight)
+    specific = [k for k in named if tables.df(terms[k][0].word) <= GROUP_DF]
+    return main, max(specific, key=lambda k: terms[k][0].weight) if specific else None
 
 
 def _on_subject(
-    tables: Tables, reading: Reading, subject: tuple[Term, Term | None] | None, i: int, coverage: float
+    tables: Tables,
+    reading: Reading,
+    subject: tuple[int, int | None] | None,
+    i: int,
+    coverage: float,
+    covered: list[float],
 ) -> bool:
     """Whether entry i is about what the question is about: the question names one of the
     entry's own subject words, or the entry has the question's most telling word that is
-    shared by few entries (老鼠 rather than 小区), or it covers nearly all of it."""
-    if any(s in reading.normalized for s in tables.subjects[i]):  # typos were repaired while reading
+    shared by few entries (老鼠 rather than 小区), or it covers nearly all of it. `covered`:
+    how much of each weighed word it has (see `_subject_words`)."""
+    if any(map(reading.normalized.__contains__, tables.subjects[i])):  # typos were repaired while reading
         return True
     if subject is None:
         return False
     main, specific = subject
     # Only its answer, or one of its longer keywords, is not enough (快递 of 快递盒).
-    if coverage >= FULL_COVERAGE and covers_at(tables, main, i) > PART_CREDIT:
+    if coverage >= FULL_COVERAGE and covered[main] > PART_CREDIT:
         return True
     if specific is not None:
-        return covers_at(tables, specific, i) > PART_CREDIT
+        return covered[specific] > PART_CREDIT
     # Only words many entries share (办事处, 小区, 垃圾): every entry that has the main one is
     # on the subject, and closeness picks among them.
-    return covers_at(tables, main, i) > PART_CREDIT
+    return covered[main] > PART_CREDIT
 
 
 def score(tables: Tables, reading: Reading) -> list[Candidate]:
@@ -222,13 +245,15 @@ def score(tables: Tables, reading: Reading) -> list[Candidate]:
     focus_terms = terms if reading.focus == reading.normalized else _query_terms(tables, reading.focus)
     close = _closeness(tables, reading.focus, focus_terms, ids)
     share = WORD_SHARE_LONG if reading.long else WORD_SHARE
-    weighed, subject = _weighed(tables, reading), _subject_words(tables, reading)
+    weighed = _weighed(tables, reading)
+    subject = _subject_words(tables, weighed[0])
     relevance = _bm25(tables, reading.normalized, ids)
     scored = []
     for i in ids:
-        coverage = _coverage(tables, weighed, i)
+        covered = [covers_at(tables, term, i) for term, _ in weighed[0]]
+        coverage = _coverage(weighed, covered)
         fine, near, at = close[i]
-        on_subject = _on_subject(tables, reading, subject, i, coverage)
+        on_subject = _on_subject(tables, reading, subject, i, coverage, covered)
         points = 100.0 * (share * coverage + (1 - share) * fine) * (1.0 if on_subject else OFF_SUBJECT)
         scored.append(
             Candidate(

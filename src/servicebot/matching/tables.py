@@ -23,7 +23,7 @@ from typing import Any
 from servicebot.answering import words
 from servicebot.answering.text import Normalizer, sounds
 from servicebot.faq import Entry, Faq
-from servicebot.matching.characters import feature_list, pairs, sound_text, tokens
+from servicebot.matching.characters import ABSENT, feature_list, pairs, sound_text, spell, tokens
 from servicebot.matching.model import MAX_QUERY_CHARS
 
 UNSEEN_FACTOR = 0.75  # weight of a character the FAQ never uses, relative to the rarest one
@@ -40,9 +40,11 @@ class Tables:
     # The character layer.
     position: dict[str, int]  # entry id → its index
     phrasings: list[list[str]]  # normalized, per entry
-    phrasing_sounds: list[list[list[str]]]  # sound keys of each phrasing
+    phrasing_sounds: list[str]  # each phrasing's sound keys spelled (`characters.spell`), joined by ABSENT
+    sound_codes: dict[str, str]  # sound key → the character that spells it
     originals: list[list[str]]  # each phrasing as written
-    entry_features: list[frozenset[str]]  # characters, pairs and their sounds
+    entry_features: list[str]  # characters, pairs and their sounds, spelled (`feature_codes`)
+    feature_codes: dict[str, str]  # feature → the character that spells it
     verbatim: dict[str, list[int]]  # normalized phrasing → the entries that have it
     postings: dict[str, list[int]]  # feature → the entries that have it
     idf: dict[str, float]  # feature → its inverse document frequency
@@ -102,14 +104,19 @@ class Tables:
     def _build_characters(self, normalize: Normalizer) -> None:
         self.phrasings = []
         self.phrasing_sounds = []
+        self.sound_codes = {}
         self.originals = []
         self.entry_features = []
+        self.feature_codes = {}
         self.verbatim = {}
         postings: dict[str, list[int]] = defaultdict(list)
         texts = [(*e.phrasings, *e.keywords) for e in self.entries]
         flat = normalize.many([t for group in texts for t in group])
         at = 0
-        for i, group in enumerate(texts):
+        # The entries' numbers made in one go sit together in memory: the postings that hold
+        # them are read faster (a few percent of a question's time at 10,000 entries).
+        numbers = list(range(len(texts)))
+        for i, group in zip(numbers, texts, strict=True):
             normalized, originals, heard, feats = [], [], [], set()
             for text, norm in zip(group, flat[at : at + len(group)], strict=True):
                 norm = norm[:MAX_QUERY_CHARS]
@@ -118,17 +125,16 @@ class Tables:
                     keys = sounds(toks)
                     normalized.append(norm)
                     originals.append(text)
-                    heard.append(keys)
+                    heard.append(spell(keys, self.sound_codes))
                     feats.update(feature_list(toks, keys))
             at += len(group)
             self.phrasings.append(normalized)
             for norm in normalized:
                 self.verbatim.setdefault(norm, []).append(i)
             self.originals.append(originals)
-            self.phrasing_sounds.append(heard)
-            frozen = frozenset(feats)
-            self.entry_features.append(frozen)
-            for feat in frozen:
+            self.phrasing_sounds.append(ABSENT.join(heard))
+            self.entry_features.append(spell(feats, self.feature_codes))
+            for feat in feats:
                 postings[feat].append(i)
         n = max(len(self.entries), 1)
         self.postings = dict(postings)
@@ -212,16 +218,24 @@ class Tables:
         """How many entries' phrasings contain `word` (at most; from the pair postings)."""
         found = self._df.get(word)
         if found is None:
-            toks = tokens(word)
-            keys = pairs(toks) or toks
-            found = min((len(self.postings.get(k, ())) for k in keys), default=0)
-            if found and len(toks) > 2:
-                found = sum(
-                    1 for i in self.postings[min(keys, key=lambda k: len(self.postings[k]))] if word in self.texts[i]
-                )
+            found = self._count(word)
             if len(self._df) >= MEMO_SIZE:
                 self._df.clear()
             self._df[word] = found
+        return found
+
+    def _count(self, word: str) -> int:
+        """`df` without its memo: the size of the rarest posting among the word's pairs (its
+        character, if it has one); for a longer word, how many of those entries' phrasings
+        have it."""
+        toks = tokens(word)
+        keys = pairs(toks) or toks
+        sizes = [len(self.postings.get(k, ())) for k in keys]
+        found = min(sizes, default=0)
+        if found and len(toks) > 2:
+            rarest = self.postings[keys[sizes.index(found)]]
+            # `word in texts[i]` for each entry i of the posting, counted in C.
+            found = sum(map(operator.contains, map(self.texts.__getitem__, rarest), itertools.repeat(word)))
         return found
 
     def specificity(self, word: str) -> float:

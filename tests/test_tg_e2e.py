@@ -32,6 +32,7 @@ from servicebot.faq.checks import ENTRIES, HELD_BACK, REMOVED, TESTS
 from servicebot.records import Channel
 
 from support.botapi import DEFAULT_GROUP_ID, DEFAULT_USER_ID, TOKEN, FakeBotApi, button, buttons
+from support.waiting import until
 from support.webserver import free_port
 from support.wording import wording
 
@@ -51,7 +52,8 @@ def settings(mini_faq, make_settings):
 
 @contextlib.asynccontextmanager
 async def running_bot(settings, *, handle_signals: bool = False):
-    """The bot polling a fresh fake Bot API; yields (api, core) once it listens."""
+    """The bot polling a fresh fake Bot API; yields (api, core) once it listens and is ready
+    (a reload before then swaps the FAQ but tells no admin: the channels are still starting)."""
     async with FakeBotApi() as api:
         settings = dataclasses.replace(settings, base_url=api.base_url)
         core = Core(settings, Service.from_settings(settings, secret="e2e-secret"))
@@ -62,6 +64,7 @@ async def running_bot(settings, *, handle_signals: bool = False):
                 await api.wait_for("setWebhook")
             else:
                 await api.wait_polling()
+            await until(lambda: core.ready, "the bot ready")
             yield api, core
         finally:
             stop.set()

@@ -17,18 +17,23 @@ from conftest import FIXTURES, PINNED_FAQ
 from support.wording import wording
 
 
+def count_calls(monkeypatch, module, name: str) -> list:
+    """`module.name` replaced by the real function, counted: the list of its first arguments."""
+    calls = []
+    real = getattr(module, name)
+
+    def counting(first):
+        calls.append(first)
+        return real(first)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
 @pytest.fixture
 def counted(monkeypatch):
-    """How many times the checks really matched every phrasing (the real function, counted)."""
-    calls = []
-    real = checks.consistency_problems
-
-    def consistency(index):
-        calls.append(index)
-        return real(index)
-
-    monkeypatch.setattr(checks, "consistency_problems", consistency)
-    return calls
+    """How many times the checks really matched every phrasing."""
+    return count_calls(monkeypatch, checks, "consistency_problems")
 
 
 def _same(a: checks.Report, b: checks.Report) -> bool:
@@ -184,18 +189,10 @@ def test_a_killed_writers_leftover_is_removed(tmp_path):
 
 @pytest.fixture
 def shared_counted(monkeypatch):
-    """How many times the shared-keyword lint really ran over every entry (counted)."""
+    """How many times the shared-keyword lint really ran over every entry."""
     from servicebot.faq import validation
 
-    calls = []
-    real = validation.shared_keyword_warnings
-
-    def lint(entries):
-        calls.append(entries)
-        return real(entries)
-
-    monkeypatch.setattr(validation, "shared_keyword_warnings", lint)
-    return calls
+    return count_calls(monkeypatch, validation, "shared_keyword_warnings")
 
 
 def test_the_shared_keyword_lint_is_read_back_by_content_and_a_damaged_copy_is_ignored(

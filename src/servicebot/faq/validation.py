@@ -427,13 +427,14 @@ def _shared_keywords(entries: list[Entry], cache_dir: Path | None, content_key: 
     """`shared_keyword_warnings` over every entry, which follows from the bytes read and the code
     alone, so it is kept in `cache_dir` by those (`verdicts`): at 10,000 entries it costs a
     fifth of loading a cached FAQ."""
+    if cache_dir is None:  # a FAQ version not served (faq diff's sides): nothing kept
+        return shared_keyword_warnings(entries)
     name = verdicts.content_name(content_key, "shared keywords")
-    if cache_dir is not None and (known := verdicts.recall_lint(cache_dir, name)) is not None:
-        return known
-    found = shared_keyword_warnings(entries)
-    if cache_dir is not None:
-        verdicts.remember_lint(cache_dir, name, found)
-    return found
+    known = verdicts.recall_lint(cache_dir, name)
+    if known is None:
+        known = shared_keyword_warnings(entries)
+        verdicts.remember_lint(cache_dir, name, known)
+    return known
 
 
 def _optional_file(path: Path, reader: Callable[[Any, Collector], T | None], out: Collector) -> T | None:

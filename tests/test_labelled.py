@@ -72,7 +72,14 @@ def _run(shipped, name_or_path: str | Path) -> evaluate.Evaluation:
     return evaluate.run_bot(Snapshot(faq, index, dt.datetime.now(dt.UTC)), items)
 
 
-def _misses(result: evaluate.Evaluation) -> str:
+HELD_OUT = ("test", "eval")  # a held-out set's failure shows its figures, never its questions
+
+
+def _misses(result: evaluate.Evaluation, name: str = "") -> str:
+    """What a failure shows: every miss of a tuning set; only the figures of a held-out one,
+    so that reading a failing test never turns a held-out question into a tuning one."""
+    if any(word in name for word in HELD_OUT):
+        return f"{name}: {result.total.ours} (misses of a held-out set are not shown)"
     return "\n".join(
         f"{'/'.join(m.kinds):<11} {m.status:<10} {m.question} expected={sorted(m.expected)} got={m.got}"
         for m in result.misses
@@ -84,7 +91,7 @@ def test_each_set_meets_its_floor_and_beats_the_naive_baseline(shipped, name):
     result = _run(shipped, name)
     ours, naive = result.total.ours, result.total.naive
     right, wrong, suggested, off = FLOORS[name]
-    detail = _misses(result)
+    detail = _misses(result, name)
     assert ours.accuracy >= right, detail
     assert ours.wrong_rate <= wrong, detail
     assert ours.suggest_rate <= suggested, detail
@@ -111,7 +118,8 @@ def test_everyday_items_go_into_their_bin_or_honestly_unlisted(shipped):
     snap = Snapshot(faq, index, dt.datetime.now(dt.UTC))
     for half, right in (("tune", 85.0), ("test", 70.0)):
         figures = evaluate.run_items(snap, labelled.load_items(DATA / "real" / f"items-{half}.yaml"))
-        assert figures.right_rate >= right and figures.wrong <= (0 if half == "tune" else 1), figures.misses
+        shown = figures.misses if half == "tune" else f"right {figures.right_rate:.1f}%, wrong {figures.wrong}"
+        assert figures.right_rate >= right and figures.wrong <= (0 if half == "tune" else 1), shown
 
 
 def test_other_bodies_matters_are_referred(shipped):
@@ -122,7 +130,7 @@ def test_other_bodies_matters_are_referred(shipped):
 
 def test_the_adversarial_set_is_refused(shipped):
     result = _run(shipped, REPO / "bench" / "data" / "adversarial.yaml")
-    assert result.total.ours.rejection >= 80.0, _misses(result)
+    assert result.total.ours.rejection >= 80.0, _misses(result, "adversarial")
 
 
 def test_the_blind_sets_are_big_and_cover_every_topic_and_way_of_writing(shipped):

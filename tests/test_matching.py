@@ -174,6 +174,21 @@ def test_a_long_story_is_matched_by_what_it_asks(shipped):
     assert "低保" in asked and "住院" not in asked
 
 
+def test_a_post_that_asks_nothing_is_read_as_a_whole(shipped):
+    # A complaint posted as a statement names its subject anywhere: no clause is mere story.
+    post = shipped.match("楼道里天天有人堆杂物，物业费交了好几年，物业一次也没来清理，业主们意见都很大。")
+    assert post.terms and all(t.asked for t in post.terms)
+    # The same post with a question keeps its asking clause.
+    asked = shipped.match("楼道里天天有人堆杂物，物业费交了好几年，物业一次也没来清理，该找谁？")
+    assert not all(t.asked for t in asked.terms)
+
+
+def test_a_story_ending_on_a_remark_is_read_as_a_whole(shipped):
+    # The last clause names nothing the FAQ or a referral knows: the subject may be anywhere.
+    story = shipped.match("晚上家里总有老鼠，把柜子都咬坏了，我们怎么睡得着")
+    assert {t.word for t in story.terms if t.asked} >= {"老鼠"}
+
+
 def test_a_short_story_told_in_several_sentences_is_still_a_story(shipped):
     match = shipped.match("我老伴住院花了不少钱，家里就靠我打零工，想问问低保够不够条件")
     assert (match.status, match.entry_id) == (ANSWERED, "dibao-apply")

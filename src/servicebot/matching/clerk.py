@@ -43,6 +43,7 @@ SAME_NAMING = 0.9  # entries named this nearly as strongly, by the same word, ar
 AWAY_SHARE = 0.8  # a matter of another body named this strongly outweighs the FAQ's subject
 RIVAL_SHARE = 0.65  # another subject named this strongly competes: the resident picks
 QUALIFIER_FACTOR = 0.5  # a word that qualifies the next one names its subject this much less
+SAYS_SOMETHING = 0.1  # an unknown word weighing less says nothing (正常, 一样)
 MIN_MASS = 1.0  # a question whose words weigh less than this asks about nothing in particular
 
 
@@ -120,7 +121,13 @@ def clerk(
     away_strength, matter = away(index, reading, top)
     if away_strength >= strength * AWAY_SHARE:
         return REFERRAL, matter, Reason.ELSEWHERE  # 医保报销 outweighs 住院费: the 医保 office's matter
-    rivals = [c for (s, w), c in namings if w != by and s >= strength * RIVAL_SHARE]
+    # A rival is another subject: an entry named as strongly by another word, unless either entry
+    # has both words (俺娃想去书屋看书，梧桐书屋在哪块: both entries are the bookhouse's).
+    rivals = [
+        c
+        for (s, w), c in namings
+        if w != by and s >= strength * RIVAL_SHARE and not same_subject(index, reading, (by, top), (w, c))
+    ]
     if rivals:  # each subject's best entry, the strongest named first
         return Decision(SUGGEST, None, Reason.SUBJECTS, tuple(dict.fromkeys(c.entry_id for c in (top, *rivals))))
     close = [
@@ -200,6 +207,26 @@ def elsewhere(index: FaqIndex, reading: Reading, top: Candidate, *, known_only: 
     )
 
 
+def same_subject(index: FaqIndex, reading: Reading, one: tuple[str, Candidate], other: tuple[str, Candidate]) -> bool:
+    """Whether two entries, each named by its own word of the question, are of one subject:
+    one of them has the other's word too (看书 and 梧桐书屋: both are the bookhouse's)."""
+
+    def has(entry: Candidate, word: str) -> bool:
+        forms = {f for t in reading.terms if t.word == word for f in (t.word, t.related) if f}
+        return not forms.isdisjoint(index.telling[index.position[entry.entry_id]])
+
+    (by_one, entry_one), (by_other, entry_other) = one, other
+    return has(entry_one, by_other) or has(entry_other, by_one)
+
+
+def guessing(reading: Reading, heard: bool = False) -> bool:
+    """Reading a real word as the FAQ term it sounds like (树屋 → 书屋) is a guess: it is
+    offered, not asserted, when anything else the question says is unknown (搭; not 正常, which
+    says nothing). `heard`: any word read by its sound counts, not only a real word."""
+    read_by_sound = any(x.heard_as if heard else x.guess for x in reading.terms)
+    return read_by_sound and any(x.known == Known.UNSEEN and x.weight >= SAYS_SOMETHING for x in reading.asked)
+
+
 def decide(index: FaqIndex, reading: Reading, scored: list[Candidate], t: Thresholds | None = None) -> Decision:
     """Answer, offer choices, send elsewhere or refuse (see the module's docstring)."""
     t = t or index.thresholds
@@ -234,11 +261,9 @@ def _decide(
     if isinstance(verdict, Proposal):
         features = tuple(sorted(verdict.features.items()))
         # A short question as much about another of the FAQ's words that the entry lacks (电动车电池) is
-        # offered; so is a subject read from a word that only sounds like it (树屋 → 书屋) beside a
-        # word the FAQ does not know.
+        # offered; so is a subject read from a word that only sounds like it (树屋 → 书屋).
         overshadowed = not reading.long and verdict.features["rival_words"] > UNKNOWN_RATIO
-        guessing = verdict.features["guess"] and any(x.known == Known.UNSEEN for x in reading.asked)
-        if verdict.probability >= t.sure and not overshadowed and not guessing:
+        if verdict.probability >= t.sure and not overshadowed and not guessing(reading, heard=True):
             return Decision(ANSWERED, verdict.entry_id, verdict.reason, verdict.others, verdict.probability, features)
         if verdict.probability >= t.unsure:
             choices = (verdict.entry_id, *verdict.others)  # the pick, and its subject's others alike
@@ -254,15 +279,12 @@ def _decide(
     enough = (top.score >= t.answer and top.coverage >= t.coverage) or (
         top.coverage >= t.sure_coverage and top.score >= t.answer - t.sure_drop and not contested
     )
-    # Reading a real word as the FAQ term it sounds like (树屋 → 书屋) is a guess: it is
-    # offered, not asserted, when anything else in the question is unknown.
-    guessing = any(x.guess for x in reading.terms) and any(x.known == Known.UNSEEN for x in reading.asked)
     if (
         top.on_subject
         and not reading.long  # a story that names no subject of the FAQ is offered, never asserted
         and enough
         and lead >= t.margin
-        and not guessing
+        and not guessing(reading)
         and index.tells(reading, top.entry_id)
         and not index.conflict(reading, top.entry_id)
     ):

@@ -16,7 +16,7 @@ import re
 from servicebot.answering import lexicon, words
 from servicebot.answering.text import Normalizer
 from servicebot.matching.characters import pairs, sound_text
-from servicebot.matching.model import MAX_QUERY_CHARS, Known, Reading, Term
+from servicebot.matching.model import GROUP_DF, MAX_QUERY_CHARS, Known, Reading, Term
 from servicebot.matching.tables import SUBJECT_MIN, Tables
 
 LONG_CHARS = 26  # a normalized question longer than this, in several clauses, is a story
@@ -53,10 +53,13 @@ def asking_clause(tables: Tables, cut: list[list[str]], asks: bool = True) -> in
 
 
 def _names_known(tables: Tables, word: str) -> bool:
-    """Whether a word names something the FAQ or a referral matter knows (老鼠, 护照)."""
-    if word in tables.away or word in tables.segmenter.terms:
+    """Whether a word names something the FAQ or a referral matter knows (老鼠, 护照), and
+    names one subject: 补助 and 小区 are every other entry's."""
+    if word in tables.away:
         return True
-    return bool(tables.df(word)) and words.weight(word) >= SUBJECT_WEIGHT and words.names_subject(word)
+    if not 0 < tables.df(word) <= GROUP_DF:
+        return False
+    return word in tables.segmenter.terms or (words.weight(word) >= SUBJECT_WEIGHT and words.names_subject(word))
 
 
 def read(tables: Tables, normalize: Normalizer, question: str) -> Reading:

@@ -82,6 +82,20 @@ def test_an_item_is_found_by_name_alias_width_script_and_harmless_words_only():
     assert BinIndex(None).ask("塑料瓶是什么垃圾") is None
 
 
+def test_an_item_is_found_in_a_title_that_asks_twice_or_names_it_apart():
+    bins = BinIndex(load_faq_with_items().garbage)
+    assert item_named(bins, "鸡蛋壳是什么垃圾?鸡蛋壳是干垃圾吗?") == "鸡蛋壳"  # asks twice
+    assert item_named(bins, "烟头是什么垃圾 烟头是干垃圾还是湿垃圾") == "烟头"
+    assert item_named(bins, "垃圾分类:易拉罐,是什么垃圾?") == "易拉罐"  # the item in its own clause
+    assert item_named(bins, "果皮属于什么类型的垃圾呢") == "果皮"
+    assert item_named(bins, "电池算不算其他垃圾?") == "电池"
+    assert item_named(bins, "塑料袋是可回收还是不可回收") == "塑料袋"
+    assert item_named(bins, "易拉罐怎么回收") == "易拉罐"
+    # A clause alone never makes an item "unlisted": in a long question it may be a remark.
+    remark = bins.ask("家里清出来一堆旧东西和几个空瓶子，不知道该扔哪个桶，这些该怎么办")
+    assert remark is None
+
+
 def load_faq_with_items():
     faq = load_faq(FIXTURES / "mini")
     guide = yaml_guide()

@@ -27,16 +27,18 @@ _CATEGORY_WORDS = (
 _THROW = "扔|丢|放|投|倒|投放|放进|扔进|丢进|扔到|丢到|放到|倒进|倒到|装"
 _STRONG = re.compile(
     r"(?:"
-    r"(?:是|属于|算|算是|归|应该是|应该属于|应属于|属|为|是属于|应该算)?(?:什么|哪一?类|哪种|哪个类)类?的?垃圾"
+    r"(?:是|属于|算|算是|归|应该是|应该属于|应属于|属|为|是属于|应该算)?(?:什么类型|什么|哪一?类型?|哪种|哪个类)类?的?垃圾"
     r"(?:分类)?(?:类别|种类)?"
     r"|(?:属于|是)的?垃圾(?:类别|种类)是什么"
     rf"|(?:应该|要|该|得)?(?:{_THROW})(?:在|进|到)?(?:哪个|哪一个|什么|哪种|哪)(?:颜色的?)?(?:垃圾)?桶里?"
     rf"|(?:应该|要|该|得)?(?:{_THROW})(?:在|到)?哪里?去?"
     r"|(?:应该|要|该|得)?(?:怎么|如何)(?:扔|丢|投放|分类)"
-    rf"|(?:是|算|属于|算是)(?:不是)?(?:{_CATEGORY_WORDS})(?:还是(?:{_CATEGORY_WORDS}))?"
+    rf"|(?:是|算|属于|算是|算不算|是不是|属不属于|属于不属于)(?:不是)?(?:{_CATEGORY_WORDS})(?:还是(?:{_CATEGORY_WORDS}))?"
+    r"|是?可回收还是不可回收"
+    r"|(?:能|可以|能不能|可不可以)?(?:扔|丢|放)(?:进|到)?垃圾桶"
     r")$"
 )
-_WEAK = re.compile(r"(?:垃圾分类|垃圾|(?:怎么|如何)处理|(?:能|可以|可不可以|能不能|可)回收|回收)$")
+_WEAK = re.compile(r"(?:垃圾分类|垃圾|(?:怎么|如何|何)处理|(?:能|可以|可不可以|能不能|可|怎么|如何)回收|回收)$")
 
 # Words before an item that do not change its bin; dropped only to find a listed item.
 _SAFE_PREFIX = re.compile(
@@ -44,7 +46,10 @@ _SAFE_PREFIX = re.compile(
     "|这个|那个|这种|那种|这些|那些|坏掉了?的?|坏了的?|坏的|用完了?的?|用过的|用剩的|吃完的|喝完的|空的|旧的?|废旧的?|废弃的?"
     "|废的?|不要的|不用的|没用的|过期了?的?|使用过的)+"
 )
-_TRAILING = re.compile("(?:这个|这种|那个|这些|它们|它|这|那|呢|的话|是指|指的是)+$")
+_TRAILING = re.compile("(?:这个|这种|那个|这些|它们|它|这|那|呢|的话|是指|指的是|的)+$")
+# A title often asks twice (口红是什么垃圾?口红是有害垃圾吗?) or names its item apart
+# (垃圾分类:茶,是什么垃圾?): each of its clauses is tried too.
+_CLAUSES = re.compile(r"[?？!！,，。;；:：、()（）【】\[\]\s]+")
 # Words before an item's name that may change its bin: no head is looked up past them.
 _CHANGES_BIN = re.compile("[脏油碎大湿破烂]|带")
 MAX_QUALIFIER = 4  # at most this many characters before an item's name are read as qualifying it
@@ -97,15 +102,28 @@ class BinIndex:
         return None
 
     def ask(self, question: str) -> ItemQuestion | None:
-        """The item a question asks about, or None when it does not ask about one item."""
+        """The item a question asks about, or None when it does not ask about one item: the
+        question as a whole, else the first listed item one of its clauses asks about (a clause
+        that names none takes the name from the clause before it). A clause alone never makes
+        an item unlisted: in a long question it may be a passing remark."""
         if self.guide is None:
             return None
-        text = base_normalize(question)
+        asked = self._ask(base_normalize(question))
+        if asked is not None and asked.found is not None:
+            return asked
+        clauses = [c for c in (base_normalize(part) for part in _CLAUSES.split(question)) if c]
+        for before, clause in zip(["", *clauses], clauses if len(clauses) > 1 else []):
+            found = self._ask(clause, before)
+            if found is not None and found.found is not None:
+                return found
+        return asked
+
+    def _ask(self, text: str, before: str = "") -> ItemQuestion | None:
         strong = _STRONG.search(text)
         match = strong or _WEAK.search(text)
         if match is None:
             return None
-        name = _TRAILING.sub("", text[: match.start()])
+        name = _TRAILING.sub("", text[: match.start()]) or before
         if not name:
             return None
         found = self.lookup(name)

@@ -123,6 +123,12 @@ def test_everyday_questions_about_other_bodies_name_where_to_go(service):
     assert answered == []  # none answered as if the office handled it
 
 
+def test_a_story_that_names_its_matter_early_and_asks_in_general_terms_is_referred(service):
+    # The asking part (我们业主该找谁) names no matter; nothing else answers the story.
+    outcome = service.answer("家里的天然气一直没开通，打了好几次电话，我们业主该找谁", channel=Channel.ASK)
+    assert outcome.status == Status.REFERRAL and outcome.referral is not None and outcome.referral.id == "gas"
+
+
 def test_questions_the_faq_answers_keep_their_entry(service):
     for question, entry_id in DEV["faq"]:
         outcome = service.answer(question, channel=Channel.ASK)

@@ -68,7 +68,8 @@ ITEM_ID = "item:{name}"  # ... and a listed item
 def referral_for(snap: Snapshot, question: str, match: Match) -> Found | None:
     """The matter another body handles that a question the FAQ does not answer is about.
 
-    - unanswered (not small talk, not an empty question): the matter, if the question names one;
+    - unanswered (not small talk, not an empty question): the matter, if the question names one
+      (in a story, its asking part first, then the whole story);
     - suggestions: only when none of the offered entries is on the matter's subject (护照
       suggests nothing about 护照); otherwise the resident keeps the choices;
     - answered: only when the answer cannot be about the question — the entry shares neither
@@ -83,6 +84,10 @@ def referral_for(snap: Snapshot, question: str, match: Match) -> Found | None:
     # In a story only the asking part names the matter (在工地上摔伤了…能申请临时救助吗 is no 工地 matter).
     asking = match.focus if match.focus and match.focus != match.normalized else normalized
     found = snap.referrals.find(asking)
+    if found is None and match.status == Status.UNANSWERED and asking != normalized:
+        # ... unless nothing else answers it: a post that names its matter early and then tells
+        # (天然气一直没有开通…请问相关部门到底何时能够开通) is better sent there than refused.
+        found = snap.referrals.find(normalized)
     if found is None:
         return None
     if match.status == Status.ANSWERED:

@@ -8,9 +8,10 @@
    what the bot is for).
 3. The two thresholds on its probability (`sure`: answer; `unsure`: offer as a choice) are
    swept. The setting chosen answers the most questions right, averaged over the sets, while
-   answering at most `MAX_WRONG` wrongly and `MAX_OFF` of off-topic questions (the product's
-   targets, less a margin); ties go to the lower cost (a confident wrong answer weighs four
-   times, an answered off-topic question three times as much as a missed answer).
+   answering on every set at most `MAX_WRONG` (report-written sets: `MAX_WRONG_WRITTEN`) wrongly
+   and `MAX_OFF` of off-topic questions (the product's targets); ties go to the lower cost (a
+   confident wrong answer weighs four times, an answered off-topic question three times as
+   much as a missed answer).
 
 With `--write`, the fitted weights and the chosen thresholds go to
 src/servicebot/matching/decision.json, which the bot reads. Held-out sets (file names with
@@ -40,12 +41,18 @@ from servicebot.matching.clerk import Proposal, clerk
 from bench import REPO
 
 REAL_WEIGHT = 3.0
-MAX_WRONG = 0.025
-MAX_OFF = 0.04
+MAX_WRONG = 0.02  # on every set: the product's targets (real ≤ 2%, report-written ≤ 1%) ...
+MAX_WRONG_WRITTEN = 0.01
+MAX_OFF = 0.04  # ... and off-topic answers (≤ 5% real, ≤ 2% written, which the written sets'
+# near-subject questions make unreachable today: held at the real target less a margin)
 RIDGE = 1.0
 SURE = [x / 100 for x in range(30, 91, 5)]
 UNSURE = [x / 100 for x in range(5, 51, 5)]
 OUT = REPO / "src" / "servicebot" / "matching" / MODEL_FILE
+
+
+def max_wrong(set_name: str) -> float:
+    return MAX_WRONG if set_name == "real" else MAX_WRONG_WRITTEN
 
 
 def cost(right: float, wrong: float, suggested: float, off_answered: float, off_suggested: float) -> float:
@@ -157,14 +164,15 @@ def main() -> None:
         for sure in SURE:
             for unsure in (u for u in UNSURE if u <= sure):
                 t = replace(index.thresholds, sure=sure, unsure=unsure)
-                per_set = [figures(index, cached, t) for cached in by_set.values()]
-                got = tuple(sum(f[k] for f in per_set) / len(per_set) for k in range(5))
-                results.append((sum(cost(*f) for f in per_set) / len(per_set), sure, unsure, got))
-        results.sort(key=lambda r: (not (r[3][1] <= MAX_WRONG and r[3][3] <= MAX_OFF), -r[3][0], r[0]))
+                per_set = {name: figures(index, cached, t) for name, cached in by_set.items()}
+                got = tuple(sum(f[k] for f in per_set.values()) / len(per_set) for k in range(5))
+                within = all(f[1] <= max_wrong(name) and f[3] <= MAX_OFF for name, f in per_set.items())
+                results.append((sum(cost(*f) for f in per_set.values()) / len(per_set), sure, unsure, got, within))
+        results.sort(key=lambda r: (not r[4], -r[3][0], r[0]))
         print("sure unsure | right wrong suggested off-answered off-suggested (mean over the sets)")
-        for c, sure, unsure, got in results[:8]:
+        for c, sure, unsure, got, _ in results[:8]:
             print(f"{sure:.2f} {unsure:.2f} | " + " ".join(f"{x:.3f}" for x in got) + f"  cost {c:.3f}")
-        _, sure, unsure, _ = results[0]
+        _, sure, unsure, _, _ = results[0]
         t = replace(index.thresholds, sure=sure, unsure=unsure)
         for name, cached in by_set.items():
             print(f"  {name:<16} " + " ".join(f"{x:.3f}" for x in figures(index, cached, t)))

@@ -115,7 +115,9 @@ def clerk(
     namings = [(named(index, reading, index.position[c.entry_id], naming), c) for c in scored[:RESCORE]]
     namings.sort(key=lambda nc: (-nc[0][0], -nc[1].score))
     (strength, by), top = namings[0] if namings else ((0.0, ""), None)
-    if top is None or strength < NAMED_MIN:
+    # A story may name its subject once, in a sentence that only tells (我家老人偏瘫好几年了，
+    # 有什么补助): named as much as a question names it in full, it goes to the calibrated model.
+    if top is None or strength < NAMED_MIN * (STORY_FACTOR if reading.long else 1.0):
         return None
     away_strength, matter = away(index, reading, top)
     if away_strength >= strength * AWAY_SHARE:

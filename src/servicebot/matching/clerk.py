@@ -38,6 +38,7 @@ NAMING_WEIGHT = 3.0  # a word of the question names a subject only when this tel
 NAMING_SIMILARITY = 0.7  # ... and a word the FAQ lacks, when the lexicon puts it this near
 NAMING_CAP = 4.0  # ... and names it at most this strongly: 防汛 is rarer than 垃圾分类, not more of a subject
 NAMED_MIN = 1.5  # how strongly a question must name an entry's subject for the clerk to answer
+UNKNOWN_RATIO = 1.0  # ... unless the FAQ's other words it asks about outweigh it this many times
 SAME_NAMING = 0.9  # entries named this nearly as strongly, by the same word, are of one subject
 AWAY_SHARE = 0.8  # a matter of another body named this strongly outweighs the FAQ's subject
 RIVAL_SHARE = 0.65  # another subject named this strongly competes: the resident picks
@@ -261,9 +262,11 @@ def _decide(
             return REFERRAL, matter, Reason.ELSEWHERE
     if isinstance(verdict, Proposal):
         features = tuple(sorted(verdict.features.items()))
-        # A subject read from a word that only sounds like it (树屋 → 书屋) is offered. (How much
-        # the question asks of the FAQ's other words, 电动车电池, the probability weighs itself.)
-        if verdict.probability >= t.sure and not guessing(reading, heard=True):
+        # A short question as much about another of the FAQ's words that the entry lacks (电动车电池,
+        # 低保户孩子考研有补助吗) is offered; so is a subject read from a word that only sounds like
+        # it (树屋 → 书屋).
+        overshadowed = not reading.long and verdict.features["rival_words"] > UNKNOWN_RATIO
+        if verdict.probability >= t.sure and not overshadowed and not guessing(reading, heard=True):
             return Decision(ANSWERED, verdict.entry_id, verdict.reason, verdict.others, verdict.probability, features)
         if verdict.probability >= t.unsure:
             choices = (verdict.entry_id, *verdict.others)  # the pick, and its subject's others alike

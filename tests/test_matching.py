@@ -112,6 +112,15 @@ def test_everyday_words_weigh_little_and_subjects_a_lot():
         assert words.weight(telling) > 3.0, telling
 
 
+def test_a_word_that_weighs_nothing_is_scored_without_failing():
+    # 一部分 weighs ~0 (rounded to 0.0); its part 部分 in a staff keyword once divided by zero.
+    faq = load_faq(FIXTURES / "mini")
+    entry = dataclasses.replace(faq.entries[0], keywords=(*faq.entries[0].keywords, "自付部分"))
+    index = Index(dataclasses.replace(faq, entries=(entry, *faq.entries[1:])))
+    match = index.match("医保报了一部分，自己还要付很多钱")
+    assert all(0 <= c.score <= 100 for c in match.candidates)
+
+
 def test_scores_stay_within_0_and_100(mini_index):
     for question in ("低保", "低保怎么申请？", "x" * 300, "的的的的的"):
         for candidate in mini_index.match(question).candidates:

@@ -57,7 +57,9 @@ def _covers_word(tables: Tables, word: str, weight: float, i: int) -> float:
     best = ANSWER_CREDIT if (len(word) > 1 or weight >= 1) and word in tables.answers[i] else 0.0
     for part in inner_parts(word):
         if part in text:  # a telling part of a longer word: 残疾 of 残疾证
-            best = max(best, min(1.0, words.weight(part) / weight) * len(part) / len(word))
+            # A word that weighs (almost) nothing (一部分 rounds to 0) is covered by any telling part.
+            share = min(1.0, words.weight(part) / weight) if weight > 0 else 1.0
+            best = max(best, share * len(part) / len(word))
     return best
 
 

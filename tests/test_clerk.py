@@ -39,7 +39,8 @@ def test_a_plain_subject_is_answered_whatever_else_the_question_says(shipped, qu
 
 def test_a_word_the_faq_lacks_is_related_to_the_faqs_word_or_marked_as_circumstance(shipped):
     terms = {t.word: t for t in shipped.read("我家孩子失聪了，妈妈去民政局问过").terms}
-    assert terms["失聪"].known == Known.RELATED and terms["失聪"].related == "聋哑"
+    deaf = terms["失聪"]  # the FAQ lacks it; the lexicon puts it near a word of the disability entry
+    assert deaf.known == Known.RELATED and deaf.related in shipped.keywords[shipped.position["disability-assistance"]]
     assert terms["民政局"].circumstance and terms["妈妈"].known != Known.RELATED
 
 

@@ -174,13 +174,14 @@ def conflict(tables: Tables, reading: Reading, entry_id: str) -> bool:
 
 
 def untold(tables: Tables, reading: Reading, entry_id: str) -> tuple[str, ...]:
-    """The aspects the question asks (time, phone, money) that the entry says nothing of."""
+    """The aspects the question asks (time, phone, money) that the entry's answer says nothing
+    of: a phrasing that asks when (残疾补贴啥时候发) does not make the answer say it."""
     i = tables.position[entry_id]
     return tuple(
         sorted(
             aspect
             for aspect in reading.aspects
-            if not any(cue in tables.texts[i] or cue in tables.answers[i] for cue in words.ASPECT_GROUPS[aspect][1])
+            if not any(cue in tables.answers[i] for cue in words.ASPECT_GROUPS[aspect][1])
         )
     )
 

@@ -9,7 +9,8 @@ was the previous matcher's honest set. The adversarial set holds off-topic quest
 share everyday words with FAQ phrasings.
 
 The real-question sets (tests/data/real/) hold questions real people wrote, verbatim from
-public pages; their `-test` halves were measured twice, never tuned on (docs/matching.md).
+public pages; their `-test` halves are reported once per round of work, never tuned on, and a
+failure here shows a held-out set's figures only, never its questions (docs/matching.md).
 
 Each floor below is a little under the figure measured when it was set (docs/matching.md),
 so a change that loses answers, answers wrongly or answers off-topic questions fails here;
@@ -40,16 +41,16 @@ DATA = REPO / "tests" / "data"
 
 # set: (min right %, max wrong %, max suggested %, max off-topic answered %)
 FLOORS = {
-    "fresh-eval": (86.5, 1.0, 8.5, 5.0),
-    "fresh-tune": (83.0, 1.5, 10.5, 3.5),
+    "fresh-eval": (87.5, 1.5, 6.0, 5.0),
+    "fresh-tune": (86.5, 1.0, 8.0, 3.5),
     "labelled": (95.5, 1.0, 2.0, 4.0),
     "holdout": (95.0, 1.0, 2.0, 4.0),
     "blind": (90.0, 1.0, 4.0, 7.0),
-    "real-tune": (61.5, 4.5, 9.0, 4.0),
-    "real-test": (60.0, 1.5, 11.0, 7.5),
+    "real-tune": (77.0, 2.0, 10.0, 4.0),
+    "real-test": (65.0, 3.5, 9.0, 7.5),
 }
 # BM25 held to our off-topic rate answers more of these report-written sets right than we do.
-BM25_AHEAD = {"blind", "fresh-eval"}
+BM25_AHEAD = {"blind"}
 # per kind in the fresh sets: min right %
 KIND_FLOORS = {"long": 50.0, "colloquial": 82.0, "typo": 85.0, "traditional": 85.0, "short": 95.0, "plain": 90.0}
 
@@ -116,14 +117,14 @@ def test_every_way_residents_write_is_understood(shipped, name):
 def test_everyday_items_go_into_their_bin_or_honestly_unlisted(shipped):
     faq, index = shipped
     snap = Snapshot(faq, index, dt.datetime.now(dt.UTC))
-    for half, right in (("tune", 85.0), ("test", 70.0)):
+    for half, right in (("tune", 95.0), ("test", 82.0)):
         figures = evaluate.run_items(snap, labelled.load_items(DATA / "real" / f"items-{half}.yaml"))
         shown = figures.misses if half == "tune" else f"right {figures.right_rate:.1f}%, wrong {figures.wrong}"
-        assert figures.right_rate >= right and figures.wrong <= (0 if half == "tune" else 1), shown
+        assert figures.right_rate >= right and figures.wrong == 0, shown
 
 
 def test_other_bodies_matters_are_referred(shipped):
-    for half, floor in (("tune", 78.0), ("test", 70.0)):
+    for half, floor in (("tune", 87.0), ("test", 78.0)):
         total = _run(shipped, f"real-{half}").total.ours
         assert total.referral_rate >= floor, (half, total)
 

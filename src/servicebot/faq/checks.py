@@ -26,7 +26,16 @@ from servicebot.answering.text import Normalizer, base_normalize
 from servicebot.answering.words import Segmenter
 from servicebot.config import Settings
 from servicebot.errors import FaqError, Problem, Severity
-from servicebot.faq import GARBAGE_ITEMS_FILE, REFERRALS_FILE, Entry, Faq, RegressionCase, check_faq, verdicts
+from servicebot.faq import (
+    GARBAGE_ITEMS_FILE,
+    REFERRALS_FILE,
+    SETTINGS_FILE,
+    Entry,
+    Faq,
+    RegressionCase,
+    check_faq,
+    verdicts,
+)
 from servicebot.matching import Candidate, Index, Match, Thresholds
 from servicebot.records import Status
 
@@ -231,8 +240,8 @@ def synonym_problems(faq: Faq, settings: Settings, base: Index) -> list[Problem]
                 now = MOVED_TO.format(entry=after) if after in faq.by_id else LOST.get(after, after)
                 problems.append(
                     Problem(
-                        "settings.yaml",
-                        0,
+                        SETTINGS_FILE,
+                        faq.synonym_lines[i] if i < len(faq.synonym_lines) else 0,
                         SYNONYM_MOVES.format(group=", ".join(group), question=q, before=before, now=now),
                         Severity.WARNING,
                     )

@@ -179,6 +179,7 @@ class Faq:
     entries: tuple[Entry, ...]
     topics: tuple[Topic, ...]
     synonyms: tuple[tuple[str, ...], ...] = ()
+    synonym_lines: tuple[int, ...] = ()  # where each group is written in settings.yaml
     contact: str = ""
     tests: tuple[RegressionCase, ...] = ()
     files: tuple[str, ...] = ()

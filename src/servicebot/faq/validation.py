@@ -162,22 +162,24 @@ def _topic_file(data: Any, file: str, out: Collector) -> tuple[Topic | None, lis
     return Topic(topic, file, tuple(e.id for e in entries if not e.draft)), entries
 
 
-def _settings_file(data: Any, file: str, out: Collector) -> tuple[str, tuple[tuple[str, ...], ...]]:
+def _settings_file(data: Any, file: str, out: Collector) -> tuple[str, tuple[tuple[str, ...], ...], tuple[int, ...]]:
+    """(contact, synonym groups, the line each group is written on)."""
     if data is None:
-        return "", ()
+        return "", (), ()
     if not isinstance(data, dict):
         out.error(file, 1, messages.SETTINGS_SHAPE, Reach.FILE)
-        return "", ()
+        return "", (), ()
     check_unknown(data, SETTINGS_KEYS, file, "settings.yaml", out)
     contact = data.get("contact") or ""
     if not isinstance(contact, str):
         out.error(file, line_of(data, "contact", 1), messages.CONTACT_NOT_TEXT)
         contact = ""
     groups: list[tuple[str, ...]] = []
+    lines: list[int] = []
     raw_groups = data.get("synonyms") or []
     if not isinstance(raw_groups, list):
         out.error(file, line_of(data, "synonyms", 1), messages.SYNONYMS_NOT_A_LIST)
-        return contact.strip(), ()
+        return contact.strip(), (), ()
     seen: dict[str, int] = {}
     for group, line in zip(raw_groups, getattr(raw_groups, "item_lines", ())):
         words = text_list(group, "synonyms", file, line, out) if isinstance(group, list) else ()
@@ -190,7 +192,8 @@ def _settings_file(data: Any, file: str, out: Collector) -> tuple[str, tuple[tup
                 out.error(file, line, messages.SYNONYM_IN_TWO_GROUPS.format(word=word, first=seen[key], line=line))
             seen[key] = line
         groups.append(words)
-    return contact.strip(), tuple(groups)
+        lines.append(line)
+    return contact.strip(), tuple(groups), tuple(lines)
 
 
 def _tests_file(data: Any, file: str, out: Collector) -> list[RegressionCase]:
@@ -391,9 +394,12 @@ def _check_faq(
             topics.append(result.topic)
     contact = ""
     synonyms: tuple[tuple[str, ...], ...] = ()
+    synonym_lines: tuple[int, ...] = ()
     settings_path = directory / SETTINGS_FILE
     if settings_path.exists():
-        contact, synonyms = _settings_file(read_yaml(settings_path, SETTINGS_FILE, out), SETTINGS_FILE, out)
+        contact, synonyms, synonym_lines = _settings_file(
+            read_yaml(settings_path, SETTINGS_FILE, out), SETTINGS_FILE, out
+        )
     cases: list[RegressionCase] = []
     tests_path = directory / TESTS_FILE
     if tests_path.exists():
@@ -412,6 +418,7 @@ def _check_faq(
         entries=tuple(e for e in entries if not e.draft),
         topics=tuple(t for t in topics if t.entry_ids),  # a file of drafts only is no topic yet
         synonyms=synonyms,
+        synonym_lines=synonym_lines,
         contact=contact,
         tests=tuple(cases),
         files=tuple(p.name for p in files),

@@ -206,6 +206,16 @@ def test_an_item_that_depends_lists_each_case(service):
     assert "• 充电电池、纽扣电池、蓄电池：有害垃圾" in reply.body
 
 
+def test_an_item_answer_cites_the_lists_first_sources_and_counts_the_rest():
+    guide = load_faq(PINNED_FAQ).garbage  # the shipped list cites many guides
+    assert guide is not None and len(guide.sources) > replies.BIN_SOURCES_SHOWN
+    footer = replies.item_reply(guide.items[0], guide).footer
+    assert [s.title in footer for s in guide.sources] == [
+        k < replies.BIN_SOURCES_SHOWN for k in range(len(guide.sources))
+    ]
+    assert replies.ITEM_MORE_SOURCES.format(n=len(guide.sources)) in footer
+
+
 def test_a_sourced_fact_shows_its_source_and_date(service):
     reply = service.answer("低保标准一个月多少钱", channel=Channel.ASK).reply
     assert "2022年7月1日起" in reply.body and "727元" in reply.body

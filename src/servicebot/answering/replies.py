@@ -257,7 +257,9 @@ ITEM_BODY = "{means}\n投放：{put_out}"
 ITEM_CASE = "• {when}：{category}"
 ITEM_PUT_OUT = "{category}的投放：{put_out}"
 ITEM_TIP = "提示：{tip}"
-ITEM_FOOTER = "分类依据：{sources}。各小区的要求可能不同，以垃圾桶上的标识和社区的指引为准。"
+ITEM_FOOTER = "分类依据：{sources}{more}。各小区的要求可能不同，以垃圾桶上的标识和社区的指引为准。"
+ITEM_MORE_SOURCES = "等{n}个来源"
+BIN_SOURCES_SHOWN = 2  # a resident reads the first sources of the list (the standard, the province's rule)
 UNLISTED_TEXT = "“{name}”不在我的垃圾分类物品清单里，我不乱猜它属于哪一类。可以按下面的办法自己判断："
 UNLISTED_RULE = "• {category}：{means}"
 UNLISTED_END = "拿不准时，请看垃圾桶上的分类标识，或问小区物业、所在社区。"
@@ -288,7 +290,12 @@ def unlisted_item_reply(name: str, guide: GarbageGuide) -> Reply:
 
 
 def _bin_footer(guide: GarbageGuide) -> str:
-    return ITEM_FOOTER.format(sources="；".join(map(cited, guide.sources))) if guide.sources else ""
+    """The list's first sources (staff keep the most telling first), and how many there are."""
+    if not guide.sources:
+        return ""
+    shown = guide.sources[:BIN_SOURCES_SHOWN]
+    more = ITEM_MORE_SOURCES.format(n=len(guide.sources)) if len(guide.sources) > len(shown) else ""
+    return ITEM_FOOTER.format(sources="；".join(map(cited, shown)), more=more)
 
 
 # --- hand-off to staff (转人工) ------------------------------------------------------------------

@@ -91,6 +91,10 @@ def test_an_item_is_found_in_a_title_that_asks_twice_or_names_it_apart():
     assert item_named(bins, "电池算不算其他垃圾?") == "电池"
     assert item_named(bins, "塑料袋是可回收还是不可回收") == "塑料袋"
     assert item_named(bins, "易拉罐怎么回收") == "易拉罐"
+    # Only the last clause asks: an earlier one may state a bin in passing.
+    assert bins.ask("我知道电池是有害垃圾，想问一下低保怎么申请") is None
+    assert item_named(bins, "电池是有害垃圾，那塑料袋是什么垃圾") == "塑料袋"
+    assert item_named(bins, "塑料袋是其他垃圾吧，易拉罐是什么垃圾") == "易拉罐"
     # A clause alone never makes an item "unlisted": in a long question it may be a remark.
     remark = bins.ask("家里清出来一堆旧东西和几个空瓶子，不知道该扔哪个桶，这些该怎么办")
     assert remark is None

@@ -163,3 +163,21 @@ def test_segmenters_of_the_same_terms_share_one_dictionary_and_the_general_one_s
     assert first.cut("梧桐书屋在哪") == ["梧桐书屋", "在", "哪"] and first.known("梧桐书屋")
     assert words.cut("梧桐书屋在哪") == ["梧桐", "书屋", "在", "哪"]  # no FAQ's term reaches the general dictionary
     assert not words.Segmenter().known("梧桐书屋") and not other.known("梧桐书屋")
+
+
+@pytest.mark.parametrize(
+    ("text", "asking"),
+    [
+        ("想问问低保够不够条件", True),  # A-not-A, and a request cue
+        ("能申请临时救助吗", True),
+        ("我们业主该找谁", True),
+        ("希望社区管一管", True),
+        ("物业费也不透明，业主意见都很大。", False),  # a complaint posted as a statement
+        ("去年申请了低保，一直没批下来", False),  # 申请 holds 请 but asks nothing
+        ("打了几次电话，天然气一直没开通", False),  # 几次 counts, it does not ask
+        ("这个门怎么也推不动", False),
+        ("小区门口的路什么时候修", True),
+    ],
+)
+def test_a_message_asks_or_only_tells(text, asking):
+    assert words.asks(text) is asking

@@ -38,7 +38,7 @@ _STRONG = re.compile(
     r"|(?:能|可以|能不能|可不可以)?(?:扔|丢|放)(?:进|到)?垃圾桶"
     r")$"
 )
-_WEAK = re.compile(r"(?:垃圾分类|垃圾|(?:怎么|如何|何)处理|(?:能|可以|可不可以|能不能|可|怎么|如何)回收|回收)$")
+_WEAK = re.compile(r"(?:垃圾分类|垃圾|(?:怎么|如?何)处理|(?:能|可以|可不可以|能不能|可|怎么|如何)回收|回收)$")
 
 # Words before an item that do not change its bin; dropped only to find a listed item.
 _SAFE_PREFIX = re.compile(
@@ -103,22 +103,23 @@ class BinIndex:
 
     def ask(self, question: str) -> ItemQuestion | None:
         """The item a question asks about, or None when it does not ask about one item: the
-        question as a whole, else the first listed item one of its clauses asks about (a clause
-        that names none takes the name from the clause before it). A clause alone never makes
-        an item unlisted: in a long question it may be a passing remark."""
+        question as a whole, else its last clause (a title that asks twice: 口红是什么垃圾?口红是
+        有害垃圾吗?), which takes its name from the clause before when it names none (垃圾分类:
+        茶,是什么垃圾?). Only the last: an earlier clause may state a bin in passing (我知道电池
+        是有害垃圾，想问一下低保怎么申请). A clause alone never makes an item unlisted."""
         if self.guide is None:
             return None
         asked = self._ask(base_normalize(question))
         if asked is not None and asked.found is not None:
             return asked
         clauses = [c for c in (base_normalize(part) for part in _CLAUSES.split(question)) if c]
-        for before, clause in zip(["", *clauses], clauses if len(clauses) > 1 else []):
-            found = self._ask(clause, before)
-            if found is not None and found.found is not None:
-                return found
+        if len(clauses) > 1:
+            last = self._ask(clauses[-1], before=clauses[-2])
+            if last is not None and last.found is not None:
+                return last
         return asked
 
-    def _ask(self, text: str, before: str = "") -> ItemQuestion | None:
+    def _ask(self, text: str, *, before: str = "") -> ItemQuestion | None:
         strong = _STRONG.search(text)
         match = strong or _WEAK.search(text)
         if match is None:

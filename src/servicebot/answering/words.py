@@ -63,7 +63,10 @@ ASPECT_WEIGHT = 0.6
 # not answer "几点开门", "电话多少" or "要不要钱" (收垃圾的车几点到 is not about recycling).
 ASPECT_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "time": (
-        ("几点", "什么时候", "啥时候", "几时", "开门", "关门", "营业", "上班", "下班", "周末", "开放时间"),
+        (
+            *("几点", "什么时候", "啥时候", "几时", "开门", "关门", "营业", "上班", "下班", "周末", "开放时间"),
+            *("日期", "时间表", "到账", "发放时间"),  # when it is paid (the payment words are aspects too)
+        ),
         ("时间", "几点", "开门", "开放", "营业", "上班", "周末", "什么时候", "完工", "汛期"),
     ),
     "phone": (
@@ -116,6 +119,30 @@ COMPLAINT_CUES = (
 def is_complaint(text: str) -> bool:
     """Whether a resident's message reads as a grievance (a complaint or a post), not a plain question."""
     return any(cue in text for cue in COMPLAINT_CUES)
+
+
+# What makes a message ask or request something rather than only tell (a story's asking clause
+# is looked for only then): a question mark or 吗, a question word, the A-not-A form, a request.
+ASKING_MARKS = "?？吗"
+ASKING_WORDS = ("谁", "如何", "是否", "能否", "可否", "几点", "几时", "几号", "多久", "多长时间")
+NOT_ASKING = ("哪怕", "什么都", "怎么也", "多少有点")  # 哪怕下雨, 怎么也推不动: no question
+REQUEST_CUES = ("请问", "请教", "想问", "问一下", "问问", "希望", "建议", "呼吁", "要求", "麻烦你", "麻烦您", "请帮")
+
+
+def asks(text: str) -> bool:
+    """Whether a message (Simplified, as written) asks or requests something: 低保够不够条件,
+    希望社区管一管, 该找谁. A complaint posted as a statement (物业费也不透明，业主意见都很大。)
+    does not; nor do 申请, 几次 or 还可以, which only look like question words."""
+    if any(mark in text for mark in ASKING_MARKS) or any(cue in text for cue in REQUEST_CUES):
+        return True
+    for phrase in NOT_ASKING:
+        text = text.replace(phrase, "，")
+    for word in _cut(text):
+        if word in ASKING_WORDS or _is_a_not_a(word):
+            return True
+        if word.startswith(QUESTION_PREFIXES) and not word.startswith("几"):  # 几次, 几个月: a count
+            return True
+    return False
 
 
 QUESTION_SUFFIXES = ("了没", "好没", "了吗", "没有", "了没有")  # 好了没, 弄好没: "is it done yet"

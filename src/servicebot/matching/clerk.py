@@ -19,6 +19,7 @@ from servicebot.matching.characters import inner_parts, tokens
 from servicebot.matching.model import (
     ANSWERED,
     GROUP_DF,
+    NAMING_WEIGHT,
     REFERRAL,
     RESCORE,
     STORY_FACTOR,
@@ -34,7 +35,7 @@ from servicebot.matching.model import (
 )
 from servicebot.records import Status
 
-NAMING_WEIGHT = 3.0  # a word of the question names a subject only when this telling (or a keyword) ...
+# A word names a subject when it weighs NAMING_WEIGHT (model.py) or is the entry's keyword ...
 NAMING_SIMILARITY = 0.7  # ... and a word the FAQ lacks, when the lexicon puts it this near
 NAMING_CAP = 4.0  # ... and names it at most this strongly: 防汛 is rarer than 垃圾分类, not more of a subject
 NAMED_MIN = 1.5  # how strongly a question must name an entry's subject for the clerk to answer
@@ -116,8 +117,9 @@ def clerk(
     namings = [(named(index, reading, index.position[c.entry_id], naming), c) for c in scored[:RESCORE]]
     namings.sort(key=lambda nc: (-nc[0][0], -nc[1].score))
     (strength, by), top = namings[0] if namings else ((0.0, ""), None)
-    # A story may name its subject once, in a sentence that only tells (我家老人偏瘫好几年了，
-    # 有什么补助): named as much as a question names it in full, it goes to the calibrated model.
+    # A story may name its subject once, and weakly: in a sentence that only tells (我家老人偏瘫好几年了，
+    # 有什么补助), or qualified in a long post. A story's bar is a third of a question's; whether
+    # to answer is then the calibrated model's call (it weighs length and naming strength).
     if top is None or strength < NAMED_MIN * (STORY_FACTOR if reading.long else 1.0):
         return None
     away_strength, matter = away(index, reading, top)
@@ -221,7 +223,7 @@ def same_subject(index: FaqIndex, reading: Reading, one: tuple[str, Candidate], 
     return has(entry_one, by_other) or has(entry_other, by_one)
 
 
-def guessing(reading: Reading, heard: bool = False) -> bool:
+def guessing(reading: Reading, *, heard: bool = False) -> bool:
     """Reading a real word as the FAQ term it sounds like (树屋 → 书屋) is a guess: it is
     offered, not asserted, when anything else the question says is unknown (搭; not 正常, which
     says nothing). `heard`: any word read by its sound counts, not only a real word."""

@@ -19,6 +19,7 @@ ANSWERED, SUGGEST, UNANSWERED, REFERRAL = Status.ANSWERED, Status.SUGGEST, Statu
 MAX_QUERY_CHARS = 120  # after normalization; longer rambling adds no signal
 MAX_SUGGESTIONS = 3
 RESCORE = 16  # candidates scored in full after the cheap postings pass
+NAMING_WEIGHT = 3.0  # a word of the question names a subject only when this telling (or an FAQ term)
 STORY_FACTOR = 0.35  # in a story, the weight of a known word outside the asking clause
 GROUP_DF = 6  # a question's main word shared by at most this many entries puts them all on the subject
 

@@ -4,7 +4,8 @@ sound like an FAQ term repaired (地保 → 低保), and every word weighed by h
 everyday Chinese (`words.weight`) and by what the FAQ knows of it: in its phrasings, only in
 its answers, related to one of its words through the lexicon (截肢 → 残疾), a matter another
 body handles (公积金), or circumstance (妈妈, 民政局). A story's asking clause is found, so
-that what it asks weighs more than what it tells.
+that what it asks weighs more than what it tells; a story that asks nothing, or whose asking
+part names no one subject, is read as a whole.
 
 The result, a `Reading`, is what `scoring.py` scores and the clerk decides on.
 """
@@ -14,9 +15,9 @@ from __future__ import annotations
 import re
 
 from servicebot.answering import lexicon, words
-from servicebot.answering.text import Normalizer
+from servicebot.answering.text import Normalizer, fold_width, to_simplified
 from servicebot.matching.characters import pairs, sound_text
-from servicebot.matching.model import GROUP_DF, MAX_QUERY_CHARS, Known, Reading, Term
+from servicebot.matching.model import GROUP_DF, MAX_QUERY_CHARS, NAMING_WEIGHT, Known, Reading, Term
 from servicebot.matching.tables import SUBJECT_MIN, Tables
 
 LONG_CHARS = 26  # a normalized question longer than this, in several clauses, is a story
@@ -26,22 +27,15 @@ UNKNOWN_NOUN = 1.2  # an unknown noun weighs at least this, however common (医�
 RELATED_MIN = 0.6  # similarity at which the lexicon relates a question's word to one of the FAQ's
 RELATED_RANK = 3  # ... and only among its few nearest words (公积金's are 社会保险, 还贷, 贷款, not 养老金)
 PLACE_WEIGHT = 1.0  # a place name (滁州, 南京) says where, not what; FAQ terms (长乐小区) excepted
-SUBJECT_WEIGHT = 3.0  # a word the FAQ has names a subject when this telling (小区, 业主 do not)
 TERM_WEIGHT = 1.5  # a keyword or synonym of the FAQ weighs at least this, however common (老人)
 RARE_IDF = 10.5  # a real word this rare may be a typo of an FAQ term (地保 → 低保)
 
 _SENTENCE_RE = re.compile(r"[，。！？；,.!?;]+")
 _WORD_RE = re.compile(r"[^\W_]")  # a part with a letter or a character in it (not only emoji)
-# A story that asks or requests something (低保够不够条件, 希望社区管一管) has an asking clause;
-# one that only tells (a message-board complaint) is asked as a whole.
-_ASK_RE = re.compile(
-    r"[?？吗呢哪啥咋怎谁]|(?<![好这那十])几|(.)[不没]\1|什么|多少|如何|是否|能否|可否|可以"
-    r"|想问|问问|问一下|问下|希望|请|要求|建议|呼吁|麻烦"
-)
 _CLAUSE_RE = re.compile(r"[，。！？、；：,.!?;:\s…~～·—\-]+")
 
 
-def asking_clause(tables: Tables, cut: list[list[str]], asks: bool = True) -> int:
+def asking_clause(tables: Tables, cut: list[list[str]], *, asks: bool) -> int:
     """Where a story's question is: its last clause that names something. A story that asks
     nothing (`asks` false: a complaint posted as a statement), or whose part from there on
     names nothing the FAQ or a referral matter knows (a post that ends on a remark:
@@ -59,7 +53,7 @@ def _names_known(tables: Tables, word: str) -> bool:
         return True
     if not 0 < tables.df(word) <= GROUP_DF:
         return False
-    return word in tables.segmenter.terms or (words.weight(word) >= SUBJECT_WEIGHT and words.names_subject(word))
+    return word in tables.segmenter.terms or (words.weight(word) >= NAMING_WEIGHT and words.names_subject(word))
 
 
 def read(tables: Tables, normalize: Normalizer, question: str) -> Reading:
@@ -79,7 +73,7 @@ def read(tables: Tables, normalize: Normalizer, question: str) -> Reading:
     # lists too: 油漆桶 杀虫剂瓶子 扔哪个桶).
     told = sum(1 for part in _SENTENCE_RE.split(question) if _WORD_RE.search(part))
     long = told >= STORY_CLAUSES or (len(normalized) > LONG_CHARS and len(fixed) > 1)
-    ask_at = asking_clause(tables, cut, _ASK_RE.search(question) is not None)
+    ask_at = asking_clause(tables, cut, asks=words.asks(to_simplified(fold_width(question))))
     terms = []
     for k, clause_words in enumerate(cut):
         for at, word in enumerate(clause_words):

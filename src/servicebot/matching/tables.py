@@ -201,7 +201,7 @@ class Tables:
             for a, b in itertools.pairwise(own):
                 if 3 <= len(a + b) <= 6 and words.weight(a) > 0 and words.weight(b) > 0:
                     self.vocabulary.setdefault(sound_text(a + b), a + b)
-        for term in sorted(self.segmenter.terms - self.away.keys()):
+        for term in sorted(self.faq_terms):  # the FAQ's words only: 返水 is not 水质 (a referral's)
             self.vocabulary.setdefault(sound_text(term), term)
         self.telling = [frozenset(t) for t in entry_words]
         self.subjects = []

@@ -16,7 +16,7 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from rapidfuzz import fuzz, process
@@ -241,7 +241,7 @@ class Evaluation:
     total: KindFigures
     kinds: tuple[KindFigures, ...]
     cutoffs: dict[str, tuple[float, float]]  # baseline → (best cutoff, held cutoff) on the whole set
-    misses: tuple[Miss, ...]
+    misses: tuple[Miss, ...] = field(repr=False)  # never printed by a failing assertion (see ItemFigures)
 
     @property
     def cutoff(self) -> float:
@@ -322,7 +322,9 @@ class ItemFigures:
     wrong: int
     unlisted: int
     missed: int
-    misses: tuple[tuple[str, str, str], ...]  # question, expected bin, what the bot said
+    # question, expected bin, what the bot said; out of the repr, so that a failing assertion on a
+    # held-out set's figures never prints its questions
+    misses: tuple[tuple[str, str, str], ...] = field(repr=False)
 
     @property
     def right_rate(self) -> float:

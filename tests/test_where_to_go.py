@@ -210,6 +210,18 @@ def test_an_item_that_depends_lists_each_case(service):
     assert "• 充电电池、纽扣电池、蓄电池：有害垃圾" in reply.body
 
 
+def test_items_named_together_are_each_sorted_or_honestly_unlisted(service):
+    bins = BinIndex(load_faq_with_items().garbage)
+    both = bins.ask("电池和塑料袋是什么垃圾")  # neither is read as the other's qualifier
+    assert both is not None and [i.name for i in both.items] == ["电池", "塑料袋"] and not both.unlisted
+    some = bins.ask("易拉罐、仙人掌是什么垃圾")
+    assert some is not None and [i.name for i in some.items] == ["易拉罐"] and some.unlisted == ("仙人掌",)
+    reply = service.answer("易拉罐、仙人掌是什么垃圾", channel=Channel.ASK).reply
+    assert replies.ITEMS_LINE.format(name="易拉罐", category="可回收物") in reply.body
+    assert replies.ITEMS_UNLISTED.format(name="仙人掌") in reply.body  # never a guessed bin
+    assert reply.title == replies.ITEMS_TITLE.format(names="易拉罐、仙人掌")
+
+
 def test_an_item_answer_cites_the_lists_first_sources_and_counts_the_rest():
     guide = load_faq(PINNED_FAQ).garbage  # the shipped list cites many guides
     assert guide is not None and len(guide.sources) > replies.BIN_SOURCES_SHOWN

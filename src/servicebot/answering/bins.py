@@ -8,6 +8,9 @@ forms: `servicebot.answering.text.base_normalize`, the same on both sides), afte
 words that do not change a bin (坏掉的, 旧, 用完的 — never 脏, 油, 碎, 大: 大骨头 is not 骨头);
 an item not found is reported as unlisted, with its name as the resident wrote it.
 
+Items named together (电池和口红, 易拉罐、仙人掌) are each looked up: the listed ones get
+their bins, the others are said to be unlisted; none is read as another's qualifier.
+
 Two kinds of wording: strong ones (是什么垃圾, 扔哪个桶, 怎么扔) make a question about an item
 even when the item is not listed; weak ones (X垃圾, X怎么处理, X能回收吗) only when X is listed,
 so that 装修垃圾 or 低保怎么处理 never become an "item".
@@ -49,9 +52,12 @@ _SAFE_PREFIX = re.compile(
 _TRAILING = re.compile("(?:这个|这种|那个|这些|它们|它|这|那|呢|的话|是指|指的是|的)+$")
 # A title often asks twice (口红是什么垃圾?口红是有害垃圾吗?) or names its item apart
 # (垃圾分类:茶,是什么垃圾?): each of its clauses is tried too.
-_CLAUSES = re.compile(r"[?？!！,，。;；:：、()（）【】\[\]\s]+")
+_CLAUSES = re.compile(r"[?？!！,，。;；:：()（）【】\[\]\s]+")
+_LISTED = str.maketrans({"、": "和", "/": "和"})  # 易拉罐、仙人掌: a list, kept through normalization
 # Words before an item's name that may change its bin: no head is looked up past them.
 _CHANGES_BIN = re.compile("[脏油碎大湿破烂]|带")
+# Items named together (电池和口红): each is looked up, and none is another's qualifier.
+_JOINED = re.compile("以及|还有|或者|[和与跟及或]")
 MAX_QUALIFIER = 4  # at most this many characters before an item's name are read as qualifying it
 _NOT_AN_ITEM = re.compile("垃圾|怎么|什么|哪|为啥|为什么|多少|几")
 MAX_ITEM_CHARS = 12  # longer than this, "X" is a sentence, not an item's name
@@ -59,10 +65,19 @@ MAX_ITEM_CHARS = 12  # longer than this, "X" is a sentence, not an item's name
 
 @dataclass(frozen=True)
 class ItemQuestion:
-    """A question about one item: the item as named (normalized), and its listing if any."""
+    """A question about one item (or a few named together: 电池和口红): the item as named
+    (normalized), its listing if any, the listings of the others named with it, and the names
+    of those among them the list lacks (玉米 in 玉米和坚果壳)."""
 
     name: str
     found: GarbageItem | None
+    also: tuple[GarbageItem, ...] = ()
+    unlisted: tuple[str, ...] = ()
+
+    @property
+    def items(self) -> tuple[GarbageItem, ...]:
+        """Every listed item asked about, as named."""
+        return (self.found, *self.also) if self.found is not None else ()
 
 
 class BinIndex:
@@ -94,7 +109,7 @@ class BinIndex:
                 return item
         for start in range(1, min(len(plain) - 1, MAX_QUALIFIER + 1)):
             head, qualifier = plain[start:], plain[:start]
-            if _CHANGES_BIN.search(qualifier):
+            if _CHANGES_BIN.search(qualifier) or _JOINED.search(qualifier):
                 return None
             item = self._items.get(head)
             if item is not None:
@@ -109,6 +124,7 @@ class BinIndex:
         是有害垃圾，想问一下低保怎么申请). A clause alone never makes an item unlisted."""
         if self.guide is None:
             return None
+        question = question.translate(_LISTED)
         asked = self._ask(base_normalize(question))
         if asked is not None and asked.found is not None:
             return asked
@@ -130,6 +146,12 @@ class BinIndex:
         found = self.lookup(name)
         if found is not None:
             return ItemQuestion(name, found)
+        parts = [_SAFE_PREFIX.sub("", part) or part for part in _JOINED.split(name) if part]
+        listed = {part: self.lookup(part) for part in parts}
+        found_items = list(dict.fromkeys(item for item in listed.values() if item is not None))
+        if len(parts) > 1 and found_items:
+            missing = tuple(part for part, item in listed.items() if item is None)
+            return ItemQuestion(name, found_items[0], tuple(found_items[1:]), missing)
         if strong is None:
             return None
         plain = _SAFE_PREFIX.sub("", name) or name

@@ -257,6 +257,11 @@ ITEM_BODY = "{means}\n投放：{put_out}"
 ITEM_CASE = "• {when}：{category}"
 ITEM_PUT_OUT = "{category}的投放：{put_out}"
 ITEM_TIP = "提示：{tip}"
+ITEMS_TITLE = "{names}分别属于哪一类"
+ITEMS_LINE = "• {name}：{category}"
+ITEMS_CASES = "• {name}：要看是哪一种（{cases}）"
+ITEMS_CASE = "{when}是{category}"
+ITEMS_UNLISTED = "• {name}：不在我的垃圾分类物品清单里，我不乱猜它属于哪一类"
 ITEM_FOOTER = "分类依据：{sources}{more}。各小区的要求可能不同，以垃圾桶上的标识和社区的指引为准。"
 ITEM_MORE_SOURCES = "等{n}个来源"
 BIN_SOURCES_SHOWN = 2  # a resident reads the first sources of the list (the standard, the province's rule)
@@ -278,6 +283,24 @@ def item_reply(item: GarbageItem, guide: GarbageGuide) -> Reply:
             lines.append(ITEM_PUT_OUT.format(category=name, put_out=guide.category(name).put_out))
     if item.tip:
         lines.append(ITEM_TIP.format(tip=item.tip))
+    return Reply(body="\n".join(lines), title=title, footer=_bin_footer(guide), rows=(feedback_row(),))
+
+
+def items_reply(items: tuple[GarbageItem, ...], unlisted: tuple[str, ...], guide: GarbageGuide) -> Reply:
+    """Several items asked about together (电池和口红是什么垃圾): each one's bin or cases (or
+    that the list lacks it, never a guess), then how to put out each bin named, once."""
+    lines = []
+    for item in items:
+        if item.category:
+            lines.append(ITEMS_LINE.format(name=item.name, category=item.category))
+        else:
+            cases = "；".join(ITEMS_CASE.format(when=c.when, category=c.category) for c in item.cases)
+            lines.append(ITEMS_CASES.format(name=item.name, cases=cases))
+    lines += [ITEMS_UNLISTED.format(name=name) for name in unlisted]
+    bins = dict.fromkeys(b for i in items for b in ((i.category,) if i.category else (c.category for c in i.cases)))
+    lines += [ITEM_PUT_OUT.format(category=name, put_out=guide.category(name).put_out) for name in bins]
+    lines += [ITEM_TIP.format(tip=item.tip) for item in items if item.tip]
+    title = ITEMS_TITLE.format(names="、".join([*(item.name for item in items), *unlisted]))
     return Reply(body="\n".join(lines), title=title, footer=_bin_footer(guide), rows=(feedback_row(),))
 
 

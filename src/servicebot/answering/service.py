@@ -309,7 +309,9 @@ class Service:
         """A question about one everyday item, answered from garbage-items.yaml (never a guessed bin)."""
         guide, item = snap.faq.garbage, routed.item
         assert guide is not None and item is not None  # snap.bins finds items only in a loaded list
-        if item.found is not None:
+        if item.also or item.unlisted:
+            reply = replies.items_reply(item.items, item.unlisted, guide)
+        elif item.found is not None:
             reply = replies.item_reply(item.found, guide)
         else:
             reply = replies.unlisted_item_reply(item.name, guide)

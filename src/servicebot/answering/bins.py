@@ -92,7 +92,7 @@ class BinIndex:
                 if not key:
                     continue
                 other = self._items.setdefault(key, item)
-                if other is not None and other is not item and _bins(other) != _bins(item):
+                if other is not None and other is not item and sorted(other.categories) != sorted(item.categories):
                     self._items[key] = None  # two items that normalize alike but sort apart: ask no bin
 
     def __bool__(self) -> bool:
@@ -158,7 +158,3 @@ class BinIndex:
         if len(plain) > MAX_ITEM_CHARS or _NOT_AN_ITEM.search(plain):
             return None
         return ItemQuestion(plain, None)
-
-
-def _bins(item: GarbageItem) -> tuple[str, ...]:
-    return (item.category,) if item.category else tuple(sorted(c.category for c in item.cases))

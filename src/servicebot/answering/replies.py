@@ -279,7 +279,7 @@ def item_reply(item: GarbageItem, guide: GarbageGuide) -> Reply:
     else:
         title = ITEM_CASES_TITLE.format(name=item.name)
         lines = [ITEM_CASE.format(when=case.when, category=case.category) for case in item.cases]
-        for name in dict.fromkeys(case.category for case in item.cases):
+        for name in item.categories:
             lines.append(ITEM_PUT_OUT.format(category=name, put_out=guide.category(name).put_out))
     if item.tip:
         lines.append(ITEM_TIP.format(tip=item.tip))
@@ -297,7 +297,7 @@ def items_reply(items: tuple[GarbageItem, ...], unlisted: tuple[str, ...], guide
             cases = "；".join(ITEMS_CASE.format(when=c.when, category=c.category) for c in item.cases)
             lines.append(ITEMS_CASES.format(name=item.name, cases=cases))
     lines += [ITEMS_UNLISTED.format(name=name) for name in unlisted]
-    bins = dict.fromkeys(b for i in items for b in ((i.category,) if i.category else (c.category for c in i.cases)))
+    bins = dict.fromkeys(b for i in items for b in i.categories)
     lines += [ITEM_PUT_OUT.format(category=name, put_out=guide.category(name).put_out) for name in bins]
     lines += [ITEM_TIP.format(tip=item.tip) for item in items if item.tip]
     title = ITEMS_TITLE.format(names="、".join([*(item.name for item in items), *unlisted]))

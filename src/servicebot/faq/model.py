@@ -159,6 +159,11 @@ class GarbageItem:
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The bins it may go into: its one category, or its cases' (each once, in order)."""
+        return (self.category,) if self.category else tuple(dict.fromkeys(c.category for c in self.cases))
+
 
 @dataclass(frozen=True)
 class GarbageGuide:

@@ -302,7 +302,7 @@ def run_bot(snap: Snapshot, items: Sequence[Item], baselines: Sequence[Baseline]
         routed = route(snap, mask_personal(question))
         if routed.status == Status.ITEM and routed.item is not None and routed.item.found is not None:
             found = routed.item.found
-            bins = {found.category} if found.category else {c.category for c in found.cases}
+            bins = set(found.categories)
             also = frozenset(e for b in bins for e in by_bin.get(b or "", ()))
             return _BotVerdict(Status.ANSWERED, routed.entry_id, routed.score, also)
         return routed
@@ -346,7 +346,7 @@ def run_items(snap: Snapshot, items: Sequence[ItemCase]) -> ItemFigures:
         routed = route(snap, mask_personal(item.question))
         found = routed.item.found if routed.item is not None else None
         if found is not None:
-            bins = {found.category} if found.category else {c.category for c in found.cases}
+            bins = set(found.categories)
             said = "/".join(sorted(b for b in bins if b))
         elif routed.status == Status.ITEM_UNLISTED:
             said = "unlisted"

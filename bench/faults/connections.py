@@ -39,9 +39,9 @@ from servicebot.answering.service import Service
 from servicebot.config import load_settings
 
 from bench import REPO
-from bench.faults.faulting import bot_env, each_checkout, print_table, web_ready
+from bench.faults.faulting import each_checkout, fake_api_env, print_table, web_ready
 from bench.harness import latency_line, question_pool
-from tests.support.botapi import TOKEN, FakeBotApi
+from tests.support.botapi import FakeBotApi
 
 FIRST_USER = 700_000
 START_TIMEOUT = 60.0
@@ -107,13 +107,11 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     rng = random.Random(args.seed)
     port = free_port()
     async with FakeBotApi() as api:
-        env = bot_env(
+        env = fake_api_env(
+            api.base_url,
+            args.faq,
+            workdir / "data",
             {
-                "SERVICEBOT_TOKEN": TOKEN,
-                "SERVICEBOT_BASE_URL": api.base_url,
-                "SERVICEBOT_FAQ_DIR": str(args.faq),
-                "SERVICEBOT_DATA_DIR": str(workdir / "data"),
-                "SERVICEBOT_RELOAD_INTERVAL": "0",
                 "SERVICEBOT_WEB_PORT": str(port),
                 "SERVICEBOT_FLOOD_MESSAGES": "1000",
                 "SERVICEBOT_WEB_ADDRESS_MESSAGES": "100000",

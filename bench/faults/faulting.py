@@ -54,6 +54,24 @@ def bot_env(extra: dict[str, str], src: Path | None = None) -> dict[str, str]:
     return env
 
 
+def fake_api_env(
+    base_url: str, faq: Path, data_dir: Path, extra: dict[str, str] | None = None, src: Path | None = None
+) -> dict[str, str]:
+    """`bot_env` for a bot that polls the fake Bot API at `base_url` with its test token, answers
+    from `faq`, keeps its files in `data_dir` and never polls the FAQ for changes; `extra`: the
+    script's own SERVICEBOT_* settings."""
+    from tests.support.botapi import TOKEN
+
+    base = {
+        "SERVICEBOT_TOKEN": TOKEN,
+        "SERVICEBOT_BASE_URL": base_url,
+        "SERVICEBOT_FAQ_DIR": str(faq),
+        "SERVICEBOT_DATA_DIR": str(data_dir),
+        "SERVICEBOT_RELOAD_INTERVAL": "0",
+    }
+    return bot_env(base | (extra or {}), src)
+
+
 async def web_ready(http, base: str) -> None:
     """Wait until the bot's web server at `base` answers /healthz (TimeoutError after START_TIMEOUT)."""
     import aiohttp
@@ -247,6 +265,7 @@ __all__ = [
     "Quiet",
     "bot_env",
     "dead_letters",
+    "fake_api_env",
     "log_lines",
     "print_table",
     "quiet_fake_server",

@@ -55,16 +55,16 @@ from bench import REPO
 from bench.faults.faulting import (
     BotProcess,
     Quiet,
-    bot_env,
     dead_letters,
     each_checkout,
+    fake_api_env,
     log_lines,
     print_table,
     quiet_fake_server,
     unfinished_updates,
     until,
 )
-from tests.support.botapi import TOKEN, FakeBotApi
+from tests.support.botapi import FakeBotApi
 
 FIRST_USER = 600_000
 SECRET = "fault-kill-pseudonym-secret"
@@ -132,13 +132,11 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     log_path = workdir / "bot.log"
     events: list[Event] = []
     async with FakeBotApi() as api:
-        env = bot_env(
+        env = fake_api_env(
+            api.base_url,
+            args.faq,
+            settings.data_dir,
             {
-                "SERVICEBOT_TOKEN": TOKEN,
-                "SERVICEBOT_BASE_URL": api.base_url,
-                "SERVICEBOT_FAQ_DIR": str(args.faq),
-                "SERVICEBOT_DATA_DIR": str(settings.data_dir),
-                "SERVICEBOT_RELOAD_INTERVAL": "0",
                 "SERVICEBOT_PSEUDONYM_SECRET": SECRET,
             },
             src,

@@ -33,8 +33,16 @@ from pathlib import Path
 from servicebot.answering import replies
 
 from bench import REPO
-from bench.faults.faulting import BotProcess, bot_env, each_checkout, log_lines, print_table, quiet_fake_server, until
-from tests.support.botapi import TOKEN, FakeBotApi
+from bench.faults.faulting import (
+    BotProcess,
+    each_checkout,
+    fake_api_env,
+    log_lines,
+    print_table,
+    quiet_fake_server,
+    until,
+)
+from tests.support.botapi import FakeBotApi
 from tests.support.webserver import free_port
 
 STAFF = -1004000000002
@@ -117,13 +125,11 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     port = free_port()
     log_path = workdir / "bot.log"
     async with FakeBotApi() as api:
-        env = bot_env(
+        env = fake_api_env(
+            api.base_url,
+            args.faq,
+            workdir / "data",
             {
-                "SERVICEBOT_TOKEN": TOKEN,
-                "SERVICEBOT_BASE_URL": api.base_url,
-                "SERVICEBOT_FAQ_DIR": str(args.faq),
-                "SERVICEBOT_DATA_DIR": str(workdir / "data"),
-                "SERVICEBOT_RELOAD_INTERVAL": "0",
                 "SERVICEBOT_STAFF_CHAT_ID": str(STAFF),
                 "SERVICEBOT_WEB_PORT": str(port),
                 "SERVICEBOT_FLOOD_MESSAGES": "1000000",

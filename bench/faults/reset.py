@@ -47,14 +47,14 @@ from bench.faults.faulting import (
     BOT_WITHOUT_GROUP_LIMIT,
     BotProcess,
     Quiet,
-    bot_env,
     each_checkout,
+    fake_api_env,
     number_in,
     print_table,
     quiet_fake_server,
     until,
 )
-from tests.support.botapi import TOKEN, FakeBotApi
+from tests.support.botapi import FakeBotApi
 from tests.support.operations import readme_backup_commands, run_readme_command
 
 STAFF = -1004000000003
@@ -93,13 +93,11 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     backup_command, restore_command = readme_backup_commands()
     residents = {group: [FIRST_USER + 1000 * g + n for n in range(args.tickets)] for g, group in enumerate(GROUPS)}
     async with FakeBotApi() as api:
-        env = bot_env(
+        env = fake_api_env(
+            api.base_url,
+            args.faq,
+            data,
             {
-                "SERVICEBOT_TOKEN": TOKEN,
-                "SERVICEBOT_BASE_URL": api.base_url,
-                "SERVICEBOT_FAQ_DIR": str(args.faq),
-                "SERVICEBOT_DATA_DIR": str(data),
-                "SERVICEBOT_RELOAD_INTERVAL": "0",
                 "SERVICEBOT_STAFF_CHAT_ID": str(STAFF),
                 "SERVICEBOT_PSEUDONYM_SECRET": "fault-reset-secret",
             },

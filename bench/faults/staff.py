@@ -45,16 +45,16 @@ from bench.faults.faulting import (
     BOT_WITHOUT_GROUP_LIMIT,
     BotProcess,
     Quiet,
-    bot_env,
     dead_letters,
     each_checkout,
+    fake_api_env,
     log_lines,
     number_in,
     print_table,
     quiet_fake_server,
     until,
 )
-from tests.support.botapi import TOKEN, FakeBotApi
+from tests.support.botapi import FakeBotApi
 
 STAFF = -1004000000001
 STAFF_MEMBER = (3001, "张三")
@@ -100,13 +100,11 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     log_path = workdir / "bot.log"
     users = [FIRST_USER + r for r in range(args.tickets)]
     async with FakeBotApi() as api:
-        env = bot_env(
+        env = fake_api_env(
+            api.base_url,
+            args.faq,
+            data,
             {
-                "SERVICEBOT_TOKEN": TOKEN,
-                "SERVICEBOT_BASE_URL": api.base_url,
-                "SERVICEBOT_FAQ_DIR": str(args.faq),
-                "SERVICEBOT_DATA_DIR": str(data),
-                "SERVICEBOT_RELOAD_INTERVAL": "0",
                 "SERVICEBOT_STAFF_CHAT_ID": str(STAFF),
             },
             src,

@@ -29,9 +29,9 @@ from servicebot.answering.service import Service
 from servicebot.config import load_settings
 
 from bench import REPO
-from bench.faults.faulting import bot_env, each_checkout, print_table
+from bench.faults.faulting import each_checkout, fake_api_env, print_table
 from bench.harness import question_pool
-from tests.support.botapi import TOKEN, FakeBotApi
+from tests.support.botapi import FakeBotApi
 
 FIRST_USER = 720_000
 START_TIMEOUT = 60.0
@@ -77,16 +77,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
     pool = question_pool(Service.from_settings(settings, secret="bench").snapshot.faq)
     rng = random.Random(args.seed)
     async with FakeBotApi() as api:
-        env = bot_env(
-            {
-                "SERVICEBOT_TOKEN": TOKEN,
-                "SERVICEBOT_BASE_URL": api.base_url,
-                "SERVICEBOT_FAQ_DIR": str(args.faq),
-                "SERVICEBOT_DATA_DIR": str(workdir / "data"),
-                "SERVICEBOT_RELOAD_INTERVAL": "0",
-            },
-            src,
-        )
+        env = fake_api_env(api.base_url, args.faq, workdir / "data", src=src)
         log_path = workdir / "bot.log"
         with log_path.open("wb") as log:
             bot = await asyncio.create_subprocess_exec(

@@ -72,6 +72,14 @@ def fake_api_env(
     return bot_env(base | (extra or {}), src)
 
 
+async def polling(api: Any, env: dict[str, str], log_path: Path, argv: Sequence[str] | None = None) -> BotProcess:
+    """A bot started against the fake Bot API `api` and polling: it has registered its commands
+    (setMyCommands) since it was started."""
+    mark = api.mark()
+    process = BotProcess(env, log_path) if argv is None else BotProcess(env, log_path, argv)
+    return await process.start(lambda: api.wait_for("setMyCommands", since=mark, timeout=START_TIMEOUT))
+
+
 async def web_ready(http, base: str) -> None:
     """Wait until the bot's web server at `base` answers /healthz (TimeoutError after START_TIMEOUT)."""
     import aiohttp
@@ -267,6 +275,7 @@ __all__ = [
     "dead_letters",
     "fake_api_env",
     "log_lines",
+    "polling",
     "print_table",
     "quiet_fake_server",
     "unfinished_updates",

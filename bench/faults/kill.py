@@ -59,6 +59,7 @@ from bench.faults.faulting import (
     each_checkout,
     fake_api_env,
     log_lines,
+    polling,
     print_table,
     quiet_fake_server,
     unfinished_updates,
@@ -143,8 +144,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
         )
 
         async def started() -> BotProcess:
-            mark = api.mark()
-            return await BotProcess(env, log_path).start(lambda: api.wait_for("setMyCommands", since=mark, timeout=90))
+            return await polling(api, env, log_path)
 
         async def arrive() -> None:
             began = time.monotonic()

@@ -34,10 +34,10 @@ from servicebot.answering import replies
 
 from bench import REPO
 from bench.faults.faulting import (
-    BotProcess,
     each_checkout,
     fake_api_env,
     log_lines,
+    polling,
     print_table,
     quiet_fake_server,
     until,
@@ -137,8 +137,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
             },
             src,
         )
-        mark = api.mark()
-        bot = await BotProcess(env, log_path).start(lambda: api.wait_for("setMyCommands", since=mark, timeout=90))
+        bot = await polling(api, env, log_path)
         try:
             await until(lambda: _answers(port), 30)
             client = [sys.executable, "-m", __spec__.name, "--client"]  # this script, in a process of its own

@@ -50,6 +50,7 @@ from bench.faults.faulting import (
     fake_api_env,
     log_lines,
     number_in,
+    polling,
     print_table,
     quiet_fake_server,
     until,
@@ -111,9 +112,7 @@ async def scenario(args: argparse.Namespace, label: str, src: Path | None, workd
         )
 
         async def started() -> BotProcess:
-            mark = api.mark()
-            process = BotProcess(env, log_path, BOT_WITHOUT_GROUP_LIMIT)
-            return await process.start(lambda: api.wait_for("setMyCommands", since=mark, timeout=90))
+            return await polling(api, env, log_path, BOT_WITHOUT_GROUP_LIMIT)
 
         def cards() -> list:
             return [c for c in api.calls("sendMessage", chat_id=STAFF) if CARD_RE.search(c.text or "")]

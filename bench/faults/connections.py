@@ -39,7 +39,7 @@ from servicebot.answering.service import Service
 from servicebot.config import load_settings
 
 from bench import REPO
-from bench.faults.faulting import each_checkout, fake_api_env, print_table, web_ready
+from bench.faults.faulting import add_compare, each_checkout, fake_api_env, print_table, web_ready
 from bench.harness import latency_line, question_pool
 from tests.support.botapi import FakeBotApi
 
@@ -210,12 +210,10 @@ def main() -> int:
     parser.add_argument("--telegram-wait", type=float, default=20.0, help="seconds to wait for Telegram's answers")
     parser.add_argument("--faq", type=Path, default=REPO / "faq")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--compare", type=Path, help="a servicebot package source dir to run as the baseline")
+    add_compare(parser)
     args = parser.parse_args()
     if not 0 <= args.idle + args.slow <= 10_000 or not 1 <= args.questions <= 1000 or not 64 <= args.fds <= 65536:
         parser.error("need idle + slow <= 10000, 1 <= questions <= 1000, 64 <= fds <= 65536")
-    if args.compare and not (args.compare / "servicebot" / "__init__.py").is_file():
-        parser.error(f"--compare {args.compare}: no servicebot package there")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = args.idle + args.slow + 256
     if soft < wanted:  # this script holds the connections: it needs the descriptors itself

@@ -20,6 +20,7 @@ same run on the same machine.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -52,6 +53,18 @@ def bot_env(extra: dict[str, str], src: Path | None = None) -> dict[str, str]:
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     return env
+
+
+def add_compare(parser: argparse.ArgumentParser) -> None:
+    """The `--compare SRC` option every script has: a servicebot source tree run as the baseline."""
+    parser.add_argument("--compare", type=_source_tree, help="a servicebot package source dir to run as the baseline")
+
+
+def _source_tree(value: str) -> Path:
+    path = Path(value)
+    if not (path / "servicebot" / "__init__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{value}: no servicebot package there")
+    return path
 
 
 def fake_api_env(
@@ -271,6 +284,7 @@ __all__ = [
     "BOT_WITHOUT_GROUP_LIMIT",
     "BotProcess",
     "Quiet",
+    "add_compare",
     "bot_env",
     "dead_letters",
     "fake_api_env",

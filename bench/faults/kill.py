@@ -55,6 +55,7 @@ from bench import REPO
 from bench.faults.faulting import (
     BotProcess,
     Quiet,
+    add_compare,
     dead_letters,
     each_checkout,
     fake_api_env,
@@ -279,13 +280,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quiet", type=float, default=10.0, help="seconds without a reply that end the last run")
     parser.add_argument("--timeout", type=float, default=240.0, help="upper bound for the last run, seconds")
-    parser.add_argument("--compare", type=Path, help="a servicebot package source dir to run as the baseline")
+    add_compare(parser)
     parser.add_argument("--workdir", type=Path, help="where the runs' data and logs go (default: a temporary dir)")
     args = parser.parse_args()
     if not 1 <= args.questions <= 20_000 or not 0 < args.rate <= 1000 or args.kills < 0 or args.stops < 0:
         parser.error("need 1 <= questions <= 20000, 0 < rate <= 1000, kills and stops >= 0")
-    if args.compare and not (args.compare / "servicebot" / "__init__.py").is_file():
-        parser.error(f"--compare {args.compare}: no servicebot package there")
     return asyncio.run(main_async(args))
 
 

@@ -34,6 +34,7 @@ from servicebot.answering import replies
 
 from bench import REPO
 from bench.faults.faulting import (
+    add_compare,
     each_checkout,
     fake_api_env,
     log_lines,
@@ -208,12 +209,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--handoffs", type=int, default=120)
     parser.add_argument("--faq", type=Path, default=REPO / "tests" / "fixtures" / "mini")
-    parser.add_argument("--compare", type=Path, help="a servicebot package source dir to run as the baseline")
+    add_compare(parser)
     args = parser.parse_args()
     if not (1 <= args.sessions <= 1000 and 0 < args.seconds <= 600 and 1 <= args.handoffs <= 10_000):
         parser.error("need 1 <= sessions <= 1000, 0 < seconds <= 600, 1 <= handoffs <= 10000")
-    if args.compare and not (args.compare / "servicebot" / "__init__.py").is_file():
-        parser.error(f"--compare {args.compare}: no servicebot package there")
     return asyncio.run(main_async(args))
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import REPO
-from bench.faults.faulting import BotProcess, bot_env, each_checkout, log_lines, print_table, until
+from bench.faults.faulting import BotProcess, add_compare, bot_env, each_checkout, log_lines, print_table, until
 from tests.support.webserver import free_port
 from tests.support.wechat_sim import TEST_TOKEN, WechatSim
 
@@ -166,12 +166,10 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--every", type=float, default=6.0, help="seconds a restarted bot answers before the next")
     parser.add_argument("--faq", type=Path, default=REPO / "tests" / "fixtures" / "mini")
-    parser.add_argument("--compare", type=Path, help="a servicebot package source dir to run as the baseline")
+    add_compare(parser)
     args = parser.parse_args()
     if not 1 <= args.residents <= 500 or args.kills < 0 or args.every <= 0:
         parser.error("need 1 <= residents <= 500, kills >= 0, every > 0")
-    if args.compare and not (args.compare / "servicebot" / "__init__.py").is_file():
-        parser.error(f"--compare {args.compare}: no servicebot package there")
     return asyncio.run(main_async(args))
 
 

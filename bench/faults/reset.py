@@ -47,6 +47,7 @@ from bench.faults.faulting import (
     BOT_WITHOUT_GROUP_LIMIT,
     BotProcess,
     Quiet,
+    add_compare,
     each_checkout,
     fake_api_env,
     number_in,
@@ -245,12 +246,10 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=30, help="tickets in each group")
     parser.add_argument("--faq", type=Path, default=REPO / "tests" / "fixtures" / "mini")
     parser.add_argument("--quiet", type=float, default=6.0, help="seconds without a message that end the run")
-    parser.add_argument("--compare", type=Path, help="a servicebot package source dir to run as the baseline")
+    add_compare(parser)
     args = parser.parse_args()
     if not 1 <= args.tickets <= 1000:
         parser.error("need 1 <= tickets <= 1000")
-    if args.compare and not (args.compare / "servicebot" / "__init__.py").is_file():
-        parser.error(f"--compare {args.compare}: no servicebot package there")
     return asyncio.run(main_async(args))
 
 

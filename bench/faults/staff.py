@@ -45,6 +45,7 @@ from bench.faults.faulting import (
     BOT_WITHOUT_GROUP_LIMIT,
     BotProcess,
     Quiet,
+    add_compare,
     dead_letters,
     each_checkout,
     fake_api_env,
@@ -265,12 +266,10 @@ def main() -> int:
     parser.add_argument("--faq", type=Path, default=REPO / "tests" / "fixtures" / "mini")
     parser.add_argument("--quiet", type=float, default=8.0, help="seconds without a message that end a phase")
     parser.add_argument("--timeout", type=float, default=240.0, help="upper bound for each phase, seconds")
-    parser.add_argument("--compare", type=Path, help="a servicebot package source dir to run as the baseline")
+    add_compare(parser)
     args = parser.parse_args()
     if not 1 <= args.tickets <= 5_000 or args.kills < 0:
         parser.error("need 1 <= tickets <= 5000 and kills >= 0")
-    if args.compare and not (args.compare / "servicebot" / "__init__.py").is_file():
-        parser.error(f"--compare {args.compare}: no servicebot package there")
     return asyncio.run(main_async(args))
 
 

@@ -29,7 +29,7 @@ from servicebot.answering.service import Service
 from servicebot.config import load_settings
 
 from bench import REPO
-from bench.faults.faulting import each_checkout, fake_api_env, print_table
+from bench.faults.faulting import add_compare, each_checkout, fake_api_env, print_table
 from bench.harness import question_pool
 from tests.support.botapi import FakeBotApi
 
@@ -133,12 +133,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--faq", type=Path, default=REPO / "faq")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--compare", type=Path, help="a servicebot package source dir to run as the baseline")
+    add_compare(parser)
     args = parser.parse_args()
     if not 1 <= args.questions <= 1000 or not 1 <= args.seconds <= 120:
         parser.error("need 1 <= questions <= 1000 and 1 <= seconds <= 120")
-    if args.compare and not (args.compare / "servicebot" / "__init__.py").is_file():
-        parser.error(f"--compare {args.compare}: no servicebot package there")
     return asyncio.run(main_async(args))
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import aiohttp
 
 from bench import REPO
-from bench.faults.faulting import bot_env, checkouts, print_table, web_ready
+from bench.faults.faulting import add_compare, bot_env, checkouts, print_table, web_ready
 
 START_TIMEOUT = 60.0
 PAGE_POLL = 5.0  # seconds between the page's own /api/inbox requests (static/app.js)
@@ -171,12 +171,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--votes", type=int, default=50)
     parser.add_argument("--faq", type=Path, default=REPO / "faq")
-    parser.add_argument("--compare", type=Path, help="a servicebot package source dir to run as the baseline")
+    add_compare(parser)
     args = parser.parse_args()
     if not 0 < args.seconds <= 60 or not 1 <= args.clients <= 64 or not 0 <= args.votes <= 10_000:
         parser.error("need 0 < seconds <= 60, 1 <= clients <= 64, 0 <= votes <= 10000")
-    if args.compare and not (args.compare / "servicebot" / "__init__.py").is_file():
-        parser.error(f"--compare {args.compare}: no servicebot package there")
     return asyncio.run(main_async(args))
 
 
